@@ -1,0 +1,82 @@
+//! Argument groups shared by several subcommands, each under its own help heading.
+
+use crate::inventory::{ReadOptions, SecretFormat};
+use crate::otp::HashFunction;
+use crate::output::Format;
+use crate::script::ScriptOptions;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+/// The vendor CSV and how to read it.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Input")]
+pub struct InputArgs {
+    /// Vendor CSV (`upn,serial number,secret key,time interval,manufacturer,model`); `-` for stdin.
+    #[arg(value_name = "CSV")]
+    pub csv: String,
+    /// How the secret key column is encoded. Never guessed.
+    #[arg(long, value_enum, default_value_t = SecretFormat::Base32)]
+    pub secret_format: SecretFormat,
+    /// Hash for rows without a hash column or with an empty cell.
+    #[arg(long = "hash", value_enum, default_value_t = HashArg::Sha1)]
+    pub default_hash: HashArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum HashArg {
+    Sha1,
+    Sha256,
+}
+
+impl From<HashArg> for HashFunction {
+    fn from(h: HashArg) -> Self {
+        match h {
+            HashArg::Sha1 => HashFunction::Sha1,
+            HashArg::Sha256 => HashFunction::Sha256,
+        }
+    }
+}
+
+impl InputArgs {
+    pub fn read_options(&self, require_secret: bool) -> ReadOptions {
+        ReadOptions { secret_format: self.secret_format, default_hash: self.default_hash.into(), require_secret }
+    }
+}
+
+/// rhai row scripts.
+#[derive(Debug, Clone, Args, Default)]
+#[command(next_help_heading = "Row scripts (rhai)")]
+pub struct ScriptArgs {
+    /// Keep rows for which this rhai expression is true, e.g. `row.upn.ends_with("@contoso.com")`.
+    #[arg(long = "where", value_name = "EXPR")]
+    pub where_expr: Option<String>,
+    /// Sort rows by this rhai expression, computed once per row (reads the whole file first).
+    #[arg(long, value_name = "EXPR")]
+    pub order_by: Option<String>,
+    /// A rhai file defining any of `fn filter(row)`, `fn key(row)`, `fn map(row)`.
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+}
+
+impl ScriptArgs {
+    pub fn options(&self, reveal_secrets: bool) -> ScriptOptions {
+        ScriptOptions {
+            where_expr: self.where_expr.clone(),
+            order_by: self.order_by.clone(),
+            script_file: self.script.clone(),
+            reveal_secrets,
+        }
+    }
+}
+
+/// What goes to stdout.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// `json`: one record per line (docs/json-lines.md); `table`: for people.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    /// Put token secrets in records and show them to scripts. Off by default.
+    #[arg(long)]
+    pub reveal_secrets: bool,
+}

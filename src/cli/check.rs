@@ -1,0 +1,101 @@
+//! `oathbulk check`: is this CSV safe to run? Row errors, plus what only the whole
+//! file shows: duplicate serials, users over Entra's five tokens, weak seeds.
+
+use super::{InputArgs, OutputArgs, ScriptArgs};
+use crate::inventory::RECOMMENDED_MIN_BITS;
+use crate::output::Output;
+use crate::pipeline;
+use crate::record::{Finding, Record, Severity, Summary};
+use anyhow::Result;
+use clap::Args;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Entra refuses a sixth OATH method for one user.
+pub const MAX_TOKENS_PER_USER: usize = 5;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub script: ScriptArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub fn run(args: CheckArgs) -> Result<i32> {
+    let started = Instant::now();
+    let rows = pipeline::open(&args.input.csv, args.input.read_options(true), &args.script.options(false))?;
+    let mut out = Output::stdout(args.output.format, false);
+    let mut summary = Summary { command: "check".into(), ..Default::default() };
+    let mut by_serial: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    // Case-insensitive: Entra treats UPNs that way.
+    let mut by_upn: BTreeMap<String, (String, Vec<u64>)> = BTreeMap::new();
+    let mut findings = Vec::new();
+    let mut bad_lines = std::collections::BTreeSet::new();
+    for row in rows {
+        summary.rows += 1;
+        match row {
+            Err(e) => {
+                bad_lines.insert(e.line);
+                *summary.counts.entry(e.code.clone()).or_default() += 1;
+                out.emit(&Record::RowError(e))?;
+            }
+            Ok(row) => {
+                by_serial.entry(row.serial.clone()).or_default().push(row.line);
+                by_upn.entry(row.upn.to_lowercase()).or_insert_with(|| (row.upn.clone(), vec![])).1.push(row.line);
+                if let Some(secret) = &row.secret {
+                    if secret.bits() < RECOMMENDED_MIN_BITS {
+                        findings.push(Finding {
+                            severity: Severity::Warn,
+                            code: "weak_secret".into(),
+                            message: format!(
+                                "seed is {} bits, under the {RECOMMENDED_MIN_BITS} RFC 4226 asks for (common on hardware tokens; Entra accepts it)",
+                                secret.bits()
+                            ),
+                            lines: vec![row.line],
+                            upn: Some(row.upn.clone()),
+                            serial: Some(row.serial.clone()),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    for (serial, lines) in by_serial.into_iter().filter(|(_, l)| l.len() > 1) {
+        findings.push(Finding {
+            severity: Severity::Error,
+            code: "duplicate_serial".into(),
+            message: format!("serial {serial} appears on {} lines", lines.len()),
+            lines,
+            upn: None,
+            serial: Some(serial),
+        });
+    }
+    for (_, (upn, lines)) in by_upn.into_iter().filter(|(_, (_, l))| l.len() > MAX_TOKENS_PER_USER) {
+        findings.push(Finding {
+            severity: Severity::Error,
+            code: "too_many_tokens".into(),
+            message: format!("{upn} has {} tokens; Entra allows at most {MAX_TOKENS_PER_USER} per user", lines.len()),
+            lines,
+            upn: Some(upn),
+            serial: None,
+        });
+    }
+    findings.sort_by_key(|f| f.lines.first().copied().unwrap_or(0));
+    for f in findings {
+        *summary.counts.entry(f.code.clone()).or_default() += 1;
+        if f.severity == Severity::Error {
+            bad_lines.extend(f.lines.iter().copied());
+        }
+        out.emit(&Record::Finding(f))?;
+    }
+    summary.errors = bad_lines.len() as u64;
+    summary.ok = summary.rows - summary.errors;
+    summary.exit_code = super::rows_exit_code(summary.errors);
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    out.emit(&Record::Summary(summary.clone()))?;
+    out.finish()?;
+    Ok(summary.exit_code)
+}

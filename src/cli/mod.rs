@@ -1,0 +1,83 @@
+//! Command-line definitions (clap derive), one file per subcommand, and exit codes.
+
+mod args;
+mod check;
+mod list;
+mod otp;
+
+pub use args::{HashArg, InputArgs, OutputArgs, ScriptArgs};
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes (docs/json-lines.md, "Exit codes").
+pub mod exit {
+    /// Every row fine.
+    pub const OK: i32 = 0;
+    /// The run finished, some rows had errors.
+    pub const ROW_ERRORS: i32 = 1;
+    /// Usage or input error: nothing (more) was done.
+    pub const USAGE: i32 = 2;
+    /// The tenant rejected the credentials (401/403): the run stopped.
+    pub const AUTH: i32 = 3;
+    /// The tenant could not be reached or kept failing: the run stopped.
+    pub const SERVICE: i32 = 4;
+    /// Interrupted (Ctrl-C): the journal holds what was settled.
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "oathbulk",
+    version,
+    about = "Activate hardware OATH TOTP tokens in Microsoft Entra ID in bulk",
+    long_about = "Reads the vendor CSV, computes each token's current code and activates it through \
+                  Microsoft Graph (or the legacy portal API). Records go to stdout as JSON lines; \
+                  diagnostics and progress go to stderr."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the CSV's rows as `token` records (no network).
+    List(list::ListArgs),
+    /// Compute each row's current code as `otp` records (no network).
+    Otp(otp::OtpArgs),
+    /// Validate a CSV: row errors, duplicate serials, users over 5 tokens, weak seeds (no network).
+    Check(check::CheckArgs),
+}
+
+/// Parse the command line and run. Returns the process exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::List(a) => list::run(a),
+        Command::Otp(a) => otp::run(a),
+        Command::Check(a) => check::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => report_fatal(&e),
+    }
+}
+
+/// Print an error that stopped the command before its summary. Broken pipes (the reader
+/// went away, e.g. `| head`) end quietly.
+pub fn report_fatal(e: &anyhow::Error) -> i32 {
+    if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+        return exit::OK;
+    }
+    eprintln!("oathbulk: error: {e:#}");
+    exit::USAGE
+}
+
+/// Exit code for a finished row command.
+pub fn rows_exit_code(errors: u64) -> i32 {
+    if errors == 0 {
+        exit::OK
+    } else {
+        exit::ROW_ERRORS
+    }
+}

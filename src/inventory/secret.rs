@@ -1,0 +1,145 @@
+//! Decoding a token's seed from the vendor CSV.
+//!
+//! Base32 (RFC 4648) is the norm; hex only when the user says so (`--secret-format hex`):
+//! a 40-character hex string is also valid Base32, so guessing would silently
+//! produce wrong codes for every token.
+
+use std::fmt;
+
+/// How the `secret key` column is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretFormat {
+    #[default]
+    Base32,
+    Hex,
+}
+
+/// Microsoft caps the secret at 128 characters (of Base32).
+pub const MAX_SECRET_CHARS: usize = 128;
+/// RFC 4226 asks for at least 128 bits; real tokens often ship 80.
+pub const RECOMMENDED_MIN_BITS: usize = 128;
+
+/// A decoded seed. Never printed by `Debug`; revealed only through [`SecretKey::to_base32`],
+/// which callers use solely behind `--reveal-secrets` or when sending it to the tenant.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey(Vec<u8>);
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretKey(<{} bits redacted>)", self.0.len() * 8)
+    }
+}
+
+impl SecretKey {
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+    pub fn bits(&self) -> usize {
+        self.0.len() * 8
+    }
+    /// Canonical upper-case, unpadded Base32: the form Entra's import takes.
+    pub fn to_base32(&self) -> String {
+        data_encoding::BASE32_NOPAD.encode(&self.0)
+    }
+
+    /// Normalise and decode one CSV cell. The error text never contains the secret.
+    pub fn decode(raw: &str, format: SecretFormat) -> Result<Self, String> {
+        let cleaned: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-' && *c != '=')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        if cleaned.is_empty() {
+            return Err("secret key is empty".into());
+        }
+        match format {
+            SecretFormat::Base32 => {
+                if cleaned.len() > MAX_SECRET_CHARS {
+                    return Err(format!(
+                        "secret key has {} Base32 characters; Entra accepts at most {MAX_SECRET_CHARS}",
+                        cleaned.len()
+                    ));
+                }
+                if let Some(pos) = cleaned.find(|c: char| !matches!(c, 'A'..='Z' | '2'..='7')) {
+                    let hint = if cleaned.chars().all(|c| c.is_ascii_hexdigit()) {
+                        " (it looks like hex: pass --secret-format hex if the vendor ships hex)"
+                    } else {
+                        ""
+                    };
+                    return Err(format!(
+                        "secret key is not Base32: character {} is outside A-Z/2-7{hint}",
+                        pos + 1
+                    ));
+                }
+                if matches!(cleaned.len() % 8, 1 | 3 | 6) {
+                    return Err(format!(
+                        "secret key has an impossible Base32 length ({} characters)",
+                        cleaned.len()
+                    ));
+                }
+                data_encoding::BASE32_NOPAD
+                    .decode(cleaned.as_bytes())
+                    .map(Self)
+                    .map_err(|_| "secret key is not valid Base32 (trailing bits are not zero)".into())
+            }
+            SecretFormat::Hex => {
+                if cleaned.len() % 2 == 1 {
+                    return Err(format!("hex secret key has an odd length ({} characters)", cleaned.len()));
+                }
+                let decoded = data_encoding::HEXUPPER
+                    .decode(cleaned.as_bytes())
+                    .map_err(|_| "secret key is not hex (0-9, A-F)".to_string())?;
+                if data_encoding::BASE32_NOPAD.encode_len(decoded.len()) > MAX_SECRET_CHARS {
+                    return Err(format!(
+                        "secret key is {} bytes; Entra accepts at most {MAX_SECRET_CHARS} Base32 characters",
+                        decoded.len()
+                    ));
+                }
+                Ok(Self(decoded))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base32_is_normalised() {
+        let a = SecretKey::decode("gezd gnbv-gy3t qojq====", SecretFormat::Base32).unwrap();
+        assert_eq!(a.bytes(), b"1234567890");
+        assert_eq!(a.to_base32(), "GEZDGNBVGY3TQOJQ");
+    }
+
+    #[test]
+    fn bad_base32_is_rejected_without_echoing_it() {
+        let err = SecretKey::decode("GEZDGNBVGY3TQOJ1", SecretFormat::Base32).unwrap_err();
+        assert!(!err.contains("GEZD"), "{err}");
+        assert!(SecretKey::decode("ABC", SecretFormat::Base32).is_err()); // len % 8 == 3
+        assert!(SecretKey::decode("", SecretFormat::Base32).is_err());
+        assert!(SecretKey::decode(&"A".repeat(136), SecretFormat::Base32).is_err());
+    }
+
+    #[test]
+    fn hex_only_when_declared() {
+        let hex = "3132333435363738393031323334353637383930";
+        let k = SecretKey::decode(hex, SecretFormat::Hex).unwrap();
+        assert_eq!(k.bytes(), b"12345678901234567890");
+        // The same text read as Base32 decodes to something else entirely: never guess.
+        let as_b32 = SecretKey::decode(hex, SecretFormat::Base32);
+        assert!(as_b32.is_err() || as_b32.unwrap().bytes() != b"12345678901234567890");
+        assert!(SecretKey::decode("abc", SecretFormat::Hex).is_err());
+        assert!(SecretKey::decode("zz", SecretFormat::Hex).is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_bytes() {
+        let k = SecretKey::decode("GEZDGNBVGY3TQOJQ", SecretFormat::Base32).unwrap();
+        assert_eq!(format!("{k:?}"), "SecretKey(<80 bits redacted>)");
+    }
+}

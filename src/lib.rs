@@ -1,0 +1,14 @@
+//! oathbulk: activate hardware OATH TOTP tokens in Microsoft Entra ID in bulk.
+//!
+//! Layers (docs/architecture.md): `inventory` parses the vendor CSV, `otp` computes codes,
+//! `script` runs the users' rhai, `pipeline` chains them, `record` is the wire format,
+//! `output` prints it, `cli` is the command line.
+
+pub mod cli;
+pub mod inventory;
+pub mod otp;
+pub mod output;
+pub mod pipeline;
+pub mod record;
+pub mod script;
+pub mod table;

@@ -1,0 +1,43 @@
+//! The shared row source for every row command: CSV → rhai (filter, map, key) → order.
+//! `list`, `otp`, `check` and `activate` all read rows through here, so a `--where`
+//! means the same thing everywhere.
+
+use crate::inventory::{Inventory, ReadOptions, Row};
+use crate::record::RowErrorRecord;
+use crate::script::{RowScript, ScriptOptions, SortKey};
+use anyhow::Result;
+
+pub type RowResult = Result<Row, RowErrorRecord>;
+
+/// Open the CSV and compile the scripts; fatal problems (missing file, bad header,
+/// script syntax) come back as `Err` before any row is read.
+pub fn open(path: &str, read: ReadOptions, script: &ScriptOptions) -> Result<Box<dyn Iterator<Item = RowResult>>> {
+    let inventory = Inventory::open(path, read)?;
+    let script = RowScript::compile(script)?;
+    Ok(match script {
+        None => Box::new(inventory.map(|r| r.map_err(RowErrorRecord::from))),
+        Some(script) if !script.orders() => Box::new(inventory.filter_map(move |r| match r {
+            Err(e) => Some(Err(e.into())),
+            Ok(row) => match script.apply(row) {
+                Ok(Some((row, _))) => Some(Ok(row)),
+                Ok(None) => None,
+                Err(e) => Some(Err(e.into())),
+            },
+        })),
+        Some(script) => {
+            // --order-by needs every key before the first row can go out: this is the one
+            // mode that holds the whole file in memory. Errors go out first, in file order.
+            let mut errors = Vec::new();
+            let mut keyed: Vec<(SortKey, Row)> = Vec::new();
+            for r in inventory {
+                match r.map_err(RowErrorRecord::from).and_then(|row| script.apply(row).map_err(Into::into)) {
+                    Err(e) => errors.push(Err(e)),
+                    Ok(None) => {}
+                    Ok(Some((row, key))) => keyed.push((key.unwrap_or(SortKey::Unit), row)),
+                }
+            }
+            keyed.sort_by(|a, b| a.0.cmp(&b.0)); // stable: ties keep file order
+            Box::new(errors.into_iter().chain(keyed.into_iter().map(|(_, row)| Ok(row))))
+        }
+    })
+}

@@ -1,0 +1,286 @@
+//! The wire format: every JSON-lines record the binary prints, as one serde-tagged enum.
+//!
+//! `docs/json-lines.md` specifies each field. Field names are a contract: the PowerShell
+//! module, the journal and users' automation parse them. Add fields; never rename them.
+//! Optional fields are omitted when absent (never `null`), so consumers test for presence.
+
+use crate::otp::HashFunction;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One line of output. `"type"` names the variant in snake_case.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    /// A CSV row (`list`).
+    Token(Token),
+    /// A computed code (`otp`).
+    Otp(Otp),
+    /// A row that could not be used; the other rows go on.
+    RowError(RowErrorRecord),
+    /// A problem `check` found in an otherwise readable file (duplicates, weak seeds, …).
+    Finding(Finding),
+    /// The final result of one row in `activate`.
+    Activation(Activation),
+    /// A token in the tenant's inventory (`tenant`).
+    TenantToken(TenantToken),
+    /// A run-wide warning (clock offset, token near expiry, …).
+    Warning(Warning),
+    /// Progress of a long run (`--progress json`, on stderr only).
+    Progress(Progress),
+    /// Always last on stdout.
+    Summary(Summary),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Token {
+    pub line: u64,
+    pub upn: String,
+    pub serial: String,
+    pub manufacturer: String,
+    pub model: String,
+    pub time_interval: u32,
+    pub hash: HashFunction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Seed size in bits (so audits can spot 80-bit seeds without seeing them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_bits: Option<usize>,
+    /// Canonical Base32; only with `--reveal-secrets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// Columns the tool does not know, by original header.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Otp {
+    pub line: u64,
+    pub upn: String,
+    pub serial: String,
+    /// Zero-padded six digits: always a string.
+    pub code: String,
+    /// TOTP counter (`floor(unix / time_interval)`).
+    pub step: u64,
+    pub time_interval: u32,
+    pub hash: HashFunction,
+    /// Seconds the code stays valid from `at`.
+    pub valid_for: u32,
+    /// The instant used, Unix seconds (after `--clock-offset`).
+    pub at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct RowErrorRecord {
+    pub line: u64,
+    /// Stable code: `missing_serial`, `invalid_secret`, `script_error`, …
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+}
+
+impl From<crate::inventory::RowError> for RowErrorRecord {
+    fn from(e: crate::inventory::RowError) -> Self {
+        Self { line: e.line, code: e.code.to_string(), message: e.message, field: e.field, upn: e.upn, serial: e.serial }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Finding {
+    pub severity: Severity,
+    /// `duplicate_serial`, `too_many_tokens`, `weak_secret`, …
+    pub code: String,
+    pub message: String,
+    /// The lines involved (several for duplicates).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+}
+
+/// What happened to a row in `activate`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivationStatus {
+    /// The tenant accepted the code: the token is active now.
+    Activated,
+    /// It was active before this run: nothing sent.
+    AlreadyActive,
+    /// `--dry-run`: what would be done (see `action`).
+    WouldActivate,
+    /// Assigned to another user: left untouched.
+    Conflict,
+    /// No token with this serial in the tenant.
+    NotFound,
+    /// The tenant refused (rejected code, other error): see `error_*`.
+    Failed,
+    /// Settled by an earlier run (`--resume`); the journal has its record.
+    Skipped,
+    /// Not attempted because the run stopped (auth failure, interrupt).
+    NotAttempted,
+}
+
+impl ActivationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Activated => "activated",
+            Self::AlreadyActive => "already_active",
+            Self::WouldActivate => "would_activate",
+            Self::Conflict => "conflict",
+            Self::NotFound => "not_found",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+            Self::NotAttempted => "not_attempted",
+        }
+    }
+    /// Final in the journal sense: a re-run with `--resume` does not retry it.
+    pub fn is_settled(self) -> bool {
+        matches!(self, Self::Activated | Self::AlreadyActive | Self::Conflict)
+    }
+    /// Counts as a row error for the exit code.
+    pub fn is_error(self) -> bool {
+        matches!(self, Self::Conflict | Self::NotFound | Self::Failed | Self::NotAttempted)
+    }
+}
+
+/// Which write a row needs.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    None,
+    Activate,
+    AssignAndActivate,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Activation {
+    pub line: u64,
+    pub upn: String,
+    pub serial: String,
+    pub status: ActivationStatus,
+    pub action: Action,
+    /// Write requests sent for this row (retries included).
+    pub attempts: u32,
+    /// Tenant device/token id, when found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// TOTP counter of the code that was accepted (or last sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u64>,
+    /// For conflicts: who holds the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// RFC 3339, when the result was settled.
+    pub time: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct TenantToken {
+    pub id: String,
+    pub serial: String,
+    /// `available` | `assigned` | `activated` | `failedActivation` (Graph spelling).
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_interval: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<HashFunction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Object id of the user holding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_to_id: Option<String>,
+    /// UPN or display name of the user holding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Warning {
+    /// `clock_offset`, `token_expiring`, `token_file_permissions`, …
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Progress {
+    /// `resolve` | `activate` | …
+    pub phase: String,
+    pub done: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A fatal condition that stopped the run early.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Fatal {
+    /// `auth_rejected`, `forbidden`, `network`, `input`, `usage`, …
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Summary {
+    /// The subcommand (`list`, `otp`, `check`, `activate`, `tenant`).
+    pub command: String,
+    /// Rows read from the CSV (records from the tenant for `tenant`).
+    pub rows: u64,
+    /// Rows that produced their record without error.
+    pub ok: u64,
+    /// Rows that ended in an error record or an error status.
+    pub errors: u64,
+    /// Records per `status`/`code` (`activated: 120`, `not_found: 2`, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counts: BTreeMap<String, u64>,
+    pub elapsed_ms: u64,
+    /// The process exit code this run ends with.
+    pub exit_code: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fatal: Option<Fatal>,
+    /// HTTP requests sent (network commands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u64>,
+    /// Times the run waited on 429/503 `Retry-After`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttled: Option<u64>,
+    /// Server clock minus local clock, milliseconds (from `Date` headers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_offset_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}

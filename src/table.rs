@@ -1,0 +1,116 @@
+//! `--format table`: the same records, as aligned columns for people.
+
+use crate::record::Record;
+use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+/// One table per record type, in order of first appearance, then the summary line.
+pub fn render(records: &[Record]) -> String {
+    let mut out = String::new();
+    let mut kinds: Vec<&'static str> = Vec::new();
+    for r in records {
+        let k = kind(r);
+        if k != "summary" && !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
+    for k in kinds {
+        let mut table = Table::new();
+        table.load_preset(UTF8_BORDERS_ONLY);
+        let mut header_set = false;
+        for r in records.iter().filter(|r| kind(r) == k) {
+            let (header, row) = columns(r);
+            if !header_set {
+                table.set_header(header);
+                header_set = true;
+            }
+            table.add_row(row);
+        }
+        out.push_str(&table.to_string());
+        out.push('\n');
+    }
+    if let Some(Record::Summary(s)) = records.iter().rev().find(|r| matches!(r, Record::Summary(_))) {
+        let counts: Vec<String> = s.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        out.push_str(&format!(
+            "{}: {} rows, {} ok, {} errors{}{} in {} ms (exit {})\n",
+            s.command,
+            s.rows,
+            s.ok,
+            s.errors,
+            if counts.is_empty() { String::new() } else { format!(" [{}]", counts.join(", ")) },
+            s.fatal.as_ref().map(|f| format!("; stopped: {}", f.message)).unwrap_or_default(),
+            s.elapsed_ms,
+            s.exit_code
+        ));
+    }
+    out
+}
+
+fn kind(r: &Record) -> &'static str {
+    match r {
+        Record::Token(_) => "token",
+        Record::Otp(_) => "otp",
+        Record::RowError(_) => "row_error",
+        Record::Finding(_) => "finding",
+        Record::Activation(_) => "activation",
+        Record::TenantToken(_) => "tenant_token",
+        Record::Warning(_) => "warning",
+        Record::Progress(_) => "progress",
+        Record::Summary(_) => "summary",
+    }
+}
+
+fn columns(r: &Record) -> (Vec<&'static str>, Vec<String>) {
+    match r {
+        Record::Token(t) => (
+            vec!["line", "upn", "serial", "manufacturer", "model", "interval", "hash"],
+            vec![
+                t.line.to_string(),
+                t.upn.clone(),
+                t.serial.clone(),
+                t.manufacturer.clone(),
+                t.model.clone(),
+                t.time_interval.to_string(),
+                t.hash.as_str().into(),
+            ],
+        ),
+        Record::Otp(o) => (
+            vec!["line", "upn", "serial", "code", "valid for"],
+            vec![o.line.to_string(), o.upn.clone(), o.serial.clone(), o.code.clone(), format!("{}s", o.valid_for)],
+        ),
+        Record::RowError(e) => (
+            vec!["line", "code", "field", "message"],
+            vec![e.line.to_string(), e.code.clone(), opt(&e.field), e.message.clone()],
+        ),
+        Record::Finding(f) => (
+            vec!["severity", "code", "lines", "message"],
+            vec![
+                format!("{:?}", f.severity).to_lowercase(),
+                f.code.clone(),
+                f.lines.iter().map(u64::to_string).collect::<Vec<_>>().join(","),
+                f.message.clone(),
+            ],
+        ),
+        Record::Activation(a) => (
+            vec!["line", "upn", "serial", "status", "attempts", "detail"],
+            vec![
+                a.line.to_string(),
+                a.upn.clone(),
+                a.serial.clone(),
+                a.status.as_str().into(),
+                a.attempts.to_string(),
+                a.error_message.clone().or_else(|| a.assigned_to.clone().map(|u| format!("held by {u}"))).unwrap_or_default(),
+            ],
+        ),
+        Record::TenantToken(t) => (
+            vec!["serial", "status", "assigned to", "manufacturer", "model", "id"],
+            vec![t.serial.clone(), t.status.clone(), opt(&t.assigned_to), opt(&t.manufacturer), opt(&t.model), t.id.clone()],
+        ),
+        Record::Warning(w) => (vec!["warning", "message"], vec![w.code.clone(), w.message.clone()]),
+        Record::Progress(p) => (vec!["phase", "done"], vec![p.phase.clone(), p.done.to_string()]),
+        Record::Summary(s) => (vec!["command"], vec![s.command.clone()]),
+    }
+}
