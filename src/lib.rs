@@ -11,4 +11,5 @@ pub mod output;
 pub mod pipeline;
 pub mod record;
 pub mod script;
+pub mod simulate;
 pub mod table;

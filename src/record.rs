@@ -28,8 +28,26 @@ pub enum Record {
     Warning(Warning),
     /// Progress of a long run (`--progress json`, on stderr only).
     Progress(Progress),
+    /// `oathbulk simulate` is listening (first line it prints).
+    Simulator(SimulatorReady),
     /// Always last on stdout.
     Summary(Summary),
+}
+
+/// Where a running simulator can be reached. Tests read this line to learn the port.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SimulatorReady {
+    /// `host:port` actually bound (port 0 in `--listen` picks a free one).
+    pub listen: String,
+    /// Pass as `--graph-url`.
+    pub graph_url: String,
+    /// Pass as `--portal-url`.
+    pub portal_url: String,
+    /// Pass as `--authority-url` (client-credentials and device-code endpoints).
+    pub authority_url: String,
+    /// Devices seeded.
+    pub devices: u64,
+    pub users: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]

@@ -59,6 +59,7 @@ fn kind(r: &Record) -> &'static str {
         Record::TenantToken(_) => "tenant_token",
         Record::Warning(_) => "warning",
         Record::Progress(_) => "progress",
+        Record::Simulator(_) => "simulator",
         Record::Summary(_) => "summary",
     }
 }
@@ -111,6 +112,7 @@ fn columns(r: &Record) -> (Vec<&'static str>, Vec<String>) {
         ),
         Record::Warning(w) => (vec!["warning", "message"], vec![w.code.clone(), w.message.clone()]),
         Record::Progress(p) => (vec!["phase", "done"], vec![p.phase.clone(), p.done.to_string()]),
+        Record::Simulator(s) => (vec!["graph url", "portal url"], vec![s.graph_url.clone(), s.portal_url.clone()]),
         Record::Summary(s) => (vec!["command"], vec![s.command.clone()]),
     }
 }

@@ -4,6 +4,7 @@ mod args;
 mod check;
 mod list;
 mod otp;
+mod simulate;
 
 pub use args::{HashArg, InputArgs, OutputArgs, ScriptArgs};
 
@@ -47,6 +48,8 @@ pub enum Command {
     Otp(otp::OtpArgs),
     /// Validate a CSV: row errors, duplicate serials, users over 5 tokens, weak seeds (no network).
     Check(check::CheckArgs),
+    /// Serve a simulated tenant (Graph and portal APIs) on loopback, for tests and rehearsals.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Parse the command line and run. Returns the process exit code.
@@ -56,6 +59,7 @@ pub fn run() -> i32 {
         Command::List(a) => list::run(a),
         Command::Otp(a) => otp::run(a),
         Command::Check(a) => check::run(a),
+        Command::Simulate(a) => simulate::run(a),
     };
     match result {
         Ok(code) => code,
