@@ -23,11 +23,8 @@ pub enum HashFunction {
 impl HashFunction {
     /// Accepts the spellings vendors and Graph use: `sha1`, `SHA-1`, `hmacsha1`, …
     pub fn parse(text: &str) -> Option<Self> {
-        let folded: String = text
-            .chars()
-            .filter(|c| !matches!(c, '-' | '_' | ' '))
-            .flat_map(char::to_lowercase)
-            .collect();
+        let folded: String =
+            text.chars().filter(|c| !matches!(c, '-' | '_' | ' ')).flat_map(char::to_lowercase).collect();
         match folded.strip_prefix("hmac").unwrap_or(&folded) {
             "sha1" => Some(Self::Sha1),
             "sha256" => Some(Self::Sha256),
@@ -91,11 +88,7 @@ pub fn code_for_step(secret: &[u8], hash: HashFunction, period: u32, step: u64, 
 /// The six-digit code shown by the token at `unix`.
 pub fn code_at(secret: &[u8], hash: HashFunction, period: u32, unix: u64) -> Code {
     let step = step_at(unix, period);
-    Code {
-        code: code_for_step(secret, hash, period, step, DIGITS),
-        step,
-        valid_for: seconds_left(unix, period),
-    }
+    Code { code: code_for_step(secret, hash, period, step, DIGITS), step, valid_for: seconds_left(unix, period) }
 }
 
 /// Server-side check used by the simulator: does `code` match any step within

@@ -28,6 +28,8 @@ pub enum Record {
     Warning(Warning),
     /// Progress of a long run (`--progress json`, on stderr only).
     Progress(Progress),
+    /// A diagnostic line (`--progress json`, on stderr only): what a person would read there.
+    Diagnostic(Diagnostic),
     /// `oathbulk simulate` is listening (first line it prints).
     Simulator(SimulatorReady),
     /// Always last on stdout.
@@ -107,7 +109,14 @@ pub struct RowErrorRecord {
 
 impl From<crate::inventory::RowError> for RowErrorRecord {
     fn from(e: crate::inventory::RowError) -> Self {
-        Self { line: e.line, code: e.code.to_string(), message: e.message, field: e.field, upn: e.upn, serial: e.serial }
+        Self {
+            line: e.line,
+            code: e.code.to_string(),
+            message: e.message,
+            field: e.field,
+            upn: e.upn,
+            serial: e.serial,
+        }
     }
 }
 
@@ -258,6 +267,15 @@ pub struct Progress {
     pub total: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Diagnostic {
+    /// `error` | `warn` | `info`
+    pub level: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 /// A fatal condition that stopped the run early.

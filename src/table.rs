@@ -59,6 +59,7 @@ fn kind(r: &Record) -> &'static str {
         Record::TenantToken(_) => "tenant_token",
         Record::Warning(_) => "warning",
         Record::Progress(_) => "progress",
+        Record::Diagnostic(_) => "diagnostic",
         Record::Simulator(_) => "simulator",
         Record::Summary(_) => "summary",
     }
@@ -103,14 +104,25 @@ fn columns(r: &Record) -> (Vec<&'static str>, Vec<String>) {
                 a.serial.clone(),
                 a.status.as_str().into(),
                 a.attempts.to_string(),
-                a.error_message.clone().or_else(|| a.assigned_to.clone().map(|u| format!("held by {u}"))).unwrap_or_default(),
+                a.error_message
+                    .clone()
+                    .or_else(|| a.assigned_to.clone().map(|u| format!("held by {u}")))
+                    .unwrap_or_default(),
             ],
         ),
         Record::TenantToken(t) => (
             vec!["serial", "status", "assigned to", "manufacturer", "model", "id"],
-            vec![t.serial.clone(), t.status.clone(), opt(&t.assigned_to), opt(&t.manufacturer), opt(&t.model), t.id.clone()],
+            vec![
+                t.serial.clone(),
+                t.status.clone(),
+                opt(&t.assigned_to),
+                opt(&t.manufacturer),
+                opt(&t.model),
+                t.id.clone(),
+            ],
         ),
         Record::Warning(w) => (vec!["warning", "message"], vec![w.code.clone(), w.message.clone()]),
+        Record::Diagnostic(d) => (vec!["level", "message"], vec![d.level.clone(), d.message.clone()]),
         Record::Progress(p) => (vec!["phase", "done"], vec![p.phase.clone(), p.done.to_string()]),
         Record::Simulator(s) => (vec!["graph url", "portal url"], vec![s.graph_url.clone(), s.portal_url.clone()]),
         Record::Summary(s) => (vec!["command"], vec![s.command.clone()]),

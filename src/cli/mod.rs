@@ -70,7 +70,9 @@ pub fn run() -> i32 {
 /// Print an error that stopped the command before its summary. Broken pipes (the reader
 /// went away, e.g. `| head`) end quietly.
 pub fn report_fatal(e: &anyhow::Error) -> i32 {
-    if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+    if e.chain()
+        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    {
         return exit::OK;
     }
     eprintln!("oathbulk: error: {e:#}");

@@ -141,7 +141,8 @@ impl Inventory {
             ));
         }
         let text = |field: Field| {
-            self.cell(field).map_err(|_| err(Some(field), "invalid_utf8", format!("{} is not valid UTF-8", field.name())))
+            self.cell(field)
+                .map_err(|_| err(Some(field), "invalid_utf8", format!("{} is not valid UTF-8", field.name())))
         };
         let serial = text(Field::Serial)?;
         if serial.is_empty() {
@@ -219,7 +220,9 @@ impl Iterator for Inventory {
                     if self.record.len() == 1 && self.record[0].iter().all(|b| b.is_ascii_whitespace()) {
                         continue;
                     }
-                    if self.record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) && self.record.len() == self.headers.len() {
+                    if self.record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace))
+                        && self.record.len() == self.headers.len()
+                    {
                         // ",,,,," rows from spreadsheets: skip quietly too.
                         continue;
                     }

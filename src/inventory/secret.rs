@@ -70,16 +70,10 @@ impl SecretKey {
                     } else {
                         ""
                     };
-                    return Err(format!(
-                        "secret key is not Base32: character {} is outside A-Z/2-7{hint}",
-                        pos + 1
-                    ));
+                    return Err(format!("secret key is not Base32: character {} is outside A-Z/2-7{hint}", pos + 1));
                 }
                 if matches!(cleaned.len() % 8, 1 | 3 | 6) {
-                    return Err(format!(
-                        "secret key has an impossible Base32 length ({} characters)",
-                        cleaned.len()
-                    ));
+                    return Err(format!("secret key has an impossible Base32 length ({} characters)", cleaned.len()));
                 }
                 data_encoding::BASE32_NOPAD
                     .decode(cleaned.as_bytes())
