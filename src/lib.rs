@@ -4,7 +4,13 @@
 //! `script` runs the users' rhai, `pipeline` chains them, `record` is the wire format,
 //! `output` prints it, `cli` is the command line.
 
+pub mod activate;
+pub mod auth;
+pub mod backend;
 pub mod cli;
+pub mod clock;
+pub mod diag;
+pub mod http;
 pub mod inventory;
 pub mod otp;
 pub mod output;

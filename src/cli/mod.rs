@@ -1,10 +1,13 @@
 //! Command-line definitions (clap derive), one file per subcommand, and exit codes.
 
+mod activate;
 mod args;
 mod check;
+pub mod connect;
 mod list;
 mod otp;
 mod simulate;
+mod tenant;
 
 pub use args::{HashArg, InputArgs, OutputArgs, ScriptArgs};
 
@@ -48,6 +51,10 @@ pub enum Command {
     Otp(otp::OtpArgs),
     /// Validate a CSV: row errors, duplicate serials, users over 5 tokens, weak seeds (no network).
     Check(check::CheckArgs),
+    /// Activate every row's token in the tenant; one `activation` record per row.
+    Activate(Box<activate::ActivateArgs>),
+    /// List the tenant's hardware token inventory as `tenant_token` records.
+    Tenant(Box<tenant::TenantCmdArgs>),
     /// Serve a simulated tenant (Graph and portal APIs) on loopback, for tests and rehearsals.
     Simulate(simulate::SimulateArgs),
 }
@@ -60,6 +67,8 @@ pub fn run() -> i32 {
         Command::Otp(a) => otp::run(a),
         Command::Check(a) => check::run(a),
         Command::Simulate(a) => simulate::run(a),
+        Command::Activate(a) => activate::run(*a),
+        Command::Tenant(a) => tenant::run(*a),
     };
     match result {
         Ok(code) => code,
@@ -76,7 +85,58 @@ pub fn report_fatal(e: &anyhow::Error) -> i32 {
         return exit::OK;
     }
     eprintln!("oathbulk: error: {e:#}");
-    exit::USAGE
+    exit_code_for(e)
+}
+
+/// Usage/input errors are 2; a refused sign-in is 3 like a 401.
+pub fn exit_code_for(e: &anyhow::Error) -> i32 {
+    if e.chain().any(|c| c.downcast_ref::<crate::auth::SignInRefused>().is_some()) {
+        exit::AUTH
+    } else {
+        exit::USAGE
+    }
+}
+
+/// A network command that could not start: say why on stderr, and still end stdout with a
+/// `summary` carrying the fatal condition, so a consumer reading records sees the reason.
+pub fn fatal_summary(
+    command: &str,
+    e: anyhow::Error,
+    diag: &crate::diag::Diag,
+    format: crate::output::Format,
+    started: std::time::Instant,
+) -> i32 {
+    let code = exit_code_for(&e);
+    fatal_summary_code(command, e, diag, format, started, code)
+}
+
+pub fn fatal_summary_code(
+    command: &str,
+    e: anyhow::Error,
+    diag: &crate::diag::Diag,
+    format: crate::output::Format,
+    started: std::time::Instant,
+    exit_code: i32,
+) -> i32 {
+    use crate::record::{Fatal, Record, Summary};
+    let kind = match exit_code {
+        exit::AUTH => "auth_rejected",
+        exit::SERVICE => "service",
+        _ => "usage",
+    };
+    let message = format!("{e:#}");
+    diag.error(kind, &message);
+    let summary = Summary {
+        command: command.into(),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        exit_code,
+        fatal: Some(Fatal { code: kind.into(), message }),
+        ..Default::default()
+    };
+    let mut out = crate::output::Output::stdout(format, true);
+    let _ = out.emit(&Record::Summary(summary));
+    let _ = out.finish();
+    exit_code
 }
 
 /// Exit code for a finished row command.

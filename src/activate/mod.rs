@@ -1,0 +1,271 @@
+//! Bulk activation: resume → plan (tenant state × rows) → execute (parallel, paced, retried)
+//! → one final record per row. Knows nothing of which API it talks to.
+
+pub mod executor;
+pub mod journal;
+pub mod pacing;
+pub mod plan;
+pub mod sink;
+
+use crate::backend::{ApiError, Backend};
+use crate::clock::ServerClock;
+use crate::http::Stats;
+use crate::inventory::Row;
+use crate::pipeline::RowResult;
+use crate::record::{Action, ActivationStatus, Fatal, Record, Summary, Warning};
+use anyhow::Result;
+use executor::{activate_row, record, Shared};
+use journal::Settled;
+use plan::{plan_row, Plan, TenantIndex};
+use sink::Sink;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::{watch, Semaphore};
+
+/// Warn when the tenant's clock and ours differ by more than this.
+pub const CLOCK_WARN_MS: i64 = 5_000;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub dry_run: bool,
+    /// Requests in flight at once.
+    pub parallel: usize,
+    /// Requests per second, all requests counted.
+    pub max_rate: Option<f64>,
+    /// Never send a code with fewer seconds than this left in its step.
+    pub min_validity_secs: u32,
+}
+
+/// The exit code and fatal condition of a run, after its summary was printed.
+pub struct Outcome {
+    pub summary: Summary,
+}
+
+fn fatal_for(e: &ApiError) -> (i32, Fatal) {
+    match e {
+        ApiError::Auth { status, .. } => (
+            crate::cli::exit::AUTH,
+            Fatal { code: if *status == 403 { "forbidden" } else { "auth_rejected" }.into(), message: auth_advice(e) },
+        ),
+        other => (
+            crate::cli::exit::SERVICE,
+            Fatal { code: "service".into(), message: format!("the tenant could not be read: {other}") },
+        ),
+    }
+}
+
+/// Say which of "wrong, expired, under-privileged" a 401/403 is, and what to do.
+pub fn auth_advice(e: &ApiError) -> String {
+    let (status, code, message) = match e {
+        ApiError::Auth { status, code, message } => (*status, code.as_str(), message.as_str()),
+        other => return other.to_string(),
+    };
+    let lower = message.to_lowercase();
+    let why = if status == 403 || code.contains("Authorization_RequestDenied") || lower.contains("privilege") {
+        "the token lacks a permission: it needs UserAuthenticationMethod.ReadWrite.All and Policy.ReadWrite.AuthenticationMethod (or the Authentication Administrator / Authentication Policy Administrator roles)"
+    } else if lower.contains("expired") || lower.contains("lifetime") {
+        "the token has expired: get a fresh one and re-run with --resume"
+    } else {
+        "the token was not accepted (wrong token, wrong tenant or wrong audience for this backend)"
+    };
+    format!("HTTP {status} {code}: {why}. Server said: {message}")
+}
+
+/// Run the whole job. Prints every record (through `sink`) and returns the summary.
+pub async fn run<B: Backend>(
+    backend: Arc<B>,
+    stats: Arc<Stats>,
+    clock: Arc<ServerClock>,
+    rows: Vec<RowResult>,
+    settled_before: Settled,
+    options: RunOptions,
+    mut sink: Sink,
+) -> Result<Outcome> {
+    let started = Instant::now();
+    let diag = sink.diag().clone();
+    let (stop, _) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        backend: backend.clone(),
+        pacer: pacing::Pacer::new(options.max_rate),
+        stats: stats.clone(),
+        clock: clock.clone(),
+        permits: Semaphore::new(options.parallel.max(1)),
+        min_validity_ms: i64::from(options.min_validity_secs) * 1000,
+        stop,
+        fatal: Mutex::new(None),
+    });
+
+    // Ctrl-C: stop sending, let requests in flight finish and settle, then summarise.
+    let interrupt = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                shared.abort(Fatal { code: "interrupted".into(), message: "interrupted (Ctrl-C)".into() });
+            }
+        })
+    };
+
+    // 1. Rows: CSV errors out first; rows an earlier run settled are skipped; a serial seen
+    //    twice is done once.
+    let mut work: Vec<Row> = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for r in rows {
+        match r {
+            Err(e) => sink.row_error(e)?,
+            Ok(row) => {
+                if let Some(prev) = settled_before.by_serial.get(&row.serial) {
+                    let mut a = record(&row, ActivationStatus::Skipped, prev.action, None);
+                    a.device_id = prev.device_id.clone();
+                    a.error_message = Some(format!("settled by an earlier run ({}, {})", prev.status.as_str(), prev.time));
+                    sink.settle(a, None)?;
+                } else if let Some(first) = seen.get(&row.serial.to_lowercase()) {
+                    let mut a = record(&row, ActivationStatus::Failed, Action::None, None);
+                    a.error_code = Some("duplicate_serial".into());
+                    a.error_message = Some(format!("serial {} already appears on line {first}; done once", row.serial));
+                    sink.settle(a, None)?;
+                } else {
+                    seen.insert(row.serial.to_lowercase(), row.line);
+                    work.push(row);
+                }
+            }
+        }
+    }
+
+    // 2. Resolve against the tenant (reads only).
+    let mut plans: Vec<(Row, Plan)> = Vec::with_capacity(work.len());
+    let mut exit_fatal: Option<(i32, Fatal)> = None;
+    if !work.is_empty() {
+        diag.start("resolve", None);
+        let wanted: Vec<(String, String)> = work.iter().map(|r| (r.serial.clone(), r.upn.clone())).collect();
+        match shared.read(|| backend.find(&wanted)).await {
+            Err(e) => exit_fatal = Some(fatal_for(&e)),
+            Ok(devices) => {
+                let index = TenantIndex::new(devices);
+                let owners = plan::owners_to_resolve(&work, &index);
+                let mut owned: HashMap<String, HashSet<String>> = HashMap::new();
+                let mut lookups = tokio::task::JoinSet::new();
+                for upn in owners {
+                    let shared = shared.clone();
+                    lookups.spawn(async move {
+                        let ids = shared.read(|| shared.backend.device_ids_of_user(&upn)).await;
+                        (upn, ids)
+                    });
+                }
+                while let Some(joined) = lookups.join_next().await {
+                    let (upn, ids) = joined?;
+                    match ids {
+                        Ok(ids) => {
+                            owned.insert(upn, ids.into_iter().collect());
+                        }
+                        Err(e) => {
+                            exit_fatal.get_or_insert_with(|| fatal_for(&e));
+                        }
+                    }
+                }
+                if exit_fatal.is_none() {
+                    let can_assign = backend.capabilities().assign;
+                    plans = work.drain(..).map(|row| {
+                        let p = plan_row(&row, &index, &owned, can_assign);
+                        (row, p)
+                    }).collect();
+                }
+            }
+        }
+    }
+    if let Some(f) = shared.fatal.lock().unwrap().clone() {
+        exit_fatal.get_or_insert((crate::cli::exit::INTERRUPTED, f));
+    }
+    warn_about_clock(&clock, &mut sink)?;
+
+    // 3. Settle what needs no write; execute the rest.
+    let mut writes = Vec::new();
+    if exit_fatal.is_some() {
+        for row in work.drain(..) {
+            let mut a = record(&row, ActivationStatus::NotAttempted, Action::None, None);
+            a.error_message = Some("the run stopped before this row was resolved".into());
+            sink.settle(a, None)?;
+        }
+    }
+    for (row, p) in plans {
+        match p {
+            Plan::Settled { status, device, code, message } => {
+                let mut a = record(&row, status, Action::None, device.as_ref());
+                a.error_code = code.map(str::to_string);
+                a.error_message = message;
+                if status == ActivationStatus::Conflict {
+                    a.assigned_to = device.as_ref().and_then(|d| {
+                        d.owner_upn.clone().or(d.token.assigned_to.clone()).or(d.token.assigned_to_id.clone())
+                    });
+                }
+                sink.settle(a, None)?;
+            }
+            Plan::Write { action, device } if options.dry_run => {
+                sink.settle(record(&row, ActivationStatus::WouldActivate, action, Some(&device)), None)?;
+            }
+            Plan::Write { action, device } => writes.push((row, action, device)),
+        }
+    }
+
+    if !writes.is_empty() {
+        diag.start("activate", Some(writes.len() as u64));
+        let shared_sink = Arc::new(tokio::sync::Mutex::new(sink));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (row, action, device) in writes {
+            let shared = shared.clone();
+            let sink = shared_sink.clone();
+            tasks.spawn(async move {
+                let (a, detail) = activate_row(&shared, &row, action, device).await;
+                sink.lock().await.settle(a, detail)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            joined??;
+        }
+        sink = Arc::try_unwrap(shared_sink).map_err(|_| anyhow::anyhow!("row tasks still running"))?.into_inner();
+    }
+    interrupt.abort();
+
+    if exit_fatal.is_none() {
+        if let Some(f) = shared.fatal.lock().unwrap().clone() {
+            let code = if f.code == "interrupted" { crate::cli::exit::INTERRUPTED } else { crate::cli::exit::AUTH };
+            let message = if f.code == "interrupted" { f.message.clone() } else { f.message.clone() };
+            exit_fatal = Some((code, Fatal { message, ..f }));
+        }
+    }
+    if let Some((_, fatal)) = &exit_fatal {
+        diag.error(&fatal.code, &fatal.message);
+    }
+    let s = &mut sink.summary;
+    s.requests = Some(Stats::get(&stats.requests));
+    s.retries = Some(Stats::get(&stats.retries));
+    s.throttled = Some(Stats::get(&stats.throttled));
+    s.clock_offset_ms = clock.offset_ms();
+    s.backend = Some(backend.name().to_string());
+    s.dry_run = Some(options.dry_run);
+    s.elapsed_ms = started.elapsed().as_millis() as u64;
+    s.exit_code = match &exit_fatal {
+        Some((code, _)) => *code,
+        None => crate::cli::rows_exit_code(s.errors),
+    };
+    s.fatal = exit_fatal.map(|(_, f)| f);
+    let summary = sink.finish()?;
+    Ok(Outcome { summary })
+}
+
+fn warn_about_clock(clock: &ServerClock, sink: &mut Sink) -> Result<()> {
+    let (code, message) = match clock.offset_ms() {
+        None => return Ok(()),
+        Some(off) if off.abs() > CLOCK_WARN_MS => (
+            "clock_offset",
+            format!(
+                "this computer's clock is {:.1} s {} the tenant's; codes are computed from the tenant's clock, but fix the local clock (NTP)",
+                off.abs() as f64 / 1000.0,
+                if off > 0 { "behind" } else { "ahead of" }
+            ),
+        ),
+        Some(_) => return Ok(()),
+    };
+    sink.diag().warn(code, &message);
+    sink.emit(&Record::Warning(Warning { code: code.into(), message }))
+}

@@ -1,0 +1,263 @@
+//! Where a bearer token comes from, how it is refreshed, and how it is kept out of output.
+//!
+//! Sources, first match wins: `--token-stdin`, `--token-file`, app-only client credentials
+//! (`--client-id`), `OATHBULK_TOKEN`, `./AuthKey.txt` (the original tool's file), a hidden
+//! prompt on a terminal. Never a command-line value: argv is visible to every user.
+
+pub mod jwt;
+
+use anyhow::{bail, Context, Result};
+use secrecy::{ExposeSecret, SecretString};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::Mutex;
+
+/// The file the original bulk-activation tool read its token from.
+pub const DEFAULT_TOKEN_FILE: &str = "AuthKey.txt";
+pub const TOKEN_ENV: &str = "OATHBULK_TOKEN";
+pub const CLIENT_SECRET_ENV: &str = "OATHBULK_CLIENT_SECRET";
+
+/// Strip whitespace and a pasted `Authorization: Bearer ` / `Bearer ` prefix.
+pub fn clean_token(raw: &str) -> String {
+    let mut t = raw.trim();
+    for prefix in ["authorization:", "bearer "] {
+        if t.len() >= prefix.len() && t[..prefix.len()].eq_ignore_ascii_case(prefix) {
+            t = t[prefix.len()..].trim_start();
+        }
+    }
+    t.trim().to_string()
+}
+
+/// The identity platform refused to issue a token: exit code 3, like a 401.
+#[derive(Debug)]
+pub struct SignInRefused(pub String);
+
+impl std::fmt::Display for SignInRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SignInRefused {}
+
+/// App-only credentials (client credentials grant).
+#[derive(Clone)]
+pub struct ClientCredentials {
+    pub authority: String,
+    pub tenant: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub scope: String,
+}
+
+/// Where the token came from, for messages ("the token from AuthKey.txt was rejected").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    Stdin,
+    File(PathBuf),
+    Env,
+    Prompt,
+    ClientCredentials,
+    Simulator,
+}
+
+impl std::fmt::Display for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenSource::Stdin => write!(f, "standard input"),
+            TokenSource::File(p) => write!(f, "{}", p.display()),
+            TokenSource::Env => write!(f, "${TOKEN_ENV}"),
+            TokenSource::Prompt => write!(f, "the prompt"),
+            TokenSource::ClientCredentials => write!(f, "client credentials"),
+            TokenSource::Simulator => write!(f, "the simulator"),
+        }
+    }
+}
+
+struct Current {
+    token: SecretString,
+    /// When to fetch a new one (client credentials only).
+    refresh_at: Option<SystemTime>,
+}
+
+/// Hands out the current bearer token, refreshing app-only tokens before they expire.
+#[derive(Clone)]
+pub struct TokenProvider {
+    source: TokenSource,
+    current: Arc<Mutex<Current>>,
+    client: Option<(ClientCredentials, reqwest::Client)>,
+}
+
+impl TokenProvider {
+    pub fn fixed(token: String, source: TokenSource) -> Result<Self> {
+        if token.is_empty() {
+            bail!("the bearer token from {source} is empty");
+        }
+        if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            bail!("the bearer token from {source} contains spaces or line breaks; paste only the token");
+        }
+        Ok(Self {
+            source,
+            current: Arc::new(Mutex::new(Current { token: SecretString::from(token), refresh_at: None })),
+            client: None,
+        })
+    }
+
+    pub async fn client_credentials(creds: ClientCredentials, http: reqwest::Client) -> Result<Self> {
+        let current = fetch_client_token(&creds, &http).await?;
+        Ok(Self {
+            source: TokenSource::ClientCredentials,
+            current: Arc::new(Mutex::new(current)),
+            client: Some((creds, http)),
+        })
+    }
+
+    pub fn source(&self) -> &TokenSource {
+        &self.source
+    }
+
+    /// Whether a 401 may be cured by fetching a new token.
+    pub fn can_refresh(&self) -> bool {
+        self.client.is_some()
+    }
+
+    /// The token to send now (refreshed first when it is about to expire).
+    pub async fn bearer(&self) -> Result<SecretString> {
+        let mut cur = self.current.lock().await;
+        if let (Some((creds, http)), Some(at)) = (&self.client, cur.refresh_at) {
+            if SystemTime::now() >= at {
+                *cur = fetch_client_token(creds, http).await?;
+            }
+        }
+        Ok(cur.token.clone())
+    }
+
+    /// After a 401: fetch a new app-only token (no-op for fixed tokens).
+    pub async fn force_refresh(&self) -> Result<bool> {
+        let Some((creds, http)) = &self.client else { return Ok(false) };
+        let mut cur = self.current.lock().await;
+        *cur = fetch_client_token(creds, http).await?;
+        Ok(true)
+    }
+
+    /// The claims of the current token, if it is a JWT.
+    pub async fn claims(&self) -> Option<jwt::Claims> {
+        jwt::claims(self.current.lock().await.token.expose_secret())
+    }
+
+    /// Exact text to scrub from anything we print (defence in depth).
+    pub async fn redactor(&self) -> Redactor {
+        Redactor { secrets: vec![self.current.lock().await.token.clone()] }
+    }
+}
+
+async fn fetch_client_token(creds: &ClientCredentials, http: &reqwest::Client) -> Result<Current> {
+    let url = format!("{}/{}/oauth2/v2.0/token", creds.authority.trim_end_matches('/'), creds.tenant);
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", creds.client_id.as_str()),
+        ("client_secret", creds.client_secret.expose_secret()),
+        ("scope", creds.scope.as_str()),
+    ];
+    let resp = http
+        .post(&url)
+        .form(&form)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the token endpoint {url}"))?;
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    if !status.is_success() {
+        let error = body.get("error").and_then(|v| v.as_str()).unwrap_or("unknown_error");
+        let desc = body.get("error_description").and_then(|v| v.as_str()).unwrap_or("");
+        return Err(SignInRefused(format!(
+            "the token endpoint refused the client credentials (HTTP {status}, {error}): {desc}"
+        ))
+        .into());
+    }
+    let token = body
+        .get("access_token")
+        .and_then(|v| v.as_str())
+        .context("the token endpoint's answer has no access_token")?
+        .to_string();
+    let expires_in = body.get("expires_in").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok())).unwrap_or(3600);
+    // Refresh at 80% of the lifetime (at least 10 s early) so a long run never sends a dead token.
+    let early = (expires_in / 5).max(10).min(expires_in);
+    Ok(Current {
+        token: SecretString::from(token),
+        refresh_at: Some(SystemTime::now() + Duration::from_secs(expires_in - early)),
+    })
+}
+
+/// Replaces every known secret in a text with `[REDACTED]`.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<SecretString>,
+}
+
+impl Redactor {
+    pub fn add(&mut self, secret: SecretString) {
+        self.secrets.push(secret);
+    }
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.secrets {
+            let s = s.expose_secret();
+            if s.len() >= 8 {
+                out = out.replace(s, "[REDACTED]");
+            }
+        }
+        out
+    }
+}
+
+/// Read a token file, warning (through `warn`) when other users can read it.
+pub fn read_token_file(path: &Path, warn: &mut dyn FnMut(String)) -> Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read token file {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o044 != 0 {
+                warn(format!(
+                    "token file {} is readable by other users; run `chmod 600 {}`",
+                    path.display(),
+                    path.display()
+                ));
+            }
+        }
+    }
+    Ok(clean_token(&text))
+}
+
+/// Seconds until the token expires, from its `exp` claim (negative: already expired).
+pub fn seconds_left(claims: &jwt::Claims) -> Option<i64> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+    claims.exp.map(|exp| exp - now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_headers_are_cleaned() {
+        assert_eq!(clean_token("Bearer eyJ.a.b\n"), "eyJ.a.b");
+        assert_eq!(clean_token("Authorization: Bearer eyJ.a.b"), "eyJ.a.b");
+        assert_eq!(clean_token("  eyJ.a.b  "), "eyJ.a.b");
+    }
+
+    #[test]
+    fn redactor_scrubs() {
+        let mut r = Redactor::default();
+        r.add(SecretString::from("supersecret-token".to_string()));
+        assert_eq!(r.redact("x supersecret-token y"), "x [REDACTED] y");
+    }
+
+    #[test]
+    fn fixed_token_rejects_whitespace() {
+        assert!(TokenProvider::fixed("a b".into(), TokenSource::Env).is_err());
+        assert!(TokenProvider::fixed(String::new(), TokenSource::Env).is_err());
+    }
+}

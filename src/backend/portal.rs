@@ -1,0 +1,175 @@
+//! The legacy Azure portal endpoint the original bulk-activation tool used (docs §4).
+//! Undocumented and user-token-only; kept for tenants on the old MFA blade and admins who
+//! only have a browser session token. Tokens here always belong to a user (the upload
+//! assigns them), so this backend cannot assign.
+
+use super::{classify, ApiError, Backend, Capabilities, Device, DeviceStatus};
+use crate::http::{ApiClient, Reply};
+use crate::record::TenantToken;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+pub const DEFAULT_URL: &str = "https://main.iam.ad.ext.azure.com";
+pub const USGOV_URL: &str = "https://main.iam.ad.ext.azure.us";
+const PREFIX: &str = "api/MultifactorAuthentication/HardwareToken";
+/// A guard against a continuation token that never ends.
+const MAX_PAGES: usize = 100_000;
+
+pub struct PortalBackend {
+    api: ApiClient,
+    base: String,
+}
+
+impl PortalBackend {
+    pub fn new(api: ApiClient, base: &url::Url) -> Self {
+        Self { api, base: base.as_str().trim_end_matches('/').to_string() }
+    }
+
+    async fn call(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Reply, ApiError> {
+        let reply = self.api.send(method, url, body).await?;
+        if reply.status.is_success() {
+            Ok(reply)
+        } else {
+            Err(portal_error(&reply))
+        }
+    }
+
+    /// Every token of one user (`upn`), or of the whole tenant (`upn` empty), following the
+    /// continuation the response carries. The endpoint gives at most 25 items a call and
+    /// no total: never ask the user how many there are.
+    async fn list(&self, upn: &str) -> Result<Vec<Device>, ApiError> {
+        let mut out = Vec::new();
+        let mut skip = String::new();
+        for _ in 0..MAX_PAGES {
+            let url = format!(
+                "{}/{PREFIX}/users?skipToken={}&upn={}&enabledFilter=",
+                self.base,
+                enc(&skip),
+                enc(upn)
+            );
+            let body = self.call(Method::GET, &url, None).await?.json();
+            let items = body.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+            out.extend(items.iter().map(device_from_item));
+            let next = ["skipToken", "nextSkipToken", "continuationToken"]
+                .iter()
+                .find_map(|k| body.get(*k).and_then(Value::as_str))
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
+            match next {
+                Some(n) if !items.is_empty() && n != skip => skip = n,
+                _ => return Ok(out),
+            }
+        }
+        Err(ApiError::Unavailable {
+            status: 200,
+            code: "paging_loop".into(),
+            message: "the portal's continuation tokens do not end".into(),
+        })
+    }
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Portal failures carry `{"message": …, "errorCode": …}` (e.g. `OathCodeIncorrect`).
+pub fn portal_error(reply: &Reply) -> ApiError {
+    let body = reply.json();
+    let pick = |keys: &[&str]| keys.iter().find_map(|k| body.get(*k).and_then(Value::as_str)).map(str::to_string);
+    let code = pick(&["errorCode", "code"]).unwrap_or_else(|| format!("http_{}", reply.status.as_u16()));
+    let message = pick(&["message", "Message", "error_description"])
+        .unwrap_or_else(|| reply.status.canonical_reason().unwrap_or("error").to_string());
+    classify(reply, code, message)
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(|x| match x {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// A portal list item as a [`Device`].
+pub fn device_from_item(v: &Value) -> Device {
+    let enabled = v.get("enabled").and_then(Value::as_bool).unwrap_or(false);
+    let status = if enabled { DeviceStatus::Activated } else { DeviceStatus::Assigned };
+    let upn = text(v, "upn");
+    Device {
+        status,
+        owner_upn: upn.clone(),
+        token: TenantToken {
+            id: text(v, "oathId").unwrap_or_default(),
+            serial: text(v, "serialNumber").unwrap_or_default(),
+            status: if enabled { "activated" } else { "assigned" }.into(),
+            manufacturer: text(v, "manufacturer"),
+            model: text(v, "model"),
+            time_interval: v.get("timeInterval").and_then(Value::as_u64).map(|n| n as u32),
+            hash: None,
+            display_name: text(v, "displayName"),
+            assigned_to_id: text(v, "objectId"),
+            assigned_to: upn,
+            last_used: None,
+        },
+    }
+}
+
+impl Backend for PortalBackend {
+    fn name(&self) -> &'static str {
+        "portal"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { assign: false }
+    }
+
+    async fn list_all(&self) -> Result<Vec<Device>, ApiError> {
+        self.list("").await
+    }
+
+    async fn find(&self, wanted: &[(String, String)]) -> Result<Vec<Device>, ApiError> {
+        // Per UPN of the CSV: bounded by the file, not by the tenant's size.
+        let upns: BTreeSet<String> = wanted.iter().map(|(_, upn)| upn.to_lowercase()).collect();
+        let mut out = Vec::new();
+        for upn in upns {
+            out.extend(self.list(&upn).await?);
+        }
+        Ok(out)
+    }
+
+    async fn device_ids_of_user(&self, upn: &str) -> Result<Vec<String>, ApiError> {
+        Ok(self.list(upn).await?.into_iter().map(|d| d.token.id).collect())
+    }
+
+    async fn get(&self, device: &Device) -> Result<Option<Device>, ApiError> {
+        let owner = device.owner_upn.clone().unwrap_or_default();
+        Ok(self.list(&owner).await?.into_iter().find(|d| d.token.id == device.token.id))
+    }
+
+    async fn activate(&self, _upn: &str, device: &Device, code: &str, _display_name: Option<&str>) -> Result<(), ApiError> {
+        let url = format!("{}/{PREFIX}/enable", self.base);
+        let body = json!({
+            "@enableAction": "Activate",
+            "oathId": device.token.id,
+            "objectId": device.token.assigned_to_id,
+            "verificationCode": code,
+        });
+        self.call(Method::POST, &url, Some(&body)).await.map(|_| ())
+    }
+
+    async fn assign_and_activate(
+        &self,
+        _upn: &str,
+        _device: &Device,
+        _code: &str,
+        _display_name: Option<&str>,
+    ) -> Result<(), ApiError> {
+        Err(ApiError::Rejected {
+            status: 400,
+            code: "not_supported".into(),
+            message: "the portal backend cannot assign tokens; use --backend graph".into(),
+            body: String::new(),
+        })
+    }
+}

@@ -1,0 +1,187 @@
+//! `oathbulk activate`: the main job.
+
+use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
+use super::{InputArgs, OutputArgs, ScriptArgs};
+use crate::activate::{self, journal, sink::Sink, RunOptions};
+use crate::auth::{self, jwt};
+use crate::diag::{Diag, ProgressMode};
+use crate::output::Output;
+use crate::pipeline::{self, RowResult};
+use crate::record::{Record, Summary, Warning};
+use anyhow::Result;
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// The portal's documented limit: 200 activations per 5 minutes.
+pub const PORTAL_DEFAULT_RATE: f64 = 200.0 / 300.0;
+/// Graph: well under the identity service's 3,000 writes per 150 s per app and tenant.
+pub const GRAPH_DEFAULT_RATE: f64 = 10.0;
+
+#[derive(Debug, Args)]
+pub struct ActivateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub script: ScriptArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub tenant: TenantArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Run")]
+pub struct RunArgs {
+    /// Resolve every row against the tenant and report what would be done; send no write.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// Write requests per second, across all workers [default: graph 10, portal 0.667 (200 per 5 minutes)].
+    #[arg(long, value_name = "PER_SECOND")]
+    pub max_rate: Option<f64>,
+    /// Never send a code with fewer seconds than this left in its step; wait for the next step.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=25))]
+    pub min_validity: u32,
+    /// Append every row's final result to this JSON-lines file (flushed per record).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Skip rows the journal already records as activated.
+    #[arg(long, requires = "journal")]
+    pub resume: bool,
+    /// Append per-failure details (time, UPN, serial, HTTP status, server body) for support cases.
+    #[arg(long, value_name = "FILE")]
+    pub error_log: Option<PathBuf>,
+    /// Progress on stderr.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+pub fn run(args: ActivateArgs) -> Result<i32> {
+    let started = Instant::now();
+    let diag = Diag::new(args.run.progress);
+    let format = args.output.format;
+    match prepare_and_run(args, &diag) {
+        Ok(code) => Ok(code),
+        Err(e) => Ok(super::fatal_summary("activate", e, &diag, format, started)),
+    }
+}
+
+fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
+    if let Some(rate) = args.run.max_rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            anyhow::bail!("--max-rate must be a positive number of requests per second");
+        }
+    }
+    let rows: Vec<RowResult> = pipeline::open(&args.input.csv, args.input.read_options(true), &args.script.options(false))?
+        .collect();
+    let settled = match (&args.run.journal, args.run.resume) {
+        (Some(path), true) => {
+            let s = journal::read_settled(path)?;
+            if !s.unreadable_lines.is_empty() {
+                diag.warn(
+                    "journal_unreadable_lines",
+                    &format!("journal lines {:?} are unreadable (a torn write?); those rows are re-checked", s.unreadable_lines),
+                );
+            }
+            s
+        }
+        _ => journal::Settled::default(),
+    };
+    // Lock the journal before any request: two runs on one journal would both write.
+    let journal = match (&args.run.journal, args.run.dry_run) {
+        (Some(path), false) => Some(journal::Journal::open(path)?),
+        _ => None,
+    };
+    let default_rate = match args.tenant.backend {
+        BackendKind::Graph => GRAPH_DEFAULT_RATE,
+        BackendKind::Portal => PORTAL_DEFAULT_RATE,
+    };
+    let options = RunOptions {
+        dry_run: args.run.dry_run,
+        parallel: usize::from(args.run.parallel),
+        max_rate: Some(args.run.max_rate.unwrap_or(default_rate)),
+        min_validity_secs: args.run.min_validity,
+    };
+    let writes_estimate = rows.iter().filter(|r| r.is_ok()).count() as f64;
+    let rt = connect::runtime()?;
+    rt.block_on(async move {
+        let seed = args.tenant.simulate.then(|| rows.iter().filter_map(|r| r.as_ref().ok().cloned()).collect());
+        let conn = connect::connect(&args.tenant, &args.auth, diag, seed).await?;
+        let out = Output::stdout(args.output.format, true);
+        let mut sink = Sink::new(out, diag.clone(), Summary { command: "activate".into(), ..Default::default() });
+        sink.set_redactor(conn.tokens.redactor().await);
+        if let Some(j) = journal {
+            sink = sink.with_journal(j);
+        }
+        if let Some(p) = &args.run.error_log {
+            sink = sink.with_error_log(p)?;
+        }
+        let est_secs = writes_estimate / options.max_rate.unwrap_or(default_rate);
+        for w in token_warnings(&conn.tokens, args.tenant.backend, est_secs).await {
+            diag.warn(&w.code, &w.message);
+            sink.emit(&Record::Warning(w))?;
+        }
+        let outcome = match conn.backend {
+            AnyBackend::Graph(b) => activate::run(b, conn.stats, conn.clock, rows, settled, options, sink).await?,
+            AnyBackend::Portal(b) => activate::run(b, conn.stats, conn.clock, rows, settled, options, sink).await?,
+        };
+        if let Some(sim) = conn.simulator {
+            sim.shutdown().await;
+        }
+        Ok(outcome.summary.exit_code)
+    })
+}
+
+/// Before starting: is the token expired, about to expire, or for the wrong API?
+pub async fn token_warnings(tokens: &auth::TokenProvider, backend: BackendKind, est_secs: f64) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let Some(claims) = tokens.claims().await else { return out };
+    if let Some(left) = auth::seconds_left(&claims) {
+        if left <= 0 {
+            out.push(Warning {
+                code: "token_expired".into(),
+                message: format!(
+                    "the bearer token from {} expired {} s ago; get a fresh one ({})",
+                    tokens.source(),
+                    -left,
+                    fresh_token_hint(backend)
+                ),
+            });
+        } else if !tokens.can_refresh() && (left as f64) < est_secs + 60.0 {
+            out.push(Warning {
+                code: "token_expiring".into(),
+                message: format!(
+                    "the bearer token expires in {left} s but the run may take about {:.0} s; rows left when it expires stop the run (re-run with --resume and a fresh token)",
+                    est_secs
+                ),
+            });
+        }
+    }
+    if let Some(aud) = &claims.aud {
+        let fits = match backend {
+            BackendKind::Graph => jwt::GRAPH_AUDIENCES.contains(&aud.as_str()),
+            BackendKind::Portal => aud == jwt::PORTAL_AUDIENCE,
+        };
+        if !fits {
+            out.push(Warning {
+                code: "token_audience".into(),
+                message: format!("the token's audience is '{aud}', which is not the {backend:?} API's; expect 401"),
+            });
+        }
+    }
+    out
+}
+
+fn fresh_token_hint(backend: BackendKind) -> &'static str {
+    match backend {
+        BackendKind::Graph => "`az account get-access-token --resource-type ms-graph`, or use --tenant/--client-id",
+        BackendKind::Portal => "sign in to the Entra portal, open the browser's developer tools (F12) → Network, copy the Authorization header of a request to main.iam.ad.ext.azure.com into AuthKey.txt",
+    }
+}

@@ -1,0 +1,187 @@
+//! Tenant and credential options shared by every command that talks to a tenant, and the
+//! code that turns them into a connected backend (or an in-process simulator).
+
+use crate::auth::{self, ClientCredentials, TokenProvider, TokenSource};
+use crate::backend::graph::{self, GraphBackend};
+use crate::backend::portal::{self, PortalBackend};
+use crate::clock::ServerClock;
+use crate::diag::Diag;
+use crate::http::{build_http, validate_base_url, ApiClient, HeaderStyle, Stats};
+use crate::inventory::Row;
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use secrecy::SecretString;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// Microsoft Graph (documented; default).
+    Graph,
+    /// The legacy Azure portal endpoint (undocumented; user tokens only).
+    Portal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PortalCloud {
+    /// main.iam.ad.ext.azure.com
+    Public,
+    /// main.iam.ad.ext.azure.us
+    Usgov,
+}
+
+/// Which tenant, through which API.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Tenant")]
+pub struct TenantArgs {
+    /// Which API to use.
+    #[arg(long, value_enum, default_value_t = BackendKind::Graph)]
+    pub backend: BackendKind,
+    /// Graph base URL (https; plain http only for loopback).
+    #[arg(long, value_name = "URL", default_value = graph::DEFAULT_URL)]
+    pub graph_url: String,
+    /// Portal base URL (overrides --portal-cloud).
+    #[arg(long, value_name = "URL")]
+    pub portal_url: Option<String>,
+    /// Which cloud's portal host to use.
+    #[arg(long, value_enum, default_value_t = PortalCloud::Public)]
+    pub portal_cloud: PortalCloud,
+    /// Dress rehearsal: run against an in-process simulated tenant seeded from the CSV.
+    #[arg(long)]
+    pub simulate: bool,
+}
+
+/// Where the bearer token comes from. Never a command-line value.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Credentials")]
+pub struct AuthArgs {
+    /// File holding the bearer token (default: ./AuthKey.txt when present). `Bearer ` prefix accepted.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Read the bearer token from the first line of standard input.
+    #[arg(long, conflicts_with = "token_file")]
+    pub token_stdin: bool,
+    /// Tenant id or domain, for app-only sign-in (--client-id).
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// App registration id for app-only sign-in; the secret comes from $OATHBULK_CLIENT_SECRET or --client-secret-file.
+    #[arg(long, value_name = "ID", requires = "tenant")]
+    pub client_id: Option<String>,
+    /// File holding the client secret.
+    #[arg(long, value_name = "FILE", requires = "client_id")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Identity platform authority.
+    #[arg(long, value_name = "URL", default_value = "https://login.microsoftonline.com")]
+    pub authority_url: String,
+}
+
+/// The backend a command talks to.
+pub enum AnyBackend {
+    Graph(Arc<GraphBackend>),
+    Portal(Arc<PortalBackend>),
+}
+
+pub struct Connection {
+    pub backend: AnyBackend,
+    pub stats: Arc<Stats>,
+    pub clock: Arc<ServerClock>,
+    pub tokens: TokenProvider,
+    /// Kept alive for the run (`--simulate`).
+    pub simulator: Option<crate::simulate::Simulator>,
+}
+
+/// Find the bearer token (or client credentials) the user provided.
+pub async fn credentials(auth: &AuthArgs, http: &reqwest::Client, diag: &Diag) -> Result<TokenProvider> {
+    let mut warn = |m: String| diag.warn("token_file_permissions", &m);
+    if auth.token_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("cannot read the token from standard input")?;
+        return TokenProvider::fixed(auth::clean_token(&line), TokenSource::Stdin);
+    }
+    if let Some(path) = &auth.token_file {
+        let token = auth::read_token_file(path, &mut warn)?;
+        return TokenProvider::fixed(token, TokenSource::File(path.clone()));
+    }
+    if let Some(client_id) = &auth.client_id {
+        let secret = match &auth.client_secret_file {
+            Some(p) => std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read client secret file {}", p.display()))?
+                .trim()
+                .to_string(),
+            None => std::env::var(auth::CLIENT_SECRET_ENV).with_context(|| {
+                format!("--client-id needs the client secret in ${} or --client-secret-file", auth::CLIENT_SECRET_ENV)
+            })?,
+        };
+        let authority = validate_base_url(&auth.authority_url, "--authority-url")?;
+        let creds = ClientCredentials {
+            authority: authority.as_str().trim_end_matches('/').to_string(),
+            tenant: auth.tenant.clone().unwrap_or_default(),
+            client_id: client_id.clone(),
+            client_secret: SecretString::from(secret),
+            scope: "https://graph.microsoft.com/.default".into(),
+        };
+        return TokenProvider::client_credentials(creds, http.clone()).await;
+    }
+    if let Ok(token) = std::env::var(auth::TOKEN_ENV) {
+        return TokenProvider::fixed(auth::clean_token(&token), TokenSource::Env);
+    }
+    let default = Path::new(auth::DEFAULT_TOKEN_FILE);
+    if default.exists() {
+        let token = auth::read_token_file(default, &mut warn)?;
+        return TokenProvider::fixed(token, TokenSource::File(default.to_path_buf()));
+    }
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        let token = rpassword::prompt_password("Paste the bearer token (input hidden): ")?;
+        return TokenProvider::fixed(auth::clean_token(&token), TokenSource::Prompt);
+    }
+    bail!(
+        "no credentials: put the bearer token in ./AuthKey.txt or a file named by --token-file, set ${}, \
+         pipe it with --token-stdin, or use --tenant/--client-id (or --simulate for a rehearsal)",
+        auth::TOKEN_ENV
+    )
+}
+
+/// Connect to the tenant (or start the simulator) and build the chosen backend.
+pub async fn connect(tenant: &TenantArgs, auth_args: &AuthArgs, diag: &Diag, seed: Option<Vec<Row>>) -> Result<Connection> {
+    let http = build_http()?;
+    let stats = Arc::new(Stats::default());
+    let clock = Arc::new(ServerClock::new());
+    let (graph_url, portal_url, tokens, simulator) = if tenant.simulate {
+        let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let config = crate::simulate::SimConfig { expected_token: Some(token.clone()), quiet: true, ..Default::default() };
+        let sim = crate::simulate::Simulator::start(config, seed.unwrap_or_default(), "127.0.0.1:0".parse()?)
+            .await
+            .context("cannot start the in-process simulator")?;
+        diag.info(&format!("rehearsal against a simulated tenant at {}", sim.graph_url()));
+        (sim.graph_url(), sim.portal_url(), TokenProvider::fixed(token, TokenSource::Simulator)?, Some(sim))
+    } else {
+        let portal = tenant.portal_url.clone().unwrap_or_else(|| {
+            match tenant.portal_cloud {
+                PortalCloud::Public => portal::DEFAULT_URL,
+                PortalCloud::Usgov => portal::USGOV_URL,
+            }
+            .to_string()
+        });
+        (tenant.graph_url.clone(), portal, credentials(auth_args, &http, diag).await?, None)
+    };
+    let backend = match tenant.backend {
+        BackendKind::Graph => {
+            let base = validate_base_url(&graph_url, "--graph-url")?;
+            let api = ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Graph);
+            AnyBackend::Graph(Arc::new(GraphBackend::new(api, &base)))
+        }
+        BackendKind::Portal => {
+            let base = validate_base_url(&portal_url, "--portal-url")?;
+            let api = ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Portal);
+            AnyBackend::Portal(Arc::new(PortalBackend::new(api, &base)))
+        }
+    };
+    Ok(Connection { backend, stats, clock, tokens, simulator })
+}
+
+/// A multi-threaded runtime for network commands only (list/otp/check never build one,
+/// which keeps `--version` and the offline commands instant).
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}

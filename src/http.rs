@@ -1,0 +1,232 @@
+//! Where a request is sent: the one HTTP layer both backends use. It attaches the bearer
+//! token and request-id headers, feeds `Date` headers to the [`ServerClock`], counts
+//! requests, and turns transport failures into [`ApiError`]s. It decides nothing about rows.
+
+use crate::auth::TokenProvider;
+use crate::backend::ApiError;
+use crate::clock::ServerClock;
+use anyhow::{bail, Result};
+use reqwest::{Method, StatusCode};
+use secrecy::ExposeSecret;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use url::Url;
+
+/// Accept `https://` anywhere, plain `http://` only for loopback hosts (the simulator).
+pub fn validate_base_url(text: &str, what: &str) -> Result<Url> {
+    let url = Url::parse(text).map_err(|e| anyhow::anyhow!("{what} '{text}' is not a URL: {e}"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+                Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+                None => false,
+            };
+            if !loopback {
+                bail!("{what} '{text}' uses plain http; only https is allowed except for loopback hosts (127.0.0.1, ::1, localhost)");
+            }
+        }
+        other => bail!("{what} '{text}' has scheme '{other}'; use https"),
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        bail!("{what} '{text}' must not carry a query or fragment");
+    }
+    Ok(url)
+}
+
+/// Counters for the summary record.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub throttled: AtomicU64,
+}
+
+impl Stats {
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// Which request-id headers an API wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderStyle {
+    /// Graph: `client-request-id`.
+    Graph,
+    /// Legacy portal: `x-ms-client-request-id` and `x-ms-correlation-id`.
+    Portal,
+}
+
+/// A non-transport answer: any HTTP status, with its body.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+    pub retry_after: Option<Duration>,
+    /// The id we sent, for support cases.
+    pub client_request_id: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    tokens: TokenProvider,
+    clock: Arc<ServerClock>,
+    stats: Arc<Stats>,
+    style: HeaderStyle,
+}
+
+/// The reqwest client every backend uses: no redirects to other hosts, bounded waits.
+pub fn build_http() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .user_agent(concat!("oathbulk/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(64)
+        .build()?)
+}
+
+impl ApiClient {
+    pub fn new(
+        http: reqwest::Client,
+        tokens: TokenProvider,
+        clock: Arc<ServerClock>,
+        stats: Arc<Stats>,
+        style: HeaderStyle,
+    ) -> Self {
+        Self { http, tokens, clock, stats, style }
+    }
+
+    pub fn tokens(&self) -> &TokenProvider {
+        &self.tokens
+    }
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+    pub fn clock(&self) -> &Arc<ServerClock> {
+        &self.clock
+    }
+
+    /// Send one request. HTTP errors come back as `Ok(Reply)`; only transport failures,
+    /// and 401s that survive a token refresh, are `Err`.
+    pub async fn send(&self, method: Method, url: &str, body: Option<&serde_json::Value>) -> Result<Reply, ApiError> {
+        let mut refreshed = false;
+        loop {
+            let reply = self.send_once(method.clone(), url, body).await?;
+            if reply.status == StatusCode::UNAUTHORIZED && !refreshed && self.tokens.can_refresh() {
+                // App-only tokens can expire mid-run: fetch a new one once, then resend.
+                refreshed = true;
+                if self.tokens.force_refresh().await.is_ok() {
+                    continue;
+                }
+            }
+            return Ok(reply);
+        }
+    }
+
+    async fn send_once(&self, method: Method, url: &str, body: Option<&serde_json::Value>) -> Result<Reply, ApiError> {
+        let token = self.tokens.bearer().await.map_err(|e| ApiError::Auth {
+            status: 401,
+            code: "token_refresh_failed".into(),
+            message: format!("{e:#}"),
+        })?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut req = self.http.request(method.clone(), url).bearer_auth(token.expose_secret());
+        req = match self.style {
+            HeaderStyle::Graph => req.header("client-request-id", &id).header("return-client-request-id", "true"),
+            HeaderStyle::Portal => req
+                .header("x-ms-client-request-id", &id)
+                .header("x-ms-correlation-id", uuid::Uuid::new_v4().to_string()),
+        };
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        Stats::bump(&self.stats.requests);
+        let sent = SystemTime::now();
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return Err(transport_error(&e, &method)),
+        };
+        let received = SystemTime::now();
+        if let Some(date) = resp.headers().get(reqwest::header::DATE).and_then(|v| v.to_str().ok()) {
+            if let Ok(d) = httpdate::parse_http_date(date) {
+                self.clock.observe(d, sent, received);
+            }
+        }
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = match resp.bytes().await {
+            Ok(b) => b.to_vec(),
+            Err(e) => return Err(transport_error(&e, &method)),
+        };
+        Ok(Reply { status, body, retry_after, client_request_id: id })
+    }
+}
+
+/// `Retry-After`: delta-seconds or an HTTP date.
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    if let Ok(secs) = v.trim().parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(v.trim()).ok()?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+fn transport_error(e: &reqwest::Error, method: &Method) -> ApiError {
+    // Before the connection was made nothing reached the server; after, a write may
+    // have been applied even though we saw no answer.
+    let maybe_applied = !e.is_connect() && !e.is_builder() && method != Method::GET;
+    // reqwest's Display never includes headers; the URL carries no secret either.
+    let mut message = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        src = s.source();
+    }
+    ApiError::Transport { maybe_applied, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        assert!(validate_base_url("https://graph.microsoft.com/beta", "--graph-url").is_ok());
+        assert!(validate_base_url("http://127.0.0.1:8080/graph/beta", "--graph-url").is_ok());
+        assert!(validate_base_url("http://127.9.9.9:1/x", "--graph-url").is_ok());
+        assert!(validate_base_url("http://[::1]:8080/x", "--graph-url").is_ok());
+        assert!(validate_base_url("http://localhost:8080/x", "--graph-url").is_ok());
+        assert!(validate_base_url("http://graph.microsoft.com/beta", "--graph-url").is_err());
+        assert!(validate_base_url("http://10.0.0.1/beta", "--graph-url").is_err());
+        assert!(validate_base_url("ftp://127.0.0.1/beta", "--graph-url").is_err());
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert!(parse_retry_after("soon").is_none());
+    }
+}
