@@ -38,6 +38,10 @@ pub fn validate_base_url(text: &str, what: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// Bounds on retrying one GET.
+const MAX_READ_THROTTLED: u32 = 30;
+const MAX_READ_TRANSIENT: u32 = 6;
+
 /// Counters for the summary record.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -124,12 +128,42 @@ impl ApiClient {
         &self.clock
     }
 
-    /// Send one request. HTTP errors come back as `Ok(Reply)`; only transport failures,
-    /// and 401s that survive a token refresh, are `Err`.
+    /// Send one request. HTTP errors come back as `Ok(Reply)`; only transport failures
+    /// are `Err`. A 401 is retried once after refreshing an app-only token. GETs — safe to
+    /// repeat — are also retried here through throttling (honouring `Retry-After`) and
+    /// transient failures, so a multi-page listing never restarts from page one; writes
+    /// are never repeated here (the executor decides, after re-reading the tenant).
     pub async fn send(&self, method: Method, url: &str, body: Option<&serde_json::Value>) -> Result<Reply, ApiError> {
         let mut refreshed = false;
+        let (mut throttled, mut transient) = (0u32, 0u32);
         loop {
-            let reply = self.send_once(method.clone(), url, body).await?;
+            let reply = match self.send_once(method.clone(), url, body).await {
+                Err(ApiError::Transport { .. }) if method == Method::GET && transient < MAX_READ_TRANSIENT => {
+                    transient += 1;
+                    Stats::bump(&self.stats.retries);
+                    tokio::time::sleep(crate::activate::pacing::backoff(transient)).await;
+                    continue;
+                }
+                other => other?,
+            };
+            if method == Method::GET {
+                let throttle = reply.status == StatusCode::TOO_MANY_REQUESTS
+                    || (reply.status == StatusCode::SERVICE_UNAVAILABLE && reply.retry_after.is_some());
+                if throttle && throttled < MAX_READ_THROTTLED {
+                    throttled += 1;
+                    Stats::bump(&self.stats.throttled);
+                    Stats::bump(&self.stats.retries);
+                    let wait = reply.retry_after.unwrap_or_else(|| crate::activate::pacing::backoff(throttled));
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                if reply.status.is_server_error() && !throttle && transient < MAX_READ_TRANSIENT {
+                    transient += 1;
+                    Stats::bump(&self.stats.retries);
+                    tokio::time::sleep(crate::activate::pacing::backoff(transient)).await;
+                    continue;
+                }
+            }
             if reply.status == StatusCode::UNAUTHORIZED && !refreshed && self.tokens.can_refresh() {
                 // App-only tokens can expire mid-run: fetch a new one once, then resend.
                 refreshed = true;

@@ -135,6 +135,13 @@ impl Backend for PortalBackend {
         for upn in upns {
             out.extend(self.list(&upn).await?);
         }
+        // A serial not under its CSV user may be held by someone else: only the whole
+        // inventory shows that (a conflict to report, not a "not found").
+        let found: BTreeSet<String> = out.iter().map(|d| d.token.serial.to_lowercase()).collect();
+        if wanted.iter().any(|(serial, _)| !found.contains(&serial.to_lowercase())) {
+            let known: BTreeSet<String> = out.iter().map(|d| d.token.id.clone()).collect();
+            out.extend(self.list("").await?.into_iter().filter(|d| !known.contains(&d.token.id)));
+        }
         Ok(out)
     }
 

@@ -1,0 +1,609 @@
+//! End-to-end activation against the simulated tenant: the real binary, a real HTTP server
+//! on 127.0.0.1, and assertions on what the *server* ended up with — every token activated
+//! exactly once or reported with a reason — and on the bearer token appearing nowhere.
+//!
+//! Each scenario runs against both backends (Graph and the legacy portal).
+
+use oathbulk::simulate::{SimConfig, SimState, Simulator};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Api {
+    Graph,
+    Portal,
+}
+
+struct Tenant {
+    rt: tokio::runtime::Runtime,
+    sim: Option<Simulator>,
+    token: String,
+    dir: tempfile::TempDir,
+    csv: PathBuf,
+    api: Api,
+}
+
+/// Deterministic Base32 seeds (20 bytes) without pulling a RNG into the assertions.
+fn seed_for(i: usize) -> String {
+    let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let bytes: Vec<u8> = (0..20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    data_encoding::BASE32_NOPAD.encode(&bytes)
+}
+
+/// `n` rows; `state(i)` gives each row's `sim_state`. Users hold at most 3 tokens.
+fn csv(n: usize, state: impl Fn(usize) -> &'static str) -> String {
+    let mut s = String::from("upn,serial number,secret key,time interval,manufacturer,model,sim_state\n");
+    for i in 0..n {
+        let interval = if i % 4 == 0 { 60 } else { 30 };
+        s.push_str(&format!(
+            "user{}@contoso.com,SN{i:05},{},{interval},Acme,T{},{}\n",
+            i / 3,
+            seed_for(i),
+            i % 2,
+            state(i)
+        ));
+    }
+    s
+}
+
+impl Tenant {
+    fn new(api: Api, csv_text: &str, config: SimConfig) -> Tenant {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("tokens.csv");
+        std::fs::write(&csv, csv_text).unwrap();
+        let rows: Vec<_> = oathbulk::inventory::Inventory::open(csv.to_str().unwrap(), Default::default())
+            .unwrap()
+            .filter_map(Result::ok)
+            .collect();
+        let token = format!("eyJ0eXAiOiJKV1QifQ.{}.sig", uuid::Uuid::new_v4().simple());
+        let config = SimConfig { expected_token: Some(token.clone()), quiet: true, ..config };
+        let sim = rt.block_on(Simulator::start(config, rows, "127.0.0.1:0".parse().unwrap())).unwrap();
+        Tenant { rt, sim: Some(sim), token, dir, csv, api }
+    }
+
+    /// A token issued by the simulator's token endpoint (client credentials).
+    fn fresh_token(&self) -> String {
+        let url = format!("{}/{}/oauth2/v2.0/token", self.sim().authority_url(), self.sim().tenant_id());
+        let body: Value = self.rt.block_on(async {
+            reqwest::Client::new()
+                .post(&url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", "test-app"),
+                    ("client_secret", "test-secret"),
+                    ("scope", "https://graph.microsoft.com/.default"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        body["access_token"].as_str().expect("a token").to_string()
+    }
+
+    fn sim(&self) -> &Simulator {
+        self.sim.as_ref().unwrap()
+    }
+
+    fn state(&self) -> SimState {
+        self.sim().state()
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `oathbulk activate` against this tenant, the token in the environment.
+    fn command(&self, extra: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+        cmd.current_dir(self.dir.path())
+            .env("OATHBULK_TOKEN", &self.token)
+            .env_remove("OATHBULK_CLIENT_SECRET")
+            .arg("activate")
+            .arg(&self.csv)
+            .args(["--progress", "none"])
+            .args(self.backend_args())
+            .args(extra);
+        // Defaults a scenario may override.
+        for (flag, value) in [("--max-rate", "500"), ("--parallel", "8")] {
+            if !extra.contains(&flag) {
+                cmd.args([flag, value]);
+            }
+        }
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    fn backend_args(&self) -> Vec<String> {
+        match self.api {
+            Api::Graph => vec!["--backend".into(), "graph".into(), "--graph-url".into(), self.sim().graph_url()],
+            Api::Portal => vec!["--backend".into(), "portal".into(), "--portal-url".into(), self.sim().portal_url()],
+        }
+    }
+
+    fn run(&self, extra: &[&str]) -> Run {
+        let out = self.command(extra).output().unwrap();
+        let run = Run::from(out);
+        self.assert_secret_free(&run);
+        run
+    }
+
+    /// The bearer token must appear in no output and no file the run wrote.
+    fn assert_secret_free(&self, run: &Run) {
+        assert!(!run.stdout.contains(&self.token), "token in stdout");
+        assert!(!run.stderr.contains(&self.token), "token in stderr");
+        for entry in std::fs::read_dir(self.dir.path()).unwrap() {
+            let p = entry.unwrap().path();
+            if p.extension().is_some_and(|e| e == "jsonl" || e == "log" || e == "txt") {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                assert!(!text.contains(&self.token), "token in {}", p.display());
+            }
+        }
+    }
+}
+
+impl Drop for Tenant {
+    fn drop(&mut self) {
+        if let Some(sim) = self.sim.take() {
+            self.rt.block_on(sim.shutdown());
+        }
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    records: Vec<Value>,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let records = stdout.lines().map(|l| serde_json::from_str(l).expect("every stdout line is JSON")).collect();
+        Run { code: out.status.code().unwrap_or(-1), stdout, stderr: String::from_utf8(out.stderr).unwrap(), records }
+    }
+}
+
+impl Run {
+    fn activations(&self) -> HashMap<String, Value> {
+        self.records
+            .iter()
+            .filter(|r| r["type"] == "activation")
+            .map(|r| (r["serial"].as_str().unwrap().to_string(), r.clone()))
+            .collect()
+    }
+    fn summary(&self) -> &Value {
+        let last = self.records.last().expect("a summary");
+        assert_eq!(last["type"], "summary", "summary last: {}", self.stdout);
+        last
+    }
+    fn status_of(&self, serial: &str) -> String {
+        self.activations()[serial]["status"].as_str().unwrap().to_string()
+    }
+}
+
+/// Every device that should be active is, exactly once; nothing was activated twice.
+fn assert_server_consistent(state: &SimState) {
+    assert_eq!(state.counters.double_activation_attempts, 0, "double activation attempted");
+    assert_eq!(state.counters.conflict_attempts, 0, "a conflicting token was touched");
+    for d in &state.devices {
+        assert!(d.activations <= 1, "{} activated {} times", d.serial_number, d.activations);
+        if d.seeded_as == "activated" {
+            assert_eq!(d.activations, 0, "{} was already active and got activated again", d.serial_number);
+        }
+    }
+}
+
+fn mixed(i: usize) -> &'static str {
+    match i % 20 {
+        0 => "activated",
+        1 => "conflict",
+        2 => "missing",
+        3 | 4 | 5 => "assigned",
+        _ => "available",
+    }
+}
+
+/// The portal cannot assign: its tokens are always assigned to their user.
+fn mixed_portal(i: usize) -> &'static str {
+    match mixed(i) {
+        "available" => "assigned",
+        other => other,
+    }
+}
+
+fn many_tokens_across_pages(api: Api) {
+    let state_fn = if api == Api::Graph { mixed } else { mixed_portal };
+    let t = Tenant::new(api, &csv(240, state_fn), SimConfig { page_size_max: 50, ..Default::default() });
+    let run = t.run(&["--journal", "run.jsonl", "--error-log", "errors.log"]);
+    assert_eq!(run.code, 1, "conflicts and not_found make exit 1: {}", run.stderr);
+    let acts = run.activations();
+    assert_eq!(acts.len(), 240, "one record per row");
+    for i in 0..240 {
+        let serial = format!("SN{i:05}");
+        let want = match state_fn(i) {
+            "activated" => "already_active",
+            "conflict" => "conflict",
+            "missing" => "not_found",
+            _ => "activated",
+        };
+        assert_eq!(run.status_of(&serial), want, "{serial}");
+    }
+    let state = t.state();
+    assert_server_consistent(&state);
+    for d in &state.devices {
+        match d.seeded_as.as_str() {
+            "available" | "assigned" => {
+                assert_eq!((d.status.as_str(), d.activations), ("activated", 1), "{}", d.serial_number)
+            }
+            "conflict" => assert_ne!(d.status, "activated", "{}", d.serial_number),
+            _ => {}
+        }
+    }
+    let conflict = &acts["SN00001"];
+    assert!(conflict["assigned_to"].as_str().is_some_and(|s| !s.is_empty()), "conflict names the holder");
+    let summary = run.summary();
+    assert_eq!(summary["counts"]["activated"], 240 / 20 * 17);
+    // Paging was followed: every seeded device was seen, none silently skipped.
+    let requests = summary["requests"].as_u64().unwrap();
+    assert!(requests < 240 * 2, "requests {requests}");
+    // The journal holds exactly the settled rows, each once.
+    let journal = std::fs::read_to_string(t.path("run.jsonl")).unwrap();
+    assert_eq!(journal.lines().count(), 240);
+    let log = std::fs::read_to_string(t.path("errors.log")).unwrap();
+    assert!(log.contains("SN00001"), "conflicts are logged for support cases");
+}
+
+#[test]
+fn graph_many_tokens_across_pages() {
+    many_tokens_across_pages(Api::Graph);
+}
+
+#[test]
+fn portal_many_tokens_across_pages() {
+    many_tokens_across_pages(Api::Portal);
+}
+
+fn survives_429_storm(api: Api) {
+    let states = if api == Api::Graph { "available" } else { "assigned" };
+    let t = Tenant::new(
+        api,
+        &csv(60, |_| states),
+        SimConfig { rate_limit: Some(15.0), rate_limit_reads: true, ..Default::default() },
+    );
+    let run = t.run(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let state = t.state();
+    assert!(state.counters.throttled > 0, "the storm happened");
+    assert_server_consistent(&state);
+    assert!(state.devices.iter().all(|d| d.status == "activated" && d.activations == 1));
+    assert!(run.summary()["throttled"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn graph_survives_429_storm() {
+    survives_429_storm(Api::Graph);
+}
+
+#[test]
+fn portal_survives_429_storm() {
+    survives_429_storm(Api::Portal);
+}
+
+fn survives_5xx_and_dropped_connections(api: Api) {
+    let states = if api == Api::Graph { "available" } else { "assigned" };
+    let t = Tenant::new(
+        api,
+        &csv(150, |_| states),
+        SimConfig { fail_rate: 0.05, drop_rate: 0.05, drop_after_share: 0.5, seed: 7, ..Default::default() },
+    );
+    let run = t.run(&[]);
+    let state = t.state();
+    assert!(state.counters.faults > 5, "faults were injected: {:?}", state.counters);
+    assert!(state.counters.drops_after > 0, "some writes landed without an answer");
+    assert_server_consistent(&state);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(state.devices.iter().all(|d| d.status == "activated" && d.activations == 1));
+    assert_eq!(run.activations().values().filter(|a| a["status"] == "activated").count(), 150);
+}
+
+#[test]
+fn graph_survives_5xx_and_dropped_connections() {
+    survives_5xx_and_dropped_connections(Api::Graph);
+}
+
+#[test]
+fn portal_survives_5xx_and_dropped_connections() {
+    survives_5xx_and_dropped_connections(Api::Portal);
+}
+
+fn corrects_clock_offset(api: Api, offset: i64) {
+    let states = if api == Api::Graph { "available" } else { "assigned" };
+    let t = Tenant::new(api, &csv(20, |_| states), SimConfig { clock_offset_secs: offset, ..Default::default() });
+    let run = t.run(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let state = t.state();
+    assert_server_consistent(&state);
+    assert!(state.devices.iter().all(|d| d.status == "activated"));
+    let measured = run.summary()["clock_offset_ms"].as_i64().unwrap();
+    assert!((measured - offset * 1000).abs() <= 1500, "measured {measured} ms for {offset} s");
+    assert!(
+        run.records.iter().any(|r| r["type"] == "warning" && r["code"] == "clock_offset"),
+        "a clock warning record"
+    );
+    assert!(run.stderr.contains("clock"), "and a warning on stderr");
+}
+
+#[test]
+fn graph_corrects_clock_ahead_and_behind() {
+    corrects_clock_offset(Api::Graph, 90);
+    corrects_clock_offset(Api::Graph, -90);
+}
+
+#[test]
+fn portal_corrects_clock_offset() {
+    corrects_clock_offset(Api::Portal, -90);
+}
+
+fn wrong_secret_fails_after_one_retry(api: Api) {
+    let text = csv(6, |_| "assigned");
+    let t = Tenant::new(api, &text, SimConfig::default());
+    // The vendor file carries a wrong seed for SN00001 (the tenant holds the right one).
+    std::fs::write(&t.csv, text.replace(&seed_for(1), &seed_for(999))).unwrap();
+    let run = t.run(&["--error-log", "errors.log"]);
+    assert_eq!(run.code, 1);
+    let failed = &run.activations()["SN00001"];
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["attempts"], 2, "retried once with the next step's code");
+    assert_eq!(failed["http_status"], 400);
+    assert!(failed["error_code"].as_str().is_some_and(|c| !c.is_empty()), "server's code kept");
+    let state = t.state();
+    assert_eq!(state.device("SN00001").unwrap().rejected_codes, 2);
+    assert_ne!(state.device("SN00001").unwrap().status, "activated");
+    assert_server_consistent(&state);
+    let log = std::fs::read_to_string(t.path("errors.log")).unwrap();
+    assert!(log.contains("SN00001") && log.contains("400"), "{log}");
+    if api == Api::Portal {
+        assert!(log.contains("OathCodeIncorrect"), "{log}");
+    }
+}
+
+#[test]
+fn graph_wrong_secret_fails_after_one_retry() {
+    wrong_secret_fails_after_one_retry(Api::Graph);
+}
+
+#[test]
+fn portal_wrong_secret_fails_after_one_retry() {
+    wrong_secret_fails_after_one_retry(Api::Portal);
+}
+
+fn dry_run_sends_no_write(api: Api) {
+    let state_fn = if api == Api::Graph { mixed } else { mixed_portal };
+    let t = Tenant::new(api, &csv(40, state_fn), SimConfig::default());
+    let run = t.run(&["--dry-run", "--journal", "run.jsonl"]);
+    let state = t.state();
+    assert_eq!(state.counters.writes, 0, "dry run wrote");
+    let acts = run.activations();
+    assert_eq!(acts["SN00006"]["status"], "would_activate");
+    assert_eq!(acts["SN00000"]["status"], "already_active");
+    assert_eq!(acts["SN00001"]["status"], "conflict");
+    assert!(!t.path("run.jsonl").exists() || std::fs::read_to_string(t.path("run.jsonl")).unwrap().is_empty());
+    assert_eq!(run.summary()["dry_run"], true);
+}
+
+#[test]
+fn graph_dry_run_sends_no_write() {
+    dry_run_sends_no_write(Api::Graph);
+}
+
+#[test]
+fn portal_dry_run_sends_no_write() {
+    dry_run_sends_no_write(Api::Portal);
+}
+
+fn token_expiring_mid_run_stops_cleanly_and_resumes(api: Api) {
+    let states = if api == Api::Graph { "available" } else { "assigned" };
+    let t = Tenant::new(
+        api,
+        &csv(60, |_| states),
+        SimConfig { expire_token_after_requests: Some(25), ..Default::default() },
+    );
+    let run = t.run(&["--journal", "run.jsonl", "--parallel", "2"]);
+    assert_eq!(run.code, 3, "auth failure exits 3: {}", run.stderr);
+    assert!(run.stderr.contains("expired"), "says the token expired: {}", run.stderr);
+    let summary = run.summary();
+    assert_eq!(summary["fatal"]["code"], "auth_rejected");
+    // Every row has a record; the journal holds only what the tenant settled.
+    assert_eq!(run.activations().len(), 60);
+    let state = t.state();
+    assert_server_consistent(&state);
+    let journal = std::fs::read_to_string(t.path("run.jsonl")).unwrap();
+    let journaled: Vec<Value> = journal.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let activated_on_server = state.devices.iter().filter(|d| d.status == "activated").count();
+    assert_eq!(journaled.iter().filter(|r| r["status"] == "activated").count(), activated_on_server);
+    assert!(activated_on_server < 60);
+
+    // An admin fetches a fresh token (here: from the simulator's token endpoint) and resumes.
+    let fresh = t.fresh_token();
+    let resumed = Run::from(
+        t.command(&["--journal", "run.jsonl", "--resume"]).env("OATHBULK_TOKEN", &fresh).output().unwrap(),
+    );
+    assert!(!resumed.stdout.contains(&fresh) && !resumed.stderr.contains(&fresh));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    let state = t.state();
+    assert_server_consistent(&state);
+    assert!(state.devices.iter().all(|d| d.status == "activated" && d.activations == 1));
+    let counts = &resumed.summary()["counts"];
+    assert_eq!(counts["skipped"].as_u64().unwrap_or(0) as usize, activated_on_server);
+}
+
+#[test]
+fn graph_token_expiring_mid_run_stops_cleanly() {
+    token_expiring_mid_run_stops_cleanly_and_resumes(Api::Graph);
+}
+
+#[test]
+fn portal_token_expiring_mid_run_stops_cleanly() {
+    token_expiring_mid_run_stops_cleanly_and_resumes(Api::Portal);
+}
+
+fn wrong_token_stops_at_once(api: Api) {
+    let t = Tenant::new(api, &csv(10, |_| "assigned"), SimConfig::default());
+    let out = t
+        .command(&[])
+        .env("OATHBULK_TOKEN", "not-the-right-token-at-all")
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(run.summary()["fatal"]["code"], "auth_rejected");
+    assert!(run.stderr.contains("401"), "{}", run.stderr);
+    assert!(!run.stderr.contains("not-the-right-token-at-all") && !run.stdout.contains("not-the-right-token-at-all"));
+    assert_eq!(t.state().counters.writes, 0);
+}
+
+#[test]
+fn graph_wrong_token_stops_at_once() {
+    wrong_token_stops_at_once(Api::Graph);
+}
+
+#[test]
+fn portal_wrong_token_stops_at_once() {
+    wrong_token_stops_at_once(Api::Portal);
+}
+
+#[test]
+fn graph_forbidden_names_the_missing_permission() {
+    let t = Tenant::new(Api::Graph, &csv(5, |_| "available"), SimConfig { forbidden: true, ..Default::default() });
+    let run = t.run(&[]);
+    assert_eq!(run.code, 3);
+    assert!(run.stderr.contains("UserAuthenticationMethod.ReadWrite.All"), "{}", run.stderr);
+}
+
+fn kill_and_resume(api: Api) {
+    let states = if api == Api::Graph { "available" } else { "assigned" };
+    let t = Tenant::new(api, &csv(80, |_| states), SimConfig { latency_ms: 20, ..Default::default() });
+    let journal = t.path("run.jsonl");
+    let mut child = t
+        .command(&["--journal", "run.jsonl", "--max-rate", "40", "--parallel", "4"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL: no cleanup at all) once some, not all, rows are settled.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let n = std::fs::read_to_string(&journal).map(|s| s.lines().count()).unwrap_or(0);
+        if n >= 15 || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = t.state();
+    let done_before = before.devices.iter().filter(|d| d.status == "activated").count();
+    assert!(done_before > 0 && done_before < 80, "killed half way ({done_before})");
+
+    let run = t.run(&["--journal", "run.jsonl", "--resume"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let state = t.state();
+    assert_server_consistent(&state);
+    assert!(state.devices.iter().all(|d| d.status == "activated" && d.activations == 1));
+    let counts = &run.summary()["counts"];
+    let skipped = counts["skipped"].as_u64().unwrap_or(0);
+    let already = counts["already_active"].as_u64().unwrap_or(0);
+    let activated = counts["activated"].as_u64().unwrap_or(0);
+    assert_eq!(skipped + already + activated, 80);
+    assert!(skipped > 0, "journaled rows were skipped");
+    assert_eq!(activated as usize, 80 - done_before, "only what was left was activated");
+}
+
+#[test]
+fn graph_kill_and_resume() {
+    kill_and_resume(Api::Graph);
+}
+
+#[test]
+fn portal_kill_and_resume() {
+    kill_and_resume(Api::Portal);
+}
+
+#[test]
+fn client_credentials_refresh_mid_run() {
+    let t = Tenant::new(
+        Api::Graph,
+        &csv(40, |_| "available"),
+        SimConfig {
+            client_id: Some("app-1".into()),
+            client_secret: Some("s3cret-value-xyz".into()),
+            issued_token_lifetime_secs: 12,
+            latency_ms: 10,
+            ..Default::default()
+        },
+    );
+    let out = t
+        .command(&["--tenant", "contoso", "--client-id", "app-1", "--authority-url", &t.sim().authority_url(), "--max-rate", "3"])
+        .env_remove("OATHBULK_TOKEN")
+        .env("OATHBULK_CLIENT_SECRET", "s3cret-value-xyz")
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains("s3cret-value-xyz") && !run.stderr.contains("s3cret-value-xyz"));
+    let state = t.state();
+    assert!(state.counters.tokens_issued >= 2, "refreshed: {:?}", state.counters);
+    assert!(state.devices.iter().all(|d| d.status == "activated" && d.activations == 1));
+}
+
+#[test]
+fn http_is_refused_for_non_loopback_hosts() {
+    let out = Command::new(env!("CARGO_BIN_EXE_oathbulk"))
+        .env("OATHBULK_TOKEN", "abcdefghijkl")
+        .args(["activate", "-", "--graph-url", "http://graph.example.com/beta", "--progress", "none"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"upn,serial number,secret key\na@contoso.com,S1,GEZDGNBVGY3TQOJQ\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("only https"), "{}", run.stderr);
+}
+
+#[test]
+fn simulate_flag_is_a_full_dress_rehearsal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.csv");
+    std::fs::write(&path, csv(12, |_| "available")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oathbulk"))
+        .current_dir(dir.path())
+        .args(["activate", path.to_str().unwrap(), "--simulate", "--progress", "none", "--max-rate", "100"])
+        .env_remove("OATHBULK_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.summary()["counts"]["activated"], 12);
+    let _ = Path::new("unused");
+}
