@@ -208,7 +208,8 @@ pub async fn activate_row<B: Backend>(
                 continue;
             }
             ApiError::Auth { .. } => {
-                shared.abort(Fatal { code: "auth_rejected".into(), message: err.to_string() });
+                let message = super::auth_advice(&err, shared.backend.name());
+                shared.abort(Fatal { code: "auth_rejected".into(), message });
                 return (with_error(base(ActivationStatus::NotAttempted, action, &device), &err), None);
             }
             ApiError::Rejected { .. } if rejected_step.is_none() => {
@@ -270,7 +271,8 @@ async fn reconcile<B: Backend>(
     let current = shared.read(|| shared.backend.get(device)).await;
     match current {
         Err(e @ ApiError::Auth { .. }) => {
-            shared.abort(Fatal { code: "auth_rejected".into(), message: e.to_string() });
+            let message = super::auth_advice(&e, shared.backend.name());
+            shared.abort(Fatal { code: "auth_rejected".into(), message });
             Reconciled::Failed(e)
         }
         Err(e) => Reconciled::Failed(e),

@@ -42,12 +42,11 @@ pub struct Outcome {
     pub summary: Summary,
 }
 
-fn fatal_for(e: &ApiError) -> (i32, Fatal) {
+fn fatal_for(e: &ApiError, backend: &str) -> (i32, Fatal) {
     match e {
-        ApiError::Auth { status, .. } => (
-            crate::cli::exit::AUTH,
-            Fatal { code: if *status == 403 { "forbidden" } else { "auth_rejected" }.into(), message: auth_advice(e) },
-        ),
+        ApiError::Auth { .. } => {
+            (crate::cli::exit::AUTH, Fatal { code: "auth_rejected".into(), message: auth_advice(e, backend) })
+        }
         other => (
             crate::cli::exit::SERVICE,
             Fatal { code: "service".into(), message: format!("the tenant could not be read: {other}") },
@@ -56,7 +55,7 @@ fn fatal_for(e: &ApiError) -> (i32, Fatal) {
 }
 
 /// Say which of "wrong, expired, under-privileged" a 401/403 is, and what to do.
-pub fn auth_advice(e: &ApiError) -> String {
+pub fn auth_advice(e: &ApiError, backend: &str) -> String {
     let (status, code, message) = match e {
         ApiError::Auth { status, code, message } => (*status, code.as_str(), message.as_str()),
         other => return other.to_string(),
@@ -65,7 +64,11 @@ pub fn auth_advice(e: &ApiError) -> String {
     let why = if status == 403 || code.contains("Authorization_RequestDenied") || lower.contains("privilege") {
         "the token lacks a permission: it needs UserAuthenticationMethod.ReadWrite.All and Policy.ReadWrite.AuthenticationMethod (or the Authentication Administrator / Authentication Policy Administrator roles)"
     } else if lower.contains("expired") || lower.contains("lifetime") {
-        "the token has expired: get a fresh one and re-run with --resume"
+        if backend == "portal" {
+            "the token has expired: sign in to the Entra portal, open the browser's developer tools (F12) → Network, copy the Authorization header of a request to main.iam.ad.ext.azure.com into AuthKey.txt, and re-run with --resume"
+        } else {
+            "the token has expired: get a fresh one (e.g. `az account get-access-token --resource-type ms-graph`, or use --tenant/--client-id, which refreshes itself) and re-run with --resume"
+        }
     } else {
         "the token was not accepted (wrong token, wrong tenant or wrong audience for this backend)"
     };
@@ -139,7 +142,7 @@ pub async fn run<B: Backend>(
         diag.start("resolve", None);
         let wanted: Vec<(String, String)> = work.iter().map(|r| (r.serial.clone(), r.upn.clone())).collect();
         match shared.read(|| backend.find(&wanted)).await {
-            Err(e) => exit_fatal = Some(fatal_for(&e)),
+            Err(e) => exit_fatal = Some(fatal_for(&e, backend.name())),
             Ok(devices) => {
                 let index = TenantIndex::new(devices);
                 let owners = plan::owners_to_resolve(&work, &index);
@@ -159,7 +162,7 @@ pub async fn run<B: Backend>(
                             owned.insert(upn, ids.into_iter().collect());
                         }
                         Err(e) => {
-                            exit_fatal.get_or_insert_with(|| fatal_for(&e));
+                            exit_fatal.get_or_insert_with(|| fatal_for(&e, backend.name()));
                         }
                     }
                 }

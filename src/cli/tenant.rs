@@ -69,7 +69,11 @@ pub fn run(args: TenantCmdArgs) -> Result<i32> {
                     } else {
                         super::exit::SERVICE
                     };
-                    let message = crate::activate::auth_advice(&e);
+                    let name = match &conn.backend {
+                        AnyBackend::Graph(_) => "graph",
+                        AnyBackend::Portal(_) => "portal",
+                    };
+                    let message = crate::activate::auth_advice(&e, name);
                     return Ok(super::fatal_summary_code("tenant", anyhow::anyhow!(message), &diag, format, started, exit));
                 }
             };

@@ -1,0 +1,195 @@
+//! Shared harness for the end-to-end suites: an in-process simulated tenant on 127.0.0.1,
+//! the real binary pointed at it, and parsed records.
+#![allow(dead_code)]
+
+use oathbulk::simulate::{SimConfig, SimState, Simulator};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Api {
+    Graph,
+    Portal,
+}
+
+pub struct Tenant {
+    pub rt: tokio::runtime::Runtime,
+    pub sim: Option<Simulator>,
+    pub token: String,
+    pub dir: tempfile::TempDir,
+    pub csv: PathBuf,
+    pub api: Api,
+}
+
+/// Deterministic Base32 seeds (20 bytes) without pulling a RNG into the assertions.
+pub fn seed_for(i: usize) -> String {
+    let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let bytes: Vec<u8> = (0..20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    data_encoding::BASE32_NOPAD.encode(&bytes)
+}
+
+/// `n` rows; `state(i)` gives each row's `sim_state`. Users hold at most 3 tokens.
+pub fn csv(n: usize, state: impl Fn(usize) -> &'static str) -> String {
+    let mut s = String::from("upn,serial number,secret key,time interval,manufacturer,model,sim_state\n");
+    for i in 0..n {
+        let interval = if i % 4 == 0 { 60 } else { 30 };
+        s.push_str(&format!(
+            "user{}@contoso.com,SN{i:05},{},{interval},Acme,T{},{}\n",
+            i / 3,
+            seed_for(i),
+            i % 2,
+            state(i)
+        ));
+    }
+    s
+}
+
+impl Tenant {
+    pub fn new(api: Api, csv_text: &str, config: SimConfig) -> Tenant {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("tokens.csv");
+        std::fs::write(&csv, csv_text).unwrap();
+        let rows: Vec<_> = oathbulk::inventory::Inventory::open(csv.to_str().unwrap(), Default::default())
+            .unwrap()
+            .filter_map(Result::ok)
+            .collect();
+        let token = format!("eyJ0eXAiOiJKV1QifQ.{}.sig", uuid::Uuid::new_v4().simple());
+        let config = SimConfig { expected_token: Some(token.clone()), quiet: true, ..config };
+        let sim = rt.block_on(Simulator::start(config, rows, "127.0.0.1:0".parse().unwrap())).unwrap();
+        Tenant { rt, sim: Some(sim), token, dir, csv, api }
+    }
+
+    /// A token issued by the simulator's token endpoint (client credentials).
+    pub fn fresh_token(&self) -> String {
+        let url = format!("{}/{}/oauth2/v2.0/token", self.sim().authority_url(), self.sim().tenant_id());
+        let body: Value = self.rt.block_on(async {
+            reqwest::Client::new()
+                .post(&url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", "test-app"),
+                    ("client_secret", "test-secret"),
+                    ("scope", "https://graph.microsoft.com/.default"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        body["access_token"].as_str().expect("a token").to_string()
+    }
+
+    pub fn sim(&self) -> &Simulator {
+        self.sim.as_ref().unwrap()
+    }
+
+    pub fn state(&self) -> SimState {
+        self.sim().state()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `oathbulk activate` against this tenant, the token in the environment.
+    pub fn command(&self, extra: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+        cmd.current_dir(self.dir.path())
+            .env("OATHBULK_TOKEN", &self.token)
+            .env_remove("OATHBULK_CLIENT_SECRET")
+            .arg("activate")
+            .arg(&self.csv)
+            .args(self.backend_args())
+            .args(extra);
+        // Defaults a scenario may override.
+        for (flag, value) in [("--max-rate", "500"), ("--parallel", "8"), ("--progress", "none")] {
+            if !extra.contains(&flag) {
+                cmd.args([flag, value]);
+            }
+        }
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn backend_args(&self) -> Vec<String> {
+        match self.api {
+            Api::Graph => vec!["--backend".into(), "graph".into(), "--graph-url".into(), self.sim().graph_url()],
+            Api::Portal => vec!["--backend".into(), "portal".into(), "--portal-url".into(), self.sim().portal_url()],
+        }
+    }
+
+    pub fn run(&self, extra: &[&str]) -> Run {
+        let out = self.command(extra).output().unwrap();
+        let run = Run::from(out);
+        self.assert_secret_free(&run);
+        run
+    }
+
+    /// The bearer token must appear in no output and no file the run wrote.
+    pub fn assert_secret_free(&self, run: &Run) {
+        assert!(!run.stdout.contains(&self.token), "token in stdout");
+        assert!(!run.stderr.contains(&self.token), "token in stderr");
+        for entry in std::fs::read_dir(self.dir.path()).unwrap() {
+            let p = entry.unwrap().path();
+            // Everything the run wrote (the token files the test wrote hold it by design).
+            if p.extension().is_some_and(|e| e == "jsonl" || e == "log") {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                assert!(!text.contains(&self.token), "token in {}", p.display());
+            }
+        }
+    }
+}
+
+impl Drop for Tenant {
+    fn drop(&mut self) {
+        if let Some(sim) = self.sim.take() {
+            self.rt.block_on(sim.shutdown());
+        }
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub records: Vec<Value>,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let records = stdout.lines().map(|l| serde_json::from_str(l).expect("every stdout line is JSON")).collect();
+        Run { code: out.status.code().unwrap_or(-1), stdout, stderr: String::from_utf8(out.stderr).unwrap(), records }
+    }
+}
+
+impl Run {
+    pub fn activations(&self) -> HashMap<String, Value> {
+        self.records
+            .iter()
+            .filter(|r| r["type"] == "activation")
+            .map(|r| (r["serial"].as_str().unwrap().to_string(), r.clone()))
+            .collect()
+    }
+    pub fn summary(&self) -> &Value {
+        let last = self.records.last().expect("a summary");
+        assert_eq!(last["type"], "summary", "summary last: {}", self.stdout);
+        last
+    }
+    pub fn status_of(&self, serial: &str) -> String {
+        self.activations()[serial]["status"].as_str().unwrap().to_string()
+    }
+}
+
