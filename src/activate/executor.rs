@@ -42,7 +42,7 @@ impl<B: Backend> Shared<B> {
         if f.is_none() {
             *f = Some(fatal);
         }
-        let _ = self.stop.send(true);
+        self.stop.send_replace(true);
     }
 
     /// Sleep unless the run stops first. Returns false when stopped.
@@ -304,5 +304,162 @@ async fn reconcile<B: Backend>(
                 }),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Capabilities;
+    use crate::inventory::{SecretFormat, SecretKey};
+    use crate::otp::HashFunction;
+    use crate::record::TenantToken;
+    use std::collections::VecDeque;
+
+    /// A scripted backend: answers writes from a queue, records what it was sent.
+    struct Mock {
+        clock: Arc<ServerClock>,
+        answers: Mutex<VecDeque<Result<(), ApiError>>>,
+        sent: Mutex<Vec<(i64, String)>>,
+        after_get: DeviceStatus,
+        gets: Mutex<u32>,
+    }
+
+    impl Backend for Mock {
+        fn name(&self) -> &'static str {
+            "mock"
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities { assign: true }
+        }
+        async fn list_all(&self) -> Result<Vec<Device>, ApiError> {
+            Ok(vec![])
+        }
+        async fn find(&self, _: &[(String, String)]) -> Result<Vec<Device>, ApiError> {
+            Ok(vec![])
+        }
+        async fn device_ids_of_user(&self, _: &str) -> Result<Vec<String>, ApiError> {
+            Ok(vec![])
+        }
+        async fn get(&self, d: &Device) -> Result<Option<Device>, ApiError> {
+            *self.gets.lock().unwrap() += 1;
+            Ok(Some(Device { status: self.after_get, ..d.clone() }))
+        }
+        async fn activate(&self, _: &str, _: &Device, code: &str, _: Option<&str>) -> Result<(), ApiError> {
+            self.sent.lock().unwrap().push((self.clock.now_ms(), code.to_string()));
+            self.answers.lock().unwrap().pop_front().unwrap_or(Ok(()))
+        }
+        async fn assign_and_activate(&self, u: &str, d: &Device, code: &str, n: Option<&str>) -> Result<(), ApiError> {
+            self.activate(u, d, code, n).await
+        }
+    }
+
+    const SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+    fn row() -> Row {
+        Row {
+            line: 2,
+            upn: "a@contoso.com".into(),
+            serial: "S1".into(),
+            secret: Some(SecretKey::decode(SECRET, SecretFormat::Base32).unwrap()),
+            time_interval: 30,
+            hash: HashFunction::Sha1,
+            manufacturer: String::new(),
+            model: String::new(),
+            display_name: None,
+            extra: vec![],
+        }
+    }
+
+    fn device() -> Device {
+        Device {
+            token: TenantToken { id: "dev-1".into(), serial: "S1".into(), status: "assigned".into(), ..Default::default() },
+            status: DeviceStatus::Assigned,
+            owner_upn: Some("a@contoso.com".into()),
+        }
+    }
+
+    /// A server clock placed `ms_left` before the end of a 30 s step.
+    fn clock_with_ms_left(ms_left: i64) -> Arc<ServerClock> {
+        let local = ServerClock::new().now_ms();
+        let target = (local / 30_000 + 2) * 30_000 - ms_left;
+        Arc::new(ServerClock::with_offset(target - local))
+    }
+
+    fn shared(mock: Mock) -> Shared<Mock> {
+        let (stop, _) = watch::channel(false);
+        Shared {
+            clock: mock.clock.clone(),
+            backend: Arc::new(mock),
+            pacer: Pacer::new(None),
+            stats: Arc::new(Stats::default()),
+            permits: Semaphore::new(4),
+            min_validity_ms: 5_000,
+            stop,
+            fatal: Mutex::new(None),
+        }
+    }
+
+    fn mock(clock: Arc<ServerClock>, answers: Vec<Result<(), ApiError>>, after_get: DeviceStatus) -> Mock {
+        Mock { clock, answers: Mutex::new(answers.into()), sent: Mutex::new(vec![]), after_get, gets: Mutex::new(0) }
+    }
+
+    fn code_at_ms(ms: i64) -> String {
+        let key = SecretKey::decode(SECRET, SecretFormat::Base32).unwrap();
+        otp::code_for_step(key.bytes(), HashFunction::Sha1, 30, (ms / 30_000) as u64, 6)
+    }
+
+    #[tokio::test]
+    async fn waits_for_the_next_step_when_too_little_validity_is_left() {
+        let clock = clock_with_ms_left(2_000);
+        let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
+        let s = shared(mock(clock, vec![], DeviceStatus::Assigned));
+        let (a, _) = activate_row(&s, &row(), Action::Activate, device()).await;
+        assert_eq!(a.status, ActivationStatus::Activated);
+        let sent = s.backend.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].0 >= boundary, "sent {} ms before the step ended", boundary - sent[0].0);
+        assert_eq!(sent[0].1, code_at_ms(boundary), "the new step's code");
+        assert_eq!(a.step, Some((boundary / 30_000) as u64));
+    }
+
+    #[tokio::test]
+    async fn a_rejected_code_is_retried_once_with_a_later_step() {
+        let rejected = || ApiError::Rejected { status: 400, code: "bad".into(), message: "no".into(), body: "{}".into() };
+        let clock = clock_with_ms_left(6_000);
+        let s = shared(mock(clock, vec![Err(rejected()), Err(rejected())], DeviceStatus::Assigned));
+        let (a, detail) = activate_row(&s, &row(), Action::Activate, device()).await;
+        let sent = s.backend.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 2, "exactly one retry");
+        assert!(sent[1].0 / 30_000 > sent[0].0 / 30_000, "the retry uses a later step");
+        assert_eq!(sent[1].1, code_at_ms(sent[1].0));
+        assert_eq!((a.status, a.attempts, a.http_status), (ActivationStatus::Failed, 2, Some(400)));
+        assert_eq!(a.error_code.as_deref(), Some("bad"));
+        assert!(detail.is_some());
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_write_is_checked_before_anything_is_sent_again() {
+        let lost = ApiError::Transport { maybe_applied: true, message: "connection closed".into() };
+        let clock = clock_with_ms_left(20_000);
+        let s = shared(mock(clock, vec![Err(lost)], DeviceStatus::Activated));
+        let (a, _) = activate_row(&s, &row(), Action::Activate, device()).await;
+        assert_eq!(a.status, ActivationStatus::Activated, "the write had landed");
+        assert_eq!(s.backend.sent.lock().unwrap().len(), 1, "never sent twice");
+        assert_eq!(*s.backend.gets.lock().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn auth_failure_stops_the_run() {
+        let denied = ApiError::Auth { status: 401, code: "InvalidAuthenticationToken".into(), message: "expired".into() };
+        let clock = clock_with_ms_left(20_000);
+        let s = shared(mock(clock, vec![Err(denied)], DeviceStatus::Assigned));
+        let (a, _) = activate_row(&s, &row(), Action::Activate, device()).await;
+        assert_eq!(a.status, ActivationStatus::NotAttempted);
+        assert!(s.stopped());
+        assert_eq!(s.fatal.lock().unwrap().as_ref().unwrap().code, "auth_rejected");
+        let (b, _) = activate_row(&s, &row(), Action::Activate, device()).await;
+        assert_eq!(b.status, ActivationStatus::NotAttempted);
+        assert_eq!(s.backend.sent.lock().unwrap().len(), 1, "nothing sent after the stop");
     }
 }
