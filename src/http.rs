@@ -48,9 +48,19 @@ pub struct Stats {
     pub requests: AtomicU64,
     pub retries: AtomicU64,
     pub throttled: AtomicU64,
+    /// Moving average of request round trips, microseconds (0 until the first answer).
+    pub latency_ewma_us: AtomicU64,
 }
 
 impl Stats {
+    /// Fold one round trip into the moving average (weight 1/5: recent traffic dominates).
+    pub fn record_latency(&self, d: Duration) {
+        let sample = d.as_micros() as u64;
+        let _ = self.latency_ewma_us.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+            Some(if old == 0 { sample } else { (old * 4 + sample) / 5 })
+        });
+    }
+
     pub fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -199,6 +209,7 @@ impl ApiClient {
             Err(e) => return Err(transport_error(&e, &method)),
         };
         let received = SystemTime::now();
+        self.stats.record_latency(received.duration_since(sent).unwrap_or_default());
         if let Some(date) = resp.headers().get(reqwest::header::DATE).and_then(|v| v.to_str().ok()) {
             if let Ok(d) = httpdate::parse_http_date(date) {
                 self.clock.observe(d, sent, received);

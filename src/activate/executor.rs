@@ -25,13 +25,32 @@ pub struct Shared<B> {
     pub stats: Arc<Stats>,
     pub clock: Arc<ServerClock>,
     pub permits: Semaphore,
-    /// Never send a code with less than this left in its step.
-    pub min_validity_ms: i64,
+    /// Never send a code with less than this left in its step; `None`: adapt to the
+    /// measured round trip (see [`Shared::margin_ms`]).
+    pub min_validity_ms: Option<i64>,
     pub stop: watch::Sender<bool>,
     pub fatal: Mutex<Option<Fatal>>,
 }
 
 impl<B: Backend> Shared<B> {
+    /// How much validity a code must have left when it is sent. Automatic: three round
+    /// trips plus the clock's uncertainty, at least 1 s, at most 10 s. Every token's steps
+    /// share the same boundaries, so this margin is time *all* rows pause each step: it is
+    /// kept as small as safety allows.
+    pub fn margin_ms(&self) -> i64 {
+        if let Some(fixed) = self.min_validity_ms {
+            return fixed;
+        }
+        let rtt_ms = (Stats::get(&self.stats.latency_ewma_us) / 1000) as i64;
+        let uncertainty = self.clock.uncertainty_ms().unwrap_or(1000);
+        (3 * rtt_ms + uncertainty).clamp(1000, 10_000)
+    }
+
+    /// Slack after a step boundary before its code is used: the clock's uncertainty.
+    fn boundary_slack_ms(&self) -> i64 {
+        self.clock.uncertainty_ms().unwrap_or(500).clamp(0, 1000) + 50
+    }
+
     pub fn stopped(&self) -> bool {
         *self.stop.borrow()
     }
@@ -142,6 +161,20 @@ fn position(clock: &ServerClock, period: u32) -> StepPosition {
     StepPosition { step: (now / period_ms) as u64, ms_left: period_ms - now % period_ms }
 }
 
+/// How long to wait before a code may be computed, if at all: after a rejection, until the
+/// next step begins; otherwise while the current step has less than the margin left.
+fn step_wait<B: Backend>(shared: &Shared<B>, period: u32, rejected_step: Option<u64>) -> Option<Duration> {
+    let pos = position(&shared.clock, period);
+    let period_ms = i64::from(period) * 1000;
+    let slack = shared.boundary_slack_ms();
+    let ms = match rejected_step {
+        Some(r) if pos.step <= r => pos.ms_left + (r - pos.step) as i64 * period_ms + slack,
+        _ if pos.ms_left < shared.margin_ms() => pos.ms_left + slack,
+        _ => return None,
+    };
+    Some(Duration::from_millis(ms as u64))
+}
+
 /// Activate one row's token. Always returns the row's final record.
 pub async fn activate_row<B: Backend>(
     shared: &Shared<B>,
@@ -164,21 +197,20 @@ pub async fn activate_row<B: Backend>(
             a.error_message = Some("the run stopped before this row was sent".into());
             return (a, None);
         }
-        let permit = shared.permits.acquire().await.expect("semaphore open");
-        shared.pacer.ready().await;
-        let pos = position(&shared.clock, period);
-        let wait_ms = match rejected_step {
-            // Wait for the step after the rejected one to begin (plus a little slack).
-            Some(r) if pos.step <= r => pos.ms_left + (r - pos.step) as i64 * i64::from(period) * 1000 + 250,
-            // Too little validity left: the code could roll over in flight.
-            _ if pos.ms_left < shared.min_validity_ms => pos.ms_left + 250,
-            _ => 0,
-        };
-        if wait_ms > 0 {
-            drop(permit);
-            shared.sleep(Duration::from_millis(wait_ms as u64)).await;
+        // Check the step before taking a rate slot (a row that must wait for the next step
+        // should not burn one), and again after (the pacer may have made us wait).
+        if let Some(wait) = step_wait(shared, period, rejected_step) {
+            shared.sleep(wait).await;
             continue;
         }
+        let permit = shared.permits.acquire().await.expect("semaphore open");
+        shared.pacer.ready().await;
+        if let Some(wait) = step_wait(shared, period, rejected_step) {
+            drop(permit);
+            shared.sleep(wait).await;
+            continue;
+        }
+        let pos = position(&shared.clock, period);
         let code = otp::code_for_step(&secret, row.hash, period, pos.step, otp::DIGITS);
         last_step = Some(pos.step);
         attempts += 1;
@@ -394,7 +426,7 @@ mod tests {
             pacer: Pacer::new(None),
             stats: Arc::new(Stats::default()),
             permits: Semaphore::new(4),
-            min_validity_ms: 5_000,
+            min_validity_ms: Some(5_000),
             stop,
             fatal: Mutex::new(None),
         }

@@ -33,8 +33,9 @@ pub struct RunOptions {
     pub parallel: usize,
     /// Requests per second, all requests counted.
     pub max_rate: Option<f64>,
-    /// Never send a code with fewer seconds than this left in its step.
-    pub min_validity_secs: u32,
+    /// Never send a code with fewer seconds than this left in its step (`None`: automatic,
+    /// from the measured round trip).
+    pub min_validity_secs: Option<u32>,
 }
 
 /// The exit code and fatal condition of a run, after its summary was printed.
@@ -94,7 +95,7 @@ pub async fn run<B: Backend>(
         stats: stats.clone(),
         clock: clock.clone(),
         permits: Semaphore::new(options.parallel.max(1)),
-        min_validity_ms: i64::from(options.min_validity_secs) * 1000,
+        min_validity_ms: options.min_validity_secs.map(|s| i64::from(s) * 1000),
         stop,
         fatal: Mutex::new(None),
     });

@@ -4,6 +4,7 @@
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -18,10 +19,12 @@ impl Pacer {
     /// `rate`: requests per second; `None` or non-positive: unlimited.
     pub fn new(rate: Option<f64>) -> Self {
         let limiter = rate.filter(|r| r.is_finite() && *r > 0.0).and_then(|r| {
-            // Burst of one: evenly spaced requests never trip the tenant's bucket, so the run
-            // ends at the rate floor with no 429 round trips.
+            // Evenly spaced, with a burst of one second's worth: after a pause (every token
+            // waits out the end of a step together) the tenant's bucket has refilled, and the
+            // burst spends what it saved instead of losing that time for good.
             let period = Duration::from_secs_f64(1.0 / r);
-            Quota::with_period(period).map(RateLimiter::direct)
+            let burst = NonZeroU32::new((r.round() as u32).clamp(1, 1000)).expect("at least 1");
+            Quota::with_period(period).map(|q| RateLimiter::direct(q.allow_burst(burst)))
         });
         Self { limiter, gate: Mutex::new(Instant::now()) }
     }

@@ -46,9 +46,10 @@ pub struct RunArgs {
     /// Write requests per second, across all workers [default: graph 10, portal 0.667 (200 per 5 minutes)].
     #[arg(long, value_name = "PER_SECOND")]
     pub max_rate: Option<f64>,
-    /// Never send a code with fewer seconds than this left in its step; wait for the next step.
-    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=25))]
-    pub min_validity: u32,
+    /// Never send a code with fewer seconds than this left in its step; wait for the next step
+    /// [default: automatic: three round trips plus clock uncertainty, 1 to 10 s].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=25))]
+    pub min_validity: Option<u32>,
     /// Append every row's final result to this JSON-lines file (flushed per record).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,

@@ -48,10 +48,10 @@ impl InputArgs {
 #[command(next_help_heading = "Row scripts (rhai)")]
 pub struct ScriptArgs {
     /// Keep rows for which this rhai expression is true, e.g. `row.upn.ends_with("@contoso.com")`.
-    #[arg(long = "where", value_name = "EXPR")]
+    #[arg(long = "where", value_name = "EXPR", allow_hyphen_values = true)]
     pub where_expr: Option<String>,
     /// Sort rows by this rhai expression, computed once per row (reads the whole file first).
-    #[arg(long, value_name = "EXPR")]
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     pub order_by: Option<String>,
     /// A rhai file defining any of `fn filter(row)`, `fn key(row)`, `fn map(row)`.
     #[arg(long, value_name = "FILE")]

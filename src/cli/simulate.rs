@@ -1,10 +1,268 @@
-//! `oathbulk simulate`: run the fake tenant on loopback. (Stub: being built.)
-use anyhow::Result;
+//! `oathbulk simulate`: run the fake tenant on loopback until Ctrl-C, SIGTERM or stdin EOF.
+
+use super::HashArg;
+use crate::inventory::{Inventory, ReadOptions, SecretFormat};
+use crate::record::Record;
+use crate::simulate::{SimConfig, Simulator};
+use anyhow::{bail, Context, Result};
 use clap::Args;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
-pub struct SimulateArgs {}
+pub struct SimulateArgs {
+    /// Where to listen: loopback only (127.0.0.0/8 or ::1). Port 0 picks a free port; the
+    /// ready line on stdout says which.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Write the final state (devices, users, counters) as JSON here on exit.
+    #[arg(long, value_name = "FILE")]
+    pub state_out: Option<PathBuf>,
+    /// Keep running when stdin reaches EOF (by default EOF stops the simulator, so it dies
+    /// with the process that started it).
+    #[arg(long)]
+    pub no_stdin_watch: bool,
+    /// Say nothing on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub seed: SeedArgs,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
 
-pub fn run(_args: SimulateArgs) -> Result<i32> {
-    anyhow::bail!("the simulator is not built yet")
+/// What the tenant holds at start.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Seed")]
+pub struct SeedArgs {
+    /// Vendor CSV to seed the tenant from. An optional `sim_state` column sets each row's
+    /// initial state: available, assigned, activated, conflict, missing, wrong_secret, failed.
+    #[arg(long, value_name = "CSV")]
+    pub csv: String,
+    /// How the secret key column is encoded.
+    #[arg(long, value_enum, default_value_t = SecretFormat::Base32)]
+    pub secret_format: SecretFormat,
+    /// Hash for rows without a hash column or with an empty cell.
+    #[arg(long = "hash", value_enum, default_value_t = HashArg::Sha1)]
+    pub default_hash: HashArg,
+    /// Share of rows without `sim_state` seeded as assigned to their user.
+    #[arg(long, value_name = "0..1", default_value_t = 0.0)]
+    pub assigned_fraction: f64,
+    /// Share of rows without `sim_state` seeded as assigned and activated.
+    #[arg(long, value_name = "0..1", default_value_t = 0.0)]
+    pub activated_fraction: f64,
+    /// Seed for every random choice (ids, fractions, faults).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// Largest Graph page, whatever `$top` asks.
+    #[arg(long, value_name = "N", default_value_t = 999)]
+    pub page_size_max: usize,
+}
+
+/// Misbehaviour to inject.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Faults")]
+pub struct FaultArgs {
+    /// Delay added to every request, milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Write requests per second (token bucket, one second's burst); more → 429 + Retry-After.
+    #[arg(long, value_name = "PER_SEC")]
+    pub rate_limit: Option<f64>,
+    /// Count reads (GET) against --rate-limit too.
+    #[arg(long)]
+    pub rate_limit_reads: bool,
+    /// Share of requests answered 503/500 before anything is applied.
+    #[arg(long, value_name = "0..1", default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Share of requests whose connection is closed without a response.
+    #[arg(long, value_name = "0..1", default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Among dropped requests, the share dropped after the write was applied.
+    #[arg(long, value_name = "0..1", default_value_t = 0.5)]
+    pub drop_after_share: f64,
+    /// Seconds the simulator's clock is ahead of the real one (negative: behind).
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true, default_value_t = 0)]
+    pub clock_offset: i64,
+}
+
+/// Credentials the tenant accepts.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Auth")]
+pub struct AuthArgs {
+    /// File holding the bearer token to accept (a leading `Bearer ` is stripped). Without
+    /// it any non-empty bearer token is accepted.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// The static token expires (401) after this many authenticated requests.
+    #[arg(long = "expire-token-after", value_name = "REQUESTS")]
+    pub expire_token_after: Option<u64>,
+    /// Answer every authenticated request with 403 Authorization_RequestDenied.
+    #[arg(long)]
+    pub forbidden: bool,
+    /// Client id the token endpoint accepts (default: any).
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// File holding the client secret the token endpoint accepts (default: any).
+    #[arg(long, value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Lifetime of tokens the simulator issues, seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub issued_token_lifetime: u64,
+}
+
+fn read_secret_file(path: &Path, what: &str) -> Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {what} file {}", path.display()))?;
+    let mut s = text.trim();
+    if s.len() >= 7 && s[..7].eq_ignore_ascii_case("bearer ") {
+        s = s[7..].trim();
+    }
+    if s.is_empty() {
+        bail!("{what} file {} is empty", path.display());
+    }
+    Ok(s.to_string())
+}
+
+fn config(args: &SimulateArgs) -> Result<SimConfig> {
+    let client_secret = args
+        .auth
+        .client_secret_file
+        .as_deref()
+        .map(|p| {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read client secret file {}", p.display()))?;
+            let s = text.trim().to_string();
+            if s.is_empty() {
+                bail!("client secret file {} is empty", p.display());
+            }
+            Ok(s)
+        })
+        .transpose()?;
+    Ok(SimConfig {
+        latency_ms: args.faults.latency_ms,
+        rate_limit: args.faults.rate_limit,
+        rate_limit_reads: args.faults.rate_limit_reads,
+        fail_rate: args.faults.fail_rate,
+        drop_rate: args.faults.drop_rate,
+        drop_after_share: args.faults.drop_after_share,
+        clock_offset_secs: args.faults.clock_offset,
+        seed: args.seed.seed,
+        page_size_max: args.seed.page_size_max,
+        assigned_fraction: args.seed.assigned_fraction,
+        activated_fraction: args.seed.activated_fraction,
+        expected_token: args.auth.token_file.as_deref().map(|p| read_secret_file(p, "token")).transpose()?,
+        expire_token_after_requests: args.auth.expire_token_after,
+        forbidden: args.auth.forbidden,
+        client_id: args.auth.client_id.clone(),
+        client_secret,
+        issued_token_lifetime_secs: args.auth.issued_token_lifetime,
+        quiet: args.quiet,
+        ..SimConfig::default()
+    })
+}
+
+pub fn run(args: SimulateArgs) -> Result<i32> {
+    if !args.listen.ip().is_loopback() {
+        bail!("--listen {}: the simulator listens on loopback only (127.0.0.0/8 or ::1)", args.listen);
+    }
+    let config = config(&args)?;
+    let options = ReadOptions {
+        secret_format: args.seed.secret_format,
+        default_hash: args.seed.default_hash.into(),
+        require_secret: true,
+    };
+    let mut rows = Vec::new();
+    for row in Inventory::open(&args.seed.csv, options)? {
+        match row {
+            Ok(row) => rows.push(row),
+            Err(e) if !args.quiet => {
+                eprintln!("oathbulk simulate: line {}: {} ({}): row not seeded", e.line, e.message, e.code)
+            }
+            Err(_) => {}
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(args, config, rows))
+}
+
+async fn serve(args: SimulateArgs, config: SimConfig, rows: Vec<crate::inventory::Row>) -> Result<i32> {
+    let quiet = args.quiet;
+    let sim = Simulator::start(config, rows, args.listen).await?;
+    let ready = sim.ready();
+    {
+        let line = serde_json::to_string(&Record::Simulator(ready.clone()))?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")?;
+        out.flush()?;
+    }
+    if !quiet {
+        eprintln!(
+            "oathbulk simulate: {} devices, {} users; Graph at {}, portal at {}; stop with Ctrl-C{}",
+            ready.devices,
+            ready.users,
+            ready.graph_url,
+            ready.portal_url,
+            if args.no_stdin_watch { "" } else { " or by closing stdin" }
+        );
+    }
+    let reason = wait_for_stop(!args.no_stdin_watch).await;
+    if !quiet {
+        eprintln!("oathbulk simulate: {reason}: stopping");
+    }
+    let state = sim.shutdown().await;
+    if let Some(path) = &args.state_out {
+        let json = serde_json::to_vec_pretty(&state)?;
+        std::fs::write(path, json).with_context(|| format!("cannot write --state-out {}", path.display()))?;
+    }
+    Ok(super::exit::OK)
+}
+
+async fn wait_for_stop(watch_stdin: bool) -> &'static str {
+    let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
+    if watch_stdin {
+        // A plain thread: tokio's stdin would keep the runtime from shutting down.
+        std::thread::spawn(move || {
+            let mut sink = [0u8; 4096];
+            let mut stdin = std::io::stdin().lock();
+            loop {
+                match std::io::Read::read(&mut stdin, &mut sink) {
+                    Ok(0) => break,
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                }
+            }
+            let _ = eof_tx.send(());
+        });
+    } else {
+        drop(eof_tx);
+    }
+    let eof = async {
+        if eof_rx.await.is_err() {
+            std::future::pending::<()>().await
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted",
+        _ = term => "terminated",
+        _ = eof => "stdin closed",
+    }
 }

@@ -1,2 +1,430 @@
 //! The simulated tenant: a local HTTP server speaking the Graph and portal subsets oathbulk
-//! uses, with fault knobs. (Stub: being built.)
+//! uses, with fault knobs, for tests, benchmarks and dress rehearsals.
+//!
+//! It shares no HTTP code with the real client (`backend`): only [`crate::otp`] (so codes
+//! agree) and [`crate::inventory`] (seeding from the vendor CSV). URL layout under
+//! `http://127.0.0.1:PORT`:
+//!
+//! - `/graph/beta/...`: the Microsoft Graph subset (docs/entra-oath-api.md §3);
+//! - `/portal/api/MultifactorAuthentication/HardwareToken/...`: the legacy portal subset (§4);
+//! - `/login/{tenant}/oauth2/v2.0/token` (and `/devicecode`): the token endpoint;
+//! - `/_sim/state`: the [`SimState`] snapshot as JSON (no auth, no faults, not counted).
+//!
+//! Seeding: each CSV row becomes a device, each distinct UPN (case-insensitive) a user. An
+//! optional `sim_state` column (any header spelling that normalises to `simstate`) sets the
+//! row's initial state: `available` (default), `assigned` (to the row's user), `activated`,
+//! `conflict` (assigned to a generated `other-N@<domain>`), `missing` (not in the tenant),
+//! `wrong_secret` (the tenant holds another secret: the CSV's codes are refused), `failed`
+//! (`failedActivation`, assigned to the row's user). Rows with an empty cell draw from
+//! `assigned_fraction`/`activated_fraction`, deterministically by `seed` and serial.
+//!
+//! Every Graph/portal request passes, in order: counting, `latency_ms`, the fault roll
+//! (`fail_rate` → 500/503; `drop_rate` → connection closed before, or after the handler ran
+//! per `drop_after_share`), bearer auth (401), `forbidden` (403), the portal's
+//! `x-ms-client-request-id` check (400), `rate_limit` (429 + `Retry-After`), the handler.
+//! The token endpoint gets latency only. Every response carries `Date` from the simulator
+//! clock (real clock + `clock_offset_secs`), against which codes are verified (±`verify_window`
+//! steps). A wrong code leaves the device's status as it was; activating an activated device
+//! is refused and counted in `double_activation_attempts`.
+
+#![allow(clippy::result_large_err)] // handlers answer errors as ready `Response`s
+
+mod graph;
+mod http;
+mod login;
+mod portal;
+mod tenant;
+
+use crate::inventory::Row;
+use crate::record::SimulatorReady;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// Every knob of the simulated tenant. `Default` is a healthy tenant: no faults, no latency,
+/// any bearer token accepted.
+#[derive(Clone)]
+pub struct SimConfig {
+    /// Delay added to every request (Graph, portal and token endpoint), milliseconds.
+    pub latency_ms: u64,
+    /// Write requests (POST) per second; token bucket with a burst of one second's worth
+    /// (at least 1). Exceeded → 429 with `Retry-After`. `None`: unlimited.
+    pub rate_limit: Option<f64>,
+    /// Also count GETs against `rate_limit`.
+    pub rate_limit_reads: bool,
+    /// Share (0..=1) of Graph/portal requests answered 503 or 500 before anything is applied.
+    pub fail_rate: f64,
+    /// Share (0..=1) of Graph/portal requests whose connection is closed without a response.
+    pub drop_rate: f64,
+    /// Among dropped requests, the share dropped AFTER the request was applied (the ambiguous
+    /// case); the rest are dropped before anything happens. Default 0.5.
+    pub drop_after_share: f64,
+    /// The simulator's clock minus the real clock, seconds (codes and `Date` headers use it).
+    pub clock_offset_secs: i64,
+    /// Seed for every random choice (ids, secrets of `wrong_secret` rows, fractions, faults).
+    pub seed: u64,
+    /// Largest Graph page, whatever `$top` asks (`$top` itself must be 1..=999). Default 999.
+    pub page_size_max: usize,
+    /// Items per portal page. Default 25 (the real endpoint's).
+    pub portal_page_size: usize,
+    /// Share of rows without a `sim_state` column value seeded as `assigned`.
+    pub assigned_fraction: f64,
+    /// Share of rows without a `sim_state` column value seeded as `activated`.
+    pub activated_fraction: f64,
+    /// The static bearer token accepted besides the ones the simulator issues itself.
+    /// `None`: any non-empty bearer is accepted (said on stderr unless `quiet`).
+    pub expected_token: Option<String>,
+    /// After this many authenticated requests with the static token, it is "expired" (401).
+    pub expire_token_after_requests: Option<u64>,
+    /// Every authenticated Graph/portal request gets 403 `Authorization_RequestDenied`.
+    pub forbidden: bool,
+    /// Client credentials the token endpoint accepts. `None`: any non-empty value.
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// Lifetime of tokens the simulator issues, seconds of simulator clock. Default 3600.
+    pub issued_token_lifetime_secs: u64,
+    /// The tenant id (`tid`). `None`: a GUID derived from `seed`.
+    pub tenant_id: Option<String>,
+    /// Hardware OATH methods a user may hold. Default 5 (the documented limit).
+    pub max_methods_per_user: usize,
+    /// Steps either side of the current one a code may come from. Default 1.
+    pub verify_window: u64,
+    /// Say nothing on stderr.
+    pub quiet: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            latency_ms: 0,
+            rate_limit: None,
+            rate_limit_reads: false,
+            fail_rate: 0.0,
+            drop_rate: 0.0,
+            drop_after_share: 0.5,
+            clock_offset_secs: 0,
+            seed: 0,
+            page_size_max: 999,
+            portal_page_size: 25,
+            assigned_fraction: 0.0,
+            activated_fraction: 0.0,
+            expected_token: None,
+            expire_token_after_requests: None,
+            forbidden: false,
+            client_id: None,
+            client_secret: None,
+            issued_token_lifetime_secs: 3600,
+            tenant_id: None,
+            max_methods_per_user: 5,
+            verify_window: 1,
+            quiet: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        f.debug_struct("SimConfig")
+            .field("latency_ms", &self.latency_ms)
+            .field("rate_limit", &self.rate_limit)
+            .field("rate_limit_reads", &self.rate_limit_reads)
+            .field("fail_rate", &self.fail_rate)
+            .field("drop_rate", &self.drop_rate)
+            .field("drop_after_share", &self.drop_after_share)
+            .field("clock_offset_secs", &self.clock_offset_secs)
+            .field("seed", &self.seed)
+            .field("page_size_max", &self.page_size_max)
+            .field("portal_page_size", &self.portal_page_size)
+            .field("assigned_fraction", &self.assigned_fraction)
+            .field("activated_fraction", &self.activated_fraction)
+            .field("expected_token", &redact(&self.expected_token))
+            .field("expire_token_after_requests", &self.expire_token_after_requests)
+            .field("forbidden", &self.forbidden)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redact(&self.client_secret))
+            .field("issued_token_lifetime_secs", &self.issued_token_lifetime_secs)
+            .field("tenant_id", &self.tenant_id)
+            .field("max_methods_per_user", &self.max_methods_per_user)
+            .field("verify_window", &self.verify_window)
+            .field("quiet", &self.quiet)
+            .finish()
+    }
+}
+
+impl SimConfig {
+    fn validate(&self) -> Result<()> {
+        for (name, v) in [
+            ("fail_rate", self.fail_rate),
+            ("drop_rate", self.drop_rate),
+            ("drop_after_share", self.drop_after_share),
+            ("assigned_fraction", self.assigned_fraction),
+            ("activated_fraction", self.activated_fraction),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                bail!("{name} must be between 0 and 1 (got {v})");
+            }
+        }
+        if self.fail_rate + self.drop_rate > 1.0 {
+            bail!("fail_rate + drop_rate must not exceed 1");
+        }
+        if self.assigned_fraction + self.activated_fraction > 1.0 {
+            bail!("assigned_fraction + activated_fraction must not exceed 1");
+        }
+        if let Some(r) = self.rate_limit {
+            if !(r.is_finite() && r > 0.0) {
+                bail!("rate_limit must be a positive number of requests per second (got {r})");
+            }
+        }
+        if self.page_size_max == 0 || self.portal_page_size == 0 {
+            bail!("page sizes must be at least 1");
+        }
+        if self.expected_token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            bail!("the expected token is empty");
+        }
+        Ok(())
+    }
+}
+
+/// Server-side counters: what really happened, for tests to assert on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Counters {
+    /// Requests to the Graph, portal and token endpoints (`/_sim` excluded), faults included.
+    pub requests: u64,
+    /// The same per route (`graph.list_devices`, `graph.activate`, `portal.enable`, `login.token`, …).
+    pub requests_by_route: BTreeMap<String, u64>,
+    /// POST/PATCH/PUT/DELETE requests to Graph and portal.
+    pub writes: u64,
+    /// 429 answers.
+    pub throttled: u64,
+    /// `faults_5xx + drops_before + drops_after`.
+    pub faults: u64,
+    pub faults_5xx: u64,
+    /// Connections closed before the request was applied.
+    pub drops_before: u64,
+    /// Connections closed after the request was applied (the write happened).
+    pub drops_after: u64,
+    /// 401 answers.
+    pub unauthorized: u64,
+    /// 403 answers.
+    pub forbidden: u64,
+    /// Successful activations (Graph or portal).
+    pub activations: u64,
+    /// Successful assignments (including the assign half of assign-and-activate).
+    pub assignments: u64,
+    /// Attempts to activate a device already active.
+    pub double_activation_attempts: u64,
+    /// Verification codes refused.
+    pub rejected_codes: u64,
+    /// Writes that touched a device assigned to another user (a client must report, not fix).
+    pub conflict_attempts: u64,
+    /// Tokens issued by the token endpoint.
+    pub tokens_issued: u64,
+}
+
+/// One device of the tenant, as the simulator sees it (never its secret).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DeviceState {
+    pub id: String,
+    pub serial_number: String,
+    pub display_name: Option<String>,
+    pub manufacturer: String,
+    pub model: String,
+    pub time_interval_in_seconds: u32,
+    /// `hmacsha1` | `hmacsha256`.
+    pub hash_function: String,
+    /// `available` | `assigned` | `activated` | `failedActivation`.
+    pub status: String,
+    pub assigned_user_id: Option<String>,
+    pub assigned_upn: Option<String>,
+    /// The seeded state: `available`, `assigned`, `activated`, `conflict`, `wrong_secret`, `failed`.
+    pub seeded_as: String,
+    /// Successful activations during this run (seeded `activated` devices start at 0).
+    pub activations: u64,
+    pub double_activation_attempts: u64,
+    pub rejected_codes: u64,
+    /// The TOTP counter of the code that activated it.
+    pub last_code_step: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct UserState {
+    pub id: String,
+    pub user_principal_name: String,
+    pub display_name: String,
+    /// Made up by the simulator (holders of `conflict` tokens), not from the CSV.
+    pub generated: bool,
+}
+
+/// A snapshot of the tenant: devices, users and counters.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SimState {
+    pub listen: String,
+    pub tenant_id: String,
+    /// The simulator clock at the snapshot, Unix seconds.
+    pub now_unix: u64,
+    pub clock_offset_secs: i64,
+    pub counters: Counters,
+    /// In seeding order.
+    pub devices: Vec<DeviceState>,
+    pub users: Vec<UserState>,
+    /// Serials of `missing` rows (not in the tenant).
+    pub missing_serials: Vec<String>,
+}
+
+impl SimState {
+    /// The device with this serial number (case-insensitive).
+    pub fn device(&self, serial: &str) -> Option<&DeviceState> {
+        self.devices.iter().find(|d| d.serial_number.eq_ignore_ascii_case(serial))
+    }
+    /// The user with this UPN (case-insensitive).
+    pub fn user(&self, upn: &str) -> Option<&UserState> {
+        self.users.iter().find(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
+    }
+    /// Devices per status.
+    pub fn status_counts(&self) -> BTreeMap<String, u64> {
+        let mut m = BTreeMap::new();
+        for d in &self.devices {
+            *m.entry(d.status.clone()).or_default() += 1;
+        }
+        m
+    }
+}
+
+/// What every handler shares.
+pub(crate) struct Shared {
+    pub(crate) config: SimConfig,
+    /// `http://127.0.0.1:PORT`
+    pub(crate) base: String,
+    pub(crate) listen: String,
+    pub(crate) tenant_id: String,
+    pub(crate) tenant: Mutex<tenant::Tenant>,
+}
+
+impl Shared {
+    /// The simulator clock (real clock + offset).
+    pub(crate) fn now(&self) -> std::time::SystemTime {
+        let real = std::time::SystemTime::now();
+        let off = std::time::Duration::from_secs(self.config.clock_offset_secs.unsigned_abs());
+        if self.config.clock_offset_secs >= 0 {
+            real + off
+        } else {
+            real - off
+        }
+    }
+    pub(crate) fn now_unix(&self) -> u64 {
+        self.now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    }
+    pub(crate) fn graph_url(&self) -> String {
+        format!("{}/graph/beta", self.base)
+    }
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, tenant::Tenant> {
+        // A panicking handler must not wedge the whole simulator.
+        self.tenant.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    fn snapshot(&self) -> SimState {
+        let t = self.lock();
+        t.snapshot(&self.listen, &self.tenant_id, self.now_unix(), self.config.clock_offset_secs)
+    }
+}
+
+/// A running simulated tenant. Dropping it stops the server too (without waiting).
+pub struct Simulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    devices: u64,
+    users: u64,
+}
+
+impl Simulator {
+    /// Seed the tenant from `seed` and listen on `listen` (loopback only; port 0 picks one).
+    pub async fn start(config: SimConfig, seed: Vec<Row>, listen: SocketAddr) -> Result<Simulator> {
+        config.validate()?;
+        if !listen.ip().is_loopback() {
+            bail!("the simulator listens on loopback only (127.0.0.0/8 or ::1), not {}", listen.ip());
+        }
+        let mut tenant = tenant::Tenant::seed(&config, seed)?;
+        let tenant_id = config.tenant_id.clone().unwrap_or_else(|| tenant.new_guid());
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        let base = format!("http://{addr}");
+        if !config.quiet {
+            if config.expected_token.is_none() {
+                eprintln!("oathbulk simulate: no expected token configured: accepting any non-empty bearer token");
+            }
+            if config.client_id.is_none() || config.client_secret.is_none() {
+                eprintln!(
+                    "oathbulk simulate: client credentials not fully configured: the token endpoint accepts any non-empty value for the missing ones"
+                );
+            }
+        }
+        let (devices, users) = (tenant.devices.len() as u64, tenant.users.len() as u64);
+        let shared = Arc::new(Shared { config, base, listen: addr.to_string(), tenant_id, tenant: Mutex::new(tenant) });
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let router = http::router(shared.clone());
+        let task = tokio::spawn(http::serve(listener, router, stop_rx));
+        Ok(Simulator { shared, addr, stop, task: Some(task), devices, users })
+    }
+
+    /// The bound address (the real port when started on port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The ready record (`oathbulk simulate` prints it as its first line).
+    pub fn ready(&self) -> SimulatorReady {
+        SimulatorReady {
+            listen: self.addr.to_string(),
+            graph_url: self.graph_url(),
+            portal_url: self.portal_url(),
+            authority_url: self.authority_url(),
+            devices: self.devices,
+            users: self.users,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/graph/beta`
+    pub fn graph_url(&self) -> String {
+        self.shared.graph_url()
+    }
+
+    /// `http://127.0.0.1:PORT/portal` (append `/api/MultifactorAuthentication/HardwareToken/...`).
+    pub fn portal_url(&self) -> String {
+        format!("{}/portal", self.shared.base)
+    }
+
+    /// `http://127.0.0.1:PORT/login` (append `/{tenant}/oauth2/v2.0/token`).
+    pub fn authority_url(&self) -> String {
+        format!("{}/login", self.shared.base)
+    }
+
+    /// The tenant id issued tokens carry (`tid`).
+    pub fn tenant_id(&self) -> &str {
+        &self.shared.tenant_id
+    }
+
+    /// A snapshot of devices, users and counters.
+    pub fn state(&self) -> SimState {
+        self.shared.snapshot()
+    }
+
+    /// Stop listening, let in-flight requests finish (up to 2 s), and return the final state.
+    pub async fn shutdown(mut self) -> SimState {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.shared.snapshot()
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

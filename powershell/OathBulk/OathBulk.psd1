@@ -1,0 +1,38 @@
+@{
+    RootModule           = 'OathBulk.psm1'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '8cb4dbac-fe65-4150-86c5-eb8d02bc93f8'
+    Author               = 'oathbulk contributors'
+    CompanyName          = 'oathbulk'
+    Copyright            = '(c) oathbulk contributors. MIT License.'
+    Description          = 'Activate hardware OATH TOTP tokens in Microsoft Entra ID in bulk: PowerShell cmdlets over the oathbulk binary (typed objects, streaming, -WhatIf, error records).'
+    PowerShellVersion    = '7.2'
+    CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @('OathBulk.Format.ps1xml')
+    FunctionsToExport    = @(
+        'Import-OathBulkToken'
+        'Get-OathBulkCode'
+        'Test-OathBulkCsv'
+        'Enable-OathBulkToken'
+        'Get-OathBulkTenantToken'
+        'Start-OathBulkSimulator'
+        'Stop-OathBulkSimulator'
+    )
+    CmdletsToExport      = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @('Get-OathBulkToken')
+    FileList             = @(
+        'OathBulk.psd1'
+        'OathBulk.psm1'
+        'OathBulk.Format.ps1xml'
+        'Private/CommandTable.psd1'
+        'Private/OathBulk.Native.cs'
+    )
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('Entra', 'AzureAD', 'MFA', 'OATH', 'TOTP', 'HardwareToken', 'MicrosoftGraph', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
+            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            ReleaseNotes = 'First release: Import-OathBulkToken, Get-OathBulkCode, Test-OathBulkCsv, Enable-OathBulkToken, Get-OathBulkTenantToken, Start/Stop-OathBulkSimulator.'
+        }
+    }
+}

@@ -1,0 +1,187 @@
+function ConvertTo-OathBulkArgument {
+    <#
+    .SYNOPSIS
+    Turns a cmdlet's bound parameters into the binary's argument list, using CommandTable.psd1.
+    Returns the argument vector (never a joined string: it goes to ProcessStartInfo.ArgumentList).
+    #>
+    [CmdletBinding()]
+    [OutputType([string[]])]
+    param(
+        [Parameter(Mandatory)] [string]$Command,
+        [Parameter(Mandatory)] [System.Collections.IDictionary]$BoundParameters,
+        # Positional arguments appended last (the CSV).
+        [string[]]$Positional = @(),
+        [string[]]$Extra = @(),
+        # Parameter names to skip (handled by the caller).
+        [string[]]$Exclude = @(),
+        [Parameter(Mandatory)] [System.Management.Automation.SessionState]$SessionState
+    )
+    $entry = $script:CommandTable[$Command]
+    if (-not $entry) { throw "OathBulk: no command table entry for $Command" }
+    $inv = [System.Globalization.CultureInfo]::InvariantCulture
+    $argv = [System.Collections.Generic.List[string]]::new()
+    $argv.Add($entry.Subcommand)
+    foreach ($f in $entry.Fixed) { $argv.Add($f) }
+    # Sorted so the same call always gives the same argument vector.
+    foreach ($name in ($entry.Parameters.Keys | Sort-Object)) {
+        if ($Exclude -contains $name -or -not $BoundParameters.ContainsKey($name)) { continue }
+        $spec = $entry.Parameters[$name]
+        $value = $BoundParameters[$name]
+        switch ($spec.Kind) {
+            'Switch' {
+                if ($value) { $argv.Add($spec.Flag) }
+            }
+            'Array' {
+                foreach ($item in $value) { $argv.Add($spec.Flag); $argv.Add([string]::Format($inv, '{0}', $item)) }
+            }
+            'Path' {
+                $argv.Add($spec.Flag)
+                $argv.Add($SessionState.Path.GetUnresolvedProviderPathFromPSPath([string]$value))
+            }
+            'Lower' {
+                $argv.Add($spec.Flag)
+                $argv.Add(([string]$value).ToLowerInvariant())
+            }
+            'Uri' {
+                $argv.Add($spec.Flag)
+                $argv.Add(([uri]$value).AbsoluteUri.TrimEnd('/'))
+            }
+            'UnixTime' {
+                $argv.Add($spec.Flag)
+                $argv.Add(([DateTimeOffset]$value).ToUnixTimeSeconds().ToString($inv))
+            }
+            default {
+                $argv.Add($spec.Flag)
+                $argv.Add([string]::Format($inv, '{0}', $value))
+            }
+        }
+    }
+    foreach ($e in $Extra) { $argv.Add($e) }
+    foreach ($p in $Positional) { $argv.Add($p) }
+    , $argv.ToArray()
+}
+
+function Resolve-OathBulkCsvPath {
+    <#
+    .SYNOPSIS
+    Resolves -Path (wildcards allowed) to full file-system paths.
+    Writes a non-terminating error for paths that match nothing.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param(
+        [Parameter(Mandatory)] [AllowEmptyString()] [string[]]$Path,
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet,
+        [switch]$Literal
+    )
+    foreach ($p in $Path) {
+        # No throw/catch here: a caught exception would still land in the caller's -ErrorVariable.
+        $notFound = $null
+        if ($Literal) {
+            $full = $Cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath($p)
+            if (Test-Path -LiteralPath $full -PathType Leaf) { $full } else { $notFound = $p }
+        } elseif (-not (Test-Path -Path $p -PathType Leaf)) {
+            $notFound = $p
+        } else {
+            $provider = $null
+            $resolved = $Cmdlet.SessionState.Path.GetResolvedProviderPathFromPSPath($p, [ref]$provider)
+            if ($provider.Name -ne 'FileSystem') {
+                $Cmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
+                        [System.ArgumentException]::new("'$p' is not a file-system path."), 'OathBulk.NotFileSystem', 'InvalidArgument', $p))
+                continue
+            }
+            $resolved
+        }
+        if ($notFound) {
+            $Cmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
+                    [System.Management.Automation.ItemNotFoundException]::new("Cannot find the CSV file '$notFound'."), 'OathBulk.PathNotFound', 'ObjectNotFound', $notFound))
+        }
+    }
+}
+
+function Get-OathBulkAuthEnvironment {
+    <#
+    .SYNOPSIS
+    Works out how the binary authenticates. Returns @{ Environment; Arguments; Redact; Source }.
+    Secrets only ever go into the child's environment (never argv), and are listed in Redact so
+    that nothing the module prints can contain them.
+    #>
+    [CmdletBinding()]
+    param(
+        [securestring]$AccessToken,
+        [pscredential]$Credential,
+        [string]$TenantId,
+        [string]$TokenFile,
+        # No ambient session lookup (simulator runs, custom URLs, dry runs of the simulator).
+        [switch]$NoAmbient
+    )
+    $envTable = @{}
+    $argsOut = [System.Collections.Generic.List[string]]::new()
+    $redact = [System.Collections.Generic.List[string]]::new()
+    $source = 'none'
+
+    if ($AccessToken) {
+        $plain = [System.Net.NetworkCredential]::new('', $AccessToken).Password
+        $envTable['OATHBULK_TOKEN'] = $plain
+        $envTable['OATHBULK_CLIENT_SECRET'] = $null
+        $redact.Add($plain)
+        $source = 'AccessToken'
+    } elseif ($Credential) {
+        if (-not $TenantId) { throw [System.ArgumentException]::new('-Credential (client id and secret) needs -TenantId.') }
+        $secret = $Credential.GetNetworkCredential().Password
+        $envTable['OATHBULK_CLIENT_SECRET'] = $secret
+        # An inherited bearer token must not win over the app-only credentials asked for.
+        $envTable['OATHBULK_TOKEN'] = $null
+        $redact.Add($secret)
+        $argsOut.Add('--client-id'); $argsOut.Add($Credential.UserName)
+        $source = 'Credential'
+    } elseif ($TokenFile) {
+        $source = 'TokenFile'
+    } elseif ($env:OATHBULK_TOKEN) {
+        $redact.Add($env:OATHBULK_TOKEN)
+        $source = 'Environment'
+    } elseif ($env:OATHBULK_CLIENT_SECRET) {
+        $redact.Add($env:OATHBULK_CLIENT_SECRET)
+        $source = 'Environment'
+    } elseif (-not $NoAmbient) {
+        $token = Get-OathBulkAmbientToken
+        if ($token) {
+            $envTable['OATHBULK_TOKEN'] = $token.Token
+            $redact.Add($token.Token)
+            $source = $token.Source
+        }
+    }
+    @{ Environment = $envTable; Arguments = $argsOut.ToArray(); Redact = $redact.ToArray(); Source = $source }
+}
+
+function Get-OathBulkAmbientToken {
+    <#
+    .SYNOPSIS
+    A Microsoft Graph bearer token from an existing Microsoft.Graph (Connect-MgGraph) or Az
+    (Connect-AzAccount) session, when one of those modules is loaded and signed in.
+    #>
+    [CmdletBinding()]
+    param()
+    if ((Get-Command -Name Get-MgContext -ErrorAction Ignore) -and (Get-Command -Name Invoke-MgGraphRequest -ErrorAction Ignore)) {
+        try {
+            if (Get-MgContext) {
+                $response = Invoke-MgGraphRequest -Method GET -Uri 'https://graph.microsoft.com/v1.0/organization?$select=id' -OutputType HttpResponseMessage -ErrorAction Stop
+                $auth = $response.RequestMessage.Headers.Authorization
+                if ($auth -and $auth.Parameter) { return @{ Token = $auth.Parameter; Source = 'Microsoft.Graph' } }
+            }
+        } catch {
+            Write-Verbose "OathBulk: no token from the Microsoft.Graph session ($($_.Exception.Message))"
+        }
+    }
+    if (Get-Command -Name Get-AzAccessToken -ErrorAction Ignore) {
+        try {
+            $az = Get-AzAccessToken -ResourceUrl 'https://graph.microsoft.com' -ErrorAction Stop
+            $t = $az.Token
+            if ($t -is [securestring]) { $t = [System.Net.NetworkCredential]::new('', $t).Password }
+            if ($t) { return @{ Token = [string]$t; Source = 'Az.Accounts' } }
+        } catch {
+            Write-Verbose "OathBulk: no token from the Az session ($($_.Exception.Message))"
+        }
+    }
+    $null
+}

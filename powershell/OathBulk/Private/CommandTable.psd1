@@ -1,0 +1,127 @@
+# The declarative map (Crescendo-style): cmdlet -> subcommand -> parameter -> flag.
+#
+#   Subcommand  the oathbulk subcommand the cmdlet runs.
+#   Output      record types written to the pipeline as they arrive (everything else —
+#               row_error, warning, summary, error statuses — is handled by the runner).
+#   Fixed       flags always passed (the module always reads JSON).
+#   Parameters  PowerShell parameter name -> @{ Flag; Kind }. Kinds:
+#                 Value    --flag <value as string>
+#                 Lower    --flag <value lower-cased> (enums)
+#                 Switch   --flag when the switch is present
+#                 Path     --flag <full file-system path> (resolved against $PWD)
+#                 Uri      --flag <absolute URI>
+#                 UnixTime --flag <Unix seconds> from a [DateTimeOffset]
+#                 Array    --flag <item> once per item
+#               Parameters not listed here (-Path for the CSV, credentials, -PassThruSummary,
+#               -Force, …) are handled by the cmdlet itself.
+@{
+    'Import-OathBulkToken'    = @{
+        Subcommand = 'list'
+        Output     = @('token')
+        Fixed      = @('--format', 'json')
+        Parameters = @{
+            Where         = @{ Flag = '--where'; Kind = 'Value' }
+            OrderBy       = @{ Flag = '--order-by'; Kind = 'Value' }
+            Script        = @{ Flag = '--script'; Kind = 'Path' }
+            SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
+            Hash          = @{ Flag = '--hash'; Kind = 'Lower' }
+            RevealSecrets = @{ Flag = '--reveal-secrets'; Kind = 'Switch' }
+        }
+    }
+    'Get-OathBulkCode'        = @{
+        Subcommand = 'otp'
+        Output     = @('otp')
+        Fixed      = @('--format', 'json')
+        Parameters = @{
+            Where         = @{ Flag = '--where'; Kind = 'Value' }
+            OrderBy       = @{ Flag = '--order-by'; Kind = 'Value' }
+            Script        = @{ Flag = '--script'; Kind = 'Path' }
+            SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
+            Hash          = @{ Flag = '--hash'; Kind = 'Lower' }
+            RevealSecrets = @{ Flag = '--reveal-secrets'; Kind = 'Switch' }
+            At            = @{ Flag = '--at'; Kind = 'UnixTime' }
+            ClockOffset   = @{ Flag = '--clock-offset'; Kind = 'Value' }
+        }
+    }
+    'Test-OathBulkCsv'        = @{
+        Subcommand = 'check'
+        Output     = @('finding')
+        Fixed      = @('--format', 'json')
+        Parameters = @{
+            Where        = @{ Flag = '--where'; Kind = 'Value' }
+            OrderBy      = @{ Flag = '--order-by'; Kind = 'Value' }
+            Script       = @{ Flag = '--script'; Kind = 'Path' }
+            SecretFormat = @{ Flag = '--secret-format'; Kind = 'Lower' }
+            Hash         = @{ Flag = '--hash'; Kind = 'Lower' }
+        }
+    }
+    'Enable-OathBulkToken'    = @{
+        Subcommand = 'activate'
+        Output     = @('activation')
+        Fixed      = @('--format', 'json')
+        Parameters = @{
+            Where        = @{ Flag = '--where'; Kind = 'Value' }
+            OrderBy      = @{ Flag = '--order-by'; Kind = 'Value' }
+            Script       = @{ Flag = '--script'; Kind = 'Path' }
+            SecretFormat = @{ Flag = '--secret-format'; Kind = 'Lower' }
+            Hash         = @{ Flag = '--hash'; Kind = 'Lower' }
+            Backend      = @{ Flag = '--backend'; Kind = 'Lower' }
+            GraphUrl     = @{ Flag = '--graph-url'; Kind = 'Uri' }
+            PortalUrl    = @{ Flag = '--portal-url'; Kind = 'Uri' }
+            AuthorityUrl = @{ Flag = '--authority-url'; Kind = 'Uri' }
+            TenantId     = @{ Flag = '--tenant'; Kind = 'Value' }
+            TokenFile    = @{ Flag = '--token-file'; Kind = 'Path' }
+            Simulate     = @{ Flag = '--simulate'; Kind = 'Switch' }
+            Parallel     = @{ Flag = '--parallel'; Kind = 'Value' }
+            MaxRate      = @{ Flag = '--max-rate'; Kind = 'Value' }
+            Journal      = @{ Flag = '--journal'; Kind = 'Path' }
+            Resume       = @{ Flag = '--resume'; Kind = 'Switch' }
+            ErrorLog     = @{ Flag = '--error-log'; Kind = 'Path' }
+            MinValidity  = @{ Flag = '--min-validity'; Kind = 'Value' }
+            PortalCloud  = @{ Flag = '--portal-cloud'; Kind = 'Lower' }
+        }
+    }
+    'Get-OathBulkTenantToken' = @{
+        Subcommand = 'tenant'
+        Output     = @('tenant_token')
+        Fixed      = @('--format', 'json')
+        Parameters = @{
+            Backend      = @{ Flag = '--backend'; Kind = 'Lower' }
+            GraphUrl     = @{ Flag = '--graph-url'; Kind = 'Uri' }
+            PortalUrl    = @{ Flag = '--portal-url'; Kind = 'Uri' }
+            AuthorityUrl = @{ Flag = '--authority-url'; Kind = 'Uri' }
+            TenantId     = @{ Flag = '--tenant'; Kind = 'Value' }
+            TokenFile    = @{ Flag = '--token-file'; Kind = 'Path' }
+            Simulate     = @{ Flag = '--simulate'; Kind = 'Switch' }
+            PortalCloud  = @{ Flag = '--portal-cloud'; Kind = 'Lower' }
+            Serial       = @{ Flag = '--serial'; Kind = 'Array' }
+            Status       = @{ Flag = '--status'; Kind = 'Value' }
+            SeedPath     = @{ Flag = '--seed'; Kind = 'Path' }
+        }
+    }
+    'Start-OathBulkSimulator' = @{
+        Subcommand = 'simulate'
+        Output     = @()
+        Fixed      = @()
+        Parameters = @{
+            Path             = @{ Flag = '--csv'; Kind = 'Path' }
+            Listen           = @{ Flag = '--listen'; Kind = 'Value' }
+            TokenFile        = @{ Flag = '--token-file'; Kind = 'Path' }
+            LatencyMs        = @{ Flag = '--latency-ms'; Kind = 'Value' }
+            RateLimit        = @{ Flag = '--rate-limit'; Kind = 'Value' }
+            FailRate         = @{ Flag = '--fail-rate'; Kind = 'Value' }
+            ClockOffset      = @{ Flag = '--clock-offset'; Kind = 'Value' }
+            ExpireTokenAfter = @{ Flag = '--expire-token-after'; Kind = 'Value' }
+            Forbidden        = @{ Flag = '--forbidden'; Kind = 'Switch' }
+            StateOut         = @{ Flag = '--state-out'; Kind = 'Path' }
+            SecretFormat     = @{ Flag = '--secret-format'; Kind = 'Lower' }
+            Hash             = @{ Flag = '--hash'; Kind = 'Lower' }
+            AssignedFraction = @{ Flag = '--assigned-fraction'; Kind = 'Value' }
+            ActivatedFraction = @{ Flag = '--activated-fraction'; Kind = 'Value' }
+            RandomSeed       = @{ Flag = '--seed'; Kind = 'Value' }
+            DropRate         = @{ Flag = '--drop-rate'; Kind = 'Value' }
+            ClientId         = @{ Flag = '--client-id'; Kind = 'Value' }
+            ClientSecretFile = @{ Flag = '--client-secret-file'; Kind = 'Path' }
+        }
+    }
+}

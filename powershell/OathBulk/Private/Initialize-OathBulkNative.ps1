@@ -1,0 +1,58 @@
+function Initialize-OathBulkNative {
+    <#
+    .SYNOPSIS
+    Loads OathBulk.Native (the JSON-lines reader), compiling it once per source version.
+
+    .DESCRIPTION
+    The compiled assembly is cached under the user's cache folder, keyed by the SHA-256 of the
+    C# source and the PowerShell version, so importing the module costs an assembly load, not a
+    compilation (about 2 s). When the cache cannot be written the type is compiled in memory.
+    #>
+    [CmdletBinding()]
+    param()
+
+    if ('OathBulk.Native.NativeSession' -as [type]) { return }
+
+    $source = [System.IO.File]::ReadAllText((Join-Path $PSScriptRoot 'OathBulk.Native.cs'))
+    $sha = [System.Security.Cryptography.SHA256]::Create()
+    try {
+        $bytes = [System.Text.Encoding]::UTF8.GetBytes($source + '|' + $PSVersionTable.PSVersion.ToString())
+        $hash = ([System.BitConverter]::ToString($sha.ComputeHash($bytes)) -replace '-', '').Substring(0, 16).ToLowerInvariant()
+    } finally { $sha.Dispose() }
+
+    $cacheRoot = if ($env:OATHBULK_MODULE_CACHE) { $env:OATHBULK_MODULE_CACHE }
+    elseif ($IsWindows -and $env:LOCALAPPDATA) { Join-Path $env:LOCALAPPDATA 'OathBulk' }
+    elseif ($env:XDG_CACHE_HOME) { Join-Path $env:XDG_CACHE_HOME 'oathbulk-pwsh' }
+    elseif ($HOME) { Join-Path $HOME '.cache/oathbulk-pwsh' }
+    else { Join-Path ([System.IO.Path]::GetTempPath()) 'oathbulk-pwsh' }
+    $dll = Join-Path $cacheRoot "OathBulk.Native-$hash.dll"
+
+    if (Test-Path -LiteralPath $dll) {
+        try {
+            Add-Type -Path $dll -ErrorAction Stop
+            return
+        } catch {
+            Write-Verbose "OathBulk: cached reader $dll did not load ($($_.Exception.Message)); recompiling"
+        }
+    }
+
+    try {
+        $null = New-Item -ItemType Directory -Path $cacheRoot -Force -ErrorAction Stop
+        # Compile to a unique name, then move into place: two sessions importing at once
+        # must not see a half-written file.
+        $tmp = Join-Path $cacheRoot ("OathBulk.Native-$hash.$([System.Guid]::NewGuid().ToString('n')).tmp.dll")
+        Add-Type -TypeDefinition $source -Language CSharp -OutputAssembly $tmp -OutputType Library -ErrorAction Stop
+        try {
+            [System.IO.File]::Move($tmp, $dll)
+        } catch {
+            Remove-Item -LiteralPath $tmp -Force -ErrorAction SilentlyContinue
+        }
+        if (-not (Test-Path -LiteralPath $dll)) { throw "cache file $dll missing after compilation" }
+        Add-Type -Path $dll -ErrorAction Stop
+    } catch {
+        Write-Verbose "OathBulk: cannot cache the compiled reader ($($_.Exception.Message)); compiling in memory"
+        if (-not ('OathBulk.Native.NativeSession' -as [type])) {
+            Add-Type -TypeDefinition $source -Language CSharp -ErrorAction Stop
+        }
+    }
+}

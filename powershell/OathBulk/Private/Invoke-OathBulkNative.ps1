@@ -1,0 +1,277 @@
+function Invoke-OathBulkNative {
+    <#
+    .SYNOPSIS
+    Runs the oathbulk binary once and streams its records into the calling cmdlet's pipeline.
+
+    .DESCRIPTION
+    The only place the binary is started (System.Diagnostics.Process, ArgumentList, UTF-8
+    pipes, see OathBulk.Native.cs). Records of the command's output types are written as they
+    arrive; the rest is turned into PowerShell's own streams:
+
+      row_error                      non-terminating ErrorRecord (InvalidData, ErrorId = code,
+                                     TargetObject = the OathBulk.RowError object)
+      activation with error status   written to the pipeline AND as a non-terminating
+                                     ErrorRecord (ErrorId = error_code or status)
+      warning                        Write-Warning
+      summary                        Write-Verbose; also to the pipeline with -PassThruSummary
+      stderr progress JSON           Write-Progress
+      stderr diagnostic              warn -> Write-Warning, info -> Write-Verbose,
+                                     error -> error record (terminating when the run failed)
+      stderr plain text              Write-Verbose; `error:` lines as for diagnostic errors
+
+    Then the exit code is always checked: 2 (usage/input), 3 (auth), 4 (service), 130
+    (interrupted) and anything unexpected become a terminating error carrying the binary's
+    message. If the pipeline stops early (Select-Object -First, Ctrl+C) the finally block kills
+    the binary.
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet,
+        [Parameter(Mandatory)] [string]$Command,
+        [Parameter(Mandatory)] [string[]]$ArgumentList,
+        # The CSV the records come from (hidden Path property); $null for none.
+        [string]$SourcePath,
+        [hashtable]$Environment = @{},
+        [string[]]$Redact = @(),
+        [switch]$PassThruSummary,
+        # Write no records and no row errors (Test-OathBulkCsv -Quiet); see $script:NativeExitCode.
+        [switch]$Quiet,
+        # line -> serial: activation records whose serial differs are reported (CSV changed).
+        [hashtable]$ExpectSerial,
+        [string]$StdinText
+    )
+
+    $entry = $script:CommandTable[$Command]
+    $binary = Find-OathBulkBinary
+    $redactAll = @($Redact | Where-Object { $_ })
+
+    # -Verbose shows what runs, never the secrets: argv carries none, the environment is named only.
+    $display = ($ArgumentList | ForEach-Object { if ($_ -match '[\s"'']') { "'" + ($_ -replace "'", "''") + "'" } else { $_ } }) -join ' '
+    Write-Verbose "OathBulk: $binary $display"
+    if ($Environment.Count) {
+        $envNames = ($Environment.Keys | Sort-Object | ForEach-Object { if ($null -eq $Environment[$_]) { "$_=(unset)" } else { "$_=***" } }) -join ' '
+        Write-Verbose "OathBulk: environment $envNames"
+    }
+
+    $session = $null
+    $summary = $null
+    $errorLines = [System.Collections.Generic.List[string]]::new()
+    $tail = [System.Collections.Generic.Queue[string]]::new()
+    $progressId = 1 + [System.Threading.Interlocked]::Increment([ref]$script:ProgressCounter) % 1000
+    $progressShown = $false
+    $lastProgress = [datetime]::MinValue
+    $completed = $false
+
+    # stderr -> PowerShell streams. A nested scriptblock (not a function) to stay in this scope.
+    $drainStderr = {
+        while ($null -ne ($line = $session.NextStderr())) {
+            $parsed = if ($line.StartsWith('{')) { [OathBulk.Native.RecordConverter]::ParseText($line) }
+            if ($parsed -and $parsed.Type -eq 'progress') {
+                $now = [datetime]::UtcNow
+                $final = $parsed.Total -and $parsed.Done -ge $parsed.Total
+                if ($final -or ($now - $lastProgress).TotalMilliseconds -ge 100) {
+                    $lastProgress = $now
+                    $progress = @{ Id = $progressId; Activity = "oathbulk $($entry.Subcommand): $($parsed.Phase)" }
+                    if ($parsed.Total) {
+                        $progress.Status = "$($parsed.Done) of $($parsed.Total)"
+                        $progress.PercentComplete = [Math]::Min(100, [int](100 * $parsed.Done / [Math]::Max(1, $parsed.Total)))
+                    } else {
+                        $progress.Status = "$($parsed.Done)"
+                    }
+                    if ($parsed.Message) { $progress.CurrentOperation = [string]$parsed.Message }
+                    Write-Progress @progress
+                    $progressShown = $true
+                }
+                continue
+            }
+            if ($parsed -and $parsed.Type -eq 'diagnostic') {
+                $text = if ($parsed.Code) { "$($parsed.Message) [$($parsed.Code)]" } else { [string]$parsed.Message }
+                switch ($parsed.Level) {
+                    'error' { $errorLines.Add([string]$parsed.Message) }
+                    'warn' { Write-Warning $text }
+                    default { Write-Verbose "oathbulk: $text" }
+                }
+                continue
+            }
+            if ($parsed -and $parsed.PSObject.Properties['Type']) {
+                Write-Verbose "oathbulk: $line"
+                continue
+            }
+            $tail.Enqueue($line)
+            if ($tail.Count -gt 20) { $null = $tail.Dequeue() }
+            if ($line -match '^(oathbulk: )?error: ?(.*)$') {
+                $errorLines.Add($Matches[2])
+            } elseif ($line -match '^(oathbulk: )?warn(ing)?: ?(.*)$') {
+                Write-Warning $Matches[3]
+            } else {
+                Write-Verbose "oathbulk: $line"
+            }
+        }
+    }
+
+    try {
+        try {
+            $session = [OathBulk.Native.NativeSession]::new(
+                $binary, [string[]]$ArgumentList, $Environment, [string[]]$redactAll, [string[]]$entry.Output,
+                $(if ($SourcePath) { $SourcePath } else { [NullString]::Value }),
+                $(if ($StdinText) { $StdinText } else { [NullString]::Value }), $false, 2048, 512)
+        } catch {
+            $er = [System.Management.Automation.ErrorRecord]::new(
+                [System.InvalidOperationException]::new("Cannot start '$binary': $($_.Exception.Message)", $_.Exception),
+                'OathBulk.StartFailed', 'ResourceUnavailable', $binary)
+            $Cmdlet.ThrowTerminatingError($er)
+        }
+
+        while ($true) {
+            $batch = $session.Read(200)
+            if ($session.HasStderr) { . $drainStderr }
+            if ($null -eq $batch) {
+                if ($session.IsCompleted) { break }
+                continue
+            }
+            if ($batch.Records.Count -and -not $Quiet) {
+                if ($ExpectSerial) { Test-OathBulkExpectedSerial -Cmdlet $Cmdlet -Records $batch.Records -ExpectSerial $ExpectSerial }
+                # Statement output (not $Cmdlet.WriteObject): the pipeline enumerates the batch, and
+                # a downstream error surfaces as itself, not wrapped in a method-call exception.
+                $batch.Records
+            }
+            $record = $batch.Special
+            if ($null -eq $record) { continue }
+            switch ($batch.SpecialType) {
+                'row_error' {
+                    if (-not $Quiet) { $Cmdlet.WriteError((New-OathBulkRowErrorRecord -Record $record)) }
+                }
+                'activation' {
+                    if ($ExpectSerial) { Test-OathBulkExpectedSerial -Cmdlet $Cmdlet -Records @($record) -ExpectSerial $ExpectSerial }
+                    $record
+                    $Cmdlet.WriteError((New-OathBulkActivationErrorRecord -Record $record))
+                }
+                'warning' {
+                    Write-Warning "$($record.Message) [$($record.Code)]"
+                }
+                'summary' {
+                    $summary = $record
+                    $counts = if ($record.Counts) { ' (' + (($record.Counts.PSObject.Properties | ForEach-Object { "$($_.Name)=$($_.Value)" }) -join ', ') + ')' } else { '' }
+                    Write-Verbose ("OathBulk: {0}: {1} rows, {2} ok, {3} errors{4} in {5} ms; exit code {6}" -f
+                        $record.Command, $record.Rows, $record.Ok, $record.Errors, $counts, $record.ElapsedMs, $record.ExitCode)
+                    if ($PassThruSummary) { $record }
+                }
+                default {
+                    # A record type this module does not know yet: pass it on.
+                    if (-not $Quiet) { $record }
+                }
+            }
+        }
+
+        if ($session.ReaderError) {
+            $er = [System.Management.Automation.ErrorRecord]::new($session.ReaderError, 'OathBulk.OutputUnreadable', 'ReadError', $binary)
+            $Cmdlet.ThrowTerminatingError($er)
+        }
+        $exit = $session.WaitForExit(60000)
+        . $drainStderr
+        if ($null -eq $exit) {
+            $session.Stop()
+            $er = [System.Management.Automation.ErrorRecord]::new(
+                [System.TimeoutException]::new('oathbulk closed its output but did not exit within 60 s; it was stopped.'),
+                'OathBulk.NoExit', 'OperationTimeout', $binary)
+            $Cmdlet.ThrowTerminatingError($er)
+        }
+        $completed = $true
+        $script:NativeExitCode = $exit
+        if ($exit -in 0, 1) {
+            foreach ($m in $errorLines) {
+                $Cmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
+                        [System.Exception]::new("oathbulk: $m"), 'OathBulk.Diagnostic', 'NotSpecified', $SourcePath))
+            }
+            return
+        }
+        $message = if ($errorLines.Count) { $errorLines -join [Environment]::NewLine }
+        elseif ($summary -and $summary.Fatal) { [string]$summary.Fatal.Message }
+        elseif ($tail.Count) { @($tail) -join [Environment]::NewLine }
+        else { "oathbulk exited with code $exit" }
+        if ($summary -and $summary.Fatal -and $errorLines.Count -eq 0) { $message = "$($summary.Fatal.Message) [$($summary.Fatal.Code)]" }
+        $spec = switch ($exit) {
+            2 { @{ Id = 'OathBulk.UsageError'; Category = 'InvalidArgument'; Exception = [System.ArgumentException] } }
+            3 { @{ Id = 'OathBulk.AuthRejected'; Category = 'AuthenticationError'; Exception = [System.Security.Authentication.AuthenticationException] } }
+            4 { @{ Id = 'OathBulk.ServiceUnavailable'; Category = 'ConnectionError'; Exception = [System.Net.Http.HttpRequestException] } }
+            130 { @{ Id = 'OathBulk.Interrupted'; Category = 'OperationStopped'; Exception = [System.OperationCanceledException] } }
+            default { @{ Id = "OathBulk.ExitCode$exit"; Category = 'NotSpecified'; Exception = [System.Exception] } }
+        }
+        $ex = $spec.Exception::new("oathbulk $($entry.Subcommand) failed (exit code $exit): $message")
+        $ex.Data['ExitCode'] = $exit
+        $er = [System.Management.Automation.ErrorRecord]::new($ex, $spec.Id, $spec.Category, $(if ($SourcePath) { $SourcePath } else { $binary }))
+        $Cmdlet.ThrowTerminatingError($er)
+    } finally {
+        # Runs on normal completion, on errors, and when the pipeline is stopped
+        # (Select-Object -First, Ctrl+C): the binary must not outlive the cmdlet.
+        if ($progressShown) {
+            Write-Progress -Id $progressId -Activity "oathbulk $($entry.Subcommand)" -Completed
+        }
+        if ($session) {
+            if (-not $completed) { $session.Stop() }
+            $session.Dispose()
+        }
+    }
+}
+
+function New-OathBulkRowErrorRecord {
+    <# .SYNOPSIS ErrorRecord for a row_error record: InvalidData, ErrorId = its code. #>
+    [CmdletBinding()]
+    [OutputType([System.Management.Automation.ErrorRecord])]
+    param([Parameter(Mandatory)] [psobject]$Record)
+    $where = "line $($Record.Line)"
+    if ($Record.PSObject.Properties['Path']) { $where = "$([System.IO.Path]::GetFileName($Record.Path)) $where" }
+    $who = @($Record.Serial, $Record.Upn) | Where-Object { $_ }
+    if ($who) { $where += " (" + ($who -join ', ') + ")" }
+    $ex = [System.IO.InvalidDataException]::new("${where}: $($Record.Message)")
+    $er = [System.Management.Automation.ErrorRecord]::new($ex, [string]$Record.Code, 'InvalidData', $Record)
+    $er.CategoryInfo.TargetName = "line $($Record.Line)"
+    $er
+}
+
+function New-OathBulkActivationErrorRecord {
+    <# .SYNOPSIS ErrorRecord for an activation that did not succeed (conflict, not_found, failed, not_attempted). #>
+    [CmdletBinding()]
+    [OutputType([System.Management.Automation.ErrorRecord])]
+    param([Parameter(Mandatory)] [psobject]$Record)
+    $status = [string]$Record.Status
+    $category = switch ($status) {
+        'conflict' { 'ResourceExists' }
+        'not_found' { 'ObjectNotFound' }
+        'not_attempted' { 'OperationStopped' }
+        default {
+            if ($Record.HttpStatus -in 401, 403) { 'PermissionDenied' } else { 'InvalidResult' }
+        }
+    }
+    $detail = switch ($status) {
+        'conflict' { "assigned to $(if ($Record.AssignedTo) { $Record.AssignedTo } else { 'another user' })" }
+        'not_found' { 'no token with this serial in the tenant' }
+        'not_attempted' { 'not attempted: the run stopped first' }
+        default { 'activation failed' }
+    }
+    if ($Record.ErrorMessage) { $detail += ": $($Record.ErrorMessage)" }
+    if ($Record.HttpStatus) { $detail += " (HTTP $($Record.HttpStatus))" }
+    $id = if ($Record.ErrorCode) { [string]$Record.ErrorCode } else { $status }
+    $ex = [System.Exception]::new("Serial $($Record.Serial) for $($Record.Upn) (line $($Record.Line)): $status - $detail")
+    $er = [System.Management.Automation.ErrorRecord]::new($ex, $id, $category, $Record)
+    $er.CategoryInfo.TargetName = [string]$Record.Serial
+    $er
+}
+
+function Test-OathBulkExpectedSerial {
+    <# .SYNOPSIS Reports piped rows whose line now holds another serial (the CSV changed since it was read). #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet,
+        [Parameter(Mandatory)] [AllowEmptyCollection()] [object[]]$Records,
+        [Parameter(Mandatory)] [hashtable]$ExpectSerial
+    )
+    foreach ($r in $Records) {
+        $want = $ExpectSerial[[long]$r.Line]
+        if ($want -and $r.Serial -ne $want) {
+            $Cmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
+                    [System.InvalidOperationException]::new("Line $($r.Line) now holds serial $($r.Serial), not the piped ${want}: the CSV changed since it was read."),
+                    'OathBulk.CsvChanged', 'InvalidData', $r))
+        }
+    }
+}

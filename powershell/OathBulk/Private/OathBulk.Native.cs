@@ -1,0 +1,676 @@
+// OathBulk.Native: the module's only compiled code. It runs the oathbulk binary and turns its
+// JSON-lines stdout into typed PSObjects on a background thread, so the PowerShell side only
+// moves ready objects down the pipeline. Compiled once by Add-Type and cached by source hash
+// (see Initialize-OathBulkNative.ps1).
+//
+// Record mapping (documented in powershell/README.md):
+//   * each record type is a class OathBulk.<PascalCase type> (OathBulk.Token, OathBulk.RowError),
+//     which is also the PowerShell type name the format views use;
+//   * every top-level JSON field is a property named in PascalCase (`time_interval` ->
+//     `TimeInterval`, `type` -> `Type`, `http_status` -> `HttpStatus`); absent optional fields
+//     are $null; fields this module does not know yet are added as note properties;
+//   * nested objects (`extra`, `counts`, `fatal`) become PSCustomObjects whose keys are kept
+//     verbatim (they are data: CSV headers, status codes);
+//   * integers -> [long]; `lines` -> [long[]]; `time`/`last_used` -> [DateTimeOffset];
+//   * records that carry a line have a hidden `Path` property: the source CSV.
+using System;
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Management.Automation;
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+
+namespace OathBulk
+{
+    // One class per record type (src/record.rs). A compiled type is ~10x cheaper to create than a
+    // PSCustomObject with note properties, which is what lets the module stream 100k rows/s.
+    // The .NET full name is the PowerShell type name (OathBulk.Token), used by the format views.
+    // Optional fields the binary omitted stay $null, so every object of a type has the same
+    // properties (Export-Csv and Format-Table take their columns from the first object).
+
+    public abstract class Record
+    {
+        /// <summary>The record's `type` (token, otp, row_error, …).</summary>
+        public string Type { get; set; }
+    }
+
+    /// <summary>Records that name a CSV line; Path is the CSV (hidden: for pipeline binding).</summary>
+    public abstract class RowRecord : Record
+    {
+        [Hidden] public string Path { get; set; }
+    }
+
+    public sealed class Token : RowRecord
+    {
+        public long Line { get; set; }
+        public string Upn { get; set; }
+        public string Serial { get; set; }
+        public string Manufacturer { get; set; }
+        public string Model { get; set; }
+        public long TimeInterval { get; set; }
+        public string Hash { get; set; }
+        public string DisplayName { get; set; }
+        public long? SecretBits { get; set; }
+        public string Secret { get; set; }
+        public PSObject Extra { get; set; }
+        public override string ToString() { return Serial; }
+    }
+
+    public sealed class Otp : RowRecord
+    {
+        public long Line { get; set; }
+        public string Upn { get; set; }
+        public string Serial { get; set; }
+        public string Code { get; set; }
+        public long Step { get; set; }
+        public long TimeInterval { get; set; }
+        public string Hash { get; set; }
+        public long ValidFor { get; set; }
+        public long At { get; set; }
+        public string Secret { get; set; }
+        public override string ToString() { return Code; }
+    }
+
+    public sealed class RowError : RowRecord
+    {
+        public long Line { get; set; }
+        public string Code { get; set; }
+        public string Message { get; set; }
+        public string Field { get; set; }
+        public string Upn { get; set; }
+        public string Serial { get; set; }
+        public override string ToString() { return Message; }
+    }
+
+    public sealed class Finding : RowRecord
+    {
+        public string Severity { get; set; }
+        public string Code { get; set; }
+        public string Message { get; set; }
+        public long[] Lines { get; set; }
+        public string Upn { get; set; }
+        public string Serial { get; set; }
+        public override string ToString() { return Message; }
+    }
+
+    public sealed class Activation : RowRecord
+    {
+        public long Line { get; set; }
+        public string Upn { get; set; }
+        public string Serial { get; set; }
+        public string Status { get; set; }
+        public string Action { get; set; }
+        public long Attempts { get; set; }
+        public string DeviceId { get; set; }
+        public long? Step { get; set; }
+        public string AssignedTo { get; set; }
+        public long? HttpStatus { get; set; }
+        public string ErrorCode { get; set; }
+        public string ErrorMessage { get; set; }
+        public DateTimeOffset? Time { get; set; }
+        public override string ToString() { return Serial + ": " + Status; }
+    }
+
+    public sealed class TenantToken : Record
+    {
+        public string Id { get; set; }
+        public string Serial { get; set; }
+        public string Status { get; set; }
+        public string Manufacturer { get; set; }
+        public string Model { get; set; }
+        public long? TimeInterval { get; set; }
+        public string Hash { get; set; }
+        public string DisplayName { get; set; }
+        public string AssignedToId { get; set; }
+        public string AssignedTo { get; set; }
+        public DateTimeOffset? LastUsed { get; set; }
+        public override string ToString() { return Serial; }
+    }
+
+    public sealed class Warning : Record
+    {
+        public string Code { get; set; }
+        public string Message { get; set; }
+        public override string ToString() { return Message; }
+    }
+
+    public sealed class Progress : Record
+    {
+        public string Phase { get; set; }
+        public long Done { get; set; }
+        public long? Total { get; set; }
+        public string Message { get; set; }
+    }
+
+    public sealed class Diagnostic : Record
+    {
+        public string Level { get; set; }
+        public string Message { get; set; }
+        public string Code { get; set; }
+        public override string ToString() { return Message; }
+    }
+
+    public sealed class Simulator : Record
+    {
+        public string Listen { get; set; }
+        public string GraphUrl { get; set; }
+        public string PortalUrl { get; set; }
+        public string AuthorityUrl { get; set; }
+        public long Devices { get; set; }
+        public long Users { get; set; }
+    }
+
+    public sealed class Summary : Record
+    {
+        public string Command { get; set; }
+        public long Rows { get; set; }
+        public long Ok { get; set; }
+        public long Errors { get; set; }
+        public PSObject Counts { get; set; }
+        public long ElapsedMs { get; set; }
+        public long ExitCode { get; set; }
+        public PSObject Fatal { get; set; }
+        public long? Requests { get; set; }
+        public long? Retries { get; set; }
+        public long? Throttled { get; set; }
+        public long? ClockOffsetMs { get; set; }
+        public string Backend { get; set; }
+        public bool? DryRun { get; set; }
+    }
+}
+
+namespace OathBulk.Native
+{
+    /// <summary>JSON line -> typed record (wrapped in a PSObject).</summary>
+    public static class RecordConverter
+    {
+        sealed class Slot
+        {
+            public Action<object, object> Set;
+            public Func<object, object> Convert;
+        }
+
+        // (record, value) => ((T)record).Property = (TProperty)value, compiled once per property.
+        static Action<object, object> CompileSetter(PropertyInfo p)
+        {
+            var target = System.Linq.Expressions.Expression.Parameter(typeof(object), "target");
+            var value = System.Linq.Expressions.Expression.Parameter(typeof(object), "value");
+            var assign = System.Linq.Expressions.Expression.Assign(
+                System.Linq.Expressions.Expression.Property(System.Linq.Expressions.Expression.Convert(target, p.DeclaringType), p),
+                System.Linq.Expressions.Expression.Convert(value, p.PropertyType));
+            return System.Linq.Expressions.Expression.Lambda<Action<object, object>>(assign, target, value).Compile();
+        }
+
+        sealed class Shape
+        {
+            public Func<OathBulk.Record> Create;
+            public Dictionary<string, Slot> Slots;
+        }
+
+        static readonly ConcurrentDictionary<string, string> PropertyNames = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
+        static readonly Dictionary<string, Shape> Shapes = BuildShapes();
+
+        static Shape ShapeOf<T>() where T : OathBulk.Record, new()
+        {
+            var slots = new Dictionary<string, Slot>(StringComparer.Ordinal);
+            foreach (var p in typeof(T).GetProperties(BindingFlags.Instance | BindingFlags.Public))
+            {
+                if (!p.CanWrite || p.Name == "Path") continue;
+                slots[ToSnakeCase(p.Name)] = new Slot { Set = CompileSetter(p), Convert = ConverterFor(p.PropertyType) };
+            }
+            return new Shape { Create = () => new T(), Slots = slots };
+        }
+
+        static Dictionary<string, Shape> BuildShapes()
+        {
+            return new Dictionary<string, Shape>(StringComparer.Ordinal)
+            {
+                { "token", ShapeOf<OathBulk.Token>() },
+                { "otp", ShapeOf<OathBulk.Otp>() },
+                { "row_error", ShapeOf<OathBulk.RowError>() },
+                { "finding", ShapeOf<OathBulk.Finding>() },
+                { "activation", ShapeOf<OathBulk.Activation>() },
+                { "tenant_token", ShapeOf<OathBulk.TenantToken>() },
+                { "warning", ShapeOf<OathBulk.Warning>() },
+                { "progress", ShapeOf<OathBulk.Progress>() },
+                { "diagnostic", ShapeOf<OathBulk.Diagnostic>() },
+                { "simulator", ShapeOf<OathBulk.Simulator>() },
+                { "summary", ShapeOf<OathBulk.Summary>() },
+            };
+        }
+
+        static Func<object, object> ConverterFor(Type t)
+        {
+            var u = Nullable.GetUnderlyingType(t) ?? t;
+            if (u == typeof(long)) return v => v is long ? v : (v is double ? (object)System.Convert.ToInt64((double)v) : (v == null ? null : (object)System.Convert.ToInt64(v, CultureInfo.InvariantCulture)));
+            if (u == typeof(string)) return v => v == null ? null : (v as string ?? System.Convert.ToString(v, CultureInfo.InvariantCulture));
+            if (u == typeof(bool)) return v => v == null ? null : (object)System.Convert.ToBoolean(v, CultureInfo.InvariantCulture);
+            if (u == typeof(DateTimeOffset)) return v =>
+            {
+                DateTimeOffset d;
+                var s = v as string;
+                return s != null && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out d) ? (object)d : null;
+            };
+            if (u == typeof(long[])) return v =>
+            {
+                var a = v as object[];
+                if (a == null) return null;
+                var r = new long[a.Length];
+                for (int i = 0; i < a.Length; i++) r[i] = System.Convert.ToInt64(a[i], CultureInfo.InvariantCulture);
+                return r;
+            };
+            return v => v;
+        }
+
+        /// <summary>`time_interval` -> `TimeInterval` (unknown fields keep this mapping too).</summary>
+        public static string ToPascalCase(string snake)
+        {
+            return PropertyNames.GetOrAdd(snake, s =>
+            {
+                var sb = new StringBuilder(s.Length);
+                bool upper = true;
+                foreach (char c in s)
+                {
+                    if (c == '_' || c == '-' || c == ' ') { upper = true; continue; }
+                    sb.Append(upper ? char.ToUpperInvariant(c) : c);
+                    upper = false;
+                }
+                return sb.ToString();
+            });
+        }
+
+        /// <summary>`TimeInterval` -> `time_interval`.</summary>
+        public static string ToSnakeCase(string pascal)
+        {
+            var sb = new StringBuilder(pascal.Length + 4);
+            for (int i = 0; i < pascal.Length; i++)
+            {
+                char c = pascal[i];
+                if (char.IsUpper(c) && i > 0) sb.Append('_');
+                sb.Append(char.ToLowerInvariant(c));
+            }
+            return sb.ToString();
+        }
+
+        /// <summary>Parses one JSON text (a stderr line); null when it is not a JSON object.</summary>
+        public static PSObject ParseText(string text)
+        {
+            try
+            {
+                string type, status;
+                return Parse(Encoding.UTF8.GetBytes(text), null, out type, out status);
+            }
+            catch { return null; }
+        }
+
+        /// <summary>Parses one record. <paramref name="recordType"/> gets its `type`.</summary>
+        public static PSObject Parse(ReadOnlySpan<byte> json, string sourcePath, out string recordType, out string status)
+        {
+            recordType = null;
+            status = null;
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { AllowTrailingCommas = false });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                throw new FormatException("not a JSON object");
+            var names = new List<string>(16);
+            var values = new List<object>(16);
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                string name = reader.GetString();
+                reader.Read();
+                object value = ReadValue(ref reader);
+                if (name == "type") recordType = value as string;
+                else if (name == "status") status = value as string;
+                names.Add(name);
+                values.Add(value);
+            }
+            if (reader.TokenType != JsonTokenType.EndObject)
+                throw new FormatException("truncated JSON object");
+
+            Shape shape;
+            if (recordType != null && Shapes.TryGetValue(recordType, out shape))
+            {
+                var record = shape.Create();
+                List<int> unknown = null;
+                for (int i = 0; i < names.Count; i++)
+                {
+                    Slot slot;
+                    if (shape.Slots.TryGetValue(names[i], out slot))
+                        slot.Set(record, slot.Convert(values[i]));
+                    else
+                        (unknown ?? (unknown = new List<int>())).Add(i);
+                }
+                var rowRecord = record as OathBulk.RowRecord;
+                if (rowRecord != null) rowRecord.Path = sourcePath;
+                var wrapped = new PSObject(record);
+                // Fields this module does not know yet are kept as note properties.
+                if (unknown != null)
+                    foreach (int i in unknown)
+                        wrapped.Properties.Add(new PSNoteProperty(ToPascalCase(names[i]), values[i]));
+                return wrapped;
+            }
+            var obj = new PSObject();
+            for (int i = 0; i < names.Count; i++)
+                obj.Properties.Add(new PSNoteProperty(ToPascalCase(names[i]), values[i]));
+            obj.TypeNames.Insert(0, "OathBulk." + ToPascalCase(recordType ?? "Unknown"));
+            return obj;
+        }
+
+        static object ReadValue(ref Utf8JsonReader reader)
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.String: return reader.GetString();
+                case JsonTokenType.Number:
+                    {
+                        long l;
+                        if (reader.TryGetInt64(out l)) return l;
+                        return reader.GetDouble();
+                    }
+                case JsonTokenType.True: return true;
+                case JsonTokenType.False: return false;
+                case JsonTokenType.Null: return null;
+                case JsonTokenType.StartArray:
+                    {
+                        var list = new List<object>();
+                        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                            list.Add(ReadValue(ref reader));
+                        return list.ToArray();
+                    }
+                case JsonTokenType.StartObject:
+                    {
+                        // Nested objects are data (CSV headers, status codes): keys kept verbatim.
+                        var nested = new PSObject();
+                        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                        {
+                            string key = reader.GetString();
+                            reader.Read();
+                            nested.Properties.Add(new PSNoteProperty(key, ReadValue(ref reader)));
+                        }
+                        return nested;
+                    }
+                default:
+                    throw new FormatException("unexpected JSON token " + reader.TokenType);
+            }
+        }
+    }
+
+    /// <summary>What <see cref="NativeSession.Read"/> hands the script: plain records to write as
+    /// they are, then at most one record that needs handling (row error, summary, warning, …).</summary>
+    public sealed class Batch
+    {
+        public readonly List<PSObject> Records = new List<PSObject>();
+        public PSObject Special;
+        public string SpecialType;
+        public string SpecialStatus;
+    }
+
+    struct Item
+    {
+        public PSObject Obj;
+        public string Type;
+        public string Status;
+        public bool Special;
+    }
+
+    /// <summary>One run of the binary: the process, a bounded queue of parsed stdout records
+    /// (back-pressure keeps memory flat) and a queue of stderr lines.</summary>
+    public sealed class NativeSession : IDisposable
+    {
+        static readonly HashSet<string> ErrorStatuses = new HashSet<string>(StringComparer.Ordinal)
+            { "conflict", "not_found", "failed", "not_attempted" };
+
+        readonly Process process;
+        readonly BlockingCollection<Item> queue;
+        readonly ConcurrentQueue<string> stderr = new ConcurrentQueue<string>();
+        readonly HashSet<string> passTypes;
+        readonly string sourcePath;
+        readonly string[] redactions;
+        readonly CancellationTokenSource cancel = new CancellationTokenSource();
+        readonly Thread stdoutThread;
+        readonly Thread stderrThread;
+        readonly int batchSize;
+        volatile bool stopped;
+        int disposed;
+
+        /// <summary>Set when the stdout reader failed (unparseable line, …).</summary>
+        public Exception ReaderError { get; private set; }
+        public int Records { get; private set; }
+        public Process Process { get { return process; } }
+        public bool Stopped { get { return stopped; } }
+        public bool IsCompleted { get { return queue.IsCompleted; } }
+        public bool HasStderr { get { return !stderr.IsEmpty; } }
+
+        public NativeSession(string fileName, IList<string> arguments, IDictionary environment, IList<string> redact,
+                             IList<string> passTypes, string sourcePath, string stdinText, bool keepStdinOpen,
+                             int capacity, int batchSize)
+        {
+            this.passTypes = new HashSet<string>(passTypes ?? new string[0], StringComparer.Ordinal);
+            this.sourcePath = sourcePath;
+            this.batchSize = batchSize > 0 ? batchSize : 256;
+            var r = new List<string>();
+            if (redact != null) foreach (var s in redact) if (!string.IsNullOrEmpty(s)) r.Add(s);
+            redactions = r.ToArray();
+            queue = new BlockingCollection<Item>(capacity > 0 ? capacity : 1024);
+
+            var psi = new ProcessStartInfo(fileName)
+            {
+                UseShellExecute = false,
+                CreateNoWindow = true,
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                StandardOutputEncoding = new UTF8Encoding(false),
+                StandardErrorEncoding = new UTF8Encoding(false),
+            };
+            foreach (var a in arguments) psi.ArgumentList.Add(a);
+            if (environment != null)
+            {
+                foreach (DictionaryEntry e in environment)
+                {
+                    string key = e.Key.ToString();
+                    if (e.Value == null) psi.Environment.Remove(key);
+                    else psi.Environment[key] = e.Value.ToString();
+                }
+            }
+            process = new Process { StartInfo = psi };
+            process.Start();
+
+            stdoutThread = new Thread(ReadStdout) { IsBackground = true, Name = "oathbulk-stdout" };
+            stderrThread = new Thread(ReadStderr) { IsBackground = true, Name = "oathbulk-stderr" };
+            stdoutThread.Start();
+            stderrThread.Start();
+
+            if (stdinText != null)
+            {
+                var stdinText2 = stdinText;
+                var t = new Thread(() =>
+                {
+                    try
+                    {
+                        var bytes = new UTF8Encoding(false).GetBytes(stdinText2);
+                        process.StandardInput.BaseStream.Write(bytes, 0, bytes.Length);
+                        process.StandardInput.Close();
+                    }
+                    catch { }
+                }) { IsBackground = true, Name = "oathbulk-stdin" };
+                t.Start();
+            }
+            else if (!keepStdinOpen)
+            {
+                try { process.StandardInput.Close(); } catch { }
+            }
+        }
+
+        /// <summary>Ends stdin (the simulator stops on EOF).</summary>
+        public void CloseStdin()
+        {
+            try { process.StandardInput.Close(); } catch { }
+        }
+
+        void Enqueue(PSObject obj, string type, string status)
+        {
+            bool special = type == null || !passTypes.Contains(type) || (type == "activation" && status != null && ErrorStatuses.Contains(status));
+            queue.Add(new Item { Obj = obj, Type = type, Status = status, Special = special }, cancel.Token);
+            Records++;
+        }
+
+        void ParseLine(byte[] buf, int start, int length)
+        {
+            // Trim CR and whitespace; skip blank lines.
+            while (length > 0 && (buf[start + length - 1] == (byte)'\r' || buf[start + length - 1] == (byte)' ')) length--;
+            while (length > 0 && buf[start] == (byte)' ') { start++; length--; }
+            if (length == 0) return;
+            var span = new ReadOnlySpan<byte>(buf, start, length);
+            string type, status;
+            PSObject obj;
+            try
+            {
+                obj = RecordConverter.Parse(span, sourcePath, out type, out status);
+            }
+            catch (Exception e)
+            {
+                // Not a record: surface it as text on the diagnostics path (never as data).
+                string text = Encoding.UTF8.GetString(buf, start, length);
+                stderr.Enqueue(Redact("oathbulk: unparseable output line (" + e.Message + "): " + text));
+                return;
+            }
+            Enqueue(obj, type, status);
+        }
+
+        void ReadStdout()
+        {
+            try
+            {
+                var stream = process.StandardOutput.BaseStream;
+                byte[] buf = new byte[1 << 16];
+                int filled = 0;
+                while (true)
+                {
+                    if (filled == buf.Length) Array.Resize(ref buf, buf.Length * 2);
+                    int n = stream.Read(buf, filled, buf.Length - filled);
+                    if (n <= 0) break;
+                    int scanFrom = filled;
+                    filled += n;
+                    int lineStart = 0;
+                    int nl;
+                    while ((nl = Array.IndexOf(buf, (byte)'\n', scanFrom, filled - scanFrom)) >= 0)
+                    {
+                        ParseLine(buf, lineStart, nl - lineStart);
+                        lineStart = nl + 1;
+                        scanFrom = lineStart;
+                    }
+                    if (lineStart > 0)
+                    {
+                        Buffer.BlockCopy(buf, lineStart, buf, 0, filled - lineStart);
+                        filled -= lineStart;
+                    }
+                }
+                if (filled > 0) ParseLine(buf, 0, filled);
+            }
+            catch (OperationCanceledException) { }
+            catch (ObjectDisposedException) { }
+            catch (Exception e)
+            {
+                if (!stopped) ReaderError = e;
+            }
+            finally
+            {
+                try { queue.CompleteAdding(); } catch { }
+            }
+        }
+
+        void ReadStderr()
+        {
+            try
+            {
+                string line;
+                var reader = process.StandardError;
+                while ((line = reader.ReadLine()) != null)
+                {
+                    if (line.Length == 0) continue;
+                    stderr.Enqueue(Redact(line));
+                }
+            }
+            catch { }
+        }
+
+        string Redact(string text)
+        {
+            foreach (var secret in redactions)
+                if (text.IndexOf(secret, StringComparison.Ordinal) >= 0)
+                    text = text.Replace(secret, "***", StringComparison.Ordinal);
+            return text;
+        }
+
+        /// <summary>Waits up to <paramref name="timeoutMs"/> for the next record, then takes
+        /// whatever else is ready, stopping after the first record that needs handling.
+        /// Null on timeout or when stdout has ended (see <see cref="IsCompleted"/>).</summary>
+        public Batch Read(int timeoutMs)
+        {
+            Item item;
+            try
+            {
+                if (!queue.TryTake(out item, timeoutMs)) return null;
+            }
+            catch (ObjectDisposedException) { return null; }
+            var b = new Batch();
+            while (true)
+            {
+                if (item.Special)
+                {
+                    b.Special = item.Obj;
+                    b.SpecialType = item.Type;
+                    b.SpecialStatus = item.Status;
+                    return b;
+                }
+                b.Records.Add(item.Obj);
+                if (b.Records.Count >= batchSize || !queue.TryTake(out item)) return b;
+            }
+        }
+
+        /// <summary>Next stderr line, or null.</summary>
+        public string NextStderr()
+        {
+            string line;
+            return stderr.TryDequeue(out line) ? line : null;
+        }
+
+        /// <summary>Waits for the process to exit and stderr to drain; returns the exit code,
+        /// or null if it is still running after the timeout.</summary>
+        public int? WaitForExit(int timeoutMs)
+        {
+            if (!process.WaitForExit(timeoutMs)) return null;
+            stderrThread.Join(Math.Max(timeoutMs, 1000));
+            stdoutThread.Join(Math.Max(timeoutMs, 1000));
+            return process.ExitCode;
+        }
+
+        public bool HasExited { get { try { return process.HasExited; } catch { return true; } } }
+
+        /// <summary>Stops the binary (pipeline stopped, Ctrl+C, Select-Object -First).</summary>
+        public void Stop()
+        {
+            stopped = true;
+            try { cancel.Cancel(); } catch { }
+            try { if (!process.HasExited) process.Kill(true); } catch { }
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref disposed, 1) != 0) return;
+            if (!HasExited) Stop();
+            try { cancel.Cancel(); } catch { }
+            try { process.WaitForExit(5000); } catch { }
+            stdoutThread.Join(2000);
+            stderrThread.Join(2000);
+            // The Process object itself is left to the GC: callers (Stop-OathBulkSimulator)
+            // may still read HasExited / ExitCode from it.
+        }
+    }
+}

@@ -1,0 +1,95 @@
+function Get-OathBulkCode {
+    <#
+    .SYNOPSIS
+    Computes each CSV row's current TOTP code (oathbulk otp).
+
+    .DESCRIPTION
+    Runs `oathbulk otp` and streams one OathBulk.Otp object per usable row: Line, Upn, Serial,
+    Code (always six digits, a string), Step, TimeInterval, Hash, ValidFor (seconds the code
+    stays valid from At), At (Unix seconds) and, with -RevealSecrets, Secret. Without -At the
+    clock is read per row, so a long stream never shows stale codes.
+
+    Rows that cannot be used are non-terminating errors (InvalidData, ErrorId the binary's
+    code); usage and input errors are terminating (OathBulk.UsageError).
+
+    .PARAMETER Path
+    The vendor CSV. Wildcards are expanded; accepts FullName from Get-ChildItem.
+
+    .PARAMETER Where
+    A rhai expression; only rows for which it is true are used, for example
+    'row.upn.ends_with("@contoso.com")'.
+
+    .PARAMETER OrderBy
+    A rhai expression computed once per row; rows are processed in its order.
+
+    .PARAMETER Script
+    A rhai file defining any of fn filter(row), fn key(row), fn map(row).
+
+    .PARAMETER SecretFormat
+    How the secret key column is encoded: base32 (default) or hex. Never guessed.
+
+    .PARAMETER Hash
+    Hash for rows without a hash column value: sha1 (default) or sha256.
+
+    .PARAMETER At
+    The instant to compute codes for (a [DateTimeOffset]; [datetime] and strings such as
+    '2026-01-01T00:00:00Z' convert).
+
+    .PARAMETER ClockOffset
+    Seconds to add to the clock (when the system clock is known to be off).
+
+    .PARAMETER RevealSecrets
+    Put each token's Base32 secret in the Secret property.
+
+    .PARAMETER PassThruSummary
+    Also write the run's OathBulk.Summary object (last). Otherwise it goes to -Verbose.
+
+    .EXAMPLE
+    Get-OathBulkCode tokens.csv | Format-Table Serial, Upn, Code, ValidFor
+
+    The current code of every token.
+
+    .EXAMPLE
+    Get-OathBulkCode tokens.csv -At '2026-01-01T00:00:00Z' -Where 'row.serial == "1000001"'
+
+    One token's code at a fixed instant (to compare with the token's display).
+
+    .EXAMPLE
+    Get-OathBulkCode tokens.csv -ClockOffset 30 | Where-Object ValidFor -lt 5
+
+    Codes computed 30 seconds ahead; shows the ones about to roll over.
+
+    .INPUTS
+    System.String (Path), or objects with a FullName property.
+
+    .OUTPUTS
+    OathBulk.Otp; OathBulk.Summary with -PassThruSummary.
+
+    .LINK
+    Import-OathBulkToken
+    #>
+    [CmdletBinding()]
+    [OutputType('OathBulk.Otp')]
+    param(
+        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
+        [Alias('FullName', 'PSPath', 'Csv')]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$Path,
+
+        [ValidateNotNullOrEmpty()] [string]$Where,
+        [ValidateNotNullOrEmpty()] [string]$OrderBy,
+        [ValidateNotNullOrEmpty()] [string]$Script,
+        [ValidateSet('base32', 'hex')] [string]$SecretFormat,
+        [ValidateSet('sha1', 'sha256')] [string]$Hash,
+        [DateTimeOffset]$At,
+        [int]$ClockOffset,
+        [switch]$RevealSecrets,
+        [switch]$PassThruSummary
+    )
+    process {
+        foreach ($csv in (Resolve-OathBulkCsvPath -Path $Path -Cmdlet $PSCmdlet)) {
+            $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $PSBoundParameters -Positional $csv -SessionState $PSCmdlet.SessionState
+            Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -SourcePath $csv -PassThruSummary:$PassThruSummary
+        }
+    }
+}

@@ -1,0 +1,202 @@
+function Start-OathBulkSimulator {
+    <#
+    .SYNOPSIS
+    Starts a simulated Entra tenant (Graph and portal APIs) on loopback (oathbulk simulate).
+
+    .DESCRIPTION
+    Starts `oathbulk simulate` in the background, waits for its ready line and returns an
+    OathBulk.SimulatorInstance: Listen, GraphUrl, PortalUrl, AuthorityUrl, Devices, Users,
+    ProcessId, HasExited and the Process. Pass GraphUrl/PortalUrl/AuthorityUrl to the other
+    cmdlets; stop it with Stop-OathBulkSimulator (it also stops when the module is removed or
+    PowerShell exits, since it ends when its standard input closes).
+
+    The seed CSV may carry a sim_state column (available, assigned, activated, conflict,
+    missing, wrong_secret, failed) to script each token's behaviour.
+
+    .PARAMETER Path
+    The seed CSV (the vendor format, optionally with sim_state).
+
+    .PARAMETER Listen
+    Address to bind; default 127.0.0.1:0 (a free port).
+
+    .PARAMETER AccessToken
+    The only bearer token the simulator accepts (written to a private temporary file that is
+    deleted on stop). Without it or -TokenFile, any non-empty token is accepted.
+
+    .PARAMETER TokenFile
+    A file holding the only bearer token the simulator accepts.
+
+    .PARAMETER LatencyMs
+    Added latency per request.
+
+    .PARAMETER RateLimit
+    Requests per second before 429 responses.
+
+    .PARAMETER FailRate
+    Fraction (0-1) of requests answered with transient failures.
+
+    .PARAMETER DropRate
+    Fraction (0-1) of connections dropped.
+
+    .PARAMETER ClockOffset
+    Seconds the simulated server clock is ahead (negative: behind).
+
+    .PARAMETER ExpireTokenAfter
+    The token expires (401) after this many authenticated requests.
+
+    .PARAMETER Forbidden
+    Answer every request 403.
+
+    .PARAMETER StateOut
+    Write the tenant's final state to this file when stopped.
+
+    .PARAMETER SecretFormat
+    Secret encoding of the seed CSV: base32 (default) or hex.
+
+    .PARAMETER Hash
+    Default hash of the seed CSV: sha1 (default) or sha256.
+
+    .PARAMETER AssignedFraction
+    Fraction (0-1) of seeded tokens pre-assigned.
+
+    .PARAMETER ActivatedFraction
+    Fraction (0-1) of seeded tokens pre-activated.
+
+    .PARAMETER RandomSeed
+    Seed for the simulator's random choices (repeatable runs).
+
+    .PARAMETER ClientId
+    Client id accepted for app-only sign-in.
+
+    .PARAMETER ClientSecretFile
+    File holding the client secret accepted for app-only sign-in.
+
+    .PARAMETER TimeoutSeconds
+    How long to wait for the ready line (default 30).
+
+    .EXAMPLE
+    $sim = Start-OathBulkSimulator tokens.csv
+    Enable-OathBulkToken tokens.csv -GraphUrl $sim.GraphUrl -AccessToken (ConvertTo-SecureString 'test' -AsPlainText) -Force
+    $sim | Stop-OathBulkSimulator
+
+    A rehearsal of a real run.
+
+    .EXAMPLE
+    $sim = Start-OathBulkSimulator tokens.csv -RateLimit 5 -FailRate 0.1 -LatencyMs 200
+    Enable-OathBulkToken tokens.csv -GraphUrl $sim.GraphUrl -AccessToken $t -Journal j.jsonl -Force
+
+    Exercises retries and throttling.
+
+    .INPUTS
+    System.String (Path), or objects with a FullName property.
+
+    .OUTPUTS
+    OathBulk.SimulatorInstance
+
+    .LINK
+    Stop-OathBulkSimulator
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Low')]
+    [OutputType('OathBulk.SimulatorInstance')]
+    param(
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName)]
+        [Alias('FullName', 'PSPath', 'Csv')]
+        [ValidateNotNullOrEmpty()]
+        [string]$Path,
+        [string]$Listen = '127.0.0.1:0',
+        [securestring]$AccessToken,
+        [string]$TokenFile,
+        [ValidateRange(0, [int]::MaxValue)] [int]$LatencyMs,
+        [double]$RateLimit,
+        [ValidateRange(0.0, 1.0)] [double]$FailRate,
+        [ValidateRange(0.0, 1.0)] [double]$DropRate,
+        [int]$ClockOffset,
+        [ValidateRange(1, [long]::MaxValue)] [long]$ExpireTokenAfter,
+        [switch]$Forbidden,
+        [string]$StateOut,
+        [ValidateSet('base32', 'hex')] [string]$SecretFormat,
+        [ValidateSet('sha1', 'sha256')] [string]$Hash,
+        [ValidateRange(0.0, 1.0)] [double]$AssignedFraction,
+        [ValidateRange(0.0, 1.0)] [double]$ActivatedFraction,
+        [long]$RandomSeed,
+        [string]$ClientId,
+        [string]$ClientSecretFile,
+        [ValidateRange(1, 600)] [int]$TimeoutSeconds = 30
+    )
+    process {
+        $csv = @(Resolve-OathBulkCsvPath -Path $Path -Cmdlet $PSCmdlet -Literal)
+        if (-not $csv) { return }
+        $binary = Find-OathBulkBinary
+        if (-not (Test-OathBulkSubcommand -Binary $binary -Subcommand 'simulate')) {
+            $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                    [System.NotSupportedException]::new("This oathbulk binary ($binary) has no 'simulate' subcommand."), 'OathBulk.NotSupported', 'NotImplemented', $binary))
+        }
+        if (-not $PSCmdlet.ShouldProcess($Listen, "Start a simulated tenant seeded from $($csv[0])")) { return }
+
+        $bound = @{} + $PSBoundParameters
+        $bound['Path'] = $csv[0]
+        $bound['Listen'] = $Listen
+        $tokenTemp = $null
+        if ($AccessToken) {
+            # The simulator reads the accepted token from a file: a private one, deleted on stop.
+            $tokenTemp = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "oathbulk-sim-$([guid]::NewGuid().ToString('n')).token")
+            $stream = if ($IsWindows) { [System.IO.File]::Create($tokenTemp) }
+            else { [System.IO.File]::Open($tokenTemp, [System.IO.FileStreamOptions]@{ Mode = 'CreateNew'; Access = 'Write'; UnixCreateMode = [System.IO.UnixFileMode]'UserRead, UserWrite' }) }
+            try {
+                $bytes = [System.Text.Encoding]::UTF8.GetBytes([System.Net.NetworkCredential]::new('', $AccessToken).Password)
+                $stream.Write($bytes, 0, $bytes.Length)
+            } finally { $stream.Dispose() }
+            $bound['TokenFile'] = $tokenTemp
+        }
+        $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $bound -SessionState $PSCmdlet.SessionState
+        $display = $argv -join ' '
+        Write-Verbose "OathBulk: $binary $display"
+
+        $session = $null
+        try {
+            $session = [OathBulk.Native.NativeSession]::new($binary, [string[]]$argv, @{}, [string[]]@(), [string[]]@(), [NullString]::Value, [NullString]::Value, $true, 64, 16)
+            $ready = $null
+            $deadline = [datetime]::UtcNow.AddSeconds($TimeoutSeconds)
+            $stderrTail = [System.Collections.Generic.List[string]]::new()
+            while (-not $ready -and [datetime]::UtcNow -lt $deadline) {
+                $batch = $session.Read(200)
+                while ($null -ne ($line = $session.NextStderr())) { $stderrTail.Add($line); Write-Verbose "oathbulk simulate: $line" }
+                if ($batch) {
+                    foreach ($r in @($batch.Records) + @($batch.Special)) {
+                        if ($r -and $r.PSObject.TypeNames[0] -eq 'OathBulk.Simulator') { $ready = $r }
+                    }
+                } elseif ($session.IsCompleted) { break }
+            }
+            if (-not $ready) {
+                $exit = $session.WaitForExit(2000)
+                while ($null -ne ($line = $session.NextStderr())) { $stderrTail.Add($line) }
+                $why = if ($stderrTail.Count) { $stderrTail -join [Environment]::NewLine } else { "no ready line within $TimeoutSeconds s" }
+                throw [System.InvalidOperationException]::new("oathbulk simulate did not start (exit code $exit): $why")
+            }
+        } catch {
+            if ($session) { $session.Dispose() }
+            if ($tokenTemp) { [System.IO.File]::Delete($tokenTemp) }
+            $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new($_.Exception, 'OathBulk.SimulatorFailed', 'ResourceUnavailable', $csv[0]))
+        }
+
+        $instance = [pscustomobject]@{
+            PSTypeName   = 'OathBulk.SimulatorInstance'
+            Listen       = $ready.Listen
+            GraphUrl     = $ready.GraphUrl
+            PortalUrl    = $ready.PortalUrl
+            AuthorityUrl = $ready.AuthorityUrl
+            Devices      = $ready.Devices
+            Users        = $ready.Users
+            Path         = $csv[0]
+            StateOut     = if ($StateOut) { $PSCmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath($StateOut) } else { $null }
+            Process      = $session.Process
+        }
+        $instance | Add-Member -MemberType ScriptProperty -Name ProcessId -Value { $this.Process.Id }
+        $instance | Add-Member -MemberType ScriptProperty -Name HasExited -Value { $this.Process.HasExited }
+        # Internals for Stop-OathBulkSimulator (not part of the public shape).
+        $instance.PSObject.Properties.Add([psnoteproperty]::new('_Session', $session))
+        $instance.PSObject.Properties.Add([psnoteproperty]::new('_TokenFile', $tokenTemp))
+        $script:Simulators.Add($instance)
+        $instance
+    }
+}

@@ -1,0 +1,85 @@
+function Stop-OathBulkSimulator {
+    <#
+    .SYNOPSIS
+    Stops a simulator started by Start-OathBulkSimulator.
+
+    .DESCRIPTION
+    Closes the simulator's standard input (it then writes -StateOut, if given, and exits),
+    waits up to -TimeoutSeconds, and kills it if it is still running. Without -InputObject,
+    stops every simulator this session started.
+
+    .PARAMETER InputObject
+    The OathBulk.SimulatorInstance objects to stop.
+
+    .PARAMETER TimeoutSeconds
+    How long to wait for a clean exit before killing (default 10).
+
+    .PARAMETER PassThru
+    Write the stopped instances.
+
+    .EXAMPLE
+    $sim | Stop-OathBulkSimulator
+
+    .EXAMPLE
+    Stop-OathBulkSimulator
+
+    Stops every simulator started in this session.
+
+    .INPUTS
+    OathBulk.SimulatorInstance
+
+    .OUTPUTS
+    None; OathBulk.SimulatorInstance with -PassThru.
+
+    .LINK
+    Start-OathBulkSimulator
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Low')]
+    [OutputType('OathBulk.SimulatorInstance')]
+    param(
+        [Parameter(ValueFromPipeline, Position = 0)]
+        [PSTypeName('OathBulk.SimulatorInstance')]
+        [psobject[]]$InputObject,
+        [ValidateRange(0, 600)] [int]$TimeoutSeconds = 10,
+        [switch]$PassThru
+    )
+    begin { $any = $false }
+    process {
+        foreach ($sim in $InputObject) {
+            $any = $true
+            if ($PSCmdlet.ShouldProcess($sim.Listen, 'Stop the simulated tenant')) {
+                Stop-OathBulkSimulatorCore -Simulator $sim -TimeoutSeconds $TimeoutSeconds
+                if ($PassThru) { $sim }
+            }
+        }
+    }
+    end {
+        if (-not $any -and -not $PSBoundParameters.ContainsKey('InputObject')) {
+            foreach ($sim in @($script:Simulators)) {
+                if ($PSCmdlet.ShouldProcess($sim.Listen, 'Stop the simulated tenant')) {
+                    Stop-OathBulkSimulatorCore -Simulator $sim -TimeoutSeconds $TimeoutSeconds
+                    if ($PassThru) { $sim }
+                }
+            }
+        }
+    }
+}
+
+function Stop-OathBulkSimulatorCore {
+    <# .SYNOPSIS Stops one simulator: stdin EOF, wait, kill; deletes its temporary token file. #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] [psobject]$Simulator, [int]$TimeoutSeconds = 10)
+    $session = $Simulator.PSObject.Properties['_Session']
+    if ($session -and $session.Value) {
+        $s = $session.Value
+        $s.CloseStdin()
+        if ($null -eq $s.WaitForExit($TimeoutSeconds * 1000)) {
+            Write-Verbose "OathBulk: simulator $($Simulator.Listen) did not exit within $TimeoutSeconds s; killing it"
+        }
+        while ($null -ne ($line = $s.NextStderr())) { Write-Verbose "oathbulk simulate: $line" }
+        $s.Dispose()
+    }
+    $tokenFile = $Simulator.PSObject.Properties['_TokenFile']
+    if ($tokenFile -and $tokenFile.Value) { [System.IO.File]::Delete($tokenFile.Value) }
+    $null = $script:Simulators.Remove($Simulator)
+}

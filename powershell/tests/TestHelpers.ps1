@@ -1,0 +1,63 @@
+# Shared by every *.Tests.ps1: dot-source in BeforeAll (and BeforeDiscovery for skip checks).
+$script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
+$script:ModuleManifest = Join-Path $RepoRoot 'powershell/OathBulk/OathBulk.psd1'
+$script:ReleaseBinary = Join-Path $RepoRoot ("target/release/oathbulk" + $(if ($IsWindows) { '.exe' } else { '' }))
+
+function Initialize-OathBulkTest {
+    # The tests drive the real release binary (cargo build --release).
+    if (-not (Test-Path -LiteralPath $script:ReleaseBinary)) { throw "Build the release binary first: cargo build --release ($script:ReleaseBinary missing)" }
+    $env:OATHBULK_PATH = $script:ReleaseBinary
+    # A token inherited from the shell would change which credentials the cmdlets use.
+    Remove-Item Env:OATHBULK_TOKEN, Env:OATHBULK_CLIENT_SECRET -ErrorAction Ignore
+    Import-Module $script:ModuleManifest -Force -ErrorAction Stop
+}
+
+function Test-BinarySubcommand([string]$Name) {
+    if (-not (Test-Path -LiteralPath $script:ReleaseBinary)) { return $false }
+    $help = & $script:ReleaseBinary --help 2>&1 | Out-String
+    return $help -match "(?m)^\s{2}$Name\s"
+}
+
+# Known vectors: JBSWY3DPEHPK3PXP... at t=0 gives 702218 (160-bit) and 282760 (80-bit).
+function New-SmallCsv([string]$Directory) {
+    $path = Join-Path $Directory 'small.csv'
+    @(
+        'upn,serial number,secret key,time interval,manufacturer,model,Dept'
+        'alice@contoso.com,1000001,JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Token2,C202,IT'
+        'bob@contoso.com,1000002,JBSWY3DPEHPK3PXP,30,Token2,C202,HR'
+        'carol@fabrikam.com,1000003,notbase32!!,30,Token2,C202,HR'
+        ',1000004,JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,60,Token2,C202,IT'
+        'dave@contoso.com,1000001,JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,60,Token2,C202,IT'
+    ) | Set-Content -LiteralPath $path -Encoding utf8NoBOM
+    $path
+}
+
+# A simulator seed: one token per sim_state that matters.
+function New-SimCsv([string]$Directory, [string]$Name = 'sim.csv') {
+    $path = Join-Path $Directory $Name
+    @(
+        'upn,serial number,secret key,time interval,manufacturer,model,sim_state'
+        'alice@contoso.com,2000001,JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Token2,C202,available'
+        'bob@contoso.com,2000002,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,30,Token2,C202,assigned'
+        'carol@contoso.com,2000003,MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK,30,Token2,C202,wrong_secret'
+        'dave@fabrikam.com,2000004,KRUGKIDROVUWG2ZAMJZG653OEBTG66BA,30,Token2,C202,available'
+        'erin@fabrikam.com,2000005,ONSWG4TFOQQGC3TEEBZWK3LJNZQWY3DF,30,Token2,C202,conflict'
+    ) | Set-Content -LiteralPath $path -Encoding utf8NoBOM
+    $path
+}
+
+# Large files for streaming and benchmarks: written with a StreamWriter (fast, flat memory).
+function New-BigCsv([string]$Path, [int]$Rows) {
+    $w = [System.IO.StreamWriter]::new($Path, $false, [System.Text.UTF8Encoding]::new($false), 1MB)
+    try {
+        $w.Write("upn,serial number,secret key,time interval,manufacturer,model`n")
+        for ($i = 0; $i -lt $Rows; $i++) {
+            $w.Write("user$($i % 50000)@contoso.com,$(10000000 + $i),JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Token2,C202`n")
+        }
+    } finally { $w.Dispose() }
+    $Path
+}
+
+function Get-ChildOathBulkProcess {
+    Get-Process -Name oathbulk -ErrorAction Ignore | Where-Object { $_.Parent -and $_.Parent.Id -eq $PID }
+}

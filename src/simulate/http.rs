@@ -1,0 +1,472 @@
+//! The server: our own accept loop (so a request can close its connection without an HTTP
+//! response), the gate every request passes (latency, faults, auth, throttling, `Date`), and
+//! response helpers.
+
+use super::Shared;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+
+pub(crate) const PORTAL_PREFIX: &str = "/portal/api/MultifactorAuthentication/HardwareToken";
+
+/// Put into every request: notifying it closes the connection at once, with no response.
+#[derive(Clone)]
+struct ConnAbort(Arc<Notify>);
+
+/// Per-request facts handlers need (inserted by the gate).
+#[derive(Clone, Debug)]
+pub(crate) struct Ctx {
+    pub(crate) request_id: String,
+    pub(crate) client_request_id: String,
+    /// Simulator clock, Unix seconds.
+    pub(crate) now: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Api {
+    Graph,
+    Portal,
+    Login,
+    Control,
+}
+
+fn api_of(path: &str) -> Api {
+    if path.starts_with("/graph/") {
+        Api::Graph
+    } else if path.starts_with("/portal/") {
+        Api::Portal
+    } else if path.starts_with("/login/") {
+        Api::Login
+    } else {
+        Api::Control
+    }
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .nest("/graph/beta", super::graph::routes())
+        .nest(PORTAL_PREFIX, super::portal::routes())
+        .nest("/login", super::login::routes())
+        .route("/_sim/state", get(sim_state))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), gate))
+        .with_state(shared)
+}
+
+async fn sim_state(State(sim): State<Arc<Shared>>) -> Response {
+    Json(sim.snapshot()).into_response()
+}
+
+async fn not_found(State(_sim): State<Arc<Shared>>, ctx: Option<axum::Extension<Ctx>>, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    match (api_of(&path), ctx) {
+        (Api::Graph, Some(axum::Extension(ctx))) => graph_error(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            "Request_UnsupportedQuery",
+            &format!("Unsupported segment in '{path}' (the simulator serves only the hardware OATH subset)."),
+        ),
+        (Api::Portal, _) => portal_error(StatusCode::NOT_FOUND, "NotFound", "No such portal endpoint."),
+        _ => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+    }
+}
+
+/// Accept connections until `stop` turns true, then let open connections finish (≤ 2 s).
+pub(crate) async fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stopped(&mut stop) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    conns.spawn(serve_conn(stream, router.clone(), stop.clone()));
+                }
+                // EMFILE and friends: back off rather than spin.
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drain = async { while conns.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(3), drain).await.is_err() {
+        conns.abort_all();
+    }
+}
+
+async fn serve_conn(stream: tokio::net::TcpStream, router: Router, mut stop: watch::Receiver<bool>) {
+    let abort = Arc::new(Notify::new());
+    let handle = ConnAbort(abort.clone());
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(handle.clone());
+        router.clone().oneshot(req.map(Body::new))
+    });
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        // Dropping the connection closes the socket: the client gets no response.
+        _ = abort.notified() => {}
+        _ = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = abort.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        }
+    }
+}
+
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // Not holding the borrow guard across awaits keeps the future `Send`.
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Close the request's connection without answering; never returns.
+async fn drop_connection(abort: Option<ConnAbort>) -> Response {
+    match abort {
+        Some(ConnAbort(n)) => {
+            n.notify_one();
+            std::future::pending::<Response>().await
+        }
+        // Served some other way (no accept loop of ours): the closest thing is a bare 502.
+        None => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
+
+/// A name per route for the counters, from the method and path.
+fn route_name(api: Api, method: &Method, path: &str) -> &'static str {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let post = method == Method::POST;
+    let last = segs.last().copied().unwrap_or("");
+    let before = segs.len().checked_sub(2).map_or("", |i| segs[i]);
+    match api {
+        Api::Graph => match (last, before) {
+            ("hardwareOathDevices", _) => "graph.list_devices",
+            (_, "hardwareOathDevices") => "graph.get_device",
+            ("hardwareOathMethods", _) if post => "graph.assign",
+            ("hardwareOathMethods", _) => "graph.list_methods",
+            ("assignAndActivate", _) => "graph.assign_and_activate",
+            ("assignAndActivateBySerialNumber", _) => "graph.assign_and_activate_by_serial",
+            ("activate", _) => "graph.activate",
+            (_, "hardwareOathMethods") => "graph.get_method",
+            (_, "users") => "graph.get_user",
+            ("hardwareOath", _) => "graph.get_policy",
+            _ => "graph.other",
+        },
+        Api::Portal => match last {
+            "users" => "portal.list",
+            "enable" => "portal.enable",
+            _ => "portal.other",
+        },
+        Api::Login => match last {
+            "token" => "login.token",
+            "devicecode" => "login.devicecode",
+            _ => "login.other",
+        },
+        Api::Control => "control",
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty())
+}
+
+enum Fate {
+    Normal,
+    Fail(StatusCode),
+    DropBefore,
+    DropAfter,
+}
+
+/// Every request passes here (`/_sim` only gets its `Date`).
+async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
+    let api = api_of(req.uri().path());
+    if api == Api::Control {
+        return finish(&sim, None, next.run(req).await);
+    }
+    let method = req.method().clone();
+    let is_write = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let route = route_name(api, &method, req.uri().path());
+    let client_request_id = match api {
+        Api::Portal => header_str(req.headers(), "x-ms-client-request-id"),
+        _ => header_str(req.headers(), "client-request-id"),
+    }
+    .map(str::to_string);
+    let ctx = Ctx {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        client_request_id: client_request_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        now: sim.now_unix(),
+    };
+    let abort = req.extensions().get::<ConnAbort>().cloned();
+    let cfg = &sim.config;
+
+    let fate = {
+        let mut t = sim.lock();
+        t.counters.requests += 1;
+        *t.counters.requests_by_route.entry(route.to_string()).or_default() += 1;
+        if is_write && api != Api::Login {
+            t.counters.writes += 1;
+        }
+        if api == Api::Login || (cfg.fail_rate <= 0.0 && cfg.drop_rate <= 0.0) {
+            Fate::Normal
+        } else {
+            let r = t.roll();
+            if r < cfg.fail_rate {
+                t.counters.faults += 1;
+                t.counters.faults_5xx += 1;
+                Fate::Fail(if t.roll() < 0.5 {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                })
+            } else if r < cfg.fail_rate + cfg.drop_rate {
+                t.counters.faults += 1;
+                if t.roll() < cfg.drop_after_share {
+                    t.counters.drops_after += 1;
+                    Fate::DropAfter
+                } else {
+                    t.counters.drops_before += 1;
+                    Fate::DropBefore
+                }
+            } else {
+                Fate::Normal
+            }
+        }
+    };
+    if cfg.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(cfg.latency_ms)).await;
+    }
+    // Refresh the clock after the delay: handlers verify codes against it.
+    let ctx = Ctx { now: sim.now_unix(), ..ctx };
+    let ctx = &ctx;
+    match fate {
+        Fate::Fail(status) => {
+            let mut resp = match api {
+                Api::Portal => portal_error(status, "InternalServerError", "The service is temporarily unavailable."),
+                _ if status == StatusCode::SERVICE_UNAVAILABLE => graph_error(
+                    ctx,
+                    status,
+                    "serviceNotAvailable",
+                    "The service is temporarily unavailable. Please retry later.",
+                ),
+                _ => graph_error(ctx, status, "generalException", "General exception while processing."),
+            };
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            return finish(&sim, Some(ctx), resp);
+        }
+        Fate::DropBefore => return drop_connection(abort).await,
+        _ => {}
+    }
+    if matches!(api, Api::Graph | Api::Portal) {
+        if let Err(resp) = check_request(&sim, api, ctx, req.headers(), is_write, client_request_id.is_some()) {
+            let resp = finish(&sim, Some(ctx), resp);
+            return match fate {
+                Fate::DropAfter => drop_connection(abort).await,
+                _ => resp,
+            };
+        }
+    }
+    req.extensions_mut().insert(ctx.clone());
+    let resp = next.run(req).await;
+    match fate {
+        Fate::DropAfter => drop_connection(abort).await,
+        _ => finish(&sim, Some(ctx), resp),
+    }
+}
+
+/// Auth, privileges, portal headers and throttling, in that order.
+fn check_request(
+    sim: &Shared,
+    api: Api,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    is_write: bool,
+    has_client_request_id: bool,
+) -> Result<(), Response> {
+    let cfg = &sim.config;
+    let error = |status: StatusCode, code: &str, message: &str| match api {
+        Api::Portal => portal_error(status, code, message),
+        _ => graph_error(ctx, status, code, message),
+    };
+    let unauthorized = |message: &str| {
+        let mut r = error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message);
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"\", error=\"invalid_token\""));
+        r
+    };
+    let bearer = header_str(headers, "authorization").and_then(|v| {
+        let (scheme, token) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    });
+    let mut t = sim.lock();
+    let Some(token) = bearer else {
+        t.counters.unauthorized += 1;
+        return Err(unauthorized("Access token is empty."));
+    };
+    if let Some(&exp) = t.issued.get(token) {
+        if ctx.now >= exp {
+            t.counters.unauthorized += 1;
+            return Err(unauthorized("Lifetime validation failed, the token is expired."));
+        }
+    } else {
+        if cfg.expected_token.as_deref().is_some_and(|expected| expected != token) {
+            t.counters.unauthorized += 1;
+            return Err(unauthorized("Access token validation failure. Invalid audience."));
+        }
+        if cfg.expire_token_after_requests.is_some_and(|limit| t.static_uses >= limit) {
+            t.counters.unauthorized += 1;
+            return Err(unauthorized("Lifetime validation failed, the token is expired."));
+        }
+        t.static_uses += 1;
+    }
+    if cfg.forbidden {
+        t.counters.forbidden += 1;
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        ));
+    }
+    if api == Api::Portal && !has_client_request_id {
+        return Err(portal_error(
+            StatusCode::BAD_REQUEST,
+            "MissingClientRequestId",
+            "x-ms-client-request-id is required.",
+        ));
+    }
+    if api == Api::Portal && uuid::Uuid::parse_str(&ctx.client_request_id).is_err() {
+        return Err(portal_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidClientRequestId",
+            "x-ms-client-request-id must be a GUID.",
+        ));
+    }
+    if let Some(rate) = cfg.rate_limit {
+        if is_write || cfg.rate_limit_reads {
+            if let Err(secs) = t.take_rate_token(rate) {
+                t.counters.throttled += 1;
+                let mut r = error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TooManyRequests",
+                    "Too many requests, please retry after the time in the Retry-After header.",
+                );
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                r.headers_mut().insert("x-ms-throttle-limit-percentage", HeaderValue::from_static("1.0"));
+                return Err(r);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `Date` from the simulator clock, plus Graph's `request-id`/`client-request-id`.
+fn finish(sim: &Shared, ctx: Option<&Ctx>, mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(sim.now())) {
+        h.insert(header::DATE, v);
+    }
+    if let Some(ctx) = ctx {
+        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+            h.insert("request-id", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&ctx.client_request_id) {
+            h.insert("client-request-id", v);
+        }
+    }
+    resp
+}
+
+/// RFC 3339 UTC for Unix seconds.
+pub(crate) fn rfc3339(unix: u64) -> String {
+    chrono::DateTime::from_timestamp(unix as i64, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// The Graph error envelope.
+pub(crate) fn graph_error(ctx: &Ctx, status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": rfc3339(ctx.now),
+                "request-id": ctx.request_id,
+                "client-request-id": ctx.client_request_id,
+            }
+        }
+    });
+    (status, Json(body)).into_response()
+}
+
+/// The portal's error body.
+pub(crate) fn portal_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({ "message": message, "errorCode": code }))).into_response()
+}
+
+pub(crate) fn json_response(status: StatusCode, body: Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+/// Query string pairs, percent-decoded (`+` is a space).
+pub(crate) fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()).into_owned().collect()
+}
+
+/// Percent-encode a query value (RFC 3986 unreserved characters stay).
+pub(crate) fn encode_query_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// An opaque paging token for a position in the device list.
+pub(crate) fn encode_skip(index: usize) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("sim1:{index}"))
+}
+
+pub(crate) fn decode_skip(token: &str) -> Option<usize> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
+    std::str::from_utf8(&raw).ok()?.strip_prefix("sim1:")?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skip_tokens_round_trip() {
+        assert_eq!(decode_skip(&encode_skip(1234)), Some(1234));
+        assert_eq!(decode_skip("garbage"), None);
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(encode_query_value("serialNumber eq 'A B'"), "serialNumber%20eq%20%27A%20B%27");
+    }
+}

@@ -1,0 +1,245 @@
+//! The token endpoint, under `/login/{tenant}/oauth2/v2.0/`: client credentials, a
+//! self-approving device-code flow, and refresh tokens.
+
+use super::http::{json_response, rfc3339, Ctx};
+use super::Shared;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use axum::{Extension, Router};
+use base64::Engine;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+type Reply = Result<Response, Response>;
+
+pub(crate) const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
+pub(crate) const ROLES: [&str; 2] = ["UserAuthenticationMethod.ReadWrite.All", "Policy.ReadWrite.AuthenticationMethod"];
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/{tenant}/oauth2/v2.0/token", post(token))
+        .route("/{tenant}/oauth2/v2.0/devicecode", post(devicecode))
+}
+
+fn oauth_error(ctx: &Ctx, status: StatusCode, error: &str, codes: u32, description: &str) -> Response {
+    json_response(
+        status,
+        json!({
+            "error": error,
+            "error_description": format!("AADSTS{codes}: {description} Trace ID: {} Correlation ID: {} Timestamp: {}",
+                ctx.request_id, ctx.client_request_id, rfc3339(ctx.now)),
+            "error_codes": [codes],
+            "timestamp": rfc3339(ctx.now),
+            "trace_id": ctx.request_id,
+            "correlation_id": ctx.client_request_id,
+        }),
+    )
+}
+
+fn form(body: &Bytes) -> HashMap<String, String> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Issue a JWT-shaped token (fake signature) and remember its expiry.
+fn issue(sim: &Shared, ctx: &Ctx, appid: &str, delegated: bool) -> (String, u64) {
+    let lifetime = sim.config.issued_token_lifetime_secs;
+    let exp = ctx.now + lifetime;
+    let mut t = sim.lock();
+    let jti = t.new_guid();
+    let header = json!({"typ": "JWT", "alg": "RS256", "kid": "oathbulk-simulator"});
+    let mut payload = json!({
+        "aud": GRAPH_AUDIENCE,
+        "iss": format!("https://sts.windows.net/{}/", sim.tenant_id),
+        "iat": ctx.now,
+        "nbf": ctx.now,
+        "exp": exp,
+        "tid": sim.tenant_id,
+        "appid": appid,
+        "uti": jti,
+        "ver": "1.0",
+    });
+    if delegated {
+        payload["scp"] = json!("UserAuthenticationMethod.ReadWrite.All Policy.ReadWrite.AuthenticationMethod");
+        payload["upn"] = json!("admin@simulated.example");
+    } else {
+        payload["roles"] = json!(ROLES);
+    }
+    let token = format!(
+        "{}.{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(payload.to_string().as_bytes()),
+        b64(b"oathbulk-simulator-signature")
+    );
+    t.issued.insert(token.clone(), exp);
+    t.counters.tokens_issued += 1;
+    (token, lifetime)
+}
+
+fn matches(configured: &Option<String>, given: Option<&String>) -> bool {
+    match (configured, given.map(|s| s.as_str()).filter(|s| !s.is_empty())) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(want), Some(got)) => want == got,
+    }
+}
+
+async fn token(
+    State(sim): State<Arc<Shared>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(_tenant): Path<String>,
+    body: Bytes,
+) -> Reply {
+    let f = form(&body);
+    let client_id = f.get("client_id").cloned().unwrap_or_default();
+    match f.get("grant_type").map(String::as_str) {
+        Some("client_credentials") => {
+            if client_id.is_empty() {
+                return Err(oauth_error(
+                    &ctx,
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    900144,
+                    "The request body must contain the following parameter: 'client_id'.",
+                ));
+            }
+            if !matches(&sim.config.client_id, f.get("client_id")) {
+                return Err(oauth_error(
+                    &ctx,
+                    StatusCode::BAD_REQUEST,
+                    "unauthorized_client",
+                    700016,
+                    &format!("Application with identifier '{client_id}' was not found in the directory."),
+                ));
+            }
+            if !matches(&sim.config.client_secret, f.get("client_secret")) {
+                return Err(oauth_error(&ctx, StatusCode::UNAUTHORIZED, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID."));
+            }
+            let (token, lifetime) = issue(&sim, &ctx, &client_id, false);
+            Ok(json_response(
+                StatusCode::OK,
+                json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token}),
+            ))
+        }
+        Some(DEVICE_CODE_GRANT) => {
+            let code = f.get("device_code").cloned().unwrap_or_default();
+            let polls = {
+                let mut t = sim.lock();
+                match t.device_codes.get_mut(&code) {
+                    None => None,
+                    Some(p) => {
+                        *p += 1;
+                        Some(*p)
+                    }
+                }
+            };
+            match polls {
+                None => Err(oauth_error(
+                    &ctx,
+                    StatusCode::BAD_REQUEST,
+                    "expired_token",
+                    70020,
+                    "The provided value for the input parameter 'device_code' is not valid.",
+                )),
+                Some(1) => Err(oauth_error(
+                    &ctx,
+                    StatusCode::BAD_REQUEST,
+                    "authorization_pending",
+                    70016,
+                    "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+                )),
+                Some(_) => {
+                    sim.lock().device_codes.remove(&code);
+                    Ok(delegated_reply(&sim, &ctx, &client_id))
+                }
+            }
+        }
+        Some("refresh_token") => {
+            let known = f.get("refresh_token").is_some_and(|r| sim.lock().refresh_tokens.contains_key(r));
+            if !known {
+                return Err(oauth_error(
+                    &ctx,
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    9002313,
+                    "Invalid request. Request is malformed or invalid.",
+                ));
+            }
+            Ok(delegated_reply(&sim, &ctx, &client_id))
+        }
+        other => Err(oauth_error(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            &format!("The app requested an unsupported grant type '{}'.", other.unwrap_or("")),
+        )),
+    }
+}
+
+fn delegated_reply(sim: &Shared, ctx: &Ctx, client_id: &str) -> Response {
+    let (token, lifetime) = issue(sim, ctx, client_id, true);
+    let refresh = {
+        let mut t = sim.lock();
+        let r = format!("sim-refresh-{}", t.new_guid());
+        t.refresh_tokens.insert(r.clone(), ());
+        r
+    };
+    json_response(
+        StatusCode::OK,
+        json!({
+            "token_type": "Bearer",
+            "scope": "https://graph.microsoft.com/UserAuthenticationMethod.ReadWrite.All https://graph.microsoft.com/Policy.ReadWrite.AuthenticationMethod",
+            "expires_in": lifetime,
+            "ext_expires_in": lifetime,
+            "access_token": token,
+            "refresh_token": refresh,
+        }),
+    )
+}
+
+/// Device authorization: the "user" approves on the second poll.
+async fn devicecode(
+    State(sim): State<Arc<Shared>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(_tenant): Path<String>,
+    body: Bytes,
+) -> Reply {
+    let f = form(&body);
+    if f.get("client_id").is_none_or(|c| c.is_empty()) {
+        return Err(oauth_error(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        ));
+    }
+    let (device_code, user_code) = {
+        let mut t = sim.lock();
+        let device_code = format!("sim-device-{}", t.new_guid());
+        let user_code: String = t.new_guid().chars().filter(char::is_ascii_alphanumeric).take(9).collect();
+        t.device_codes.insert(device_code.clone(), 0);
+        (device_code, user_code.to_uppercase())
+    };
+    let uri = format!("{}/login/device", sim.base);
+    Ok(json_response(
+        StatusCode::OK,
+        json!({
+            "device_code": device_code,
+            "user_code": user_code,
+            "verification_uri": uri,
+            "expires_in": 900,
+            "interval": 1,
+            "message": format!("To sign in, use a web browser to open the page {uri} and enter the code {user_code} to authenticate. (Simulated: approved automatically.)"),
+        }),
+    ))
+}

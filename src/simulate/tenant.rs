@@ -1,0 +1,488 @@
+//! The tenant's data: devices, users, counters, and the state transitions both APIs share.
+
+use super::{Counters, DeviceState, SimConfig, SimState, UserState};
+use crate::inventory::{normalise, Row};
+use crate::otp::{self, HashFunction};
+use anyhow::{bail, Result};
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
+use std::collections::HashMap;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    Available,
+    Assigned,
+    Activated,
+    FailedActivation,
+}
+
+impl Status {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Status::Available => "available",
+            Status::Assigned => "assigned",
+            Status::Activated => "activated",
+            Status::FailedActivation => "failedActivation",
+        }
+    }
+    pub(crate) fn parse(s: &str) -> Option<Status> {
+        [Status::Available, Status::Assigned, Status::Activated, Status::FailedActivation]
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+pub(crate) struct Device {
+    pub(crate) id: String,
+    pub(crate) serial: String,
+    pub(crate) display_name: Option<String>,
+    pub(crate) manufacturer: String,
+    pub(crate) model: String,
+    secret: Vec<u8>,
+    pub(crate) period: u32,
+    pub(crate) hash: HashFunction,
+    pub(crate) status: Status,
+    /// Index into `users`.
+    pub(crate) assigned: Option<usize>,
+    pub(crate) created: u64,
+    seeded_as: &'static str,
+    activations: u64,
+    double: u64,
+    rejected: u64,
+    last_code_step: Option<u64>,
+}
+
+pub(crate) struct User {
+    pub(crate) id: String,
+    pub(crate) upn: String,
+    pub(crate) display_name: String,
+    generated: bool,
+    /// Indices of the devices assigned to this user.
+    pub(crate) methods: Vec<usize>,
+}
+
+/// Why a write was refused; each API maps it onto its own error shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The device is not one of this user's methods.
+    NotUsersMethod,
+    AlreadyActivated,
+    AssignedToOther,
+    AlreadyAssigned,
+    TooManyMethods,
+    BadCode,
+}
+
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+pub(crate) struct Tenant {
+    pub(crate) devices: Vec<Device>,
+    by_id: HashMap<String, usize>,
+    by_serial: HashMap<String, usize>,
+    pub(crate) users: Vec<User>,
+    user_by_id: HashMap<String, usize>,
+    user_by_upn: HashMap<String, usize>,
+    missing: Vec<String>,
+    pub(crate) counters: Counters,
+    pub(crate) rng: StdRng,
+    bucket: Option<Bucket>,
+    /// Tokens this simulator issued → expiry (simulator Unix seconds).
+    pub(crate) issued: HashMap<String, u64>,
+    /// Refresh tokens issued with device-code sign-ins.
+    pub(crate) refresh_tokens: HashMap<String, ()>,
+    /// Device codes handed out → polls so far.
+    pub(crate) device_codes: HashMap<String, u32>,
+    /// Authenticated requests made with the static token.
+    pub(crate) static_uses: u64,
+    max_methods: usize,
+    window: u64,
+}
+
+/// SplitMix64: a stable per-row draw from (seed, serial), independent of row order.
+fn unit_draw(seed: u64, serial: &str) -> f64 {
+    let mut h: u64 = seed ^ 0x9E37_79B9_7F4A_7C15;
+    for b in serial.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3);
+    }
+    let mut z = h.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// `alice.smith@contoso.com` → `Alice Smith`.
+fn display_name_for(upn: &str) -> String {
+    let local = upn.split('@').next().unwrap_or(upn);
+    local
+        .split(['.', '_', '-'])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Tenant {
+    pub(crate) fn new_guid(&mut self) -> String {
+        let mut b = [0u8; 16];
+        self.rng.fill_bytes(&mut b);
+        uuid::Builder::from_random_bytes(b).into_uuid().to_string()
+    }
+
+    fn empty(config: &SimConfig) -> Tenant {
+        Tenant {
+            devices: Vec::new(),
+            by_id: HashMap::new(),
+            by_serial: HashMap::new(),
+            users: Vec::new(),
+            user_by_id: HashMap::new(),
+            user_by_upn: HashMap::new(),
+            missing: Vec::new(),
+            counters: Counters::default(),
+            rng: StdRng::seed_from_u64(config.seed),
+            bucket: None,
+            issued: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            device_codes: HashMap::new(),
+            static_uses: 0,
+            max_methods: config.max_methods_per_user,
+            window: config.verify_window,
+        }
+    }
+
+    fn user_for(&mut self, upn: &str, generated: bool) -> usize {
+        let key = upn.to_lowercase();
+        if let Some(&i) = self.user_by_upn.get(&key) {
+            return i;
+        }
+        let id = self.new_guid();
+        let i = self.users.len();
+        self.users.push(User {
+            id: id.clone(),
+            upn: upn.to_string(),
+            display_name: display_name_for(upn),
+            generated,
+            methods: Vec::new(),
+        });
+        self.user_by_id.insert(id.to_lowercase(), i);
+        self.user_by_upn.insert(key, i);
+        i
+    }
+
+    /// Build the tenant from CSV rows (see the module docs of `simulate` for `sim_state`).
+    pub(crate) fn seed(config: &SimConfig, rows: Vec<Row>) -> Result<Tenant> {
+        let mut t = Tenant::empty(config);
+        let mut others = 0u64;
+        for row in rows {
+            let user = t.user_for(&row.upn, false);
+            let declared = row
+                .extra
+                .iter()
+                .find(|(h, _)| normalise(h) == "simstate")
+                .map(|(_, v)| v.trim().to_ascii_lowercase())
+                .filter(|v| !v.is_empty());
+            let state: &'static str = match declared.as_deref() {
+                None => {
+                    let r = unit_draw(config.seed, &row.serial);
+                    if r < config.activated_fraction {
+                        "activated"
+                    } else if r < config.activated_fraction + config.assigned_fraction {
+                        "assigned"
+                    } else {
+                        "available"
+                    }
+                }
+                Some("available") => "available",
+                Some("assigned") => "assigned",
+                Some("activated") => "activated",
+                Some("conflict") => "conflict",
+                Some("missing") => "missing",
+                Some("wrong_secret") => "wrong_secret",
+                Some("failed") => "failed",
+                Some(other) => bail!(
+                    "line {}: unknown sim_state '{other}' (expected available, assigned, activated, conflict, missing, wrong_secret or failed)",
+                    row.line
+                ),
+            };
+            let serial_key = row.serial.to_lowercase();
+            if t.by_serial.contains_key(&serial_key) {
+                if !config.quiet {
+                    eprintln!(
+                        "oathbulk simulate: line {}: serial {} seeded already; the row is skipped",
+                        row.line, row.serial
+                    );
+                }
+                continue;
+            }
+            if state == "missing" {
+                t.missing.push(row.serial.clone());
+                continue;
+            }
+            let mut secret = row.secret.as_ref().map(|s| s.bytes().to_vec()).unwrap_or_default();
+            if secret.is_empty() || state == "wrong_secret" {
+                let len = if secret.is_empty() { 20 } else { secret.len() };
+                let mut other = vec![0u8; len];
+                t.rng.fill_bytes(&mut other);
+                if other == secret {
+                    other[0] ^= 1;
+                }
+                secret = other;
+            }
+            let (status, holder) = match state {
+                "assigned" => (Status::Assigned, Some(user)),
+                "activated" => (Status::Activated, Some(user)),
+                "failed" => (Status::FailedActivation, Some(user)),
+                "conflict" => {
+                    others += 1;
+                    let domain = row.upn.split_once('@').map_or("contoso.com", |(_, d)| d).to_string();
+                    (Status::Assigned, Some(t.user_for(&format!("other-{others}@{domain}"), true)))
+                }
+                _ => (Status::Available, None),
+            };
+            let id = t.new_guid();
+            let index = t.devices.len();
+            t.devices.push(Device {
+                id: id.clone(),
+                serial: row.serial.clone(),
+                display_name: row.display_name.clone(),
+                manufacturer: row.manufacturer.clone(),
+                model: row.model.clone(),
+                secret,
+                period: row.time_interval,
+                hash: row.hash,
+                status,
+                assigned: holder,
+                created: 0,
+                seeded_as: state,
+                activations: 0,
+                double: 0,
+                rejected: 0,
+                last_code_step: None,
+            });
+            if let Some(u) = holder {
+                t.users[u].methods.push(index);
+            }
+            t.by_id.insert(id.to_lowercase(), index);
+            t.by_serial.insert(serial_key, index);
+        }
+        Ok(t)
+    }
+
+    pub(crate) fn find_user(&self, key: &str) -> Option<usize> {
+        let key = key.to_lowercase();
+        self.user_by_id.get(&key).or_else(|| self.user_by_upn.get(&key)).copied()
+    }
+
+    pub(crate) fn find_device(&self, id: &str) -> Option<usize> {
+        self.by_id.get(&id.to_lowercase()).copied()
+    }
+
+    pub(crate) fn find_serial(&self, serial: &str) -> Option<usize> {
+        self.by_serial.get(&serial.to_lowercase()).copied()
+    }
+
+    /// Token bucket for writes: `Err(retry_after_secs)` when empty.
+    pub(crate) fn take_rate_token(&mut self, rate: f64) -> Result<(), u64> {
+        let cap = rate.max(1.0);
+        let now = Instant::now();
+        let b = self.bucket.get_or_insert(Bucket { tokens: cap, last: now });
+        b.tokens = (b.tokens + rate * now.duration_since(b.last).as_secs_f64()).min(cap);
+        b.last = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - b.tokens) / rate).ceil().max(1.0) as u64)
+        }
+    }
+
+    pub(crate) fn roll(&mut self) -> f64 {
+        self.rng.random::<f64>()
+    }
+
+    fn do_assign(&mut self, u: usize, d: usize, now: u64) {
+        let dev = &mut self.devices[d];
+        dev.assigned = Some(u);
+        dev.status = Status::Assigned;
+        dev.created = now;
+        self.users[u].methods.push(d);
+        self.counters.assignments += 1;
+    }
+
+    /// Checks shared by assign and assign-and-activate for a device not yet this user's.
+    fn check_assignable(&mut self, u: usize, d: usize) -> Result<(), Refusal> {
+        match self.devices[d].assigned {
+            Some(other) if other != u => {
+                self.counters.conflict_attempts += 1;
+                Err(Refusal::AssignedToOther)
+            }
+            Some(_) => Err(Refusal::AlreadyAssigned),
+            None if self.users[u].methods.len() >= self.max_methods => Err(Refusal::TooManyMethods),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn assign(&mut self, u: usize, d: usize, now: u64) -> Result<(), Refusal> {
+        self.check_assignable(u, d)?;
+        self.do_assign(u, d, now);
+        Ok(())
+    }
+
+    fn verify(&mut self, d: usize, code: &str, now: u64) -> Result<u64, Refusal> {
+        let dev = &self.devices[d];
+        let ok = code.len() == otp::DIGITS && code.bytes().all(|b| b.is_ascii_digit());
+        match ok.then(|| otp::verify(&dev.secret, dev.hash, dev.period, now, code, self.window)).flatten() {
+            Some(step) => Ok(step),
+            None => {
+                self.devices[d].rejected += 1;
+                self.counters.rejected_codes += 1;
+                Err(Refusal::BadCode)
+            }
+        }
+    }
+
+    fn do_activate(&mut self, d: usize, step: u64, display_name: Option<&str>) {
+        let dev = &mut self.devices[d];
+        dev.status = Status::Activated;
+        dev.activations += 1;
+        dev.last_code_step = Some(step);
+        if let Some(name) = display_name.filter(|n| !n.trim().is_empty()) {
+            dev.display_name = Some(name.to_string());
+        }
+        self.counters.activations += 1;
+    }
+
+    fn double(&mut self, d: usize) -> Refusal {
+        self.devices[d].double += 1;
+        self.counters.double_activation_attempts += 1;
+        Refusal::AlreadyActivated
+    }
+
+    /// Activate a device the user already holds.
+    pub(crate) fn activate(
+        &mut self,
+        u: usize,
+        d: usize,
+        code: &str,
+        now: u64,
+        display_name: Option<&str>,
+    ) -> Result<u64, Refusal> {
+        match self.devices[d].assigned {
+            Some(holder) if holder == u => {}
+            Some(_) => {
+                self.counters.conflict_attempts += 1;
+                if self.devices[d].status == Status::Activated {
+                    self.double(d);
+                }
+                return Err(Refusal::NotUsersMethod);
+            }
+            None => return Err(Refusal::NotUsersMethod),
+        }
+        if self.devices[d].status == Status::Activated {
+            return Err(self.double(d));
+        }
+        let step = self.verify(d, code, now)?;
+        self.do_activate(d, step, display_name);
+        Ok(step)
+    }
+
+    /// Assign (if needed) and activate atomically: nothing changes unless the code verifies.
+    pub(crate) fn assign_and_activate(
+        &mut self,
+        u: usize,
+        d: usize,
+        code: &str,
+        now: u64,
+        display_name: Option<&str>,
+    ) -> Result<u64, Refusal> {
+        let dev = &self.devices[d];
+        if dev.status == Status::Activated {
+            if dev.assigned.is_some_and(|h| h != u) {
+                self.counters.conflict_attempts += 1;
+            }
+            return Err(self.double(d));
+        }
+        let mine = dev.assigned == Some(u);
+        if !mine {
+            self.check_assignable(u, d)?;
+        }
+        let step = self.verify(d, code, now)?;
+        if !mine {
+            self.do_assign(u, d, now);
+        }
+        self.do_activate(d, step, display_name);
+        Ok(step)
+    }
+
+    pub(crate) fn note_conflict(&mut self) {
+        self.counters.conflict_attempts += 1;
+    }
+
+    pub(crate) fn snapshot(&self, listen: &str, tenant_id: &str, now: u64, offset: i64) -> SimState {
+        SimState {
+            listen: listen.to_string(),
+            tenant_id: tenant_id.to_string(),
+            now_unix: now,
+            clock_offset_secs: offset,
+            counters: self.counters.clone(),
+            devices: self
+                .devices
+                .iter()
+                .map(|d| DeviceState {
+                    id: d.id.clone(),
+                    serial_number: d.serial.clone(),
+                    display_name: d.display_name.clone(),
+                    manufacturer: d.manufacturer.clone(),
+                    model: d.model.clone(),
+                    time_interval_in_seconds: d.period,
+                    hash_function: d.hash.graph_name().to_string(),
+                    status: d.status.as_str().to_string(),
+                    assigned_user_id: d.assigned.map(|u| self.users[u].id.clone()),
+                    assigned_upn: d.assigned.map(|u| self.users[u].upn.clone()),
+                    seeded_as: d.seeded_as.to_string(),
+                    activations: d.activations,
+                    double_activation_attempts: d.double,
+                    rejected_codes: d.rejected,
+                    last_code_step: d.last_code_step,
+                })
+                .collect(),
+            users: self
+                .users
+                .iter()
+                .map(|u| UserState {
+                    id: u.id.clone(),
+                    user_principal_name: u.upn.clone(),
+                    display_name: u.display_name.clone(),
+                    generated: u.generated,
+                })
+                .collect(),
+            missing_serials: self.missing.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_are_stable_and_spread() {
+        assert_eq!(unit_draw(7, "SN1"), unit_draw(7, "SN1"));
+        assert_ne!(unit_draw(7, "SN1"), unit_draw(8, "SN1"));
+        let below = (0..1000).filter(|i| unit_draw(1, &format!("SN{i}")) < 0.3).count();
+        assert!((200..400).contains(&below), "{below}");
+    }
+
+    #[test]
+    fn display_names() {
+        assert_eq!(display_name_for("alice.smith@contoso.com"), "Alice Smith");
+        assert_eq!(display_name_for("bob@contoso.com"), "Bob");
+    }
+}

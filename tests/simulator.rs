@@ -1,0 +1,810 @@
+//! The simulated tenant, exercised over real HTTP (reqwest) against `Simulator::start` on
+//! 127.0.0.1:0, plus one run of the `oathbulk simulate` binary.
+
+use oathbulk::inventory::{Inventory, ReadOptions, Row, SecretFormat, SecretKey};
+use oathbulk::otp::{self, HashFunction};
+use oathbulk::record::Record;
+use oathbulk::simulate::{SimConfig, SimState, Simulator};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const TOKEN: &str = "test-token";
+const PORTAL: &str = "/api/MultifactorAuthentication/HardwareToken";
+
+/// Base32 secrets, one per serial: `SECRET{n}` padded out to 16 chars.
+fn secret_b32(n: usize) -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut s = String::from("JBSWY3DPEH");
+    let mut x = n;
+    for _ in 0..6 {
+        s.push(alphabet[x % 32] as char);
+        x /= 32;
+    }
+    s
+}
+
+fn secret(n: usize) -> Vec<u8> {
+    SecretKey::decode(&secret_b32(n), SecretFormat::Base32).unwrap().bytes().to_vec()
+}
+
+/// A CSV with `n` rows; `state(i)` gives the `sim_state` cell, `upn(i)` the user.
+fn csv(n: usize, upn: impl Fn(usize) -> String, state: impl Fn(usize) -> &'static str) -> String {
+    let mut text = String::from("upn,serial number,secret key,time interval,manufacturer,model,Sim_State\n");
+    for i in 0..n {
+        text.push_str(&format!("{},SN{i:04},{},30,Token2,C202,{}\n", upn(i), secret_b32(i), state(i)));
+    }
+    text
+}
+
+fn rows(text: &str) -> Vec<Row> {
+    let options = ReadOptions { secret_format: SecretFormat::Base32, require_secret: true, ..Default::default() };
+    Inventory::from_reader(std::io::Cursor::new(text.as_bytes().to_vec()), options)
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap()
+}
+
+fn quiet(config: SimConfig) -> SimConfig {
+    SimConfig { expected_token: Some(TOKEN.into()), quiet: true, ..config }
+}
+
+async fn start(config: SimConfig, text: &str) -> Simulator {
+    Simulator::start(quiet(config), rows(text), "127.0.0.1:0".parse().unwrap()).await.unwrap()
+}
+
+fn client() -> Client {
+    Client::builder().no_proxy().timeout(Duration::from_secs(20)).build().unwrap()
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+fn code(n: usize, unix: u64) -> otp::Code {
+    otp::code_at(&secret(n), HashFunction::Sha1, 30, unix)
+}
+
+/// A six-digit code that the device `n` does not show within ±2 steps of `unix`.
+fn wrong_code(n: usize, unix: u64) -> String {
+    (0..1_000_000u32)
+        .map(|c| format!("{c:06}"))
+        .find(|c| otp::verify(&secret(n), HashFunction::Sha1, 30, unix, c, 2).is_none())
+        .unwrap()
+}
+
+async fn get(c: &Client, url: &str) -> (StatusCode, Value) {
+    let r = c.get(url).bearer_auth(TOKEN).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(c: &Client, url: &str, body: Value) -> (StatusCode, Value) {
+    let r = c
+        .post(url)
+        .bearer_auth(TOKEN)
+        .header("client-request-id", "c0ffee00-0000-4000-8000-000000000001")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn devices_url(sim: &Simulator) -> String {
+    format!("{}/directory/authenticationMethodDevices/hardwareOathDevices", sim.graph_url())
+}
+
+fn methods_url(sim: &Simulator, user: &str) -> String {
+    format!("{}/users/{user}/authentication/hardwareOathMethods", sim.graph_url())
+}
+
+async fn device_by_serial(c: &Client, sim: &Simulator, serial: &str) -> Value {
+    let url = format!("{}?$filter=serialNumber eq '{serial}'", devices_url(sim));
+    let (status, body) = get(c, &url).await;
+    assert_eq!(status, 200, "{body}");
+    let value = body["value"].as_array().unwrap();
+    assert_eq!(value.len(), 1, "{body}");
+    value[0].clone()
+}
+
+/// Follow `@odata.nextLink` from `url`; returns the pages' sizes and all items.
+async fn all_pages(c: &Client, url: String) -> (Vec<usize>, Vec<Value>) {
+    let (mut sizes, mut items, mut next) = (vec![], vec![], Some(url));
+    while let Some(url) = next.take() {
+        let (status, body) = get(c, &url).await;
+        assert_eq!(status, 200, "{url}: {body}");
+        let value = body["value"].as_array().unwrap();
+        sizes.push(value.len());
+        items.extend(value.iter().cloned());
+        next = body.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
+        assert!(sizes.len() < 20, "paging does not end");
+    }
+    (sizes, items)
+}
+
+fn assert_envelope(body: &Value) -> &str {
+    let err = &body["error"];
+    assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(err["innerError"]["request-id"].as_str().is_some(), "{body}");
+    assert!(err["innerError"]["date"].as_str().is_some(), "{body}");
+    err["code"].as_str().filter(|c| !c.is_empty()).expect("error.code")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_paging_follows_next_link_across_three_pages() {
+    // Assigned: 0, 1, 5, 6 — sparse, so a nextLink that lost $filter would list 7 and 8 too.
+    let text = csv(9, |i| format!("user{i}@contoso.com"), |i| if matches!(i, 0 | 1 | 5 | 6) { "assigned" } else { "" });
+    let c = client();
+
+    // The server caps the page below what $top asks: the client must follow nextLink.
+    let sim = start(SimConfig { page_size_max: 3, ..Default::default() }, &text).await;
+    let (sizes, items) = all_pages(&c, format!("{}?$top=100", devices_url(&sim))).await;
+    assert_eq!(sizes, vec![3, 3, 3]);
+    let mut serials: Vec<&str> = items.iter().map(|d| d["serialNumber"].as_str().unwrap()).collect();
+    serials.sort();
+    serials.dedup();
+    assert_eq!(serials.len(), 9, "every device exactly once");
+    let d = &items[0];
+    assert!(d["secretKey"].is_null() && d["lastUsedDateTime"].is_null());
+    assert_eq!(d["hashFunction"], "hmacsha1");
+    assert_eq!(d["timeIntervalInSeconds"], 30);
+    assert_eq!(d["status"], "assigned");
+    assert_eq!(d["assignedTo"]["displayName"], "User0");
+
+    // nextLink is absolute and keeps $filter: 4 assigned devices, pages of 3 and 1.
+    let (status, first) = get(&c, &format!("{}?$filter=status eq 'assigned'", devices_url(&sim))).await;
+    assert_eq!(status, 200);
+    let link = first["@odata.nextLink"].as_str().unwrap();
+    assert!(link.starts_with(&devices_url(&sim)), "{link}");
+    let (sizes, items) = all_pages(&c, format!("{}?$filter=status eq 'assigned'", devices_url(&sim))).await;
+    assert_eq!(sizes, vec![3, 1]);
+    assert!(items.iter().all(|d| d["status"] == "assigned"));
+    sim.shutdown().await;
+
+    // $top alone (default cap) pages the same way.
+    let sim = start(SimConfig::default(), &text).await;
+    let (sizes, _) = all_pages(&c, format!("{}?$top=3", devices_url(&sim))).await;
+    assert_eq!(sizes, vec![3, 3, 3]);
+    assert_eq!(sim.state().counters.requests_by_route["graph.list_devices"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_filter_by_serial_and_bad_queries() {
+    let sim = start(SimConfig::default(), &csv(5, |_| "alice@contoso.com".into(), |_| "")).await;
+    let c = client();
+    let d = device_by_serial(&c, &sim, "SN0003").await;
+    assert_eq!(d["serialNumber"], "SN0003");
+    let (status, one) = get(&c, &format!("{}/{}", devices_url(&sim), d["id"].as_str().unwrap())).await;
+    assert_eq!((status, &one["serialNumber"]), (StatusCode::OK, &json!("SN0003")));
+
+    let (status, body) = get(&c, &format!("{}?$filter=serialNumber eq 'NOPE'", devices_url(&sim))).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["value"].as_array().unwrap().len(), 0);
+
+    for bad in ["startswith(serialNumber,'SN')", "serialNumber ne 'SN0001'", "model eq 'C202'"] {
+        let (status, body) = get(&c, &format!("{}?$filter={bad}", devices_url(&sim))).await;
+        assert_eq!(status, 400, "{bad}");
+        assert_envelope(&body);
+    }
+    let (status, _) = get(&c, &format!("{}?$top=1000", devices_url(&sim))).await;
+    assert_eq!(status, 400);
+    let (status, body) = get(&c, &format!("{}/00000000-0000-0000-0000-000000000000", devices_url(&sim))).await;
+    assert_eq!(status, 404);
+    assert_eq!(assert_envelope(&body), "Request_ResourceNotFound");
+    let (status, body) = get(&c, &methods_url(&sim, "nobody@contoso.com")).await;
+    assert_eq!(status, 404);
+    assert_eq!(assert_envelope(&body), "Request_ResourceNotFound");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assign_then_activate_counts_exactly_one_activation() {
+    let sim = start(SimConfig::default(), &csv(2, |_| "alice@contoso.com".into(), |_| "")).await;
+    let c = client();
+    let d = device_by_serial(&c, &sim, "SN0001").await;
+    let id = d["id"].as_str().unwrap().to_string();
+    assert_eq!(d["status"], "available");
+
+    let (status, body) = post(&c, &methods_url(&sim, "alice@contoso.com"), json!({"device": {"id": id}})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(device_by_serial(&c, &sim, "SN0001").await["status"], "assigned");
+    // Assigning again is refused.
+    let (status, body) = post(&c, &methods_url(&sim, "alice@contoso.com"), json!({"device": {"id": id}})).await;
+    assert!(status == 400 || status == 409, "{status}");
+    assert_envelope(&body);
+
+    let user_id = sim.state().user("alice@contoso.com").unwrap().id.clone();
+    let (_, methods) = get(&c, &methods_url(&sim, &user_id)).await;
+    assert_eq!(methods["value"][0]["id"], json!(id));
+    assert_eq!(methods["value"][0]["device"]["serialNumber"], "SN0001");
+
+    let code = code(1, now());
+    let activate = format!("{}/{id}/activate", methods_url(&sim, &user_id));
+    let (status, body) =
+        post(&c, &activate, json!({"verificationCode": code.code, "displayName": "Alice's token"})).await;
+    assert_eq!(status, 204, "{body}");
+    let d = device_by_serial(&c, &sim, "SN0001").await;
+    assert_eq!(d["status"], "activated");
+    assert_eq!(d["assignedTo"]["id"], json!(user_id));
+    assert_eq!(d["displayName"], "Alice's token");
+
+    // A second activation is refused and counted, never applied twice.
+    let (status, body) = post(&c, &activate, json!({"verificationCode": code.code})).await;
+    assert_eq!(status, 400);
+    assert_envelope(&body);
+    let state = sim.shutdown().await;
+    let dev = state.device("SN0001").unwrap();
+    assert_eq!(dev.activations, 1);
+    assert_eq!(dev.double_activation_attempts, 1);
+    assert!(dev.last_code_step.is_some_and(|s| s.abs_diff(code.step) <= 1));
+    assert_eq!(dev.assigned_upn.as_deref(), Some("alice@contoso.com"));
+    assert_eq!(state.counters.activations, 1);
+    assert_eq!(state.counters.double_activation_attempts, 1);
+    assert_eq!(state.device("SN0000").unwrap().status, "available");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_code_is_a_400_envelope_and_changes_nothing() {
+    let sim = start(SimConfig::default(), &csv(2, |_| "alice@contoso.com".into(), |i| ["", "wrong_secret"][i])).await;
+    let c = client();
+    let d = device_by_serial(&c, &sim, "SN0000").await;
+    let url = format!("{}/assignAndActivate", methods_url(&sim, "alice@contoso.com"));
+    let (status, body) =
+        post(&c, &url, json!({"device": {"id": d["id"]}, "verificationCode": wrong_code(0, now())})).await;
+    assert_eq!(status, 400);
+    assert_envelope(&body);
+    assert_eq!(body["error"]["innerError"]["client-request-id"], "c0ffee00-0000-4000-8000-000000000001");
+    // Atomic: the failed assign-and-activate did not assign.
+    assert_eq!(device_by_serial(&c, &sim, "SN0000").await["status"], "available");
+
+    // wrong_secret: the CSV's correct code is refused.
+    let url = format!("{}/assignAndActivateBySerialNumber", methods_url(&sim, "alice@contoso.com"));
+    let (status, _) = post(&c, &url, json!({"serialNumber": "SN0001", "verificationCode": code(1, now()).code})).await;
+    assert_eq!(status, 400);
+    // ...and the right one for SN0000 is accepted by serial.
+    let (status, body) =
+        post(&c, &url, json!({"serialNumber": "SN0000", "verificationCode": code(0, now()).code})).await;
+    assert_eq!(status, 204, "{body}");
+
+    let state = sim.state();
+    assert_eq!(state.counters.rejected_codes, 2);
+    assert_eq!(state.device("SN0000").unwrap().status, "activated");
+    assert_eq!(state.device("SN0001").unwrap().status, "available");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clock_offset_decides_which_code_passes() {
+    let offset = 90;
+    let sim = start(
+        SimConfig { clock_offset_secs: offset, ..Default::default() },
+        &csv(2, |_| "alice@contoso.com".into(), |_| ""),
+    )
+    .await;
+    let c = client();
+    let url = format!("{}/assignAndActivateBySerialNumber", methods_url(&sim, "alice@contoso.com"));
+
+    // The Date header is the simulator's clock.
+    let r = c.get(devices_url(&sim)).bearer_auth(TOKEN).send().await.unwrap();
+    let date = httpdate::parse_http_date(r.headers()["date"].to_str().unwrap()).unwrap();
+    let server = date.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    assert!((server - now() as i64 - offset).abs() <= 2, "Date {server} vs now {}", now());
+
+    // A code for the real clock is 3 steps behind the simulator's: refused.
+    let (status, _) = post(&c, &url, json!({"serialNumber": "SN0000", "verificationCode": code(0, now()).code})).await;
+    assert_eq!(status, 400);
+    // A code for the offset clock passes.
+    let shifted = code(1, now() + offset as u64);
+    let (status, body) = post(&c, &url, json!({"serialNumber": "SN0001", "verificationCode": shifted.code})).await;
+    assert_eq!(status, 204, "{body}");
+    let state = sim.state();
+    assert_eq!(state.device("SN0000").unwrap().status, "available");
+    assert_eq!(state.device("SN0001").unwrap().status, "activated");
+    assert!(state.device("SN0001").unwrap().last_code_step.is_some_and(|s| s.abs_diff(shifted.step) <= 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_answers_429_with_retry_after_for_writes_only() {
+    let sim = start(
+        SimConfig { rate_limit: Some(1.0), ..Default::default() },
+        &csv(1, |_| "alice@contoso.com".into(), |_| ""),
+    )
+    .await;
+    let c = client();
+    let url = format!("{}/assignAndActivateBySerialNumber", methods_url(&sim, "alice@contoso.com"));
+    let mut throttled = 0;
+    for _ in 0..4 {
+        let r = c
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .json(&json!({"serialNumber": "SN0000", "verificationCode": wrong_code(0, now())}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            throttled += 1;
+            let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().expect("integer Retry-After");
+            assert!(retry >= 1);
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(assert_envelope(&body), "TooManyRequests");
+        } else {
+            assert_eq!(r.status(), 400);
+        }
+    }
+    assert!(throttled >= 2, "burst of 1 at 1/s: {throttled} throttled of 4");
+    // Reads pass while writes are throttled.
+    for _ in 0..5 {
+        assert_eq!(get(&c, &devices_url(&sim)).await.0, 200);
+    }
+    let state = sim.state();
+    assert_eq!(state.counters.throttled, throttled);
+    // Throttled requests were never applied: only the admitted ones checked a code.
+    assert_eq!(state.counters.rejected_codes, 4 - throttled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_requests_are_connection_errors_before_or_after_the_write() {
+    let text = csv(2, |_| "alice@contoso.com".into(), |_| "");
+    // Dropped before: a connection error, and nothing applied.
+    let sim = start(SimConfig { drop_rate: 1.0, drop_after_share: 0.0, ..Default::default() }, &text).await;
+    let c = client();
+    let url = format!("{}/assignAndActivateBySerialNumber", methods_url(&sim, "alice@contoso.com"));
+    let err = c
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .json(&json!({"serialNumber": "SN0000", "verificationCode": code(0, now()).code}))
+        .send()
+        .await
+        .expect_err("the connection must close without a response");
+    assert!(err.status().is_none() && !err.is_timeout(), "{err:?}");
+    let err = c.get(devices_url(&sim)).bearer_auth(TOKEN).send().await.expect_err("reads drop too");
+    assert!(err.status().is_none(), "{err:?}");
+    let state = sim.shutdown().await;
+    assert_eq!(state.device("SN0000").unwrap().status, "available");
+    assert_eq!((state.counters.drops_before, state.counters.drops_after, state.counters.faults), (2, 0, 2));
+
+    // Dropped after: the client sees an error, yet the write happened.
+    let sim = start(SimConfig { drop_rate: 1.0, drop_after_share: 1.0, ..Default::default() }, &text).await;
+    let c = client();
+    let url = format!("{}/assignAndActivateBySerialNumber", methods_url(&sim, "alice@contoso.com"));
+    let err = c
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .json(&json!({"serialNumber": "SN0001", "verificationCode": code(1, now()).code}))
+        .send()
+        .await
+        .expect_err("no response after the write either");
+    assert!(err.status().is_none() && !err.is_timeout(), "{err:?}");
+    let state = sim.shutdown().await;
+    let dev = state.device("SN0001").unwrap();
+    assert_eq!((dev.status.as_str(), dev.activations), ("activated", 1));
+    assert_eq!(state.counters.drops_after, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_rate_answers_5xx_and_applies_nothing() {
+    let sim =
+        start(SimConfig { fail_rate: 1.0, ..Default::default() }, &csv(1, |_| "alice@contoso.com".into(), |_| ""))
+            .await;
+    let c = client();
+    let url = format!("{}/assignAndActivateBySerialNumber", methods_url(&sim, "alice@contoso.com"));
+    for _ in 0..4 {
+        let (status, body) =
+            post(&c, &url, json!({"serialNumber": "SN0000", "verificationCode": code(0, now()).code})).await;
+        assert!(status == 500 || status == 503, "{status}");
+        assert_envelope(&body);
+    }
+    let state = sim.state();
+    assert_eq!(state.device("SN0000").unwrap().status, "available");
+    assert_eq!(state.counters.faults_5xx, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_expire_and_bad_tokens_are_refused() {
+    let config = SimConfig {
+        expire_token_after_requests: Some(2),
+        client_id: Some("app".into()),
+        client_secret: Some("s3cret".into()),
+        ..Default::default()
+    };
+    let sim = start(config, &csv(1, |_| "alice@contoso.com".into(), |_| "")).await;
+    let c = client();
+    assert_eq!(get(&c, &devices_url(&sim)).await.0, 200);
+    assert_eq!(get(&c, &devices_url(&sim)).await.0, 200);
+    let (status, body) = get(&c, &devices_url(&sim)).await;
+    assert_eq!(status, 401);
+    assert_eq!(assert_envelope(&body), "InvalidAuthenticationToken");
+    assert!(body["error"]["message"].as_str().unwrap().contains("Lifetime validation failed, the token is expired"));
+
+    let r = c.get(devices_url(&sim)).bearer_auth("not-the-token").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = c.get(devices_url(&sim)).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+
+    // Client credentials: a wrong secret is refused, the right one gets a working token.
+    let token_url = format!("{}/contoso.onmicrosoft.com/oauth2/v2.0/token", sim.authority_url());
+    let form = |secret: &str| {
+        format!("grant_type=client_credentials&client_id=app&client_secret={secret}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default")
+    };
+    let r = c
+        .post(&token_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form("nope"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status() == 400 || r.status() == 401);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
+    let r = c
+        .post(&token_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form("s3cret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let reply: Value = r.json().await.unwrap();
+    assert_eq!(reply["token_type"], "Bearer");
+    let access = reply["access_token"].as_str().unwrap();
+    use base64::Engine;
+    let payload: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(access.split('.').nth(1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(payload["aud"], "https://graph.microsoft.com");
+    assert_eq!(payload["tid"], json!(sim.tenant_id()));
+    assert!(payload["roles"].as_array().unwrap().contains(&json!("UserAuthenticationMethod.ReadWrite.All")));
+    assert!(payload["exp"].as_u64().unwrap() > now());
+    // The issued token works although the static one has expired.
+    let r = c.get(devices_url(&sim)).bearer_auth(access).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    sim.shutdown().await;
+
+    // An issued token used after its lifetime is refused as expired.
+    let sim = start(
+        SimConfig { issued_token_lifetime_secs: 0, ..Default::default() },
+        &csv(1, |_| "a@contoso.com".into(), |_| ""),
+    )
+    .await;
+    let token_url = format!("{}/common/oauth2/v2.0/token", sim.authority_url());
+    let r = c
+        .post(&token_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form("anything"))
+        .send()
+        .await
+        .unwrap();
+    let access = r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string();
+    let r = c.get(devices_url(&sim)).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("the token is expired"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_answers_403() {
+    let sim =
+        start(SimConfig { forbidden: true, ..Default::default() }, &csv(1, |_| "a@contoso.com".into(), |_| "")).await;
+    let (status, body) = get(&client(), &devices_url(&sim)).await;
+    assert_eq!(status, 403);
+    assert_eq!(assert_envelope(&body), "Authorization_RequestDenied");
+    assert_eq!(body["error"]["message"], "Insufficient privileges to complete the operation.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_over_five_methods_is_refused() {
+    let sim =
+        start(SimConfig::default(), &csv(6, |_| "alice@contoso.com".into(), |i| if i < 5 { "assigned" } else { "" }))
+            .await;
+    let c = client();
+    let d = device_by_serial(&c, &sim, "SN0005").await;
+    let (status, body) = post(&c, &methods_url(&sim, "alice@contoso.com"), json!({"device": {"id": d["id"]}})).await;
+    assert_eq!(status, 400);
+    assert_envelope(&body);
+    assert_eq!(sim.state().device("SN0005").unwrap().status, "available");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeding_states_and_fractions() {
+    let states = ["available", "assigned", "activated", "conflict", "missing", "wrong_secret", "failed", ""];
+    let sim = start(SimConfig::default(), &csv(8, |i| format!("u{i}@fabrikam.com"), |i| states[i])).await;
+    let s = sim.state();
+    assert_eq!(s.devices.len(), 7);
+    assert_eq!(s.missing_serials, vec!["SN0004"]);
+    let status = |serial: &str| s.device(serial).unwrap().status.clone();
+    assert_eq!(status("SN0000"), "available");
+    assert_eq!(status("SN0001"), "assigned");
+    assert_eq!(status("SN0002"), "activated");
+    assert_eq!(status("SN0006"), "failedActivation");
+    let conflict = s.device("SN0003").unwrap();
+    assert_eq!(conflict.assigned_upn.as_deref(), Some("other-1@fabrikam.com"));
+    assert!(s.user("other-1@fabrikam.com").unwrap().generated);
+    assert_eq!(s.device("SN0001").unwrap().assigned_upn.as_deref(), Some("u1@fabrikam.com"));
+    // 8 CSV users + 1 generated.
+    assert_eq!(s.users.len(), 9);
+    assert_eq!(sim.ready().devices, 7);
+
+    // Fractions are deterministic by seed.
+    let text = csv(200, |i| format!("u{i}@contoso.com"), |_| "");
+    let config = || SimConfig { assigned_fraction: 0.25, activated_fraction: 0.5, seed: 42, ..Default::default() };
+    let a = start(config(), &text).await.state();
+    let b = start(config(), &text).await.state();
+    let statuses = |s: &SimState| s.devices.iter().map(|d| d.status.clone()).collect::<Vec<_>>();
+    assert_eq!(statuses(&a), statuses(&b));
+    assert_eq!(
+        a.devices.iter().map(|d| &d.id).collect::<Vec<_>>(),
+        b.devices.iter().map(|d| &d.id).collect::<Vec<_>>()
+    );
+    let counts = a.status_counts();
+    assert!((70..130).contains(&counts["activated"]), "{counts:?}");
+    assert!((25..75).contains(&counts["assigned"]), "{counts:?}");
+
+    let bad = Simulator::start(
+        quiet(SimConfig::default()),
+        rows(&csv(1, |_| "a@b.com".into(), |_| "bogus")),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await;
+    assert!(bad.is_err());
+    let remote = Simulator::start(quiet(SimConfig::default()), vec![], "0.0.0.0:0".parse().unwrap()).await;
+    assert!(remote.is_err(), "non-loopback must be refused");
+}
+
+async fn portal_get(c: &Client, url: &str) -> (StatusCode, Value) {
+    let r = c
+        .get(url)
+        .bearer_auth(TOKEN)
+        .header("x-ms-client-request-id", uuid::Uuid::new_v4().to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn portal_enable(c: &Client, sim: &Simulator, body: Value) -> (StatusCode, Value) {
+    let r = c
+        .post(format!("{}{PORTAL}/enable", sim.portal_url()))
+        .bearer_auth(TOKEN)
+        .header("x-ms-client-request-id", uuid::Uuid::new_v4().to_string())
+        .header("x-ms-correlation-id", uuid::Uuid::new_v4().to_string())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_pages_of_25_with_skip_token() {
+    // 60 assigned (every 6th activated) + 5 available that the portal must not list.
+    let text = csv(
+        65,
+        |i| format!("user{}@contoso.com", i % 13),
+        |i| match i {
+            60.. => "available",
+            _ if i % 6 == 0 => "activated",
+            _ => "assigned",
+        },
+    );
+    let sim = start(SimConfig::default(), &text).await;
+    let c = client();
+    let list = format!("{}{PORTAL}/users", sim.portal_url());
+    let pages = |filter: &'static str, upn: &'static str| {
+        let (c, list) = (c.clone(), list.clone());
+        async move {
+            let (mut sizes, mut items, mut skip) = (vec![], vec![], String::new());
+            loop {
+                let url = format!("{list}?skipToken={}&upn={upn}&enabledFilter={filter}", urlencode(&skip));
+                let (status, body) = portal_get(&c, &url).await;
+                assert_eq!(status, 200, "{body}");
+                let page = body["items"].as_array().unwrap();
+                sizes.push(page.len());
+                items.extend(page.iter().cloned());
+                match body["skipToken"].as_str() {
+                    Some(s) => skip = s.to_string(),
+                    None => break (sizes, items),
+                }
+                assert!(sizes.len() < 10);
+            }
+        }
+    };
+    let (sizes, items) = pages("", "").await;
+    assert_eq!(sizes, vec![25, 25, 10]);
+    let mut ids: Vec<&str> = items.iter().map(|i| i["oathId"].as_str().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 60);
+    for key in
+        ["oathId", "objectId", "upn", "displayName", "serialNumber", "enabled", "timeInterval", "manufacturer", "model"]
+    {
+        assert!(items[0].get(key).is_some(), "{key} missing: {}", items[0]);
+    }
+    let (sizes, items) = pages("false", "").await;
+    assert_eq!(sizes.iter().sum::<usize>(), 50);
+    assert!(items.iter().all(|i| i["enabled"] == false));
+    let (_, items) = pages("", "USER3@contoso.com").await;
+    assert_eq!(items.len(), 5); // user3 holds SN3, 16, 29, 42, 55
+    assert!(items.iter().all(|i| i["upn"] == "user3@contoso.com"));
+
+    // The request id header is required.
+    let r = c.get(format!("{list}?skipToken=&upn=&enabledFilter=")).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_enable_checks_the_code() {
+    let sim =
+        start(SimConfig::default(), &csv(2, |_| "alice@contoso.com".into(), |i| ["assigned", "conflict"][i])).await;
+    let c = client();
+    let (_, body) = portal_get(
+        &c,
+        &format!("{}{PORTAL}/users?skipToken=&upn=alice@contoso.com&enabledFilter=false", sim.portal_url()),
+    )
+    .await;
+    let item = body["items"][0].clone();
+    assert_eq!(item["serialNumber"], "SN0000");
+    let enable = |code: String| json!({"@enableAction": "Activate", "oathId": item["oathId"], "objectId": item["objectId"], "verificationCode": code});
+
+    let (status, body) = portal_enable(&c, &sim, enable(wrong_code(0, now()))).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errorCode"], "OathCodeIncorrect");
+    assert!(body["message"].as_str().is_some());
+    assert_eq!(sim.state().device("SN0000").unwrap().status, "assigned");
+
+    // The variant that echoes the whole list item plus enableAction.
+    let mut echoed = item.clone();
+    echoed["enableAction"] = json!("Activate");
+    echoed["verificationCode"] = json!(code(0, now()).code);
+    let (status, body) = portal_enable(&c, &sim, echoed).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = portal_enable(&c, &sim, enable(code(0, now()).code)).await;
+    assert_eq!(status, 400);
+    assert!(body["errorCode"].as_str().is_some_and(|e| e != "OathCodeIncorrect"), "{body}");
+
+    let (status, _) = portal_enable(
+        &c,
+        &sim,
+        json!({"@enableAction": "Activate", "oathId": "00000000-0000-0000-0000-000000000000", "objectId": item["objectId"], "verificationCode": "123456"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    let state = sim.state();
+    let dev = state.device("SN0000").unwrap();
+    assert_eq!((dev.status.as_str(), dev.activations, dev.double_activation_attempts), ("activated", 1, 1));
+    assert_eq!(state.counters.rejected_codes, 1);
+    assert_eq!(state.counters.requests_by_route["portal.enable"], 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sim_state_endpoint_needs_no_auth_and_is_not_counted() {
+    let sim = start(SimConfig::default(), &csv(3, |_| "a@contoso.com".into(), |_| "")).await;
+    let c = client();
+    get(&c, &devices_url(&sim)).await;
+    let url = format!("http://{}/_sim/state", sim.local_addr());
+    let r = c.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().contains_key("date"));
+    let state: SimState = r.json().await.unwrap();
+    assert_eq!(state.devices.len(), 3);
+    assert_eq!(state.counters.requests, 1);
+    assert_eq!(state, {
+        let mut s = sim.state();
+        s.now_unix = state.now_unix;
+        s
+    });
+}
+
+#[test]
+fn cli_prints_ready_line_and_exits_on_stdin_eof_writing_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("tokens.csv");
+    std::fs::write(&csv_path, csv(4, |_| "alice@contoso.com".into(), |i| ["", "activated", "missing", ""][i])).unwrap();
+    let token_path = dir.path().join("token.txt");
+    std::fs::write(&token_path, "Bearer file-token\n").unwrap();
+    let state_path = dir.path().join("state.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oathbulk"))
+        .args(["simulate", "--csv"])
+        .arg(&csv_path)
+        .args(["--listen", "127.0.0.1:0", "--seed", "7", "--quiet", "--token-file"])
+        .arg(&token_path)
+        .arg("--state-out")
+        .arg(&state_path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let Record::Simulator(ready) = serde_json::from_str::<Record>(&line).expect(&line) else { panic!("{line}") };
+    assert_eq!((ready.devices, ready.users), (3, 1));
+    assert!(ready.graph_url.starts_with("http://127.0.0.1:") && ready.graph_url.ends_with("/graph/beta"));
+    assert!(ready.authority_url.ends_with("/login") && ready.portal_url.ends_with("/portal"));
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = client();
+        let url = format!("{}/directory/authenticationMethodDevices/hardwareOathDevices", ready.graph_url);
+        assert_eq!(c.get(&url).bearer_auth("file-token").send().await.unwrap().status(), 200);
+        assert_eq!(c.get(&url).bearer_auth("Bearer file-token").send().await.unwrap().status(), 401);
+    });
+
+    drop(child.stdin.take()); // EOF
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("simulate did not exit on stdin EOF");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(rest.trim().is_empty(), "one line only on stdout: {rest}");
+    let state: SimState = serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
+    assert_eq!(state.devices.len(), 3);
+    assert_eq!(state.device("SN0001").unwrap().status, "activated");
+    assert_eq!(state.counters.requests, 2);
+    assert_eq!(state.counters.unauthorized, 1);
+}
+
+#[test]
+fn cli_refuses_non_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("tokens.csv");
+    std::fs::write(&csv_path, csv(1, |_| "a@contoso.com".into(), |_| "")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oathbulk"))
+        .args(["simulate", "--csv"])
+        .arg(&csv_path)
+        .args(["--listen", "0.0.0.0:0"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_are_applied_exactly_once() {
+    let n = 300;
+    let text = csv(n, |i| format!("user{}@contoso.com", i / 3), |_| "");
+    let sim = start(SimConfig { latency_ms: 5, ..Default::default() }, &text).await;
+    let c = client();
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..16 {
+        let (c, base) = (c.clone(), sim.graph_url());
+        tasks.spawn(async move {
+            for i in (worker..n).step_by(16) {
+                let url = format!("{base}/users/user{}@contoso.com/authentication/hardwareOathMethods/assignAndActivateBySerialNumber", i / 3);
+                let body = json!({"serialNumber": format!("SN{i:04}"), "verificationCode": code(i, now()).code});
+                let r = c.post(&url).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+                assert_eq!(r.status(), 204, "{i}");
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+    // 16 in flight with 5 ms each: far quicker than 300 × 5 ms in series.
+    assert!(started.elapsed() < Duration::from_millis(1200), "{:?}", started.elapsed());
+    let state = sim.shutdown().await;
+    assert_eq!(state.counters.activations, n as u64);
+    assert!(state.devices.iter().all(|d| d.status == "activated" && d.activations == 1));
+    assert_eq!(state.counters.requests_by_route["graph.assign_and_activate_by_serial"], n as u64);
+}
