@@ -30,10 +30,140 @@ pub enum Record {
     Progress(Progress),
     /// A diagnostic line (`--progress json`, on stderr only): what a person would read there.
     Diagnostic(Diagnostic),
+    /// One user of the CSV with their tokens (`users`).
+    User(UserRecord),
+    /// One preflight finding (`doctor`): pass, warn or fail, with a fix.
+    Check(CheckRecord),
+    /// One row's result in `import` (seed file → tenant inventory).
+    Import(ImportRecord),
+    /// One lifecycle change (`deactivate`, `unassign`, `remove`, `undo`).
+    Change(ChangeRecord),
     /// `oathbulk simulate` is listening (first line it prints).
     Simulator(SimulatorReady),
     /// Always last on stdout.
     Summary(Summary),
+}
+
+/// A token of a user, as `users` reports it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct UserToken {
+    pub serial: String,
+    pub line: u64,
+    /// Tenant status (with `--tenant`): `available` | `assigned` | `activated` | `failedActivation` | `not_found`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Who holds it in the tenant, when not this user (with `--tenant`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct UserRecord {
+    pub upn: String,
+    /// Number of tokens in the CSV for this user.
+    pub count: u64,
+    pub tokens: Vec<UserToken>,
+    /// Set when the user would hold more than Entra's five OATH methods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CheckRecord {
+    /// Stable name: `api_reachable`, `token_expiry`, `token_audience`, `permissions`,
+    /// `policy_enabled`, `clock_offset`, `csv`, `tenant_tokens`.
+    pub check: String,
+    pub status: CheckStatus,
+    pub message: String,
+    /// What to do about it (warn/fail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// What `import` did with a row.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// Created in the tenant by this run.
+    Created,
+    /// Already in the tenant (by serial): not duplicated.
+    Exists,
+    /// `--dry-run`: would be created.
+    WouldCreate,
+    Failed,
+    NotAttempted,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ImportRecord {
+    pub line: u64,
+    pub upn: String,
+    pub serial: String,
+    pub status: ImportStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// Assigned to `upn` by this run (`--assign`).
+    #[serde(default)]
+    pub assigned: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    pub time: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeOperation {
+    Deactivate,
+    Unassign,
+    Remove,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeStatus {
+    Done,
+    /// `--dry-run`.
+    WouldDo,
+    /// The token is not in the state this change expects (or the run did not change it): untouched.
+    Refused,
+    NotFound,
+    Failed,
+    NotAttempted,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChangeRecord {
+    pub operation: ChangeOperation,
+    pub status: ChangeStatus,
+    pub serial: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// CSV line, or journal line for `undo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    pub time: String,
 }
 
 /// Where a running simulator can be reached. Tests read this line to learn the port.

@@ -61,6 +61,10 @@ fn kind(r: &Record) -> &'static str {
         Record::Progress(_) => "progress",
         Record::Diagnostic(_) => "diagnostic",
         Record::Simulator(_) => "simulator",
+        Record::User(_) => "user",
+        Record::Check(_) => "check",
+        Record::Import(_) => "import",
+        Record::Change(_) => "change",
         Record::Summary(_) => "summary",
     }
 }
@@ -124,6 +128,44 @@ fn columns(r: &Record) -> (Vec<&'static str>, Vec<String>) {
         Record::Warning(w) => (vec!["warning", "message"], vec![w.code.clone(), w.message.clone()]),
         Record::Diagnostic(d) => (vec!["level", "message"], vec![d.level.clone(), d.message.clone()]),
         Record::Progress(p) => (vec!["phase", "done"], vec![p.phase.clone(), p.done.to_string()]),
+        Record::User(u) => (
+            vec!["upn", "tokens", "serials", "warning"],
+            vec![
+                u.upn.clone(),
+                u.count.to_string(),
+                u.tokens.iter().map(|t| t.serial.as_str()).collect::<Vec<_>>().join(" "),
+                u.warning.clone().unwrap_or_default(),
+            ],
+        ),
+        Record::Check(c) => (
+            vec!["check", "status", "message", "fix"],
+            vec![
+                c.check.clone(),
+                format!("{:?}", c.status).to_lowercase(),
+                c.message.clone(),
+                c.fix.clone().unwrap_or_default(),
+            ],
+        ),
+        Record::Import(i) => (
+            vec!["line", "upn", "serial", "status", "detail"],
+            vec![
+                i.line.to_string(),
+                i.upn.clone(),
+                i.serial.clone(),
+                format!("{:?}", i.status).to_lowercase(),
+                i.error_message.clone().unwrap_or_default(),
+            ],
+        ),
+        Record::Change(c) => (
+            vec!["operation", "serial", "upn", "status", "detail"],
+            vec![
+                format!("{:?}", c.operation).to_lowercase(),
+                c.serial.clone(),
+                opt(&c.upn),
+                format!("{:?}", c.status).to_lowercase(),
+                c.reason.clone().or(c.error_message.clone()).unwrap_or_default(),
+            ],
+        ),
         Record::Simulator(s) => (vec!["graph url", "portal url"], vec![s.graph_url.clone(), s.portal_url.clone()]),
         Record::Summary(s) => (vec!["command"], vec![s.command.clone()]),
     }
