@@ -83,6 +83,24 @@ impl Diag {
     pub fn warn(&self, code: &str, message: &str) {
         self.line("warn", Some(code), message);
     }
+    /// The device-code sign-in instruction: a person must read it, whatever the mode.
+    pub fn sign_in(&self, message: &str) {
+        let st = self.state.lock().unwrap();
+        if st.mode == ProgressMode::Json {
+            let rec = Record::Progress(Progress {
+                phase: "sign_in".into(),
+                done: 0,
+                total: None,
+                message: Some(message.into()),
+            });
+            let mut err = std::io::stderr().lock();
+            let _ = serde_json::to_writer(&mut err, &rec);
+            let _ = err.write_all(b"\n");
+        } else {
+            eprintln!("{message}");
+        }
+    }
+
     pub fn error(&self, code: &str, message: &str) {
         self.line("error", Some(code), message);
     }

@@ -30,6 +30,16 @@ pub struct Shared<B> {
     pub min_validity_ms: Option<i64>,
     pub stop: watch::Sender<bool>,
     pub fatal: Mutex<Option<Fatal>>,
+    /// A code read off the token's display (`--code`), instead of computing one.
+    pub typed_code: Option<TypedCode>,
+}
+
+/// A code a person typed: sent as is, never retried with a guess.
+#[derive(Debug, Clone)]
+pub struct TypedCode {
+    pub code: String,
+    /// When it was typed (process start), local clock.
+    pub typed_at: std::time::SystemTime,
 }
 
 impl<B: Backend> Shared<B> {
@@ -182,8 +192,23 @@ pub async fn activate_row<B: Backend>(
     mut action: Action,
     mut device: Device,
 ) -> (Activation, Option<FailureDetail>) {
-    let secret = row.secret.as_ref().expect("activate requires secrets").bytes().to_vec();
+    let typed = shared.typed_code.clone();
+    let secret = match (&typed, &row.secret) {
+        (None, Some(secret)) => secret.bytes().to_vec(),
+        (Some(_), _) => Vec::new(),
+        (None, None) => {
+            let mut a = record(row, ActivationStatus::Failed, action, Some(&device));
+            a.error_code = Some("no_secret".into());
+            a.error_message = Some("the row has no secret key; pass --code with a code read off the token".into());
+            return (a, None);
+        }
+    };
     let period = row.time_interval;
+    // The step the typed code was shown in, on the tenant's clock.
+    let typed_step = typed.as_ref().map(|t| {
+        let local_ms = t.typed_at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as i64;
+        ((local_ms + shared.clock.offset_ms().unwrap_or(0)).max(0) / (i64::from(period) * 1000)) as u64
+    });
     let mut attempts = 0u32;
     let mut transient = 0u32;
     let mut throttled = 0u32;
@@ -199,19 +224,41 @@ pub async fn activate_row<B: Backend>(
         }
         // Check the step before taking a rate slot (a row that must wait for the next step
         // should not burn one), and again after (the pacer may have made us wait).
-        if let Some(wait) = step_wait(shared, period, rejected_step) {
-            shared.sleep(wait).await;
-            continue;
+        if typed.is_none() {
+            if let Some(wait) = step_wait(shared, period, rejected_step) {
+                shared.sleep(wait).await;
+                continue;
+            }
         }
         let permit = shared.permits.acquire().await.expect("semaphore open");
         shared.pacer.ready().await;
-        if let Some(wait) = step_wait(shared, period, rejected_step) {
-            drop(permit);
-            shared.sleep(wait).await;
-            continue;
+        if typed.is_none() {
+            if let Some(wait) = step_wait(shared, period, rejected_step) {
+                drop(permit);
+                shared.sleep(wait).await;
+                continue;
+            }
         }
         let pos = position(&shared.clock, period);
-        let code = otp::code_for_step(&secret, row.hash, period, pos.step, otp::DIGITS);
+        let code = match (&typed, typed_step) {
+            (Some(t), Some(shown)) => {
+                // Entra accepts about one step either side: past that the typed code is
+                // dead, and guessing another would be wrong. Say so instead.
+                if pos.step > shown + 1 {
+                    drop(permit);
+                    let mut a = record(row, ActivationStatus::Failed, action, Some(&device));
+                    a.attempts = attempts;
+                    a.error_code = Some("code_too_old".into());
+                    a.error_message = Some(format!(
+                        "the typed code is too old (read {} s ago); read the current code off the token and run again",
+                        (pos.step - shown) * u64::from(period)
+                    ));
+                    return (a, None);
+                }
+                t.code.clone()
+            }
+            _ => otp::code_for_step(&secret, row.hash, period, pos.step, otp::DIGITS),
+        };
         last_step = Some(pos.step);
         attempts += 1;
         let display_name = row.display_name.as_deref();
@@ -243,6 +290,13 @@ pub async fn activate_row<B: Backend>(
                 let message = super::auth_advice(&err, shared.backend.name());
                 shared.abort(Fatal { code: "auth_rejected".into(), message });
                 return (with_error(base(ActivationStatus::NotAttempted, action, &device), &err), None);
+            }
+            ApiError::Rejected { status, code, message, .. } if typed.is_some() => {
+                let mut a = with_error(base(ActivationStatus::Failed, action, &device), &err);
+                a.error_message = Some(format!(
+                    "the tenant rejected the typed code (HTTP {status} {code}: {message}); typed codes are never retried with a guess: read the next code off the token and run again"
+                ));
+                return (a, detail(&err));
             }
             ApiError::Rejected { .. } if rejected_step.is_none() => {
                 // Maybe the code rolled over in flight, or the clocks disagree by a step: try
@@ -429,6 +483,7 @@ mod tests {
             min_validity_ms: Some(5_000),
             stop,
             fatal: Mutex::new(None),
+            typed_code: None,
         }
     }
 

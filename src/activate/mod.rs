@@ -36,6 +36,8 @@ pub struct RunOptions {
     /// Never send a code with fewer seconds than this left in its step (`None`: automatic,
     /// from the measured round trip).
     pub min_validity_secs: Option<u32>,
+    /// `--code`: a code read off the token (single-token mode).
+    pub typed_code: Option<executor::TypedCode>,
 }
 
 /// The exit code and fatal condition of a run, after its summary was printed.
@@ -98,6 +100,7 @@ pub async fn run<B: Backend>(
         min_validity_ms: options.min_validity_secs.map(|s| i64::from(s) * 1000),
         stop,
         fatal: Mutex::new(None),
+        typed_code: options.typed_code.clone(),
     });
 
     // Ctrl-C: stop sending, let requests in flight finish and settle, then summarise.

@@ -4,6 +4,7 @@
 //! (`--client-id`), `OATHBULK_TOKEN`, `./AuthKey.txt` (the original tool's file), a hidden
 //! prompt on a terminal. Never a command-line value: argv is visible to every user.
 
+pub mod devicecode;
 pub mod jwt;
 
 use anyhow::{bail, Context, Result};
@@ -59,6 +60,7 @@ pub enum TokenSource {
     Env,
     Prompt,
     ClientCredentials,
+    DeviceCode,
     Simulator,
 }
 
@@ -70,23 +72,36 @@ impl std::fmt::Display for TokenSource {
             TokenSource::Env => write!(f, "${TOKEN_ENV}"),
             TokenSource::Prompt => write!(f, "the prompt"),
             TokenSource::ClientCredentials => write!(f, "client credentials"),
+            TokenSource::DeviceCode => write!(f, "device-code sign-in"),
             TokenSource::Simulator => write!(f, "the simulator"),
         }
     }
 }
 
-struct Current {
-    token: SecretString,
-    /// When to fetch a new one (client credentials only).
-    refresh_at: Option<SystemTime>,
+pub(crate) struct Current {
+    pub(crate) token: SecretString,
+    /// When to fetch a new one (renewable tokens only).
+    pub(crate) refresh_at: Option<SystemTime>,
+    /// For delegated sign-in: the refresh token that renews it (kept in memory only).
+    pub(crate) refresh_token: Option<SecretString>,
 }
 
-/// Hands out the current bearer token, refreshing app-only tokens before they expire.
+/// How a token is renewed.
+#[derive(Clone)]
+pub(crate) enum Renewal {
+    /// App-only: ask again with the client secret.
+    ClientCredentials(ClientCredentials),
+    /// Delegated (device code): the refresh-token grant.
+    RefreshToken { token_url: String, client_id: String, scope: String },
+}
+
+/// Hands out the current bearer token, renewing app-only and device-code tokens before
+/// they expire (at 80% of their lifetime) and once more after a 401.
 #[derive(Clone)]
 pub struct TokenProvider {
     source: TokenSource,
     current: Arc<Mutex<Current>>,
-    client: Option<(ClientCredentials, reqwest::Client)>,
+    client: Option<(Renewal, reqwest::Client)>,
 }
 
 impl TokenProvider {
@@ -99,7 +114,11 @@ impl TokenProvider {
         }
         Ok(Self {
             source,
-            current: Arc::new(Mutex::new(Current { token: SecretString::from(token), refresh_at: None })),
+            current: Arc::new(Mutex::new(Current {
+                token: SecretString::from(token),
+                refresh_at: None,
+                refresh_token: None,
+            })),
             client: None,
         })
     }
@@ -109,8 +128,13 @@ impl TokenProvider {
         Ok(Self {
             source: TokenSource::ClientCredentials,
             current: Arc::new(Mutex::new(current)),
-            client: Some((creds, http)),
+            client: Some((Renewal::ClientCredentials(creds), http)),
         })
+    }
+
+    /// A delegated token from device-code sign-in, renewed with its refresh token.
+    pub(crate) fn renewable(current: Current, renewal: Renewal, http: reqwest::Client, source: TokenSource) -> Self {
+        Self { source, current: Arc::new(Mutex::new(current)), client: Some((renewal, http)) }
     }
 
     pub fn source(&self) -> &TokenSource {
@@ -125,9 +149,9 @@ impl TokenProvider {
     /// The token to send now (refreshed first when it is about to expire).
     pub async fn bearer(&self) -> Result<SecretString> {
         let mut cur = self.current.lock().await;
-        if let (Some((creds, http)), Some(at)) = (&self.client, cur.refresh_at) {
+        if let (Some((renewal, http)), Some(at)) = (&self.client, cur.refresh_at) {
             if SystemTime::now() >= at {
-                *cur = fetch_client_token(creds, http).await?;
+                *cur = renew(renewal, http, &cur).await?;
             }
         }
         Ok(cur.token.clone())
@@ -135,9 +159,9 @@ impl TokenProvider {
 
     /// After a 401: fetch a new app-only token (no-op for fixed tokens).
     pub async fn force_refresh(&self) -> Result<bool> {
-        let Some((creds, http)) = &self.client else { return Ok(false) };
+        let Some((renewal, http)) = &self.client else { return Ok(false) };
         let mut cur = self.current.lock().await;
-        *cur = fetch_client_token(creds, http).await?;
+        *cur = renew(renewal, http, &cur).await?;
         Ok(true)
     }
 
@@ -150,6 +174,52 @@ impl TokenProvider {
     pub async fn redactor(&self) -> Redactor {
         Redactor { secrets: vec![self.current.lock().await.token.clone()] }
     }
+}
+
+async fn renew(renewal: &Renewal, http: &reqwest::Client, current: &Current) -> Result<Current> {
+    match renewal {
+        Renewal::ClientCredentials(creds) => fetch_client_token(creds, http).await,
+        Renewal::RefreshToken { token_url, client_id, scope } => {
+            let Some(refresh) = &current.refresh_token else {
+                return Err(SignInRefused("the sign-in gave no refresh token; sign in again".into()).into());
+            };
+            let form = [
+                ("grant_type", "refresh_token"),
+                ("client_id", client_id.as_str()),
+                ("refresh_token", refresh.expose_secret()),
+                ("scope", scope.as_str()),
+            ];
+            let resp = http.post(token_url).form(&form).send().await.context("cannot reach the token endpoint")?;
+            let status = resp.status();
+            let body: serde_json::Value = resp.json().await.unwrap_or_default();
+            if !status.is_success() {
+                let error = body.get("error").and_then(|v| v.as_str()).unwrap_or("unknown_error");
+                return Err(SignInRefused(format!("refreshing the sign-in failed (HTTP {status}, {error}); sign in again")).into());
+            }
+            let mut next = current_from(&body)?;
+            if next.refresh_token.is_none() {
+                next.refresh_token = Some(refresh.clone());
+            }
+            Ok(next)
+        }
+    }
+}
+
+/// A token endpoint's success answer as the current token.
+pub(crate) fn current_from(body: &serde_json::Value) -> Result<Current> {
+    let token = body
+        .get("access_token")
+        .and_then(|v| v.as_str())
+        .context("the token endpoint's answer has no access_token")?
+        .to_string();
+    let expires_in = body.get("expires_in").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok())).unwrap_or(3600);
+    // Renew at 80% of the lifetime (at least 10 s early) so a long run never sends a dead token.
+    let early = (expires_in / 5).max(10).min(expires_in);
+    Ok(Current {
+        token: SecretString::from(token),
+        refresh_at: Some(SystemTime::now() + Duration::from_secs(expires_in - early)),
+        refresh_token: body.get("refresh_token").and_then(|v| v.as_str()).map(|r| SecretString::from(r.to_string())),
+    })
 }
 
 async fn fetch_client_token(creds: &ClientCredentials, http: &reqwest::Client) -> Result<Current> {
@@ -176,18 +246,7 @@ async fn fetch_client_token(creds: &ClientCredentials, http: &reqwest::Client) -
         ))
         .into());
     }
-    let token = body
-        .get("access_token")
-        .and_then(|v| v.as_str())
-        .context("the token endpoint's answer has no access_token")?
-        .to_string();
-    let expires_in = body.get("expires_in").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok())).unwrap_or(3600);
-    // Refresh at 80% of the lifetime (at least 10 s early) so a long run never sends a dead token.
-    let early = (expires_in / 5).max(10).min(expires_in);
-    Ok(Current {
-        token: SecretString::from(token),
-        refresh_at: Some(SystemTime::now() + Duration::from_secs(expires_in - early)),
-    })
+    current_from(&body)
 }
 
 /// Replaces every known secret in a text with `[REDACTED]`.

@@ -1,7 +1,9 @@
 //! `oathbulk activate`: the main job.
 
 use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
-use super::{InputArgs, OutputArgs, ScriptArgs};
+use super::{HashArg, OutputArgs, ScriptArgs};
+use crate::activate::executor::TypedCode;
+use crate::inventory::{ReadOptions, SecretFormat};
 use crate::activate::{self, journal, sink::Sink, RunOptions};
 use crate::auth::{self, jwt};
 use crate::diag::{Diag, ProgressMode};
@@ -20,8 +22,17 @@ pub const GRAPH_DEFAULT_RATE: f64 = 10.0;
 
 #[derive(Debug, Args)]
 pub struct ActivateArgs {
+    /// Vendor CSV (`-` for stdin). Optional with `--serial S --code CODE`.
+    #[arg(value_name = "CSV", help_heading = "Input")]
+    pub csv: Option<String>,
+    /// How the secret key column is encoded. Never guessed.
+    #[arg(long, value_enum, default_value_t = SecretFormat::Base32, help_heading = "Input")]
+    pub secret_format: SecretFormat,
+    /// Hash for rows without a hash column or with an empty cell.
+    #[arg(long = "hash", value_enum, default_value_t = HashArg::Sha1, help_heading = "Input")]
+    pub default_hash: HashArg,
     #[command(flatten)]
-    pub input: InputArgs,
+    pub one: OneTokenArgs,
     #[command(flatten)]
     pub script: ScriptArgs,
     #[command(flatten)]
@@ -32,6 +43,31 @@ pub struct ActivateArgs {
     pub auth: AuthArgs,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// Activate exactly one token.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "One token")]
+pub struct OneTokenArgs {
+    /// Only the token with this serial number (from the CSV, or with --code from the tenant alone).
+    #[arg(long, value_name = "SERIAL")]
+    pub serial: Option<String>,
+    /// The six digits shown on the token's display now: no secret needed (lost seed file,
+    /// a replacement token). Sent once; a rejected or stale code is reported, never guessed.
+    #[arg(long, value_name = "DIGITS", requires = "serial", value_parser = parse_code)]
+    pub code: Option<String>,
+    /// The user to assign an available token to (or whose assigned token to activate).
+    #[arg(long, value_name = "UPN", requires = "serial")]
+    pub upn: Option<String>,
+}
+
+fn parse_code(text: &str) -> Result<String, String> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()) {
+        Ok(digits)
+    } else {
+        Err("a verification code is exactly six digits (keep leading zeros)".into())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -80,8 +116,31 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
             anyhow::bail!("--max-rate must be a positive number of requests per second");
         }
     }
-    let rows: Vec<RowResult> = pipeline::open(&args.input.csv, args.input.read_options(true), &args.script.options(false))?
-        .collect();
+    if let Some(upn) = &args.one.upn {
+        if !crate::inventory::is_upn(upn) {
+            anyhow::bail!("--upn '{upn}' is not a user@domain address");
+        }
+    }
+    let read = ReadOptions {
+        secret_format: args.secret_format,
+        default_hash: args.default_hash.into(),
+        require_secret: args.one.code.is_none(),
+    };
+    let mut rows: Vec<RowResult> = match &args.csv {
+        Some(csv) => pipeline::open(csv, read, &args.script.options(false))?.collect(),
+        None if args.one.code.is_some() => Vec::new(),
+        None => anyhow::bail!("give the vendor CSV (or --serial S --code DIGITS for one token without a CSV)"),
+    };
+    if let Some(serial) = &args.one.serial {
+        // One token: that row only (row errors elsewhere in the file are not this run's business).
+        rows.retain(|r| r.as_ref().is_ok_and(|row| row.serial.eq_ignore_ascii_case(serial)));
+        if rows.is_empty() && args.csv.is_some() && args.one.code.is_none() {
+            anyhow::bail!("serial {serial} is not in {}", args.csv.as_deref().unwrap_or("the CSV"));
+        }
+        if let (Some(upn), Some(Ok(row))) = (&args.one.upn, rows.first_mut()) {
+            row.upn = upn.clone();
+        }
+    }
     let settled = match (&args.run.journal, args.run.resume) {
         (Some(path), true) => {
             let s = journal::read_settled(path)?;
@@ -109,12 +168,21 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
         parallel: usize::from(args.run.parallel),
         max_rate: Some(args.run.max_rate.unwrap_or(default_rate)),
         min_validity_secs: args.run.min_validity,
+        typed_code: args.one.code.clone().map(|code| TypedCode { code, typed_at: std::time::SystemTime::now() }),
     };
     let writes_estimate = rows.iter().filter(|r| r.is_ok()).count() as f64;
     let rt = connect::runtime()?;
     rt.block_on(async move {
         let seed = args.tenant.simulate.then(|| rows.iter().filter_map(|r| r.as_ref().ok().cloned()).collect());
         let conn = connect::connect(&args.tenant, &args.auth, diag, seed).await?;
+        if args.one.code.is_some() && rows.is_empty() {
+            // No CSV row: the tenant says what the token is and who holds it.
+            let serial = args.one.serial.clone().unwrap_or_default();
+            match typed_row(&conn.backend, &serial, args.one.upn.as_deref()).await {
+                Ok(row) => rows.push(Ok(row)),
+                Err(e) => return Err(e),
+            }
+        }
         let out = Output::stdout(args.output.format, true);
         let mut sink = Sink::new(out, diag.clone(), Summary { command: "activate".into(), ..Default::default() });
         sink.set_redactor(conn.tokens.redactor().await);
@@ -137,6 +205,37 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
             sim.shutdown().await;
         }
         Ok(outcome.summary.exit_code)
+    })
+}
+
+/// The row for `--serial S --code C` without a CSV, from the tenant's view of the token.
+async fn typed_row(backend: &AnyBackend, serial: &str, upn: Option<&str>) -> Result<crate::inventory::Row> {
+    use crate::backend::Backend;
+    let wanted = [(serial.to_string(), upn.unwrap_or_default().to_string())];
+    let found = match backend {
+        AnyBackend::Graph(b) => b.find(&wanted).await,
+        AnyBackend::Portal(b) => b.find(&wanted).await,
+    };
+    let devices = found.map_err(|e| anyhow::anyhow!(crate::activate::auth_advice(&e, "tenant")))?;
+    let device = devices.into_iter().find(|d| d.token.serial.eq_ignore_ascii_case(serial));
+    let holder = device.as_ref().and_then(|d| d.owner_upn.clone().or(d.token.assigned_to_id.clone()));
+    let upn = match (upn, holder) {
+        (Some(u), _) => u.to_string(),
+        (None, Some(h)) => h,
+        (None, None) if device.is_none() => "unknown@unknown.invalid".into(),
+        (None, None) => anyhow::bail!("token {serial} is not assigned to anyone: give --upn to assign it"),
+    };
+    Ok(crate::inventory::Row {
+        line: 0,
+        upn,
+        serial: device.as_ref().map(|d| d.token.serial.clone()).unwrap_or_else(|| serial.to_string()),
+        secret: None,
+        time_interval: device.as_ref().and_then(|d| d.token.time_interval).unwrap_or(30),
+        hash: Default::default(),
+        manufacturer: String::new(),
+        model: String::new(),
+        display_name: None,
+        extra: vec![],
     })
 }
 

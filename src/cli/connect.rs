@@ -62,11 +62,16 @@ pub struct AuthArgs {
     /// Read the bearer token from the first line of standard input.
     #[arg(long, conflicts_with = "token_file")]
     pub token_stdin: bool,
-    /// Tenant id or domain, for app-only sign-in (--client-id).
+    /// Sign in with a device code: the sign-in message goes to stderr; the token stays in memory.
+    #[arg(long, conflicts_with_all = ["token_file", "token_stdin"])]
+    pub device_code: bool,
+    /// Tenant id or domain, for app-only sign-in (--client-id) or device-code sign-in [default: organizations].
     #[arg(long, value_name = "TENANT")]
     pub tenant: Option<String>,
-    /// App registration id for app-only sign-in; the secret comes from $OATHBULK_CLIENT_SECRET or --client-secret-file.
-    #[arg(long, value_name = "ID", requires = "tenant")]
+    /// App registration id: with --tenant, app-only sign-in (the secret comes from
+    /// $OATHBULK_CLIENT_SECRET or --client-secret-file); with --device-code, the public client
+    /// to sign in with [default: Microsoft Graph Command Line Tools].
+    #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
     /// File holding the client secret.
     #[arg(long, value_name = "FILE", requires = "client_id")]
@@ -92,8 +97,27 @@ pub struct Connection {
 }
 
 /// Find the bearer token (or client credentials) the user provided.
-pub async fn credentials(auth: &AuthArgs, http: &reqwest::Client, diag: &Diag) -> Result<TokenProvider> {
+pub async fn credentials(
+    auth: &AuthArgs,
+    backend: BackendKind,
+    http: &reqwest::Client,
+    diag: &Diag,
+) -> Result<TokenProvider> {
     let mut warn = |m: String| diag.warn("token_file_permissions", &m);
+    if auth.device_code {
+        let authority = validate_base_url(&auth.authority_url, "--authority-url")?;
+        let scope = match backend {
+            BackendKind::Graph => auth::devicecode::GRAPH_SCOPES,
+            BackendKind::Portal => auth::devicecode::PORTAL_SCOPES,
+        };
+        let request = auth::devicecode::DeviceCodeRequest {
+            authority: authority.as_str(),
+            tenant: auth.tenant.as_deref().unwrap_or("organizations"),
+            client_id: auth.client_id.as_deref().unwrap_or(auth::devicecode::DEFAULT_CLIENT_ID),
+            scope,
+        };
+        return auth::devicecode::sign_in(request, http, diag).await;
+    }
     if auth.token_stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line).context("cannot read the token from standard input")?;
@@ -104,6 +128,9 @@ pub async fn credentials(auth: &AuthArgs, http: &reqwest::Client, diag: &Diag) -
         return TokenProvider::fixed(token, TokenSource::File(path.clone()));
     }
     if let Some(client_id) = &auth.client_id {
+        if auth.tenant.is_none() {
+            bail!("--client-id needs --tenant for app-only sign-in (or --device-code for interactive sign-in)");
+        }
         let secret = match &auth.client_secret_file {
             Some(p) => std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read client secret file {}", p.display()))?
@@ -163,7 +190,7 @@ pub async fn connect(tenant: &TenantArgs, auth_args: &AuthArgs, diag: &Diag, see
             }
             .to_string()
         });
-        (tenant.graph_url.clone(), portal, credentials(auth_args, &http, diag).await?, None)
+        (tenant.graph_url.clone(), portal, credentials(auth_args, tenant.backend, &http, diag).await?, None)
     };
     let backend = match tenant.backend {
         BackendKind::Graph => {
