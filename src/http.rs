@@ -216,11 +216,8 @@ impl ApiClient {
             }
         }
         let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
+        let retry_after =
+            resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
         let body = match resp.bytes().await {
             Ok(b) => b.to_vec(),
             Err(e) => return Err(transport_error(&e, &method)),

@@ -36,7 +36,9 @@ impl Output {
     pub fn emit(&mut self, record: &Record) -> Result<()> {
         match self.format {
             Format::Json => {
-                serde_json::to_writer(&mut self.out, record)?;
+                // `io::Error::from` keeps an I/O failure an `io::Error` in the anyhow chain
+                // (serde_json's own error hides it), so a broken pipe ends quietly.
+                serde_json::to_writer(&mut self.out, record).map_err(std::io::Error::from)?;
                 self.out.write_all(b"\n")?;
                 if self.flush_each {
                     self.out.flush()?;

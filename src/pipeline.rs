@@ -7,10 +7,14 @@ use crate::record::RowErrorRecord;
 use crate::script::{RowScript, ScriptOptions, SortKey};
 use anyhow::Result;
 
+/// A row, or the record saying why it cannot be used. The error is the wire record itself
+/// (no conversion later), so it is large; rows are streamed one at a time, so that is fine.
+#[allow(clippy::result_large_err)]
 pub type RowResult = Result<Row, RowErrorRecord>;
 
 /// Open the CSV and compile the scripts; fatal problems (missing file, bad header,
 /// script syntax) come back as `Err` before any row is read.
+#[allow(clippy::result_large_err)]
 pub fn open(path: &str, read: ReadOptions, script: &ScriptOptions) -> Result<Box<dyn Iterator<Item = RowResult>>> {
     let inventory = Inventory::open(path, read)?;
     let script = RowScript::compile(script)?;

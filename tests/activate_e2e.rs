@@ -29,7 +29,7 @@ fn mixed(i: usize) -> &'static str {
         0 => "activated",
         1 => "conflict",
         2 => "missing",
-        3 | 4 | 5 => "assigned",
+        3..=5 => "assigned",
         _ => "available",
     }
 }
@@ -256,9 +256,8 @@ fn token_expiring_mid_run_stops_cleanly_and_resumes(api: Api) {
 
     // An admin fetches a fresh token (here: from the simulator's token endpoint) and resumes.
     let fresh = t.fresh_token();
-    let resumed = Run::from(
-        t.command(&["--journal", "run.jsonl", "--resume"]).env("OATHBULK_TOKEN", &fresh).output().unwrap(),
-    );
+    let resumed =
+        Run::from(t.command(&["--journal", "run.jsonl", "--resume"]).env("OATHBULK_TOKEN", &fresh).output().unwrap());
     assert!(!resumed.stdout.contains(&fresh) && !resumed.stderr.contains(&fresh));
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);
     let state = t.state();
@@ -280,11 +279,7 @@ fn portal_token_expiring_mid_run_stops_cleanly() {
 
 fn wrong_token_stops_at_once(api: Api) {
     let t = Tenant::new(api, &csv(10, |_| "assigned"), SimConfig::default());
-    let out = t
-        .command(&[])
-        .env("OATHBULK_TOKEN", "not-the-right-token-at-all")
-        .output()
-        .unwrap();
+    let out = t.command(&[]).env("OATHBULK_TOKEN", "not-the-right-token-at-all").output().unwrap();
     let run = Run::from(out);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert_eq!(run.summary()["fatal"]["code"], "auth_rejected");
@@ -374,7 +369,16 @@ fn client_credentials_refresh_mid_run() {
         },
     );
     let out = t
-        .command(&["--tenant", "contoso", "--client-id", "app-1", "--authority-url", &t.sim().authority_url(), "--max-rate", "3"])
+        .command(&[
+            "--tenant",
+            "contoso",
+            "--client-id",
+            "app-1",
+            "--authority-url",
+            &t.sim().authority_url(),
+            "--max-rate",
+            "3",
+        ])
         .env_remove("OATHBULK_TOKEN")
         .env("OATHBULK_CLIENT_SECRET", "s3cret-value-xyz")
         .output()

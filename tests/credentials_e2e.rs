@@ -16,7 +16,12 @@ fn now() -> i64 {
 /// An unsigned JWT-shaped token with these claims.
 fn jwt(claims: Value) -> String {
     let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-    format!("{}.{}.{}", b64(br#"{"alg":"none","typ":"JWT"}"#), b64(claims.to_string().as_bytes()), b64(b"sig-bytes-xyz"))
+    format!(
+        "{}.{}.{}",
+        b64(br#"{"alg":"none","typ":"JWT"}"#),
+        b64(claims.to_string().as_bytes()),
+        b64(b"sig-bytes-xyz")
+    )
 }
 
 /// A tenant that expects `token`.
@@ -30,7 +35,9 @@ fn tenant_expecting(api: Api, rows: usize, token: &str, config: SimConfig) -> Te
     let old = t.sim.take().unwrap();
     t.rt.block_on(old.shutdown());
     let config = SimConfig { expected_token: Some(token.to_string()), quiet: true, ..config };
-    t.sim = Some(t.rt.block_on(oathbulk::simulate::Simulator::start(config, seed, "127.0.0.1:0".parse().unwrap())).unwrap());
+    t.sim = Some(
+        t.rt.block_on(oathbulk::simulate::Simulator::start(config, seed, "127.0.0.1:0".parse().unwrap())).unwrap(),
+    );
     t.token = token.to_string();
     t
 }
@@ -78,7 +85,9 @@ fn token_from_stdin_and_from_a_named_file() {
     assert_eq!(run.summary()["counts"]["would_activate"], 3);
 
     write_token_file(&t, "graph.token", &t.token, 0o600);
-    let run = Run::from(t.command(&["--token-file", "graph.token", "--dry-run"]).env_remove("OATHBULK_TOKEN").output().unwrap());
+    let run = Run::from(
+        t.command(&["--token-file", "graph.token", "--dry-run"]).env_remove("OATHBULK_TOKEN").output().unwrap(),
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
 

@@ -307,7 +307,9 @@ pub async fn activate_row<B: Backend>(
                 match reconcile(shared, row, &mut action, &mut device, ActivationStatus::AlreadyActive).await {
                     Reconciled::Retry => continue,
                     Reconciled::Done(status) => return (base(status, action, &device), None),
-                    Reconciled::Failed(e2) => return (with_error(base(ActivationStatus::Failed, action, &device), &e2), detail(&e2)),
+                    Reconciled::Failed(e2) => {
+                        return (with_error(base(ActivationStatus::Failed, action, &device), &e2), detail(&e2))
+                    }
                 }
             }
             ApiError::Unavailable { .. } | ApiError::Transport { .. } if transient < MAX_TRANSIENT => {
@@ -459,7 +461,12 @@ mod tests {
 
     fn device() -> Device {
         Device {
-            token: TenantToken { id: "dev-1".into(), serial: "S1".into(), status: "assigned".into(), ..Default::default() },
+            token: TenantToken {
+                id: "dev-1".into(),
+                serial: "S1".into(),
+                status: "assigned".into(),
+                ..Default::default()
+            },
             status: DeviceStatus::Assigned,
             owner_upn: Some("a@contoso.com".into()),
         }
@@ -512,7 +519,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_rejected_code_is_retried_once_with_a_later_step() {
-        let rejected = || ApiError::Rejected { status: 400, code: "bad".into(), message: "no".into(), body: "{}".into() };
+        let rejected =
+            || ApiError::Rejected { status: 400, code: "bad".into(), message: "no".into(), body: "{}".into() };
         let clock = clock_with_ms_left(6_000);
         let s = shared(mock(clock, vec![Err(rejected()), Err(rejected())], DeviceStatus::Assigned));
         let (a, detail) = activate_row(&s, &row(), Action::Activate, device()).await;
@@ -538,7 +546,8 @@ mod tests {
 
     #[tokio::test]
     async fn auth_failure_stops_the_run() {
-        let denied = ApiError::Auth { status: 401, code: "InvalidAuthenticationToken".into(), message: "expired".into() };
+        let denied =
+            ApiError::Auth { status: 401, code: "InvalidAuthenticationToken".into(), message: "expired".into() };
         let clock = clock_with_ms_left(20_000);
         let s = shared(mock(clock, vec![Err(denied)], DeviceStatus::Assigned));
         let (a, _) = activate_row(&s, &row(), Action::Activate, device()).await;

@@ -124,7 +124,8 @@ pub async fn run<B: Backend>(
                 if let Some(prev) = settled_before.by_serial.get(&row.serial) {
                     let mut a = record(&row, ActivationStatus::Skipped, prev.action, None);
                     a.device_id = prev.device_id.clone();
-                    a.error_message = Some(format!("settled by an earlier run ({}, {})", prev.status.as_str(), prev.time));
+                    a.error_message =
+                        Some(format!("settled by an earlier run ({}, {})", prev.status.as_str(), prev.time));
                     sink.settle(a, None)?;
                 } else if let Some(first) = seen.get(&row.serial.to_lowercase()) {
                     let mut a = record(&row, ActivationStatus::Failed, Action::None, None);
@@ -172,10 +173,13 @@ pub async fn run<B: Backend>(
                 }
                 if exit_fatal.is_none() {
                     let can_assign = backend.capabilities().assign;
-                    plans = work.drain(..).map(|row| {
-                        let p = plan_row(&row, &index, &owned, can_assign);
-                        (row, p)
-                    }).collect();
+                    plans = work
+                        .drain(..)
+                        .map(|row| {
+                            let p = plan_row(&row, &index, &owned, can_assign);
+                            (row, p)
+                        })
+                        .collect();
                 }
             }
         }
@@ -236,8 +240,7 @@ pub async fn run<B: Backend>(
     if exit_fatal.is_none() {
         if let Some(f) = shared.fatal.lock().unwrap().clone() {
             let code = if f.code == "interrupted" { crate::cli::exit::INTERRUPTED } else { crate::cli::exit::AUTH };
-            let message = if f.code == "interrupted" { f.message.clone() } else { f.message.clone() };
-            exit_fatal = Some((code, Fatal { message, ..f }));
+            exit_fatal = Some((code, f));
         }
     }
     if let Some((_, fatal)) = &exit_fatal {

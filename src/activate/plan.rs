@@ -33,11 +33,7 @@ impl TenantIndex {
     }
 
     pub fn lookup(&self, serial: &str) -> &[Device] {
-        self.exact
-            .get(serial)
-            .or_else(|| self.folded.get(&serial.to_lowercase()))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.exact.get(serial).or_else(|| self.folded.get(&serial.to_lowercase())).map(Vec::as_slice).unwrap_or(&[])
     }
 }
 
@@ -91,17 +87,25 @@ pub fn plan_row(
         None => owned_ids.get(&row.upn.to_lowercase()).is_some_and(|ids| ids.contains(&device.token.id)),
     };
     let holder = || {
-        device.owner_upn.clone().or_else(|| device.token.assigned_to.clone()).or_else(|| device.token.assigned_to_id.clone())
+        device
+            .owner_upn
+            .clone()
+            .or_else(|| device.token.assigned_to.clone())
+            .or_else(|| device.token.assigned_to_id.clone())
     };
     match device.status {
-        DeviceStatus::Available if can_assign => Plan::Write { action: Action::AssignAndActivate, device: device.clone() },
+        DeviceStatus::Available if can_assign => {
+            Plan::Write { action: Action::AssignAndActivate, device: device.clone() }
+        }
         DeviceStatus::Available => settled(
             ActivationStatus::Failed,
             Some(device),
             Some("not_assigned"),
             Some("the token is not assigned to a user and this backend cannot assign; use --backend graph".into()),
         ),
-        DeviceStatus::Activated if owned_by_row_user() => settled(ActivationStatus::AlreadyActive, Some(device), None, None),
+        DeviceStatus::Activated if owned_by_row_user() => {
+            settled(ActivationStatus::AlreadyActive, Some(device), None, None)
+        }
         DeviceStatus::Assigned | DeviceStatus::FailedActivation if owned_by_row_user() => {
             Plan::Write { action: Action::Activate, device: device.clone() }
         }

@@ -57,7 +57,9 @@ pub async fn sign_in(req: DeviceCodeRequest<'_>, http: &reqwest::Client, diag: &
     loop {
         tokio::time::sleep(interval).await;
         if Instant::now() > deadline {
-            return Err(SignInRefused("the sign-in code expired before it was used; run the command again".into()).into());
+            return Err(
+                SignInRefused("the sign-in code expired before it was used; run the command again".into()).into()
+            );
         }
         let resp = http
             .post(format!("{base}/token"))
@@ -89,7 +91,9 @@ pub async fn sign_in(req: DeviceCodeRequest<'_>, http: &reqwest::Client, diag: &
                 return Err(SignInRefused("the sign-in was declined in the browser".into()).into())
             }
             "expired_token" => {
-                return Err(SignInRefused("the sign-in code expired before it was used; run the command again".into()).into())
+                return Err(
+                    SignInRefused("the sign-in code expired before it was used; run the command again".into()).into()
+                )
             }
             "bad_verification_code" => {
                 return Err(SignInRefused("the identity platform did not recognise the device code".into()).into())

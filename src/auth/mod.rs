@@ -194,7 +194,10 @@ async fn renew(renewal: &Renewal, http: &reqwest::Client, current: &Current) -> 
             let body: serde_json::Value = resp.json().await.unwrap_or_default();
             if !status.is_success() {
                 let error = body.get("error").and_then(|v| v.as_str()).unwrap_or("unknown_error");
-                return Err(SignInRefused(format!("refreshing the sign-in failed (HTTP {status}, {error}); sign in again")).into());
+                return Err(SignInRefused(format!(
+                    "refreshing the sign-in failed (HTTP {status}, {error}); sign in again"
+                ))
+                .into());
             }
             let mut next = current_from(&body)?;
             if next.refresh_token.is_none() {
@@ -212,7 +215,8 @@ pub(crate) fn current_from(body: &serde_json::Value) -> Result<Current> {
         .and_then(|v| v.as_str())
         .context("the token endpoint's answer has no access_token")?
         .to_string();
-    let expires_in = body.get("expires_in").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok())).unwrap_or(3600);
+    let expires_in =
+        body.get("expires_in").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok())).unwrap_or(3600);
     // Renew at 80% of the lifetime (at least 10 s early) so a long run never sends a dead token.
     let early = (expires_in / 5).max(10).min(expires_in);
     Ok(Current {
@@ -230,12 +234,8 @@ async fn fetch_client_token(creds: &ClientCredentials, http: &reqwest::Client) -
         ("client_secret", creds.client_secret.expose_secret()),
         ("scope", creds.scope.as_str()),
     ];
-    let resp = http
-        .post(&url)
-        .form(&form)
-        .send()
-        .await
-        .with_context(|| format!("cannot reach the token endpoint {url}"))?;
+    let resp =
+        http.post(&url).form(&form).send().await.with_context(|| format!("cannot reach the token endpoint {url}"))?;
     let status = resp.status();
     let body: serde_json::Value = resp.json().await.unwrap_or_default();
     if !status.is_success() {

@@ -3,10 +3,10 @@
 use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
 use super::{HashArg, OutputArgs, ScriptArgs};
 use crate::activate::executor::TypedCode;
-use crate::inventory::{ReadOptions, SecretFormat};
 use crate::activate::{self, journal, sink::Sink, RunOptions};
 use crate::auth::{self, jwt};
 use crate::diag::{Diag, ProgressMode};
+use crate::inventory::{ReadOptions, SecretFormat};
 use crate::output::Output;
 use crate::pipeline::{self, RowResult};
 use crate::record::{Record, Summary, Warning};
@@ -147,7 +147,10 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
             if !s.unreadable_lines.is_empty() {
                 diag.warn(
                     "journal_unreadable_lines",
-                    &format!("journal lines {:?} are unreadable (a torn write?); those rows are re-checked", s.unreadable_lines),
+                    &format!(
+                        "journal lines {:?} are unreadable (a torn write?); those rows are re-checked",
+                        s.unreadable_lines
+                    ),
                 );
             }
             s

@@ -170,13 +170,19 @@ pub async fn credentials(
 }
 
 /// Connect to the tenant (or start the simulator) and build the chosen backend.
-pub async fn connect(tenant: &TenantArgs, auth_args: &AuthArgs, diag: &Diag, seed: Option<Vec<Row>>) -> Result<Connection> {
+pub async fn connect(
+    tenant: &TenantArgs,
+    auth_args: &AuthArgs,
+    diag: &Diag,
+    seed: Option<Vec<Row>>,
+) -> Result<Connection> {
     let http = build_http()?;
     let stats = Arc::new(Stats::default());
     let clock = Arc::new(ServerClock::new());
     let (graph_url, portal_url, tokens, simulator) = if tenant.simulate {
         let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-        let config = crate::simulate::SimConfig { expected_token: Some(token.clone()), quiet: true, ..Default::default() };
+        let config =
+            crate::simulate::SimConfig { expected_token: Some(token.clone()), quiet: true, ..Default::default() };
         let sim = crate::simulate::Simulator::start(config, seed.unwrap_or_default(), "127.0.0.1:0".parse()?)
             .await
             .context("cannot start the in-process simulator")?;

@@ -1,11 +1,13 @@
 //! `oathbulk otp`: each row's code at an instant, streamed (memory stays flat).
 
 use super::{InputArgs, OutputArgs, ScriptArgs};
+use crate::otp;
 use crate::output::Output;
+use crate::pipeline::{self, RowResult};
 use crate::record::{Otp, Record, Summary};
-use crate::{otp, pipeline};
 use anyhow::{Context, Result};
 use clap::Args;
+use std::sync::mpsc::{Receiver, Sender};
 use std::time::Instant;
 
 #[derive(Debug, Args)]
@@ -39,48 +41,95 @@ pub fn now_unix(offset: i64) -> Result<u64> {
     u64::try_from(now.as_secs() as i64 + offset).context("--clock-offset moves the clock before 1970")
 }
 
+/// Rows handed from the reading thread to the computing thread at a time.
+const BATCH: usize = 1024;
+/// Batches in flight: bounds memory (a few MB at most) whatever the file size.
+const IN_FLIGHT: usize = 4;
+
+/// Two threads, so both cores work: this one reads and parses the CSV (and runs any
+/// script), a second computes codes and writes records. Batches travel in file order
+/// through a bounded channel, so the output order is the file's and memory stays flat.
 pub fn run(args: OtpArgs) -> Result<i32> {
     let started = Instant::now();
     let reveal = args.output.reveal_secrets;
     let fixed = args.at.map(|at| at.saturating_add_signed(args.clock_offset));
     let rows = pipeline::open(&args.input.csv, args.input.read_options(true), &args.script.options(reveal))?;
-    let mut out = Output::stdout(args.output.format, false);
-    let mut summary = Summary { command: "otp".into(), ..Default::default() };
+    let out = Output::stdout(args.output.format, false);
+    let clock_offset = args.clock_offset;
+
+    let (to_worker, batches) = std::sync::mpsc::sync_channel::<Vec<RowResult>>(IN_FLIGHT);
+    // Emptied batches come back for reuse: no allocation per batch in the steady state.
+    let (recycle, recycled) = std::sync::mpsc::channel::<Vec<RowResult>>();
+    let worker = std::thread::Builder::new()
+        .name("otp".into())
+        .spawn(move || compute(batches, recycle, out, fixed, clock_offset, reveal))
+        .context("cannot start the compute thread")?;
+
+    let mut batch = Vec::with_capacity(BATCH);
     for row in rows {
-        summary.rows += 1;
-        let row = match row {
-            Ok(row) => row,
-            Err(e) => {
-                summary.errors += 1;
-                *summary.counts.entry(e.code.clone()).or_default() += 1;
-                out.emit(&Record::RowError(e))?;
-                continue;
+        batch.push(row);
+        if batch.len() == BATCH {
+            let next = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+            if to_worker.send(std::mem::replace(&mut batch, next)).is_err() {
+                break; // the worker stopped (broken pipe, …): its result says why
             }
-        };
-        let secret = row.secret.as_ref().expect("require_secret guarantees a secret column");
-        // Without --at, read the clock per row: a long stream must not print stale codes.
-        let at = match fixed {
-            Some(at) => at,
-            None => now_unix(args.clock_offset)?,
-        };
-        let code = otp::code_at(secret.bytes(), row.hash, row.time_interval, at);
-        summary.ok += 1;
-        out.emit(&Record::Otp(Otp {
-            line: row.line,
-            upn: row.upn,
-            serial: row.serial,
-            code: code.code,
-            step: code.step,
-            time_interval: row.time_interval,
-            hash: row.hash,
-            valid_for: code.valid_for,
-            at,
-            secret: if reveal { Some(secret.to_base32()) } else { None },
-        }))?;
+        }
     }
+    if !batch.is_empty() {
+        let _ = to_worker.send(batch);
+    }
+    drop(to_worker);
+    let (mut out, mut summary) = worker.join().map_err(|_| anyhow::anyhow!("the compute thread panicked"))??;
     summary.exit_code = super::rows_exit_code(summary.errors);
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     out.emit(&Record::Summary(summary.clone()))?;
     out.finish()?;
     Ok(summary.exit_code)
+}
+
+fn compute(
+    batches: Receiver<Vec<RowResult>>,
+    recycle: Sender<Vec<RowResult>>,
+    mut out: Output,
+    fixed: Option<u64>,
+    clock_offset: i64,
+    reveal: bool,
+) -> Result<(Output, Summary)> {
+    let mut summary = Summary { command: "otp".into(), ..Default::default() };
+    for mut batch in batches {
+        for row in batch.drain(..) {
+            summary.rows += 1;
+            let row = match row {
+                Ok(row) => row,
+                Err(e) => {
+                    summary.errors += 1;
+                    *summary.counts.entry(e.code.clone()).or_default() += 1;
+                    out.emit(&Record::RowError(e))?;
+                    continue;
+                }
+            };
+            let secret = row.secret.as_ref().expect("require_secret guarantees a secret column");
+            // Without --at, read the clock per row: a long stream must not print stale codes.
+            let at = match fixed {
+                Some(at) => at,
+                None => now_unix(clock_offset)?,
+            };
+            let code = otp::code_at(secret.bytes(), row.hash, row.time_interval, at);
+            summary.ok += 1;
+            out.emit(&Record::Otp(Otp {
+                line: row.line,
+                secret: if reveal { Some(secret.to_base32()) } else { None },
+                upn: row.upn,
+                serial: row.serial,
+                code: code.code,
+                step: code.step,
+                time_interval: row.time_interval,
+                hash: row.hash,
+                valid_for: code.valid_for,
+                at,
+            }))?;
+        }
+        let _ = recycle.send(batch);
+    }
+    Ok((out, summary))
 }

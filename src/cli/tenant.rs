@@ -47,9 +47,9 @@ pub fn run(args: TenantCmdArgs) -> Result<i32> {
     let format = args.format;
     let result = (|| -> Result<i32> {
         let seed = match &args.seed {
-            Some(path) if args.tenant.simulate => Some(
-                crate::inventory::Inventory::open(path, Default::default())?.filter_map(Result::ok).collect(),
-            ),
+            Some(path) if args.tenant.simulate => {
+                Some(crate::inventory::Inventory::open(path, Default::default())?.filter_map(Result::ok).collect())
+            }
             _ => None,
         };
         let rt = connect::runtime()?;
@@ -74,7 +74,14 @@ pub fn run(args: TenantCmdArgs) -> Result<i32> {
                         AnyBackend::Portal(_) => "portal",
                     };
                     let message = crate::activate::auth_advice(&e, name);
-                    return Ok(super::fatal_summary_code("tenant", anyhow::anyhow!(message), &diag, format, started, exit));
+                    return Ok(super::fatal_summary_code(
+                        "tenant",
+                        anyhow::anyhow!(message),
+                        &diag,
+                        format,
+                        started,
+                        exit,
+                    ));
                 }
             };
             devices.sort_by(|a, b| a.token.serial.cmp(&b.token.serial));

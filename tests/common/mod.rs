@@ -192,4 +192,3 @@ impl Run {
         self.activations()[serial]["status"].as_str().unwrap().to_string()
     }
 }
-
