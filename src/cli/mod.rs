@@ -3,11 +3,13 @@
 mod activate;
 mod args;
 mod check;
+mod doctor;
 pub mod connect;
 mod list;
 mod otp;
 mod simulate;
 mod tenant;
+mod users;
 
 pub use args::{HashArg, InputArgs, OutputArgs, ScriptArgs};
 
@@ -55,6 +57,10 @@ pub enum Command {
     Activate(Box<activate::ActivateArgs>),
     /// List the tenant's hardware token inventory as `tenant_token` records.
     Tenant(Box<tenant::TenantCmdArgs>),
+    /// One `user` record per UPN of the CSV: tokens, count, a warning above Entra's five.
+    Users(Box<users::UsersArgs>),
+    /// Preflight: credentials, permissions, policy, clock, CSV and tenant, one `check` each.
+    Doctor(Box<doctor::DoctorArgs>),
     /// Serve a simulated tenant (Graph and portal APIs) on loopback, for tests and rehearsals.
     Simulate(simulate::SimulateArgs),
 }
@@ -69,6 +75,8 @@ pub fn run() -> i32 {
         Command::Simulate(a) => simulate::run(a),
         Command::Activate(a) => activate::run(*a),
         Command::Tenant(a) => tenant::run(*a),
+        Command::Users(a) => users::run(*a),
+        Command::Doctor(a) => doctor::run(*a),
     };
     match result {
         Ok(code) => code,

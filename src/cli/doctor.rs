@@ -1,0 +1,397 @@
+//! `oathbulk doctor [CSV]`: everything that would make a run fail, checked before it starts.
+//! One `check` record per finding (pass, warn or fail, with a fix). Exit 0 only when nothing
+//! fails.
+
+use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
+use super::users::MAX_TOKENS_PER_USER;
+use super::{HashArg, OutputArgs};
+use crate::auth::{self, jwt};
+use crate::backend::{ApiError, Backend, DeviceStatus};
+use crate::diag::{Diag, ProgressMode};
+use crate::inventory::{ReadOptions, Row, SecretFormat};
+use crate::output::Output;
+use crate::pipeline;
+use crate::record::{CheckRecord, CheckStatus, Record, Summary};
+use anyhow::Result;
+use clap::Args;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+/// Directory role template ids that may manage users' hardware OATH methods.
+const USER_METHOD_ROLES: [(&str, &str); 3] = [
+    ("c4e39bd9-1100-46d3-8c65-fb160da0071f", "Authentication Administrator"),
+    ("7be44c8a-adaf-4e2a-84d6-ab2649e08a13", "Privileged Authentication Administrator"),
+    ("62e90394-69f5-4237-9190-012177145e10", "Global Administrator"),
+];
+const ACTIVATE_PERMISSION: &str = "UserAuthenticationMethod.ReadWrite.All";
+const INVENTORY_PERMISSIONS: [&str; 2] = ["Policy.ReadWrite.AuthenticationMethod", "Policy.Read.All"];
+/// Offsets oathbulk corrects for, but that break typed codes and other tools.
+const CLOCK_WARN_MS: i64 = 5_000;
+const CLOCK_FAIL_MS: i64 = 60_000;
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Vendor CSV to check as well (optional).
+    #[arg(value_name = "CSV", help_heading = "Input")]
+    pub csv: Option<String>,
+    #[arg(long, value_enum, default_value_t = SecretFormat::Base32, help_heading = "Input")]
+    pub secret_format: SecretFormat,
+    #[arg(long = "hash", value_enum, default_value_t = HashArg::Sha1, help_heading = "Input")]
+    pub default_hash: HashArg,
+    /// The write rate the run will use, to estimate its length against the token's lifetime.
+    #[arg(long, value_name = "PER_SECOND", default_value_t = super::activate::GRAPH_DEFAULT_RATE, help_heading = "Run")]
+    pub max_rate: f64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub tenant: TenantArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto, help_heading = "Output")]
+    pub progress: ProgressMode,
+}
+
+fn check(name: &str, status: CheckStatus, message: impl Into<String>, fix: Option<&str>) -> CheckRecord {
+    CheckRecord { check: name.into(), status, message: message.into(), fix: fix.map(str::to_string) }
+}
+
+pub fn run(args: DoctorArgs) -> Result<i32> {
+    let started = Instant::now();
+    let diag = Diag::new(args.progress);
+    let format = args.output.format;
+    match run_inner(args, &diag, started) {
+        Ok(code) => Ok(code),
+        Err(e) => Ok(super::fatal_summary("doctor", e, &diag, format, started)),
+    }
+}
+
+fn run_inner(args: DoctorArgs, diag: &Diag, started: Instant) -> Result<i32> {
+    let mut checks = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
+    if let Some(csv) = &args.csv {
+        let read = ReadOptions {
+            secret_format: args.secret_format,
+            default_hash: args.default_hash.into(),
+            require_secret: true,
+        };
+        let mut errors = 0u64;
+        for r in pipeline::open(csv, read, &Default::default())? {
+            match r {
+                Ok(row) => rows.push(row),
+                Err(_) => errors += 1,
+            }
+        }
+        checks.push(csv_check(&rows, errors));
+    }
+    let rt = connect::runtime()?;
+    let seed = args.tenant.simulate.then(|| rows.clone());
+    let tenant_checks = rt.block_on(async {
+        let conn = connect::connect(&args.tenant, &args.auth, diag, seed).await?;
+        let mut out = Vec::new();
+        if !args.tenant.simulate {
+            out.extend(
+                token_checks(&conn.tokens, args.tenant.backend, rows.len() as f64 / args.max_rate.max(0.001)).await,
+            );
+        }
+        let tenant = match &conn.backend {
+            AnyBackend::Graph(b) => tenant_checks(b.as_ref(), &rows).await,
+            AnyBackend::Portal(b) => tenant_checks(b.as_ref(), &rows).await,
+        };
+        out.extend(tenant);
+        out.push(clock_check(conn.clock.offset_ms()));
+        if let Some(sim) = conn.simulator {
+            sim.shutdown().await;
+        }
+        Ok::<_, anyhow::Error>(out)
+    })?;
+    checks.extend(tenant_checks);
+
+    let mut out = Output::stdout(args.output.format, false);
+    let mut summary = Summary { command: "doctor".into(), ..Default::default() };
+    for c in checks {
+        summary.rows += 1;
+        let status = format!("{:?}", c.status).to_lowercase();
+        *summary.counts.entry(status).or_default() += 1;
+        if c.status == CheckStatus::Fail {
+            summary.errors += 1;
+        } else {
+            summary.ok += 1;
+        }
+        out.emit(&Record::Check(c))?;
+    }
+    summary.exit_code = super::rows_exit_code(summary.errors);
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    out.emit(&Record::Summary(summary.clone()))?;
+    out.finish()?;
+    Ok(summary.exit_code)
+}
+
+fn csv_check(rows: &[Row], errors: u64) -> CheckRecord {
+    let mut serials: HashMap<String, u32> = HashMap::new();
+    let mut users: HashMap<String, usize> = HashMap::new();
+    for r in rows {
+        *serials.entry(r.serial.to_lowercase()).or_default() += 1;
+        *users.entry(r.upn.to_lowercase()).or_default() += 1;
+    }
+    let dups = serials.values().filter(|&&n| n > 1).count();
+    let crowded = users.values().filter(|&&n| n > MAX_TOKENS_PER_USER).count();
+    if errors == 0 && dups == 0 && crowded == 0 {
+        check("csv", CheckStatus::Pass, format!("{} rows, all usable", rows.len()), None)
+    } else {
+        check(
+            "csv",
+            CheckStatus::Fail,
+            format!(
+                "{errors} unusable rows, {dups} duplicated serials, {crowded} users over {MAX_TOKENS_PER_USER} tokens ({} rows usable)",
+                rows.len()
+            ),
+            Some("run `oathbulk check CSV` for each problem with its line number"),
+        )
+    }
+}
+
+/// Expiry, audience and permissions, from the token's own claims.
+async fn token_checks(tokens: &auth::TokenProvider, backend: BackendKind, est_secs: f64) -> Vec<CheckRecord> {
+    let Some(claims) = tokens.claims().await else {
+        return vec![check(
+            "token",
+            CheckStatus::Warn,
+            "the bearer token is not a JWT: its expiry and permissions cannot be checked in advance",
+            None,
+        )];
+    };
+    let mut out = Vec::new();
+    match auth::seconds_left(&claims) {
+        Some(left) if left <= 0 => out.push(check(
+            "token_expiry",
+            CheckStatus::Fail,
+            format!("the token expired {} s ago", -left),
+            Some("get a fresh token (or use --device-code / --client-id, which renew themselves)"),
+        )),
+        Some(left) if !tokens.can_refresh() && (left as f64) < est_secs + 60.0 => out.push(check(
+            "token_expiry",
+            CheckStatus::Warn,
+            format!("the token expires in {left} s; the run may take about {est_secs:.0} s"),
+            Some("start with a fresh token, or use --device-code / --client-id"),
+        )),
+        Some(left) => {
+            out.push(check("token_expiry", CheckStatus::Pass, format!("the token is valid for {left} s"), None))
+        }
+        None => out.push(check("token_expiry", CheckStatus::Warn, "the token carries no expiry (exp)", None)),
+    }
+    if let Some(aud) = &claims.aud {
+        let fits = match backend {
+            BackendKind::Graph => jwt::GRAPH_AUDIENCES.contains(&aud.as_str()),
+            BackendKind::Portal => aud == jwt::PORTAL_AUDIENCE,
+        };
+        out.push(if fits {
+            check("token_audience", CheckStatus::Pass, format!("audience {aud} fits the {backend:?} API"), None)
+        } else {
+            check(
+                "token_audience",
+                CheckStatus::Fail,
+                format!("the token's audience is {aud}, not the {backend:?} API's"),
+                Some(match backend {
+                    BackendKind::Graph => "get a Microsoft Graph token (resource https://graph.microsoft.com)",
+                    BackendKind::Portal => {
+                        "copy the token of a request to main.iam.ad.ext.azure.com from the browser's developer tools"
+                    }
+                }),
+            )
+        });
+    }
+    if backend == BackendKind::Graph {
+        out.push(permission_check(&claims));
+    }
+    out
+}
+
+/// Delegated tokens need the scope *and* a directory role (delegated access is the
+/// intersection); app tokens need the application permission.
+fn permission_check(claims: &jwt::Claims) -> CheckRecord {
+    let scopes: Vec<&str> = claims.scp.as_deref().unwrap_or("").split_whitespace().collect();
+    let delegated = claims.scp.is_some();
+    let granted = |p: &str| {
+        scopes.iter().any(|s| s.eq_ignore_ascii_case(p)) || claims.roles.iter().any(|r| r.eq_ignore_ascii_case(p))
+    };
+    let mut missing = Vec::new();
+    if !granted(ACTIVATE_PERMISSION) {
+        missing
+            .push(format!("the {} {ACTIVATE_PERMISSION}", if delegated { "scope" } else { "application permission" }));
+    }
+    if !INVENTORY_PERMISSIONS.iter().any(|p| granted(p)) {
+        missing.push(format!(
+            "the {} {} (to read the token inventory)",
+            if delegated { "scope" } else { "application permission" },
+            INVENTORY_PERMISSIONS.join(" or ")
+        ));
+    }
+    if delegated
+        && !claims.wids.is_empty()
+        && !claims.wids.iter().any(|w| USER_METHOD_ROLES.iter().any(|(id, _)| w.eq_ignore_ascii_case(id)))
+    {
+        missing.push(format!(
+            "a directory role that manages authentication methods ({})",
+            USER_METHOD_ROLES.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if missing.is_empty() {
+        check("permissions", CheckStatus::Pass, "the token carries the permissions activation needs", None)
+    } else {
+        check(
+            "permissions",
+            CheckStatus::Fail,
+            format!("the token lacks {}", missing.join("; ")),
+            Some("consent to the missing permission for the app you sign in with (or assign the role), then get a new token"),
+        )
+    }
+}
+
+fn api_failure(name: &str, e: &ApiError) -> CheckRecord {
+    match e {
+        ApiError::Auth { .. } => check(
+            name,
+            CheckStatus::Fail,
+            crate::activate::auth_advice(e, "tenant"),
+            Some("fix the credentials first; the other tenant checks could not run"),
+        ),
+        other => check(
+            name,
+            CheckStatus::Fail,
+            format!("the API could not be read: {other}"),
+            Some("check the network, proxy and --graph-url/--portal-url"),
+        ),
+    }
+}
+
+async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord> {
+    let mut out = Vec::new();
+    // Reachable and accepted: one inventory read.
+    let wanted: Vec<(String, String)> = rows.iter().map(|r| (r.serial.clone(), r.upn.clone())).collect();
+    let probe = if wanted.is_empty() {
+        backend.find(&[("-".into(), String::new())]).await
+    } else {
+        backend.find(&wanted).await
+    };
+    let devices = match probe {
+        Ok(d) => {
+            out.push(check("api_reachable", CheckStatus::Pass, format!("the {} API answers", backend.name()), None));
+            d
+        }
+        Err(e) => {
+            out.push(api_failure("api_reachable", &e));
+            return out;
+        }
+    };
+    match policy_state(backend).await {
+        Ok(Some(state)) if state.eq_ignore_ascii_case("enabled") => {
+            out.push(check("policy_enabled", CheckStatus::Pass, "the hardware OATH authentication method policy is enabled", None))
+        }
+        Ok(Some(state)) => out.push(check(
+            "policy_enabled",
+            CheckStatus::Fail,
+            format!("the hardware OATH authentication method policy is {state}: activation will fail"),
+            Some("enable it (Entra admin center → Authentication methods → Hardware OATH tokens), then allow up to an hour to propagate"),
+        )),
+        Ok(None) => out.push(check(
+            "policy_enabled",
+            CheckStatus::Pass,
+            format!("not visible through the {} API (skipped)", backend.name()),
+            None,
+        )),
+        Err(e) => out.push(api_failure("policy_enabled", &e)),
+    }
+    if rows.is_empty() {
+        return out;
+    }
+    let by_serial: HashMap<String, &crate::backend::Device> =
+        devices.iter().map(|d| (d.token.serial.to_lowercase(), d)).collect();
+    let missing: Vec<&str> =
+        rows.iter().filter(|r| !by_serial.contains_key(&r.serial.to_lowercase())).map(|r| r.serial.as_str()).collect();
+    // Held by someone else: ask who holds what for the users whose tokens are taken.
+    let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut others = Vec::new();
+    for r in rows {
+        let Some(d) = by_serial.get(&r.serial.to_lowercase()) else { continue };
+        if d.status == DeviceStatus::Available {
+            continue;
+        }
+        let mine = match &d.owner_upn {
+            Some(o) => o.eq_ignore_ascii_case(&r.upn),
+            None => {
+                let key = r.upn.to_lowercase();
+                if !held.contains_key(&key) {
+                    let ids = backend.device_ids_of_user(&r.upn).await.unwrap_or_default();
+                    held.insert(key.clone(), ids);
+                }
+                held[&key].contains(&d.token.id)
+            }
+        };
+        if !mine {
+            others.push(r.serial.as_str());
+        }
+    }
+    let sample = |v: &[&str]| v.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+    out.push(if missing.is_empty() {
+        check(
+            "tenant_tokens",
+            CheckStatus::Pass,
+            format!("all {} tokens of the CSV are in the tenant", rows.len()),
+            None,
+        )
+    } else {
+        check(
+            "tenant_tokens",
+            CheckStatus::Fail,
+            format!("{} tokens of the CSV are not in the tenant (e.g. {})", missing.len(), sample(&missing)),
+            Some("import them first: `oathbulk import CSV`"),
+        )
+    });
+    out.push(if others.is_empty() {
+        check("tenant_holders", CheckStatus::Pass, "no token of the CSV is held by another user", None)
+    } else {
+        check(
+            "tenant_holders",
+            CheckStatus::Fail,
+            format!(
+                "{} tokens are held by other users (e.g. {}); activation leaves them untouched",
+                others.len(),
+                sample(&others)
+            ),
+            Some("`oathbulk users CSV --with-tenant` shows who holds each; unassign them or fix the CSV"),
+        )
+    });
+    out
+}
+
+fn clock_check(offset_ms: Option<i64>) -> CheckRecord {
+    match offset_ms {
+        None => check(
+            "clock_offset",
+            CheckStatus::Warn,
+            "the tenant sent no Date header: the clock offset is unknown",
+            None,
+        ),
+        Some(off) if off.abs() > CLOCK_FAIL_MS => check(
+            "clock_offset",
+            CheckStatus::Fail,
+            format!("this computer's clock is {:.0} s off the tenant's", off.abs() as f64 / 1000.0),
+            Some("sync the clock (NTP); oathbulk corrects for it, but typed codes and other tools will fail"),
+        ),
+        Some(off) if off.abs() > CLOCK_WARN_MS => check(
+            "clock_offset",
+            CheckStatus::Warn,
+            format!(
+                "this computer's clock is {:.1} s off the tenant's (oathbulk corrects for it)",
+                off.abs() as f64 / 1000.0
+            ),
+            Some("sync the clock (NTP)"),
+        ),
+        Some(off) => check("clock_offset", CheckStatus::Pass, format!("clock within {off} ms of the tenant's"), None),
+    }
+}
+
+/// The hardware OATH policy's state, where the backend can see it.
+async fn policy_state<B: Backend>(_backend: &B) -> Result<Option<String>, ApiError> {
+    Ok(None)
+}
