@@ -3,43 +3,14 @@
 
 mod common;
 
-use base64::Engine as _;
-use common::{csv, Api, Run, Tenant};
+use common::{csv, jwt, now, Api, Run, Tenant};
 use oathbulk::simulate::SimConfig;
 use serde_json::Value;
 use std::process::{Command, Stdio};
 
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-/// An unsigned JWT-shaped token with these claims.
-fn jwt(claims: Value) -> String {
-    let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-    format!(
-        "{}.{}.{}",
-        b64(br#"{"alg":"none","typ":"JWT"}"#),
-        b64(claims.to_string().as_bytes()),
-        b64(b"sig-bytes-xyz")
-    )
-}
-
 /// A tenant that expects `token`.
 fn tenant_expecting(api: Api, rows: usize, token: &str, config: SimConfig) -> Tenant {
-    let mut t = Tenant::new(api, &csv(rows, |_| "assigned"), SimConfig { ..config.clone() });
-    // Re-seed with the token we want to test with (the harness makes its own).
-    let seed: Vec<_> = oathbulk::inventory::Inventory::open(t.csv.to_str().unwrap(), Default::default())
-        .unwrap()
-        .filter_map(Result::ok)
-        .collect();
-    let old = t.sim.take().unwrap();
-    t.rt.block_on(old.shutdown());
-    let config = SimConfig { expected_token: Some(token.to_string()), quiet: true, ..config };
-    t.sim = Some(
-        t.rt.block_on(oathbulk::simulate::Simulator::start(config, seed, "127.0.0.1:0".parse().unwrap())).unwrap(),
-    );
-    t.token = token.to_string();
-    t
+    Tenant::with_token(api, &csv(rows, |_| "assigned"), token, config)
 }
 
 fn write_token_file(t: &Tenant, name: &str, content: &str, mode: u32) {

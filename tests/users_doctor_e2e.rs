@@ -3,37 +3,17 @@
 
 mod common;
 
-use base64::Engine as _;
-use common::{csv, Api, Run, Tenant};
-use oathbulk::simulate::{SimConfig, Simulator};
+use common::{csv, jwt, now, Api, Run, Tenant};
+use oathbulk::simulate::SimConfig;
 use serde_json::Value;
 use std::process::{Command, Stdio};
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-fn jwt(claims: Value) -> String {
-    let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-    format!("{}.{}.{}", b64(br#"{"alg":"none"}"#), b64(claims.to_string().as_bytes()), b64(b"signature"))
-}
 
 const FULL_SCOPES: &str = "UserAuthenticationMethod.ReadWrite.All Policy.ReadWrite.AuthenticationMethod";
 const AUTH_ADMIN: &str = "c4e39bd9-1100-46d3-8c65-fb160da0071f";
 
-/// A tenant that accepts exactly `token`.
+/// A Graph tenant that accepts exactly `token`.
 fn tenant_with_token(csv_text: &str, token: &str, config: SimConfig) -> Tenant {
-    let mut t = Tenant::new(Api::Graph, csv_text, config.clone());
-    let seed: Vec<_> = oathbulk::inventory::Inventory::open(t.csv.to_str().unwrap(), Default::default())
-        .unwrap()
-        .filter_map(Result::ok)
-        .collect();
-    let old = t.sim.take().unwrap();
-    t.rt.block_on(old.shutdown());
-    let config = SimConfig { expected_token: Some(token.into()), quiet: true, ..config };
-    t.sim = Some(t.rt.block_on(Simulator::start(config, seed, "127.0.0.1:0".parse().unwrap())).unwrap());
-    t.token = token.into();
-    t
+    Tenant::with_token(Api::Graph, csv_text, token, config)
 }
 
 fn oathbulk(t: &Tenant, args: &[&str]) -> Run {

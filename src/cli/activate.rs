@@ -1,19 +1,17 @@
 //! `oathbulk activate`: the main job.
 
 use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
-use super::{HashArg, OutputArgs, ScriptArgs};
+use super::{OptionalInputArgs, OutputArgs, ScriptArgs};
 use crate::activate::executor::TypedCode;
 use crate::activate::{self, journal, sink::Sink, RunOptions};
 use crate::auth::{self, jwt};
 use crate::diag::{Diag, ProgressMode};
-use crate::inventory::{ReadOptions, SecretFormat};
 use crate::output::Output;
 use crate::pipeline::{self, RowResult};
 use crate::record::{Record, Summary, Warning};
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
-use std::time::Instant;
 
 /// The portal's documented limit: 200 activations per 5 minutes.
 pub const PORTAL_DEFAULT_RATE: f64 = 200.0 / 300.0;
@@ -22,15 +20,9 @@ pub const GRAPH_DEFAULT_RATE: f64 = 10.0;
 
 #[derive(Debug, Args)]
 pub struct ActivateArgs {
-    /// Vendor CSV (`-` for stdin). Optional with `--serial S --code CODE`.
-    #[arg(value_name = "CSV", help_heading = "Input")]
-    pub csv: Option<String>,
-    /// How the secret key column is encoded. Never guessed.
-    #[arg(long, value_enum, default_value_t = SecretFormat::Base32, help_heading = "Input")]
-    pub secret_format: SecretFormat,
-    /// Hash for rows without a hash column or with an empty cell.
-    #[arg(long = "hash", value_enum, default_value_t = HashArg::Sha1, help_heading = "Input")]
-    pub default_hash: HashArg,
+    /// The CSV is optional with `--serial S --code CODE`.
+    #[command(flatten)]
+    pub input: OptionalInputArgs,
     #[command(flatten)]
     pub one: OneTokenArgs,
     #[command(flatten)]
@@ -101,13 +93,8 @@ pub struct RunArgs {
 }
 
 pub fn run(args: ActivateArgs) -> Result<i32> {
-    let started = Instant::now();
-    let diag = Diag::new(args.run.progress);
-    let format = args.output.format;
-    match prepare_and_run(args, &diag) {
-        Ok(code) => Ok(code),
-        Err(e) => Ok(super::fatal_summary("activate", e, &diag, format, started)),
-    }
+    let (progress, format) = (args.run.progress, args.output.format);
+    super::guarded("activate", args, progress, format, |args, diag, _| prepare_and_run(args, diag))
 }
 
 fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
@@ -121,12 +108,8 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
             anyhow::bail!("--upn '{upn}' is not a user@domain address");
         }
     }
-    let read = ReadOptions {
-        secret_format: args.secret_format,
-        default_hash: args.default_hash.into(),
-        require_secret: args.one.code.is_none(),
-    };
-    let mut rows: Vec<RowResult> = match &args.csv {
+    let read = args.input.read_options(args.one.code.is_none());
+    let mut rows: Vec<RowResult> = match &args.input.csv {
         Some(csv) => pipeline::open(csv, read, &args.script.options(false))?.collect(),
         None if args.one.code.is_some() => Vec::new(),
         None => anyhow::bail!("give the vendor CSV (or --serial S --code DIGITS for one token without a CSV)"),
@@ -134,8 +117,8 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
     if let Some(serial) = &args.one.serial {
         // One token: that row only (row errors elsewhere in the file are not this run's business).
         rows.retain(|r| r.as_ref().is_ok_and(|row| row.serial.eq_ignore_ascii_case(serial)));
-        if rows.is_empty() && args.csv.is_some() && args.one.code.is_none() {
-            anyhow::bail!("serial {serial} is not in {}", args.csv.as_deref().unwrap_or("the CSV"));
+        if rows.is_empty() && args.input.csv.is_some() && args.one.code.is_none() {
+            anyhow::bail!("serial {serial} is not in {}", args.input.csv.as_deref().unwrap_or("the CSV"));
         }
         if let (Some(upn), Some(Ok(row))) = (&args.one.upn, rows.first_mut()) {
             row.upn = upn.clone();

@@ -22,6 +22,27 @@ pub struct InputArgs {
     pub default_hash: HashArg,
 }
 
+/// The vendor CSV where a command can also work without one (`activate --code`, `doctor`).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Input")]
+pub struct OptionalInputArgs {
+    /// Vendor CSV (`-` for stdin).
+    #[arg(value_name = "CSV")]
+    pub csv: Option<String>,
+    /// How the secret key column is encoded. Never guessed.
+    #[arg(long, value_enum, default_value_t = SecretFormat::Base32)]
+    pub secret_format: SecretFormat,
+    /// Hash for rows without a hash column or with an empty cell.
+    #[arg(long = "hash", value_enum, default_value_t = HashArg::Sha1)]
+    pub default_hash: HashArg,
+}
+
+impl OptionalInputArgs {
+    pub fn read_options(&self, require_secret: bool) -> ReadOptions {
+        ReadOptions { secret_format: self.secret_format, default_hash: self.default_hash.into(), require_secret }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum HashArg {
     Sha1,

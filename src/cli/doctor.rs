@@ -4,11 +4,11 @@
 
 use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
 use super::users::MAX_TOKENS_PER_USER;
-use super::{HashArg, OutputArgs};
+use super::{OptionalInputArgs, OutputArgs};
 use crate::auth::{self, jwt};
 use crate::backend::{ApiError, Backend, DeviceStatus};
 use crate::diag::{Diag, ProgressMode};
-use crate::inventory::{ReadOptions, Row, SecretFormat};
+use crate::inventory::Row;
 use crate::output::Output;
 use crate::pipeline;
 use crate::record::{CheckRecord, CheckStatus, Record, Summary};
@@ -31,13 +31,9 @@ const CLOCK_FAIL_MS: i64 = 60_000;
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Vendor CSV to check as well (optional).
-    #[arg(value_name = "CSV", help_heading = "Input")]
-    pub csv: Option<String>,
-    #[arg(long, value_enum, default_value_t = SecretFormat::Base32, help_heading = "Input")]
-    pub secret_format: SecretFormat,
-    #[arg(long = "hash", value_enum, default_value_t = HashArg::Sha1, help_heading = "Input")]
-    pub default_hash: HashArg,
+    /// The CSV is optional: with it, its problems and its tokens' tenant state are checked too.
+    #[command(flatten)]
+    pub input: OptionalInputArgs,
     /// The write rate the run will use, to estimate its length against the token's lifetime.
     #[arg(long, value_name = "PER_SECOND", default_value_t = super::activate::GRAPH_DEFAULT_RATE, help_heading = "Run")]
     pub max_rate: f64,
@@ -56,24 +52,15 @@ fn check(name: &str, status: CheckStatus, message: impl Into<String>, fix: Optio
 }
 
 pub fn run(args: DoctorArgs) -> Result<i32> {
-    let started = Instant::now();
-    let diag = Diag::new(args.progress);
-    let format = args.output.format;
-    match run_inner(args, &diag, started) {
-        Ok(code) => Ok(code),
-        Err(e) => Ok(super::fatal_summary("doctor", e, &diag, format, started)),
-    }
+    let (progress, format) = (args.progress, args.output.format);
+    super::guarded("doctor", args, progress, format, run_inner)
 }
 
 fn run_inner(args: DoctorArgs, diag: &Diag, started: Instant) -> Result<i32> {
     let mut checks = Vec::new();
     let mut rows: Vec<Row> = Vec::new();
-    if let Some(csv) = &args.csv {
-        let read = ReadOptions {
-            secret_format: args.secret_format,
-            default_hash: args.default_hash.into(),
-            require_secret: true,
-        };
+    if let Some(csv) = &args.input.csv {
+        let read = args.input.read_options(true);
         let mut errors = 0u64;
         for r in pipeline::open(csv, read, &Default::default())? {
             match r {

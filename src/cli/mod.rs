@@ -2,16 +2,19 @@
 
 mod activate;
 mod args;
+mod change;
 mod check;
-mod doctor;
 pub mod connect;
+mod doctor;
+mod import;
 mod list;
 mod otp;
 mod simulate;
 mod tenant;
+mod undo;
 mod users;
 
-pub use args::{HashArg, InputArgs, OutputArgs, ScriptArgs};
+pub use args::{HashArg, InputArgs, OptionalInputArgs, OutputArgs, ScriptArgs};
 
 use clap::{Parser, Subcommand};
 
@@ -62,7 +65,17 @@ pub enum Command {
     /// Preflight: credentials, permissions, policy, clock, CSV and tenant, one `check` each.
     Doctor(Box<doctor::DoctorArgs>),
     /// Serve a simulated tenant (Graph and portal APIs) on loopback, for tests and rehearsals.
-    Simulate(simulate::SimulateArgs),
+    Simulate(Box<simulate::SimulateArgs>),
+    /// Create the CSV's tokens in the tenant's inventory (`--assign`, `--activate`); one `import` record per row.
+    Import(Box<import::ImportArgs>),
+    /// Deactivate tokens (they stay assigned); one `change` record per token.
+    Deactivate(Box<change::ChangeArgs>),
+    /// Take tokens from their users (back to available); one `change` record per token.
+    Unassign(Box<change::ChangeArgs>),
+    /// Delete tokens from the inventory (unassigning them first); one `change` record per token.
+    Remove(Box<change::ChangeArgs>),
+    /// Revert what a run did, from its journal (newest first); one `change` record per step.
+    Undo(Box<undo::UndoArgs>),
 }
 
 /// Parse the command line and run. Returns the process exit code.
@@ -72,7 +85,12 @@ pub fn run() -> i32 {
         Command::List(a) => list::run(a),
         Command::Otp(a) => otp::run(a),
         Command::Check(a) => check::run(a),
-        Command::Simulate(a) => simulate::run(a),
+        Command::Simulate(a) => simulate::run(*a),
+        Command::Import(a) => import::run(*a),
+        Command::Deactivate(a) => change::run(crate::record::ChangeOperation::Deactivate, *a),
+        Command::Unassign(a) => change::run(crate::record::ChangeOperation::Unassign, *a),
+        Command::Remove(a) => change::run(crate::record::ChangeOperation::Remove, *a),
+        Command::Undo(a) => undo::run(*a),
         Command::Activate(a) => activate::run(*a),
         Command::Tenant(a) => tenant::run(*a),
         Command::Users(a) => users::run(*a),
@@ -102,6 +120,23 @@ pub fn exit_code_for(e: &anyhow::Error) -> i32 {
         exit::AUTH
     } else {
         exit::USAGE
+    }
+}
+
+/// Run a network command so that any error that stops it still ends stdout with a
+/// `summary` (see [`fatal_summary`]).
+pub fn guarded<A>(
+    command: &str,
+    args: A,
+    progress: crate::diag::ProgressMode,
+    format: crate::output::Format,
+    body: impl FnOnce(A, &crate::diag::Diag, std::time::Instant) -> anyhow::Result<i32>,
+) -> anyhow::Result<i32> {
+    let started = std::time::Instant::now();
+    let diag = crate::diag::Diag::new(progress);
+    match body(args, &diag, started) {
+        Ok(code) => Ok(code),
+        Err(e) => Ok(fatal_summary(command, e, &diag, format, started)),
     }
 }
 

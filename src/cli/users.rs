@@ -63,13 +63,8 @@ async fn tenant_view<B: Backend>(b: &B, wanted: &[(String, String)]) -> Result<T
 }
 
 pub fn run(args: UsersArgs) -> Result<i32> {
-    let started = Instant::now();
-    let diag = Diag::new(args.progress);
-    let format = args.output.format;
-    match run_inner(args, &diag, started) {
-        Ok(code) => Ok(code),
-        Err(e) => Ok(super::fatal_summary("users", e, &diag, format, started)),
-    }
+    let (progress, format) = (args.progress, args.output.format);
+    super::guarded("users", args, progress, format, run_inner)
 }
 
 fn run_inner(args: UsersArgs, diag: &Diag, started: Instant) -> Result<i32> {

@@ -24,6 +24,22 @@ pub struct Tenant {
 }
 
 /// Deterministic Base32 seeds (20 bytes) without pulling a RNG into the assertions.
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// An unsigned JWT-shaped token with these claims (oathbulk reads claims, never verifies).
+pub fn jwt(claims: Value) -> String {
+    use base64::Engine as _;
+    let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+    format!(
+        "{}.{}.{}",
+        b64(br#"{"alg":"none","typ":"JWT"}"#),
+        b64(claims.to_string().as_bytes()),
+        b64(b"sig-bytes-xyz")
+    )
+}
+
 pub fn seed_for(i: usize) -> String {
     let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let bytes: Vec<u8> = (0..20)
@@ -55,6 +71,13 @@ pub fn csv(n: usize, state: impl Fn(usize) -> &'static str) -> String {
 
 impl Tenant {
     pub fn new(api: Api, csv_text: &str, config: SimConfig) -> Tenant {
+        let token = format!("eyJ0eXAiOiJKV1QifQ.{}.sig", uuid::Uuid::new_v4().simple());
+        Tenant::with_token(api, csv_text, &token, config)
+    }
+
+    /// A tenant that accepts exactly `token` (a crafted JWT, say).
+    pub fn with_token(api: Api, csv_text: &str, token: &str, config: SimConfig) -> Tenant {
+        let token = token.to_string();
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("tokens.csv");
@@ -63,7 +86,6 @@ impl Tenant {
             .unwrap()
             .filter_map(Result::ok)
             .collect();
-        let token = format!("eyJ0eXAiOiJKV1QifQ.{}.sig", uuid::Uuid::new_v4().simple());
         let config = SimConfig { expected_token: Some(token.clone()), quiet: true, ..config };
         let sim = rt.block_on(Simulator::start(config, rows, "127.0.0.1:0".parse().unwrap())).unwrap();
         Tenant { rt, sim: Some(sim), token, dir, csv, api }
