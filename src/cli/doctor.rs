@@ -270,7 +270,7 @@ async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord
             return out;
         }
     };
-    match policy_state(backend).await {
+    match backend.policy_state().await {
         Ok(Some(state)) if state.eq_ignore_ascii_case("enabled") => {
             out.push(check("policy_enabled", CheckStatus::Pass, "the hardware OATH authentication method policy is enabled", None))
         }
@@ -376,9 +376,4 @@ fn clock_check(offset_ms: Option<i64>) -> CheckRecord {
         ),
         Some(off) => check("clock_offset", CheckStatus::Pass, format!("clock within {off} ms of the tenant's"), None),
     }
-}
-
-/// The hardware OATH policy's state, where the backend can see it.
-async fn policy_state<B: Backend>(_backend: &B) -> Result<Option<String>, ApiError> {
-    Ok(None)
 }
