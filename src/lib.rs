@@ -12,6 +12,7 @@ pub mod clock;
 pub mod diag;
 pub mod http;
 pub mod inventory;
+pub mod lifecycle;
 pub mod otp;
 pub mod output;
 pub mod pipeline;

@@ -77,9 +77,23 @@ fn many_tokens_across_pages(api: Api) {
     // Paging was followed: every seeded device was seen, none silently skipped.
     let requests = summary["requests"].as_u64().unwrap();
     assert!(requests < 240 * 2, "requests {requests}");
-    // The journal holds exactly the settled rows, each once.
-    let journal = std::fs::read_to_string(t.path("run.jsonl")).unwrap();
-    assert_eq!(journal.lines().count(), 240);
+    // The journal holds exactly the settled rows, each once, and an intent line before every
+    // write (so `undo` knows a write that was in flight when a run was killed).
+    let journal: Vec<Value> = std::fs::read_to_string(t.path("run.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (intents, finals): (Vec<&Value>, Vec<&Value>) = journal.iter().partition(|r| r["error_code"] == "in_flight");
+    assert_eq!(finals.len(), 240);
+    let activated: Vec<&&Value> = finals.iter().filter(|r| r["status"] == "activated").collect();
+    for a in &activated {
+        let pos = |r: &Value| journal.iter().position(|x| x == r).unwrap();
+        let intent = intents.iter().find(|i| i["serial"] == a["serial"]).expect("an intent before each write");
+        assert!(pos(intent) < pos(a), "the intent comes first");
+        assert_eq!(intent["status"], "not_attempted");
+    }
+    assert_eq!(intents.len(), activated.len(), "one intent per write (no retries here)");
     let log = std::fs::read_to_string(t.path("errors.log")).unwrap();
     assert!(log.contains("SN00001"), "conflicts are logged for support cases");
 }
@@ -319,7 +333,9 @@ fn kill_and_resume(api: Api) {
     // Kill it (SIGKILL: no cleanup at all) once some, not all, rows are settled.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let n = std::fs::read_to_string(&journal).map(|s| s.lines().count()).unwrap_or(0);
+        let n = std::fs::read_to_string(&journal)
+            .map(|s| s.lines().filter(|l| !l.contains("\"in_flight\"")).count())
+            .unwrap_or(0);
         if n >= 15 || std::time::Instant::now() > deadline {
             break;
         }

@@ -808,3 +808,327 @@ async fn concurrent_writes_are_applied_exactly_once() {
     assert!(state.devices.iter().all(|d| d.status == "activated" && d.activations == 1));
     assert_eq!(state.counters.requests_by_route["graph.assign_and_activate_by_serial"], n as u64);
 }
+
+// ---- Lifecycle, policy and sign-in additions ----
+
+fn policy_url(sim: &Simulator) -> String {
+    format!("{}/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/hardwareOath", sim.graph_url())
+}
+
+async fn send(c: &Client, method: reqwest::Method, url: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let mut req = c.request(method, url).bearer_auth(TOKEN);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    (status, serde_json::from_str(&r.text().await.unwrap()).unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_state_blocks_activation_until_enabled() {
+    let sim = start(
+        SimConfig { policy_state: "disabled".into(), ..Default::default() },
+        &csv(1, |_| "alice@contoso.com".into(), |_| "assigned"),
+    )
+    .await;
+    let c = client();
+    let (status, body) = get(&c, &policy_url(&sim)).await;
+    assert_eq!(
+        (status, body["id"].as_str(), body["state"].as_str()),
+        (StatusCode::OK, Some("HardwareOath"), Some("disabled"))
+    );
+    let id = device_by_serial(&c, &sim, "SN0000").await["id"].as_str().unwrap().to_string();
+    let activate = format!("{}/{id}/activate", methods_url(&sim, "alice@contoso.com"));
+    let (status, body) = post(&c, &activate, json!({"verificationCode": code(0, now()).code.as_str()})).await;
+    assert_eq!(status, 400);
+    assert_eq!(assert_envelope(&body), "hardwareOathPolicyDisabled");
+    assert_eq!(sim.state().devices[0].status, "assigned");
+    assert_eq!(sim.state().counters.rejected_codes, 0, "refused before the code is looked at");
+
+    let (status, _) = send(&c, reqwest::Method::PATCH, &policy_url(&sim), Some(json!({"state": "enabled"}))).await;
+    assert_eq!(status, 204);
+    assert_eq!(get(&c, &policy_url(&sim)).await.1["state"], "enabled");
+    let (status, body) = post(&c, &activate, json!({"verificationCode": code(0, now()).code.as_str()})).await;
+    assert_eq!(status, 204, "{body}");
+    let state = sim.state();
+    assert_eq!(
+        (state.policy_state.as_str(), state.counters.policy_changes, state.counters.activations),
+        ("enabled", 1, 1)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_bulk_create_and_delete_devices() {
+    let sim = start(SimConfig::default(), &csv(1, |_| "alice@contoso.com".into(), |_| "available")).await;
+    let c = client();
+    let new = |n: usize, serial: &str| {
+        json!({"serialNumber": serial, "secretKey": secret_b32(n), "manufacturer": "Acme", "model": "X",
+               "timeIntervalInSeconds": 30, "hashFunction": "hmacsha1"})
+    };
+    // One POST; the duplicate serial is refused.
+    let (status, body) = post(&c, &devices_url(&sim), new(10, "NEW1")).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!((body["status"].as_str(), body["secretKey"].is_null()), (Some("available"), true));
+    let (status, body) = post(&c, &devices_url(&sim), new(10, "SN0000")).await;
+    assert_eq!(status, 409);
+    assert_eq!(assert_envelope(&body), "deviceAlreadyExists");
+
+    // Bulk: per-item results; assignTo by UPN works; a duplicate is an item error.
+    let mut with_user = new(11, "NEW2");
+    with_user["assignTo"] = json!({"id": "alice@contoso.com"});
+    let mut a = with_user.clone();
+    a["@contentId"] = json!("1");
+    let mut b = new(12, "NEW1");
+    b["@contentId"] = json!("2");
+    let mut bad = new(13, "NEW3");
+    bad["secretKey"] = json!("not base32 !!");
+    bad["@contentId"] = json!("3");
+    let (status, body) = send(
+        &c,
+        reqwest::Method::PATCH,
+        &devices_url(&sim),
+        Some(json!({"@context": "#$delta", "value": [a, b, bad]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let value = body["value"].as_array().unwrap();
+    assert_eq!(value[0]["@contentId"], "1");
+    assert_eq!(value[0]["status"], "assigned");
+    assert_eq!(value[1]["error"]["code"], "deviceAlreadyExists");
+    assert!(value[2]["error"]["code"].as_str().is_some());
+    assert!(!body.to_string().contains(&secret_b32(13)), "secrets are never echoed");
+    let state = sim.state();
+    assert_eq!((state.counters.creates, state.counters.bulk_create_requests), (2, 1));
+    assert_eq!(state.device("NEW2").unwrap().assigned_upn.as_deref(), Some("alice@contoso.com"));
+
+    // An imported secret is the device's: its code activates it.
+    let id = state.device("NEW2").unwrap().id.clone();
+    let (status, _) = post(
+        &c,
+        &format!("{}/{id}/activate", methods_url(&sim, "alice@contoso.com")),
+        json!({"verificationCode": code(11, now()).code.as_str()}),
+    )
+    .await;
+    assert_eq!(status, 204);
+
+    // Deactivate → assigned; unassign → available; delete only when unassigned.
+    let method = format!("{}/{id}", methods_url(&sim, "alice@contoso.com"));
+    let device = format!("{}/{id}", devices_url(&sim));
+    let (status, body) = send(&c, reqwest::Method::DELETE, &device, None).await;
+    assert_eq!((status, assert_envelope(&body)), (StatusCode::BAD_REQUEST, "deviceAssigned"));
+    assert_eq!(send(&c, reqwest::Method::POST, &format!("{method}/deactivate"), None).await.0, 204);
+    assert_eq!(sim.state().device("NEW2").unwrap().status, "assigned");
+    let (status, body) = send(&c, reqwest::Method::POST, &format!("{method}/deactivate"), None).await;
+    assert_eq!((status, assert_envelope(&body)), (StatusCode::BAD_REQUEST, "deviceNotActivated"));
+    assert_eq!(send(&c, reqwest::Method::DELETE, &method, None).await.0, 204);
+    let d = sim.state().device("NEW2").unwrap().clone();
+    assert_eq!((d.status.as_str(), d.assigned_upn), ("available", None));
+    assert_eq!(send(&c, reqwest::Method::DELETE, &device, None).await.0, 204);
+    assert_eq!(get(&c, &device).await.0, 404);
+    let state = sim.state();
+    assert!(state.device("NEW2").is_none());
+    assert_eq!(state.deleted_serials, vec!["NEW2".to_string()]);
+    let (_, items) = all_pages(&c, devices_url(&sim)).await;
+    assert_eq!(items.len(), 2, "deleted devices are not listed");
+    assert_eq!((state.counters.deactivations, state.counters.unassignments, state.counters.deletes), (1, 1, 1));
+    // A recreated serial gets a new id.
+    let (status, body) = post(&c, &devices_url(&sim), new(10, "NEW2")).await;
+    assert_eq!(status, 201);
+    assert_ne!(body["id"].as_str().unwrap(), id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_create_fails_knob() {
+    let sim =
+        start(SimConfig { bulk_create_fails: true, ..Default::default() }, &csv(1, |_| "a@contoso.com".into(), |_| ""))
+            .await;
+    let c = client();
+    let item =
+        json!({"@contentId": "1", "serialNumber": "B1", "secretKey": secret_b32(5), "timeIntervalInSeconds": 30});
+    let (status, _) =
+        send(&c, reqwest::Method::PATCH, &devices_url(&sim), Some(json!({"@context": "#$delta", "value": [item]})))
+            .await;
+    assert_eq!(status, 400);
+    assert_eq!(sim.state().counters.creates, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_upload_is_processed_after_list_uploads() {
+    let sim = start(
+        SimConfig::default(),
+        &csv(2, |i| format!("user{i}@contoso.com"), |i| if i == 0 { "assigned" } else { "missing" }),
+    )
+    .await;
+    let c = client();
+    let content = format!(
+        "upn,serial number,secret key,time interval,manufacturer,model\nuser1@contoso.com,UP1,{},30,A,B\nuser0@contoso.com,SN0000,{},30,A,B\nghost@contoso.com,UP2,{},30,A,B\n",
+        secret_b32(20),
+        secret_b32(21),
+        secret_b32(22)
+    );
+    let url = format!("{}{PORTAL}/upload", sim.portal_url());
+    let r = c
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .header("x-ms-client-request-id", uuid::Uuid::new_v4().to_string())
+        .json(&json!({"id": null, "name": "f.csv", "content": content, "mimeType": "application/vnd.ms-excel"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let list = format!("{}{PORTAL}/listUploads", sim.portal_url());
+    let (status, body) = portal_get(&c, &list).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[0]["fileProcessingStatus"], "InProgress");
+    assert!(sim.state().device("UP1").is_none(), "not applied while in progress");
+    let (_, body) = portal_get(&c, &list).await;
+    assert_eq!(body[0]["fileProcessingStatus"], "CompletedWithErrors");
+    let errors = body[0]["errors"].as_array().unwrap();
+    let codes: Vec<&str> = errors.iter().map(|e| e["errorCode"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"DuplicateSerialNumber") && codes.contains(&"UserNotFound"), "{body}");
+    assert!(!body.to_string().contains(&secret_b32(20)));
+    let state = sim.state();
+    let d = state.device("UP1").unwrap();
+    assert_eq!((d.status.as_str(), d.assigned_upn.as_deref()), ("assigned", Some("user1@contoso.com")));
+    assert_eq!((state.counters.creates, state.counters.uploads), (1, 1));
+    // The uploaded secret activates through the portal.
+    let (status, _) = portal_enable(
+        &c,
+        &sim,
+        json!({"@enableAction": "Activate", "oathId": d.id, "objectId": sim.state().user("user1@contoso.com").unwrap().id,
+               "verificationCode": code(20, now()).code.as_str()}),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+async fn device_code_poll(c: &Client, sim: &Simulator, device_code: &str) -> (StatusCode, Value) {
+    let url = format!("{}/organizations/oauth2/v2.0/token", sim.authority_url());
+    let r = c
+        .post(&url)
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("client_id", "14d82eec-204b-4c2f-b7e8-296a70dab67e"),
+            ("device_code", device_code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+async fn device_code(c: &Client, sim: &Simulator) -> Value {
+    let url = format!("{}/organizations/oauth2/v2.0/devicecode", sim.authority_url());
+    let r = c.post(&url).form(&[("client_id", "app"), ("scope", "x offline_access")]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+fn claims(token: &str) -> Value {
+    use base64::Engine;
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_flow_follows_the_configured_steps() {
+    let flow = ["authorization_pending", "slow_down", "success"].map(String::from).to_vec();
+    let sim = start(
+        SimConfig {
+            device_code_flow: flow,
+            device_code_interval_secs: 0,
+            issued_scopes: Some("UserAuthenticationMethod.ReadWrite.All".into()),
+            issued_wids: vec!["62e90394-69f5-4237-9190-012177145e10".into()],
+            slow_down_increment_secs: 1,
+            ..Default::default()
+        },
+        &csv(1, |_| "a@contoso.com".into(), |_| ""),
+    )
+    .await;
+    let c = client();
+    let dc = device_code(&c, &sim).await;
+    for key in ["device_code", "user_code", "verification_uri", "expires_in", "interval", "message"] {
+        assert!(!dc[key].is_null(), "{key}: {dc}");
+    }
+    assert_eq!(dc["interval"], 0);
+    let code = dc["device_code"].as_str().unwrap();
+    let (s, b) = device_code_poll(&c, &sim, code).await;
+    assert_eq!((s, b["error"].as_str()), (StatusCode::BAD_REQUEST, Some("authorization_pending")));
+    assert!(b["error_description"].as_str().is_some());
+    let (s, b) = device_code_poll(&c, &sim, code).await;
+    assert_eq!((s, b["error"].as_str()), (StatusCode::BAD_REQUEST, Some("slow_down")));
+    // Polled again at once: too fast after slow_down (counted, still answered).
+    let (s, b) = device_code_poll(&c, &sim, code).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(sim.state().counters.device_code_polls_too_fast, 1);
+    assert_eq!(sim.state().counters.device_code_polls, 3);
+    let access = b["access_token"].as_str().unwrap();
+    let p = claims(access);
+    assert_eq!(p["scp"], "UserAuthenticationMethod.ReadWrite.All");
+    assert_eq!(p["wids"], json!(["62e90394-69f5-4237-9190-012177145e10"]));
+    assert_eq!(p["aud"], "https://graph.microsoft.com");
+    assert!(b["scope"]
+        .as_str()
+        .unwrap()
+        .contains("https://graph.microsoft.com/UserAuthenticationMethod.ReadWrite.All"));
+    // Refresh: a new token with the same claims, counted.
+    let issued = sim.state().counters.tokens_issued;
+    let r = c
+        .post(format!("{}/organizations/oauth2/v2.0/token", sim.authority_url()))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "app"),
+            ("refresh_token", b["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let refreshed: Value = r.json().await.unwrap();
+    let q = claims(refreshed["access_token"].as_str().unwrap());
+    assert_eq!((q["scp"].clone(), q["wids"].clone()), (p["scp"].clone(), p["wids"].clone()));
+    assert_eq!(sim.state().counters.tokens_issued, issued + 1);
+    // The code is spent.
+    assert_eq!(device_code_poll(&c, &sim, code).await.1["error"], "expired_token");
+    sim.shutdown().await;
+
+    for terminal in ["authorization_declined", "expired_token", "bad_verification_code"] {
+        let sim = start(
+            SimConfig { device_code_flow: vec![terminal.into()], ..Default::default() },
+            &csv(1, |_| "a@contoso.com".into(), |_| ""),
+        )
+        .await;
+        let dc = device_code(&c, &sim).await;
+        let (s, b) = device_code_poll(&c, &sim, dc["device_code"].as_str().unwrap()).await;
+        assert_eq!((s, b["error"].as_str()), (StatusCode::BAD_REQUEST, Some(terminal)));
+        assert_eq!(sim.state().counters.tokens_issued, 0);
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_tokens_carry_configured_roles_and_audience() {
+    let sim = start(
+        SimConfig {
+            issued_roles: vec!["Policy.Read.All".into()],
+            issued_audience: "00000003-0000-0000-c000-000000000000".into(),
+            ..Default::default()
+        },
+        &csv(1, |_| "a@contoso.com".into(), |_| ""),
+    )
+    .await;
+    let r = client()
+        .post(format!("{}/t/oauth2/v2.0/token", sim.authority_url()))
+        .form(&[("grant_type", "client_credentials"), ("client_id", "a"), ("client_secret", "b")])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    let p = claims(body["access_token"].as_str().unwrap());
+    assert_eq!(p["roles"], json!(["Policy.Read.All"]));
+    assert_eq!(p["aud"], "00000003-0000-0000-c000-000000000000");
+    assert!(p.get("wids").is_none() && p.get("scp").is_none());
+}

@@ -32,6 +32,8 @@ pub struct Shared<B> {
     pub fatal: Mutex<Option<Fatal>>,
     /// A code read off the token's display (`--code`), instead of computing one.
     pub typed_code: Option<TypedCode>,
+    /// The run's journal, for intent lines before each write.
+    pub journal: Option<Arc<Mutex<super::journal::Journal>>>,
 }
 
 /// A code a person typed: sent as is, never retried with a guess.
@@ -215,6 +217,7 @@ pub async fn activate_row<B: Backend>(
     // After a rejection, only a later step's code may be tried, once.
     let mut rejected_step: Option<u64> = None;
     let mut last_step: Option<u64>;
+    let mut intent_written: Option<Action> = None;
     loop {
         if shared.stopped() {
             let mut a = record(row, ActivationStatus::NotAttempted, action, Some(&device));
@@ -260,6 +263,24 @@ pub async fn activate_row<B: Backend>(
             _ => otp::code_for_step(&secret, row.hash, period, pos.step, otp::DIGITS),
         };
         last_step = Some(pos.step);
+        if intent_written != Some(action) {
+            // Durable before the request leaves: a kill after the write lands but before its
+            // result is journaled must still leave a trace for `undo`.
+            if let Some(j) = &shared.journal {
+                let mut intent = record(row, ActivationStatus::NotAttempted, action, Some(&device));
+                intent.attempts = attempts;
+                intent.step = last_step;
+                intent.error_code = Some(super::journal::IN_FLIGHT.into());
+                if let Err(e) = j.lock().unwrap_or_else(|p| p.into_inner()).append(&intent) {
+                    drop(permit);
+                    shared.abort(Fatal { code: "journal".into(), message: format!("{e:#}") });
+                    let mut a = record(row, ActivationStatus::NotAttempted, action, Some(&device));
+                    a.error_message = Some(format!("not sent: the journal cannot be written ({e:#})"));
+                    return (a, None);
+                }
+            }
+            intent_written = Some(action);
+        }
         attempts += 1;
         let display_name = row.display_name.as_deref();
         let result = match action {
@@ -491,6 +512,7 @@ mod tests {
             stop,
             fatal: Mutex::new(None),
             typed_code: None,
+            journal: None,
         }
     }
 

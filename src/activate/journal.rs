@@ -12,6 +12,11 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
+/// `error_code` of an intent line: written just before a write is sent, so that a write
+/// that lands and is then killed before its result is journaled is still known (`undo`
+/// checks the tenant for such tokens). `--resume` ignores intents: the tenant decides.
+pub const IN_FLIGHT: &str = "in_flight";
+
 pub struct Journal {
     file: File,
     path: PathBuf,

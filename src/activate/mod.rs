@@ -101,6 +101,7 @@ pub async fn run<B: Backend>(
         stop,
         fatal: Mutex::new(None),
         typed_code: options.typed_code.clone(),
+        journal: sink.journal(),
     });
 
     // Ctrl-C: stop sending, let requests in flight finish and settle, then summarise.
@@ -239,7 +240,11 @@ pub async fn run<B: Backend>(
 
     if exit_fatal.is_none() {
         if let Some(f) = shared.fatal.lock().unwrap().clone() {
-            let code = if f.code == "interrupted" { crate::cli::exit::INTERRUPTED } else { crate::cli::exit::AUTH };
+            let code = match f.code.as_str() {
+                "interrupted" => crate::cli::exit::INTERRUPTED,
+                "auth_rejected" => crate::cli::exit::AUTH,
+                _ => crate::cli::exit::SERVICE,
+            };
             exit_fatal = Some((code, f));
         }
     }

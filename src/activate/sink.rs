@@ -10,10 +10,12 @@ use anyhow::{Context, Result};
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 pub struct Sink {
     out: Output,
-    journal: Option<Journal>,
+    /// Shared with the executor, which writes an intent line before each write.
+    journal: Option<Arc<Mutex<Journal>>>,
     error_log: Option<File>,
     redactor: Redactor,
     diag: Diag,
@@ -33,8 +35,13 @@ impl Sink {
     }
 
     pub fn with_journal(mut self, journal: Journal) -> Self {
-        self.journal = Some(journal);
+        self.journal = Some(Arc::new(Mutex::new(journal)));
         self
+    }
+
+    /// The journal, for the executor's intent lines.
+    pub fn journal(&self) -> Option<Arc<Mutex<Journal>>> {
+        self.journal.clone()
     }
 
     pub fn with_error_log(mut self, path: &Path) -> Result<Self> {
@@ -70,8 +77,8 @@ impl Sink {
             ActivationStatus::NotAttempted | ActivationStatus::WouldActivate | ActivationStatus::Skipped
         );
         if journaled {
-            if let Some(j) = &mut self.journal {
-                j.append(&a)?;
+            if let Some(j) = &self.journal {
+                j.lock().unwrap_or_else(|p| p.into_inner()).append(&a)?;
             }
         }
         if a.status == ActivationStatus::Failed || a.status == ActivationStatus::Conflict {

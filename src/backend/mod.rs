@@ -5,6 +5,8 @@
 pub mod graph;
 pub mod portal;
 
+use crate::inventory::SecretKey;
+use crate::otp::HashFunction;
 use crate::record::TenantToken;
 use std::future::Future;
 use std::time::Duration;
@@ -49,9 +51,9 @@ impl ApiError {
                 format!("throttled (HTTP {status}, retry after {:?})", retry_after.unwrap_or_default())
             }
             ApiError::Transport { message, .. } => message.clone(),
-            ApiError::Unavailable { message, .. } | ApiError::Auth { message, .. } | ApiError::Rejected { message, .. } => {
-                message.clone()
-            }
+            ApiError::Unavailable { message, .. }
+            | ApiError::Auth { message, .. }
+            | ApiError::Rejected { message, .. } => message.clone(),
         }
     }
 }
@@ -105,6 +107,51 @@ pub struct Capabilities {
     pub assign: bool,
 }
 
+/// A token to add to the tenant's inventory. The secret goes to the tenant and nowhere else:
+/// `Debug` redacts it, and backends Base32-encode it only into the request body.
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    pub serial: String,
+    pub secret: SecretKey,
+    pub time_interval: u32,
+    pub hash: HashFunction,
+    pub manufacturer: String,
+    pub model: String,
+    pub display_name: Option<String>,
+    /// Assign to this user (UPN) on creation. The portal backend always assigns, so it needs one.
+    pub assign_to: Option<String>,
+}
+
+/// What became of one [`NewDevice`] (same order as the input).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateOutcome {
+    /// Created by this call (also: found in the tenant after an ambiguous failure of this
+    /// call's write — callers only ask to create serials they saw absent).
+    Created(Device),
+    /// The tenant already holds this serial; nothing created.
+    Exists(Option<Device>),
+    /// Refused or failed. An `ApiError::Auth` here means the run must stop; items after it
+    /// were not sent and carry the same error.
+    Failed(ApiError),
+}
+
+/// A directory user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRef {
+    pub id: String,
+    pub upn: String,
+}
+
+/// The error of an operation a backend cannot do.
+pub fn not_supported(backend: &str, what: &str) -> ApiError {
+    ApiError::Rejected {
+        status: 400,
+        code: "not_supported".into(),
+        message: format!("{what} is not supported by the {backend} backend; use --backend graph"),
+        body: String::new(),
+    }
+}
+
 /// One directory API.
 pub trait Backend: Send + Sync + 'static {
     fn name(&self) -> &'static str;
@@ -141,6 +188,66 @@ pub trait Backend: Send + Sync + 'static {
         code: &str,
         display_name: Option<&str>,
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    // Lifecycle (import, deactivate, unassign, remove, undo). Defaults: not supported.
+
+    /// The hardware OATH policy's state (`enabled` | `disabled`); `Ok(None)`: this API
+    /// cannot tell.
+    fn policy_state(&self) -> impl Future<Output = Result<Option<String>, ApiError>> + Send {
+        async { Ok(None) }
+    }
+
+    /// Turn the hardware OATH policy on (propagation can take up to an hour).
+    fn enable_policy(&self) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let e = not_supported(self.name(), "changing the hardware OATH policy");
+        async move { Err(e) }
+    }
+
+    /// Create tokens in the inventory; one outcome per input, in order. Transient failures
+    /// and throttling are handled inside (re-reading the tenant before re-sending, so
+    /// nothing is created twice). `Err`: nothing was attempted.
+    fn create_devices(
+        &self,
+        devices: &[NewDevice],
+    ) -> impl Future<Output = Result<Vec<CreateOutcome>, ApiError>> + Send {
+        let _ = devices;
+        let e = not_supported(self.name(), "creating tokens");
+        async move { Err(e) }
+    }
+
+    /// Assign an available token to `upn` (without activating it).
+    fn assign(&self, upn: &str, device: &Device) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = (upn, device);
+        let e = not_supported(self.name(), "assigning tokens");
+        async move { Err(e) }
+    }
+
+    /// Deactivate `upn`'s active token (it stays assigned). `upn` may be a user id.
+    fn deactivate(&self, upn: &str, device: &Device) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = (upn, device);
+        let e = not_supported(self.name(), "deactivating tokens");
+        async move { Err(e) }
+    }
+
+    /// Take the token from `upn` (back to `available`). `upn` may be a user id.
+    fn unassign(&self, upn: &str, device: &Device) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = (upn, device);
+        let e = not_supported(self.name(), "unassigning tokens");
+        async move { Err(e) }
+    }
+
+    /// Delete an unassigned token from the inventory.
+    fn delete(&self, device: &Device) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = device;
+        let e = not_supported(self.name(), "deleting tokens");
+        async move { Err(e) }
+    }
+
+    /// A user by id or UPN. `Ok(None)`: no such user (or this API cannot look users up).
+    fn lookup_user(&self, id_or_upn: &str) -> impl Future<Output = Result<Option<UserRef>, ApiError>> + Send {
+        let _ = id_or_upn;
+        async { Ok(None) }
+    }
 }
 
 /// Map a non-2xx reply to an [`ApiError`], with the API's own code/message extraction.

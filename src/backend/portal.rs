@@ -3,18 +3,22 @@
 //! only have a browser session token. Tokens here always belong to a user (the upload
 //! assigns them), so this backend cannot assign.
 
-use super::{classify, ApiError, Backend, Capabilities, Device, DeviceStatus};
+use super::{classify, ApiError, Backend, Capabilities, CreateOutcome, Device, DeviceStatus, NewDevice, UserRef};
+use crate::activate::pacing::backoff;
 use crate::http::{ApiClient, Reply};
 use crate::record::TenantToken;
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 pub const DEFAULT_URL: &str = "https://main.iam.ad.ext.azure.com";
 pub const USGOV_URL: &str = "https://main.iam.ad.ext.azure.us";
 const PREFIX: &str = "api/MultifactorAuthentication/HardwareToken";
 /// A guard against a continuation token that never ends.
 const MAX_PAGES: usize = 100_000;
+/// How long an upload may stay `InProgress`.
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 pub struct PortalBackend {
     api: ApiClient,
@@ -42,12 +46,7 @@ impl PortalBackend {
         let mut out = Vec::new();
         let mut skip = String::new();
         for _ in 0..MAX_PAGES {
-            let url = format!(
-                "{}/{PREFIX}/users?skipToken={}&upn={}&enabledFilter=",
-                self.base,
-                enc(&skip),
-                enc(upn)
-            );
+            let url = format!("{}/{PREFIX}/users?skipToken={}&upn={}&enabledFilter=", self.base, enc(&skip), enc(upn));
             let body = self.call(Method::GET, &url, None).await?.json();
             let items = body.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
             out.extend(items.iter().map(device_from_item));
@@ -66,6 +65,88 @@ impl PortalBackend {
             code: "paging_loop".into(),
             message: "the portal's continuation tokens do not end".into(),
         })
+    }
+}
+
+/// One CSV field, quoted when it must be.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The upload's CSV (Microsoft's documented header). The only place the secrets are encoded.
+fn upload_csv(devices: &[&NewDevice]) -> String {
+    let mut text = String::from("upn,serial number,secret key,time interval,manufacturer,model\r\n");
+    for d in devices {
+        let fields = [
+            csv_field(d.assign_to.as_deref().unwrap_or_default()),
+            csv_field(&d.serial),
+            d.secret.to_base32(),
+            d.time_interval.to_string(),
+            csv_field(&d.manufacturer),
+            csv_field(&d.model),
+        ];
+        text.push_str(&fields.join(","));
+        text.push_str("\r\n");
+    }
+    text
+}
+
+impl PortalBackend {
+    /// Send the upload; retried through throttling only (an unanswered upload may have landed:
+    /// the caller re-lists either way). `Err` for auth failures; `Ok(Some(e))`: not accepted.
+    async fn send_upload(&self, name: &str, content: String) -> Result<Option<ApiError>, ApiError> {
+        let url = format!("{}/{PREFIX}/upload", self.base);
+        let body = json!({ "id": null, "name": name, "content": content, "mimeType": "application/vnd.ms-excel" });
+        let mut throttled = 0u32;
+        loop {
+            match self.call(Method::POST, &url, Some(&body)).await {
+                Ok(_) => return Ok(None),
+                Err(e @ ApiError::Auth { .. }) => return Err(e),
+                Err(ApiError::Throttled { retry_after, .. }) if throttled < 30 => {
+                    throttled += 1;
+                    tokio::time::sleep(retry_after.unwrap_or_else(|| backoff(throttled))).await;
+                }
+                Err(e) => return Ok(Some(e)),
+            }
+        }
+    }
+
+    /// Poll `listUploads` until the upload named `name` completes. Returns its errors by
+    /// serial (lower-case): `(errorCode, message)`.
+    async fn wait_upload(&self, name: &str) -> Result<HashMap<String, (String, String)>, ApiError> {
+        let url = format!("{}/{PREFIX}/listUploads", self.base);
+        let started = Instant::now();
+        let mut wait = Duration::from_millis(500);
+        loop {
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(5));
+            let body = self.call(Method::GET, &url, None).await?.json();
+            let items = body.as_array().cloned().or_else(|| body.get("items").and_then(Value::as_array).cloned());
+            let ours = items.unwrap_or_default().into_iter().find(|u| text(u, "name").as_deref() == Some(name));
+            let status = ours.as_ref().and_then(|u| text(u, "fileProcessingStatus")).unwrap_or_default();
+            if status.starts_with("Completed") {
+                let mut errors = HashMap::new();
+                let list = ours.as_ref().and_then(|u| u.get("errors")).and_then(Value::as_array).cloned();
+                for e in list.unwrap_or_default() {
+                    if let Some(serial) = text(&e, "serialNumber") {
+                        let code = text(&e, "errorCode").unwrap_or_else(|| "upload_error".into());
+                        errors.insert(serial.to_lowercase(), (code, text(&e, "message").unwrap_or_default()));
+                    }
+                }
+                return Ok(errors);
+            }
+            if status.eq_ignore_ascii_case("failed") || started.elapsed() > UPLOAD_TIMEOUT {
+                return Err(ApiError::Unavailable {
+                    status: 200,
+                    code: "upload_not_completed".into(),
+                    message: format!("the portal did not finish processing upload {name} (status '{status}')"),
+                });
+            }
+        }
     }
 }
 
@@ -154,7 +235,13 @@ impl Backend for PortalBackend {
         Ok(self.list(&owner).await?.into_iter().find(|d| d.token.id == device.token.id))
     }
 
-    async fn activate(&self, _upn: &str, device: &Device, code: &str, _display_name: Option<&str>) -> Result<(), ApiError> {
+    async fn activate(
+        &self,
+        _upn: &str,
+        device: &Device,
+        code: &str,
+        _display_name: Option<&str>,
+    ) -> Result<(), ApiError> {
         let url = format!("{}/{PREFIX}/enable", self.base);
         let body = json!({
             "@enableAction": "Activate",
@@ -178,5 +265,68 @@ impl Backend for PortalBackend {
             message: "the portal backend cannot assign tokens; use --backend graph".into(),
             body: String::new(),
         })
+    }
+
+    /// Upload the tokens as a CSV (each assigned to its `assign_to` user, not activated),
+    /// wait for the portal to process it, then list the inventory to learn their ids.
+    async fn create_devices(&self, devices: &[NewDevice]) -> Result<Vec<CreateOutcome>, ApiError> {
+        let mut out: Vec<Option<CreateOutcome>> = vec![None; devices.len()];
+        let mut send = Vec::new();
+        for (i, d) in devices.iter().enumerate() {
+            if d.assign_to.as_deref().is_none_or(str::is_empty) {
+                out[i] = Some(CreateOutcome::Failed(super::not_supported(
+                    "portal",
+                    "creating a token without a user (the portal assigns every uploaded token)",
+                )));
+            } else {
+                send.push((i, d));
+            }
+        }
+        if !send.is_empty() {
+            let before: HashSet<String> = self.list("").await?.into_iter().map(|d| d.token.id).collect();
+            let name = format!("{}.csv", uuid::Uuid::new_v4());
+            let refs: Vec<&NewDevice> = send.iter().map(|(_, d)| *d).collect();
+            let refused = self.send_upload(&name, upload_csv(&refs)).await?;
+            let errors = match &refused {
+                None => self.wait_upload(&name).await?,
+                Some(_) => HashMap::new(),
+            };
+            let after: HashMap<String, Device> =
+                self.list("").await?.into_iter().map(|d| (d.token.serial.to_lowercase(), d)).collect();
+            for (i, d) in send {
+                let key = d.serial.to_lowercase();
+                out[i] = Some(match (after.get(&key), errors.get(&key), &refused) {
+                    (Some(dev), _, _) if !before.contains(&dev.token.id) => CreateOutcome::Created(dev.clone()),
+                    (Some(dev), _, _) => CreateOutcome::Exists(Some(dev.clone())),
+                    (None, Some((code, _)), _)
+                        if code.to_lowercase().contains("duplicate") || code.to_lowercase().contains("exist") =>
+                    {
+                        CreateOutcome::Exists(None)
+                    }
+                    (None, Some((code, message)), _) => CreateOutcome::Failed(ApiError::Rejected {
+                        status: 400,
+                        code: code.clone(),
+                        message: message.clone(),
+                        body: String::new(),
+                    }),
+                    (None, None, Some(e)) => CreateOutcome::Failed(e.clone()),
+                    (None, None, None) => CreateOutcome::Failed(ApiError::Rejected {
+                        status: 200,
+                        code: "not_created".into(),
+                        message: format!("the upload completed but token {} is not in the tenant", d.serial),
+                        body: String::new(),
+                    }),
+                });
+            }
+        }
+        Ok(out.into_iter().map(|o| o.expect("every item has an outcome")).collect())
+    }
+
+    async fn lookup_user(&self, id_or_upn: &str) -> Result<Option<UserRef>, ApiError> {
+        // The portal names holders by UPN and object id on every token; there is no user lookup.
+        let found = self.list(id_or_upn).await?;
+        Ok(found
+            .into_iter()
+            .find_map(|d| Some(UserRef { id: d.token.assigned_to_id.clone()?, upn: d.owner_upn.clone()? })))
     }
 }

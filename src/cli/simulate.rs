@@ -32,6 +32,20 @@ pub struct SimulateArgs {
     pub faults: FaultArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub tenant: TenantStateArgs,
+}
+
+/// Tenant settings and lifecycle knobs.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Tenant")]
+pub struct TenantStateArgs {
+    /// The hardware OATH authentication method policy at start.
+    #[arg(long, value_name = "STATE", default_value = "enabled", value_parser = ["enabled", "disabled"])]
+    pub policy_state: String,
+    /// The bulk-create PATCH fails as a whole (clients must fall back to one POST per device).
+    #[arg(long)]
+    pub bulk_create_fails: bool,
 }
 
 /// What the tenant holds at start.
@@ -112,6 +126,29 @@ pub struct AuthArgs {
     /// Lifetime of tokens the simulator issues, seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     pub issued_token_lifetime: u64,
+    /// What successive device-code polls answer, comma-separated (the last repeats):
+    /// authorization_pending, slow_down, success, authorization_declined, expired_token,
+    /// bad_verification_code.
+    #[arg(long, value_name = "STEPS", value_delimiter = ',', default_value = "authorization_pending,success")]
+    pub device_code_flow: Vec<String>,
+    /// `interval` the devicecode endpoint hands out, seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1)]
+    pub device_code_interval: u64,
+    /// `expires_in` of device codes, seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub device_code_expires_in: u64,
+    /// `scp` of issued delegated tokens (space-separated) [default: UserAuthenticationMethod.ReadWrite.All Policy.ReadWrite.AuthenticationMethod].
+    #[arg(long, value_name = "SCOPES")]
+    pub issued_scopes: Option<String>,
+    /// `roles` of issued app-only tokens, comma-separated [default: the two permissions above].
+    #[arg(long, value_name = "ROLES", value_delimiter = ',')]
+    pub issued_roles: Option<Vec<String>>,
+    /// `wids` of issued delegated tokens, comma-separated (empty: none) [default: Authentication Administrator, Authentication Policy Administrator].
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub issued_wids: Option<Vec<String>>,
+    /// `aud` of issued tokens.
+    #[arg(long, value_name = "AUDIENCE", default_value = "https://graph.microsoft.com")]
+    pub issued_audience: String,
 }
 
 fn read_secret_file(path: &Path, what: &str) -> Result<String> {
@@ -141,6 +178,7 @@ fn config(args: &SimulateArgs) -> Result<SimConfig> {
             Ok(s)
         })
         .transpose()?;
+    let defaults = SimConfig::default();
     Ok(SimConfig {
         latency_ms: args.faults.latency_ms,
         rate_limit: args.faults.rate_limit,
@@ -160,6 +198,18 @@ fn config(args: &SimulateArgs) -> Result<SimConfig> {
         client_secret,
         issued_token_lifetime_secs: args.auth.issued_token_lifetime,
         quiet: args.quiet,
+        device_code_flow: args.auth.device_code_flow.iter().map(|s| s.trim().to_string()).collect(),
+        device_code_interval_secs: args.auth.device_code_interval,
+        device_code_expires_in_secs: args.auth.device_code_expires_in,
+        issued_scopes: args.auth.issued_scopes.clone(),
+        issued_roles: args.auth.issued_roles.clone().unwrap_or(defaults.issued_roles),
+        issued_wids: match &args.auth.issued_wids {
+            Some(w) => w.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            None => defaults.issued_wids,
+        },
+        issued_audience: args.auth.issued_audience.clone(),
+        policy_state: args.tenant.policy_state.clone(),
+        bulk_create_fails: args.tenant.bulk_create_fails,
         ..SimConfig::default()
     })
 }

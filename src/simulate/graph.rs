@@ -3,8 +3,10 @@
 use super::http::{
     decode_skip, encode_query_value, encode_skip, graph_error, json_response, query_pairs, rfc3339, Ctx,
 };
-use super::tenant::{Refusal, Status, Tenant};
+use super::tenant::{NewDevice, Refusal, Status, Tenant, WriteRefusal};
 use super::Shared;
+use crate::inventory::{SecretFormat, SecretKey};
+use crate::otp::HashFunction;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -22,15 +24,19 @@ const METHODS: &str = "/users/{user}/authentication/hardwareOathMethods";
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
-        .route(DEVICES, get(list_devices))
-        .route(&format!("{DEVICES}/{{id}}"), get(get_device))
+        .route(DEVICES, get(list_devices).post(create_device).patch(bulk_create))
+        .route(&format!("{DEVICES}/{{id}}"), get(get_device).delete(delete_device))
         .route("/users/{user}", get(get_user))
         .route(METHODS, get(list_methods).post(assign))
         .route(&format!("{METHODS}/assignAndActivate"), post(assign_and_activate))
         .route(&format!("{METHODS}/assignAndActivateBySerialNumber"), post(assign_and_activate_by_serial))
-        .route(&format!("{METHODS}/{{method}}"), get(get_method))
+        .route(&format!("{METHODS}/{{method}}"), get(get_method).delete(unassign))
         .route(&format!("{METHODS}/{{method}}/activate"), post(activate))
-        .route("/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/hardwareOath", get(policy))
+        .route(&format!("{METHODS}/{{method}}/deactivate"), post(deactivate))
+        .route(
+            "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/hardwareOath",
+            get(policy).patch(update_policy),
+        )
 }
 
 pub(crate) fn device_json(t: &Tenant, d: usize) -> Value {
@@ -95,6 +101,35 @@ fn refusal(ctx: &Ctx, r: Refusal, method: &str) -> Response {
             StatusCode::BAD_REQUEST,
             "invalidVerificationCode",
             "The verification code provided is invalid.",
+        ),
+        Refusal::PolicyDisabled => graph_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "hardwareOathPolicyDisabled",
+            "The hardware OATH authentication method policy is disabled for this tenant; enable it first.",
+        ),
+        Refusal::NotActivated => {
+            graph_error(ctx, StatusCode::BAD_REQUEST, "deviceNotActivated", "The hardware OATH token is not activated.")
+        }
+    }
+}
+
+fn write_refusal(ctx: &Ctx, r: WriteRefusal, serial: &str) -> Response {
+    match r {
+        WriteRefusal::SerialExists(_) => graph_error(
+            ctx,
+            StatusCode::CONFLICT,
+            "deviceAlreadyExists",
+            &format!("A hardware OATH token with serial number '{serial}' already exists."),
+        ),
+        WriteRefusal::Invalid(m) => bad_request(ctx, &m),
+        WriteRefusal::UserNotFound(u) => resource_not_found(ctx, &u),
+        WriteRefusal::Assign(r) => refusal(ctx, r, serial),
+        WriteRefusal::StillAssigned => graph_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "deviceAssigned",
+            "The hardware OATH token is assigned to a user; unassign it before deleting it.",
         ),
     }
 }
@@ -203,7 +238,7 @@ async fn list_devices(State(sim): Sim, Extension(ctx): Extension<Ctx>, RawQuery(
     let mut value = Vec::with_capacity(page.min(t.devices.len()));
     let mut next = None;
     for d in start..t.devices.len() {
-        if !matches(&t, d, &clauses) {
+        if !t.live(d) || !matches(&t, d, &clauses) {
             continue;
         }
         if value.len() == page {
@@ -353,17 +388,175 @@ async fn assign_and_activate_by_serial(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn policy(Extension(_ctx): Extension<Ctx>) -> Response {
-    json_response(
-        StatusCode::OK,
-        json!({
-            "@odata.type": "#microsoft.graph.hardwareOathAuthenticationMethodConfiguration",
-            "id": "HardwareOath",
-            "state": "enabled",
-            "includeTargets": [{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}],
-            "excludeTargets": [],
-        }),
-    )
+fn policy_json(state: &str) -> Value {
+    json!({
+        "@odata.type": "#microsoft.graph.hardwareOathAuthenticationMethodConfiguration",
+        "id": "HardwareOath",
+        "state": state,
+        "includeTargets": [{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}],
+        "excludeTargets": [],
+    })
+}
+
+async fn policy(State(sim): Sim, Extension(_ctx): Extension<Ctx>) -> Response {
+    let state = sim.lock().policy_state.clone();
+    json_response(StatusCode::OK, policy_json(&state))
+}
+
+async fn update_policy(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
+    let body = parse_body(&ctx, &body)?;
+    let mut t = sim.lock();
+    if let Some(state) = body.get("state") {
+        let state = state.as_str().filter(|s| matches!(*s, "enabled" | "disabled"));
+        let state = state.ok_or_else(|| bad_request(&ctx, "The property 'state' must be 'enabled' or 'disabled'."))?;
+        t.policy_state = state.to_string();
+    }
+    t.counters.policy_changes += 1;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A device to create from a Graph body (`POST` or one bulk item).
+fn new_device(body: &Value) -> Result<NewDevice, String> {
+    let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_string);
+    let serial =
+        text("serialNumber").filter(|s| !s.trim().is_empty()).ok_or("The property 'serialNumber' is required.")?;
+    let raw = text("secretKey").filter(|s| !s.trim().is_empty()).ok_or("The property 'secretKey' is required.")?;
+    if raw.len() > crate::inventory::MAX_SECRET_CHARS {
+        return Err("The property 'secretKey' is too long.".into());
+    }
+    // Never echo the secret back.
+    let secret =
+        SecretKey::decode(&raw, SecretFormat::Base32).map_err(|_| "The property 'secretKey' is not valid Base32.")?;
+    let period = match body.get("timeIntervalInSeconds") {
+        None | Some(Value::Null) => 30,
+        Some(v) => v.as_u64().ok_or("The property 'timeIntervalInSeconds' must be a number.")? as u32,
+    };
+    let hash = match text("hashFunction") {
+        None => HashFunction::Sha1,
+        Some(h) => HashFunction::parse(&h).ok_or("The property 'hashFunction' must be hmacsha1 or hmacsha256.")?,
+    };
+    Ok(NewDevice {
+        serial,
+        secret: secret.bytes().to_vec(),
+        period,
+        hash,
+        manufacturer: text("manufacturer").unwrap_or_default(),
+        model: text("model").unwrap_or_default(),
+        display_name: text("displayName"),
+    })
+}
+
+/// Create one device (and assign it when `assignTo` names a user). Caller holds the lock.
+fn create_one(t: &mut Tenant, item: &Value, now: u64) -> Result<usize, WriteRefusal> {
+    let new = new_device(item).map_err(WriteRefusal::Invalid)?;
+    let assign_to = match item.pointer("/assignTo/id") {
+        None | Some(Value::Null) => None,
+        Some(v) => {
+            let key = v.as_str().ok_or_else(|| WriteRefusal::Invalid("assignTo.id must be a string.".into()))?;
+            Some(t.find_user(key).ok_or_else(|| WriteRefusal::UserNotFound(key.to_string()))?)
+        }
+    };
+    t.create(new, assign_to, now)
+}
+
+async fn create_device(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
+    let body = parse_body(&ctx, &body)?;
+    let serial = body.get("serialNumber").and_then(Value::as_str).unwrap_or("").to_string();
+    let mut t = sim.lock();
+    let d = create_one(&mut t, &body, ctx.now).map_err(|r| write_refusal(&ctx, r, &serial))?;
+    Ok(json_response(StatusCode::CREATED, device_json(&t, d)))
+}
+
+/// `PATCH …/hardwareOathDevices` with `{"@context":"#$delta","value":[{"@contentId":"1",…}]}`:
+/// 200 `{"value":[{"@contentId","id","serialNumber","status"} | {"@contentId","serialNumber","error":{code,message}}]}`.
+async fn bulk_create(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
+    let body = parse_body(&ctx, &body)?;
+    if sim.config.bulk_create_fails {
+        return Err(graph_error(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Write requests (excluding DELETE) must contain the Content-Type header declaration.",
+        ));
+    }
+    let items = body.get("value").and_then(Value::as_array).ok_or_else(|| {
+        bad_request(&ctx, "The request body must be a delta payload: {\"@context\":\"#$delta\",\"value\":[…]}.")
+    })?;
+    if items.len() > sim.config.bulk_create_max {
+        return Err(bad_request(
+            &ctx,
+            &format!("At most {} devices may be created in one request.", sim.config.bulk_create_max),
+        ));
+    }
+    let mut t = sim.lock();
+    t.counters.bulk_create_requests += 1;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let content_id = match item.get("@contentId") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => (i + 1).to_string(),
+        };
+        let serial = item.get("serialNumber").and_then(Value::as_str).unwrap_or("").to_string();
+        match create_one(&mut t, item, ctx.now) {
+            Ok(d) => {
+                let mut v = device_json(&t, d);
+                v["@contentId"] = json!(content_id);
+                out.push(v);
+            }
+            Err(r) => {
+                let (code, message) = match r {
+                    WriteRefusal::SerialExists(_) => (
+                        "deviceAlreadyExists".to_string(),
+                        format!("A hardware OATH token with serial number '{serial}' already exists."),
+                    ),
+                    WriteRefusal::UserNotFound(u) => {
+                        ("Request_ResourceNotFound".into(), format!("User '{u}' does not exist."))
+                    }
+                    WriteRefusal::Assign(_) => (
+                        "tooManyHardwareOathMethods".into(),
+                        "The user already has the maximum number of hardware OATH tokens (5).".into(),
+                    ),
+                    WriteRefusal::Invalid(m) => ("invalidRequest".into(), m),
+                    WriteRefusal::StillAssigned => ("invalidRequest".into(), "unexpected".into()),
+                };
+                out.push(json!({"@contentId": content_id, "serialNumber": serial, "error": {"code": code, "message": message}}));
+            }
+        }
+    }
+    Ok(json_response(StatusCode::OK, json!({ "value": out })))
+}
+
+async fn delete_device(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(id): Path<String>) -> Reply {
+    let mut t = sim.lock();
+    let d = t.find_device(&id).ok_or_else(|| resource_not_found(&ctx, &id))?;
+    let serial = t.devices[d].serial.clone();
+    t.delete(d).map_err(|r| write_refusal(&ctx, r, &serial))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn deactivate(
+    State(sim): Sim,
+    Extension(ctx): Extension<Ctx>,
+    Path((user, method)): Path<(String, String)>,
+) -> Reply {
+    let mut t = sim.lock();
+    let u = user_or_404(&t, &ctx, &user)?;
+    let d = t.find_device(&method).ok_or_else(|| resource_not_found(&ctx, &method))?;
+    t.deactivate(u, d).map_err(|r| refusal(&ctx, r, &method))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn unassign(
+    State(sim): Sim,
+    Extension(ctx): Extension<Ctx>,
+    Path((user, method)): Path<(String, String)>,
+) -> Reply {
+    let mut t = sim.lock();
+    let u = user_or_404(&t, &ctx, &user)?;
+    let d = t.find_device(&method).ok_or_else(|| resource_not_found(&ctx, &method))?;
+    t.unassign(u, d).map_err(|r| refusal(&ctx, r, &method))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[cfg(test)]

@@ -152,25 +152,34 @@ async fn drop_connection(abort: Option<ConnAbort>) -> Response {
 fn route_name(api: Api, method: &Method, path: &str) -> &'static str {
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').filter(|s| !s.is_empty()).collect();
     let post = method == Method::POST;
+    let (patch, delete) = (method == Method::PATCH, method == Method::DELETE);
     let last = segs.last().copied().unwrap_or("");
     let before = segs.len().checked_sub(2).map_or("", |i| segs[i]);
     match api {
         Api::Graph => match (last, before) {
+            ("hardwareOathDevices", _) if post => "graph.create_device",
+            ("hardwareOathDevices", _) if patch => "graph.bulk_create",
             ("hardwareOathDevices", _) => "graph.list_devices",
+            (_, "hardwareOathDevices") if delete => "graph.delete_device",
             (_, "hardwareOathDevices") => "graph.get_device",
             ("hardwareOathMethods", _) if post => "graph.assign",
             ("hardwareOathMethods", _) => "graph.list_methods",
             ("assignAndActivate", _) => "graph.assign_and_activate",
             ("assignAndActivateBySerialNumber", _) => "graph.assign_and_activate_by_serial",
             ("activate", _) => "graph.activate",
+            ("deactivate", _) => "graph.deactivate",
+            (_, "hardwareOathMethods") if delete => "graph.unassign",
             (_, "hardwareOathMethods") => "graph.get_method",
             (_, "users") => "graph.get_user",
+            ("hardwareOath", _) if patch => "graph.update_policy",
             ("hardwareOath", _) => "graph.get_policy",
             _ => "graph.other",
         },
         Api::Portal => match last {
             "users" => "portal.list",
             "enable" => "portal.enable",
+            "upload" => "portal.upload",
+            "listUploads" => "portal.list_uploads",
             _ => "portal.other",
         },
         Api::Login => match last {

@@ -19,6 +19,15 @@ type Reply = Result<Response, Response>;
 pub(crate) const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
 pub(crate) const ROLES: [&str; 2] = ["UserAuthenticationMethod.ReadWrite.All", "Policy.ReadWrite.AuthenticationMethod"];
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// What a device-code poll may answer (`SimConfig::device_code_flow`).
+pub(crate) const FLOW_STEPS: [&str; 6] = [
+    "authorization_pending",
+    "slow_down",
+    "success",
+    "authorization_declined",
+    "expired_token",
+    "bad_verification_code",
+];
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -57,7 +66,7 @@ fn issue(sim: &Shared, ctx: &Ctx, appid: &str, delegated: bool) -> (String, u64)
     let jti = t.new_guid();
     let header = json!({"typ": "JWT", "alg": "RS256", "kid": "oathbulk-simulator"});
     let mut payload = json!({
-        "aud": GRAPH_AUDIENCE,
+        "aud": sim.config.issued_audience,
         "iss": format!("https://sts.windows.net/{}/", sim.tenant_id),
         "iat": ctx.now,
         "nbf": ctx.now,
@@ -68,10 +77,12 @@ fn issue(sim: &Shared, ctx: &Ctx, appid: &str, delegated: bool) -> (String, u64)
         "ver": "1.0",
     });
     if delegated {
-        payload["scp"] = json!("UserAuthenticationMethod.ReadWrite.All Policy.ReadWrite.AuthenticationMethod");
+        payload["scp"] = json!(scopes(sim));
         payload["upn"] = json!("admin@simulated.example");
+        payload["unique_name"] = json!("admin@simulated.example");
+        payload["wids"] = json!(sim.config.issued_wids);
     } else {
-        payload["roles"] = json!(ROLES);
+        payload["roles"] = json!(sim.config.issued_roles);
     }
     let token = format!(
         "{}.{}.{}",
@@ -82,6 +93,10 @@ fn issue(sim: &Shared, ctx: &Ctx, appid: &str, delegated: bool) -> (String, u64)
     t.issued.insert(token.clone(), exp);
     t.counters.tokens_issued += 1;
     (token, lifetime)
+}
+
+fn scopes(sim: &Shared) -> String {
+    sim.config.issued_scopes.clone().unwrap_or_else(|| super::DEFAULT_SCOPES.to_string())
 }
 
 fn matches(configured: &Option<String>, given: Option<&String>) -> bool {
@@ -131,36 +146,63 @@ async fn token(
         }
         Some(DEVICE_CODE_GRANT) => {
             let code = f.get("device_code").cloned().unwrap_or_default();
-            let polls = {
+            let step = {
                 let mut t = sim.lock();
+                let now = std::time::Instant::now();
+                let increment = sim.config.slow_down_increment_secs;
                 match t.device_codes.get_mut(&code) {
                     None => None,
-                    Some(p) => {
-                        *p += 1;
-                        Some(*p)
+                    Some(dc) => {
+                        dc.polls += 1;
+                        let too_fast = dc.last_poll.is_some_and(|last| {
+                            now.duration_since(last).as_millis() + 500 < u128::from(dc.required_gap_secs) * 1000
+                        });
+                        dc.last_poll = Some(now);
+                        let expired = ctx.now >= dc.expires_at;
+                        let flow = &sim.config.device_code_flow;
+                        let i = (dc.polls as usize - 1).min(flow.len().saturating_sub(1));
+                        let step = if expired {
+                            "expired_token".to_string()
+                        } else {
+                            flow.get(i).cloned().unwrap_or_else(|| "success".into())
+                        };
+                        if step == "slow_down" {
+                            dc.required_gap_secs += increment;
+                        }
+                        t.counters.device_code_polls += 1;
+                        if too_fast {
+                            t.counters.device_code_polls_too_fast += 1;
+                        }
+                        Some(step)
                     }
                 }
             };
-            match polls {
-                None => Err(oauth_error(
+            let Some(step) = step else {
+                return Err(oauth_error(
                     &ctx,
                     StatusCode::BAD_REQUEST,
                     "expired_token",
                     70020,
                     "The provided value for the input parameter 'device_code' is not valid.",
-                )),
-                Some(1) => Err(oauth_error(
-                    &ctx,
-                    StatusCode::BAD_REQUEST,
-                    "authorization_pending",
-                    70016,
-                    "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
-                )),
-                Some(_) => {
+                ));
+            };
+            let (codes, description) = match step.as_str() {
+                "success" => {
                     sim.lock().device_codes.remove(&code);
-                    Ok(delegated_reply(&sim, &ctx, &client_id))
+                    return Ok(delegated_reply(&sim, &ctx, &client_id));
                 }
+                "authorization_pending" => {
+                    (70016, "OAuth 2.0 device flow error. Authorization is pending. Continue polling.")
+                }
+                "slow_down" => (70016, "OAuth 2.0 device flow error. Polling too fast: slow down."),
+                "authorization_declined" => (70000, "The user declined the sign-in request."),
+                "expired_token" => (70020, "The device code has expired."),
+                _ => (70019, "The verification code entered is not valid."),
+            };
+            if matches!(step.as_str(), "authorization_declined" | "expired_token" | "bad_verification_code") {
+                sim.lock().device_codes.remove(&code);
             }
+            Err(oauth_error(&ctx, StatusCode::BAD_REQUEST, &step, codes, description))
         }
         Some("refresh_token") => {
             let known = f.get("refresh_token").is_some_and(|r| sim.lock().refresh_tokens.contains_key(r));
@@ -197,7 +239,11 @@ fn delegated_reply(sim: &Shared, ctx: &Ctx, client_id: &str) -> Response {
         StatusCode::OK,
         json!({
             "token_type": "Bearer",
-            "scope": "https://graph.microsoft.com/UserAuthenticationMethod.ReadWrite.All https://graph.microsoft.com/Policy.ReadWrite.AuthenticationMethod",
+            "scope": scopes(sim)
+                .split_whitespace()
+                .map(|s| if s.contains("://") || s == "offline_access" { s.to_string() } else { format!("{GRAPH_AUDIENCE}/{s}") })
+                .collect::<Vec<_>>()
+                .join(" "),
             "expires_in": lifetime,
             "ext_expires_in": lifetime,
             "access_token": token,
@@ -206,7 +252,7 @@ fn delegated_reply(sim: &Shared, ctx: &Ctx, client_id: &str) -> Response {
     )
 }
 
-/// Device authorization: the "user" approves on the second poll.
+/// Device authorization: polls answer per `SimConfig::device_code_flow`.
 async fn devicecode(
     State(sim): State<Arc<Shared>>,
     Extension(ctx): Extension<Ctx>,
@@ -227,7 +273,13 @@ async fn devicecode(
         let mut t = sim.lock();
         let device_code = format!("sim-device-{}", t.new_guid());
         let user_code: String = t.new_guid().chars().filter(char::is_ascii_alphanumeric).take(9).collect();
-        t.device_codes.insert(device_code.clone(), 0);
+        let dc = super::tenant::DeviceCode {
+            polls: 0,
+            last_poll: None,
+            required_gap_secs: sim.config.device_code_interval_secs,
+            expires_at: ctx.now + sim.config.device_code_expires_in_secs,
+        };
+        t.device_codes.insert(device_code.clone(), dc);
         (device_code, user_code.to_uppercase())
     };
     let uri = format!("{}/login/device", sim.base);
@@ -237,8 +289,8 @@ async fn devicecode(
             "device_code": device_code,
             "user_code": user_code,
             "verification_uri": uri,
-            "expires_in": 900,
-            "interval": 1,
+            "expires_in": sim.config.device_code_expires_in_secs,
+            "interval": sim.config.device_code_interval_secs,
             "message": format!("To sign in, use a web browser to open the page {uri} and enter the code {user_code} to authenticate. (Simulated: approved automatically.)"),
         }),
     ))

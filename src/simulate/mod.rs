@@ -93,7 +93,44 @@ pub struct SimConfig {
     pub verify_window: u64,
     /// Say nothing on stderr.
     pub quiet: bool,
+    /// What successive token polls for one device code answer: `authorization_pending`,
+    /// `slow_down`, `success`, `authorization_declined`, `expired_token`,
+    /// `bad_verification_code`. Once the list is exhausted its last entry repeats. Default
+    /// `["authorization_pending", "success"]` (approved on the second poll).
+    pub device_code_flow: Vec<String>,
+    /// `interval` the devicecode endpoint hands out, seconds. Default 1 (real: 5).
+    pub device_code_interval_secs: u64,
+    /// `expires_in` of device codes, seconds of simulator clock. Default 900.
+    pub device_code_expires_in_secs: u64,
+    /// Seconds the simulator expects a client to add to the interval after each `slow_down`
+    /// (the spec's 5); used only to count polls that came too fast
+    /// (`Counters::device_code_polls_too_fast`), never sent to the client.
+    pub slow_down_increment_secs: u64,
+    /// `scp` of issued delegated tokens (device code, refresh). `None`: the full set,
+    /// `UserAuthenticationMethod.ReadWrite.All Policy.ReadWrite.AuthenticationMethod`.
+    pub issued_scopes: Option<String>,
+    /// `roles` of issued app-only tokens (client credentials). Default: the two permissions
+    /// above.
+    pub issued_roles: Vec<String>,
+    /// `wids` of issued delegated tokens. Default: Authentication Administrator and
+    /// Authentication Policy Administrator.
+    pub issued_wids: Vec<String>,
+    /// `aud` of issued tokens. Default `https://graph.microsoft.com`.
+    pub issued_audience: String,
+    /// The hardware OATH authentication method policy: `enabled` (default) or `disabled`.
+    /// While disabled, activations are refused (400 `hardwareOathPolicyDisabled`).
+    pub policy_state: String,
+    /// The bulk-create `PATCH …/hardwareOathDevices` fails as a whole (400), so clients
+    /// must fall back to one `POST` per device.
+    pub bulk_create_fails: bool,
+    /// Largest bulk-create payload (items); more → 400. Default 100.
+    pub bulk_create_max: usize,
 }
+
+/// Default `wids` of issued delegated tokens.
+pub const DEFAULT_WIDS: [&str; 2] = ["c4e39bd9-1100-46d3-8c65-fb160da0071f", "0526716b-113d-4c15-b2c8-68e3c22b9f80"];
+/// Default `scp` of issued delegated tokens.
+pub const DEFAULT_SCOPES: &str = "UserAuthenticationMethod.ReadWrite.All Policy.ReadWrite.AuthenticationMethod";
 
 impl Default for SimConfig {
     fn default() -> Self {
@@ -120,6 +157,17 @@ impl Default for SimConfig {
             max_methods_per_user: 5,
             verify_window: 1,
             quiet: false,
+            device_code_flow: vec!["authorization_pending".into(), "success".into()],
+            device_code_interval_secs: 1,
+            device_code_expires_in_secs: 900,
+            slow_down_increment_secs: 5,
+            issued_scopes: None,
+            issued_roles: login::ROLES.iter().map(|r| r.to_string()).collect(),
+            issued_wids: DEFAULT_WIDS.iter().map(|w| w.to_string()).collect(),
+            issued_audience: login::GRAPH_AUDIENCE.into(),
+            policy_state: "enabled".into(),
+            bulk_create_fails: false,
+            bulk_create_max: 100,
         }
     }
 }
@@ -150,6 +198,17 @@ impl std::fmt::Debug for SimConfig {
             .field("max_methods_per_user", &self.max_methods_per_user)
             .field("verify_window", &self.verify_window)
             .field("quiet", &self.quiet)
+            .field("device_code_flow", &self.device_code_flow)
+            .field("device_code_interval_secs", &self.device_code_interval_secs)
+            .field("device_code_expires_in_secs", &self.device_code_expires_in_secs)
+            .field("slow_down_increment_secs", &self.slow_down_increment_secs)
+            .field("issued_scopes", &self.issued_scopes)
+            .field("issued_roles", &self.issued_roles)
+            .field("issued_wids", &self.issued_wids)
+            .field("issued_audience", &self.issued_audience)
+            .field("policy_state", &self.policy_state)
+            .field("bulk_create_fails", &self.bulk_create_fails)
+            .field("bulk_create_max", &self.bulk_create_max)
             .finish()
     }
 }
@@ -183,6 +242,17 @@ impl SimConfig {
         }
         if self.expected_token.as_deref().is_some_and(|t| t.trim().is_empty()) {
             bail!("the expected token is empty");
+        }
+        for step in &self.device_code_flow {
+            if !login::FLOW_STEPS.contains(&step.as_str()) {
+                bail!("device code flow step '{step}' is not one of {}", login::FLOW_STEPS.join(", "));
+            }
+        }
+        if !matches!(self.policy_state.as_str(), "enabled" | "disabled") {
+            bail!("policy_state must be 'enabled' or 'disabled' (got '{}')", self.policy_state);
+        }
+        if self.bulk_create_max == 0 {
+            bail!("bulk_create_max must be at least 1");
         }
         Ok(())
     }
@@ -222,6 +292,24 @@ pub struct Counters {
     pub conflict_attempts: u64,
     /// Tokens issued by the token endpoint.
     pub tokens_issued: u64,
+    /// Devices created (`POST`, bulk `PATCH` items, portal uploads).
+    pub creates: u64,
+    /// Bulk-create `PATCH` requests answered (whether or not their items succeeded).
+    pub bulk_create_requests: u64,
+    /// Devices deleted from the inventory.
+    pub deletes: u64,
+    /// Successful deactivations (activated → assigned).
+    pub deactivations: u64,
+    /// Successful unassignments (→ available).
+    pub unassignments: u64,
+    /// Policy changes (`PATCH …/hardwareOath`).
+    pub policy_changes: u64,
+    /// Portal CSV uploads accepted.
+    pub uploads: u64,
+    /// Token polls with a device code.
+    pub device_code_polls: u64,
+    /// Device-code polls sooner than the interval (plus `slow_down` increments) allows.
+    pub device_code_polls_too_fast: u64,
 }
 
 /// One device of the tenant, as the simulator sees it (never its secret).
@@ -272,6 +360,12 @@ pub struct SimState {
     pub users: Vec<UserState>,
     /// Serials of `missing` rows (not in the tenant).
     pub missing_serials: Vec<String>,
+    /// The hardware OATH policy: `enabled` | `disabled`.
+    #[serde(default)]
+    pub policy_state: String,
+    /// Serials of devices deleted during the run (not in `devices` any more).
+    #[serde(default)]
+    pub deleted_serials: Vec<String>,
 }
 
 impl SimState {

@@ -1,8 +1,9 @@
 //! The legacy portal subset, under `/portal/api/MultifactorAuthentication/HardwareToken`.
 
 use super::http::{decode_skip, encode_skip, json_response, portal_error, query_pairs, Ctx};
-use super::tenant::{Refusal, Status, Tenant};
+use super::tenant::{NewDevice, Refusal, Status, Tenant, Upload, WriteRefusal};
 use super::Shared;
+use crate::inventory::{Inventory, ReadOptions, SecretFormat};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -15,7 +16,11 @@ use std::sync::Arc;
 type Reply = Result<Response, Response>;
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
-    Router::new().route("/users", get(list)).route("/enable", post(enable))
+    Router::new()
+        .route("/users", get(list))
+        .route("/enable", post(enable))
+        .route("/upload", post(upload))
+        .route("/listUploads", get(list_uploads))
 }
 
 fn item(t: &Tenant, d: usize, u: usize) -> Value {
@@ -70,6 +75,9 @@ async fn list(State(sim): State<Arc<Shared>>, Extension(_ctx): Extension<Ctx>, R
     let mut next = None;
     for d in start..t.devices.len() {
         let dev = &t.devices[d];
+        if dev.deleted {
+            continue;
+        }
         let Some(u) = dev.assigned else { continue };
         if upn.as_deref().is_some_and(|want| t.users[u].upn.to_lowercase() != want) {
             continue;
@@ -116,6 +124,139 @@ async fn enable(State(sim): State<Arc<Shared>>, Extension(ctx): Extension<Ctx>, 
         Err(Refusal::BadCode) => {
             Err(bad("OathCodeIncorrect", "The verification code is incorrect. Wait for the next code and try again."))
         }
+        Err(Refusal::PolicyDisabled) => Err(bad(
+            "HardwareOathPolicyDisabled",
+            "The hardware OATH authentication method policy is disabled for this tenant.",
+        )),
         Err(_) => Err(not_found()),
     }
+}
+
+/// `POST …/upload` `{id:null, name:"<guid>.csv", content:"<csv text>", mimeType}`: the file is
+/// checked now and applied when it completes (the second `listUploads` that sees it).
+async fn upload(State(sim): State<Arc<Shared>>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
+    let bad = |code: &str, message: &str| portal_error(StatusCode::BAD_REQUEST, code, message);
+    let body: Value = serde_json::from_slice(&body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| bad("InvalidRequest", "The request body must be a JSON object."))?;
+    let name = body.get("name").and_then(Value::as_str).filter(|n| !n.trim().is_empty());
+    let name = name.ok_or_else(|| bad("InvalidRequest", "name is required."))?.to_string();
+    let content = body.get("content").and_then(Value::as_str).filter(|c| !c.trim().is_empty());
+    let content = content.ok_or_else(|| bad("InvalidRequest", "content is required."))?.to_string();
+    let options = ReadOptions { secret_format: SecretFormat::Base32, require_secret: true, ..Default::default() };
+    let inventory = Inventory::from_reader(std::io::Cursor::new(content.into_bytes()), options)
+        .map_err(|e| bad("InvalidFile", &format!("The file could not be read: {e}")))?;
+    let mut t = sim.lock();
+    let mut pending = Vec::new();
+    let mut errors = Vec::new();
+    let mut total = 0;
+    for row in inventory {
+        total += 1;
+        match row {
+            Err(e) => errors.push((e.line, e.serial.unwrap_or_default(), "InvalidRow".to_string(), e.message)),
+            Ok(row) => pending.push((
+                row.upn.clone(),
+                NewDevice {
+                    serial: row.serial.clone(),
+                    secret: row.secret.as_ref().map(|s| s.bytes().to_vec()).unwrap_or_default(),
+                    period: row.time_interval,
+                    hash: row.hash,
+                    manufacturer: row.manufacturer.clone(),
+                    model: row.model.clone(),
+                    display_name: row.display_name.clone(),
+                },
+                row.line,
+            )),
+        }
+    }
+    let id = t.new_guid();
+    t.counters.uploads += 1;
+    let pending = pending.into_iter().map(|(upn, new, line)| (format!("{line}\t{upn}"), new)).collect();
+    t.uploads.push(Upload {
+        id: id.clone(),
+        name: name.clone(),
+        uploaded: ctx.now,
+        polls: 0,
+        pending,
+        total,
+        errors,
+        done: false,
+    });
+    Ok(json_response(StatusCode::OK, json!({ "id": id, "name": name })))
+}
+
+/// Apply a completed upload's rows: each creates a token assigned to its user, not enabled.
+fn apply_upload(t: &mut Tenant, i: usize, now: u64) {
+    let pending = std::mem::take(&mut t.uploads[i].pending);
+    let mut errors = Vec::new();
+    for (key, new) in pending {
+        let (line, upn) = key.split_once('\t').unwrap_or(("0", key.as_str()));
+        let line: u64 = line.parse().unwrap_or(0);
+        let serial = new.serial.clone();
+        let Some(u) = t.find_user(upn) else {
+            errors.push((line, serial, "UserNotFound".to_string(), format!("User {upn} was not found.")));
+            continue;
+        };
+        match t.create(new, Some(u), now) {
+            Ok(_) => {}
+            Err(WriteRefusal::SerialExists(_)) => errors.push((
+                line,
+                serial.clone(),
+                "DuplicateSerialNumber".into(),
+                format!("A hardware token with serial number {serial} already exists."),
+            )),
+            Err(WriteRefusal::Assign(_)) => errors.push((
+                line,
+                serial,
+                "TooManyTokens".into(),
+                "The user already has the maximum number of hardware tokens.".into(),
+            )),
+            Err(WriteRefusal::Invalid(m)) => errors.push((line, serial, "InvalidRow".into(), m)),
+            Err(other) => errors.push((line, serial, "Error".into(), format!("{other:?}"))),
+        }
+    }
+    let upload = &mut t.uploads[i];
+    upload.errors.extend(errors);
+    upload.done = true;
+}
+
+/// `GET …/listUploads`: every upload, newest first. An upload is `InProgress` on the first
+/// poll that sees it, then completed (and applied).
+async fn list_uploads(State(sim): State<Arc<Shared>>, Extension(ctx): Extension<Ctx>) -> Reply {
+    let mut t = sim.lock();
+    for i in 0..t.uploads.len() {
+        t.uploads[i].polls += 1;
+        if t.uploads[i].polls >= 2 && !t.uploads[i].done {
+            apply_upload(&mut t, i, ctx.now);
+        }
+    }
+    let items: Vec<Value> = t
+        .uploads
+        .iter()
+        .rev()
+        .map(|u| {
+            let status = if !u.done {
+                "InProgress"
+            } else if u.errors.is_empty() {
+                "CompletedWithNoErrors"
+            } else {
+                "CompletedWithErrors"
+            };
+            json!({
+                "id": u.id,
+                "name": u.name,
+                "fileProcessingStatus": status,
+                "uploadedDateTime": super::http::rfc3339(u.uploaded),
+                "totalRecords": u.total,
+                "failedRecords": if u.done { u.errors.len() } else { 0 },
+                "errors": if u.done {
+                    u.errors.iter().map(|(line, serial, code, message)| json!({
+                        "lineNumber": line, "serialNumber": serial, "errorCode": code, "message": message,
+                    })).collect::<Vec<_>>()
+                } else { vec![] },
+            })
+        })
+        .collect();
+    Ok(json_response(StatusCode::OK, json!(items)))
 }

@@ -51,6 +51,8 @@ pub(crate) struct Device {
     double: u64,
     rejected: u64,
     last_code_step: Option<u64>,
+    /// Deleted from the inventory: kept as a tombstone so indices stay valid.
+    pub(crate) deleted: bool,
 }
 
 pub(crate) struct User {
@@ -72,6 +74,59 @@ pub(crate) enum Refusal {
     AlreadyAssigned,
     TooManyMethods,
     BadCode,
+    /// The hardware OATH authentication method policy is disabled.
+    PolicyDisabled,
+    /// Deactivate: the device is not active.
+    NotActivated,
+}
+
+/// Why a create, delete, deactivate or unassign was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum WriteRefusal {
+    /// A device with this serial exists (its id).
+    SerialExists(String),
+    Invalid(String),
+    UserNotFound(String),
+    /// Assign on create refused.
+    Assign(Refusal),
+    /// Delete: the device is assigned to a user.
+    StillAssigned,
+}
+
+/// A device to create (Graph `POST`/bulk `PATCH`, portal upload).
+pub(crate) struct NewDevice {
+    pub(crate) serial: String,
+    pub(crate) secret: Vec<u8>,
+    pub(crate) period: u32,
+    pub(crate) hash: HashFunction,
+    pub(crate) manufacturer: String,
+    pub(crate) model: String,
+    pub(crate) display_name: Option<String>,
+}
+
+/// Device-code sign-in in progress.
+pub(crate) struct DeviceCode {
+    pub(crate) polls: u32,
+    pub(crate) last_poll: Option<Instant>,
+    /// Seconds the client must wait between polls (interval + slow_down increments).
+    pub(crate) required_gap_secs: u64,
+    /// Simulator Unix seconds.
+    pub(crate) expires_at: u64,
+}
+
+/// A portal CSV upload.
+pub(crate) struct Upload {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) uploaded: u64,
+    /// `listUploads` calls since the upload; the first reports it in progress.
+    pub(crate) polls: u32,
+    /// Rows still to apply (applied when the upload completes).
+    pub(crate) pending: Vec<(String, NewDevice)>,
+    pub(crate) total: usize,
+    /// `(line, serial, code, message)`.
+    pub(crate) errors: Vec<(u64, String, String, String)>,
+    pub(crate) done: bool,
 }
 
 struct Bucket {
@@ -94,8 +149,11 @@ pub(crate) struct Tenant {
     pub(crate) issued: HashMap<String, u64>,
     /// Refresh tokens issued with device-code sign-ins.
     pub(crate) refresh_tokens: HashMap<String, ()>,
-    /// Device codes handed out → polls so far.
-    pub(crate) device_codes: HashMap<String, u32>,
+    /// Device codes handed out.
+    pub(crate) device_codes: HashMap<String, DeviceCode>,
+    /// `enabled` | `disabled`.
+    pub(crate) policy_state: String,
+    pub(crate) uploads: Vec<Upload>,
     /// Authenticated requests made with the static token.
     pub(crate) static_uses: u64,
     max_methods: usize,
@@ -151,6 +209,8 @@ impl Tenant {
             issued: HashMap::new(),
             refresh_tokens: HashMap::new(),
             device_codes: HashMap::new(),
+            policy_state: config.policy_state.clone(),
+            uploads: Vec::new(),
             static_uses: 0,
             max_methods: config.max_methods_per_user,
             window: config.verify_window,
@@ -265,6 +325,7 @@ impl Tenant {
                 double: 0,
                 rejected: 0,
                 last_code_step: None,
+                deleted: false,
             });
             if let Some(u) = holder {
                 t.users[u].methods.push(index);
@@ -388,9 +449,18 @@ impl Tenant {
         if self.devices[d].status == Status::Activated {
             return Err(self.double(d));
         }
+        self.check_policy()?;
         let step = self.verify(d, code, now)?;
         self.do_activate(d, step, display_name);
         Ok(step)
+    }
+
+    fn check_policy(&self) -> Result<(), Refusal> {
+        if self.policy_state == "enabled" {
+            Ok(())
+        } else {
+            Err(Refusal::PolicyDisabled)
+        }
     }
 
     /// Assign (if needed) and activate atomically: nothing changes unless the code verifies.
@@ -413,6 +483,7 @@ impl Tenant {
         if !mine {
             self.check_assignable(u, d)?;
         }
+        self.check_policy()?;
         let step = self.verify(d, code, now)?;
         if !mine {
             self.do_assign(u, d, now);
@@ -435,6 +506,7 @@ impl Tenant {
             devices: self
                 .devices
                 .iter()
+                .filter(|d| !d.deleted)
                 .map(|d| DeviceState {
                     id: d.id.clone(),
                     serial_number: d.serial.clone(),
@@ -464,7 +536,114 @@ impl Tenant {
                 })
                 .collect(),
             missing_serials: self.missing.clone(),
+            policy_state: self.policy_state.clone(),
+            deleted_serials: self.devices.iter().filter(|d| d.deleted).map(|d| d.serial.clone()).collect(),
         }
+    }
+
+    /// Devices in the inventory (not deleted), in creation order.
+    pub(crate) fn live(&self, d: usize) -> bool {
+        !self.devices[d].deleted
+    }
+
+    /// Create a device, optionally assigned to user `assign_to` (index): both or nothing.
+    pub(crate) fn create(&mut self, new: NewDevice, assign_to: Option<usize>, now: u64) -> Result<usize, WriteRefusal> {
+        if new.serial.trim().is_empty() {
+            return Err(WriteRefusal::Invalid("serialNumber is required.".into()));
+        }
+        if new.secret.is_empty() {
+            return Err(WriteRefusal::Invalid("secretKey is required.".into()));
+        }
+        if !matches!(new.period, 30 | 60) {
+            return Err(WriteRefusal::Invalid("timeIntervalInSeconds must be 30 or 60.".into()));
+        }
+        let key = new.serial.to_lowercase();
+        if let Some(&existing) = self.by_serial.get(&key) {
+            return Err(WriteRefusal::SerialExists(self.devices[existing].id.clone()));
+        }
+        if let Some(u) = assign_to {
+            if self.users[u].methods.len() >= self.max_methods {
+                return Err(WriteRefusal::Assign(Refusal::TooManyMethods));
+            }
+        }
+        let id = self.new_guid();
+        let index = self.devices.len();
+        self.devices.push(Device {
+            id: id.clone(),
+            serial: new.serial,
+            display_name: new.display_name,
+            manufacturer: new.manufacturer,
+            model: new.model,
+            secret: new.secret,
+            period: new.period,
+            hash: new.hash,
+            status: Status::Available,
+            assigned: None,
+            created: now,
+            seeded_as: "created",
+            activations: 0,
+            double: 0,
+            rejected: 0,
+            last_code_step: None,
+            deleted: false,
+        });
+        self.by_id.insert(id.to_lowercase(), index);
+        self.by_serial.insert(key, index);
+        self.counters.creates += 1;
+        if let Some(u) = assign_to {
+            self.do_assign(u, index, now);
+        }
+        Ok(index)
+    }
+
+    /// Delete an unassigned device from the inventory.
+    pub(crate) fn delete(&mut self, d: usize) -> Result<(), WriteRefusal> {
+        if self.devices[d].assigned.is_some() {
+            return Err(WriteRefusal::StillAssigned);
+        }
+        let dev = &mut self.devices[d];
+        dev.deleted = true;
+        let (id, serial) = (dev.id.to_lowercase(), dev.serial.to_lowercase());
+        self.by_id.remove(&id);
+        if self.by_serial.get(&serial) == Some(&d) {
+            self.by_serial.remove(&serial);
+        }
+        self.counters.deletes += 1;
+        Ok(())
+    }
+
+    /// Deactivate user `u`'s active device: back to `assigned`.
+    pub(crate) fn deactivate(&mut self, u: usize, d: usize) -> Result<(), Refusal> {
+        if self.devices[d].assigned != Some(u) {
+            if self.devices[d].assigned.is_some() {
+                self.counters.conflict_attempts += 1;
+            }
+            return Err(Refusal::NotUsersMethod);
+        }
+        match self.devices[d].status {
+            Status::Activated | Status::FailedActivation => {
+                self.devices[d].status = Status::Assigned;
+                self.counters.deactivations += 1;
+                Ok(())
+            }
+            _ => Err(Refusal::NotActivated),
+        }
+    }
+
+    /// Remove the method from user `u`: the device returns to `available`.
+    pub(crate) fn unassign(&mut self, u: usize, d: usize) -> Result<(), Refusal> {
+        if self.devices[d].assigned != Some(u) {
+            if self.devices[d].assigned.is_some() {
+                self.counters.conflict_attempts += 1;
+            }
+            return Err(Refusal::NotUsersMethod);
+        }
+        self.users[u].methods.retain(|&m| m != d);
+        let dev = &mut self.devices[d];
+        dev.assigned = None;
+        dev.status = Status::Available;
+        self.counters.unassignments += 1;
+        Ok(())
     }
 }
 

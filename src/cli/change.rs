@@ -1,0 +1,169 @@
+//! `oathbulk deactivate | unassign | remove`: one token (`--serial`) or every row of a CSV.
+
+use super::activate::{GRAPH_DEFAULT_RATE, PORTAL_DEFAULT_RATE};
+use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
+use super::ScriptArgs;
+use crate::backend::Backend;
+use crate::diag::{Diag, ProgressMode};
+use crate::inventory::{ReadOptions, SecretFormat};
+use crate::lifecycle::{self, change, journal::Journal, Options, Out};
+use crate::output::{Format, Output};
+use crate::pipeline;
+use crate::record::ChangeOperation;
+use anyhow::Result;
+use clap::Args;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    /// CSV naming the tokens (`serial number`; `upn`: the user each must belong to).
+    #[arg(value_name = "CSV", required_unless_present = "serial", conflicts_with = "serial")]
+    pub csv: Option<String>,
+    /// One token by serial number instead of a CSV.
+    #[arg(long, value_name = "SERIAL")]
+    pub serial: Option<String>,
+    /// With --serial: the user the token must belong to (default: whoever holds it).
+    #[arg(long, value_name = "UPN", requires = "serial")]
+    pub upn: Option<String>,
+    #[command(flatten)]
+    pub script: ScriptArgs,
+    #[command(flatten)]
+    pub tenant: TenantArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub run: ChangeRunArgs,
+}
+
+/// Options of every lifecycle command.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Run")]
+pub struct ChangeRunArgs {
+    /// Read the tenant and report what would be done (`would_do`); send no write.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// Write requests per second [default: graph 10, portal 0.667].
+    #[arg(long, value_name = "PER_SECOND")]
+    pub max_rate: Option<f64>,
+    /// Append every final `change` record here (and an `in_flight` line before each write).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Skip tokens the journal already records as done.
+    #[arg(long, requires = "journal")]
+    pub resume: bool,
+    /// Progress on stderr.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+    /// `json` (default) or `table`.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+}
+
+impl ChangeRunArgs {
+    pub fn options(&self, backend: BackendKind) -> Result<Options> {
+        if let Some(rate) = self.max_rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                anyhow::bail!("--max-rate must be a positive number of requests per second");
+            }
+        }
+        let default_rate = match backend {
+            BackendKind::Graph => GRAPH_DEFAULT_RATE,
+            BackendKind::Portal => PORTAL_DEFAULT_RATE,
+        };
+        Ok(Options {
+            dry_run: self.dry_run,
+            parallel: usize::from(self.parallel),
+            max_rate: Some(self.max_rate.unwrap_or(default_rate)),
+        })
+    }
+}
+
+pub fn run(op: ChangeOperation, args: ChangeArgs) -> Result<i32> {
+    let started = Instant::now();
+    let diag = Diag::new(args.run.progress);
+    let format = args.run.format;
+    let command = change::op_label(op);
+    match prepare_and_run(op, args, &diag, started) {
+        Ok(code) => Ok(code),
+        Err(e) => Ok(super::fatal_summary(command, e, &diag, format, started)),
+    }
+}
+
+fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: Instant) -> Result<i32> {
+    let options = args.run.options(args.tenant.backend)?;
+    let mut targets = Vec::new();
+    let mut row_errors = Vec::new();
+    match (&args.csv, &args.serial) {
+        (Some(csv), _) => {
+            let read = ReadOptions { secret_format: SecretFormat::Base32, require_secret: false, ..Default::default() };
+            for r in pipeline::open(csv, read, &args.script.options(false))? {
+                match r {
+                    Ok(row) => {
+                        targets.push(change::Target { serial: row.serial, upn: Some(row.upn), line: Some(row.line) })
+                    }
+                    Err(e) => row_errors.push(e),
+                }
+            }
+        }
+        (None, Some(serial)) => {
+            if let Some(upn) = &args.upn {
+                if !crate::inventory::is_upn(upn) {
+                    anyhow::bail!("--upn '{upn}' is not a user@domain address");
+                }
+            }
+            targets.push(change::Target { serial: serial.trim().to_string(), upn: args.upn.clone(), line: None })
+        }
+        (None, None) => anyhow::bail!("give a CSV or --serial"),
+    }
+    let done = match (&args.run.journal, args.run.resume) {
+        (Some(path), true) => change::read_done(path, op)?,
+        _ => HashSet::new(),
+    };
+    let journal = match (&args.run.journal, args.run.dry_run) {
+        (Some(path), false) => Some(Journal::open(path)?),
+        _ => None,
+    };
+    let rt = connect::runtime()?;
+    rt.block_on(async move {
+        let conn = connect::connect(&args.tenant, &args.auth, diag, None).await?;
+        let mut out =
+            Out::new(Output::stdout(args.run.format, true), diag.clone(), change::op_label(op)).with_journal(journal);
+        out.set_redactor(conn.tokens.redactor().await);
+        for e in row_errors {
+            out.row_error(e)?;
+        }
+        let code = match &conn.backend {
+            AnyBackend::Graph(b) => go(b.clone(), &conn, op, targets, &done, &options, out, started).await?,
+            AnyBackend::Portal(b) => go(b.clone(), &conn, op, targets, &done, &options, out, started).await?,
+        };
+        if let Some(sim) = conn.simulator {
+            sim.shutdown().await;
+        }
+        Ok(code)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn go<B: Backend>(
+    backend: Arc<B>,
+    conn: &connect::Connection,
+    op: ChangeOperation,
+    targets: Vec<change::Target>,
+    done: &HashSet<String>,
+    options: &Options,
+    mut out: Out,
+    started: Instant,
+) -> Result<i32> {
+    let shared = lifecycle::shared(backend, conn.stats.clone(), conn.clock.clone(), options);
+    let interrupt = lifecycle::on_interrupt(&shared);
+    let fatal = change::run(&shared, op, targets, done, options.dry_run, &mut out).await?;
+    interrupt.abort();
+    let summary = out.finish(&shared, started, options.dry_run, fatal)?;
+    Ok(summary.exit_code)
+}

@@ -1,0 +1,180 @@
+//! `oathbulk import`: create the vendor file's tokens in the tenant (optionally assigned, and
+//! with `--activate` activated in the same run).
+//!
+//! Output: one `import` record per row, then (with `--activate`) one `activation` record per
+//! row whose token is in the tenant, then ONE `summary` (command `import`): import counts are
+//! under `import_<status>` keys (`import_created`, `import_exists`, …), activation counts
+//! under their own statuses. The journal (`--journal`) gets the settled `import` records and
+//! then the `activation` records: `undo --journal` reverts both.
+
+use super::activate::{token_warnings, RunArgs, GRAPH_DEFAULT_RATE, PORTAL_DEFAULT_RATE};
+use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
+use super::{InputArgs, OutputArgs, ScriptArgs};
+use crate::activate::{self, sink::Sink, RunOptions};
+use crate::backend::Backend;
+use crate::diag::Diag;
+use crate::lifecycle::{self, import, journal::Journal, Options, Out};
+use crate::output::Output;
+use crate::pipeline::{self, RowResult};
+use crate::record::{Record, Summary};
+use anyhow::Result;
+use clap::Args;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub script: ScriptArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub tenant: TenantArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Assign each token to its row's user (the portal backend always does).
+    #[arg(long, help_heading = "Import")]
+    pub assign: bool,
+    /// After the import, activate the rows' tokens in the same run (assigning them where needed).
+    #[arg(long, help_heading = "Import")]
+    pub activate: bool,
+}
+
+pub fn run(args: ImportArgs) -> Result<i32> {
+    let started = Instant::now();
+    let diag = Diag::new(args.run.progress);
+    let format = args.output.format;
+    match prepare_and_run(args, &diag, started) {
+        Ok(code) => Ok(code),
+        Err(e) => Ok(super::fatal_summary("import", e, &diag, format, started)),
+    }
+}
+
+fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<i32> {
+    if let Some(rate) = args.run.max_rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            anyhow::bail!("--max-rate must be a positive number of requests per second");
+        }
+    }
+    let rows: Vec<RowResult> =
+        pipeline::open(&args.input.csv, args.input.read_options(true), &args.script.options(false))?.collect();
+    let (settled_import, settled_activation) = match (&args.run.journal, args.run.resume) {
+        (Some(path), true) => (import::read_settled(path)?, activate::journal::read_settled(path)?),
+        _ => (HashMap::new(), activate::journal::Settled::default()),
+    };
+    // Lock the journal before any request.
+    let journal = match (&args.run.journal, args.run.dry_run) {
+        (Some(path), false) => Some(Journal::open(path)?),
+        _ => None,
+    };
+    let default_rate = match args.tenant.backend {
+        BackendKind::Graph => GRAPH_DEFAULT_RATE,
+        BackendKind::Portal => PORTAL_DEFAULT_RATE,
+    };
+    let options = Options {
+        dry_run: args.run.dry_run,
+        parallel: usize::from(args.run.parallel),
+        max_rate: Some(args.run.max_rate.unwrap_or(default_rate)),
+    };
+    let rt = connect::runtime()?;
+    rt.block_on(async move {
+        // A rehearsal tenant knows the users but none of the tokens.
+        let seed = args.tenant.simulate.then(|| {
+            rows.iter()
+                .filter_map(|r| r.as_ref().ok().cloned())
+                .map(|mut r| {
+                    r.extra.push((Arc::from("sim_state"), "missing".to_string()));
+                    r
+                })
+                .collect()
+        });
+        let conn = connect::connect(&args.tenant, &args.auth, diag, seed).await?;
+        let code = match &conn.backend {
+            AnyBackend::Graph(b) => {
+                go(b.clone(), &args, &conn, rows, settled_import, settled_activation, journal, options, diag, started)
+                    .await?
+            }
+            AnyBackend::Portal(b) => {
+                go(b.clone(), &args, &conn, rows, settled_import, settled_activation, journal, options, diag, started)
+                    .await?
+            }
+        };
+        if let Some(sim) = conn.simulator {
+            sim.shutdown().await;
+        }
+        Ok(code)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn go<B: Backend>(
+    backend: Arc<B>,
+    args: &ImportArgs,
+    conn: &connect::Connection,
+    rows: Vec<RowResult>,
+    settled_import: HashMap<String, Option<String>>,
+    settled_activation: activate::journal::Settled,
+    journal: Option<Journal>,
+    options: Options,
+    diag: &Diag,
+    started: Instant,
+) -> Result<i32> {
+    let shared = lifecycle::shared(backend.clone(), conn.stats.clone(), conn.clock.clone(), &options);
+    let interrupt = lifecycle::on_interrupt(&shared);
+    let mut out = Out::new(Output::stdout(args.output.format, true), diag.clone(), "import").with_journal(journal);
+    let redactor = conn.tokens.redactor().await;
+    out.set_redactor(redactor.clone());
+    let est = rows.len() as f64 / options.max_rate.unwrap_or(GRAPH_DEFAULT_RATE);
+    for w in token_warnings(&conn.tokens, args.tenant.backend, est).await {
+        diag.warn(&w.code, &w.message);
+        out.emit(&Record::Warning(w))?;
+    }
+    if !backend.capabilities().assign && !args.assign {
+        diag.info("the portal backend assigns every uploaded token to its row's user");
+    }
+    let total_rows = rows.len() as u64;
+    let opts = import::ImportOptions { dry_run: options.dry_run, assign: args.assign };
+    let imported = import::run(&shared, rows, &settled_import, &opts, &mut out).await?;
+    interrupt.abort();
+    if !args.activate || imported.fatal.is_some() || shared.stopped() {
+        let summary = out.finish(&shared, started, options.dry_run, imported.fatal)?;
+        return Ok(summary.exit_code);
+    }
+    // Hand the rows to the activation engine: its records follow, its summary (carrying the
+    // import's counts) is the one summary of the run.
+    let journal = out.take_journal();
+    drop(journal);
+    let (output, import_summary) = out.into_parts();
+    let handed = imported.rows.len() as u64;
+    let mut summary = Summary { command: "import".into(), ..Default::default() };
+    for (k, v) in &import_summary.counts {
+        summary.counts.insert(format!("import_{k}"), *v);
+    }
+    summary.errors = import_summary.errors;
+    summary.rows = total_rows.saturating_sub(handed);
+    let mut sink = Sink::new(output, diag.clone(), summary);
+    sink.set_redactor(redactor);
+    if let (Some(path), false) = (&args.run.journal, options.dry_run) {
+        sink = sink.with_journal(activate::journal::Journal::open(path)?);
+    }
+    if let Some(p) = &args.run.error_log {
+        sink = sink.with_error_log(p)?;
+    }
+    let run_options = RunOptions {
+        dry_run: options.dry_run,
+        parallel: options.parallel,
+        max_rate: options.max_rate,
+        min_validity_secs: args.run.min_validity,
+        typed_code: None,
+    };
+    let rows: Vec<RowResult> = imported.rows.into_iter().map(Ok).collect();
+    let outcome =
+        activate::run(backend, conn.stats.clone(), conn.clock.clone(), rows, settled_activation, run_options, sink)
+            .await?;
+    Ok(outcome.summary.exit_code)
+}

@@ -1,0 +1,114 @@
+//! `oathbulk undo --journal run.jsonl`: revert what a run did (see `lifecycle::undo`).
+
+use super::change::ChangeRunArgs;
+use super::connect::{self, AnyBackend, AuthArgs, TenantArgs};
+use crate::backend::Backend;
+use crate::diag::{Diag, ProgressMode};
+use crate::lifecycle::{self, journal, undo, Out};
+use crate::output::{Format, Output};
+use anyhow::Result;
+use clap::Args;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The journal of the run to revert (`activate --journal`, `import --journal`).
+    #[arg(long, value_name = "FILE")]
+    pub journal: PathBuf,
+    /// The undo's own journal, so an interrupted undo resumes [default: <journal>.undo.jsonl].
+    #[arg(long, value_name = "FILE")]
+    pub undo_journal: Option<PathBuf>,
+    /// Read the tenant and report what would be reverted (`would_do`); send no write.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write requests per second [default: graph 10, portal 0.667].
+    #[arg(long, value_name = "PER_SECOND")]
+    pub max_rate: Option<f64>,
+    /// Progress on stderr.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+    /// `json` (default) or `table`.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    #[command(flatten)]
+    pub tenant: TenantArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+pub fn run(args: UndoArgs) -> Result<i32> {
+    let started = Instant::now();
+    let diag = Diag::new(args.progress);
+    let format = args.format;
+    match prepare_and_run(args, &diag, started) {
+        Ok(code) => Ok(code),
+        Err(e) => Ok(super::fatal_summary("undo", e, &diag, format, started)),
+    }
+}
+
+fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32> {
+    if !args.journal.exists() {
+        anyhow::bail!("journal {} does not exist", args.journal.display());
+    }
+    let run_args = ChangeRunArgs {
+        dry_run: args.dry_run,
+        parallel: 1,
+        max_rate: args.max_rate,
+        journal: None,
+        resume: false,
+        progress: args.progress,
+        format: args.format,
+    };
+    let options = run_args.options(args.tenant.backend)?;
+    // The run must be over: hold its journal's lock for the whole undo.
+    let run_lock = journal::Journal::open(&args.journal)?;
+    let (records, unreadable) = journal::read(&args.journal)?;
+    if !unreadable.is_empty() {
+        diag.warn(
+            "journal_unreadable_lines",
+            &format!("journal lines {unreadable:?} are unreadable (a torn write?); what they recorded is not undone"),
+        );
+    }
+    let undo_path = args.undo_journal.clone().unwrap_or_else(|| {
+        let mut p = args.journal.clone().into_os_string();
+        p.push(".undo.jsonl");
+        PathBuf::from(p)
+    });
+    let progress = undo::read_progress(&undo_path)?;
+    let own = if args.dry_run { None } else { Some(journal::Journal::open(&undo_path)?) };
+    let rt = connect::runtime()?;
+    let code = rt.block_on(async move {
+        let conn = connect::connect(&args.tenant, &args.auth, diag, None).await?;
+        let mut out = Out::new(Output::stdout(args.format, true), diag.clone(), "undo").with_journal(own);
+        out.set_redactor(conn.tokens.redactor().await);
+        let code = match &conn.backend {
+            AnyBackend::Graph(b) => go(b.clone(), &conn, &records, &progress, &options, out, started).await?,
+            AnyBackend::Portal(b) => go(b.clone(), &conn, &records, &progress, &options, out, started).await?,
+        };
+        if let Some(sim) = conn.simulator {
+            sim.shutdown().await;
+        }
+        anyhow::Ok(code)
+    })?;
+    drop(run_lock);
+    Ok(code)
+}
+
+async fn go<B: Backend>(
+    backend: Arc<B>,
+    conn: &connect::Connection,
+    records: &[(u64, crate::record::Record)],
+    progress: &undo::Progress,
+    options: &lifecycle::Options,
+    mut out: Out,
+    started: Instant,
+) -> Result<i32> {
+    let shared = lifecycle::shared(backend, conn.stats.clone(), conn.clock.clone(), options);
+    let interrupt = lifecycle::on_interrupt(&shared);
+    let fatal = undo::run(&shared, records, progress, options.dry_run, &mut out).await?;
+    interrupt.abort();
+    let summary = out.finish(&shared, started, options.dry_run, fatal)?;
+    Ok(summary.exit_code)
+}

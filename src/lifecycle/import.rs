@@ -1,0 +1,285 @@
+//! `import`: create the vendor file's tokens in the tenant's inventory, optionally assigned to
+//! their users. Reads the inventory first: a serial already there is `exists`, never created
+//! twice. Re-runs are idempotent; a journal of settled rows lets a killed import resume and
+//! tells `undo` what this run created.
+
+use super::{held_by, now_rfc3339, send, Out};
+use crate::activate::executor::{Shared, MAX_TRANSIENT};
+use crate::activate::pacing::backoff;
+use crate::activate::plan::TenantIndex;
+use crate::backend::{ApiError, Backend, CreateOutcome, Device, DeviceStatus, NewDevice};
+use crate::inventory::Row;
+use crate::pipeline::RowResult;
+use crate::record::{Fatal, ImportRecord, ImportStatus, Record};
+use anyhow::Result;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Tokens per `create_devices` call: one bulk request on Graph, one upload on the portal.
+const GRAPH_CHUNK: usize = crate::backend::graph::BULK;
+const PORTAL_CHUNK: usize = 500;
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    pub dry_run: bool,
+    /// Assign each token to its row's user (`--assign`). The portal always assigns.
+    pub assign: bool,
+}
+
+/// What an import leaves for the activation that may follow (`--activate`).
+pub struct Imported {
+    /// Rows whose token is in the tenant now (created or existing, no conflict).
+    pub rows: Vec<Row>,
+    pub fatal: Option<(i32, Fatal)>,
+}
+
+/// Serials (lower-case) an earlier run settled, with their device ids (`--resume`).
+pub fn read_settled(path: &Path) -> Result<HashMap<String, Option<String>>> {
+    let (records, _) = super::journal::read(path)?;
+    let mut settled = HashMap::new();
+    for (_, r) in records {
+        if let Record::Import(i) = r {
+            if matches!(i.status, ImportStatus::Created | ImportStatus::Exists) {
+                settled.insert(i.serial.to_lowercase(), i.device_id);
+            }
+        }
+    }
+    Ok(settled)
+}
+
+fn record(row: &Row, status: ImportStatus, device: Option<&Device>) -> ImportRecord {
+    ImportRecord {
+        line: row.line,
+        upn: row.upn.clone(),
+        serial: row.serial.clone(),
+        status,
+        device_id: device.map(|d| d.token.id.clone()).filter(|s| !s.is_empty()),
+        assigned: false,
+        http_status: None,
+        error_code: None,
+        error_message: None,
+        time: now_rfc3339(),
+    }
+}
+
+fn with_error(mut r: ImportRecord, e: &ApiError) -> ImportRecord {
+    r.http_status = e.status();
+    r.error_code = Some(e.code());
+    r.error_message = Some(e.message());
+    r
+}
+
+fn new_device(row: &Row, assign_to: bool) -> Option<NewDevice> {
+    Some(NewDevice {
+        serial: row.serial.clone(),
+        secret: row.secret.clone()?,
+        time_interval: row.time_interval,
+        hash: row.hash,
+        manufacturer: row.manufacturer.clone(),
+        model: row.model.clone(),
+        display_name: row.display_name.clone(),
+        assign_to: assign_to.then(|| row.upn.clone()),
+    })
+}
+
+/// Assign an existing available token, never twice (re-read after an ambiguous failure).
+async fn assign_one<B: Backend>(shared: &Shared<B>, row: &Row, device: &Device) -> Result<(), ApiError> {
+    let mut transient = 0;
+    loop {
+        let err = match send(shared, || shared.backend.assign(&row.upn, device)).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        let retryable = matches!(err, ApiError::Unavailable { .. } | ApiError::Transport { .. });
+        let check = retryable || (transient > 0 && matches!(err, ApiError::Rejected { .. }));
+        if check && !shared.stopped() {
+            if retryable {
+                transient += 1;
+                tokio::time::sleep(backoff(transient)).await;
+            }
+            if let Some(current) = shared.read(|| shared.backend.get(device)).await? {
+                if current.status != DeviceStatus::Available && held_by(shared, &current, &row.upn).await? {
+                    return Ok(());
+                }
+            }
+            if retryable && transient < MAX_TRANSIENT {
+                continue;
+            }
+        }
+        return Err(err);
+    }
+}
+
+/// Run the import. Every row gets one record through `out`.
+pub async fn run<B: Backend>(
+    shared: &Arc<Shared<B>>,
+    rows: Vec<RowResult>,
+    settled_before: &HashMap<String, Option<String>>,
+    options: &ImportOptions,
+    out: &mut Out,
+) -> Result<Imported> {
+    let backend = shared.backend.clone();
+    let is_portal = !backend.capabilities().assign;
+    let assign = options.assign || is_portal;
+    let mut work: Vec<Row> = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for r in rows {
+        match r {
+            Err(e) => out.row_error(e)?,
+            Ok(row) => {
+                if let Some(first) = seen.get(&row.serial.to_lowercase()) {
+                    let mut rec = record(&row, ImportStatus::Failed, None);
+                    rec.error_code = Some("duplicate_serial".into());
+                    rec.error_message =
+                        Some(format!("serial {} already appears on line {first}; imported once", row.serial));
+                    out.import(rec, false)?;
+                } else {
+                    seen.insert(row.serial.to_lowercase(), row.line);
+                    work.push(row);
+                }
+            }
+        }
+    }
+    let mut ready: Vec<Row> = Vec::new();
+    if work.is_empty() {
+        return Ok(Imported { rows: ready, fatal: None });
+    }
+
+    // 1. What the tenant holds already (reads only).
+    out.diag().start("resolve", None);
+    let wanted: Vec<(String, String)> = work.iter().map(|r| (r.serial.clone(), r.upn.clone())).collect();
+    let devices = match shared.read(|| backend.find(&wanted)).await {
+        Ok(d) => d,
+        Err(e) => {
+            let fatal = super::fatal_for(&e, backend.name());
+            for row in &work {
+                let mut rec = record(row, ImportStatus::NotAttempted, None);
+                rec.error_message = Some("the run stopped before this row was resolved".into());
+                out.import(rec, false)?;
+            }
+            return Ok(Imported { rows: ready, fatal: Some(fatal) });
+        }
+    };
+    let index = TenantIndex::new(devices);
+    out.diag().start("import", Some(work.len() as u64));
+
+    // 2. Plan: exists (maybe to assign), create, or refuse.
+    let mut to_create: Vec<Row> = Vec::new();
+    let mut to_assign: Vec<(Row, Device)> = Vec::new();
+    for row in work {
+        let found = index.lookup(&row.serial);
+        if let Some(id) = settled_before.get(&row.serial.to_lowercase()) {
+            if found.len() <= 1 {
+                // Settled by an earlier run: reported, not journaled again.
+                let mut rec = record(&row, ImportStatus::Exists, found.first());
+                rec.device_id = rec.device_id.or(id.clone());
+                out.import(rec, false)?;
+                ready.push(row);
+                continue;
+            }
+        }
+        match found {
+            [] if options.dry_run => out.import(record(&row, ImportStatus::WouldCreate, None), false)?,
+            [] => to_create.push(row),
+            [d] => {
+                let available = d.status == DeviceStatus::Available;
+                if options.assign && available && !is_portal {
+                    if options.dry_run {
+                        out.import(record(&row, ImportStatus::Exists, Some(d)), false)?;
+                        ready.push(row);
+                    } else {
+                        to_assign.push((row, d.clone()));
+                    }
+                } else if !available && !held_by(shared, d, &row.upn).await.unwrap_or(false) {
+                    let mut rec = record(&row, ImportStatus::Exists, Some(d));
+                    rec.error_code = Some("assigned_to_other_user".into());
+                    rec.error_message = Some(format!(
+                        "the token exists and is {}, not {}; left untouched",
+                        super::describe(Some(d)),
+                        row.upn
+                    ));
+                    out.import(rec, !options.dry_run)?;
+                } else {
+                    out.import(record(&row, ImportStatus::Exists, Some(d)), !options.dry_run)?;
+                    ready.push(row);
+                }
+            }
+            many => {
+                let mut rec = record(&row, ImportStatus::Failed, None);
+                rec.error_code = Some("ambiguous_serial".into());
+                rec.error_message = Some(format!("{} tokens in the tenant have serial {}", many.len(), row.serial));
+                out.import(rec, false)?;
+            }
+        }
+    }
+
+    // 3. Create, chunk by chunk.
+    let chunk = if is_portal { PORTAL_CHUNK } else { GRAPH_CHUNK };
+    let mut fatal: Option<(i32, Fatal)> = None;
+    for rows in to_create.chunks(chunk) {
+        if fatal.is_some() || shared.stopped() {
+            for row in rows {
+                let mut rec = record(row, ImportStatus::NotAttempted, None);
+                rec.error_message = Some("the run stopped before this row was sent".into());
+                out.import(rec, false)?;
+            }
+            continue;
+        }
+        let new: Vec<NewDevice> = rows.iter().filter_map(|r| new_device(r, assign)).collect();
+        if new.len() != rows.len() {
+            anyhow::bail!("import needs the CSV's secret key column");
+        }
+        let outcomes = match send(shared, || backend.create_devices(&new)).await {
+            Ok(o) => o,
+            Err(e) => vec![CreateOutcome::Failed(e); rows.len()],
+        };
+        for (row, outcome) in rows.iter().zip(outcomes) {
+            match outcome {
+                CreateOutcome::Created(d) => {
+                    let mut rec = record(row, ImportStatus::Created, Some(&d));
+                    rec.assigned = assign && (is_portal || d.status != DeviceStatus::Available);
+                    out.import(rec, true)?;
+                    ready.push(row.clone());
+                }
+                CreateOutcome::Exists(d) => {
+                    out.import(record(row, ImportStatus::Exists, d.as_ref()), true)?;
+                    ready.push(row.clone());
+                }
+                CreateOutcome::Failed(e @ ApiError::Auth { .. }) => {
+                    fatal.get_or_insert_with(|| super::fatal_for(&e, backend.name()));
+                    out.import(with_error(record(row, ImportStatus::NotAttempted, None), &e), false)?;
+                }
+                CreateOutcome::Failed(e) => {
+                    out.import(with_error(record(row, ImportStatus::Failed, None), &e), false)?
+                }
+            }
+        }
+    }
+
+    // 4. Assign tokens that existed but were available (`--assign`).
+    for (row, device) in to_assign {
+        if fatal.is_some() || shared.stopped() {
+            let mut rec = record(&row, ImportStatus::Exists, Some(&device));
+            rec.error_code = Some("not_assigned".into());
+            rec.error_message = Some("the run stopped before this token was assigned".into());
+            out.import(rec, true)?;
+            continue;
+        }
+        let mut rec = record(&row, ImportStatus::Exists, Some(&device));
+        match assign_one(shared, &row, &device).await {
+            Ok(()) => {
+                rec.assigned = true;
+                out.import(rec, true)?;
+                ready.push(row);
+            }
+            Err(e) => {
+                if matches!(e, ApiError::Auth { .. }) {
+                    fatal.get_or_insert_with(|| super::fatal_for(&e, backend.name()));
+                }
+                out.import(with_error(rec, &e), true)?;
+            }
+        }
+    }
+    Ok(Imported { rows: ready, fatal })
+}

@@ -1,0 +1,329 @@
+//! `undo`: revert what a run's journal says it did, newest first. Per token, in this order:
+//! deactivate what it activated, unassign what it assigned (`assign_and_activate`, `import
+//! --assign`), delete what it created (`import` `created`).
+//!
+//! Each step first reads the token and goes ahead only when the tenant still shows what the
+//! run left (same device, same holder, same status); anything else is `refused` and the
+//! token is left untouched (with the token's later steps). Steps go to the undo's own journal
+//! (a `not_attempted`/`in_flight` line right before each write, the final record after), so
+//! an undo resumes: `done` steps are skipped, and a step whose write was in flight when the
+//! undo was killed is `done` if the tenant shows it landed.
+
+use super::change::{change_record, with_error};
+use super::{apply, describe, held_by, journal, Op, Out};
+use crate::activate::executor::Shared;
+use crate::backend::{Backend, Device, DeviceStatus};
+use crate::record::{
+    Action, ActivationStatus, ChangeOperation, ChangeStatus, Fatal, ImportStatus, Record, TenantToken,
+};
+use anyhow::Result;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+/// What a run did to one token, from its journal.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Effects {
+    pub serial: String,
+    pub upn: String,
+    pub device_id: Option<String>,
+    /// Journal lines of the records that show each change.
+    pub activated: Option<u64>,
+    pub assigned: Option<u64>,
+    pub created: Option<u64>,
+    pub last_line: u64,
+    /// Known only from an intent line (the run was killed with this write in flight): it may
+    /// or may not have landed, so a step whose change is not there is simply not needed.
+    pub uncertain: bool,
+}
+
+impl Effects {
+    /// The undo steps, in the order they must run.
+    pub fn steps(&self) -> Vec<(ChangeOperation, u64)> {
+        let mut s = Vec::new();
+        if let Some(l) = self.activated {
+            s.push((ChangeOperation::Deactivate, l));
+        }
+        if let Some(l) = self.assigned {
+            s.push((ChangeOperation::Unassign, l));
+        }
+        if let Some(l) = self.created {
+            s.push((ChangeOperation::Remove, l));
+        }
+        s
+    }
+}
+
+/// What the run changed, per token, newest last change first. Records that changed nothing
+/// (`exists`, `already_active`, conflicts, failures) add nothing.
+pub fn effects(records: &[(u64, Record)]) -> Vec<Effects> {
+    let mut by_serial: HashMap<String, Effects> = HashMap::new();
+    let mut touch = |serial: &str, upn: &str, device_id: &Option<String>, line: u64| -> String {
+        let key = serial.to_lowercase();
+        let e = by_serial.entry(key.clone()).or_insert_with(|| Effects { serial: serial.into(), ..Default::default() });
+        e.upn = upn.to_string();
+        if device_id.is_some() {
+            e.device_id = device_id.clone();
+        }
+        e.last_line = line;
+        key
+    };
+    let mut changes: Vec<(String, u64, bool, bool, bool)> = Vec::new();
+    // Intents (write in flight) not followed by that row's result: serial → (line, record).
+    let mut pending: HashMap<String, (u64, crate::record::Activation)> = HashMap::new();
+    for (line, r) in records {
+        if let Record::Activation(a) = r {
+            let key = a.serial.to_lowercase();
+            if a.status == ActivationStatus::NotAttempted
+                && a.error_code.as_deref() == Some(crate::activate::journal::IN_FLIGHT)
+            {
+                pending.insert(key, (*line, a.clone()));
+                continue;
+            }
+            pending.remove(&key);
+        }
+        match r {
+            Record::Import(i) if i.status == ImportStatus::Created => {
+                let k = touch(&i.serial, &i.upn, &i.device_id, *line);
+                changes.push((k, *line, true, i.assigned, false));
+            }
+            Record::Import(i) if i.status == ImportStatus::Exists && i.assigned => {
+                let k = touch(&i.serial, &i.upn, &i.device_id, *line);
+                changes.push((k, *line, false, true, false));
+            }
+            Record::Activation(a) if a.status == ActivationStatus::Activated => {
+                let k = touch(&a.serial, &a.upn, &a.device_id, *line);
+                changes.push((k, *line, false, a.action == Action::AssignAndActivate, true));
+            }
+            _ => {}
+        }
+    }
+    let mut uncertain = HashSet::new();
+    for (line, a) in pending.into_values() {
+        let k = touch(&a.serial, &a.upn, &a.device_id, line);
+        uncertain.insert(k.clone());
+        changes.push((k, line, false, a.action == Action::AssignAndActivate, true));
+    }
+    for (k, line, created, assigned, activated) in changes {
+        let e = by_serial.get_mut(&k).expect("touched");
+        e.uncertain |= uncertain.contains(&k);
+        if created {
+            e.created.get_or_insert(line);
+        }
+        if assigned {
+            e.assigned.get_or_insert(line);
+        }
+        if activated {
+            e.activated.get_or_insert(line);
+        }
+    }
+    let mut list: Vec<Effects> = by_serial.into_values().filter(|e| !e.steps().is_empty()).collect();
+    list.sort_by_key(|e| std::cmp::Reverse(e.last_line));
+    list
+}
+
+/// An earlier undo's progress: steps `done`, and steps whose write was in flight.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub done: HashSet<(String, ChangeOperation)>,
+    pub in_flight: HashSet<(String, ChangeOperation)>,
+}
+
+pub fn read_progress(path: &Path) -> Result<Progress> {
+    let (records, _) = journal::read(path)?;
+    let mut last: HashMap<(String, ChangeOperation), (ChangeStatus, bool)> = HashMap::new();
+    for (_, r) in records {
+        if let Record::Change(c) = r {
+            let flight = c.status == ChangeStatus::NotAttempted && c.reason.as_deref() == Some(journal::IN_FLIGHT);
+            last.insert((c.serial.to_lowercase(), c.operation), (c.status, flight));
+        }
+    }
+    let mut p = Progress::default();
+    for (k, (status, flight)) in last {
+        if status == ChangeStatus::Done {
+            p.done.insert(k);
+        } else if flight {
+            p.in_flight.insert(k);
+        }
+    }
+    Ok(p)
+}
+
+fn internal(op: ChangeOperation) -> Op {
+    match op {
+        ChangeOperation::Deactivate => Op::Deactivate,
+        ChangeOperation::Unassign => Op::Unassign,
+        ChangeOperation::Remove => Op::Delete,
+    }
+}
+
+/// What the run left before this step: `Ok(())` or why not.
+async fn expected<B: Backend>(
+    shared: &Shared<B>,
+    op: ChangeOperation,
+    e: &Effects,
+    current: Option<&Device>,
+) -> Result<Result<(), String>, crate::backend::ApiError> {
+    let Some(d) = current else { return Ok(Err("no longer in the tenant".into())) };
+    if e.device_id.as_deref().is_some_and(|id| !id.eq_ignore_ascii_case(&d.token.id)) {
+        return Ok(Err(format!("a different token (id {}) now has this serial", d.token.id)));
+    }
+    let (want, ok) = match op {
+        ChangeOperation::Deactivate => ("activated", d.status == DeviceStatus::Activated),
+        ChangeOperation::Unassign => {
+            ("assigned", matches!(d.status, DeviceStatus::Assigned | DeviceStatus::FailedActivation))
+        }
+        ChangeOperation::Remove => ("available", d.status == DeviceStatus::Available),
+    };
+    if !ok {
+        return Ok(Err(format!("the token is {} now, not {want} as the run left it", describe(Some(d)))));
+    }
+    if op != ChangeOperation::Remove && !held_by(shared, d, &e.upn).await? {
+        return Ok(Err(format!("the token is {} now, no longer {}'s as the run left it", describe(Some(d)), e.upn)));
+    }
+    Ok(Ok(()))
+}
+
+/// For a write known only from its intent line: the token shows no trace of it (never
+/// activated, or never assigned).
+fn never_landed(op: ChangeOperation, current: Option<&Device>) -> bool {
+    match (op, current) {
+        (ChangeOperation::Deactivate, Some(d)) => matches!(d.status, DeviceStatus::Available | DeviceStatus::Assigned),
+        (ChangeOperation::Unassign, Some(d)) => d.status == DeviceStatus::Available,
+        _ => false,
+    }
+}
+
+/// Read the token as it is now (by id when the journal has it, else by serial).
+async fn read_current<B: Backend>(shared: &Shared<B>, e: &Effects) -> Result<Option<Device>, crate::backend::ApiError> {
+    match &e.device_id {
+        Some(id) => {
+            let probe = Device {
+                token: TenantToken { id: id.clone(), serial: e.serial.clone(), ..Default::default() },
+                status: DeviceStatus::Unknown,
+                owner_upn: Some(e.upn.clone()),
+            };
+            shared.read(|| shared.backend.get(&probe)).await
+        }
+        None => {
+            let wanted = [(e.serial.clone(), e.upn.clone())];
+            let found = shared.read(|| shared.backend.find(&wanted)).await?;
+            Ok(found.into_iter().find(|d| d.token.serial.eq_ignore_ascii_case(&e.serial)))
+        }
+    }
+}
+
+/// Undo one token's steps.
+async fn undo_one<B: Backend>(
+    shared: &Shared<B>,
+    e: &Effects,
+    progress: &Progress,
+    dry_run: bool,
+    out: &mut Out,
+) -> Result<()> {
+    let key = e.serial.to_lowercase();
+    let mut current: Option<Option<Device>> = None;
+    let mut stopped_because: Option<String> = None;
+    for (op, line) in e.steps() {
+        if progress.done.contains(&(key.clone(), op)) {
+            out.skipped();
+            current = None;
+            continue;
+        }
+        let mut rec = change_record(op, ChangeStatus::Done, &e.serial);
+        rec.upn = Some(e.upn.clone());
+        rec.device_id = e.device_id.clone();
+        rec.line = Some(line);
+        if shared.stopped() {
+            rec.status = ChangeStatus::NotAttempted;
+            rec.reason = Some("the run stopped before this step".into());
+            out.change(rec)?;
+            continue;
+        }
+        if let Some(why) = &stopped_because {
+            rec.status = ChangeStatus::Refused;
+            rec.reason = Some(format!("left untouched: an earlier step for this token did not complete ({why})"));
+            out.change(rec)?;
+            continue;
+        }
+        let cur = match current.take() {
+            Some(c) => c,
+            None => match read_current(shared, e).await {
+                Ok(c) => c,
+                Err(err) => {
+                    stopped_because = Some(err.code());
+                    out.change(with_error(rec, &err))?;
+                    continue;
+                }
+            },
+        };
+        let check = match expected(shared, op, e, cur.as_ref()).await {
+            Ok(c) => c,
+            Err(err) => {
+                stopped_because = Some(err.code());
+                out.change(with_error(rec, &err))?;
+                continue;
+            }
+        };
+        let iop = internal(op);
+        match check {
+            Ok(()) if dry_run => {
+                rec.status = ChangeStatus::WouldDo;
+                rec.reason =
+                    Some(format!("would {} (token is {})", super::change::op_label(op), describe(cur.as_ref())));
+                current = Some(cur.as_ref().and_then(|d| iop.apply(d)));
+                out.change(rec)?;
+            }
+            Ok(()) => {
+                let d = cur.clone().expect("checked present");
+                out.intent(&rec)?;
+                match apply(shared, iop, &e.upn, &d).await {
+                    Ok(()) => {
+                        current = Some(iop.apply(&d));
+                        out.change(rec)?;
+                    }
+                    Err(err) => {
+                        stopped_because = Some(err.code());
+                        out.change(with_error(rec, &err))?;
+                    }
+                }
+            }
+            Err(_) if e.uncertain && never_landed(op, cur.as_ref()) => {
+                rec.reason =
+                    Some("nothing to undo: the run was stopped with this write in flight, and it never landed".into());
+                current = Some(cur);
+                out.change(rec)?;
+            }
+            Err(_) if progress.in_flight.contains(&(key.clone(), op)) && iop.reached(cur.as_ref()) => {
+                rec.reason = Some("completed by an interrupted undo (its write had landed)".into());
+                current = Some(cur);
+                out.change(rec)?;
+            }
+            Err(why) => {
+                rec.status = ChangeStatus::Refused;
+                rec.reason = Some(format!("{why}; left untouched"));
+                stopped_because = Some("refused".into());
+                current = Some(cur);
+                out.change(rec)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Undo the run recorded in `records`. Every step gets one record (skipped ones a count).
+pub async fn run<B: Backend>(
+    shared: &Arc<Shared<B>>,
+    records: &[(u64, Record)],
+    progress: &Progress,
+    dry_run: bool,
+    out: &mut Out,
+) -> Result<Option<(i32, Fatal)>> {
+    let list = effects(records);
+    let steps: usize = list.iter().map(|e| e.steps().len()).sum();
+    out.diag().start("undo", Some(steps as u64));
+    for e in &list {
+        undo_one(shared, e, progress, dry_run, out).await?;
+    }
+    Ok(None)
+}
