@@ -15,6 +15,13 @@
         'Test-OathBulkCsv'
         'Enable-OathBulkToken'
         'Get-OathBulkTenantToken'
+        'Get-OathBulkUser'
+        'Test-OathBulkPrerequisite'
+        'New-OathBulkTenantToken'
+        'Disable-OathBulkToken'
+        'Remove-OathBulkTokenAssignment'
+        'Remove-OathBulkTenantToken'
+        'Undo-OathBulkRun'
         'Start-OathBulkSimulator'
         'Stop-OathBulkSimulator'
     )
@@ -32,7 +39,7 @@
         PSData = @{
             Tags         = @('Entra', 'AzureAD', 'MFA', 'OATH', 'TOTP', 'HardwareToken', 'MicrosoftGraph', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
-            ReleaseNotes = 'First release: Import-OathBulkToken, Get-OathBulkCode, Test-OathBulkCsv, Enable-OathBulkToken, Get-OathBulkTenantToken, Start/Stop-OathBulkSimulator.'
+            ReleaseNotes = 'Get-OathBulkUser (users), Test-OathBulkPrerequisite (doctor); New-OathBulkTenantToken (import), Disable-OathBulkToken (deactivate), Remove-OathBulkTokenAssignment (unassign), Remove-OathBulkTenantToken (remove), Undo-OathBulkRun (undo); Enable-OathBulkToken -Serial/-Code/-Upn for one token without a CSV; -UseDeviceCode and -ClientId on every cmdlet that signs in. First release: Import-OathBulkToken, Get-OathBulkCode, Test-OathBulkCsv, Enable-OathBulkToken, Get-OathBulkTenantToken, Start/Stop-OathBulkSimulator.'
         }
     }
 }

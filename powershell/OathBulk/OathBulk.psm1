@@ -30,6 +30,13 @@ Export-ModuleMember -Function @(
     'Test-OathBulkCsv'
     'Enable-OathBulkToken'
     'Get-OathBulkTenantToken'
+    'Get-OathBulkUser'
+    'Test-OathBulkPrerequisite'
+    'New-OathBulkTenantToken'
+    'Disable-OathBulkToken'
+    'Remove-OathBulkTokenAssignment'
+    'Remove-OathBulkTenantToken'
+    'Undo-OathBulkRun'
     'Start-OathBulkSimulator'
     'Stop-OathBulkSimulator'
 ) -Alias @('Get-OathBulkToken')

@@ -127,3 +127,59 @@ Describe 'Enable-OathBulkToken' {
         $verbose | Should -Not -Match 'app-secret-77'
     }
 }
+
+Describe 'Enable-OathBulkToken for one token (-Serial, -Code, -Upn)' {
+    BeforeAll {
+        if ($HasActivate) {
+            $script:OneSeed = New-SimCsv $TestDrive 'one.csv'
+            $script:OneSim = Start-OathBulkSimulator $OneSeed -AccessToken $Token
+        }
+    }
+    AfterAll {
+        if ($script:OneSim) { $script:OneSim | Stop-OathBulkSimulator; $script:OneSim = $null }
+    }
+    BeforeEach {
+        if (-not $HasActivate) { Set-ItResult -Skipped -Because "the oathbulk binary has no 'activate' or 'simulate' subcommand yet" }
+    }
+
+    It 'has a Token parameter set: -Serial and -Code mandatory, no -Path' {
+        $set = (Get-Command Enable-OathBulkToken).ParameterSets | Where-Object Name -eq 'Token'
+        ($set.Parameters | Where-Object IsMandatory).Name | Sort-Object | Should -Be @('Code', 'Serial')
+        $set.Parameters.Name | Should -Not -Contain 'Path'
+        { Enable-OathBulkToken -Serial 1 -Code '12345' -WhatIf } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Enable-OathBulkToken'
+        { Enable-OathBulkToken -Path $OneSeed -Serial 1 -Code '123456' -WhatIf } | Should -Throw -ErrorId 'AmbiguousParameterSet,Enable-OathBulkToken'
+    }
+
+    It '-Serial -Code -Upn -WhatIf: a dry run of one token without a CSV, tenant unchanged' {
+        $before = Get-State $OneSim
+        $r = Enable-OathBulkToken -Serial 2000004 -Code '123456' -Upn 'dave@fabrikam.com' -GraphUrl $OneSim.GraphUrl -AccessToken $Token -WhatIf -Force
+        $r.PSObject.TypeNames[0] | Should -Be 'OathBulk.Activation'
+        $r.Status | Should -Be 'would_activate'
+        $r.Action | Should -Be 'assign_and_activate'
+        $r.Upn | Should -Be 'dave@fabrikam.com'
+        Get-State $OneSim | Should -Be $before
+    }
+
+    It 'an unknown serial is an object and a non-terminating not_found error' {
+        $r = Enable-OathBulkToken -Serial 9999999 -Code '123456' -Upn 'zed@contoso.com' -GraphUrl $OneSim.GraphUrl -AccessToken $Token -WhatIf -ErrorVariable e -ErrorAction SilentlyContinue
+        $r.Status | Should -Be 'not_found'
+        $e.Count | Should -Be 1
+        $e[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It '-Path with -Serial activates only that row of the CSV' {
+        $r = Enable-OathBulkToken $OneSeed -Serial 2000001 -GraphUrl $OneSim.GraphUrl -AccessToken $Token -WhatIf
+        @($r).Count | Should -Be 1
+        $r.Line | Should -Be 2
+        $r.Status | Should -Be 'would_activate'
+    }
+
+    It 'activates one token with the code read off it' {
+        # The code the token shows now, with enough of its step left to arrive in time.
+        $otp = Get-OathBulkCode $OneSeed -Where 'row.line == 5'
+        if ($otp.ValidFor -lt 5) { Start-Sleep -Seconds ($otp.ValidFor + 1); $otp = Get-OathBulkCode $OneSeed -Where 'row.line == 5' }
+        $r = Enable-OathBulkToken -Serial 2000004 -Code $otp.Code -Upn 'dave@fabrikam.com' -GraphUrl $OneSim.GraphUrl -AccessToken $Token -Force
+        $r.Status | Should -Be 'activated'
+        Get-State $OneSim | Should -Contain '2000004=activated'
+    }
+}

@@ -61,3 +61,22 @@ function New-BigCsv([string]$Path, [int]$Rows) {
 function Get-ChildOathBulkProcess {
     Get-Process -Name oathbulk -ErrorAction Ignore | Where-Object { $_.Parent -and $_.Parent.Id -eq $PID }
 }
+
+# A seed for the lifecycle cmdlets: one token per state they act on.
+function New-LifecycleCsv([string]$Directory, [string]$Name = "life-$([guid]::NewGuid().ToString('n')).csv") {
+    $path = Join-Path $Directory $Name
+    @(
+        'upn,serial number,secret key,time interval,manufacturer,model,sim_state'
+        'alice@contoso.com,4000001,JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Token2,C202,activated'
+        'bob@contoso.com,4000002,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,30,Token2,C202,assigned'
+        'carol@contoso.com,4000003,MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK,30,Token2,C202,available'
+        'dave@fabrikam.com,4000004,KRUGKIDROVUWG2ZAMJZG653OEBTG66BA,30,Token2,C202,missing'
+        'erin@fabrikam.com,4000005,ONSWG4TFOQQGC3TEEBZWK3LJNZQWY3DF,30,Token2,C202,conflict'
+    ) | Set-Content -LiteralPath $path -Encoding utf8NoBOM
+    $path
+}
+
+# The simulator's inventory as sorted "serial=status" strings.
+function Get-SimState($Sim, [securestring]$Token) {
+    Get-OathBulkTenantToken -GraphUrl $Sim.GraphUrl -AccessToken $Token | Sort-Object Serial | ForEach-Object { "$($_.Serial)=$($_.Status)" }
+}

@@ -72,7 +72,9 @@ function Resolve-OathBulkCsvPath {
     param(
         [Parameter(Mandatory)] [AllowEmptyString()] [string[]]$Path,
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet,
-        [switch]$Literal
+        [switch]$Literal,
+        # What the file is, for the not-found message.
+        [string]$Kind = 'CSV file'
     )
     foreach ($p in $Path) {
         # No throw/catch here: a caught exception would still land in the caller's -ErrorVariable.
@@ -94,7 +96,7 @@ function Resolve-OathBulkCsvPath {
         }
         if ($notFound) {
             $Cmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
-                    [System.Management.Automation.ItemNotFoundException]::new("Cannot find the CSV file '$notFound'."), 'OathBulk.PathNotFound', 'ObjectNotFound', $notFound))
+                    [System.Management.Automation.ItemNotFoundException]::new("Cannot find the $Kind '$notFound'."), 'OathBulk.PathNotFound', 'ObjectNotFound', $notFound))
         }
     }
 }
@@ -112,6 +114,10 @@ function Get-OathBulkAuthEnvironment {
         [pscredential]$Credential,
         [string]$TenantId,
         [string]$TokenFile,
+        # Device-code sign-in (--device-code, passed by the command table): no token goes in.
+        [switch]$UseDeviceCode,
+        # The app registration (--client-id, passed by the command table).
+        [string]$ClientId,
         # No ambient session lookup (simulator runs, custom URLs, dry runs of the simulator).
         [switch]$NoAmbient
     )
@@ -120,7 +126,20 @@ function Get-OathBulkAuthEnvironment {
     $redact = [System.Collections.Generic.List[string]]::new()
     $source = 'none'
 
-    if ($AccessToken) {
+    if ($UseDeviceCode -and ($AccessToken -or $Credential -or $TokenFile)) {
+        throw [System.ArgumentException]::new('-UseDeviceCode signs in interactively: do not combine it with -AccessToken, -Credential or -TokenFile.')
+    }
+    if ($ClientId -and $Credential) {
+        throw [System.ArgumentException]::new('-Credential already names the client id (its user name): do not add -ClientId.')
+    }
+
+    if ($UseDeviceCode) {
+        # The binary signs in itself (the message comes back as a warning); an inherited token
+        # or client secret must not be mistaken for the sign-in asked for.
+        $envTable['OATHBULK_TOKEN'] = $null
+        $envTable['OATHBULK_CLIENT_SECRET'] = $null
+        $source = 'DeviceCode'
+    } elseif ($AccessToken) {
         $plain = [System.Net.NetworkCredential]::new('', $AccessToken).Password
         $envTable['OATHBULK_TOKEN'] = $plain
         $envTable['OATHBULK_CLIENT_SECRET'] = $null
@@ -152,6 +171,70 @@ function Get-OathBulkAuthEnvironment {
         }
     }
     @{ Environment = $envTable; Arguments = $argsOut.ToArray(); Redact = $redact.ToArray(); Source = $source }
+}
+
+function Resolve-OathBulkCmdletAuth {
+    <#
+    .SYNOPSIS
+    Credentials for a tenant cmdlet, from its bound parameters (-AccessToken, -Credential,
+    -TenantId, -TokenFile, -UseDeviceCode, -ClientId). A bad combination is a terminating
+    error of the calling cmdlet. An ambient Microsoft.Graph/Az token is only looked up when
+    talking to the real Microsoft Graph (no -GraphUrl, -PortalUrl, -AuthorityUrl, -Simulate).
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet,
+        [Parameter(Mandatory)] [System.Collections.IDictionary]$BoundParameters
+    )
+    $b = $BoundParameters
+    $noAmbient = [bool]($b['Simulate'] -or $b['GraphUrl'] -or $b['PortalUrl'] -or $b['AuthorityUrl'])
+    try {
+        $auth = Get-OathBulkAuthEnvironment -AccessToken $b['AccessToken'] -Credential $b['Credential'] -TenantId $b['TenantId'] `
+            -TokenFile $b['TokenFile'] -UseDeviceCode:([bool]$b['UseDeviceCode']) -ClientId $b['ClientId'] -NoAmbient:$noAmbient
+    } catch {
+        $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new($_.Exception, 'OathBulk.InvalidCredential', 'InvalidArgument', $null))
+    }
+    Write-Verbose "OathBulk: credentials from $($auth.Source)"
+    $auth
+}
+
+function Assert-OathBulkSubcommand {
+    <# .SYNOPSIS Terminating NotSupported error of the calling cmdlet when the binary lacks a subcommand. #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet,
+        [Parameter(Mandatory)] [string]$Binary,
+        [Parameter(Mandatory)] [string]$Subcommand
+    )
+    if (-not (Test-OathBulkSubcommand -Binary $Binary -Subcommand $Subcommand)) {
+        $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                [System.NotSupportedException]::new("This oathbulk binary ($Binary) has no '$Subcommand' subcommand: update it."), 'OathBulk.NotSupported', 'NotImplemented', $Binary))
+    }
+}
+
+function Test-OathBulkShouldProcess {
+    <#
+    .SYNOPSIS
+    ShouldProcess for the tenant-writing cmdlets. Returns 'Run', 'DryRun' (-WhatIf: the caller
+    passes --dry-run and shows the plan) or 'Skip' (declined). -Force skips the confirmation
+    prompt but never overrides -WhatIf.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet,
+        [Parameter(Mandatory)] [string]$Description,
+        [Parameter(Mandatory)] [string]$Question,
+        [switch]$Force
+    )
+    $reason = [System.Management.Automation.ShouldProcessReason]::None
+    # ShouldProcess reads $ConfirmPreference from the current scope chain (this function's,
+    # then the cmdlet's): a local None skips the prompt, and leaves the caller's untouched.
+    if ($Force -and -not $Cmdlet.MyInvocation.BoundParameters.ContainsKey('Confirm')) { $ConfirmPreference = 'None' }
+    $approved = $Cmdlet.ShouldProcess($Description, $Question, $Cmdlet.MyInvocation.MyCommand.Name, [ref]$reason)
+    if ($approved) { return 'Run' }
+    if ($reason -eq [System.Management.Automation.ShouldProcessReason]::WhatIf) { return 'DryRun' }
+    'Skip'
 }
 
 function Get-OathBulkAmbientToken {

@@ -79,6 +79,10 @@
             ErrorLog     = @{ Flag = '--error-log'; Kind = 'Path' }
             MinValidity  = @{ Flag = '--min-validity'; Kind = 'Value' }
             PortalCloud  = @{ Flag = '--portal-cloud'; Kind = 'Lower' }
+            Code          = @{ Flag = '--code'; Kind = 'Value' }
+            Upn           = @{ Flag = '--upn'; Kind = 'Value' }
+            UseDeviceCode = @{ Flag = '--device-code'; Kind = 'Switch' }
+            ClientId      = @{ Flag = '--client-id'; Kind = 'Value' }
         }
     }
     'Get-OathBulkTenantToken' = @{
@@ -97,6 +101,173 @@
             Serial       = @{ Flag = '--serial'; Kind = 'Array' }
             Status       = @{ Flag = '--status'; Kind = 'Value' }
             SeedPath     = @{ Flag = '--seed'; Kind = 'Path' }
+            UseDeviceCode = @{ Flag = '--device-code'; Kind = 'Switch' }
+            ClientId      = @{ Flag = '--client-id'; Kind = 'Value' }
+        }
+    }
+    'Get-OathBulkUser'        = @{
+        Subcommand = 'users'
+        Output     = @('user')
+        Fixed      = @('--format', 'json')
+        Parameters = @{
+            Where         = @{ Flag = '--where'; Kind = 'Value' }
+            OrderBy       = @{ Flag = '--order-by'; Kind = 'Value' }
+            Script        = @{ Flag = '--script'; Kind = 'Path' }
+            SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
+            Hash          = @{ Flag = '--hash'; Kind = 'Lower' }
+            WithTenant    = @{ Flag = '--with-tenant'; Kind = 'Switch' }
+            Backend       = @{ Flag = '--backend'; Kind = 'Lower' }
+            GraphUrl      = @{ Flag = '--graph-url'; Kind = 'Uri' }
+            PortalUrl     = @{ Flag = '--portal-url'; Kind = 'Uri' }
+            PortalCloud   = @{ Flag = '--portal-cloud'; Kind = 'Lower' }
+            AuthorityUrl  = @{ Flag = '--authority-url'; Kind = 'Uri' }
+            Simulate      = @{ Flag = '--simulate'; Kind = 'Switch' }
+            TenantId      = @{ Flag = '--tenant'; Kind = 'Value' }
+            TokenFile     = @{ Flag = '--token-file'; Kind = 'Path' }
+            UseDeviceCode = @{ Flag = '--device-code'; Kind = 'Switch' }
+            ClientId      = @{ Flag = '--client-id'; Kind = 'Value' }
+        }
+    }
+    'Test-OathBulkPrerequisite' = @{
+        Subcommand = 'doctor'
+        Output     = @('check')
+        Fixed      = @('--format', 'json')
+        Parameters = @{
+            SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
+            Hash          = @{ Flag = '--hash'; Kind = 'Lower' }
+            MaxRate       = @{ Flag = '--max-rate'; Kind = 'Value' }
+            Backend       = @{ Flag = '--backend'; Kind = 'Lower' }
+            GraphUrl      = @{ Flag = '--graph-url'; Kind = 'Uri' }
+            PortalUrl     = @{ Flag = '--portal-url'; Kind = 'Uri' }
+            PortalCloud   = @{ Flag = '--portal-cloud'; Kind = 'Lower' }
+            AuthorityUrl  = @{ Flag = '--authority-url'; Kind = 'Uri' }
+            Simulate      = @{ Flag = '--simulate'; Kind = 'Switch' }
+            TenantId      = @{ Flag = '--tenant'; Kind = 'Value' }
+            TokenFile     = @{ Flag = '--token-file'; Kind = 'Path' }
+            UseDeviceCode = @{ Flag = '--device-code'; Kind = 'Switch' }
+            ClientId      = @{ Flag = '--client-id'; Kind = 'Value' }
+        }
+    }
+    'New-OathBulkTenantToken' = @{
+        Subcommand = 'import'
+        Output     = @('import', 'activation')
+        Fixed      = @('--format', 'json')
+        Parameters = @{
+            Where         = @{ Flag = '--where'; Kind = 'Value' }
+            OrderBy       = @{ Flag = '--order-by'; Kind = 'Value' }
+            Script        = @{ Flag = '--script'; Kind = 'Path' }
+            SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
+            Hash          = @{ Flag = '--hash'; Kind = 'Lower' }
+            Assign        = @{ Flag = '--assign'; Kind = 'Switch' }
+            Activate      = @{ Flag = '--activate'; Kind = 'Switch' }
+            Backend       = @{ Flag = '--backend'; Kind = 'Lower' }
+            GraphUrl      = @{ Flag = '--graph-url'; Kind = 'Uri' }
+            PortalUrl     = @{ Flag = '--portal-url'; Kind = 'Uri' }
+            PortalCloud   = @{ Flag = '--portal-cloud'; Kind = 'Lower' }
+            AuthorityUrl  = @{ Flag = '--authority-url'; Kind = 'Uri' }
+            Simulate      = @{ Flag = '--simulate'; Kind = 'Switch' }
+            TenantId      = @{ Flag = '--tenant'; Kind = 'Value' }
+            TokenFile     = @{ Flag = '--token-file'; Kind = 'Path' }
+            UseDeviceCode = @{ Flag = '--device-code'; Kind = 'Switch' }
+            ClientId      = @{ Flag = '--client-id'; Kind = 'Value' }
+            Parallel      = @{ Flag = '--parallel'; Kind = 'Value' }
+            MaxRate       = @{ Flag = '--max-rate'; Kind = 'Value' }
+            Journal       = @{ Flag = '--journal'; Kind = 'Path' }
+            Resume        = @{ Flag = '--resume'; Kind = 'Switch' }
+            MinValidity   = @{ Flag = '--min-validity'; Kind = 'Value' }
+            ErrorLog      = @{ Flag = '--error-log'; Kind = 'Path' }
+        }
+    }
+    'Disable-OathBulkToken' = @{
+        Subcommand = 'deactivate'
+        Output     = @('change')
+        Fixed      = @('--format', 'json')
+        Parameters = @{
+            Where         = @{ Flag = '--where'; Kind = 'Value' }
+            OrderBy       = @{ Flag = '--order-by'; Kind = 'Value' }
+            Script        = @{ Flag = '--script'; Kind = 'Path' }
+            Backend       = @{ Flag = '--backend'; Kind = 'Lower' }
+            GraphUrl      = @{ Flag = '--graph-url'; Kind = 'Uri' }
+            PortalUrl     = @{ Flag = '--portal-url'; Kind = 'Uri' }
+            PortalCloud   = @{ Flag = '--portal-cloud'; Kind = 'Lower' }
+            AuthorityUrl  = @{ Flag = '--authority-url'; Kind = 'Uri' }
+            Simulate      = @{ Flag = '--simulate'; Kind = 'Switch' }
+            TenantId      = @{ Flag = '--tenant'; Kind = 'Value' }
+            TokenFile     = @{ Flag = '--token-file'; Kind = 'Path' }
+            UseDeviceCode = @{ Flag = '--device-code'; Kind = 'Switch' }
+            ClientId      = @{ Flag = '--client-id'; Kind = 'Value' }
+            Parallel      = @{ Flag = '--parallel'; Kind = 'Value' }
+            MaxRate       = @{ Flag = '--max-rate'; Kind = 'Value' }
+            Journal       = @{ Flag = '--journal'; Kind = 'Path' }
+            Resume        = @{ Flag = '--resume'; Kind = 'Switch' }
+        }
+    }
+    'Remove-OathBulkTokenAssignment' = @{
+        Subcommand = 'unassign'
+        Output     = @('change')
+        Fixed      = @('--format', 'json')
+        Parameters = @{
+            Where         = @{ Flag = '--where'; Kind = 'Value' }
+            OrderBy       = @{ Flag = '--order-by'; Kind = 'Value' }
+            Script        = @{ Flag = '--script'; Kind = 'Path' }
+            Backend       = @{ Flag = '--backend'; Kind = 'Lower' }
+            GraphUrl      = @{ Flag = '--graph-url'; Kind = 'Uri' }
+            PortalUrl     = @{ Flag = '--portal-url'; Kind = 'Uri' }
+            PortalCloud   = @{ Flag = '--portal-cloud'; Kind = 'Lower' }
+            AuthorityUrl  = @{ Flag = '--authority-url'; Kind = 'Uri' }
+            Simulate      = @{ Flag = '--simulate'; Kind = 'Switch' }
+            TenantId      = @{ Flag = '--tenant'; Kind = 'Value' }
+            TokenFile     = @{ Flag = '--token-file'; Kind = 'Path' }
+            UseDeviceCode = @{ Flag = '--device-code'; Kind = 'Switch' }
+            ClientId      = @{ Flag = '--client-id'; Kind = 'Value' }
+            Parallel      = @{ Flag = '--parallel'; Kind = 'Value' }
+            MaxRate       = @{ Flag = '--max-rate'; Kind = 'Value' }
+            Journal       = @{ Flag = '--journal'; Kind = 'Path' }
+            Resume        = @{ Flag = '--resume'; Kind = 'Switch' }
+        }
+    }
+    'Remove-OathBulkTenantToken' = @{
+        Subcommand = 'remove'
+        Output     = @('change')
+        Fixed      = @('--format', 'json')
+        Parameters = @{
+            Where         = @{ Flag = '--where'; Kind = 'Value' }
+            OrderBy       = @{ Flag = '--order-by'; Kind = 'Value' }
+            Script        = @{ Flag = '--script'; Kind = 'Path' }
+            Backend       = @{ Flag = '--backend'; Kind = 'Lower' }
+            GraphUrl      = @{ Flag = '--graph-url'; Kind = 'Uri' }
+            PortalUrl     = @{ Flag = '--portal-url'; Kind = 'Uri' }
+            PortalCloud   = @{ Flag = '--portal-cloud'; Kind = 'Lower' }
+            AuthorityUrl  = @{ Flag = '--authority-url'; Kind = 'Uri' }
+            Simulate      = @{ Flag = '--simulate'; Kind = 'Switch' }
+            TenantId      = @{ Flag = '--tenant'; Kind = 'Value' }
+            TokenFile     = @{ Flag = '--token-file'; Kind = 'Path' }
+            UseDeviceCode = @{ Flag = '--device-code'; Kind = 'Switch' }
+            ClientId      = @{ Flag = '--client-id'; Kind = 'Value' }
+            Parallel      = @{ Flag = '--parallel'; Kind = 'Value' }
+            MaxRate       = @{ Flag = '--max-rate'; Kind = 'Value' }
+            Journal       = @{ Flag = '--journal'; Kind = 'Path' }
+            Resume        = @{ Flag = '--resume'; Kind = 'Switch' }
+        }
+    }
+    'Undo-OathBulkRun' = @{
+        Subcommand = 'undo'
+        Output     = @('change')
+        Fixed      = @('--format', 'json')
+        Parameters = @{
+            Journal       = @{ Flag = '--journal'; Kind = 'Path' }
+            UndoJournal   = @{ Flag = '--undo-journal'; Kind = 'Path' }
+            MaxRate       = @{ Flag = '--max-rate'; Kind = 'Value' }
+            Backend       = @{ Flag = '--backend'; Kind = 'Lower' }
+            GraphUrl      = @{ Flag = '--graph-url'; Kind = 'Uri' }
+            PortalUrl     = @{ Flag = '--portal-url'; Kind = 'Uri' }
+            PortalCloud   = @{ Flag = '--portal-cloud'; Kind = 'Lower' }
+            AuthorityUrl  = @{ Flag = '--authority-url'; Kind = 'Uri' }
+            Simulate      = @{ Flag = '--simulate'; Kind = 'Switch' }
+            TenantId      = @{ Flag = '--tenant'; Kind = 'Value' }
+            TokenFile     = @{ Flag = '--token-file'; Kind = 'Path' }
+            UseDeviceCode = @{ Flag = '--device-code'; Kind = 'Switch' }
+            ClientId      = @{ Flag = '--client-id'; Kind = 'Value' }
         }
     }
     'Start-OathBulkSimulator' = @{

@@ -66,6 +66,12 @@ function Invoke-OathBulkNative {
     $drainStderr = {
         while ($null -ne ($line = $session.NextStderr())) {
             $parsed = if ($line.StartsWith('{')) { [OathBulk.Native.RecordConverter]::ParseText($line) }
+            if ($parsed -and $parsed.Type -eq 'progress' -and $parsed.Phase -eq 'sign_in') {
+                # Device-code sign-in: the user must act on it, so it goes where it is seen even
+                # when the output is piped or captured (a warning: not host-only text, not progress).
+                Write-Warning ([string]$parsed.Message)
+                continue
+            }
             if ($parsed -and $parsed.Type -eq 'progress') {
                 $now = [datetime]::UtcNow
                 $final = $parsed.Total -and $parsed.Done -ge $parsed.Total
@@ -99,7 +105,10 @@ function Invoke-OathBulkNative {
             }
             $tail.Enqueue($line)
             if ($tail.Count -gt 20) { $null = $tail.Dequeue() }
-            if ($line -match '^(oathbulk: )?error: ?(.*)$') {
+            if ($line -match '^To sign in, ') {
+                # Device-code message of a binary run without --progress json.
+                Write-Warning $line
+            } elseif ($line -match '^(oathbulk: )?error: ?(.*)$') {
                 $errorLines.Add($Matches[2])
             } elseif ($line -match '^(oathbulk: )?warn(ing)?: ?(.*)$') {
                 Write-Warning $Matches[3]
@@ -145,6 +154,12 @@ function Invoke-OathBulkNative {
                     if ($ExpectSerial) { Test-OathBulkExpectedSerial -Cmdlet $Cmdlet -Records @($record) -ExpectSerial $ExpectSerial }
                     $record
                     $Cmdlet.WriteError((New-OathBulkActivationErrorRecord -Record $record))
+                }
+                { $_ -in 'import', 'change' } {
+                    if ($entry.Output -contains $_) {
+                        $record
+                        $Cmdlet.WriteError((New-OathBulkResultErrorRecord -Record $record))
+                    } elseif (-not $Quiet) { $record }
                 }
                 'warning' {
                     Write-Warning "$($record.Message) [$($record.Code)]"
@@ -254,6 +269,42 @@ function New-OathBulkActivationErrorRecord {
     $id = if ($Record.ErrorCode) { [string]$Record.ErrorCode } else { $status }
     $ex = [System.Exception]::new("Serial $($Record.Serial) for $($Record.Upn) (line $($Record.Line)): $status - $detail")
     $er = [System.Management.Automation.ErrorRecord]::new($ex, $id, $category, $Record)
+    $er.CategoryInfo.TargetName = [string]$Record.Serial
+    $er
+}
+
+function New-OathBulkResultErrorRecord {
+    <#
+    .SYNOPSIS
+    ErrorRecord for an import (failed, not_attempted) or change (refused, not_found, failed,
+    not_attempted) that did not succeed. ErrorId = error_code, else the status.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Management.Automation.ErrorRecord])]
+    param([Parameter(Mandatory)] [psobject]$Record)
+    $status = [string]$Record.Status
+    $category = switch ($status) {
+        'refused' { 'InvalidOperation' }
+        'not_found' { 'ObjectNotFound' }
+        'not_attempted' { 'OperationStopped' }
+        default {
+            if ($Record.HttpStatus -in 401, 403) { 'PermissionDenied' } else { 'InvalidResult' }
+        }
+    }
+    $what = if ($Record.Type -eq 'change') { "$($Record.Operation) of serial $($Record.Serial)" } else { "import of serial $($Record.Serial)" }
+    if ($Record.Upn) { $what += " for $($Record.Upn)" }
+    if ($null -ne $Record.Line -and $Record.Line -gt 0) { $what += " (line $($Record.Line))" }
+    $detail = switch ($status) {
+        'refused' { 'refused, token untouched' }
+        'not_found' { 'no token with this serial in the tenant' }
+        'not_attempted' { 'not attempted: the run stopped first' }
+        default { 'failed' }
+    }
+    if ($Record.PSObject.Properties['Reason'] -and $Record.Reason) { $detail += ": $($Record.Reason)" }
+    if ($Record.ErrorMessage) { $detail += ": $($Record.ErrorMessage)" }
+    if ($Record.HttpStatus) { $detail += " (HTTP $($Record.HttpStatus))" }
+    $id = if ($Record.ErrorCode) { [string]$Record.ErrorCode } else { $status }
+    $er = [System.Management.Automation.ErrorRecord]::new([System.Exception]::new("${what}: $detail"), $id, $category, $Record)
     $er.CategoryInfo.TargetName = [string]$Record.Serial
     $er
 }

@@ -12,7 +12,9 @@
 //   * nested objects (`extra`, `counts`, `fatal`) become PSCustomObjects whose keys are kept
 //     verbatim (they are data: CSV headers, status codes);
 //   * integers -> [long]; `lines` -> [long[]]; `time`/`last_used` -> [DateTimeOffset];
-//   * records that carry a line have a hidden `Path` property: the source CSV.
+//   * records that carry a CSV line have a hidden `Path` property: the source CSV;
+//   * `user.tokens` -> OathBulk.UserToken objects; `check` -> OathBulk.PreflightCheck with the
+//     PowerShell type name OathBulk.Check (C# forbids a property named like its class).
 using System;
 using System.Collections;
 using System.Collections.Concurrent;
@@ -133,6 +135,79 @@ namespace OathBulk
         public override string ToString() { return Serial; }
     }
 
+    /// <summary>One token of a `user` record. Structure, not data: its keys are PascalCase.</summary>
+    public sealed class UserToken
+    {
+        public string Serial { get; set; }
+        public long Line { get; set; }
+        /// <summary>With -WithTenant: available, assigned, activated, failedActivation, not_found.</summary>
+        public string Status { get; set; }
+        /// <summary>With -WithTenant: who holds it, when not this user.</summary>
+        public string AssignedTo { get; set; }
+        public override string ToString()
+        {
+            if (Status == null) return Serial;
+            return Serial + " (" + Status + (AssignedTo != null ? ": " + AssignedTo : "") + ")";
+        }
+    }
+
+    /// <summary>One user of the CSV (`users`). No Path: piping it into a row cmdlet must not
+    /// select the whole file.</summary>
+    public sealed class User : Record
+    {
+        public string Upn { get; set; }
+        public long Count { get; set; }
+        /// <summary>OathBulk.UserToken objects (fields added later become note properties).</summary>
+        public PSObject[] Tokens { get; set; }
+        public string Warning { get; set; }
+        public override string ToString() { return Upn; }
+    }
+
+    /// <summary>One preflight check (`doctor`). PowerShell type name OathBulk.Check (C# does
+    /// not allow the property Check on a class named Check).</summary>
+    public sealed class PreflightCheck : Record
+    {
+        public string Check { get; set; }
+        public string Status { get; set; }
+        public string Message { get; set; }
+        public string Fix { get; set; }
+        public override string ToString() { return Check + ": " + Status; }
+    }
+
+    /// <summary>One row's result in `import` (seed file -> tenant inventory).</summary>
+    public sealed class Import : RowRecord
+    {
+        public long Line { get; set; }
+        public string Upn { get; set; }
+        public string Serial { get; set; }
+        public string Status { get; set; }
+        public string DeviceId { get; set; }
+        public bool Assigned { get; set; }
+        public long? HttpStatus { get; set; }
+        public string ErrorCode { get; set; }
+        public string ErrorMessage { get; set; }
+        public DateTimeOffset? Time { get; set; }
+        public override string ToString() { return Serial + ": " + Status; }
+    }
+
+    /// <summary>One lifecycle change (`deactivate`, `unassign`, `remove`, `undo`). No Path: for
+    /// undo, Line is a journal line, not a CSV line.</summary>
+    public sealed class Change : Record
+    {
+        public string Operation { get; set; }
+        public string Status { get; set; }
+        public string Serial { get; set; }
+        public string Upn { get; set; }
+        public string DeviceId { get; set; }
+        public long? Line { get; set; }
+        public string Reason { get; set; }
+        public long? HttpStatus { get; set; }
+        public string ErrorCode { get; set; }
+        public string ErrorMessage { get; set; }
+        public DateTimeOffset? Time { get; set; }
+        public override string ToString() { return Operation + " " + Serial + ": " + Status; }
+    }
+
     public sealed class Warning : Record
     {
         public string Code { get; set; }
@@ -211,12 +286,14 @@ namespace OathBulk.Native
         {
             public Func<OathBulk.Record> Create;
             public Dictionary<string, Slot> Slots;
+            /// <summary>PowerShell type name when it is not the class's full name.</summary>
+            public string TypeName;
         }
 
         static readonly ConcurrentDictionary<string, string> PropertyNames = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         static readonly Dictionary<string, Shape> Shapes = BuildShapes();
 
-        static Shape ShapeOf<T>() where T : OathBulk.Record, new()
+        static Shape ShapeOf<T>(string typeName = null) where T : OathBulk.Record, new()
         {
             var slots = new Dictionary<string, Slot>(StringComparer.Ordinal);
             foreach (var p in typeof(T).GetProperties(BindingFlags.Instance | BindingFlags.Public))
@@ -224,7 +301,7 @@ namespace OathBulk.Native
                 if (!p.CanWrite || p.Name == "Path") continue;
                 slots[ToSnakeCase(p.Name)] = new Slot { Set = CompileSetter(p), Convert = ConverterFor(p.PropertyType) };
             }
-            return new Shape { Create = () => new T(), Slots = slots };
+            return new Shape { Create = () => new T(), Slots = slots, TypeName = typeName };
         }
 
         static Dictionary<string, Shape> BuildShapes()
@@ -240,6 +317,10 @@ namespace OathBulk.Native
                 { "warning", ShapeOf<OathBulk.Warning>() },
                 { "progress", ShapeOf<OathBulk.Progress>() },
                 { "diagnostic", ShapeOf<OathBulk.Diagnostic>() },
+                { "user", ShapeOf<OathBulk.User>() },
+                { "check", ShapeOf<OathBulk.PreflightCheck>("OathBulk.Check") },
+                { "import", ShapeOf<OathBulk.Import>() },
+                { "change", ShapeOf<OathBulk.Change>() },
                 { "simulator", ShapeOf<OathBulk.Simulator>() },
                 { "summary", ShapeOf<OathBulk.Summary>() },
             };
@@ -250,7 +331,8 @@ namespace OathBulk.Native
             var u = Nullable.GetUnderlyingType(t) ?? t;
             if (u == typeof(long)) return v => v is long ? v : (v is double ? (object)System.Convert.ToInt64((double)v) : (v == null ? null : (object)System.Convert.ToInt64(v, CultureInfo.InvariantCulture)));
             if (u == typeof(string)) return v => v == null ? null : (v as string ?? System.Convert.ToString(v, CultureInfo.InvariantCulture));
-            if (u == typeof(bool)) return v => v == null ? null : (object)System.Convert.ToBoolean(v, CultureInfo.InvariantCulture);
+            if (u == typeof(bool)) return v => v == null ? (t == u ? (object)false : null) : (object)System.Convert.ToBoolean(v, CultureInfo.InvariantCulture);
+            if (t == typeof(PSObject[])) return ToUserTokens;
             if (u == typeof(DateTimeOffset)) return v =>
             {
                 DateTimeOffset d;
@@ -266,6 +348,36 @@ namespace OathBulk.Native
                 return r;
             };
             return v => v;
+        }
+
+        /// <summary>`tokens` of a `user` record -> OathBulk.UserToken objects.</summary>
+        static object ToUserTokens(object v)
+        {
+            var a = v as object[];
+            if (a == null) return null;
+            var r = new PSObject[a.Length];
+            for (int i = 0; i < a.Length; i++)
+            {
+                var t = new OathBulk.UserToken();
+                var wrapped = new PSObject(t);
+                var nested = a[i] as PSObject;
+                if (nested != null)
+                {
+                    foreach (var p in nested.Properties)
+                    {
+                        switch (p.Name)
+                        {
+                            case "serial": t.Serial = p.Value == null ? null : System.Convert.ToString(p.Value, CultureInfo.InvariantCulture); break;
+                            case "line": t.Line = p.Value == null ? 0 : System.Convert.ToInt64(p.Value, CultureInfo.InvariantCulture); break;
+                            case "status": t.Status = p.Value as string; break;
+                            case "assigned_to": t.AssignedTo = p.Value as string; break;
+                            default: wrapped.Properties.Add(new PSNoteProperty(ToPascalCase(p.Name), p.Value)); break;
+                        }
+                    }
+                }
+                r[i] = wrapped;
+            }
+            return r;
         }
 
         /// <summary>`time_interval` -> `TimeInterval` (unknown fields keep this mapping too).</summary>
@@ -348,6 +460,7 @@ namespace OathBulk.Native
                 var rowRecord = record as OathBulk.RowRecord;
                 if (rowRecord != null) rowRecord.Path = sourcePath;
                 var wrapped = new PSObject(record);
+                if (shape.TypeName != null) wrapped.TypeNames.Insert(0, shape.TypeName);
                 // Fields this module does not know yet are kept as note properties.
                 if (unknown != null)
                     foreach (int i in unknown)
@@ -422,8 +535,13 @@ namespace OathBulk.Native
     /// (back-pressure keeps memory flat) and a queue of stderr lines.</summary>
     public sealed class NativeSession : IDisposable
     {
-        static readonly HashSet<string> ErrorStatuses = new HashSet<string>(StringComparer.Ordinal)
-            { "conflict", "not_found", "failed", "not_attempted" };
+        // Result records whose status is an error: written to the pipeline AND as an error record.
+        static readonly Dictionary<string, HashSet<string>> ErrorStatuses = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal)
+        {
+            { "activation", new HashSet<string>(StringComparer.Ordinal) { "conflict", "not_found", "failed", "not_attempted" } },
+            { "import", new HashSet<string>(StringComparer.Ordinal) { "failed", "not_attempted" } },
+            { "change", new HashSet<string>(StringComparer.Ordinal) { "refused", "not_found", "failed", "not_attempted" } },
+        };
 
         readonly Process process;
         readonly BlockingCollection<Item> queue;
@@ -515,7 +633,9 @@ namespace OathBulk.Native
 
         void Enqueue(PSObject obj, string type, string status)
         {
-            bool special = type == null || !passTypes.Contains(type) || (type == "activation" && status != null && ErrorStatuses.Contains(status));
+            HashSet<string> errorStatuses;
+            bool special = type == null || !passTypes.Contains(type)
+                || (status != null && ErrorStatuses.TryGetValue(type, out errorStatuses) && errorStatuses.Contains(status));
             queue.Add(new Item { Obj = obj, Type = type, Status = status, Special = special }, cancel.Token);
             Records++;
         }

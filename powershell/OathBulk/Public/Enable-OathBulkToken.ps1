@@ -9,8 +9,12 @@ function Enable-OathBulkToken {
     conflict, not_found, failed, skipped, not_attempted), Action, Attempts, DeviceId, Step,
     AssignedTo, HttpStatus, ErrorCode, ErrorMessage, Time.
 
-    Rows can be given two ways:
-      * -Path alone activates every row of the file (narrowed by -Where / -Script);
+    Rows can be given three ways:
+      * -Path alone activates every row of the file (narrowed by -Where / -Script, or by
+        -Serial to one token);
+      * -Serial with -Code (and -Upn), no CSV: one token whose code the user reads off the
+        device (a replacement token, a token without its seed file). The code is sent once;
+        a rejected or stale code is reported, never guessed;
       * rows piped from Import-OathBulkToken (or Get-OathBulkCode) bind Path, Line and Serial
         by property name; the piped rows are collected and activated in ONE run per file. The
         secret never travels on the objects: the binary reads it from the CSV again, selecting
@@ -26,7 +30,8 @@ function Enable-OathBulkToken {
     activation). Rejected credentials (exit 3), an unreachable service (exit 4) and usage
     errors (exit 2) are terminating errors; the journal keeps what was settled.
 
-    Credentials, most explicit first: -AccessToken (a bearer token as SecureString);
+    Credentials, most explicit first: -UseDeviceCode (interactive device-code sign-in; the
+    sign-in message is a warning); -AccessToken (a bearer token as SecureString);
     -Credential with -TenantId (app-only: user name = client id, password = client secret);
     -TokenFile; $env:OATHBULK_TOKEN / $env:OATHBULK_CLIENT_SECRET; otherwise a token from a
     signed-in Microsoft.Graph (Connect-MgGraph) or Az (Connect-AzAccount) session, but only
@@ -42,7 +47,17 @@ function Enable-OathBulkToken {
     A CSV line to activate (bound from piped rows). Without it, the whole file is used.
 
     .PARAMETER Serial
-    The serial expected on -Line (bound from piped rows); checked against the file.
+    With -Path alone: activate only the token with this serial. With -Line (piped rows): the
+    serial expected on that line, checked against the file. Without -Path (with -Code): the
+    tenant's token to activate.
+
+    .PARAMETER Code
+    The six digits the token shows now (a string: quote it to keep leading zeros). With
+    -Serial and without -Path: no CSV (and no seed) is needed. Sent once, never retried.
+
+    .PARAMETER Upn
+    With -Serial: the user to assign the token to (else the user it is assigned to, or the
+    CSV row's user).
 
     .PARAMETER Where
     A rhai expression selecting rows, for example 'row.upn.ends_with("@contoso.com")'.
@@ -84,7 +99,7 @@ function Enable-OathBulkToken {
     At most this many write requests per second.
 
     .PARAMETER MinValidity
-    Seconds a code must stay valid when sent (0-25, default 5); otherwise wait for the next.
+    Seconds a code must stay valid when sent (1-25; default automatic); otherwise wait for the next.
 
     .PARAMETER Journal
     Append every row's final result to this JSON-lines file.
@@ -106,6 +121,16 @@ function Enable-OathBulkToken {
 
     .PARAMETER TokenFile
     A file holding the bearer token.
+
+    .PARAMETER UseDeviceCode
+    Sign in interactively with a device code: the binary shows "To sign in, open … and enter
+    the code …" as a warning (seen even when the output is piped), then waits for the sign-in.
+    The token stays in the binary's memory. Use -TenantId for a specific tenant.
+
+    .PARAMETER ClientId
+    With -UseDeviceCode: the public client (app registration) to sign in with (default:
+    Microsoft Graph Command Line Tools). Without it, with -TenantId: app-only sign-in with
+    the client secret in $env:OATHBULK_CLIENT_SECRET.
 
     .PARAMETER Force
     Do not ask for confirmation. Does not override -WhatIf.
@@ -143,6 +168,17 @@ function Enable-OathBulkToken {
 
     A rehearsal against the local simulator.
 
+    .EXAMPLE
+    Enable-OathBulkToken -Serial 2200145001 -Code '081804' -Upn adele.vance@contoso.com -UseDeviceCode -WhatIf
+
+    One token without a CSV: the code read off the device, assigned to Adele. -WhatIf shows
+    the plan (would_activate, assign_and_activate) without writing.
+
+    .EXAMPLE
+    Enable-OathBulkToken tokens.csv -Serial 2200145001 -UseDeviceCode -Force
+
+    Only that token from the CSV, after a device-code sign-in.
+
     .INPUTS
     OathBulk.Token (Path, Line, Serial by property name), System.String (Path).
 
@@ -153,28 +189,38 @@ function Enable-OathBulkToken {
     Import-OathBulkToken
 
     .LINK
+    Test-OathBulkPrerequisite
+
+    .LINK
     Start-OathBulkSimulator
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'Path')]
     [OutputType('OathBulk.Activation')]
     param(
-        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
+        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, ParameterSetName = 'Path')]
         [Alias('FullName', 'PSPath', 'Csv')]
         [ValidateNotNullOrEmpty()]
         [string]$Path,
 
-        [Parameter(ValueFromPipelineByPropertyName)]
+        [Parameter(ValueFromPipelineByPropertyName, ParameterSetName = 'Path')]
         [ValidateRange(0, [long]::MaxValue)]
         [long]$Line,
 
-        [Parameter(ValueFromPipelineByPropertyName)]
+        [Parameter(ValueFromPipelineByPropertyName, ParameterSetName = 'Path')]
+        [Parameter(Mandatory, ParameterSetName = 'Token')]
         [string]$Serial,
 
-        [ValidateNotNullOrEmpty()] [string]$Where,
-        [ValidateNotNullOrEmpty()] [string]$OrderBy,
-        [ValidateNotNullOrEmpty()] [string]$Script,
-        [ValidateSet('base32', 'hex')] [string]$SecretFormat,
-        [ValidateSet('sha1', 'sha256')] [string]$Hash,
+        [Parameter(Mandatory, ParameterSetName = 'Token')]
+        [ValidatePattern('^\d{6}$', ErrorMessage = 'A verification code is exactly six digits, as a string (quote it to keep leading zeros).')]
+        [string]$Code,
+
+        [ValidateNotNullOrEmpty()] [string]$Upn,
+
+        [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$Where,
+        [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$OrderBy,
+        [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$Script,
+        [Parameter(ParameterSetName = 'Path')] [ValidateSet('base32', 'hex')] [string]$SecretFormat,
+        [Parameter(ParameterSetName = 'Path')] [ValidateSet('sha1', 'sha256')] [string]$Hash,
 
         [ValidateSet('graph', 'portal')] [string]$Backend,
         [uri]$GraphUrl,
@@ -185,7 +231,7 @@ function Enable-OathBulkToken {
 
         [ValidateRange(1, 64)] [int]$Parallel,
         [ValidateRange(0.001, 100000)] [double]$MaxRate,
-        [ValidateRange(0, 25)] [int]$MinValidity,
+        [ValidateRange(1, 25)] [int]$MinValidity,
         [string]$Journal,
         [switch]$Resume,
         [string]$ErrorLog,
@@ -194,22 +240,20 @@ function Enable-OathBulkToken {
         [pscredential]$Credential,
         [string]$TenantId,
         [string]$TokenFile,
+        [switch]$UseDeviceCode,
+        [ValidateNotNullOrEmpty()] [string]$ClientId,
 
         [switch]$Force,
         [switch]$PassThruSummary
     )
     begin {
-        # Path -> @{ All = whole file; Lines = line -> serial }
+        # Path -> @{ All = whole file; Lines = line -> serial; Serials = serials without a line }
         $files = [ordered]@{}
     }
     process {
+        if ($PSCmdlet.ParameterSetName -eq 'Token') { return }
         foreach ($csv in (Resolve-OathBulkCsvPath -Path $Path -Cmdlet $PSCmdlet)) {
-            if (-not $files.Contains($csv)) { $files[$csv] = @{ All = $false; Lines = [ordered]@{} } }
-            if ($Line -gt 0) {
-                $files[$csv].Lines[$Line] = $Serial
-            } else {
-                $files[$csv].All = $true
-            }
+            Add-OathBulkRowSelection -Files $files -Csv $csv -Line $Line -Serial $Serial
         }
     }
     end {
@@ -218,95 +262,57 @@ function Enable-OathBulkToken {
                     [System.ArgumentException]::new('-Resume needs -Journal.'), 'OathBulk.ResumeWithoutJournal', 'InvalidArgument', $null))
         }
         $binary = Find-OathBulkBinary
+        Assert-OathBulkSubcommand -Cmdlet $PSCmdlet -Binary $binary -Subcommand 'activate'
         $caps = Get-OathBulkCapability -Binary $binary -Subcommand 'activate'
-        if (-not (Test-OathBulkSubcommand -Binary $binary -Subcommand 'activate')) {
+        if (($Upn -or $PSCmdlet.ParameterSetName -eq 'Token') -and $caps.Flags -notcontains '--code') {
             $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
-                    [System.NotSupportedException]::new("This oathbulk binary ($binary) has no 'activate' subcommand."), 'OathBulk.NotSupported', 'NotImplemented', $binary))
+                    [System.NotSupportedException]::new("This oathbulk binary ($binary) has no 'activate --serial/--code/--upn': update it."), 'OathBulk.NotSupported', 'NotImplemented', $binary))
         }
-        $noAmbient = $Simulate -or $GraphUrl -or $PortalUrl -or $AuthorityUrl
-        try {
-            $auth = Get-OathBulkAuthEnvironment -AccessToken $AccessToken -Credential $Credential -TenantId $TenantId -TokenFile $TokenFile -NoAmbient:$noAmbient
-        } catch {
-            $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new($_.Exception, 'OathBulk.InvalidCredential', 'InvalidArgument', $null))
-        }
-        Write-Verbose "OathBulk: credentials from $($auth.Source)"
+        $auth = Resolve-OathBulkCmdletAuth -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
 
-        foreach ($csv in $files.Keys) {
-            $selection = $files[$csv]
+        # One run per CSV; with -Serial -Code (no CSV), one run for that token.
+        $runs = [System.Collections.Generic.List[object]]::new()
+        if ($PSCmdlet.ParameterSetName -eq 'Token') {
+            $runs.Add($null)
+        } else {
+            foreach ($csv in $files.Keys) { $runs.Add($csv) }
+        }
+
+        foreach ($csv in $runs) {
             $extra = [System.Collections.Generic.List[string]]::new()
             foreach ($a in $auth.Arguments) { $extra.Add($a) }
             if ($caps.Flags -contains '--progress') { $extra.Add('--progress'); $extra.Add('json') }
             $bound = @{} + $PSBoundParameters
-            $tempFiles = [System.Collections.Generic.List[string]]::new()
-            $expect = $null
-            $target = "all tokens in $csv"
+            $selection = $null
             try {
-                if (-not $selection.All -and $selection.Lines.Count) {
-                    $lines = [long[]]@($selection.Lines.Keys | Sort-Object)
-                    $expect = @{}
-                    foreach ($l in $lines) { if ($selection.Lines[$l]) { $expect[$l] = $selection.Lines[$l] } }
-                    $target = "$($lines.Count) token(s) from $csv"
-                    if ($caps.Flags -contains '--lines') {
-                        # Preferred: the binary selects the lines itself.
-                        $listFile = [System.IO.Path]::GetTempFileName()
-                        $tempFiles.Add($listFile)
-                        [System.IO.File]::WriteAllLines($listFile, [string[]]($lines | ForEach-Object { $_.ToString([cultureinfo]::InvariantCulture) }))
-                        $extra.Add('--lines'); $extra.Add($listFile)
-                    } else {
-                        # Fallback: a rhai --where on the line numbers (runs folded into ranges).
-                        $sel = ConvertTo-OathBulkLineFilter -Line $lines
-                        $bound['Where'] = if ($Where) { "($Where) && ($sel)" } else { $sel }
+                if ($csv) {
+                    $selection = Resolve-OathBulkRowSelection -Csv $csv -Selection $files[$csv] -Where $Where -Capability $caps -SerialFlag
+                    if ($Upn -and -not $selection.Serial) {
+                        $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
+                                [System.ArgumentException]::new("-Upn applies to one token: give one -Serial (not piped rows) for $csv."), 'OathBulk.OneTokenOnly', 'InvalidArgument', $csv))
+                        continue
                     }
+                    foreach ($e in $selection.Extra) { $extra.Add($e) }
+                    if ($selection.Where) { $bound['Where'] = $selection.Where }
+                    $target = $selection.Target
+                } else {
+                    $extra.Add('--serial'); $extra.Add($Serial)
+                    $target = "token $Serial$(if ($Upn) { " for $Upn" }) (typed code)"
                 }
 
-                $reason = [System.Management.Automation.ShouldProcessReason]::None
-                $savedConfirm = $ConfirmPreference
-                if ($Force -and -not $PSBoundParameters.ContainsKey('Confirm')) { $ConfirmPreference = 'None' }
-                $approved = $PSCmdlet.ShouldProcess(
-                    "Activating $target in the tenant.",
-                    "Activate ${target}?",
-                    'Enable-OathBulkToken', [ref]$reason)
-                $ConfirmPreference = $savedConfirm
-                if (-not $approved) {
-                    if ($reason -ne [System.Management.Automation.ShouldProcessReason]::WhatIf) { continue }
-                    # -WhatIf: a dry run (reads the tenant, writes nothing) that shows the plan.
-                    $extra.Add('--dry-run')
-                }
+                $decision = Test-OathBulkShouldProcess -Cmdlet $PSCmdlet -Force:$Force `
+                    -Description "Activating $target in the tenant." -Question "Activate ${target}?"
+                if ($decision -eq 'Skip') { continue }
+                # -WhatIf: a dry run (reads the tenant, writes nothing) that shows the plan.
+                if ($decision -eq 'DryRun') { $extra.Add('--dry-run') }
 
-                $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $bound -Positional $csv -Extra $extra -SessionState $PSCmdlet.SessionState
+                $positional = if ($csv) { @($csv) } else { @() }
+                $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $bound -Positional $positional -Extra $extra -SessionState $PSCmdlet.SessionState
                 Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -SourcePath $csv `
-                    -Environment $auth.Environment -Redact $auth.Redact -PassThruSummary:$PassThruSummary -ExpectSerial $expect
+                    -Environment $auth.Environment -Redact $auth.Redact -PassThruSummary:$PassThruSummary -ExpectSerial $(if ($selection) { $selection.Expect })
             } finally {
-                foreach ($f in $tempFiles) { [System.IO.File]::Delete($f) }
+                if ($selection) { foreach ($f in $selection.TempFiles) { [System.IO.File]::Delete($f) } }
             }
         }
     }
-}
-
-function ConvertTo-OathBulkLineFilter {
-    <#
-    .SYNOPSIS
-    A rhai expression true for the given CSV lines: runs of consecutive lines become ranges.
-    #>
-    [CmdletBinding()]
-    [OutputType([string])]
-    param([Parameter(Mandatory)] [long[]]$Line)
-    $inv = [cultureinfo]::InvariantCulture
-    $sorted = [long[]]($Line | Sort-Object -Unique)
-    $ranges = [System.Collections.Generic.List[string]]::new()
-    $singles = [System.Collections.Generic.List[string]]::new()
-    $i = 0
-    while ($i -lt $sorted.Length) {
-        $j = $i
-        while ($j + 1 -lt $sorted.Length -and $sorted[$j + 1] -eq $sorted[$j] + 1) { $j++ }
-        if ($j - $i -ge 2) {
-            $ranges.Add("(row.line >= $($sorted[$i].ToString($inv)) && row.line <= $($sorted[$j].ToString($inv)))")
-        } else {
-            for ($k = $i; $k -le $j; $k++) { $singles.Add($sorted[$k].ToString($inv)) }
-        }
-        $i = $j + 1
-    }
-    $parts = @($ranges)
-    if ($singles.Count) { $parts += "[$($singles -join ', ')].contains(row.line)" }
-    $parts -join ' || '
 }

@@ -54,6 +54,13 @@ function Get-OathBulkTenantToken {
     .PARAMETER TokenFile
     A file holding the bearer token.
 
+    .PARAMETER UseDeviceCode
+    Sign in interactively with a device code (the sign-in message is a warning).
+
+    .PARAMETER ClientId
+    With -UseDeviceCode: the public client to sign in with. Otherwise, with -TenantId:
+    app-only sign-in with the secret in $env:OATHBULK_CLIENT_SECRET.
+
     .PARAMETER PassThruSummary
     Also write the run's OathBulk.Summary object (last).
 
@@ -66,6 +73,11 @@ function Get-OathBulkTenantToken {
     Import-OathBulkToken tokens.csv | Get-OathBulkTenantToken | Where-Object Status -ne 'activated'
 
     The CSV's tokens that are not active yet (serials bound from the piped rows).
+
+    .EXAMPLE
+    Get-OathBulkTenantToken -UseDeviceCode -TenantId contoso.onmicrosoft.com -Status available
+
+    The tokens nobody holds yet, after a device-code sign-in.
 
     .EXAMPLE
     $sim = Start-OathBulkSimulator tokens.csv
@@ -99,6 +111,8 @@ function Get-OathBulkTenantToken {
         [pscredential]$Credential,
         [string]$TenantId,
         [string]$TokenFile,
+        [switch]$UseDeviceCode,
+        [ValidateNotNullOrEmpty()] [string]$ClientId,
         [switch]$PassThruSummary
     )
     begin {
@@ -109,17 +123,9 @@ function Get-OathBulkTenantToken {
     }
     end {
         $binary = Find-OathBulkBinary
-        if (-not (Test-OathBulkSubcommand -Binary $binary -Subcommand 'tenant')) {
-            $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
-                    [System.NotSupportedException]::new("This oathbulk binary ($binary) has no 'tenant' subcommand."), 'OathBulk.NotSupported', 'NotImplemented', $binary))
-        }
+        Assert-OathBulkSubcommand -Cmdlet $PSCmdlet -Binary $binary -Subcommand 'tenant'
         $caps = Get-OathBulkCapability -Binary $binary -Subcommand 'tenant'
-        $noAmbient = $Simulate -or $GraphUrl -or $PortalUrl -or $AuthorityUrl
-        try {
-            $auth = Get-OathBulkAuthEnvironment -AccessToken $AccessToken -Credential $Credential -TenantId $TenantId -TokenFile $TokenFile -NoAmbient:$noAmbient
-        } catch {
-            $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new($_.Exception, 'OathBulk.InvalidCredential', 'InvalidArgument', $null))
-        }
+        $auth = Resolve-OathBulkCmdletAuth -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         $bound = @{} + $PSBoundParameters
         if ($serials.Count) { $bound['Serial'] = $serials.ToArray() } else { $null = $bound.Remove('Serial') }
         $extra = [System.Collections.Generic.List[string]]::new()

@@ -1,0 +1,209 @@
+function Remove-OathBulkTokenAssignment {
+    <#
+    .SYNOPSIS
+    Takes hardware OATH tokens away from their users; the tokens stay in the tenant, available (oathbulk unassign).
+
+    .DESCRIPTION
+    Runs `oathbulk unassign`: each token is taken from its user (deactivated first when
+    active) and goes back to available in the tenant inventory. ConfirmImpact is High: asks
+    for confirmation unless -Force or -Confirm:$false.
+
+    Tokens can be named three ways: -Path (every row of a CSV, narrowed by -Where/-Script,
+    or by -Serial to one); rows piped from Import-OathBulkToken (one run per file, the piped
+    lines only); or -Serial (and -Upn) without a CSV, also bound from piped objects with a
+    Serial property such as Get-OathBulkTenantToken's (one run per token).
+
+    -WhatIf runs a dry run (`--dry-run`): the tenant is read and would_do objects show the
+    plan; nothing is written. -Force skips the confirmation prompt but never overrides
+    -WhatIf.
+
+    One OathBulk.Change object per token: Operation, Status (done, would_do, refused,
+    not_found, failed, not_attempted), Serial, Upn, DeviceId, Line, Reason, HttpStatus,
+    ErrorCode, ErrorMessage, Time. A token that is not in the state the change expects is
+    refused and left untouched. refused, not_found, failed and not_attempted are written to
+    the pipeline AND as non-terminating errors (ErrorId the error code or status,
+    TargetObject the change). Rejected credentials (exit 3), an unreachable service (exit 4)
+    and usage errors (exit 2) are terminating errors.
+
+    Credentials are resolved as for Enable-OathBulkToken (-UseDeviceCode, -AccessToken,
+    -Credential with -TenantId, -TokenFile, environment, then a Microsoft.Graph or Az
+    session when talking to the real Graph).
+
+    .PARAMETER Path
+    A CSV naming the tokens (`serial number`; `upn`, when present: the user each must belong
+    to; a vendor CSV works). Bound by property name from Import-OathBulkToken rows (hidden
+    Path), which are collected and changed in ONE run per file (their lines selected).
+
+    .PARAMETER Line
+    A CSV line (bound from piped rows). Without it, the whole file (or -Serial of it) is used.
+
+    .PARAMETER Serial
+    With -Path: only this token of the file (or, with -Line, the serial expected there).
+    Without -Path: the tenant's token, by serial; bound by property name, so
+    Get-OathBulkTenantToken objects can be piped in (one run per token).
+
+    .PARAMETER Upn
+    Without -Path: the user the token must belong to; a token someone else holds is refused
+    (default: whoever holds it).
+
+    .PARAMETER Where
+    A rhai expression selecting CSV rows, for example 'row.upn.ends_with("@contoso.com")'.
+
+    .PARAMETER OrderBy
+    A rhai expression; rows are changed in its order.
+
+    .PARAMETER Script
+    A rhai file defining any of fn filter(row), fn key(row), fn map(row).
+
+    .PARAMETER Backend
+    graph (Microsoft Graph, default) or portal.
+
+    .PARAMETER GraphUrl
+    Microsoft Graph base URL (a simulator's GraphUrl).
+
+    .PARAMETER PortalUrl
+    Portal API base URL.
+
+    .PARAMETER PortalCloud
+    public or usgov (portal backend).
+
+    .PARAMETER AuthorityUrl
+    Sign-in authority for -Credential or -UseDeviceCode (a simulator's AuthorityUrl).
+
+    .PARAMETER Simulate
+    Run against an in-process simulated tenant (a rehearsal).
+
+    .PARAMETER Parallel
+    Requests in flight at once (1-64, default 4).
+
+    .PARAMETER MaxRate
+    At most this many write requests per second.
+
+    .PARAMETER Journal
+    Append every final change record to this JSON-lines file (Undo-OathBulkRun reads it).
+
+    .PARAMETER Resume
+    Skip tokens the journal already records as done. Needs -Journal.
+
+    .PARAMETER AccessToken
+    A bearer token (SecureString).
+
+    .PARAMETER Credential
+    App-only sign-in: user name = client id, password = client secret.
+
+    .PARAMETER TenantId
+    Tenant id or domain for -Credential or -UseDeviceCode.
+
+    .PARAMETER TokenFile
+    A file holding the bearer token.
+
+    .PARAMETER UseDeviceCode
+    Sign in interactively with a device code (the sign-in message is a warning).
+
+    .PARAMETER ClientId
+    With -UseDeviceCode: the public client to sign in with. Otherwise, with -TenantId:
+    app-only sign-in with the secret in $env:OATHBULK_CLIENT_SECRET.
+
+    .PARAMETER Force
+    Do not ask for confirmation. Does not override -WhatIf.
+
+    .PARAMETER PassThruSummary
+    Also write the run's OathBulk.Summary object (last). Otherwise it goes to -Verbose.
+
+    .EXAMPLE
+    Remove-OathBulkTokenAssignment -Serial 2200145001 -Upn adele.vance@contoso.com -WhatIf
+
+    What would happen (would_do): nothing is written.
+
+    .EXAMPLE
+    Import-OathBulkToken leavers.csv | Remove-OathBulkTokenAssignment -Force -Journal unassign.jsonl
+
+    Unassigns the tokens of the piped rows in one run, without a prompt.
+
+    .EXAMPLE
+    Remove-OathBulkTokenAssignment -Serial 2200145001 -UseDeviceCode -ErrorAction Stop
+
+    One token, after a device-code sign-in; a refused change stops the script.
+
+    .INPUTS
+    OathBulk.Token (Path, Line, Serial by property name); objects with a Serial property
+    (Get-OathBulkTenantToken); objects with a FullName (Get-ChildItem).
+
+    .OUTPUTS
+    OathBulk.Change; OathBulk.Summary with -PassThruSummary.
+
+    .LINK
+    Undo-OathBulkRun
+
+    .LINK
+    Get-OathBulkTenantToken
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'Path')]
+    [OutputType('OathBulk.Change')]
+    param(
+        [Parameter(Position = 0, ValueFromPipelineByPropertyName, ParameterSetName = 'Path')]
+        [Alias('FullName', 'PSPath', 'Csv')]
+        [ValidateNotNullOrEmpty()]
+        [string]$Path,
+
+        [Parameter(ValueFromPipelineByPropertyName, ParameterSetName = 'Path')]
+        [ValidateRange(0, [long]::MaxValue)]
+        [long]$Line,
+
+        [Parameter(ValueFromPipelineByPropertyName, ParameterSetName = 'Path')]
+        [Parameter(Mandatory, ValueFromPipelineByPropertyName, ParameterSetName = 'Serial')]
+        [string]$Serial,
+
+        [Parameter(ParameterSetName = 'Serial')]
+        [ValidateNotNullOrEmpty()]
+        [string]$Upn,
+
+        [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$Where,
+        [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$OrderBy,
+        [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$Script,
+
+        [ValidateSet('graph', 'portal')] [string]$Backend,
+        [uri]$GraphUrl,
+        [uri]$PortalUrl,
+        [ValidateSet('public', 'usgov')] [string]$PortalCloud,
+        [uri]$AuthorityUrl,
+        [switch]$Simulate,
+
+        [ValidateRange(1, 64)] [int]$Parallel,
+        [ValidateRange(0.001, 100000)] [double]$MaxRate,
+        [string]$Journal,
+        [switch]$Resume,
+
+        [securestring]$AccessToken,
+        [pscredential]$Credential,
+        [string]$TenantId,
+        [string]$TokenFile,
+        [switch]$UseDeviceCode,
+        [ValidateNotNullOrEmpty()] [string]$ClientId,
+
+        [switch]$Force,
+        [switch]$PassThruSummary
+    )
+    begin {
+        $files = [ordered]@{}
+        $tokens = [System.Collections.Generic.List[object]]::new()
+    }
+    process {
+        # -Serial alone (or a piped object with a Serial and no Path) names one tenant token.
+        if ($PSCmdlet.ParameterSetName -eq 'Serial' -or (-not $Path -and $Serial)) {
+            if (-not ($tokens | Where-Object { $_.Serial -eq $Serial -and $_.Upn -eq $Upn })) { $tokens.Add(@{ Serial = $Serial; Upn = $Upn }) }
+            return
+        }
+        if (-not $Path) {
+            $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
+                    [System.ArgumentException]::new('Give -Path (a CSV) or -Serial (one token).'), 'OathBulk.NoTarget', 'InvalidArgument', $null))
+            return
+        }
+        foreach ($csv in (Resolve-OathBulkCsvPath -Path $Path -Cmdlet $PSCmdlet)) {
+            Add-OathBulkRowSelection -Files $files -Csv $csv -Line $Line -Serial $Serial
+        }
+    }
+    end {
+        Invoke-OathBulkChangeCommand -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Files $files -Tokens $tokens -Verb 'Unassign' -Effect 'the tokens go back to available and their users lose them'
+    }
+}

@@ -1,0 +1,70 @@
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $script:HasDeactivate = (Test-BinarySubcommand 'deactivate') -and (Test-BinarySubcommand 'simulate')
+}
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Initialize-OathBulkTest
+    $script:Token = ConvertTo-SecureString 'deactivate-test-token-08be' -AsPlainText -Force
+}
+
+Describe 'Disable-OathBulkToken' {
+    BeforeEach {
+        if (-not $HasDeactivate) { Set-ItResult -Skipped -Because "the oathbulk binary has no 'deactivate' or 'simulate' subcommand yet"; return }
+        $script:Seed = New-LifecycleCsv $TestDrive
+        $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token
+    }
+    AfterEach {
+        if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator; $script:Sim = $null }
+    }
+
+    It 'declares ShouldProcess with ConfirmImpact Medium (reversible)' {
+        $meta = [System.Management.Automation.CommandMetadata]::new((Get-Command Disable-OathBulkToken))
+        $meta.SupportsShouldProcess | Should -BeTrue
+        $meta.ConfirmImpact | Should -Be 'Medium'
+    }
+
+    It '-WhatIf (even with -Force) is a dry run: would_do, tenant unchanged' {
+        $before = Get-SimState $Sim $Token
+        $r = Disable-OathBulkToken -Serial 4000001 -GraphUrl $Sim.GraphUrl -AccessToken $Token -WhatIf -Force
+        $r.PSObject.TypeNames[0] | Should -Be 'OathBulk.Change'
+        $r.Operation | Should -Be 'deactivate'
+        $r.Status | Should -Be 'would_do'
+        $r.PSObject.Properties['Path'] | Should -BeNullOrEmpty
+        Get-SimState $Sim $Token | Should -Be $before
+    }
+
+    It 'deactivates one token by serial; it stays assigned' {
+        $r = Disable-OathBulkToken -Serial 4000001 -GraphUrl $Sim.GraphUrl -AccessToken $Token
+        $r.Status | Should -Be 'done'
+        $r.Upn | Should -Be 'alice@contoso.com'
+        $r.Time | Should -BeOfType [DateTimeOffset]
+        Get-SimState $Sim $Token | Should -Contain '4000001=assigned'
+        ($r | Out-String -Width 200) | Should -Match 'Operation\s+Status\s+Serial\s+Upn'
+    }
+
+    It 'takes Get-OathBulkTenantToken objects from the pipeline (by Serial)' {
+        $r = Get-OathBulkTenantToken -GraphUrl $Sim.GraphUrl -AccessToken $Token -Status activated |
+            Disable-OathBulkToken -GraphUrl $Sim.GraphUrl -AccessToken $Token
+        $r.Serial | Should -Be '4000001'
+        Get-SimState $Sim $Token | Should -Not -Contain '4000001=activated'
+    }
+
+    It 'changes exactly the piped CSV rows, in one run' {
+        $r = Import-OathBulkToken $Seed | Where-Object Upn -like 'alice@*' |
+            Disable-OathBulkToken -GraphUrl $Sim.GraphUrl -AccessToken $Token -PassThruSummary
+        $summary = @($r | Where-Object { $_.PSObject.TypeNames[0] -eq 'OathBulk.Summary' })
+        $summary.Count | Should -Be 1
+        $summary[0].Rows | Should -Be 1
+        ($r | Where-Object { $_.PSObject.TypeNames[0] -eq 'OathBulk.Change' }).Line | Should -Be 2
+    }
+
+    It 'an unknown serial is an object and a non-terminating ObjectNotFound error' {
+        $r = Disable-OathBulkToken -Serial 9999999 -GraphUrl $Sim.GraphUrl -AccessToken $Token -ErrorVariable e -ErrorAction SilentlyContinue
+        $r.Status | Should -Be 'not_found'
+        $e.Count | Should -Be 1
+        $e[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $e[0].TargetObject.Serial | Should -Be '9999999'
+    }
+}

@@ -1,0 +1,52 @@
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $script:HasUnassign = (Test-BinarySubcommand 'unassign') -and (Test-BinarySubcommand 'simulate')
+}
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Initialize-OathBulkTest
+    $script:Token = ConvertTo-SecureString 'unassign-test-token-51f7' -AsPlainText -Force
+}
+
+Describe 'Remove-OathBulkTokenAssignment' {
+    BeforeEach {
+        if (-not $HasUnassign) { Set-ItResult -Skipped -Because "the oathbulk binary has no 'unassign' or 'simulate' subcommand yet"; return }
+        $script:Seed = New-LifecycleCsv $TestDrive
+        $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token
+    }
+    AfterEach {
+        if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator; $script:Sim = $null }
+    }
+
+    It 'declares ShouldProcess with ConfirmImpact High' {
+        $meta = [System.Management.Automation.CommandMetadata]::new((Get-Command Remove-OathBulkTokenAssignment))
+        $meta.SupportsShouldProcess | Should -BeTrue
+        $meta.ConfirmImpact | Should -Be 'High'
+    }
+
+    It '-WhatIf -Force is still a dry run: would_do, tenant unchanged' {
+        $before = Get-SimState $Sim $Token
+        $r = Remove-OathBulkTokenAssignment $Seed -Where 'row.line <= 3' -GraphUrl $Sim.GraphUrl -AccessToken $Token -WhatIf -Force
+        $r.Status | Sort-Object -Unique | Should -Be 'would_do'
+        $r.Count | Should -Be 2
+        Get-SimState $Sim $Token | Should -Be $before
+    }
+
+    It 'unassigns the tokens of a CSV: back to available' {
+        $r = Remove-OathBulkTokenAssignment $Seed -Where 'row.line <= 3' -GraphUrl $Sim.GraphUrl -AccessToken $Token -Force
+        ($r | Where-Object Status -eq 'done').Serial | Sort-Object | Should -Be @('4000001', '4000002')
+        $state = Get-SimState $Sim $Token
+        $state | Should -Contain '4000001=available'
+        $state | Should -Contain '4000002=available'
+    }
+
+    It 'refuses a token held by another user than -Upn: an object and an InvalidOperation error' {
+        $r = Remove-OathBulkTokenAssignment -Serial 4000002 -Upn 'mallory@contoso.com' -GraphUrl $Sim.GraphUrl -AccessToken $Token -Confirm:$false -ErrorVariable e -ErrorAction SilentlyContinue
+        $r.Status | Should -Be 'refused'
+        $e.Count | Should -Be 1
+        $e[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+        $e[0].Exception.Message | Should -Match '4000002'
+        Get-SimState $Sim $Token | Should -Contain '4000002=assigned'
+    }
+}
