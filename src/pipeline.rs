@@ -5,7 +5,23 @@
 use crate::inventory::{Inventory, ReadOptions, Row};
 use crate::record::RowErrorRecord;
 use crate::script::{RowScript, ScriptOptions, SortKey};
-use anyhow::Result;
+use anyhow::{Context, Result};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// `--lines FILE`: line numbers, one per line (blank lines ignored).
+fn read_lines_file(file: &Path) -> Result<HashSet<u64>> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read --lines file {}", file.display()))?;
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            l.parse::<u64>()
+                .with_context(|| format!("--lines file {} line {}: '{l}' is not a line number", file.display(), i + 1))
+        })
+        .collect()
+}
 
 /// A row, or the record saying why it cannot be used. The error is the wire record itself
 /// (no conversion later), so it is large; rows are streamed one at a time, so that is fine.
@@ -16,7 +32,20 @@ pub type RowResult = Result<Row, RowErrorRecord>;
 /// script syntax) come back as `Err` before any row is read.
 #[allow(clippy::result_large_err)]
 pub fn open(path: &str, read: ReadOptions, script: &ScriptOptions) -> Result<Box<dyn Iterator<Item = RowResult>>> {
-    let inventory = Inventory::open(path, read)?;
+    let keep = match &script.lines_file {
+        Some(file) => Some(read_lines_file(file)?),
+        None => None,
+    };
+    let inventory: Box<dyn Iterator<Item = Result<Row, crate::inventory::RowError>>> = match keep {
+        Some(keep) => Box::new(Inventory::open(path, read)?.filter(move |r| {
+            let line = match r {
+                Ok(row) => row.line,
+                Err(e) => e.line,
+            };
+            keep.contains(&line)
+        })),
+        None => Box::new(Inventory::open(path, read)?),
+    };
     let script = RowScript::compile(script)?;
     Ok(match script {
         None => Box::new(inventory.map(|r| r.map_err(RowErrorRecord::from))),

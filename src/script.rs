@@ -88,6 +88,8 @@ pub struct ScriptOptions {
     pub script_file: Option<PathBuf>,
     /// Scripts see `row.secret` only when this is set.
     pub reveal_secrets: bool,
+    /// `--lines FILE`: keep only these CSV lines (applied before any script).
+    pub lines_file: Option<PathBuf>,
 }
 
 /// A sort key computed once per row by `--order-by` or `fn key(row)`.

@@ -793,3 +793,39 @@ fn otp_output_is_flushed_and_complete_for_many_rows() {
     assert_eq!((s["rows"].as_u64(), s["errors"].as_u64()), (Some(n as u64), Some(10)));
     let _ = std::io::stdout().flush();
 }
+
+#[test]
+fn lines_file_keeps_only_the_listed_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("t.csv");
+    std::fs::write(
+        &csv,
+        "upn,serial number,secret key\na@contoso.com,S2,GEZDGNBVGY3TQOJQ\nb@contoso.com,S3,GEZDGNBVGY3TQOJQ\nbad,S4,GEZDGNBVGY3TQOJQ\nd@contoso.com,S5,GEZDGNBVGY3TQOJQ\n",
+    )
+    .unwrap();
+    let lines = dir.path().join("lines.txt");
+    std::fs::write(&lines, "5\n\n3\n").unwrap();
+    let out = Command::cargo_bin("oathbulk")
+        .unwrap()
+        .args(["list", csv.to_str().unwrap(), "--lines", lines.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let serials: Vec<String> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["type"] == "token")
+        .map(|r| r["serial"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(serials, vec!["S3", "S5"]);
+    assert!(!stdout.contains("row_error"), "line 4's error is not selected");
+
+    std::fs::write(&lines, "3\nthree\n").unwrap();
+    let out = Command::cargo_bin("oathbulk")
+        .unwrap()
+        .args(["list", csv.to_str().unwrap(), "--lines", lines.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'three' is not a line number"));
+}

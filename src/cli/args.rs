@@ -77,6 +77,10 @@ pub struct ScriptArgs {
     /// A rhai file defining any of `fn filter(row)`, `fn key(row)`, `fn map(row)`.
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
+    /// Keep only the CSV lines listed in FILE (one line number per line; the header is line 1).
+    /// For programs selecting rows (the PowerShell module); applied before the scripts.
+    #[arg(long, value_name = "FILE")]
+    pub lines: Option<PathBuf>,
 }
 
 impl ScriptArgs {
@@ -86,6 +90,7 @@ impl ScriptArgs {
             order_by: self.order_by.clone(),
             script_file: self.script.clone(),
             reveal_secrets,
+            lines_file: self.lines.clone(),
         }
     }
 }
