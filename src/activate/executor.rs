@@ -76,6 +76,19 @@ impl<B: Backend> Shared<B> {
         self.stop.send_replace(true);
     }
 
+    /// Wait for a write slot unless the run stops first (a stopped run must not drain a
+    /// queue of rows at the rate limit). Returns false when stopped.
+    pub async fn paced(&self) -> bool {
+        let mut rx = self.stop.subscribe();
+        if *rx.borrow() {
+            return false;
+        }
+        tokio::select! {
+            _ = self.pacer.ready() => !self.stopped(),
+            _ = rx.wait_for(|s| *s) => false,
+        }
+    }
+
     /// Sleep unless the run stops first. Returns false when stopped.
     async fn sleep(&self, d: Duration) -> bool {
         let mut rx = self.stop.subscribe();
@@ -234,7 +247,11 @@ pub async fn activate_row<B: Backend>(
             }
         }
         let permit = shared.permits.acquire().await.expect("semaphore open");
-        shared.pacer.ready().await;
+        if !shared.paced().await {
+            // Stopped while waiting for a slot: nothing was sent (reported at the top).
+            drop(permit);
+            continue;
+        }
         if typed.is_none() {
             if let Some(wait) = step_wait(shared, period, rejected_step) {
                 drop(permit);

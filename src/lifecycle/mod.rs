@@ -85,7 +85,9 @@ where
             return Err(ApiError::Transport { maybe_applied: false, message: "the run stopped".into() });
         }
         let permit = shared.permits.acquire().await.expect("semaphore open");
-        shared.pacer.ready().await;
+        if !shared.paced().await {
+            return Err(ApiError::Transport { maybe_applied: false, message: "the run stopped".into() });
+        }
         let result = call().await;
         drop(permit);
         match result {
