@@ -480,3 +480,28 @@ fn ctrl_c_stops_cleanly_and_a_resume_finishes() {
     assert_server_consistent(&state);
     assert!(state.devices.iter().all(|d| d.status == "activated" && d.activations == 1));
 }
+
+#[test]
+fn one_run_per_journal_at_a_time() {
+    let t = Tenant::new(Api::Graph, &csv(40, |_| "available"), SimConfig { latency_ms: 50, ..Default::default() });
+    let mut first = t
+        .command(&["--journal", "run.jsonl", "--max-rate", "5"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = t.path("run.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_to_string(&journal).is_ok_and(|s| !s.is_empty()) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = t.run(&["--journal", "run.jsonl"]);
+    assert_eq!(second.code, 2, "{}", second.stderr);
+    assert!(second.stderr.contains("in use by another oathbulk run"), "{}", second.stderr);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // Refused before connecting: no record but the summary, which says why.
+    assert_eq!(second.records.len(), 1, "only the summary");
+    assert_eq!(second.summary()["fatal"]["code"], "usage");
+    assert!(second.summary().get("requests").is_none());
+}
