@@ -21,7 +21,10 @@ pub fn render(records: &[Record]) -> String {
         let mut table = Table::new();
         table.load_preset(UTF8_BORDERS_ONLY);
         let mut header_set = false;
-        for r in records.iter().filter(|r| kind(r) == k) {
+        // Parallel work settles rows out of order; people read them in file order.
+        let mut rows: Vec<&Record> = records.iter().filter(|r| kind(r) == k).collect();
+        rows.sort_by_key(|r| line_of(r).unwrap_or(0));
+        for r in rows {
             let (header, row) = columns(r);
             if !header_set {
                 table.set_header(header);
@@ -47,6 +50,18 @@ pub fn render(records: &[Record]) -> String {
         ));
     }
     out
+}
+
+fn line_of(r: &Record) -> Option<u64> {
+    match r {
+        Record::Token(t) => Some(t.line),
+        Record::Otp(o) => Some(o.line),
+        Record::RowError(e) => Some(e.line),
+        Record::Activation(a) => Some(a.line),
+        Record::Import(i) => Some(i.line),
+        // `undo` works newest first: keep the order the steps ran in.
+        _ => None,
+    }
 }
 
 fn kind(r: &Record) -> &'static str {
