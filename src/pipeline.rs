@@ -8,6 +8,40 @@ use crate::script::{RowScript, ScriptOptions, SortKey};
 use anyhow::{Context, Result};
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The rows of a CSV after selection. Counts the rows `--lines`, a script's `filter` or
+/// `--where` left out, so the summary can say so (a filter that matches nothing is no
+/// silent success).
+pub struct Rows {
+    inner: Box<dyn Iterator<Item = RowResult>>,
+    filtered: Arc<AtomicU64>,
+}
+
+/// A handle on the number of rows left out; read it after the rows are consumed.
+#[derive(Clone)]
+pub struct FilteredCount(Arc<AtomicU64>);
+
+impl FilteredCount {
+    /// `None` when nothing was left out (the summary omits the field).
+    pub fn get(&self) -> Option<u64> {
+        Some(self.0.load(Ordering::Relaxed)).filter(|n| *n > 0)
+    }
+}
+
+impl Rows {
+    pub fn filtered(&self) -> FilteredCount {
+        FilteredCount(self.filtered.clone())
+    }
+}
+
+impl Iterator for Rows {
+    type Item = RowResult;
+    fn next(&mut self) -> Option<RowResult> {
+        self.inner.next()
+    }
+}
 
 /// `--lines FILE`: line numbers, one per line (blank lines ignored).
 fn read_lines_file(file: &Path) -> Result<HashSet<u64>> {
@@ -31,29 +65,47 @@ pub type RowResult = Result<Row, RowErrorRecord>;
 /// Open the CSV and compile the scripts; fatal problems (missing file, bad header,
 /// script syntax) come back as `Err` before any row is read.
 #[allow(clippy::result_large_err)]
-pub fn open(path: &str, read: ReadOptions, script: &ScriptOptions) -> Result<Box<dyn Iterator<Item = RowResult>>> {
+pub fn open(path: &str, read: ReadOptions, script: &ScriptOptions) -> Result<Rows> {
+    let filtered = Arc::new(AtomicU64::new(0));
+    let count = |c: &Arc<AtomicU64>| {
+        let c = c.clone();
+        move || {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    };
     let keep = match &script.lines_file {
         Some(file) => Some(read_lines_file(file)?),
         None => None,
     };
     let inventory: Box<dyn Iterator<Item = Result<Row, crate::inventory::RowError>>> = match keep {
-        Some(keep) => Box::new(Inventory::open(path, read)?.filter(move |r| {
-            let line = match r {
-                Ok(row) => row.line,
-                Err(e) => e.line,
-            };
-            keep.contains(&line)
-        })),
+        Some(keep) => {
+            let left_out = count(&filtered);
+            Box::new(Inventory::open(path, read)?.filter(move |r| {
+                let line = match r {
+                    Ok(row) => row.line,
+                    Err(e) => e.line,
+                };
+                let kept = keep.contains(&line);
+                if !kept {
+                    left_out();
+                }
+                kept
+            }))
+        }
         None => Box::new(Inventory::open(path, read)?),
     };
     let script = RowScript::compile(script)?;
-    Ok(match script {
+    let left_out = count(&filtered);
+    let inner: Box<dyn Iterator<Item = RowResult>> = match script {
         None => Box::new(inventory.map(|r| r.map_err(RowErrorRecord::from))),
         Some(script) if !script.orders() => Box::new(inventory.filter_map(move |r| match r {
             Err(e) => Some(Err(e.into())),
             Ok(row) => match script.apply(row) {
                 Ok(Some((row, _))) => Some(Ok(row)),
-                Ok(None) => None,
+                Ok(None) => {
+                    left_out();
+                    None
+                }
                 Err(e) => Some(Err(e.into())),
             },
         })),
@@ -65,12 +117,13 @@ pub fn open(path: &str, read: ReadOptions, script: &ScriptOptions) -> Result<Box
             for r in inventory {
                 match r.map_err(RowErrorRecord::from).and_then(|row| script.apply(row).map_err(Into::into)) {
                     Err(e) => errors.push(Err(e)),
-                    Ok(None) => {}
+                    Ok(None) => left_out(),
                     Ok(Some((row, key))) => keyed.push((key.unwrap_or(SortKey::Unit), row)),
                 }
             }
             keyed.sort_by(|a, b| a.0.cmp(&b.0)); // stable: ties keep file order
             Box::new(errors.into_iter().chain(keyed.into_iter().map(|(_, row)| Ok(row))))
         }
-    })
+    };
+    Ok(Rows { inner, filtered })
 }

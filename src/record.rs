@@ -426,6 +426,9 @@ pub struct Summary {
     pub ok: u64,
     /// Rows that ended in an error record or an error status.
     pub errors: u64,
+    /// Rows `--lines`, a script's `filter` or `--where` left out (omitted when none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filtered: Option<u64>,
     /// Records per `status`/`code` (`activated: 120`, `not_found: 2`, …).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub counts: BTreeMap<String, u64>,

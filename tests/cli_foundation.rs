@@ -829,3 +829,27 @@ fn lines_file_keeps_only_the_listed_lines() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("'three' is not a line number"));
 }
+
+#[test]
+fn summary_counts_rows_a_filter_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("t.csv");
+    std::fs::write(
+        &csv,
+        "upn,serial number,secret key\na@contoso.com,S2,GEZDGNBVGY3TQOJQ\nb@fabrikam.com,S3,GEZDGNBVGY3TQOJQ\nc@fabrikam.com,S4,GEZDGNBVGY3TQOJQ\n",
+    )
+    .unwrap();
+    for cmd in ["list", "otp", "check", "users"] {
+        let out = Command::cargo_bin("oathbulk")
+            .unwrap()
+            .args([cmd, csv.to_str().unwrap(), "--where", r#"row.upn.ends_with("@contoso.com")"#])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        assert_eq!(summary["filtered"], 2, "{cmd}: {summary}");
+    }
+    let out = Command::cargo_bin("oathbulk").unwrap().args(["list", csv.to_str().unwrap()]).output().unwrap();
+    let summary: Value = serde_json::from_str(String::from_utf8(out.stdout).unwrap().lines().last().unwrap()).unwrap();
+    assert!(summary.get("filtered").is_none(), "omitted when nothing was left out");
+}

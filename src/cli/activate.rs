@@ -109,8 +109,13 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
         }
     }
     let read = args.input.read_options(args.one.code.is_none());
+    let mut filtered = None;
     let mut rows: Vec<RowResult> = match &args.input.csv {
-        Some(csv) => pipeline::open(csv, read, &args.script.options(false))?.collect(),
+        Some(csv) => {
+            let rows = pipeline::open(csv, read, &args.script.options(false))?;
+            filtered = Some(rows.filtered());
+            rows.collect()
+        }
         None if args.one.code.is_some() => Vec::new(),
         None => anyhow::bail!("give the vendor CSV (or --serial S --code DIGITS for one token without a CSV)"),
     };
@@ -170,7 +175,12 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
             }
         }
         let out = Output::stdout(args.output.format, true);
-        let mut sink = Sink::new(out, diag.clone(), Summary { command: "activate".into(), ..Default::default() });
+        let summary = Summary {
+            command: "activate".into(),
+            filtered: filtered.and_then(|f: pipeline::FilteredCount| f.get()),
+            ..Default::default()
+        };
+        let mut sink = Sink::new(out, diag.clone(), summary);
         sink.set_redactor(conn.tokens.redactor().await);
         if let Some(j) = journal {
             sink = sink.with_journal(j);

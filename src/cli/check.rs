@@ -27,6 +27,7 @@ pub struct CheckArgs {
 pub fn run(args: CheckArgs) -> Result<i32> {
     let started = Instant::now();
     let rows = pipeline::open(&args.input.csv, args.input.read_options(true), &args.script.options(false))?;
+    let filtered = rows.filtered();
     let mut out = Output::stdout(args.output.format, false);
     let mut summary = Summary { command: "check".into(), ..Default::default() };
     let mut by_serial: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -93,6 +94,7 @@ pub fn run(args: CheckArgs) -> Result<i32> {
     }
     summary.errors = bad_lines.len() as u64;
     summary.ok = summary.rows - summary.errors;
+    summary.filtered = filtered.get();
     summary.exit_code = super::rows_exit_code(summary.errors);
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     out.emit(&Record::Summary(summary.clone()))?;

@@ -38,6 +38,7 @@ pub fn run(args: ListArgs) -> Result<i32> {
     let started = Instant::now();
     let reveal = args.output.reveal_secrets;
     let rows = pipeline::open(&args.input.csv, args.input.read_options(false), &args.script.options(reveal))?;
+    let filtered = rows.filtered();
     let mut out = Output::stdout(args.output.format, false);
     let mut summary = Summary { command: "list".into(), ..Default::default() };
     for row in rows {
@@ -54,6 +55,7 @@ pub fn run(args: ListArgs) -> Result<i32> {
             }
         }
     }
+    summary.filtered = filtered.get();
     summary.exit_code = super::rows_exit_code(summary.errors);
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     out.emit(&Record::Summary(summary.clone()))?;

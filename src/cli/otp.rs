@@ -54,6 +54,7 @@ pub fn run(args: OtpArgs) -> Result<i32> {
     let reveal = args.output.reveal_secrets;
     let fixed = args.at.map(|at| at.saturating_add_signed(args.clock_offset));
     let rows = pipeline::open(&args.input.csv, args.input.read_options(true), &args.script.options(reveal))?;
+    let filtered = rows.filtered();
     let out = Output::stdout(args.output.format, false);
     let clock_offset = args.clock_offset;
 
@@ -80,6 +81,7 @@ pub fn run(args: OtpArgs) -> Result<i32> {
     }
     drop(to_worker);
     let (mut out, mut summary) = worker.join().map_err(|_| anyhow::anyhow!("the compute thread panicked"))??;
+    summary.filtered = filtered.get();
     summary.exit_code = super::rows_exit_code(summary.errors);
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     out.emit(&Record::Summary(summary.clone()))?;

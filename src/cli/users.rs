@@ -69,6 +69,7 @@ pub fn run(args: UsersArgs) -> Result<i32> {
 
 fn run_inner(args: UsersArgs, diag: &Diag, started: Instant) -> Result<i32> {
     let rows = pipeline::open(&args.input.csv, args.input.read_options(false), &args.script.options(false))?;
+    let filtered = rows.filtered();
     let mut out = Output::stdout(args.output.format, false);
     let mut summary = Summary { command: "users".into(), ..Default::default() };
     // Grouped case-insensitively (Entra treats UPNs that way), in order of first appearance.
@@ -185,6 +186,7 @@ fn run_inner(args: UsersArgs, diag: &Diag, started: Instant) -> Result<i32> {
         out.emit(&Record::User(user))?;
     }
     summary.requests = requests;
+    summary.filtered = filtered.get();
     summary.exit_code = super::rows_exit_code(summary.errors);
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     out.emit(&Record::Summary(summary.clone()))?;

@@ -247,6 +247,7 @@ namespace OathBulk
         public long Rows { get; set; }
         public long Ok { get; set; }
         public long Errors { get; set; }
+        public long? Filtered { get; set; }
         public PSObject Counts { get; set; }
         public long ElapsedMs { get; set; }
         public long ExitCode { get; set; }
