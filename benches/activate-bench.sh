@@ -3,7 +3,7 @@
 # latency and a write rate limit. Prints wall time, requests per activated token, 429s,
 # and the ratio to the rate limit's theoretical minimum time (N / rate).
 #
-#   benches/activate-bench.sh [TOKENS=2000] [RATE=50] [LATENCY_MS=50] [PARALLEL=8]
+#   benches/activate-bench.sh [TOKENS=2000] [RATE=50] [LATENCY_MS=50] [PARALLEL=16]
 #
 # Targets: ratio ≤ 1.05, requests per token ≤ 1.02.
 set -euo pipefail
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 N=${1:-2000}
 RATE=${2:-50}
 LATENCY=${3:-50}
-PARALLEL=${4:-8}
+PARALLEL=${4:-16}
 BIN=target/release/oathbulk
 [[ -x $BIN ]] || cargo build --release --quiet
 work=$(mktemp -d)
@@ -57,9 +57,12 @@ api_requests = c["requests"] - c["requests_by_route"].get("login.token", 0)
 print(f"tokens            {n}  (latency {latency} ms, limit {rate:g} writes/s)")
 print(f"activated         {activated}  exactly once: {once}  double attempts: {c['double_activation_attempts']}")
 print(f"wall time         {wall:.2f} s   (floor n/rate = {floor:.2f} s)")
-print(f"ratio to floor    {wall / floor:.3f}   (target <= 1.05)")
+# The simulator's bucket holds one second's worth of writes and starts full, so the strictest
+# floor lets the first `rate` writes through at once.
+bucket_floor = max(n - rate, 0) / rate
+print(f"ratio to floor    {wall / floor:.3f}   (target <= 1.05); against the bucket-aware floor {bucket_floor:.2f} s: {wall / bucket_floor:.3f}")
 print(f"requests          {api_requests}  -> {api_requests / max(activated, 1):.4f} per activated token (target <= 1.02)")
 print(f"429 answers       {c['throttled']}   client retries: {summary.get('retries')}")
-ok = activated == n and once and wall / floor <= 1.05 and api_requests / max(activated, 1) <= 1.02
+ok = activated == n and once and wall / bucket_floor <= 1.05 and api_requests / max(activated, 1) <= 1.02
 print("RESULT            " + ("PASS" if ok else "MISS"))
 PY
