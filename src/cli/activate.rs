@@ -4,7 +4,7 @@ use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
 use super::{OptionalInputArgs, OutputArgs, ScriptArgs};
 use crate::activate::executor::TypedCode;
 use crate::activate::{self, journal, sink::Sink, RunOptions};
-use crate::auth::{self, jwt};
+use crate::auth;
 use crate::diag::{Diag, ProgressMode};
 use crate::output::Output;
 use crate::pipeline::{self, RowResult};
@@ -261,11 +261,7 @@ pub async fn token_warnings(tokens: &auth::TokenProvider, backend: BackendKind, 
         }
     }
     if let Some(aud) = &claims.aud {
-        let fits = match backend {
-            BackendKind::Graph => jwt::GRAPH_AUDIENCES.contains(&aud.as_str()),
-            BackendKind::Portal => aud == jwt::PORTAL_AUDIENCE,
-        };
-        if !fits {
+        if !backend.accepts_audience(aud) {
             out.push(Warning {
                 code: "token_audience".into(),
                 message: format!("the token's audience is '{aud}', which is not the {backend:?} API's; expect 401"),

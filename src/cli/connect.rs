@@ -23,6 +23,16 @@ pub enum BackendKind {
     Portal,
 }
 
+impl BackendKind {
+    /// Whether a token's `aud` claim is this API's.
+    pub fn accepts_audience(self, aud: &str) -> bool {
+        match self {
+            BackendKind::Graph => auth::jwt::GRAPH_AUDIENCES.contains(&aud),
+            BackendKind::Portal => aud == auth::jwt::PORTAL_AUDIENCE,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PortalCloud {
     /// main.iam.ad.ext.azure.com
@@ -85,6 +95,16 @@ pub struct AuthArgs {
 pub enum AnyBackend {
     Graph(Arc<GraphBackend>),
     Portal(Arc<PortalBackend>),
+}
+
+impl AnyBackend {
+    pub fn name(&self) -> &'static str {
+        use crate::backend::Backend;
+        match self {
+            AnyBackend::Graph(b) => b.name(),
+            AnyBackend::Portal(b) => b.name(),
+        }
+    }
 }
 
 pub struct Connection {

@@ -2,8 +2,8 @@
 //! One `check` record per finding (pass, warn or fail, with a fix). Exit 0 only when nothing
 //! fails.
 
+use super::check::MAX_TOKENS_PER_USER;
 use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
-use super::users::MAX_TOKENS_PER_USER;
 use super::{OptionalInputArgs, OutputArgs};
 use crate::auth::{self, jwt};
 use crate::backend::{ApiError, Backend, DeviceStatus};
@@ -25,8 +25,9 @@ const USER_METHOD_ROLES: [(&str, &str); 3] = [
 ];
 const ACTIVATE_PERMISSION: &str = "UserAuthenticationMethod.ReadWrite.All";
 const INVENTORY_PERMISSIONS: [&str; 2] = ["Policy.ReadWrite.AuthenticationMethod", "Policy.Read.All"];
-/// Offsets oathbulk corrects for, but that break typed codes and other tools.
-const CLOCK_WARN_MS: i64 = 5_000;
+/// Offsets oathbulk corrects for, but that break typed codes and other tools (the warning
+/// threshold is the one `activate` warns at).
+use crate::activate::CLOCK_WARN_MS;
 const CLOCK_FAIL_MS: i64 = 60_000;
 
 #[derive(Debug, Args)]
@@ -167,11 +168,7 @@ async fn token_checks(tokens: &auth::TokenProvider, backend: BackendKind, est_se
         None => out.push(check("token_expiry", CheckStatus::Warn, "the token carries no expiry (exp)", None)),
     }
     if let Some(aud) = &claims.aud {
-        let fits = match backend {
-            BackendKind::Graph => jwt::GRAPH_AUDIENCES.contains(&aud.as_str()),
-            BackendKind::Portal => aud == jwt::PORTAL_AUDIENCE,
-        };
-        out.push(if fits {
+        out.push(if backend.accepts_audience(aud) {
             check("token_audience", CheckStatus::Pass, format!("audience {aud} fits the {backend:?} API"), None)
         } else {
             check(

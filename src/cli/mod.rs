@@ -153,6 +153,21 @@ pub fn fatal_summary(
     fatal_summary_code(command, e, diag, format, started, code)
 }
 
+/// A tenant read that failed for good: exit 3 for a rejected token, 4 otherwise, with the
+/// advice `auth_advice` gives for the backend.
+pub fn api_failure_summary(
+    command: &str,
+    e: &crate::backend::ApiError,
+    backend: &str,
+    diag: &crate::diag::Diag,
+    format: crate::output::Format,
+    started: std::time::Instant,
+) -> i32 {
+    let exit = if matches!(e, crate::backend::ApiError::Auth { .. }) { exit::AUTH } else { exit::SERVICE };
+    let message = crate::activate::auth_advice(e, backend);
+    fatal_summary_code(command, anyhow::anyhow!(message), diag, format, started, exit)
+}
+
 pub fn fatal_summary_code(
     command: &str,
     e: anyhow::Error,

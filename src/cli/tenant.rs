@@ -64,24 +64,8 @@ pub fn run(args: TenantCmdArgs) -> Result<i32> {
             let mut devices = match devices {
                 Ok(d) => d,
                 Err(e) => {
-                    let exit = if matches!(e, crate::backend::ApiError::Auth { .. }) {
-                        super::exit::AUTH
-                    } else {
-                        super::exit::SERVICE
-                    };
-                    let name = match &conn.backend {
-                        AnyBackend::Graph(_) => "graph",
-                        AnyBackend::Portal(_) => "portal",
-                    };
-                    let message = crate::activate::auth_advice(&e, name);
-                    return Ok(super::fatal_summary_code(
-                        "tenant",
-                        anyhow::anyhow!(message),
-                        &diag,
-                        format,
-                        started,
-                        exit,
-                    ));
+                    let name = conn.backend.name();
+                    return Ok(super::api_failure_summary("tenant", &e, name, &diag, format, started));
                 }
             };
             devices.sort_by(|a, b| a.token.serial.cmp(&b.token.serial));
@@ -98,10 +82,7 @@ pub fn run(args: TenantCmdArgs) -> Result<i32> {
             }
             summary.requests = Some(crate::http::Stats::get(&conn.stats.requests));
             summary.clock_offset_ms = conn.clock.offset_ms();
-            summary.backend = Some(match conn.backend {
-                AnyBackend::Graph(_) => "graph".into(),
-                AnyBackend::Portal(_) => "portal".into(),
-            });
+            summary.backend = Some(conn.backend.name().into());
             summary.elapsed_ms = started.elapsed().as_millis() as u64;
             out.emit(&Record::Summary(summary))?;
             out.finish()?;

@@ -1,6 +1,7 @@
 //! `oathbulk users`: one `user` record per UPN of the CSV — the primitive per-user scripts
 //! build on. With `--with-tenant`, each token's tenant status and holder.
 
+use super::check::MAX_TOKENS_PER_USER;
 use super::connect::{self, AnyBackend, AuthArgs, TenantArgs};
 use super::{InputArgs, OutputArgs, ScriptArgs};
 use crate::backend::{Backend, Device, DeviceStatus};
@@ -12,9 +13,6 @@ use anyhow::Result;
 use clap::Args;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
-
-/// Entra refuses a sixth OATH method for one user.
-pub const MAX_TOKENS_PER_USER: usize = 5;
 
 #[derive(Debug, Args)]
 pub struct UsersArgs {
@@ -114,20 +112,7 @@ fn run_inner(args: UsersArgs, diag: &Diag, started: Instant) -> Result<i32> {
         let view = match view {
             Ok(v) => v,
             Err(e) => {
-                let exit = if matches!(e, crate::backend::ApiError::Auth { .. }) {
-                    super::exit::AUTH
-                } else {
-                    super::exit::SERVICE
-                };
-                let msg = crate::activate::auth_advice(&e, "tenant");
-                return Ok(super::fatal_summary_code(
-                    "users",
-                    anyhow::anyhow!(msg),
-                    diag,
-                    args.output.format,
-                    started,
-                    exit,
-                ));
+                return Ok(super::api_failure_summary("users", &e, "tenant", diag, args.output.format, started));
             }
         };
         for user in users.values_mut() {

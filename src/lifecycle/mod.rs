@@ -53,9 +53,7 @@ pub fn shared<B: Backend>(backend: Arc<B>, stats: Arc<Stats>, clock: Arc<ServerC
     })
 }
 
-pub(crate) fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+pub(crate) use crate::activate::executor::now_rfc3339;
 
 /// The fatal condition and exit code for an error that stops a run.
 pub fn fatal_for(e: &ApiError, backend: &str) -> (i32, Fatal) {
