@@ -8,6 +8,10 @@
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// Warn when the tenant's clock and ours differ by more than this (codes still come from
+/// the tenant's clock, but a local clock this far off is worth fixing).
+pub const WARN_OFFSET_MS: i64 = 5_000;
+
 #[derive(Debug, Default)]
 pub struct ServerClock {
     inner: Mutex<Bounds>,

@@ -1,15 +1,16 @@
 //! Where a request is sent: the one HTTP layer both backends use. It attaches the bearer
 //! token and request-id headers, feeds `Date` headers to the [`ServerClock`], counts
-//! requests, and turns transport failures into [`ApiError`]s. It decides nothing about rows.
+//! requests, and turns transport failures into [`ApiError`]s. One call is one attempt:
+//! retrying, pacing and waiting belong to the request engine (`crate::engine`). It decides
+//! nothing about rows and knows no backend.
 
+use crate::api_error::ApiError;
 use crate::auth::TokenProvider;
-use crate::backend::ApiError;
 use crate::clock::ServerClock;
 use anyhow::{bail, Result};
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use url::Url;
@@ -38,36 +39,7 @@ pub fn validate_base_url(text: &str, what: &str) -> Result<Url> {
     Ok(url)
 }
 
-/// Bounds on retrying one GET.
-const MAX_READ_THROTTLED: u32 = 30;
-const MAX_READ_TRANSIENT: u32 = 6;
-
-/// Counters for the summary record.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub requests: AtomicU64,
-    pub retries: AtomicU64,
-    pub throttled: AtomicU64,
-    /// Moving average of request round trips, microseconds (0 until the first answer).
-    pub latency_ewma_us: AtomicU64,
-}
-
-impl Stats {
-    /// Fold one round trip into the moving average (weight 1/5: recent traffic dominates).
-    pub fn record_latency(&self, d: Duration) {
-        let sample = d.as_micros() as u64;
-        let _ = self.latency_ewma_us.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
-            Some(if old == 0 { sample } else { (old * 4 + sample) / 5 })
-        });
-    }
-
-    pub fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
-    }
-}
+pub use crate::engine::Stats;
 
 /// Which request-id headers an API wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,50 +110,62 @@ impl ApiClient {
         &self.clock
     }
 
-    /// Send one request. HTTP errors come back as `Ok(Reply)`; only transport failures
-    /// are `Err`. A 401 is retried once after refreshing an app-only token. GETs — safe to
-    /// repeat — are also retried here through throttling (honouring `Retry-After`) and
-    /// transient failures, so a multi-page listing never restarts from page one; writes
-    /// are never repeated here (the executor decides, after re-reading the tenant).
+    /// Send one request. HTTP errors come back as `Ok(Reply)`; only transport failures are
+    /// `Err`. A write is sent once: whether to send it again is its planner's decision, after
+    /// asking the tenant. A read (GET, safe to repeat) goes through the run's engine
+    /// ([`crate::engine::current`]), which retries it under the one policy — throttling,
+    /// 5xx, dropped connections — and stops with the run. A 401 on a renewable credential
+    /// (app-only, device code) renews it and sends again, once: that is sign-in, not a retry.
     pub async fn send(&self, method: Method, url: &str, body: Option<&serde_json::Value>) -> Result<Reply, ApiError> {
-        let mut refreshed = false;
-        let (mut throttled, mut transient) = (0u32, 0u32);
-        loop {
-            let reply = match self.send_once(method.clone(), url, body).await {
-                Err(ApiError::Transport { .. }) if method == Method::GET && transient < MAX_READ_TRANSIENT => {
-                    transient += 1;
-                    Stats::bump(&self.stats.retries);
-                    tokio::time::sleep(crate::activate::pacing::backoff(transient)).await;
-                    continue;
-                }
-                other => other?,
-            };
-            if method == Method::GET {
-                let throttle = reply.status == StatusCode::TOO_MANY_REQUESTS
+        if method == Method::GET {
+            if let Some(engine) = crate::engine::current() {
+                return self.read(&engine, url).await;
+            }
+        }
+        self.send_renewing(method, url, body).await
+    }
+
+    async fn send_renewing(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Reply, ApiError> {
+        let reply = self.send_once(method.clone(), url, body).await?;
+        if reply.status == StatusCode::UNAUTHORIZED
+            && self.tokens.can_refresh()
+            && self.tokens.force_refresh().await.is_ok()
+        {
+            return self.send_once(method, url, body).await;
+        }
+        Ok(reply)
+    }
+
+    /// A GET through the engine: a throttled or failed answer is an error for the engine's
+    /// policy to retry; the last answer goes back as it came once the policy gives up, so
+    /// the backend classifies it as it would any other.
+    async fn read(&self, engine: &crate::engine::Engine, url: &str) -> Result<Reply, ApiError> {
+        let last = std::sync::Mutex::new(None::<Reply>);
+        let result = engine
+            .read(|| async {
+                let reply = self.send_renewing(Method::GET, url, None).await?;
+                let throttled = reply.status == StatusCode::TOO_MANY_REQUESTS
                     || (reply.status == StatusCode::SERVICE_UNAVAILABLE && reply.retry_after.is_some());
-                if throttle && throttled < MAX_READ_THROTTLED {
-                    throttled += 1;
-                    Stats::bump(&self.stats.throttled);
-                    Stats::bump(&self.stats.retries);
-                    let wait = reply.retry_after.unwrap_or_else(|| crate::activate::pacing::backoff(throttled));
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-                if reply.status.is_server_error() && !throttle && transient < MAX_READ_TRANSIENT {
-                    transient += 1;
-                    Stats::bump(&self.stats.retries);
-                    tokio::time::sleep(crate::activate::pacing::backoff(transient)).await;
-                    continue;
-                }
-            }
-            if reply.status == StatusCode::UNAUTHORIZED && !refreshed && self.tokens.can_refresh() {
-                // App-only tokens can expire mid-run: fetch a new one once, then resend.
-                refreshed = true;
-                if self.tokens.force_refresh().await.is_ok() {
-                    continue;
-                }
-            }
-            return Ok(reply);
+                let error = if throttled {
+                    ApiError::Throttled { status: reply.status.as_u16(), retry_after: reply.retry_after }
+                } else if reply.status.is_server_error() {
+                    ApiError::Unavailable { status: reply.status.as_u16(), code: String::new(), message: reply.text() }
+                } else {
+                    return Ok(reply);
+                };
+                *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(reply);
+                Err(error)
+            })
+            .await;
+        match result {
+            Ok(reply) => Ok(reply),
+            Err(e @ ApiError::Transport { .. }) => Err(e),
+            Err(e) => last.into_inner().unwrap_or_else(|p| p.into_inner()).map(Ok).unwrap_or(Err(e)),
         }
     }
 
@@ -199,9 +183,15 @@ impl ApiClient {
                 .header("x-ms-client-request-id", &id)
                 .header("x-ms-correlation-id", uuid::Uuid::new_v4().to_string()),
         };
-        if let Some(b) = body {
-            req = req.json(b);
-        }
+        req = match body {
+            Some(b) => req.json(b),
+            // Graph's front ends answer a bodyless POST/PATCH without a length with 411 Length
+            // Required: every write states its (empty) length.
+            None if method != Method::GET && method != Method::HEAD => {
+                req.header(reqwest::header::CONTENT_LENGTH, "0").body(Vec::<u8>::new())
+            }
+            None => req,
+        };
         Stats::bump(&self.stats.requests);
         let sent = SystemTime::now();
         let resp = match req.send().await {

@@ -2,14 +2,17 @@
 //!
 //! Layers (docs/architecture.md): `inventory` parses the vendor CSV, `otp` computes codes,
 //! `script` runs the users' rhai, `pipeline` chains them, `record` is the wire format,
-//! `output` prints it, `cli` is the command line.
+//! `output` prints it, `engine` sends every request (pace, retries, stop), `stop` is the one list
+//! of exit codes, `cli` is the command line.
 
 pub mod activate;
+pub mod api_error;
 pub mod auth;
 pub mod backend;
 pub mod cli;
 pub mod clock;
 pub mod diag;
+pub mod engine;
 pub mod http;
 pub mod inventory;
 pub mod lifecycle;
@@ -19,4 +22,5 @@ pub mod pipeline;
 pub mod record;
 pub mod script;
 pub mod simulate;
+pub mod stop;
 pub mod table;

@@ -12,7 +12,7 @@ use totp_rs::{Algorithm, TOTP};
 pub const DIGITS: usize = 6;
 
 /// The HMAC a token uses. Entra knows two (`hmacsha1`, `hmacsha256`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum HashFunction {
     #[default]

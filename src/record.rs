@@ -5,11 +5,12 @@
 //! Optional fields are omitted when absent (never `null`), so consumers test for presence.
 
 use crate::otp::HashFunction;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// One line of output. `"type"` names the variant in snake_case.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
     /// A CSV row (`list`).
@@ -45,7 +46,7 @@ pub enum Record {
 }
 
 /// A token of a user, as `users` reports it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
 pub struct UserToken {
     pub serial: String,
     pub line: u64,
@@ -57,7 +58,7 @@ pub struct UserToken {
     pub assigned_to: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
 pub struct UserRecord {
     pub upn: String,
     /// Number of tokens in the CSV for this user.
@@ -68,7 +69,7 @@ pub struct UserRecord {
     pub warning: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
     Pass,
@@ -76,7 +77,7 @@ pub enum CheckStatus {
     Fail,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct CheckRecord {
     /// Stable name: `api_reachable`, `token_expiry`, `token_audience`, `permissions`,
     /// `policy_enabled`, `clock_offset`, `csv`, `tenant_tokens`.
@@ -89,7 +90,7 @@ pub struct CheckRecord {
 }
 
 /// What `import` did with a row.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportStatus {
     /// Created in the tenant by this run.
@@ -102,7 +103,7 @@ pub enum ImportStatus {
     NotAttempted,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct ImportRecord {
     pub line: u64,
     pub upn: String,
@@ -122,7 +123,7 @@ pub struct ImportRecord {
     pub time: String,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeOperation {
     Deactivate,
@@ -130,7 +131,7 @@ pub enum ChangeOperation {
     Remove,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeStatus {
     Done,
@@ -143,7 +144,7 @@ pub enum ChangeStatus {
     NotAttempted,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct ChangeRecord {
     pub operation: ChangeOperation,
     pub status: ChangeStatus,
@@ -167,7 +168,7 @@ pub struct ChangeRecord {
 }
 
 /// Where a running simulator can be reached. Tests read this line to learn the port.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
 pub struct SimulatorReady {
     /// `host:port` actually bound (port 0 in `--listen` picks a free one).
     pub listen: String,
@@ -182,7 +183,7 @@ pub struct SimulatorReady {
     pub users: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
 pub struct Token {
     pub line: u64,
     pub upn: String,
@@ -204,7 +205,7 @@ pub struct Token {
     pub extra: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
 pub struct Otp {
     pub line: u64,
     pub upn: String,
@@ -223,7 +224,7 @@ pub struct Otp {
     pub secret: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
 pub struct RowErrorRecord {
     pub line: u64,
     /// Stable code: `missing_serial`, `invalid_secret`, `script_error`, …
@@ -250,7 +251,7 @@ impl From<crate::inventory::RowError> for RowErrorRecord {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -258,7 +259,7 @@ pub enum Severity {
     Error,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Finding {
     pub severity: Severity,
     /// `duplicate_serial`, `too_many_tokens`, `weak_secret`, …
@@ -274,7 +275,7 @@ pub struct Finding {
 }
 
 /// What happened to a row in `activate`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivationStatus {
     /// The tenant accepted the code: the token is active now.
@@ -319,7 +320,7 @@ impl ActivationStatus {
 }
 
 /// Which write a row needs.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     None,
@@ -327,7 +328,7 @@ pub enum Action {
     AssignAndActivate,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Activation {
     pub line: u64,
     pub upn: String,
@@ -355,7 +356,7 @@ pub struct Activation {
     pub time: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
 pub struct TenantToken {
     pub id: String,
     pub serial: String,
@@ -381,14 +382,14 @@ pub struct TenantToken {
     pub last_used: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Warning {
     /// `clock_offset`, `token_expiring`, `token_file_permissions`, …
     pub code: String,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
 pub struct Progress {
     /// `resolve` | `activate` | …
     pub phase: String,
@@ -399,7 +400,7 @@ pub struct Progress {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Diagnostic {
     /// `error` | `warn` | `info`
     pub level: String,
@@ -409,14 +410,14 @@ pub struct Diagnostic {
 }
 
 /// A fatal condition that stopped the run early.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Fatal {
-    /// `auth_rejected`, `forbidden`, `network`, `input`, `usage`, …
-    pub code: String,
+    /// Why the run stopped (`crate::stop::StopReason`: one list, one exit code each).
+    pub code: crate::stop::StopReason,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
 pub struct Summary {
     /// The subcommand (`list`, `otp`, `check`, `activate`, `tenant`).
     pub command: String,
@@ -445,6 +446,9 @@ pub struct Summary {
     /// Times the run waited on 429/503 `Retry-After`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttled: Option<u64>,
+    /// Write requests per second the run's pace settled on (found, or the fixed rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pace: Option<f64>,
     /// Server clock minus local clock, milliseconds (from `Date` headers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_offset_ms: Option<i64>,

@@ -1,39 +1,38 @@
 //! The executor: one row's writes, with the code computed from the server's clock right
 //! before each request, retries that never double-activate, and pacing shared by all rows.
 
-use super::pacing::{backoff, Pacer};
 use super::sink::FailureDetail;
 use crate::backend::{ApiError, Backend, Device, DeviceStatus};
 use crate::clock::ServerClock;
-use crate::http::Stats;
+use crate::engine::{Attempts, Client, Decision, Stats};
 use crate::inventory::Row;
 use crate::otp;
-use crate::record::{Action, Activation, ActivationStatus, Fatal};
-use std::future::Future;
+use crate::record::{Action, Activation, ActivationStatus};
+use crate::stop::StopReason;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{watch, Semaphore};
 
-/// Bounds on retries for one request.
-pub const MAX_TRANSIENT: u32 = 6;
-pub const MAX_THROTTLED: u32 = 30;
-
-/// What all rows share.
+/// What all rows of an activation share: the API, the engine, the clock (through
+/// [`Client`]), and what is particular to activating.
 pub struct Shared<B> {
-    pub backend: Arc<B>,
-    pub pacer: Pacer,
-    pub stats: Arc<Stats>,
-    pub clock: Arc<ServerClock>,
-    pub permits: Semaphore,
+    pub client: Client<B>,
     /// Never send a code with less than this left in its step; `None`: adapt to the
     /// measured round trip (see [`Shared::margin_ms`]).
     pub min_validity_ms: Option<i64>,
-    pub stop: watch::Sender<bool>,
-    pub fatal: Mutex<Option<Fatal>>,
     /// A code read off the token's display (`--code`), instead of computing one.
     pub typed_code: Option<TypedCode>,
     /// The run's journal, for intent lines before each write.
     pub journal: Option<Arc<Mutex<super::journal::Journal>>>,
+    /// Device ids each (lower-cased) UPN holds, read at most once per user per run.
+    pub owners: tokio::sync::Mutex<HashMap<String, HashSet<String>>>,
+}
+
+impl<B> std::ops::Deref for Shared<B> {
+    type Target = Client<B>;
+    fn deref(&self) -> &Client<B> {
+        &self.client
+    }
 }
 
 /// A code a person typed: sent as is, never retried with a guess.
@@ -46,95 +45,38 @@ pub struct TypedCode {
 
 impl<B: Backend> Shared<B> {
     /// How much validity a code must have left when it is sent. Automatic: three round
-    /// trips plus the clock's uncertainty, at least 1 s, at most 10 s. Every token's steps
-    /// share the same boundaries, so this margin is time *all* rows pause each step: it is
-    /// kept as small as safety allows.
+    /// trips plus the clock's uncertainty, at least [`MIN_MARGIN_MS`], at most 10 s. Every
+    /// token's steps share the same boundaries, so this margin is time *all* rows pause each
+    /// step: it is kept as small as safety allows.
     pub fn margin_ms(&self) -> i64 {
         if let Some(fixed) = self.min_validity_ms {
             return fixed;
         }
-        let rtt_ms = (Stats::get(&self.stats.latency_ewma_us) / 1000) as i64;
+        let rtt_ms = (Stats::get(&self.stats().latency_ewma_us) / 1000) as i64;
         let uncertainty = self.clock.uncertainty_ms().unwrap_or(1000);
-        (3 * rtt_ms + uncertainty).clamp(1000, 10_000)
+        (3 * rtt_ms + uncertainty).clamp(MIN_MARGIN_MS, 10_000)
+    }
+
+    /// The device ids `upn` holds: one read per user per run (cached), counted like any other.
+    pub async fn owned_by(&self, upn: &str) -> Result<HashSet<String>, ApiError> {
+        let key = upn.to_lowercase();
+        if let Some(ids) = self.owners.lock().await.get(&key) {
+            return Ok(ids.clone());
+        }
+        let ids: HashSet<String> = self.backend.device_ids_of_user(upn).await?.into_iter().collect();
+        self.owners.lock().await.insert(key, ids.clone());
+        Ok(ids)
     }
 
     /// Slack after a step boundary before its code is used: the clock's uncertainty.
     fn boundary_slack_ms(&self) -> i64 {
         self.clock.uncertainty_ms().unwrap_or(500).clamp(0, 1000) + 50
     }
-
-    pub fn stopped(&self) -> bool {
-        *self.stop.borrow()
-    }
-
-    /// Stop the run: the first fatal condition wins and is the one reported.
-    pub fn abort(&self, fatal: Fatal) {
-        let mut f = self.fatal.lock().unwrap();
-        if f.is_none() {
-            *f = Some(fatal);
-        }
-        self.stop.send_replace(true);
-    }
-
-    /// Wait for a write slot unless the run stops first (a stopped run must not drain a
-    /// queue of rows at the rate limit). Returns false when stopped.
-    pub async fn paced(&self) -> bool {
-        let mut rx = self.stop.subscribe();
-        if *rx.borrow() {
-            return false;
-        }
-        tokio::select! {
-            _ = self.pacer.ready() => !self.stopped(),
-            _ = rx.wait_for(|s| *s) => false,
-        }
-    }
-
-    /// Sleep unless the run stops first. Returns false when stopped.
-    async fn sleep(&self, d: Duration) -> bool {
-        let mut rx = self.stop.subscribe();
-        if *rx.borrow() {
-            return false;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(d) => !self.stopped(),
-            _ = rx.wait_for(|s| *s) => false,
-        }
-    }
-
-    /// A read, retried through throttling and transient failures (reads are safe to repeat).
-    pub async fn read<T, F, Fut>(&self, mut call: F) -> Result<T, ApiError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, ApiError>>,
-    {
-        let (mut transient, mut throttled) = (0, 0);
-        loop {
-            let permit = self.permits.acquire().await.expect("semaphore open");
-            self.pacer.gate_ready().await;
-            let result = call().await;
-            drop(permit);
-            match result {
-                Err(ApiError::Throttled { retry_after, .. }) if throttled < MAX_THROTTLED => {
-                    throttled += 1;
-                    Stats::bump(&self.stats.throttled);
-                    Stats::bump(&self.stats.retries);
-                    self.pacer.hold(retry_after.unwrap_or_else(|| backoff(throttled)));
-                }
-                Err(ApiError::Unavailable { .. } | ApiError::Transport { .. }) if transient < MAX_TRANSIENT => {
-                    transient += 1;
-                    Stats::bump(&self.stats.retries);
-                    if !self.sleep(backoff(transient)).await {
-                        return result;
-                    }
-                }
-                other => return other,
-            }
-            if self.stopped() {
-                return Err(ApiError::Transport { maybe_applied: false, message: "run stopped".into() });
-            }
-        }
-    }
 }
+
+/// The least validity a computed code is sent with: the request must reach the tenant
+/// before the step ends, and a rejected code costs a whole step.
+pub const MIN_MARGIN_MS: i64 = 500;
 
 pub(crate) fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -206,6 +148,7 @@ pub async fn activate_row<B: Backend>(
     row: &Row,
     mut action: Action,
     mut device: Device,
+    mut owner_unverified: bool,
 ) -> (Activation, Option<FailureDetail>) {
     let typed = shared.typed_code.clone();
     let secret = match (&typed, &row.secret) {
@@ -225,14 +168,26 @@ pub async fn activate_row<B: Backend>(
         ((local_ms + shared.clock.offset_ms().unwrap_or(0)).max(0) / (i64::from(period) * 1000)) as u64
     });
     let mut attempts = 0u32;
-    let mut transient = 0u32;
-    let mut throttled = 0u32;
+    // One retry policy for the run (the engine's); this row's attempts so far.
+    let mut policy_attempts = Attempts::default();
     // After a rejection, only a later step's code may be tried, once.
     let mut rejected_step: Option<u64> = None;
     let mut last_step: Option<u64>;
     let mut intent_written: Option<Action> = None;
+    // A write of this row got no clear answer and may have landed: if the run stops now,
+    // the row must not claim "not attempted" (its intent line stays; a re-run re-reads it).
+    let mut unconfirmed = false;
     loop {
         if shared.stopped() {
+            if unconfirmed {
+                let mut a = record(row, ActivationStatus::Failed, action, Some(&device));
+                a.attempts = attempts;
+                a.error_code = Some("unconfirmed".into());
+                a.error_message = Some(
+                    "the run stopped before the tenant confirmed this row's write; it may have landed: run again (--resume) and the tenant's state decides".into(),
+                );
+                return (a, None);
+            }
             let mut a = record(row, ActivationStatus::NotAttempted, action, Some(&device));
             a.attempts = attempts;
             a.error_message = Some("the run stopped before this row was sent".into());
@@ -246,15 +201,13 @@ pub async fn activate_row<B: Backend>(
                 continue;
             }
         }
-        let permit = shared.permits.acquire().await.expect("semaphore open");
-        if !shared.paced().await {
+        let Ok(slot) = shared.engine.slot().await else {
             // Stopped while waiting for a slot: nothing was sent (reported at the top).
-            drop(permit);
             continue;
-        }
+        };
         if typed.is_none() {
             if let Some(wait) = step_wait(shared, period, rejected_step) {
-                drop(permit);
+                drop(slot);
                 shared.sleep(wait).await;
                 continue;
             }
@@ -265,7 +218,7 @@ pub async fn activate_row<B: Backend>(
                 // Entra accepts about one step either side: past that the typed code is
                 // dead, and guessing another would be wrong. Say so instead.
                 if pos.step > shown + 1 {
-                    drop(permit);
+                    drop(slot);
                     let mut a = record(row, ActivationStatus::Failed, action, Some(&device));
                     a.attempts = attempts;
                     a.error_code = Some("code_too_old".into());
@@ -289,8 +242,8 @@ pub async fn activate_row<B: Backend>(
                 intent.step = last_step;
                 intent.error_code = Some(super::journal::IN_FLIGHT.into());
                 if let Err(e) = j.lock().unwrap_or_else(|p| p.into_inner()).append(&intent) {
-                    drop(permit);
-                    shared.abort(Fatal { code: "journal".into(), message: format!("{e:#}") });
+                    drop(slot);
+                    shared.abort(StopReason::Journal, format!("{e:#}"));
                     let mut a = record(row, ActivationStatus::NotAttempted, action, Some(&device));
                     a.error_message = Some(format!("not sent: the journal cannot be written ({e:#})"));
                     return (a, None);
@@ -304,7 +257,7 @@ pub async fn activate_row<B: Backend>(
             Action::Activate => shared.backend.activate(&row.upn, &device, &code, display_name).await,
             _ => shared.backend.assign_and_activate(&row.upn, &device, &code, display_name).await,
         };
-        drop(permit);
+        shared.engine.settle(slot, &result);
         let base = |status, action, device: &Device| {
             let mut a = record(row, status, action, Some(device));
             a.attempts = attempts;
@@ -316,18 +269,55 @@ pub async fn activate_row<B: Backend>(
             Err(e) => e,
         };
         match &err {
-            ApiError::Throttled { retry_after, .. } if throttled < MAX_THROTTLED => {
-                // Throttled requests were not applied: resend the same action.
-                throttled += 1;
-                Stats::bump(&shared.stats.throttled);
-                Stats::bump(&shared.stats.retries);
-                shared.pacer.hold(retry_after.unwrap_or_else(|| backoff(throttled)));
-                continue;
-            }
+            ApiError::Throttled { .. } => match shared.decide(&err, &mut policy_attempts) {
+                // Throttled requests were not applied: resend the same action once this
+                // request's `Retry-After` has passed (the pacer has slowed everyone down).
+                Decision::Throttled(wait) => {
+                    shared.sleep(wait).await;
+                    continue;
+                }
+                // Waited too long (the engine stopped the run) or too often: not applied.
+                _ => {
+                    let mut a = with_error(base(ActivationStatus::NotAttempted, action, &device), &err);
+                    a.error_message = Some(format!("not activated: the tenant kept throttling ({})", err.message()));
+                    return (a, None);
+                }
+            },
             ApiError::Auth { .. } => {
                 let message = super::auth_advice(&err, shared.backend.name());
-                shared.abort(Fatal { code: "auth_rejected".into(), message });
+                shared.abort(StopReason::AuthRejected, message);
                 return (with_error(base(ActivationStatus::NotAttempted, action, &device), &err), None);
+            }
+            ApiError::Rejected { .. } if owner_unverified => {
+                // The write was the proof of ownership and it was refused: one read of the
+                // user's tokens says whether it is someone else's (a conflict, never "fixed")
+                // or a refused code (the row's user holds it: go on as for any refusal).
+                owner_unverified = false;
+                match shared.owned_by(&row.upn).await {
+                    Ok(ids) if !ids.contains(&device.token.id) => {
+                        let mut a = base(ActivationStatus::Conflict, Action::None, &device);
+                        a.assigned_to = super::plan::holder(&device);
+                        a.error_code = Some("assigned_to_other_user".into());
+                        a.error_message = Some(format!(
+                            "the token is assigned to {}, not {}; left untouched",
+                            a.assigned_to.clone().unwrap_or_else(|| "another user".into()),
+                            row.upn
+                        ));
+                        return (a, None);
+                    }
+                    Ok(_) => {}
+                    Err(e2) => return (with_error(base(ActivationStatus::Failed, action, &device), &e2), detail(&e2)),
+                }
+                if typed.is_some() {
+                    let mut a = with_error(base(ActivationStatus::Failed, action, &device), &err);
+                    a.error_message = Some(format!(
+                        "the tenant rejected the typed code ({err}); typed codes are never retried with a guess: read the next code off the token and run again"
+                    ));
+                    return (a, detail(&err));
+                }
+                rejected_step = last_step;
+                Stats::bump(&shared.stats().retries);
+                continue;
             }
             ApiError::Rejected { status, code, message, .. } if typed.is_some() => {
                 let mut a = with_error(base(ActivationStatus::Failed, action, &device), &err);
@@ -341,7 +331,7 @@ pub async fn activate_row<B: Backend>(
                 // once more with the next step's code. Re-read first, so a partial assign or a
                 // change made meanwhile picks the right action.
                 rejected_step = last_step;
-                Stats::bump(&shared.stats.retries);
+                Stats::bump(&shared.stats().retries);
                 match reconcile(shared, row, &mut action, &mut device, ActivationStatus::AlreadyActive).await {
                     Reconciled::Retry => continue,
                     Reconciled::Done(status) => return (base(status, action, &device), None),
@@ -350,21 +340,26 @@ pub async fn activate_row<B: Backend>(
                     }
                 }
             }
-            ApiError::Unavailable { .. } | ApiError::Transport { .. } if transient < MAX_TRANSIENT => {
-                transient += 1;
-                Stats::bump(&shared.stats.retries);
-                if !shared.sleep(backoff(transient)).await {
-                    continue; // stopped: reported as not attempted at the top of the loop
-                }
+            ApiError::Unavailable { .. } | ApiError::Transport { .. } => {
                 let maybe_applied = match &err {
                     ApiError::Transport { maybe_applied, .. } => *maybe_applied,
                     _ => true, // a 5xx on a write may still have been applied
                 };
+                unconfirmed |= maybe_applied;
+                let Decision::Transient(wait) = shared.decide(&err, &mut policy_attempts) else {
+                    return (with_error(base(ActivationStatus::Failed, action, &device), &err), detail(&err));
+                };
+                if !shared.sleep(wait).await {
+                    continue; // stopped: reported at the top of the loop
+                }
                 if maybe_applied {
                     // The write may have landed without our hearing: ask the tenant before
                     // sending anything again. This is what keeps "activated exactly once".
                     match reconcile(shared, row, &mut action, &mut device, ActivationStatus::Activated).await {
-                        Reconciled::Retry => continue,
+                        Reconciled::Retry => {
+                            unconfirmed = false; // it had not landed
+                            continue;
+                        }
                         Reconciled::Done(status) => return (base(status, action, &device), None),
                         Reconciled::Failed(e2) => {
                             return (with_error(base(ActivationStatus::Failed, action, &device), &e2), detail(&e2))
@@ -394,11 +389,11 @@ async fn reconcile<B: Backend>(
     device: &mut Device,
     if_active: ActivationStatus,
 ) -> Reconciled {
-    let current = shared.read(|| shared.backend.get(device)).await;
+    let current = shared.backend.get(device).await;
     match current {
         Err(e @ ApiError::Auth { .. }) => {
             let message = super::auth_advice(&e, shared.backend.name());
-            shared.abort(Fatal { code: "auth_rejected".into(), message });
+            shared.abort(StopReason::AuthRejected, message);
             Reconciled::Failed(e)
         }
         Err(e) => Reconciled::Failed(e),
@@ -518,18 +513,16 @@ mod tests {
     }
 
     fn shared(mock: Mock) -> Shared<Mock> {
-        let (stop, _) = watch::channel(false);
+        let engine = crate::engine::Engine::new(
+            crate::engine::EngineConfig { parallel: 4, pace: crate::engine::PaceMode::Unlimited, ..Default::default() },
+            Arc::new(Stats::default()),
+        );
         Shared {
-            clock: mock.clock.clone(),
-            backend: Arc::new(mock),
-            pacer: Pacer::new(None),
-            stats: Arc::new(Stats::default()),
-            permits: Semaphore::new(4),
+            client: Client { clock: mock.clock.clone(), backend: Arc::new(mock), engine: Arc::new(engine) },
             min_validity_ms: Some(5_000),
-            stop,
-            fatal: Mutex::new(None),
             typed_code: None,
             journal: None,
+            owners: Default::default(),
         }
     }
 
@@ -547,7 +540,7 @@ mod tests {
         let clock = clock_with_ms_left(2_000);
         let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
         let s = shared(mock(clock, vec![], DeviceStatus::Assigned));
-        let (a, _) = activate_row(&s, &row(), Action::Activate, device()).await;
+        let (a, _) = activate_row(&s, &row(), Action::Activate, device(), false).await;
         assert_eq!(a.status, ActivationStatus::Activated);
         let sent = s.backend.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 1);
@@ -562,7 +555,7 @@ mod tests {
             || ApiError::Rejected { status: 400, code: "bad".into(), message: "no".into(), body: "{}".into() };
         let clock = clock_with_ms_left(6_000);
         let s = shared(mock(clock, vec![Err(rejected()), Err(rejected())], DeviceStatus::Assigned));
-        let (a, detail) = activate_row(&s, &row(), Action::Activate, device()).await;
+        let (a, detail) = activate_row(&s, &row(), Action::Activate, device(), false).await;
         let sent = s.backend.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 2, "exactly one retry");
         assert!(sent[1].0 / 30_000 > sent[0].0 / 30_000, "the retry uses a later step");
@@ -577,7 +570,7 @@ mod tests {
         let lost = ApiError::Transport { maybe_applied: true, message: "connection closed".into() };
         let clock = clock_with_ms_left(20_000);
         let s = shared(mock(clock, vec![Err(lost)], DeviceStatus::Activated));
-        let (a, _) = activate_row(&s, &row(), Action::Activate, device()).await;
+        let (a, _) = activate_row(&s, &row(), Action::Activate, device(), false).await;
         assert_eq!(a.status, ActivationStatus::Activated, "the write had landed");
         assert_eq!(s.backend.sent.lock().unwrap().len(), 1, "never sent twice");
         assert_eq!(*s.backend.gets.lock().unwrap(), 1);
@@ -589,11 +582,11 @@ mod tests {
             ApiError::Auth { status: 401, code: "InvalidAuthenticationToken".into(), message: "expired".into() };
         let clock = clock_with_ms_left(20_000);
         let s = shared(mock(clock, vec![Err(denied)], DeviceStatus::Assigned));
-        let (a, _) = activate_row(&s, &row(), Action::Activate, device()).await;
+        let (a, _) = activate_row(&s, &row(), Action::Activate, device(), false).await;
         assert_eq!(a.status, ActivationStatus::NotAttempted);
         assert!(s.stopped());
-        assert_eq!(s.fatal.lock().unwrap().as_ref().unwrap().code, "auth_rejected");
-        let (b, _) = activate_row(&s, &row(), Action::Activate, device()).await;
+        assert_eq!(s.fatal().unwrap().code, StopReason::AuthRejected);
+        let (b, _) = activate_row(&s, &row(), Action::Activate, device(), false).await;
         assert_eq!(b.status, ActivationStatus::NotAttempted);
         assert_eq!(s.backend.sent.lock().unwrap().len(), 1, "nothing sent after the stop");
     }

@@ -30,6 +30,13 @@ pub struct Settled {
     pub unreadable_lines: Vec<usize>,
 }
 
+impl Settled {
+    /// What an earlier run settled for this serial (the one serial rule: case-insensitive).
+    pub fn get(&self, serial: &str) -> Option<&Activation> {
+        self.by_serial.get(&crate::inventory::serial_key(serial))
+    }
+}
+
 impl Journal {
     /// Open for appending, taking an exclusive lock for the life of the run.
     pub fn open(path: &Path) -> Result<Self> {
@@ -101,7 +108,7 @@ pub fn read_settled(path: &Path) -> Result<Settled> {
         match serde_json::from_str::<Record>(&line) {
             Ok(Record::Activation(a)) => {
                 if matches!(a.status, ActivationStatus::Activated | ActivationStatus::AlreadyActive) {
-                    settled.by_serial.insert(a.serial.clone(), a);
+                    settled.by_serial.insert(crate::inventory::serial_key(&a.serial), a);
                 }
             }
             Ok(_) => {}

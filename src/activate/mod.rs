@@ -3,36 +3,32 @@
 
 pub mod executor;
 pub mod journal;
-pub mod pacing;
 pub mod plan;
 pub mod sink;
 
 use crate::backend::{ApiError, Backend};
 use crate::clock::ServerClock;
-use crate::http::Stats;
+use crate::engine::{Client, Engine, EngineConfig, Stats};
 use crate::inventory::Row;
 use crate::pipeline::RowResult;
 use crate::record::{Action, ActivationStatus, Fatal, Record, Summary, Warning};
+use crate::stop::{ExitCode, StopReason};
 use anyhow::Result;
 use executor::{activate_row, record, Shared};
 use journal::Settled;
 use plan::{plan_row, Plan, TenantIndex};
 use sink::Sink;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{watch, Semaphore};
 
-/// Warn when the tenant's clock and ours differ by more than this.
-pub const CLOCK_WARN_MS: i64 = 5_000;
+pub use crate::clock::WARN_OFFSET_MS as CLOCK_WARN_MS;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub dry_run: bool,
-    /// Requests in flight at once.
-    pub parallel: usize,
-    /// Requests per second, all requests counted.
-    pub max_rate: Option<f64>,
+    /// Parallelism, pace and retry policy.
+    pub engine: EngineConfig,
     /// Never send a code with fewer seconds than this left in its step (`None`: automatic,
     /// from the measured round trip).
     pub min_validity_secs: Option<u32>,
@@ -45,15 +41,14 @@ pub struct Outcome {
     pub summary: Summary,
 }
 
-fn fatal_for(e: &ApiError, backend: &str) -> (i32, Fatal) {
+/// The fatal condition for a tenant read that failed for good.
+pub fn fatal_for(e: &ApiError, backend: &str) -> Fatal {
     match e {
-        ApiError::Auth { .. } => {
-            (crate::cli::exit::AUTH, Fatal { code: "auth_rejected".into(), message: auth_advice(e, backend) })
+        ApiError::Auth { .. } => Fatal { code: StopReason::AuthRejected, message: auth_advice(e, backend) },
+        ApiError::Transport { .. } => {
+            Fatal { code: StopReason::Network, message: format!("the tenant could not be reached: {e}") }
         }
-        other => (
-            crate::cli::exit::SERVICE,
-            Fatal { code: "service".into(), message: format!("the tenant could not be read: {other}") },
-        ),
+        other => Fatal { code: StopReason::Service, message: format!("the tenant could not be read: {other}") },
     }
 }
 
@@ -90,65 +85,56 @@ pub async fn run<B: Backend>(
 ) -> Result<Outcome> {
     let started = Instant::now();
     let diag = sink.diag().clone();
-    let (stop, _) = watch::channel(false);
+    let engine = Engine::start(options.engine, stats.clone());
     let shared = Arc::new(Shared {
-        backend: backend.clone(),
-        pacer: pacing::Pacer::new(options.max_rate),
-        stats: stats.clone(),
-        clock: clock.clone(),
-        permits: Semaphore::new(options.parallel.max(1)),
+        client: Client { backend: backend.clone(), engine: engine.clone(), clock: clock.clone() },
         min_validity_ms: options.min_validity_secs.map(|s| i64::from(s) * 1000),
-        stop,
-        fatal: Mutex::new(None),
         typed_code: options.typed_code.clone(),
         journal: sink.journal(),
+        owners: Default::default(),
     });
-
     // Ctrl-C: stop sending, let requests in flight finish and settle, then summarise.
-    let interrupt = {
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                shared.abort(Fatal { code: "interrupted".into(), message: "interrupted (Ctrl-C)".into() });
-            }
-        })
-    };
+    let interrupt = engine.watch_interrupt();
 
     // 1. Rows: CSV errors out first; rows an earlier run settled are skipped; a serial seen
-    //    twice is done once.
+    //    twice is done once (one rule for what "the same serial" means: `inventory::serial_key`).
     let mut work: Vec<Row> = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for r in rows {
         match r {
             Err(e) => sink.row_error(e)?,
             Ok(row) => {
-                if let Some(prev) = settled_before.by_serial.get(&row.serial) {
+                if let Some(prev) = settled_before.get(&row.serial) {
                     let mut a = record(&row, ActivationStatus::Skipped, prev.action, None);
                     a.device_id = prev.device_id.clone();
                     a.error_message =
                         Some(format!("settled by an earlier run ({}, {})", prev.status.as_str(), prev.time));
                     sink.settle(a, None)?;
-                } else if let Some(first) = seen.get(&row.serial.to_lowercase()) {
+                } else if let Some(first) = seen.get(&crate::inventory::serial_key(&row.serial)) {
                     let mut a = record(&row, ActivationStatus::Failed, Action::None, None);
                     a.error_code = Some("duplicate_serial".into());
                     a.error_message = Some(format!("serial {} already appears on line {first}; done once", row.serial));
                     sink.settle(a, None)?;
                 } else {
-                    seen.insert(row.serial.to_lowercase(), row.line);
+                    seen.insert(crate::inventory::serial_key(&row.serial), row.line);
                     work.push(row);
                 }
             }
         }
     }
 
-    // 2. Resolve against the tenant (reads only).
+    // 2. Resolve against the tenant: the inventory, read once (every page). Who holds a
+    //    token is asked only where the answer changes what is sent — an active token held by
+    //    an id the inventory cannot name. An assigned token is activated straight away: the
+    //    tenant refuses to activate a token through a user who does not hold it, so the
+    //    write is the proof, and only a refused write costs a read to explain it.
     let mut plans: Vec<(Row, Plan)> = Vec::with_capacity(work.len());
-    let mut exit_fatal: Option<(i32, Fatal)> = None;
+    let mut exit_fatal: Option<Fatal> = None;
     if !work.is_empty() {
         diag.start("resolve", None);
         let wanted: Vec<(String, String)> = work.iter().map(|r| (r.serial.clone(), r.upn.clone())).collect();
-        match shared.read(|| backend.find(&wanted)).await {
-            Err(e) => exit_fatal = Some(fatal_for(&e, backend.name())),
+        match backend.find(&wanted).await {
+            Err(e) => exit_fatal = Some(engine.fatal().unwrap_or_else(|| fatal_for(&e, backend.name()))),
             Ok(devices) => {
                 let index = TenantIndex::new(devices);
                 let owners = plan::owners_to_resolve(&work, &index);
@@ -157,7 +143,7 @@ pub async fn run<B: Backend>(
                 for upn in owners {
                     let shared = shared.clone();
                     lookups.spawn(async move {
-                        let ids = shared.read(|| shared.backend.device_ids_of_user(&upn)).await;
+                        let ids = shared.owned_by(&upn).await;
                         (upn, ids)
                     });
                 }
@@ -165,7 +151,7 @@ pub async fn run<B: Backend>(
                     let (upn, ids) = joined?;
                     match ids {
                         Ok(ids) => {
-                            owned.insert(upn, ids.into_iter().collect());
+                            owned.insert(upn, ids);
                         }
                         Err(e) => {
                             exit_fatal.get_or_insert_with(|| fatal_for(&e, backend.name()));
@@ -185,8 +171,8 @@ pub async fn run<B: Backend>(
             }
         }
     }
-    if let Some(f) = shared.fatal.lock().unwrap().clone() {
-        exit_fatal.get_or_insert((crate::cli::exit::INTERRUPTED, f));
+    if exit_fatal.is_none() {
+        exit_fatal = engine.fatal();
     }
     warn_about_clock(&clock, &mut sink)?;
 
@@ -206,16 +192,14 @@ pub async fn run<B: Backend>(
                 a.error_code = code.map(str::to_string);
                 a.error_message = message;
                 if status == ActivationStatus::Conflict {
-                    a.assigned_to = device.as_ref().and_then(|d| {
-                        d.owner_upn.clone().or(d.token.assigned_to.clone()).or(d.token.assigned_to_id.clone())
-                    });
+                    a.assigned_to = device.as_ref().and_then(plan::holder);
                 }
                 sink.settle(a, None)?;
             }
-            Plan::Write { action, device } if options.dry_run => {
+            Plan::Write { action, device, .. } if options.dry_run => {
                 sink.settle(record(&row, ActivationStatus::WouldActivate, action, Some(&device)), None)?;
             }
-            Plan::Write { action, device } => writes.push((row, action, device)),
+            Plan::Write { action, device, owner_unverified } => writes.push((row, action, device, owner_unverified)),
         }
     }
 
@@ -223,11 +207,11 @@ pub async fn run<B: Backend>(
         diag.start("activate", Some(writes.len() as u64));
         let shared_sink = Arc::new(tokio::sync::Mutex::new(sink));
         let mut tasks = tokio::task::JoinSet::new();
-        for (row, action, device) in writes {
+        for (row, action, device, owner_unverified) in writes {
             let shared = shared.clone();
             let sink = shared_sink.clone();
             tasks.spawn(async move {
-                let (a, detail) = activate_row(&shared, &row, action, device).await;
+                let (a, detail) = activate_row(&shared, &row, action, device, owner_unverified).await;
                 sink.lock().await.settle(a, detail)
             });
         }
@@ -239,31 +223,26 @@ pub async fn run<B: Backend>(
     interrupt.abort();
 
     if exit_fatal.is_none() {
-        if let Some(f) = shared.fatal.lock().unwrap().clone() {
-            let code = match f.code.as_str() {
-                "interrupted" => crate::cli::exit::INTERRUPTED,
-                "auth_rejected" => crate::cli::exit::AUTH,
-                _ => crate::cli::exit::SERVICE,
-            };
-            exit_fatal = Some((code, f));
-        }
+        exit_fatal = engine.fatal();
     }
-    if let Some((_, fatal)) = &exit_fatal {
-        diag.error(&fatal.code, &fatal.message);
+    if let Some(fatal) = &exit_fatal {
+        diag.error(fatal.code.as_str(), &fatal.message);
     }
     let s = &mut sink.summary;
     s.requests = Some(Stats::get(&stats.requests));
     s.retries = Some(Stats::get(&stats.retries));
     s.throttled = Some(Stats::get(&stats.throttled));
+    s.pace = engine.pace().rate.filter(|_| !options.dry_run);
     s.clock_offset_ms = clock.offset_ms();
     s.backend = Some(backend.name().to_string());
     s.dry_run = Some(options.dry_run);
     s.elapsed_ms = started.elapsed().as_millis() as u64;
     s.exit_code = match &exit_fatal {
-        Some((code, _)) => *code,
-        None => crate::cli::rows_exit_code(s.errors),
-    };
-    s.fatal = exit_fatal.map(|(_, f)| f);
+        Some(f) => f.code.exit_code(),
+        None => ExitCode::for_rows(s.errors),
+    }
+    .code();
+    s.fatal = exit_fatal;
     let summary = sink.finish()?;
     Ok(Outcome { summary })
 }

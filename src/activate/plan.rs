@@ -11,8 +11,11 @@ use std::collections::{HashMap, HashSet};
 pub enum Plan {
     /// Nothing to send: the row's result is known now.
     Settled { status: ActivationStatus, device: Option<Device>, code: Option<&'static str>, message: Option<String> },
-    /// A write is needed.
-    Write { action: Action, device: Device },
+    /// A write is needed. `owner_unverified`: the inventory names the holder only by an id
+    /// the row's UPN was not resolved to; the write itself proves it (the tenant refuses to
+    /// activate a token through a user who does not hold it), and a refusal is explained by
+    /// one read of the user's tokens.
+    Write { action: Action, device: Device, owner_unverified: bool },
 }
 
 /// Devices by serial. Serials are matched exactly first, then case-insensitively.
@@ -37,17 +40,28 @@ impl TenantIndex {
     }
 }
 
-/// UPNs whose ownership must be asked of the tenant (Graph names holders by id only).
+/// UPNs whose tokens must be read before planning: only where a write cannot be the proof —
+/// a token already active, held by an id the inventory cannot name (Graph names holders by
+/// id only). Already active for this user, or someone else's? Only the user's tokens say.
 pub fn owners_to_resolve(rows: &[Row], index: &TenantIndex) -> HashSet<String> {
     let mut need = HashSet::new();
     for row in rows {
         if let [d] = index.lookup(&row.serial) {
-            if d.status != DeviceStatus::Available && d.owner_upn.is_none() {
+            if d.status == DeviceStatus::Activated && d.owner_upn.is_none() {
                 need.insert(row.upn.to_lowercase());
             }
         }
     }
     need
+}
+
+/// Who holds a token, as well as the tenant says it: a UPN, else a display name, else an id.
+pub fn holder(device: &Device) -> Option<String> {
+    device
+        .owner_upn
+        .clone()
+        .or_else(|| device.token.assigned_to.clone())
+        .or_else(|| device.token.assigned_to_id.clone())
 }
 
 /// Decide one row. `owned_ids`: device ids each (lower-cased) UPN holds, for Graph.
@@ -82,20 +96,16 @@ pub fn plan_row(
             )
         }
     };
-    let owned_by_row_user = || match &device.owner_upn {
-        Some(owner) => owner.eq_ignore_ascii_case(&row.upn),
-        None => owned_ids.get(&row.upn.to_lowercase()).is_some_and(|ids| ids.contains(&device.token.id)),
+    // Some(true/false) when known; None when only the write can tell.
+    let owned = match &device.owner_upn {
+        Some(owner) => Some(owner.eq_ignore_ascii_case(&row.upn)),
+        None => owned_ids.get(&row.upn.to_lowercase()).map(|ids| ids.contains(&device.token.id)),
     };
-    let holder = || {
-        device
-            .owner_upn
-            .clone()
-            .or_else(|| device.token.assigned_to.clone())
-            .or_else(|| device.token.assigned_to_id.clone())
-    };
+    let owned_by_row_user = || owned == Some(true);
+    let holder = || holder(device);
     match device.status {
         DeviceStatus::Available if can_assign => {
-            Plan::Write { action: Action::AssignAndActivate, device: device.clone() }
+            Plan::Write { action: Action::AssignAndActivate, device: device.clone(), owner_unverified: false }
         }
         DeviceStatus::Available => settled(
             ActivationStatus::Failed,
@@ -106,8 +116,8 @@ pub fn plan_row(
         DeviceStatus::Activated if owned_by_row_user() => {
             settled(ActivationStatus::AlreadyActive, Some(device), None, None)
         }
-        DeviceStatus::Assigned | DeviceStatus::FailedActivation if owned_by_row_user() => {
-            Plan::Write { action: Action::Activate, device: device.clone() }
+        DeviceStatus::Assigned | DeviceStatus::FailedActivation if owned != Some(false) => {
+            Plan::Write { action: Action::Activate, device: device.clone(), owner_unverified: owned.is_none() }
         }
         DeviceStatus::Activated | DeviceStatus::Assigned | DeviceStatus::FailedActivation => settled(
             ActivationStatus::Conflict,

@@ -1,7 +1,7 @@
 //! Microsoft Graph (beta): the documented API (docs: entra-oath-api.md §3).
 
 use super::{classify, ApiError, Backend, Capabilities, CreateOutcome, Device, DeviceStatus, NewDevice, UserRef};
-use crate::activate::pacing::backoff;
+use crate::engine::retry::backoff;
 use crate::http::{ApiClient, Reply};
 use crate::otp::HashFunction;
 use crate::record::TenantToken;

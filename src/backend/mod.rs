@@ -9,65 +9,8 @@ use crate::inventory::SecretKey;
 use crate::otp::HashFunction;
 use crate::record::TenantToken;
 use std::future::Future;
-use std::time::Duration;
 
-/// A failed API call, classified for the executor.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ApiError {
-    /// 429, or 503 with `Retry-After`: wait and send again.
-    Throttled { status: u16, retry_after: Option<Duration> },
-    /// 5xx: the service failed. For writes the change may or may not have been applied.
-    Unavailable { status: u16, code: String, message: String },
-    /// No HTTP answer (connection refused, reset, timeout).
-    Transport { maybe_applied: bool, message: String },
-    /// 401/403: the token is wrong, expired or lacks a permission. Stops the run.
-    Auth { status: u16, code: String, message: String },
-    /// Any other 4xx: the service refused this request (wrong code, conflict, unknown user…).
-    Rejected { status: u16, code: String, message: String, body: String },
-}
-
-impl ApiError {
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ApiError::Throttled { status, .. }
-            | ApiError::Unavailable { status, .. }
-            | ApiError::Auth { status, .. }
-            | ApiError::Rejected { status, .. } => Some(*status),
-            ApiError::Transport { .. } => None,
-        }
-    }
-    pub fn code(&self) -> String {
-        match self {
-            ApiError::Throttled { .. } => "throttled".into(),
-            ApiError::Transport { .. } => "transport".into(),
-            ApiError::Unavailable { code, .. } | ApiError::Auth { code, .. } | ApiError::Rejected { code, .. } => {
-                code.clone()
-            }
-        }
-    }
-    pub fn message(&self) -> String {
-        match self {
-            ApiError::Throttled { status, retry_after } => {
-                format!("throttled (HTTP {status}, retry after {:?})", retry_after.unwrap_or_default())
-            }
-            ApiError::Transport { message, .. } => message.clone(),
-            ApiError::Unavailable { message, .. }
-            | ApiError::Auth { message, .. }
-            | ApiError::Rejected { message, .. } => message.clone(),
-        }
-    }
-}
-
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.status() {
-            Some(s) => write!(f, "HTTP {s} {}: {}", self.code(), self.message()),
-            None => write!(f, "{}", self.message()),
-        }
-    }
-}
-
-impl std::error::Error for ApiError {}
+pub use crate::api_error::{classify, ApiError};
 
 /// A token's state in the tenant, as the planner needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,14 +193,44 @@ pub trait Backend: Send + Sync + 'static {
     }
 }
 
-/// Map a non-2xx reply to an [`ApiError`], with the API's own code/message extraction.
-pub fn classify(reply: &crate::http::Reply, code: String, message: String) -> ApiError {
-    let status = reply.status.as_u16();
-    match status {
-        401 | 403 => ApiError::Auth { status, code, message },
-        429 => ApiError::Throttled { status, retry_after: reply.retry_after },
-        503 if reply.retry_after.is_some() => ApiError::Throttled { status, retry_after: reply.retry_after },
-        500..=599 => ApiError::Unavailable { status, code, message },
-        _ => ApiError::Rejected { status, code, message, body: reply.text() },
+/// Which directory API a run talks to, and the domain facts that depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendKind {
+    /// Microsoft Graph (documented; default).
+    Graph,
+    /// The legacy Azure portal endpoint (undocumented; user tokens only).
+    Portal,
+}
+
+/// The portal's documented limit: 200 activations per 5 minutes.
+pub const PORTAL_RATE: f64 = 200.0 / 300.0;
+
+impl BackendKind {
+    /// Whether a token's `aud` claim is this API's.
+    pub fn accepts_audience(self, aud: &str) -> bool {
+        match self {
+            BackendKind::Graph => crate::auth::jwt::GRAPH_AUDIENCES.contains(&aud),
+            BackendKind::Portal => aud == crate::auth::jwt::PORTAL_AUDIENCE,
+        }
+    }
+
+    /// How writes are paced when the user names no rate: Graph's limits are undocumented
+    /// per tenant and shared with other apps, so the pace is found while the run goes; the
+    /// portal documents its limit, so it is kept exactly.
+    pub fn default_pace(self, ceiling: Option<f64>) -> crate::engine::PaceMode {
+        match self {
+            BackendKind::Graph => crate::engine::PaceMode::Adaptive { ceiling },
+            BackendKind::Portal => {
+                crate::engine::PaceMode::Fixed(ceiling.unwrap_or(PORTAL_RATE).min(PORTAL_RATE * 10.0))
+            }
+        }
+    }
+
+    /// A pace for estimating a run's length before it starts (token-expiry warnings).
+    pub fn planning_rate(self, ceiling: Option<f64>) -> f64 {
+        match self.default_pace(ceiling) {
+            crate::engine::PaceMode::Fixed(r) => r,
+            _ => ceiling.unwrap_or(crate::engine::pacer::START_RATE),
+        }
     }
 }

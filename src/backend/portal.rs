@@ -4,7 +4,7 @@
 //! assigns them), so this backend cannot assign.
 
 use super::{classify, ApiError, Backend, Capabilities, CreateOutcome, Device, DeviceStatus, NewDevice, UserRef};
-use crate::activate::pacing::backoff;
+use crate::engine::retry::backoff;
 use crate::http::{ApiClient, Reply};
 use crate::record::TenantToken;
 use reqwest::Method;

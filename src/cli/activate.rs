@@ -13,11 +13,6 @@ use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
 
-/// The portal's documented limit: 200 activations per 5 minutes.
-pub const PORTAL_DEFAULT_RATE: f64 = 200.0 / 300.0;
-/// Graph: well under the identity service's 3,000 writes per 150 s per app and tenant.
-pub const GRAPH_DEFAULT_RATE: f64 = 10.0;
-
 #[derive(Debug, Args)]
 pub struct ActivateArgs {
     /// The CSV is optional with `--serial S --code CODE`.
@@ -68,14 +63,10 @@ pub struct RunArgs {
     /// Resolve every row against the tenant and report what would be done; send no write.
     #[arg(long)]
     pub dry_run: bool,
-    /// Requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub parallel: u16,
-    /// Write requests per second, across all workers [default: graph 10, portal 0.667 (200 per 5 minutes)].
-    #[arg(long, value_name = "PER_SECOND")]
-    pub max_rate: Option<f64>,
+    #[command(flatten)]
+    pub pace: super::PaceArgs,
     /// Never send a code with fewer seconds than this left in its step; wait for the next step
-    /// [default: automatic: three round trips plus clock uncertainty, 1 to 10 s].
+    /// [default: automatic: three round trips plus clock uncertainty, 0.5 to 10 s].
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=25))]
     pub min_validity: Option<u32>,
     /// Append every row's final result to this JSON-lines file (flushed per record).
@@ -98,11 +89,7 @@ pub fn run(args: ActivateArgs) -> Result<i32> {
 }
 
 fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
-    if let Some(rate) = args.run.max_rate {
-        if !(rate.is_finite() && rate > 0.0) {
-            anyhow::bail!("--max-rate must be a positive number of requests per second");
-        }
-    }
+    let engine = args.run.pace.engine_config(args.tenant.backend)?;
     if let Some(upn) = &args.one.upn {
         if !crate::inventory::is_upn(upn) {
             anyhow::bail!("--upn '{upn}' is not a user@domain address");
@@ -150,14 +137,10 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
         (Some(path), false) => Some(journal::Journal::open(path)?),
         _ => None,
     };
-    let default_rate = match args.tenant.backend {
-        BackendKind::Graph => GRAPH_DEFAULT_RATE,
-        BackendKind::Portal => PORTAL_DEFAULT_RATE,
-    };
+    let planning_rate = args.tenant.backend.planning_rate(args.run.pace.max_rate);
     let options = RunOptions {
         dry_run: args.run.dry_run,
-        parallel: usize::from(args.run.parallel),
-        max_rate: Some(args.run.max_rate.unwrap_or(default_rate)),
+        engine,
         min_validity_secs: args.run.min_validity,
         typed_code: args.one.code.clone().map(|code| TypedCode { code, typed_at: std::time::SystemTime::now() }),
     };
@@ -188,7 +171,7 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
         if let Some(p) = &args.run.error_log {
             sink = sink.with_error_log(p)?;
         }
-        let est_secs = writes_estimate / options.max_rate.unwrap_or(default_rate);
+        let est_secs = writes_estimate / planning_rate;
         for w in token_warnings(&conn.tokens, args.tenant.backend, est_secs).await {
             diag.warn(&w.code, &w.message);
             sink.emit(&Record::Warning(w))?;

@@ -106,3 +106,48 @@ pub struct OutputArgs {
     #[arg(long)]
     pub reveal_secrets: bool,
 }
+
+/// How fast a command that writes to the tenant may go, for `activate`, `import` and the
+/// lifecycle commands alike.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Pace")]
+pub struct PaceArgs {
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// A ceiling on write requests per second. Graph: the pace is found below it (started
+    /// moderately, raised while writes succeed, cut on a 429); portal: the pace itself
+    /// [default: graph none, portal 0.667 (its documented 200 per 5 minutes)].
+    #[arg(long, value_name = "PER_SECOND")]
+    pub max_rate: Option<f64>,
+    /// Send at exactly --max-rate, without searching for the tenant's pace.
+    #[arg(long, requires = "max_rate")]
+    pub fixed_rate: bool,
+    /// The longest the tenant may make the run wait (one `Retry-After`, or one request's
+    /// retries); beyond it the run stops (exit 4) and `--resume` picks it up later.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub max_wait: u64,
+}
+
+impl PaceArgs {
+    /// The engine's configuration for this backend.
+    pub fn engine_config(&self, backend: crate::backend::BackendKind) -> anyhow::Result<crate::engine::EngineConfig> {
+        if let Some(rate) = self.max_rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                anyhow::bail!("--max-rate must be a positive number of requests per second");
+            }
+        }
+        let pace = match (self.fixed_rate, self.max_rate) {
+            (true, Some(rate)) => crate::engine::PaceMode::Fixed(rate),
+            _ => backend.default_pace(self.max_rate),
+        };
+        Ok(crate::engine::EngineConfig {
+            parallel: usize::from(self.parallel),
+            pace,
+            policy: crate::engine::RetryPolicy {
+                max_wait: std::time::Duration::from_secs(self.max_wait),
+                ..Default::default()
+            },
+        })
+    }
+}

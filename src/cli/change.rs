@@ -1,6 +1,5 @@
 //! `oathbulk deactivate | unassign | remove`: one token (`--serial`) or every row of a CSV.
 
-use super::activate::{GRAPH_DEFAULT_RATE, PORTAL_DEFAULT_RATE};
 use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
 use super::ScriptArgs;
 use crate::backend::Backend;
@@ -45,12 +44,8 @@ pub struct ChangeRunArgs {
     /// Read the tenant and report what would be done (`would_do`); send no write.
     #[arg(long)]
     pub dry_run: bool,
-    /// Requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub parallel: u16,
-    /// Write requests per second [default: graph 10, portal 0.667].
-    #[arg(long, value_name = "PER_SECOND")]
-    pub max_rate: Option<f64>,
+    #[command(flatten)]
+    pub pace: super::PaceArgs,
     /// Append every final `change` record here (and an `in_flight` line before each write).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
@@ -67,20 +62,7 @@ pub struct ChangeRunArgs {
 
 impl ChangeRunArgs {
     pub fn options(&self, backend: BackendKind) -> Result<Options> {
-        if let Some(rate) = self.max_rate {
-            if !(rate.is_finite() && rate > 0.0) {
-                anyhow::bail!("--max-rate must be a positive number of requests per second");
-            }
-        }
-        let default_rate = match backend {
-            BackendKind::Graph => GRAPH_DEFAULT_RATE,
-            BackendKind::Portal => PORTAL_DEFAULT_RATE,
-        };
-        Ok(Options {
-            dry_run: self.dry_run,
-            parallel: usize::from(self.parallel),
-            max_rate: Some(self.max_rate.unwrap_or(default_rate)),
-        })
+        Ok(Options { dry_run: self.dry_run, engine: self.pace.engine_config(backend)? })
     }
 }
 

@@ -8,11 +8,9 @@ use crate::pipeline;
 use crate::record::{Finding, Record, Severity, Summary};
 use anyhow::Result;
 use clap::Args;
-use std::collections::BTreeMap;
 use std::time::Instant;
 
-/// Entra refuses a sixth OATH method for one user.
-pub const MAX_TOKENS_PER_USER: usize = 5;
+pub use crate::inventory::MAX_TOKENS_PER_USER;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -30,9 +28,8 @@ pub fn run(args: CheckArgs) -> Result<i32> {
     let filtered = rows.filtered();
     let mut out = Output::stdout(args.output.format, false);
     let mut summary = Summary { command: "check".into(), ..Default::default() };
-    let mut by_serial: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    // Case-insensitive: Entra treats UPNs that way.
-    let mut by_upn: BTreeMap<String, (String, Vec<u64>)> = BTreeMap::new();
+    // Serials and UPNs compared by the one rule every command uses (case-insensitive).
+    let mut tally = crate::inventory::rules::Tally::default();
     let mut findings = Vec::new();
     let mut bad_lines = std::collections::BTreeSet::new();
     for row in rows {
@@ -44,8 +41,7 @@ pub fn run(args: CheckArgs) -> Result<i32> {
                 out.emit(&Record::RowError(e))?;
             }
             Ok(row) => {
-                by_serial.entry(row.serial.clone()).or_default().push(row.line);
-                by_upn.entry(row.upn.to_lowercase()).or_insert_with(|| (row.upn.clone(), vec![])).1.push(row.line);
+                tally.add(&row.serial, &row.upn, row.line);
                 if let Some(secret) = &row.secret {
                     if secret.bits() < RECOMMENDED_MIN_BITS {
                         findings.push(Finding {
@@ -64,17 +60,18 @@ pub fn run(args: CheckArgs) -> Result<i32> {
             }
         }
     }
-    for (serial, lines) in by_serial.into_iter().filter(|(_, l)| l.len() > 1) {
+    for (serial, lines) in tally.duplicate_serials() {
         findings.push(Finding {
             severity: Severity::Error,
             code: "duplicate_serial".into(),
             message: format!("serial {serial} appears on {} lines", lines.len()),
-            lines,
+            lines: lines.to_vec(),
             upn: None,
-            serial: Some(serial),
+            serial: Some(serial.to_string()),
         });
     }
-    for (_, (upn, lines)) in by_upn.into_iter().filter(|(_, (_, l))| l.len() > MAX_TOKENS_PER_USER) {
+    for (upn, lines) in tally.crowded_users() {
+        let (upn, lines) = (upn.to_string(), lines.to_vec());
         findings.push(Finding {
             severity: Severity::Error,
             code: "too_many_tokens".into(),

@@ -15,23 +15,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BackendKind {
-    /// Microsoft Graph (documented; default).
-    Graph,
-    /// The legacy Azure portal endpoint (undocumented; user tokens only).
-    Portal,
-}
-
-impl BackendKind {
-    /// Whether a token's `aud` claim is this API's.
-    pub fn accepts_audience(self, aud: &str) -> bool {
-        match self {
-            BackendKind::Graph => auth::jwt::GRAPH_AUDIENCES.contains(&aud),
-            BackendKind::Portal => aud == auth::jwt::PORTAL_AUDIENCE,
-        }
-    }
-}
+pub use crate::backend::BackendKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PortalCloud {

@@ -2,13 +2,13 @@
 //! One `check` record per finding (pass, warn or fail, with a fix). Exit 0 only when nothing
 //! fails.
 
-use super::check::MAX_TOKENS_PER_USER;
 use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
 use super::{OptionalInputArgs, OutputArgs};
 use crate::auth::{self, jwt};
 use crate::backend::{ApiError, Backend, DeviceStatus};
 use crate::diag::{Diag, ProgressMode};
 use crate::inventory::Row;
+use crate::inventory::MAX_TOKENS_PER_USER;
 use crate::output::Output;
 use crate::pipeline;
 use crate::record::{CheckRecord, CheckStatus, Record, Summary};
@@ -36,7 +36,7 @@ pub struct DoctorArgs {
     #[command(flatten)]
     pub input: OptionalInputArgs,
     /// The write rate the run will use, to estimate its length against the token's lifetime.
-    #[arg(long, value_name = "PER_SECOND", default_value_t = super::activate::GRAPH_DEFAULT_RATE, help_heading = "Run")]
+    #[arg(long, value_name = "PER_SECOND", default_value_t = crate::engine::pacer::START_RATE, help_heading = "Run")]
     pub max_rate: f64,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -115,14 +115,13 @@ fn run_inner(args: DoctorArgs, diag: &Diag, started: Instant) -> Result<i32> {
 }
 
 fn csv_check(rows: &[Row], errors: u64) -> CheckRecord {
-    let mut serials: HashMap<String, u32> = HashMap::new();
-    let mut users: HashMap<String, usize> = HashMap::new();
+    // The same rules as `check` and `activate` (crate::inventory::rules).
+    let mut tally = crate::inventory::rules::Tally::default();
     for r in rows {
-        *serials.entry(r.serial.to_lowercase()).or_default() += 1;
-        *users.entry(r.upn.to_lowercase()).or_default() += 1;
+        tally.add(&r.serial, &r.upn, r.line);
     }
-    let dups = serials.values().filter(|&&n| n > 1).count();
-    let crowded = users.values().filter(|&&n| n > MAX_TOKENS_PER_USER).count();
+    let dups = tally.duplicate_serials().count();
+    let crowded = tally.crowded_users().count();
     if errors == 0 && dups == 0 && crowded == 0 {
         check("csv", CheckStatus::Pass, format!("{} rows, all usable", rows.len()), None)
     } else {

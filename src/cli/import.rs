@@ -7,8 +7,8 @@
 //! under their own statuses. The journal (`--journal`) gets the settled `import` records and
 //! then the `activation` records: `undo --journal` reverts both.
 
-use super::activate::{token_warnings, RunArgs, GRAPH_DEFAULT_RATE, PORTAL_DEFAULT_RATE};
-use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
+use super::activate::{token_warnings, RunArgs};
+use super::connect::{self, AnyBackend, AuthArgs, TenantArgs};
 use super::{InputArgs, OutputArgs, ScriptArgs};
 use crate::activate::{self, sink::Sink, RunOptions};
 use crate::backend::Backend;
@@ -56,11 +56,7 @@ pub fn run(args: ImportArgs) -> Result<i32> {
 }
 
 fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<i32> {
-    if let Some(rate) = args.run.max_rate {
-        if !(rate.is_finite() && rate > 0.0) {
-            anyhow::bail!("--max-rate must be a positive number of requests per second");
-        }
-    }
+    let engine = args.run.pace.engine_config(args.tenant.backend)?;
     let rows: Vec<RowResult> =
         pipeline::open(&args.input.csv, args.input.read_options(true), &args.script.options(false))?.collect();
     let (settled_import, settled_activation) = match (&args.run.journal, args.run.resume) {
@@ -72,15 +68,7 @@ fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<i3
         (Some(path), false) => Some(Journal::open(path)?),
         _ => None,
     };
-    let default_rate = match args.tenant.backend {
-        BackendKind::Graph => GRAPH_DEFAULT_RATE,
-        BackendKind::Portal => PORTAL_DEFAULT_RATE,
-    };
-    let options = Options {
-        dry_run: args.run.dry_run,
-        parallel: usize::from(args.run.parallel),
-        max_rate: Some(args.run.max_rate.unwrap_or(default_rate)),
-    };
+    let options = Options { dry_run: args.run.dry_run, engine };
     let rt = connect::runtime()?;
     rt.block_on(async move {
         // A rehearsal tenant knows the users but none of the tokens.
@@ -129,7 +117,7 @@ async fn go<B: Backend>(
     let mut out = Out::new(Output::stdout(args.output.format, true), diag.clone(), "import").with_journal(journal);
     let redactor = conn.tokens.redactor().await;
     out.set_redactor(redactor.clone());
-    let est = rows.len() as f64 / options.max_rate.unwrap_or(GRAPH_DEFAULT_RATE);
+    let est = rows.len() as f64 / args.tenant.backend.planning_rate(args.run.pace.max_rate);
     for w in token_warnings(&conn.tokens, args.tenant.backend, est).await {
         diag.warn(&w.code, &w.message);
         out.emit(&Record::Warning(w))?;
@@ -167,8 +155,7 @@ async fn go<B: Backend>(
     }
     let run_options = RunOptions {
         dry_run: options.dry_run,
-        parallel: options.parallel,
-        max_rate: options.max_rate,
+        engine: options.engine,
         min_validity_secs: args.run.min_validity,
         typed_code: None,
     };

@@ -14,24 +14,17 @@ mod tenant;
 mod undo;
 mod users;
 
-pub use args::{HashArg, InputArgs, OptionalInputArgs, OutputArgs, ScriptArgs};
+pub use args::{HashArg, InputArgs, OptionalInputArgs, OutputArgs, PaceArgs, ScriptArgs};
 
+use crate::record::Fatal;
+use crate::stop::{ExitCode, StopReason};
 use clap::{Parser, Subcommand};
 
-/// Exit codes (docs/json-lines.md, "Exit codes").
+/// Exit codes: the one list lives in [`crate::stop`]; these names keep call sites short.
 pub mod exit {
-    /// Every row fine.
-    pub const OK: i32 = 0;
-    /// The run finished, some rows had errors.
-    pub const ROW_ERRORS: i32 = 1;
-    /// Usage or input error: nothing (more) was done.
-    pub const USAGE: i32 = 2;
-    /// The tenant rejected the credentials (401/403): the run stopped.
-    pub const AUTH: i32 = 3;
-    /// The tenant could not be reached or kept failing: the run stopped.
-    pub const SERVICE: i32 = 4;
-    /// Interrupted (Ctrl-C): the journal holds what was settled.
-    pub const INTERRUPTED: i32 = 130;
+    use crate::stop::ExitCode;
+    pub const OK: i32 = ExitCode::Ok.code();
+    pub const USAGE: i32 = ExitCode::Usage.code();
 }
 
 #[derive(Debug, Parser)]
@@ -111,16 +104,33 @@ pub fn report_fatal(e: &anyhow::Error) -> i32 {
         return exit::OK;
     }
     eprintln!("oathbulk: error: {e:#}");
-    exit_code_for(e)
+    stop_reason_for(e).exit_code().code()
 }
 
-/// Usage/input errors are 2; a refused sign-in is 3 like a 401.
-pub fn exit_code_for(e: &anyhow::Error) -> i32 {
-    if e.chain().any(|c| c.downcast_ref::<crate::auth::SignInRefused>().is_some()) {
-        exit::AUTH
-    } else {
-        exit::USAGE
+/// Why an error stopped a command, from what it is made of: a refused sign-in or a rejected
+/// token is `auth_rejected`, no answer from a server is `network`, a server's failure is
+/// `service`, anything else (arguments, files) is `usage`.
+pub fn stop_reason_for(e: &anyhow::Error) -> StopReason {
+    for cause in e.chain() {
+        if cause.downcast_ref::<crate::auth::SignInRefused>().is_some() {
+            return StopReason::AuthRejected;
+        }
+        if let Some(api) = cause.downcast_ref::<crate::api_error::ApiError>() {
+            return match api {
+                crate::api_error::ApiError::Auth { .. } => StopReason::AuthRejected,
+                crate::api_error::ApiError::Transport { .. } => StopReason::Network,
+                _ => StopReason::Service,
+            };
+        }
+        if let Some(http) = cause.downcast_ref::<reqwest::Error>() {
+            return if http.is_connect() || http.is_timeout() || http.is_request() {
+                StopReason::Network
+            } else {
+                StopReason::Service
+            };
+        }
     }
+    StopReason::Usage
 }
 
 /// Run a network command so that any error that stops it still ends stdout with a
@@ -149,8 +159,8 @@ pub fn fatal_summary(
     format: crate::output::Format,
     started: std::time::Instant,
 ) -> i32 {
-    let code = exit_code_for(&e);
-    fatal_summary_code(command, e, diag, format, started, code)
+    let fatal = Fatal { code: stop_reason_for(&e), message: format!("{e:#}") };
+    summary_of_stop(command, fatal, diag, format, started)
 }
 
 /// A tenant read that failed for good: exit 3 for a rejected token, 4 otherwise, with the
@@ -163,32 +173,29 @@ pub fn api_failure_summary(
     format: crate::output::Format,
     started: std::time::Instant,
 ) -> i32 {
-    let exit = if matches!(e, crate::backend::ApiError::Auth { .. }) { exit::AUTH } else { exit::SERVICE };
-    let message = crate::activate::auth_advice(e, backend);
-    fatal_summary_code(command, anyhow::anyhow!(message), diag, format, started, exit)
+    let mut fatal = crate::activate::fatal_for(e, backend);
+    if matches!(e, crate::backend::ApiError::Auth { .. }) {
+        fatal.message = crate::activate::auth_advice(e, backend);
+    }
+    summary_of_stop(command, fatal, diag, format, started)
 }
 
-pub fn fatal_summary_code(
+/// Print the `summary` of a command that stopped early, and return its exit code.
+pub fn summary_of_stop(
     command: &str,
-    e: anyhow::Error,
+    fatal: Fatal,
     diag: &crate::diag::Diag,
     format: crate::output::Format,
     started: std::time::Instant,
-    exit_code: i32,
 ) -> i32 {
-    use crate::record::{Fatal, Record, Summary};
-    let kind = match exit_code {
-        exit::AUTH => "auth_rejected",
-        exit::SERVICE => "service",
-        _ => "usage",
-    };
-    let message = format!("{e:#}");
-    diag.error(kind, &message);
+    use crate::record::{Record, Summary};
+    diag.error(fatal.code.as_str(), &fatal.message);
+    let exit_code = fatal.code.exit_code().code();
     let summary = Summary {
         command: command.into(),
         elapsed_ms: started.elapsed().as_millis() as u64,
         exit_code,
-        fatal: Some(Fatal { code: kind.into(), message }),
+        fatal: Some(fatal),
         ..Default::default()
     };
     let mut out = crate::output::Output::stdout(format, true);
@@ -199,9 +206,5 @@ pub fn fatal_summary_code(
 
 /// Exit code for a finished row command.
 pub fn rows_exit_code(errors: u64) -> i32 {
-    if errors == 0 {
-        exit::OK
-    } else {
-        exit::ROW_ERRORS
-    }
+    ExitCode::for_rows(errors).code()
 }

@@ -86,6 +86,9 @@ pub struct FaultArgs {
     /// Write requests per second (token bucket, one second's burst); more → 429 + Retry-After.
     #[arg(long, value_name = "PER_SEC")]
     pub rate_limit: Option<f64>,
+    /// The bucket's size for --rate-limit [default: one second's worth].
+    #[arg(long, value_name = "REQUESTS", requires = "rate_limit")]
+    pub rate_burst: Option<f64>,
     /// Count reads (GET) against --rate-limit too.
     #[arg(long)]
     pub rate_limit_reads: bool,
@@ -183,6 +186,7 @@ fn config(args: &SimulateArgs) -> Result<SimConfig> {
         latency_ms: args.faults.latency_ms,
         rate_limit: args.faults.rate_limit,
         rate_limit_reads: args.faults.rate_limit_reads,
+        rate_burst: args.faults.rate_burst,
         fail_rate: args.faults.fail_rate,
         drop_rate: args.faults.drop_rate,
         drop_after_share: args.faults.drop_after_share,

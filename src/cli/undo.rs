@@ -23,9 +23,8 @@ pub struct UndoArgs {
     /// Read the tenant and report what would be reverted (`would_do`); send no write.
     #[arg(long)]
     pub dry_run: bool,
-    /// Write requests per second [default: graph 10, portal 0.667].
-    #[arg(long, value_name = "PER_SECOND")]
-    pub max_rate: Option<f64>,
+    #[command(flatten)]
+    pub pace: super::PaceArgs,
     /// Progress on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
@@ -54,8 +53,8 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
     }
     let run_args = ChangeRunArgs {
         dry_run: args.dry_run,
-        parallel: 1,
-        max_rate: args.max_rate,
+        // Newest first, one at a time: an undo step may depend on the one before it.
+        pace: super::PaceArgs { parallel: 1, ..args.pace.clone() },
         journal: None,
         resume: false,
         progress: args.progress,

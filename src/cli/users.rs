@@ -1,11 +1,11 @@
 //! `oathbulk users`: one `user` record per UPN of the CSV — the primitive per-user scripts
 //! build on. With `--with-tenant`, each token's tenant status and holder.
 
-use super::check::MAX_TOKENS_PER_USER;
 use super::connect::{self, AnyBackend, AuthArgs, TenantArgs};
 use super::{InputArgs, OutputArgs, ScriptArgs};
 use crate::backend::{Backend, Device, DeviceStatus};
 use crate::diag::{Diag, ProgressMode};
+use crate::inventory::MAX_TOKENS_PER_USER;
 use crate::output::Output;
 use crate::pipeline;
 use crate::record::{Record, Summary, UserRecord, UserToken};

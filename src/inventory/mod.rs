@@ -3,6 +3,7 @@
 
 mod columns;
 mod reader;
+pub mod rules;
 mod secret;
 
 pub use columns::{field_for, normalise, Field};
@@ -70,3 +71,5 @@ mod tests {
         assert!(!super::is_upn("a@b@contoso.com"));
     }
 }
+
+pub use rules::{serial_key, upn_key, MAX_TOKENS_PER_USER};

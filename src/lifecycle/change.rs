@@ -2,8 +2,7 @@
 //! decides: a token already where the command would take it is `done` with nothing sent; a
 //! token held by another user than the one named is `refused` and left untouched.
 
-use super::{apply, describe, held_by, holder_of, now_rfc3339, Op, Out};
-use crate::activate::executor::Shared;
+use super::{apply, describe, held_by, holder_of, now_rfc3339, Ctx, Op, Out};
 use crate::activate::plan::TenantIndex;
 use crate::backend::{ApiError, Backend, Device, DeviceStatus};
 use crate::record::{ChangeOperation, ChangeRecord, ChangeStatus, Fatal, Record};
@@ -82,7 +81,7 @@ fn op_name(op: Op) -> &'static str {
 
 /// Change one token. Returns its record.
 async fn change_one<B: Backend>(
-    shared: &Shared<B>,
+    shared: &Ctx<B>,
     op: ChangeOperation,
     target: &Target,
     found: &[Device],
@@ -170,13 +169,13 @@ async fn change_one<B: Backend>(
 
 /// Run `op` over the targets, one record each.
 pub async fn run<B: Backend>(
-    shared: &Arc<Shared<B>>,
+    shared: &Arc<Ctx<B>>,
     op: ChangeOperation,
     targets: Vec<Target>,
     done_before: &HashSet<String>,
     dry_run: bool,
     out: &mut Out,
-) -> Result<Option<(i32, Fatal)>> {
+) -> Result<Option<Fatal>> {
     let backend = shared.backend.clone();
     let mut work = Vec::new();
     let mut seen = HashSet::new();
@@ -199,7 +198,7 @@ pub async fn run<B: Backend>(
     out.diag().start("resolve", None);
     let wanted: Vec<(String, String)> =
         work.iter().map(|t| (t.serial.clone(), t.upn.clone().unwrap_or_default())).collect();
-    let index = match shared.read(|| backend.find(&wanted)).await {
+    let index = match backend.find(&wanted).await {
         Ok(d) => TenantIndex::new(d),
         Err(e) => {
             let fatal = super::fatal_for(&e, backend.name());

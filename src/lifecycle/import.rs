@@ -3,11 +3,10 @@
 //! twice. Re-runs are idempotent; a journal of settled rows lets a killed import resume and
 //! tells `undo` what this run created.
 
-use super::{held_by, now_rfc3339, send, Out};
-use crate::activate::executor::{Shared, MAX_TRANSIENT};
-use crate::activate::pacing::backoff;
+use super::{held_by, now_rfc3339, send, Ctx, Out};
 use crate::activate::plan::TenantIndex;
 use crate::backend::{ApiError, Backend, CreateOutcome, Device, DeviceStatus, NewDevice};
+use crate::engine::{Attempts, Decision};
 use crate::inventory::Row;
 use crate::pipeline::RowResult;
 use crate::record::{Fatal, ImportRecord, ImportStatus, Record};
@@ -31,7 +30,7 @@ pub struct ImportOptions {
 pub struct Imported {
     /// Rows whose token is in the tenant now (created or existing, no conflict).
     pub rows: Vec<Row>,
-    pub fatal: Option<(i32, Fatal)>,
+    pub fatal: Option<Fatal>,
 }
 
 /// Serials (lower-case) an earlier run settled, with their device ids (`--resume`).
@@ -84,26 +83,28 @@ fn new_device(row: &Row, assign_to: bool) -> Option<NewDevice> {
 }
 
 /// Assign an existing available token, never twice (re-read after an ambiguous failure).
-async fn assign_one<B: Backend>(shared: &Shared<B>, row: &Row, device: &Device) -> Result<(), ApiError> {
-    let mut transient = 0;
+async fn assign_one<B: Backend>(shared: &Ctx<B>, row: &Row, device: &Device) -> Result<(), ApiError> {
+    let mut attempts = Attempts::default();
     loop {
         let err = match send(shared, || shared.backend.assign(&row.upn, device)).await {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
         let retryable = matches!(err, ApiError::Unavailable { .. } | ApiError::Transport { .. });
-        let check = retryable || (transient > 0 && matches!(err, ApiError::Rejected { .. }));
+        let check = retryable || (attempts.transient > 0 && matches!(err, ApiError::Rejected { .. }));
+        let mut again = false;
         if check && !shared.stopped() {
             if retryable {
-                transient += 1;
-                tokio::time::sleep(backoff(transient)).await;
+                if let Decision::Transient(wait) = shared.decide(&err, &mut attempts) {
+                    again = shared.sleep(wait).await;
+                }
             }
-            if let Some(current) = shared.read(|| shared.backend.get(device)).await? {
+            if let Some(current) = shared.backend.get(device).await? {
                 if current.status != DeviceStatus::Available && held_by(shared, &current, &row.upn).await? {
                     return Ok(());
                 }
             }
-            if retryable && transient < MAX_TRANSIENT {
+            if again {
                 continue;
             }
         }
@@ -113,7 +114,7 @@ async fn assign_one<B: Backend>(shared: &Shared<B>, row: &Row, device: &Device) 
 
 /// Run the import. Every row gets one record through `out`.
 pub async fn run<B: Backend>(
-    shared: &Arc<Shared<B>>,
+    shared: &Arc<Ctx<B>>,
     rows: Vec<RowResult>,
     settled_before: &HashMap<String, Option<String>>,
     options: &ImportOptions,
@@ -149,7 +150,7 @@ pub async fn run<B: Backend>(
     // 1. What the tenant holds already (reads only).
     out.diag().start("resolve", None);
     let wanted: Vec<(String, String)> = work.iter().map(|r| (r.serial.clone(), r.upn.clone())).collect();
-    let devices = match shared.read(|| backend.find(&wanted)).await {
+    let devices = match backend.find(&wanted).await {
         Ok(d) => d,
         Err(e) => {
             let fatal = super::fatal_for(&e, backend.name());
@@ -216,7 +217,7 @@ pub async fn run<B: Backend>(
 
     // 3. Create, chunk by chunk.
     let chunk = if is_portal { PORTAL_CHUNK } else { GRAPH_CHUNK };
-    let mut fatal: Option<(i32, Fatal)> = None;
+    let mut fatal: Option<Fatal> = None;
     for rows in to_create.chunks(chunk) {
         if fatal.is_some() || shared.stopped() {
             for row in rows {

@@ -11,100 +11,52 @@ pub mod import;
 pub mod journal;
 pub mod undo;
 
-use crate::activate::executor::{Shared, MAX_THROTTLED, MAX_TRANSIENT};
-use crate::activate::pacing::{backoff, Pacer};
 use crate::auth::Redactor;
 use crate::backend::{ApiError, Backend, Device, DeviceStatus};
 use crate::clock::ServerClock;
 use crate::diag::Diag;
-use crate::http::Stats;
+use crate::engine::{Attempts, Client, Decision, Engine, EngineConfig, Stats};
 use crate::output::Output;
 use crate::record::{ChangeRecord, ChangeStatus, Fatal, ImportRecord, ImportStatus, Record, RowErrorRecord, Summary};
+use crate::stop::{ExitCode, StopReason};
 use anyhow::Result;
 use journal::Journal;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
-use tokio::sync::{watch, Semaphore};
+use std::sync::Arc;
 
 /// How a lifecycle run talks to the tenant.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub dry_run: bool,
-    /// Requests in flight at once.
-    pub parallel: usize,
-    /// Write requests per second.
-    pub max_rate: Option<f64>,
+    /// Parallelism, pace and retry policy.
+    pub engine: EngineConfig,
 }
 
-/// Build the shared request machinery (pacing, permits, stop flag) the activation engine uses.
-pub fn shared<B: Backend>(backend: Arc<B>, stats: Arc<Stats>, clock: Arc<ServerClock>, o: &Options) -> Arc<Shared<B>> {
-    let (stop, _) = watch::channel(false);
-    Arc::new(Shared {
-        backend,
-        pacer: Pacer::new(o.max_rate),
-        stats,
-        clock,
-        permits: Semaphore::new(o.parallel.max(1)),
-        min_validity_ms: None,
-        stop,
-        fatal: Mutex::new(None),
-        typed_code: None,
-        journal: None,
-    })
+/// What a lifecycle planner holds: the API, the run's engine, the tenant's clock.
+pub type Ctx<B> = Client<B>;
+
+/// The run's engine and its API.
+pub fn shared<B: Backend>(backend: Arc<B>, stats: Arc<Stats>, clock: Arc<ServerClock>, o: &Options) -> Arc<Ctx<B>> {
+    Arc::new(Client { backend, engine: Engine::start(o.engine, stats), clock })
 }
 
 pub(crate) use crate::activate::executor::now_rfc3339;
+pub use crate::activate::fatal_for;
 
-/// The fatal condition and exit code for an error that stops a run.
-pub fn fatal_for(e: &ApiError, backend: &str) -> (i32, Fatal) {
-    match e {
-        ApiError::Auth { .. } => (
-            crate::cli::exit::AUTH,
-            Fatal { code: "auth_rejected".into(), message: crate::activate::auth_advice(e, backend) },
-        ),
-        other => (
-            crate::cli::exit::SERVICE,
-            Fatal { code: "service".into(), message: format!("the tenant could not be read: {other}") },
-        ),
-    }
-}
-
-/// Send one write: paced, holding a permit, re-sent through throttling (a throttled
-/// request was not applied). Anything else comes back for the caller to reconcile.
-pub async fn send<B, T, F, Fut>(shared: &Shared<B>, mut call: F) -> Result<T, ApiError>
+/// Send one write through the engine (paced; throttling waited out, since a throttled
+/// request was not applied). A rejected credential stops the run. Anything else comes back
+/// for the caller to reconcile.
+pub async fn send<B, T, F, Fut>(shared: &Ctx<B>, call: F) -> Result<T, ApiError>
 where
     B: Backend,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
 {
-    let mut throttled = 0;
-    loop {
-        if shared.stopped() {
-            return Err(ApiError::Transport { maybe_applied: false, message: "the run stopped".into() });
-        }
-        let permit = shared.permits.acquire().await.expect("semaphore open");
-        if !shared.paced().await {
-            return Err(ApiError::Transport { maybe_applied: false, message: "the run stopped".into() });
-        }
-        let result = call().await;
-        drop(permit);
-        match result {
-            Err(ApiError::Throttled { retry_after, .. }) if throttled < MAX_THROTTLED => {
-                throttled += 1;
-                Stats::bump(&shared.stats.throttled);
-                Stats::bump(&shared.stats.retries);
-                shared.pacer.hold(retry_after.unwrap_or_else(|| backoff(throttled)));
-            }
-            Err(e @ ApiError::Auth { .. }) => {
-                shared.abort(Fatal {
-                    code: "auth_rejected".into(),
-                    message: crate::activate::auth_advice(&e, shared.backend.name()),
-                });
-                return Err(e);
-            }
-            other => return other,
-        }
+    let result = shared.write(call).await;
+    if let Err(e @ ApiError::Auth { .. }) = &result {
+        shared.abort(StopReason::AuthRejected, crate::activate::auth_advice(e, shared.backend.name()));
     }
+    result
 }
 
 /// A single-device change, and what the tenant shows once it is applied.
@@ -148,8 +100,9 @@ impl Op {
 
 /// Apply one change, never twice: after a failure that may have landed (5xx, an unanswered
 /// request) the token is re-read, and the write is re-sent only while it still needs it.
-pub async fn apply<B: Backend>(shared: &Shared<B>, op: Op, user: &str, device: &Device) -> Result<(), ApiError> {
-    let mut transient = 0;
+pub async fn apply<B: Backend>(shared: &Ctx<B>, op: Op, user: &str, device: &Device) -> Result<(), ApiError> {
+    let mut attempts = Attempts::default();
+    let mut ambiguous = false;
     loop {
         let b = &shared.backend;
         let result = send(shared, || async {
@@ -164,24 +117,30 @@ pub async fn apply<B: Backend>(shared: &Shared<B>, op: Op, user: &str, device: &
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
-        let retryable = matches!(err, ApiError::Unavailable { .. } | ApiError::Transport { .. });
-        if !retryable || transient >= MAX_TRANSIENT || shared.stopped() {
+        let retry = match &err {
+            ApiError::Unavailable { .. } | ApiError::Transport { .. } if !shared.stopped() => {
+                shared.decide(&err, &mut attempts)
+            }
+            _ => Decision::GiveUp,
+        };
+        let Decision::Transient(wait) = retry else {
             // A refusal after an earlier ambiguous attempt may mean that attempt landed.
-            if transient > 0 && matches!(err, ApiError::Rejected { .. }) {
-                if let Ok(current) = shared.read(|| b.get(device)).await {
+            if ambiguous && matches!(err, ApiError::Rejected { .. }) {
+                if let Ok(current) = b.get(device).await {
                     if op.reached(current.as_ref()) {
                         return Ok(());
                     }
                 }
             }
             return Err(err);
-        }
-        transient += 1;
-        Stats::bump(&shared.stats.retries);
-        tokio::time::sleep(backoff(transient)).await;
+        };
         let maybe_applied = !matches!(err, ApiError::Transport { maybe_applied: false, .. });
+        ambiguous |= maybe_applied;
+        if !shared.sleep(wait).await {
+            return Err(err);
+        }
         if maybe_applied {
-            let current = shared.read(|| b.get(device)).await?;
+            let current = b.get(device).await?;
             if op.reached(current.as_ref()) {
                 return Ok(());
             }
@@ -191,7 +150,7 @@ pub async fn apply<B: Backend>(shared: &Shared<B>, op: Op, user: &str, device: &
 
 /// Is `device` held by `upn`? The portal names holders by UPN; Graph only by object id, so
 /// the UPN is looked up (cached by the backend).
-pub async fn held_by<B: Backend>(shared: &Shared<B>, device: &Device, upn: &str) -> Result<bool, ApiError> {
+pub async fn held_by<B: Backend>(shared: &Ctx<B>, device: &Device, upn: &str) -> Result<bool, ApiError> {
     if let Some(owner) = &device.owner_upn {
         return Ok(owner.eq_ignore_ascii_case(upn));
     }
@@ -199,17 +158,17 @@ pub async fn held_by<B: Backend>(shared: &Shared<B>, device: &Device, upn: &str)
     if id.eq_ignore_ascii_case(upn) {
         return Ok(true);
     }
-    let user = shared.read(|| shared.backend.lookup_user(upn)).await?;
+    let user = shared.backend.lookup_user(upn).await?;
     Ok(user.is_some_and(|u| u.id.eq_ignore_ascii_case(id)))
 }
 
 /// The holder of a token as `(path segment for user calls, UPN for records)`.
-pub async fn holder_of<B: Backend>(shared: &Shared<B>, device: &Device) -> Result<Option<(String, String)>, ApiError> {
+pub async fn holder_of<B: Backend>(shared: &Ctx<B>, device: &Device) -> Result<Option<(String, String)>, ApiError> {
     if let Some(owner) = &device.owner_upn {
         return Ok(Some((owner.clone(), owner.clone())));
     }
     let Some(id) = device.token.assigned_to_id.clone() else { return Ok(None) };
-    let user = shared.read(|| shared.backend.lookup_user(&id)).await?;
+    let user = shared.backend.lookup_user(&id).await?;
     let upn = user.map(|u| u.upn).filter(|u| !u.is_empty()).or_else(|| device.token.assigned_to.clone());
     Ok(Some((id.clone(), upn.unwrap_or(id))))
 }
@@ -341,34 +300,31 @@ impl Out {
     /// Fill in the run-wide fields and print the summary last.
     pub fn finish<B: Backend>(
         mut self,
-        shared: &Shared<B>,
+        shared: &Ctx<B>,
         started: std::time::Instant,
         dry_run: bool,
-        fatal: Option<(i32, Fatal)>,
+        fatal: Option<Fatal>,
     ) -> Result<Summary> {
         self.diag.finish();
-        let fatal = fatal.or_else(|| {
-            shared.fatal.lock().unwrap().clone().map(|f| {
-                let code = if f.code == "interrupted" { crate::cli::exit::INTERRUPTED } else { crate::cli::exit::AUTH };
-                (code, f)
-            })
-        });
-        if let Some((_, f)) = &fatal {
-            self.diag.error(&f.code, &f.message);
+        let fatal = fatal.or_else(|| shared.fatal());
+        if let Some(f) = &fatal {
+            self.diag.error(f.code.as_str(), &f.message);
         }
         let s = &mut self.summary;
-        s.requests = Some(Stats::get(&shared.stats.requests));
-        s.retries = Some(Stats::get(&shared.stats.retries));
-        s.throttled = Some(Stats::get(&shared.stats.throttled));
+        s.requests = Some(Stats::get(&shared.stats().requests));
+        s.retries = Some(Stats::get(&shared.stats().retries));
+        s.throttled = Some(Stats::get(&shared.stats().throttled));
+        s.pace = shared.pace().rate.filter(|_| !dry_run);
         s.clock_offset_ms = shared.clock.offset_ms();
         s.backend = Some(shared.backend.name().to_string());
         s.dry_run = Some(dry_run);
         s.elapsed_ms = started.elapsed().as_millis() as u64;
         s.exit_code = match &fatal {
-            Some((code, _)) => *code,
-            None => crate::cli::rows_exit_code(s.errors),
-        };
-        s.fatal = fatal.map(|(_, f)| f);
+            Some(f) => f.code.exit_code(),
+            None => ExitCode::for_rows(s.errors),
+        }
+        .code();
+        s.fatal = fatal;
         let summary = self.summary.clone();
         self.out.emit(&Record::Summary(summary.clone()))?;
         self.out.finish()?;
@@ -377,11 +333,6 @@ impl Out {
 }
 
 /// Stop the run on Ctrl-C: no new writes; what is in flight settles.
-pub fn on_interrupt<B: Backend>(shared: &Arc<Shared<B>>) -> tokio::task::JoinHandle<()> {
-    let shared = shared.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            shared.abort(Fatal { code: "interrupted".into(), message: "interrupted (Ctrl-C)".into() });
-        }
-    })
+pub fn on_interrupt<B>(shared: &Arc<Ctx<B>>) -> tokio::task::JoinHandle<()> {
+    shared.engine.watch_interrupt()
 }

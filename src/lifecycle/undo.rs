@@ -10,8 +10,7 @@
 //! undo was killed is `done` if the tenant shows it landed.
 
 use super::change::{change_record, with_error};
-use super::{apply, describe, held_by, journal, Op, Out};
-use crate::activate::executor::Shared;
+use super::{apply, describe, held_by, journal, Ctx, Op, Out};
 use crate::backend::{Backend, Device, DeviceStatus};
 use crate::record::{
     Action, ActivationStatus, ChangeOperation, ChangeStatus, Fatal, ImportStatus, Record, TenantToken,
@@ -159,7 +158,7 @@ fn internal(op: ChangeOperation) -> Op {
 
 /// What the run left before this step: `Ok(())` or why not.
 async fn expected<B: Backend>(
-    shared: &Shared<B>,
+    shared: &Ctx<B>,
     op: ChangeOperation,
     e: &Effects,
     current: Option<&Device>,
@@ -195,7 +194,7 @@ fn never_landed(op: ChangeOperation, current: Option<&Device>) -> bool {
 }
 
 /// Read the token as it is now (by id when the journal has it, else by serial).
-async fn read_current<B: Backend>(shared: &Shared<B>, e: &Effects) -> Result<Option<Device>, crate::backend::ApiError> {
+async fn read_current<B: Backend>(shared: &Ctx<B>, e: &Effects) -> Result<Option<Device>, crate::backend::ApiError> {
     match &e.device_id {
         Some(id) => {
             let probe = Device {
@@ -203,11 +202,11 @@ async fn read_current<B: Backend>(shared: &Shared<B>, e: &Effects) -> Result<Opt
                 status: DeviceStatus::Unknown,
                 owner_upn: Some(e.upn.clone()),
             };
-            shared.read(|| shared.backend.get(&probe)).await
+            shared.backend.get(&probe).await
         }
         None => {
             let wanted = [(e.serial.clone(), e.upn.clone())];
-            let found = shared.read(|| shared.backend.find(&wanted)).await?;
+            let found = shared.backend.find(&wanted).await?;
             Ok(found.into_iter().find(|d| d.token.serial.eq_ignore_ascii_case(&e.serial)))
         }
     }
@@ -215,7 +214,7 @@ async fn read_current<B: Backend>(shared: &Shared<B>, e: &Effects) -> Result<Opt
 
 /// Undo one token's steps.
 async fn undo_one<B: Backend>(
-    shared: &Shared<B>,
+    shared: &Ctx<B>,
     e: &Effects,
     progress: &Progress,
     dry_run: bool,
@@ -313,12 +312,12 @@ async fn undo_one<B: Backend>(
 
 /// Undo the run recorded in `records`. Every step gets one record (skipped ones a count).
 pub async fn run<B: Backend>(
-    shared: &Arc<Shared<B>>,
+    shared: &Arc<Ctx<B>>,
     records: &[(u64, Record)],
     progress: &Progress,
     dry_run: bool,
     out: &mut Out,
-) -> Result<Option<(i32, Fatal)>> {
+) -> Result<Option<Fatal>> {
     let list = effects(records);
     let steps: usize = list.iter().map(|e| e.steps().len()).sum();
     out.diag().start("undo", Some(steps as u64));

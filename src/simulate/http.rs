@@ -369,7 +369,7 @@ fn check_request(
     }
     if let Some(rate) = cfg.rate_limit {
         if is_write || cfg.rate_limit_reads {
-            if let Err(secs) = t.take_rate_token(rate) {
+            if let Err(secs) = t.take_rate_token(rate, cfg.rate_burst) {
                 t.counters.throttled += 1;
                 let mut r = error(
                     StatusCode::TOO_MANY_REQUESTS,

@@ -54,6 +54,8 @@ pub struct SimConfig {
     pub rate_limit: Option<f64>,
     /// Also count GETs against `rate_limit`.
     pub rate_limit_reads: bool,
+    /// The bucket's size (`None`: one second's worth, at least 1).
+    pub rate_burst: Option<f64>,
     /// Share (0..=1) of Graph/portal requests answered 503 or 500 before anything is applied.
     pub fail_rate: f64,
     /// Share (0..=1) of Graph/portal requests whose connection is closed without a response.
@@ -138,6 +140,7 @@ impl Default for SimConfig {
             latency_ms: 0,
             rate_limit: None,
             rate_limit_reads: false,
+            rate_burst: None,
             fail_rate: 0.0,
             drop_rate: 0.0,
             drop_after_share: 0.5,
@@ -179,6 +182,7 @@ impl std::fmt::Debug for SimConfig {
             .field("latency_ms", &self.latency_ms)
             .field("rate_limit", &self.rate_limit)
             .field("rate_limit_reads", &self.rate_limit_reads)
+            .field("rate_burst", &self.rate_burst)
             .field("fail_rate", &self.fail_rate)
             .field("drop_rate", &self.drop_rate)
             .field("drop_after_share", &self.drop_after_share)

@@ -350,8 +350,8 @@ impl Tenant {
     }
 
     /// Token bucket for writes: `Err(retry_after_secs)` when empty.
-    pub(crate) fn take_rate_token(&mut self, rate: f64) -> Result<(), u64> {
-        let cap = rate.max(1.0);
+    pub(crate) fn take_rate_token(&mut self, rate: f64, burst: Option<f64>) -> Result<(), u64> {
+        let cap = burst.unwrap_or(rate).max(1.0);
         let now = Instant::now();
         let b = self.bucket.get_or_insert(Bucket { tokens: cap, last: now });
         b.tokens = (b.tokens + rate * now.duration_since(b.last).as_secs_f64()).min(cap);

@@ -2,6 +2,8 @@
 //! the real binary pointed at it, and parsed records.
 #![allow(dead_code)]
 
+pub mod schema;
+
 use oathbulk::simulate::{SimConfig, SimState, Simulator};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -192,7 +194,10 @@ pub struct Run {
 impl From<Output> for Run {
     fn from(out: Output) -> Run {
         let stdout = String::from_utf8(out.stdout).unwrap();
-        let records = stdout.lines().map(|l| serde_json::from_str(l).expect("every stdout line is JSON")).collect();
+        let records: Vec<Value> =
+            stdout.lines().map(|l| serde_json::from_str(l).expect("every stdout line is JSON")).collect();
+        // Every record a suite reads is checked against the published schema.
+        records.iter().for_each(schema::validate);
         Run { code: out.status.code().unwrap_or(-1), stdout, stderr: String::from_utf8(out.stderr).unwrap(), records }
     }
 }

@@ -1,0 +1,409 @@
+//! The request engine: the one place requests are scheduled, paced, retried, interrupted and
+//! counted. `activate`, `import` and the lifecycle commands are planners: they decide *what*
+//! to send for a row and hand each attempt to the engine, which decides *when* — and whether
+//! the run goes on at all.
+//!
+//! - **Scheduling**: at most `--parallel` requests in flight ([`Engine::slot`], [`Engine::read`]).
+//! - **Pace**: writes take a slot from the [`pacer::Pacer`], which finds the tenant's rate.
+//! - **Retries**: one [`retry::RetryPolicy`] for every request; the HTTP layer and the backends
+//!   make exactly one attempt per call, so retries never nest.
+//! - **Stopping**: Ctrl-C, a rejected credential or a journal that cannot be written stop the
+//!   run ([`Engine::abort`]); every wait — pace, `Retry-After`, backoff — ends at once.
+//! - **Counting**: [`Stats`], the summary's `requests`, `retries`, `throttled`.
+//!
+//! The engine knows nothing of rows, CSV files or which command planned the step.
+
+pub mod pacer;
+pub mod retry;
+pub mod stats;
+
+pub use pacer::{PaceMode, PaceReport, Pacer};
+pub use retry::{Attempts, Decision, RetryPolicy};
+pub use stats::Stats;
+
+use crate::api_error::ApiError;
+use crate::record::Fatal;
+use crate::stop::StopReason;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{watch, Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+/// How a run's engine behaves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EngineConfig {
+    /// Requests in flight at once.
+    pub parallel: usize,
+    pub pace: PaceMode,
+    pub policy: RetryPolicy,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self { parallel: 16, pace: PaceMode::Adaptive { ceiling: None }, policy: RetryPolicy::default() }
+    }
+}
+
+pub struct Engine {
+    permits: Semaphore,
+    /// Reads have their own places: a write's planner may read while it holds a write's
+    /// place (a refused write explained), and must not wait for itself.
+    read_permits: Semaphore,
+    pacer: Pacer,
+    policy: RetryPolicy,
+    stop: watch::Sender<bool>,
+    fatal: Mutex<Option<Fatal>>,
+    stats: Arc<Stats>,
+}
+
+/// A granted write slot: a place among the requests in flight, at a paced moment.
+pub struct Slot<'a> {
+    _permit: SemaphorePermit<'a>,
+    sent: Instant,
+}
+
+/// Why a write got no slot: the run stopped while it waited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped;
+
+impl Engine {
+    /// A new engine, installed as the run's (see [`current`]).
+    pub fn start(config: EngineConfig, stats: Arc<Stats>) -> Arc<Self> {
+        let engine = Arc::new(Self::new(config, stats));
+        install(&engine);
+        engine
+    }
+
+    pub fn new(config: EngineConfig, stats: Arc<Stats>) -> Self {
+        let (stop, _) = watch::channel(false);
+        Self {
+            permits: Semaphore::new(config.parallel.max(1)),
+            read_permits: Semaphore::new(config.parallel.max(1)),
+            pacer: Pacer::new(config.pace),
+            policy: config.policy,
+            stop,
+            fatal: Mutex::new(None),
+            stats,
+        }
+    }
+
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// What the pace settled on.
+    pub fn pace(&self) -> PaceReport {
+        self.pacer.report()
+    }
+
+    pub fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Stop the run: the first reason wins and is the one reported. Every wait ends.
+    pub fn abort(&self, code: StopReason, message: impl Into<String>) {
+        let mut f = self.fatal.lock().unwrap_or_else(|p| p.into_inner());
+        if f.is_none() {
+            *f = Some(Fatal { code, message: message.into() });
+        }
+        self.stop.send_replace(true);
+    }
+
+    /// Why the run stopped, if it did.
+    pub fn fatal(&self) -> Option<Fatal> {
+        self.fatal.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Ctrl-C stops the run (requests in flight settle; nothing new is sent).
+    pub fn watch_interrupt(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                engine.abort(StopReason::Interrupted, "interrupted (Ctrl-C)");
+            }
+        })
+    }
+
+    /// Sleep unless the run stops first. Returns false when stopped.
+    pub async fn sleep(&self, d: Duration) -> bool {
+        self.sleep_until(Instant::now() + d.min(Duration::from_secs(86_400))).await
+    }
+
+    async fn sleep_until(&self, until: Instant) -> bool {
+        let mut rx = self.stop.subscribe();
+        if *rx.borrow() {
+            return false;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(until) => !self.stopped(),
+            _ = rx.wait_for(|s| *s) => false,
+        }
+    }
+
+    /// A place among the requests in flight and a paced moment to send a write. `Err` when
+    /// the run stopped while waiting (a stopped run never drains its queue at the pace).
+    pub async fn slot(&self) -> Result<Slot<'_>, Stopped> {
+        if self.stopped() {
+            return Err(Stopped);
+        }
+        let permit = tokio::select! {
+            p = self.permits.acquire() => p.expect("the semaphore is never closed"),
+            _ = self.wait_stopped() => return Err(Stopped),
+        };
+        while let Err(at) = self.pacer.try_claim(Instant::now()) {
+            if !self.sleep_until(at).await {
+                return Err(Stopped);
+            }
+        }
+        Ok(Slot { _permit: permit, sent: Instant::now() })
+    }
+
+    async fn wait_stopped(&self) {
+        let mut rx = self.stop.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+
+    /// Tell the pacer how a write sent in `slot` fared (frees the slot).
+    pub fn settle<T>(&self, slot: Slot<'_>, result: &Result<T, ApiError>) {
+        let now = Instant::now();
+        match result {
+            Ok(_) => self.pacer.accepted(slot.sent, now),
+            Err(ApiError::Throttled { retry_after, .. }) => {
+                let retry_after = retry_after.map(|d| d.min(self.policy.max_wait));
+                self.pacer.throttled(slot.sent, now, retry_after);
+            }
+            // Refusals and failures say nothing about the pace.
+            Err(_) => {}
+        }
+    }
+
+    /// The retry policy's verdict on a failed attempt, counted in the statistics. A wait
+    /// longer than `--max-wait` stops the run (exit 4, resumable) rather than hanging it.
+    pub fn decide(&self, err: &ApiError, attempts: &mut Attempts) -> Decision {
+        let d = self.policy.decide(err, attempts);
+        match &d {
+            Decision::Throttled(_) => {
+                Stats::bump(&self.stats.throttled);
+                Stats::bump(&self.stats.retries);
+            }
+            Decision::Transient(_) => Stats::bump(&self.stats.retries),
+            Decision::WaitTooLong(wait) => self.abort(
+                StopReason::Service,
+                format!(
+                    "the tenant asked to wait {}, longer than --max-wait ({} s); run again later with --resume",
+                    describe_wait(*wait),
+                    self.policy.max_wait.as_secs()
+                ),
+            ),
+            Decision::GiveUp => {}
+        }
+        d
+    }
+
+    /// A read, safe to repeat: waits for the gate and a place in flight, and is tried again
+    /// through throttling and transient failures under the policy. Stops with the run. The
+    /// HTTP layer wraps each GET in this (see [`current`]); planners never wrap a backend
+    /// call in it, so retries never nest.
+    pub async fn read<T, F, Fut>(&self, mut call: F) -> Result<T, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let mut attempts = Attempts::default();
+        loop {
+            if self.stopped() || !self.sleep_until(self.pacer.gate()).await {
+                return Err(stopped_error());
+            }
+            let permit = tokio::select! {
+                p = self.read_permits.acquire() => p.expect("the semaphore is never closed"),
+                _ = self.wait_stopped() => return Err(stopped_error()),
+            };
+            let result = call().await;
+            drop(permit);
+            let err = match result {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            match self.decide(&err, &mut attempts) {
+                Decision::Throttled(wait) => {
+                    // A read throttled: the tenant is busy for everyone; hold every worker.
+                    self.pacer.hold_until(Instant::now() + wait);
+                }
+                Decision::Transient(wait) => {
+                    if !self.sleep(wait).await {
+                        return Err(err);
+                    }
+                }
+                Decision::GiveUp | Decision::WaitTooLong(_) => return Err(err),
+            }
+        }
+    }
+
+    /// A write that is safe to send again after throttling only (a throttled request was not
+    /// applied): paced, throttling waited out under the policy. Every other failure comes
+    /// back for the planner to reconcile against the tenant before anything is re-sent.
+    pub async fn write<T, F, Fut>(&self, mut call: F) -> Result<T, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let mut attempts = Attempts::default();
+        loop {
+            let Ok(slot) = self.slot().await else { return Err(stopped_error()) };
+            let result = call().await;
+            self.settle(slot, &result);
+            match result {
+                Err(e @ ApiError::Throttled { .. }) => match self.decide(&e, &mut attempts) {
+                    Decision::Throttled(wait) => {
+                        if !self.sleep(wait).await {
+                            return Err(stopped_error());
+                        }
+                    }
+                    _ => return Err(e),
+                },
+                other => return other,
+            }
+        }
+    }
+}
+
+/// What a planner holds: its API, the run's engine and the tenant's clock. Derefs to the
+/// engine, so `client.read(..)`, `client.stopped()` read as what they are.
+pub struct Client<B> {
+    pub backend: Arc<B>,
+    pub engine: Arc<Engine>,
+    pub clock: Arc<crate::clock::ServerClock>,
+}
+
+impl<B> std::ops::Deref for Client<B> {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// The run's engine, for the one place that sends (`http`): a read (GET) is retried there,
+/// request by request, so a listing of many pages never restarts from page one, and planners
+/// call backend reads directly — one retry loop, never two. One process runs one command, so
+/// one engine; `None` before a run has one (sign-in, `tenant`, `doctor`: reads once).
+static CURRENT: std::sync::RwLock<Option<Arc<Engine>>> = std::sync::RwLock::new(None);
+
+/// Make `engine` the run's engine (see [`current`]).
+pub fn install(engine: &Arc<Engine>) {
+    *CURRENT.write().unwrap_or_else(|p| p.into_inner()) = Some(engine.clone());
+}
+
+/// The run's engine, if one was installed.
+pub fn current() -> Option<Arc<Engine>> {
+    CURRENT.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// The error a request gets when the run stopped before it was sent.
+pub fn stopped_error() -> ApiError {
+    ApiError::Transport { maybe_applied: false, message: "the run stopped before this request was sent".into() }
+}
+
+fn describe_wait(d: Duration) -> String {
+    if d.as_secs() > 86_400 * 365 {
+        "more than a year".into()
+    } else {
+        format!("{} s", d.as_secs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn engine(pace: PaceMode, policy: RetryPolicy) -> Arc<Engine> {
+        Arc::new(Engine::new(EngineConfig { parallel: 4, pace, policy }, Arc::new(Stats::default())))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_is_retried_through_throttling_and_honours_retry_after() {
+        let e = engine(PaceMode::Unlimited, RetryPolicy::default());
+        let calls = AtomicU32::new(0);
+        let start = Instant::now();
+        let r: Result<u32, ApiError> = e
+            .read(|| async {
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    Err(ApiError::Throttled { status: 429, retry_after: Some(Duration::from_secs(3)) })
+                } else {
+                    Ok(7)
+                }
+            })
+            .await;
+        assert_eq!(r, Ok(7));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert!(start.elapsed() >= Duration::from_secs(3));
+        assert_eq!(Stats::get(&e.stats().throttled), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_endless_retry_after_stops_the_run_instead_of_hanging() {
+        let e = engine(PaceMode::Unlimited, RetryPolicy::default());
+        let r: Result<(), ApiError> =
+            e.read(|| async { Err(ApiError::Throttled { status: 429, retry_after: Some(Duration::MAX) }) }).await;
+        assert!(r.is_err());
+        assert!(e.stopped());
+        assert_eq!(e.fatal().unwrap().code, StopReason::Service);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn abort_ends_every_wait_at_once() {
+        let e = engine(PaceMode::Fixed(0.2), RetryPolicy::default());
+        let first = e.slot().await.map(|_| ());
+        assert!(first.is_ok());
+        let waiter = {
+            let e = e.clone();
+            tokio::spawn(async move { e.slot().await.map(|_| ()) })
+        };
+        let sleeper = {
+            let e = e.clone();
+            tokio::spawn(async move { e.sleep(Duration::from_secs(3600)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let t = Instant::now();
+        e.abort(StopReason::Interrupted, "test");
+        assert_eq!(waiter.await.unwrap(), Err(Stopped));
+        assert!(!sleeper.await.unwrap());
+        assert!(t.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_is_resent_only_after_throttling() {
+        let e = engine(PaceMode::Unlimited, RetryPolicy::default());
+        let calls = AtomicU32::new(0);
+        let r: Result<(), ApiError> = e
+            .write(|| async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0 => Err(ApiError::Throttled { status: 429, retry_after: Some(Duration::from_secs(1)) }),
+                    _ => Err(ApiError::Unavailable { status: 500, code: "x".into(), message: "y".into() }),
+                }
+            })
+            .await;
+        assert!(matches!(r, Err(ApiError::Unavailable { .. })), "a 5xx goes back to the planner");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_read_failures_are_bounded() {
+        let policy = RetryPolicy { max_transient: 2, ..RetryPolicy::default() };
+        let e = engine(PaceMode::Unlimited, policy);
+        let calls = AtomicU32::new(0);
+        let r: Result<(), ApiError> = e
+            .read(|| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(ApiError::Transport { maybe_applied: false, message: "refused".into() })
+            })
+            .await;
+        assert!(r.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "one attempt and two retries, no nesting");
+    }
+}
