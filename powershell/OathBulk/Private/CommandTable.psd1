@@ -24,7 +24,7 @@
             OrderBy       = @{ Flag = '--order-by'; Kind = 'Value' }
             Script        = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash          = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash          = @{ Flag = '--hash'; Kind = 'Hash' }
             RevealSecrets = @{ Flag = '--reveal-secrets'; Kind = 'Switch' }
         }
     }
@@ -37,7 +37,7 @@
             OrderBy       = @{ Flag = '--order-by'; Kind = 'Value' }
             Script        = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash          = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash          = @{ Flag = '--hash'; Kind = 'Hash' }
             RevealSecrets = @{ Flag = '--reveal-secrets'; Kind = 'Switch' }
             At            = @{ Flag = '--at'; Kind = 'UnixTime' }
             ClockOffset   = @{ Flag = '--clock-offset'; Kind = 'Value' }
@@ -52,7 +52,7 @@
             OrderBy      = @{ Flag = '--order-by'; Kind = 'Value' }
             Script       = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash         = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash         = @{ Flag = '--hash'; Kind = 'Hash' }
         }
     }
     'Enable-OathBulkToken'    = @{
@@ -64,7 +64,7 @@
             OrderBy      = @{ Flag = '--order-by'; Kind = 'Value' }
             Script       = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash         = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash         = @{ Flag = '--hash'; Kind = 'Hash' }
             Backend      = @{ Flag = '--backend'; Kind = 'Lower' }
             GraphUrl     = @{ Flag = '--graph-url'; Kind = 'Uri' }
             PortalUrl    = @{ Flag = '--portal-url'; Kind = 'Uri' }
@@ -114,7 +114,7 @@
             OrderBy       = @{ Flag = '--order-by'; Kind = 'Value' }
             Script        = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash          = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash          = @{ Flag = '--hash'; Kind = 'Hash' }
             WithTenant    = @{ Flag = '--with-tenant'; Kind = 'Switch' }
             Backend       = @{ Flag = '--backend'; Kind = 'Lower' }
             GraphUrl      = @{ Flag = '--graph-url'; Kind = 'Uri' }
@@ -134,7 +134,7 @@
         Fixed      = @('--format', 'json')
         Parameters = @{
             SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash          = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash          = @{ Flag = '--hash'; Kind = 'Hash' }
             MaxRate       = @{ Flag = '--max-rate'; Kind = 'Value' }
             Backend       = @{ Flag = '--backend'; Kind = 'Lower' }
             GraphUrl      = @{ Flag = '--graph-url'; Kind = 'Uri' }
@@ -157,7 +157,7 @@
             OrderBy       = @{ Flag = '--order-by'; Kind = 'Value' }
             Script        = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash          = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash          = @{ Flag = '--hash'; Kind = 'Hash' }
             Assign        = @{ Flag = '--assign'; Kind = 'Switch' }
             Activate      = @{ Flag = '--activate'; Kind = 'Switch' }
             Backend       = @{ Flag = '--backend'; Kind = 'Lower' }
@@ -286,7 +286,7 @@
             Forbidden        = @{ Flag = '--forbidden'; Kind = 'Switch' }
             StateOut         = @{ Flag = '--state-out'; Kind = 'Path' }
             SecretFormat     = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash             = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash             = @{ Flag = '--hash'; Kind = 'Hash' }
             AssignedFraction = @{ Flag = '--assigned-fraction'; Kind = 'Value' }
             ActivatedFraction = @{ Flag = '--activated-fraction'; Kind = 'Value' }
             RandomSeed       = @{ Flag = '--seed'; Kind = 'Value' }

@@ -116,7 +116,7 @@ function Test-OathBulkPrerequisite {
         [string]$Path,
 
         [ValidateSet('base32', 'hex')] [string]$SecretFormat,
-        [ValidateSet('sha1', 'sha256')] [string]$Hash,
+        [ValidateSet('sha1', 'sha256', 'hmacsha1', 'hmacsha256')] [string]$Hash,
         [ValidateRange(0.001, 100000)] [double]$MaxRate,
 
         [ValidateSet('graph', 'portal')] [string]$Backend,
@@ -137,9 +137,7 @@ function Test-OathBulkPrerequisite {
         [switch]$PassThruSummary
     )
     begin {
-        $binary = Find-OathBulkBinary
-        Assert-OathBulkSubcommand -Cmdlet $PSCmdlet -Binary $binary -Subcommand 'doctor'
-        $caps = Get-OathBulkCapability -Binary $binary -Subcommand 'doctor'
+        $binary = Get-OathBulkBinary -Cmdlet $PSCmdlet
         $auth = Resolve-OathBulkCmdletAuth -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
     }
     process {
@@ -157,7 +155,7 @@ function Test-OathBulkPrerequisite {
         foreach ($csv in $targets) {
             $extra = [System.Collections.Generic.List[string]]::new()
             foreach ($a in $auth.Arguments) { $extra.Add($a) }
-            if ($caps.Flags -contains '--progress') { $extra.Add('--progress'); $extra.Add('json') }
+            $extra.Add('--progress'); $extra.Add('json')
             $positional = if ($csv) { @($csv) } else { @() }
             $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $PSBoundParameters -Positional $positional -Extra $extra -SessionState $PSCmdlet.SessionState
             $common = @{
