@@ -51,7 +51,7 @@ function Invoke-OathBulkChangeCommand {
         try {
             $positional = @()
             if ($run.Serials) {
-                $upn = $BoundParameters['Upn']
+                $upn = if (-not $ExpectingInput) { $BoundParameters['Upn'] }
                 $extra.Add('--serial'); $extra.Add($run.Serials[0])
                 if ($upn) { $extra.Add('--upn'); $extra.Add($upn) }
                 foreach ($name in 'Where', 'OrderBy', 'Script') { $null = $bound.Remove($name) }

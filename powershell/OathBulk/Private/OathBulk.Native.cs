@@ -939,6 +939,24 @@ namespace OathBulk.Native
             return null;
         }
 
+        // The name that matched last time is tried first: a by-name lookup costs about 1 us
+        // when it hits and 3 us when it misses, and this runs once per piped row (the rows of
+        // one pipeline nearly always share one shape, e.g. the vendor's `serial number`).
+        int pathHint, serialHint, upnHint, seedHint;
+
+        static PSPropertyInfo Find(PSObject o, string[] names, ref int hint)
+        {
+            var first = o.Properties[names[hint]];
+            if (first != null) return first;
+            for (int i = 0; i < names.Length; i++)
+            {
+                if (i == hint) continue;
+                var p = o.Properties[names[i]];
+                if (p != null) { hint = i; return p; }
+            }
+            return null;
+        }
+
         static string Text(PSPropertyInfo p)
         {
             if (p == null) return null;
@@ -974,9 +992,12 @@ namespace OathBulk.Native
 
             // Path is a CSV only on this module's rows and on plain objects (Select-Object,
             // Import-Csv): a Process's Path is its executable, not a file to read.
-            string path = b is OathBulk.RowRecord || b is PSCustomObject ? Text(Find(o, PathNames)) : null;
-            string serial = Text(Find(o, SerialNames));
-            string upn = Text(Find(o, UpnNames));
+            // Path is a CSV only on this module's rows and on plain objects (Select-Object,
+            // Import-Csv): a Process's Path is its executable, not a file to read.
+            string path = b is OathBulk.RowRecord || b is PSCustomObject ? Text(Find(o, PathNames, ref pathHint)) : null;
+            string serial = Text(Find(o, SerialNames, ref serialHint));
+            string upn = serial != null ? Text(Find(o, UpnNames, ref upnHint)) : null;
+            bool hasSeed = serial != null && path == null && Find(o, SeedNames, ref seedHint) != null;
             if (path != null)
             {
                 long line = 0;
@@ -995,7 +1016,7 @@ namespace OathBulk.Native
             if (serial != null)
             {
                 var item = new PathlessItem { Serial = serial, Upn = upn };
-                if (Find(o, SeedNames) != null) item.Row = o;
+                if (hasSeed) item.Row = o;
                 Pathless.Add(item);
                 Bound++;
                 return;

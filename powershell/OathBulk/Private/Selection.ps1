@@ -59,6 +59,10 @@ function Resolve-OathBulkRun {
     foreach ($f in (Resolve-OathBulkCsvPath -Path $LiteralPath -Cmdlet $Cmdlet -Literal -Kind $Kind)) { $explicit.Add($f) }
     foreach ($f in (Resolve-OathBulkCsvPath -Path $Binder.Patterns -Cmdlet $Cmdlet -Kind $Kind)) { $Binder.File($f).All = $true }
 
+    if (($Path -or $LiteralPath) -and -not $explicit.Count) {
+        # The files named were not found (errors written): piped rows must not run elsewhere.
+        return , $runs
+    }
     if ($ExpectingInput) {
         if ($Binder.Bound -eq 0) {
             $why = if ($Binder.Received -eq 0) { 'nothing came down the pipeline' }
@@ -95,9 +99,12 @@ function Resolve-OathBulkRun {
                 $withUpn = [System.Collections.Generic.List[OathBulk.Native.PathlessItem]]::new()
                 $without = [System.Collections.Generic.List[OathBulk.Native.PathlessItem]]::new()
                 foreach ($p in $Binder.Pathless) { if ($p.Upn) { $withUpn.Add($p) } else { $without.Add($p) } }
-                foreach ($group in $without, $withUpn) {
-                    if ($group.Count) { $runs.Add(@{ Csv = '-'; Selection = $null; Stdin = $Binder.RowsAsCsv($group, $true); Serials = $null }) }
-                }
+                if ($withUpn.Count) { $runs.Add(@{ Csv = '-'; Selection = $null; Stdin = $Binder.RowsAsCsv($withUpn, $true); Serials = $null }) }
+                # The binary's CSV reader needs a user on every row, so a token without one
+                # (a tenant token) is a --serial run of its own. One run for all of them needs
+                # the binary to take `serial number` alone (see powershell/README.md).
+                $seen = [System.Collections.Generic.HashSet[string]]::new()
+                foreach ($p in $without) { if ($seen.Add($p.Serial)) { $runs.Add(@{ Csv = $null; Selection = $null; Stdin = $null; Serials = @($p.Serial) }) } }
             }
             'Rows' {
                 $rows = [System.Collections.Generic.List[OathBulk.Native.PathlessItem]]::new()
