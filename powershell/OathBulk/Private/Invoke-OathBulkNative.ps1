@@ -273,7 +273,7 @@ function New-OathBulkRowErrorRecord {
     $who = @($Record.Serial, $Record.Upn) | Where-Object { $_ }
     if ($who) { $where += " (" + ($who -join ', ') + ")" }
     $ex = [System.IO.InvalidDataException]::new("${where}: $($Record.Message)")
-    $er = [System.Management.Automation.ErrorRecord]::new($ex, [string]$Record.Code, 'InvalidData', $Record)
+    $er = [System.Management.Automation.ErrorRecord]::new($ex, (ConvertTo-OathBulkErrorId ([string]$Record.Code)), 'InvalidData', $Record)
     $er.CategoryInfo.TargetName = "line $($Record.Line)"
     $er
 }
@@ -300,7 +300,7 @@ function New-OathBulkActivationErrorRecord {
     }
     if ($Record.ErrorMessage) { $detail += ": $($Record.ErrorMessage)" }
     if ($Record.HttpStatus) { $detail += " (HTTP $($Record.HttpStatus))" }
-    $id = if ($Record.ErrorCode) { [string]$Record.ErrorCode } else { $status }
+    $id = ConvertTo-OathBulkErrorId $(if ($Record.ErrorCode) { [string]$Record.ErrorCode } else { $status })
     $ex = [System.Exception]::new("Serial $($Record.Serial) for $($Record.Upn) (line $($Record.Line)): $status - $detail")
     $er = [System.Management.Automation.ErrorRecord]::new($ex, $id, $category, $Record)
     $er.CategoryInfo.TargetName = [string]$Record.Serial
@@ -337,7 +337,7 @@ function New-OathBulkResultErrorRecord {
     if ($Record.PSObject.Properties['Reason'] -and $Record.Reason) { $detail += ": $($Record.Reason)" }
     if ($Record.ErrorMessage) { $detail += ": $($Record.ErrorMessage)" }
     if ($Record.HttpStatus) { $detail += " (HTTP $($Record.HttpStatus))" }
-    $id = if ($Record.ErrorCode) { [string]$Record.ErrorCode } else { $status }
+    $id = ConvertTo-OathBulkErrorId $(if ($Record.ErrorCode) { [string]$Record.ErrorCode } else { $status })
     $er = [System.Management.Automation.ErrorRecord]::new([System.Exception]::new("${what}: $detail"), $id, $category, $Record)
     $er.CategoryInfo.TargetName = [string]$Record.Serial
     $er
@@ -359,4 +359,18 @@ function Test-OathBulkExpectedSerial {
                     'OathBulk.CsvChanged', 'InvalidData', $r))
         }
     }
+}
+
+function ConvertTo-OathBulkErrorId {
+    <#
+    .SYNOPSIS
+    The ErrorId of a row outcome: OathBulk.<Reason> from the binary's snake_case code
+    (invalid_secret -> OathBulk.InvalidSecret), so FullyQualifiedErrorId reads
+    OathBulk.<Reason>,<PublicCmdlet> like every other error of the module.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [AllowEmptyString()] [string]$Code)
+    if (-not $Code) { $Code = 'row_failed' }
+    'OathBulk.' + [OathBulk.Native.RecordConverter]::ToPascalCase($Code)
 }

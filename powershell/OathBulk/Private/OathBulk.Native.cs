@@ -747,7 +747,8 @@ namespace OathBulk.Native
                 while (at >= 0)
                 {
                     int end = at + secret.Length;
-                    bool whole = (at == 0 || !IsTokenChar(text[at - 1])) && (end == text.Length || !IsTokenChar(text[end]));
+                    // '=' only ends a token (base64 padding): `type=t` has the word t.
+                    bool whole = (at == 0 || !IsTokenChar(text[at - 1]) || text[at - 1] == '=') && (end == text.Length || !IsTokenChar(text[end]));
                     if (whole)
                     {
                         sb.Append(text, from, at - from).Append("***");
