@@ -912,7 +912,12 @@ namespace OathBulk.Native
         {
             this.cmdlet = cmdlet;
             this.stringsAreSerials = stringsAreSerials;
+            // Not fed by a pipeline: the process block runs once with $null, which is no input.
+            Enabled = cmdlet == null || cmdlet.MyInvocation.ExpectingInput;
         }
+
+        /// <summary>False when the cmdlet is not fed by a pipeline: Add ignores its call.</summary>
+        public bool Enabled;
 
         public IList<string> FileOrder { get { return fileOrder; } }
         public FileSelection this[string path] { get { return files[path]; } }
@@ -958,6 +963,13 @@ namespace OathBulk.Native
             return null;
         }
 
+        /// <summary>True when the piped row has a seed column (an Import-Csv row of the vendor
+        /// file), so it can stand for its CSV row.</summary>
+        public bool HasSeed(PathlessItem item)
+        {
+            return item.Row != null && Find(item.Row, SeedNames, ref seedHint) != null;
+        }
+
         static string Text(PSPropertyInfo p)
         {
             if (p == null) return null;
@@ -972,9 +984,20 @@ namespace OathBulk.Native
 
         /// <summary>Binds one piped object; an unusable one becomes a non-terminating error
         /// (OathBulk.UnsupportedInput) naming its type, never its text.</summary>
+        /// <summary>Stopwatch ticks of the first and the latest Add (the binding benchmark).</summary>
+        public long FirstTicks, LastTicks;
+
+        /// <summary>Milliseconds from the first piped object to the last one bound.</summary>
+        public double BindMilliseconds
+        {
+            get { return Received == 0 ? 0 : (LastTicks - FirstTicks) * 1000.0 / Stopwatch.Frequency; }
+        }
+
         public void Add(object input)
         {
-            Received++;
+            if (!Enabled) return;
+            LastTicks = Stopwatch.GetTimestamp();
+            if (Received++ == 0) FirstTicks = LastTicks;
             if (input == null) return;
             var o = input as PSObject ?? PSObject.AsPSObject(input);
             var b = o.BaseObject;
@@ -998,7 +1021,6 @@ namespace OathBulk.Native
             string path = b is OathBulk.RowRecord || b is PSCustomObject ? Text(Find(o, PathNames, ref pathHint)) : null;
             string serial = Text(Find(o, SerialNames, ref serialHint));
             string upn = serial != null ? Text(Find(o, UpnNames, ref upnHint)) : null;
-            bool hasSeed = serial != null && path == null && Find(o, SeedNames, ref seedHint) != null;
             if (path != null)
             {
                 long line = 0;
@@ -1016,9 +1038,8 @@ namespace OathBulk.Native
             }
             if (serial != null)
             {
-                var item = new PathlessItem { Serial = serial, Upn = upn };
-                if (hasSeed) item.Row = o;
-                Pathless.Add(item);
+                // The row is kept; whether it carries a seed is asked once, at the end (HasSeed).
+                Pathless.Add(new PathlessItem { Serial = serial, Upn = upn, Row = o });
                 Bound++;
                 return;
             }

@@ -59,6 +59,9 @@ function Resolve-OathBulkRun {
     foreach ($f in (Resolve-OathBulkCsvPath -Path $LiteralPath -Cmdlet $Cmdlet -Literal -Kind $Kind)) { $explicit.Add($f) }
     foreach ($f in (Resolve-OathBulkCsvPath -Path $Binder.Patterns -Cmdlet $Cmdlet -Kind $Kind)) { $Binder.File($f).All = $true }
 
+    if ($Binder.Received) {
+        Write-Verbose ("OathBulk: bound {0} piped object(s) in {1:N0} ms" -f $Binder.Received, $Binder.BindMilliseconds)
+    }
     if (($Path -or $LiteralPath) -and -not $explicit.Count) {
         # The files named were not found (errors written): piped rows must not run elsewhere.
         return , $runs
@@ -109,7 +112,7 @@ function Resolve-OathBulkRun {
             'Rows' {
                 $rows = [System.Collections.Generic.List[OathBulk.Native.PathlessItem]]::new()
                 foreach ($p in $Binder.Pathless) {
-                    if ($p.Row) { $rows.Add($p); continue }
+                    if ($Binder.HasSeed($p)) { $rows.Add($p); continue }
                     $Cmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
                             [System.ArgumentException]::new("Serial $($p.Serial) came without its CSV row (no seed): give -Path or -LiteralPath with the vendor CSV to read it from."),
                             'OathBulk.NoCsvRow', 'InvalidArgument', $p.Serial))

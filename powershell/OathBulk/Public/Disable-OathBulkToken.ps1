@@ -209,7 +209,7 @@ function Disable-OathBulkToken {
         $binder = New-OathBulkInputBinder -Cmdlet $PSCmdlet
     }
     process {
-        if ($expecting) { $binder.Add($InputObject) }
+        $binder.Add($InputObject)
     }
     end {
         Invoke-OathBulkChangeCommand -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Binder $binder -ExpectingInput:$expecting -Verb 'Deactivate' -Effect 'the tokens stay assigned but no longer sign in'

@@ -273,7 +273,7 @@ function Enable-OathBulkToken {
     }
     process {
         # One compiled call per piped object: this is the hot path (see module-bench.ps1).
-        if ($expecting) { $binder.Add($InputObject) }
+        $binder.Add($InputObject)
     }
     end {
         if ($Resume -and -not $Journal) {

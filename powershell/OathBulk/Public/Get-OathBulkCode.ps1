@@ -111,7 +111,7 @@ function Get-OathBulkCode {
     }
     process {
         # One compiled call per piped object (rows, files, paths): no per-row path resolution.
-        if ($expecting) { $binder.Add($InputObject) }
+        $binder.Add($InputObject)
     }
     end {
         foreach ($run in (Resolve-OathBulkRun -Cmdlet $PSCmdlet -Binder $binder -Path $Path -LiteralPath $LiteralPath -ExpectingInput:$expecting -PathlessMode Rows)) {

@@ -129,7 +129,7 @@ function Get-OathBulkTenantToken {
         $binder = New-OathBulkInputBinder -Cmdlet $PSCmdlet -SerialStrings
     }
     process {
-        if ($expecting) { $binder.Add($InputObject) }
+        $binder.Add($InputObject)
     }
     end {
         $serials = [System.Collections.Generic.List[string]]::new()

@@ -174,7 +174,7 @@ function Get-OathBulkUser {
     }
     process {
         # One compiled call per piped object (rows, files, paths): no per-row path resolution.
-        if ($expecting) { $binder.Add($InputObject) }
+        $binder.Add($InputObject)
     }
     end {
         $runs = Resolve-OathBulkRun -Cmdlet $PSCmdlet -Binder $binder -Path $Path -LiteralPath $LiteralPath -ExpectingInput:$expecting -PathlessMode Rows

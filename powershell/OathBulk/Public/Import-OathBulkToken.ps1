@@ -119,7 +119,7 @@ function Import-OathBulkToken {
     }
     process {
         # One compiled call per piped object (rows, files, paths): no per-row path resolution.
-        if ($expecting) { $binder.Add($InputObject) }
+        $binder.Add($InputObject)
     }
     end {
         foreach ($run in (Resolve-OathBulkRun -Cmdlet $PSCmdlet -Binder $binder -Path $Path -LiteralPath $LiteralPath -ExpectingInput:$expecting -PathlessMode Rows)) {

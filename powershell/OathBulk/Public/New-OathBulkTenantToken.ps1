@@ -224,7 +224,7 @@ function New-OathBulkTenantToken {
         $binder = New-OathBulkInputBinder -Cmdlet $PSCmdlet
     }
     process {
-        if ($expecting) { $binder.Add($InputObject) }
+        $binder.Add($InputObject)
     }
     end {
         if ($Resume -and -not $Journal) {

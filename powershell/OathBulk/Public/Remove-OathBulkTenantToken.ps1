@@ -209,7 +209,7 @@ function Remove-OathBulkTenantToken {
         $binder = New-OathBulkInputBinder -Cmdlet $PSCmdlet
     }
     process {
-        if ($expecting) { $binder.Add($InputObject) }
+        $binder.Add($InputObject)
     }
     end {
         Invoke-OathBulkChangeCommand -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Binder $binder -ExpectingInput:$expecting -Verb 'Remove' -Effect 'the tokens are deleted from the tenant inventory'

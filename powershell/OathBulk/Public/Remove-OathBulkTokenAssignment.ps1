@@ -208,7 +208,7 @@ function Remove-OathBulkTokenAssignment {
         $binder = New-OathBulkInputBinder -Cmdlet $PSCmdlet
     }
     process {
-        if ($expecting) { $binder.Add($InputObject) }
+        $binder.Add($InputObject)
     }
     end {
         Invoke-OathBulkChangeCommand -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Binder $binder -ExpectingInput:$expecting -Verb 'Unassign' -Effect 'the tokens go back to available and their users lose them'

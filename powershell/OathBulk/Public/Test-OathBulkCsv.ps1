@@ -104,7 +104,7 @@ function Test-OathBulkCsv {
     }
     process {
         # One compiled call per piped object (rows, files, paths): no per-row path resolution.
-        if ($expecting) { $binder.Add($InputObject) }
+        $binder.Add($InputObject)
     }
     end {
         foreach ($run in (Resolve-OathBulkRun -Cmdlet $PSCmdlet -Binder $binder -Path $Path -LiteralPath $LiteralPath -ExpectingInput:$expecting -PathlessMode Rows)) {

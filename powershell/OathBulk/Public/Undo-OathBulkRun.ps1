@@ -145,7 +145,7 @@ function Undo-OathBulkRun {
         $binder = New-OathBulkInputBinder -Cmdlet $PSCmdlet
     }
     process {
-        if ($expecting) { $binder.Add($InputObject) }
+        $binder.Add($InputObject)
     }
     end {
         # Journals named literally (they are files the binary wrote), piped or given.
