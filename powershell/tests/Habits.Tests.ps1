@@ -308,3 +308,44 @@ Describe 'Completion, validation and housekeeping' {
         Test-Path -LiteralPath $out[0] | Should -BeFalse
     }
 }
+
+Describe 'Ctrl+C in a non-interactive host' {
+    It 'gives at most one error for the rows an interrupt left, not one each' -Skip:($IsWindows -or -not (Get-Command setsid -ErrorAction Ignore)) {
+        $seed = Join-Path $TestDrive 'ctrlc.csv'
+        $lines = @('upn,serial number,secret key,time interval,manufacturer,model,sim_state')
+        for ($i = 1; $i -le 300; $i++) { $lines += "user$i@contoso.com,$(6000000 + $i),JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Token2,C202,assigned" }
+        $lines | Set-Content -LiteralPath $seed -Encoding utf8NoBOM
+        # The simulator runs here, outside the interrupted process group.
+        $sim = Start-OathBulkSimulator $seed -AccessToken $Token -LatencyMs 50
+        try {
+            $journal = Join-Path $TestDrive 'ctrlc.jsonl'
+            $child = Join-Path $TestDrive 'ctrlc.ps1'
+            @"
+`$env:OATHBULK_PATH = '$ReleaseBinary'
+Import-Module '$ModuleManifest'
+Enable-OathBulkToken '$seed' -GraphUrl '$($sim.GraphUrl)' -AccessToken (ConvertTo-SecureString 'habits-test-token-71c2' -AsPlainText -Force) -Parallel 1 -Journal '$journal' -Force | Out-Null
+"@ | Set-Content -LiteralPath $child
+            $psi = [System.Diagnostics.ProcessStartInfo]::new('setsid')
+            foreach ($a in '-w', (Join-Path $PSHOME 'pwsh'), '-NonInteractive', '-NoProfile', '-File', $child) { $psi.ArgumentList.Add($a) }
+            $psi.RedirectStandardOutput = $true
+            $psi.RedirectStandardError = $true
+            $psi.UseShellExecute = $false
+            $p = [System.Diagnostics.Process]::Start($psi)
+            $stdout = $p.StandardOutput.ReadToEndAsync()
+            $stderr = $p.StandardError.ReadToEndAsync()
+            $deadline = [datetime]::UtcNow.AddSeconds(120)
+            # The binary locks its journal (flock): count its lines with wc, not .NET.
+            $journaled = { if (Test-Path -LiteralPath $journal) { [int]((& wc -l $journal) -split ' ')[0] } else { 0 } }
+            while ([datetime]::UtcNow -lt $deadline -and (& $journaled) -lt 10) { Start-Sleep -Milliseconds 100 }
+            # Ctrl+C on a terminal: SIGINT to the whole foreground process group (pwsh and the binary).
+            & kill -INT -- "-$($p.Id)"
+            $p.WaitForExit(60000) | Should -BeTrue
+            $text = $stdout.Result + $stderr.Result
+            $records = @([regex]::Matches($text, 'Enable-OathBulkToken:')).Count
+            $records | Should -BeLessOrEqual 2 -Because "one interrupt is not one error per row:`n$text"
+            @([regex]::Matches($text, 'not attempted')).Count | Should -BeLessOrEqual 1
+            # The run really was cut short.
+            @(Get-SimState $sim $Token | Where-Object { $_ -like '*=activated' }).Count | Should -BeLessThan 300
+        } finally { $sim | Stop-OathBulkSimulator }
+    }
+}
