@@ -34,6 +34,7 @@
         'OathBulk.Format.ps1xml'
         'Private/CommandTable.psd1'
         'Private/OathBulk.Native.cs'
+        'en-US/about_OathBulk.help.txt'
     )
     PrivateData          = @{
         PSData = @{

@@ -28,6 +28,22 @@ if ($found.Path) {
 }
 Remove-Variable found
 
+# Tab completion of -Serial and -Upn from the CSV already given (-Path or -LiteralPath).
+$completeFromCsv = {
+    param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
+    $csv = @{}
+    if ($fakeBoundParameters['LiteralPath']) { $csv.LiteralPath = $fakeBoundParameters['LiteralPath'] }
+    elseif ($fakeBoundParameters['Path']) { $csv.Path = $fakeBoundParameters['Path'] }
+    else { return }
+    Import-OathBulkToken @csv -ErrorAction Ignore -WarningAction Ignore |
+        ForEach-Object { $_.$parameterName } | Where-Object { $_ -like "$wordToComplete*" } | Sort-Object -Unique |
+        ForEach-Object { [System.Management.Automation.CompletionResult]::new($_, $_, 'ParameterValue', $_) }
+}
+$csvCommands = 'Enable-OathBulkToken', 'New-OathBulkTenantToken', 'Disable-OathBulkToken', 'Remove-OathBulkTokenAssignment', 'Remove-OathBulkTenantToken'
+Register-ArgumentCompleter -CommandName $csvCommands -ParameterName Serial -ScriptBlock $completeFromCsv
+Register-ArgumentCompleter -CommandName 'Enable-OathBulkToken' -ParameterName Upn -ScriptBlock $completeFromCsv
+Remove-Variable completeFromCsv, csvCommands
+
 # Simulators started in this session stop with the module.
 $MyInvocation.MyCommand.ScriptBlock.Module.OnRemove = {
     foreach ($sim in @($script:Simulators)) {

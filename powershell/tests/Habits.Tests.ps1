@@ -288,6 +288,14 @@ Describe 'Completion, validation and housekeeping' {
         (Get-Command Get-OathBulkTenantToken).Parameters['Status'].Attributes.ValidValues | Should -Be @('available', 'assigned', 'activated', 'failedActivation')
     }
 
+    It 'completes -Serial and -Upn from the CSV given with -Path or -LiteralPath' {
+        $csv = New-SmallCsv $TestDrive
+        $r = TabExpansion2 -inputScript "Enable-OathBulkToken -LiteralPath '$csv' -Serial 100000" -cursorColumn ("Enable-OathBulkToken -LiteralPath '$csv' -Serial 100000").Length
+        $r.CompletionMatches.CompletionText | Should -Be @('1000001', '1000002')
+        $r = TabExpansion2 -inputScript "Enable-OathBulkToken -Path '$csv' -Upn b" -cursorColumn ("Enable-OathBulkToken -Path '$csv' -Upn b").Length
+        $r.CompletionMatches.CompletionText | Should -Be @('bob@contoso.com')
+    }
+
     It '-Hash takes hmacsha256 as the vendor file and Graph write it' {
         $csv = New-SmallCsv $TestDrive
         $t = Import-OathBulkToken $csv -Hash hmacsha256 -ErrorAction SilentlyContinue | Select-Object -First 1
@@ -347,5 +355,17 @@ Enable-OathBulkToken '$seed' -GraphUrl '$($sim.GraphUrl)' -AccessToken (ConvertT
             # The run really was cut short.
             @(Get-SimState $sim $Token | Where-Object { $_ -like '*=activated' }).Count | Should -BeLessThan 300
         } finally { $sim | Stop-OathBulkSimulator }
+    }
+}
+
+Describe 'Help' {
+    It 'has an about_OathBulk topic that tells the three kinds of token apart' {
+        $topic = Join-Path (Split-Path $ModuleManifest) 'en-US/about_OathBulk.help.txt'
+        $text = Get-Content -LiteralPath $topic -Raw
+        $text | Should -Match 'TOPIC\s+about_OathBulk'
+        $text | Should -Match 'CSV rows'
+        $text | Should -Match 'Tenant tokens'
+        $text | Should -Match 'Bearer tokens'
+        (Test-ModuleManifest $ModuleManifest).FileList | Should -Contain $topic
     }
 }

@@ -26,6 +26,9 @@ Describe 'Test-OathBulkPrerequisite' {
         $holders = $c | Where-Object Status -eq 'fail'
         $holders.Check | Should -Be 'tenant_holders'
         $holders.Fix | Should -Not -BeNullOrEmpty
+        # Fixes name cmdlets, not the binary's commands and flags.
+        $holders.Fix | Should -Match 'Get-OathBulkUser CSV -WithTenant'
+        foreach ($f in $c.Fix | Where-Object { $_ }) { $f | Should -Not -Match 'oathbulk [a-z]|(^|\s)--[a-z]' }
         ($c | Out-String -Width 250) | Should -Match 'Check\s+Status\s+Message\s+Fix'
     }
 

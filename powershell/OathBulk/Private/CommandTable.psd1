@@ -4,6 +4,8 @@
 #   Output      record types written to the pipeline as they arrive (everything else —
 #               row_error, warning, summary, error statuses — is handled by the runner).
 #   Fixed       flags always passed (the module always reads JSON).
+#   Writes      the subcommand writes to the tenant: stopped early, it gets SIGINT and time to
+#               settle and journal (like Ctrl+C) instead of being killed.
 #   Parameters  PowerShell parameter name -> @{ Flag; Kind }. Kinds:
 #                 Value    --flag <value as string>
 #                 Lower    --flag <value lower-cased> (enums)
@@ -57,6 +59,7 @@
     }
     'Enable-OathBulkToken'    = @{
         Subcommand = 'activate'
+        Writes     = $true
         Output     = @('activation')
         Fixed      = @('--format', 'json')
         Parameters = @{
@@ -150,6 +153,7 @@
     }
     'New-OathBulkTenantToken' = @{
         Subcommand = 'import'
+        Writes     = $true
         Output     = @('import', 'activation')
         Fixed      = @('--format', 'json')
         Parameters = @{
@@ -180,6 +184,7 @@
     }
     'Disable-OathBulkToken' = @{
         Subcommand = 'deactivate'
+        Writes     = $true
         Output     = @('change')
         Fixed      = @('--format', 'json')
         Parameters = @{
@@ -204,6 +209,7 @@
     }
     'Remove-OathBulkTokenAssignment' = @{
         Subcommand = 'unassign'
+        Writes     = $true
         Output     = @('change')
         Fixed      = @('--format', 'json')
         Parameters = @{
@@ -228,6 +234,7 @@
     }
     'Remove-OathBulkTenantToken' = @{
         Subcommand = 'remove'
+        Writes     = $true
         Output     = @('change')
         Fixed      = @('--format', 'json')
         Parameters = @{
@@ -252,6 +259,7 @@
     }
     'Undo-OathBulkRun' = @{
         Subcommand = 'undo'
+        Writes     = $true
         Output     = @('change')
         Fixed      = @('--format', 'json')
         Parameters = @{

@@ -150,6 +150,10 @@ function Invoke-OathBulkNative {
             }
             if ($batch.Records.Count -and -not $Quiet) {
                 if ($ExpectSerial) { Test-OathBulkExpectedSerial -Cmdlet $Cmdlet -Records $batch.Records -ExpectSerial $ExpectSerial }
+                if ($entry.Subcommand -eq 'doctor') {
+                    # The binary's fixes name its own commands; an admin here runs cmdlets.
+                    foreach ($r in $batch.Records) { if ($r.Fix) { $r.Fix = ConvertTo-OathBulkCmdletFix $r.Fix } }
+                }
                 # Statement output (not $Cmdlet.WriteObject): the pipeline enumerates the batch, and
                 # a downstream error surfaces as itself, not wrapped in a method-call exception.
                 $batch.Records
@@ -254,10 +258,13 @@ function Invoke-OathBulkNative {
             Write-Progress -Id $progressId -Activity "oathbulk $($entry.Subcommand)" -Completed
         }
         if ($session) {
-            # Stopped early (Ctrl+C, -ErrorAction Stop, Select-Object -First): the same path as
-            # Ctrl+C on the binary. SIGINT, so requests in flight settle and are journaled;
-            # killed only if it has not exited after 30 s.
-            if (-not $completed) { $null = $session.Interrupt(30000) }
+            # Stopped early (Ctrl+C, -ErrorAction Stop, Select-Object -First): a command that
+            # writes to the tenant takes the same path as Ctrl+C on the binary (SIGINT, so
+            # requests in flight settle and are journaled; killed only after 30 s). A read-only
+            # one is simply killed: nothing of it needs to settle.
+            if (-not $completed) {
+                if ($entry.ContainsKey('Writes')) { $null = $session.Interrupt(30000) } else { $session.Stop() }
+            }
             $session.Dispose()
         }
     }
@@ -373,4 +380,25 @@ function ConvertTo-OathBulkErrorId {
     param([Parameter(Mandatory)] [AllowEmptyString()] [string]$Code)
     if (-not $Code) { $Code = 'row_failed' }
     'OathBulk.' + [OathBulk.Native.RecordConverter]::ToPascalCase($Code)
+}
+
+function ConvertTo-OathBulkCmdletFix {
+    <#
+    .SYNOPSIS
+    A doctor fix in cmdlet terms: `oathbulk import CSV` -> New-OathBulkTenantToken CSV, and so on.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [string]$Fix)
+    $map = [ordered]@{
+        '`oathbulk check CSV`'               = '`Test-OathBulkCsv CSV`'
+        '`oathbulk import CSV`'              = '`New-OathBulkTenantToken CSV`'
+        '`oathbulk users CSV --with-tenant`' = '`Get-OathBulkUser CSV -WithTenant`'
+        '`oathbulk activate'                 = '`Enable-OathBulkToken'
+        '--device-code / --client-id'        = '-UseDeviceCode / -ClientId'
+        '--graph-url/--portal-url'           = '-GraphUrl/-PortalUrl'
+        'unassign them'                      = 'unassign them (Remove-OathBulkTokenAssignment)'
+    }
+    foreach ($k in $map.Keys) { $Fix = $Fix.Replace($k, $map[$k]) }
+    $Fix
 }

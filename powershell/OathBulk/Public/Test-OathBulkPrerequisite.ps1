@@ -110,7 +110,8 @@ function Test-OathBulkPrerequisite {
     [CmdletBinding()]
     [OutputType('OathBulk.Check', [bool])]
     param(
-        [Parameter(Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
+        # By property name only: a row piped by value would become text (its seed included).
+        [Parameter(Position = 0, ValueFromPipelineByPropertyName)]
         [Alias('FullName', 'PSPath', 'Csv')]
         [ValidateNotNullOrEmpty()]
         [string]$Path,
@@ -172,3 +173,4 @@ function Test-OathBulkPrerequisite {
         }
     }
 }
+
