@@ -33,7 +33,7 @@ Describe 'Disable-OathBulkToken' {
         $r = Disable-OathBulkToken -Serial 4000001 -GraphUrl $Sim.GraphUrl -AccessToken $Token
         $r.Status | Should -Be 'done'
         $r.Upn | Should -Be 'alice@contoso.com'
-        $r.Time | Should -BeOfType [DateTimeOffset]
+        $r.Time | Should -BeOfType [datetime]
         Get-SimState $Sim $Token | Should -Contain '4000001=assigned'
         ($r | Out-String -Width 200) | Should -Match 'Operation\s+Status\s+Serial\s+Upn'
     }

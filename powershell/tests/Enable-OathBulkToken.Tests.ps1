@@ -44,7 +44,7 @@ Describe 'Enable-OathBulkToken' {
         $r = Enable-OathBulkToken $Seed -GraphUrl $Sim.GraphUrl -AccessToken $Token -Force -ErrorVariable failed -ErrorAction SilentlyContinue
         $r.Count | Should -Be 5
         ($r | Where-Object Status -eq 'activated').Serial | Sort-Object | Should -Be @('2000001', '2000002', '2000004')
-        $r[0].Time | Should -BeOfType [DateTimeOffset]
+        $r[0].Time | Should -BeOfType [datetime]
         $failed.Count | Should -Be 2
         $wrong = $failed | Where-Object { $_.TargetObject.Serial -eq '2000003' }
         $wrong.TargetObject.Status | Should -Be 'failed'

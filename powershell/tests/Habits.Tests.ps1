@@ -369,3 +369,20 @@ Describe 'Help' {
         (Test-ModuleManifest $ModuleManifest).FileList | Should -Contain $topic
     }
 }
+
+Describe 'Objects that export cleanly' {
+    It 'Export-Csv gives flat columns: no Type, no @{...}, times as [datetime]' {
+        $csv = New-SmallCsv $TestDrive
+        $tokens = Import-OathBulkToken $csv -ErrorAction SilentlyContinue | ConvertTo-Csv
+        $tokens[0] | Should -Not -Match '"Type"|"Extra"|"Path"'
+        ($tokens -join "`n") | Should -Not -Match '@\{'
+        $act = Enable-OathBulkToken $csv -Simulate -WhatIf -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+        $act[0].Time | Should -BeOfType [datetime]
+        $act[0].Time.Kind | Should -Be 'Utc'
+        $rows = $act | ConvertTo-Csv | ConvertFrom-Csv
+        $rows[0].PSObject.Properties.Name | Should -Not -Contain 'Type'
+        [datetime]::Parse($rows[0].Time) | Should -BeOfType [datetime]
+        # The other columns stay reachable.
+        (Import-OathBulkToken $csv -ErrorAction SilentlyContinue | Select-Object -First 1).Extra.Dept | Should -Be 'IT'
+    }
+}

@@ -23,8 +23,13 @@ Describe 'Import-OathBulkToken' {
     It 'keeps every JSON field, absent optional ones as $null' {
         $t = Import-OathBulkToken $Small -ErrorAction SilentlyContinue | Select-Object -First 1
         $names = $t.PSObject.Properties.Name
-        foreach ($n in 'Type', 'Line', 'Upn', 'Serial', 'Manufacturer', 'Model', 'TimeInterval', 'Hash', 'DisplayName', 'SecretBits', 'Secret', 'Extra') {
+        foreach ($n in 'Line', 'Upn', 'Serial', 'Manufacturer', 'Model', 'TimeInterval', 'Hash', 'DisplayName', 'SecretBits', 'Secret') {
             $names | Should -Contain $n
+        }
+        # Hidden (kept out of Export-Csv) but there.
+        foreach ($n in 'Type', 'Extra', 'Path') {
+            $names | Should -Not -Contain $n
+            $t.PSObject.Properties[$n] | Should -Not -BeNullOrEmpty
         }
         $t.Secret | Should -BeNullOrEmpty
         $t.DisplayName | Should -BeNullOrEmpty

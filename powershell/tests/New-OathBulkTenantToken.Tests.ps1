@@ -36,7 +36,7 @@ Describe 'New-OathBulkTenantToken' {
         $dave.Assigned | Should -BeTrue
         $dave.Assigned | Should -BeOfType [bool]
         $dave.DeviceId | Should -Not -BeNullOrEmpty
-        $dave.Time | Should -BeOfType [DateTimeOffset]
+        $dave.Time | Should -BeOfType [datetime]
         $dave.Line | Should -Be 5
         Get-SimState $Sim $Token | Should -Contain '4000004=assigned'
         ($r | Out-String -Width 200) | Should -Match 'Line\s+Upn\s+Serial\s+Status\s+Assigned'

@@ -11,7 +11,7 @@
 //     are $null; fields this module does not know yet are added as note properties;
 //   * nested objects (`extra`, `counts`, `fatal`) become PSCustomObjects whose keys are kept
 //     verbatim (they are data: CSV headers, status codes);
-//   * integers -> [long]; `lines` -> [long[]]; `time`/`last_used` -> [DateTimeOffset];
+//   * integers -> [long]; `lines` -> [long[]]; `time`/`last_used` -> UTC [DateTime];
 //   * records that carry a CSV line have a hidden `Path` property: the source CSV;
 //   * `user.tokens` -> OathBulk.UserToken objects; `check` -> OathBulk.PreflightCheck with the
 //     PowerShell type name OathBulk.Check (C# forbids a property named like its class).
@@ -40,8 +40,9 @@ namespace OathBulk
 
     public abstract class Record
     {
-        /// <summary>The record's `type` (token, otp, row_error, …).</summary>
-        public string Type { get; set; }
+        /// <summary>The record's `type` (token, otp, row_error, …). Hidden: the .NET type
+        /// already says it, and Export-Csv would add it as a noise column.</summary>
+        [Hidden] public string Type { get; set; }
     }
 
     /// <summary>Records that name a CSV line; Path is the CSV (hidden: for pipeline binding).</summary>
@@ -62,7 +63,8 @@ namespace OathBulk
         public string DisplayName { get; set; }
         public long? SecretBits { get; set; }
         public string Secret { get; set; }
-        public PSObject Extra { get; set; }
+        /// <summary>The CSV's other columns. Hidden: Export-Csv would flatten it to "@{…}".</summary>
+        [Hidden] public PSObject Extra { get; set; }
         public override string ToString() { return Serial; }
     }
 
@@ -117,7 +119,7 @@ namespace OathBulk
         public long? HttpStatus { get; set; }
         public string ErrorCode { get; set; }
         public string ErrorMessage { get; set; }
-        public DateTimeOffset? Time { get; set; }
+        public DateTime? Time { get; set; }
         public override string ToString() { return Serial + ": " + Status; }
     }
 
@@ -133,7 +135,7 @@ namespace OathBulk
         public string DisplayName { get; set; }
         public string AssignedToId { get; set; }
         public string AssignedTo { get; set; }
-        public DateTimeOffset? LastUsed { get; set; }
+        public DateTime? LastUsed { get; set; }
         public override string ToString() { return Serial; }
     }
 
@@ -188,7 +190,7 @@ namespace OathBulk
         public long? HttpStatus { get; set; }
         public string ErrorCode { get; set; }
         public string ErrorMessage { get; set; }
-        public DateTimeOffset? Time { get; set; }
+        public DateTime? Time { get; set; }
         public override string ToString() { return Serial + ": " + Status; }
     }
 
@@ -206,7 +208,7 @@ namespace OathBulk
         public long? HttpStatus { get; set; }
         public string ErrorCode { get; set; }
         public string ErrorMessage { get; set; }
-        public DateTimeOffset? Time { get; set; }
+        public DateTime? Time { get; set; }
         public override string ToString() { return Operation + " " + Serial + ": " + Status; }
     }
 
@@ -336,6 +338,13 @@ namespace OathBulk.Native
             if (u == typeof(string)) return v => v == null ? null : (v as string ?? System.Convert.ToString(v, CultureInfo.InvariantCulture));
             if (u == typeof(bool)) return v => v == null ? (t == u ? (object)false : null) : (object)System.Convert.ToBoolean(v, CultureInfo.InvariantCulture);
             if (t == typeof(PSObject[])) return ToUserTokens;
+            // Times are UTC [datetime]s: sortable, and Export-Csv writes them like any date.
+            if (u == typeof(DateTime)) return v =>
+            {
+                DateTimeOffset d;
+                var s = v as string;
+                return s != null && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out d) ? (object)d.UtcDateTime : null;
+            };
             if (u == typeof(DateTimeOffset)) return v =>
             {
                 DateTimeOffset d;
