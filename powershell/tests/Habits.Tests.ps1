@@ -386,3 +386,46 @@ Describe 'Objects that export cleanly' {
         (Import-OathBulkToken $csv -ErrorAction SilentlyContinue | Select-Object -First 1).Extra.Dept | Should -Be 'IT'
     }
 }
+
+Describe 'An interrupted binary' {
+    It 'reports the rows it did not attempt as one error with the count and the -Resume hint' -Skip:$IsWindows {
+        $seed = Join-Path $TestDrive 'interrupt.csv'
+        $lines = @('upn,serial number,secret key,time interval,manufacturer,model,sim_state')
+        for ($i = 1; $i -le 200; $i++) { $lines += "user$i@contoso.com,$(7000000 + $i),JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Token2,C202,assigned" }
+        $lines | Set-Content -LiteralPath $seed -Encoding utf8NoBOM
+        $sim = Start-OathBulkSimulator $seed -AccessToken $Token -LatencyMs 50
+        $journal = Join-Path $TestDrive 'interrupt.jsonl'
+        # Ctrl+C reaching the binary alone: SIGINT once it has journaled a few rows.
+        $job = Start-ThreadJob -ArgumentList $PID, $journal -ScriptBlock {
+            param($parent, $journal)
+            $deadline = [datetime]::UtcNow.AddSeconds(120)
+            while ([datetime]::UtcNow -lt $deadline) {
+                $n = if (Test-Path -LiteralPath $journal) { [int]((& wc -l $journal) -split ' ')[0] } else { 0 }
+                $child = Get-Process -Name oathbulk -ErrorAction Ignore | Where-Object { $_.Parent -and $_.Parent.Id -eq $parent -and $_.CommandLine -match ' activate ' }
+                if ($child -and $n -ge 10) { & kill -INT $child.Id; return 'sent' }
+                Start-Sleep -Milliseconds 100
+            }
+            'timeout'
+        }
+        try {
+            $errors = $null
+            $thrown = $null
+            $out = [System.Collections.Generic.List[object]]::new()
+            try {
+                Enable-OathBulkToken $seed -GraphUrl $sim.GraphUrl -AccessToken $Token -Parallel 1 -Journal $journal -Force -ErrorVariable errors -ErrorAction SilentlyContinue |
+                    ForEach-Object { $out.Add($_) }
+            } catch { $thrown = $_ }
+            $job | Wait-Job | Receive-Job | Should -Be 'sent'
+            $thrown.FullyQualifiedErrorId | Should -Be 'OathBulk.Interrupted,Enable-OathBulkToken'
+            $notAttempted = @($out | Where-Object Status -eq 'not_attempted')
+            $notAttempted.Count | Should -BeGreaterThan 0
+            $summary = @($errors | Where-Object { $_.FullyQualifiedErrorId -eq 'OathBulk.NotAttempted,Enable-OathBulkToken' })
+            $summary.Count | Should -Be 1
+            $summary[0].Exception.Message | Should -Match "^$($notAttempted.Count) row\(s\) were not attempted.*-Resume"
+            @($errors | Where-Object { $_.FullyQualifiedErrorId -like 'OathBulk.NotAttempted*' -or $_.CategoryInfo.Category -eq 'OperationStopped' }).Count | Should -Be 1
+        } finally {
+            $job | Remove-Job -Force
+            $sim | Stop-OathBulkSimulator
+        }
+    }
+}
