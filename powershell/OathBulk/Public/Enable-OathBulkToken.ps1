@@ -108,7 +108,8 @@ function Enable-OathBulkToken {
     Write the rows that failed to this file.
 
     .PARAMETER AccessToken
-    A Microsoft Graph (or portal) bearer token.
+    A bearer token for Microsoft Graph or the portal API (SecureString): the sign-in credential,
+    not a hardware token.
 
     .PARAMETER Credential
     App-only sign-in: user name = application (client) id, password = client secret.
@@ -117,7 +118,7 @@ function Enable-OathBulkToken {
     Tenant id or domain for -Credential.
 
     .PARAMETER TokenFile
-    A file holding the bearer token.
+    A file holding the bearer token (the sign-in credential, not a hardware token).
 
     .PARAMETER UseDeviceCode
     Sign in interactively with a device code: the binary shows "To sign in, open … and enter

@@ -1,7 +1,7 @@
 function Import-OathBulkToken {
     <#
     .SYNOPSIS
-    Reads a vendor OATH token CSV into OathBulk.Token objects (oathbulk list).
+    Reads the rows of a vendor OATH token CSV into OathBulk.Token objects: CSV rows, not tenant tokens (oathbulk list).
 
     .DESCRIPTION
     Runs `oathbulk list` and streams one OathBulk.Token object per usable row, as the binary
