@@ -304,6 +304,9 @@ Describe 'Completion, validation and housekeeping' {
 
     It 'the compiled-reader cache is a per-user folder created 0700' -Skip:$IsWindows {
         $dir = InModuleScope OathBulk { Get-OathBulkUserDirectory }
+        # A folder left 0755 by an older module is tightened.
+        [System.IO.File]::SetUnixFileMode($dir, [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute, GroupRead, GroupExecute, OtherRead, OtherExecute')
+        $dir = InModuleScope OathBulk { Get-OathBulkUserDirectory }
         $dir | Should -Not -Match '^/tmp'
         ((Get-Item -LiteralPath $dir).UnixFileMode.value__ -band 0x3F) | Should -Be 0
     }

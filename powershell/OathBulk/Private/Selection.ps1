@@ -217,9 +217,13 @@ function Get-OathBulkUserDirectory {
     elseif ($IsWindows -and $env:LOCALAPPDATA) { Join-Path $env:LOCALAPPDATA 'OathBulk' }
     elseif ($env:XDG_CACHE_HOME) { Join-Path $env:XDG_CACHE_HOME 'oathbulk-pwsh' }
     else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.cache/oathbulk-pwsh' }
+    $private = [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute'
     if (-not [System.IO.Directory]::Exists($dir)) {
         if ($IsWindows) { $null = [System.IO.Directory]::CreateDirectory($dir) }
-        else { $null = [System.IO.Directory]::CreateDirectory($dir, [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute') }
+        else { $null = [System.IO.Directory]::CreateDirectory($dir, $private) }
+    } elseif (-not $IsWindows -and [System.IO.File]::GetUnixFileMode($dir) -ne $private) {
+        # Made by an older module with the default mode: tighten it.
+        [System.IO.File]::SetUnixFileMode($dir, $private)
     }
     $dir
 }
