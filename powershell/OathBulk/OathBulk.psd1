@@ -6,7 +6,7 @@
     CompanyName          = 'oathbulk'
     Copyright            = '(c) oathbulk contributors. MIT License.'
     Description          = 'Activate hardware OATH TOTP tokens in Microsoft Entra ID in bulk: PowerShell cmdlets over the oathbulk binary (typed objects, streaming, -WhatIf, error records).'
-    PowerShellVersion    = '7.2'
+    PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('OathBulk.Format.ps1xml')
     FunctionsToExport    = @(
@@ -34,6 +34,7 @@
         'OathBulk.Format.ps1xml'
         'Private/CommandTable.psd1'
         'Private/OathBulk.Native.cs'
+        'en-US/about_OathBulk.help.txt'
     )
     PrivateData          = @{
         PSData = @{

@@ -1,12 +1,15 @@
-#Requires -Version 7.2
+#Requires -Version 7.4
 # OathBulk: PowerShell front end for the oathbulk binary.
 Set-StrictMode -Version 3.0
 
 $script:CommandTable = Import-PowerShellDataFile -LiteralPath (Join-Path $PSScriptRoot 'Private/CommandTable.psd1')
-$script:CapabilityCache = @{}
 $script:Simulators = [System.Collections.Generic.List[object]]::new()
 $script:ProgressCounter = 0
 $script:NativeExitCode = $null
+$script:CheckedBinary = $null
+# One source of truth: OathBulk.psd1's ModuleVersion is Cargo.toml's version (a Pester test
+# keeps them equal), and the binary must report the same one.
+$script:ModuleVersion = (Import-PowerShellDataFile -LiteralPath (Join-Path $PSScriptRoot 'OathBulk.psd1')).ModuleVersion
 
 foreach ($folder in 'Private', 'Public') {
     foreach ($file in Get-ChildItem -LiteralPath (Join-Path $PSScriptRoot $folder) -Filter '*.ps1' | Sort-Object Name) {
@@ -16,6 +19,31 @@ foreach ($folder in 'Private', 'Public') {
 
 Initialize-OathBulkNative
 
+# The binary must be of this module's release: a clear error now, not odd failures later.
+# A binary not installed yet is reported by the first cmdlet that needs it.
+$found = Find-OathBulkBinary
+if ($found.Path) {
+    $mismatch = Assert-OathBulkBinaryVersion -Binary $found.Path
+    if ($mismatch) { throw [System.InvalidOperationException]::new($mismatch) }
+}
+Remove-Variable found
+
+# Tab completion of -Serial and -Upn from the CSV already given (-Path or -LiteralPath).
+$completeFromCsv = {
+    param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
+    $csv = @{}
+    if ($fakeBoundParameters['LiteralPath']) { $csv.LiteralPath = $fakeBoundParameters['LiteralPath'] }
+    elseif ($fakeBoundParameters['Path']) { $csv.Path = $fakeBoundParameters['Path'] }
+    else { return }
+    Import-OathBulkToken @csv -ErrorAction Ignore -WarningAction Ignore |
+        ForEach-Object { $_.$parameterName } | Where-Object { $_ -like "$wordToComplete*" } | Sort-Object -Unique |
+        ForEach-Object { [System.Management.Automation.CompletionResult]::new($_, $_, 'ParameterValue', $_) }
+}
+$csvCommands = 'Enable-OathBulkToken', 'New-OathBulkTenantToken', 'Disable-OathBulkToken', 'Remove-OathBulkTokenAssignment', 'Remove-OathBulkTenantToken'
+Register-ArgumentCompleter -CommandName $csvCommands -ParameterName Serial -ScriptBlock $completeFromCsv
+Register-ArgumentCompleter -CommandName 'Enable-OathBulkToken' -ParameterName Upn -ScriptBlock $completeFromCsv
+Remove-Variable completeFromCsv, csvCommands
+
 # Simulators started in this session stop with the module.
 $MyInvocation.MyCommand.ScriptBlock.Module.OnRemove = {
     foreach ($sim in @($script:Simulators)) {
@@ -23,20 +51,6 @@ $MyInvocation.MyCommand.ScriptBlock.Module.OnRemove = {
     }
 }
 
-# Explicit list, mirrored in OathBulk.psd1.
-Export-ModuleMember -Function @(
-    'Import-OathBulkToken'
-    'Get-OathBulkCode'
-    'Test-OathBulkCsv'
-    'Enable-OathBulkToken'
-    'Get-OathBulkTenantToken'
-    'Get-OathBulkUser'
-    'Test-OathBulkPrerequisite'
-    'New-OathBulkTenantToken'
-    'Disable-OathBulkToken'
-    'Remove-OathBulkTokenAssignment'
-    'Remove-OathBulkTenantToken'
-    'Undo-OathBulkRun'
-    'Start-OathBulkSimulator'
-    'Stop-OathBulkSimulator'
-) -Alias @('Get-OathBulkToken')
+# Every public function is one file of Public/ (named after it): the manifest's
+# FunctionsToExport is the list that counts (a Pester test keeps the two equal).
+Export-ModuleMember -Function @((Get-ChildItem -LiteralPath (Join-Path $PSScriptRoot 'Public') -Filter '*.ps1').BaseName) -Alias @('Get-OathBulkToken')

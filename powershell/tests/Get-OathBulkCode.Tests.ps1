@@ -30,7 +30,7 @@ Describe 'Get-OathBulkCode' {
 
     It 'writes row errors as non-terminating errors' {
         $null = Get-OathBulkCode $Small -ErrorVariable e -ErrorAction SilentlyContinue
-        $e.FullyQualifiedErrorId | Should -Contain 'invalid_secret,Get-OathBulkCode'
+        $e.FullyQualifiedErrorId | Should -Contain 'OathBulk.InvalidSecret,Get-OathBulkCode'
     }
 
     It 'turns a rhai compile error (exit 2) into a terminating error' {

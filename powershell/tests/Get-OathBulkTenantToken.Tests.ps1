@@ -1,8 +1,3 @@
-BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    $script:HasTenant = (Test-BinarySubcommand 'tenant') -and (Test-BinarySubcommand 'simulate')
-}
-
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Initialize-OathBulkTest
@@ -12,13 +7,10 @@ BeforeAll {
 
 Describe 'Get-OathBulkTenantToken' {
     BeforeAll {
-        if ($HasTenant) { $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token }
+        $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token
     }
     AfterAll {
         if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator }
-    }
-    BeforeEach {
-        if (-not $HasTenant) { Set-ItResult -Skipped -Because "the oathbulk binary has no 'tenant' or 'simulate' subcommand yet" }
     }
 
     It 'lists the inventory as OathBulk.TenantToken objects' {

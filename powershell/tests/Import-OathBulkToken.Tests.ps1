@@ -23,8 +23,13 @@ Describe 'Import-OathBulkToken' {
     It 'keeps every JSON field, absent optional ones as $null' {
         $t = Import-OathBulkToken $Small -ErrorAction SilentlyContinue | Select-Object -First 1
         $names = $t.PSObject.Properties.Name
-        foreach ($n in 'Type', 'Line', 'Upn', 'Serial', 'Manufacturer', 'Model', 'TimeInterval', 'Hash', 'DisplayName', 'SecretBits', 'Secret', 'Extra') {
+        foreach ($n in 'Line', 'Upn', 'Serial', 'Manufacturer', 'Model', 'TimeInterval', 'Hash', 'DisplayName', 'SecretBits', 'Secret') {
             $names | Should -Contain $n
+        }
+        # Hidden (kept out of Export-Csv) but there.
+        foreach ($n in 'Type', 'Extra', 'Path') {
+            $names | Should -Not -Contain $n
+            $t.PSObject.Properties[$n] | Should -Not -BeNullOrEmpty
         }
         $t.Secret | Should -BeNullOrEmpty
         $t.DisplayName | Should -BeNullOrEmpty
@@ -48,21 +53,21 @@ Describe 'Import-OathBulkToken' {
         $text | Should -Not -Match 'Extra'
     }
 
-    It 'writes unusable rows as non-terminating errors with the binary code as ErrorId' {
+    It 'writes unusable rows as non-terminating errors with OathBulk.<Code> as ErrorId' {
         $tokens = Import-OathBulkToken $Small -ErrorVariable rowErrors -ErrorAction SilentlyContinue
         $tokens.Count | Should -Be 3
         $rowErrors.Count | Should -Be 2
-        $rowErrors[0].FullyQualifiedErrorId | Should -BeLike 'invalid_secret,*'
+        $rowErrors[0].FullyQualifiedErrorId | Should -BeLike 'OathBulk.InvalidSecret,*'
         $rowErrors[0].CategoryInfo.Category | Should -Be 'InvalidData'
         $rowErrors[0].TargetObject.PSObject.TypeNames[0] | Should -Be 'OathBulk.RowError'
         $rowErrors[0].TargetObject.Line | Should -Be 4
         $rowErrors[0].TargetObject.Field | Should -Be 'secret'
         $rowErrors[0].Exception.Message | Should -Match 'line 4'
-        $rowErrors[1].FullyQualifiedErrorId | Should -BeLike 'missing_upn,*'
+        $rowErrors[1].FullyQualifiedErrorId | Should -BeLike 'OathBulk.MissingUpn,*'
     }
 
     It 'stops on row errors with -ErrorAction Stop' {
-        { Import-OathBulkToken $Small -ErrorAction Stop } | Should -Throw -ErrorId 'invalid_secret,Import-OathBulkToken'
+        { Import-OathBulkToken $Small -ErrorAction Stop } | Should -Throw -ErrorId 'OathBulk.InvalidSecret,Import-OathBulkToken'
     }
 
     It 'turns exit code 2 into a terminating error with the binary message' {

@@ -15,9 +15,9 @@ Describe 'OathBulk module manifest' {
         (Test-ModuleManifest -Path $ModuleManifest).Version.ToString() | Should -Be $version
     }
 
-    It 'declares PowerShell 7.2+ Core only, and formats' {
+    It 'declares PowerShell 7.4+ Core only (FileStreamOptions.UnixCreateMode is .NET 7+), and formats' {
         $data = Import-PowerShellDataFile $ModuleManifest
-        $data.PowerShellVersion | Should -Be '7.2'
+        $data.PowerShellVersion | Should -Be '7.4'
         $data.CompatiblePSEditions | Should -Be @('Core')
         $data.FormatsToProcess | Should -Contain 'OathBulk.Format.ps1xml'
         $data.CmdletsToExport.Count | Should -Be 0

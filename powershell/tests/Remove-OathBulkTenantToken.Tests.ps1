@@ -1,8 +1,3 @@
-BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    $script:HasRemove = (Test-BinarySubcommand 'remove') -and (Test-BinarySubcommand 'simulate')
-}
-
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Initialize-OathBulkTest
@@ -11,7 +6,6 @@ BeforeAll {
 
 Describe 'Remove-OathBulkTenantToken' {
     BeforeEach {
-        if (-not $HasRemove) { Set-ItResult -Skipped -Because "the oathbulk binary has no 'remove' or 'simulate' subcommand yet"; return }
         $script:Seed = New-LifecycleCsv $TestDrive
         $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token
     }

@@ -1,8 +1,3 @@
-BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    $script:HasUnassign = (Test-BinarySubcommand 'unassign') -and (Test-BinarySubcommand 'simulate')
-}
-
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Initialize-OathBulkTest
@@ -11,7 +6,6 @@ BeforeAll {
 
 Describe 'Remove-OathBulkTokenAssignment' {
     BeforeEach {
-        if (-not $HasUnassign) { Set-ItResult -Skipped -Because "the oathbulk binary has no 'unassign' or 'simulate' subcommand yet"; return }
         $script:Seed = New-LifecycleCsv $TestDrive
         $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token
     }

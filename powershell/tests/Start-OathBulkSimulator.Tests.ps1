@@ -1,8 +1,3 @@
-BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    $script:HasSimulate = Test-BinarySubcommand 'simulate'
-}
-
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Initialize-OathBulkTest
@@ -10,9 +5,6 @@ BeforeAll {
 }
 
 Describe 'Start-OathBulkSimulator / Stop-OathBulkSimulator' {
-    BeforeEach {
-        if (-not $HasSimulate) { Set-ItResult -Skipped -Because "the oathbulk binary has no 'simulate' subcommand yet" }
-    }
 
     It 'starts a simulator and returns its URLs and process' {
         $sim = Start-OathBulkSimulator $Seed

@@ -1,4 +1,4 @@
-# Shared by every *.Tests.ps1: dot-source in BeforeAll (and BeforeDiscovery for skip checks).
+# Shared by every *.Tests.ps1: dot-source in BeforeAll.
 $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
 $script:ModuleManifest = Join-Path $RepoRoot 'powershell/OathBulk/OathBulk.psd1'
 $script:ReleaseBinary = Join-Path $RepoRoot ("target/release/oathbulk" + $(if ($IsWindows) { '.exe' } else { '' }))
@@ -10,12 +10,6 @@ function Initialize-OathBulkTest {
     # A token inherited from the shell would change which credentials the cmdlets use.
     Remove-Item Env:OATHBULK_TOKEN, Env:OATHBULK_CLIENT_SECRET -ErrorAction Ignore
     Import-Module $script:ModuleManifest -Force -ErrorAction Stop
-}
-
-function Test-BinarySubcommand([string]$Name) {
-    if (-not (Test-Path -LiteralPath $script:ReleaseBinary)) { return $false }
-    $help = & $script:ReleaseBinary --help 2>&1 | Out-String
-    return $help -match "(?m)^\s{2}$Name\s"
 }
 
 # Known vectors: JBSWY3DPEHPK3PXP... at t=0 gives 702218 (160-bit) and 282760 (80-bit).

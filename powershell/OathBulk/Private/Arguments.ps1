@@ -42,6 +42,11 @@ function ConvertTo-OathBulkArgument {
                 $argv.Add($spec.Flag)
                 $argv.Add(([string]$value).ToLowerInvariant())
             }
+            'Hash' {
+                # The vendor file and Graph write hmacsha1/hmacsha256; the binary takes sha1/sha256.
+                $argv.Add($spec.Flag)
+                $argv.Add((([string]$value).ToLowerInvariant() -replace '^hmac', ''))
+            }
             'Uri' {
                 $argv.Add($spec.Flag)
                 $argv.Add(([uri]$value).AbsoluteUri.TrimEnd('/'))
@@ -70,13 +75,14 @@ function Resolve-OathBulkCsvPath {
     [CmdletBinding()]
     [OutputType([string])]
     param(
-        [Parameter(Mandatory)] [AllowEmptyString()] [string[]]$Path,
+        [AllowEmptyCollection()] [AllowEmptyString()] [string[]]$Path = @(),
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet,
         [switch]$Literal,
         # What the file is, for the not-found message.
         [string]$Kind = 'CSV file'
     )
     foreach ($p in $Path) {
+        if (-not $p) { continue }
         # No throw/catch here: a caught exception would still land in the caller's -ErrorVariable.
         $notFound = $null
         if ($Literal) {
@@ -196,20 +202,6 @@ function Resolve-OathBulkCmdletAuth {
     }
     Write-Verbose "OathBulk: credentials from $($auth.Source)"
     $auth
-}
-
-function Assert-OathBulkSubcommand {
-    <# .SYNOPSIS Terminating NotSupported error of the calling cmdlet when the binary lacks a subcommand. #>
-    [CmdletBinding()]
-    param(
-        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet,
-        [Parameter(Mandatory)] [string]$Binary,
-        [Parameter(Mandatory)] [string]$Subcommand
-    )
-    if (-not (Test-OathBulkSubcommand -Binary $Binary -Subcommand $Subcommand)) {
-        $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
-                [System.NotSupportedException]::new("This oathbulk binary ($Binary) has no '$Subcommand' subcommand: update it."), 'OathBulk.NotSupported', 'NotImplemented', $Binary))
-    }
 }
 
 function Test-OathBulkShouldProcess {

@@ -1,74 +1,103 @@
-function Find-OathBulkBinary {
+function Get-OathBulkRid {
     <#
     .SYNOPSIS
-    Locates the oathbulk executable: $env:OATHBULK_PATH, the module's bin folder, PATH, then
-    the repository's target/release build when the module runs from the source tree.
+    The runtime id of this platform, as the release package names its bin folders
+    (linux-x64, linux-arm64, osx-arm64, osx-x64, win-x64).
     #>
     [CmdletBinding()]
     [OutputType([string])]
     param()
-
-    $exe = if ($IsWindows) { 'oathbulk.exe' } else { 'oathbulk' }
-    if ($env:OATHBULK_PATH) {
-        $candidate = $env:OATHBULK_PATH
-        if (Test-Path -LiteralPath $candidate -PathType Container) { $candidate = Join-Path $candidate $exe }
-        if (Test-Path -LiteralPath $candidate -PathType Leaf) { return (Resolve-Path -LiteralPath $candidate).ProviderPath }
-        throw [System.IO.FileNotFoundException]::new("OATHBULK_PATH is set to '$env:OATHBULK_PATH' but no oathbulk executable is there.", $candidate)
+    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
+    $arch = switch ([System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture) {
+        'Arm64' { 'arm64' }
+        'X64' { 'x64' }
+        default { ([string]$_).ToLowerInvariant() }
     }
-    $moduleRoot = Split-Path -Parent $PSScriptRoot
-    $bundled = Join-Path $moduleRoot "bin/$exe"
-    if (Test-Path -LiteralPath $bundled -PathType Leaf) { return $bundled }
-    $onPath = Get-Command -Name $exe -CommandType Application -ErrorAction Ignore | Select-Object -First 1
-    if ($onPath) { return $onPath.Source }
-    # Source tree: powershell/OathBulk -> ../../target/release
-    $repoBuild = Join-Path $moduleRoot "../../target/release/$exe"
-    if (Test-Path -LiteralPath $repoBuild -PathType Leaf) { return (Resolve-Path -LiteralPath $repoBuild).ProviderPath }
-    throw [System.IO.FileNotFoundException]::new(
-        "Cannot find the oathbulk executable. Set `$env:OATHBULK_PATH, copy it to '$(Join-Path $moduleRoot 'bin')', or put it on PATH.", $exe)
+    "$os-$arch"
 }
 
-function Get-OathBulkCapability {
+function Find-OathBulkBinary {
     <#
     .SYNOPSIS
-    What this binary supports: its subcommands, and the long flags of one subcommand, parsed
-    from --help and cached per binary path and modification time.
+    Locates the oathbulk executable. Returns @{ Path; Looked } (Path $null when none).
+
+    .DESCRIPTION
+    In order: the release package's `bin/<rid>/oathbulk[.exe]` beside the module,
+    $env:OATHBULK_PATH (a file or a folder), the repository's target/release (a dev checkout:
+    powershell/OathBulk -> ../../target/release), then PATH. Looked lists every place tried,
+    for the not-found error.
     #>
     [CmdletBinding()]
-    param(
-        [Parameter(Mandatory)] [string]$Binary,
-        [string]$Subcommand
-    )
-    $stamp = (Get-Item -LiteralPath $Binary).LastWriteTimeUtc.Ticks
-    $key = "$Binary|$stamp|$Subcommand"
-    if (-not $script:CapabilityCache.ContainsKey($key)) {
-        [string[]]$helpArgs = if ($Subcommand) { $Subcommand, '--help' } else { '--help' }
-        $text = (& $Binary @helpArgs 2>&1 | Out-String)
-        $ok = $LASTEXITCODE -eq 0
-        $commands = @()
-        if (-not $Subcommand) {
-            $inCommands = $false
-            foreach ($line in $text -split "`r?`n") {
-                if ($line -match '^Commands:') { $inCommands = $true; continue }
-                if ($inCommands -and $line -match '^\S') { $inCommands = $false }
-                if ($inCommands -and $line -match '^\s{2}([a-z][a-z0-9-]*)\s') { $commands += $Matches[1] }
-            }
-        }
-        # .Value, not ForEach-Object Value: that one honours -WhatIf and would return nothing.
-        $flags = @([regex]::Matches($text, '(?<![\w-])--[a-z][a-z0-9-]*').Value) | Sort-Object -Unique
-        $script:CapabilityCache[$key] = [pscustomobject]@{
-            Available   = $ok
-            Subcommands = $commands
-            Flags       = @($flags)
-        }
+    param()
+    $exe = if ($IsWindows) { 'oathbulk.exe' } else { 'oathbulk' }
+    $moduleRoot = Split-Path -Parent $PSScriptRoot
+    $looked = [System.Collections.Generic.List[string]]::new()
+    $candidates = [System.Collections.Generic.List[string]]::new()
+    $candidates.Add((Join-Path $moduleRoot "bin/$(Get-OathBulkRid)/$exe"))
+    if ($env:OATHBULK_PATH) {
+        $candidates.Add($(if ([System.IO.Directory]::Exists($env:OATHBULK_PATH)) { Join-Path $env:OATHBULK_PATH $exe } else { $env:OATHBULK_PATH }))
     }
-    $script:CapabilityCache[$key]
+    $candidates.Add([System.IO.Path]::GetFullPath((Join-Path $moduleRoot "../../target/release/$exe")))
+    foreach ($c in $candidates) {
+        $looked.Add($c)
+        if ([System.IO.File]::Exists($c)) { return @{ Path = $c; Looked = $looked } }
+    }
+    $looked.Add("PATH ($exe)")
+    $onPath = Get-Command -Name $exe -CommandType Application -ErrorAction Ignore | Select-Object -First 1
+    @{ Path = $(if ($onPath) { $onPath.Source }); Looked = $looked }
 }
 
-function Test-OathBulkSubcommand {
-    <# .SYNOPSIS True when the binary has this subcommand (and it is not a stub). #>
+function Get-OathBulkBinaryVersion {
+    <# .SYNOPSIS The version `oathbulk --version` prints (for example 0.1.0), or $null. #>
     [CmdletBinding()]
-    [OutputType([bool])]
-    param([Parameter(Mandatory)] [string]$Binary, [Parameter(Mandatory)] [string]$Subcommand)
-    $top = Get-OathBulkCapability -Binary $Binary
-    return ($top.Subcommands -contains $Subcommand)
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [string]$Binary)
+    $text = (& $Binary --version 2>$null | Out-String)
+    $m = [regex]::Match($text, '(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)')
+    if ($m.Success) { $m.Groups[1].Value }
+}
+
+function Assert-OathBulkBinaryVersion {
+    <#
+    .SYNOPSIS
+    The binary must carry the module's version (both come from Cargo.toml): the module knows
+    what the binary can do from that alone. Returns an error message on a mismatch, else $null.
+    Checked once per binary path and modification time.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [string]$Binary)
+    $stamp = [System.IO.File]::GetLastWriteTimeUtc($Binary).Ticks
+    $key = "$Binary|$stamp"
+    if ($script:CheckedBinary -eq $key) { return $null }
+    $want = $script:ModuleVersion
+    $have = Get-OathBulkBinaryVersion -Binary $Binary
+    if ($have -ne $want) {
+        return "The oathbulk binary '$Binary' is version $(if ($have) { $have } else { '(unknown)' }), but the OathBulk module is ${want}: install the binary of the same release (or point `$env:OATHBULK_PATH at it)."
+    }
+    $script:CheckedBinary = $key
+    $null
+}
+
+function Get-OathBulkBinary {
+    <#
+    .SYNOPSIS
+    The oathbulk executable for a public cmdlet, or a terminating error of that cmdlet:
+    OathBulk.BinaryNotFound (naming every place looked) or OathBulk.VersionMismatch.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet)
+    $found = Find-OathBulkBinary
+    if (-not $found.Path) {
+        $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                [System.IO.FileNotFoundException]::new("Cannot find the oathbulk executable. Looked in: $($found.Looked -join '; '). Install the OathBulk release package, or set `$env:OATHBULK_PATH."),
+                'OathBulk.BinaryNotFound', 'ObjectNotFound', 'oathbulk'))
+    }
+    $mismatch = Assert-OathBulkBinaryVersion -Binary $found.Path
+    if ($mismatch) {
+        $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                [System.InvalidOperationException]::new($mismatch), 'OathBulk.VersionMismatch', 'InvalidOperation', 'oathbulk'))
+    }
+    $found.Path
 }

@@ -4,6 +4,8 @@
 #   Output      record types written to the pipeline as they arrive (everything else —
 #               row_error, warning, summary, error statuses — is handled by the runner).
 #   Fixed       flags always passed (the module always reads JSON).
+#   Writes      the subcommand writes to the tenant: stopped early, it gets SIGINT and time to
+#               settle and journal (like Ctrl+C) instead of being killed.
 #   Parameters  PowerShell parameter name -> @{ Flag; Kind }. Kinds:
 #                 Value    --flag <value as string>
 #                 Lower    --flag <value lower-cased> (enums)
@@ -24,7 +26,7 @@
             OrderBy       = @{ Flag = '--order-by'; Kind = 'Value' }
             Script        = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash          = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash          = @{ Flag = '--hash'; Kind = 'Hash' }
             RevealSecrets = @{ Flag = '--reveal-secrets'; Kind = 'Switch' }
         }
     }
@@ -37,7 +39,7 @@
             OrderBy       = @{ Flag = '--order-by'; Kind = 'Value' }
             Script        = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash          = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash          = @{ Flag = '--hash'; Kind = 'Hash' }
             RevealSecrets = @{ Flag = '--reveal-secrets'; Kind = 'Switch' }
             At            = @{ Flag = '--at'; Kind = 'UnixTime' }
             ClockOffset   = @{ Flag = '--clock-offset'; Kind = 'Value' }
@@ -52,11 +54,12 @@
             OrderBy      = @{ Flag = '--order-by'; Kind = 'Value' }
             Script       = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash         = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash         = @{ Flag = '--hash'; Kind = 'Hash' }
         }
     }
     'Enable-OathBulkToken'    = @{
         Subcommand = 'activate'
+        Writes     = $true
         Output     = @('activation')
         Fixed      = @('--format', 'json')
         Parameters = @{
@@ -64,7 +67,7 @@
             OrderBy      = @{ Flag = '--order-by'; Kind = 'Value' }
             Script       = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash         = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash         = @{ Flag = '--hash'; Kind = 'Hash' }
             Backend      = @{ Flag = '--backend'; Kind = 'Lower' }
             GraphUrl     = @{ Flag = '--graph-url'; Kind = 'Uri' }
             PortalUrl    = @{ Flag = '--portal-url'; Kind = 'Uri' }
@@ -114,7 +117,7 @@
             OrderBy       = @{ Flag = '--order-by'; Kind = 'Value' }
             Script        = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash          = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash          = @{ Flag = '--hash'; Kind = 'Hash' }
             WithTenant    = @{ Flag = '--with-tenant'; Kind = 'Switch' }
             Backend       = @{ Flag = '--backend'; Kind = 'Lower' }
             GraphUrl      = @{ Flag = '--graph-url'; Kind = 'Uri' }
@@ -134,7 +137,7 @@
         Fixed      = @('--format', 'json')
         Parameters = @{
             SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash          = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash          = @{ Flag = '--hash'; Kind = 'Hash' }
             MaxRate       = @{ Flag = '--max-rate'; Kind = 'Value' }
             Backend       = @{ Flag = '--backend'; Kind = 'Lower' }
             GraphUrl      = @{ Flag = '--graph-url'; Kind = 'Uri' }
@@ -150,6 +153,7 @@
     }
     'New-OathBulkTenantToken' = @{
         Subcommand = 'import'
+        Writes     = $true
         Output     = @('import', 'activation')
         Fixed      = @('--format', 'json')
         Parameters = @{
@@ -157,7 +161,7 @@
             OrderBy       = @{ Flag = '--order-by'; Kind = 'Value' }
             Script        = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash          = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash          = @{ Flag = '--hash'; Kind = 'Hash' }
             Assign        = @{ Flag = '--assign'; Kind = 'Switch' }
             Activate      = @{ Flag = '--activate'; Kind = 'Switch' }
             Backend       = @{ Flag = '--backend'; Kind = 'Lower' }
@@ -180,6 +184,7 @@
     }
     'Disable-OathBulkToken' = @{
         Subcommand = 'deactivate'
+        Writes     = $true
         Output     = @('change')
         Fixed      = @('--format', 'json')
         Parameters = @{
@@ -204,6 +209,7 @@
     }
     'Remove-OathBulkTokenAssignment' = @{
         Subcommand = 'unassign'
+        Writes     = $true
         Output     = @('change')
         Fixed      = @('--format', 'json')
         Parameters = @{
@@ -228,6 +234,7 @@
     }
     'Remove-OathBulkTenantToken' = @{
         Subcommand = 'remove'
+        Writes     = $true
         Output     = @('change')
         Fixed      = @('--format', 'json')
         Parameters = @{
@@ -252,6 +259,7 @@
     }
     'Undo-OathBulkRun' = @{
         Subcommand = 'undo'
+        Writes     = $true
         Output     = @('change')
         Fixed      = @('--format', 'json')
         Parameters = @{
@@ -286,7 +294,7 @@
             Forbidden        = @{ Flag = '--forbidden'; Kind = 'Switch' }
             StateOut         = @{ Flag = '--state-out'; Kind = 'Path' }
             SecretFormat     = @{ Flag = '--secret-format'; Kind = 'Lower' }
-            Hash             = @{ Flag = '--hash'; Kind = 'Lower' }
+            Hash             = @{ Flag = '--hash'; Kind = 'Hash' }
             AssignedFraction = @{ Flag = '--assigned-fraction'; Kind = 'Value' }
             ActivatedFraction = @{ Flag = '--activated-fraction'; Kind = 'Value' }
             RandomSeed       = @{ Flag = '--seed'; Kind = 'Value' }

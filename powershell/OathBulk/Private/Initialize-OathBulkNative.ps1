@@ -20,11 +20,9 @@ function Initialize-OathBulkNative {
         $hash = ([System.BitConverter]::ToString($sha.ComputeHash($bytes)) -replace '-', '').Substring(0, 16).ToLowerInvariant()
     } finally { $sha.Dispose() }
 
-    $cacheRoot = if ($env:OATHBULK_MODULE_CACHE) { $env:OATHBULK_MODULE_CACHE }
-    elseif ($IsWindows -and $env:LOCALAPPDATA) { Join-Path $env:LOCALAPPDATA 'OathBulk' }
-    elseif ($env:XDG_CACHE_HOME) { Join-Path $env:XDG_CACHE_HOME 'oathbulk-pwsh' }
-    elseif ($HOME) { Join-Path $HOME '.cache/oathbulk-pwsh' }
-    else { Join-Path ([System.IO.Path]::GetTempPath()) 'oathbulk-pwsh' }
+    # Per-user, created 0700 (Get-OathBulkUserDirectory): a shared /tmp path would let another
+    # user plant the assembly this session loads.
+    $cacheRoot = Get-OathBulkUserDirectory
     $dll = Join-Path $cacheRoot "OathBulk.Native-$hash.dll"
 
     if (Test-Path -LiteralPath $dll) {
@@ -37,7 +35,6 @@ function Initialize-OathBulkNative {
     }
 
     try {
-        $null = New-Item -ItemType Directory -Path $cacheRoot -Force -ErrorAction Stop
         # Compile to a unique name, then move into place: two sessions importing at once
         # must not see a half-written file.
         $tmp = Join-Path $cacheRoot ("OathBulk.Native-$hash.$([System.Guid]::NewGuid().ToString('n')).tmp.dll")

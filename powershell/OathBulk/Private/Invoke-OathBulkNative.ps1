@@ -38,12 +38,18 @@ function Invoke-OathBulkNative {
         [switch]$Quiet,
         # line -> serial: activation records whose serial differs are reported (CSV changed).
         [hashtable]$ExpectSerial,
-        [string]$StdinText
+        [string]$StdinText,
+        # -FailAtEnd: rows that did not succeed are objects only, and one terminating error
+        # (OathBulk.RowsFailed) at the end counts them.
+        [switch]$RowFailure
     )
 
     $entry = $script:CommandTable[$Command]
-    $binary = Find-OathBulkBinary
+    $binary = Get-OathBulkBinary -Cmdlet $Cmdlet
     $redactAll = @($Redact | Where-Object { $_ })
+    # Rows that did not succeed, by status (for -FailAtEnd and the not_attempted summary).
+    $failed = [ordered]@{}
+    $notAttempted = 0
 
     # -Verbose shows what runs, never the secrets: argv carries none, the environment is named only.
     $display = ($ArgumentList | ForEach-Object { if ($_ -match '[\s"'']') { "'" + ($_ -replace "'", "''") + "'" } else { $_ } }) -join ' '
@@ -65,7 +71,11 @@ function Invoke-OathBulkNative {
     # stderr -> PowerShell streams. A nested scriptblock (not a function) to stay in this scope.
     $drainStderr = {
         while ($null -ne ($line = $session.NextStderr())) {
+            # Parse first, then redact only the human-readable text: redacting the raw line
+            # would break the JSON when a secret is short (a token `t` inside "type").
             $parsed = if ($line.StartsWith('{')) { [OathBulk.Native.RecordConverter]::ParseText($line) }
+            if ($parsed -and $parsed.PSObject.Properties['Message'] -and $parsed.Message) { $parsed.Message = $session.Redact([string]$parsed.Message) }
+            if (-not $parsed -or -not $parsed.PSObject.Properties['Type']) { $line = $session.Redact($line) }
             if ($parsed -and $parsed.Type -eq 'progress' -and $parsed.Phase -eq 'sign_in') {
                 # Device-code sign-in: the user must act on it, so it goes where it is seen even
                 # when the output is piped or captured (a warning: not host-only text, not progress).
@@ -100,7 +110,7 @@ function Invoke-OathBulkNative {
                 continue
             }
             if ($parsed -and $parsed.PSObject.Properties['Type']) {
-                Write-Verbose "oathbulk: $line"
+                Write-Verbose "oathbulk: $($session.Redact($line))"
                 continue
             }
             $tail.Enqueue($line)
@@ -127,7 +137,7 @@ function Invoke-OathBulkNative {
         } catch {
             $er = [System.Management.Automation.ErrorRecord]::new(
                 [System.InvalidOperationException]::new("Cannot start '$binary': $($_.Exception.Message)", $_.Exception),
-                'OathBulk.StartFailed', 'ResourceUnavailable', $binary)
+                'OathBulk.StartFailed', 'ResourceUnavailable', $SourcePath)
             $Cmdlet.ThrowTerminatingError($er)
         }
 
@@ -140,6 +150,10 @@ function Invoke-OathBulkNative {
             }
             if ($batch.Records.Count -and -not $Quiet) {
                 if ($ExpectSerial) { Test-OathBulkExpectedSerial -Cmdlet $Cmdlet -Records $batch.Records -ExpectSerial $ExpectSerial }
+                if ($entry.Subcommand -eq 'doctor') {
+                    # The binary's fixes name its own commands; an admin here runs cmdlets.
+                    foreach ($r in $batch.Records) { if ($r.Fix) { $r.Fix = ConvertTo-OathBulkCmdletFix $r.Fix } }
+                }
                 # Statement output (not $Cmdlet.WriteObject): the pipeline enumerates the batch, and
                 # a downstream error surfaces as itself, not wrapped in a method-call exception.
                 $batch.Records
@@ -150,16 +164,22 @@ function Invoke-OathBulkNative {
                 'row_error' {
                     if (-not $Quiet) { $Cmdlet.WriteError((New-OathBulkRowErrorRecord -Record $record)) }
                 }
-                'activation' {
-                    if ($ExpectSerial) { Test-OathBulkExpectedSerial -Cmdlet $Cmdlet -Records @($record) -ExpectSerial $ExpectSerial }
+                { $_ -in 'activation', 'import', 'change' } {
+                    if ($_ -eq 'activation' -and $ExpectSerial) { Test-OathBulkExpectedSerial -Cmdlet $Cmdlet -Records @($record) -ExpectSerial $ExpectSerial }
+                    if ($entry.Output -notcontains $_) {
+                        if (-not $Quiet) { $record }
+                        continue
+                    }
                     $record
-                    $Cmdlet.WriteError((New-OathBulkActivationErrorRecord -Record $record))
-                }
-                { $_ -in 'import', 'change' } {
-                    if ($entry.Output -contains $_) {
-                        $record
-                        $Cmdlet.WriteError((New-OathBulkResultErrorRecord -Record $record))
-                    } elseif (-not $Quiet) { $record }
+                    $status = [string]$record.Status
+                    $failed[$status] = 1 + [int]$failed[$status]
+                    if ($status -eq 'not_attempted') {
+                        # After an interrupt every remaining row is not_attempted: one summary
+                        # error at the end, not one each (a flood on a non-interactive console).
+                        $notAttempted++
+                    } elseif (-not $RowFailure) {
+                        $Cmdlet.WriteError($(if ($_ -eq 'activation') { New-OathBulkActivationErrorRecord -Record $record } else { New-OathBulkResultErrorRecord -Record $record }))
+                    }
                 }
                 'warning' {
                     Write-Warning "$($record.Message) [$($record.Code)]"
@@ -179,7 +199,7 @@ function Invoke-OathBulkNative {
         }
 
         if ($session.ReaderError) {
-            $er = [System.Management.Automation.ErrorRecord]::new($session.ReaderError, 'OathBulk.OutputUnreadable', 'ReadError', $binary)
+            $er = [System.Management.Automation.ErrorRecord]::new($session.ReaderError, 'OathBulk.OutputUnreadable', 'ReadError', $SourcePath)
             $Cmdlet.ThrowTerminatingError($er)
         }
         $exit = $session.WaitForExit(60000)
@@ -188,15 +208,30 @@ function Invoke-OathBulkNative {
             $session.Stop()
             $er = [System.Management.Automation.ErrorRecord]::new(
                 [System.TimeoutException]::new('oathbulk closed its output but did not exit within 60 s; it was stopped.'),
-                'OathBulk.NoExit', 'OperationTimeout', $binary)
+                'OathBulk.NoExit', 'OperationTimeout', $SourcePath)
             $Cmdlet.ThrowTerminatingError($er)
         }
         $completed = $true
         $script:NativeExitCode = $exit
+        # $LASTEXITCODE: the binary's exit code of the cmdlet's last run, as for any native command.
+        $global:LASTEXITCODE = $exit
+        if ($notAttempted) {
+            $Cmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
+                    [System.OperationCanceledException]::new("$notAttempted row(s) were not attempted: the run stopped first. Run the same command again with -Journal and -Resume to finish them."),
+                    'OathBulk.NotAttempted', 'OperationStopped', $SourcePath))
+        }
         if ($exit -in 0, 1) {
             foreach ($m in $errorLines) {
                 $Cmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
                         [System.Exception]::new("oathbulk: $m"), 'OathBulk.Diagnostic', 'NotSpecified', $SourcePath))
+            }
+            $bad = @($failed.Keys | Where-Object { $_ -notin 'not_attempted' })
+            if ($RowFailure -and $bad) {
+                $counts = ($bad | ForEach-Object { "$_=$($failed[$_])" }) -join ', '
+                $total = 0; foreach ($k in $bad) { $total += $failed[$k] }
+                $ex = [System.InvalidOperationException]::new("$total row(s) did not succeed ($counts); the objects with those statuses were written to the pipeline.")
+                $ex.Data['ExitCode'] = $exit
+                $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new($ex, 'OathBulk.RowsFailed', 'InvalidResult', $SourcePath))
             }
             return
         }
@@ -214,7 +249,7 @@ function Invoke-OathBulkNative {
         }
         $ex = $spec.Exception::new("oathbulk $($entry.Subcommand) failed (exit code $exit): $message")
         $ex.Data['ExitCode'] = $exit
-        $er = [System.Management.Automation.ErrorRecord]::new($ex, $spec.Id, $spec.Category, $(if ($SourcePath) { $SourcePath } else { $binary }))
+        $er = [System.Management.Automation.ErrorRecord]::new($ex, $spec.Id, $spec.Category, $SourcePath)
         $Cmdlet.ThrowTerminatingError($er)
     } finally {
         # Runs on normal completion, on errors, and when the pipeline is stopped
@@ -223,7 +258,13 @@ function Invoke-OathBulkNative {
             Write-Progress -Id $progressId -Activity "oathbulk $($entry.Subcommand)" -Completed
         }
         if ($session) {
-            if (-not $completed) { $session.Stop() }
+            # Stopped early (Ctrl+C, -ErrorAction Stop, Select-Object -First): a command that
+            # writes to the tenant takes the same path as Ctrl+C on the binary (SIGINT, so
+            # requests in flight settle and are journaled; killed only after 30 s). A read-only
+            # one is simply killed: nothing of it needs to settle.
+            if (-not $completed) {
+                if ($entry.ContainsKey('Writes')) { $null = $session.Interrupt(30000) } else { $session.Stop() }
+            }
             $session.Dispose()
         }
     }
@@ -239,7 +280,7 @@ function New-OathBulkRowErrorRecord {
     $who = @($Record.Serial, $Record.Upn) | Where-Object { $_ }
     if ($who) { $where += " (" + ($who -join ', ') + ")" }
     $ex = [System.IO.InvalidDataException]::new("${where}: $($Record.Message)")
-    $er = [System.Management.Automation.ErrorRecord]::new($ex, [string]$Record.Code, 'InvalidData', $Record)
+    $er = [System.Management.Automation.ErrorRecord]::new($ex, (ConvertTo-OathBulkErrorId ([string]$Record.Code)), 'InvalidData', $Record)
     $er.CategoryInfo.TargetName = "line $($Record.Line)"
     $er
 }
@@ -266,7 +307,7 @@ function New-OathBulkActivationErrorRecord {
     }
     if ($Record.ErrorMessage) { $detail += ": $($Record.ErrorMessage)" }
     if ($Record.HttpStatus) { $detail += " (HTTP $($Record.HttpStatus))" }
-    $id = if ($Record.ErrorCode) { [string]$Record.ErrorCode } else { $status }
+    $id = ConvertTo-OathBulkErrorId $(if ($Record.ErrorCode) { [string]$Record.ErrorCode } else { $status })
     $ex = [System.Exception]::new("Serial $($Record.Serial) for $($Record.Upn) (line $($Record.Line)): $status - $detail")
     $er = [System.Management.Automation.ErrorRecord]::new($ex, $id, $category, $Record)
     $er.CategoryInfo.TargetName = [string]$Record.Serial
@@ -303,7 +344,7 @@ function New-OathBulkResultErrorRecord {
     if ($Record.PSObject.Properties['Reason'] -and $Record.Reason) { $detail += ": $($Record.Reason)" }
     if ($Record.ErrorMessage) { $detail += ": $($Record.ErrorMessage)" }
     if ($Record.HttpStatus) { $detail += " (HTTP $($Record.HttpStatus))" }
-    $id = if ($Record.ErrorCode) { [string]$Record.ErrorCode } else { $status }
+    $id = ConvertTo-OathBulkErrorId $(if ($Record.ErrorCode) { [string]$Record.ErrorCode } else { $status })
     $er = [System.Management.Automation.ErrorRecord]::new([System.Exception]::new("${what}: $detail"), $id, $category, $Record)
     $er.CategoryInfo.TargetName = [string]$Record.Serial
     $er
@@ -325,4 +366,39 @@ function Test-OathBulkExpectedSerial {
                     'OathBulk.CsvChanged', 'InvalidData', $r))
         }
     }
+}
+
+function ConvertTo-OathBulkErrorId {
+    <#
+    .SYNOPSIS
+    The ErrorId of a row outcome: OathBulk.<Reason> from the binary's snake_case code
+    (invalid_secret -> OathBulk.InvalidSecret), so FullyQualifiedErrorId reads
+    OathBulk.<Reason>,<PublicCmdlet> like every other error of the module.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [AllowEmptyString()] [string]$Code)
+    if (-not $Code) { $Code = 'row_failed' }
+    'OathBulk.' + [OathBulk.Native.RecordConverter]::ToPascalCase($Code)
+}
+
+function ConvertTo-OathBulkCmdletFix {
+    <#
+    .SYNOPSIS
+    A doctor fix in cmdlet terms: `oathbulk import CSV` -> New-OathBulkTenantToken CSV, and so on.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [string]$Fix)
+    $map = [ordered]@{
+        '`oathbulk check CSV`'               = '`Test-OathBulkCsv CSV`'
+        '`oathbulk import CSV`'              = '`New-OathBulkTenantToken CSV`'
+        '`oathbulk users CSV --with-tenant`' = '`Get-OathBulkUser CSV -WithTenant`'
+        '`oathbulk activate'                 = '`Enable-OathBulkToken'
+        '--device-code / --client-id'        = '-UseDeviceCode / -ClientId'
+        '--graph-url/--portal-url'           = '-GraphUrl/-PortalUrl'
+        'unassign them'                      = 'unassign them (Remove-OathBulkTokenAssignment)'
+    }
+    foreach ($k in $map.Keys) { $Fix = $Fix.Replace($k, $map[$k]) }
+    $Fix
 }

@@ -3,59 +3,65 @@ function Invoke-OathBulkChangeCommand {
     .SYNOPSIS
     The end block of Disable-OathBulkToken, Remove-OathBulkTokenAssignment and
     Remove-OathBulkTenantToken (oathbulk deactivate | unassign | remove): one run per CSV
-    (piped rows become a --where on their lines), one run per -Serial.
+    (piped rows select their lines), and ONE run for every token given by serial (piped
+    tenant tokens or -Serial): their serials go to the binary as a `upn,serial number` CSV on
+    stdin, so the tenant's inventory is read once, not once per serial.
     #>
     [CmdletBinding()]
     param(
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet,
         [Parameter(Mandatory)] [System.Collections.IDictionary]$BoundParameters,
-        # CSV -> selection (Add-OathBulkRowSelection).
-        [Parameter(Mandatory)] [System.Collections.Specialized.OrderedDictionary]$Files,
-        # @{ Serial; Upn } per token given by serial.
-        [Parameter(Mandatory)] [AllowEmptyCollection()] [System.Collections.Generic.List[object]]$Tokens,
+        [Parameter(Mandatory)] [OathBulk.Native.InputBinder]$Binder,
+        # The cmdlet was fed by a pipeline ($MyInvocation.ExpectingInput).
+        [switch]$ExpectingInput,
         # For ShouldProcess: 'Deactivate', 'Unassign', 'Remove'.
         [Parameter(Mandatory)] [string]$Verb,
         [Parameter(Mandatory)] [string]$Effect
     )
     $command = $Cmdlet.MyInvocation.MyCommand.Name
-    $subcommand = $script:CommandTable[$command].Subcommand
     if ($BoundParameters['Resume'] -and -not $BoundParameters['Journal']) {
         $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
                 [System.ArgumentException]::new('-Resume needs -Journal.'), 'OathBulk.ResumeWithoutJournal', 'InvalidArgument', $null))
     }
-    $binary = Find-OathBulkBinary
-    Assert-OathBulkSubcommand -Cmdlet $Cmdlet -Binary $binary -Subcommand $subcommand
-    $caps = Get-OathBulkCapability -Binary $binary -Subcommand $subcommand
+    $path = $BoundParameters['Path']
+    $literal = $BoundParameters['LiteralPath']
+    $serial = $BoundParameters['Serial']
+    if (-not $ExpectingInput -and -not $path -and -not $literal) {
+        if (-not $serial) {
+            $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                    [System.ArgumentException]::new('Give -Path (a CSV), -Serial (one token) or pipe tokens in.'), 'OathBulk.NoTarget', 'InvalidArgument', $null))
+        }
+        # -Serial alone: one tenant token (with -Upn, the user it must belong to).
+        $runs = [System.Collections.Generic.List[hashtable]]::new()
+        $runs.Add(@{ Csv = $null; Selection = $null; Stdin = $null; Serials = @($serial) })
+    } else {
+        $runs = Resolve-OathBulkRun -Cmdlet $Cmdlet -Binder $Binder -Path $path -LiteralPath $literal -ExpectingInput:$ExpectingInput -Serial $serial -PathlessMode Tokens
+    }
+    if (-not $runs.Count) { return }
+    $binary = Get-OathBulkBinary -Cmdlet $Cmdlet
     $auth = Resolve-OathBulkCmdletAuth -Cmdlet $Cmdlet -BoundParameters $BoundParameters
-
-    $runs = [System.Collections.Generic.List[hashtable]]::new()
-    foreach ($csv in $Files.Keys) { $runs.Add(@{ Csv = $csv; Token = $null }) }
-    foreach ($t in $Tokens) { $runs.Add(@{ Csv = $null; Token = $t }) }
 
     foreach ($run in $runs) {
         $extra = [System.Collections.Generic.List[string]]::new()
         foreach ($a in $auth.Arguments) { $extra.Add($a) }
-        if ($caps.Flags -contains '--progress') { $extra.Add('--progress'); $extra.Add('json') }
+        $extra.Add('--progress'); $extra.Add('json')
         $bound = @{} + $BoundParameters
-        $null = $bound.Remove('Upn')
-        $positional = @()
+        foreach ($name in 'Upn', 'Serial', 'Path', 'LiteralPath') { $null = $bound.Remove($name) }
         $selection = $null
         try {
-            if ($run.Csv) {
-                $csv = $run.Csv
-                # The lifecycle commands take a CSV or --serial, not both: rows are selected by --where.
-                $selection = Resolve-OathBulkRowSelection -Csv $csv -Selection $Files[$csv] -Where $BoundParameters['Where'] -Capability $caps
+            $positional = @()
+            if ($run.Serials) {
+                $upn = if (-not $ExpectingInput) { $BoundParameters['Upn'] }
+                $extra.Add('--serial'); $extra.Add($run.Serials[0])
+                if ($upn) { $extra.Add('--upn'); $extra.Add($upn) }
+                foreach ($name in 'Where', 'OrderBy', 'Script') { $null = $bound.Remove($name) }
+                $target = "token $($run.Serials[0])$(if ($upn) { " of $upn" })"
+            } else {
+                $selection = Resolve-OathBulkRowSelection -Run $run -Where $BoundParameters['Where']
                 foreach ($e in $selection.Extra) { $extra.Add($e) }
                 if ($selection.Where) { $bound['Where'] = $selection.Where }
-                $target = $selection.Target
-                $positional = @($csv)
-            } else {
-                $t = $run.Token
-                $extra.Add('--serial'); $extra.Add($t.Serial)
-                if ($t.Upn) { $extra.Add('--upn'); $extra.Add($t.Upn) }
-                foreach ($name in 'Where', 'OrderBy', 'Script') { $null = $bound.Remove($name) }
-                $target = "token $($t.Serial)$(if ($t.Upn) { " of $($t.Upn)" })"
-                $csv = $null
+                $target = if ($run.Csv -eq '-') { "$(($run.Stdin -split "`n").Count - 2) token(s) given by serial" } else { $selection.Target }
+                $positional = @($run.Csv)
             }
 
             $force = [bool]$BoundParameters['Force']
@@ -66,9 +72,9 @@ function Invoke-OathBulkChangeCommand {
             if ($decision -eq 'DryRun') { $extra.Add('--dry-run') }
 
             $argv = ConvertTo-OathBulkArgument -Command $command -BoundParameters $bound -Positional $positional -Extra $extra -SessionState $Cmdlet.SessionState
-            Invoke-OathBulkNative -Cmdlet $Cmdlet -Command $command -ArgumentList $argv -SourcePath $csv `
+            Invoke-OathBulkNative -Cmdlet $Cmdlet -Command $command -ArgumentList $argv -SourcePath $(if ($run.Csv -and $run.Csv -ne '-') { $run.Csv }) `
                 -Environment $auth.Environment -Redact $auth.Redact -PassThruSummary:([bool]$BoundParameters['PassThruSummary']) `
-                -ExpectSerial $(if ($selection) { $selection.Expect })
+                -ExpectSerial $(if ($selection) { $selection.Expect }) -StdinText $run.Stdin -RowFailure:([bool]$BoundParameters['FailAtEnd'])
         } finally {
             if ($selection) { foreach ($f in $selection.TempFiles) { [System.IO.File]::Delete($f) } }
         }

@@ -11,7 +11,7 @@
 //     are $null; fields this module does not know yet are added as note properties;
 //   * nested objects (`extra`, `counts`, `fatal`) become PSCustomObjects whose keys are kept
 //     verbatim (they are data: CSV headers, status codes);
-//   * integers -> [long]; `lines` -> [long[]]; `time`/`last_used` -> [DateTimeOffset];
+//   * integers -> [long]; `lines` -> [long[]]; `time`/`last_used` -> UTC [DateTime];
 //   * records that carry a CSV line have a hidden `Path` property: the source CSV;
 //   * `user.tokens` -> OathBulk.UserToken objects; `check` -> OathBulk.PreflightCheck with the
 //     PowerShell type name OathBulk.Check (C# forbids a property named like its class).
@@ -21,9 +21,11 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
+using System.Linq;
 using System.IO;
 using System.Management.Automation;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Threading;
@@ -38,8 +40,9 @@ namespace OathBulk
 
     public abstract class Record
     {
-        /// <summary>The record's `type` (token, otp, row_error, …).</summary>
-        public string Type { get; set; }
+        /// <summary>The record's `type` (token, otp, row_error, …). Hidden: the .NET type
+        /// already says it, and Export-Csv would add it as a noise column.</summary>
+        [Hidden] public string Type { get; set; }
     }
 
     /// <summary>Records that name a CSV line; Path is the CSV (hidden: for pipeline binding).</summary>
@@ -60,7 +63,8 @@ namespace OathBulk
         public string DisplayName { get; set; }
         public long? SecretBits { get; set; }
         public string Secret { get; set; }
-        public PSObject Extra { get; set; }
+        /// <summary>The CSV's other columns. Hidden: Export-Csv would flatten it to "@{…}".</summary>
+        [Hidden] public PSObject Extra { get; set; }
         public override string ToString() { return Serial; }
     }
 
@@ -115,7 +119,7 @@ namespace OathBulk
         public long? HttpStatus { get; set; }
         public string ErrorCode { get; set; }
         public string ErrorMessage { get; set; }
-        public DateTimeOffset? Time { get; set; }
+        public DateTime? Time { get; set; }
         public override string ToString() { return Serial + ": " + Status; }
     }
 
@@ -131,7 +135,7 @@ namespace OathBulk
         public string DisplayName { get; set; }
         public string AssignedToId { get; set; }
         public string AssignedTo { get; set; }
-        public DateTimeOffset? LastUsed { get; set; }
+        public DateTime? LastUsed { get; set; }
         public override string ToString() { return Serial; }
     }
 
@@ -186,7 +190,7 @@ namespace OathBulk
         public long? HttpStatus { get; set; }
         public string ErrorCode { get; set; }
         public string ErrorMessage { get; set; }
-        public DateTimeOffset? Time { get; set; }
+        public DateTime? Time { get; set; }
         public override string ToString() { return Serial + ": " + Status; }
     }
 
@@ -204,7 +208,7 @@ namespace OathBulk
         public long? HttpStatus { get; set; }
         public string ErrorCode { get; set; }
         public string ErrorMessage { get; set; }
-        public DateTimeOffset? Time { get; set; }
+        public DateTime? Time { get; set; }
         public override string ToString() { return Operation + " " + Serial + ": " + Status; }
     }
 
@@ -334,6 +338,13 @@ namespace OathBulk.Native
             if (u == typeof(string)) return v => v == null ? null : (v as string ?? System.Convert.ToString(v, CultureInfo.InvariantCulture));
             if (u == typeof(bool)) return v => v == null ? (t == u ? (object)false : null) : (object)System.Convert.ToBoolean(v, CultureInfo.InvariantCulture);
             if (t == typeof(PSObject[])) return ToUserTokens;
+            // Times are UTC [datetime]s: sortable, and Export-Csv writes them like any date.
+            if (u == typeof(DateTime)) return v =>
+            {
+                DateTimeOffset d;
+                var s = v as string;
+                return s != null && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out d) ? (object)d.UtcDateTime : null;
+            };
             if (u == typeof(DateTimeOffset)) return v =>
             {
                 DateTimeOffset d;
@@ -555,7 +566,12 @@ namespace OathBulk.Native
         readonly Thread stderrThread;
         readonly int batchSize;
         volatile bool stopped;
+        volatile bool draining;
         int disposed;
+
+        [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+        static extern int SysKill(int pid, int signal);
+        const int SIGINT = 2;
 
         /// <summary>Set when the stdout reader failed (unparseable line, …).</summary>
         public Exception ReaderError { get; private set; }
@@ -634,6 +650,9 @@ namespace OathBulk.Native
 
         void Enqueue(PSObject obj, string type, string status)
         {
+            // Interrupted: nobody reads the queue any more, but stdout must keep draining so
+            // the binary never blocks on a full pipe while it settles and journals.
+            if (draining) return;
             HashSet<string> errorStatuses;
             bool special = type == null || !passTypes.Contains(type)
                 || (status != null && ErrorStatuses.TryGetValue(type, out errorStatuses) && errorStatuses.Contains(status));
@@ -715,18 +734,47 @@ namespace OathBulk.Native
                 while ((line = reader.ReadLine()) != null)
                 {
                     if (line.Length == 0) continue;
-                    stderr.Enqueue(Redact(line));
+                    // Not redacted here: a short secret would corrupt the JSON (`t` in "type").
+                    // The reader parses first and redacts the human-readable text (Redact).
+                    stderr.Enqueue(line);
                 }
             }
             catch { }
         }
 
-        string Redact(string text)
+        /// <summary>Text with every secret replaced by ***, matched as a whole word (not inside
+        /// a longer run of token characters), so a one-character token does not mangle words.</summary>
+        public string Redact(string text)
         {
+            if (text == null) return null;
             foreach (var secret in redactions)
-                if (text.IndexOf(secret, StringComparison.Ordinal) >= 0)
-                    text = text.Replace(secret, "***", StringComparison.Ordinal);
+            {
+                int at = text.IndexOf(secret, StringComparison.Ordinal);
+                if (at < 0) continue;
+                var sb = new StringBuilder(text.Length);
+                int from = 0;
+                while (at >= 0)
+                {
+                    int end = at + secret.Length;
+                    // '=' only ends a token (base64 padding): `type=t` has the word t.
+                    bool whole = (at == 0 || !IsTokenChar(text[at - 1]) || text[at - 1] == '=') && (end == text.Length || !IsTokenChar(text[end]));
+                    if (whole)
+                    {
+                        sb.Append(text, from, at - from).Append("***");
+                        from = end;
+                    }
+                    at = text.IndexOf(secret, whole ? end : at + 1, StringComparison.Ordinal);
+                }
+                sb.Append(text, from, text.Length - from);
+                text = sb.ToString();
+            }
             return text;
+        }
+
+        // Characters of bearer tokens (JWT, base64url, opaque tokens).
+        static bool IsTokenChar(char c)
+        {
+            return char.IsLetterOrDigit(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
         }
 
         /// <summary>Waits up to <paramref name="timeoutMs"/> for the next record, then takes
@@ -774,7 +822,33 @@ namespace OathBulk.Native
 
         public bool HasExited { get { try { return process.HasExited; } catch { return true; } } }
 
-        /// <summary>Stops the binary (pipeline stopped, Ctrl+C, Select-Object -First).</summary>
+        /// <summary>Stops the binary the way Ctrl+C does (pipeline stopped, -ErrorAction Stop,
+        /// Select-Object -First): SIGINT, so it sends nothing new, lets the requests in flight
+        /// settle and journals them (exit 130); killed only if it has not exited after
+        /// <paramref name="graceMs"/>. Returns true when it exited by itself. Windows has no
+        /// SIGINT for a child without a console: killed at once there.</summary>
+        public bool Interrupt(int graceMs)
+        {
+            draining = true;
+            Item ignored;
+            while (queue.TryTake(out ignored)) { }
+            bool exited = false;
+            try
+            {
+                if (!process.HasExited && !RuntimeInformation.IsOSPlatform(OSPlatform.Windows) && SysKill(process.Id, SIGINT) == 0)
+                {
+                    var deadline = DateTime.UtcNow.AddMilliseconds(graceMs);
+                    while (!(exited = process.WaitForExit(50)) && DateTime.UtcNow < deadline)
+                        while (queue.TryTake(out ignored)) { }
+                }
+                else exited = process.HasExited;
+            }
+            catch { }
+            Stop();
+            return exited;
+        }
+
+        /// <summary>Kills the binary (it did not exit after SIGINT, or Windows).</summary>
         public void Stop()
         {
             stopped = true;
@@ -794,4 +868,278 @@ namespace OathBulk.Native
             // may still read HasExited / ExitCode from it.
         }
     }
+    /// <summary>One CSV's share of the piped input: the whole file, or lines, or serials.</summary>
+    public sealed class FileSelection
+    {
+        public bool All;
+        /// <summary>CSV line -> the serial the piped row had there (checked: OathBulk.CsvChanged).</summary>
+        public readonly SortedDictionary<long, string> Lines = new SortedDictionary<long, string>();
+        public readonly List<string> Serials = new List<string>();
+        readonly HashSet<string> seen = new HashSet<string>(StringComparer.Ordinal);
+        public bool IsEmpty { get { return !All && Lines.Count == 0 && Serials.Count == 0; } }
+        public void AddSerial(string serial) { if (seen.Add(serial)) Serials.Add(serial); }
+    }
+
+    /// <summary>A piped object without a CSV behind it: a serial (and user), and the row itself
+    /// when it carries a seed (an Import-Csv row), for cmdlets that read CSV rows.</summary>
+    public sealed class PathlessItem
+    {
+        public string Serial;
+        public string Upn;
+        public PSObject Row;
+    }
+
+    /// <summary>
+    /// The pipeline binder of every cmdlet whose scope comes from its input. PowerShell's own
+    /// by-property-name binding costs tens of microseconds per object and turns an unknown
+    /// object into text for a [string] parameter (an Import-Csv row, seed included, became
+    /// "Cannot find the CSV file '@{upn=…; secret key=…}'"). Here each object is bound by its
+    /// properties in one call, and an object that fits nothing is refused by its type name.
+    /// </summary>
+    public sealed class InputBinder
+    {
+        static readonly string[] PathNames = { "Path" };
+        static readonly string[] FileNames = { "FullName", "PSPath" };
+        static readonly string[] SerialNames = { "Serial", "SerialNumber", "serial number", "serial_number" };
+        static readonly string[] UpnNames = { "Upn", "UserPrincipalName", "UserId", "user principal name" };
+        static readonly string[] SeedNames = { "secret key", "secret_key", "SecretKey", "secret" };
+
+        readonly PSCmdlet cmdlet;
+        readonly bool stringsAreSerials;
+        readonly List<string> fileOrder = new List<string>();
+        readonly Dictionary<string, FileSelection> files = new Dictionary<string, FileSelection>(StringComparer.Ordinal);
+        readonly HashSet<string> patternSeen = new HashSet<string>(StringComparer.Ordinal);
+
+        /// <summary>Objects received, objects bound, objects refused.</summary>
+        public int Received, Bound, Refused;
+        /// <summary>Piped strings taken as -Path (wildcards allowed), in arrival order.</summary>
+        public readonly List<string> Patterns = new List<string>();
+        public readonly List<PathlessItem> Pathless = new List<PathlessItem>();
+
+        /// <param name="stringsAreSerials">Piped strings are serials (tenant cmdlets), not paths.</param>
+        public InputBinder(PSCmdlet cmdlet, bool stringsAreSerials)
+        {
+            this.cmdlet = cmdlet;
+            this.stringsAreSerials = stringsAreSerials;
+            // Not fed by a pipeline: the process block runs once with $null, which is no input.
+            Enabled = cmdlet == null || cmdlet.MyInvocation.ExpectingInput;
+        }
+
+        /// <summary>False when the cmdlet is not fed by a pipeline: Add ignores its call.</summary>
+        public bool Enabled;
+
+        public IList<string> FileOrder { get { return fileOrder; } }
+        public FileSelection this[string path] { get { return files[path]; } }
+
+        /// <summary>The selection of a (full) CSV path, created on first use.</summary>
+        public FileSelection File(string path)
+        {
+            FileSelection sel;
+            if (!files.TryGetValue(path, out sel))
+            {
+                sel = new FileSelection();
+                files[path] = sel;
+                fileOrder.Add(path);
+            }
+            return sel;
+        }
+
+        static PSPropertyInfo Find(PSObject o, string[] names)
+        {
+            foreach (var n in names)
+            {
+                var p = o.Properties[n];
+                if (p != null) return p;
+            }
+            return null;
+        }
+
+        // The name that matched last time is tried first: a by-name lookup costs about 1 us
+        // when it hits and 3 us when it misses, and this runs once per piped row (the rows of
+        // one pipeline nearly always share one shape, e.g. the vendor's `serial number`).
+        int pathHint, serialHint, upnHint, seedHint;
+
+        static PSPropertyInfo Find(PSObject o, string[] names, ref int hint)
+        {
+            var first = o.Properties[names[hint]];
+            if (first != null) return first;
+            for (int i = 0; i < names.Length; i++)
+            {
+                if (i == hint) continue;
+                var p = o.Properties[names[i]];
+                if (p != null) { hint = i; return p; }
+            }
+            return null;
+        }
+
+        /// <summary>True when the piped row has a seed column (an Import-Csv row of the vendor
+        /// file), so it can stand for its CSV row.</summary>
+        public bool HasSeed(PathlessItem item)
+        {
+            return item.Row != null && Find(item.Row, SeedNames, ref seedHint) != null;
+        }
+
+        static string Text(PSPropertyInfo p)
+        {
+            if (p == null) return null;
+            object v;
+            try { v = p.Value; } catch { return null; }
+            if (v == null) return null;
+            var pso = v as PSObject;
+            if (pso != null) v = pso.BaseObject;
+            var s = v as string ?? System.Convert.ToString(v, CultureInfo.InvariantCulture);
+            return string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+        }
+
+        /// <summary>Binds one piped object; an unusable one becomes a non-terminating error
+        /// (OathBulk.UnsupportedInput) naming its type, never its text.</summary>
+        /// <summary>Stopwatch ticks of the first and the latest Add (the binding benchmark).</summary>
+        public long FirstTicks, LastTicks;
+
+        /// <summary>Milliseconds from the first piped object to the last one bound.</summary>
+        public double BindMilliseconds
+        {
+            get { return Received == 0 ? 0 : (LastTicks - FirstTicks) * 1000.0 / Stopwatch.Frequency; }
+        }
+
+        public void Add(object input)
+        {
+            if (!Enabled) return;
+            LastTicks = Stopwatch.GetTimestamp();
+            if (Received++ == 0) FirstTicks = LastTicks;
+            if (input == null) return;
+            var o = input as PSObject ?? PSObject.AsPSObject(input);
+            var b = o.BaseObject;
+            var str = b as string;
+            if (str != null)
+            {
+                if (string.IsNullOrWhiteSpace(str)) { Refuse(o, "an empty string"); return; }
+                if (stringsAreSerials) Pathless.Add(new PathlessItem { Serial = str.Trim() });
+                else if (patternSeen.Add(str)) Patterns.Add(str);
+                Bound++;
+                return;
+            }
+            var fi = b as FileInfo;
+            if (fi != null) { File(fi.FullName).All = true; Bound++; return; }
+            if (b is DirectoryInfo) { Refuse(o, null); return; }
+
+            // Path is a CSV only on this module's rows and on plain objects (Select-Object,
+            // Import-Csv): a Process's Path is its executable, not a file to read.
+            // Path is a CSV only on this module's rows and on plain objects (Select-Object,
+            // Import-Csv): a Process's Path is its executable, not a file to read.
+            string path = b is OathBulk.RowRecord || b is PSCustomObject ? Text(Find(o, PathNames, ref pathHint)) : null;
+            string serial = Text(Find(o, SerialNames, ref serialHint));
+            string upn = serial != null ? Text(Find(o, UpnNames, ref upnHint)) : null;
+            if (path != null)
+            {
+                long line = 0;
+                var lp = o.Properties["Line"];
+                if (lp != null)
+                {
+                    try { line = System.Convert.ToInt64(lp.Value is PSObject ? ((PSObject)lp.Value).BaseObject : lp.Value, CultureInfo.InvariantCulture); } catch { line = 0; }
+                }
+                var sel = File(path);
+                if (line > 0) sel.Lines[line] = serial;
+                else if (serial != null) sel.AddSerial(serial);
+                else sel.All = true;
+                Bound++;
+                return;
+            }
+            if (serial != null)
+            {
+                // The row is kept; whether it carries a seed is asked once, at the end (HasSeed).
+                Pathless.Add(new PathlessItem { Serial = serial, Upn = upn, Row = o });
+                Bound++;
+                return;
+            }
+            string file = Text(Find(o, FileNames));
+            if (file != null && !stringsAreSerials)
+            {
+                // A file-system item by another shape (Get-Item output in a PSObject): literal.
+                File(cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(file)).All = true;
+                Bound++;
+                return;
+            }
+            Refuse(o, null);
+        }
+
+        void Refuse(PSObject o, string what)
+        {
+            Refused++;
+            string typeName = o.TypeNames.Count > 0 ? o.TypeNames[0] : o.BaseObject.GetType().FullName;
+            string msg = "Cannot use " + (what ?? "an object of type " + typeName) + " as input: pipe OathBulk.Token or Import-Csv rows (Serial/'serial number', Upn), "
+                + "tenant tokens (Serial/SerialNumber), or files (Path/FullName)" + (stringsAreSerials ? ", or serial numbers." : ", or paths.");
+            var er = new ErrorRecord(new ArgumentException(msg), "OathBulk.UnsupportedInput", ErrorCategory.InvalidType, typeName);
+            cmdlet.WriteError(er);
+        }
+
+        /// <summary>Rows without a file, written back as CSV (for the binary's stdin: the seeds
+        /// stay in memory and a pipe, never on disk or the command line). The header is the
+        /// union of the rows' property names, first seen first.</summary>
+        public string RowsAsCsv(IList<PathlessItem> items, bool serialAndUpnOnly)
+        {
+            var sb = new StringBuilder(items.Count * 96);
+            if (serialAndUpnOnly)
+            {
+                // The upn column only when every token names its user (an empty cell is a row
+                // error to the binary): Resolve-OathBulkRun splits the two kinds.
+                bool withUpn = items.Count > 0 && items.All(i => i.Upn != null);
+                sb.Append(withUpn ? "upn,serial number\n" : "serial number\n");
+                foreach (var it in items)
+                {
+                    if (withUpn) { AppendCell(sb, it.Upn); sb.Append(','); }
+                    AppendCell(sb, it.Serial); sb.Append('\n');
+                }
+                return sb.ToString();
+            }
+            var headers = new List<string>();
+            var known = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var it in items)
+                foreach (var p in it.Row.Properties)
+                    if (p.MemberType == PSMemberTypes.NoteProperty && known.Add(p.Name)) headers.Add(p.Name);
+            for (int i = 0; i < headers.Count; i++) { if (i > 0) sb.Append(','); AppendCell(sb, headers[i]); }
+            sb.Append('\n');
+            foreach (var it in items)
+            {
+                for (int i = 0; i < headers.Count; i++)
+                {
+                    if (i > 0) sb.Append(',');
+                    var p = it.Row.Properties[headers[i]];
+                    AppendCell(sb, p == null || p.Value == null ? null : System.Convert.ToString(p.Value, CultureInfo.InvariantCulture));
+                }
+                sb.Append('\n');
+            }
+            return sb.ToString();
+        }
+
+        static void AppendCell(StringBuilder sb, string v)
+        {
+            if (string.IsNullOrEmpty(v)) return;
+            if (v.IndexOfAny(new[] { ',', '"', '\n', '\r' }) >= 0 || v[0] == ' ' || v[v.Length - 1] == ' ')
+                sb.Append('"').Append(v.Replace("\"", "\"\"")).Append('"');
+            else sb.Append(v);
+        }
+    }
+
+    /// <summary>Private temporary files (a simulator's accepted token) deleted when the
+    /// process exits, even when nobody called Stop-OathBulkSimulator.</summary>
+    public static class TempFileRegistry
+    {
+        static readonly ConcurrentDictionary<string, byte> Files = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
+
+        static TempFileRegistry()
+        {
+            AppDomain.CurrentDomain.ProcessExit += (s, e) => { foreach (var f in Files.Keys) Delete(f); };
+        }
+
+        public static void Add(string path) { Files[path] = 0; }
+
+        public static void Delete(string path)
+        {
+            byte ignored;
+            Files.TryRemove(path, out ignored);
+            try { File.Delete(path); } catch { }
+        }
+    }
+
 }

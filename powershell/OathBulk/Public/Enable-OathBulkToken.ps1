@@ -43,9 +43,6 @@ function Enable-OathBulkToken {
     The vendor CSV. Bound by property name from Import-OathBulkToken objects (hidden Path)
     and from Get-ChildItem (FullName).
 
-    .PARAMETER Line
-    A CSV line to activate (bound from piped rows). Without it, the whole file is used.
-
     .PARAMETER Serial
     With -Path alone: activate only the token with this serial. With -Line (piped rows): the
     serial expected on that line, checked against the file. Without -Path (with -Code): the
@@ -111,7 +108,8 @@ function Enable-OathBulkToken {
     Write the rows that failed to this file.
 
     .PARAMETER AccessToken
-    A Microsoft Graph (or portal) bearer token.
+    A bearer token for Microsoft Graph or the portal API (SecureString): the sign-in credential,
+    not a hardware token.
 
     .PARAMETER Credential
     App-only sign-in: user name = application (client) id, password = client secret.
@@ -120,7 +118,7 @@ function Enable-OathBulkToken {
     Tenant id or domain for -Credential.
 
     .PARAMETER TokenFile
-    A file holding the bearer token.
+    A file holding the bearer token (the sign-in credential, not a hardware token).
 
     .PARAMETER UseDeviceCode
     Sign in interactively with a device code: the binary shows "To sign in, open … and enter
@@ -137,6 +135,25 @@ function Enable-OathBulkToken {
 
     .PARAMETER PassThruSummary
     Also write the run's OathBulk.Summary object (last). Otherwise it goes to -Verbose.
+
+    .PARAMETER LiteralPath
+    The vendor CSV, taken exactly as written (no wildcards: `tokens[1].csv` works).
+
+    .PARAMETER InputObject
+    Piped input, bound by property name in one compiled step: OathBulk.Token rows (Path,
+    Line, Serial: those lines of that file, never the whole file again), Import-Csv rows
+    (`serial number`/Serial, `upn`/Upn: with -Path they select rows of that file, without it
+    they are the rows, sent to the binary on stdin), Get-ChildItem files (FullName) and path
+    strings. Any other object is refused with an OathBulk.UnsupportedInput error naming its
+    type (never its text). Piped input is the whole scope: an empty or filtered-to-nothing
+    pipeline does nothing.
+
+    .PARAMETER FailAtEnd
+    Rows that do not succeed are written to the pipeline only (no error record per row), and
+    the cmdlet ends with ONE terminating error (OathBulk.RowsFailed) counting them, after
+    every row was tried. Without it each such row is a non-terminating error; note that
+    -ErrorAction Stop then stops the whole run at the first one (the binary is interrupted
+    like Ctrl+C: requests in flight settle and are journaled; finish with -Journal -Resume).
 
     .EXAMPLE
     Enable-OathBulkToken tokens.csv -WhatIf
@@ -197,16 +214,20 @@ function Enable-OathBulkToken {
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'Path')]
     [OutputType('OathBulk.Activation')]
     param(
-        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, ParameterSetName = 'Path')]
-        [Alias('FullName', 'PSPath', 'Csv')]
+        [Parameter(Position = 0, ParameterSetName = 'Path')]
+        [SupportsWildcards()]
         [ValidateNotNullOrEmpty()]
-        [string]$Path,
+        [string[]]$Path,
 
-        [Parameter(ValueFromPipelineByPropertyName, ParameterSetName = 'Path')]
-        [ValidateRange(0, [long]::MaxValue)]
-        [long]$Line,
+        [Parameter(ParameterSetName = 'Path')]
+        [Alias('LP')]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$LiteralPath,
 
-        [Parameter(ValueFromPipelineByPropertyName, ParameterSetName = 'Path')]
+        [Parameter(ValueFromPipeline, ParameterSetName = 'Path')]
+        [psobject]$InputObject,
+
+        [Parameter(ParameterSetName = 'Path')]
         [Parameter(Mandatory, ParameterSetName = 'Token')]
         [string]$Serial,
 
@@ -220,7 +241,7 @@ function Enable-OathBulkToken {
         [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$OrderBy,
         [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$Script,
         [Parameter(ParameterSetName = 'Path')] [ValidateSet('base32', 'hex')] [string]$SecretFormat,
-        [Parameter(ParameterSetName = 'Path')] [ValidateSet('sha1', 'sha256')] [string]$Hash,
+        [Parameter(ParameterSetName = 'Path')] [ValidateSet('sha1', 'sha256', 'hmacsha1', 'hmacsha256')] [string]$Hash,
 
         [ValidateSet('graph', 'portal')] [string]$Backend,
         [uri]$GraphUrl,
@@ -244,49 +265,43 @@ function Enable-OathBulkToken {
         [ValidateNotNullOrEmpty()] [string]$ClientId,
 
         [switch]$Force,
+        [switch]$FailAtEnd,
         [switch]$PassThruSummary
     )
     begin {
-        # Path -> @{ All = whole file; Lines = line -> serial; Serials = serials without a line }
-        $files = [ordered]@{}
+        $expecting = $MyInvocation.ExpectingInput -and $PSCmdlet.ParameterSetName -ne 'Token'
+        $binder = New-OathBulkInputBinder -Cmdlet $PSCmdlet
     }
     process {
-        if ($PSCmdlet.ParameterSetName -eq 'Token') { return }
-        foreach ($csv in (Resolve-OathBulkCsvPath -Path $Path -Cmdlet $PSCmdlet)) {
-            Add-OathBulkRowSelection -Files $files -Csv $csv -Line $Line -Serial $Serial
-        }
+        # One compiled call per piped object: this is the hot path (see module-bench.ps1).
+        $binder.Add($InputObject)
     }
     end {
         if ($Resume -and -not $Journal) {
             $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
                     [System.ArgumentException]::new('-Resume needs -Journal.'), 'OathBulk.ResumeWithoutJournal', 'InvalidArgument', $null))
         }
-        $binary = Find-OathBulkBinary
-        Assert-OathBulkSubcommand -Cmdlet $PSCmdlet -Binary $binary -Subcommand 'activate'
-        $caps = Get-OathBulkCapability -Binary $binary -Subcommand 'activate'
-        if (($Upn -or $PSCmdlet.ParameterSetName -eq 'Token') -and $caps.Flags -notcontains '--code') {
-            $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
-                    [System.NotSupportedException]::new("This oathbulk binary ($binary) has no 'activate --serial/--code/--upn': update it."), 'OathBulk.NotSupported', 'NotImplemented', $binary))
+        # One run per CSV (and one for rows piped without a file); with -Serial -Code, one run.
+        if ($PSCmdlet.ParameterSetName -eq 'Token') {
+            $runs = @(@{ Csv = $null; Selection = $null; Stdin = $null; Serials = $null })
+        } else {
+            $runs = Resolve-OathBulkRun -Cmdlet $PSCmdlet -Binder $binder -Path $Path -LiteralPath $LiteralPath -ExpectingInput:$expecting -Serial $Serial -PathlessMode Rows
+            if (-not $runs.Count) { return }
         }
+        $binary = Get-OathBulkBinary -Cmdlet $PSCmdlet
         $auth = Resolve-OathBulkCmdletAuth -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
 
-        # One run per CSV; with -Serial -Code (no CSV), one run for that token.
-        $runs = [System.Collections.Generic.List[object]]::new()
-        if ($PSCmdlet.ParameterSetName -eq 'Token') {
-            $runs.Add($null)
-        } else {
-            foreach ($csv in $files.Keys) { $runs.Add($csv) }
-        }
-
-        foreach ($csv in $runs) {
+        foreach ($run in $runs) {
             $extra = [System.Collections.Generic.List[string]]::new()
             foreach ($a in $auth.Arguments) { $extra.Add($a) }
-            if ($caps.Flags -contains '--progress') { $extra.Add('--progress'); $extra.Add('json') }
+            $extra.Add('--progress'); $extra.Add('json')
             $bound = @{} + $PSBoundParameters
+            foreach ($name in 'Serial', 'Path', 'LiteralPath') { $null = $bound.Remove($name) }
             $selection = $null
+            $csv = $run.Csv
             try {
                 if ($csv) {
-                    $selection = Resolve-OathBulkRowSelection -Csv $csv -Selection $files[$csv] -Where $Where -Capability $caps -SerialFlag
+                    $selection = Resolve-OathBulkRowSelection -Run $run -Where $Where -SerialFlag
                     if ($Upn -and -not $selection.Serial) {
                         $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
                                 [System.ArgumentException]::new("-Upn applies to one token: give one -Serial (not piped rows) for $csv."), 'OathBulk.OneTokenOnly', 'InvalidArgument', $csv))
@@ -308,8 +323,9 @@ function Enable-OathBulkToken {
 
                 $positional = if ($csv) { @($csv) } else { @() }
                 $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $bound -Positional $positional -Extra $extra -SessionState $PSCmdlet.SessionState
-                Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -SourcePath $csv `
-                    -Environment $auth.Environment -Redact $auth.Redact -PassThruSummary:$PassThruSummary -ExpectSerial $(if ($selection) { $selection.Expect })
+                Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -SourcePath $(if ($csv -and $csv -ne '-') { $csv }) `
+                    -Environment $auth.Environment -Redact $auth.Redact -PassThruSummary:$PassThruSummary -ExpectSerial $(if ($selection) { $selection.Expect }) `
+                    -StdinText $run.Stdin -RowFailure:$FailAtEnd
             } finally {
                 if ($selection) { foreach ($f in $selection.TempFiles) { [System.IO.File]::Delete($f) } }
             }

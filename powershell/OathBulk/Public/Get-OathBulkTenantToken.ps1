@@ -43,7 +43,8 @@ function Get-OathBulkTenantToken {
     The CSV that seeds -Simulate.
 
     .PARAMETER AccessToken
-    A bearer token (SecureString).
+    A bearer token for Microsoft Graph or the portal API (SecureString): the sign-in credential,
+    not a hardware token.
 
     .PARAMETER Credential
     App-only sign-in: user name = client id, password = client secret.
@@ -52,7 +53,7 @@ function Get-OathBulkTenantToken {
     Tenant id or domain for -Credential.
 
     .PARAMETER TokenFile
-    A file holding the bearer token.
+    A file holding the bearer token (the sign-in credential, not a hardware token).
 
     .PARAMETER UseDeviceCode
     Sign in interactively with a device code (the sign-in message is a warning).
@@ -63,6 +64,11 @@ function Get-OathBulkTenantToken {
 
     .PARAMETER PassThruSummary
     Also write the run's OathBulk.Summary object (last).
+
+    .PARAMETER InputObject
+    Piped input: serial numbers (strings), OathBulk.Token or Import-Csv rows, tenant tokens or
+    Microsoft Graph SDK objects (Serial/SerialNumber). An empty or filtered-to-nothing pipeline
+    lists nothing (never the whole tenant).
 
     .EXAMPLE
     Get-OathBulkTenantToken | Group-Object Status
@@ -97,8 +103,11 @@ function Get-OathBulkTenantToken {
     [CmdletBinding()]
     [OutputType('OathBulk.TenantToken')]
     param(
-        [Parameter(ValueFromPipelineByPropertyName)]
         [string[]]$Serial,
+
+        [Parameter(ValueFromPipeline)]
+        [psobject]$InputObject,
+        [ValidateSet('available', 'assigned', 'activated', 'failedActivation')]
         [string]$Status,
         [ValidateSet('graph', 'portal')] [string]$Backend,
         [uri]$GraphUrl,
@@ -116,21 +125,39 @@ function Get-OathBulkTenantToken {
         [switch]$PassThruSummary
     )
     begin {
-        $serials = [System.Collections.Generic.List[string]]::new()
+        $expecting = $MyInvocation.ExpectingInput
+        # Piped strings are serial numbers here; rows and tenant tokens give their serial.
+        $binder = New-OathBulkInputBinder -Cmdlet $PSCmdlet -SerialStrings
     }
     process {
-        foreach ($s in $Serial) { if ($s -and -not $serials.Contains($s)) { $serials.Add($s) } }
+        $binder.Add($InputObject)
     }
     end {
-        $binary = Find-OathBulkBinary
-        Assert-OathBulkSubcommand -Cmdlet $PSCmdlet -Binary $binary -Subcommand 'tenant'
-        $caps = Get-OathBulkCapability -Binary $binary -Subcommand 'tenant'
+        $serials = [System.Collections.Generic.List[string]]::new()
+        $add = { param($s) if ($s -and -not $serials.Contains($s)) { $serials.Add($s) } }
+        foreach ($p in $binder.Pathless) { & $add $p.Serial }
+        foreach ($f in $binder.FileOrder) {
+            $sel = $binder[$f]
+            foreach ($v in $sel.Lines.Values) { & $add $v }
+            foreach ($v in $sel.Serials) { & $add $v }
+            if ($sel.All) {
+                $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
+                        [System.ArgumentException]::new('A file names no tenant token: pipe its rows (Import-OathBulkToken) instead.'), 'OathBulk.UnsupportedInput', 'InvalidType', [System.IO.Path]::GetFileName($f)))
+            }
+        }
+        if ($expecting -and -not $serials.Count) {
+            # Piped input is the whole scope: nothing usable never means "every token".
+            Write-Warning "$($MyInvocation.MyCommand.Name): no serial number came down the pipeline, so nothing was listed (piped input never widens to the whole tenant)."
+            return
+        }
+        foreach ($s in $Serial) { & $add $s }
+        $binary = Get-OathBulkBinary -Cmdlet $PSCmdlet
         $auth = Resolve-OathBulkCmdletAuth -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         $bound = @{} + $PSBoundParameters
         if ($serials.Count) { $bound['Serial'] = $serials.ToArray() } else { $null = $bound.Remove('Serial') }
         $extra = [System.Collections.Generic.List[string]]::new()
         foreach ($a in $auth.Arguments) { $extra.Add($a) }
-        if ($caps.Flags -contains '--progress') { $extra.Add('--progress'); $extra.Add('json') }
+        $extra.Add('--progress'); $extra.Add('json')
         $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $bound -Extra $extra -SessionState $PSCmdlet.SessionState
         Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv `
             -Environment $auth.Environment -Redact $auth.Redact -PassThruSummary:$PassThruSummary

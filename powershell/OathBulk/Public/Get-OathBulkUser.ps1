@@ -61,7 +61,8 @@ function Get-OathBulkUser {
     With -WithTenant: read an in-process simulated tenant seeded from the CSV.
 
     .PARAMETER AccessToken
-    A bearer token (SecureString).
+    A bearer token for Microsoft Graph or the portal API (SecureString): the sign-in credential,
+    not a hardware token.
 
     .PARAMETER Credential
     App-only sign-in: user name = client id, password = client secret.
@@ -70,7 +71,7 @@ function Get-OathBulkUser {
     Tenant id or domain for -Credential or -UseDeviceCode.
 
     .PARAMETER TokenFile
-    A file holding the bearer token.
+    A file holding the bearer token (the sign-in credential, not a hardware token).
 
     .PARAMETER UseDeviceCode
     Sign in interactively with a device code (the sign-in message is a warning).
@@ -81,6 +82,18 @@ function Get-OathBulkUser {
 
     .PARAMETER PassThruSummary
     Also write the run's OathBulk.Summary object (last). Otherwise it goes to -Verbose.
+
+    .PARAMETER LiteralPath
+    The vendor CSV, taken exactly as written (no wildcards: `tokens[1].csv` works).
+
+    .PARAMETER InputObject
+    Piped input, bound by property name in one compiled step: OathBulk.Token rows (Path,
+    Line, Serial: those lines of that file, never the whole file again), Import-Csv rows
+    (`serial number`/Serial, `upn`/Upn: with -Path they select rows of that file, without it
+    they are the rows, sent to the binary on stdin), Get-ChildItem files (FullName) and path
+    strings. Any other object is refused with an OathBulk.UnsupportedInput error naming its
+    type (never its text). Piped input is the whole scope: an empty or filtered-to-nothing
+    pipeline does nothing.
 
     .EXAMPLE
     Get-OathBulkUser tokens.csv | Where-Object Count -gt 1
@@ -120,10 +133,17 @@ function Get-OathBulkUser {
     [CmdletBinding()]
     [OutputType('OathBulk.User')]
     param(
-        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
-        [Alias('FullName', 'PSPath', 'Csv')]
+        [Parameter(Position = 0)]
+        [SupportsWildcards()]
         [ValidateNotNullOrEmpty()]
         [string[]]$Path,
+
+        [Alias('LP')]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$LiteralPath,
+
+        [Parameter(ValueFromPipeline)]
+        [psobject]$InputObject,
 
         [switch]$WithTenant,
 
@@ -131,7 +151,7 @@ function Get-OathBulkUser {
         [ValidateNotNullOrEmpty()] [string]$OrderBy,
         [ValidateNotNullOrEmpty()] [string]$Script,
         [ValidateSet('base32', 'hex')] [string]$SecretFormat,
-        [ValidateSet('sha1', 'sha256')] [string]$Hash,
+        [ValidateSet('sha1', 'sha256', 'hmacsha1', 'hmacsha256')] [string]$Hash,
 
         [ValidateSet('graph', 'portal')] [string]$Backend,
         [uri]$GraphUrl,
@@ -150,34 +170,34 @@ function Get-OathBulkUser {
         [switch]$PassThruSummary
     )
     begin {
-        $binary = Find-OathBulkBinary
-        Assert-OathBulkSubcommand -Cmdlet $PSCmdlet -Binary $binary -Subcommand 'users'
-        $caps = Get-OathBulkCapability -Binary $binary -Subcommand 'users'
-        $auth = $null
+        $expecting = $MyInvocation.ExpectingInput
+        $binder = New-OathBulkInputBinder -Cmdlet $PSCmdlet
+    }
+    process {
+        # One compiled call per piped object (rows, files, paths): no per-row path resolution.
+        $binder.Add($InputObject)
+    }
+    end {
+        $runs = Resolve-OathBulkRun -Cmdlet $PSCmdlet -Binder $binder -Path $Path -LiteralPath $LiteralPath -ExpectingInput:$expecting -PathlessMode Rows
+        if (-not $runs.Count) { return }
         $bound = @{} + $PSBoundParameters
+        $extra = [System.Collections.Generic.List[string]]::new()
+        $envTable = @{}
+        $redact = @()
         if ($WithTenant) {
             $auth = Resolve-OathBulkCmdletAuth -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+            foreach ($a in $auth.Arguments) { $extra.Add($a) }
+            $extra.Add('--progress'); $extra.Add('json')
+            $envTable = $auth.Environment
+            $redact = $auth.Redact
         } else {
             # Offline: no tenant or credential flag reaches the binary, and no token is looked up.
             foreach ($name in 'Backend', 'GraphUrl', 'PortalUrl', 'PortalCloud', 'AuthorityUrl', 'Simulate', 'TenantId', 'TokenFile', 'UseDeviceCode', 'ClientId') {
                 $null = $bound.Remove($name)
             }
         }
-    }
-    process {
-        foreach ($csv in (Resolve-OathBulkCsvPath -Path $Path -Cmdlet $PSCmdlet)) {
-            $extra = [System.Collections.Generic.List[string]]::new()
-            $envTable = @{}
-            $redact = @()
-            if ($auth) {
-                foreach ($a in $auth.Arguments) { $extra.Add($a) }
-                $envTable = $auth.Environment
-                $redact = $auth.Redact
-                if ($caps.Flags -contains '--progress') { $extra.Add('--progress'); $extra.Add('json') }
-            }
-            $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $bound -Positional $csv -Extra $extra -SessionState $PSCmdlet.SessionState
-            Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -SourcePath $csv `
-                -Environment $envTable -Redact $redact -PassThruSummary:$PassThruSummary
+        foreach ($run in $runs) {
+            Invoke-OathBulkReadRun -Cmdlet $PSCmdlet -Run $run -BoundParameters $bound -Extra $extra -Environment $envTable -Redact $redact
         }
     }
 }

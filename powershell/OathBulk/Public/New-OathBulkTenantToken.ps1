@@ -35,9 +35,6 @@ function New-OathBulkTenantToken {
     The vendor CSV (with the seeds). Bound by property name from Import-OathBulkToken rows
     (hidden Path) and from Get-ChildItem (FullName).
 
-    .PARAMETER Line
-    A CSV line to import (bound from piped rows). Without it, the whole file is used.
-
     .PARAMETER Serial
     With -Path alone: import only the token with this serial. With -Line (piped rows): the
     serial expected on that line, checked against the file.
@@ -100,7 +97,8 @@ function New-OathBulkTenantToken {
     Append per-failure details to this file, for support cases.
 
     .PARAMETER AccessToken
-    A bearer token (SecureString).
+    A bearer token for Microsoft Graph or the portal API (SecureString): the sign-in credential,
+    not a hardware token.
 
     .PARAMETER Credential
     App-only sign-in: user name = client id, password = client secret.
@@ -109,7 +107,7 @@ function New-OathBulkTenantToken {
     Tenant id or domain for -Credential or -UseDeviceCode.
 
     .PARAMETER TokenFile
-    A file holding the bearer token.
+    A file holding the bearer token (the sign-in credential, not a hardware token).
 
     .PARAMETER UseDeviceCode
     Sign in interactively with a device code (the sign-in message is a warning).
@@ -123,6 +121,25 @@ function New-OathBulkTenantToken {
 
     .PARAMETER PassThruSummary
     Also write the run's OathBulk.Summary object (last). Otherwise it goes to -Verbose.
+
+    .PARAMETER LiteralPath
+    The vendor CSV, taken exactly as written (no wildcards: `tokens[1].csv` works).
+
+    .PARAMETER InputObject
+    Piped input, bound by property name in one compiled step: OathBulk.Token rows (Path,
+    Line, Serial: those lines of that file, never the whole file again), Import-Csv rows
+    (`serial number`/Serial, `upn`/Upn: with -Path they select rows of that file, without it
+    they are the rows, sent to the binary on stdin), Get-ChildItem files (FullName) and path
+    strings. Any other object is refused with an OathBulk.UnsupportedInput error naming its
+    type (never its text). Piped input is the whole scope: an empty or filtered-to-nothing
+    pipeline does nothing.
+
+    .PARAMETER FailAtEnd
+    Rows that do not succeed are written to the pipeline only (no error record per row), and
+    the cmdlet ends with ONE terminating error (OathBulk.RowsFailed) counting them, after
+    every row was tried. Without it each such row is a non-terminating error; note that
+    -ErrorAction Stop then stops the whole run at the first one (the binary is interrupted
+    like Ctrl+C: requests in flight settle and are journaled; finish with -Journal -Resume).
 
     .EXAMPLE
     New-OathBulkTenantToken tokens.csv -WhatIf
@@ -155,16 +172,18 @@ function New-OathBulkTenantToken {
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
     [OutputType('OathBulk.Import', 'OathBulk.Activation')]
     param(
-        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
-        [Alias('FullName', 'PSPath', 'Csv')]
+        [Parameter(Position = 0)]
+        [SupportsWildcards()]
         [ValidateNotNullOrEmpty()]
-        [string]$Path,
+        [string[]]$Path,
 
-        [Parameter(ValueFromPipelineByPropertyName)]
-        [ValidateRange(0, [long]::MaxValue)]
-        [long]$Line,
+        [Alias('LP')]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$LiteralPath,
 
-        [Parameter(ValueFromPipelineByPropertyName)]
+        [Parameter(ValueFromPipeline)]
+        [psobject]$InputObject,
+
         [string]$Serial,
 
         [switch]$Assign,
@@ -174,7 +193,7 @@ function New-OathBulkTenantToken {
         [ValidateNotNullOrEmpty()] [string]$OrderBy,
         [ValidateNotNullOrEmpty()] [string]$Script,
         [ValidateSet('base32', 'hex')] [string]$SecretFormat,
-        [ValidateSet('sha1', 'sha256')] [string]$Hash,
+        [ValidateSet('sha1', 'sha256', 'hmacsha1', 'hmacsha256')] [string]$Hash,
 
         [ValidateSet('graph', 'portal')] [string]$Backend,
         [uri]$GraphUrl,
@@ -198,35 +217,35 @@ function New-OathBulkTenantToken {
         [ValidateNotNullOrEmpty()] [string]$ClientId,
 
         [switch]$Force,
+        [switch]$FailAtEnd,
         [switch]$PassThruSummary
     )
     begin {
-        $files = [ordered]@{}
+        $expecting = $MyInvocation.ExpectingInput
+        $binder = New-OathBulkInputBinder -Cmdlet $PSCmdlet
     }
     process {
-        foreach ($csv in (Resolve-OathBulkCsvPath -Path $Path -Cmdlet $PSCmdlet)) {
-            Add-OathBulkRowSelection -Files $files -Csv $csv -Line $Line -Serial $Serial
-        }
+        $binder.Add($InputObject)
     }
     end {
         if ($Resume -and -not $Journal) {
             $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
                     [System.ArgumentException]::new('-Resume needs -Journal.'), 'OathBulk.ResumeWithoutJournal', 'InvalidArgument', $null))
         }
-        $binary = Find-OathBulkBinary
-        Assert-OathBulkSubcommand -Cmdlet $PSCmdlet -Binary $binary -Subcommand 'import'
-        $caps = Get-OathBulkCapability -Binary $binary -Subcommand 'import'
+        $runs = Resolve-OathBulkRun -Cmdlet $PSCmdlet -Binder $binder -Path $Path -LiteralPath $LiteralPath -ExpectingInput:$expecting -Serial $Serial -PathlessMode Rows
+        if (-not $runs.Count) { return }
+        $binary = Get-OathBulkBinary -Cmdlet $PSCmdlet
         $auth = Resolve-OathBulkCmdletAuth -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         $what = if ($Activate) { 'Importing, assigning and activating' } elseif ($Assign) { 'Importing and assigning' } else { 'Importing' }
 
-        foreach ($csv in $files.Keys) {
+        foreach ($run in $runs) {
             $extra = [System.Collections.Generic.List[string]]::new()
             foreach ($a in $auth.Arguments) { $extra.Add($a) }
-            if ($caps.Flags -contains '--progress') { $extra.Add('--progress'); $extra.Add('json') }
+            $extra.Add('--progress'); $extra.Add('json')
             $bound = @{} + $PSBoundParameters
             $selection = $null
             try {
-                $selection = Resolve-OathBulkRowSelection -Csv $csv -Selection $files[$csv] -Where $Where -Capability $caps
+                $selection = Resolve-OathBulkRowSelection -Run $run -Where $Where
                 foreach ($e in $selection.Extra) { $extra.Add($e) }
                 if ($selection.Where) { $bound['Where'] = $selection.Where }
                 $target = $selection.Target
@@ -235,9 +254,10 @@ function New-OathBulkTenantToken {
                 if ($decision -eq 'Skip') { continue }
                 # -WhatIf: a dry run (reads the tenant, writes nothing) that shows the plan.
                 if ($decision -eq 'DryRun') { $extra.Add('--dry-run') }
-                $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $bound -Positional $csv -Extra $extra -SessionState $PSCmdlet.SessionState
-                Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -SourcePath $csv `
-                    -Environment $auth.Environment -Redact $auth.Redact -PassThruSummary:$PassThruSummary -ExpectSerial $selection.Expect
+                $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $bound -Positional @($run.Csv) -Extra $extra -SessionState $PSCmdlet.SessionState
+                Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -SourcePath $(if ($run.Csv -ne '-') { $run.Csv }) `
+                    -Environment $auth.Environment -Redact $auth.Redact -PassThruSummary:$PassThruSummary -ExpectSerial $selection.Expect `
+                    -StdinText $run.Stdin -RowFailure:$FailAtEnd
             } finally {
                 if ($selection) { foreach ($f in $selection.TempFiles) { [System.IO.File]::Delete($f) } }
             }

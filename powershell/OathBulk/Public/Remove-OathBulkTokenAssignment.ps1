@@ -34,9 +34,6 @@ function Remove-OathBulkTokenAssignment {
     to; a vendor CSV works). Bound by property name from Import-OathBulkToken rows (hidden
     Path), which are collected and changed in ONE run per file (their lines selected).
 
-    .PARAMETER Line
-    A CSV line (bound from piped rows). Without it, the whole file (or -Serial of it) is used.
-
     .PARAMETER Serial
     With -Path: only this token of the file (or, with -Line, the serial expected there).
     Without -Path: the tenant's token, by serial; bound by property name, so
@@ -86,7 +83,8 @@ function Remove-OathBulkTokenAssignment {
     Skip tokens the journal already records as done. Needs -Journal.
 
     .PARAMETER AccessToken
-    A bearer token (SecureString).
+    A bearer token for Microsoft Graph or the portal API (SecureString): the sign-in credential,
+    not a hardware token.
 
     .PARAMETER Credential
     App-only sign-in: user name = client id, password = client secret.
@@ -95,7 +93,7 @@ function Remove-OathBulkTokenAssignment {
     Tenant id or domain for -Credential or -UseDeviceCode.
 
     .PARAMETER TokenFile
-    A file holding the bearer token.
+    A file holding the bearer token (the sign-in credential, not a hardware token).
 
     .PARAMETER UseDeviceCode
     Sign in interactively with a device code (the sign-in message is a warning).
@@ -109,6 +107,23 @@ function Remove-OathBulkTokenAssignment {
 
     .PARAMETER PassThruSummary
     Also write the run's OathBulk.Summary object (last). Otherwise it goes to -Verbose.
+
+    .PARAMETER LiteralPath
+    The CSV naming the tokens, taken exactly as written (no wildcards).
+
+    .PARAMETER InputObject
+    Piped input, bound by property name: OathBulk.Token rows (their lines of their file),
+    tenant tokens (Get-OathBulkTenantToken, Microsoft Graph SDK objects: Serial/SerialNumber)
+    and Import-Csv rows (`serial number`, `upn`). Every piped serial goes to ONE run of the
+    binary (one inventory read). Any other object is refused by its type name. Piped input is
+    the whole scope: an empty or filtered-to-nothing pipeline changes nothing.
+
+    .PARAMETER FailAtEnd
+    Rows that do not succeed are written to the pipeline only (no error record per row), and
+    the cmdlet ends with ONE terminating error (OathBulk.RowsFailed) counting them, after
+    every row was tried. Without it each such row is a non-terminating error; note that
+    -ErrorAction Stop then stops the whole run at the first one (the binary is interrupted
+    like Ctrl+C: requests in flight settle and are journaled; finish with -Journal -Resume).
 
     .EXAMPLE
     Remove-OathBulkTokenAssignment -Serial 2200145001 -Upn adele.vance@contoso.com -WhatIf
@@ -141,17 +156,21 @@ function Remove-OathBulkTokenAssignment {
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'Path')]
     [OutputType('OathBulk.Change')]
     param(
-        [Parameter(Position = 0, ValueFromPipelineByPropertyName, ParameterSetName = 'Path')]
-        [Alias('FullName', 'PSPath', 'Csv')]
+        [Parameter(Position = 0, ParameterSetName = 'Path')]
+        [SupportsWildcards()]
         [ValidateNotNullOrEmpty()]
-        [string]$Path,
+        [string[]]$Path,
 
-        [Parameter(ValueFromPipelineByPropertyName, ParameterSetName = 'Path')]
-        [ValidateRange(0, [long]::MaxValue)]
-        [long]$Line,
+        [Parameter(ParameterSetName = 'Path')]
+        [Alias('LP')]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$LiteralPath,
 
-        [Parameter(ValueFromPipelineByPropertyName, ParameterSetName = 'Path')]
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, ParameterSetName = 'Serial')]
+        [Parameter(ValueFromPipeline)]
+        [psobject]$InputObject,
+
+        [Parameter(ParameterSetName = 'Path')]
+        [Parameter(Mandatory, ParameterSetName = 'Serial')]
         [string]$Serial,
 
         [Parameter(ParameterSetName = 'Serial')]
@@ -182,28 +201,17 @@ function Remove-OathBulkTokenAssignment {
         [ValidateNotNullOrEmpty()] [string]$ClientId,
 
         [switch]$Force,
+        [switch]$FailAtEnd,
         [switch]$PassThruSummary
     )
     begin {
-        $files = [ordered]@{}
-        $tokens = [System.Collections.Generic.List[object]]::new()
+        $expecting = $MyInvocation.ExpectingInput
+        $binder = New-OathBulkInputBinder -Cmdlet $PSCmdlet
     }
     process {
-        # -Serial alone (or a piped object with a Serial and no Path) names one tenant token.
-        if ($PSCmdlet.ParameterSetName -eq 'Serial' -or (-not $Path -and $Serial)) {
-            if (-not ($tokens | Where-Object { $_.Serial -eq $Serial -and $_.Upn -eq $Upn })) { $tokens.Add(@{ Serial = $Serial; Upn = $Upn }) }
-            return
-        }
-        if (-not $Path) {
-            $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
-                    [System.ArgumentException]::new('Give -Path (a CSV) or -Serial (one token).'), 'OathBulk.NoTarget', 'InvalidArgument', $null))
-            return
-        }
-        foreach ($csv in (Resolve-OathBulkCsvPath -Path $Path -Cmdlet $PSCmdlet)) {
-            Add-OathBulkRowSelection -Files $files -Csv $csv -Line $Line -Serial $Serial
-        }
+        $binder.Add($InputObject)
     }
     end {
-        Invoke-OathBulkChangeCommand -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Files $files -Tokens $tokens -Verb 'Unassign' -Effect 'the tokens go back to available and their users lose them'
+        Invoke-OathBulkChangeCommand -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Binder $binder -ExpectingInput:$expecting -Verb 'Unassign' -Effect 'the tokens go back to available and their users lose them'
     }
 }

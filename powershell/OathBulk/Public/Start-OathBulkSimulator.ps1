@@ -115,7 +115,7 @@ function Start-OathBulkSimulator {
         [switch]$Forbidden,
         [string]$StateOut,
         [ValidateSet('base32', 'hex')] [string]$SecretFormat,
-        [ValidateSet('sha1', 'sha256')] [string]$Hash,
+        [ValidateSet('sha1', 'sha256', 'hmacsha1', 'hmacsha256')] [string]$Hash,
         [ValidateRange(0.0, 1.0)] [double]$AssignedFraction,
         [ValidateRange(0.0, 1.0)] [double]$ActivatedFraction,
         [long]$RandomSeed,
@@ -126,11 +126,7 @@ function Start-OathBulkSimulator {
     process {
         $csv = @(Resolve-OathBulkCsvPath -Path $Path -Cmdlet $PSCmdlet -Literal)
         if (-not $csv) { return }
-        $binary = Find-OathBulkBinary
-        if (-not (Test-OathBulkSubcommand -Binary $binary -Subcommand 'simulate')) {
-            $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
-                    [System.NotSupportedException]::new("This oathbulk binary ($binary) has no 'simulate' subcommand."), 'OathBulk.NotSupported', 'NotImplemented', $binary))
-        }
+        $binary = Get-OathBulkBinary -Cmdlet $PSCmdlet
         if (-not $PSCmdlet.ShouldProcess($Listen, "Start a simulated tenant seeded from $($csv[0])")) { return }
 
         $bound = @{} + $PSBoundParameters
@@ -139,9 +135,10 @@ function Start-OathBulkSimulator {
         $tokenTemp = $null
         if ($AccessToken) {
             # The simulator reads the accepted token from a file: a private one, deleted on stop.
-            $tokenTemp = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "oathbulk-sim-$([guid]::NewGuid().ToString('n')).token")
-            $stream = if ($IsWindows) { [System.IO.File]::Create($tokenTemp) }
-            else { [System.IO.File]::Open($tokenTemp, [System.IO.FileStreamOptions]@{ Mode = 'CreateNew'; Access = 'Write'; UnixCreateMode = [System.IO.UnixFileMode]'UserRead, UserWrite' }) }
+            # Per-user folder, 0600, and deleted when the process exits if nobody stops it.
+            $tokenTemp = New-OathBulkPrivateFile -Extension '.token'
+            [OathBulk.Native.TempFileRegistry]::Add($tokenTemp)
+            $stream = [System.IO.File]::Open($tokenTemp, 'Truncate', 'Write')
             try {
                 $bytes = [System.Text.Encoding]::UTF8.GetBytes([System.Net.NetworkCredential]::new('', $AccessToken).Password)
                 $stream.Write($bytes, 0, $bytes.Length)
@@ -175,7 +172,7 @@ function Start-OathBulkSimulator {
             }
         } catch {
             if ($session) { $session.Dispose() }
-            if ($tokenTemp) { [System.IO.File]::Delete($tokenTemp) }
+            if ($tokenTemp) { [OathBulk.Native.TempFileRegistry]::Delete($tokenTemp) }
             $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new($_.Exception, 'OathBulk.SimulatorFailed', 'ResourceUnavailable', $csv[0]))
         }
 

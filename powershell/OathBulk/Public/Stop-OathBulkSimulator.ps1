@@ -80,6 +80,6 @@ function Stop-OathBulkSimulatorCore {
         $s.Dispose()
     }
     $tokenFile = $Simulator.PSObject.Properties['_TokenFile']
-    if ($tokenFile -and $tokenFile.Value) { [System.IO.File]::Delete($tokenFile.Value) }
+    if ($tokenFile -and $tokenFile.Value) { [OathBulk.Native.TempFileRegistry]::Delete($tokenFile.Value) }
     $null = $script:Simulators.Remove($Simulator)
 }

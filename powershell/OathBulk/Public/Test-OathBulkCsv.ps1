@@ -37,6 +37,18 @@ function Test-OathBulkCsv {
     .PARAMETER PassThruSummary
     Also write the run's OathBulk.Summary object (last). Otherwise it goes to -Verbose.
 
+    .PARAMETER LiteralPath
+    The vendor CSV, taken exactly as written (no wildcards: `tokens[1].csv` works).
+
+    .PARAMETER InputObject
+    Piped input, bound by property name in one compiled step: OathBulk.Token rows (Path,
+    Line, Serial: those lines of that file, never the whole file again), Import-Csv rows
+    (`serial number`/Serial, `upn`/Upn: with -Path they select rows of that file, without it
+    they are the rows, sent to the binary on stdin), Get-ChildItem files (FullName) and path
+    strings. Any other object is refused with an OathBulk.UnsupportedInput error naming its
+    type (never its text). Piped input is the whole scope: an empty or filtered-to-nothing
+    pipeline does nothing.
+
     .EXAMPLE
     Test-OathBulkCsv tokens.csv
 
@@ -66,28 +78,42 @@ function Test-OathBulkCsv {
     [CmdletBinding()]
     [OutputType('OathBulk.Finding', [bool])]
     param(
-        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
-        [Alias('FullName', 'PSPath', 'Csv')]
+        [Parameter(Position = 0)]
+        [SupportsWildcards()]
         [ValidateNotNullOrEmpty()]
         [string[]]$Path,
+
+        [Alias('LP')]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$LiteralPath,
+
+        [Parameter(ValueFromPipeline)]
+        [psobject]$InputObject,
 
         [ValidateNotNullOrEmpty()] [string]$Where,
         [ValidateNotNullOrEmpty()] [string]$OrderBy,
         [ValidateNotNullOrEmpty()] [string]$Script,
         [ValidateSet('base32', 'hex')] [string]$SecretFormat,
-        [ValidateSet('sha1', 'sha256')] [string]$Hash,
+        [ValidateSet('sha1', 'sha256', 'hmacsha1', 'hmacsha256')] [string]$Hash,
         [switch]$Quiet,
         [switch]$PassThruSummary
     )
+    begin {
+        $expecting = $MyInvocation.ExpectingInput
+        $binder = New-OathBulkInputBinder -Cmdlet $PSCmdlet
+    }
     process {
-        foreach ($csv in (Resolve-OathBulkCsvPath -Path $Path -Cmdlet $PSCmdlet)) {
-            $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $PSBoundParameters -Positional $csv -SessionState $PSCmdlet.SessionState
+        # One compiled call per piped object (rows, files, paths): no per-row path resolution.
+        $binder.Add($InputObject)
+    }
+    end {
+        foreach ($run in (Resolve-OathBulkRun -Cmdlet $PSCmdlet -Binder $binder -Path $Path -LiteralPath $LiteralPath -ExpectingInput:$expecting -PathlessMode Rows)) {
             if ($Quiet) {
                 # Findings are swallowed; the binary's exit code is the answer.
-                $null = Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -SourcePath $csv -Quiet
+                $null = Invoke-OathBulkReadRun -Cmdlet $PSCmdlet -Run $run -BoundParameters $PSBoundParameters -Quiet
                 $script:NativeExitCode -eq 0
             } else {
-                Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -SourcePath $csv -PassThruSummary:$PassThruSummary
+                Invoke-OathBulkReadRun -Cmdlet $PSCmdlet -Run $run -BoundParameters $PSBoundParameters
             }
         }
     }

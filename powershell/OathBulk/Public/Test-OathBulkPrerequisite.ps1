@@ -53,7 +53,8 @@ function Test-OathBulkPrerequisite {
     Check against an in-process simulated tenant seeded from the CSV.
 
     .PARAMETER AccessToken
-    A bearer token (SecureString).
+    A bearer token for Microsoft Graph or the portal API (SecureString): the sign-in credential,
+    not a hardware token.
 
     .PARAMETER Credential
     App-only sign-in: user name = client id, password = client secret.
@@ -62,7 +63,7 @@ function Test-OathBulkPrerequisite {
     Tenant id or domain for -Credential or -UseDeviceCode.
 
     .PARAMETER TokenFile
-    A file holding the bearer token.
+    A file holding the bearer token (the sign-in credential, not a hardware token).
 
     .PARAMETER UseDeviceCode
     Sign in interactively with a device code (the sign-in message is a warning).
@@ -110,13 +111,14 @@ function Test-OathBulkPrerequisite {
     [CmdletBinding()]
     [OutputType('OathBulk.Check', [bool])]
     param(
-        [Parameter(Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
+        # By property name only: a row piped by value would become text (its seed included).
+        [Parameter(Position = 0, ValueFromPipelineByPropertyName)]
         [Alias('FullName', 'PSPath', 'Csv')]
         [ValidateNotNullOrEmpty()]
         [string]$Path,
 
         [ValidateSet('base32', 'hex')] [string]$SecretFormat,
-        [ValidateSet('sha1', 'sha256')] [string]$Hash,
+        [ValidateSet('sha1', 'sha256', 'hmacsha1', 'hmacsha256')] [string]$Hash,
         [ValidateRange(0.001, 100000)] [double]$MaxRate,
 
         [ValidateSet('graph', 'portal')] [string]$Backend,
@@ -137,9 +139,7 @@ function Test-OathBulkPrerequisite {
         [switch]$PassThruSummary
     )
     begin {
-        $binary = Find-OathBulkBinary
-        Assert-OathBulkSubcommand -Cmdlet $PSCmdlet -Binary $binary -Subcommand 'doctor'
-        $caps = Get-OathBulkCapability -Binary $binary -Subcommand 'doctor'
+        $binary = Get-OathBulkBinary -Cmdlet $PSCmdlet
         $auth = Resolve-OathBulkCmdletAuth -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
     }
     process {
@@ -157,7 +157,7 @@ function Test-OathBulkPrerequisite {
         foreach ($csv in $targets) {
             $extra = [System.Collections.Generic.List[string]]::new()
             foreach ($a in $auth.Arguments) { $extra.Add($a) }
-            if ($caps.Flags -contains '--progress') { $extra.Add('--progress'); $extra.Add('json') }
+            $extra.Add('--progress'); $extra.Add('json')
             $positional = if ($csv) { @($csv) } else { @() }
             $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $PSBoundParameters -Positional $positional -Extra $extra -SessionState $PSCmdlet.SessionState
             $common = @{
@@ -174,3 +174,4 @@ function Test-OathBulkPrerequisite {
         }
     }
 }
+

@@ -53,7 +53,8 @@ function Undo-OathBulkRun {
     Run against an in-process simulated tenant (a rehearsal).
 
     .PARAMETER AccessToken
-    A bearer token (SecureString).
+    A bearer token for Microsoft Graph or the portal API (SecureString): the sign-in credential,
+    not a hardware token.
 
     .PARAMETER Credential
     App-only sign-in: user name = client id, password = client secret.
@@ -62,7 +63,7 @@ function Undo-OathBulkRun {
     Tenant id or domain for -Credential or -UseDeviceCode.
 
     .PARAMETER TokenFile
-    A file holding the bearer token.
+    A file holding the bearer token (the sign-in credential, not a hardware token).
 
     .PARAMETER UseDeviceCode
     Sign in interactively with a device code (the sign-in message is a warning).
@@ -76,6 +77,9 @@ function Undo-OathBulkRun {
 
     .PARAMETER PassThruSummary
     Also write the run's OathBulk.Summary object (last). Otherwise it goes to -Verbose.
+
+    .PARAMETER InputObject
+    Piped journal files (Get-ChildItem) or paths. An empty pipeline undoes nothing.
 
     .EXAMPLE
     Undo-OathBulkRun -Journal run.jsonl -WhatIf
@@ -109,10 +113,13 @@ function Undo-OathBulkRun {
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
     [OutputType('OathBulk.Change')]
     param(
-        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
-        [Alias('FullName', 'PSPath', 'Path')]
+        [Parameter(Position = 0)]
+        [Alias('Path', 'LiteralPath')]
         [ValidateNotNullOrEmpty()]
         [string]$Journal,
+
+        [Parameter(ValueFromPipeline)]
+        [psobject]$InputObject,
 
         [string]$UndoJournal,
         [ValidateRange(0.001, 100000)] [double]$MaxRate,
@@ -135,16 +142,36 @@ function Undo-OathBulkRun {
         [switch]$PassThruSummary
     )
     begin {
-        $binary = Find-OathBulkBinary
-        Assert-OathBulkSubcommand -Cmdlet $PSCmdlet -Binary $binary -Subcommand 'undo'
-        $caps = Get-OathBulkCapability -Binary $binary -Subcommand 'undo'
-        $auth = Resolve-OathBulkCmdletAuth -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+        $expecting = $MyInvocation.ExpectingInput
+        $binder = New-OathBulkInputBinder -Cmdlet $PSCmdlet
     }
     process {
-        foreach ($file in (Resolve-OathBulkCsvPath -Path $Journal -Cmdlet $PSCmdlet -Literal -Kind 'journal')) {
+        $binder.Add($InputObject)
+    }
+    end {
+        # Journals named literally (they are files the binary wrote), piped or given.
+        $journals = [System.Collections.Generic.List[string]]::new()
+        if ($Journal) { $journals.Add($Journal) }
+        foreach ($f in $binder.FileOrder) { $journals.Add($f) }
+        foreach ($f in $binder.Patterns) { $journals.Add($f) }
+        foreach ($p in $binder.Pathless) {
+            $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
+                    [System.ArgumentException]::new('Undo-OathBulkRun takes journal files, not tokens.'), 'OathBulk.UnsupportedInput', 'InvalidType', $p.Serial))
+        }
+        if (-not $journals.Count) {
+            if ($expecting) {
+                Write-Warning "$($MyInvocation.MyCommand.Name): no journal came down the pipeline, so nothing was undone."
+                return
+            }
+            $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                    [System.ArgumentException]::new('Give -Journal (the journal of the run to revert) or pipe journal files in.'), 'OathBulk.NoPath', 'InvalidArgument', $null))
+        }
+        $binary = Get-OathBulkBinary -Cmdlet $PSCmdlet
+        $auth = Resolve-OathBulkCmdletAuth -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+        foreach ($file in (Resolve-OathBulkCsvPath -Path $journals -Cmdlet $PSCmdlet -Literal -Kind 'journal')) {
             $extra = [System.Collections.Generic.List[string]]::new()
             foreach ($a in $auth.Arguments) { $extra.Add($a) }
-            if ($caps.Flags -contains '--progress') { $extra.Add('--progress'); $extra.Add('json') }
+            $extra.Add('--progress'); $extra.Add('json')
             $decision = Test-OathBulkShouldProcess -Cmdlet $PSCmdlet -Force:$Force `
                 -Description "Reverting in the tenant what the run journaled in $file did." -Question "Revert the run journaled in ${file}?"
             if ($decision -eq 'Skip') { continue }
