@@ -201,6 +201,10 @@ impl ApiClient {
         };
         if let Some(b) = body {
             req = req.json(b);
+        } else if matches!(method, Method::POST | Method::PATCH | Method::PUT) {
+            // A bodyless write still says its length: Graph's front ends answer a POST
+            // without `Content-Length` with 411 (issue 10, item 1).
+            req = req.header(reqwest::header::CONTENT_LENGTH, "0").body(Vec::<u8>::new());
         }
         Stats::bump(&self.stats.requests);
         let sent = SystemTime::now();

@@ -93,7 +93,11 @@ fn many_tokens_across_pages(api: Api) {
         assert!(pos(intent) < pos(a), "the intent comes first");
         assert_eq!(intent["status"], "not_attempted");
     }
-    assert_eq!(intents.len(), activated.len(), "one intent per write (no retries here)");
+    // Graph learns that an assigned token is someone else's from the write itself (sent to
+    // the CSV user's own method, refused with 404, nothing changed): that write has its intent.
+    let conflicts = finals.iter().filter(|r| r["status"] == "conflict").count();
+    let writes = activated.len() + if api == Api::Graph { conflicts } else { 0 };
+    assert_eq!(intents.len(), writes, "one intent per write (no retries here)");
     let log = std::fs::read_to_string(t.path("errors.log")).unwrap();
     assert!(log.contains("SN00001"), "conflicts are logged for support cases");
 }

@@ -329,6 +329,14 @@ pub async fn activate_row<B: Backend>(
                 shared.abort(Fatal { code: "auth_rejected".into(), message });
                 return (with_error(base(ActivationStatus::NotAttempted, action, &device), &err), None);
             }
+            ApiError::Rejected { code, .. } if code == crate::backend::NOT_USERS_METHOD => {
+                // Written to the CSV user's own method and refused: the token is someone
+                // else's. Reported, never retried (issue 10: the write explains itself).
+                let mut a = with_error(base(ActivationStatus::Conflict, action, &device), &err);
+                a.error_code = Some("assigned_to_other_user".into());
+                a.assigned_to = device.token.assigned_to.clone().or(device.token.assigned_to_id.clone());
+                return (a, None);
+            }
             ApiError::Rejected { status, code, message, .. } if typed.is_some() => {
                 let mut a = with_error(base(ActivationStatus::Failed, action, &device), &err);
                 a.error_message = Some(format!(

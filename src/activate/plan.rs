@@ -38,11 +38,15 @@ impl TenantIndex {
 }
 
 /// UPNs whose ownership must be asked of the tenant (Graph names holders by id only).
+/// Only for active tokens: "already active" or "someone else's" must be told without a
+/// write. An assigned token needs no read: the activation goes to the CSV user's own
+/// method, which the tenant refuses (404) unless the user holds it; the backend then reads
+/// once to explain the refusal (one request per token in the common case).
 pub fn owners_to_resolve(rows: &[Row], index: &TenantIndex) -> HashSet<String> {
     let mut need = HashSet::new();
     for row in rows {
         if let [d] = index.lookup(&row.serial) {
-            if d.status != DeviceStatus::Available && d.owner_upn.is_none() {
+            if d.status == DeviceStatus::Activated && d.owner_upn.is_none() {
                 need.insert(row.upn.to_lowercase());
             }
         }
@@ -84,7 +88,12 @@ pub fn plan_row(
     };
     let owned_by_row_user = || match &device.owner_upn {
         Some(owner) => owner.eq_ignore_ascii_case(&row.upn),
-        None => owned_ids.get(&row.upn.to_lowercase()).is_some_and(|ids| ids.contains(&device.token.id)),
+        None => match owned_ids.get(&row.upn.to_lowercase()) {
+            Some(ids) => ids.iter().any(|id| id.eq_ignore_ascii_case(&device.token.id)),
+            // Not read (see `owners_to_resolve`): an assigned token is written to the user's
+            // own method, which only the holder has; the tenant's refusal tells a conflict.
+            None => device.status != DeviceStatus::Activated,
+        },
     };
     let holder = || {
         device

@@ -277,11 +277,18 @@ async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord
             format!("the hardware OATH authentication method policy is {state}: activation will fail"),
             Some("enable it (Entra admin center → Authentication methods → Hardware OATH tokens), then allow up to an hour to propagate"),
         )),
+        // Not read is not passed: say so, never a pass.
         Ok(None) => out.push(check(
             "policy_enabled",
-            CheckStatus::Pass,
-            format!("not visible through the {} API (skipped)", backend.name()),
-            None,
+            CheckStatus::Warn,
+            format!("not visible through the {} API: not checked", backend.name()),
+            Some("check it in the Entra admin center → Authentication methods → Hardware OATH tokens"),
+        )),
+        Err(e) if e.code() == "unreadable_policy" => out.push(check(
+            "policy_enabled",
+            CheckStatus::Warn,
+            format!("the policy could not be read: {}", e.message()),
+            Some("check it in the Entra admin center → Authentication methods → Hardware OATH tokens"),
         )),
         Err(e) => out.push(api_failure("policy_enabled", &e)),
     }
@@ -295,6 +302,7 @@ async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord
     // Held by someone else: ask who holds what for the users whose tokens are taken.
     let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut others = Vec::new();
+    let mut unread: Vec<&str> = Vec::new();
     for r in rows {
         let Some(d) = by_serial.get(&r.serial.to_lowercase()) else { continue };
         if d.status == DeviceStatus::Available {
@@ -305,10 +313,18 @@ async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord
             None => {
                 let key = r.upn.to_lowercase();
                 if !held.contains_key(&key) {
-                    let ids = backend.device_ids_of_user(&r.upn).await.unwrap_or_default();
-                    held.insert(key.clone(), ids);
+                    match backend.device_ids_of_user(&r.upn).await {
+                        Ok(ids) => {
+                            held.insert(key.clone(), ids.into_iter().map(|i| i.to_lowercase()).collect());
+                        }
+                        // Unread is neither mine nor another's: reported apart, never passed.
+                        Err(_) => {
+                            unread.push(r.serial.as_str());
+                            continue;
+                        }
+                    }
                 }
-                held[&key].contains(&d.token.id)
+                held[&key].contains(&d.token.id.to_lowercase())
             }
         };
         if !mine {
@@ -331,9 +347,7 @@ async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord
             Some("import them first: `oathbulk import CSV`"),
         )
     });
-    out.push(if others.is_empty() {
-        check("tenant_holders", CheckStatus::Pass, "no token of the CSV is held by another user", None)
-    } else {
+    out.push(if !others.is_empty() {
         check(
             "tenant_holders",
             CheckStatus::Fail,
@@ -344,6 +358,15 @@ async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord
             ),
             Some("`oathbulk users CSV --with-tenant` shows who holds each; unassign them or fix the CSV"),
         )
+    } else if !unread.is_empty() {
+        check(
+            "tenant_holders",
+            CheckStatus::Warn,
+            format!("the holders of {} tokens could not be read (e.g. {})", unread.len(), sample(&unread)),
+            Some("run doctor again; `oathbulk users CSV --with-tenant` shows who holds each"),
+        )
+    } else {
+        check("tenant_holders", CheckStatus::Pass, "no token of the CSV is held by another user", None)
     });
     out
 }

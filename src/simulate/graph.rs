@@ -214,6 +214,10 @@ async fn list_devices(State(sim): Sim, Extension(ctx): Extension<Ctx>, RawQuery(
     let requested = match &top {
         None => 100,
         Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if sim.config.readings.top_limit.is_some_and(|limit| n > limit) => {
+                sim.lock().counters.top_refused += 1;
+                return Err(bad_request(&ctx, &format!("Invalid page size specified: '{v}'.")));
+            }
             Ok(n) if (1..=999).contains(&n) => n,
             _ => {
                 return Err(bad_request(
@@ -275,8 +279,58 @@ async fn get_device(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(id): P
     Ok(json_response(StatusCode::OK, device_json(&t, d)))
 }
 
+/// The user a path names: `/users/{id or upn}`, or the key form `/users('{key}')` (which
+/// the server rewrote to the segment `'{key}'`). A bare segment starting with `$` is a
+/// system segment to Graph, never a user: 400.
 fn user_or_404(t: &Tenant, ctx: &Ctx, user: &str) -> Result<usize, Response> {
-    t.find_user(user).ok_or_else(|| resource_not_found(ctx, user))
+    let key = match user.strip_prefix('\'').and_then(|u| u.strip_suffix('\'')) {
+        Some(quoted) => quoted.replace("''", "'"),
+        None if user.starts_with('$') => {
+            return Err(bad_request(ctx, &format!("Resource not found for the segment '{user}'.")));
+        }
+        None => user.to_string(),
+    };
+    t.find_user(&key).ok_or_else(|| resource_not_found(ctx, &key))
+}
+
+/// Under the `distinct_method_ids` reading a method's id is its device's id with every hex
+/// digit inverted: still a GUID, never equal, and reversible without a table.
+fn flip_id(id: &str) -> String {
+    id.chars()
+        .map(|c| match c.to_digit(16) {
+            Some(d) => {
+                let f = std::char::from_digit(15 - d, 16).unwrap_or(c);
+                if c.is_ascii_uppercase() {
+                    f.to_ascii_uppercase()
+                } else {
+                    f
+                }
+            }
+            None => c,
+        })
+        .collect()
+}
+
+fn method_id(sim: &Shared, t: &Tenant, d: usize) -> String {
+    let id = &t.devices[d].id;
+    if sim.config.readings.distinct_method_ids {
+        flip_id(id)
+    } else {
+        id.clone()
+    }
+}
+
+/// The device a method id names (whoever holds it; the tenant checks the holder). Unknown
+/// ids are counted: with distinct ids, a client that sends device ids pays one 404 each.
+fn device_of_method(sim: &Shared, t: &mut Tenant, ctx: &Ctx, method: &str) -> Result<usize, Response> {
+    let id = if sim.config.readings.distinct_method_ids { flip_id(method) } else { method.to_string() };
+    match t.find_device(&id) {
+        Some(d) => Ok(d),
+        None => {
+            t.counters.method_not_found += 1;
+            Err(resource_not_found(ctx, method))
+        }
+    }
 }
 
 async fn get_user(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(user): Path<String>) -> Reply {
@@ -285,14 +339,30 @@ async fn get_user(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(user): P
     Ok(json_response(StatusCode::OK, json!({"id": u.id, "userPrincipalName": u.upn, "displayName": u.display_name})))
 }
 
-fn method_json(t: &Tenant, d: usize) -> Value {
-    json!({"id": t.devices[d].id, "device": device_json(t, d)})
+/// A `hardwareOathAuthenticationMethod`. `device` is a navigation property: under the
+/// distinct-ids reading it is there only when expanded, as on Graph.
+fn method_json(sim: &Shared, t: &Tenant, d: usize, expand: bool) -> Value {
+    let mut m = json!({"id": method_id(sim, t, d)});
+    if expand || !sim.config.readings.distinct_method_ids {
+        m["device"] = device_json(t, d);
+    }
+    m
 }
 
-async fn list_methods(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(user): Path<String>) -> Reply {
+fn expands_device(raw: Option<&str>) -> bool {
+    query_pairs(raw).iter().any(|(k, v)| matches!(k.as_str(), "$expand" | "expand") && v.contains("device"))
+}
+
+async fn list_methods(
+    State(sim): Sim,
+    Extension(ctx): Extension<Ctx>,
+    Path(user): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Reply {
     let t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
-    let value: Vec<Value> = t.users[u].methods.iter().map(|&d| method_json(&t, d)).collect();
+    let expand = expands_device(raw.as_deref());
+    let value: Vec<Value> = t.users[u].methods.iter().map(|&d| method_json(&sim, &t, d, expand)).collect();
     Ok(json_response(StatusCode::OK, json!({ "value": value })))
 }
 
@@ -300,12 +370,15 @@ async fn get_method(
     State(sim): Sim,
     Extension(ctx): Extension<Ctx>,
     Path((user, method)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> Reply {
-    let t = sim.lock();
+    let mut t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
-    let d = t.find_device(&method).filter(|&d| t.devices[d].assigned == Some(u));
-    let d = d.ok_or_else(|| resource_not_found(&ctx, &method))?;
-    Ok(json_response(StatusCode::OK, method_json(&t, d)))
+    let d = device_of_method(&sim, &mut t, &ctx, &method)?;
+    if t.devices[d].assigned != Some(u) {
+        return Err(resource_not_found(&ctx, &method));
+    }
+    Ok(json_response(StatusCode::OK, method_json(&sim, &t, d, expands_device(raw.as_deref()))))
 }
 
 fn parse_body(ctx: &Ctx, body: &Bytes) -> Result<Value, Response> {
@@ -336,7 +409,7 @@ async fn assign(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(user): Pat
     let u = user_or_404(&t, &ctx, &user)?;
     let d = t.find_device(id).ok_or_else(|| resource_not_found(&ctx, id))?;
     t.assign(u, d, ctx.now).map_err(|r| refusal(&ctx, r, id))?;
-    let mut reply = method_json(&t, d);
+    let mut reply = method_json(&sim, &t, d, true);
     reply["createdDateTime"] = Value::String(rfc3339(ctx.now));
     Ok(json_response(StatusCode::CREATED, reply))
 }
@@ -351,7 +424,7 @@ async fn activate(
     let code = verification_code(&ctx, &body)?;
     let mut t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
-    let d = t.find_device(&method).ok_or_else(|| resource_not_found(&ctx, &method))?;
+    let d = device_of_method(&sim, &mut t, &ctx, &method)?;
     t.activate(u, d, code, ctx.now, display_name(&body)).map_err(|r| refusal(&ctx, r, &method))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -400,7 +473,12 @@ fn policy_json(state: &str) -> Value {
 
 async fn policy(State(sim): Sim, Extension(_ctx): Extension<Ctx>) -> Response {
     let state = sim.lock().policy_state.clone();
-    json_response(StatusCode::OK, policy_json(&state))
+    let body = if sim.config.readings.policy_value_wrapped {
+        json!({ "value": [policy_json(&state)] })
+    } else {
+        policy_json(&state)
+    };
+    json_response(StatusCode::OK, body)
 }
 
 async fn update_policy(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
@@ -488,6 +566,7 @@ async fn bulk_create(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Byte
             &format!("At most {} devices may be created in one request.", sim.config.bulk_create_max),
         ));
     }
+    let documented = sim.config.readings.documented_bulk_answer;
     let mut t = sim.lock();
     t.counters.bulk_create_requests += 1;
     let mut out = Vec::with_capacity(items.len());
@@ -499,6 +578,7 @@ async fn bulk_create(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Byte
         };
         let serial = item.get("serialNumber").and_then(Value::as_str).unwrap_or("").to_string();
         match create_one(&mut t, item, ctx.now) {
+            Ok(d) if documented => out.push(method_json(&sim, &t, d, true)),
             Ok(d) => {
                 let mut v = device_json(&t, d);
                 v["@contentId"] = json!(content_id);
@@ -520,9 +600,16 @@ async fn bulk_create(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Byte
                     WriteRefusal::Invalid(m) => ("invalidRequest".into(), m),
                     WriteRefusal::StillAssigned => ("invalidRequest".into(), "unexpected".into()),
                 };
-                out.push(json!({"@contentId": content_id, "serialNumber": serial, "error": {"code": code, "message": message}}));
+                let mut v = json!({"serialNumber": serial, "error": {"code": code, "message": message}});
+                if !documented {
+                    v["@contentId"] = json!(content_id);
+                }
+                out.push(v);
             }
         }
+    }
+    if documented {
+        return Ok(json_response(StatusCode::CREATED, json!({ "value": out })));
     }
     Ok(json_response(StatusCode::OK, json!({ "value": out })))
 }
@@ -542,7 +629,7 @@ async fn deactivate(
 ) -> Reply {
     let mut t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
-    let d = t.find_device(&method).ok_or_else(|| resource_not_found(&ctx, &method))?;
+    let d = device_of_method(&sim, &mut t, &ctx, &method)?;
     t.deactivate(u, d).map_err(|r| refusal(&ctx, r, &method))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -554,7 +641,7 @@ async fn unassign(
 ) -> Reply {
     let mut t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
-    let d = t.find_device(&method).ok_or_else(|| resource_not_found(&ctx, &method))?;
+    let d = device_of_method(&sim, &mut t, &ctx, &method)?;
     t.unassign(u, d).map_err(|r| refusal(&ctx, r, &method))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
