@@ -15,6 +15,8 @@ const DEVICES: &str = "directory/authenticationMethodDevices/hardwareOathDevices
 const PAGE: u32 = 999;
 /// Up to this many rows, one `$filter` query per serial is cheaper than the whole inventory.
 const FILTER_BELOW: usize = 8;
+/// Values per `userPrincipalName in (…)` filter: Graph's limit for `in` on users.
+const USERS_PER_FILTER: usize = 15;
 /// Devices per bulk-create request.
 pub const BULK: usize = 100;
 const POLICY: &str = "policies/authenticationMethodsPolicy/authenticationMethodConfigurations/hardwareOath";
@@ -213,6 +215,40 @@ impl GraphBackend {
             Some(_) => Err(err),
             None => Err(not_users_method(upn, device)),
         }
+    }
+
+    /// Resolve these UPNs to users with `/users?$filter=userPrincipalName in (…)`, 15 a
+    /// request, into the run's cache (a UPN the answer lacks is cached as "no such user").
+    /// A tenant that refuses the filter leaves the cache as it was: `lookup_user` then asks
+    /// one by one.
+    async fn resolve_users(&self, upns: &[&str]) -> Result<(), ApiError> {
+        let mut todo: Vec<&str> = {
+            let cache = self.users.lock().unwrap();
+            upns.iter().copied().filter(|u| !cache.contains_key(&u.to_lowercase())).collect()
+        };
+        todo.sort_unstable_by_key(|u| u.to_lowercase());
+        todo.dedup_by_key(|u| u.to_lowercase());
+        for chunk in todo.chunks(USERS_PER_FILTER) {
+            let quoted: Vec<String> = chunk.iter().map(|u| format!("'{}'", u.replace('\'', "''"))).collect();
+            let filter = format!("userPrincipalName in ({})", quoted.join(","));
+            let url = format!("{}?$filter={}&$select=id,userPrincipalName", self.url("users"), encode(&filter));
+            let found = match self.collect(url).await {
+                Ok(items) => items,
+                Err(e @ ApiError::Auth { .. }) => return Err(e),
+                Err(_) => return Ok(()),
+            };
+            let mut cache = self.users.lock().unwrap();
+            for u in chunk {
+                cache.insert(u.to_lowercase(), None);
+            }
+            for v in &found {
+                let Some(id) = str_field(v, "id") else { continue };
+                let user = UserRef { id, upn: str_field(v, "userPrincipalName").unwrap_or_default() };
+                cache.insert(user.id.to_lowercase(), Some(user.clone()));
+                cache.insert(user.upn.to_lowercase(), Some(user));
+            }
+        }
+        Ok(())
     }
 
     /// Create one device with one `POST`. Never re-sent here: a throttled or failed write
@@ -510,7 +546,9 @@ impl Backend for GraphBackend {
 
     async fn create_devices(&self, devices: &[NewDevice]) -> Result<Vec<CreateOutcome>, ApiError> {
         let mut out: Vec<Option<CreateOutcome>> = vec![None; devices.len()];
-        // assignTo takes the user's object id.
+        // assignTo takes the user's object id: resolve them all first, 15 a request.
+        let upns: Vec<&str> = devices.iter().filter_map(|d| d.assign_to.as_deref()).collect();
+        self.resolve_users(&upns).await?;
         let mut todo = Vec::new();
         for (i, d) in devices.iter().enumerate() {
             match &d.assign_to {

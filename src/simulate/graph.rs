@@ -26,6 +26,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route(DEVICES, get(list_devices).post(create_device).patch(bulk_create))
         .route(&format!("{DEVICES}/{{id}}"), get(get_device).delete(delete_device))
+        .route("/users", get(list_users))
         .route("/users/{user}", get(get_user))
         .route(METHODS, get(list_methods).post(assign))
         .route(&format!("{METHODS}/assignAndActivate"), post(assign_and_activate))
@@ -341,6 +342,71 @@ async fn get_user(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(user): P
 
 /// A `hardwareOathAuthenticationMethod`. `device` is a navigation property: under the
 /// distinct-ids reading it is there only when expanded, as on Graph.
+/// `GET /users?$filter=userPrincipalName in ('a','b',…)` (at most 15 values, as on Graph).
+async fn list_users(State(sim): Sim, Extension(ctx): Extension<Ctx>, RawQuery(raw): RawQuery) -> Reply {
+    let filter = query_pairs(raw.as_deref()).into_iter().find(|(k, _)| k == "$filter" || k == "filter").map(|(_, v)| v);
+    let upns = filter.as_deref().and_then(parse_upn_in).ok_or_else(|| {
+        graph_error(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            "Request_UnsupportedQuery",
+            "Supported: userPrincipalName in ('…', …).",
+        )
+    })?;
+    if upns.len() > 15 {
+        return Err(bad_request(&ctx, "Too many values in the 'in' operator (at most 15)."));
+    }
+    let t = sim.lock();
+    let value: Vec<Value> = upns
+        .iter()
+        .filter_map(|u| t.find_user(u))
+        .map(|u| json!({"id": t.users[u].id, "userPrincipalName": t.users[u].upn}))
+        .collect();
+    Ok(json_response(StatusCode::OK, json!({ "value": value })))
+}
+
+/// `userPrincipalName in ('a','o''b')` → the values.
+fn parse_upn_in(text: &str) -> Option<Vec<String>> {
+    let s = text.trim();
+    let (name, rest) = s.split_once(char::is_whitespace)?;
+    if !name.eq_ignore_ascii_case("userPrincipalName") {
+        return None;
+    }
+    let rest = rest.trim_start();
+    rest.get(..2).filter(|op| op.eq_ignore_ascii_case("in"))?;
+    let inner = rest[2..].trim().strip_prefix('(')?.strip_suffix(')')?;
+    let mut out = Vec::new();
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.next()? != '\'' {
+            return None;
+        }
+        let mut value = String::new();
+        loop {
+            match chars.next()? {
+                '\'' if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    value.push('\'');
+                }
+                '\'' => break,
+                c => value.push(c),
+            }
+        }
+        out.push(value);
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        match chars.next() {
+            None => return Some(out),
+            Some(',') => {}
+            Some(_) => return None,
+        }
+    }
+}
+
 fn method_json(sim: &Shared, t: &Tenant, d: usize, expand: bool) -> Value {
     let mut m = json!({"id": method_id(sim, t, d)});
     if expand || !sim.config.readings.distinct_method_ids {
@@ -664,5 +730,11 @@ mod tests {
         assert!(parse_filter("status eq 'bogus'").is_err());
         assert!(parse_filter("serialNumber eq 'A1' or status eq 'assigned'").is_err());
         assert!(parse_filter("serialNumber eq 'A1").is_err());
+        assert_eq!(
+            parse_upn_in("userPrincipalName in ('a@x', 'o''b@x','$c@x')"),
+            Some(vec!["a@x".to_string(), "o'b@x".into(), "$c@x".into()])
+        );
+        assert_eq!(parse_upn_in("userPrincipalName eq 'a@x'"), None);
+        assert_eq!(parse_upn_in("displayName in ('a')"), None);
     }
 }

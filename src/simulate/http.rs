@@ -213,6 +213,7 @@ fn route_name(api: Api, method: &Method, path: &str) -> &'static str {
             ("deactivate", _) => "graph.deactivate",
             (_, "hardwareOathMethods") if delete => "graph.unassign",
             (_, "hardwareOathMethods") => "graph.get_method",
+            ("users", _) => "graph.list_users",
             (_, "users") => "graph.get_user",
             ("hardwareOath", _) if patch => "graph.update_policy",
             ("hardwareOath", _) => "graph.get_policy",
