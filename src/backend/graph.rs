@@ -670,3 +670,66 @@ impl Backend for GraphBackend {
         Ok(user)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created_serial(o: &Option<CreateOutcome>) -> Option<String> {
+        match o {
+            Some(CreateOutcome::Created(d)) => Some(d.token.serial.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn bulk_answers_match_rows_by_content_id_or_serial() {
+        let serials = ["A1", "b2", "C3", "D4"];
+        // The documented shape: methods with a nested device, no @contentId, out of order.
+        let items = vec![
+            json!({"id": "m-2", "device": {"id": "d-2", "serialNumber": "B2", "status": "available"}}),
+            json!({"id": "m-1", "device": {"id": "d-1", "serialNumber": "A1", "status": "assigned"}}),
+            json!({"serialNumber": "C3", "error": {"code": "deviceAlreadyExists", "message": "exists"}}),
+        ];
+        let out = match_bulk_answer(&serials, &items);
+        assert_eq!(created_serial(&out[0]).as_deref(), Some("A1"));
+        assert_eq!(created_serial(&out[1]).as_deref(), Some("B2"), "matched case-insensitively");
+        match &out[0] {
+            Some(CreateOutcome::Created(d)) => assert_eq!(d.token.id, "d-1", "the device id, not the method id"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(out[2], Some(CreateOutcome::Exists(None))), "a per-item error lands on its row");
+        assert!(out[3].is_none(), "unanswered: re-read, never assumed");
+
+        // The older shape: flat devices with @contentId (string or number).
+        let items = vec![
+            json!({"@contentId": "2", "id": "d-2", "serialNumber": "b2"}),
+            json!({"@contentId": 4, "error": {"code": "invalidRequest", "message": "bad"}}),
+        ];
+        let out = match_bulk_answer(&serials, &items);
+        assert_eq!(created_serial(&out[1]).as_deref(), Some("b2"));
+        assert!(matches!(&out[3], Some(CreateOutcome::Failed(e)) if e.code() == "invalidRequest"));
+        assert!(out[0].is_none() && out[2].is_none());
+    }
+
+    #[test]
+    fn policy_is_read_flat_or_wrapped_and_nothing_else() {
+        assert_eq!(policy_state_of(&json!({"id": "HardwareOath", "state": "enabled"})).unwrap(), "enabled");
+        assert_eq!(
+            policy_state_of(&json!({"value": [{"id": "HardwareOath", "state": "disabled"}]})).unwrap(),
+            "disabled"
+        );
+        let err = policy_state_of(&json!({"value": []})).unwrap_err();
+        assert_eq!(err.code(), "unreadable_policy");
+        assert!(err.message().contains("{\"value\":[]}"), "names what came back: {}", err.message());
+        assert!(policy_state_of(&Value::Null).is_err());
+    }
+
+    #[test]
+    fn users_starting_with_a_dollar_use_the_key_form() {
+        assert_eq!(user_segment("$admin@contoso.com"), "users('%24admin%40contoso.com')");
+        assert_eq!(user_segment("$o'x@contoso.com"), "users('%24o%27%27x%40contoso.com')");
+        assert_eq!(user_segment("o'brien@contoso.com"), "users/o%27brien%40contoso.com");
+        assert_eq!(user_segment("a#b@contoso.com"), "users/a%23b%40contoso.com");
+    }
+}
