@@ -219,7 +219,18 @@ fn permission_check(claims: &jwt::Claims) -> CheckRecord {
             USER_METHOD_ROLES.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
         ));
     }
-    if missing.is_empty() {
+    if missing.is_empty() && delegated && claims.wids.is_empty() {
+        // The role half could not be checked: not checked is not passed.
+        check(
+            "permissions",
+            CheckStatus::Warn,
+            "the token has the scopes, but names no directory roles (wids): whether a role allows the writes cannot be checked",
+            Some(&format!(
+                "make sure the signed-in user holds one of: {}",
+                USER_METHOD_ROLES.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
+            )),
+        )
+    } else if missing.is_empty() {
         check("permissions", CheckStatus::Pass, "the token carries the permissions activation needs", None)
     } else {
         check(
