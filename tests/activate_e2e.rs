@@ -237,6 +237,9 @@ fn dry_run_sends_no_write(api: Api) {
     assert_eq!(acts["SN00006"]["status"], "would_activate");
     assert_eq!(acts["SN00000"]["status"], "already_active");
     assert_eq!(acts["SN00001"]["status"], "conflict");
+    // Its user holds no active token: a real run learns the conflict from the refused
+    // write, a dry run (no write) must ask.
+    assert_eq!(acts["SN00021"]["status"], "conflict");
     assert!(!t.path("run.jsonl").exists() || std::fs::read_to_string(t.path("run.jsonl")).unwrap().is_empty());
     assert_eq!(run.summary()["dry_run"], true);
 }

@@ -41,12 +41,14 @@ impl TenantIndex {
 /// Only for active tokens: "already active" or "someone else's" must be told without a
 /// write. An assigned token needs no read: the activation goes to the CSV user's own
 /// method, which the tenant refuses (404) unless the user holds it; the backend then reads
-/// once to explain the refusal (one request per token in the common case).
-pub fn owners_to_resolve(rows: &[Row], index: &TenantIndex) -> HashSet<String> {
+/// once to explain the refusal (one request per token in the common case). A dry run sends
+/// no write to learn from, so `dry_run` asks for every held token's owner.
+pub fn owners_to_resolve(rows: &[Row], index: &TenantIndex, dry_run: bool) -> HashSet<String> {
     let mut need = HashSet::new();
     for row in rows {
         if let [d] = index.lookup(&row.serial) {
-            if d.status == DeviceStatus::Activated && d.owner_upn.is_none() {
+            let held = d.status != DeviceStatus::Available;
+            if held && (dry_run || d.status == DeviceStatus::Activated) && d.owner_upn.is_none() {
                 need.insert(row.upn.to_lowercase());
             }
         }
