@@ -96,6 +96,7 @@ fn one_request_per_token_in_the_common_case() {
         let by = |route: &str| state.counters.requests_by_route.get(route).copied().unwrap_or(0);
         let users = state.users.len() as u64;
         let client_requests = r.summary()["requests"].as_u64().unwrap();
+        eprintln!("[{reading}] {client_requests} requests for {n} tokens: {:?}", state.counters.requests_by_route);
         assert_eq!(client_requests, state.counters.requests, "[{reading}] the summary counts what was sent");
         if reading == "default" {
             assert_eq!(by("graph.list_methods"), 0, "no per-user read");
@@ -113,7 +114,9 @@ fn one_request_per_token_in_the_common_case() {
                 n as u64 + state.counters.method_not_found,
                 "every 404 led to one write to the right method"
             );
-            assert!(state.counters.method_not_found <= n as u64);
+            // Once a 404 has shown the ids differ, a user is read before its first write:
+            // only the rows already in flight by then pay a 404.
+            assert!(state.counters.method_not_found <= 16, "404s: {}", state.counters.method_not_found);
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::record::TenantToken;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 const DEVICES: &str = "directory/authenticationMethodDevices/hardwareOathDevices";
@@ -35,6 +36,8 @@ pub struct GraphBackend {
     /// One read of a user's methods at a time: tokens of one user activated in parallel
     /// share the read that the first 404 started.
     reading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// A 404 has shown that this tenant's method ids differ from its device ids.
+    ids_differ: AtomicBool,
 }
 
 impl GraphBackend {
@@ -45,6 +48,7 @@ impl GraphBackend {
             users: Mutex::new(HashMap::new()),
             methods: Mutex::new(HashMap::new()),
             reading: Mutex::new(HashMap::new()),
+            ids_differ: AtomicBool::new(false),
         }
     }
 
@@ -186,7 +190,16 @@ impl GraphBackend {
     ) -> Result<(), ApiError> {
         let url = |id: &str| format!("{}/{}{suffix}", self.user(upn), encode(id));
         let device_id = device.token.id.as_str();
-        let known = self.methods.lock().unwrap().get(&upn.to_lowercase()).map(|m| method_for(m, device_id));
+        let mut known = self.methods.lock().unwrap().get(&upn.to_lowercase()).map(|m| method_for(m, device_id));
+        if known.is_none() && self.ids_differ.load(Ordering::Relaxed) {
+            // This tenant's method ids differ from its device ids: trying the device id
+            // would cost a 404 per token, so a user not yet read is read first (once).
+            let methods = self.methods_of(upn, false).await?;
+            match method_for(&methods, device_id) {
+                Some(m) => known = Some(Some(m)),
+                None => return Err(not_users_method(upn, device)),
+            }
+        }
         let first = match &known {
             Some(Some(method_id)) => method_id.clone(),
             _ => device.token.id.clone(),
@@ -205,6 +218,7 @@ impl GraphBackend {
         // not a resend of the same request. A cached list that lacks the token predates it.
         match method_for(&self.methods_of(upn, known.is_some()).await?, device_id) {
             Some(method_id) if method_id != first => {
+                self.ids_differ.store(true, Ordering::Relaxed);
                 let deleting = suffix.is_empty() && method == Method::DELETE;
                 self.call(method, &url(&method_id), body).await?;
                 if deleting {
