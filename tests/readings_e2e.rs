@@ -74,6 +74,14 @@ fn activate_under_every_reading() {
                 _ => {}
             }
         }
+        if reading == "default" {
+            // Holders of active tokens: the rows' users resolved 15 a request and compared
+            // by id; a user's methods are read only to explain a refused write (conflicts).
+            let by = |route: &str| state.counters.requests_by_route.get(route).copied().unwrap_or(0);
+            let conflicts = (0..250).filter(|&i| mixed(i) == "conflict").count() as u64;
+            assert!(by("graph.list_methods") <= conflicts, "{:?}", state.counters.requests_by_route);
+            assert_eq!(by("graph.get_user"), 0, "{:?}", state.counters.requests_by_route);
+        }
         if reading == "top-limit" || reading == "all" {
             assert!(state.counters.top_refused >= 1, "[{reading}] the reading was exercised");
         }

@@ -265,6 +265,36 @@ impl GraphBackend {
         Ok(())
     }
 
+    /// Name the holder of each active token that its row's user holds: the rows' users are
+    /// resolved 15 a request and compared by object id with `assignedTo.id` (never a display
+    /// name). What stays unnamed is asked per user by the planner; assigned tokens need no
+    /// name at all (their write goes to the user's own method, which only the holder has).
+    async fn name_holders(&self, devices: &mut [Device], wanted: &[(String, String)]) -> Result<(), ApiError> {
+        let row_user: HashMap<String, &str> = wanted
+            .iter()
+            .filter(|(_, upn)| !upn.is_empty())
+            .map(|(serial, upn)| (serial.to_lowercase(), upn.as_str()))
+            .collect();
+        let user_of = |d: &Device| {
+            let held = d.status == DeviceStatus::Activated && d.token.assigned_to_id.is_some();
+            held.then(|| row_user.get(&d.token.serial.to_lowercase()).copied()).flatten()
+        };
+        let upns: Vec<&str> = devices.iter().filter_map(user_of).collect();
+        if upns.is_empty() {
+            return Ok(());
+        }
+        self.resolve_users(&upns).await?;
+        let cache = self.users.lock().unwrap();
+        for d in devices.iter_mut() {
+            let Some(upn) = user_of(d) else { continue };
+            let Some(Some(user)) = cache.get(&upn.to_lowercase()) else { continue };
+            if d.token.assigned_to_id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(&user.id)) {
+                d.owner_upn = Some(if user.upn.is_empty() { upn.to_string() } else { user.upn.clone() });
+            }
+        }
+        Ok(())
+    }
+
     /// Create one device with one `POST`. Never re-sent here: a throttled or failed write
     /// comes back as `Failed` with its status and `Retry-After`, for the caller to decide.
     /// After a write that may have landed unheard, the tenant is asked (a read) so the
@@ -495,15 +525,18 @@ impl Backend for GraphBackend {
     }
 
     async fn find(&self, wanted: &[(String, String)]) -> Result<Vec<Device>, ApiError> {
-        if wanted.len() >= FILTER_BELOW {
-            return self.list_all().await;
-        }
-        let mut out = Vec::new();
-        for (serial, _) in wanted {
-            let filter = format!("serialNumber eq '{}'", serial.replace('\'', "''"));
-            let url = format!("{}?$filter={}", self.url(DEVICES), encode(&filter));
-            out.extend(self.collect(url).await?.iter().map(device_from_json));
-        }
+        let mut out = if wanted.len() >= FILTER_BELOW {
+            self.list_all().await?
+        } else {
+            let mut out = Vec::new();
+            for (serial, _) in wanted {
+                let filter = format!("serialNumber eq '{}'", serial.replace('\'', "''"));
+                let url = format!("{}?$filter={}", self.url(DEVICES), encode(&filter));
+                out.extend(self.collect(url).await?.iter().map(device_from_json));
+            }
+            out
+        };
+        self.name_holders(&mut out, wanted).await?;
         Ok(out)
     }
 
