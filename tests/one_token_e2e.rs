@@ -91,6 +91,8 @@ fn typed_code_for_an_assigned_token_finds_its_holder() {
         let state = t.state();
         assert_eq!(state.device("SN00001").unwrap().status, "activated");
         assert_eq!(state.counters.activations, 1, "only that token");
+        // The record names the holder by UPN (Graph gives only an object id: resolved).
+        assert_eq!(run.activations()["SN00001"]["upn"], "user0@contoso.com", "{api:?}");
     }
 }
 

@@ -4,7 +4,7 @@
 use oathbulk::inventory::{Inventory, ReadOptions, Row, SecretFormat, SecretKey};
 use oathbulk::otp::{self, HashFunction};
 use oathbulk::record::Record;
-use oathbulk::simulate::{SimConfig, SimState, Simulator};
+use oathbulk::simulate::{Readings, SimConfig, SimState, Simulator};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
@@ -816,9 +816,12 @@ fn policy_url(sim: &Simulator) -> String {
 }
 
 async fn send(c: &Client, method: reqwest::Method, url: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req = c.request(method, url).bearer_auth(TOKEN);
+    let mut req = c.request(method.clone(), url).bearer_auth(TOKEN);
     if let Some(b) = body {
         req = req.json(&b);
+    } else if method == reqwest::Method::POST {
+        // As Graph requires (and the simulator by default): a bodyless POST says its length.
+        req = req.header("content-length", "0").body(Vec::<u8>::new());
     }
     let r = req.send().await.unwrap();
     let status = r.status();
@@ -1131,4 +1134,80 @@ async fn app_tokens_carry_configured_roles_and_audience() {
     assert_eq!(p["roles"], json!(["Policy.Read.All"]));
     assert_eq!(p["aud"], "00000003-0000-0000-c000-000000000000");
     assert!(p.get("wids").is_none() && p.get("scp").is_none());
+}
+
+/// Every reading of the Graph docs the simulator can take (issue 10), seen from the wire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readings_answer_as_the_docs_allow() {
+    let sim = start(
+        SimConfig { readings: Readings::named("all").unwrap(), ..Default::default() },
+        &csv(3, |i| if i == 0 { "$admin@contoso.com".into() } else { "o'brien@contoso.com".into() }, |_| "assigned"),
+    )
+    .await;
+    let c = client();
+    let state = sim.state();
+    let device = state.device("SN0001").unwrap().id.clone();
+
+    // Distinct ids: the method list names other ids; `device` only when expanded.
+    let user = "o'brien@contoso.com";
+    let (status, body) = get(&c, &methods_url(&sim, user)).await;
+    assert_eq!(status, 200);
+    let method = body["value"][0]["id"].as_str().unwrap().to_string();
+    assert_ne!(method.to_lowercase(), device.to_lowercase());
+    assert!(body["value"][0].get("device").is_none(), "not expanded");
+    let (_, body) = get(&c, &format!("{}?$expand=device", methods_url(&sim, user))).await;
+    let ids: Vec<&str> =
+        body["value"].as_array().unwrap().iter().map(|m| m["device"]["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&device.as_str()), "{body}");
+    let activate = |id: &str| format!("{}/{id}/activate", methods_url(&sim, user));
+    let code = json!({"verificationCode": code(1, now()).code.as_str()});
+    assert_eq!(post(&c, &activate(&device), code.clone()).await.0, 404, "a device id is no method id");
+    let method_of_sn1 =
+        body["value"].as_array().unwrap().iter().find(|m| m["device"]["id"] == device.as_str()).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    assert_eq!(post(&c, &activate(&method_of_sn1), code).await.0, 204);
+    assert_eq!(sim.state().counters.method_not_found, 1);
+
+    // A `$` UPN: a system segment when bare, a user in the key form.
+    let (status, _) = get(&c, &format!("{}/users/%24admin%40contoso.com", sim.graph_url())).await;
+    assert_eq!(status, 400);
+    let (status, body) = get(&c, &format!("{}/users('%24admin%40contoso.com')", sim.graph_url())).await;
+    assert_eq!((status.as_u16(), body["userPrincipalName"].as_str()), (200, Some("$admin@contoso.com")));
+
+    // Users in bulk: `userPrincipalName in (…)`, at most 15.
+    let filter = "userPrincipalName in ('o''brien@contoso.com','$admin@contoso.com','nobody@contoso.com')";
+    let url = format!("{}/users?$filter={}", sim.graph_url(), urlencode(filter));
+    let (status, body) = get(&c, &url).await;
+    assert_eq!((status.as_u16(), body["value"].as_array().map(Vec::len)), (200, Some(2)), "{body}");
+
+    // `$top` above the limit: 400; without it, the default page and a nextLink.
+    let (status, _) = get(&c, &format!("{}?$top=999", devices_url(&sim))).await;
+    assert_eq!(status, 400);
+    let (status, body) = get(&c, &devices_url(&sim)).await;
+    assert_eq!((status.as_u16(), body["value"].as_array().map(Vec::len)), (200, Some(3)));
+    assert_eq!(sim.state().counters.top_refused, 1);
+
+    // The policy wrapped in `value`.
+    let (_, body) = get(&c, &policy_url(&sim)).await;
+    assert_eq!(body["value"][0]["state"], "enabled", "{body}");
+
+    // The documented bulk answer: 201, methods with a nested device, no @contentId.
+    let item = json!({"@contentId": "1", "serialNumber": "NEW1", "manufacturer": "M", "model": "X",
+        "secretKey": secret_b32(20), "timeIntervalInSeconds": 30, "hashFunction": "hmacsha1"});
+    let (status, body) =
+        send(&c, reqwest::Method::PATCH, &devices_url(&sim), Some(json!({"@context": "#$delta", "value": [item]})))
+            .await;
+    assert_eq!(status.as_u16(), 201, "{body}");
+    let created = &body["value"][0];
+    assert!(created.get("@contentId").is_none(), "{body}");
+    assert_eq!(created["device"]["serialNumber"], "NEW1");
+
+    // A bodyless write without a length: 411, nothing changed.
+    let deactivate = format!("{}/{method_of_sn1}/deactivate", methods_url(&sim, user));
+    let status = c.post(&deactivate).bearer_auth(TOKEN).send().await.unwrap().status();
+    assert_eq!(status.as_u16(), 411);
+    assert_eq!(sim.state().device("SN0001").unwrap().status, "activated");
+    assert_eq!(sim.state().counters.length_required, 1);
 }

@@ -174,3 +174,15 @@ fn doctor_reports_a_rejected_token() {
     assert!(c["api_reachable"]["message"].as_str().unwrap().contains("401"));
     assert!(!run.stdout.contains("definitely-not-it") && !run.stderr.contains("definitely-not-it"));
 }
+
+#[test]
+fn doctor_does_not_pass_a_role_it_could_not_see() {
+    // Delegated scopes, but no `wids`: the role half of the permission cannot be checked.
+    let token = jwt(serde_json::json!({"exp": now() + 3600, "aud": "https://graph.microsoft.com", "scp": FULL_SCOPES}));
+    let t = tenant_with_token(&csv(2, |_| "available"), &token, SimConfig::default());
+    let run =
+        oathbulk(&t, &["doctor", t.csv.to_str().unwrap(), "--graph-url", &t.sim().graph_url(), "--progress", "none"]);
+    let c = checks(&run);
+    assert_eq!(c["permissions"]["status"], "warn", "{}", c["permissions"]);
+    assert!(c["permissions"]["fix"].as_str().unwrap().contains("Authentication Administrator"));
+}

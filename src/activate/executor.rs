@@ -288,6 +288,15 @@ pub async fn activate_row<B: Backend>(
                 shared.abort(StopReason::AuthRejected, message);
                 return (with_error(base(ActivationStatus::NotAttempted, action, &device), &err), None);
             }
+            ApiError::Rejected { code, .. } if code == crate::backend::NOT_USERS_METHOD => {
+                // Written to the CSV user's own method and refused, and the backend's one read
+                // says the user holds no such method: the token is someone else's. Reported,
+                // never retried, never "fixed".
+                let mut a = with_error(base(ActivationStatus::Conflict, action, &device), &err);
+                a.error_code = Some("assigned_to_other_user".into());
+                a.assigned_to = super::plan::holder(&device);
+                return (a, None);
+            }
             ApiError::Rejected { .. } if owner_unverified => {
                 // The write was the proof of ownership and it was refused: one read of the
                 // user's tokens says whether it is someone else's (a conflict, never "fixed")

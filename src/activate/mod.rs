@@ -137,7 +137,7 @@ pub async fn run<B: Backend>(
             Err(e) => exit_fatal = Some(engine.fatal().unwrap_or_else(|| fatal_for(&e, backend.name()))),
             Ok(devices) => {
                 let index = TenantIndex::new(devices);
-                let owners = plan::owners_to_resolve(&work, &index);
+                let owners = plan::owners_to_resolve(&work, &index, options.dry_run);
                 let mut owned: HashMap<String, HashSet<String>> = HashMap::new();
                 let mut lookups = tokio::task::JoinSet::new();
                 for upn in owners {

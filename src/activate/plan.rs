@@ -40,14 +40,18 @@ impl TenantIndex {
     }
 }
 
-/// UPNs whose tokens must be read before planning: only where a write cannot be the proof —
-/// a token already active, held by an id the inventory cannot name (Graph names holders by
-/// id only). Already active for this user, or someone else's? Only the user's tokens say.
-pub fn owners_to_resolve(rows: &[Row], index: &TenantIndex) -> HashSet<String> {
+/// UPNs whose tokens must be read before planning: only where a write cannot be the proof.
+/// An active token held by an id the inventory cannot name (Graph names holders by id only):
+/// already active for this user, or someone else's? A dry run sends no write to learn from,
+/// so it asks for every held token's holder. An assigned token needs no read in a real run:
+/// the activation goes to the CSV user's own method, which the tenant refuses unless the user
+/// holds it, and the refusal is explained by one read (one request per token in the common case).
+pub fn owners_to_resolve(rows: &[Row], index: &TenantIndex, dry_run: bool) -> HashSet<String> {
     let mut need = HashSet::new();
     for row in rows {
         if let [d] = index.lookup(&row.serial) {
-            if d.status == DeviceStatus::Activated && d.owner_upn.is_none() {
+            let held = d.status != DeviceStatus::Available;
+            if held && (dry_run || d.status == DeviceStatus::Activated) && d.owner_upn.is_none() {
                 need.insert(row.upn.to_lowercase());
             }
         }
@@ -99,7 +103,9 @@ pub fn plan_row(
     // Some(true/false) when known; None when only the write can tell.
     let owned = match &device.owner_upn {
         Some(owner) => Some(owner.eq_ignore_ascii_case(&row.upn)),
-        None => owned_ids.get(&row.upn.to_lowercase()).map(|ids| ids.contains(&device.token.id)),
+        None => owned_ids
+            .get(&row.upn.to_lowercase())
+            .map(|ids| ids.iter().any(|id| id.eq_ignore_ascii_case(&device.token.id))),
     };
     let owned_by_row_user = || owned == Some(true);
     let holder = || holder(device);

@@ -1,26 +1,26 @@
 //! Microsoft Graph (beta): the documented API (docs: entra-oath-api.md §3).
 
 use super::{classify, ApiError, Backend, Capabilities, CreateOutcome, Device, DeviceStatus, NewDevice, UserRef};
-use crate::engine::retry::backoff;
 use crate::http::{ApiClient, Reply};
 use crate::otp::HashFunction;
 use crate::record::TenantToken;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 const DEVICES: &str = "directory/authenticationMethodDevices/hardwareOathDevices";
-/// Graph's largest page.
+/// The page size asked of the inventory. Not a documented maximum of this collection:
+/// a tenant that refuses it (400) is read again at its default page size (docs/graph-api.md).
 const PAGE: u32 = 999;
 /// Up to this many rows, one `$filter` query per serial is cheaper than the whole inventory.
 const FILTER_BELOW: usize = 8;
+/// Values per `userPrincipalName in (…)` filter: Graph's limit for `in` on users.
+const USERS_PER_FILTER: usize = 15;
 /// Devices per bulk-create request.
 pub const BULK: usize = 100;
 const POLICY: &str = "policies/authenticationMethodsPolicy/authenticationMethodConfigurations/hardwareOath";
-/// Bounds on re-sending one create.
-const MAX_THROTTLED: u32 = 30;
-const MAX_TRANSIENT: u32 = 6;
 
 pub const DEFAULT_URL: &str = "https://graph.microsoft.com/beta";
 
@@ -29,11 +29,27 @@ pub struct GraphBackend {
     base: String,
     /// UPN/id (lower-case) → user, for `assignTo` and holder checks.
     users: Mutex<HashMap<String, Option<UserRef>>>,
+    /// User key (lower-case UPN or id) → the user's methods as (device id, method id), learnt
+    /// from one read of the user's methods. Method ids need not equal device ids (the docs
+    /// show both). A user holds at most a handful, so a list is enough.
+    methods: Mutex<HashMap<String, Methods>>,
+    /// One read of a user's methods at a time: tokens of one user activated in parallel
+    /// share the read that the first 404 started.
+    reading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// A 404 has shown that this tenant's method ids differ from its device ids.
+    ids_differ: AtomicBool,
 }
 
 impl GraphBackend {
     pub fn new(api: ApiClient, base: &url::Url) -> Self {
-        Self { api, base: base.as_str().trim_end_matches('/').to_string(), users: Mutex::new(HashMap::new()) }
+        Self {
+            api,
+            base: base.as_str().trim_end_matches('/').to_string(),
+            users: Mutex::new(HashMap::new()),
+            methods: Mutex::new(HashMap::new()),
+            reading: Mutex::new(HashMap::new()),
+            ids_differ: AtomicBool::new(false),
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -41,7 +57,7 @@ impl GraphBackend {
     }
 
     fn user(&self, upn: &str) -> String {
-        self.url(&format!("users/{}/authentication/hardwareOathMethods", encode(upn)))
+        self.url(&format!("{}/authentication/hardwareOathMethods", user_segment(upn)))
     }
 
     async fn call(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Reply, ApiError> {
@@ -119,70 +135,206 @@ impl GraphBackend {
         Ok(found.into_iter().find(|d| d.token.serial.eq_ignore_ascii_case(serial)))
     }
 
-    /// Sleep for a throttled write; false when the bound is reached.
-    async fn wait_throttled(retry_after: Option<std::time::Duration>, n: &mut u32) -> bool {
-        *n += 1;
-        if *n > MAX_THROTTLED {
-            return false;
+    /// The user's hardware OATH methods: one read (device expanded), then cached for the
+    /// run. An unknown user holds nothing. `fresh`: read again even when cached (the cache
+    /// predates a change to this user).
+    async fn methods_of(&self, upn: &str, fresh: bool) -> Result<Methods, ApiError> {
+        let key = upn.to_lowercase();
+        let cached = || self.methods.lock().unwrap().get(&key).cloned();
+        if let Some(hit) = cached().filter(|_| !fresh) {
+            return Ok(hit);
         }
-        tokio::time::sleep(retry_after.unwrap_or_else(|| backoff(*n))).await;
-        true
+        let gate = self.reading.lock().unwrap().entry(key.clone()).or_default().clone();
+        let before = cached();
+        let _turn = gate.lock().await;
+        // Someone read it while we waited: theirs is as fresh as ours would be.
+        if let Some(hit) = cached().filter(|now| !fresh || Some(now) != before.as_ref()) {
+            return Ok(hit);
+        }
+        let items = match self.collect(format!("{}?$expand=device", self.user(upn))).await {
+            Ok(items) => items,
+            Err(ApiError::Rejected { status: 404, .. }) => vec![],
+            Err(e) => return Err(e),
+        };
+        let map: Methods = items
+            .iter()
+            .filter_map(|m| {
+                let method = str_field(m, "id")?;
+                // Without the device expanded, the method id is all there is to go on.
+                let device = m.get("device").and_then(|d| str_field(d, "id")).unwrap_or_else(|| method.clone());
+                Some((device, method))
+            })
+            .collect();
+        self.methods.lock().unwrap().insert(key, map.clone());
+        Ok(map)
     }
 
-    /// Create one device with `POST`, never twice: after an unanswered or failed write the
-    /// tenant is asked before anything is sent again. `Err` only for auth failures.
-    async fn create_one(&self, d: &NewDevice, user_id: Option<&str>) -> Result<CreateOutcome, ApiError> {
-        let url = self.url(DEVICES);
-        let body = create_body(d, user_id);
-        let (mut throttled, mut transient) = (0u32, 0u32);
-        loop {
-            let err = match self.call(Method::POST, &url, Some(&body)).await {
-                Ok(reply) => {
-                    let mut dev = device_from_json(&reply.json());
-                    if dev.token.serial.is_empty() {
-                        dev.token.serial = d.serial.clone();
-                    }
-                    return Ok(CreateOutcome::Created(dev));
-                }
-                Err(e) => e,
-            };
-            match &err {
-                ApiError::Auth { .. } => return Err(err),
-                ApiError::Throttled { retry_after, .. } => {
-                    if !Self::wait_throttled(*retry_after, &mut throttled).await {
-                        return Ok(CreateOutcome::Failed(err));
-                    }
-                }
-                ApiError::Rejected { status, code, .. } if exists_code(code, *status) => {
-                    return Ok(CreateOutcome::Exists(self.by_serial(&d.serial).await.ok().flatten()))
-                }
-                ApiError::Rejected { .. } => return Ok(CreateOutcome::Failed(err)),
-                ApiError::Unavailable { .. } | ApiError::Transport { .. } => {
-                    transient += 1;
-                    if transient > MAX_TRANSIENT {
-                        return Ok(CreateOutcome::Failed(err));
-                    }
-                    tokio::time::sleep(backoff(transient)).await;
-                    let maybe_applied = !matches!(err, ApiError::Transport { maybe_applied: false, .. });
-                    if maybe_applied {
-                        match self.by_serial(&d.serial).await {
-                            Ok(Some(dev)) => return Ok(CreateOutcome::Created(dev)),
-                            Ok(None) => {}
-                            Err(e @ ApiError::Auth { .. }) => return Err(e),
-                            Err(e) => return Ok(CreateOutcome::Failed(e)),
-                        }
-                    }
-                }
+    fn forget_method(&self, upn: &str, device_id: &str) {
+        if let Some(known) = self.methods.lock().unwrap().get_mut(&upn.to_lowercase()) {
+            known.retain(|(d, _)| !d.eq_ignore_ascii_case(device_id));
+        }
+    }
+
+    /// A write to `users/{upn}/authentication/hardwareOathMethods/{methodId}{suffix}`.
+    /// The method id is taken to be the device id until a 404 says otherwise (the common
+    /// case costs one request); then ONE read of the user's methods finds the method whose
+    /// device is this token (cached per user) and the write goes to it. A token that is
+    /// not among the user's methods is reported as such, never as a wrong conflict.
+    async fn method_write(
+        &self,
+        upn: &str,
+        device: &Device,
+        method: Method,
+        suffix: &str,
+        body: Option<&Value>,
+    ) -> Result<(), ApiError> {
+        let url = |id: &str| format!("{}/{}{suffix}", self.user(upn), encode(id));
+        let device_id = device.token.id.as_str();
+        let mut known = self.methods.lock().unwrap().get(&upn.to_lowercase()).map(|m| method_for(m, device_id));
+        if known.is_none() && self.ids_differ.load(Ordering::Relaxed) {
+            // This tenant's method ids differ from its device ids: trying the device id
+            // would cost a 404 per token, so a user not yet read is read first (once).
+            let methods = self.methods_of(upn, false).await?;
+            match method_for(&methods, device_id) {
+                Some(m) => known = Some(Some(m)),
+                None => return Err(not_users_method(upn, device)),
             }
         }
+        let first = match &known {
+            Some(Some(method_id)) => method_id.clone(),
+            _ => device.token.id.clone(),
+        };
+        let err = match self.call(method.clone(), &url(&first), body).await {
+            Ok(_) => {
+                if suffix.is_empty() && method == Method::DELETE {
+                    self.forget_method(upn, device_id);
+                }
+                return Ok(());
+            }
+            Err(e @ ApiError::Rejected { status: 404, .. }) if !matches!(known, Some(Some(_))) => e,
+            Err(e) => return Err(e),
+        };
+        // A 404 applied nothing: asking which method holds the token and writing there is
+        // not a resend of the same request. A cached list that lacks the token predates it.
+        match method_for(&self.methods_of(upn, known.is_some()).await?, device_id) {
+            Some(method_id) if method_id != first => {
+                self.ids_differ.store(true, Ordering::Relaxed);
+                let deleting = suffix.is_empty() && method == Method::DELETE;
+                self.call(method, &url(&method_id), body).await?;
+                if deleting {
+                    self.forget_method(upn, device_id);
+                }
+                Ok(())
+            }
+            Some(_) => Err(err),
+            None => Err(not_users_method(upn, device)),
+        }
     }
 
-    /// One bulk `PATCH`. `Ok(None)`: the batch failed as a whole (fall back to `POST`s);
-    /// `Ok(Some)`: one outcome per item, `None` where the answer said nothing of it.
+    /// Resolve these UPNs to users with `/users?$filter=userPrincipalName in (…)`, 15 a
+    /// request, into the run's cache (a UPN the answer lacks is cached as "no such user").
+    /// A tenant that refuses the filter leaves the cache as it was: `lookup_user` then asks
+    /// one by one.
+    async fn resolve_users(&self, upns: &[&str]) -> Result<(), ApiError> {
+        let mut todo: Vec<&str> = {
+            let cache = self.users.lock().unwrap();
+            upns.iter().copied().filter(|u| !cache.contains_key(&u.to_lowercase())).collect()
+        };
+        todo.sort_unstable_by_key(|u| u.to_lowercase());
+        todo.dedup_by_key(|u| u.to_lowercase());
+        for chunk in todo.chunks(USERS_PER_FILTER) {
+            let quoted: Vec<String> = chunk.iter().map(|u| format!("'{}'", u.replace('\'', "''"))).collect();
+            let filter = format!("userPrincipalName in ({})", quoted.join(","));
+            let url = format!("{}?$filter={}&$select=id,userPrincipalName", self.url("users"), encode(&filter));
+            let found = match self.collect(url).await {
+                Ok(items) => items,
+                Err(e @ ApiError::Auth { .. }) => return Err(e),
+                Err(_) => return Ok(()),
+            };
+            let mut cache = self.users.lock().unwrap();
+            for u in chunk {
+                cache.insert(u.to_lowercase(), None);
+            }
+            for v in &found {
+                let Some(id) = str_field(v, "id") else { continue };
+                let user = UserRef { id, upn: str_field(v, "userPrincipalName").unwrap_or_default() };
+                cache.insert(user.id.to_lowercase(), Some(user.clone()));
+                cache.insert(user.upn.to_lowercase(), Some(user));
+            }
+        }
+        Ok(())
+    }
+
+    /// Name the holder of each active token that its row's user holds: the rows' users are
+    /// resolved 15 a request and compared by object id with `assignedTo.id` (never a display
+    /// name). What stays unnamed is asked per user by the planner; assigned tokens need no
+    /// name at all (their write goes to the user's own method, which only the holder has).
+    async fn name_holders(&self, devices: &mut [Device], wanted: &[(String, String)]) -> Result<(), ApiError> {
+        let row_user: HashMap<String, &str> = wanted
+            .iter()
+            .filter(|(_, upn)| !upn.is_empty())
+            .map(|(serial, upn)| (serial.to_lowercase(), upn.as_str()))
+            .collect();
+        let user_of = |d: &Device| {
+            let held = d.status == DeviceStatus::Activated && d.token.assigned_to_id.is_some();
+            held.then(|| row_user.get(&d.token.serial.to_lowercase()).copied()).flatten()
+        };
+        let upns: Vec<&str> = devices.iter().filter_map(user_of).collect();
+        if upns.is_empty() {
+            return Ok(());
+        }
+        self.resolve_users(&upns).await?;
+        let cache = self.users.lock().unwrap();
+        for d in devices.iter_mut() {
+            let Some(upn) = user_of(d) else { continue };
+            let Some(Some(user)) = cache.get(&upn.to_lowercase()) else { continue };
+            if d.token.assigned_to_id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(&user.id)) {
+                d.owner_upn = Some(if user.upn.is_empty() { upn.to_string() } else { user.upn.clone() });
+            }
+        }
+        Ok(())
+    }
+
+    /// Create one device with one `POST`. Never re-sent here: a throttled or failed write
+    /// comes back as `Failed` with its status and `Retry-After`, for the caller to decide.
+    /// After a write that may have landed unheard, the tenant is asked (a read) so the
+    /// outcome says what happened. `Err` only for auth failures.
+    async fn create_one(&self, d: &NewDevice, user_id: Option<&str>) -> Result<CreateOutcome, ApiError> {
+        let body = create_body(d, user_id);
+        let err = match self.call(Method::POST, &self.url(DEVICES), Some(&body)).await {
+            Ok(reply) => {
+                let answer = reply.json();
+                let mut dev = device_from_json(nested_device(&answer));
+                if dev.token.serial.is_empty() {
+                    dev.token.serial = d.serial.clone();
+                }
+                return Ok(CreateOutcome::Created(dev));
+            }
+            Err(e) => e,
+        };
+        match &err {
+            ApiError::Auth { .. } => Err(err),
+            ApiError::Rejected { status, code, .. } if exists_code(code, *status) => {
+                Ok(CreateOutcome::Exists(self.by_serial(&d.serial).await.ok().flatten()))
+            }
+            ApiError::Unavailable { .. } | ApiError::Transport { maybe_applied: true, .. } => {
+                match self.by_serial(&d.serial).await {
+                    Ok(Some(dev)) => Ok(CreateOutcome::Created(dev)),
+                    Ok(None) => Ok(CreateOutcome::Failed(err)),
+                    Err(e @ ApiError::Auth { .. }) => Err(e),
+                    Err(_) => Ok(CreateOutcome::Failed(err)),
+                }
+            }
+            _ => Ok(CreateOutcome::Failed(err)),
+        }
+    }
+
+    /// One bulk `PATCH`. `Ok(Err(e))`: the batch failed as a whole (`e` is why);
+    /// `Ok(Ok(v))`: one outcome per item, `None` where the answer said nothing of it.
     async fn create_batch(
         &self,
         batch: &[(usize, &NewDevice, Option<String>)],
-    ) -> Result<Option<Vec<Option<CreateOutcome>>>, ApiError> {
+    ) -> Result<Result<Vec<Option<CreateOutcome>>, ApiError>, ApiError> {
         let value: Vec<Value> = batch
             .iter()
             .enumerate()
@@ -193,53 +345,120 @@ impl GraphBackend {
             })
             .collect();
         let body = json!({ "@context": "#$delta", "value": value });
-        let url = self.url(DEVICES);
-        let mut throttled = 0u32;
-        let reply = loop {
-            match self.call(Method::PATCH, &url, Some(&body)).await {
-                Ok(r) => break r,
-                Err(e @ ApiError::Auth { .. }) => return Err(e),
-                Err(ApiError::Throttled { retry_after, .. }) => {
-                    if !Self::wait_throttled(retry_after, &mut throttled).await {
-                        return Ok(None);
-                    }
-                }
-                // Refused, failed or unanswered as a whole: the one-by-one path re-reads
-                // each serial first where the batch may have landed.
-                Err(_) => return Ok(None),
-            }
+        let reply = match self.call(Method::PATCH, &self.url(DEVICES), Some(&body)).await {
+            Ok(r) => r,
+            Err(e @ ApiError::Auth { .. }) => return Err(e),
+            Err(e) => return Ok(Err(e)),
         };
         let answer = reply.json();
-        let Some(items) = answer.get("value").and_then(Value::as_array) else { return Ok(None) };
-        let mut out: Vec<Option<CreateOutcome>> = vec![None; batch.len()];
-        for item in items {
-            let content = match item.get("@contentId") {
-                Some(Value::String(s)) => s.parse::<usize>().ok(),
-                Some(Value::Number(n)) => n.as_u64().map(|n| n as usize),
-                _ => None,
-            };
-            let Some(i) = content.and_then(|c| c.checked_sub(1)).filter(|&i| i < batch.len()) else { continue };
-            out[i] = Some(match item.get("error").filter(|e| e.is_object()) {
-                None => {
-                    let mut dev = device_from_json(item);
-                    if dev.token.serial.is_empty() {
-                        dev.token.serial = batch[i].1.serial.clone();
-                    }
-                    CreateOutcome::Created(dev)
-                }
-                Some(e) => {
-                    let code = str_field(e, "code").unwrap_or_else(|| "error".into());
-                    let message = str_field(e, "message").unwrap_or_default();
-                    if exists_code(&code, 0) {
-                        CreateOutcome::Exists(None)
-                    } else {
-                        CreateOutcome::Failed(ApiError::Rejected { status: 400, code, message, body: String::new() })
-                    }
-                }
-            });
-        }
-        Ok(Some(out))
+        let Some(items) = answer.get("value").and_then(Value::as_array) else {
+            return Ok(Ok(vec![None; batch.len()]));
+        };
+        let serials: Vec<&str> = batch.iter().map(|(_, d, _)| d.serial.as_str()).collect();
+        Ok(Ok(match_bulk_answer(&serials, items)))
     }
+}
+
+/// Match a bulk-create answer's items to the batch (`serials`, in order). The docs answer
+/// `value[]` of methods with a nested `device` and no `@contentId`; our simulator's older
+/// reading answers flat devices with `@contentId`. Either way an item lands on its row by
+/// `@contentId` when present, else by serial number (nested or flat, case-insensitive).
+/// `None`: the answer said nothing of that row (re-read it, never re-create blindly).
+pub fn match_bulk_answer(serials: &[&str], items: &[Value]) -> Vec<Option<CreateOutcome>> {
+    let mut out: Vec<Option<CreateOutcome>> = vec![None; serials.len()];
+    for item in items {
+        let device = nested_device(item);
+        let by_content = match item.get("@contentId") {
+            Some(Value::String(s)) => s.parse::<usize>().ok(),
+            Some(Value::Number(n)) => n.as_u64().map(|n| n as usize),
+            _ => None,
+        }
+        .and_then(|c| c.checked_sub(1))
+        .filter(|&i| i < serials.len());
+        let serial = str_field(device, "serialNumber").or_else(|| str_field(item, "serialNumber"));
+        let by_serial = || {
+            let s = serial.as_deref()?;
+            serials.iter().position(|want| want.eq_ignore_ascii_case(s))
+        };
+        let Some(i) = by_content.or_else(by_serial) else { continue };
+        out[i] = Some(match item.get("error").filter(|e| e.is_object()) {
+            None => {
+                let mut dev = device_from_json(device);
+                if dev.token.serial.is_empty() {
+                    dev.token.serial = serials[i].to_string();
+                }
+                CreateOutcome::Created(dev)
+            }
+            Some(e) => {
+                let code = str_field(e, "code").unwrap_or_else(|| "error".into());
+                let message = str_field(e, "message").unwrap_or_default();
+                if exists_code(&code, 0) {
+                    CreateOutcome::Exists(None)
+                } else {
+                    CreateOutcome::Failed(ApiError::Rejected { status: 400, code, message, body: String::new() })
+                }
+            }
+        });
+    }
+    out
+}
+
+/// A method answer (`{id, device: {…}}`) holds the device nested; a device answer is flat.
+fn nested_device(item: &Value) -> &Value {
+    item.get("device").filter(|d| d.is_object()).unwrap_or(item)
+}
+
+/// The `users/…` segment for a UPN or id. Graph reads `/users/$…` as a system segment
+/// (`$count`, `$ref`…), so a key starting with `$` goes in the key form `users('…')`,
+/// quotes doubled as OData wants.
+fn user_segment(key: &str) -> String {
+    if key.starts_with('$') {
+        format!("users('{}')", encode(&key.replace('\'', "''")))
+    } else {
+        format!("users/{}", encode(key))
+    }
+}
+
+/// A user's methods: (device id, method id).
+type Methods = Vec<(String, String)>;
+
+fn method_for(methods: &Methods, device_id: &str) -> Option<String> {
+    methods.iter().find(|(d, _)| d.eq_ignore_ascii_case(device_id)).map(|(_, m)| m.clone())
+}
+
+/// The write's token is not among the user's methods (held by someone else, or by nobody).
+fn not_users_method(upn: &str, device: &Device) -> ApiError {
+    ApiError::Rejected {
+        status: 404,
+        code: super::NOT_USERS_METHOD.into(),
+        message: format!("token {} is not one of {upn}'s hardware OATH methods", device.token.serial),
+        body: String::new(),
+    }
+}
+
+/// The policy's `state`, from the flat resource or the `value`-wrapped shape of the docs'
+/// example. Anything else is an error naming what came back: a check that could not read
+/// the policy must never pass.
+pub fn policy_state_of(body: &Value) -> Result<String, ApiError> {
+    let flat = str_field(body, "state");
+    let wrapped = || {
+        let items = body.get("value")?.as_array()?;
+        items.iter().find_map(|p| str_field(p, "state"))
+    };
+    flat.or_else(wrapped).ok_or_else(|| {
+        let mut shown = body.to_string();
+        if shown.len() > 200 {
+            let cut = (0..=200).rev().find(|&i| shown.is_char_boundary(i)).unwrap_or(0);
+            shown.truncate(cut);
+            shown.push('…');
+        }
+        ApiError::Rejected {
+            status: 200,
+            code: "unreadable_policy".into(),
+            message: format!("the hardware OATH policy answer has no 'state' (flat or in 'value'): {shown}"),
+            body: String::new(),
+        }
+    })
 }
 
 /// Percent-encode one path segment (UPNs may hold `#`, `'`, `+` …).
@@ -296,33 +515,33 @@ impl Backend for GraphBackend {
     }
 
     async fn list_all(&self) -> Result<Vec<Device>, ApiError> {
-        let items = self.collect(self.url(&format!("{DEVICES}?$top={PAGE}"))).await?;
+        let items = match self.collect(self.url(&format!("{DEVICES}?$top={PAGE}"))).await {
+            // `$top` is refused above a limit the docs do not state: read at the service's
+            // own page size instead (nextLink still brings every page).
+            Err(ApiError::Rejected { status: 400, .. }) => self.collect(self.url(DEVICES)).await?,
+            other => other?,
+        };
         Ok(items.iter().map(device_from_json).collect())
     }
 
     async fn find(&self, wanted: &[(String, String)]) -> Result<Vec<Device>, ApiError> {
-        if wanted.len() >= FILTER_BELOW {
-            return self.list_all().await;
-        }
-        let mut out = Vec::new();
-        for (serial, _) in wanted {
-            let filter = format!("serialNumber eq '{}'", serial.replace('\'', "''"));
-            let url = format!("{}?$filter={}", self.url(DEVICES), encode(&filter));
-            out.extend(self.collect(url).await?.iter().map(device_from_json));
-        }
+        let mut out = if wanted.len() >= FILTER_BELOW {
+            self.list_all().await?
+        } else {
+            let mut out = Vec::new();
+            for (serial, _) in wanted {
+                let filter = format!("serialNumber eq '{}'", serial.replace('\'', "''"));
+                let url = format!("{}?$filter={}", self.url(DEVICES), encode(&filter));
+                out.extend(self.collect(url).await?.iter().map(device_from_json));
+            }
+            out
+        };
+        self.name_holders(&mut out, wanted).await?;
         Ok(out)
     }
 
     async fn device_ids_of_user(&self, upn: &str) -> Result<Vec<String>, ApiError> {
-        match self.collect(self.user(upn)).await {
-            Ok(items) => Ok(items
-                .iter()
-                .filter_map(|m| m.get("device").and_then(|d| str_field(d, "id")).or_else(|| str_field(m, "id")))
-                .collect()),
-            // An unknown user holds nothing.
-            Err(ApiError::Rejected { status: 404, .. }) => Ok(vec![]),
-            Err(e) => Err(e),
-        }
+        Ok(self.methods_of(upn, false).await?.into_iter().map(|(device, _)| device).collect())
     }
 
     async fn get(&self, device: &Device) -> Result<Option<Device>, ApiError> {
@@ -341,12 +560,11 @@ impl Backend for GraphBackend {
         code: &str,
         display_name: Option<&str>,
     ) -> Result<(), ApiError> {
-        let url = format!("{}/{}/activate", self.user(upn), encode(&device.token.id));
         let mut body = json!({ "verificationCode": code });
         if let Some(name) = display_name {
             body["displayName"] = json!(name);
         }
-        self.call(Method::POST, &url, Some(&body)).await.map(|_| ())
+        self.method_write(upn, device, Method::POST, "/activate", Some(&body)).await
     }
 
     async fn assign_and_activate(
@@ -366,7 +584,7 @@ impl Backend for GraphBackend {
 
     async fn policy_state(&self) -> Result<Option<String>, ApiError> {
         let body = self.call(Method::GET, &self.url(POLICY), None).await?.json();
-        Ok(str_field(&body, "state"))
+        policy_state_of(&body).map(Some)
     }
 
     async fn enable_policy(&self) -> Result<(), ApiError> {
@@ -375,7 +593,9 @@ impl Backend for GraphBackend {
 
     async fn create_devices(&self, devices: &[NewDevice]) -> Result<Vec<CreateOutcome>, ApiError> {
         let mut out: Vec<Option<CreateOutcome>> = vec![None; devices.len()];
-        // assignTo takes the user's object id.
+        // assignTo takes the user's object id: resolve them all first, 15 a request.
+        let upns: Vec<&str> = devices.iter().filter_map(|d| d.assign_to.as_deref()).collect();
+        self.resolve_users(&upns).await?;
         let mut todo = Vec::new();
         for (i, d) in devices.iter().enumerate() {
             match &d.assign_to {
@@ -387,6 +607,7 @@ impl Backend for GraphBackend {
             }
         }
         let mut auth: Option<ApiError> = None;
+        let mut sent_any = false;
         for batch in todo.chunks(BULK) {
             if let Some(e) = &auth {
                 for (i, _, _) in batch {
@@ -394,33 +615,49 @@ impl Backend for GraphBackend {
                 }
                 continue;
             }
+            // Whether the batch may have landed for items its answer did not name.
+            let mut maybe_landed = true;
             let answered = match self.create_batch(batch).await {
-                Ok(a) => a.unwrap_or_else(|| vec![None; batch.len()]),
+                Ok(Ok(a)) => a,
+                // Throttled before anything was sent: nothing was applied, and the caller
+                // (which owns retries and Retry-After) may send the whole call again.
+                Ok(Err(e @ ApiError::Throttled { .. })) if !sent_any => return Err(e),
+                Ok(Err(e @ ApiError::Throttled { .. })) => vec![Some(CreateOutcome::Failed(e)); batch.len()],
+                // Refused as a whole (a 4xx applies nothing): one `POST` each, no re-read.
+                Ok(Err(ApiError::Rejected { .. })) => {
+                    maybe_landed = false;
+                    vec![None; batch.len()]
+                }
+                // Failed or unanswered: one by one, each first asking whether it landed.
+                Ok(Err(_)) => vec![None; batch.len()],
                 Err(e) => {
                     auth = Some(e.clone());
                     vec![Some(CreateOutcome::Failed(e)); batch.len()]
                 }
             };
+            sent_any = true;
             for ((i, d, user), answer) in batch.iter().zip(answered) {
                 out[*i] = Some(match answer {
                     Some(o) => o,
                     None if auth.is_some() => CreateOutcome::Failed(auth.clone().expect("set")),
-                    // Unanswered: one by one (which first asks whether the batch landed).
-                    None => match self.by_serial(&d.serial).await {
-                        Ok(Some(dev)) => CreateOutcome::Created(dev),
-                        Ok(None) => match self.create_one(d, user.as_deref()).await {
-                            Ok(o) => o,
-                            Err(e) => {
+                    None => {
+                        let landed = if maybe_landed { self.by_serial(&d.serial).await } else { Ok(None) };
+                        match landed {
+                            Ok(Some(dev)) => CreateOutcome::Created(dev),
+                            Ok(None) => match self.create_one(d, user.as_deref()).await {
+                                Ok(o) => o,
+                                Err(e) => {
+                                    auth = Some(e.clone());
+                                    CreateOutcome::Failed(e)
+                                }
+                            },
+                            Err(e @ ApiError::Auth { .. }) => {
                                 auth = Some(e.clone());
                                 CreateOutcome::Failed(e)
                             }
-                        },
-                        Err(e @ ApiError::Auth { .. }) => {
-                            auth = Some(e.clone());
-                            CreateOutcome::Failed(e)
+                            Err(e) => CreateOutcome::Failed(e),
                         }
-                        Err(e) => CreateOutcome::Failed(e),
-                    },
+                    }
                 });
             }
         }
@@ -429,17 +666,26 @@ impl Backend for GraphBackend {
 
     async fn assign(&self, upn: &str, device: &Device) -> Result<(), ApiError> {
         let body = json!({ "device": { "id": device.token.id } });
-        self.call(Method::POST, &self.user(upn), Some(&body)).await.map(|_| ())
+        let answer = self.call(Method::POST, &self.user(upn), Some(&body)).await?.json();
+        // The answer is the new method: remember its id, so the activation that usually
+        // follows goes straight to it.
+        if let Some(method_id) = str_field(&answer, "id") {
+            let mut cache = self.methods.lock().unwrap();
+            let known = cache.entry(upn.to_lowercase()).or_default();
+            known.retain(|(d, _)| !d.eq_ignore_ascii_case(&device.token.id));
+            known.push((device.token.id.clone(), method_id));
+        }
+        Ok(())
     }
 
     async fn deactivate(&self, upn: &str, device: &Device) -> Result<(), ApiError> {
-        let url = format!("{}/{}/deactivate", self.user(upn), encode(&device.token.id));
-        self.call(Method::POST, &url, None).await.map(|_| ())
+        // No parameters: sent with an empty body and `Content-Length: 0` (http.rs), since
+        // Graph's front ends answer a length-less POST with 411.
+        self.method_write(upn, device, Method::POST, "/deactivate", None).await
     }
 
     async fn unassign(&self, upn: &str, device: &Device) -> Result<(), ApiError> {
-        let url = format!("{}/{}", self.user(upn), encode(&device.token.id));
-        self.call(Method::DELETE, &url, None).await.map(|_| ())
+        self.method_write(upn, device, Method::DELETE, "", None).await
     }
 
     async fn delete(&self, device: &Device) -> Result<(), ApiError> {
@@ -452,7 +698,7 @@ impl Backend for GraphBackend {
         if let Some(hit) = self.users.lock().unwrap().get(&key) {
             return Ok(hit.clone());
         }
-        let url = self.url(&format!("users/{}?$select=id,userPrincipalName", encode(id_or_upn)));
+        let url = self.url(&format!("{}?$select=id,userPrincipalName", user_segment(id_or_upn)));
         let user = match self.call(Method::GET, &url, None).await {
             Ok(reply) => {
                 let v = reply.json();
@@ -469,5 +715,68 @@ impl Backend for GraphBackend {
             cache.insert(u.upn.to_lowercase(), user.clone());
         }
         Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created_serial(o: &Option<CreateOutcome>) -> Option<String> {
+        match o {
+            Some(CreateOutcome::Created(d)) => Some(d.token.serial.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn bulk_answers_match_rows_by_content_id_or_serial() {
+        let serials = ["A1", "b2", "C3", "D4"];
+        // The documented shape: methods with a nested device, no @contentId, out of order.
+        let items = vec![
+            json!({"id": "m-2", "device": {"id": "d-2", "serialNumber": "B2", "status": "available"}}),
+            json!({"id": "m-1", "device": {"id": "d-1", "serialNumber": "A1", "status": "assigned"}}),
+            json!({"serialNumber": "C3", "error": {"code": "deviceAlreadyExists", "message": "exists"}}),
+        ];
+        let out = match_bulk_answer(&serials, &items);
+        assert_eq!(created_serial(&out[0]).as_deref(), Some("A1"));
+        assert_eq!(created_serial(&out[1]).as_deref(), Some("B2"), "matched case-insensitively");
+        match &out[0] {
+            Some(CreateOutcome::Created(d)) => assert_eq!(d.token.id, "d-1", "the device id, not the method id"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(out[2], Some(CreateOutcome::Exists(None))), "a per-item error lands on its row");
+        assert!(out[3].is_none(), "unanswered: re-read, never assumed");
+
+        // The older shape: flat devices with @contentId (string or number).
+        let items = vec![
+            json!({"@contentId": "2", "id": "d-2", "serialNumber": "b2"}),
+            json!({"@contentId": 4, "error": {"code": "invalidRequest", "message": "bad"}}),
+        ];
+        let out = match_bulk_answer(&serials, &items);
+        assert_eq!(created_serial(&out[1]).as_deref(), Some("b2"));
+        assert!(matches!(&out[3], Some(CreateOutcome::Failed(e)) if e.code() == "invalidRequest"));
+        assert!(out[0].is_none() && out[2].is_none());
+    }
+
+    #[test]
+    fn policy_is_read_flat_or_wrapped_and_nothing_else() {
+        assert_eq!(policy_state_of(&json!({"id": "HardwareOath", "state": "enabled"})).unwrap(), "enabled");
+        assert_eq!(
+            policy_state_of(&json!({"value": [{"id": "HardwareOath", "state": "disabled"}]})).unwrap(),
+            "disabled"
+        );
+        let err = policy_state_of(&json!({"value": []})).unwrap_err();
+        assert_eq!(err.code(), "unreadable_policy");
+        assert!(err.message().contains("{\"value\":[]}"), "names what came back: {}", err.message());
+        assert!(policy_state_of(&Value::Null).is_err());
+    }
+
+    #[test]
+    fn users_starting_with_a_dollar_use_the_key_form() {
+        assert_eq!(user_segment("$admin@contoso.com"), "users('%24admin%40contoso.com')");
+        assert_eq!(user_segment("$o'x@contoso.com"), "users('%24o%27%27x%40contoso.com')");
+        assert_eq!(user_segment("o'brien@contoso.com"), "users/o%27brien%40contoso.com");
+        assert_eq!(user_segment("a#b@contoso.com"), "users/a%23b%40contoso.com");
     }
 }

@@ -85,6 +85,10 @@ pub struct UserRef {
     pub upn: String,
 }
 
+/// `ApiError::Rejected` code of a write addressed to a user's method that the user does not
+/// hold (Graph's 404, explained by one read of the user's methods): a conflict, not a failure.
+pub const NOT_USERS_METHOD: &str = "not_users_method";
+
 /// The error of an operation a backend cannot do.
 pub fn not_supported(backend: &str, what: &str) -> ApiError {
     ApiError::Rejected {

@@ -4,12 +4,14 @@
 //! assigns them), so this backend cannot assign.
 
 use super::{classify, ApiError, Backend, Capabilities, CreateOutcome, Device, DeviceStatus, NewDevice, UserRef};
-use crate::engine::retry::backoff;
 use crate::http::{ApiClient, Reply};
 use crate::record::TenantToken;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const DEFAULT_URL: &str = "https://main.iam.ad.ext.azure.com";
@@ -20,14 +22,38 @@ const MAX_PAGES: usize = 100_000;
 /// How long an upload may stay `InProgress`.
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
+/// How the upload poll waits between polls: the caller's (cancellation-aware) sleep.
+/// Resolves `false` when the run stopped: the poll gives up at once.
+pub type Wait = Arc<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
 pub struct PortalBackend {
     api: ApiClient,
     base: String,
+    wait: Wait,
 }
 
 impl PortalBackend {
+    /// Polls wait through the run's engine (Ctrl-C ends the wait at once), or a plain sleep
+    /// before a run has one, until [`PortalBackend::with_wait`] gives another.
     pub fn new(api: ApiClient, base: &url::Url) -> Self {
-        Self { api, base: base.as_str().trim_end_matches('/').to_string() }
+        let wait: Wait = Arc::new(|d| {
+            Box::pin(async move {
+                match crate::engine::current() {
+                    Some(engine) => engine.sleep(d).await,
+                    None => {
+                        tokio::time::sleep(d).await;
+                        true
+                    }
+                }
+            })
+        });
+        Self { api, base: base.as_str().trim_end_matches('/').to_string(), wait }
+    }
+
+    /// Wait between upload polls with `wait` (the request engine's Ctrl-C-aware sleep).
+    pub fn with_wait(mut self, wait: Wait) -> Self {
+        self.wait = wait;
+        self
     }
 
     async fn call(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Reply, ApiError> {
@@ -96,22 +122,16 @@ fn upload_csv(devices: &[&NewDevice]) -> String {
 }
 
 impl PortalBackend {
-    /// Send the upload; retried through throttling only (an unanswered upload may have landed:
-    /// the caller re-lists either way). `Err` for auth failures; `Ok(Some(e))`: not accepted.
+    /// Send the upload, once. `Err` for auth failures and throttling (nothing was applied:
+    /// the caller, which owns retries and `Retry-After`, decides); `Ok(Some(e))`: not
+    /// accepted, or unanswered (it may have landed: the caller re-lists either way).
     async fn send_upload(&self, name: &str, content: String) -> Result<Option<ApiError>, ApiError> {
         let url = format!("{}/{PREFIX}/upload", self.base);
         let body = json!({ "id": null, "name": name, "content": content, "mimeType": "application/vnd.ms-excel" });
-        let mut throttled = 0u32;
-        loop {
-            match self.call(Method::POST, &url, Some(&body)).await {
-                Ok(_) => return Ok(None),
-                Err(e @ ApiError::Auth { .. }) => return Err(e),
-                Err(ApiError::Throttled { retry_after, .. }) if throttled < 30 => {
-                    throttled += 1;
-                    tokio::time::sleep(retry_after.unwrap_or_else(|| backoff(throttled))).await;
-                }
-                Err(e) => return Ok(Some(e)),
-            }
+        match self.call(Method::POST, &url, Some(&body)).await {
+            Ok(_) => Ok(None),
+            Err(e @ (ApiError::Auth { .. } | ApiError::Throttled { .. })) => Err(e),
+            Err(e) => Ok(Some(e)),
         }
     }
 
@@ -122,7 +142,12 @@ impl PortalBackend {
         let started = Instant::now();
         let mut wait = Duration::from_millis(500);
         loop {
-            tokio::time::sleep(wait).await;
+            if !(self.wait)(wait).await {
+                return Err(ApiError::Transport {
+                    maybe_applied: true,
+                    message: format!("the run stopped while the portal processed upload {name}"),
+                });
+            }
             wait = (wait * 2).min(Duration::from_secs(5));
             let body = self.call(Method::GET, &url, None).await?.json();
             let items = body.as_array().cloned().or_else(|| body.get("items").and_then(Value::as_array).cloned());

@@ -197,7 +197,22 @@ async fn typed_row(backend: &AnyBackend, serial: &str, upn: Option<&str>) -> Res
     };
     let devices = found.map_err(|e| anyhow::anyhow!(crate::activate::auth_advice(&e, "tenant")))?;
     let device = devices.into_iter().find(|d| d.token.serial.eq_ignore_ascii_case(serial));
-    let holder = device.as_ref().and_then(|d| d.owner_upn.clone().or(d.token.assigned_to_id.clone()));
+    // The record names the holder by UPN: Graph gives only an object id, so ask who it is.
+    let holder = match device.as_ref() {
+        Some(d) if d.owner_upn.is_some() => d.owner_upn.clone(),
+        Some(d) => match d.token.assigned_to_id.as_deref() {
+            Some(id) => {
+                let user = match backend {
+                    AnyBackend::Graph(b) => b.lookup_user(id).await,
+                    AnyBackend::Portal(b) => b.lookup_user(id).await,
+                };
+                let user = user.map_err(|e| anyhow::anyhow!(crate::activate::auth_advice(&e, "tenant")))?;
+                Some(user.map(|u| u.upn).filter(|u| !u.is_empty()).unwrap_or_else(|| id.to_string()))
+            }
+            None => None,
+        },
+        None => None,
+    };
     let upn = match (upn, holder) {
         (Some(u), _) => u.to_string(),
         (None, Some(h)) => h,

@@ -218,7 +218,18 @@ fn permission_check(claims: &jwt::Claims) -> CheckRecord {
             USER_METHOD_ROLES.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
         ));
     }
-    if missing.is_empty() {
+    if missing.is_empty() && delegated && claims.wids.is_empty() {
+        // The role half could not be checked: not checked is not passed.
+        check(
+            "permissions",
+            CheckStatus::Warn,
+            "the token has the scopes, but names no directory roles (wids): whether a role allows the writes cannot be checked",
+            Some(&format!(
+                "make sure the signed-in user holds one of: {}",
+                USER_METHOD_ROLES.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
+            )),
+        )
+    } else if missing.is_empty() {
         check("permissions", CheckStatus::Pass, "the token carries the permissions activation needs", None)
     } else {
         check(
@@ -276,11 +287,18 @@ async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord
             format!("the hardware OATH authentication method policy is {state}: activation will fail"),
             Some("enable it (Entra admin center → Authentication methods → Hardware OATH tokens), then allow up to an hour to propagate"),
         )),
+        // Not read is not passed: say so, never a pass.
         Ok(None) => out.push(check(
             "policy_enabled",
-            CheckStatus::Pass,
-            format!("not visible through the {} API (skipped)", backend.name()),
-            None,
+            CheckStatus::Warn,
+            format!("not visible through the {} API: not checked", backend.name()),
+            Some("check it in the Entra admin center → Authentication methods → Hardware OATH tokens"),
+        )),
+        Err(e) if e.code() == "unreadable_policy" => out.push(check(
+            "policy_enabled",
+            CheckStatus::Warn,
+            format!("the policy could not be read: {}", e.message()),
+            Some("check it in the Entra admin center → Authentication methods → Hardware OATH tokens"),
         )),
         Err(e) => out.push(api_failure("policy_enabled", &e)),
     }
@@ -294,6 +312,7 @@ async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord
     // Held by someone else: ask who holds what for the users whose tokens are taken.
     let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut others = Vec::new();
+    let mut unread: Vec<&str> = Vec::new();
     for r in rows {
         let Some(d) = by_serial.get(&r.serial.to_lowercase()) else { continue };
         if d.status == DeviceStatus::Available {
@@ -304,10 +323,18 @@ async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord
             None => {
                 let key = r.upn.to_lowercase();
                 if !held.contains_key(&key) {
-                    let ids = backend.device_ids_of_user(&r.upn).await.unwrap_or_default();
-                    held.insert(key.clone(), ids);
+                    match backend.device_ids_of_user(&r.upn).await {
+                        Ok(ids) => {
+                            held.insert(key.clone(), ids.into_iter().map(|i| i.to_lowercase()).collect());
+                        }
+                        // Unread is neither mine nor another's: reported apart, never passed.
+                        Err(_) => {
+                            unread.push(r.serial.as_str());
+                            continue;
+                        }
+                    }
                 }
-                held[&key].contains(&d.token.id)
+                held[&key].contains(&d.token.id.to_lowercase())
             }
         };
         if !mine {
@@ -330,9 +357,7 @@ async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord
             Some("import them first: `oathbulk import CSV`"),
         )
     });
-    out.push(if others.is_empty() {
-        check("tenant_holders", CheckStatus::Pass, "no token of the CSV is held by another user", None)
-    } else {
+    out.push(if !others.is_empty() {
         check(
             "tenant_holders",
             CheckStatus::Fail,
@@ -343,6 +368,15 @@ async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord
             ),
             Some("`oathbulk users CSV --with-tenant` shows who holds each; unassign them or fix the CSV"),
         )
+    } else if !unread.is_empty() {
+        check(
+            "tenant_holders",
+            CheckStatus::Warn,
+            format!("the holders of {} tokens could not be read (e.g. {})", unread.len(), sample(&unread)),
+            Some("run doctor again; `oathbulk users CSV --with-tenant` shows who holds each"),
+        )
+    } else {
+        check("tenant_holders", CheckStatus::Pass, "no token of the CSV is held by another user", None)
     });
     out
 }

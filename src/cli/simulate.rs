@@ -3,7 +3,7 @@
 use super::HashArg;
 use crate::inventory::{Inventory, ReadOptions, SecretFormat};
 use crate::record::Record;
-use crate::simulate::{SimConfig, Simulator};
+use crate::simulate::{Readings, SimConfig, Simulator};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::io::Write;
@@ -46,6 +46,38 @@ pub struct TenantStateArgs {
     /// The bulk-create PATCH fails as a whole (clients must fall back to one POST per device).
     #[arg(long)]
     pub bulk_create_fails: bool,
+    /// Start from a named reading of the Graph docs (docs/graph-api.md): default,
+    /// distinct-method-ids, documented-bulk-answer, top-limit, policy-value-wrapped, all.
+    /// The flags below add to it.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub reading: String,
+    /// Accept a POST/PATCH without Content-Length (Graph answers 411; so does the simulator by default).
+    #[arg(long)]
+    pub allow_no_content_length: bool,
+    /// Method ids differ from device ids (the docs' create example).
+    #[arg(long)]
+    pub distinct_method_ids: bool,
+    /// Bulk create answers as the docs show: 201, methods with a nested device, no @contentId.
+    #[arg(long)]
+    pub documented_bulk_answer: bool,
+    /// Refuse (400) a $top above this on the inventory.
+    #[arg(long, value_name = "N")]
+    pub top_limit: Option<usize>,
+    /// The policy read answers {"value": [policy]} (the docs' example).
+    #[arg(long)]
+    pub policy_value_wrapped: bool,
+}
+
+impl TenantStateArgs {
+    fn readings(&self) -> Result<Readings> {
+        let mut r = Readings::named(&self.reading)?;
+        r.length_required &= !self.allow_no_content_length;
+        r.distinct_method_ids |= self.distinct_method_ids;
+        r.documented_bulk_answer |= self.documented_bulk_answer;
+        r.top_limit = self.top_limit.or(r.top_limit);
+        r.policy_value_wrapped |= self.policy_value_wrapped;
+        Ok(r)
+    }
 }
 
 /// What the tenant holds at start.
@@ -214,6 +246,7 @@ fn config(args: &SimulateArgs) -> Result<SimConfig> {
         issued_audience: args.auth.issued_audience.clone(),
         policy_state: args.tenant.policy_state.clone(),
         bulk_create_fails: args.tenant.bulk_create_fails,
+        readings: args.tenant.readings()?,
         ..SimConfig::default()
     })
 }

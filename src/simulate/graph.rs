@@ -26,6 +26,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route(DEVICES, get(list_devices).post(create_device).patch(bulk_create))
         .route(&format!("{DEVICES}/{{id}}"), get(get_device).delete(delete_device))
+        .route("/users", get(list_users))
         .route("/users/{user}", get(get_user))
         .route(METHODS, get(list_methods).post(assign))
         .route(&format!("{METHODS}/assignAndActivate"), post(assign_and_activate))
@@ -214,6 +215,10 @@ async fn list_devices(State(sim): Sim, Extension(ctx): Extension<Ctx>, RawQuery(
     let requested = match &top {
         None => 100,
         Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if sim.config.readings.top_limit.is_some_and(|limit| n > limit) => {
+                sim.lock().counters.top_refused += 1;
+                return Err(bad_request(&ctx, &format!("Invalid page size specified: '{v}'.")));
+            }
             Ok(n) if (1..=999).contains(&n) => n,
             _ => {
                 return Err(bad_request(
@@ -275,8 +280,58 @@ async fn get_device(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(id): P
     Ok(json_response(StatusCode::OK, device_json(&t, d)))
 }
 
+/// The user a path names: `/users/{id or upn}`, or the key form `/users('{key}')` (which
+/// the server rewrote to the segment `'{key}'`). A bare segment starting with `$` is a
+/// system segment to Graph, never a user: 400.
 fn user_or_404(t: &Tenant, ctx: &Ctx, user: &str) -> Result<usize, Response> {
-    t.find_user(user).ok_or_else(|| resource_not_found(ctx, user))
+    let key = match user.strip_prefix('\'').and_then(|u| u.strip_suffix('\'')) {
+        Some(quoted) => quoted.replace("''", "'"),
+        None if user.starts_with('$') => {
+            return Err(bad_request(ctx, &format!("Resource not found for the segment '{user}'.")));
+        }
+        None => user.to_string(),
+    };
+    t.find_user(&key).ok_or_else(|| resource_not_found(ctx, &key))
+}
+
+/// Under the `distinct_method_ids` reading a method's id is its device's id with every hex
+/// digit inverted: still a GUID, never equal, and reversible without a table.
+fn flip_id(id: &str) -> String {
+    id.chars()
+        .map(|c| match c.to_digit(16) {
+            Some(d) => {
+                let f = std::char::from_digit(15 - d, 16).unwrap_or(c);
+                if c.is_ascii_uppercase() {
+                    f.to_ascii_uppercase()
+                } else {
+                    f
+                }
+            }
+            None => c,
+        })
+        .collect()
+}
+
+fn method_id(sim: &Shared, t: &Tenant, d: usize) -> String {
+    let id = &t.devices[d].id;
+    if sim.config.readings.distinct_method_ids {
+        flip_id(id)
+    } else {
+        id.clone()
+    }
+}
+
+/// The device a method id names (whoever holds it; the tenant checks the holder). Unknown
+/// ids are counted: with distinct ids, a client that sends device ids pays one 404 each.
+fn device_of_method(sim: &Shared, t: &mut Tenant, ctx: &Ctx, method: &str) -> Result<usize, Response> {
+    let id = if sim.config.readings.distinct_method_ids { flip_id(method) } else { method.to_string() };
+    match t.find_device(&id) {
+        Some(d) => Ok(d),
+        None => {
+            t.counters.method_not_found += 1;
+            Err(resource_not_found(ctx, method))
+        }
+    }
 }
 
 async fn get_user(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(user): Path<String>) -> Reply {
@@ -285,14 +340,95 @@ async fn get_user(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(user): P
     Ok(json_response(StatusCode::OK, json!({"id": u.id, "userPrincipalName": u.upn, "displayName": u.display_name})))
 }
 
-fn method_json(t: &Tenant, d: usize) -> Value {
-    json!({"id": t.devices[d].id, "device": device_json(t, d)})
+/// A `hardwareOathAuthenticationMethod`. `device` is a navigation property: under the
+/// distinct-ids reading it is there only when expanded, as on Graph.
+/// `GET /users?$filter=userPrincipalName in ('a','b',…)` (at most 15 values, as on Graph).
+async fn list_users(State(sim): Sim, Extension(ctx): Extension<Ctx>, RawQuery(raw): RawQuery) -> Reply {
+    let filter = query_pairs(raw.as_deref()).into_iter().find(|(k, _)| k == "$filter" || k == "filter").map(|(_, v)| v);
+    let upns = filter.as_deref().and_then(parse_upn_in).ok_or_else(|| {
+        graph_error(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            "Request_UnsupportedQuery",
+            "Supported: userPrincipalName in ('…', …).",
+        )
+    })?;
+    if upns.len() > 15 {
+        return Err(bad_request(&ctx, "Too many values in the 'in' operator (at most 15)."));
+    }
+    let t = sim.lock();
+    let value: Vec<Value> = upns
+        .iter()
+        .filter_map(|u| t.find_user(u))
+        .map(|u| json!({"id": t.users[u].id, "userPrincipalName": t.users[u].upn}))
+        .collect();
+    Ok(json_response(StatusCode::OK, json!({ "value": value })))
 }
 
-async fn list_methods(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(user): Path<String>) -> Reply {
+/// `userPrincipalName in ('a','o''b')` → the values.
+fn parse_upn_in(text: &str) -> Option<Vec<String>> {
+    let s = text.trim();
+    let (name, rest) = s.split_once(char::is_whitespace)?;
+    if !name.eq_ignore_ascii_case("userPrincipalName") {
+        return None;
+    }
+    let rest = rest.trim_start();
+    rest.get(..2).filter(|op| op.eq_ignore_ascii_case("in"))?;
+    let inner = rest[2..].trim().strip_prefix('(')?.strip_suffix(')')?;
+    let mut out = Vec::new();
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.next()? != '\'' {
+            return None;
+        }
+        let mut value = String::new();
+        loop {
+            match chars.next()? {
+                '\'' if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    value.push('\'');
+                }
+                '\'' => break,
+                c => value.push(c),
+            }
+        }
+        out.push(value);
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        match chars.next() {
+            None => return Some(out),
+            Some(',') => {}
+            Some(_) => return None,
+        }
+    }
+}
+
+fn method_json(sim: &Shared, t: &Tenant, d: usize, expand: bool) -> Value {
+    let mut m = json!({"id": method_id(sim, t, d)});
+    if expand || !sim.config.readings.distinct_method_ids {
+        m["device"] = device_json(t, d);
+    }
+    m
+}
+
+fn expands_device(raw: Option<&str>) -> bool {
+    query_pairs(raw).iter().any(|(k, v)| matches!(k.as_str(), "$expand" | "expand") && v.contains("device"))
+}
+
+async fn list_methods(
+    State(sim): Sim,
+    Extension(ctx): Extension<Ctx>,
+    Path(user): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Reply {
     let t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
-    let value: Vec<Value> = t.users[u].methods.iter().map(|&d| method_json(&t, d)).collect();
+    let expand = expands_device(raw.as_deref());
+    let value: Vec<Value> = t.users[u].methods.iter().map(|&d| method_json(&sim, &t, d, expand)).collect();
     Ok(json_response(StatusCode::OK, json!({ "value": value })))
 }
 
@@ -300,12 +436,15 @@ async fn get_method(
     State(sim): Sim,
     Extension(ctx): Extension<Ctx>,
     Path((user, method)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> Reply {
-    let t = sim.lock();
+    let mut t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
-    let d = t.find_device(&method).filter(|&d| t.devices[d].assigned == Some(u));
-    let d = d.ok_or_else(|| resource_not_found(&ctx, &method))?;
-    Ok(json_response(StatusCode::OK, method_json(&t, d)))
+    let d = device_of_method(&sim, &mut t, &ctx, &method)?;
+    if t.devices[d].assigned != Some(u) {
+        return Err(resource_not_found(&ctx, &method));
+    }
+    Ok(json_response(StatusCode::OK, method_json(&sim, &t, d, expands_device(raw.as_deref()))))
 }
 
 fn parse_body(ctx: &Ctx, body: &Bytes) -> Result<Value, Response> {
@@ -336,7 +475,7 @@ async fn assign(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(user): Pat
     let u = user_or_404(&t, &ctx, &user)?;
     let d = t.find_device(id).ok_or_else(|| resource_not_found(&ctx, id))?;
     t.assign(u, d, ctx.now).map_err(|r| refusal(&ctx, r, id))?;
-    let mut reply = method_json(&t, d);
+    let mut reply = method_json(&sim, &t, d, true);
     reply["createdDateTime"] = Value::String(rfc3339(ctx.now));
     Ok(json_response(StatusCode::CREATED, reply))
 }
@@ -351,7 +490,7 @@ async fn activate(
     let code = verification_code(&ctx, &body)?;
     let mut t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
-    let d = t.find_device(&method).ok_or_else(|| resource_not_found(&ctx, &method))?;
+    let d = device_of_method(&sim, &mut t, &ctx, &method)?;
     t.activate(u, d, code, ctx.now, display_name(&body)).map_err(|r| refusal(&ctx, r, &method))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -400,7 +539,12 @@ fn policy_json(state: &str) -> Value {
 
 async fn policy(State(sim): Sim, Extension(_ctx): Extension<Ctx>) -> Response {
     let state = sim.lock().policy_state.clone();
-    json_response(StatusCode::OK, policy_json(&state))
+    let body = if sim.config.readings.policy_value_wrapped {
+        json!({ "value": [policy_json(&state)] })
+    } else {
+        policy_json(&state)
+    };
+    json_response(StatusCode::OK, body)
 }
 
 async fn update_policy(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
@@ -488,6 +632,7 @@ async fn bulk_create(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Byte
             &format!("At most {} devices may be created in one request.", sim.config.bulk_create_max),
         ));
     }
+    let documented = sim.config.readings.documented_bulk_answer;
     let mut t = sim.lock();
     t.counters.bulk_create_requests += 1;
     let mut out = Vec::with_capacity(items.len());
@@ -499,6 +644,7 @@ async fn bulk_create(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Byte
         };
         let serial = item.get("serialNumber").and_then(Value::as_str).unwrap_or("").to_string();
         match create_one(&mut t, item, ctx.now) {
+            Ok(d) if documented => out.push(method_json(&sim, &t, d, true)),
             Ok(d) => {
                 let mut v = device_json(&t, d);
                 v["@contentId"] = json!(content_id);
@@ -520,9 +666,16 @@ async fn bulk_create(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Byte
                     WriteRefusal::Invalid(m) => ("invalidRequest".into(), m),
                     WriteRefusal::StillAssigned => ("invalidRequest".into(), "unexpected".into()),
                 };
-                out.push(json!({"@contentId": content_id, "serialNumber": serial, "error": {"code": code, "message": message}}));
+                let mut v = json!({"serialNumber": serial, "error": {"code": code, "message": message}});
+                if !documented {
+                    v["@contentId"] = json!(content_id);
+                }
+                out.push(v);
             }
         }
+    }
+    if documented {
+        return Ok(json_response(StatusCode::CREATED, json!({ "value": out })));
     }
     Ok(json_response(StatusCode::OK, json!({ "value": out })))
 }
@@ -542,7 +695,7 @@ async fn deactivate(
 ) -> Reply {
     let mut t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
-    let d = t.find_device(&method).ok_or_else(|| resource_not_found(&ctx, &method))?;
+    let d = device_of_method(&sim, &mut t, &ctx, &method)?;
     t.deactivate(u, d).map_err(|r| refusal(&ctx, r, &method))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -554,7 +707,7 @@ async fn unassign(
 ) -> Reply {
     let mut t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
-    let d = t.find_device(&method).ok_or_else(|| resource_not_found(&ctx, &method))?;
+    let d = device_of_method(&sim, &mut t, &ctx, &method)?;
     t.unassign(u, d).map_err(|r| refusal(&ctx, r, &method))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -577,5 +730,11 @@ mod tests {
         assert!(parse_filter("status eq 'bogus'").is_err());
         assert!(parse_filter("serialNumber eq 'A1' or status eq 'assigned'").is_err());
         assert!(parse_filter("serialNumber eq 'A1").is_err());
+        assert_eq!(
+            parse_upn_in("userPrincipalName in ('a@x', 'o''b@x','$c@x')"),
+            Some(vec!["a@x".to_string(), "o'b@x".into(), "$c@x".into()])
+        );
+        assert_eq!(parse_upn_in("userPrincipalName eq 'a@x'"), None);
+        assert_eq!(parse_upn_in("displayName in ('a')"), None);
     }
 }

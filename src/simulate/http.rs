@@ -112,6 +112,7 @@ async fn serve_conn(stream: tokio::net::TcpStream, router: Router, mut stop: wat
     let handle = ConnAbort(abort.clone());
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(handle.clone());
+        key_form_to_segment(&mut req);
         router.clone().oneshot(req.map(Body::new))
     });
     let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
@@ -129,6 +130,48 @@ async fn serve_conn(stream: tokio::net::TcpStream, router: Router, mut stop: wat
             }
         }
     }
+}
+
+/// Graph addresses a user as `/users/{key}` or in the OData key form `/users('{key}')`
+/// (quotes doubled inside). The router knows one shape: the key form becomes the segment
+/// `'{key}'`, quotes kept, so handlers can tell it from a bare `$…` segment (which Graph
+/// reads as a system segment and refuses).
+fn key_form_to_segment<B>(req: &mut hyper::Request<B>) {
+    let uri = req.uri();
+    let path = uri.path();
+    let Some(at) = path.find("/users(") else { return };
+    let rest = &path[at + "/users(".len()..];
+    let Some(close) = rest.find(')') else { return };
+    let inner = &rest[..close];
+    let segment = format!("/users/{}", encode_query_value(&percent_decode(inner)));
+    let mut new = format!("{}{segment}{}", &path[..at], &rest[close + 1..]);
+    if let Some(q) = uri.query() {
+        new.push('?');
+        new.push_str(q);
+    }
+    if let Ok(u) = new.parse() {
+        *req.uri_mut() = u;
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+        match (bytes[i], bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b))) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(h * 16 + l);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn stopped(stop: &mut watch::Receiver<bool>) {
@@ -170,6 +213,7 @@ fn route_name(api: Api, method: &Method, path: &str) -> &'static str {
             ("deactivate", _) => "graph.deactivate",
             (_, "hardwareOathMethods") if delete => "graph.unassign",
             (_, "hardwareOathMethods") => "graph.get_method",
+            ("users", _) => "graph.list_users",
             (_, "users") => "graph.get_user",
             ("hardwareOath", _) if patch => "graph.update_policy",
             ("hardwareOath", _) => "graph.get_policy",
@@ -223,6 +267,8 @@ async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> R
     };
     let abort = req.extensions().get::<ConnAbort>().cloned();
     let cfg = &sim.config;
+    let lacks_length = matches!(method, Method::POST | Method::PATCH | Method::PUT)
+        && req.headers().get(header::CONTENT_LENGTH).is_none();
 
     let fate = {
         let mut t = sim.lock();
@@ -282,6 +328,15 @@ async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> R
         }
         Fate::DropBefore => return drop_connection(abort).await,
         _ => {}
+    }
+    if api == Api::Graph && lacks_length && cfg.readings.length_required {
+        // Graph's front ends refuse a write that does not say its length, body or not.
+        sim.lock().counters.length_required += 1;
+        let resp = graph_error(ctx, StatusCode::LENGTH_REQUIRED, "LengthRequired", "Length Required");
+        return match fate {
+            Fate::DropAfter => drop_connection(abort).await,
+            _ => finish(&sim, Some(ctx), resp),
+        };
     }
     if matches!(api, Api::Graph | Api::Portal) {
         if let Err(resp) = check_request(&sim, api, ctx, req.headers(), is_write, client_request_id.is_some()) {

@@ -127,7 +127,76 @@ pub struct SimConfig {
     pub bulk_create_fails: bool,
     /// Largest bulk-create payload (items); more → 400. Default 100.
     pub bulk_create_max: usize,
+    /// The readings of Microsoft's docs the client must survive (docs/graph-api.md).
+    pub readings: Readings,
 }
+
+/// Where Microsoft's Graph docs leave a detail open or contradict themselves, the simulator
+/// can answer each way; a client that assumes one reading breaks on a tenant with another.
+/// `Default` is the closest to what Graph does today: only `length_required` is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readings {
+    /// A POST/PATCH/PUT without `Content-Length` gets 411 Length Required (Graph's front ends).
+    pub length_required: bool,
+    /// Method ids differ from device ids (the docs' create example), so
+    /// `…/hardwareOathMethods/{deviceId}/…` is 404 and the method id must be looked up.
+    pub distinct_method_ids: bool,
+    /// A bulk-create `PATCH` answers as the docs show: 201, `value[]` of methods each with a
+    /// nested `device`, no `@contentId`.
+    pub documented_bulk_answer: bool,
+    /// `$top` above this is refused with 400 (the docs state no maximum for the inventory).
+    pub top_limit: Option<usize>,
+    /// The policy read answers `{"value": [policy]}` (the docs' example) instead of the
+    /// flat resource.
+    pub policy_value_wrapped: bool,
+}
+
+impl Default for Readings {
+    fn default() -> Self {
+        Self {
+            length_required: true,
+            distinct_method_ids: false,
+            documented_bulk_answer: false,
+            top_limit: None,
+            policy_value_wrapped: false,
+        }
+    }
+}
+
+impl Readings {
+    /// The named readings, for `oathbulk simulate --reading` and the suites that loop over them.
+    pub const NAMES: [&'static str; 6] =
+        ["default", "distinct-method-ids", "documented-bulk-answer", "top-limit", "policy-value-wrapped", "all"];
+
+    /// The default readings plus the named one (`all`: every one at once).
+    pub fn named(name: &str) -> Result<Readings> {
+        let mut r = Readings::default();
+        let all = name == "all";
+        match name {
+            "default" => {}
+            "distinct-method-ids" => r.distinct_method_ids = true,
+            "documented-bulk-answer" => r.documented_bulk_answer = true,
+            "top-limit" => r.top_limit = Some(TOP_LIMIT_READING),
+            "policy-value-wrapped" => r.policy_value_wrapped = true,
+            "all" => {}
+            other => bail!("unknown reading '{other}' (known: {})", Self::NAMES.join(", ")),
+        }
+        if all {
+            r = Readings {
+                length_required: true,
+                distinct_method_ids: true,
+                documented_bulk_answer: true,
+                top_limit: Some(TOP_LIMIT_READING),
+                policy_value_wrapped: true,
+            };
+        }
+        Ok(r)
+    }
+}
+
+/// The `$top` limit of the `top-limit` reading: below the client's 999, above Graph's
+/// usual default page of 100.
+pub const TOP_LIMIT_READING: usize = 500;
 
 /// Default `wids` of issued delegated tokens.
 pub const DEFAULT_WIDS: [&str; 2] = ["c4e39bd9-1100-46d3-8c65-fb160da0071f", "0526716b-113d-4c15-b2c8-68e3c22b9f80"];
@@ -171,6 +240,7 @@ impl Default for SimConfig {
             policy_state: "enabled".into(),
             bulk_create_fails: false,
             bulk_create_max: 100,
+            readings: Readings::default(),
         }
     }
 }
@@ -213,6 +283,7 @@ impl std::fmt::Debug for SimConfig {
             .field("policy_state", &self.policy_state)
             .field("bulk_create_fails", &self.bulk_create_fails)
             .field("bulk_create_max", &self.bulk_create_max)
+            .field("readings", &self.readings)
             .finish()
     }
 }
@@ -255,6 +326,9 @@ impl SimConfig {
         if !matches!(self.policy_state.as_str(), "enabled" | "disabled") {
             bail!("policy_state must be 'enabled' or 'disabled' (got '{}')", self.policy_state);
         }
+        if self.readings.top_limit == Some(0) {
+            bail!("the $top limit must be at least 1");
+        }
         if self.bulk_create_max == 0 {
             bail!("bulk_create_max must be at least 1");
         }
@@ -284,6 +358,16 @@ pub struct Counters {
     pub unauthorized: u64,
     /// 403 answers.
     pub forbidden: u64,
+    /// 411 answers (a write without `Content-Length`).
+    #[serde(default)]
+    pub length_required: u64,
+    /// 400 answers to a `$top` above the `top_limit` reading.
+    #[serde(default)]
+    pub top_refused: u64,
+    /// Writes to `…/hardwareOathMethods/{id}…` naming no method of that user (404): with
+    /// distinct ids, the price of trying the device id first.
+    #[serde(default)]
+    pub method_not_found: u64,
     /// Successful activations (Graph or portal).
     pub activations: u64,
     /// Successful assignments (including the assign half of assign-and-activate).
@@ -294,6 +378,10 @@ pub struct Counters {
     pub rejected_codes: u64,
     /// Writes that touched a device assigned to another user (a client must report, not fix).
     pub conflict_attempts: u64,
+    /// Activations addressed to a user's method the user does not hold (404, nothing
+    /// changed): how a client that writes first learns a token is someone else's.
+    #[serde(default)]
+    pub foreign_method_writes: u64,
     /// Tokens issued by the token endpoint.
     pub tokens_issued: u64,
     /// Devices created (`POST`, bulk `PATCH` items, portal uploads).

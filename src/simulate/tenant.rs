@@ -437,11 +437,10 @@ impl Tenant {
     ) -> Result<u64, Refusal> {
         match self.devices[d].assigned {
             Some(holder) if holder == u => {}
+            // Addressed to a user who does not hold it: refused (404) and untouched. Not a
+            // conflict attempt: a client may learn a token is someone else's this way.
             Some(_) => {
-                self.counters.conflict_attempts += 1;
-                if self.devices[d].status == Status::Activated {
-                    self.double(d);
-                }
+                self.counters.foreign_method_writes += 1;
                 return Err(Refusal::NotUsersMethod);
             }
             None => return Err(Refusal::NotUsersMethod),

@@ -1,0 +1,295 @@
+//! Issue 10: Microsoft Graph as documented, under every reading the docs allow. Each
+//! scenario runs the real binary against the simulator once per reading (411 for a
+//! length-less write, distinct method and device ids, the documented bulk-create answer,
+//! a refused `$top`, the `value`-wrapped policy) and once with all of them at once, and
+//! asserts the tenant's state — which must not depend on the reading.
+
+mod common;
+
+use common::{csv, seed_for, Api, Run, Tenant};
+use oathbulk::simulate::{Readings, SimConfig, SimState};
+use serde_json::Value;
+
+fn config(reading: &str) -> SimConfig {
+    SimConfig { readings: Readings::named(reading).unwrap(), ..Default::default() }
+}
+
+/// `oathbulk <sub> …` against the tenant's Graph; no bearer token in its output or files.
+fn oathbulk(t: &Tenant, sub: &str, extra: &[&str]) -> Run {
+    let r = Run::from(t.subcommand(sub, extra).output().unwrap());
+    t.assert_secret_free(&r);
+    r
+}
+
+fn of_type<'a>(r: &'a Run, kind: &str) -> Vec<&'a Value> {
+    r.records.iter().filter(|x| x["type"] == kind).collect()
+}
+
+/// Nothing double-activated, nothing taken from another user, no write without a length.
+fn assert_clean(state: &SimState, reading: &str) {
+    assert_eq!(state.counters.double_activation_attempts, 0, "[{reading}] double activation");
+    assert_eq!(state.counters.conflict_attempts, 0, "[{reading}] a conflicting token was touched");
+    assert_eq!(state.counters.length_required, 0, "[{reading}] a write went out without Content-Length");
+    assert!(state.devices.iter().all(|d| d.activations <= 1), "[{reading}] activated twice");
+}
+
+fn mixed(i: usize) -> &'static str {
+    match i % 10 {
+        0 => "activated",
+        1 => "conflict",
+        2 => "missing",
+        3..=5 => "assigned",
+        _ => "available",
+    }
+}
+
+#[test]
+fn activate_under_every_reading() {
+    for reading in Readings::NAMES {
+        // 250 rows: more than the service's default page of 100 (what a refused `$top` gets).
+        let t = Tenant::new(Api::Graph, &csv(250, mixed), config(reading));
+        let r = oathbulk(&t, "activate", &[t.csv.to_str().unwrap(), "--max-rate", "2000", "--parallel", "8"]);
+        assert_eq!(r.code, 1, "[{reading}] conflicts and not_found make exit 1: {}", r.stderr);
+        let acts = r.activations();
+        assert_eq!(acts.len(), 250, "[{reading}] one record per row");
+        for i in 0..250 {
+            let serial = format!("SN{i:05}");
+            let want = match mixed(i) {
+                "activated" => "already_active",
+                "conflict" => "conflict",
+                "missing" => "not_found",
+                _ => "activated",
+            };
+            assert_eq!(r.status_of(&serial), want, "[{reading}] {serial}: {}", acts[&serial]);
+        }
+        let state = t.state();
+        assert_clean(&state, reading);
+        for d in &state.devices {
+            match d.seeded_as.as_str() {
+                "available" | "assigned" => assert_eq!(d.status, "activated", "[{reading}] {}", d.serial_number),
+                "conflict" => {
+                    assert_eq!(d.status, "assigned", "[{reading}] {}", d.serial_number);
+                    assert!(d.assigned_upn.as_deref().unwrap().starts_with("other-"), "[{reading}] moved");
+                }
+                _ => {}
+            }
+        }
+        if reading == "default" {
+            // Holders of active tokens: the rows' users resolved 15 a request and compared
+            // by id; a user's methods are read only to explain a refused write (conflicts).
+            let by = |route: &str| state.counters.requests_by_route.get(route).copied().unwrap_or(0);
+            let conflicts = (0..250).filter(|&i| mixed(i) == "conflict").count() as u64;
+            assert!(by("graph.list_methods") <= conflicts, "{:?}", state.counters.requests_by_route);
+            assert_eq!(by("graph.get_user"), 0, "{:?}", state.counters.requests_by_route);
+        }
+        if reading == "top-limit" || reading == "all" {
+            assert!(state.counters.top_refused >= 1, "[{reading}] the reading was exercised");
+        }
+    }
+}
+
+/// The seed's case: every token assigned to its CSV user, none active. One request per
+/// activated token when method ids equal device ids; when they differ, the first 404 of a
+/// user costs one read of that user's methods, shared by the user's other tokens.
+#[test]
+fn one_request_per_token_in_the_common_case() {
+    for reading in ["default", "distinct-method-ids"] {
+        let n = 300; // 100 users, 3 tokens each
+        let t = Tenant::new(Api::Graph, &csv(n, |_| "assigned"), config(reading));
+        let r = oathbulk(&t, "activate", &[t.csv.to_str().unwrap(), "--max-rate", "2000", "--parallel", "8"]);
+        assert_eq!(r.code, 0, "[{reading}] {}", r.stderr);
+        let state = t.state();
+        assert_clean(&state, reading);
+        assert_eq!(state.counters.activations, n as u64, "[{reading}]");
+        let by = |route: &str| state.counters.requests_by_route.get(route).copied().unwrap_or(0);
+        let users = state.users.len() as u64;
+        let client_requests = r.summary()["requests"].as_u64().unwrap();
+        eprintln!("[{reading}] {client_requests} requests for {n} tokens: {:?}", state.counters.requests_by_route);
+        assert_eq!(client_requests, state.counters.requests, "[{reading}] the summary counts what was sent");
+        if reading == "default" {
+            assert_eq!(by("graph.list_methods"), 0, "no per-user read");
+            assert_eq!(by("graph.activate"), n as u64, "one write per token");
+            assert!(
+                client_requests as f64 <= 1.01 * n as f64,
+                "{client_requests} requests for {n} tokens: {:?}",
+                state.counters.requests_by_route
+            );
+        } else {
+            assert!(by("graph.list_methods") <= users, "at most one read per user: {}", by("graph.list_methods"));
+            assert!(by("graph.list_methods") >= 1, "the ids differ: the methods had to be read");
+            assert_eq!(
+                by("graph.activate"),
+                n as u64 + state.counters.method_not_found,
+                "every 404 led to one write to the right method"
+            );
+            // Once a 404 has shown the ids differ, a user is read before its first write:
+            // only the rows already in flight by then pay a 404.
+            assert!(state.counters.method_not_found <= 16, "404s: {}", state.counters.method_not_found);
+        }
+    }
+}
+
+/// `import --assign --activate` of a seed file most of which the tenant lacks.
+#[test]
+fn import_assign_activate_under_every_reading() {
+    let state_of = |i: usize| if i.is_multiple_of(10) { "available" } else { "missing" };
+    for reading in Readings::NAMES {
+        let t = Tenant::new(Api::Graph, &csv(150, state_of), config(reading));
+        let csv_path = t.csv.to_str().unwrap().to_string();
+        let r = oathbulk(&t, "import", &[&csv_path, "--assign", "--activate", "--max-rate", "2000"]);
+        assert_eq!(r.code, 0, "[{reading}] {}", r.stderr);
+        for i in 0..150 {
+            assert!(!r.stdout.contains(&seed_for(i)) && !r.stderr.contains(&seed_for(i)), "seed {i} leaked");
+        }
+        let imports = of_type(&r, "import");
+        assert_eq!(imports.len(), 150, "[{reading}] one import record per row");
+        for rec in &imports {
+            let i: usize = rec["serial"].as_str().unwrap()[2..].parse().unwrap();
+            assert_eq!(
+                rec["status"],
+                if state_of(i) == "available" { "exists" } else { "created" },
+                "[{reading}] {rec}"
+            );
+            assert!(rec["device_id"].as_str().is_some_and(|s| !s.is_empty()), "[{reading}] {rec}");
+        }
+        let state = t.state();
+        assert_clean(&state, reading);
+        assert_eq!(state.counters.creates, 135, "[{reading}] each missing token created once");
+        // assignTo's user ids: 50 users resolved 15 a request, none one by one.
+        let by = |route: &str| state.counters.requests_by_route.get(route).copied().unwrap_or(0);
+        assert_eq!((by("graph.list_users"), by("graph.get_user")), (4, 0), "[{reading}]");
+        assert_eq!(state.devices.len(), 150, "[{reading}] no duplicates");
+        for d in &state.devices {
+            let n: usize = d.serial_number[2..].parse().unwrap();
+            assert_eq!((d.status.as_str(), d.activations), ("activated", 1), "[{reading}] {}", d.serial_number);
+            assert_eq!(d.assigned_upn.as_deref(), Some(format!("user{}@contoso.com", n / 3).as_str()));
+        }
+    }
+}
+
+/// `deactivate`, `unassign`, `remove` and `undo`, by serial and from a journal.
+#[test]
+fn lifecycle_and_undo_under_every_reading() {
+    for reading in Readings::NAMES {
+        let t = Tenant::new(Api::Graph, &csv(9, |_| "missing"), config(reading));
+        let csv_path = t.csv.to_str().unwrap().to_string();
+        let r = oathbulk(&t, "import", &[&csv_path, "--activate", "--journal", "run.jsonl"]);
+        assert_eq!(r.code, 0, "[{reading}] {}", r.stderr);
+        assert!(t.state().devices.iter().all(|d| d.status == "activated"), "[{reading}]");
+
+        let r = oathbulk(&t, "deactivate", &["--serial", "SN00000"]);
+        assert_eq!(r.code, 0, "[{reading}] {}", r.stderr);
+        assert_eq!(of_type(&r, "change")[0]["upn"], "user0@contoso.com", "[{reading}] the holder, by name");
+        let d = t.state().device("SN00000").unwrap().clone();
+        assert_eq!((d.status.as_str(), d.assigned_upn.as_deref()), ("assigned", Some("user0@contoso.com")));
+
+        let r = oathbulk(&t, "unassign", &["--serial", "SN00000", "--upn", "user0@contoso.com"]);
+        assert_eq!(r.code, 0, "[{reading}] {}", r.stderr);
+        let d = t.state().device("SN00000").unwrap().clone();
+        assert_eq!((d.status.as_str(), d.assigned_upn), ("available", None), "[{reading}]");
+
+        let r = oathbulk(&t, "remove", &["--serial", "SN00000"]);
+        assert_eq!(r.code, 0, "[{reading}] {}", r.stderr);
+        // An active token: deactivated? no — unassigned, then deleted.
+        let r = oathbulk(&t, "remove", &["--serial", "SN00001"]);
+        assert_eq!(r.code, 0, "[{reading}] {}", r.stderr);
+        let state = t.state();
+        assert!(state.device("SN00000").is_none() && state.device("SN00001").is_none(), "[{reading}]");
+
+        // Undo the import: the rest is deactivated, unassigned and deleted; the two removed
+        // since are not the import's to undo any more (exit 1 says so).
+        let r = oathbulk(&t, "undo", &["--journal", "run.jsonl"]);
+        assert_eq!(r.code, 1, "[{reading}] {}", r.stderr);
+        for c in of_type(&r, "change") {
+            let gone_before = c["serial"] == "SN00000" || c["serial"] == "SN00001";
+            assert_eq!(c["status"] == "done", !gone_before, "[{reading}] {c}");
+        }
+        let state = t.state();
+        assert!(state.devices.is_empty(), "[{reading}] {:?}", state.devices);
+        assert_eq!(state.deleted_serials.len(), 9, "[{reading}]");
+        assert_clean(&state, reading);
+    }
+}
+
+#[test]
+fn doctor_reads_the_policy_in_every_shape_and_never_passes_what_it_could_not_read() {
+    for reading in Readings::NAMES {
+        for policy in ["enabled", "disabled"] {
+            let t = Tenant::new(
+                Api::Graph,
+                &csv(6, |_| "assigned"),
+                SimConfig { policy_state: policy.into(), ..config(reading) },
+            );
+            let r = oathbulk(&t, "doctor", &[t.csv.to_str().unwrap()]);
+            let check = of_type(&r, "check").into_iter().find(|c| c["check"] == "policy_enabled").cloned();
+            let check = check.unwrap_or_else(|| panic!("[{reading}] no policy check: {}", r.stdout));
+            let want = if policy == "enabled" { "pass" } else { "fail" };
+            assert_eq!(check["status"], want, "[{reading}] policy {policy}: {check}");
+            let holders = of_type(&r, "check").into_iter().find(|c| c["check"] == "tenant_holders").cloned();
+            assert_eq!(holders.unwrap()["status"], "pass", "[{reading}] every token is its CSV user's");
+        }
+    }
+}
+
+#[test]
+fn doctor_warns_about_a_portal_policy_it_cannot_see() {
+    let t = Tenant::new(Api::Portal, &csv(3, |_| "assigned"), SimConfig::default());
+    let r = oathbulk(&t, "doctor", &[t.csv.to_str().unwrap()]);
+    let check = of_type(&r, "check").into_iter().find(|c| c["check"] == "policy_enabled").cloned().unwrap();
+    assert_eq!(check["status"], "warn", "not read is not passed: {check}");
+}
+
+/// UPNs Graph treats specially: `$…` (a system segment unless in the key form), `'` and `#`.
+#[test]
+fn special_upns_are_addressed_correctly() {
+    let upns = ["$admin@contoso.com", "o'brien@contoso.com", "a#b@contoso.com"];
+    for reading in ["default", "distinct-method-ids"] {
+        let mut text = String::from("upn,serial number,secret key,time interval,manufacturer,model,sim_state\n");
+        for (i, upn) in upns.iter().enumerate() {
+            for (j, state) in ["assigned", "available"].iter().enumerate() {
+                let n = i * 2 + j;
+                text.push_str(&format!("\"{upn}\",SN{n:05},{},30,Acme,T1,{state}\n", seed_for(n)));
+            }
+        }
+        let t = Tenant::new(Api::Graph, &text, config(reading));
+        let r = oathbulk(&t, "activate", &[t.csv.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "[{reading}] {}\n{}", r.stderr, r.stdout);
+        let state = t.state();
+        assert_clean(&state, reading);
+        for (i, upn) in upns.iter().enumerate() {
+            for j in 0..2 {
+                let d = state.device(&format!("SN{:05}", i * 2 + j)).unwrap();
+                assert_eq!((d.status.as_str(), d.assigned_upn.as_deref()), ("activated", Some(*upn)), "[{reading}]");
+            }
+        }
+        // By UPN (`--upn` is looked up), then by holder.
+        let r = oathbulk(&t, "deactivate", &["--serial", "SN00000", "--upn", upns[0]]);
+        assert_eq!(r.code, 0, "[{reading}] {}\n{}", r.stderr, r.stdout);
+        let r = oathbulk(&t, "unassign", &["--serial", "SN00000", "--upn", upns[0]]);
+        assert_eq!(r.code, 0, "[{reading}] {}\n{}", r.stderr, r.stdout);
+        assert_eq!(t.state().device("SN00000").unwrap().status, "available", "[{reading}]");
+    }
+}
+
+/// The simulator's 411 reading is real: a bodyless POST without a length is refused, the
+/// same POST with `Content-Length: 0` is not (and our client sends the latter).
+#[test]
+fn a_bodyless_post_needs_a_length() {
+    let t = Tenant::new(Api::Graph, &csv(1, |_| "activated"), SimConfig::default());
+    let state = t.state();
+    let (user, device) = (&state.users[0].id, &state.devices[0].id);
+    let url = format!("{}/users/{user}/authentication/hardwareOathMethods/{device}/deactivate", t.sim().graph_url());
+    let send = |with_length: bool| {
+        t.rt.block_on(async {
+            let mut req = reqwest::Client::new().post(&url).bearer_auth(&t.token);
+            if with_length {
+                req = req.header("content-length", "0").body(Vec::<u8>::new());
+            }
+            req.send().await.unwrap().status().as_u16()
+        })
+    };
+    assert_eq!(send(false), 411);
+    assert_eq!(t.state().devices[0].status, "activated", "refused before anything happened");
+    assert_eq!(send(true), 204);
+    assert_eq!(t.state().devices[0].status, "assigned");
+}
