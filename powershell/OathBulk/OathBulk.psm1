@@ -39,4 +39,6 @@ Export-ModuleMember -Function @(
     'Undo-OathBulkRun'
     'Start-OathBulkSimulator'
     'Stop-OathBulkSimulator'
+    'Connect-OathBulk'
+    'Disconnect-OathBulk'
 ) -Alias @('Get-OathBulkToken')
