@@ -40,7 +40,7 @@ AfterAll {
 }
 
 Describe 'the packaged module' {
-    It 'is OathBulk/<crate version>/ with manifest, licence, help, man pages, completions and this platform''s binary' {
+    It 'is OathBulk/(crate version)/ with manifest, licence, help, man pages, completions and this platform''s binary' {
         (Test-ModuleManifest -Path (Join-Path $Root 'OathBulk.psd1') -ErrorAction Stop).Version.ToString() | Should -Be $Version
         foreach ($f in 'LICENSE', 'OathBulk.psm1', 'OathBulk.Format.ps1xml', 'en-US/about_OathBulk.help.txt',
             'man/man1/oathbulk.1', 'man/man1/oathbulk-activate.1', 'man/man1/oathbulk-login.1',
@@ -62,7 +62,7 @@ Describe 'the packaged module' {
             $hash, $name = $line -split '\s+\*?', 2
             (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $Dist $name)).Hash.ToLowerInvariant() | Should -Be $hash
         }
-        $names = Join-Path $Dist 'SHA256SUMS' | Get-Content | ForEach-Object { ($_ -split '\s+\*?', 2)[1] }
+        $names = $lines | ForEach-Object { ($_ -split '\s+\*?', 2)[1] }
         $names | Should -Contain "OathBulk-$Version.zip"
         $names | Should -Contain "bin/$Rid/$Exe"
         Add-Type -AssemblyName System.IO.Compression.FileSystem
@@ -93,7 +93,8 @@ $r = Enable-OathBulkToken -Path $args[0] -Simulate -Force -ErrorAction SilentlyC
 } | ConvertTo-Json -Compress
 '@ | Set-Content -LiteralPath $script -Encoding utf8NoBOM
 
-        $psi = [System.Diagnostics.ProcessStartInfo]::new((Get-Process -Id $PID).Path)
+        # pwsh itself (the apphost in $PSHOME: this process may be `dotnet pwsh.dll`).
+        $psi = [System.Diagnostics.ProcessStartInfo]::new((Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })))
         foreach ($a in '-NoLogo', '-NoProfile', '-NonInteractive', '-File', $script, $csv) { $psi.ArgumentList.Add($a) }
         $psi.WorkingDirectory = $work
         $psi.RedirectStandardOutput = $true
