@@ -24,6 +24,8 @@
         'Undo-OathBulkRun'
         'Start-OathBulkSimulator'
         'Stop-OathBulkSimulator'
+        'Connect-OathBulk'
+        'Disconnect-OathBulk'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()

@@ -3,9 +3,12 @@
 //! Sources, first match wins: `--token-stdin`, `--token-file`, app-only client credentials
 //! (`--client-id`), `OATHBULK_TOKEN`, `./AuthKey.txt` (the original tool's file), a hidden
 //! prompt on a terminal. Never a command-line value: argv is visible to every user.
+//! `oathbulk login` keeps a refresh token or client secret in the OS credential store
+//! (`store`); `--device-code` and runs that find no other source use it.
 
 pub mod devicecode;
 pub mod jwt;
+pub mod store;
 
 use anyhow::{bail, Context, Result};
 use secrecy::{ExposeSecret, SecretString};
@@ -62,6 +65,11 @@ pub enum TokenSource {
     ClientCredentials,
     DeviceCode,
     Simulator,
+    /// A sign-in kept by `oathbulk login` (saved at `saved_at`, Unix seconds).
+    Stored {
+        saved_at: i64,
+        kind: store::Kind,
+    },
 }
 
 impl std::fmt::Display for TokenSource {
@@ -74,6 +82,7 @@ impl std::fmt::Display for TokenSource {
             TokenSource::ClientCredentials => write!(f, "client credentials"),
             TokenSource::DeviceCode => write!(f, "device-code sign-in"),
             TokenSource::Simulator => write!(f, "the simulator"),
+            TokenSource::Stored { .. } => write!(f, "the sign-in kept by `oathbulk login`"),
         }
     }
 }

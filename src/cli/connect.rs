@@ -109,18 +109,11 @@ pub async fn credentials(
 ) -> Result<TokenProvider> {
     let mut warn = |m: String| diag.warn("token_file_permissions", &m);
     if auth.device_code {
-        let authority = validate_base_url(&auth.authority_url, "--authority-url")?;
-        let scope = match backend {
-            BackendKind::Graph => auth::devicecode::GRAPH_SCOPES,
-            BackendKind::Portal => auth::devicecode::PORTAL_SCOPES,
-        };
-        let request = auth::devicecode::DeviceCodeRequest {
-            authority: authority.as_str(),
-            tenant: auth.tenant.as_deref().unwrap_or("organizations"),
-            client_id: auth.client_id.as_deref().unwrap_or(auth::devicecode::DEFAULT_CLIENT_ID),
-            scope,
-        };
-        return auth::devicecode::sign_in(request, http, diag).await;
+        // A sign-in kept by `oathbulk login` first; a prompt when there is none or it is refused.
+        let key = store_key(auth)?;
+        let prompt = || device_code_sign_in(auth, backend, http, diag);
+        let signed = auth::store::sign_in(&key, Some(device_code_scope(backend)), http, diag, true, prompt).await?;
+        return signed.context("device-code sign-in gave no token");
     }
     if auth.token_stdin {
         let mut line = String::new();
@@ -140,9 +133,24 @@ pub async fn credentials(
                 .with_context(|| format!("cannot read client secret file {}", p.display()))?
                 .trim()
                 .to_string(),
-            None => std::env::var(auth::CLIENT_SECRET_ENV).with_context(|| {
-                format!("--client-id needs the client secret in ${} or --client-secret-file", auth::CLIENT_SECRET_ENV)
-            })?,
+            None => match std::env::var(auth::CLIENT_SECRET_ENV) {
+                Ok(secret) => secret,
+                // No secret given: the sign-in `oathbulk login` kept for this app, if any.
+                Err(_) => {
+                    let key = store_key(auth)?;
+                    // A kept delegated sign-in for this app that is refused prompts again.
+                    let prompt = || device_code_sign_in(auth, backend, http, diag);
+                    if let Some(p) =
+                        auth::store::sign_in(&key, Some(device_code_scope(backend)), http, diag, false, prompt).await?
+                    {
+                        return Ok(p);
+                    }
+                    bail!(
+                        "--client-id needs the client secret in ${} or --client-secret-file (or a sign-in kept by `oathbulk login`)",
+                        auth::CLIENT_SECRET_ENV
+                    )
+                }
+            },
         };
         let authority = validate_base_url(&auth.authority_url, "--authority-url")?;
         let creds = ClientCredentials {
@@ -162,6 +170,19 @@ pub async fn credentials(
         let token = auth::read_token_file(default, &mut warn)?;
         return TokenProvider::fixed(token, TokenSource::File(default.to_path_buf()));
     }
+    // The sign-in kept by `oathbulk login` (for --tenant/--client-id, else the last one).
+    let key = if auth.tenant.is_some() || auth.client_id.is_some() {
+        Some(store_key(auth)?)
+    } else {
+        auth::store::last_login(diag)?
+    };
+    if let Some(key) = key {
+        let prompt = || device_code_sign_in(auth, backend, http, diag);
+        if let Some(p) = auth::store::sign_in(&key, Some(device_code_scope(backend)), http, diag, false, prompt).await?
+        {
+            return Ok(p);
+        }
+    }
     if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
         let token = rpassword::prompt_password("Paste the bearer token (input hidden): ")?;
         return TokenProvider::fixed(auth::clean_token(&token), TokenSource::Prompt);
@@ -171,6 +192,41 @@ pub async fn credentials(
          pipe it with --token-stdin, or use --tenant/--client-id (or --simulate for a rehearsal)",
         auth::TOKEN_ENV
     )
+}
+
+/// The OAuth scope a delegated sign-in asks for, per API.
+fn device_code_scope(backend: BackendKind) -> &'static str {
+    match backend {
+        BackendKind::Graph => auth::devicecode::GRAPH_SCOPES,
+        BackendKind::Portal => auth::devicecode::PORTAL_SCOPES,
+    }
+}
+
+/// Which kept sign-in the options name (`oathbulk login` files it under the same key).
+pub fn store_key(auth: &AuthArgs) -> Result<auth::store::Key> {
+    let authority = validate_base_url(&auth.authority_url, "--authority-url")?;
+    Ok(auth::store::Key::new(
+        authority.as_str(),
+        auth.tenant.as_deref().unwrap_or("organizations"),
+        auth.client_id.as_deref().unwrap_or(auth::devicecode::DEFAULT_CLIENT_ID),
+    ))
+}
+
+/// A new device-code sign-in (the prompt on stderr), nothing kept.
+pub async fn device_code_sign_in(
+    auth: &AuthArgs,
+    backend: BackendKind,
+    http: &reqwest::Client,
+    diag: &Diag,
+) -> Result<TokenProvider> {
+    let authority = validate_base_url(&auth.authority_url, "--authority-url")?;
+    let request = auth::devicecode::DeviceCodeRequest {
+        authority: authority.as_str(),
+        tenant: auth.tenant.as_deref().unwrap_or("organizations"),
+        client_id: auth.client_id.as_deref().unwrap_or(auth::devicecode::DEFAULT_CLIENT_ID),
+        scope: device_code_scope(backend),
+    };
+    auth::devicecode::sign_in(request, http, diag).await
 }
 
 /// Connect to the tenant (or start the simulator) and build the chosen backend.

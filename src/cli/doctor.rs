@@ -75,7 +75,7 @@ fn run_inner(args: DoctorArgs, diag: &Diag, started: Instant) -> Result<i32> {
     let seed = args.tenant.simulate.then(|| rows.clone());
     let tenant_checks = rt.block_on(async {
         let conn = connect::connect(&args.tenant, &args.auth, diag, seed).await?;
-        let mut out = Vec::new();
+        let mut out = vec![credential_source_check(conn.tokens.source())];
         if !args.tenant.simulate {
             out.extend(
                 token_checks(&conn.tokens, args.tenant.backend, rows.len() as f64 / args.max_rate.max(0.001)).await,
@@ -135,6 +135,30 @@ fn csv_check(rows: &[Row], errors: u64) -> CheckRecord {
             Some("run `oathbulk check CSV` for each problem with its line number"),
         )
     }
+}
+
+/// Which credential source this run used, and how long it lasts without a new sign-in.
+fn credential_source_check(source: &auth::TokenSource) -> CheckRecord {
+    use auth::store::{now_secs, Kind, REFRESH_TOKEN_DAYS};
+    use auth::TokenSource as S;
+    let lasts = match source {
+        S::Stored { saved_at, kind: Kind::RefreshToken } => {
+            let days_left = REFRESH_TOKEN_DAYS - (now_secs() - saved_at) / 86_400;
+            format!(
+                "renews itself; the kept refresh token stays valid while used at least every {REFRESH_TOKEN_DAYS} days \
+                 (about {days_left} days left if unused), or until an admin revokes it"
+            )
+        }
+        S::Stored { kind: Kind::ClientSecret, .. } | S::ClientCredentials => {
+            "renews itself until the client secret expires in the app registration".to_string()
+        }
+        S::DeviceCode => "renews itself for this run only (`oathbulk login` makes it last)".to_string(),
+        S::Simulator => "the simulated tenant's token, for this run".to_string(),
+        S::Stdin | S::File(_) | S::Env | S::Prompt => {
+            "a fixed bearer token: lasts until it expires (see token_expiry)".to_string()
+        }
+    };
+    check("credential_source", CheckStatus::Pass, format!("credentials from {source}: {lasts}"), None)
 }
 
 /// Expiry, audience and permissions, from the token's own claims.

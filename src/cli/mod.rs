@@ -4,10 +4,12 @@ mod activate;
 mod args;
 mod change;
 mod check;
+mod completions;
 pub mod connect;
 mod doctor;
 mod import;
 mod list;
+mod login;
 mod otp;
 mod simulate;
 mod tenant;
@@ -69,6 +71,15 @@ pub enum Command {
     Remove(Box<change::ChangeArgs>),
     /// Revert what a run did, from its journal (newest first); one `change` record per step.
     Undo(Box<undo::UndoArgs>),
+    /// Sign in once (device code or app credentials) and keep the sign-in in the OS credential store.
+    Login(Box<login::LoginArgs>),
+    /// Forget the sign-in `login` kept.
+    Logout(Box<login::LogoutArgs>),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Write man pages (for packaging).
+    #[command(hide = true)]
+    Manpages(completions::ManpagesArgs),
 }
 
 /// Parse the command line and run. Returns the process exit code.
@@ -88,6 +99,10 @@ pub fn run() -> i32 {
         Command::Tenant(a) => tenant::run(*a),
         Command::Users(a) => users::run(*a),
         Command::Doctor(a) => doctor::run(*a),
+        Command::Login(a) => login::run_login(*a),
+        Command::Logout(a) => login::run_logout(*a),
+        Command::Completions(a) => completions::run_completions(a),
+        Command::Manpages(a) => completions::run_manpages(a),
     };
     match result {
         Ok(code) => code,

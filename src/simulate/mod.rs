@@ -594,6 +594,12 @@ impl Simulator {
         &self.shared.tenant_id
     }
 
+    /// Revoke every refresh token issued so far (an admin's revokeSignInSessions): the next
+    /// refresh-token grant is refused with `invalid_grant`.
+    pub fn revoke_refresh_tokens(&self) {
+        self.shared.lock().refresh_tokens.clear();
+    }
+
     /// A snapshot of devices, users and counters.
     pub fn state(&self) -> SimState {
         self.shared.snapshot()

@@ -278,6 +278,27 @@
             ClientId      = @{ Flag = '--client-id'; Kind = 'Value' }
         }
     }
+    'Connect-OathBulk'        = @{
+        Subcommand = 'login'
+        Output     = @()
+        Fixed      = @('--progress', 'json')
+        Parameters = @{
+            TenantId     = @{ Flag = '--tenant'; Kind = 'Value' }
+            ClientId     = @{ Flag = '--client-id'; Kind = 'Value' }
+            AuthorityUrl = @{ Flag = '--authority-url'; Kind = 'Uri' }
+            Backend      = @{ Flag = '--backend'; Kind = 'Lower' }
+        }
+    }
+    'Disconnect-OathBulk'     = @{
+        Subcommand = 'logout'
+        Output     = @()
+        Fixed      = @('--progress', 'json')
+        Parameters = @{
+            TenantId     = @{ Flag = '--tenant'; Kind = 'Value' }
+            ClientId     = @{ Flag = '--client-id'; Kind = 'Value' }
+            AuthorityUrl = @{ Flag = '--authority-url'; Kind = 'Uri' }
+        }
+    }
     'Start-OathBulkSimulator' = @{
         Subcommand = 'simulate'
         Output     = @()

@@ -1,0 +1,46 @@
+function Disconnect-OathBulk {
+    <#
+    .SYNOPSIS
+    Forgets the sign-in Connect-OathBulk kept (oathbulk logout).
+
+    .DESCRIPTION
+    Removes the kept refresh token or client secret from the operating system's credential
+    store: the one for -TenantId/-ClientId when given, else the last Connect-OathBulk. Later
+    cmdlets need credentials again. This forgets the sign-in on this machine only; to end
+    every session of the account, revoke them in Entra ID (revokeSignInSessions).
+
+    .PARAMETER TenantId
+    The tenant of the sign-in to forget (default: the last Connect-OathBulk's).
+
+    .PARAMETER ClientId
+    The app registration of the sign-in to forget.
+
+    .PARAMETER AuthorityUrl
+    The identity platform's authority of the sign-in to forget.
+
+    .EXAMPLE
+    Disconnect-OathBulk
+
+    Forget the last sign-in.
+
+    .INPUTS
+    None.
+
+    .OUTPUTS
+    None.
+
+    .LINK
+    Connect-OathBulk
+    #>
+    [CmdletBinding()]
+    [OutputType([void])]
+    param(
+        [ValidateNotNullOrEmpty()] [string]$TenantId,
+        [ValidateNotNullOrEmpty()] [string]$ClientId,
+        [uri]$AuthorityUrl
+    )
+    $binary = Find-OathBulkBinary
+    Assert-OathBulkSubcommand -Cmdlet $PSCmdlet -Binary $binary -Subcommand 'logout'
+    $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $PSBoundParameters -SessionState $PSCmdlet.SessionState
+    Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv
+}

@@ -1,0 +1,123 @@
+# The installed user's view: the package packaging/dist.sh builds, copied to an empty folder,
+# imported by a pwsh with no repository around (no OATHBULK_PATH, no oathbulk on PATH, a
+# PSModulePath of that folder and pwsh's own modules), running the main job with -Simulate.
+# $env:OATHBULK_TEST_PACKAGE names a dist folder already assembled (CI, the release
+# workflow); without it the test assembles one from the release build.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $cargo = Get-Content (Join-Path $RepoRoot 'Cargo.toml') -Raw
+    $script:Version = [regex]::Match($cargo, '(?m)^version\s*=\s*"([^"]+)"').Groups[1].Value
+    $arch = [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture.ToString().ToLowerInvariant()
+    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
+    $script:Rid = "$os-$arch"
+    $script:Exe = if ($IsWindows) { 'oathbulk.exe' } else { 'oathbulk' }
+
+    if ($env:OATHBULK_TEST_PACKAGE) {
+        $script:Dist = $env:OATHBULK_TEST_PACKAGE
+    } else {
+        if (-not (Test-Path -LiteralPath $ReleaseBinary)) { throw "Build the release binary first: cargo build --release ($ReleaseBinary missing)" }
+        $script:Dist = Join-Path $TestDrive 'dist'
+        $env:DIST_DIR = $Dist
+        $env:OATHBULK_BIN = $ReleaseBinary
+        try {
+            $log = & bash (Join-Path $RepoRoot 'packaging/dist.sh') 2>&1
+            if ($LASTEXITCODE -ne 0) { throw "packaging/dist.sh failed: $($log -join "`n")" }
+        } finally {
+            Remove-Item Env:DIST_DIR, Env:OATHBULK_BIN -ErrorAction Ignore
+        }
+    }
+
+    # An empty temporary folder, outside the repository: nothing there but the package.
+    $script:Home2 = Join-Path ([System.IO.Path]::GetTempPath()) ("oathbulk-installed-" + [guid]::NewGuid().ToString('n'))
+    $script:Modules = Join-Path $Home2 'Modules'
+    New-Item -ItemType Directory -Path $Modules | Out-Null
+    Copy-Item -Recurse -LiteralPath (Join-Path $Dist 'OathBulk') -Destination (Join-Path $Modules 'OathBulk')
+    $script:Root = Join-Path $Modules "OathBulk/$Version"
+}
+
+AfterAll {
+    if ($script:Home2) { Remove-Item -Recurse -Force -LiteralPath $Home2 -ErrorAction Ignore }
+}
+
+Describe 'the packaged module' {
+    It 'is OathBulk/(crate version)/ with manifest, licence, help, man pages, completions and this platform''s binary' {
+        (Test-ModuleManifest -Path (Join-Path $Root 'OathBulk.psd1') -ErrorAction Stop).Version.ToString() | Should -Be $Version
+        foreach ($f in 'LICENSE', 'OathBulk.psm1', 'OathBulk.Format.ps1xml', 'en-US/about_OathBulk.help.txt',
+            'man/man1/oathbulk.1', 'man/man1/oathbulk-activate.1', 'man/man1/oathbulk-login.1',
+            'completions/oathbulk.bash', 'completions/_oathbulk', 'completions/oathbulk.fish',
+            'completions/oathbulk.ps1', 'completions/oathbulk.elv', "bin/$Rid/$Exe") {
+            Join-Path $Root $f | Should -Exist
+        }
+        Get-Content (Join-Path $Root 'man/man1/oathbulk.1') -Raw | Should -Match '\.TH oathbulk'
+        Get-Content (Join-Path $Root 'completions/oathbulk.bash') -Raw | Should -Match 'login'
+        Get-Content (Join-Path $Root 'completions/oathbulk.ps1') -Raw | Should -Match 'Register-ArgumentCompleter'
+    }
+
+    It 'ships a zip of the same folder and SHA256SUMS that match' {
+        $zip = Join-Path $Dist "OathBulk-$Version.zip"
+        $zip | Should -Exist
+        $lines = Get-Content (Join-Path $Dist 'SHA256SUMS')
+        $lines.Count | Should -BeGreaterOrEqual 2
+        foreach ($line in $lines) {
+            $hash, $name = $line -split '\s+\*?', 2
+            (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $Dist $name)).Hash.ToLowerInvariant() | Should -Be $hash
+        }
+        $names = $lines | ForEach-Object { ($_ -split '\s+\*?', 2)[1] }
+        $names | Should -Contain "OathBulk-$Version.zip"
+        $names | Should -Contain "bin/$Rid/$Exe"
+        Add-Type -AssemblyName System.IO.Compression.FileSystem
+        $archive = [System.IO.Compression.ZipFile]::OpenRead($zip)
+        try {
+            $entries = $archive.Entries.FullName
+            $entries | Should -Contain "OathBulk/$Version/OathBulk.psd1"
+            $entries | Should -Contain "OathBulk/$Version/bin/$Rid/$Exe"
+        } finally { $archive.Dispose() }
+    }
+
+    It 'imports in a clean pwsh and runs the main job against -Simulate with its own binary' {
+        $work = Join-Path $Home2 'work'
+        New-Item -ItemType Directory -Path $work | Out-Null
+        $csv = New-SimCsv $work
+        $script = Join-Path $work 'run.ps1'
+        @'
+$ErrorActionPreference = 'Stop'
+Import-Module OathBulk
+$m = Get-Module OathBulk
+$r = Enable-OathBulkToken -Path $args[0] -Simulate -Force -ErrorAction SilentlyContinue
+[pscustomobject]@{
+    ModuleBase = $m.ModuleBase
+    Version    = $m.Version.ToString()
+    Binary     = & $m { Find-OathBulkBinary }
+    Activated  = @($r | Where-Object Status -eq 'activated' | ForEach-Object Serial | Sort-Object)
+    Rows       = @($r).Count
+} | ConvertTo-Json -Compress
+'@ | Set-Content -LiteralPath $script -Encoding utf8NoBOM
+
+        # pwsh itself (the apphost in $PSHOME: this process may be `dotnet pwsh.dll`).
+        $psi = [System.Diagnostics.ProcessStartInfo]::new((Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })))
+        foreach ($a in '-NoLogo', '-NoProfile', '-NonInteractive', '-File', $script, $csv) { $psi.ArgumentList.Add($a) }
+        $psi.WorkingDirectory = $work
+        $psi.RedirectStandardOutput = $true
+        $psi.RedirectStandardError = $true
+        foreach ($name in 'OATHBULK_PATH', 'OATHBULK_TOKEN', 'OATHBULK_CLIENT_SECRET', 'OATHBULK_TEST_ONLY_PLAINTEXT_STORE') {
+            $null = $psi.Environment.Remove($name)
+        }
+        $psi.Environment['PSModulePath'] = @($Modules, (Join-Path $PSHOME 'Modules')) -join [System.IO.Path]::PathSeparator
+        # PATH without any folder that holds an oathbulk executable (cargo's bin, the repo's target).
+        $psi.Environment['PATH'] = ($env:PATH -split [System.IO.Path]::PathSeparator |
+                Where-Object { $_ -and -not (Test-Path -LiteralPath (Join-Path $_ $Exe)) }) -join [System.IO.Path]::PathSeparator
+        $p = [System.Diagnostics.Process]::Start($psi)
+        $errTask = $p.StandardError.ReadToEndAsync()
+        $out = $p.StandardOutput.ReadToEnd()
+        $p.WaitForExit(120000) | Should -BeTrue
+        $err = $errTask.Result
+        $p.ExitCode | Should -Be 0 -Because $err
+        $o = $out | ConvertFrom-Json
+
+        $o.ModuleBase | Should -Be $Root
+        $o.Version | Should -Be $Version
+        $o.Binary | Should -BeLike "$Root*" -Because 'the module must run the binary it carries'
+        $o.Rows | Should -Be 5
+        $o.Activated | Should -Be @('2000001', '2000002', '2000004')
+    }
+}
