@@ -171,24 +171,19 @@ impl Readings {
     /// The default readings plus the named one (`all`: every one at once).
     pub fn named(name: &str) -> Result<Readings> {
         let mut r = Readings::default();
-        let all = name == "all";
         match name {
             "default" => {}
             "distinct-method-ids" => r.distinct_method_ids = true,
             "documented-bulk-answer" => r.documented_bulk_answer = true,
             "top-limit" => r.top_limit = Some(TOP_LIMIT_READING),
             "policy-value-wrapped" => r.policy_value_wrapped = true,
-            "all" => {}
+            "all" => {
+                r.distinct_method_ids = true;
+                r.documented_bulk_answer = true;
+                r.top_limit = Some(TOP_LIMIT_READING);
+                r.policy_value_wrapped = true;
+            }
             other => bail!("unknown reading '{other}' (known: {})", Self::NAMES.join(", ")),
-        }
-        if all {
-            r = Readings {
-                length_required: true,
-                distinct_method_ids: true,
-                documented_bulk_answer: true,
-                top_limit: Some(TOP_LIMIT_READING),
-                policy_value_wrapped: true,
-            };
         }
         Ok(r)
     }
