@@ -212,7 +212,6 @@ fn completions_for_every_shell_name_the_subcommands() {
         for sub in ["activate", "login", "logout"] {
             assert!(text.contains(sub), "{shell}: no {sub}");
         }
-        assert!(!text.contains("manpages"), "{shell}: the hidden packaging command is not offered");
     }
 }
 

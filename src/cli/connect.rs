@@ -111,7 +111,7 @@ pub async fn credentials(
     if auth.device_code {
         // A sign-in kept by `oathbulk login` first; a prompt when there is none or it is refused.
         let key = store_key(auth)?;
-        let prompt = || device_code_sign_in(auth, backend, http, diag);
+        let prompt = || device_code_sign_in(&key, backend, http, diag);
         let signed = auth::store::sign_in(&key, Some(device_code_scope(backend)), http, diag, true, prompt).await?;
         return signed.context("device-code sign-in gave no token");
     }
@@ -139,7 +139,7 @@ pub async fn credentials(
                 Err(_) => {
                     let key = store_key(auth)?;
                     // A kept delegated sign-in for this app that is refused prompts again.
-                    let prompt = || device_code_sign_in(auth, backend, http, diag);
+                    let prompt = || device_code_sign_in(&key, backend, http, diag);
                     if let Some(p) =
                         auth::store::sign_in(&key, Some(device_code_scope(backend)), http, diag, false, prompt).await?
                     {
@@ -177,7 +177,7 @@ pub async fn credentials(
         auth::store::last_login(diag)?
     };
     if let Some(key) = key {
-        let prompt = || device_code_sign_in(auth, backend, http, diag);
+        let prompt = || device_code_sign_in(&key, backend, http, diag);
         if let Some(p) = auth::store::sign_in(&key, Some(device_code_scope(backend)), http, diag, false, prompt).await?
         {
             return Ok(p);
@@ -212,18 +212,18 @@ pub fn store_key(auth: &AuthArgs) -> Result<auth::store::Key> {
     ))
 }
 
-/// A new device-code sign-in (the prompt on stderr), nothing kept.
+/// A new device-code sign-in (the prompt on stderr) for the authority, tenant and client
+/// `key` names (a kept sign-in that was refused is renewed where it came from), nothing kept.
 pub async fn device_code_sign_in(
-    auth: &AuthArgs,
+    key: &auth::store::Key,
     backend: BackendKind,
     http: &reqwest::Client,
     diag: &Diag,
 ) -> Result<TokenProvider> {
-    let authority = validate_base_url(&auth.authority_url, "--authority-url")?;
     let request = auth::devicecode::DeviceCodeRequest {
-        authority: authority.as_str(),
-        tenant: auth.tenant.as_deref().unwrap_or("organizations"),
-        client_id: auth.client_id.as_deref().unwrap_or(auth::devicecode::DEFAULT_CLIENT_ID),
+        authority: &key.authority,
+        tenant: &key.tenant,
+        client_id: &key.client_id,
         scope: device_code_scope(backend),
     };
     auth::devicecode::sign_in(request, http, diag).await

@@ -86,7 +86,7 @@ pub fn run_login(args: LoginArgs) -> Result<i32> {
         let provider = if app_only {
             connect::credentials(&auth, args.backend, &http, &diag).await?
         } else {
-            connect::device_code_sign_in(&auth, args.backend, &http, &diag).await?
+            connect::device_code_sign_in(&key, args.backend, &http, &diag).await?
         };
         let store = store::Store::open(&diag);
         let kept = store::require_kept(store::keep(&store, &key, &provider, &diag).await, &store)?;
