@@ -45,6 +45,8 @@ pub struct RowError {
     pub serial: Option<String>,
 }
 
+pub use rules::{serial_key, upn_key, MAX_TOKENS_PER_USER};
+
 /// Is this plausibly a user principal name (`local@domain.tld`)?
 pub fn is_upn(text: &str) -> bool {
     let Some((local, domain)) = text.split_once('@') else {
@@ -71,5 +73,3 @@ mod tests {
         assert!(!super::is_upn("a@b@contoso.com"));
     }
 }
-
-pub use rules::{serial_key, upn_key, MAX_TOKENS_PER_USER};
