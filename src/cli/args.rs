@@ -20,6 +20,10 @@ pub struct InputArgs {
     /// Hash for rows without a hash column or with an empty cell.
     #[arg(long = "hash", value_enum, default_value_t = HashArg::Sha1)]
     pub default_hash: HashArg,
+    /// The column holding the secret keys, when its header is not one the tool knows
+    /// (`TOTP Seed`, `OTP Secret`, …).
+    #[arg(long, value_name = "NAME")]
+    pub secret_column: Option<String>,
 }
 
 /// The vendor CSV where a command can also work without one (`activate --code`, `doctor`).
@@ -35,11 +39,21 @@ pub struct OptionalInputArgs {
     /// Hash for rows without a hash column or with an empty cell.
     #[arg(long = "hash", value_enum, default_value_t = HashArg::Sha1)]
     pub default_hash: HashArg,
+    /// The column holding the secret keys, when its header is not one the tool knows
+    /// (`TOTP Seed`, `OTP Secret`, …).
+    #[arg(long, value_name = "NAME")]
+    pub secret_column: Option<String>,
 }
 
 impl OptionalInputArgs {
     pub fn read_options(&self, require_secret: bool) -> ReadOptions {
-        ReadOptions { secret_format: self.secret_format, default_hash: self.default_hash.into(), require_secret }
+        ReadOptions {
+            secret_format: self.secret_format,
+            default_hash: self.default_hash.into(),
+            require_secret,
+            secret_column: self.secret_column.clone(),
+            redact_seeds: false,
+        }
     }
 }
 
@@ -60,7 +74,13 @@ impl From<HashArg> for HashFunction {
 
 impl InputArgs {
     pub fn read_options(&self, require_secret: bool) -> ReadOptions {
-        ReadOptions { secret_format: self.secret_format, default_hash: self.default_hash.into(), require_secret }
+        ReadOptions {
+            secret_format: self.secret_format,
+            default_hash: self.default_hash.into(),
+            require_secret,
+            secret_column: self.secret_column.clone(),
+            redact_seeds: false,
+        }
     }
 }
 

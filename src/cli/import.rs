@@ -61,15 +61,22 @@ fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<i3
             anyhow::bail!("--max-rate must be a positive number of requests per second");
         }
     }
-    let rows: Vec<RowResult> =
-        pipeline::open(&args.input.csv, args.input.read_options(true), &args.script.options(false))?.collect();
+    let rows: Vec<RowResult> = pipeline::open(
+        &args.input.csv,
+        crate::inventory::ReadOptions { redact_seeds: true, ..args.input.read_options(true) },
+        &args.script.options(false),
+    )?
+    .collect();
     let (settled_import, settled_activation) = match (&args.run.journal, args.run.resume) {
         (Some(path), true) => (import::read_settled(path)?, activate::journal::read_settled(path)?),
         _ => (HashMap::new(), activate::journal::Settled::default()),
     };
     // Lock the journal before any request.
     let journal = match (&args.run.journal, args.run.dry_run) {
-        (Some(path), false) => Some(Journal::open(path)?),
+        (Some(path), false) => Some(Journal::open(
+            path,
+            &crate::record::JournalHeader::new("import", args.tenant.backend, args.auth.tenant.clone()),
+        )?),
         _ => None,
     };
     let default_rate = match args.tenant.backend {
@@ -160,7 +167,10 @@ async fn go<B: Backend>(
     let mut sink = Sink::new(output, diag.clone(), summary);
     sink.set_redactor(redactor);
     if let (Some(path), false) = (&args.run.journal, options.dry_run) {
-        sink = sink.with_journal(activate::journal::Journal::open(path)?);
+        sink = sink.with_journal(activate::journal::Journal::open(
+            path,
+            &crate::record::JournalHeader::new("import", args.tenant.backend, args.auth.tenant.clone()),
+        )?);
     }
     if let Some(p) = &args.run.error_log {
         sink = sink.with_error_log(p)?;

@@ -110,7 +110,7 @@ pub fn report_fatal(e: &anyhow::Error) -> i32 {
     {
         return exit::OK;
     }
-    eprintln!("oathbulk: error: {e:#}");
+    eprintln!("oathbulk: error: {}", crate::diag::for_people(&format!("{e:#}")));
     exit_code_for(e)
 }
 
