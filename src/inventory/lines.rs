@@ -10,7 +10,7 @@ use std::io::BufRead;
 /// No vendor line comes near this; beyond it the line is refused, not buffered.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
-/// One physical line, without its terminator.
+/// One physical line, with its terminator (if it had one).
 pub enum Line {
     Text(Vec<u8>),
     /// Longer than [`MAX_LINE_BYTES`]; its bytes were skipped.
@@ -23,13 +23,17 @@ pub enum Line {
 pub struct Lines {
     input: Box<dyn BufRead>,
     number: u64,
-    /// A `\r` ended the last line: a `\n` right after it belongs to that line end.
-    after_cr: bool,
+}
+
+/// A line without its terminator (`\n`, `\r\n` or `\r`).
+pub fn content(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 impl Lines {
     pub fn new(input: Box<dyn BufRead>) -> Self {
-        Self { input, number: 0, after_cr: false }
+        Self { input, number: 0 }
     }
 
     /// Lines handed out so far.
@@ -37,7 +41,8 @@ impl Lines {
         self.number
     }
 
-    /// The next line and its number, `None` at the end of the input.
+    /// The next line (with its terminator, see [`content`]) and its number, `None` at the
+    /// end of the input.
     pub fn next_line(&mut self) -> std::io::Result<Option<(u64, Line)>> {
         let mut line = Vec::new();
         let mut too_long = false;
@@ -50,39 +55,37 @@ impl Lines {
                 }
                 break;
             }
-            let mut start = 0;
-            if self.after_cr {
-                self.after_cr = false;
-                if buf[0] == b'\n' {
-                    start = 1;
-                    if buf.len() == 1 {
-                        self.input.consume(1);
-                        continue;
-                    }
-                }
-            }
             any = true;
-            let rest = &buf[start..];
-            match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            match buf.iter().position(|&b| b == b'\n' || b == b'\r') {
                 Some(end) => {
                     if !too_long && line.len() + end <= MAX_LINE_BYTES {
-                        line.extend_from_slice(&rest[..end]);
+                        line.extend_from_slice(&buf[..end]);
                     } else {
                         too_long = true;
                     }
-                    self.after_cr = rest[end] == b'\r';
-                    self.input.consume(start + end + 1);
+                    let cr = buf[end] == b'\r';
+                    self.input.consume(end + 1);
+                    // A `\n` right after a `\r` (possibly in the next buffer) is one CRLF.
+                    let crlf = cr && self.input.fill_buf()?.first() == Some(&b'\n');
+                    if crlf {
+                        self.input.consume(1);
+                    }
+                    line.extend_from_slice(match (cr, crlf) {
+                        (true, true) => b"\r\n",
+                        (true, false) => b"\r",
+                        _ => b"\n",
+                    });
                     break;
                 }
                 None => {
-                    let n = rest.len();
+                    let n = buf.len();
                     if !too_long && line.len() + n <= MAX_LINE_BYTES {
-                        line.extend_from_slice(rest);
+                        line.extend_from_slice(buf);
                     } else {
                         too_long = true;
                         line = Vec::new();
                     }
-                    self.input.consume(start + n);
+                    self.input.consume(n);
                 }
             }
         }

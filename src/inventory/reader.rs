@@ -7,7 +7,7 @@
 //! look like a seed (`secret::quote_cell`).
 
 use super::columns::{field_for, normalise, Field};
-use super::lines::{split, Cells, Line, Lines, MAX_LINE_BYTES};
+use super::lines::{content, split, Cells, Line, Lines, MAX_LINE_BYTES};
 use super::secret::{looks_like_seed, quote_cell, SecretFormat, SecretKey};
 use super::{is_upn, Row, RowError};
 use crate::otp::HashFunction;
@@ -31,6 +31,9 @@ pub struct ReadOptions {
     pub redact_seeds: bool,
 }
 
+/// Physical lines a quoted cell may span (Excel writes line breaks inside cells).
+const MAX_CONTINUATION_LINES: usize = 8;
+
 /// Data lines read ahead at open to find a seed column under an unknown name.
 const LOOKAHEAD_LINES: usize = 32;
 
@@ -49,7 +52,10 @@ pub struct Inventory {
     yielded: u64,
     /// First line skipped as empty that still had bytes (`,,,,`), for the no-rows check.
     skipped_with_bytes: Option<u64>,
+    /// The input failed: no line after the ones read ahead.
     done: bool,
+    /// The end was reported (`no_rows` at most once).
+    ended: bool,
 }
 
 fn slot(field: Field) -> usize {
@@ -103,12 +109,20 @@ impl Inventory {
         if header.iter().all(u8::is_ascii_whitespace) {
             bail!("the file is empty: expected a header line such as '{EXPECTED_HEADER}'");
         }
-        if split(&mut splitter, &header, &mut cells).is_err() {
+        if split(&mut splitter, content(&header), &mut cells).is_err() {
             bail!("the header line (line 1) has a quote that is not closed; expected '{EXPECTED_HEADER}'");
         }
         let mut names = Vec::with_capacity(cells.len());
         for raw in cells.iter() {
             names.push(std::str::from_utf8(raw).context("the header line is not UTF-8")?.trim().to_string());
+        }
+        if let Some(i) = names.iter().position(|n| looks_like_seed(n)) {
+            // A missing line end merged a data row into the header, or there is no header.
+            bail!(
+                "column {} of the header line looks like a secret key (not shown): the header line is missing or \
+                 merged with a data row; expected '{EXPECTED_HEADER}'",
+                i + 1
+            );
         }
         let mut headers = Vec::with_capacity(names.len());
         let mut columns = Vec::with_capacity(names.len());
@@ -180,6 +194,7 @@ impl Inventory {
             yielded: 0,
             skipped_with_bytes: None,
             done: false,
+            ended: false,
         };
         inventory.refuse_unknown_seed_column()?;
         Ok(inventory)
@@ -202,7 +217,9 @@ impl Inventory {
         let mut seen = vec![(0usize, 0usize); self.columns.len()];
         for (_, line) in &self.ahead {
             let Line::Text(text) = line else { continue };
-            if split(&mut self.splitter, text, &mut self.cells).is_err() || self.cells.len() != self.headers.len() {
+            if split(&mut self.splitter, content(text), &mut self.cells).is_err()
+                || self.cells.len() != self.headers.len()
+            {
                 continue;
             }
             for &i in &unknown {
@@ -370,6 +387,9 @@ impl Inventory {
         if let Some(l) = self.ahead.pop_front() {
             return Some(l);
         }
+        if self.done {
+            return None;
+        }
         match self.lines.next_line() {
             Ok(l) => l,
             Err(e) => {
@@ -380,10 +400,44 @@ impl Inventory {
         }
     }
 
+    /// A quote left open at the end of `first`: a cell with a line break (Excel writes
+    /// them) when joining the next lines closes it with the cells lining up with the header
+    /// (then `cells` holds that record); otherwise a stray quote, and the lines read ahead
+    /// are given back to be read as rows of their own.
+    fn continue_quoted(&mut self, first: &[u8]) -> bool {
+        let mut joined = first.to_vec();
+        let mut taken = Vec::new();
+        while taken.len() < MAX_CONTINUATION_LINES {
+            let Some((n, l)) = self.next_line() else { break };
+            let Line::Text(t) = &l else {
+                taken.push((n, l));
+                break;
+            };
+            // The line break is part of the cell, as the file has it.
+            joined.extend_from_slice(t);
+            taken.push((n, l));
+            if joined.len() > MAX_LINE_BYTES {
+                break;
+            }
+            match split(&mut self.splitter, content(&joined), &mut self.cells) {
+                Ok(()) if self.cells.len() == self.headers.len() => return true,
+                Ok(()) => break,
+                Err(_) => {}
+            }
+        }
+        for l in taken.into_iter().rev() {
+            self.ahead.push_front(l);
+        }
+        false
+    }
+
     /// The end of the file: a file with bytes after its header but no row is not a
     /// silent success.
     fn at_end(&mut self) -> Option<Result<Row, RowError>> {
-        self.done = true;
+        if self.ended {
+            return None;
+        }
+        self.ended = true;
         match (self.yielded, self.skipped_with_bytes) {
             (0, Some(line)) => Some(Err(Self::line_error(
                 line,
@@ -400,9 +454,6 @@ impl Iterator for Inventory {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if self.done {
-                return None;
-            }
             let Some((line, text)) = self.next_line() else {
                 return self.at_end();
             };
@@ -429,12 +480,14 @@ impl Iterator for Inventory {
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            if split(&mut self.splitter, &text, &mut self.cells).is_err() {
+            if split(&mut self.splitter, content(&text), &mut self.cells).is_err() && !self.continue_quoted(&text) {
                 self.yielded += 1;
                 return Some(Err(Self::line_error(
                     line,
                     "unclosed_quote",
-                    "a quote opened on this line is not closed before the line ends; the line is skipped".into(),
+                    "a quote opened on this line is not closed before the line ends (nor closed on a following \
+                     line so that the cells line up with the header); the line is skipped"
+                        .into(),
                 )));
             }
             if self.cells.iter().all(|f| f.iter().all(u8::is_ascii_whitespace))
@@ -514,9 +567,21 @@ mod tests {
              c@contoso.com,\"S3\nsecond\",line\n",
         );
         let errs: Vec<_> = rows.iter().filter_map(|r| r.as_ref().err()).map(|e| (e.line, e.code)).collect();
-        assert_eq!(errs, vec![(2, "unclosed_quote"), (4, "unclosed_quote"), (5, "ragged_row")]);
+        assert_eq!(errs, vec![(2, "unclosed_quote"), (4, "invalid_secret")]); // 4–5: one record, its quote closed on 5
         assert_eq!(rows[1].as_ref().unwrap().serial, "S2");
         assert_eq!(rows[1].as_ref().unwrap().line, 3);
+    }
+
+    #[test]
+    fn a_quoted_cell_may_span_lines_when_the_cells_then_line_up() {
+        let rows = read(
+            "upn,serial number,display name\n\
+             a@contoso.com,S1,\"two\r\nlines\"\n\
+             b@contoso.com,S2,x\n",
+        );
+        let first = rows[0].as_ref().unwrap();
+        assert_eq!((first.line, first.display_name.as_deref()), (2, Some("two\r\nlines")));
+        assert_eq!(rows[1].as_ref().unwrap().line, 4);
     }
 
     #[test]
