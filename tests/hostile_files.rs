@@ -10,18 +10,10 @@ struct Run {
     records: Vec<serde_json::Value>,
 }
 
+mod common;
+
 fn seed(i: usize) -> String {
-    // 20 random-looking bytes per row, Base32: what vendors ship.
-    let mut x = (i as u64 + 7).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let bytes: Vec<u8> = (0..20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect();
-    data_encoding::BASE32_NOPAD.encode(&bytes)
+    common::seed_for(i)
 }
 
 fn rows(n: usize) -> Vec<String> {

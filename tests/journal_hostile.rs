@@ -7,19 +7,9 @@ mod common;
 use common::{csv, Api, Run, Tenant};
 use oathbulk::simulate::SimConfig;
 use serde_json::Value;
-use std::process::{Command, Stdio};
 
 fn oathbulk(t: &Tenant, sub: &str, extra: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
-    cmd.current_dir(t.dir.path())
-        .env("OATHBULK_TOKEN", &t.token)
-        .env_remove("OATHBULK_CLIENT_SECRET")
-        .arg(sub)
-        .args(extra)
-        .args(t.backend_args())
-        .args(["--progress", "none", "--max-rate", "500"])
-        .stdin(Stdio::null());
-    let run = Run::from(cmd.output().unwrap());
+    let run = Run::from(t.subcommand(sub, extra).output().unwrap());
     t.assert_secret_free(&run);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     run

@@ -13,20 +13,7 @@ use std::time::{Duration, Instant};
 
 /// `oathbulk <sub> …` against the tenant, token in the environment.
 fn command(t: &Tenant, sub: &str, extra: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
-    cmd.current_dir(t.dir.path())
-        .env("OATHBULK_TOKEN", &t.token)
-        .env_remove("OATHBULK_CLIENT_SECRET")
-        .arg(sub)
-        .args(extra)
-        .args(t.backend_args());
-    for (flag, value) in [("--max-rate", "500"), ("--progress", "none")] {
-        if !extra.contains(&flag) {
-            cmd.args([flag, value]);
-        }
-    }
-    cmd.stdin(Stdio::null());
-    cmd
+    t.subcommand(sub, extra)
 }
 
 /// Run it; no bearer token and no seed anywhere in its output or files.

@@ -47,13 +47,23 @@ pub struct OptionalInputArgs {
 
 impl OptionalInputArgs {
     pub fn read_options(&self, require_secret: bool) -> ReadOptions {
-        ReadOptions {
-            secret_format: self.secret_format,
-            default_hash: self.default_hash.into(),
-            require_secret,
-            secret_column: self.secret_column.clone(),
-            redact_seeds: false,
-        }
+        read_options(self.secret_format, self.default_hash, &self.secret_column, require_secret)
+    }
+}
+
+/// The one mapping from the input flags to [`ReadOptions`].
+fn read_options(
+    secret_format: SecretFormat,
+    default_hash: HashArg,
+    secret_column: &Option<String>,
+    require_secret: bool,
+) -> ReadOptions {
+    ReadOptions {
+        secret_format,
+        default_hash: default_hash.into(),
+        require_secret,
+        secret_column: secret_column.clone(),
+        redact_seeds: false,
     }
 }
 
@@ -74,13 +84,7 @@ impl From<HashArg> for HashFunction {
 
 impl InputArgs {
     pub fn read_options(&self, require_secret: bool) -> ReadOptions {
-        ReadOptions {
-            secret_format: self.secret_format,
-            default_hash: self.default_hash.into(),
-            require_secret,
-            secret_column: self.secret_column.clone(),
-            redact_seeds: false,
-        }
+        read_options(self.secret_format, self.default_hash, &self.secret_column, require_secret)
     }
 }
 

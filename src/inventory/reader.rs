@@ -156,6 +156,13 @@ impl Inventory {
                 index[slot(f)] = Some(i);
             }
             columns.push(field);
+            // Two extra columns with one name would collapse into one `extra` entry (the last
+            // value winning): the later ones are named by their position instead.
+            let name = if field.is_none() && headers.iter().any(|h: &Arc<str>| h.as_ref() == name) {
+                format!("{name} (column {})", i + 1)
+            } else {
+                name.clone()
+            };
             headers.push(Arc::from(name.as_str()));
         }
         let mut missing = vec![];
@@ -582,6 +589,14 @@ mod tests {
         let first = rows[0].as_ref().unwrap();
         assert_eq!((first.line, first.display_name.as_deref()), (2, Some("two\r\nlines")));
         assert_eq!(rows[1].as_ref().unwrap().line, 4);
+    }
+
+    #[test]
+    fn duplicate_extra_headers_keep_every_value() {
+        let rows = read("upn,serial number,Notes,Notes\na@contoso.com,S1,first,second\n");
+        let extra = &rows[0].as_ref().unwrap().extra;
+        assert_eq!(extra[0], (Arc::from("Notes"), "first".to_string()));
+        assert_eq!(extra[1], (Arc::from("Notes (column 4)"), "second".to_string()));
     }
 
     #[test]

@@ -145,6 +145,24 @@ impl Tenant {
         cmd
     }
 
+    /// `oathbulk <sub> …` against this tenant, the token in the environment (any subcommand).
+    pub fn subcommand(&self, sub: &str, extra: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+        cmd.current_dir(self.dir.path())
+            .env("OATHBULK_TOKEN", &self.token)
+            .env_remove("OATHBULK_CLIENT_SECRET")
+            .arg(sub)
+            .args(extra)
+            .args(self.backend_args());
+        for (flag, value) in [("--max-rate", "500"), ("--progress", "none")] {
+            if !extra.contains(&flag) {
+                cmd.args([flag, value]);
+            }
+        }
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
     pub fn backend_args(&self) -> Vec<String> {
         match self.api {
             Api::Graph => vec!["--backend".into(), "graph".into(), "--graph-url".into(), self.sim().graph_url()],
