@@ -32,7 +32,21 @@ pub mod exit {
     pub const SERVICE: i32 = 4;
     /// Interrupted (Ctrl-C): the journal holds what was settled.
     pub const INTERRUPTED: i32 = 130;
+    /// A bug: a thread of the tool panicked (not the user's input). EX_SOFTWARE.
+    pub const INTERNAL: i32 = 70;
 }
+
+/// A thread of the tool panicked: a bug, classified apart from usage errors.
+#[derive(Debug)]
+pub struct Internal(pub String);
+
+impl std::fmt::Display for Internal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "internal error (a bug, please report it): {}", self.0)
+    }
+}
+
+impl std::error::Error for Internal {}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -118,6 +132,8 @@ pub fn report_fatal(e: &anyhow::Error) -> i32 {
 pub fn exit_code_for(e: &anyhow::Error) -> i32 {
     if e.chain().any(|c| c.downcast_ref::<crate::auth::SignInRefused>().is_some()) {
         exit::AUTH
+    } else if e.chain().any(|c| c.downcast_ref::<Internal>().is_some()) {
+        exit::INTERNAL
     } else {
         exit::USAGE
     }
@@ -180,6 +196,7 @@ pub fn fatal_summary_code(
     let kind = match exit_code {
         exit::AUTH => "auth_rejected",
         exit::SERVICE => "service",
+        exit::INTERNAL => "internal",
         _ => "usage",
     };
     let message = format!("{e:#}");
@@ -203,5 +220,17 @@ pub fn rows_exit_code(errors: u64) -> i32 {
         exit::OK
     } else {
         exit::ROW_ERRORS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_is_internal_not_usage() {
+        let e = anyhow::Error::new(Internal("the compute thread panicked".into()));
+        assert_eq!(exit_code_for(&e), exit::INTERNAL);
+        assert_eq!(exit_code_for(&anyhow::anyhow!("bad flag")), exit::USAGE);
     }
 }
