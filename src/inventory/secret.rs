@@ -42,6 +42,10 @@ pub const SEED_MIN_CHARS: usize = 16;
 /// whatever column it sits in: a shifted or mislabelled column must not print a seed.
 /// Names (`christopherjohnson@…`, 18 letters, no digit) and prose stay printable.
 pub fn looks_like_seed(text: &str) -> bool {
+    // Every shape below needs 16 characters: most cells (serials, models) end here.
+    if text.len() < SEED_MIN_CHARS {
+        return false;
+    }
     let (mut run, mut digits, mut hex) = (0usize, 0usize, 0usize);
     let (mut spaced, mut spaced_digits, mut only_b32) = (0usize, 0usize, true);
     for c in text.chars() {
