@@ -65,11 +65,9 @@ impl Diag {
                 message: message.into(),
                 code: code.map(str::to_string),
             });
-            let mut err = std::io::stderr().lock();
-            let _ = serde_json::to_writer(&mut err, &rec);
-            let _ = err.write_all(b"\n");
+            write_json(&rec);
         } else {
-            let text = format!("oathbulk: {level}: {message}");
+            let text = format!("oathbulk: {level}: {}", for_people(message));
             match &st.bar {
                 Some(bar) => bar.println(text),
                 None => eprintln!("{text}"),
@@ -93,11 +91,9 @@ impl Diag {
                 total: None,
                 message: Some(message.into()),
             });
-            let mut err = std::io::stderr().lock();
-            let _ = serde_json::to_writer(&mut err, &rec);
-            let _ = err.write_all(b"\n");
+            write_json(&rec);
         } else {
-            eprintln!("{message}");
+            eprintln!("{}", for_people(message));
         }
     }
 
@@ -167,8 +163,20 @@ impl Diag {
         }
         st.last_json = Some(now);
         let rec = Record::Progress(Progress { phase: st.phase.clone(), done: st.done, total: st.total, message: None });
+        write_json(&rec);
+    }
+}
+
+/// A line for people on stderr: redacted, controls escaped.
+pub fn for_people(message: &str) -> String {
+    crate::output::escape_controls(&crate::auth::redact::scrub(message)).into_owned()
+}
+
+/// A record on stderr (`--progress json`), through the one serialisation.
+fn write_json(rec: &Record) {
+    if let Ok(line) = crate::output::json_line(rec) {
         let mut err = std::io::stderr().lock();
-        let _ = serde_json::to_writer(&mut err, &rec);
+        let _ = err.write_all(&line);
         let _ = err.write_all(b"\n");
     }
 }

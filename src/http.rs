@@ -76,6 +76,8 @@ pub struct ApiClient {
     clock: Arc<ServerClock>,
     stats: Arc<Stats>,
     style: HeaderStyle,
+    /// The configured API's origin: the only place the bearer token is sent.
+    origin: Option<crate::http_guard::Origin>,
 }
 
 /// The reqwest client every backend uses: no redirects to other hosts, bounded waits.
@@ -97,7 +99,14 @@ impl ApiClient {
         stats: Arc<Stats>,
         style: HeaderStyle,
     ) -> Self {
-        Self { http, tokens, clock, stats, style }
+        Self { http, tokens, clock, stats, style, origin: None }
+    }
+
+    /// Send the bearer token to `base`'s origin (scheme, host, port) and nowhere else: a
+    /// next link, `Location` or upload link elsewhere ends the read with an error.
+    pub fn pinned_to(mut self, base: &Url) -> Self {
+        self.origin = crate::http_guard::Origin::of(base);
+        self
     }
 
     pub fn tokens(&self) -> &TokenProvider {
@@ -170,6 +179,9 @@ impl ApiClient {
     }
 
     async fn send_once(&self, method: Method, url: &str, body: Option<&serde_json::Value>) -> Result<Reply, ApiError> {
+        if let Some(origin) = &self.origin {
+            crate::http_guard::same_origin(origin, url)?;
+        }
         let token = self.tokens.bearer().await.map_err(|e| ApiError::Auth {
             status: 401,
             code: "token_refresh_failed".into(),
@@ -208,11 +220,38 @@ impl ApiClient {
         let status = resp.status();
         let retry_after =
             resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
-        let body = match resp.bytes().await {
-            Ok(b) => b.to_vec(),
-            Err(e) => return Err(transport_error(&e, &method)),
-        };
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = read_capped(resp, &method).await?;
+        crate::http_guard::check_json_body(status.as_u16(), &content_type, &body)?;
         Ok(Reply { status, body, retry_after, client_request_id: id })
+    }
+}
+
+/// The body, at most [`crate::http_guard::MAX_BODY_BYTES`] of it: an endless or huge
+/// answer is an error, not a memory exhaustion.
+async fn read_capped(mut resp: reqwest::Response, method: &Method) -> Result<Vec<u8>, ApiError> {
+    let status = resp.status().as_u16();
+    let cap = crate::http_guard::MAX_BODY_BYTES;
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(crate::http_guard::too_large(status));
+    }
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > cap {
+                    return Err(crate::http_guard::too_large(status));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(transport_error(&e, method)),
+        }
     }
 }
 

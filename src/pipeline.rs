@@ -115,7 +115,15 @@ pub fn open(path: &str, read: ReadOptions, script: &ScriptOptions) -> Result<Row
             let mut errors = Vec::new();
             let mut keyed: Vec<(SortKey, Row)> = Vec::new();
             for r in inventory {
-                match r.map_err(RowErrorRecord::from).and_then(|row| script.apply(row).map_err(Into::into)) {
+                let applied = r.map_err(RowErrorRecord::from).and_then(|row| script.apply(row).map_err(Into::into));
+                if script.keys_over_budget() {
+                    // Sort keys past their memory bound: that row's error, and no row at all
+                    // (a sorted half of the file would pass for the whole).
+                    errors.extend(applied.err().map(Err));
+                    keyed.clear();
+                    break;
+                }
+                match applied {
                     Err(e) => errors.push(Err(e)),
                     Ok(None) => left_out(),
                     Ok(Some((row, key))) => keyed.push((key.unwrap_or(SortKey::Unit), row)),

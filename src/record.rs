@@ -43,6 +43,27 @@ pub enum Record {
     Simulator(SimulatorReady),
     /// Always last on stdout.
     Summary(Summary),
+    /// First line of every journal (never on stdout): which run wrote it.
+    JournalHeader(JournalHeader),
+}
+
+/// The first line of a journal. `undo` and `--resume` refuse a file without one.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct JournalHeader {
+    /// Always `oathbulk`.
+    pub tool: String,
+    /// The version that created the journal.
+    pub version: String,
+    /// A fresh UUID per journal.
+    pub run_id: String,
+    /// `activate` | `import` | `deactivate` | `unassign` | `remove` | `undo`.
+    pub command: String,
+    /// `graph` | `portal`.
+    pub backend: String,
+    /// The tenant (id or domain), when known when the journal was opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    pub time: String,
 }
 
 /// A token of a user, as `users` reports it.

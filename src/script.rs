@@ -135,6 +135,16 @@ impl Ord for SortKey {
 }
 
 impl SortKey {
+    /// Memory this key holds, roughly (what the bound on all keys counts).
+    pub fn size(&self) -> u64 {
+        let own = std::mem::size_of::<SortKey>() as u64;
+        match self {
+            SortKey::Str(s) => own + s.len() as u64,
+            SortKey::List(l) => own + l.iter().map(SortKey::size).sum::<u64>(),
+            _ => own,
+        }
+    }
+
     /// Convert a script's key. Chars sort as one-character strings; maps, function
     /// pointers and the like cannot be ordered.
     pub fn from_dynamic(value: &Dynamic) -> Result<Self, String> {
@@ -188,7 +198,13 @@ pub struct RowScript {
     reveal_secrets: bool,
     /// The CSV line being processed, for `print`/`debug` (0 while compiling).
     current_line: Arc<AtomicU64>,
+    /// Bytes of sort keys handed out so far: `--order-by` holds them all until the sort.
+    key_bytes: AtomicU64,
 }
+
+/// The most memory all sort keys of a run may take (`--order-by`, `fn key`): far above any
+/// sensible key (a UPN is ~30 bytes), far below what a key of 64 KB per row costs.
+pub const MAX_TOTAL_KEY_BYTES: u64 = 128 * 1024 * 1024;
 
 /// The stage that produced an error, for messages.
 #[derive(Clone, Copy)]
@@ -250,7 +266,21 @@ impl RowScript {
                 Some(ScriptFile { source: Source { ast, label }, filter, key, map, fn_positions })
             }
         };
-        Ok(Some(Self { engine, where_expr, order_by, file, reveal_secrets: options.reveal_secrets, current_line }))
+        Ok(Some(Self {
+            engine,
+            where_expr,
+            order_by,
+            file,
+            reveal_secrets: options.reveal_secrets,
+            current_line,
+            key_bytes: AtomicU64::new(0),
+        }))
+    }
+
+    /// Whether the sort keys so far went past [`MAX_TOTAL_KEY_BYTES`]: the row that crossed
+    /// it got a `script_limit` error, and no further row may be read.
+    pub fn keys_over_budget(&self) -> bool {
+        self.key_bytes.load(AtomicOrdering::Relaxed) > MAX_TOTAL_KEY_BYTES
     }
 
     /// Whether rows must be collected and sorted (no streaming).
@@ -289,10 +319,24 @@ impl RowScript {
         };
         let key = match key {
             None => None,
-            Some((value, label)) => Some(
-                SortKey::from_dynamic(&value)
-                    .map_err(|m| row_error(&row, SCRIPT_ERROR, None, format!("{label}: {m}")))?,
-            ),
+            Some((value, label)) => {
+                let key = SortKey::from_dynamic(&value)
+                    .map_err(|m| row_error(&row, SCRIPT_ERROR, None, format!("{label}: {m}")))?;
+                self.key_bytes.fetch_add(key.size(), AtomicOrdering::Relaxed);
+                if self.keys_over_budget() {
+                    return Err(row_error(
+                        &row,
+                        SCRIPT_LIMIT,
+                        None,
+                        format!(
+                            "{label}: the sort keys of the rows so far take more than {} MB; the run stops here \
+                             (use a shorter key)",
+                            MAX_TOTAL_KEY_BYTES >> 20
+                        ),
+                    ));
+                }
+                Some(key)
+            }
         };
         Ok(Some((row, key)))
     }
@@ -755,6 +799,26 @@ mod tests {
 
     fn key(script: &RowScript, r: Row) -> SortKey {
         script.apply(r).unwrap().unwrap().1.unwrap()
+    }
+
+    #[test]
+    fn sort_keys_have_a_memory_bound() {
+        // 60 KB keys: the bound is crossed after ~2,200 rows, long before 1.3 GB.
+        let (s, _p) = compiled("fn key(row) { let k = \"\"; k.pad(60000, 'x'); k }");
+        let mut stopped_at = None;
+        for i in 0..5_000u64 {
+            match s.apply(row(i + 2, "a@contoso.com", "S1")) {
+                Ok(_) => assert!(!s.keys_over_budget()),
+                Err(e) => {
+                    assert_eq!(e.code, SCRIPT_LIMIT);
+                    assert!(s.keys_over_budget());
+                    stopped_at = Some(i);
+                    break;
+                }
+            }
+        }
+        let n = stopped_at.expect("the bound stops the keys");
+        assert_eq!(n, MAX_TOTAL_KEY_BYTES / (60_000 + std::mem::size_of::<SortKey>() as u64));
     }
 
     #[test]

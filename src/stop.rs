@@ -21,13 +21,22 @@ pub enum ExitCode {
     Auth,
     /// The service was unreachable, kept failing, or asked to wait too long.
     Service,
+    /// A bug: a thread of the tool panicked (EX_SOFTWARE), not the user's input.
+    Internal,
     /// Interrupted (Ctrl-C / SIGINT).
     Interrupted,
 }
 
 impl ExitCode {
-    pub const ALL: [ExitCode; 6] =
-        [ExitCode::Ok, ExitCode::RowErrors, ExitCode::Usage, ExitCode::Auth, ExitCode::Service, ExitCode::Interrupted];
+    pub const ALL: [ExitCode; 7] = [
+        ExitCode::Ok,
+        ExitCode::RowErrors,
+        ExitCode::Usage,
+        ExitCode::Auth,
+        ExitCode::Service,
+        ExitCode::Internal,
+        ExitCode::Interrupted,
+    ];
 
     pub const fn code(self) -> i32 {
         match self {
@@ -36,6 +45,7 @@ impl ExitCode {
             ExitCode::Usage => 2,
             ExitCode::Auth => 3,
             ExitCode::Service => 4,
+            ExitCode::Internal => 70,
             ExitCode::Interrupted => 130,
         }
     }
@@ -67,16 +77,19 @@ pub enum StopReason {
     Journal,
     /// Ctrl-C / SIGINT: requests in flight settled, the rest were not sent.
     Interrupted,
+    /// A bug: a thread of the tool panicked.
+    Internal,
 }
 
 impl StopReason {
-    pub const ALL: [StopReason; 6] = [
+    pub const ALL: [StopReason; 7] = [
         StopReason::Usage,
         StopReason::AuthRejected,
         StopReason::Network,
         StopReason::Service,
         StopReason::Journal,
         StopReason::Interrupted,
+        StopReason::Internal,
     ];
 
     /// The wire name (`fatal.code`).
@@ -88,6 +101,7 @@ impl StopReason {
             StopReason::Service => "service",
             StopReason::Journal => "journal",
             StopReason::Interrupted => "interrupted",
+            StopReason::Internal => "internal",
         }
     }
 
@@ -98,6 +112,7 @@ impl StopReason {
             StopReason::AuthRejected => ExitCode::Auth,
             StopReason::Network | StopReason::Service => ExitCode::Service,
             StopReason::Interrupted => ExitCode::Interrupted,
+            StopReason::Internal => ExitCode::Internal,
         }
     }
 }
@@ -115,7 +130,7 @@ mod tests {
     #[test]
     fn exit_codes_are_distinct_and_documented_values() {
         let codes: Vec<i32> = ExitCode::ALL.iter().map(|c| c.code()).collect();
-        assert_eq!(codes, vec![0, 1, 2, 3, 4, 130]);
+        assert_eq!(codes, vec![0, 1, 2, 3, 4, 70, 130]);
     }
 
     #[test]

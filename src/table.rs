@@ -30,7 +30,8 @@ pub fn render(records: &[Record]) -> String {
                 table.set_header(header);
                 header_set = true;
             }
-            table.add_row(row);
+            // Cells come from CSV files and servers: no terminal control reaches the screen.
+            table.add_row(row.iter().map(|c| crate::output::escape_controls(c).into_owned()).collect::<Vec<_>>());
         }
         out.push_str(&table.to_string());
         out.push('\n');
@@ -81,6 +82,7 @@ fn kind(r: &Record) -> &'static str {
         Record::Import(_) => "import",
         Record::Change(_) => "change",
         Record::Summary(_) => "summary",
+        Record::JournalHeader(_) => "journal_header",
     }
 }
 
@@ -183,5 +185,8 @@ fn columns(r: &Record) -> (Vec<&'static str>, Vec<String>) {
         ),
         Record::Simulator(s) => (vec!["graph url", "portal url"], vec![s.graph_url.clone(), s.portal_url.clone()]),
         Record::Summary(s) => (vec!["command"], vec![s.command.clone()]),
+        Record::JournalHeader(h) => {
+            (vec!["command", "backend", "run id"], vec![h.command.clone(), h.backend.clone(), h.run_id.clone()])
+        }
     }
 }

@@ -82,6 +82,7 @@ fn many_tokens_across_pages(api: Api) {
     let journal: Vec<Value> = std::fs::read_to_string(t.path("run.jsonl"))
         .unwrap()
         .lines()
+        .skip(1) // the journal_header
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let (intents, finals): (Vec<&Value>, Vec<&Value>) = journal.iter().partition(|r| r["error_code"] == "in_flight");

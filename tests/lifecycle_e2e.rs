@@ -408,7 +408,8 @@ fn undo_reverts_a_write_that_landed_after_its_intent_but_before_its_result() {
     assert_eq!(kept.len(), 1, "{text}");
     // And an intent for SN00002 whose write never left (the tenant never saw it).
     let never = kept[0].replace("SN00001", "SN00002").replace("\"device_id\"", "\"ignored\"");
-    std::fs::write(&path, format!("{}\n{never}\n", kept[0])).unwrap();
+    let header = text.lines().next().unwrap();
+    std::fs::write(&path, format!("{header}\n{}\n{never}\n", kept[0])).unwrap();
     assert_eq!(t.state().device("SN00001").unwrap().status, "activated");
 
     let u = run(&t, "undo", &["--journal", "run.jsonl"], 3);

@@ -16,11 +16,24 @@ pub const GRAPH_SCOPES: &str = "https://graph.microsoft.com/UserAuthenticationMe
 /// The legacy portal's own app.
 pub const PORTAL_SCOPES: &str = "74658136-14ec-4630-ad9b-26e160ff0fc6/.default offline_access";
 
+/// Longest poll interval believed (RFC 8628 suggests 5 s; `slow_down` adds 5 s each time).
+pub const MAX_INTERVAL_SECS: u64 = 60;
+/// Longest device-code lifetime believed (Entra: 15 minutes).
+pub const MAX_CODE_LIFETIME_SECS: u64 = 3600;
+
 pub struct DeviceCodeRequest<'a> {
     pub authority: &'a str,
     pub tenant: &'a str,
     pub client_id: &'a str,
     pub scope: &'a str,
+}
+
+/// The poll interval and the code's lifetime from the server's answer, clamped: a huge
+/// interval would hang the sign-in, a huge lifetime would overflow the deadline.
+fn poll_timing(body: &serde_json::Value) -> (Duration, Duration) {
+    let interval = body["interval"].as_u64().unwrap_or(5).clamp(1, MAX_INTERVAL_SECS);
+    let lifetime = body["expires_in"].as_u64().unwrap_or(900).min(MAX_CODE_LIFETIME_SECS);
+    (Duration::from_secs(interval), Duration::from_secs(lifetime))
 }
 
 /// Run the whole flow: ask for a code, show the message, poll until the admin signs in.
@@ -50,8 +63,8 @@ pub async fn sign_in(req: DeviceCodeRequest<'_>, http: &reqwest::Client, diag: &
             body["user_code"].as_str().unwrap_or("?")
         )
     });
-    let mut interval = Duration::from_secs(body["interval"].as_u64().unwrap_or(5).max(1));
-    let deadline = Instant::now() + Duration::from_secs(body["expires_in"].as_u64().unwrap_or(900));
+    let (mut interval, lifetime) = poll_timing(&body);
+    let deadline = Instant::now() + lifetime;
     diag.sign_in(&message);
 
     loop {
@@ -86,7 +99,7 @@ pub async fn sign_in(req: DeviceCodeRequest<'_>, http: &reqwest::Client, diag: &
         match body["error"].as_str().unwrap_or("") {
             "authorization_pending" => {}
             // RFC 8628 §3.5: add five seconds to the polling interval, for good.
-            "slow_down" => interval += Duration::from_secs(5),
+            "slow_down" => interval = (interval + Duration::from_secs(5)).min(Duration::from_secs(MAX_INTERVAL_SECS)),
             "authorization_declined" => {
                 return Err(SignInRefused("the sign-in was declined in the browser".into()).into())
             }
@@ -107,5 +120,23 @@ pub async fn sign_in(req: DeviceCodeRequest<'_>, http: &reqwest::Client, diag: &
                 .into())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_numbers_are_clamped() {
+        let huge = serde_json::json!({"interval": u64::MAX, "expires_in": u64::MAX});
+        let (interval, lifetime) = poll_timing(&huge);
+        assert_eq!(interval, Duration::from_secs(MAX_INTERVAL_SECS));
+        assert_eq!(lifetime, Duration::from_secs(MAX_CODE_LIFETIME_SECS));
+        assert!(Instant::now().checked_add(lifetime).is_some());
+        let (interval, _) = poll_timing(&serde_json::json!({"interval": 0}));
+        assert_eq!(interval, Duration::from_secs(1));
+        let (interval, lifetime) = poll_timing(&serde_json::json!({}));
+        assert_eq!((interval.as_secs(), lifetime.as_secs()), (5, 900));
     }
 }

@@ -9,6 +9,7 @@
 pub mod devicecode;
 pub mod jwt;
 pub mod store;
+pub mod redact;
 
 use anyhow::{bail, Context, Result};
 use secrecy::{ExposeSecret, SecretString};
@@ -121,13 +122,11 @@ impl TokenProvider {
         if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
             bail!("the bearer token from {source} contains spaces or line breaks; paste only the token");
         }
+        let token = SecretString::from(token);
+        redact::add_secret(&token);
         Ok(Self {
             source,
-            current: Arc::new(Mutex::new(Current {
-                token: SecretString::from(token),
-                refresh_at: None,
-                refresh_token: None,
-            })),
+            current: Arc::new(Mutex::new(Current { token, refresh_at: None, refresh_token: None })),
             client: None,
         })
     }
@@ -179,9 +178,11 @@ impl TokenProvider {
         jwt::claims(self.current.lock().await.token.expose_secret())
     }
 
-    /// Exact text to scrub from anything we print (defence in depth).
+    /// Exact text to scrub from anything we print (defence in depth). The token is
+    /// registered with the process-wide redactor already; this handle adds nothing of its own.
     pub async fn redactor(&self) -> Redactor {
-        Redactor { secrets: vec![self.current.lock().await.token.clone()] }
+        redact::add_secret(&self.current.lock().await.token);
+        Redactor::default()
     }
 }
 
@@ -224,18 +225,30 @@ pub(crate) fn current_from(body: &serde_json::Value) -> Result<Current> {
         .and_then(|v| v.as_str())
         .context("the token endpoint's answer has no access_token")?
         .to_string();
-    let expires_in =
-        body.get("expires_in").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok())).unwrap_or(3600);
+    let expires_in = clamp_expires_in(
+        body.get("expires_in").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok())).unwrap_or(3600),
+    );
     // Renew at 80% of the lifetime (at least 10 s early) so a long run never sends a dead token.
     let early = (expires_in / 5).max(10).min(expires_in);
-    Ok(Current {
-        token: SecretString::from(token),
-        refresh_at: Some(SystemTime::now() + Duration::from_secs(expires_in - early)),
-        refresh_token: body.get("refresh_token").and_then(|v| v.as_str()).map(|r| SecretString::from(r.to_string())),
-    })
+    let token = SecretString::from(token);
+    redact::add_secret(&token);
+    let refresh_token = body.get("refresh_token").and_then(|v| v.as_str()).map(|r| SecretString::from(r.to_string()));
+    if let Some(r) = &refresh_token {
+        redact::add_secret(r);
+    }
+    Ok(Current { token, refresh_at: Some(SystemTime::now() + Duration::from_secs(expires_in - early)), refresh_token })
+}
+
+/// The longest token lifetime believed: Entra issues at most a day. A server's number is
+/// clamped, never trusted into a duration overflow (`expires_in: 18446744073709551615`).
+pub const MAX_EXPIRES_IN_SECS: u64 = 24 * 3600;
+
+pub fn clamp_expires_in(seconds: u64) -> u64 {
+    seconds.min(MAX_EXPIRES_IN_SECS)
 }
 
 async fn fetch_client_token(creds: &ClientCredentials, http: &reqwest::Client) -> Result<Current> {
+    redact::add_secret(&creds.client_secret);
     let url = format!("{}/{}/oauth2/v2.0/token", creds.authority.trim_end_matches('/'), creds.tenant);
     let form = [
         ("grant_type", "client_credentials"),
@@ -269,7 +282,7 @@ impl Redactor {
         self.secrets.push(secret);
     }
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
+        let mut out = redact::scrub(text).into_owned();
         for s in &self.secrets {
             let s = s.expose_secret();
             if s.len() >= 8 {
@@ -321,6 +334,17 @@ mod tests {
         let mut r = Redactor::default();
         r.add(SecretString::from("supersecret-token".to_string()));
         assert_eq!(r.redact("x supersecret-token y"), "x [REDACTED] y");
+    }
+
+    #[test]
+    fn a_huge_expires_in_is_clamped() {
+        let body = serde_json::json!({"access_token": "tok-1234567890", "expires_in": u64::MAX});
+        let current = current_from(&body).unwrap();
+        let at = current.refresh_at.unwrap();
+        let in_a_day = SystemTime::now() + Duration::from_secs(MAX_EXPIRES_IN_SECS);
+        assert!(at <= in_a_day && at > SystemTime::now());
+        let body = serde_json::json!({"access_token": "tok-1234567890", "expires_in": "18446744073709551615"});
+        assert!(current_from(&body).is_ok());
     }
 
     #[test]

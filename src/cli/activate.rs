@@ -95,7 +95,7 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
             anyhow::bail!("--upn '{upn}' is not a user@domain address");
         }
     }
-    let read = args.input.read_options(args.one.code.is_none());
+    let read = crate::inventory::ReadOptions { redact_seeds: true, ..args.input.read_options(args.one.code.is_none()) };
     let mut filtered = None;
     let mut rows: Vec<RowResult> = match &args.input.csv {
         Some(csv) => {
@@ -134,7 +134,10 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
     };
     // Lock the journal before any request: two runs on one journal would both write.
     let journal = match (&args.run.journal, args.run.dry_run) {
-        (Some(path), false) => Some(journal::Journal::open(path)?),
+        (Some(path), false) => Some(journal::Journal::open(
+            path,
+            &crate::record::JournalHeader::new("activate", args.tenant.backend, args.auth.tenant.clone()),
+        )?),
         _ => None,
     };
     let planning_rate = args.tenant.backend.planning_rate(args.run.pace.max_rate);

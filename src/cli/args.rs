@@ -20,6 +20,10 @@ pub struct InputArgs {
     /// Hash for rows without a hash column or with an empty cell.
     #[arg(long = "hash", value_enum, default_value_t = HashArg::Sha1)]
     pub default_hash: HashArg,
+    /// The column holding the secret keys, when its header is not one the tool knows
+    /// (`TOTP Seed`, `OTP Secret`, …).
+    #[arg(long, value_name = "NAME")]
+    pub secret_column: Option<String>,
 }
 
 /// The vendor CSV where a command can also work without one (`activate --code`, `doctor`).
@@ -35,11 +39,31 @@ pub struct OptionalInputArgs {
     /// Hash for rows without a hash column or with an empty cell.
     #[arg(long = "hash", value_enum, default_value_t = HashArg::Sha1)]
     pub default_hash: HashArg,
+    /// The column holding the secret keys, when its header is not one the tool knows
+    /// (`TOTP Seed`, `OTP Secret`, …).
+    #[arg(long, value_name = "NAME")]
+    pub secret_column: Option<String>,
 }
 
 impl OptionalInputArgs {
     pub fn read_options(&self, require_secret: bool) -> ReadOptions {
-        ReadOptions { secret_format: self.secret_format, default_hash: self.default_hash.into(), require_secret }
+        read_options(self.secret_format, self.default_hash, &self.secret_column, require_secret)
+    }
+}
+
+/// The one mapping from the input flags to [`ReadOptions`].
+fn read_options(
+    secret_format: SecretFormat,
+    default_hash: HashArg,
+    secret_column: &Option<String>,
+    require_secret: bool,
+) -> ReadOptions {
+    ReadOptions {
+        secret_format,
+        default_hash: default_hash.into(),
+        require_secret,
+        secret_column: secret_column.clone(),
+        redact_seeds: false,
     }
 }
 
@@ -60,7 +84,7 @@ impl From<HashArg> for HashFunction {
 
 impl InputArgs {
     pub fn read_options(&self, require_secret: bool) -> ReadOptions {
-        ReadOptions { secret_format: self.secret_format, default_hash: self.default_hash.into(), require_secret }
+        read_options(self.secret_format, self.default_hash, &self.secret_column, require_secret)
     }
 }
 

@@ -108,7 +108,10 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
         _ => HashSet::new(),
     };
     let journal = match (&args.run.journal, args.run.dry_run) {
-        (Some(path), false) => Some(Journal::open(path)?),
+        (Some(path), false) => Some(Journal::open(
+            path,
+            &crate::record::JournalHeader::new(change::op_label(op), args.tenant.backend, args.auth.tenant.clone()),
+        )?),
         _ => None,
     };
     let rt = connect::runtime()?;

@@ -261,12 +261,14 @@ pub async fn connect(
     let backend = match tenant.backend {
         BackendKind::Graph => {
             let base = validate_base_url(&graph_url, "--graph-url")?;
-            let api = ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Graph);
+            let api =
+                ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Graph).pinned_to(&base);
             AnyBackend::Graph(Arc::new(GraphBackend::new(api, &base)))
         }
         BackendKind::Portal => {
             let base = validate_base_url(&portal_url, "--portal-url")?;
-            let api = ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Portal);
+            let api = ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Portal)
+                .pinned_to(&base);
             AnyBackend::Portal(Arc::new(PortalBackend::new(api, &base)))
         }
     };

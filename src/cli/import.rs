@@ -57,15 +57,22 @@ pub fn run(args: ImportArgs) -> Result<i32> {
 
 fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<i32> {
     let engine = args.run.pace.engine_config(args.tenant.backend)?;
-    let rows: Vec<RowResult> =
-        pipeline::open(&args.input.csv, args.input.read_options(true), &args.script.options(false))?.collect();
+    let rows: Vec<RowResult> = pipeline::open(
+        &args.input.csv,
+        crate::inventory::ReadOptions { redact_seeds: true, ..args.input.read_options(true) },
+        &args.script.options(false),
+    )?
+    .collect();
     let (settled_import, settled_activation) = match (&args.run.journal, args.run.resume) {
         (Some(path), true) => (import::read_settled(path)?, activate::journal::read_settled(path)?),
         _ => (HashMap::new(), activate::journal::Settled::default()),
     };
     // Lock the journal before any request.
     let journal = match (&args.run.journal, args.run.dry_run) {
-        (Some(path), false) => Some(Journal::open(path)?),
+        (Some(path), false) => Some(Journal::open(
+            path,
+            &crate::record::JournalHeader::new("import", args.tenant.backend, args.auth.tenant.clone()),
+        )?),
         _ => None,
     };
     let options = Options { dry_run: args.run.dry_run, engine };
@@ -148,7 +155,10 @@ async fn go<B: Backend>(
     let mut sink = Sink::new(output, diag.clone(), summary);
     sink.set_redactor(redactor);
     if let (Some(path), false) = (&args.run.journal, options.dry_run) {
-        sink = sink.with_journal(activate::journal::Journal::open(path)?);
+        sink = sink.with_journal(activate::journal::Journal::open(
+            path,
+            &crate::record::JournalHeader::new("import", args.tenant.backend, args.auth.tenant.clone()),
+        )?);
     }
     if let Some(p) = &args.run.error_log {
         sink = sink.with_error_log(p)?;

@@ -27,7 +27,20 @@ pub mod exit {
     use crate::stop::ExitCode;
     pub const OK: i32 = ExitCode::Ok.code();
     pub const USAGE: i32 = ExitCode::Usage.code();
+    pub const INTERNAL: i32 = ExitCode::Internal.code();
 }
+
+/// A thread of the tool panicked: a bug, classified apart from usage errors.
+#[derive(Debug)]
+pub struct Internal(pub String);
+
+impl std::fmt::Display for Internal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "internal error (a bug, please report it): {}", self.0)
+    }
+}
+
+impl std::error::Error for Internal {}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -118,7 +131,7 @@ pub fn report_fatal(e: &anyhow::Error) -> i32 {
     {
         return exit::OK;
     }
-    eprintln!("oathbulk: error: {e:#}");
+    eprintln!("oathbulk: error: {}", crate::diag::for_people(&format!("{e:#}")));
     stop_reason_for(e).exit_code().code()
 }
 
@@ -127,6 +140,9 @@ pub fn report_fatal(e: &anyhow::Error) -> i32 {
 /// `service`, anything else (arguments, files) is `usage`.
 pub fn stop_reason_for(e: &anyhow::Error) -> StopReason {
     for cause in e.chain() {
+        if cause.downcast_ref::<Internal>().is_some() {
+            return StopReason::Internal;
+        }
         if cause.downcast_ref::<crate::auth::SignInRefused>().is_some() {
             return StopReason::AuthRejected;
         }
@@ -222,4 +238,17 @@ pub fn summary_of_stop(
 /// Exit code for a finished row command.
 pub fn rows_exit_code(errors: u64) -> i32 {
     ExitCode::for_rows(errors).code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_is_internal_not_usage() {
+        let e = anyhow::Error::new(Internal("the compute thread panicked".into()));
+        assert_eq!(stop_reason_for(&e), StopReason::Internal);
+        assert_eq!(stop_reason_for(&e).exit_code().code(), exit::INTERNAL);
+        assert_eq!(stop_reason_for(&anyhow::anyhow!("bad flag")), StopReason::Usage);
+    }
 }

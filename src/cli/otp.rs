@@ -38,7 +38,12 @@ pub fn parse_instant(text: &str) -> Result<u64, String> {
 
 pub fn now_unix(offset: i64) -> Result<u64> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).context("system clock before 1970")?;
-    u64::try_from(now.as_secs() as i64 + offset).context("--clock-offset moves the clock before 1970")
+    // Checked: a huge offset is out of range, not a wrap-around that says "before 1970".
+    let shifted = i64::try_from(now.as_secs())
+        .ok()
+        .and_then(|n| n.checked_add(offset))
+        .context("--clock-offset is out of range (it moves the clock past the year 292 billion)")?;
+    u64::try_from(shifted).context("--clock-offset moves the clock before 1970")
 }
 
 /// Rows handed from the reading thread to the computing thread at a time.
@@ -80,7 +85,7 @@ pub fn run(args: OtpArgs) -> Result<i32> {
         let _ = to_worker.send(batch);
     }
     drop(to_worker);
-    let (mut out, mut summary) = worker.join().map_err(|_| anyhow::anyhow!("the compute thread panicked"))??;
+    let (mut out, mut summary) = worker.join().map_err(|_| super::Internal("the compute thread panicked".into()))??;
     summary.filtered = filtered.get();
     summary.exit_code = super::rows_exit_code(summary.errors);
     summary.elapsed_ms = started.elapsed().as_millis() as u64;

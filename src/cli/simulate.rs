@@ -260,6 +260,7 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
         secret_format: args.seed.secret_format,
         default_hash: args.seed.default_hash.into(),
         require_secret: true,
+        ..Default::default()
     };
     let mut rows = Vec::new();
     for row in Inventory::open(&args.seed.csv, options)? {

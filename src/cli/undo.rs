@@ -62,21 +62,26 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
     };
     let options = run_args.options(args.tenant.backend)?;
     // The run must be over: hold its journal's lock for the whole undo.
-    let run_lock = journal::Journal::open(&args.journal)?;
-    let (records, unreadable) = journal::read(&args.journal)?;
-    if !unreadable.is_empty() {
-        diag.warn(
-            "journal_unreadable_lines",
-            &format!("journal lines {unreadable:?} are unreadable (a torn write?); what they recorded is not undone"),
-        );
+    let run_lock = crate::journal::lock_existing(&args.journal)?;
+    let contents = crate::journal::read(&args.journal)?;
+    if let Some(w) = contents.torn_warning(&args.journal, "what they recorded is not undone") {
+        diag.warn("journal_unreadable_lines", &w);
     }
+    let records = contents.records;
     let undo_path = args.undo_journal.clone().unwrap_or_else(|| {
         let mut p = args.journal.clone().into_os_string();
         p.push(".undo.jsonl");
         PathBuf::from(p)
     });
     let progress = undo::read_progress(&undo_path)?;
-    let own = if args.dry_run { None } else { Some(journal::Journal::open(&undo_path)?) };
+    let own = if args.dry_run {
+        None
+    } else {
+        Some(journal::Journal::open(
+            &undo_path,
+            &crate::record::JournalHeader::new("undo", args.tenant.backend, args.auth.tenant.clone()),
+        )?)
+    };
     let rt = connect::runtime()?;
     let code = rt.block_on(async move {
         let conn = connect::connect(&args.tenant, &args.auth, diag, None).await?;

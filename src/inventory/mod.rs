@@ -2,13 +2,14 @@
 //! turned into [`Row`]s or line-numbered [`RowError`]s. Knows nothing of the network.
 
 mod columns;
+mod lines;
 mod reader;
 pub mod rules;
 mod secret;
 
 pub use columns::{field_for, normalise, Field};
 pub use reader::{Inventory, ReadOptions};
-pub use secret::{SecretFormat, SecretKey, MAX_SECRET_CHARS, RECOMMENDED_MIN_BITS};
+pub use secret::{looks_like_seed, quote_cell, SecretFormat, SecretKey, MAX_SECRET_CHARS, RECOMMENDED_MIN_BITS};
 
 use crate::otp::HashFunction;
 use std::sync::Arc;
@@ -71,5 +72,52 @@ mod tests {
         assert!(!super::is_upn("@contoso.com"));
         assert!(!super::is_upn("a b@contoso.com"));
         assert!(!super::is_upn("a@b@contoso.com"));
+    }
+}
+
+/// Entry points for `cargo fuzz` (fuzz/) and for replaying its corpus on stable
+/// (tests/fuzz_corpus.rs): one function per target, each checking what must hold for any
+/// input, so a corpus file that once broke a rule keeps testing it.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{looks_like_seed, Inventory, ReadOptions, SecretFormat, SecretKey};
+
+    /// Read arbitrary bytes as a vendor CSV (with and without a required secret column):
+    /// no panic; a row error carries no cell of a misaligned row and no seed-shaped cell.
+    pub fn read_csv(data: &[u8]) {
+        for require_secret in [false, true] {
+            let options = ReadOptions { require_secret, ..Default::default() };
+            let Ok(inventory) = Inventory::from_reader(std::io::Cursor::new(data.to_vec()), options) else { continue };
+            for row in inventory {
+                let Err(e) = row else { continue };
+                if matches!(e.code, "ragged_row" | "unclosed_quote" | "line_too_long" | "no_rows") {
+                    assert!(e.upn.is_none() && e.serial.is_none(), "{e:?}");
+                }
+                for cell in [&e.upn, &e.serial].into_iter().flatten() {
+                    assert!(!looks_like_seed(cell), "seed-shaped cell in a row error: {e:?}");
+                }
+            }
+        }
+    }
+
+    /// Decode arbitrary text as a seed in both formats: no panic; a decoded seed survives
+    /// its canonical Base32 form; an error never quotes the input.
+    pub fn decode_secret(data: &[u8]) {
+        let Ok(text) = std::str::from_utf8(data) else { return };
+        for format in [SecretFormat::Base32, SecretFormat::Hex] {
+            match SecretKey::decode(text, format) {
+                Ok(key) => {
+                    let again =
+                        SecretKey::decode(&key.to_base32(), SecretFormat::Base32).expect("canonical form decodes");
+                    assert!(again == key, "round trip");
+                }
+                Err(message) => {
+                    // A seed-shaped input never shows up in the message (any other input may
+                    // happen to be a piece of the message's own wording).
+                    let trimmed = text.trim();
+                    assert!(!looks_like_seed(trimmed) || !message.contains(trimmed), "the error quotes its input");
+                }
+            }
+        }
     }
 }

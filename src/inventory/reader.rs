@@ -1,37 +1,73 @@
 //! Streaming CSV reader: one row in memory at a time, so `otp` and `list` stay flat
-//! however large the file.
+//! however large the file. One physical line is one record (see `lines.rs`).
+//!
+//! What a row error may say: a line whose cells do not line up with the header carries no
+//! cell text at all (line, cell count and the header's names only); a line that does line
+//! up carries a cell only from outside the secret column and only when the cell does not
+//! look like a seed (`secret::quote_cell`).
 
-use super::columns::{field_for, Field};
-use super::secret::{SecretFormat, SecretKey};
+use super::columns::{field_for, normalise, Field};
+use super::lines::{content, split, Cells, Line, Lines, MAX_LINE_BYTES};
+use super::secret::{looks_like_seed, quote_cell, SecretFormat, SecretKey};
 use super::{is_upn, Row, RowError};
 use crate::otp::HashFunction;
 use anyhow::{bail, Context, Result};
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
 /// How to read the file: the choices the CSV cannot tell us.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
     pub secret_format: SecretFormat,
     /// For rows without a hash column (or an empty cell).
     pub default_hash: HashFunction,
     /// Fail at the header when there is no secret column (`otp`, `activate`).
     pub require_secret: bool,
+    /// `--secret-column NAME`: a header the aliases do not know that holds the seeds.
+    pub secret_column: Option<String>,
+    /// Tell the redactor every seed read (commands that talk to a server, which could
+    /// echo one back).
+    pub redact_seeds: bool,
 }
+
+/// Physical lines a quoted cell may span (Excel writes line breaks inside cells).
+const MAX_CONTINUATION_LINES: usize = 8;
+
+/// Data lines read ahead at open to find a seed column under an unknown name.
+const LOOKAHEAD_LINES: usize = 32;
 
 /// An open vendor CSV: iterate it for rows.
 pub struct Inventory {
-    csv: csv::Reader<Box<dyn BufRead>>,
+    lines: Lines,
+    splitter: csv_core::Reader,
     headers: Vec<Arc<str>>,
     columns: Vec<Option<Field>>,
     index: [Option<usize>; 8],
-    record: csv::ByteRecord,
+    cells: Cells,
     options: ReadOptions,
+    /// Lines read at open (the seed-column probe), handed out first.
+    ahead: VecDeque<(u64, Line)>,
+    /// Rows and row errors handed out so far.
+    yielded: u64,
+    /// First line skipped as empty that still had bytes (`,,,,`), for the no-rows check.
+    skipped_with_bytes: Option<u64>,
+    /// The input failed: no line after the ones read ahead.
+    done: bool,
+    /// The end was reported (`no_rows` at most once).
+    ended: bool,
 }
 
 fn slot(field: Field) -> usize {
     field as usize
 }
+
+/// What a header-less file looks like: its first line is data.
+fn looks_like_data(cells: &[String]) -> bool {
+    cells.iter().any(|c| is_upn(c) || looks_like_seed(c))
+}
+
+const EXPECTED_HEADER: &str = "upn,serial number,secret key,time interval,manufacturer,model";
 
 impl Inventory {
     /// Open a file, or standard input for `-`.
@@ -47,32 +83,67 @@ impl Inventory {
     pub fn from_reader(input: impl Read + 'static, options: ReadOptions) -> Result<Self> {
         let mut input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(256 * 1024, input));
         let head = input.fill_buf()?;
-        if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) || head.iter().take(64).any(|&b| b == 0) {
+        let utf16_pattern = head.len() >= 4
+            && (head.iter().step_by(2).take(32).all(|&b| b == 0)
+                || head.iter().skip(1).step_by(2).take(32).all(|&b| b == 0));
+        if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) || utf16_pattern {
             bail!("the file is UTF-16 (Excel's \"Unicode Text\"); save it as \"CSV UTF-8\" and try again");
+        }
+        if let Some(at) = head.iter().take(4096).position(|&b| b == 0) {
+            bail!("the file has a NUL byte at byte {}: it is not a text CSV", at + 1);
         }
         if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
             input.consume(3);
         }
-        let mut csv = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(true)
-            .trim(csv::Trim::None)
-            // '\n' rather than CRLF: csv's line numbers run one short on CRLF files, and
-            // every row error names its line. The stray '\r' is trimmed with the cell.
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_reader(input);
-        let raw_headers = csv.byte_headers().context("cannot read the header line")?.clone();
-        if raw_headers.is_empty() || (raw_headers.len() == 1 && raw_headers[0].is_empty()) {
-            bail!("the file is empty: expected a header line such as 'upn,serial number,secret key,time interval,manufacturer,model'");
+        let mut lines = Lines::new(input);
+        let mut splitter = csv_core::Reader::new();
+        let mut cells = Cells::default();
+        let header = match lines.next_line()? {
+            Some((_, Line::Text(t))) => t,
+            Some((_, Line::Failed(e))) => bail!("cannot read the header line: {e}"),
+            Some((_, Line::TooLong)) => {
+                bail!("the header line is longer than {MAX_LINE_BYTES} bytes; expected '{EXPECTED_HEADER}'")
+            }
+            None => Vec::new(),
+        };
+        if header.iter().all(u8::is_ascii_whitespace) {
+            bail!("the file is empty: expected a header line such as '{EXPECTED_HEADER}'");
         }
-        let mut headers = Vec::with_capacity(raw_headers.len());
-        let mut columns = Vec::with_capacity(raw_headers.len());
+        if split(&mut splitter, content(&header), &mut cells).is_err() {
+            bail!("the header line (line 1) has a quote that is not closed; expected '{EXPECTED_HEADER}'");
+        }
+        let mut names = Vec::with_capacity(cells.len());
+        for raw in cells.iter() {
+            names.push(std::str::from_utf8(raw).context("the header line is not UTF-8")?.trim().to_string());
+        }
+        if let Some(i) = names.iter().position(|n| looks_like_seed(n)) {
+            // A missing line end merged a data row into the header, or there is no header.
+            bail!(
+                "column {} of the header line looks like a secret key (not shown): the header line is missing or \
+                 merged with a data row; expected '{EXPECTED_HEADER}'",
+                i + 1
+            );
+        }
+        let mut headers = Vec::with_capacity(names.len());
+        let mut columns = Vec::with_capacity(names.len());
         let mut index = [None; 8];
-        for (i, raw) in raw_headers.iter().enumerate() {
-            let name = std::str::from_utf8(raw).context("the header line is not UTF-8")?.trim().to_string();
-            let field = field_for(&name);
+        let wanted_secret = options.secret_column.as_deref().map(normalise);
+        if let Some(name) = &options.secret_column {
+            if !names.iter().any(|n| Some(normalise(n)) == wanted_secret) {
+                bail!("--secret-column '{name}' names no column of the header");
+            }
+        }
+        for (i, name) in names.iter().enumerate() {
+            let field = if wanted_secret.is_some() && Some(normalise(name)) == wanted_secret {
+                Some(Field::Secret)
+            } else {
+                field_for(name)
+            };
             if let Some(f) = field {
                 if let Some(prev) = index[slot(f)] {
+                    if looks_like_data(&names) {
+                        bail!("the first line is a data row, not a header: add the header line '{EXPECTED_HEADER}'");
+                    }
                     bail!(
                         "columns {} and {} both name the {} field ('{}' and '{}')",
                         prev + 1,
@@ -85,6 +156,13 @@ impl Inventory {
                 index[slot(f)] = Some(i);
             }
             columns.push(field);
+            // Two extra columns with one name would collapse into one `extra` entry (the last
+            // value winning): the later ones are named by their position instead.
+            let name = if field.is_none() && headers.iter().any(|h: &Arc<str>| h.as_ref() == name) {
+                format!("{name} (column {})", i + 1)
+            } else {
+                name.clone()
+            };
             headers.push(Arc::from(name.as_str()));
         }
         let mut missing = vec![];
@@ -98,13 +176,77 @@ impl Inventory {
             missing.push("secret key");
         }
         if !missing.is_empty() {
+            // Never echo a data line: a file without its header starts with a seed.
+            if looks_like_data(&names) {
+                bail!(
+                    "the first line is a data row, not a header (no {} column): add the header line '{EXPECTED_HEADER}'",
+                    missing.join(" or ")
+                );
+            }
             bail!(
-                "the header has no {} column (found: {}); expected 'upn,serial number,secret key,time interval,manufacturer,model'",
+                "the header has no {} column (found: {}); expected '{EXPECTED_HEADER}'",
                 missing.join(" or "),
-                headers.iter().map(|h| format!("'{h}'")).collect::<Vec<_>>().join(", ")
+                names.iter().map(|h| quote_cell(h)).collect::<Vec<_>>().join(", ")
             );
         }
-        Ok(Self { csv, headers, columns, index, record: csv::ByteRecord::new(), options })
+        let mut inventory = Self {
+            lines,
+            splitter,
+            headers,
+            columns,
+            index,
+            cells,
+            options,
+            ahead: VecDeque::new(),
+            yielded: 0,
+            skipped_with_bytes: None,
+            done: false,
+            ended: false,
+        };
+        inventory.refuse_unknown_seed_column()?;
+        Ok(inventory)
+    }
+
+    /// A column the aliases do not know whose values all look like seeds would be shown
+    /// under `extra` by `list`: refuse it, naming the column and the flag that maps it.
+    fn refuse_unknown_seed_column(&mut self) -> Result<()> {
+        let unknown: Vec<usize> = (0..self.columns.len()).filter(|&i| self.columns[i].is_none()).collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        while self.ahead.len() < LOOKAHEAD_LINES {
+            match self.lines.next_line()? {
+                Some(l) => self.ahead.push_back(l),
+                None => break,
+            }
+        }
+        // Per unknown column: (non-empty values, of which seed-like).
+        let mut seen = vec![(0usize, 0usize); self.columns.len()];
+        for (_, line) in &self.ahead {
+            let Line::Text(text) = line else { continue };
+            if split(&mut self.splitter, content(text), &mut self.cells).is_err()
+                || self.cells.len() != self.headers.len()
+            {
+                continue;
+            }
+            for &i in &unknown {
+                let cell = std::str::from_utf8(self.cells.get(i).unwrap_or_default()).unwrap_or("").trim();
+                if !cell.is_empty() {
+                    seen[i].0 += 1;
+                    seen[i].1 += usize::from(looks_like_seed(cell));
+                }
+            }
+        }
+        if let Some(&i) = unknown.iter().find(|&&i| seen[i].0 > 0 && seen[i].0 == seen[i].1) {
+            let name = &self.headers[i];
+            let also = if self.has(Field::Secret) { " instead of the current secret key column" } else { "" };
+            bail!(
+                "column {} ('{name}') holds values that look like secret keys, and the tool does not know that \
+                 column name; to read it as the secret key column{also}, pass --secret-column '{name}'",
+                i + 1
+            );
+        }
+        Ok(())
     }
 
     /// The header names as they appear in the file.
@@ -120,26 +262,41 @@ impl Inventory {
     fn cell(&self, field: Field) -> Result<&str, usize> {
         match self.index[slot(field)] {
             None => Ok(""),
-            Some(i) => std::str::from_utf8(self.record.get(i).unwrap_or_default()).map(str::trim).map_err(|_| i),
+            Some(i) => std::str::from_utf8(self.cells.get(i).unwrap_or_default()).map(str::trim).map_err(|_| i),
         }
     }
 
+    /// A cell to attach to a row error: never the secret column, never a seed-like text.
+    fn attachable(&self, field: Field) -> Option<String> {
+        self.cell(field).ok().filter(|s| !s.is_empty() && !looks_like_seed(s)).map(str::to_string)
+    }
+
+    fn line_error(line: u64, code: &'static str, message: String) -> RowError {
+        RowError { line, field: None, code, message, upn: None, serial: None }
+    }
+
     fn parse_current(&self, line: u64) -> Result<Row, RowError> {
+        if self.cells.len() != self.headers.len() {
+            // The cells do not line up with the header: any of them may be a seed.
+            return Err(Self::line_error(
+                line,
+                "ragged_row",
+                format!(
+                    "line has {} fields but the header has {} ({})",
+                    self.cells.len(),
+                    self.headers.len(),
+                    self.headers.iter().map(|h| quote_cell(h)).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
         let err = |field: Option<Field>, code: &'static str, message: String| RowError {
             line,
             field: field.map(|f| f.name().to_string()),
             code,
             message,
-            upn: self.cell(Field::Upn).ok().filter(|s| !s.is_empty()).map(str::to_string),
-            serial: self.cell(Field::Serial).ok().filter(|s| !s.is_empty()).map(str::to_string),
+            upn: self.attachable(Field::Upn),
+            serial: self.attachable(Field::Serial),
         };
-        if self.record.len() != self.headers.len() {
-            return Err(err(
-                None,
-                "ragged_row",
-                format!("line has {} fields but the header has {}", self.record.len(), self.headers.len()),
-            ));
-        }
         let text = |field: Field| {
             self.cell(field)
                 .map_err(|_| err(Some(field), "invalid_utf8", format!("{} is not valid UTF-8", field.name())))
@@ -153,14 +310,20 @@ impl Inventory {
             return Err(err(Some(Field::Upn), "missing_upn", "upn is empty".into()));
         }
         if !is_upn(upn) {
-            return Err(err(Some(Field::Upn), "invalid_upn", format!("upn '{upn}' is not a user@domain address")));
+            return Err(err(
+                Some(Field::Upn),
+                "invalid_upn",
+                format!("upn {} is not a user@domain address", quote_cell(upn)),
+            ));
         }
         let secret = if self.has(Field::Secret) {
             let raw = text(Field::Secret)?;
-            Some(
-                SecretKey::decode(raw, self.options.secret_format)
-                    .map_err(|m| err(Some(Field::Secret), "invalid_secret", m))?,
-            )
+            let key = SecretKey::decode(raw, self.options.secret_format)
+                .map_err(|m| err(Some(Field::Secret), "invalid_secret", m))?;
+            if self.options.redact_seeds {
+                crate::auth::redact::add_seed(&key);
+            }
+            Some(key)
         } else {
             None
         };
@@ -172,25 +335,46 @@ impl Inventory {
                 return Err(err(
                     Some(Field::TimeInterval),
                     "invalid_time_interval",
-                    format!("time interval '{other}' is not 30 or 60 seconds"),
+                    format!("time interval {} is not 30 or 60 seconds", quote_cell(other)),
                 ))
             }
         };
         let hash = match text(Field::Hash)? {
             "" => self.options.default_hash,
             other => HashFunction::parse(other).ok_or_else(|| {
-                err(Some(Field::Hash), "invalid_hash", format!("hash '{other}' is not sha1 or sha256"))
+                err(Some(Field::Hash), "invalid_hash", format!("hash {} is not sha1 or sha256", quote_cell(other)))
             })?,
         };
         let display_name = Some(text(Field::DisplayName)?).filter(|s| !s.is_empty()).map(str::to_string);
         let mut extra = Vec::new();
         for (i, column) in self.columns.iter().enumerate() {
             if column.is_none() {
-                let value = std::str::from_utf8(&self.record[i]).map_err(|_| {
-                    err(None, "invalid_utf8", format!("column '{}' is not valid UTF-8", self.headers[i]))
+                let value = std::str::from_utf8(self.cells.get(i).unwrap_or_default()).map_err(|_| {
+                    err(None, "invalid_utf8", format!("column {} is not valid UTF-8", quote_cell(&self.headers[i])))
                 })?;
                 extra.push((self.headers[i].clone(), value.trim().to_string()));
             }
+        }
+        // A seed outside the secret column (a shifted line, a mislabelled header) would be
+        // printed by `list` and carried everywhere: refuse the row, showing no cell.
+        let printable = [
+            (Field::Upn.name(), upn),
+            (Field::Serial.name(), serial),
+            (Field::Manufacturer.name(), text(Field::Manufacturer)?),
+            (Field::Model.name(), text(Field::Model)?),
+            (Field::DisplayName.name(), display_name.as_deref().unwrap_or("")),
+        ];
+        let extras = extra.iter().map(|(name, value)| (name.as_ref(), value.as_str()));
+        if let Some((name, _)) = printable.into_iter().chain(extras).find(|(_, value)| looks_like_seed(value)) {
+            return Err(Self::line_error(
+                line,
+                "secret_outside_its_column",
+                format!(
+                    "the {} cell looks like a secret key (not shown): is a column missing or shifted on this line, \
+                     or is the secret column misnamed?",
+                    quote_cell(name)
+                ),
+            ));
         }
         Ok(Row {
             line,
@@ -205,6 +389,71 @@ impl Inventory {
             extra,
         })
     }
+
+    fn next_line(&mut self) -> Option<(u64, Line)> {
+        if let Some(l) = self.ahead.pop_front() {
+            return Some(l);
+        }
+        if self.done {
+            return None;
+        }
+        match self.lines.next_line() {
+            Ok(l) => l,
+            Err(e) => {
+                // A read error mid-file (a device gone): report it at the next line, then stop.
+                self.done = true;
+                Some((self.lines.number() + 1, Line::Failed(e.to_string())))
+            }
+        }
+    }
+
+    /// A quote left open at the end of `first`: a cell with a line break (Excel writes
+    /// them) when joining the next lines closes it with the cells lining up with the header
+    /// (then `cells` holds that record); otherwise a stray quote, and the lines read ahead
+    /// are given back to be read as rows of their own.
+    fn continue_quoted(&mut self, first: &[u8]) -> bool {
+        let mut joined = first.to_vec();
+        let mut taken = Vec::new();
+        while taken.len() < MAX_CONTINUATION_LINES {
+            let Some((n, l)) = self.next_line() else { break };
+            let Line::Text(t) = &l else {
+                taken.push((n, l));
+                break;
+            };
+            // The line break is part of the cell, as the file has it.
+            joined.extend_from_slice(t);
+            taken.push((n, l));
+            if joined.len() > MAX_LINE_BYTES {
+                break;
+            }
+            match split(&mut self.splitter, content(&joined), &mut self.cells) {
+                Ok(()) if self.cells.len() == self.headers.len() => return true,
+                Ok(()) => break,
+                Err(_) => {}
+            }
+        }
+        for l in taken.into_iter().rev() {
+            self.ahead.push_front(l);
+        }
+        false
+    }
+
+    /// The end of the file: a file with bytes after its header but no row is not a
+    /// silent success.
+    fn at_end(&mut self) -> Option<Result<Row, RowError>> {
+        if self.ended {
+            return None;
+        }
+        self.ended = true;
+        match (self.yielded, self.skipped_with_bytes) {
+            (0, Some(line)) => Some(Err(Self::line_error(
+                line,
+                "no_rows",
+                "the file has lines after the header but none holds a row (only empty cells)".into(),
+            ))),
+            _ => None,
+        }
+    }
 }
 
 impl Iterator for Inventory {
@@ -212,34 +461,51 @@ impl Iterator for Inventory {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            match self.csv.read_byte_record(&mut self.record) {
-                Ok(false) => return None,
-                Ok(true) => {
-                    let line = self.record.position().map_or(0, |p| p.line());
-                    // Blank lines (Excel leaves them at the end) are not rows.
-                    if self.record.len() == 1 && self.record[0].iter().all(|b| b.is_ascii_whitespace()) {
-                        continue;
-                    }
-                    if self.record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace))
-                        && self.record.len() == self.headers.len()
-                    {
-                        // ",,,,," rows from spreadsheets: skip quietly too.
-                        continue;
-                    }
-                    return Some(self.parse_current(line));
-                }
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
-                    return Some(Err(RowError {
+            let Some((line, text)) = self.next_line() else {
+                return self.at_end();
+            };
+            let text = match text {
+                Line::TooLong => {
+                    self.yielded += 1;
+                    return Some(Err(Self::line_error(
                         line,
-                        field: None,
-                        code: "unreadable_row",
-                        message: format!("cannot parse the line: {e}"),
-                        upn: None,
-                        serial: None,
-                    }));
+                        "line_too_long",
+                        format!("line is longer than {MAX_LINE_BYTES} bytes; skipped"),
+                    )));
                 }
+                Line::Failed(e) => {
+                    self.yielded += 1;
+                    return Some(Err(Self::line_error(
+                        line,
+                        "unreadable_row",
+                        format!("cannot read the file here: {e}"),
+                    )));
+                }
+                Line::Text(t) => t,
+            };
+            // Blank lines (Excel leaves them at the end) are not rows.
+            if text.iter().all(u8::is_ascii_whitespace) {
+                continue;
             }
+            if split(&mut self.splitter, content(&text), &mut self.cells).is_err() && !self.continue_quoted(&text) {
+                self.yielded += 1;
+                return Some(Err(Self::line_error(
+                    line,
+                    "unclosed_quote",
+                    "a quote opened on this line is not closed before the line ends (nor closed on a following \
+                     line so that the cells line up with the header); the line is skipped"
+                        .into(),
+                )));
+            }
+            if self.cells.iter().all(|f| f.iter().all(u8::is_ascii_whitespace))
+                && self.cells.len() == self.headers.len()
+            {
+                // ",,,,," rows from spreadsheets: skip quietly too.
+                self.skipped_with_bytes.get_or_insert(line);
+                continue;
+            }
+            self.yielded += 1;
+            return Some(self.parse_current(line));
         }
     }
 }
@@ -293,6 +559,131 @@ mod tests {
         );
         assert_eq!(rows.iter().filter(|r| r.is_ok()).count(), 2);
         assert_eq!(rows[6].as_ref().unwrap().line, 8);
+    }
+
+    fn read_with(text: &str, options: ReadOptions) -> Result<Vec<Result<Row, RowError>>> {
+        Ok(Inventory::from_reader(std::io::Cursor::new(text.as_bytes().to_vec()), options)?.collect())
+    }
+
+    #[test]
+    fn an_unclosed_quote_costs_its_own_line_only() {
+        let rows = read(
+            "upn,serial number,secret key\n\
+             a@contoso.com,\"S1,GEZDGNBVGY3TQOJQ\n\
+             b@contoso.com,S2,JBSWY3DPEHPK3PXP\n\
+             c@contoso.com,\"S3\nsecond\",line\n",
+        );
+        let errs: Vec<_> = rows.iter().filter_map(|r| r.as_ref().err()).map(|e| (e.line, e.code)).collect();
+        assert_eq!(errs, vec![(2, "unclosed_quote"), (4, "invalid_secret")]); // 4–5: one record, its quote closed on 5
+        assert_eq!(rows[1].as_ref().unwrap().serial, "S2");
+        assert_eq!(rows[1].as_ref().unwrap().line, 3);
+    }
+
+    #[test]
+    fn a_quoted_cell_may_span_lines_when_the_cells_then_line_up() {
+        let rows = read(
+            "upn,serial number,display name\n\
+             a@contoso.com,S1,\"two\r\nlines\"\n\
+             b@contoso.com,S2,x\n",
+        );
+        let first = rows[0].as_ref().unwrap();
+        assert_eq!((first.line, first.display_name.as_deref()), (2, Some("two\r\nlines")));
+        assert_eq!(rows[1].as_ref().unwrap().line, 4);
+    }
+
+    #[test]
+    fn duplicate_extra_headers_keep_every_value() {
+        let rows = read("upn,serial number,Notes,Notes\na@contoso.com,S1,first,second\n");
+        let extra = &rows[0].as_ref().unwrap().extra;
+        assert_eq!(extra[0], (Arc::from("Notes"), "first".to_string()));
+        assert_eq!(extra[1], (Arc::from("Notes (column 4)"), "second".to_string()));
+    }
+
+    #[test]
+    fn ragged_rows_carry_no_cell_text() {
+        let rows = read("upn,serial number,secret key,time interval\na@contoso.com,GEZDGNBVGY3TQOJQ,30\n");
+        let e = rows[0].as_ref().unwrap_err();
+        assert_eq!((e.line, e.code, &e.upn, &e.serial), (2, "ragged_row", &None, &None));
+        assert!(
+            !e.message.contains("GEZD") && e.message.contains("'upn', 'serial number', 'secret key'"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn seed_shaped_cells_are_not_quoted_even_in_aligned_rows() {
+        // Columns shifted by one: the seed sits in the time-interval column.
+        let rows =
+            read("upn,serial number,secret key,time interval\na@contoso.com,S1,JBSWY3DPEHPK3PXP,GEZDGNBVGY3TQOJQ\n");
+        let e = rows[0].as_ref().unwrap_err();
+        assert_eq!(e.code, "invalid_time_interval");
+        assert!(!format!("{e:?}").contains("GEZD"), "{e:?}");
+        let rows = read("upn,serial number,secret key\nGEZDGNBVGY3TQOJQ,S1,JBSWY3DPEHPK3PXP\n");
+        let e = rows[0].as_ref().unwrap_err();
+        assert!(!format!("{e:?}").contains("GEZD") && e.upn.is_none(), "{e:?}");
+    }
+
+    #[test]
+    fn cr_only_line_ends_are_line_ends() {
+        let rows = read(
+            "upn,serial number,secret key\ra@contoso.com,S1,GEZDGNBVGY3TQOJQ\rb@contoso.com,S2,GEZDGNBVGY3TQOJQ\r",
+        );
+        let lines: Vec<_> = rows.iter().map(|r| r.as_ref().unwrap().line).collect();
+        assert_eq!(lines, vec![2, 3]);
+        let rows = read("upn,serial number\r\na@contoso.com,S1\r\n\r\nb@contoso.com,S2\n");
+        let lines: Vec<_> = rows.iter().map(|r| r.as_ref().unwrap().line).collect();
+        assert_eq!(lines, vec![2, 4]);
+    }
+
+    #[test]
+    fn bytes_after_the_header_but_no_row_is_an_error() {
+        let rows = read("upn,serial number\n,\n , \n");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].as_ref().unwrap_err().code, "no_rows");
+        assert!(read("upn,serial number\n\n").is_empty());
+    }
+
+    #[test]
+    fn a_headerless_file_echoes_no_data() {
+        let err = read_with(
+            "a@contoso.com,S1,GEZDGNBVGY3TQOJQ,30\n",
+            ReadOptions { require_secret: true, ..Default::default() },
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(!err.contains("GEZD") && !err.contains("a@contoso.com") && err.contains("header"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_seed_column_is_refused_and_can_be_mapped() {
+        let text =
+            "upn,serial number,TOTP Seed\na@contoso.com,S1,GEZDGNBVGY3TQOJQ\nb@contoso.com,S2,JBSWY3DPEHPK3PXP\n";
+        let err = read_with(text, ReadOptions::default()).err().unwrap().to_string();
+        assert!(err.contains("'TOTP Seed'") && err.contains("--secret-column") && !err.contains("GEZD"), "{err}");
+        let rows =
+            read_with(text, ReadOptions { secret_column: Some("totp seed".into()), ..Default::default() }).unwrap();
+        assert_eq!(rows[1].as_ref().unwrap().secret.as_ref().unwrap().to_base32(), "JBSWY3DPEHPK3PXP");
+        assert!(rows[0].as_ref().unwrap().extra.is_empty());
+    }
+
+    #[test]
+    fn an_early_nul_is_not_called_utf16() {
+        let err =
+            Inventory::from_reader(std::io::Cursor::new(b"upn,serial\n\0a@b.c,S1\n".to_vec()), ReadOptions::default())
+                .err()
+                .unwrap()
+                .to_string();
+        assert!(err.contains("NUL") && !err.contains("UTF-16"), "{err}");
+    }
+
+    #[test]
+    fn a_huge_line_is_refused_and_the_next_read() {
+        let text = format!("upn,serial number\n{}\nb@contoso.com,S2\n", "x".repeat(MAX_LINE_BYTES + 10));
+        let rows = read(&text);
+        assert_eq!(rows[0].as_ref().unwrap_err().code, "line_too_long");
+        assert_eq!(rows[1].as_ref().unwrap().line, 3);
     }
 
     #[test]

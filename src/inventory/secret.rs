@@ -31,6 +31,60 @@ impl fmt::Debug for SecretKey {
     }
 }
 
+/// Fewest Base32 characters a seed has (80 bits): shorter runs are serials, codes, words.
+pub const SEED_MIN_CHARS: usize = 16;
+
+/// Could this text hold a seed? It does when it has an unbroken run of at least 16 Base32
+/// characters (80 bits, either case) with a digit in it, or of 24 letters (a seed that
+/// happens to have no digit), or 32 hex digits; or when the whole text is Base32 split by
+/// spaces, dashes or padding (`gezd gnbv gy3t qojq`) with 16 such characters and a digit.
+/// Messages never quote such a text and rows never carry one outside the secret column,
+/// whatever column it sits in: a shifted or mislabelled column must not print a seed.
+/// Names (`christopherjohnson@…`, 18 letters, no digit) and prose stay printable.
+pub fn looks_like_seed(text: &str) -> bool {
+    // Every shape below needs 16 characters: most cells (serials, models) end here.
+    if text.len() < SEED_MIN_CHARS {
+        return false;
+    }
+    let (mut run, mut digits, mut hex) = (0usize, 0usize, 0usize);
+    let (mut spaced, mut spaced_digits, mut only_b32) = (0usize, 0usize, true);
+    for c in text.chars() {
+        hex = if c.is_ascii_hexdigit() { hex + 1 } else { 0 };
+        match c {
+            'A'..='Z' | 'a'..='z' => {
+                run += 1;
+                spaced += 1;
+            }
+            '2'..='7' => {
+                run += 1;
+                digits += 1;
+                spaced += 1;
+                spaced_digits += 1;
+            }
+            ' ' | '-' | '=' => (run, digits) = (0, 0),
+            _ => {
+                (run, digits) = (0, 0);
+                only_b32 = false;
+            }
+        }
+        if (run >= SEED_MIN_CHARS && digits > 0) || run >= 24 || hex >= 32 {
+            return true;
+        }
+    }
+    only_b32 && spaced >= SEED_MIN_CHARS && spaced_digits > 0
+}
+
+/// A cell for a message: quoted, or a placeholder when it could be a seed.
+pub fn quote_cell(text: &str) -> String {
+    if looks_like_seed(text) {
+        "(a value that looks like a secret key, not shown)".into()
+    } else {
+        let shown: String = text.chars().take(80).collect();
+        let more = if shown.len() < text.len() { "…" } else { "" };
+        format!("'{}{more}'", crate::output::escape_controls(&shown))
+    }
+}
+
 impl SecretKey {
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
         Self(bytes)
@@ -159,6 +213,22 @@ mod tests {
         assert_eq!(SecretKey::decode(vt, SecretFormat::Base32).unwrap().bytes(), b"1234567890");
         assert!(SecretKey::decode("GEZDGNBVGY3TQOJÄ", SecretFormat::Base32).is_err());
         assert!(SecretKey::decode(" - = ", SecretFormat::Base32).is_err());
+    }
+
+    #[test]
+    fn seed_shaped_text_is_never_quoted() {
+        assert!(looks_like_seed("GEZDGNBVGY3TQOJQ"));
+        assert!(looks_like_seed("gezd gnbv gy3t qojq"));
+        assert!(!looks_like_seed("SN00001"));
+        assert!(!looks_like_seed("alice@contoso.com"));
+        assert!(looks_like_seed("SN1GEZDGNBVGY3TQOJQ")); // a seed glued to a serial
+        assert!(looks_like_seed("3132333435363738393031323334353637383930"));
+        assert!(!looks_like_seed("christopherjohnson@contoso.com"));
+        assert!(!looks_like_seed("Delivered to the main office in Zurich"));
+        assert!(looks_like_seed("GEZD-GNBV-GY3T-QOJQ"));
+        assert!(!quote_cell("GEZDGNBVGY3TQOJQ").contains("GEZD"));
+        assert_eq!(quote_cell("45"), "'45'");
+        assert_eq!(quote_cell("a\x1bb"), "'a\\x1bb'");
     }
 
     #[test]

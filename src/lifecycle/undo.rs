@@ -20,6 +20,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
+/// `error_code` of a step refused because the token is not in the state the run left.
+pub const CHANGED_SINCE_RUN: &str = "changed_since_run";
+
 /// What a run did to one token, from its journal.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Effects {
@@ -299,7 +302,9 @@ async fn undo_one<B: Backend>(
                 out.change(rec)?;
             }
             Err(why) => {
+                // Someone changed the token after the run: never revert their change.
                 rec.status = ChangeStatus::Refused;
+                rec.error_code = Some(CHANGED_SINCE_RUN.into());
                 rec.reason = Some(format!("{why}; left untouched"));
                 stopped_because = Some("refused".into());
                 current = Some(cur);

@@ -147,8 +147,7 @@ impl Tenant {
         cmd
     }
 
-    /// `oathbulk <sub> …` against this tenant, the token in the environment; `--max-rate 500`
-    /// and no progress bar unless `extra` says otherwise.
+    /// `oathbulk <sub> …` against this tenant, the token in the environment (any subcommand).
     pub fn subcommand(&self, sub: &str, extra: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
         cmd.current_dir(self.dir.path())

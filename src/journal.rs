@@ -1,0 +1,284 @@
+//! The one journal format, for every command that keeps one (`activate`, `import`,
+//! `deactivate`/`unassign`/`remove`, `undo`): JSON lines of [`Record`]s, a
+//! `journal_header` first (tool, version, run id, command, backend, tenant).
+//!
+//! Writing: one writer at a time (an exclusive lock for the life of the run), each line
+//! flushed before anyone hears of it, a torn last line (a kill mid-write) healed by starting
+//! the next on a fresh line, and — where the platform allows — no symlink followed, so a
+//! planted link cannot make a run append to another file.
+//!
+//! Reading (`--resume`, `undo`): a file that does not start with a header is not a journal
+//! and is refused; a line that does not parse — torn, or cut inside a UTF-8 character — is
+//! reported by number and skipped, and the rest is read.
+
+use crate::record::{JournalHeader, Record};
+use anyhow::{bail, Context, Result};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+pub const TOOL: &str = "oathbulk";
+
+impl JournalHeader {
+    /// The header of a new run's journal.
+    pub fn new(command: &str, backend: impl std::fmt::Debug, tenant: Option<String>) -> Self {
+        Self {
+            tool: TOOL.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            run_id: uuid::Uuid::new_v4().to_string(),
+            command: command.into(),
+            backend: format!("{backend:?}").to_lowercase(),
+            tenant,
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        }
+    }
+}
+
+/// A journal open for appending.
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+}
+
+/// Open without following a symlink in the last component (unix: `O_NOFOLLOW`).
+fn open_options(write: bool) -> OpenOptions {
+    let mut o = OpenOptions::new();
+    o.read(true);
+    if write {
+        o.create(true).append(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW);
+    }
+    o
+}
+
+fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {
+    // ELOOP is what O_NOFOLLOW gives for a symlink.
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return anyhow::anyhow!("journal {} is a symbolic link; refusing to follow it", path.display());
+    }
+    anyhow::Error::new(e).context(format!("cannot open journal {}", path.display()))
+}
+
+fn lock(file: &File, path: &Path) -> Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            bail!("journal {} is in use by another oathbulk run; wait for it to finish", path.display())
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock journal {}", path.display()))
+        }
+    }
+}
+
+impl Journal {
+    /// Open for appending under an exclusive lock. A new (or empty) file gets `header`; an
+    /// existing one must already start with a header (a resumed run keeps its own).
+    pub fn open(path: &Path, header: &JournalHeader) -> Result<Self> {
+        let file = open_options(true).open(path).map_err(|e| open_error(path, e))?;
+        lock(&file, path)?;
+        let mut journal = Self { file, path: path.to_path_buf() };
+        let len = journal.file.metadata()?.len();
+        if len == 0 {
+            journal.append(&Record::JournalHeader(header.clone()))?;
+            return Ok(journal);
+        }
+        read_header(&journal.file, path)?;
+        journal.heal_torn_tail(len)?;
+        Ok(journal)
+    }
+
+    /// A kill mid-write can leave a last line without its newline; start the next record
+    /// on a fresh line so both stay readable.
+    fn heal_torn_tail(&mut self, len: u64) -> Result<()> {
+        let mut last = [0u8; 1];
+        let mut reader = &self.file;
+        reader.seek(SeekFrom::Start(len - 1))?;
+        reader.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            self.file.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Append one record and push it to the OS before anyone hears of it. Redacted and
+    /// escaped like every other line the tool writes.
+    pub fn append<R: Clone + Into<Record>>(&mut self, record: &R) -> Result<()> {
+        let mut line = crate::output::json_line(&record.clone().into())?;
+        line.push(b'\n');
+        self.file.write_all(&line).with_context(|| format!("cannot write journal {}", self.path.display()))?;
+        self.file.flush()?;
+        Ok(())
+    }
+}
+
+/// Hold an existing journal's lock without writing to it (`undo` reads a finished run's
+/// journal, `--dry-run` or not: the run must be over, and the file stays as it was).
+pub fn lock_existing(path: &Path) -> Result<File> {
+    let file = open_options(false).open(path).map_err(|e| open_error(path, e))?;
+    lock(&file, path)?;
+    read_header(&file, path)?;
+    Ok(file)
+}
+
+fn not_a_journal(path: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{} is not an oathbulk journal: it does not start with a journal_header line (journals written \
+         by this version start with one)",
+        path.display()
+    )
+}
+
+/// The header on the first line, or the refusal.
+fn read_header(file: &File, path: &Path) -> Result<JournalHeader> {
+    let mut first = Vec::new();
+    let mut reader = BufReader::new(file);
+    reader.seek(SeekFrom::Start(0))?;
+    // A header is short; a file whose first line is not is not a journal.
+    reader.by_ref().take(64 * 1024).read_until(b'\n', &mut first)?;
+    match serde_json::from_slice::<Record>(&first) {
+        Ok(Record::JournalHeader(h)) if h.tool == TOOL => Ok(h),
+        _ => Err(not_a_journal(path)),
+    }
+}
+
+/// What a journal holds.
+#[derive(Debug, Default)]
+pub struct Contents {
+    /// `None` only for a missing file (nothing was journaled yet).
+    pub header: Option<JournalHeader>,
+    /// Every readable record after the header, with its 1-based line.
+    pub records: Vec<(u64, Record)>,
+    /// Lines that did not parse (torn writes, lines cut inside a UTF-8 character).
+    pub torn: Vec<u64>,
+}
+
+impl Contents {
+    /// The warning for torn lines, naming the file and the lines.
+    pub fn torn_warning(&self, path: &Path, consequence: &str) -> Option<String> {
+        (!self.torn.is_empty()).then(|| {
+            format!(
+                "journal {} lines {:?} are unreadable (a torn write?) and were skipped; {consequence}",
+                path.display(),
+                self.torn
+            )
+        })
+    }
+}
+
+/// Read a journal. A missing file is empty; a file without a header is refused.
+pub fn read(path: &Path) -> Result<Contents> {
+    let file = match open_options(false).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Contents::default()),
+        Err(e) => return Err(open_error(path, e)),
+    };
+    let mut contents = Contents::default();
+    let mut reader = BufReader::new(file);
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).with_context(|| format!("cannot read journal {}", path.display()))? == 0
+        {
+            break;
+        }
+        number += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        // Bytes, not `lines()`: a line cut inside a UTF-8 character is one torn line, not
+        // an I/O error that ends the read.
+        let parsed = serde_json::from_slice::<Record>(&line);
+        match (parsed, &contents.header) {
+            (Ok(Record::JournalHeader(h)), None) if h.tool == TOOL => contents.header = Some(h),
+            (_, None) => return Err(not_a_journal(path)),
+            (Ok(r), Some(_)) => contents.records.push((number, r)),
+            (Err(_), Some(_)) => contents.torn.push(number),
+        }
+    }
+    if number > 0 && contents.header.is_none() {
+        return Err(not_a_journal(path));
+    }
+    Ok(contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Warning;
+
+    #[derive(Debug)]
+    enum Backend {
+        Graph,
+    }
+
+    fn header() -> JournalHeader {
+        JournalHeader::new("activate", Backend::Graph, Some("contoso".into()))
+    }
+
+    #[test]
+    fn a_new_journal_starts_with_its_header_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut j = Journal::open(&path, &header()).unwrap();
+        j.append(&Record::Warning(Warning { code: "x".into(), message: "m".into() })).unwrap();
+        drop(j);
+        let c = read(&path).unwrap();
+        let h = c.header.unwrap();
+        assert_eq!((h.tool.as_str(), h.command.as_str(), h.backend.as_str()), ("oathbulk", "activate", "graph"));
+        assert_eq!(c.records.len(), 1);
+        assert_eq!(c.records[0].0, 2);
+        // Reopening keeps the first header: one header per file.
+        drop(Journal::open(&path, &header()).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap().matches("journal_header").count(), 1);
+    }
+
+    #[test]
+    fn a_file_without_a_header_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("passwd");
+        std::fs::write(&path, "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+        for err in [read(&path).err(), Journal::open(&path, &header()).err(), lock_existing(&path).err()] {
+            assert!(err.unwrap().to_string().contains("not an oathbulk journal"));
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "root:x:0:0:root:/root:/bin/bash\n");
+    }
+
+    #[test]
+    fn a_line_cut_inside_a_utf8_character_is_torn_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        drop(Journal::open(&path, &header()).unwrap());
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(b"{\"type\":\"warning\",\"code\":\"x\",\"message\":\"caf\xC3");
+        bytes.extend_from_slice(b"\n{\"type\":\"warning\",\"code\":\"y\",\"message\":\"ok\"}\n");
+        std::fs::write(&path, bytes).unwrap();
+        let c = read(&path).unwrap();
+        assert_eq!(c.torn, vec![2]);
+        assert_eq!(c.records.len(), 1);
+        assert!(c.torn_warning(&path, "x").unwrap().contains("j.jsonl lines [2]"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_journal_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, "keep\n").unwrap();
+        let link = dir.path().join("j.jsonl");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let err = Journal::open(&link, &header()).err().unwrap();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep\n");
+    }
+}

@@ -1,0 +1,254 @@
+//! Servers that lie, written here (not the simulator): each answers the real binary on
+//! 127.0.0.1 (and 127.0.0.2, another origin on the same machine) with one hostile answer,
+//! and each test holds one rule of docs/security.md.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "eyJ0eXAiOiJKV1QifQ.hostile-servers-test-token.sig";
+
+/// What a handler sends back: a whole response, or a body streamed until the client hangs up.
+enum Answer {
+    Full(String),
+    Endless { head: String },
+}
+
+fn ok_json(body: &str) -> Answer {
+    Answer::Full(format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ))
+}
+
+/// A one-thread HTTP server on `ip`; every request head it saw is kept.
+struct Server {
+    port: u16,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(ip: &str, handler: impl Fn(&str, u16) -> Answer + Send + 'static) -> Server {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let head = read_head(&mut stream);
+                log.lock().unwrap().push(head.clone());
+                match handler(&head, port) {
+                    Answer::Full(text) => {
+                        let _ = stream.write_all(text.as_bytes());
+                    }
+                    Answer::Endless { head } => {
+                        let _ = stream.write_all(head.as_bytes());
+                        let chunk = vec![b'x'; 64 * 1024];
+                        // Until the client hangs up (or far past any sane cap).
+                        for _ in 0..16_384 {
+                            if stream.write_all(&chunk).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        Server { port, seen }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn read_head(stream: &mut TcpStream) -> String {
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => break,
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    // Drain a form body (token endpoint) so the client sees a clean exchange.
+    if let Some(len) = head.lines().find_map(|l| {
+        l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0))
+    }) {
+        let mut body = vec![0u8; len];
+        let _ = stream.read_exact(&mut body);
+    }
+    head
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn oathbulk(args: &[&str], envs: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+    cmd.args(args).env_remove("OATHBULK_TOKEN").env_remove("OATHBULK_CLIENT_SECRET").stdin(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!run.stderr.contains("panicked"), "no panic: {}", run.stderr);
+    run
+}
+
+fn tenant(port: u16) -> Run {
+    let url = format!("http://127.0.0.1:{port}/beta");
+    oathbulk(&["tenant", "--graph-url", &url, "--progress", "none"], &[("OATHBULK_TOKEN", TOKEN)])
+}
+
+fn fatal_message(run: &Run) -> String {
+    let summary: serde_json::Value = serde_json::from_str(run.stdout.lines().last().expect("a summary")).unwrap();
+    summary["fatal"]["message"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn the_token_goes_only_to_the_configured_origin() {
+    let elsewhere = Server::start("127.0.0.2", |_, _| ok_json(r#"{"value":[]}"#));
+    let other_port = Server::start("127.0.0.1", |_, _| ok_json(r#"{"value":[]}"#));
+    for target in [
+        format!("http://127.0.0.2:{}/beta/next", elsewhere.port),
+        format!("http://127.0.0.1:{}/beta/next", other_port.port),
+        "https://127.0.0.1/beta/next".to_string(),
+    ] {
+        let next = target.clone();
+        let api =
+            Server::start("127.0.0.1", move |_, _| ok_json(&format!(r#"{{"value":[],"@odata.nextLink":"{next}"}}"#)));
+        let run = tenant(api.port);
+        assert_ne!(run.code, 0, "a foreign next link ends the read: {}", run.stdout);
+        let msg = fatal_message(&run);
+        assert!(msg.contains("configured") && msg.contains("origin"), "{msg}");
+        assert_eq!(api.requests().len(), 1, "the first page only");
+        assert!(api.requests()[0]
+            .to_ascii_lowercase()
+            .contains(&format!("authorization: bearer {TOKEN}").to_ascii_lowercase()));
+    }
+    assert!(elsewhere.requests().is_empty(), "nothing reached 127.0.0.2: {:?}", elsewhere.requests());
+    assert!(other_port.requests().is_empty(), "nothing reached another port");
+}
+
+#[test]
+fn a_2xx_that_is_not_json_is_an_error() {
+    let proxy = Server::start("127.0.0.1", |_, _| {
+        let body = "<html><head><title>Sign in to your account</title></head></html>";
+        Answer::Full(format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+    });
+    let run = tenant(proxy.port);
+    assert_eq!(run.code, 4, "not an empty tenant: {}{}", run.stdout, run.stderr);
+    let msg = fatal_message(&run);
+    assert!(msg.contains("text/html") && msg.contains("<html>"), "{msg}");
+}
+
+#[test]
+fn response_bodies_are_capped() {
+    // Declared huge: refused before reading.
+    let declared = Server::start("127.0.0.1", |_, _| {
+        Answer::Endless {
+        head: "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\nConnection: close\r\n\r\n"
+            .into(),
+    }
+    });
+    // Endless and undeclared (chunked is what a streaming server sends; here: close-delimited).
+    let endless = Server::start("127.0.0.1", |_, _| Answer::Endless {
+        head: "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n".into(),
+    });
+    for port in [declared.port, endless.port] {
+        let started = Instant::now();
+        let run = tenant(port);
+        assert_eq!(run.code, 4, "{}", run.stderr);
+        assert!(fatal_message(&run).contains("larger than"), "{}", fatal_message(&run));
+        assert!(started.elapsed() < Duration::from_secs(30));
+    }
+}
+
+#[test]
+fn a_token_echoed_by_a_server_is_never_printed() {
+    let echo = Server::start("127.0.0.1", |head, _| {
+        let auth =
+            head.lines().find(|l| l.to_ascii_lowercase().starts_with("authorization:")).unwrap_or("").to_string();
+        let body =
+            serde_json::json!({"error": {"code": "BadRequest", "message": format!("you sent {auth}")}}).to_string();
+        Answer::Full(format!(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+    });
+    let run = tenant(echo.port);
+    assert_ne!(run.code, 0);
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("[REDACTED]") || run.stderr.contains("[REDACTED]"),
+        "the echo was seen: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn server_numbers_are_clamped_not_trusted() {
+    // Client credentials with `expires_in` at u64::MAX: used to panic on the duration.
+    let server = Server::start("127.0.0.1", |head, _| {
+        if head.contains("/oauth2/v2.0/token") {
+            ok_json(
+                r#"{"access_token":"eyJ0eXAiOiJKV1QifQ.app-token-from-hostile-idp.sig","token_type":"Bearer","expires_in":18446744073709551615}"#,
+            )
+        } else {
+            ok_json(r#"{"value":[]}"#)
+        }
+    });
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let run = oathbulk(
+        &[
+            "tenant",
+            "--graph-url",
+            &format!("{base}/beta"),
+            "--authority-url",
+            &base,
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--client-id",
+            "00000000-0000-0000-0000-000000000001",
+            "--progress",
+            "none",
+        ],
+        &[("OATHBULK_CLIENT_SECRET", "client-secret-value-xyz")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains("app-token-from-hostile-idp") && !run.stderr.contains("client-secret-value-xyz"));
+}
+
+#[test]
+fn terminal_escapes_from_a_server_are_shown_escaped() {
+    let server = Server::start("127.0.0.1", |_, _| {
+        let body = serde_json::json!({"error": {"code": "BadRequest", "message": "bad\u{1b}]0;pwned\u{7}\u{9b}31m"}})
+            .to_string();
+        Answer::Full(format!(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+    });
+    let run = tenant(server.port);
+    assert_ne!(run.code, 0);
+    for out in [&run.stdout, &run.stderr] {
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{7}') && !out.contains('\u{9b}'), "{out:?}");
+    }
+    assert!(run.stderr.contains("\\x1b]0;pwned\\x07\\x9b31m"), "{}", run.stderr);
+}
