@@ -252,3 +252,42 @@ fn terminal_escapes_from_a_server_are_shown_escaped() {
     }
     assert!(run.stderr.contains("\\x1b]0;pwned\\x07\\x9b31m"), "{}", run.stderr);
 }
+
+#[test]
+fn a_wait_longer_than_max_wait_stops_the_run_cleanly_and_resumably() {
+    // The inventory answers; every write is throttled with a Retry-After no run could honour.
+    let server = Server::start("127.0.0.1", |head, _| {
+        if head.starts_with("GET") {
+            ok_json(
+                r#"{"value":[{"id":"d1","serialNumber":"S1","status":"assigned","assignedTo":{"id":"u1","displayName":"A"}}]}"#,
+            )
+        } else {
+            Answer::Full(
+                "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 18446744073709551615\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .into(),
+            )
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("t.csv");
+    std::fs::write(
+        &csv,
+        "upn,serial number,secret key,time interval,manufacturer,model\na@contoso.com,S1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,30,Acme,C200\n",
+    )
+    .unwrap();
+    let url = format!("http://127.0.0.1:{}/beta", server.port);
+    let started = Instant::now();
+    let run = oathbulk(
+        &["activate", csv.to_str().unwrap(), "--graph-url", &url, "--progress", "none", "--min-validity", "1"],
+        &[("OATHBULK_TOKEN", TOKEN)],
+    );
+    assert!(started.elapsed() < Duration::from_secs(60), "no hang: {:?}", started.elapsed());
+    assert_eq!(run.code, 4, "a wait beyond --max-wait stops the run with exit 4: {}", run.stderr);
+    let records: Vec<serde_json::Value> = run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let summary = records.last().unwrap();
+    assert_eq!(summary["fatal"]["code"], "service");
+    assert!(fatal_message(&run).contains("--max-wait"), "says why: {}", fatal_message(&run));
+    let row = records.iter().find(|r| r["type"] == "activation").expect("every row recorded");
+    assert_eq!(row["status"], "not_attempted", "a throttled write was not applied: --resume sends it again");
+    assert!(server.requests().iter().filter(|h| h.starts_with("POST")).count() >= 1);
+}

@@ -8,8 +8,8 @@
 
 pub mod devicecode;
 pub mod jwt;
-pub mod store;
 pub mod redact;
+pub mod store;
 
 use anyhow::{bail, Context, Result};
 use secrecy::{ExposeSecret, SecretString};
