@@ -87,7 +87,7 @@ $r = Enable-OathBulkToken -Path $args[0] -Simulate -Force -ErrorAction SilentlyC
 [pscustomobject]@{
     ModuleBase = $m.ModuleBase
     Version    = $m.Version.ToString()
-    Binary     = & $m { Find-OathBulkBinary }
+    Binary     = (& $m { Find-OathBulkBinary }).Path
     Activated  = @($r | Where-Object Status -eq 'activated' | ForEach-Object Serial | Sort-Object)
     Rows       = @($r).Count
 } | ConvertTo-Json -Compress

@@ -68,8 +68,6 @@ function Connect-OathBulk {
         [uri]$AuthorityUrl,
         [ValidateSet('graph', 'portal')] [string]$Backend
     )
-    $binary = Find-OathBulkBinary
-    Assert-OathBulkSubcommand -Cmdlet $PSCmdlet -Binary $binary -Subcommand 'login'
     try {
         $auth = if ($ClientSecretCredential) {
             Get-OathBulkAuthEnvironment -Credential $ClientSecretCredential -TenantId $TenantId -NoAmbient

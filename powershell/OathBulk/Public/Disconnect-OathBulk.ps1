@@ -39,8 +39,6 @@ function Disconnect-OathBulk {
         [ValidateNotNullOrEmpty()] [string]$ClientId,
         [uri]$AuthorityUrl
     )
-    $binary = Find-OathBulkBinary
-    Assert-OathBulkSubcommand -Cmdlet $PSCmdlet -Binary $binary -Subcommand 'logout'
     $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $PSBoundParameters -SessionState $PSCmdlet.SessionState
     Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv
 }
