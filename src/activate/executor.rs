@@ -148,7 +148,6 @@ pub async fn activate_row<B: Backend>(
     row: &Row,
     mut action: Action,
     mut device: Device,
-    mut owner_unverified: bool,
 ) -> (Activation, Option<FailureDetail>) {
     let typed = shared.typed_code.clone();
     let secret = match (&typed, &row.secret) {
@@ -296,37 +295,6 @@ pub async fn activate_row<B: Backend>(
                 a.error_code = Some("assigned_to_other_user".into());
                 a.assigned_to = super::plan::holder(&device);
                 return (a, None);
-            }
-            ApiError::Rejected { .. } if owner_unverified => {
-                // The write was the proof of ownership and it was refused: one read of the
-                // user's tokens says whether it is someone else's (a conflict, never "fixed")
-                // or a refused code (the row's user holds it: go on as for any refusal).
-                owner_unverified = false;
-                match shared.owned_by(&row.upn).await {
-                    Ok(ids) if !ids.contains(&device.token.id) => {
-                        let mut a = base(ActivationStatus::Conflict, Action::None, &device);
-                        a.assigned_to = super::plan::holder(&device);
-                        a.error_code = Some("assigned_to_other_user".into());
-                        a.error_message = Some(format!(
-                            "the token is assigned to {}, not {}; left untouched",
-                            a.assigned_to.clone().unwrap_or_else(|| "another user".into()),
-                            row.upn
-                        ));
-                        return (a, None);
-                    }
-                    Ok(_) => {}
-                    Err(e2) => return (with_error(base(ActivationStatus::Failed, action, &device), &e2), detail(&e2)),
-                }
-                if typed.is_some() {
-                    let mut a = with_error(base(ActivationStatus::Failed, action, &device), &err);
-                    a.error_message = Some(format!(
-                        "the tenant rejected the typed code ({err}); typed codes are never retried with a guess: read the next code off the token and run again"
-                    ));
-                    return (a, detail(&err));
-                }
-                rejected_step = last_step;
-                Stats::bump(&shared.stats().retries);
-                continue;
             }
             ApiError::Rejected { status, code, message, .. } if typed.is_some() => {
                 let mut a = with_error(base(ActivationStatus::Failed, action, &device), &err);
@@ -549,7 +517,7 @@ mod tests {
         let clock = clock_with_ms_left(2_000);
         let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
         let s = shared(mock(clock, vec![], DeviceStatus::Assigned));
-        let (a, _) = activate_row(&s, &row(), Action::Activate, device(), false).await;
+        let (a, _) = activate_row(&s, &row(), Action::Activate, device()).await;
         assert_eq!(a.status, ActivationStatus::Activated);
         let sent = s.backend.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 1);
@@ -564,7 +532,7 @@ mod tests {
             || ApiError::Rejected { status: 400, code: "bad".into(), message: "no".into(), body: "{}".into() };
         let clock = clock_with_ms_left(6_000);
         let s = shared(mock(clock, vec![Err(rejected()), Err(rejected())], DeviceStatus::Assigned));
-        let (a, detail) = activate_row(&s, &row(), Action::Activate, device(), false).await;
+        let (a, detail) = activate_row(&s, &row(), Action::Activate, device()).await;
         let sent = s.backend.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 2, "exactly one retry");
         assert!(sent[1].0 / 30_000 > sent[0].0 / 30_000, "the retry uses a later step");
@@ -579,7 +547,7 @@ mod tests {
         let lost = ApiError::Transport { maybe_applied: true, message: "connection closed".into() };
         let clock = clock_with_ms_left(20_000);
         let s = shared(mock(clock, vec![Err(lost)], DeviceStatus::Activated));
-        let (a, _) = activate_row(&s, &row(), Action::Activate, device(), false).await;
+        let (a, _) = activate_row(&s, &row(), Action::Activate, device()).await;
         assert_eq!(a.status, ActivationStatus::Activated, "the write had landed");
         assert_eq!(s.backend.sent.lock().unwrap().len(), 1, "never sent twice");
         assert_eq!(*s.backend.gets.lock().unwrap(), 1);
@@ -591,11 +559,11 @@ mod tests {
             ApiError::Auth { status: 401, code: "InvalidAuthenticationToken".into(), message: "expired".into() };
         let clock = clock_with_ms_left(20_000);
         let s = shared(mock(clock, vec![Err(denied)], DeviceStatus::Assigned));
-        let (a, _) = activate_row(&s, &row(), Action::Activate, device(), false).await;
+        let (a, _) = activate_row(&s, &row(), Action::Activate, device()).await;
         assert_eq!(a.status, ActivationStatus::NotAttempted);
         assert!(s.stopped());
         assert_eq!(s.fatal().unwrap().code, StopReason::AuthRejected);
-        let (b, _) = activate_row(&s, &row(), Action::Activate, device(), false).await;
+        let (b, _) = activate_row(&s, &row(), Action::Activate, device()).await;
         assert_eq!(b.status, ActivationStatus::NotAttempted);
         assert_eq!(s.backend.sent.lock().unwrap().len(), 1, "nothing sent after the stop");
     }

@@ -196,10 +196,10 @@ pub async fn run<B: Backend>(
                 }
                 sink.settle(a, None)?;
             }
-            Plan::Write { action, device, .. } if options.dry_run => {
+            Plan::Write { action, device } if options.dry_run => {
                 sink.settle(record(&row, ActivationStatus::WouldActivate, action, Some(&device)), None)?;
             }
-            Plan::Write { action, device, owner_unverified } => writes.push((row, action, device, owner_unverified)),
+            Plan::Write { action, device } => writes.push((row, action, device)),
         }
     }
 
@@ -207,11 +207,11 @@ pub async fn run<B: Backend>(
         diag.start("activate", Some(writes.len() as u64));
         let shared_sink = Arc::new(tokio::sync::Mutex::new(sink));
         let mut tasks = tokio::task::JoinSet::new();
-        for (row, action, device, owner_unverified) in writes {
+        for (row, action, device) in writes {
             let shared = shared.clone();
             let sink = shared_sink.clone();
             tasks.spawn(async move {
-                let (a, detail) = activate_row(&shared, &row, action, device, owner_unverified).await;
+                let (a, detail) = activate_row(&shared, &row, action, device).await;
                 sink.lock().await.settle(a, detail)
             });
         }

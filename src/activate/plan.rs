@@ -11,11 +11,10 @@ use std::collections::{HashMap, HashSet};
 pub enum Plan {
     /// Nothing to send: the row's result is known now.
     Settled { status: ActivationStatus, device: Option<Device>, code: Option<&'static str>, message: Option<String> },
-    /// A write is needed. `owner_unverified`: the inventory names the holder only by an id
-    /// the row's UPN was not resolved to; the write itself proves it (the tenant refuses to
-    /// activate a token through a user who does not hold it), and a refusal is explained by
-    /// one read of the user's tokens.
-    Write { action: Action, device: Device, owner_unverified: bool },
+    /// A write is needed. Where the inventory names the holder only by an id, the write is
+    /// the proof of ownership: a backend refuses it with `backend::NOT_USERS_METHOD` when the
+    /// row's user does not hold the token (after the one read that explains it).
+    Write { action: Action, device: Device },
 }
 
 /// Devices by serial. Serials are matched exactly first, then case-insensitively.
@@ -111,7 +110,7 @@ pub fn plan_row(
     let holder = || holder(device);
     match device.status {
         DeviceStatus::Available if can_assign => {
-            Plan::Write { action: Action::AssignAndActivate, device: device.clone(), owner_unverified: false }
+            Plan::Write { action: Action::AssignAndActivate, device: device.clone() }
         }
         DeviceStatus::Available => settled(
             ActivationStatus::Failed,
@@ -123,7 +122,7 @@ pub fn plan_row(
             settled(ActivationStatus::AlreadyActive, Some(device), None, None)
         }
         DeviceStatus::Assigned | DeviceStatus::FailedActivation if owned != Some(false) => {
-            Plan::Write { action: Action::Activate, device: device.clone(), owner_unverified: owned.is_none() }
+            Plan::Write { action: Action::Activate, device: device.clone() }
         }
         DeviceStatus::Activated | DeviceStatus::Assigned | DeviceStatus::FailedActivation => settled(
             ActivationStatus::Conflict,

@@ -204,11 +204,7 @@ pub fn api_failure_summary(
     format: crate::output::Format,
     started: std::time::Instant,
 ) -> i32 {
-    let mut fatal = crate::activate::fatal_for(e, backend);
-    if matches!(e, crate::backend::ApiError::Auth { .. }) {
-        fatal.message = crate::activate::auth_advice(e, backend);
-    }
-    summary_of_stop(command, fatal, diag, format, started)
+    summary_of_stop(command, crate::activate::fatal_for(e, backend), diag, format, started)
 }
 
 /// Print the `summary` of a command that stopped early, and return its exit code.
