@@ -4,7 +4,8 @@
 //! the run goes on at all.
 //!
 //! - **Scheduling**: at most `--parallel` requests in flight ([`Engine::slot`], [`Engine::read`]).
-//! - **Pace**: writes take a slot from the [`pacer::Pacer`], which finds the tenant's rate.
+//! - **Pace**: writes take a slot from the [`pacer::Pacer`], which finds the tenant's rate
+//!   from what its answers tell ([`estimate::RateEstimate`]).
 //! - **Retries**: one [`retry::RetryPolicy`] for every request; the HTTP layer and the backends
 //!   make exactly one attempt per call, so retries never nest.
 //! - **Stopping**: Ctrl-C, a rejected credential or a journal that cannot be written stop the
@@ -13,6 +14,7 @@
 //!
 //! The engine knows nothing of rows, CSV files or which command planned the step.
 
+pub mod estimate;
 pub mod pacer;
 pub mod retry;
 pub mod stats;

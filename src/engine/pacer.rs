@@ -2,57 +2,59 @@
 //!
 //! A tenant's write limit is not published, depends on its size and is shared with every other
 //! app, so a fixed rate is either too slow or a storm of 429s. Without `--max-rate` the pacer
-//! *finds* the rate, as TCP finds a path's capacity:
+//! *finds* the rate:
 //!
-//! - **Ramp.** Start at [`START_RATE`] and grow ×[`RAMP_FACTOR`] every [`RAMP_EVERY`] while
-//!   writes succeed.
-//! - **First 429: step back, recover.** The tenant's burst hides its rate until the first 429,
-//!   so the pace steps back to the last ramp level and recovers towards [`RECOVER_TO`] of the
-//!   pace that drew the 429.
-//! - **Later 429s: cut to what the tenant took.** Once the burst is spent, the answers tell the
-//!   tenant's rate: of the writes sent at rate `r` since the last cut, a fraction `f` was
-//!   accepted, so the tenant takes about `f·r`. The pace drops just under that. The 429s of
-//!   writes sent before the cut never cut again (they describe the old pace); with too few
-//!   answers to tell, the pace halves.
-//! - **Hold, then probe.** After a cut the pace holds for [`PLATEAU`], then creeps up by
-//!   [`PROBE_PER_SEC`] per second, so a tenant whose limit rose (another app finished) is found
-//!   again, at the cost of one 429 now and then.
+//! - **Ramp.** Start at [`START_RATE`] and double every [`RAMP_EVERY`] while writes succeed
+//!   (and really go out at the pace: a pace `--parallel` cannot reach is not raised further).
+//! - **First 429: step far back.** The tenant's burst hides its rate until it is spent, so the
+//!   first 429 comes late, with writes in flight at a pace well above the limit. The pace drops
+//!   to a quarter of the pace that drew it; the answers still in flight then say what the
+//!   tenant took (see [`super::estimate`]) and the pace is set just under that.
+//! - **Go by the estimate.** Every 429 sharpens the bounds on the tenant's rate; the pace sits
+//!   [`MARGIN`] below the best estimate. While the bounds are wide the pace climbs quickly
+//!   towards the upper one; once they are narrow it holds (a plateau that doubles with every
+//!   cut) and then creeps up by [`PROBE_PER_SEC`], never past the estimate while it is believed.
+//! - **Follow a changing limit.** A 429 at a pace the estimate called safe, long after the last
+//!   cut, means the limit fell (another app started): the estimate is forgotten and the search
+//!   starts again from a step back. An estimate expires after a while, so a limit that rose is
+//!   found by the probe, at the cost of a 429 now and then.
 //!
 //! `--max-rate` is a ceiling on all of this (and, since the user knows it, where the pace
-//! starts); `--fixed-rate` turns the search off. `Retry-After`
-//! is honoured by the request that received it; when several arrive together (a storm), every
-//! worker is held until it has passed, and released one slot at a time, spaced at the pace, so
-//! the workers do not all fire at once.
+//! starts); `--fixed-rate` turns the search off. `Retry-After` is honoured by the request that
+//! received it; when several arrive together (a storm), every worker is held until it has
+//! passed, and released one slot at a time, spaced at the pace, so the workers do not all
+//! fire at once.
+//!
+//! `benches/activate-bench.sh` measures this against the simulator; the unit tests below drive
+//! it against a model tenant on tokio's paused clock.
 
+use super::estimate::RateEstimate;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The first pace, writes per second: Graph's documented per-app write budget is well above.
-pub const START_RATE: f64 = 10.0;
-/// Growth per ramp step, and how often.
-pub const RAMP_FACTOR: f64 = 2.0;
+/// The first pace, writes per second. Graph documents write budgets far above it (e.g. 3,000
+/// per 150 s per app and tenant); a tenant slower than this is found by the first 429s.
+pub const START_RATE: f64 = 40.0;
+/// The ramp doubles the pace this often.
 pub const RAMP_EVERY: Duration = Duration::from_millis(300);
-/// After the first cut (made without an estimate), the pace recovers towards this share of
-/// the pace that drew the 429, with this time constant.
-pub const RECOVER_TO: f64 = 0.8;
-pub const RECOVER_TAU: Duration = Duration::from_millis(400);
-/// After a cut, hold the pace this long before probing upwards again; each further cut
-/// doubles it (up to [`PLATEAU_MAX`]): a tenant that keeps saying the same limit is believed.
-pub const PLATEAU: Duration = Duration::from_secs(4);
-pub const PLATEAU_MAX: Duration = Duration::from_secs(120);
-/// Upward probe per second once the plateau is over (a fraction of the pace).
-pub const PROBE_PER_SEC: f64 = 0.01;
-/// At most one cut per this long. (429s of requests sent before a cut never cut again: they
-/// describe the old pace.)
-pub const CUT_GUARD: Duration = Duration::from_millis(100);
-/// How far back answers count when estimating what the tenant took.
-pub const SAMPLE_WINDOW: Duration = Duration::from_millis(800);
-/// The pace goes below the estimate by this fraction (the estimate is noisy).
-pub const HEADROOM: f64 = 0.98;
-/// Answers needed (since the last cut) to estimate what the tenant took.
-pub const MIN_SAMPLES: usize = 3;
+/// The first 429 ends the ramp at this share of the pace that drew it.
+pub const FIRST_CUT: f64 = 0.25;
+/// A 429 without an estimate steps back to this share of the pace that drew it.
+pub const STEP_BACK: f64 = 0.95;
+/// The pace sits this far below the estimate (the estimate is a count, off by one).
+pub const MARGIN: f64 = 0.03;
+/// While the bounds are wide: hold briefly, then climb by this share of the pace per second.
+pub const CLIMB_HOLD: Duration = Duration::from_millis(300);
+pub const CLIMB_PER_SEC: f64 = 0.3;
+/// Once the rate is known: hold this long after a cut (doubling with each cut, up to
+/// [`PLATEAU_MAX`]), then probe upwards by this share per second.
+pub const PLATEAU: Duration = Duration::from_secs(2);
+pub const PLATEAU_MAX: Duration = Duration::from_secs(60);
+pub const PROBE_PER_SEC: f64 = 0.02;
+/// A 429 this long after the last cut, at a pace the estimate called safe, means the limit fell.
+pub const SETTLE: Duration = Duration::from_secs(2);
 /// Never slower than this (a tenant at one write a minute is a broken tenant, not a pace).
 pub const MIN_RATE: f64 = 0.2;
 /// Throttled answers within one second that make a storm (hold every worker).
@@ -69,34 +71,29 @@ pub enum PaceMode {
     Adaptive { ceiling: Option<f64> },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Ramp,
-    Settled,
-}
-
 struct State {
     mode: PaceMode,
     rate: f64,
-    phase: Phase,
+    /// Doubling until the first 429.
+    ramping: bool,
+    born: Instant,
     /// The next free write slot.
     next_slot: Instant,
     /// No write (nor read) starts before this (a storm's `Retry-After`).
     gate: Instant,
     last_growth: Instant,
+    /// When the last cut was made: writes sent before it were in flight at the old pace.
     last_cut: Option<Instant>,
-    /// When the write that drew the last cut was sent: answers to writes sent before it
-    /// describe the old pace; answers to writes sent after it (even ones in flight at the
-    /// cut) describe the tenant's rate once its burst was spent.
-    cut_mark: Option<Instant>,
-    /// After a cut without an estimate: the pace it recovers towards, and where it started.
-    recover: Option<(f64, f64)>,
-    /// Recent answers to writes: (when sent, accepted?).
-    answers: VecDeque<(Instant, bool)>,
-    /// Recent throttled answers (to tell a storm).
-    throttles: VecDeque<Instant>,
-    /// Slowest and fastest pace seen after the first cut, for the summary.
+    /// The pace the climb or probe starts from.
+    base: f64,
     cuts: u64,
+    estimate: RateEstimate,
+    /// Pace changes, to tell the pace a write was sent at.
+    history: VecDeque<(Instant, f64)>,
+    /// Writes claimed in the last second (is the pace reached at all?).
+    sends: VecDeque<Instant>,
+    /// Answers in the last second, for telling a storm: (when, accepted?).
+    recent: VecDeque<(Instant, bool)>,
 }
 
 /// Shared by every worker of a run.
@@ -125,28 +122,34 @@ impl Pacer {
             state: Mutex::new(State {
                 mode,
                 rate,
-                phase: Phase::Ramp,
+                ramping: true,
+                born: now,
                 next_slot: now,
                 gate: now,
                 last_growth: now,
                 last_cut: None,
-                cut_mark: None,
-                recover: None,
-                answers: VecDeque::new(),
-                throttles: VecDeque::new(),
+                base: rate,
                 cuts: 0,
+                estimate: RateEstimate::default(),
+                history: VecDeque::from([(now, rate)]),
+                sends: VecDeque::new(),
+                recent: VecDeque::new(),
             }),
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The current pace, writes per second (`None`: unlimited).
     pub fn rate(&self) -> Option<f64> {
-        let s = self.state.lock().unwrap();
+        let s = self.lock();
         s.rate.is_finite().then_some(s.rate)
     }
 
     pub fn report(&self) -> PaceReport {
-        let s = self.state.lock().unwrap();
+        let s = self.lock();
         PaceReport { rate: s.rate.is_finite().then_some(s.rate), cuts: s.cuts }
     }
 
@@ -156,7 +159,7 @@ impl Pacer {
     /// wins it — a crowd leaves spaced at the pace, never all at once. At most one slot of
     /// credit builds up while nobody writes.
     pub fn try_claim(&self, now: Instant) -> Result<(), Instant> {
-        let mut s = self.state.lock().unwrap();
+        let mut s = self.lock();
         s.grow(now);
         if now < s.gate {
             return Err(s.gate);
@@ -171,40 +174,46 @@ impl Pacer {
         // One slot of credit after idling, but none across a gate: a release is spaced.
         let earliest = now.checked_sub(interval).unwrap_or(now).max(s.gate);
         s.next_slot = s.next_slot.max(earliest) + interval;
+        s.sends.push_back(now);
+        while s.sends.front().is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1)) {
+            s.sends.pop_front();
+        }
         Ok(())
     }
 
     /// When the gate opens (reads wait for it too).
     pub fn gate(&self) -> Instant {
-        self.state.lock().unwrap().gate
+        self.lock().gate
     }
 
     /// A write was accepted.
     pub fn accepted(&self, sent: Instant, now: Instant) {
-        let mut s = self.state.lock().unwrap();
-        s.remember(sent, true, now);
+        let mut s = self.lock();
+        s.answer(now, true);
+        if s.adaptive() {
+            s.estimate.accepted(sent, now);
+            // What the tenant was seen to take is safe: never sit below it.
+            let floor = s.estimate.lo().min(s.estimate.hi()) * (1.0 - MARGIN);
+            if !s.ramping && floor > s.rate {
+                s.set(floor, now);
+                s.base = s.rate;
+            }
+        }
         s.grow(now);
     }
 
     /// A write was throttled (429, or 503 with `Retry-After`). Returns true when this was a
     /// storm and every worker is now held until `retry_after` has passed.
     pub fn throttled(&self, sent: Instant, now: Instant, retry_after: Option<Duration>) -> bool {
-        let mut s = self.state.lock().unwrap();
-        if s.stale(sent) {
-            // Sent before the last cut: the cut already answered it.
-            return false;
+        let mut s = self.lock();
+        s.answer(now, false);
+        if s.adaptive() {
+            s.adapt(sent, now);
         }
-        s.remember(sent, false, now);
-        s.throttles.push_back(now);
-        while s.throttles.front().is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1)) {
-            s.throttles.pop_front();
-        }
-        // A storm: 429s keep coming (not echoes of a pace already cut) and most recent writes
-        // were refused: the tenant is saturated for everyone. Hold every worker until its
-        // `Retry-After` has passed.
-        let refused = s.answers.iter().filter(|(_, ok)| !ok).count();
-        let storm = s.throttles.len() >= STORM && refused * 2 > s.answers.len();
-        s.cut(now, sent);
+        // A storm: 429s keep coming and most recent writes were refused: the tenant is
+        // saturated for everyone. Hold every worker until its `Retry-After` has passed.
+        let refused = s.recent.iter().filter(|(_, ok)| !ok).count();
+        let storm = refused >= STORM && refused * 2 > s.recent.len();
         if storm {
             if let Some(wait) = retry_after {
                 let until = now + wait.min(Duration::from_secs(3600));
@@ -212,14 +221,14 @@ impl Pacer {
                     s.gate = until;
                 }
             }
-            s.throttles.clear();
+            s.recent.retain(|(_, ok)| *ok);
         }
         storm
     }
 
     /// Hold every worker until `until` (a `Retry-After` on a read, or a storm).
     pub fn hold_until(&self, until: Instant) {
-        let mut s = self.state.lock().unwrap();
+        let mut s = self.lock();
         if until > s.gate {
             s.gate = until;
         }
@@ -227,8 +236,8 @@ impl Pacer {
 }
 
 impl State {
-    fn plateau(&self) -> Duration {
-        PLATEAU.saturating_mul(1 << self.cuts.saturating_sub(1).min(5)).min(PLATEAU_MAX)
+    fn adaptive(&self) -> bool {
+        matches!(self.mode, PaceMode::Adaptive { .. })
     }
 
     fn ceiling(&self) -> f64 {
@@ -238,96 +247,123 @@ impl State {
         }
     }
 
-    /// Did this write leave before the last cut? Its answer describes the old pace.
-    fn stale(&self, sent: Instant) -> bool {
-        self.cut_mark.is_some_and(|c| sent < c)
+    fn set(&mut self, rate: f64, now: Instant) {
+        self.rate = rate.min(self.ceiling()).max(MIN_RATE);
+        self.history.push_back((now, self.rate));
+        // A write's answer comes within the client's timeout; older changes are never asked.
+        while self.history.len() > 2
+            && self.history.get(1).is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(120))
+        {
+            self.history.pop_front();
+        }
     }
 
-    fn remember(&mut self, sent: Instant, ok: bool, now: Instant) {
-        if self.stale(sent) {
+    /// The pace when `sent` left.
+    fn rate_at(&self, sent: Instant) -> f64 {
+        let i = self.history.partition_point(|(t, _)| *t <= sent);
+        self.history.get(i.saturating_sub(1)).map_or(self.rate, |(_, r)| *r)
+    }
+
+    fn answer(&mut self, now: Instant, ok: bool) {
+        self.recent.push_back((now, ok));
+        while self.recent.front().is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(1)) {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Are writes really going out at the pace (over `span`)? A pace that `--parallel` or
+    /// slow answers keep out of reach is not raised further.
+    fn reaching(&self, now: Instant, span: Duration) -> bool {
+        let span = span.min(Duration::from_secs(1)).min(now.duration_since(self.born));
+        let sent = self.sends.iter().filter(|t| now.duration_since(**t) <= span).count();
+        sent as f64 >= 0.5 * self.rate * span.as_secs_f64()
+    }
+
+    /// A 429: what it says about the tenant's rate, and the pace that follows.
+    fn adapt(&mut self, sent: Instant, now: Instant) {
+        let drew = self.rate_at(sent);
+        let fresh = self.last_cut.is_none_or(|c| sent >= c);
+        let settled = self.last_cut.is_some_and(|c| sent > c && sent.duration_since(c) > SETTLE);
+        if fresh && settled && self.estimate.learnt() && drew <= self.estimate.best() * (1.0 - MARGIN / 2.0) {
+            // Refused at a pace the estimate called safe, long after the last cut: the limit
+            // fell (another app shares it).
+            self.estimate.forget();
+        }
+        self.estimate.refused(sent, now, fresh);
+        let best = self.estimate.best() * (1.0 - MARGIN);
+        let next = if self.ramping {
+            self.ramping = false;
+            drew * FIRST_CUT
+        } else if fresh {
+            if self.estimate.known(now) {
+                best
+            } else if self.estimate.hi().is_finite() && drew >= self.estimate.best() {
+                // Probed past an estimate that had expired, and refused: it still holds.
+                self.estimate.confirm(now);
+                best
+            } else {
+                drew * STEP_BACK
+            }
+        } else if self.estimate.known(now) {
+            // In flight at the cut: its answer sharpens the estimate, either way.
+            best
+        } else {
             return;
-        }
-        self.answers.push_back((sent, ok));
-        // Long enough to hold a dozen answers at a slow pace: a share of 4 in 5 is noise.
-        let window = SAMPLE_WINDOW.max(Duration::from_secs_f64((12.0 / self.rate).min(30.0)));
-        while self.answers.front().is_some_and(|(t, _)| now.duration_since(*t) > window) {
-            self.answers.pop_front();
+        };
+        self.set(next, now);
+        self.base = self.rate;
+        if fresh {
+            self.last_cut = Some(now);
+            self.last_growth = now;
+            self.cuts += 1;
         }
     }
 
-    /// Ramp while nothing was throttled; probe slowly once settled.
+    /// Ramp while nothing was throttled; climb or probe once settled.
     fn grow(&mut self, now: Instant) {
-        if !matches!(self.mode, PaceMode::Adaptive { .. }) {
+        if !self.adaptive() {
             return;
         }
         let since = now.duration_since(self.last_growth);
-        match self.phase {
-            Phase::Ramp if since >= RAMP_EVERY => {
-                self.rate = (self.rate * RAMP_FACTOR).min(self.ceiling());
+        if self.ramping {
+            if since >= RAMP_EVERY {
+                if self.reaching(now, since) {
+                    self.set(self.rate * 2.0, now);
+                }
                 self.last_growth = now;
             }
-            Phase::Settled => {
-                let quiet = self.last_cut.map_or(Duration::MAX, |c| now.duration_since(c));
-                if let Some((target, from)) = self.recover.filter(|(t, _)| self.rate < *t) {
-                    let left = (-quiet.as_secs_f64() / RECOVER_TAU.as_secs_f64()).exp();
-                    self.rate = (target - (target - from) * left).min(self.ceiling());
-                    self.last_growth = now;
-                } else if quiet >= self.plateau() && since >= Duration::from_millis(250) {
-                    let factor = 1.0 + PROBE_PER_SEC * since.as_secs_f64();
-                    self.rate = (self.rate * factor).min(self.ceiling());
-                    self.last_growth = now;
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn cut(&mut self, now: Instant, sent_at: Instant) {
-        if !matches!(self.mode, PaceMode::Adaptive { .. }) {
             return;
         }
-        if self.last_cut.is_some_and(|c| now.duration_since(c) < CUT_GUARD) {
-            return;
-        }
-        let first = self.last_cut.is_none();
-        // What the tenant took lately: the accepted share of recent writes, at the pace
-        // they were sent. A lone 429 among many successes says the limit is just below.
-        let sent = self.answers.len();
-        let accepted = self.answers.iter().filter(|(_, ok)| *ok).count();
-        // Before the first 429 the tenant's burst was still being spent, so the accepted
-        // share overstates its rate: step back to the last ramp level that drew no 429 and
-        // recover towards (most of) the pace that did.
-        self.recover = None;
-        let next = if first {
-            self.recover = Some((self.rate * RECOVER_TO, self.rate / RAMP_FACTOR * HEADROOM));
-            self.rate / RAMP_FACTOR * HEADROOM
-        } else if sent >= MIN_SAMPLES {
-            let span = self
-                .answers
-                .back()
-                .zip(self.answers.front())
-                .map(|(b, f)| b.0.duration_since(f.0).as_secs_f64())
-                .unwrap_or(0.0);
-            // The pace actually sent at (may be below the nominal rate when workers idle).
-            let sent_rate = if span > 0.05 { (sent as f64 - 1.0) / span } else { self.rate };
-            let taken = sent_rate.min(self.rate) * accepted as f64 / sent as f64;
-            // Few answers make a noisy share: trust them for a deep cut only when there are many.
-            let floor = if sent >= 10 { 0.1 } else { 0.7 };
-            (taken * HEADROOM).clamp(self.rate * floor, self.rate * HEADROOM)
+        let known = self.estimate.known(now);
+        let narrow = self.estimate.narrow(now);
+        let (hold, climb) = if known && !narrow {
+            (CLIMB_HOLD, CLIMB_PER_SEC)
         } else {
-            self.rate * 0.5
+            let plateau = PLATEAU.saturating_mul(1 << self.cuts.saturating_sub(1).min(5)).min(PLATEAU_MAX);
+            (plateau, PROBE_PER_SEC)
         };
-        self.rate = next.max(MIN_RATE);
-        if let Some((_, from)) = &mut self.recover {
-            *from = self.rate;
+        let quiet = self.last_cut.map_or(Duration::MAX, |c| now.duration_since(c));
+        if quiet <= hold || since < Duration::from_millis(50) {
+            return;
         }
-        self.phase = Phase::Settled;
-        self.last_cut = Some(now);
-        self.cut_mark = Some(sent_at);
+        // Never past the estimate while it is believed (the upper bound while it is wide).
+        let mut top = f64::INFINITY;
+        if known {
+            let bound = if narrow { self.estimate.best() } else { self.estimate.hi() };
+            top = (bound * (1.0 - MARGIN)).max(self.estimate.lo() * (1.0 - MARGIN));
+        }
+        // Climbing towards a known bound goes straight (by a share of where it started);
+        // probing into the unknown compounds, so a limit that rose a lot is found in time.
+        let next = if known {
+            self.base * (1.0 + climb * (quiet - hold).as_secs_f64())
+        } else {
+            self.rate * (1.0 + climb * since.as_secs_f64())
+        }
+        .min(top.max(self.rate));
+        if next > self.rate && self.reaching(now, Duration::from_secs(1)) {
+            self.set(next, now);
+        }
         self.last_growth = now;
-        self.cuts += 1;
-        // Answers to writes sent before the one that drew this cut describe the old pace.
-        self.answers.retain(|(t, _)| *t >= sent_at);
     }
 }
 
@@ -336,9 +372,11 @@ mod tests {
     use super::*;
     use std::sync::atomic::Ordering::SeqCst;
 
-    /// A token-bucket tenant: `cap` writes per second, a bucket of `burst`.
+    /// A token-bucket tenant: `cap` writes per second (which may change during the run), a
+    /// bucket of `burst`.
     struct Bucket {
-        cap: f64,
+        caps: Vec<(Duration, f64)>,
+        start: Instant,
         burst: f64,
         tokens: f64,
         last: Instant,
@@ -346,8 +384,14 @@ mod tests {
     }
 
     impl Bucket {
+        fn cap(&self, at: Instant) -> f64 {
+            let t = at.duration_since(self.start);
+            self.caps.iter().rev().find(|(from, _)| t >= *from).map_or(self.caps[0].1, |(_, c)| *c)
+        }
+
         fn take(&mut self, at: Instant) -> bool {
-            self.tokens = (self.tokens + self.cap * at.duration_since(self.last).as_secs_f64()).min(self.burst);
+            let cap = self.cap(at);
+            self.tokens = (self.tokens + cap * at.duration_since(self.last).as_secs_f64()).min(self.burst);
             self.last = at;
             if self.tokens >= 1.0 {
                 self.tokens -= 1.0;
@@ -362,11 +406,12 @@ mod tests {
     /// Drive the pacer against a token-bucket tenant on tokio's paused clock, as the engine
     /// does: 16 workers claim slots, each write answers after 50 ms, a throttled write waits
     /// its whole-second `Retry-After` and goes again. Returns (wall time, 429s).
-    async fn run_against_bucket(n: usize, cap: f64, burst: f64, mode: PaceMode) -> (Duration, u64) {
+    async fn run_against(n: usize, caps: Vec<(Duration, f64)>, burst: f64, mode: PaceMode) -> (Duration, u64) {
         let latency = Duration::from_millis(50);
         let pacer = std::sync::Arc::new(Pacer::new(mode));
         let start = Instant::now();
-        let bucket = std::sync::Arc::new(Mutex::new(Bucket { cap, burst, tokens: burst, last: start, throttled: 0 }));
+        let bucket =
+            std::sync::Arc::new(Mutex::new(Bucket { caps, start, burst, tokens: burst, last: start, throttled: 0 }));
         let left = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(n));
         let mut workers = tokio::task::JoinSet::new();
         for _ in 0..16 {
@@ -378,9 +423,8 @@ mod tests {
                             tokio::time::sleep_until(at).await;
                         }
                         let sent = Instant::now();
-                        tokio::time::sleep(latency / 2).await;
+                        tokio::time::sleep(latency).await;
                         let ok = bucket.lock().unwrap().take(Instant::now());
-                        tokio::time::sleep(latency / 2).await;
                         if ok {
                             pacer.accepted(sent, Instant::now());
                             break;
@@ -396,14 +440,42 @@ mod tests {
         (Instant::now().duration_since(start), throttled)
     }
 
+    async fn run_against_bucket(n: usize, cap: f64, burst: f64, mode: PaceMode) -> (Duration, u64) {
+        run_against(n, vec![(Duration::ZERO, cap)], burst, mode).await
+    }
+
+    /// Send at every free slot for `span`, each write accepted at once. Returns the time after.
+    fn write_freely(p: &Pacer, from: Instant, span: Duration) -> Instant {
+        let mut now = from;
+        while now < from + span {
+            match p.try_claim(now) {
+                Ok(()) => p.accepted(now, now),
+                Err(at) => now = at.max(now + Duration::from_millis(1)),
+            }
+        }
+        now
+    }
+
     #[tokio::test(start_paused = true)]
     async fn ramps_up_while_writes_succeed() {
         let p = Pacer::new(PaceMode::Adaptive { ceiling: None });
-        let t0 = Instant::now();
-        for i in 1..=10u64 {
-            p.accepted(t0, t0 + RAMP_EVERY * i as u32);
+        write_freely(&p, Instant::now(), RAMP_EVERY * 5 + Duration::from_millis(10));
+        assert!(p.rate().unwrap() >= START_RATE * 16.0, "rate {:?}", p.rate());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pace_that_is_not_reached_is_not_raised() {
+        // Writes held back elsewhere (one at a time, slow answers): the pace must not run away.
+        let p = Pacer::new(PaceMode::Adaptive { ceiling: None });
+        let mut now = Instant::now();
+        for _ in 0..100 {
+            while let Err(at) = p.try_claim(now) {
+                now = at;
+            }
+            now += Duration::from_millis(200);
+            p.accepted(now, now);
         }
-        assert!(p.rate().unwrap() > START_RATE * 20.0, "rate {:?}", p.rate());
+        assert!(p.rate().unwrap() <= START_RATE * 2.0, "rate {:?}", p.rate());
     }
 
     #[tokio::test(start_paused = true)]
@@ -411,62 +483,65 @@ mod tests {
         let p = Pacer::new(PaceMode::Adaptive { ceiling: Some(12.0) });
         assert_eq!(p.rate(), Some(12.0), "a ceiling the user gave is where the pace starts");
         let t0 = Instant::now();
-        p.throttled(t0, t0, None);
+        let t1 = write_freely(&p, t0, Duration::from_secs(2));
+        assert_eq!(p.rate(), Some(12.0), "the ramp stops at the ceiling");
+        p.throttled(t1, t1, None);
         assert!(p.rate().unwrap() < 12.0, "a 429 still cuts it");
-        for i in 1..=200u64 {
-            p.accepted(t0, t0 + PLATEAU + Duration::from_secs(i * 10));
-        }
+        write_freely(&p, t1, PLATEAU_MAX * 3);
         assert_eq!(p.rate(), Some(12.0), "probing never passes the ceiling");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_429_cuts_to_what_the_tenant_took() {
+    async fn the_first_429_steps_far_back_and_the_answers_in_flight_set_the_pace() {
         let p = Pacer::new(PaceMode::Fixed(100.0));
+        p.throttled(Instant::now(), Instant::now(), None);
         assert_eq!(p.rate(), Some(100.0), "fixed rates are not searched");
+
         let p = Pacer::new(PaceMode::Adaptive { ceiling: None });
         let t0 = Instant::now();
-        {
-            // Settled at 100/s after an earlier cut.
-            let mut s = p.state.lock().unwrap();
-            s.rate = 100.0;
-            s.phase = Phase::Settled;
-            s.last_cut = Some(t0 - Duration::from_secs(1));
-        }
-        // 20 writes at 100/s, one in four accepted: the tenant takes about 25/s.
-        for i in 0..20u32 {
-            let sent = t0 + Duration::from_millis(10) * i;
-            if i % 4 == 0 {
-                p.accepted(sent, sent);
+        let drew = p.rate().unwrap();
+        p.throttled(t0, t0 + Duration::from_millis(50), None);
+        assert_eq!(p.rate().unwrap(), drew * FIRST_CUT);
+        // Writes sent after the refused one, at 40/s into an empty bucket of a 25/s tenant:
+        // 25 of every 40 accepted, the rest refused.
+        let mut refused = 0;
+        for i in 1..=40u64 {
+            let sent = t0 + Duration::from_millis(25 * i);
+            let answer = sent + Duration::from_millis(50);
+            if i % 8 == 0 || i % 8 == 3 || i % 8 == 6 {
+                p.throttled(sent, answer, None);
+                refused += 1;
             } else {
-                p.state.lock().unwrap().remember(sent, false, sent);
+                p.accepted(sent, answer);
             }
         }
-        p.throttled(t0 + Duration::from_millis(200), t0 + Duration::from_millis(250), None);
+        assert!(refused > 10);
         let rate = p.rate().unwrap();
-        assert!((20.0..=26.0).contains(&rate), "cut to {rate}");
-        // 429s of writes sent before the cut do not cut again.
-        p.throttled(t0 + Duration::from_millis(240), t0 + Duration::from_millis(300), None);
-        assert_eq!(p.rate().unwrap(), rate);
+        assert!((22.0..=25.5).contains(&rate), "paced at {rate} for a tenant taking 25/s");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn holds_after_a_cut_then_probes() {
+    async fn a_known_rate_holds_then_probes_past_it_once_the_estimate_expires() {
+        let (took, throttled) = run_against_bucket(300, 20.0, 5.0, PaceMode::Adaptive { ceiling: None }).await;
+        assert!(took < Duration::from_secs(20), "{took:?}, {throttled} 429s");
         let p = Pacer::new(PaceMode::Adaptive { ceiling: None });
         let t0 = Instant::now();
+        // A drained bucket: refused, 40 accepted over 2 s, refused: 20/s, narrow bounds.
         p.throttled(t0, t0, None);
-        assert!(p.rate().unwrap() < START_RATE, "the first 429 steps back");
-        p.accepted(t0, t0 + RECOVER_TAU * 10);
-        let recovered = p.rate().unwrap();
-        assert!((recovered - START_RATE * RECOVER_TO).abs() < 0.1, "then recovers towards most of it: {recovered}");
-        // A later 429 cuts (without enough answers to estimate: halves) and then holds.
-        p.throttled(t0 + RECOVER_TAU * 10, t0 + RECOVER_TAU * 11, None);
-        let cut = p.rate().unwrap();
-        assert!((cut - recovered / 2.0).abs() < 0.1, "{cut}");
-        let t0 = t0 + RECOVER_TAU * 11;
-        p.accepted(t0, t0 + PLATEAU / 2);
-        assert_eq!(p.rate().unwrap(), cut, "no growth during the plateau");
-        p.accepted(t0, t0 + PLATEAU + Duration::from_secs(5));
-        assert!(p.rate().unwrap() > cut);
+        for i in 1..=40u64 {
+            let t = t0 + Duration::from_millis(50 * i - 25);
+            p.accepted(t, t);
+        }
+        let t1 = t0 + Duration::from_secs(2);
+        p.throttled(t1, t1, None);
+        let settled = p.rate().unwrap();
+        assert!((19.0..=20.5).contains(&settled), "paced at {settled} for a tenant taking 20/s");
+        let t2 = write_freely(&p, t1, Duration::from_secs(40));
+        // (Every write of this model tenant is accepted, so the lower bound may rise to the
+        // upper one; the pace never passes the upper bound while it is believed.)
+        assert!(p.rate().unwrap() <= 20.5, "no probing past a believed estimate: {:?}", p.rate());
+        write_freely(&p, t2, super::super::estimate::HI_TTL);
+        assert!(p.rate().unwrap() > settled * 1.1, "an expired estimate is probed past: {:?}", p.rate());
     }
 
     #[tokio::test(start_paused = true)]
@@ -500,10 +575,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn finds_each_tenant_rate_without_being_told() {
-        // A regression guard on the model tenant of benches/activate-bench.sh (burst 5,
-        // whole-second Retry-After, 50 ms): a pacer that never ramps misses the time bound at
-        // 100/s, one that never cuts draws hundreds of 429s at 5/s. The tighter
-        // targets (1.10, ~1%) are measured by the benchmark, not asserted here.
+        // The model tenant of benches/activate-bench.sh (burst 5, whole-second Retry-After,
+        // 50 ms): the targets are wall ≤ 1.10 × floor and ~1% of requests refused;
+        // the model meets 1.08 and 1.5% (the first 429s, drawn while the burst hid the rate,
+        // are most of them). Asserted with some room: a regression shows well above it.
         let mut misses = Vec::new();
         for cap in [5.0, 25.0, 100.0] {
             let n = 600;
@@ -514,10 +589,22 @@ mod tests {
                 "cap {cap}: {:.2} s (floor {floor:.2} s, ratio {ratio:.3}), {throttled} throttled",
                 took.as_secs_f64()
             );
-            if ratio > 1.3 || throttled > n as u64 / 50 {
+            if ratio > 1.12 || throttled > 12 {
                 misses.push(format!("cap {cap}: ratio {ratio:.3}, {throttled} 429s"));
             }
         }
         assert!(misses.is_empty(), "{misses:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn follows_a_limit_that_falls_and_rises() {
+        // Another app takes most of the tenant's budget for a while, then leaves.
+        let caps = vec![(Duration::ZERO, 100.0), (Duration::from_secs(3), 20.0), (Duration::from_secs(40), 60.0)];
+        let (took, throttled) = run_against(2400, caps, 5.0, PaceMode::Adaptive { ceiling: None }).await;
+        // Floor: 300 in 3 s, 740 in the next 37 s, the remaining 1,360 at 60/s (22.7 s): 63 s.
+        // The estimate of 20/s is believed for a minute before the probe looks past it.
+        eprintln!("{took:?}, {throttled} 429s");
+        assert!(took < Duration::from_secs(95), "{took:?}: the rise was not found");
+        assert!(throttled < 60, "{throttled} 429s: the fall was not followed");
     }
 }

@@ -1,0 +1,241 @@
+//! What the tenant's write rate is, as its answers tell it.
+//!
+//! Graph's limits are token buckets (a rate `C` and a bucket that fills while writes are slow).
+//! A 429 says the bucket was empty when that write arrived. So between two refused writes sent
+//! at `a` and `b`, with `n` writes accepted in between, the tenant took `C·(b−a)` writes give
+//! or take one: `(n−1)/(b−a) < C < (n+1)/(b−a)` — provided the bucket never filled up in
+//! between, which nothing can check directly (its size is unknown). And after a refused write
+//! at `a`, every later accepted write says the tenant took at least the writes accepted since
+//! `a`, minus one: a lower bound that holds whatever the bucket did.
+//!
+//! So the lower bound `lo` is always trusted; an upper bound `hi` is trusted only when it is
+//! not below `lo` (a pair spanning a refill says less than nothing and is ignored). The widest
+//! pair gives the best estimate (`mid`), since its count is the largest. Bounds grow stale:
+//! `hi` is believed for [`HI_TTL`], twice as long each time the tenant confirms it, and all is
+//! forgotten when the tenant refuses writes in a dense run below `lo` — its limit fell
+//! (other apps share it).
+//!
+//! Send times stand in for arrival times: every request travels the same path, so the offset
+//! cancels out of every difference. Only the estimate is here; what the pace does with it is
+//! the pacer's business.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How far back answers count (the bucket's history is not remembered longer).
+pub const WINDOW: Duration = Duration::from_secs(30);
+/// Refused writes kept as anchors for pairs.
+const ANCHORS: usize = 8;
+/// Pairs closer than this measure jitter, not the tenant.
+const MIN_SPAN: Duration = Duration::from_millis(20);
+/// Accepted writes needed after an anchor before their count is a lower bound.
+const MIN_COUNT: usize = 3;
+/// An upper bound is believed this long at first, doubling each time the tenant repeats it.
+pub const HI_TTL: Duration = Duration::from_secs(60);
+const HI_TTL_MAX: Duration = Duration::from_secs(600);
+/// Bounds this close together are a known rate.
+const NARROW: f64 = 1.1;
+
+#[derive(Debug, Clone)]
+pub struct RateEstimate {
+    /// Send times of accepted writes, in order, within [`WINDOW`].
+    accepted: VecDeque<Instant>,
+    /// Send times of refused writes (the bucket was empty), in order.
+    anchors: VecDeque<Instant>,
+    lo: f64,
+    hi: f64,
+    mid: Option<f64>,
+    hi_at: Option<Instant>,
+    ttl: Duration,
+}
+
+impl Default for RateEstimate {
+    fn default() -> Self {
+        Self {
+            accepted: VecDeque::new(),
+            anchors: VecDeque::new(),
+            lo: 0.0,
+            hi: f64::INFINITY,
+            mid: None,
+            hi_at: None,
+            ttl: HI_TTL,
+        }
+    }
+}
+
+impl RateEstimate {
+    /// The tenant took at least this many writes per second (0: unknown).
+    pub fn lo(&self) -> f64 {
+        self.lo
+    }
+
+    /// At most this many (infinite: unknown).
+    pub fn hi(&self) -> f64 {
+        self.hi
+    }
+
+    /// Is the upper bound still believed?
+    pub fn known(&self, now: Instant) -> bool {
+        self.hi.is_finite() && self.hi_at.is_some_and(|t| now.duration_since(t) < self.ttl)
+    }
+
+    /// Are the bounds close enough to call the rate known?
+    pub fn narrow(&self, now: Instant) -> bool {
+        self.known(now) && self.lo > 0.0 && self.hi <= NARROW * self.lo
+    }
+
+    /// The best guess, within the bounds (the lower bound while no upper one is known).
+    pub fn best(&self) -> f64 {
+        if !self.hi.is_finite() {
+            return self.lo;
+        }
+        self.mid.unwrap_or(self.hi).clamp(self.lo, self.hi)
+    }
+
+    /// Has anything been learnt (even if the upper bound expired)?
+    pub fn learnt(&self) -> bool {
+        self.lo > 0.0 || self.hi.is_finite()
+    }
+
+    /// The tenant repeated its limit: believe it longer.
+    pub fn confirm(&mut self, now: Instant) {
+        self.ttl = (self.ttl * 2).min(HI_TTL_MAX);
+        self.hi_at = Some(now);
+    }
+
+    /// The tenant's limit changed: what was learnt no longer holds.
+    pub fn forget(&mut self) {
+        let accepted = std::mem::take(&mut self.accepted);
+        *self = Self { accepted, ..Self::default() };
+    }
+
+    /// Accepted writes sent strictly between `a` and `b`.
+    fn count(&self, a: Instant, b: Instant) -> usize {
+        let from = self.accepted.partition_point(|t| *t <= a);
+        let to = self.accepted.partition_point(|t| *t < b);
+        to.saturating_sub(from)
+    }
+
+    /// A write sent at `sent` was accepted.
+    pub fn accepted(&mut self, sent: Instant, now: Instant) {
+        // Answers arrive nearly in order: insert from the back.
+        let at = self.accepted.partition_point(|t| *t <= sent);
+        self.accepted.insert(at, sent);
+        while self.accepted.front().is_some_and(|t| now.saturating_duration_since(*t) > WINDOW) {
+            self.accepted.pop_front();
+        }
+        for a in self.anchors.iter().rev().take(ANCHORS) {
+            if sent <= *a {
+                continue;
+            }
+            let n = self.count(*a, sent) + 1;
+            let span = sent.duration_since(*a).as_secs_f64();
+            if n >= MIN_COUNT {
+                self.lo = self.lo.max((n as f64 - 1.0) / span);
+            }
+        }
+    }
+
+    /// A write sent at `sent` was refused (the bucket was empty). `fresh`: sent after the
+    /// pacer's last cut (a dense run of refusals below `lo` then means the limit fell).
+    pub fn refused(&mut self, sent: Instant, now: Instant, fresh: bool) {
+        let mut widest = Duration::ZERO;
+        let anchors: Vec<Instant> = self.anchors.iter().rev().take(ANCHORS).copied().collect();
+        for a in anchors {
+            if sent <= a || sent.duration_since(a) <= MIN_SPAN {
+                continue;
+            }
+            let span = sent.duration_since(a);
+            let n = self.count(a, sent);
+            let h = (n as f64 + 1.0) / span.as_secs_f64();
+            if fresh && h < self.lo * 0.9 && span < Duration::from_secs(1) && n >= 5 {
+                // Refused well below what the tenant took before, among many answers: its
+                // limit fell.
+                self.forget();
+            }
+            if h < self.lo {
+                // The bucket refilled between these two: the pair says nothing.
+                continue;
+            }
+            if h < self.hi || !self.known(now) {
+                if !self.known(now) && self.hi.is_finite() && (h / self.hi - 1.0).abs() < 0.05 {
+                    self.ttl = (self.ttl * 2).min(HI_TTL_MAX);
+                }
+                self.hi = h;
+                self.hi_at = Some(now);
+            }
+            if span > widest {
+                widest = span;
+                self.mid = Some((n as f64 + 0.5) / span.as_secs_f64());
+            }
+        }
+        let at = self.anchors.partition_point(|t| *t <= sent);
+        self.anchors.insert(at, sent);
+        while self.anchors.len() > ANCHORS
+            || self.anchors.front().is_some_and(|t| now.saturating_duration_since(*t) > WINDOW)
+        {
+            self.anchors.pop_front();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(t0: Instant, ms: u64) -> Instant {
+        t0 + Duration::from_millis(ms)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn two_refusals_bracket_the_rate_by_the_writes_taken_between_them() {
+        let mut e = RateEstimate::default();
+        let t0 = Instant::now();
+        e.refused(t0, t0, true);
+        // 20 writes accepted in the 2 s after the bucket emptied, then a refusal: ~10/s.
+        for i in 1..=20 {
+            e.accepted(at(t0, i * 100 - 50), at(t0, i * 100));
+        }
+        assert!((9.0..=10.0).contains(&e.lo()), "lo {}", e.lo());
+        e.refused(at(t0, 2000), at(t0, 2050), true);
+        assert!((10.0..=11.0).contains(&e.hi()), "hi {}", e.hi());
+        assert!((e.best() - 10.25).abs() < 0.1, "best {}", e.best());
+        assert!(e.narrow(at(t0, 2050)));
+        assert!(!e.known(at(t0, 2050) + HI_TTL), "an upper bound expires");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pair_spanning_a_refill_is_ignored() {
+        let mut e = RateEstimate::default();
+        let t0 = Instant::now();
+        e.refused(t0, t0, true);
+        for i in 1..=20 {
+            e.accepted(at(t0, i * 50), at(t0, i * 50));
+        }
+        let lo = e.lo();
+        assert!(lo > 15.0);
+        // A refusal 10 s later with few writes between: the bucket filled meanwhile.
+        e.refused(at(t0, 10_000), at(t0, 10_000), true);
+        assert!(e.hi().is_infinite(), "hi {} below lo {lo} would be a refill, not a limit", e.hi());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refusals_well_below_the_lower_bound_forget_it() {
+        let mut e = RateEstimate::default();
+        let t0 = Instant::now();
+        e.refused(t0, t0, true);
+        for i in 1..=40 {
+            e.accepted(at(t0, i * 25), at(t0, i * 25));
+        }
+        assert!(e.lo() > 30.0);
+        // The limit fell to ~5/s: dense refusals with few accepted between.
+        let t1 = at(t0, 1100);
+        e.refused(t1, t1, true);
+        for i in 1..=6 {
+            e.accepted(t1 + Duration::from_millis(i * 100), t1 + Duration::from_millis(i * 100));
+        }
+        e.refused(t1 + Duration::from_millis(700), t1 + Duration::from_millis(700), true);
+        assert!(e.lo() < 10.0, "lo {} survived a fall of the limit", e.lo());
+    }
+}
