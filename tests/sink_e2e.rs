@@ -1,0 +1,80 @@
+//! The one result sink, end to end: every command that writes results keeps the same
+//! journal discipline (nothing is sent that the journal could not record) and logs its
+//! failures (`--error-log`) the same way.
+
+mod common;
+
+use common::{csv, Api, Run, Tenant};
+use oathbulk::simulate::SimConfig;
+use serde_json::Value;
+use std::process::Command;
+
+fn records<'a>(r: &'a Run, kind: &str) -> Vec<&'a Value> {
+    r.records.iter().filter(|x| x["type"] == kind).collect()
+}
+
+/// Run `cmd` unable to grow any file past `bytes` (`RLIMIT_FSIZE`): a journal line past that
+/// fails to write, as on a full disk.
+#[cfg(unix)]
+fn with_file_limit(mut cmd: Command, bytes: u64) -> Run {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The write fails with EFBIG instead of the process being killed.
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    Run::from(cmd.output().unwrap())
+}
+
+/// A journal that holds its header and one settled line, and the size it has then.
+fn journal_with_one_line(t: &Tenant, mut first: Command) -> (String, u64) {
+    let path = t.path("run.jsonl");
+    let r = Run::from(first.output().unwrap());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    (path.to_str().unwrap().to_string(), std::fs::metadata(&path).unwrap().len())
+}
+
+fn assert_stopped_by_the_journal(t: &Tenant, r: &Run, writes_before: u64) {
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.summary()["fatal"]["code"], "journal", "{}", r.stdout);
+    assert_eq!(t.state().counters.writes, writes_before, "a write the journal could not record was sent");
+    let counts = &r.summary()["counts"];
+    assert_eq!((counts["not_attempted"].as_u64(), counts["skipped"].as_u64()), (Some(3), Some(1)), "{}", r.stdout);
+    assert_eq!(r.summary()["rows"], 4);
+    assert!(r.stdout.contains("not sent: the journal cannot be written"), "{}", r.stdout);
+}
+
+#[cfg(unix)]
+#[test]
+fn every_command_stops_before_a_write_its_journal_cannot_record() {
+    // deactivate: SN00000 needs nothing (settled by the first run), the rest need a write.
+    let states = |i: usize| if i == 0 { "assigned" } else { "activated" };
+    let t = Tenant::new(Api::Graph, &csv(4, states), SimConfig::default());
+    let (journal, size) = journal_with_one_line(
+        &t,
+        t.subcommand("deactivate", &["--serial", "SN00000", "--journal", t.path("run.jsonl").to_str().unwrap()]),
+    );
+    let writes = t.state().counters.writes;
+    let csv_path = t.csv.to_str().unwrap();
+    let r = with_file_limit(t.subcommand("deactivate", &[csv_path, "--journal", &journal, "--resume"]), size + 10);
+    assert_stopped_by_the_journal(&t, &r, writes);
+    assert_eq!(records(&r, "change").len(), 3, "every row has its record");
+
+    // activate: the same discipline, the same summary.
+    let states = |i: usize| if i == 0 { "activated" } else { "assigned" };
+    let t = Tenant::new(Api::Graph, &csv(4, states), SimConfig::default());
+    let (journal, size) = journal_with_one_line(
+        &t,
+        t.command(&["--serial", "SN00000", "--journal", t.path("run.jsonl").to_str().unwrap()]),
+    );
+    let writes = t.state().counters.writes;
+    let r = with_file_limit(t.command(&["--journal", &journal, "--resume"]), size + 10);
+    assert_stopped_by_the_journal(&t, &r, writes);
+}
