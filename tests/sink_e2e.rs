@@ -1,6 +1,6 @@
 //! The one result sink, end to end: every command that writes results keeps the same
 //! journal discipline (nothing is sent that the journal could not record) and logs its
-//! failures (`--error-log`) the same way.
+//! failures (`--error-log`) the same way, with the ids of the request the tenant refused.
 
 mod common;
 
@@ -77,4 +77,41 @@ fn every_command_stops_before_a_write_its_journal_cannot_record() {
     let writes = t.state().counters.writes;
     let r = with_file_limit(t.command(&["--journal", &journal, "--resume"]), size + 10);
     assert_stopped_by_the_journal(&t, &r, writes);
+}
+
+#[test]
+fn the_simulator_names_every_answer_with_its_request_ids() {
+    // Error answers too, under each API's own header names.
+    for api in [Api::Graph, Api::Portal] {
+        let t = Tenant::new(api, &csv(1, |_| "assigned"), SimConfig::default());
+        let (url, server, client, other) = match api {
+            Api::Graph => (
+                format!("{}/directory/authenticationMethodDevices/hardwareOathDevices", t.sim().graph_url()),
+                "request-id",
+                "client-request-id",
+                "x-ms-request-id",
+            ),
+            Api::Portal => (
+                format!("{}/api/MultifactorAuthentication/HardwareToken/users?skipToken=&upn=", t.sim().portal_url()),
+                "x-ms-request-id",
+                "x-ms-client-request-id",
+                "request-id",
+            ),
+        };
+        let sent = uuid::Uuid::new_v4().to_string();
+        let resp = t.rt.block_on(async {
+            reqwest::Client::new().get(&url).header(client, &sent).bearer_auth("wrong").send().await.unwrap()
+        });
+        assert_eq!(resp.status(), 401, "{api:?}");
+        let header = |name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+        let answered = t.state().answers.last().cloned().expect("kept");
+        assert_eq!(
+            (answered.route.starts_with(if api == Api::Graph { "graph." } else { "portal." }), answered.status),
+            (true, 401)
+        );
+        assert_eq!(header(server), Some(answered.request_id.clone()), "{api:?}");
+        assert_eq!(header(client), Some(sent.clone()), "{api:?}: our id echoed");
+        assert_eq!(answered.client_request_id, sent);
+        assert_eq!(header(other), None, "{api:?}: one naming per API");
+    }
 }
