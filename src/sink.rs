@@ -7,7 +7,7 @@
 //! counts, whether the journal keeps it and what the error log says of it; the sink knows no
 //! command, and the planners know no file, stream or counter.
 
-use crate::api_error::ApiError;
+use crate::api_error::{ApiError, RequestIds};
 use crate::backend::Backend;
 use crate::diag::Diag;
 use crate::engine::{Client, Engine, Stats};
@@ -74,12 +74,13 @@ pub fn wire_name<T: serde::Serialize>(status: &T) -> String {
     serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "unknown".into())
 }
 
-/// What the error log keeps of a failure besides its record (bodies can be long).
+/// What the error log keeps of a failure besides its record (bodies can be long): the
+/// server's answer and the ids that find the request in the service's logs.
 #[derive(Debug, Clone, Default)]
 pub struct FailureDetail {
     /// The server's answer (or, without one, the error's text).
     pub body: String,
-    pub request_id: Option<String>,
+    pub ids: RequestIds,
 }
 
 impl FailureDetail {
@@ -88,7 +89,7 @@ impl FailureDetail {
             ApiError::Rejected { body, .. } => body.clone(),
             other => other.message(),
         };
-        Self { body, request_id: None }
+        Self { body, ids: e.request_ids() }
     }
 }
 
@@ -246,13 +247,14 @@ impl Sink {
         };
         let body = detail.map(|d| d.body.replace('\n', " ")).filter(|b| !b.is_empty());
         let entry = format!(
-            "{time}\tupn={upn}\tserial={serial}\tstatus={status}\thttp={http}\tcode={code}\trequest-id={rid}\tmessage={msg}\n\tbody={body}\n",
+            "{time}\tupn={upn}\tserial={serial}\tstatus={status}\thttp={http}\tcode={code}\trequest-id={rid}\tclient-request-id={cid}\tmessage={msg}\n\tbody={body}\n",
             time = field("time").unwrap_or_default(),
             upn = field("upn").unwrap_or_else(|| "-".into()),
             serial = field("serial").unwrap_or_default(),
             http = field("http_status").unwrap_or_else(|| "-".into()),
             code = field("error_code").unwrap_or_else(|| "-".into()),
-            rid = detail.and_then(|d| d.request_id.as_deref()).unwrap_or("-"),
+            rid = detail.and_then(|d| d.ids.server.as_deref()).unwrap_or("-"),
+            cid = detail.and_then(|d| d.ids.client.as_deref()).unwrap_or("-"),
             msg = field("error_message").or_else(|| field("reason")).unwrap_or_default(),
             body = body.as_deref().unwrap_or("-"),
         );
@@ -420,7 +422,8 @@ mod tests {
         let mut failed = activation("A1", ActivationStatus::Failed);
         failed.http_status = Some(400);
         failed.error_code = Some("badCode".into());
-        let detail = FailureDetail { body: "{\"error\":\n{}}".into(), ..Default::default() };
+        let ids = RequestIds { server: Some("srv-1".into()), client: Some("cli-1".into()) };
+        let detail = FailureDetail { body: "{\"error\":\n{}}".into(), ids };
         f.sink.settle(failed, Some(detail)).unwrap();
         f.sink.settle(activation("A2", ActivationStatus::Activated), None).unwrap();
         f.sink.settle(activation("A3", ActivationStatus::NotAttempted), None).unwrap();
@@ -434,7 +437,11 @@ mod tests {
         let serials: Vec<&str> =
             entries.iter().map(|e| e.split("\tserial=").nth(1).unwrap().split('\t').next().unwrap()).collect();
         assert_eq!(serials, ["A1", "I1", "I2", "C1"], "{log}");
-        assert!(entries[0].contains("status=failed\thttp=400\tcode=badCode\trequest-id=-"), "{log}");
+        assert!(
+            entries[0].contains("status=failed\thttp=400\tcode=badCode\trequest-id=srv-1\tclient-request-id=cli-1\t"),
+            "{log}"
+        );
+        assert!(entries[2].contains("\trequest-id=-\tclient-request-id=-\t"), "no request, no ids: {log}");
         assert!(log.contains("\tbody={\"error\": {}}\n"), "the body on one line: {log}");
         assert!(entries[3].contains("status=refused") && entries[3].contains("message=why"), "{log}");
     }

@@ -79,6 +79,39 @@ fn every_command_stops_before_a_write_its_journal_cannot_record() {
     assert_stopped_by_the_journal(&t, &r, writes);
 }
 
+/// The `key=value` field of an error-log entry.
+fn log_field<'a>(entry: &'a str, name: &str) -> &'a str {
+    let prefix = format!("{name}=");
+    entry.split('\t').find_map(|f| f.strip_prefix(prefix.as_str())).unwrap_or_else(|| panic!("{name}: {entry}"))
+}
+
+#[test]
+fn import_failures_are_logged_with_the_request_that_refused_them() {
+    // user0 may hold two methods: the third token imported with --assign is refused, inside
+    // the bulk answer (200, one id for the batch) or, one by one, by its own POST (400).
+    for bulk_create_fails in [false, true] {
+        let config = SimConfig { max_methods_per_user: 2, bulk_create_fails, ..Default::default() };
+        let t = Tenant::new(Api::Graph, &csv(3, |_| "missing"), config);
+        let csv_path = t.csv.to_str().unwrap();
+        let r =
+            Run::from(t.subcommand("import", &[csv_path, "--assign", "--error-log", "errors.log"]).output().unwrap());
+        t.assert_secret_free(&r);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        let failed: Vec<&Value> = records(&r, "import").into_iter().filter(|x| x["status"] == "failed").collect();
+        assert_eq!(failed.len(), 1, "{}", r.stdout);
+        assert_eq!(failed[0]["error_code"], "tooManyHardwareOathMethods");
+        let log = std::fs::read_to_string(t.path("errors.log")).unwrap();
+        let entries: Vec<&str> = log.lines().filter(|l| !l.starts_with('\t')).collect();
+        assert_eq!(entries.len(), 1, "{log}");
+        assert_eq!(log_field(entries[0], "serial"), failed[0]["serial"].as_str().unwrap());
+        let state = t.state();
+        let (route, status) = if bulk_create_fails { ("graph.create_device", 400) } else { ("graph.bulk_create", 200) };
+        let refusal = state.answers.iter().rfind(|a| a.route == route && a.status == status).expect("the refusal");
+        assert_eq!(log_field(entries[0], "request-id"), refusal.request_id, "bulk fails: {bulk_create_fails}");
+        assert_eq!(log_field(entries[0], "client-request-id"), refusal.client_request_id);
+    }
+}
+
 #[test]
 fn the_simulator_names_every_answer_with_its_request_ids() {
     // Error answers too, under each API's own header names.

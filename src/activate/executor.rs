@@ -285,7 +285,7 @@ pub async fn activate_row<B: Backend>(
                 let mut a = with_error(base(ActivationStatus::Conflict, action, &device), &err);
                 a.error_code = Some("assigned_to_other_user".into());
                 a.assigned_to = super::plan::holder(&device);
-                return (a, None);
+                return (a, detail(&err));
             }
             ApiError::Rejected { status, code, message, .. } if typed.is_some() => {
                 let mut a = with_error(base(ActivationStatus::Failed, action, &device), &err);
@@ -368,7 +368,7 @@ async fn reconcile<B: Backend>(
         Ok(None) => Reconciled::Failed(ApiError::Rejected {
             status: 404,
             code: "token_disappeared".into(),
-            message: format!("token {} is no longer in the tenant", row.serial),
+            message: format!("token {} is no longer in the tenant", row.serial).into(),
             body: String::new(),
         }),
         Ok(Some(d)) => {
@@ -388,7 +388,7 @@ async fn reconcile<B: Backend>(
                 DeviceStatus::Unknown => Reconciled::Failed(ApiError::Rejected {
                     status: 200,
                     code: "unknown_status".into(),
-                    message: format!("the tenant reports status '{}'", device.token.status),
+                    message: format!("the tenant reports status '{}'", device.token.status).into(),
                     body: String::new(),
                 }),
             }
