@@ -10,13 +10,56 @@ pub enum ApiError {
     /// 429, or 503 with `Retry-After`: wait and send again.
     Throttled { status: u16, retry_after: Option<Duration> },
     /// 5xx: the service failed. For writes the change may or may not have been applied.
-    Unavailable { status: u16, code: String, message: String },
+    Unavailable { status: u16, code: String, message: Message },
     /// No HTTP answer (connection refused, reset, timeout).
-    Transport { maybe_applied: bool, message: String },
+    Transport { maybe_applied: bool, message: Message },
     /// 401/403: the token is wrong, expired or lacks a permission. Stops the run.
-    Auth { status: u16, code: String, message: String },
+    Auth { status: u16, code: String, message: Message },
     /// Any other 4xx: the service refused this request (wrong code, conflict, unknown user…).
-    Rejected { status: u16, code: String, message: String, body: String },
+    Rejected { status: u16, code: String, message: Message, body: String },
+}
+
+/// The ids that find one request in the service's logs, for support cases: the server's
+/// (Graph's `request-id`, the portal's `x-ms-request-id`) and the one we sent
+/// (`client-request-id` / `x-ms-client-request-id`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestIds {
+    pub server: Option<String>,
+    pub client: Option<String>,
+}
+
+/// A failure's text, and the request it is about. Made from any string (`"…".into()`); the
+/// HTTP layer and [`classify`] attach the ids of the answer (or of the request that got none).
+/// The ids ride here, inside the variants' one shared field, so that every place that builds
+/// or matches an `ApiError` keeps its shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Message {
+    text: String,
+    pub ids: RequestIds,
+}
+
+impl Message {
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Self {
+        Self { text, ids: RequestIds::default() }
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        text.to_string().into()
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 impl ApiError {
@@ -43,11 +86,40 @@ impl ApiError {
             ApiError::Throttled { status, retry_after } => {
                 format!("throttled (HTTP {status}, retry after {:?})", retry_after.unwrap_or_default())
             }
-            ApiError::Transport { message, .. } => message.clone(),
-            ApiError::Unavailable { message, .. }
+            ApiError::Transport { message, .. }
+            | ApiError::Unavailable { message, .. }
             | ApiError::Auth { message, .. }
-            | ApiError::Rejected { message, .. } => message.clone(),
+            | ApiError::Rejected { message, .. } => message.to_string(),
         }
+    }
+
+    fn message_mut(&mut self) -> Option<&mut Message> {
+        match self {
+            ApiError::Throttled { .. } => None,
+            ApiError::Transport { message, .. }
+            | ApiError::Unavailable { message, .. }
+            | ApiError::Auth { message, .. }
+            | ApiError::Rejected { message, .. } => Some(message),
+        }
+    }
+
+    /// The ids of the request this failure is about (empty when unknown, or throttled).
+    pub fn request_ids(&self) -> RequestIds {
+        match self {
+            ApiError::Throttled { .. } => RequestIds::default(),
+            ApiError::Transport { message, .. }
+            | ApiError::Unavailable { message, .. }
+            | ApiError::Auth { message, .. }
+            | ApiError::Rejected { message, .. } => message.ids.clone(),
+        }
+    }
+
+    /// The same failure, about the request with these ids.
+    pub fn with_request_ids(mut self, ids: RequestIds) -> Self {
+        if let Some(m) = self.message_mut() {
+            m.ids = ids;
+        }
+        self
     }
 }
 
@@ -62,14 +134,47 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// Map a non-2xx reply to an [`ApiError`], with the API's own code/message extraction.
+/// Map a non-2xx reply to an [`ApiError`], with the API's own code/message extraction, and
+/// the reply's request ids.
 pub fn classify(reply: &crate::http::Reply, code: String, message: String) -> ApiError {
     let status = reply.status.as_u16();
+    let message = Message { text: message, ids: reply.request_ids() };
     match status {
         401 | 403 => ApiError::Auth { status, code, message },
         429 => ApiError::Throttled { status, retry_after: reply.retry_after },
         503 if reply.retry_after.is_some() => ApiError::Throttled { status, retry_after: reply.retry_after },
         500..=599 => ApiError::Unavailable { status, code, message },
         _ => ApiError::Rejected { status, code, message, body: reply.text() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16) -> crate::http::Reply {
+        crate::http::Reply {
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            body: br#"{"error":{"code":"x"}}"#.to_vec(),
+            retry_after: None,
+            client_request_id: "ours-1".into(),
+            request_id: Some("theirs-1".into()),
+        }
+    }
+
+    #[test]
+    fn a_classified_failure_names_the_request_it_is_about() {
+        let both = RequestIds { server: Some("theirs-1".into()), client: Some("ours-1".into()) };
+        for status in [400, 401, 404, 500] {
+            let e = classify(&reply(status), "x".into(), "refused".into());
+            assert_eq!(e.request_ids(), both, "HTTP {status}");
+            assert_eq!(e.message(), "refused");
+        }
+        // A throttled answer is waited out and sent again, never logged: it keeps no ids.
+        let throttled = classify(&reply(429), "x".into(), "slow".into()).with_request_ids(both.clone());
+        assert_eq!(throttled.request_ids(), RequestIds::default());
+        let made_here: ApiError = ApiError::Transport { maybe_applied: true, message: "reset".into() };
+        assert_eq!(made_here.clone().with_request_ids(both.clone()).request_ids(), both);
+        assert_eq!(made_here.request_ids(), RequestIds::default());
     }
 }

@@ -4,7 +4,7 @@
 //! retrying, pacing and waiting belong to the request engine (`crate::engine`). It decides
 //! nothing about rows and knows no backend.
 
-use crate::api_error::ApiError;
+use crate::api_error::{ApiError, RequestIds};
 use crate::auth::TokenProvider;
 use crate::clock::ServerClock;
 use anyhow::{bail, Result};
@@ -58,9 +58,15 @@ pub struct Reply {
     pub retry_after: Option<Duration>,
     /// The id we sent, for support cases.
     pub client_request_id: String,
+    /// The server's id for this answer (`request-id`; the portal's `x-ms-request-id`).
+    pub request_id: Option<String>,
 }
 
 impl Reply {
+    /// Both ids, for a failure about this answer.
+    pub fn request_ids(&self) -> RequestIds {
+        RequestIds { server: self.request_id.clone(), client: Some(self.client_request_id.clone()) }
+    }
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
     }
@@ -163,7 +169,9 @@ impl ApiClient {
                 let error = if throttled {
                     ApiError::Throttled { status: reply.status.as_u16(), retry_after: reply.retry_after }
                 } else if reply.status.is_server_error() {
-                    ApiError::Unavailable { status: reply.status.as_u16(), code: String::new(), message: reply.text() }
+                    let status = reply.status.as_u16();
+                    ApiError::Unavailable { status, code: String::new(), message: reply.text().into() }
+                        .with_request_ids(reply.request_ids())
                 } else {
                     return Ok(reply);
                 };
@@ -185,7 +193,7 @@ impl ApiClient {
         let token = self.tokens.bearer().await.map_err(|e| ApiError::Auth {
             status: 401,
             code: "token_refresh_failed".into(),
-            message: format!("{e:#}"),
+            message: format!("{e:#}").into(),
         })?;
         let id = uuid::Uuid::new_v4().to_string();
         let mut req = self.http.request(method.clone(), url).bearer_auth(token.expose_secret());
@@ -206,9 +214,10 @@ impl ApiClient {
         };
         Stats::bump(&self.stats.requests);
         let sent = SystemTime::now();
+        let mut ids = RequestIds { server: None, client: Some(id.clone()) };
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => return Err(transport_error(&e, &method)),
+            Err(e) => return Err(transport_error(&e, &method).with_request_ids(ids)),
         };
         let received = SystemTime::now();
         self.stats.record_latency(received.duration_since(sent).unwrap_or_default());
@@ -226,9 +235,11 @@ impl ApiClient {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        let body = read_capped(resp, &method).await?;
-        crate::http_guard::check_json_body(status.as_u16(), &content_type, &body)?;
-        Ok(Reply { status, body, retry_after, client_request_id: id })
+        ids.server = server_request_id(resp.headers());
+        let body = read_capped(resp, &method).await.map_err(|e| e.with_request_ids(ids.clone()))?;
+        crate::http_guard::check_json_body(status.as_u16(), &content_type, &body)
+            .map_err(|e| e.with_request_ids(ids.clone()))?;
+        Ok(Reply { status, body, retry_after, client_request_id: id, request_id: ids.server })
     }
 }
 
@@ -255,6 +266,17 @@ async fn read_capped(mut resp: reqwest::Response, method: &Method) -> Result<Vec
     }
 }
 
+/// The server's id for an answer: Graph's `request-id`, the portal's `x-ms-request-id`. A
+/// value longer than any request id is not one (it would only bloat the error log).
+fn server_request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    ["request-id", "x-ms-request-id"]
+        .iter()
+        .find_map(|name| headers.get(*name)?.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(str::to_string)
+}
+
 /// `Retry-After`: delta-seconds or an HTTP date.
 pub fn parse_retry_after(v: &str) -> Option<Duration> {
     if let Ok(secs) = v.trim().parse::<u64>() {
@@ -276,7 +298,7 @@ fn transport_error(e: &reqwest::Error, method: &Method) -> ApiError {
         message.push_str(&s.to_string());
         src = s.source();
     }
-    ApiError::Transport { maybe_applied, message }
+    ApiError::Transport { maybe_applied, message: message.into() }
 }
 
 #[cfg(test)]
@@ -293,6 +315,18 @@ mod tests {
         assert!(validate_base_url("http://graph.microsoft.com/beta", "--graph-url").is_err());
         assert!(validate_base_url("http://10.0.0.1/beta", "--graph-url").is_err());
         assert!(validate_base_url("ftp://127.0.0.1/beta", "--graph-url").is_err());
+    }
+
+    #[test]
+    fn the_server_request_id_is_read_under_either_api_name() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(server_request_id(&h), None);
+        h.insert("x-ms-request-id", "portal-1".parse().unwrap());
+        assert_eq!(server_request_id(&h).as_deref(), Some("portal-1"));
+        h.insert("request-id", " graph-1 ".parse().unwrap());
+        assert_eq!(server_request_id(&h).as_deref(), Some("graph-1"));
+        h.insert("request-id", "x".repeat(200).parse().unwrap());
+        assert_eq!(server_request_id(&h), None, "not an id: left out");
     }
 
     #[test]

@@ -35,7 +35,7 @@ impl std::fmt::Display for Origin {
 /// token) is sent there. Used for every URL the tool did not build itself: `@odata.nextLink`,
 /// `Location`, upload links.
 pub fn same_origin(origin: &Origin, url: &str) -> Result<(), ApiError> {
-    let refused = |why: String| ApiError::Unavailable { status: 0, code: "foreign_url".into(), message: why };
+    let refused = |why: String| ApiError::Unavailable { status: 0, code: "foreign_url".into(), message: why.into() };
     let parsed =
         Url::parse(url).map_err(|_| refused("the server sent a link that is not a URL; not followed".into()))?;
     match Origin::of(&parsed) {
@@ -53,7 +53,7 @@ pub fn too_large(status: u16) -> ApiError {
     ApiError::Unavailable {
         status,
         code: "body_too_large".into(),
-        message: format!("the server's answer is larger than {} MB; stopped reading it", MAX_BODY_BYTES >> 20),
+        message: format!("the server's answer is larger than {} MB; stopped reading it", MAX_BODY_BYTES >> 20).into(),
     }
 }
 
@@ -76,7 +76,8 @@ pub fn check_json_body(status: u16, content_type: &str, body: &[u8]) -> Result<(
         message: format!(
             "HTTP {status} with a body that is not JSON ({content_type}), starting {head:?}: a proxy or sign-in page \
              answered instead of the API"
-        ),
+        )
+        .into(),
     })
 }
 

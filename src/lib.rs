@@ -2,7 +2,8 @@
 //!
 //! Layers (docs/architecture.md): `inventory` parses the vendor CSV, `otp` computes codes,
 //! `script` runs the users' rhai, `pipeline` chains them, `record` is the wire format,
-//! `output` prints it, `engine` sends every request (pace, retries, stop), `stop` is the one list
+//! `output` prints it, `sink` settles every row result (journal, error log, stdout, summary),
+//! `engine` sends every request (pace, retries, stop), `stop` is the one list
 //! of exit codes, `cli` is the command line.
 
 pub mod activate;
@@ -24,5 +25,6 @@ pub mod pipeline;
 pub mod record;
 pub mod script;
 pub mod simulate;
+pub mod sink;
 pub mod stop;
 pub mod table;

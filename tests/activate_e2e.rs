@@ -228,6 +228,40 @@ fn portal_wrong_secret_fails_after_one_retry() {
     wrong_secret_fails_after_one_retry(Api::Portal);
 }
 
+/// The error log names the request the tenant refused: the id the server answered with
+/// (Graph's `request-id`, the portal's `x-ms-request-id`) and the `client-request-id` sent.
+fn error_log_names_the_refused_request(api: Api) {
+    let text = csv(3, |_| "assigned");
+    let t = Tenant::new(api, &text, SimConfig::default());
+    std::fs::write(&t.csv, text.replace(&seed_for(1), &seed_for(999))).unwrap();
+    let run = t.run(&["--error-log", "errors.log"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let log = std::fs::read_to_string(t.path("errors.log")).unwrap();
+    let entry = log.lines().find(|l| l.contains("\tserial=SN00001\t")).unwrap_or_else(|| panic!("logged: {log}"));
+    let field = |name: &str| {
+        let prefix = format!("{name}=");
+        entry.split('\t').find_map(|f| f.strip_prefix(prefix.as_str())).unwrap_or_else(|| panic!("{name}: {entry}"))
+    };
+    let route = if api == Api::Graph { "graph.activate" } else { "portal.enable" };
+    let state = t.state();
+    let refused: Vec<_> = state.answers.iter().filter(|a| a.route == route && a.status == 400).collect();
+    assert_eq!(refused.len(), 2, "the code, then the next step's: {refused:?}");
+    let last = refused[1];
+    assert!(uuid::Uuid::parse_str(field("request-id")).is_ok(), "a real id: {entry}");
+    assert_eq!(field("request-id"), last.request_id, "the id the server gave the refusal logged");
+    assert_eq!(field("client-request-id"), last.client_request_id, "the id we sent with it");
+}
+
+#[test]
+fn graph_error_log_names_the_refused_request() {
+    error_log_names_the_refused_request(Api::Graph);
+}
+
+#[test]
+fn portal_error_log_names_the_refused_request() {
+    error_log_names_the_refused_request(Api::Portal);
+}
+
 fn dry_run_sends_no_write(api: Api) {
     let state_fn = if api == Api::Graph { mixed } else { mixed_portal };
     let t = Tenant::new(api, &csv(40, state_fn), SimConfig::default());

@@ -1,16 +1,15 @@
 //! The executor: one row's writes, with the code computed from the server's clock right
 //! before each request, retries that never double-activate, and pacing shared by all rows.
 
-use super::sink::FailureDetail;
 use crate::backend::{ApiError, Backend, Device, DeviceStatus};
 use crate::clock::ServerClock;
 use crate::engine::{Attempts, Client, Decision, Stats};
 use crate::inventory::Row;
 use crate::otp;
 use crate::record::{Action, Activation, ActivationStatus};
+use crate::sink::{FailureDetail, JournalHandle};
 use crate::stop::StopReason;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What all rows of an activation share: the API, the engine, the clock (through
@@ -23,7 +22,7 @@ pub struct Shared<B> {
     /// A code read off the token's display (`--code`), instead of computing one.
     pub typed_code: Option<TypedCode>,
     /// The run's journal, for intent lines before each write.
-    pub journal: Option<Arc<Mutex<super::journal::Journal>>>,
+    pub journal: JournalHandle,
     /// Device ids each (lower-cased) UPN holds, read at most once per user per run.
     pub owners: tokio::sync::Mutex<HashMap<String, HashSet<String>>>,
 }
@@ -109,11 +108,7 @@ fn with_error(mut a: Activation, e: &ApiError) -> Activation {
 }
 
 fn detail(e: &ApiError) -> Option<FailureDetail> {
-    let body = match e {
-        ApiError::Rejected { body, .. } => body.clone(),
-        other => other.message(),
-    };
-    Some(FailureDetail { body, request_id: None })
+    Some(FailureDetail::of(e))
 }
 
 /// Where the server clock stands in a token's step.
@@ -235,18 +230,14 @@ pub async fn activate_row<B: Backend>(
         if intent_written != Some(action) {
             // Durable before the request leaves: a kill after the write lands but before its
             // result is journaled must still leave a trace for `undo`.
-            if let Some(j) = &shared.journal {
-                let mut intent = record(row, ActivationStatus::NotAttempted, action, Some(&device));
-                intent.attempts = attempts;
-                intent.step = last_step;
-                intent.error_code = Some(super::journal::IN_FLIGHT.into());
-                if let Err(e) = j.lock().unwrap_or_else(|p| p.into_inner()).append(&intent) {
-                    drop(slot);
-                    shared.abort(StopReason::Journal, format!("{e:#}"));
-                    let mut a = record(row, ActivationStatus::NotAttempted, action, Some(&device));
-                    a.error_message = Some(format!("not sent: the journal cannot be written ({e:#})"));
-                    return (a, None);
-                }
+            let mut intent = record(row, ActivationStatus::NotAttempted, action, Some(&device));
+            intent.attempts = attempts;
+            intent.step = last_step;
+            if let Err(why) = shared.journal.intent(&intent, &shared.engine) {
+                drop(slot);
+                let mut a = record(row, ActivationStatus::NotAttempted, action, Some(&device));
+                a.error_message = Some(why);
+                return (a, None);
             }
             intent_written = Some(action);
         }
@@ -294,7 +285,7 @@ pub async fn activate_row<B: Backend>(
                 let mut a = with_error(base(ActivationStatus::Conflict, action, &device), &err);
                 a.error_code = Some("assigned_to_other_user".into());
                 a.assigned_to = super::plan::holder(&device);
-                return (a, None);
+                return (a, detail(&err));
             }
             ApiError::Rejected { status, code, message, .. } if typed.is_some() => {
                 let mut a = with_error(base(ActivationStatus::Failed, action, &device), &err);
@@ -377,7 +368,7 @@ async fn reconcile<B: Backend>(
         Ok(None) => Reconciled::Failed(ApiError::Rejected {
             status: 404,
             code: "token_disappeared".into(),
-            message: format!("token {} is no longer in the tenant", row.serial),
+            message: format!("token {} is no longer in the tenant", row.serial).into(),
             body: String::new(),
         }),
         Ok(Some(d)) => {
@@ -397,7 +388,7 @@ async fn reconcile<B: Backend>(
                 DeviceStatus::Unknown => Reconciled::Failed(ApiError::Rejected {
                     status: 200,
                     code: "unknown_status".into(),
-                    message: format!("the tenant reports status '{}'", device.token.status),
+                    message: format!("the tenant reports status '{}'", device.token.status).into(),
                     body: String::new(),
                 }),
             }
@@ -413,6 +404,7 @@ mod tests {
     use crate::otp::HashFunction;
     use crate::record::TenantToken;
     use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
 
     /// A scripted backend: answers writes from a queue, records what it was sent.
     struct Mock {
@@ -498,7 +490,7 @@ mod tests {
             client: Client { clock: mock.clock.clone(), backend: Arc::new(mock), engine: Arc::new(engine) },
             min_validity_ms: Some(5_000),
             typed_code: None,
-            journal: None,
+            journal: Default::default(),
             owners: Default::default(),
         }
     }

@@ -8,6 +8,7 @@
 //! (a write that landed just before the kill shows up as `activated` there).
 
 use crate::record::{Activation, ActivationStatus, Record};
+use crate::sink::{Intent, RowRecord};
 use anyhow::Result;
 use std::collections::HashMap;
 use std::path::Path;
@@ -38,6 +39,35 @@ impl Settled {
 impl From<Activation> for Record {
     fn from(a: Activation) -> Self {
         Record::Activation(a)
+    }
+}
+
+/// What an activation means to the sink.
+impl RowRecord for Activation {
+    fn count_key(&self) -> String {
+        self.status.as_str().into()
+    }
+    fn is_error(&self) -> bool {
+        self.status.is_error()
+    }
+    /// Only outcomes the tenant decided: `not_attempted` must be retried, `would_activate`
+    /// (dry run) changed nothing, `skipped` is an earlier run's line.
+    fn journaled(&self) -> bool {
+        !matches!(
+            self.status,
+            ActivationStatus::NotAttempted | ActivationStatus::WouldActivate | ActivationStatus::Skipped
+        )
+    }
+    fn is_failure(&self) -> bool {
+        matches!(self.status, ActivationStatus::Failed | ActivationStatus::Conflict)
+    }
+}
+
+/// An activation's intent line: `not_attempted` with `error_code: in_flight` (its `action`
+/// says which write).
+impl Intent for Activation {
+    fn in_flight(&self) -> Self {
+        Activation { status: ActivationStatus::NotAttempted, error_code: Some(IN_FLIGHT.into()), ..self.clone() }
     }
 }
 

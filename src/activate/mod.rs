@@ -4,23 +4,21 @@
 pub mod executor;
 pub mod journal;
 pub mod plan;
-pub mod sink;
 
 use crate::backend::{ApiError, Backend};
 use crate::clock::ServerClock;
 use crate::engine::{Client, Engine, EngineConfig, Stats};
 use crate::inventory::Row;
 use crate::pipeline::RowResult;
-use crate::record::{Action, ActivationStatus, Fatal, Record, Summary, Warning};
-use crate::stop::{ExitCode, StopReason};
+use crate::record::{Action, ActivationStatus, Fatal, Summary, Warning};
+use crate::sink::Sink;
+use crate::stop::StopReason;
 use anyhow::Result;
 use executor::{activate_row, record, Shared};
 use journal::Settled;
 use plan::{plan_row, Plan, TenantIndex};
-use sink::Sink;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Instant;
 
 pub use crate::clock::WARN_OFFSET_MS as CLOCK_WARN_MS;
 
@@ -83,7 +81,6 @@ pub async fn run<B: Backend>(
     options: RunOptions,
     mut sink: Sink,
 ) -> Result<Outcome> {
-    let started = Instant::now();
     let diag = sink.diag().clone();
     let engine = Engine::start(options.engine, stats.clone());
     let shared = Arc::new(Shared {
@@ -222,28 +219,7 @@ pub async fn run<B: Backend>(
     }
     interrupt.abort();
 
-    if exit_fatal.is_none() {
-        exit_fatal = engine.fatal();
-    }
-    if let Some(fatal) = &exit_fatal {
-        diag.error(fatal.code.as_str(), &fatal.message);
-    }
-    let s = &mut sink.summary;
-    s.requests = Some(Stats::get(&stats.requests));
-    s.retries = Some(Stats::get(&stats.retries));
-    s.throttled = Some(Stats::get(&stats.throttled));
-    s.pace = engine.pace().rate.filter(|_| !options.dry_run);
-    s.clock_offset_ms = clock.offset_ms();
-    s.backend = Some(backend.name().to_string());
-    s.dry_run = Some(options.dry_run);
-    s.elapsed_ms = started.elapsed().as_millis() as u64;
-    s.exit_code = match &exit_fatal {
-        Some(f) => f.code.exit_code(),
-        None => ExitCode::for_rows(s.errors),
-    }
-    .code();
-    s.fatal = exit_fatal;
-    let summary = sink.finish()?;
+    let summary = sink.finish(&shared.client, options.dry_run, exit_fatal)?;
     Ok(Outcome { summary })
 }
 
@@ -260,6 +236,5 @@ fn warn_about_clock(clock: &ServerClock, sink: &mut Sink) -> Result<()> {
         ),
         Some(_) => return Ok(()),
     };
-    sink.diag().warn(code, &message);
-    sink.emit(&Record::Warning(Warning { code: code.into(), message }))
+    sink.warning(Warning { code: code.into(), message })
 }

@@ -121,7 +121,7 @@ fn user_not_found(upn: &str) -> ApiError {
     ApiError::Rejected {
         status: 404,
         code: "user_not_found".into(),
-        message: format!("no user '{upn}' in the tenant"),
+        message: format!("no user '{upn}' in the tenant").into(),
         body: String::new(),
     }
 }
@@ -227,7 +227,8 @@ impl GraphBackend {
                 Ok(())
             }
             Some(_) => Err(err),
-            None => Err(not_users_method(upn, device)),
+            // The refused write is the request a support case asks about.
+            None => Err(not_users_method(upn, device).with_request_ids(err.request_ids())),
         }
     }
 
@@ -355,7 +356,12 @@ impl GraphBackend {
             return Ok(Ok(vec![None; batch.len()]));
         };
         let serials: Vec<&str> = batch.iter().map(|(_, d, _)| d.serial.as_str()).collect();
-        Ok(Ok(match_bulk_answer(&serials, items)))
+        // An item refused inside the answer was refused by this request.
+        let about_this_request = |o: CreateOutcome| match o {
+            CreateOutcome::Failed(e) => CreateOutcome::Failed(e.with_request_ids(reply.request_ids())),
+            other => other,
+        };
+        Ok(Ok(match_bulk_answer(&serials, items).into_iter().map(|o| o.map(about_this_request)).collect()))
     }
 }
 
@@ -395,7 +401,12 @@ pub fn match_bulk_answer(serials: &[&str], items: &[Value]) -> Vec<Option<Create
                 if exists_code(&code, 0) {
                     CreateOutcome::Exists(None)
                 } else {
-                    CreateOutcome::Failed(ApiError::Rejected { status: 400, code, message, body: String::new() })
+                    CreateOutcome::Failed(ApiError::Rejected {
+                        status: 400,
+                        code,
+                        message: message.into(),
+                        body: String::new(),
+                    })
                 }
             }
         });
@@ -431,7 +442,7 @@ fn not_users_method(upn: &str, device: &Device) -> ApiError {
     ApiError::Rejected {
         status: 404,
         code: super::NOT_USERS_METHOD.into(),
-        message: format!("token {} is not one of {upn}'s hardware OATH methods", device.token.serial),
+        message: format!("token {} is not one of {upn}'s hardware OATH methods", device.token.serial).into(),
         body: String::new(),
     }
 }
@@ -455,7 +466,7 @@ pub fn policy_state_of(body: &Value) -> Result<String, ApiError> {
         ApiError::Rejected {
             status: 200,
             code: "unreadable_policy".into(),
-            message: format!("the hardware OATH policy answer has no 'state' (flat or in 'value'): {shown}"),
+            message: format!("the hardware OATH policy answer has no 'state' (flat or in 'value'): {shown}").into(),
             body: String::new(),
         }
     })

@@ -94,7 +94,7 @@ pub fn not_supported(backend: &str, what: &str) -> ApiError {
     ApiError::Rejected {
         status: 400,
         code: "not_supported".into(),
-        message: format!("{what} is not supported by the {backend} backend; use --backend graph"),
+        message: format!("{what} is not supported by the {backend} backend; use --backend graph").into(),
         body: String::new(),
     }
 }

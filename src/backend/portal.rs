@@ -145,7 +145,7 @@ impl PortalBackend {
             if !(self.wait)(wait).await {
                 return Err(ApiError::Transport {
                     maybe_applied: true,
-                    message: format!("the run stopped while the portal processed upload {name}"),
+                    message: format!("the run stopped while the portal processed upload {name}").into(),
                 });
             }
             wait = (wait * 2).min(Duration::from_secs(5));
@@ -168,7 +168,7 @@ impl PortalBackend {
                 return Err(ApiError::Unavailable {
                     status: 200,
                     code: "upload_not_completed".into(),
-                    message: format!("the portal did not finish processing upload {name} (status '{status}')"),
+                    message: format!("the portal did not finish processing upload {name} (status '{status}')").into(),
                 });
             }
         }
@@ -331,14 +331,14 @@ impl Backend for PortalBackend {
                     (None, Some((code, message)), _) => CreateOutcome::Failed(ApiError::Rejected {
                         status: 400,
                         code: code.clone(),
-                        message: message.clone(),
+                        message: message.clone().into(),
                         body: String::new(),
                     }),
                     (None, None, Some(e)) => CreateOutcome::Failed(e.clone()),
                     (None, None, None) => CreateOutcome::Failed(ApiError::Rejected {
                         status: 200,
                         code: "not_created".into(),
-                        message: format!("the upload completed but token {} is not in the tenant", d.serial),
+                        message: format!("the upload completed but token {} is not in the tenant", d.serial).into(),
                         body: String::new(),
                     }),
                 });

@@ -3,12 +3,13 @@
 use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
 use super::{OptionalInputArgs, OutputArgs, ScriptArgs};
 use crate::activate::executor::TypedCode;
-use crate::activate::{self, journal, sink::Sink, RunOptions};
+use crate::activate::{self, journal, RunOptions};
 use crate::auth;
 use crate::diag::{Diag, ProgressMode};
 use crate::output::Output;
 use crate::pipeline::{self, RowResult};
-use crate::record::{Record, Summary, Warning};
+use crate::record::Warning;
+use crate::sink::Sink;
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
@@ -85,10 +86,10 @@ pub struct RunArgs {
 
 pub fn run(args: ActivateArgs) -> Result<i32> {
     let (progress, format) = (args.run.progress, args.output.format);
-    super::guarded("activate", args, progress, format, |args, diag, _| prepare_and_run(args, diag))
+    super::guarded("activate", args, progress, format, prepare_and_run)
 }
 
-fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
+fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant) -> Result<i32> {
     let engine = args.run.pace.engine_config(args.tenant.backend)?;
     if let Some(upn) = &args.one.upn {
         if !crate::inventory::is_upn(upn) {
@@ -160,24 +161,13 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
                 Err(e) => return Err(e),
             }
         }
-        let out = Output::stdout(args.output.format, true);
-        let summary = Summary {
-            command: "activate".into(),
-            filtered: filtered.and_then(|f: pipeline::FilteredCount| f.get()),
-            ..Default::default()
-        };
-        let mut sink = Sink::new(out, diag.clone(), summary);
-        sink.set_redactor(conn.tokens.redactor().await);
-        if let Some(j) = journal {
-            sink = sink.with_journal(j);
-        }
-        if let Some(p) = &args.run.error_log {
-            sink = sink.with_error_log(p)?;
-        }
+        let mut sink = Sink::new(Output::stdout(args.output.format, true), diag.clone(), "activate", started)
+            .with_filtered(filtered.and_then(|f: pipeline::FilteredCount| f.get()))
+            .with_journal(journal)
+            .with_error_log(args.run.error_log.as_deref())?;
         let est_secs = writes_estimate / planning_rate;
         for w in token_warnings(&conn.tokens, args.tenant.backend, est_secs).await {
-            diag.warn(&w.code, &w.message);
-            sink.emit(&Record::Warning(w))?;
+            sink.warning(w)?;
         }
         let outcome = match conn.backend {
             AnyBackend::Graph(b) => activate::run(b, conn.stats, conn.clock, rows, settled, options, sink).await?,

@@ -4,19 +4,20 @@
 //! Output: one `import` record per row, then (with `--activate`) one `activation` record per
 //! row whose token is in the tenant, then ONE `summary` (command `import`): import counts are
 //! under `import_<status>` keys (`import_created`, `import_exists`, …), activation counts
-//! under their own statuses. The journal (`--journal`) gets the settled `import` records and
-//! then the `activation` records: `undo --journal` reverts both.
+//! under their own statuses. One sink takes both phases: the journal (`--journal`) gets the
+//! settled `import` records and then the `activation` records (`undo --journal` reverts
+//! both), the error log (`--error-log`) the failures of both.
 
 use super::activate::{token_warnings, RunArgs};
 use super::connect::{self, AnyBackend, AuthArgs, TenantArgs};
 use super::{InputArgs, OutputArgs, ScriptArgs};
-use crate::activate::{self, sink::Sink, RunOptions};
+use crate::activate::{self, RunOptions};
 use crate::backend::Backend;
 use crate::diag::Diag;
-use crate::lifecycle::{self, import, journal::Journal, Options, Out};
+use crate::lifecycle::{self, import, journal::Journal, Options};
 use crate::output::Output;
 use crate::pipeline::{self, RowResult};
-use crate::record::{Record, Summary};
+use crate::sink::Sink;
 use anyhow::Result;
 use clap::Args;
 use std::collections::HashMap;
@@ -121,48 +122,26 @@ async fn go<B: Backend>(
 ) -> Result<i32> {
     let shared = lifecycle::shared(backend.clone(), conn.stats.clone(), conn.clock.clone(), &options);
     let interrupt = lifecycle::on_interrupt(&shared);
-    let mut out = Out::new(Output::stdout(args.output.format, true), diag.clone(), "import").with_journal(journal);
-    let redactor = conn.tokens.redactor().await;
-    out.set_redactor(redactor.clone());
+    let mut sink = Sink::new(Output::stdout(args.output.format, true), diag.clone(), "import", started)
+        .with_journal(journal)
+        .with_error_log(args.run.error_log.as_deref())?;
     let est = rows.len() as f64 / args.tenant.backend.planning_rate(args.run.pace.max_rate);
     for w in token_warnings(&conn.tokens, args.tenant.backend, est).await {
-        diag.warn(&w.code, &w.message);
-        out.emit(&Record::Warning(w))?;
+        sink.warning(w)?;
     }
     if !backend.capabilities().assign && !args.assign {
         diag.info("the portal backend assigns every uploaded token to its row's user");
     }
-    let total_rows = rows.len() as u64;
     let opts = import::ImportOptions { dry_run: options.dry_run, assign: args.assign };
-    let imported = import::run(&shared, rows, &settled_import, &opts, &mut out).await?;
+    let imported = import::run(&shared, rows, &settled_import, &opts, &mut sink).await?;
     interrupt.abort();
     if !args.activate || imported.fatal.is_some() || shared.stopped() {
-        let summary = out.finish(&shared, started, options.dry_run, imported.fatal)?;
+        let summary = sink.finish(&shared, options.dry_run, imported.fatal)?;
         return Ok(summary.exit_code);
     }
     // Hand the rows to the activation engine: its records follow, its summary (carrying the
     // import's counts) is the one summary of the run.
-    let journal = out.take_journal();
-    drop(journal);
-    let (output, import_summary) = out.into_parts();
-    let handed = imported.rows.len() as u64;
-    let mut summary = Summary { command: "import".into(), ..Default::default() };
-    for (k, v) in &import_summary.counts {
-        summary.counts.insert(format!("import_{k}"), *v);
-    }
-    summary.errors = import_summary.errors;
-    summary.rows = total_rows.saturating_sub(handed);
-    let mut sink = Sink::new(output, diag.clone(), summary);
-    sink.set_redactor(redactor);
-    if let (Some(path), false) = (&args.run.journal, options.dry_run) {
-        sink = sink.with_journal(activate::journal::Journal::open(
-            path,
-            &crate::record::JournalHeader::new("import", args.tenant.backend, args.auth.tenant.clone()),
-        )?);
-    }
-    if let Some(p) = &args.run.error_log {
-        sink = sink.with_error_log(p)?;
-    }
+    sink.hand_on("import_", imported.rows.len() as u64);
     let run_options = RunOptions {
         dry_run: options.dry_run,
         engine: options.engine,

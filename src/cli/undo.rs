@@ -4,8 +4,9 @@ use super::change::ChangeRunArgs;
 use super::connect::{self, AnyBackend, AuthArgs, TenantArgs};
 use crate::backend::Backend;
 use crate::diag::{Diag, ProgressMode};
-use crate::lifecycle::{self, journal, undo, Out};
+use crate::lifecycle::{self, journal, undo};
 use crate::output::{Format, Output};
+use crate::sink::Sink;
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
@@ -85,11 +86,10 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
     let rt = connect::runtime()?;
     let code = rt.block_on(async move {
         let conn = connect::connect(&args.tenant, &args.auth, diag, None).await?;
-        let mut out = Out::new(Output::stdout(args.format, true), diag.clone(), "undo").with_journal(own);
-        out.set_redactor(conn.tokens.redactor().await);
+        let out = Sink::new(Output::stdout(args.format, true), diag.clone(), "undo", started).with_journal(own);
         let code = match &conn.backend {
-            AnyBackend::Graph(b) => go(b.clone(), &conn, &records, &progress, &options, out, started).await?,
-            AnyBackend::Portal(b) => go(b.clone(), &conn, &records, &progress, &options, out, started).await?,
+            AnyBackend::Graph(b) => go(b.clone(), &conn, &records, &progress, &options, out).await?,
+            AnyBackend::Portal(b) => go(b.clone(), &conn, &records, &progress, &options, out).await?,
         };
         if let Some(sim) = conn.simulator {
             sim.shutdown().await;
@@ -106,13 +106,12 @@ async fn go<B: Backend>(
     records: &[(u64, crate::record::Record)],
     progress: &undo::Progress,
     options: &lifecycle::Options,
-    mut out: Out,
-    started: Instant,
+    mut out: Sink,
 ) -> Result<i32> {
     let shared = lifecycle::shared(backend, conn.stats.clone(), conn.clock.clone(), options);
     let interrupt = lifecycle::on_interrupt(&shared);
     let fatal = undo::run(&shared, records, progress, options.dry_run, &mut out).await?;
     interrupt.abort();
-    let summary = out.finish(&shared, started, options.dry_run, fatal)?;
+    let summary = out.finish(&shared, options.dry_run, fatal)?;
     Ok(summary.exit_code)
 }

@@ -2,10 +2,11 @@
 //! decides: a token already where the command would take it is `done` with nothing sent; a
 //! token held by another user than the one named is `refused` and left untouched.
 
-use super::{apply, describe, held_by, holder_of, now_rfc3339, Ctx, Op, Out};
+use super::{apply, describe, held_by, holder_of, now_rfc3339, Ctx, Op};
 use crate::activate::plan::TenantIndex;
 use crate::backend::{ApiError, Backend, Device, DeviceStatus};
 use crate::record::{ChangeOperation, ChangeRecord, ChangeStatus, Fatal, Record};
+use crate::sink::Sink;
 use anyhow::Result;
 use std::collections::HashSet;
 use std::path::Path;
@@ -86,7 +87,7 @@ async fn change_one<B: Backend>(
     target: &Target,
     found: &[Device],
     dry_run: bool,
-    out: &mut Out,
+    out: &mut Sink,
 ) -> Result<ChangeRecord> {
     let mut rec = change_record(op, ChangeStatus::Done, &target.serial);
     rec.line = target.line;
@@ -147,7 +148,11 @@ async fn change_one<B: Backend>(
         return Ok(rec);
     }
     let user_path = user.unwrap_or_default();
-    out.intent(&rec)?;
+    if let Err(why) = out.intent(&rec, shared) {
+        rec.status = ChangeStatus::NotAttempted;
+        rec.reason = Some(why);
+        return Ok(rec);
+    }
     let mut current = device.clone();
     for w in writes {
         if w != Op::Delete && user_path.is_empty() {
@@ -174,7 +179,7 @@ pub async fn run<B: Backend>(
     targets: Vec<Target>,
     done_before: &HashSet<String>,
     dry_run: bool,
-    out: &mut Out,
+    out: &mut Sink,
 ) -> Result<Option<Fatal>> {
     let backend = shared.backend.clone();
     let mut work = Vec::new();
@@ -187,7 +192,7 @@ pub async fn run<B: Backend>(
             rec.line = t.line;
             rec.error_code = Some("duplicate_serial".into());
             rec.reason = Some(format!("serial {} appears more than once; changed once", t.serial));
-            out.change(rec)?;
+            out.settle(rec, None)?;
         } else {
             work.push(t);
         }
@@ -206,7 +211,7 @@ pub async fn run<B: Backend>(
                 let mut rec = change_record(op, ChangeStatus::NotAttempted, &t.serial);
                 rec.line = t.line;
                 rec.reason = Some("the run stopped before this token was resolved".into());
-                out.change(rec)?;
+                out.settle(rec, None)?;
             }
             return Ok(Some(fatal));
         }
@@ -217,11 +222,11 @@ pub async fn run<B: Backend>(
             let mut rec = change_record(op, ChangeStatus::NotAttempted, &t.serial);
             rec.line = t.line;
             rec.reason = Some("the run stopped before this token was changed".into());
-            out.change(rec)?;
+            out.settle(rec, None)?;
             continue;
         }
         let rec = change_one(shared, op, t, index.lookup(&t.serial), dry_run, out).await?;
-        out.change(rec)?;
+        out.settle(rec, None)?;
     }
     Ok(None)
 }

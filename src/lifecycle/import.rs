@@ -3,13 +3,15 @@
 //! twice. Re-runs are idempotent; a journal of settled rows lets a killed import resume and
 //! tells `undo` what this run created.
 
-use super::{held_by, now_rfc3339, send, Ctx, Out};
+use super::journal::NOT_ASSIGNED;
+use super::{held_by, now_rfc3339, send, Ctx};
 use crate::activate::plan::TenantIndex;
 use crate::backend::{ApiError, Backend, CreateOutcome, Device, DeviceStatus, NewDevice};
 use crate::engine::{Attempts, Decision};
 use crate::inventory::Row;
 use crate::pipeline::RowResult;
 use crate::record::{Fatal, ImportRecord, ImportStatus, Record};
+use crate::sink::{FailureDetail, Replayed, Sink};
 use anyhow::Result;
 use std::collections::HashMap;
 use std::path::Path;
@@ -118,7 +120,7 @@ pub async fn run<B: Backend>(
     rows: Vec<RowResult>,
     settled_before: &HashMap<String, Option<String>>,
     options: &ImportOptions,
-    out: &mut Out,
+    out: &mut Sink,
 ) -> Result<Imported> {
     let backend = shared.backend.clone();
     let is_portal = !backend.capabilities().assign;
@@ -134,7 +136,7 @@ pub async fn run<B: Backend>(
                     rec.error_code = Some("duplicate_serial".into());
                     rec.error_message =
                         Some(format!("serial {} already appears on line {first}; imported once", row.serial));
-                    out.import(rec, false)?;
+                    out.settle(rec, None)?;
                 } else {
                     seen.insert(row.serial.to_lowercase(), row.line);
                     work.push(row);
@@ -157,7 +159,7 @@ pub async fn run<B: Backend>(
             for row in &work {
                 let mut rec = record(row, ImportStatus::NotAttempted, None);
                 rec.error_message = Some("the run stopped before this row was resolved".into());
-                out.import(rec, false)?;
+                out.settle(rec, None)?;
             }
             return Ok(Imported { rows: ready, fatal: Some(fatal) });
         }
@@ -175,19 +177,19 @@ pub async fn run<B: Backend>(
                 // Settled by an earlier run: reported, not journaled again.
                 let mut rec = record(&row, ImportStatus::Exists, found.first());
                 rec.device_id = rec.device_id.or(id.clone());
-                out.import(rec, false)?;
+                out.settle(Replayed(rec), None)?;
                 ready.push(row);
                 continue;
             }
         }
         match found {
-            [] if options.dry_run => out.import(record(&row, ImportStatus::WouldCreate, None), false)?,
+            [] if options.dry_run => out.settle(record(&row, ImportStatus::WouldCreate, None), None)?,
             [] => to_create.push(row),
             [d] => {
                 let available = d.status == DeviceStatus::Available;
                 if options.assign && available && !is_portal {
                     if options.dry_run {
-                        out.import(record(&row, ImportStatus::Exists, Some(d)), false)?;
+                        out.settle(record(&row, ImportStatus::Exists, Some(d)), None)?;
                         ready.push(row);
                     } else {
                         to_assign.push((row, d.clone()));
@@ -200,9 +202,9 @@ pub async fn run<B: Backend>(
                         super::describe(Some(d)),
                         row.upn
                     ));
-                    out.import(rec, !options.dry_run)?;
+                    out.settle(rec, None)?;
                 } else {
-                    out.import(record(&row, ImportStatus::Exists, Some(d)), !options.dry_run)?;
+                    out.settle(record(&row, ImportStatus::Exists, Some(d)), None)?;
                     ready.push(row);
                 }
             }
@@ -210,7 +212,7 @@ pub async fn run<B: Backend>(
                 let mut rec = record(&row, ImportStatus::Failed, None);
                 rec.error_code = Some("ambiguous_serial".into());
                 rec.error_message = Some(format!("{} tokens in the tenant have serial {}", many.len(), row.serial));
-                out.import(rec, false)?;
+                out.settle(rec, None)?;
             }
         }
     }
@@ -223,7 +225,7 @@ pub async fn run<B: Backend>(
             for row in rows {
                 let mut rec = record(row, ImportStatus::NotAttempted, None);
                 rec.error_message = Some("the run stopped before this row was sent".into());
-                out.import(rec, false)?;
+                out.settle(rec, None)?;
             }
             continue;
         }
@@ -240,19 +242,19 @@ pub async fn run<B: Backend>(
                 CreateOutcome::Created(d) => {
                     let mut rec = record(row, ImportStatus::Created, Some(&d));
                     rec.assigned = assign && (is_portal || d.status != DeviceStatus::Available);
-                    out.import(rec, true)?;
+                    out.settle(rec, None)?;
                     ready.push(row.clone());
                 }
                 CreateOutcome::Exists(d) => {
-                    out.import(record(row, ImportStatus::Exists, d.as_ref()), true)?;
+                    out.settle(record(row, ImportStatus::Exists, d.as_ref()), None)?;
                     ready.push(row.clone());
                 }
                 CreateOutcome::Failed(e @ ApiError::Auth { .. }) => {
                     fatal.get_or_insert_with(|| super::fatal_for(&e, backend.name()));
-                    out.import(with_error(record(row, ImportStatus::NotAttempted, None), &e), false)?;
+                    out.settle(with_error(record(row, ImportStatus::NotAttempted, None), &e), None)?;
                 }
                 CreateOutcome::Failed(e) => {
-                    out.import(with_error(record(row, ImportStatus::Failed, None), &e), false)?
+                    out.settle(with_error(record(row, ImportStatus::Failed, None), &e), Some(FailureDetail::of(&e)))?
                 }
             }
         }
@@ -262,23 +264,23 @@ pub async fn run<B: Backend>(
     for (row, device) in to_assign {
         if fatal.is_some() || shared.stopped() {
             let mut rec = record(&row, ImportStatus::Exists, Some(&device));
-            rec.error_code = Some("not_assigned".into());
+            rec.error_code = Some(NOT_ASSIGNED.into());
             rec.error_message = Some("the run stopped before this token was assigned".into());
-            out.import(rec, true)?;
+            out.settle(rec, None)?;
             continue;
         }
         let mut rec = record(&row, ImportStatus::Exists, Some(&device));
         match assign_one(shared, &row, &device).await {
             Ok(()) => {
                 rec.assigned = true;
-                out.import(rec, true)?;
+                out.settle(rec, None)?;
                 ready.push(row);
             }
             Err(e) => {
                 if matches!(e, ApiError::Auth { .. }) {
                     fatal.get_or_insert_with(|| super::fatal_for(&e, backend.name()));
                 }
-                out.import(with_error(rec, &e), true)?;
+                out.settle(with_error(rec, &e), Some(FailureDetail::of(&e)))?;
             }
         }
     }

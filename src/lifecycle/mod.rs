@@ -3,24 +3,19 @@
 //!
 //! Like `activate`, every engine reads the tenant before it writes, paces its writes
 //! ([`Pacer`]), waits out throttling, and after an unanswered or failed write asks the tenant
-//! whether it landed before sending anything again. Every final result is one record on
-//! stdout, journaled first when a journal is kept.
+//! whether it landed before sending anything again. Every final result is one record
+//! through the run's [`crate::sink::Sink`], journaled first when a journal is kept.
 
 pub mod change;
 pub mod import;
 pub mod journal;
 pub mod undo;
 
-use crate::auth::Redactor;
 use crate::backend::{ApiError, Backend, Device, DeviceStatus};
 use crate::clock::ServerClock;
-use crate::diag::Diag;
 use crate::engine::{Attempts, Client, Decision, Engine, EngineConfig, Stats};
-use crate::output::Output;
-use crate::record::{ChangeRecord, ChangeStatus, Fatal, ImportRecord, ImportStatus, Record, RowErrorRecord, Summary};
-use crate::stop::{ExitCode, StopReason};
+use crate::stop::StopReason;
 use anyhow::Result;
-use journal::Journal;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -184,151 +179,6 @@ pub fn describe(d: Option<&Device>) -> String {
                 None => d.token.status.clone(),
             }
         }
-    }
-}
-
-/// Where lifecycle records go: journal (durable first), stdout, progress, summary.
-pub struct Out {
-    out: Output,
-    journal: Option<Journal>,
-    redactor: Redactor,
-    diag: Diag,
-    pub summary: Summary,
-}
-
-impl Out {
-    pub fn new(out: Output, diag: Diag, command: &str) -> Self {
-        Self {
-            out,
-            journal: None,
-            redactor: Redactor::default(),
-            diag,
-            summary: Summary { command: command.into(), ..Default::default() },
-        }
-    }
-    pub fn with_journal(mut self, journal: Option<Journal>) -> Self {
-        self.journal = journal;
-        self
-    }
-    pub fn set_redactor(&mut self, redactor: Redactor) {
-        self.redactor = redactor;
-    }
-    pub fn diag(&self) -> &Diag {
-        &self.diag
-    }
-    /// Close the journal (another writer takes it over).
-    pub fn take_journal(&mut self) -> Option<Journal> {
-        self.journal.take()
-    }
-    pub fn into_parts(self) -> (Output, Summary) {
-        (self.out, self.summary)
-    }
-
-    fn count(&mut self, key: &str, error: bool) {
-        self.summary.rows += 1;
-        *self.summary.counts.entry(key.to_string()).or_default() += 1;
-        if error {
-            self.summary.errors += 1;
-        } else {
-            self.summary.ok += 1;
-        }
-    }
-
-    /// One `import` row's final result. `journal`: record it (settled rows only).
-    pub fn import(&mut self, mut r: ImportRecord, journal: bool) -> Result<()> {
-        r.error_message = r.error_message.map(|m| self.redactor.redact(&m));
-        if journal && matches!(r.status, ImportStatus::Created | ImportStatus::Exists) {
-            if let Some(j) = &mut self.journal {
-                j.append(&Record::Import(r.clone()))?;
-            }
-        }
-        let key = serde_json::to_value(r.status)?.as_str().unwrap_or("unknown").to_string();
-        let error = matches!(r.status, ImportStatus::Failed | ImportStatus::NotAttempted) || r.error_code.is_some();
-        self.count(&key, error);
-        self.out.emit(&Record::Import(r))?;
-        self.diag.advance(1);
-        Ok(())
-    }
-
-    /// One change's final result (journaled unless a dry run or not attempted).
-    pub fn change(&mut self, mut r: ChangeRecord) -> Result<()> {
-        r.error_message = r.error_message.map(|m| self.redactor.redact(&m));
-        if !matches!(r.status, ChangeStatus::WouldDo | ChangeStatus::NotAttempted) {
-            if let Some(j) = &mut self.journal {
-                j.append(&Record::Change(r.clone()))?;
-            }
-        }
-        let key = serde_json::to_value(r.status)?.as_str().unwrap_or("unknown").to_string();
-        let error = matches!(
-            r.status,
-            ChangeStatus::Refused | ChangeStatus::NotFound | ChangeStatus::Failed | ChangeStatus::NotAttempted
-        );
-        self.count(&key, error);
-        self.out.emit(&Record::Change(r))?;
-        self.diag.advance(1);
-        Ok(())
-    }
-
-    /// Journal that a write is about to be sent (so a resumed run can tell its own landed
-    /// write from someone else's change). Not printed.
-    pub fn intent(&mut self, r: &ChangeRecord) -> Result<()> {
-        if let Some(j) = &mut self.journal {
-            let mut r = r.clone();
-            r.status = ChangeStatus::NotAttempted;
-            r.reason = Some(journal::IN_FLIGHT.into());
-            j.append(&Record::Change(r))?;
-        }
-        Ok(())
-    }
-
-    /// A step an earlier run already did (resume): counted, not printed again.
-    pub fn skipped(&mut self) {
-        *self.summary.counts.entry("skipped".into()).or_default() += 1;
-    }
-
-    pub fn row_error(&mut self, e: RowErrorRecord) -> Result<()> {
-        self.summary.rows += 1;
-        self.summary.errors += 1;
-        *self.summary.counts.entry(e.code.clone()).or_default() += 1;
-        self.out.emit(&Record::RowError(e))
-    }
-
-    pub fn emit(&mut self, r: &Record) -> Result<()> {
-        self.out.emit(r)
-    }
-
-    /// Fill in the run-wide fields and print the summary last.
-    pub fn finish<B: Backend>(
-        mut self,
-        shared: &Ctx<B>,
-        started: std::time::Instant,
-        dry_run: bool,
-        fatal: Option<Fatal>,
-    ) -> Result<Summary> {
-        self.diag.finish();
-        let fatal = fatal.or_else(|| shared.fatal());
-        if let Some(f) = &fatal {
-            self.diag.error(f.code.as_str(), &f.message);
-        }
-        let s = &mut self.summary;
-        s.requests = Some(Stats::get(&shared.stats().requests));
-        s.retries = Some(Stats::get(&shared.stats().retries));
-        s.throttled = Some(Stats::get(&shared.stats().throttled));
-        s.pace = shared.pace().rate.filter(|_| !dry_run);
-        s.clock_offset_ms = shared.clock.offset_ms();
-        s.backend = Some(shared.backend.name().to_string());
-        s.dry_run = Some(dry_run);
-        s.elapsed_ms = started.elapsed().as_millis() as u64;
-        s.exit_code = match &fatal {
-            Some(f) => f.code.exit_code(),
-            None => ExitCode::for_rows(s.errors),
-        }
-        .code();
-        s.fatal = fatal;
-        let summary = self.summary.clone();
-        self.out.emit(&Record::Summary(summary.clone()))?;
-        self.out.finish()?;
-        Ok(summary)
     }
 }
 

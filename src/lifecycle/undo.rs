@@ -10,11 +10,12 @@
 //! undo was killed is `done` if the tenant shows it landed.
 
 use super::change::{change_record, with_error};
-use super::{apply, describe, held_by, journal, Ctx, Op, Out};
+use super::{apply, describe, held_by, journal, Ctx, Op};
 use crate::backend::{Backend, Device, DeviceStatus};
 use crate::record::{
     Action, ActivationStatus, ChangeOperation, ChangeStatus, Fatal, ImportStatus, Record, TenantToken,
 };
+use crate::sink::Sink;
 use anyhow::Result;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -221,7 +222,7 @@ async fn undo_one<B: Backend>(
     e: &Effects,
     progress: &Progress,
     dry_run: bool,
-    out: &mut Out,
+    out: &mut Sink,
 ) -> Result<()> {
     let key = e.serial.to_lowercase();
     let mut current: Option<Option<Device>> = None;
@@ -239,13 +240,13 @@ async fn undo_one<B: Backend>(
         if shared.stopped() {
             rec.status = ChangeStatus::NotAttempted;
             rec.reason = Some("the run stopped before this step".into());
-            out.change(rec)?;
+            out.settle(rec, None)?;
             continue;
         }
         if let Some(why) = &stopped_because {
             rec.status = ChangeStatus::Refused;
             rec.reason = Some(format!("left untouched: an earlier step for this token did not complete ({why})"));
-            out.change(rec)?;
+            out.settle(rec, None)?;
             continue;
         }
         let cur = match current.take() {
@@ -254,7 +255,7 @@ async fn undo_one<B: Backend>(
                 Ok(c) => c,
                 Err(err) => {
                     stopped_because = Some(err.code());
-                    out.change(with_error(rec, &err))?;
+                    out.settle(with_error(rec, &err), None)?;
                     continue;
                 }
             },
@@ -263,7 +264,7 @@ async fn undo_one<B: Backend>(
             Ok(c) => c,
             Err(err) => {
                 stopped_because = Some(err.code());
-                out.change(with_error(rec, &err))?;
+                out.settle(with_error(rec, &err), None)?;
                 continue;
             }
         };
@@ -274,19 +275,24 @@ async fn undo_one<B: Backend>(
                 rec.reason =
                     Some(format!("would {} (token is {})", super::change::op_label(op), describe(cur.as_ref())));
                 current = Some(cur.as_ref().and_then(|d| iop.apply(d)));
-                out.change(rec)?;
+                out.settle(rec, None)?;
             }
             Ok(()) => {
                 let d = cur.clone().expect("checked present");
-                out.intent(&rec)?;
+                if let Err(why) = out.intent(&rec, shared) {
+                    rec.status = ChangeStatus::NotAttempted;
+                    rec.reason = Some(why);
+                    out.settle(rec, None)?;
+                    continue;
+                }
                 match apply(shared, iop, &e.upn, &d).await {
                     Ok(()) => {
                         current = Some(iop.apply(&d));
-                        out.change(rec)?;
+                        out.settle(rec, None)?;
                     }
                     Err(err) => {
                         stopped_because = Some(err.code());
-                        out.change(with_error(rec, &err))?;
+                        out.settle(with_error(rec, &err), None)?;
                     }
                 }
             }
@@ -294,12 +300,12 @@ async fn undo_one<B: Backend>(
                 rec.reason =
                     Some("nothing to undo: the run was stopped with this write in flight, and it never landed".into());
                 current = Some(cur);
-                out.change(rec)?;
+                out.settle(rec, None)?;
             }
             Err(_) if progress.in_flight.contains(&(key.clone(), op)) && iop.reached(cur.as_ref()) => {
                 rec.reason = Some("completed by an interrupted undo (its write had landed)".into());
                 current = Some(cur);
-                out.change(rec)?;
+                out.settle(rec, None)?;
             }
             Err(why) => {
                 // Someone changed the token after the run: never revert their change.
@@ -308,7 +314,7 @@ async fn undo_one<B: Backend>(
                 rec.reason = Some(format!("{why}; left untouched"));
                 stopped_because = Some("refused".into());
                 current = Some(cur);
-                out.change(rec)?;
+                out.settle(rec, None)?;
             }
         }
     }
@@ -321,7 +327,7 @@ pub async fn run<B: Backend>(
     records: &[(u64, Record)],
     progress: &Progress,
     dry_run: bool,
-    out: &mut Out,
+    out: &mut Sink,
 ) -> Result<Option<Fatal>> {
     let list = effects(records);
     let steps: usize = list.iter().map(|e| e.steps().len()).sum();

@@ -2,7 +2,7 @@
 //! response), the gate every request passes (latency, faults, auth, throttling, `Date`), and
 //! response helpers.
 
-use super::Shared;
+use super::{Answered, Shared};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -32,6 +32,8 @@ pub(crate) struct Ctx {
     pub(crate) client_request_id: String,
     /// Simulator clock, Unix seconds.
     pub(crate) now: u64,
+    api: Api,
+    route: &'static str,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -264,6 +266,8 @@ async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> R
         request_id: uuid::Uuid::new_v4().to_string(),
         client_request_id: client_request_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         now: sim.now_unix(),
+        api,
+        route,
     };
     let abort = req.extensions().get::<ConnAbort>().cloned();
     let cfg = &sim.config;
@@ -340,10 +344,9 @@ async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> R
     }
     if matches!(api, Api::Graph | Api::Portal) {
         if let Err(resp) = check_request(&sim, api, ctx, req.headers(), is_write, client_request_id.is_some()) {
-            let resp = finish(&sim, Some(ctx), resp);
             return match fate {
                 Fate::DropAfter => drop_connection(abort).await,
-                _ => resp,
+                _ => finish(&sim, Some(ctx), resp),
             };
         }
     }
@@ -440,20 +443,32 @@ fn check_request(
     Ok(())
 }
 
-/// `Date` from the simulator clock, plus Graph's `request-id`/`client-request-id`.
+/// `Date` from the simulator clock, and on every answer of an API (errors included) the
+/// request ids as that API names them: Graph (and the identity platform) `request-id` and
+/// `client-request-id`, the portal `x-ms-request-id` and `x-ms-client-request-id`. Each answer
+/// is kept in the state (`answers`), so a test can tell which ids a client was given.
 fn finish(sim: &Shared, ctx: Option<&Ctx>, mut resp: Response) -> Response {
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(sim.now())) {
         h.insert(header::DATE, v);
     }
-    if let Some(ctx) = ctx {
-        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-            h.insert("request-id", v);
-        }
-        if let Ok(v) = HeaderValue::from_str(&ctx.client_request_id) {
-            h.insert("client-request-id", v);
-        }
+    let Some(ctx) = ctx else { return resp };
+    let (server, client) = match ctx.api {
+        Api::Portal => ("x-ms-request-id", "x-ms-client-request-id"),
+        _ => ("request-id", "client-request-id"),
+    };
+    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+        h.insert(server, v);
     }
+    if let Ok(v) = HeaderValue::from_str(&ctx.client_request_id) {
+        h.insert(client, v);
+    }
+    sim.lock().answers.push(Answered {
+        route: ctx.route.to_string(),
+        status: resp.status().as_u16(),
+        request_id: ctx.request_id.clone(),
+        client_request_id: ctx.client_request_id.clone(),
+    });
     resp
 }
 

@@ -399,6 +399,19 @@ pub struct Counters {
     pub device_code_polls_too_fast: u64,
 }
 
+/// An answer the simulator sent (Graph, portal, sign-in), with the request ids it carried:
+/// what a client's error log should quote.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Answered {
+    /// As in `Counters::requests_by_route` (`graph.activate`, `portal.enable`, …).
+    pub route: String,
+    pub status: u16,
+    /// The server's id (`request-id`; the portal's `x-ms-request-id`).
+    pub request_id: String,
+    /// The client's `client-request-id` (`x-ms-client-request-id`), or one made up when it sent none.
+    pub client_request_id: String,
+}
+
 /// One device of the tenant, as the simulator sees it (never its secret).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct DeviceState {
@@ -453,6 +466,9 @@ pub struct SimState {
     /// Serials of devices deleted during the run (not in `devices` any more).
     #[serde(default)]
     pub deleted_serials: Vec<String>,
+    /// Every answer sent, in order (a dropped connection is none).
+    #[serde(default)]
+    pub answers: Vec<Answered>,
 }
 
 impl SimState {

@@ -156,6 +156,8 @@ pub(crate) struct Tenant {
     pub(crate) uploads: Vec<Upload>,
     /// Authenticated requests made with the static token.
     pub(crate) static_uses: u64,
+    /// Answers sent (see `SimState::answers`).
+    pub(crate) answers: Vec<super::Answered>,
     max_methods: usize,
     window: u64,
 }
@@ -212,6 +214,7 @@ impl Tenant {
             policy_state: config.policy_state.clone(),
             uploads: Vec::new(),
             static_uses: 0,
+            answers: Vec::new(),
             max_methods: config.max_methods_per_user,
             window: config.verify_window,
         }
@@ -537,6 +540,7 @@ impl Tenant {
             missing_serials: self.missing.clone(),
             policy_state: self.policy_state.clone(),
             deleted_serials: self.devices.iter().filter(|d| d.deleted).map(|d| d.serial.clone()).collect(),
+            answers: self.answers.clone(),
         }
     }
 
