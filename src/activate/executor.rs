@@ -71,6 +71,12 @@ impl<B: Backend> Shared<B> {
     fn boundary_slack_ms(&self) -> i64 {
         self.clock.uncertainty_ms().unwrap_or(500).clamp(0, 1000) + 50
     }
+
+    /// How near the end of its step a refused code may have crossed into the next one on the
+    /// tenant's clock: the margin a code is sent with, plus the clocks' slack.
+    fn near_boundary_ms(&self) -> i64 {
+        self.margin_ms() + self.boundary_slack_ms()
+    }
 }
 
 /// The least validity a computed code is sent with: the request must reach the tenant
@@ -135,6 +141,14 @@ fn step_wait<B: Backend>(shared: &Shared<B>, period: u32, rejected_step: Option<
         _ => return None,
     };
     Some(Duration::from_millis(ms as u64))
+}
+
+/// After a refused code: could the next step's code pass? Only when the step rolled over while
+/// the request was in flight, or was about to (the clocks agree only to the slack). A code
+/// refused in the middle of its step was wrong — a wrong seed, most often: guessing again
+/// costs a request and a whole step's wait, and is refused too.
+fn rollover_possible(after: &StepPosition, sent_step: u64, near_boundary_ms: i64) -> bool {
+    after.step != sent_step || after.ms_left < near_boundary_ms
 }
 
 /// Activate one row's token. Always returns the row's final record.
@@ -295,13 +309,27 @@ pub async fn activate_row<B: Backend>(
                 return (a, detail(&err));
             }
             ApiError::Rejected { .. } if rejected_step.is_none() => {
-                // Maybe the code rolled over in flight, or the clocks disagree by a step: try
-                // once more with the next step's code. Re-read first, so a partial assign or a
-                // change made meanwhile picks the right action.
+                // Re-read first: a change made meanwhile (someone activated it, a partial
+                // assign) explains a refusal better than the code does.
+                let after = position(&shared.clock, period);
+                let sent_step = last_step.unwrap_or(after.step);
                 rejected_step = last_step;
-                Stats::bump(&shared.stats().retries);
                 match reconcile(shared, row, &mut action, &mut device, ActivationStatus::AlreadyActive).await {
-                    Reconciled::Retry => continue,
+                    Reconciled::Retry if rollover_possible(&after, sent_step, shared.near_boundary_ms()) => {
+                        // The step rolled over in flight (or nearly: the clocks agree only to
+                        // the slack): the next step's code may pass. Once.
+                        Stats::bump(&shared.stats().retries);
+                        continue;
+                    }
+                    Reconciled::Retry => {
+                        let mut a = with_error(base(ActivationStatus::Failed, action, &device), &err);
+                        a.error_message = Some(format!(
+                            "the tenant refused the code computed from the CSV's secret key, in the middle of its step ({}): the secret key in the file is not the one the tenant holds for this token (or the token is not TOTP-{}s); not retried: another code from the same key would be refused too",
+                            err.message(),
+                            period
+                        ));
+                        return (a, detail(&err));
+                    }
                     Reconciled::Done(status) => return (base(status, action, &device), None),
                     Reconciled::Failed(e2) => {
                         return (with_error(base(ActivationStatus::Failed, action, &device), &e2), detail(&e2))
@@ -406,6 +434,16 @@ mod tests {
     use std::collections::VecDeque;
     use std::sync::{Arc, Mutex};
 
+    #[test]
+    fn a_refused_code_is_retried_only_across_a_step_boundary() {
+        let mid = StepPosition { step: 7, ms_left: 15_000 };
+        assert!(!rollover_possible(&mid, 7, 1_500), "refused mid-step: the code was wrong");
+        let late = StepPosition { step: 7, ms_left: 900 };
+        assert!(rollover_possible(&late, 7, 1_500), "refused near the end: may have crossed");
+        let next = StepPosition { step: 8, ms_left: 29_000 };
+        assert!(rollover_possible(&next, 7, 1_500), "rolled over in flight");
+    }
+
     /// A scripted backend: answers writes from a queue, records what it was sent.
     struct Mock {
         clock: Arc<ServerClock>,
@@ -413,6 +451,8 @@ mod tests {
         sent: Mutex<Vec<(i64, String)>>,
         after_get: DeviceStatus,
         gets: Mutex<u32>,
+        /// How long a write takes to answer (real time: the step clock is real).
+        delay: Duration,
     }
 
     impl Backend for Mock {
@@ -437,6 +477,7 @@ mod tests {
         }
         async fn activate(&self, _: &str, _: &Device, code: &str, _: Option<&str>) -> Result<(), ApiError> {
             self.sent.lock().unwrap().push((self.clock.now_ms(), code.to_string()));
+            tokio::time::sleep(self.delay).await;
             self.answers.lock().unwrap().pop_front().unwrap_or(Ok(()))
         }
         async fn assign_and_activate(&self, u: &str, d: &Device, code: &str, n: Option<&str>) -> Result<(), ApiError> {
@@ -496,7 +537,14 @@ mod tests {
     }
 
     fn mock(clock: Arc<ServerClock>, answers: Vec<Result<(), ApiError>>, after_get: DeviceStatus) -> Mock {
-        Mock { clock, answers: Mutex::new(answers.into()), sent: Mutex::new(vec![]), after_get, gets: Mutex::new(0) }
+        Mock {
+            clock,
+            answers: Mutex::new(answers.into()),
+            sent: Mutex::new(vec![]),
+            after_get,
+            gets: Mutex::new(0),
+            delay: Duration::ZERO,
+        }
     }
 
     fn code_at_ms(ms: i64) -> String {
@@ -519,11 +567,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_rejected_code_is_retried_once_with_a_later_step() {
+    async fn a_code_refused_mid_step_is_explained_not_guessed_again() {
+        let rejected = ApiError::Rejected { status: 400, code: "bad".into(), message: "no".into(), body: "{}".into() };
+        let clock = clock_with_ms_left(20_000);
+        let s = shared(mock(clock, vec![Err(rejected)], DeviceStatus::Assigned));
+        let (a, detail) = activate_row(&s, &row(), Action::Activate, device()).await;
+        assert_eq!(s.backend.sent.lock().unwrap().len(), 1, "no second guess");
+        assert_eq!(*s.backend.gets.lock().unwrap(), 1, "one read: was it changed meanwhile?");
+        assert_eq!((a.status, a.attempts, a.http_status), (ActivationStatus::Failed, 1, Some(400)));
+        assert_eq!(a.error_code.as_deref(), Some("bad"));
+        assert!(a.error_message.as_deref().is_some_and(|m| m.contains("secret key")), "{a:?}");
+        assert!(detail.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_code_refused_across_a_step_boundary_is_retried_once_with_the_next_step() {
         let rejected =
             || ApiError::Rejected { status: 400, code: "bad".into(), message: "no".into(), body: "{}".into() };
-        let clock = clock_with_ms_left(6_000);
-        let s = shared(mock(clock, vec![Err(rejected()), Err(rejected())], DeviceStatus::Assigned));
+        // Sent with 5.3 s left (the margin is 5 s), answered 0.4 s later: near the end.
+        let clock = clock_with_ms_left(5_300);
+        let mut m = mock(clock, vec![Err(rejected()), Err(rejected())], DeviceStatus::Assigned);
+        m.delay = Duration::from_millis(400);
+        let s = shared(m);
         let (a, detail) = activate_row(&s, &row(), Action::Activate, device()).await;
         let sent = s.backend.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 2, "exactly one retry");
