@@ -64,8 +64,9 @@ pub struct AuthArgs {
     #[arg(long, value_name = "TENANT")]
     pub tenant: Option<String>,
     /// App registration id: with --tenant, app-only sign-in (the secret comes from
-    /// $OATHBULK_CLIENT_SECRET or --client-secret-file); with --device-code, the public client
-    /// to sign in with [default: Microsoft Graph Command Line Tools].
+    /// $OATHBULK_CLIENT_SECRET or --client-secret-file, or a certificate from --certificate);
+    /// with --device-code, the public client to sign in with [default: Microsoft Graph Command
+    /// Line Tools].
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
     /// File holding the client secret.
@@ -185,7 +186,7 @@ pub async fn credentials(
                         return Ok(p);
                     }
                     bail!(
-                        "--client-id needs the client secret in ${} or --client-secret-file (or a sign-in kept by `oathbulk login`)",
+                        "--client-id needs the client secret in ${} or --client-secret-file, a certificate (--certificate), or a sign-in kept by `oathbulk login`",
                         auth::CLIENT_SECRET_ENV
                     )
                 }
