@@ -47,6 +47,7 @@ fn kept_secrets(t: &Tenant) -> Vec<String> {
         .values()
         .filter_map(|v| serde_json::from_str::<serde_json::Value>(v.as_str()?).ok())
         .filter_map(|e| e["secret"].as_str().map(str::to_string))
+        .filter(|s| !s.is_empty()) // a certificate's entry keeps no secret
         .collect()
 }
 
@@ -194,6 +195,61 @@ fn app_only_login_keeps_the_secret_and_later_commands_use_it() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(device_code_prompts(&t), 0);
     assert!(!run.stderr.contains("app-secret-5531"));
+}
+
+#[test]
+fn certificate_login_keeps_the_path_and_thumbprint_only_and_a_replaced_certificate_is_refused() {
+    use common::certs::TestCert;
+    let dir = tempfile::tempdir().unwrap();
+    let cert = TestCert::new(dir.path(), "app", false);
+    let t = Tenant::new(
+        Api::Graph,
+        &csv(3, |_| "available"),
+        SimConfig { client_id: Some("cert-app".into()), client_certificates: cert.registered(), ..Default::default() },
+    );
+    let (authority, graph) = (t.sim().authority_url(), t.sim().graph_url());
+    let pem = t.path("app.pem");
+    std::fs::copy(&cert.pem, &pem).unwrap();
+    let login_args = [
+        "login",
+        "--tenant",
+        "contoso.example",
+        "--client-id",
+        "cert-app",
+        "--certificate",
+        "app.pem",
+        "--authority-url",
+    ];
+    let run = oathbulk(&t, &[&login_args[..], &[authority.as_str(), "--progress", "none"]].concat());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let thumbprint: String = cert.sha1.iter().map(|b| format!("{b:02X}")).collect();
+    assert!(run.stderr.contains(&thumbprint), "login names the certificate: {}", run.stderr);
+    let kept = std::fs::read_to_string(store_path(&t)).unwrap();
+    assert!(kept.contains(&thumbprint) && kept.contains("app.pem"), "{kept}");
+    assert!(!kept.contains("PRIVATE"), "no key in the store");
+    cert.assert_key_absent(&kept, "the credential store");
+
+    // Later commands name no credential: the kept certificate signs them in.
+    let run = oathbulk(&t, &["tenant", "--graph-url", &graph, "--progress", "none"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(t.state().counters.client_assertions_accepted, 2);
+    let run = oathbulk(&t, &["doctor", "--graph-url", &graph, "--progress", "none"]);
+    let source = run.records.iter().find(|r| r["check"] == "credential_source").expect("a credential_source check");
+    assert!(source["message"].as_str().unwrap().contains("certificate"), "{source}");
+    cert.assert_key_absent(&run.stdout, "stdout");
+    cert.assert_key_absent(&run.stderr, "stderr");
+
+    // The file now holds another certificate (renewed, say): refused until `login` again.
+    let renewed = TestCert::new(t.dir.path(), "renewed", false);
+    std::fs::copy(&renewed.pem, &pem).unwrap();
+    let run = oathbulk(&t, &["tenant", "--graph-url", &graph, "--progress", "none"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("oathbulk login --certificate"), "{}", run.stderr);
+    renewed.assert_key_absent(&run.stderr, "stderr");
+
+    let run = oathbulk(&t, &["logout", "--progress", "none"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(store(&t).is_empty(), "nothing left: {:?}", store(&t).keys());
 }
 
 #[test]

@@ -7,6 +7,8 @@ $script:Simulators = [System.Collections.Generic.List[object]]::new()
 $script:ProgressCounter = 0
 $script:NativeExitCode = $null
 $script:CheckedBinary = $null
+# Connect-OathBulk -CertificateThumbprint/-Certificate: the certificate later cmdlets sign with.
+$script:CertificateSession = $null
 # One source of truth: OathBulk.psd1's ModuleVersion is Cargo.toml's version (a Pester test
 # keeps them equal), and the binary must report the same one.
 $script:ModuleVersion = (Import-PowerShellDataFile -LiteralPath (Join-Path $PSScriptRoot 'OathBulk.psd1')).ModuleVersion

@@ -1,11 +1,14 @@
 //! Where a bearer token comes from, how it is refreshed, and how it is kept out of output.
 //!
 //! Sources, first match wins: `--token-stdin`, `--token-file`, app-only client credentials
-//! (`--client-id`), `OATHBULK_TOKEN`, `./AuthKey.txt` (the original tool's file), a hidden
-//! prompt on a terminal. Never a command-line value: argv is visible to every user.
-//! `oathbulk login` keeps a refresh token or client secret in the OS credential store
-//! (`store`); `--device-code` and runs that find no other source use it.
+//! (`--client-id` with a client secret, a certificate (`--certificate`) or a ready-made client
+//! assertion (`--client-assertion-stdin`)), `OATHBULK_TOKEN`, `./AuthKey.txt` (the original
+//! tool's file), a hidden prompt on a terminal. Never a command-line value: argv is visible to
+//! every user. `oathbulk login` keeps a refresh token or client secret in the OS credential
+//! store, or the path and thumbprint of a certificate (`store`); `--device-code` and runs that
+//! find no other source use it.
 
+pub mod certificate;
 pub mod devicecode;
 pub mod jwt;
 pub mod redact;
@@ -52,8 +55,26 @@ pub struct ClientCredentials {
     pub authority: String,
     pub tenant: String,
     pub client_id: String,
-    pub client_secret: SecretString,
+    pub credential: ClientAuth,
     pub scope: String,
+}
+
+/// How the app proves who it is at the token endpoint.
+#[derive(Clone)]
+pub enum ClientAuth {
+    /// `client_secret`.
+    Secret(SecretString),
+    /// `client_assertion`, a new one signed with this certificate for every request.
+    Certificate(Arc<certificate::Certificate>),
+    /// `client_assertion` made by someone else (the PowerShell module signs one with a key in
+    /// the Windows/.NET certificate store): good for one sign-in, so the token is not renewed.
+    Assertion(SecretString),
+}
+
+impl ClientCredentials {
+    pub fn token_url(&self) -> String {
+        format!("{}/{}/oauth2/v2.0/token", self.authority.trim_end_matches('/'), self.tenant)
+    }
 }
 
 /// Where the token came from, for messages ("the token from AuthKey.txt was rejected").
@@ -64,6 +85,10 @@ pub enum TokenSource {
     Env,
     Prompt,
     ClientCredentials,
+    /// App-only with a certificate (its SHA-1 thumbprint).
+    Certificate(String),
+    /// App-only with a client assertion read from standard input.
+    ClientAssertion,
     DeviceCode,
     Simulator,
     /// A sign-in kept by `oathbulk login` (saved at `saved_at`, Unix seconds).
@@ -81,6 +106,8 @@ impl std::fmt::Display for TokenSource {
             TokenSource::Env => write!(f, "${TOKEN_ENV}"),
             TokenSource::Prompt => write!(f, "the prompt"),
             TokenSource::ClientCredentials => write!(f, "client credentials"),
+            TokenSource::Certificate(thumbprint) => write!(f, "certificate {thumbprint}"),
+            TokenSource::ClientAssertion => write!(f, "the client assertion on standard input"),
             TokenSource::DeviceCode => write!(f, "device-code sign-in"),
             TokenSource::Simulator => write!(f, "the simulator"),
             TokenSource::Stored { .. } => write!(f, "the sign-in kept by `oathbulk login`"),
@@ -132,12 +159,22 @@ impl TokenProvider {
     }
 
     pub async fn client_credentials(creds: ClientCredentials, http: reqwest::Client) -> Result<Self> {
-        let current = fetch_client_token(&creds, &http).await?;
-        Ok(Self {
-            source: TokenSource::ClientCredentials,
-            current: Arc::new(Mutex::new(current)),
-            client: Some((Renewal::ClientCredentials(creds), http)),
-        })
+        let mut current = fetch_client_token(&creds, &http).await?;
+        let source = match &creds.credential {
+            ClientAuth::Secret(_) => TokenSource::ClientCredentials,
+            ClientAuth::Certificate(c) => TokenSource::Certificate(c.thumbprint()),
+            ClientAuth::Assertion(_) => TokenSource::ClientAssertion,
+        };
+        // A ready-made assertion is spent (short-lived, one `jti`): the token lasts as it is,
+        // like a fixed token, and a run that would outlive it is warned before it starts.
+        let client = match creds.credential {
+            ClientAuth::Assertion(_) => {
+                current.refresh_at = None;
+                None
+            }
+            _ => Some((Renewal::ClientCredentials(creds), http)),
+        };
+        Ok(Self { source, current: Arc::new(Mutex::new(current)), client })
     }
 
     /// A delegated token from device-code sign-in, renewed with its refresh token.
@@ -248,14 +285,25 @@ pub fn clamp_expires_in(seconds: u64) -> u64 {
 }
 
 async fn fetch_client_token(creds: &ClientCredentials, http: &reqwest::Client) -> Result<Current> {
-    redact::add_secret(&creds.client_secret);
-    let url = format!("{}/{}/oauth2/v2.0/token", creds.authority.trim_end_matches('/'), creds.tenant);
-    let form = [
+    let url = creds.token_url();
+    let proof = match &creds.credential {
+        ClientAuth::Secret(s) => s.clone(),
+        ClientAuth::Certificate(c) => c.assertion(&url, &creds.client_id, store::now_secs())?,
+        ClientAuth::Assertion(a) => a.clone(),
+    };
+    redact::add_secret(&proof);
+    let mut form = vec![
         ("grant_type", "client_credentials"),
         ("client_id", creds.client_id.as_str()),
-        ("client_secret", creds.client_secret.expose_secret()),
         ("scope", creds.scope.as_str()),
     ];
+    match &creds.credential {
+        ClientAuth::Secret(_) => form.push(("client_secret", proof.expose_secret())),
+        ClientAuth::Certificate(_) | ClientAuth::Assertion(_) => {
+            form.push(("client_assertion_type", certificate::ASSERTION_TYPE));
+            form.push(("client_assertion", proof.expose_secret()));
+        }
+    }
     let resp =
         http.post(&url).form(&form).send().await.with_context(|| format!("cannot reach the token endpoint {url}"))?;
     let status = resp.status();
@@ -264,7 +312,12 @@ async fn fetch_client_token(creds: &ClientCredentials, http: &reqwest::Client) -
         let error = body.get("error").and_then(|v| v.as_str()).unwrap_or("unknown_error");
         let desc = body.get("error_description").and_then(|v| v.as_str()).unwrap_or("");
         return Err(SignInRefused(format!(
-            "the token endpoint refused the client credentials (HTTP {status}, {error}): {desc}"
+            "the token endpoint refused the {what} (HTTP {status}, {error}): {desc}",
+            what = match &creds.credential {
+                ClientAuth::Secret(_) => "client credentials".to_string(),
+                ClientAuth::Certificate(c) => format!("certificate {} of {}", c.thumbprint(), c.path().display()),
+                ClientAuth::Assertion(_) => "client assertion from standard input".to_string(),
+            }
         ))
         .into());
     }

@@ -1,5 +1,6 @@
 //! Lasting sign-in (`oathbulk login`): what a later run needs to sign in without a prompt — a
-//! delegated refresh token, or an app's client secret — kept in the operating system's
+//! delegated refresh token, an app's client secret, or where an app's certificate is (its
+//! path and thumbprint: the key itself stays in its file) — kept in the operating system's
 //! credential store (Windows Credential Manager, macOS Keychain, Secret Service), one entry
 //! per (authority, tenant, client id), plus one entry naming the last login so commands run
 //! without `--tenant`/`--client-id` find it. Never a plaintext file, except the test-only
@@ -8,7 +9,8 @@
 //! Where no store is reachable (a headless Linux box without Secret Service) the run says so
 //! once and signs in per run, as before.
 
-use super::{renew, ClientCredentials, Current, Renewal, SignInRefused, TokenProvider, TokenSource};
+use super::certificate::Certificate;
+use super::{renew, ClientAuth, ClientCredentials, Current, Renewal, SignInRefused, TokenProvider, TokenSource};
 use crate::diag::Diag;
 use anyhow::{bail, Context, Result};
 use secrecy::{ExposeSecret, SecretString};
@@ -66,14 +68,28 @@ pub enum Kind {
     RefreshToken,
     /// App-only (client credentials): the client secret.
     ClientSecret,
+    /// App-only with a certificate: its file and thumbprint (no secret: the key stays in the
+    /// file, which only its owner may read).
+    Certificate,
 }
 
 pub struct Saved {
     pub kind: Kind,
+    /// Empty for [`Kind::Certificate`].
     pub secret: SecretString,
     pub scope: String,
     /// Unix seconds.
     pub saved_at: i64,
+    /// [`Kind::Certificate`]: which file, holding which certificate.
+    pub certificate: Option<CertificateRef>,
+}
+
+/// Where a kept certificate sign-in finds its key, and which certificate it must be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateRef {
+    pub path: PathBuf,
+    /// SHA-1, upper-case hex.
+    pub thumbprint: String,
 }
 
 /// The serialized form (the secret is exposed only between here and the store).
@@ -83,6 +99,8 @@ struct Entry {
     secret: String,
     scope: String,
     saved_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    certificate: Option<CertificateRef>,
 }
 
 /// No credential store on this machine: sign in per run.
@@ -155,7 +173,13 @@ impl Store {
     pub fn load(&self, key: &Key) -> Result<Option<Saved>> {
         let Some(text) = self.get(&key.account())? else { return Ok(None) };
         let e: Entry = serde_json::from_str(&text).context("the stored sign-in is unreadable; run `oathbulk login`")?;
-        Ok(Some(Saved { kind: e.kind, secret: SecretString::from(e.secret), scope: e.scope, saved_at: e.saved_at }))
+        Ok(Some(Saved {
+            kind: e.kind,
+            secret: SecretString::from(e.secret),
+            scope: e.scope,
+            saved_at: e.saved_at,
+            certificate: e.certificate,
+        }))
     }
 
     /// Keep a sign-in and make it the one commands without `--tenant`/`--client-id` use.
@@ -165,6 +189,7 @@ impl Store {
             secret: saved.secret.expose_secret().to_string(),
             scope: saved.scope.clone(),
             saved_at: saved.saved_at,
+            certificate: saved.certificate.clone(),
         };
         self.set(&key.account(), &serde_json::to_string(&e)?)?;
         self.set(LAST_LOGIN_ACCOUNT, &serde_json::to_string(key)?)
@@ -341,12 +366,19 @@ async fn redeem(
 ) -> Result<TokenProvider> {
     let source = TokenSource::Stored { saved_at: saved.saved_at, kind: saved.kind };
     match saved.kind {
-        Kind::ClientSecret => {
+        Kind::ClientSecret | Kind::Certificate => {
+            let credential = match (saved.kind, saved.certificate) {
+                (Kind::Certificate, Some(cert)) => {
+                    ClientAuth::Certificate(std::sync::Arc::new(kept_certificate(&cert)?))
+                }
+                (Kind::Certificate, None) => bail!("the stored sign-in is unreadable; run `oathbulk login`"),
+                _ => ClientAuth::Secret(saved.secret),
+            };
             let creds = ClientCredentials {
                 authority: key.authority.clone(),
                 tenant: key.tenant.clone(),
                 client_id: key.client_id.clone(),
-                client_secret: saved.secret,
+                credential,
                 scope: saved.scope,
             };
             let mut p = TokenProvider::client_credentials(creds, http.clone()).await?;
@@ -370,19 +402,57 @@ async fn redeem(
     }
 }
 
+/// The certificate a kept sign-in names, if its file still holds that one. A replaced
+/// certificate (renewed, say) is not used silently: `login` again records the new one.
+fn kept_certificate(kept: &CertificateRef) -> Result<Certificate> {
+    let cert = Certificate::load(&kept.path).context("the certificate `oathbulk login` recorded cannot be used")?;
+    if !cert.thumbprint().eq_ignore_ascii_case(&kept.thumbprint) {
+        return Err(SignInRefused(format!(
+            "{} now holds certificate {}, not {} that `oathbulk login` recorded; run `oathbulk login --certificate {}` again",
+            kept.path.display(),
+            cert.thumbprint(),
+            kept.thumbprint,
+            kept.path.display()
+        ))
+        .into());
+    }
+    Ok(cert)
+}
+
 /// Keep what `provider` needs to renew itself without a prompt (login, or a prompt after a
-/// refused refresh token). Returns what was kept, `None` when nothing could be.
+/// refused refresh token). Returns what was kept, `None` when nothing could be (a ready-made
+/// client assertion renews nothing).
 pub async fn keep(store: &Store, key: &Key, provider: &TokenProvider, diag: &Diag) -> Option<Kind> {
     let saved = match &provider.client {
-        Some((Renewal::ClientCredentials(c), _)) => Saved {
-            kind: Kind::ClientSecret,
-            secret: c.client_secret.clone(),
-            scope: c.scope.clone(),
-            saved_at: now_secs(),
+        Some((Renewal::ClientCredentials(c), _)) => match &c.credential {
+            ClientAuth::Secret(secret) => Saved {
+                kind: Kind::ClientSecret,
+                secret: secret.clone(),
+                scope: c.scope.clone(),
+                saved_at: now_secs(),
+                certificate: None,
+            },
+            ClientAuth::Certificate(cert) => Saved {
+                kind: Kind::Certificate,
+                secret: SecretString::from(String::new()),
+                scope: c.scope.clone(),
+                saved_at: now_secs(),
+                certificate: Some(CertificateRef {
+                    path: std::path::absolute(cert.path()).unwrap_or_else(|_| cert.path().to_path_buf()),
+                    thumbprint: cert.thumbprint(),
+                }),
+            },
+            ClientAuth::Assertion(_) => return None,
         },
         Some((Renewal::RefreshToken { scope, .. }, _)) => {
             let refresh = provider.current.lock().await.refresh_token.clone()?;
-            Saved { kind: Kind::RefreshToken, secret: refresh, scope: scope.clone(), saved_at: now_secs() }
+            Saved {
+                kind: Kind::RefreshToken,
+                secret: refresh,
+                scope: scope.clone(),
+                saved_at: now_secs(),
+                certificate: None,
+            }
         }
         None => return None,
     };
@@ -505,6 +575,7 @@ mod tests {
             secret: SecretString::from("rt-1234567890".to_string()),
             scope: "s".into(),
             saved_at: 7,
+            certificate: None,
         };
         store.save(&key, &saved).unwrap();
         let other = Key::new("https://login.example", "t", "other-client");

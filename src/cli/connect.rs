@@ -1,7 +1,8 @@
 //! Tenant and credential options shared by every command that talks to a tenant, and the
 //! code that turns them into a connected backend (or an in-process simulator).
 
-use crate::auth::{self, ClientCredentials, TokenProvider, TokenSource};
+use crate::auth::certificate::Certificate;
+use crate::auth::{self, ClientAuth, ClientCredentials, TokenProvider, TokenSource};
 use crate::backend::graph::{self, GraphBackend};
 use crate::backend::portal::{self, PortalBackend};
 use crate::clock::ServerClock;
@@ -10,7 +11,7 @@ use crate::http::{build_http, validate_base_url, ApiClient, HeaderStyle, Stats};
 use crate::inventory::Row;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -63,13 +64,34 @@ pub struct AuthArgs {
     #[arg(long, value_name = "TENANT")]
     pub tenant: Option<String>,
     /// App registration id: with --tenant, app-only sign-in (the secret comes from
-    /// $OATHBULK_CLIENT_SECRET or --client-secret-file); with --device-code, the public client
-    /// to sign in with [default: Microsoft Graph Command Line Tools].
+    /// $OATHBULK_CLIENT_SECRET or --client-secret-file, or a certificate from --certificate);
+    /// with --device-code, the public client to sign in with [default: Microsoft Graph Command
+    /// Line Tools].
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
     /// File holding the client secret.
     #[arg(long, value_name = "FILE", requires = "client_id")]
     pub client_secret_file: Option<PathBuf>,
+    /// App-only sign-in with a certificate: a PEM file holding the certificate and its
+    /// unencrypted RSA private key (PKCS#8 or PKCS#1), readable by you alone. Needs --tenant
+    /// and --client-id; each token request sends a new assertion signed with the key.
+    #[arg(
+        long,
+        value_name = "PEM",
+        requires_all = ["client_id", "tenant"],
+        conflicts_with_all = ["token_file", "token_stdin", "device_code", "client_secret_file"]
+    )]
+    pub certificate: Option<PathBuf>,
+    /// App-only sign-in with a client assertion (a signed JWT) read from the first line of
+    /// standard input, for callers that keep the key themselves (the PowerShell module signs
+    /// with a certificate from the certificate store). Needs --tenant and --client-id; the
+    /// token it gets is not renewed. Not with a CSV read from standard input (`-`).
+    #[arg(
+        long,
+        requires_all = ["client_id", "tenant"],
+        conflicts_with_all = ["token_file", "token_stdin", "device_code", "client_secret_file", "certificate"]
+    )]
+    pub client_assertion_stdin: bool,
     /// Identity platform authority.
     #[arg(long, value_name = "URL", default_value = "https://login.microsoftonline.com")]
     pub authority_url: String,
@@ -124,7 +146,25 @@ pub async fn credentials(
         let token = auth::read_token_file(path, &mut warn)?;
         return TokenProvider::fixed(token, TokenSource::File(path.clone()));
     }
-    if let Some(client_id) = &auth.client_id {
+    if auth.certificate.is_some() || auth.client_assertion_stdin {
+        let credential = match &auth.certificate {
+            Some(path) => ClientAuth::Certificate(Arc::new(Certificate::load(path)?)),
+            None => {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("cannot read the client assertion from standard input")?;
+                let assertion = SecretString::from(line.trim().to_string());
+                auth::redact::add_secret(&assertion);
+                if assertion.expose_secret().split('.').count() != 3 {
+                    bail!("--client-assertion-stdin: the first line of standard input is not a signed JWT (header.payload.signature)");
+                }
+                ClientAuth::Assertion(assertion)
+            }
+        };
+        return TokenProvider::client_credentials(client_credentials(auth, credential)?, http.clone()).await;
+    }
+    if auth.client_id.is_some() {
         if auth.tenant.is_none() {
             bail!("--client-id needs --tenant for app-only sign-in (or --device-code for interactive sign-in)");
         }
@@ -146,20 +186,13 @@ pub async fn credentials(
                         return Ok(p);
                     }
                     bail!(
-                        "--client-id needs the client secret in ${} or --client-secret-file (or a sign-in kept by `oathbulk login`)",
+                        "--client-id needs the client secret in ${} or --client-secret-file, a certificate (--certificate), or a sign-in kept by `oathbulk login`",
                         auth::CLIENT_SECRET_ENV
                     )
                 }
             },
         };
-        let authority = validate_base_url(&auth.authority_url, "--authority-url")?;
-        let creds = ClientCredentials {
-            authority: authority.as_str().trim_end_matches('/').to_string(),
-            tenant: auth.tenant.clone().unwrap_or_default(),
-            client_id: client_id.clone(),
-            client_secret: SecretString::from(secret),
-            scope: "https://graph.microsoft.com/.default".into(),
-        };
+        let creds = client_credentials(auth, ClientAuth::Secret(SecretString::from(secret)))?;
         return TokenProvider::client_credentials(creds, http.clone()).await;
     }
     if let Ok(token) = std::env::var(auth::TOKEN_ENV) {
@@ -192,6 +225,18 @@ pub async fn credentials(
          pipe it with --token-stdin, or use --tenant/--client-id (or --simulate for a rehearsal)",
         auth::TOKEN_ENV
     )
+}
+
+/// App-only credentials for --tenant, --client-id and --authority-url, proven by `credential`.
+fn client_credentials(auth: &AuthArgs, credential: ClientAuth) -> Result<ClientCredentials> {
+    let authority = validate_base_url(&auth.authority_url, "--authority-url")?;
+    Ok(ClientCredentials {
+        authority: authority.as_str().trim_end_matches('/').to_string(),
+        tenant: auth.tenant.clone().unwrap_or_default(),
+        client_id: auth.client_id.clone().unwrap_or_default(),
+        credential,
+        scope: "https://graph.microsoft.com/.default".into(),
+    })
 }
 
 /// The OAuth scope a delegated sign-in asks for, per API.

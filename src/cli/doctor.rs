@@ -152,6 +152,15 @@ fn credential_source_check(source: &auth::TokenSource) -> CheckRecord {
         S::Stored { kind: Kind::ClientSecret, .. } | S::ClientCredentials => {
             "renews itself until the client secret expires in the app registration".to_string()
         }
+        S::Stored { kind: Kind::Certificate, .. } | S::Certificate(_) => {
+            "renews itself (a new assertion signed with the certificate's key for each token) until the \
+             certificate expires in the app registration"
+                .to_string()
+        }
+        S::ClientAssertion => {
+            "one token from a ready-made client assertion: not renewed, lasts until it expires (see token_expiry)"
+                .to_string()
+        }
         S::DeviceCode => "renews itself for this run only (`oathbulk login` makes it last)".to_string(),
         S::Simulator => "the simulated tenant's token, for this run".to_string(),
         S::Stdin | S::File(_) | S::Env | S::Prompt => {

@@ -1,6 +1,7 @@
 //! `oathbulk login` / `oathbulk logout`: a sign-in that lasts across runs. `login` signs in
-//! once (device code, or an app's client credentials) and keeps what renews it in the OS
-//! credential store (`auth::store`); later commands sign in silently. `logout` forgets it.
+//! once (device code, or an app's client credentials: a secret or a certificate) and keeps
+//! what renews it in the OS credential store (`auth::store`: a refresh token, the secret, or
+//! the certificate's path and thumbprint); later commands sign in silently. `logout` forgets it.
 
 use super::connect::{self, AuthArgs, BackendKind};
 use crate::auth::{self, store};
@@ -35,6 +36,25 @@ pub struct LoginArgs {
     /// --tenant and --client-id. The secret is kept in the credential store.
     #[arg(long, value_name = "FILE", requires = "client_id", conflicts_with = "device_code")]
     pub client_secret_file: Option<PathBuf>,
+    /// App-only sign-in with a certificate: a PEM file holding the certificate and its RSA
+    /// private key, readable by you alone; needs --tenant and --client-id. Only the file's path
+    /// and the certificate's thumbprint are kept (the key stays in its file).
+    #[arg(
+        long,
+        value_name = "PEM",
+        requires_all = ["client_id", "tenant"],
+        conflicts_with_all = ["device_code", "client_secret_file"]
+    )]
+    pub certificate: Option<PathBuf>,
+    /// Check an app-only sign-in with a client assertion read from standard input (the
+    /// PowerShell module's certificate sign-in); nothing is kept: the caller signs a new
+    /// assertion for every command.
+    #[arg(
+        long,
+        requires_all = ["client_id", "tenant"],
+        conflicts_with_all = ["device_code", "client_secret_file", "certificate"]
+    )]
+    pub client_assertion_stdin: bool,
     /// The API the delegated sign-in asks consent for.
     #[arg(long, value_enum, default_value_t = BackendKind::Graph)]
     pub backend: BackendKind,
@@ -52,14 +72,17 @@ pub struct LogoutArgs {
 }
 
 impl SignInArgs {
-    fn auth_args(&self, device_code: bool, client_secret_file: Option<PathBuf>) -> AuthArgs {
+    /// The sign-in options of the other commands, without the app's credential.
+    fn auth_args(&self, device_code: bool) -> AuthArgs {
         AuthArgs {
             token_file: None,
             token_stdin: false,
             device_code,
             tenant: self.tenant.clone(),
             client_id: self.client_id.clone(),
-            client_secret_file,
+            client_secret_file: None,
+            certificate: None,
+            client_assertion_stdin: false,
             authority_url: self.authority_url.clone(),
         }
     }
@@ -72,12 +95,20 @@ impl SignInArgs {
 pub fn run_login(args: LoginArgs) -> Result<i32> {
     let diag = Diag::new(args.progress);
     let app_only = !args.device_code
-        && (args.client_secret_file.is_some() || std::env::var_os(auth::CLIENT_SECRET_ENV).is_some())
+        && (args.client_secret_file.is_some()
+            || args.certificate.is_some()
+            || args.client_assertion_stdin
+            || std::env::var_os(auth::CLIENT_SECRET_ENV).is_some())
         && args.sign_in.client_id.is_some();
     if app_only && args.sign_in.tenant.is_none() {
         bail!("app-only sign-in (--client-id with a client secret) needs --tenant");
     }
-    let auth = args.sign_in.auth_args(!app_only, args.client_secret_file.clone());
+    let auth = AuthArgs {
+        client_secret_file: args.client_secret_file.clone(),
+        certificate: args.certificate.clone(),
+        client_assertion_stdin: args.client_assertion_stdin,
+        ..args.sign_in.auth_args(!app_only)
+    };
     let key = connect::store_key(&auth)?;
     let rt = connect::runtime()?;
     rt.block_on(async {
@@ -88,6 +119,14 @@ pub fn run_login(args: LoginArgs) -> Result<i32> {
         } else {
             connect::device_code_sign_in(&key, args.backend, &http, &diag).await?
         };
+        if args.client_assertion_stdin {
+            diag.info(&format!(
+                "signed in to tenant {} as app {} with the client assertion from standard input; nothing is \
+                 kept: the caller signs a new assertion for every command",
+                key.tenant, key.client_id
+            ));
+            return Ok(super::exit::OK);
+        }
         let store = store::Store::open(&diag);
         let kept = store::require_kept(store::keep(&store, &key, &provider, &diag).await, &store)?;
         let what = match kept {
@@ -96,6 +135,11 @@ pub fn run_login(args: LoginArgs) -> Result<i32> {
                 store::REFRESH_TOKEN_DAYS
             ),
             store::Kind::ClientSecret => "the client secret (valid until it expires in the app registration)".into(),
+            store::Kind::Certificate => format!(
+                "where the certificate is ({}: the path and thumbprint, never the key; valid until the \
+                 certificate expires in the app registration or the file changes)",
+                provider.source()
+            ),
         };
         diag.info(&format!(
             "signed in to tenant {} as app {}; {} keeps {what}: later commands sign in without a prompt. \
@@ -112,7 +156,7 @@ pub fn run_logout(args: LogoutArgs) -> Result<i32> {
     let diag = Diag::new(args.progress);
     let store = store::Store::open(&diag);
     let key = if args.sign_in.named() {
-        Some(connect::store_key(&args.sign_in.auth_args(false, None))?)
+        Some(connect::store_key(&args.sign_in.auth_args(false))?)
     } else {
         store.last_login()?
     };

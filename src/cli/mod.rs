@@ -20,7 +20,7 @@ pub use args::{HashArg, InputArgs, OptionalInputArgs, OutputArgs, PaceArgs, Scri
 
 use crate::record::Fatal;
 use crate::stop::{ExitCode, StopReason};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Exit codes: the one list lives in [`crate::stop`]; these names keep call sites short.
 pub mod exit {
@@ -97,7 +97,15 @@ pub enum Command {
 
 /// Parse the command line and run. Returns the process exit code.
 pub fn run() -> i32 {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some(message) = stdin_conflict(&matches) {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let name = matches.subcommand_name().unwrap_or_default();
+        let sub = cmd.find_subcommand_mut(name).expect("the subcommand just parsed");
+        sub.error(clap::error::ErrorKind::ArgumentConflict, message).exit();
+    }
     let result = match cli.command {
         Command::List(a) => list::run(a),
         Command::Otp(a) => otp::run(a),
@@ -121,6 +129,21 @@ pub fn run() -> i32 {
         Ok(code) => code,
         Err(e) => report_fatal(&e),
     }
+}
+
+/// Standard input has one reader: a token or client assertion read from it (`--token-stdin`,
+/// `--client-assertion-stdin`) and a CSV read from it (`-`) cannot share it. Checked on the
+/// parsed arguments of every subcommand, so a new command cannot forget it.
+fn stdin_conflict(matches: &clap::ArgMatches) -> Option<String> {
+    let (_, sub) = matches.subcommand()?;
+    let flag = ["token_stdin", "client_assertion_stdin"]
+        .into_iter()
+        .find(|id| sub.try_get_one::<bool>(id).ok().flatten().copied().unwrap_or(false))?;
+    let csv_from_stdin =
+        ["csv", "seed"].into_iter().any(|id| sub.try_get_one::<String>(id).ok().flatten().is_some_and(|v| v == "-"));
+    csv_from_stdin.then(|| {
+        format!("--{} reads standard input, and so does the CSV `-`: give the CSV as a file", flag.replace('_', "-"))
+    })
 }
 
 /// Print an error that stopped the command before its summary. Broken pipes (the reader

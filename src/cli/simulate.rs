@@ -155,9 +155,14 @@ pub struct AuthArgs {
     /// Client id the token endpoint accepts (default: any).
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
-    /// File holding the client secret the token endpoint accepts (default: any).
+    /// File holding the client secret the token endpoint accepts (default: any; none at all
+    /// when only --client-certificate is given).
     #[arg(long, value_name = "FILE")]
     pub client_secret_file: Option<PathBuf>,
+    /// A certificate registered on the app (PEM; only its certificates are read, never a
+    /// key): the token endpoint accepts client assertions signed with it. Repeatable.
+    #[arg(long, value_name = "PEM")]
+    pub client_certificate: Vec<PathBuf>,
     /// Lifetime of tokens the simulator issues, seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     pub issued_token_lifetime: u64,
@@ -213,6 +218,10 @@ fn config(args: &SimulateArgs) -> Result<SimConfig> {
             Ok(s)
         })
         .transpose()?;
+    let mut client_certificates = Vec::new();
+    for path in &args.auth.client_certificate {
+        client_certificates.extend(crate::simulate::registered_from_file(path)?);
+    }
     let defaults = SimConfig::default();
     Ok(SimConfig {
         latency_ms: args.faults.latency_ms,
@@ -232,6 +241,7 @@ fn config(args: &SimulateArgs) -> Result<SimConfig> {
         forbidden: args.auth.forbidden,
         client_id: args.auth.client_id.clone(),
         client_secret,
+        client_certificates,
         issued_token_lifetime_secs: args.auth.issued_token_lifetime,
         quiet: args.quiet,
         device_code_flow: args.auth.device_code_flow.iter().map(|s| s.trim().to_string()).collect(),

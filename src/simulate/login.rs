@@ -1,4 +1,5 @@
-//! The token endpoint, under `/login/{tenant}/oauth2/v2.0/`: client credentials, a
+//! The token endpoint, under `/login/{tenant}/oauth2/v2.0/`: client credentials (a client
+//! secret, or a client assertion signed with a registered certificate: `assertion.rs`), a
 //! self-approving device-code flow, and refresh tokens.
 
 use super::http::{json_response, rfc3339, Ctx};
@@ -19,6 +20,8 @@ type Reply = Result<Response, Response>;
 pub(crate) const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
 pub(crate) const ROLES: [&str; 2] = ["UserAuthenticationMethod.ReadWrite.All", "Policy.ReadWrite.AuthenticationMethod"];
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// RFC 7523 §2.2, spelled here from the RFC (not borrowed from the client).
+const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// What a device-code poll may answer (`SimConfig::device_code_flow`).
 pub(crate) const FLOW_STEPS: [&str; 6] = [
     "authorization_pending",
@@ -110,7 +113,7 @@ fn matches(configured: &Option<String>, given: Option<&String>) -> bool {
 async fn token(
     State(sim): State<Arc<Shared>>,
     Extension(ctx): Extension<Ctx>,
-    Path(_tenant): Path<String>,
+    Path(tenant): Path<String>,
     body: Bytes,
 ) -> Reply {
     let f = form(&body);
@@ -135,7 +138,9 @@ async fn token(
                     &format!("Application with identifier '{client_id}' was not found in the directory."),
                 ));
             }
-            if !matches(&sim.config.client_secret, f.get("client_secret")) {
+            if f.contains_key("client_assertion") || f.contains_key("client_assertion_type") {
+                check_assertion(&sim, &ctx, &f, &client_id, &tenant)?;
+            } else if !secret_accepted(&sim.config, f.get("client_secret")) {
                 return Err(oauth_error(&ctx, StatusCode::UNAUTHORIZED, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID."));
             }
             let (token, lifetime) = issue(&sim, &ctx, &client_id, false);
@@ -224,6 +229,62 @@ async fn token(
             70003,
             &format!("The app requested an unsupported grant type '{}'.", other.unwrap_or("")),
         )),
+    }
+}
+
+/// A client secret is accepted when it is the configured one; with none configured, any
+/// non-empty one, unless the app is registered with certificates only.
+fn secret_accepted(config: &super::SimConfig, given: Option<&String>) -> bool {
+    if config.client_secret.is_none() && !config.client_certificates.is_empty() {
+        return false;
+    }
+    matches(&config.client_secret, given)
+}
+
+/// The client assertion of a client-credentials request (certificate credentials).
+fn check_assertion(
+    sim: &Shared,
+    ctx: &Ctx,
+    f: &HashMap<String, String>,
+    client_id: &str,
+    tenant: &str,
+) -> Result<(), Response> {
+    if f.contains_key("client_secret") {
+        return Err(oauth_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90014,
+            "Send either client_secret or client_assertion, not both.",
+        ));
+    }
+    if f.get("client_assertion_type").map(String::as_str) != Some(JWT_BEARER_ASSERTION) {
+        return Err(oauth_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90014,
+            &format!(
+                "The request body must contain client_assertion_type '{JWT_BEARER_ASSERTION}' and a client_assertion."
+            ),
+        ));
+    }
+    let audience = format!("{}/login/{tenant}/oauth2/v2.0/token", sim.base);
+    let expected = super::assertion::Expected { client_id, audience: &audience, now: ctx.now as i64 };
+    let assertion = f.get("client_assertion").map(String::as_str).unwrap_or("");
+    match super::assertion::verify(assertion, &sim.config.client_certificates, &expected) {
+        Ok(accepted) => {
+            let mut t = sim.lock();
+            t.counters.client_assertions_accepted += 1;
+            if !t.assertion_ids.insert(accepted.jti) {
+                t.counters.client_assertion_jti_reused += 1;
+            }
+            Ok(())
+        }
+        Err(refusal) => {
+            sim.lock().counters.client_assertions_refused += 1;
+            Err(oauth_error(ctx, StatusCode::UNAUTHORIZED, "invalid_client", refusal.code, &refusal.description))
+        }
     }
 }
 

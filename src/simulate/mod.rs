@@ -7,7 +7,10 @@
 //!
 //! - `/graph/beta/...`: the Microsoft Graph subset (docs/entra-oath-api.md §3);
 //! - `/portal/api/MultifactorAuthentication/HardwareToken/...`: the legacy portal subset (§4);
-//! - `/login/{tenant}/oauth2/v2.0/token` (and `/devicecode`): the token endpoint;
+//! - `/login/{tenant}/oauth2/v2.0/token` (and `/devicecode`): the token endpoint (client
+//!   secrets, client assertions signed with a registered certificate — checked in
+//!   `assertion.rs` from the specifications, never with the client's code —, device codes,
+//!   refresh tokens);
 //! - `/_sim/state`: the [`SimState`] snapshot as JSON (no auth, no faults, not counted).
 //!
 //! Seeding: each CSV row becomes a device, each distinct UPN (case-insensitive) a user. An
@@ -29,11 +32,14 @@
 
 #![allow(clippy::result_large_err)] // handlers answer errors as ready `Response`s
 
+mod assertion;
 mod graph;
 mod http;
 mod login;
 mod portal;
 mod tenant;
+
+pub use assertion::{registered_from_file, RegisteredCertificate};
 
 use crate::inventory::Row;
 use crate::record::SimulatorReady;
@@ -85,6 +91,10 @@ pub struct SimConfig {
     /// Client credentials the token endpoint accepts. `None`: any non-empty value.
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    /// Certificates registered on the app (public parts only): the token endpoint accepts a
+    /// client assertion signed by one of them. When some are registered and no
+    /// `client_secret` is, client secrets are refused (a certificate-only app).
+    pub client_certificates: Vec<RegisteredCertificate>,
     /// Lifetime of tokens the simulator issues, seconds of simulator clock. Default 3600.
     pub issued_token_lifetime_secs: u64,
     /// The tenant id (`tid`). `None`: a GUID derived from `seed`.
@@ -219,6 +229,7 @@ impl Default for SimConfig {
             forbidden: false,
             client_id: None,
             client_secret: None,
+            client_certificates: Vec::new(),
             issued_token_lifetime_secs: 3600,
             tenant_id: None,
             max_methods_per_user: 5,
@@ -262,6 +273,7 @@ impl std::fmt::Debug for SimConfig {
             .field("forbidden", &self.forbidden)
             .field("client_id", &self.client_id)
             .field("client_secret", &redact(&self.client_secret))
+            .field("client_certificates", &self.client_certificates)
             .field("issued_token_lifetime_secs", &self.issued_token_lifetime_secs)
             .field("tenant_id", &self.tenant_id)
             .field("max_methods_per_user", &self.max_methods_per_user)
@@ -397,6 +409,16 @@ pub struct Counters {
     pub device_code_polls: u64,
     /// Device-code polls sooner than the interval (plus `slow_down` increments) allows.
     pub device_code_polls_too_fast: u64,
+    /// Client assertions (certificate credentials) accepted by the token endpoint.
+    #[serde(default)]
+    pub client_assertions_accepted: u64,
+    /// Client assertions refused (bad signature, unknown key, audience, issuer, time).
+    #[serde(default)]
+    pub client_assertions_refused: u64,
+    /// Accepted assertions whose `jti` an earlier accepted one already carried (a client
+    /// must sign a new assertion for every request).
+    #[serde(default)]
+    pub client_assertion_jti_reused: u64,
 }
 
 /// An answer the simulator sent (Graph, portal, sign-in), with the request ids it carried:
@@ -554,7 +576,7 @@ impl Simulator {
             if config.expected_token.is_none() {
                 eprintln!("oathbulk simulate: no expected token configured: accepting any non-empty bearer token");
             }
-            if config.client_id.is_none() || config.client_secret.is_none() {
+            if config.client_id.is_none() || (config.client_secret.is_none() && config.client_certificates.is_empty()) {
                 eprintln!(
                     "oathbulk simulate: client credentials not fully configured: the token endpoint accepts any non-empty value for the missing ones"
                 );

@@ -149,6 +149,8 @@ pub(crate) struct Tenant {
     pub(crate) issued: HashMap<String, u64>,
     /// Refresh tokens issued with device-code sign-ins.
     pub(crate) refresh_tokens: HashMap<String, ()>,
+    /// `jti` of every client assertion accepted.
+    pub(crate) assertion_ids: std::collections::HashSet<String>,
     /// Device codes handed out.
     pub(crate) device_codes: HashMap<String, DeviceCode>,
     /// `enabled` | `disabled`.
@@ -210,6 +212,7 @@ impl Tenant {
             bucket: None,
             issued: HashMap::new(),
             refresh_tokens: HashMap::new(),
+            assertion_ids: Default::default(),
             device_codes: HashMap::new(),
             policy_state: config.policy_state.clone(),
             uploads: Vec::new(),

@@ -2,6 +2,7 @@
 //! the real binary pointed at it, and parsed records.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod schema;
 
 use oathbulk::simulate::{SimConfig, SimState, Simulator};

@@ -124,6 +124,10 @@ function Get-OathBulkAuthEnvironment {
         [switch]$UseDeviceCode,
         # The app registration (--client-id, passed by the command table).
         [string]$ClientId,
+        # The cmdlet's -AuthorityUrl (--authority-url, passed by the command table).
+        [uri]$AuthorityUrl,
+        # A -Simulate run: the binary signs in to nothing.
+        [switch]$Simulate,
         # No ambient session lookup (simulator runs, custom URLs, dry runs of the simulator).
         [switch]$NoAmbient
     )
@@ -162,6 +166,19 @@ function Get-OathBulkAuthEnvironment {
         $source = 'Credential'
     } elseif ($TokenFile) {
         $source = 'TokenFile'
+    } elseif (-not $ClientId -and -not $Simulate -and (Test-OathBulkCertificateSessionFits -TenantId $TenantId -AuthorityUrl $AuthorityUrl)) {
+        # Connect-OathBulk -CertificateThumbprint: Invoke-OathBulkNative signs the assertion
+        # when it starts the binary (--client-assertion-stdin). The cmdlet's own -TenantId and
+        # -AuthorityUrl, when given, are the session's and already on the command line.
+        $cs = $script:CertificateSession
+        if (-not $TenantId) { $argsOut.Add('--tenant'); $argsOut.Add($cs.TenantId) }
+        if (-not $AuthorityUrl -and $cs.AuthorityUrl) { $argsOut.Add('--authority-url'); $argsOut.Add($cs.AuthorityUrl) }
+        $argsOut.Add('--client-id'); $argsOut.Add($cs.ClientId)
+        $argsOut.Add('--client-assertion-stdin')
+        # An inherited token or secret must not be mistaken for the sign-in Connect-OathBulk made.
+        $envTable['OATHBULK_TOKEN'] = $null
+        $envTable['OATHBULK_CLIENT_SECRET'] = $null
+        $source = "Certificate $($cs.Certificate.Thumbprint)"
     } elseif ($env:OATHBULK_TOKEN) {
         $redact.Add($env:OATHBULK_TOKEN)
         $source = 'Environment'
@@ -177,6 +194,22 @@ function Get-OathBulkAuthEnvironment {
         }
     }
     @{ Environment = $envTable; Arguments = $argsOut.ToArray(); Redact = $redact.ToArray(); Source = $source }
+}
+
+function Test-OathBulkCertificateSessionFits {
+    <#
+    .SYNOPSIS
+    Whether this session's certificate sign-in serves a cmdlet run with this -TenantId and
+    -AuthorityUrl (none given, or the session's own: an assertion is for one token endpoint).
+    #>
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param([string]$TenantId, [uri]$AuthorityUrl)
+    $cs = $script:CertificateSession
+    if (-not $cs) { return $false }
+    if ($TenantId -and $TenantId -cne $cs.TenantId) { return $false }
+    $authority = if ($AuthorityUrl) { $AuthorityUrl.AbsoluteUri.TrimEnd('/') }
+    $authority -eq $cs.AuthorityUrl -or (-not $AuthorityUrl)
 }
 
 function Resolve-OathBulkCmdletAuth {
@@ -196,7 +229,8 @@ function Resolve-OathBulkCmdletAuth {
     $noAmbient = [bool]($b['Simulate'] -or $b['GraphUrl'] -or $b['PortalUrl'] -or $b['AuthorityUrl'])
     try {
         $auth = Get-OathBulkAuthEnvironment -AccessToken $b['AccessToken'] -Credential $b['Credential'] -TenantId $b['TenantId'] `
-            -TokenFile $b['TokenFile'] -UseDeviceCode:([bool]$b['UseDeviceCode']) -ClientId $b['ClientId'] -NoAmbient:$noAmbient
+            -TokenFile $b['TokenFile'] -UseDeviceCode:([bool]$b['UseDeviceCode']) -ClientId $b['ClientId'] -AuthorityUrl $b['AuthorityUrl'] `
+            -Simulate:([bool]$b['Simulate']) -NoAmbient:$noAmbient
     } catch {
         $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new($_.Exception, 'OathBulk.InvalidCredential', 'InvalidArgument', $null))
     }

@@ -322,6 +322,7 @@
             DropRate         = @{ Flag = '--drop-rate'; Kind = 'Value' }
             ClientId         = @{ Flag = '--client-id'; Kind = 'Value' }
             ClientSecretFile = @{ Flag = '--client-secret-file'; Kind = 'Path' }
+            ClientCertificate = @{ Flag = '--client-certificate'; Kind = 'Path' }
         }
     }
 }

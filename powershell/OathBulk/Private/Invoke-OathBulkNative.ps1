@@ -39,6 +39,9 @@ function Invoke-OathBulkNative {
         # line -> serial: activation records whose serial differs are reported (CSV changed).
         [hashtable]$ExpectSerial,
         [string]$StdinText,
+        # For --client-assertion-stdin: the certificate to sign with (default: the session's,
+        # from Connect-OathBulk -CertificateThumbprint/-Certificate).
+        [hashtable]$CertificateSession,
         # -FailAtEnd: rows that did not succeed are objects only, and one terminating error
         # (OathBulk.RowsFailed) at the end counts them.
         [switch]$RowFailure
@@ -47,6 +50,26 @@ function Invoke-OathBulkNative {
     $entry = $script:CommandTable[$Command]
     $binary = Get-OathBulkBinary -Cmdlet $Cmdlet
     $redactAll = @($Redact | Where-Object { $_ })
+    if ($ArgumentList -contains '--client-assertion-stdin') {
+        # Certificate sign-in: a new assertion, signed now, on the binary's stdin (never argv,
+        # environment or disk). Stdin has one reader: rows piped without a file cannot share it.
+        if ($StdinText) {
+            $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                    [System.InvalidOperationException]::new('Rows piped without a file are sent on the binary''s standard input, which the certificate sign-in (Connect-OathBulk -CertificateThumbprint) uses for its assertion: give the CSV with -Path, or other credentials for this cmdlet.'),
+                    'OathBulk.StdinInUse', 'InvalidOperation', $null))
+        }
+        if (-not $CertificateSession) { $CertificateSession = $script:CertificateSession }
+        try {
+            $assertion = New-OathBulkClientAssertion -Session $CertificateSession
+        } catch {
+            $thumbprint = $CertificateSession.Certificate.Thumbprint
+            $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                    [System.InvalidOperationException]::new("Cannot sign a client assertion with certificate $thumbprint ($script:CertificateStoreName): $($_.Exception.Message)"),
+                    'OathBulk.CertificateSigningFailed', 'SecurityError', $thumbprint))
+        }
+        $StdinText = $assertion + "`n"
+        $redactAll += $assertion
+    }
     # Rows that did not succeed, by status (for -FailAtEnd and the not_attempted summary).
     $failed = [ordered]@{}
     $notAttempted = 0

@@ -16,7 +16,18 @@ function Connect-OathBulk {
     Where no credential store is available (a headless Linux box without Secret Service) the
     cmdlet fails and says so: each cmdlet then signs in on its own (-UseDeviceCode, -Credential).
 
-    Disconnect-OathBulk forgets the kept sign-in.
+    With -CertificateThumbprint or -Certificate (app-only, as Connect-MgGraph), the certificate
+    and its private key stay in the certificate store: Cert:\CurrentUser\My on Windows, the
+    same store of .NET (CurrentUser\My) on Linux and macOS. Connect-OathBulk checks the
+    sign-in once; for the rest of this PowerShell session every cmdlet given no other
+    credentials signs a new client assertion (valid 5 minutes) with the key and hands it to the
+    binary on its standard input, never its command line, environment or a file. Nothing is
+    kept on disk. The token a cmdlet gets this way lasts about an hour and is not renewed
+    within one run: a longer run stops with an AuthRejected error and resumes with -Journal and
+    -Resume. Rows piped without a file (Import-Csv) travel on the same standard input: give
+    those cmdlets -Path instead.
+
+    Disconnect-OathBulk forgets the kept sign-in (and the certificate sign-in of this session).
 
     .PARAMETER TenantId
     Tenant id or domain (default: organizations, any work account).
@@ -31,6 +42,15 @@ function Connect-OathBulk {
     .PARAMETER ClientSecretCredential
     App-only sign-in: user name = client id, password = client secret. Needs -TenantId. The
     secret goes to the binary through its environment, never its command line.
+
+    .PARAMETER CertificateThumbprint
+    App-only sign-in with the certificate of this thumbprint in the CurrentUser\My store (it must
+    have its private key there). Needs -TenantId and -ClientId.
+
+    .PARAMETER Certificate
+    App-only sign-in with this certificate (an X509Certificate2 with its private key, e.g. from
+    Get-PfxCertificate or Get-Item Cert:\CurrentUser\My\<thumbprint>). Needs -TenantId and
+    -ClientId.
 
     .PARAMETER AuthorityUrl
     The identity platform's authority (a simulator's AuthorityUrl in tests).
@@ -49,6 +69,12 @@ function Connect-OathBulk {
 
     App-only sign-in for a scheduled job; the secret is kept in the credential store.
 
+    .EXAMPLE
+    Connect-OathBulk -TenantId contoso.onmicrosoft.com -ClientId 00000000-1111-2222-3333-444444444444 -CertificateThumbprint 3F04D20B922719495BFE654F225C62288CB74338
+    Enable-OathBulkToken .\tokens.csv -Force
+
+    App-only sign-in with a certificate from the CurrentUser\My store, for this session.
+
     .INPUTS
     None.
 
@@ -62,12 +88,37 @@ function Connect-OathBulk {
     [OutputType([void])]
     param(
         [ValidateNotNullOrEmpty()] [string]$TenantId,
-        [Parameter(ParameterSetName = 'DeviceCode')] [ValidateNotNullOrEmpty()] [string]$ClientId,
+        [Parameter(ParameterSetName = 'DeviceCode')]
+        [Parameter(Mandatory, ParameterSetName = 'CertificateThumbprint')]
+        [Parameter(Mandatory, ParameterSetName = 'Certificate')]
+        [ValidateNotNullOrEmpty()] [string]$ClientId,
         [Parameter(ParameterSetName = 'DeviceCode')] [switch]$UseDeviceCode,
         [Parameter(Mandatory, ParameterSetName = 'AppOnly')] [pscredential]$ClientSecretCredential,
+        [Parameter(Mandatory, ParameterSetName = 'CertificateThumbprint')] [ValidateNotNullOrEmpty()] [string]$CertificateThumbprint,
+        [Parameter(Mandatory, ParameterSetName = 'Certificate')] [System.Security.Cryptography.X509Certificates.X509Certificate2]$Certificate,
         [uri]$AuthorityUrl,
         [ValidateSet('graph', 'portal')] [string]$Backend
     )
+    if ($PSCmdlet.ParameterSetName -in 'CertificateThumbprint', 'Certificate') {
+        # The key stays in the store: check the sign-in once (oathbulk login with an assertion on
+        # stdin keeps nothing), then remember the certificate for this session's cmdlets.
+        try {
+            if (-not $TenantId) { throw [System.ArgumentException]::new('-CertificateThumbprint and -Certificate (app-only) need -TenantId.') }
+            if ($CertificateThumbprint) { $Certificate = Find-OathBulkCertificate -Thumbprint $CertificateThumbprint }
+            Assert-OathBulkSigningCertificate -Certificate $Certificate
+        } catch {
+            $id = if ($_.Exception -is [System.Management.Automation.ItemNotFoundException]) { 'OathBulk.CertificateNotFound' } else { 'OathBulk.InvalidCredential' }
+            $category = if ($id -eq 'OathBulk.CertificateNotFound') { 'ObjectNotFound' } else { 'InvalidArgument' }
+            $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new($_.Exception, $id, $category, $CertificateThumbprint))
+        }
+        $pending = New-OathBulkCertificateSession -Certificate $Certificate -TenantId $TenantId -ClientId $ClientId -AuthorityUrl $AuthorityUrl
+        $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $PSBoundParameters -Extra @('--client-assertion-stdin') -SessionState $PSCmdlet.SessionState
+        Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -CertificateSession $pending `
+            -Environment @{ OATHBULK_TOKEN = $null; OATHBULK_CLIENT_SECRET = $null }
+        $script:CertificateSession = $pending
+        Write-Verbose "OathBulk: signed in to $TenantId as app $ClientId with certificate $($Certificate.Thumbprint) ($script:CertificateStoreName); later cmdlets sign with it until Disconnect-OathBulk"
+        return
+    }
     try {
         $auth = if ($ClientSecretCredential) {
             Get-OathBulkAuthEnvironment -Credential $ClientSecretCredential -TenantId $TenantId -NoAmbient
@@ -82,4 +133,6 @@ function Connect-OathBulk {
     if (-not $ClientSecretCredential) { $extra.Add('--device-code') }
     $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $PSBoundParameters -Extra $extra -SessionState $PSCmdlet.SessionState
     Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -Environment $auth.Environment -Redact $auth.Redact
+    # The sign-in just kept is the one later cmdlets should use, not an earlier certificate's.
+    $script:CertificateSession = $null
 }

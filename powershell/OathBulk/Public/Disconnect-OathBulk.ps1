@@ -9,6 +9,10 @@ function Disconnect-OathBulk {
     cmdlets need credentials again. This forgets the sign-in on this machine only; to end
     every session of the account, revoke them in Entra ID (revokeSignInSessions).
 
+    After Connect-OathBulk -CertificateThumbprint/-Certificate it forgets that certificate (the
+    certificate itself stays in its store), and nothing else unless -TenantId/-ClientId name a
+    kept sign-in.
+
     .PARAMETER TenantId
     The tenant of the sign-in to forget (default: the last Connect-OathBulk's).
 
@@ -39,6 +43,12 @@ function Disconnect-OathBulk {
         [ValidateNotNullOrEmpty()] [string]$ClientId,
         [uri]$AuthorityUrl
     )
+    if ($script:CertificateSession) {
+        $forgotten = $script:CertificateSession
+        $script:CertificateSession = $null
+        Write-Verbose "OathBulk: forgot the certificate sign-in ($($forgotten.Certificate.Thumbprint), app $($forgotten.ClientId))"
+        if (-not ($TenantId -or $ClientId)) { return }
+    }
     $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $PSBoundParameters -SessionState $PSCmdlet.SessionState
     Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv
 }

@@ -71,6 +71,12 @@ function Start-OathBulkSimulator {
     .PARAMETER ClientSecretFile
     File holding the client secret accepted for app-only sign-in.
 
+    .PARAMETER ClientCertificate
+    A PEM file holding the certificate the app is registered with (only the certificate is
+    read): the token endpoint then accepts client assertions signed with its key
+    (Connect-OathBulk -CertificateThumbprint), and refuses client secrets unless
+    -ClientSecretFile is given too.
+
     .PARAMETER TimeoutSeconds
     How long to wait for the ready line (default 30).
 
@@ -121,6 +127,7 @@ function Start-OathBulkSimulator {
         [long]$RandomSeed,
         [string]$ClientId,
         [string]$ClientSecretFile,
+        [string]$ClientCertificate,
         [ValidateRange(1, 600)] [int]$TimeoutSeconds = 30
     )
     process {
