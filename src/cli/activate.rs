@@ -89,6 +89,7 @@ pub fn run(args: ActivateArgs) -> Result<i32> {
 }
 
 fn prepare_and_run(args: ActivateArgs, diag: &Diag) -> Result<i32> {
+    args.auth.refuse_shared_stdin(args.input.csv.as_deref())?;
     let engine = args.run.pace.engine_config(args.tenant.backend)?;
     if let Some(upn) = &args.one.upn {
         if !crate::inventory::is_upn(upn) {

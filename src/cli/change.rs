@@ -78,6 +78,7 @@ pub fn run(op: ChangeOperation, args: ChangeArgs) -> Result<i32> {
 }
 
 fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: Instant) -> Result<i32> {
+    args.auth.refuse_shared_stdin(args.csv.as_deref())?;
     let options = args.run.options(args.tenant.backend)?;
     let mut targets = Vec::new();
     let mut row_errors = Vec::new();

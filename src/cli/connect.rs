@@ -75,6 +75,23 @@ pub struct AuthArgs {
     pub authority_url: String,
 }
 
+impl AuthArgs {
+    /// `-` (the CSV on standard input) and `--token-stdin` both want standard input: whichever
+    /// reads first takes what the other needs, so the pair can never work. Refused before
+    /// anything is read (a usage error, exit 2). Every command with a CSV and credentials
+    /// calls this first.
+    pub fn refuse_shared_stdin(&self, csv: Option<&str>) -> Result<()> {
+        if self.token_stdin && csv == Some("-") {
+            bail!(
+                "the CSV (`-`) and the bearer token (--token-stdin) cannot both come from standard input: \
+                 give the CSV as a file, or the token with --token-file or ${}",
+                auth::TOKEN_ENV
+            );
+        }
+        Ok(())
+    }
+}
+
 /// The backend a command talks to.
 pub enum AnyBackend {
     Graph(Arc<GraphBackend>),

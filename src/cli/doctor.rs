@@ -58,6 +58,7 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
 }
 
 fn run_inner(args: DoctorArgs, diag: &Diag, started: Instant) -> Result<i32> {
+    args.auth.refuse_shared_stdin(args.input.csv.as_deref())?;
     let mut checks = Vec::new();
     let mut rows: Vec<Row> = Vec::new();
     if let Some(csv) = &args.input.csv {

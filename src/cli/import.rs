@@ -56,6 +56,7 @@ pub fn run(args: ImportArgs) -> Result<i32> {
 }
 
 fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<i32> {
+    args.auth.refuse_shared_stdin(Some(&args.input.csv))?;
     let engine = args.run.pace.engine_config(args.tenant.backend)?;
     let rows: Vec<RowResult> = pipeline::open(
         &args.input.csv,

@@ -46,6 +46,7 @@ pub fn run(args: TenantCmdArgs) -> Result<i32> {
     let diag = Diag::new(args.progress);
     let format = args.format;
     let result = (|| -> Result<i32> {
+        args.auth.refuse_shared_stdin(args.seed.as_deref())?;
         let seed = match &args.seed {
             Some(path) if args.tenant.simulate => {
                 Some(crate::inventory::Inventory::open(path, Default::default())?.filter_map(Result::ok).collect())

@@ -66,6 +66,7 @@ pub fn run(args: UsersArgs) -> Result<i32> {
 }
 
 fn run_inner(args: UsersArgs, diag: &Diag, started: Instant) -> Result<i32> {
+    args.auth.refuse_shared_stdin(Some(&args.input.csv))?;
     let rows = pipeline::open(&args.input.csv, args.input.read_options(false), &args.script.options(false))?;
     let filtered = rows.filtered();
     let mut out = Output::stdout(args.output.format, false);
