@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 
 const TOKEN: &str = "eyJ0eXAiOiJKV1QifQ.hostile-servers-test-token.sig";
 
-/// What a handler sends back: a whole response, or a body streamed until the client hangs up.
+/// What a handler sends back: a whole response, a body streamed until the client hangs up,
+/// or a body dripped one byte at a time, forever (until the client hangs up).
 enum Answer {
     Full(String),
     Endless { head: String },
+    Drip { head: String },
 }
 
 fn ok_json(body: &str) -> Answer {
@@ -52,6 +54,17 @@ impl Server {
                             if stream.write_all(&chunk).is_err() {
                                 break;
                             }
+                        }
+                    }
+                    Answer::Drip { head } => {
+                        let _ = stream.write_all(head.as_bytes());
+                        // A byte every 100 ms: never idle long enough for a read timeout to
+                        // fire, never done. Until the client hangs up (an hour at most).
+                        for _ in 0..36_000 {
+                            if stream.write_all(b" ").and_then(|_| stream.flush()).is_err() {
+                                break;
+                            }
+                            std::thread::sleep(Duration::from_millis(100));
                         }
                     }
                 }
@@ -290,4 +303,114 @@ fn a_wait_longer_than_max_wait_stops_the_run_cleanly_and_resumably() {
     let row = records.iter().find(|r| r["type"] == "activation").expect("every row recorded");
     assert_eq!(row["status"], "not_attempted", "a throttled write was not applied: --resume sends it again");
     assert!(server.requests().iter().filter(|h| h.starts_with("POST")).count() >= 1);
+}
+
+/// The head of a 200 whose JSON body then drips (it declares a length it never reaches).
+fn drip() -> Answer {
+    Answer::Drip {
+        head:
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n"
+                .into(),
+    }
+}
+
+#[test]
+fn a_slow_drip_ends_a_read_at_the_deadline() {
+    let server = Server::start("127.0.0.1", |_, _| drip());
+    let url = format!("http://127.0.0.1:{}/beta", server.port);
+    let started = Instant::now();
+    let run = oathbulk(
+        &["tenant", "--graph-url", &url, "--http-timeout", "2", "--progress", "none"],
+        &[("OATHBULK_TOKEN", TOKEN)],
+    );
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(6), "ends at the deadline: {took:?}");
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    let summary: serde_json::Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["fatal"]["code"], "network");
+    let msg = fatal_message(&run);
+    assert!(msg.contains("did not finish") && msg.contains("2 s (--http-timeout)"), "{msg}");
+    assert_eq!(server.requests().len(), 1, "one attempt: a drip is not sent again");
+    // The flag is bounded: no deadline of zero, none past ten minutes.
+    for bad in ["0", "601"] {
+        let run = oathbulk(&["tenant", "--graph-url", &url, "--http-timeout", bad], &[("OATHBULK_TOKEN", TOKEN)]);
+        assert_eq!(run.code, 2, "--http-timeout {bad}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn a_slow_drip_stops_an_activation_at_the_deadline_resumably() {
+    // The first inventory read drips; every later request is answered (the second run).
+    let dripped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let once = dripped.clone();
+    let server = Server::start("127.0.0.1", move |head, _| {
+        if head.starts_with("GET") && !once.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return drip();
+        }
+        if head.starts_with("GET") {
+            let serial = ["S1", "S2", "S3"].into_iter().find(|s| head.contains(&format!("%27{s}%27"))).unwrap_or("S1");
+            return ok_json(&format!(
+                r#"{{"value":[{{"id":"d-{serial}","serialNumber":"{serial}","status":"assigned","assignedTo":{{"id":"u-{serial}","displayName":"A"}}}}]}}"#
+            ));
+        }
+        Answer::Full("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("t.csv");
+    let rows: Vec<String> = (1..=3)
+        .map(|i| format!("user{i}@contoso.com,S{i},GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJ{},30,Acme,C200", (b'A' + i) as char))
+        .collect();
+    std::fs::write(
+        &csv,
+        format!("upn,serial number,secret key,time interval,manufacturer,model\n{}\n", rows.join("\n")),
+    )
+    .unwrap();
+    let journal = dir.path().join("run.jsonl");
+    let url = format!("http://127.0.0.1:{}/beta", server.port);
+    let args = |resume: bool| {
+        let mut a = vec![
+            "activate".to_string(),
+            csv.to_str().unwrap().into(),
+            "--graph-url".into(),
+            url.clone(),
+            "--http-timeout".into(),
+            "2".into(),
+            "--journal".into(),
+            journal.to_str().unwrap().into(),
+            "--progress".into(),
+            "none".into(),
+            "--min-validity".into(),
+            "1".into(),
+        ];
+        if resume {
+            a.push("--resume".into());
+        }
+        a
+    };
+    let started = Instant::now();
+    let first: Vec<String> = args(false);
+    let run = oathbulk(&first.iter().map(String::as_str).collect::<Vec<_>>(), &[("OATHBULK_TOKEN", TOKEN)]);
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(6), "ends at the deadline: {took:?}");
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    let records: Vec<serde_json::Value> = run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let summary = records.last().unwrap();
+    assert_eq!(summary["fatal"]["code"], "network");
+    assert!(fatal_message(&run).contains("--http-timeout") && fatal_message(&run).contains("--resume"));
+    let rows: Vec<&serde_json::Value> = records.iter().filter(|r| r["type"] == "activation").collect();
+    assert_eq!(rows.len(), 3, "every row recorded: {}", run.stdout);
+    assert!(rows.iter().all(|r| r["status"] == "not_attempted"), "{}", run.stdout);
+    assert!(server.requests().iter().all(|h| h.starts_with("GET")), "nothing was written");
+    // The journal: its header, and nothing a resumed run would skip.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["type"], "journal_header");
+
+    // Resumed against a server that answers: every row activated.
+    let again: Vec<String> = args(true);
+    let run = oathbulk(&again.iter().map(String::as_str).collect::<Vec<_>>(), &[("OATHBULK_TOKEN", TOKEN)]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let activated = run.stdout.lines().filter(|l| l.contains(r#""status":"activated""#)).count();
+    assert_eq!(activated, 3, "{}", run.stdout);
 }
