@@ -414,3 +414,74 @@ fn a_slow_drip_stops_an_activation_at_the_deadline_resumably() {
     let activated = run.stdout.lines().filter(|l| l.contains(r#""status":"activated""#)).count();
     assert_eq!(activated, 3, "{}", run.stdout);
 }
+
+#[test]
+fn a_slow_drip_on_a_write_stops_the_run_and_never_calls_the_write_not_attempted() {
+    // The inventory answers; every write drips.
+    let server = Server::start("127.0.0.1", |head, _| {
+        if head.starts_with("GET") {
+            let serial = if head.contains("%27S2%27") { "S2" } else { "S1" };
+            ok_json(&format!(
+                r#"{{"value":[{{"id":"d-{serial}","serialNumber":"{serial}","status":"assigned","assignedTo":{{"id":"u-{serial}","displayName":"A"}}}}]}}"#
+            ))
+        } else {
+            drip()
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("t.csv");
+    std::fs::write(
+        &csv,
+        "upn,serial number,secret key,time interval,manufacturer,model\n\
+         a@contoso.com,S1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,30,Acme,C200\n\
+         b@contoso.com,S2,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJR,30,Acme,C200\n",
+    )
+    .unwrap();
+    let journal = dir.path().join("run.jsonl");
+    let url = format!("http://127.0.0.1:{}/beta", server.port);
+    let started = Instant::now();
+    let run = oathbulk(
+        &[
+            "activate",
+            csv.to_str().unwrap(),
+            "--graph-url",
+            &url,
+            "--http-timeout",
+            "2",
+            "--parallel",
+            "1",
+            "--journal",
+            journal.to_str().unwrap(),
+            "--progress",
+            "none",
+            "--min-validity",
+            "1",
+        ],
+        &[("OATHBULK_TOKEN", TOKEN)],
+    );
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(8), "ends at the deadline: {took:?}");
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    let records: Vec<serde_json::Value> = run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.last().unwrap()["fatal"]["code"], "network");
+    let status: std::collections::BTreeMap<String, String> = records
+        .iter()
+        .filter(|r| r["type"] == "activation")
+        .map(|r| (r["serial"].as_str().unwrap().into(), r["status"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(status.len(), 2, "every row recorded: {}", run.stdout);
+    let sent = server.requests().iter().filter(|h| h.starts_with("POST")).count();
+    assert_eq!(sent, 1, "one write sent, never resent blindly: {}\n{}", run.stdout, run.stderr);
+    // The row whose write was sent may have landed: failed (unconfirmed), not not_attempted;
+    // the other was never sent.
+    let unconfirmed: Vec<_> = status.iter().filter(|(_, s)| *s == "failed").collect();
+    assert_eq!(unconfirmed.len(), 1, "{status:?}");
+    assert_eq!(status.values().filter(|s| *s == "not_attempted").count(), 1, "{status:?}");
+    // The journal holds the sent row's intent line and its result, nothing for the other:
+    // a resumed run re-reads both (neither is recorded as activated).
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let serial = unconfirmed[0].0;
+    assert!(text.contains(r#""error_code":"in_flight""#) && text.contains(r#""error_code":"unconfirmed""#), "{text}");
+    assert!(text.lines().skip(1).all(|l| l.contains(&format!(r#""serial":"{serial}""#))), "{text}");
+    assert!(!text.contains(r#""status":"activated""#));
+}
