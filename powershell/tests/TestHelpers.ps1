@@ -3,6 +3,12 @@ $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
 $script:ModuleManifest = Join-Path $RepoRoot 'powershell/OathBulk/OathBulk.psd1'
 $script:ReleaseBinary = Join-Path $RepoRoot ("target/release/oathbulk" + $(if ($IsWindows) { '.exe' } else { '' }))
 
+# The project's home: Cargo.toml's repository, the one source of the URLs the module names.
+function Get-CargoRepository {
+    $cargo = Get-Content (Join-Path $script:RepoRoot 'Cargo.toml') -Raw
+    [regex]::Match($cargo, '(?m)^repository\s*=\s*"([^"]+)"').Groups[1].Value
+}
+
 function Initialize-OathBulkTest {
     # The tests drive the real release binary (cargo build --release).
     if (-not (Test-Path -LiteralPath $script:ReleaseBinary)) { throw "Build the release binary first: cargo build --release ($script:ReleaseBinary missing)" }

@@ -155,7 +155,7 @@ function Disable-OathBulkToken {
     .LINK
     Get-OathBulkTenantToken
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'Path')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'Path', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#disable-oathbulktoken')]
     [OutputType('OathBulk.Change')]
     param(
         [Parameter(Position = 0, ParameterSetName = 'Path')]

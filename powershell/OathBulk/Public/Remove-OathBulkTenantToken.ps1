@@ -155,7 +155,7 @@ function Remove-OathBulkTenantToken {
     .LINK
     Get-OathBulkTenantToken
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'Path')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'Path', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#remove-oathbulktenanttoken')]
     [OutputType('OathBulk.Change')]
     param(
         [Parameter(Position = 0, ParameterSetName = 'Path')]

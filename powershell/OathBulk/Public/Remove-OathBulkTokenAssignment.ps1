@@ -154,7 +154,7 @@ function Remove-OathBulkTokenAssignment {
     .LINK
     Get-OathBulkTenantToken
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'Path')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'Path', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#remove-oathbulktokenassignment')]
     [OutputType('OathBulk.Change')]
     param(
         [Parameter(Position = 0, ParameterSetName = 'Path')]
