@@ -38,8 +38,9 @@ exe_of() { [[ $1 == win-* ]] && echo oathbulk.exe || echo oathbulk; }
 
 host_target() { rustc -vV | sed -n 's/^host: //p'; }
 
-# One source of truth for the version: the crate's.
+# One source of truth for the version and the project's home: the crate's.
 crate_version() { sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1; }
+crate_repository() { sed -n 's/^repository = "\(.*\)"$/\1/p' Cargo.toml | head -1; }
 
 build() {
     local target=${1:-} rid bin
@@ -64,7 +65,7 @@ build() {
 }
 
 assemble() {
-    local version out rids=() host_rid host_bin
+    local version repository out rids=() host_rid host_bin
     version=$(crate_version)
     [[ -n $version ]] || die "cannot read the version from Cargo.toml"
     for d in "$DIST_DIR"/bin/*/; do
@@ -80,6 +81,13 @@ assemble() {
     cp -R powershell/OathBulk/. "$out/"
     sed -i.bak "s/^\(\s*ModuleVersion\s*=\s*\)'[^']*'/\1'$version'/" "$out/OathBulk.psd1" && rm -f "$out/OathBulk.psd1.bak"
     grep -q "ModuleVersion *= *'$version'" "$out/OathBulk.psd1" || die "could not set ModuleVersion to $version"
+    # ProjectUri and LicenseUri: the crate's repository (the cmdlets' HelpUri point into it too).
+    repository=$(crate_repository)
+    [[ $repository == https://* ]] || die "cannot read an https repository URL from Cargo.toml"
+    sed -i.bak -e "s|^\(\s*ProjectUri\s*=\s*\)'[^']*'|\1'$repository'|" \
+        -e "s|^\(\s*LicenseUri\s*=\s*\)'[^']*'|\1'$repository/blob/main/LICENSE'|" "$out/OathBulk.psd1" && rm -f "$out/OathBulk.psd1.bak"
+    grep -q "ProjectUri *= *'$repository'" "$out/OathBulk.psd1" || die "could not set ProjectUri to $repository"
+    grep -q "LicenseUri *= *'$repository/blob/main/LICENSE'" "$out/OathBulk.psd1" || die "could not set LicenseUri"
     cp LICENSE "$out/LICENSE"
     mkdir -p "$out/en-US"
     cp packaging/about_OathBulk.help.txt "$out/en-US/about_OathBulk.help.txt"

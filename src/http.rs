@@ -84,14 +84,23 @@ pub struct ApiClient {
     style: HeaderStyle,
     /// The configured API's origin: the only place the bearer token is sent.
     origin: Option<crate::http_guard::Origin>,
+    /// The whole-response deadline the client was built with (`--http-timeout`), for errors.
+    deadline: Duration,
 }
 
-/// The reqwest client every backend uses: no redirects to other hosts, bounded waits.
-pub fn build_http() -> Result<reqwest::Client> {
+/// `--http-timeout`'s default: a Graph page of 999 tokens takes well under a second.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
+/// The range `--http-timeout` accepts: below 1 s a sound request may not fit; above 10 min a
+/// stalled one costs more than re-running with `--resume`.
+pub const TIMEOUT_RANGE_SECS: std::ops::RangeInclusive<u64> = 1..=600;
+
+/// The reqwest client every backend uses: no redirects to other hosts, bounded waits. Every
+/// request, connection to the last byte of the answer, ends within `deadline`.
+pub fn build_http(deadline: Duration) -> Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .user_agent(concat!("oathbulk/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(60))
+        .timeout(deadline)
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(64)
         .build()?)
@@ -105,7 +114,13 @@ impl ApiClient {
         stats: Arc<Stats>,
         style: HeaderStyle,
     ) -> Self {
-        Self { http, tokens, clock, stats, style, origin: None }
+        Self { http, tokens, clock, stats, style, origin: None, deadline: Duration::from_secs(DEFAULT_TIMEOUT_SECS) }
+    }
+
+    /// The deadline `http` was built with, so that errors can name it.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
     }
 
     /// Send the bearer token to `base`'s origin (scheme, host, port) and nowhere else: a
@@ -217,6 +232,7 @@ impl ApiClient {
         let mut ids = RequestIds { server: None, client: Some(id.clone()) };
         let resp = match req.send().await {
             Ok(r) => r,
+            Err(e) if e.is_timeout() => return Err(self.no_answer(&method).with_request_ids(ids)),
             Err(e) => return Err(transport_error(&e, &method).with_request_ids(ids)),
         };
         let received = SystemTime::now();
@@ -236,32 +252,62 @@ impl ApiClient {
             .unwrap_or_default()
             .to_string();
         ids.server = server_request_id(resp.headers());
-        let body = read_capped(resp, &method).await.map_err(|e| e.with_request_ids(ids.clone()))?;
+        let body = self.read_capped(resp, &method).await.map_err(|e| e.with_request_ids(ids.clone()))?;
         crate::http_guard::check_json_body(status.as_u16(), &content_type, &body)
             .map_err(|e| e.with_request_ids(ids.clone()))?;
         Ok(Reply { status, body, retry_after, client_request_id: id, request_id: ids.server })
     }
 }
 
-/// The body, at most [`crate::http_guard::MAX_BODY_BYTES`] of it: an endless or huge
-/// answer is an error, not a memory exhaustion.
-async fn read_capped(mut resp: reqwest::Response, method: &Method) -> Result<Vec<u8>, ApiError> {
-    let status = resp.status().as_u16();
-    let cap = crate::http_guard::MAX_BODY_BYTES;
-    if resp.content_length().is_some_and(|n| n > cap as u64) {
-        return Err(crate::http_guard::too_large(status));
+impl ApiClient {
+    /// No answer within the deadline: like a dropped connection, a transient failure the
+    /// engine's policy may retry (a busy server answers the next attempt).
+    fn no_answer(&self, method: &Method) -> ApiError {
+        ApiError::Transport {
+            maybe_applied: method != Method::GET,
+            message: format!("no answer within {} s (--http-timeout)", self.deadline.as_secs()).into(),
+        }
     }
-    let mut body = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > cap {
-                    return Err(crate::http_guard::too_large(status));
+
+    /// The server answered, then did not finish within the deadline (a slow drip): sending
+    /// the request again would cost the whole deadline each time, so the run stops here
+    /// (network, exit 4; rows not reached are `not_attempted`, `--resume` picks them up).
+    /// Commands without a run engine (`tenant`, `doctor`) make one attempt and report it.
+    fn unfinished_answer(&self, method: &Method) -> ApiError {
+        let message = format!(
+            "the server started its answer but did not finish it within {} s (--http-timeout); stopped waiting",
+            self.deadline.as_secs()
+        );
+        if let Some(engine) = crate::engine::current() {
+            engine.abort(
+                crate::stop::StopReason::Network,
+                format!("{message}. Run again with --resume (with a larger --http-timeout if the link is slow)"),
+            );
+        }
+        ApiError::Transport { maybe_applied: method != Method::GET, message: message.into() }
+    }
+
+    /// The body, at most [`crate::http_guard::MAX_BODY_BYTES`] of it: an endless or huge
+    /// answer is an error, not a memory exhaustion; one that does not end in time too.
+    async fn read_capped(&self, mut resp: reqwest::Response, method: &Method) -> Result<Vec<u8>, ApiError> {
+        let status = resp.status().as_u16();
+        let cap = crate::http_guard::MAX_BODY_BYTES;
+        if resp.content_length().is_some_and(|n| n > cap as u64) {
+            return Err(crate::http_guard::too_large(status));
+        }
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > cap {
+                        return Err(crate::http_guard::too_large(status));
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
+                Ok(None) => return Ok(body),
+                Err(e) if e.is_timeout() => return Err(self.unfinished_answer(method)),
+                Err(e) => return Err(transport_error(&e, method)),
             }
-            Ok(None) => return Ok(body),
-            Err(e) => return Err(transport_error(&e, method)),
         }
     }
 }

@@ -8,6 +8,15 @@ use oathbulk::simulate::SimConfig;
 use serde_json::Value;
 use std::process::{Command, Stdio};
 
+/// Run `cmd` with `input` on its standard input.
+fn with_stdin(cmd: &mut Command, input: &str) -> Run {
+    use std::io::Write;
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // The run may refuse before reading its input: a closed pipe is no failure here.
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    Run::from(child.wait_with_output().unwrap())
+}
+
 /// A tenant that expects `token`.
 fn tenant_expecting(api: Api, rows: usize, token: &str, config: SimConfig) -> Tenant {
     Tenant::with_token(api, &csv(rows, |_| "assigned"), token, config)
@@ -41,17 +50,10 @@ fn authkey_txt_with_a_pasted_header_is_used_and_loose_permissions_warned() {
 #[test]
 fn token_from_stdin_and_from_a_named_file() {
     let t = Tenant::new(Api::Graph, &csv(3, |_| "assigned"), SimConfig::default());
-    let mut child = t
-        .command(&["--token-stdin", "--dry-run"])
-        .env_remove("OATHBULK_TOKEN")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    writeln!(child.stdin.take().unwrap(), "Bearer {}", t.token).unwrap();
-    let run = Run::from(child.wait_with_output().unwrap());
+    let run = with_stdin(
+        t.command(&["--token-stdin", "--dry-run"]).env_remove("OATHBULK_TOKEN"),
+        &format!("Bearer {}\n", t.token),
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.summary()["counts"]["would_activate"], 3);
 
@@ -186,4 +188,33 @@ fn tenant_lists_the_whole_inventory_across_pages() {
     );
     assert_eq!(run.code, 3);
     assert!(!run.stderr.contains("wrong-token-123456"));
+}
+
+#[test]
+fn the_csv_and_the_token_cannot_both_come_from_standard_input() {
+    // Nothing listens on port 9: had anything been read and sent, the run would fail otherwise.
+    let url = "http://127.0.0.1:9/beta";
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["activate", "-"],
+        vec!["import", "-"],
+        vec!["users", "-", "--with-tenant"],
+        vec!["doctor", "-"],
+        vec!["deactivate", "-"],
+        vec!["unassign", "-"],
+        vec!["remove", "-"],
+        vec!["tenant", "--simulate", "--seed", "-"],
+    ];
+    for args in cases {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+        cmd.args(&args).args(["--token-stdin", "--graph-url", url, "--progress", "none"]).env_remove("OATHBULK_TOKEN");
+        let run = with_stdin(&mut cmd, &format!("eyJ0eXAiOiJKV1QifQ.stdin-token.sig\n{}", csv(2, |_| "assigned")));
+        assert_eq!(run.code, 2, "{args:?}: a usage error: {}", run.stderr);
+        assert!(
+            run.stderr.contains("--token-stdin") && run.stderr.contains("standard input"),
+            "{args:?}: says why: {}",
+            run.stderr
+        );
+        assert_eq!(run.summary()["fatal"]["code"], "usage", "{args:?}");
+        assert!(run.records.iter().all(|r| r["type"] == "summary"), "{args:?}: no row was read: {}", run.stdout);
+    }
 }

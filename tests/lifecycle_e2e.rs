@@ -422,3 +422,61 @@ fn undo_reverts_a_write_that_landed_after_its_intent_but_before_its_result() {
     assert!(!sn2.is_empty() && sn2.iter().all(|c| c["status"] == "done"), "{sn2:?}");
     assert!(sn2[0]["reason"].as_str().unwrap().contains("never landed"));
 }
+
+#[test]
+fn a_csv_of_serials_alone_changes_whoever_holds_each_token() {
+    // Activated tokens of several users, assigned ones, available ones; one serial not in the tenant.
+    let state_of = |i: usize| match i % 3 {
+        0 => "activated",
+        1 => "assigned",
+        _ => "available",
+    };
+    let t = Tenant::new(Api::Graph, &csv(10, state_of), SimConfig::default());
+    let serials: Vec<String> = (0..9).map(|i| format!("SN{i:05}")).chain(["NOPE".to_string()]).collect();
+    std::fs::write(t.path("serials.csv"), format!("serial number\n{}\n", serials.join("\n"))).unwrap();
+    let reads = |t: &Tenant| t.state().counters.requests_by_route.get("graph.list_devices").copied().unwrap_or(0);
+
+    let before = reads(&t);
+    let r = run(&t, "deactivate", &["serials.csv", "--journal", "run.jsonl"], 10);
+    assert_eq!(r.code, 1, "the unknown serial is not_found: {}", r.stderr);
+    assert_eq!(reads(&t) - before, 1, "one inventory read for the whole file");
+    let changes = by_serial(&r, "change");
+    assert_eq!(changes.len(), 10, "one record per row");
+    for i in 0..9 {
+        let c = changes[&format!("SN{i:05}")];
+        assert_eq!(c["line"], i as u64 + 2);
+        assert_eq!(c["status"], "done", "{c}");
+        if state_of(i) != "available" {
+            assert_eq!(c["upn"], format!("user{}@contoso.com", i / 3), "the holder, as with --serial: {c}");
+        }
+    }
+    assert_eq!(changes["NOPE"]["status"], "not_found");
+    let state = t.state();
+    assert_eq!(state.counters.deactivations, 3, "the activated ones");
+    assert!((0..9).all(|i| state.device(&format!("SN{i:05}")).unwrap().status != "activated"));
+
+    let r = run(&t, "unassign", &["serials.csv"], 10);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let state = t.state();
+    assert!(
+        (0..9).all(|i| state.device(&format!("SN{i:05}")).unwrap().status == "available"),
+        "{:?}",
+        snapshot(&state)
+    );
+    assert_eq!(state.device("SN00009").unwrap().status, "activated", "a token the file does not name stays");
+
+    let r = run(&t, "remove", &["serials.csv", "--dry-run"], 10);
+    assert_eq!(records(&r, "change").iter().filter(|c| c["status"] == "would_do").count(), 9);
+    let r = run(&t, "remove", &["serials.csv"], 10);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(t.state().devices.len(), 1, "only the token the file does not name is left");
+
+    // A user column under a name the tool does not know never becomes "whoever holds it".
+    std::fs::write(t.path("misnamed.csv"), "serial number,Email\nSN00009,user3@contoso.com\n").unwrap();
+    let writes = t.state().counters.writes;
+    let r = run(&t, "deactivate", &["misnamed.csv"], 10);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("'Email'") && r.stderr.contains("upn"), "{}", r.stderr);
+    assert_eq!(t.state().counters.writes, writes);
+    assert_eq!(t.state().device("SN00009").unwrap().status, "activated");
+}

@@ -41,7 +41,10 @@
     PrivateData          = @{
         PSData = @{
             Tags         = @('Entra', 'AzureAD', 'MFA', 'OATH', 'TOTP', 'HardwareToken', 'MicrosoftGraph', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
-            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            # Cargo.toml's repository (packaging/dist.sh writes them from it; Manifest.Tests.ps1
+            # keeps these equal to it).
+            ProjectUri   = 'https://github.com/oathbulk/oathbulk'
+            LicenseUri   = 'https://github.com/oathbulk/oathbulk/blob/main/LICENSE'
             ReleaseNotes = 'Get-OathBulkUser (users), Test-OathBulkPrerequisite (doctor); New-OathBulkTenantToken (import), Disable-OathBulkToken (deactivate), Remove-OathBulkTokenAssignment (unassign), Remove-OathBulkTenantToken (remove), Undo-OathBulkRun (undo); Enable-OathBulkToken -Serial/-Code/-Upn for one token without a CSV; -UseDeviceCode and -ClientId on every cmdlet that signs in. First release: Import-OathBulkToken, Get-OathBulkCode, Test-OathBulkCsv, Enable-OathBulkToken, Get-OathBulkTenantToken, Start/Stop-OathBulkSimulator.'
         }
     }

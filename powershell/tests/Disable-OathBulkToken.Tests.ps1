@@ -54,6 +54,20 @@ Describe 'Disable-OathBulkToken' {
         ($r | Where-Object { $_.PSObject.TypeNames[0] -eq 'OathBulk.Change' }).Line | Should -Be 2
     }
 
+    It 'piped tenant tokens go to ONE run with ONE inventory read; each is deactivated whoever holds it' {
+        $sim = Start-OathBulkSimulator (New-ManyTokensCsv $TestDrive 12) -AccessToken $Token
+        try {
+            $r = Invoke-PipedTenantTokens $sim $Token 'Disable-OathBulkToken'
+            $r.Piped | Should -Be 12
+            $r.Summaries.Count | Should -Be 1 -Because 'one binary run, not one per serial'
+            $r.Summaries[0].Rows | Should -Be 12
+            $r.InventoryReads | Should -Be 1
+            $r.Changes.Status | Sort-Object -Unique | Should -Be 'done'
+            ($r.Changes | Where-Object Serial -eq '5000007').Upn | Should -Be 'user7@contoso.com'
+            Get-SimState $sim $Token | ForEach-Object { ($_ -split '=')[1] } | Sort-Object -Unique | Should -Be 'assigned'
+        } finally { $sim | Stop-OathBulkSimulator }
+    }
+
     It 'an unknown serial is an object and a non-terminating ObjectNotFound error' {
         $r = Disable-OathBulkToken -Serial 9999999 -GraphUrl $Sim.GraphUrl -AccessToken $Token -ErrorVariable e -ErrorAction SilentlyContinue
         $r.Status | Should -Be 'not_found'

@@ -44,6 +44,29 @@ Describe 'OathBulk module manifest' {
         }
     }
 
+    It 'points ProjectUri and LicenseUri at Cargo.toml''s repository' {
+        $repository = Get-CargoRepository
+        $repository | Should -Match '^https://'
+        $psData = (Import-PowerShellDataFile $ModuleManifest).PrivateData.PSData
+        $psData.ProjectUri | Should -Be $repository
+        $psData.LicenseUri | Should -Be "$repository/blob/main/LICENSE"
+        (Test-ModuleManifest -Path $ModuleManifest).ProjectUri.AbsoluteUri.TrimEnd('/') | Should -Be $repository
+    }
+
+    It '<Name> has a HelpUri at its own section of docs/powershell.md, under the project URL' -ForEach @(
+        (Import-PowerShellDataFile (Join-Path $PSScriptRoot '../OathBulk/OathBulk.psd1')).FunctionsToExport | ForEach-Object { @{ Name = $_ } }
+    ) {
+        $uri = (Get-Command $Name).HelpUri
+        $uri | Should -Be "$(Get-CargoRepository)/blob/main/docs/powershell.md#$($Name.ToLowerInvariant())"
+        # GitHub's anchor for '## Name' is the name in lower case: the heading must be there.
+        $headings = Get-Content (Join-Path $RepoRoot 'docs/powershell.md') | Where-Object { $_ -match '^## ' }
+        $headings | Should -Contain "## $Name"
+    }
+
+    It 'has docs/powershell.md generated from the cmdlets'' current help' {
+        { & (Join-Path $RepoRoot 'powershell/tools/Update-OathBulkDocs.ps1') -Check } | Should -Not -Throw
+    }
+
     It 'never uses Write-Host' {
         $hits = Get-ChildItem (Join-Path $RepoRoot 'powershell/OathBulk') -Recurse -Include *.ps1, *.psm1 |
             Select-String -Pattern 'Write-Host' -SimpleMatch

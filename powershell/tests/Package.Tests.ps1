@@ -41,7 +41,11 @@ AfterAll {
 
 Describe 'the packaged module' {
     It 'is OathBulk/(crate version)/ with manifest, licence, help, man pages, completions and this platform''s binary' {
-        (Test-ModuleManifest -Path (Join-Path $Root 'OathBulk.psd1') -ErrorAction Stop).Version.ToString() | Should -Be $Version
+        $manifest = Test-ModuleManifest -Path (Join-Path $Root 'OathBulk.psd1') -ErrorAction Stop
+        $manifest.Version.ToString() | Should -Be $Version
+        # Written by dist.sh from Cargo.toml's repository.
+        $manifest.ProjectUri.AbsoluteUri.TrimEnd('/') | Should -Be (Get-CargoRepository)
+        $manifest.LicenseUri.AbsoluteUri | Should -Be "$(Get-CargoRepository)/blob/main/LICENSE"
         foreach ($f in 'LICENSE', 'OathBulk.psm1', 'OathBulk.Format.ps1xml', 'en-US/about_OathBulk.help.txt',
             'man/man1/oathbulk.1', 'man/man1/oathbulk-activate.1', 'man/man1/oathbulk-login.1',
             'completions/oathbulk.bash', 'completions/_oathbulk', 'completions/oathbulk.fish',

@@ -35,6 +35,25 @@ Describe 'Remove-OathBulkTenantToken' {
         (Get-SimState $Sim $Token) -like '4000003=*' | Should -BeNullOrEmpty
     }
 
+    It 'piped tenant tokens go to ONE run with ONE inventory read, -WhatIf included; then all are deleted' {
+        $sim = Start-OathBulkSimulator (New-ManyTokensCsv $TestDrive 12 'assigned') -AccessToken $Token
+        try {
+            $before = Get-SimState $sim $Token
+            $r = Invoke-PipedTenantTokens $sim $Token 'Remove-OathBulkTenantToken' @{ WhatIf = $true }
+            $r.Summaries.Count | Should -Be 1
+            $r.InventoryReads | Should -Be 1
+            @($r.Changes | Where-Object Status -eq 'would_do').Count | Should -Be 12
+            Get-SimState $sim $Token | Should -Be $before
+
+            $r = Invoke-PipedTenantTokens $sim $Token 'Remove-OathBulkTenantToken' @{ Force = $true }
+            $r.Piped | Should -Be 12
+            $r.Summaries.Count | Should -Be 1 -Because 'one binary run, not one per serial'
+            $r.InventoryReads | Should -Be 1
+            @($r.Changes | Where-Object Status -eq 'done').Count | Should -Be 12
+            Get-SimState $sim $Token | Should -BeNullOrEmpty
+        } finally { $sim | Stop-OathBulkSimulator }
+    }
+
     It 'removes an assigned token (unassigning it first)' {
         $r = Remove-OathBulkTenantToken -Serial 4000001 -GraphUrl $Sim.GraphUrl -AccessToken $Token -Confirm:$false
         $r.Status | Should -Be 'done'

@@ -35,6 +35,18 @@ Describe 'Remove-OathBulkTokenAssignment' {
         $state | Should -Contain '4000002=available'
     }
 
+    It 'piped tenant tokens go to ONE run with ONE inventory read; each is unassigned from whoever holds it' {
+        $sim = Start-OathBulkSimulator (New-ManyTokensCsv $TestDrive 12) -AccessToken $Token
+        try {
+            $r = Invoke-PipedTenantTokens $sim $Token 'Remove-OathBulkTokenAssignment' @{ Force = $true }
+            $r.Piped | Should -Be 12
+            $r.Summaries.Count | Should -Be 1 -Because 'one binary run, not one per serial'
+            $r.InventoryReads | Should -Be 1
+            @($r.Changes | Where-Object Status -eq 'done').Count | Should -Be 12
+            Get-SimState $sim $Token | ForEach-Object { ($_ -split '=')[1] } | Sort-Object -Unique | Should -Be 'available'
+        } finally { $sim | Stop-OathBulkSimulator }
+    }
+
     It 'refuses a token held by another user than -Upn: an object and an InvalidOperation error' {
         $r = Remove-OathBulkTokenAssignment -Serial 4000002 -Upn 'mallory@contoso.com' -GraphUrl $Sim.GraphUrl -AccessToken $Token -Confirm:$false -ErrorVariable e -ErrorAction SilentlyContinue
         $r.Status | Should -Be 'refused'

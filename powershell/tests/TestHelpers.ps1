@@ -3,6 +3,12 @@ $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
 $script:ModuleManifest = Join-Path $RepoRoot 'powershell/OathBulk/OathBulk.psd1'
 $script:ReleaseBinary = Join-Path $RepoRoot ("target/release/oathbulk" + $(if ($IsWindows) { '.exe' } else { '' }))
 
+# The project's home: Cargo.toml's repository, the one source of the URLs the module names.
+function Get-CargoRepository {
+    $cargo = Get-Content (Join-Path $script:RepoRoot 'Cargo.toml') -Raw
+    [regex]::Match($cargo, '(?m)^repository\s*=\s*"([^"]+)"').Groups[1].Value
+}
+
 function Initialize-OathBulkTest {
     # The tests drive the real release binary (cargo build --release).
     if (-not (Test-Path -LiteralPath $script:ReleaseBinary)) { throw "Build the release binary first: cargo build --release ($script:ReleaseBinary missing)" }
@@ -73,4 +79,34 @@ function New-LifecycleCsv([string]$Directory, [string]$Name = "life-$([guid]::Ne
 # The simulator's inventory as sorted "serial=status" strings.
 function Get-SimState($Sim, [securestring]$Token) {
     Get-OathBulkTenantToken -GraphUrl $Sim.GraphUrl -AccessToken $Token | Sort-Object Serial | ForEach-Object { "$($_.Serial)=$($_.Status)" }
+}
+
+# A seed of $Count tokens (serials 5000001…), one user each, all in $State.
+function New-ManyTokensCsv([string]$Directory, [int]$Count, [string]$State = 'activated') {
+    $path = Join-Path $Directory "many-$([guid]::NewGuid().ToString('n')).csv"
+    @('upn,serial number,secret key,time interval,manufacturer,model,sim_state') +
+    (1..$Count | ForEach-Object { "user$_@contoso.com,$(5000000 + $_),JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Token2,C202,$State" }) |
+        Set-Content -LiteralPath $path -Encoding utf8NoBOM
+    $path
+}
+
+# Requests the simulator has answered on one route (graph.list_devices: inventory reads), from
+# its /_sim/state snapshot (not counted itself).
+function Get-SimRequests($Sim, [string]$Route) {
+    $state = Invoke-RestMethod -Uri "http://$($Sim.Listen)/_sim/state"
+    [int]$state.counters.requests_by_route.$Route
+}
+
+# Pipe every tenant token of $Sim into $Cmdlet (with $Extra parameters); returns
+# @{ Changes; Summaries; InventoryReads } (reads counted from the cmdlet's run alone).
+function Invoke-PipedTenantTokens($Sim, [securestring]$Token, [string]$Cmdlet, [hashtable]$Extra = @{}) {
+    $tokens = @(Get-OathBulkTenantToken -GraphUrl $Sim.GraphUrl -AccessToken $Token)
+    $before = Get-SimRequests $Sim 'graph.list_devices'
+    $out = @($tokens | & $Cmdlet -GraphUrl $Sim.GraphUrl -AccessToken $Token -PassThruSummary @Extra)
+    @{
+        Piped          = $tokens.Count
+        Changes        = @($out | Where-Object { $_.PSObject.TypeNames[0] -eq 'OathBulk.Change' })
+        Summaries      = @($out | Where-Object { $_.PSObject.TypeNames[0] -eq 'OathBulk.Summary' })
+        InventoryReads = (Get-SimRequests $Sim 'graph.list_devices') - $before
+    }
 }

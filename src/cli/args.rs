@@ -64,6 +64,7 @@ fn read_options(
         require_secret,
         secret_column: secret_column.clone(),
         redact_seeds: false,
+        upn_column_optional: false,
     }
 }
 

@@ -19,7 +19,8 @@ use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct ChangeArgs {
-    /// CSV naming the tokens (`serial number`; `upn`: the user each must belong to).
+    /// CSV naming the tokens (`serial number`; `upn`: the user each must belong to). A file
+    /// without a `upn` column names each token by serial alone: whoever holds it, as --serial.
     #[arg(value_name = "CSV", required_unless_present = "serial", conflicts_with = "serial")]
     pub csv: Option<String>,
     /// One token by serial number instead of a CSV.
@@ -88,12 +89,20 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
     let mut row_errors = Vec::new();
     match (&args.csv, &args.serial) {
         (Some(csv), _) => {
-            let read = ReadOptions { secret_format: SecretFormat::Base32, require_secret: false, ..Default::default() };
+            let read = ReadOptions {
+                secret_format: SecretFormat::Base32,
+                require_secret: false,
+                upn_column_optional: true,
+                ..Default::default()
+            };
             for r in pipeline::open(csv, read, &args.script.options(false))? {
                 match r {
-                    Ok(row) => {
-                        targets.push(change::Target { serial: row.serial, upn: Some(row.upn), line: Some(row.line) })
-                    }
+                    // A row without a user (the file has no upn column) is `--serial` alone.
+                    Ok(row) => targets.push(change::Target {
+                        serial: row.serial,
+                        upn: Some(row.upn).filter(|u| !u.is_empty()),
+                        line: Some(row.line),
+                    }),
                     Err(e) => row_errors.push(e),
                 }
             }

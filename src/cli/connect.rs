@@ -45,6 +45,12 @@ pub struct TenantArgs {
     /// Dress rehearsal: run against an in-process simulated tenant seeded from the CSV.
     #[arg(long)]
     pub simulate: bool,
+    /// The longest one request may take, its whole answer included. No answer in time is
+    /// retried like a dropped connection; an answer that starts and does not finish in time
+    /// stops the run (exit 4, resumable).
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::http::DEFAULT_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(crate::http::TIMEOUT_RANGE_SECS))]
+    pub http_timeout: u64,
 }
 
 /// Where the bearer token comes from. Never a command-line value.
@@ -281,7 +287,8 @@ pub async fn connect(
     diag: &Diag,
     seed: Option<Vec<Row>>,
 ) -> Result<Connection> {
-    let http = build_http()?;
+    let deadline = std::time::Duration::from_secs(tenant.http_timeout);
+    let http = build_http(deadline)?;
     let stats = Arc::new(Stats::default());
     let clock = Arc::new(ServerClock::new());
     let (graph_url, portal_url, tokens, simulator) = if tenant.simulate {
@@ -306,14 +313,16 @@ pub async fn connect(
     let backend = match tenant.backend {
         BackendKind::Graph => {
             let base = validate_base_url(&graph_url, "--graph-url")?;
-            let api =
-                ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Graph).pinned_to(&base);
+            let api = ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Graph)
+                .pinned_to(&base)
+                .with_deadline(deadline);
             AnyBackend::Graph(Arc::new(GraphBackend::new(api, &base)))
         }
         BackendKind::Portal => {
             let base = validate_base_url(&portal_url, "--portal-url")?;
             let api = ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Portal)
-                .pinned_to(&base);
+                .pinned_to(&base)
+                .with_deadline(deadline);
             AnyBackend::Portal(Arc::new(PortalBackend::new(api, &base)))
         }
     };

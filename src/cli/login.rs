@@ -112,7 +112,7 @@ pub fn run_login(args: LoginArgs) -> Result<i32> {
     let key = connect::store_key(&auth)?;
     let rt = connect::runtime()?;
     rt.block_on(async {
-        let http = build_http()?;
+        let http = build_http(std::time::Duration::from_secs(crate::http::DEFAULT_TIMEOUT_SECS))?;
         // A fresh sign-in, never the kept one: login is how a refused or stale one is replaced.
         let provider = if app_only {
             connect::credentials(&auth, args.backend, &http, &diag).await?

@@ -100,11 +100,15 @@ pub fn run() -> i32 {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Some(message) = stdin_conflict(&matches) {
-        let mut cmd = Cli::command();
-        cmd.build();
+        // A usage error like any other found after parsing: said on stderr, and the
+        // summary on stdout carries it, before anything was read.
         let name = matches.subcommand_name().unwrap_or_default();
-        let sub = cmd.find_subcommand_mut(name).expect("the subcommand just parsed");
-        sub.error(clap::error::ErrorKind::ArgumentConflict, message).exit();
+        let format = matches
+            .subcommand()
+            .and_then(|(_, sub)| sub.try_get_one::<crate::output::Format>("format").ok().flatten().copied())
+            .unwrap_or_default();
+        let diag = crate::diag::Diag::new(crate::diag::ProgressMode::None);
+        return fatal_summary(name, anyhow::anyhow!(message), &diag, format, std::time::Instant::now());
     }
     let result = match cli.command {
         Command::List(a) => list::run(a),

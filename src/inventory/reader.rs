@@ -29,6 +29,10 @@ pub struct ReadOptions {
     /// Tell the redactor every seed read (commands that talk to a server, which could
     /// echo one back).
     pub redact_seeds: bool,
+    /// A file without a upn column is read, each row's `upn` empty: the lifecycle commands,
+    /// where a token named by serial alone means "whoever holds it" (as `--serial`). A file
+    /// that has the column still needs a user on every row.
+    pub upn_column_optional: bool,
 }
 
 /// Physical lines a quoted cell may span (Excel writes line breaks inside cells).
@@ -166,7 +170,7 @@ impl Inventory {
             headers.push(Arc::from(name.as_str()));
         }
         let mut missing = vec![];
-        if index[slot(Field::Upn)].is_none() {
+        if index[slot(Field::Upn)].is_none() && !options.upn_column_optional {
             missing.push("upn");
         }
         if index[slot(Field::Serial)].is_none() {
@@ -203,13 +207,15 @@ impl Inventory {
             done: false,
             ended: false,
         };
-        inventory.refuse_unknown_seed_column()?;
+        inventory.refuse_unknown_columns()?;
         Ok(inventory)
     }
 
-    /// A column the aliases do not know whose values all look like seeds would be shown
-    /// under `extra` by `list`: refuse it, naming the column and the flag that maps it.
-    fn refuse_unknown_seed_column(&mut self) -> Result<()> {
+    /// Columns the aliases do not know, judged on the first lines: one whose values all look
+    /// like seeds would be shown under `extra` by `list`; one whose values all look like
+    /// user names, in a file read without a upn column, would silently turn "the token of this
+    /// user" into "whoever holds it". Either is refused, naming the column and the fix.
+    fn refuse_unknown_columns(&mut self) -> Result<()> {
         let unknown: Vec<usize> = (0..self.columns.len()).filter(|&i| self.columns[i].is_none()).collect();
         if unknown.is_empty() {
             return Ok(());
@@ -220,8 +226,8 @@ impl Inventory {
                 None => break,
             }
         }
-        // Per unknown column: (non-empty values, of which seed-like).
-        let mut seen = vec![(0usize, 0usize); self.columns.len()];
+        // Per unknown column: (non-empty values, of which seed-like, of which user-like).
+        let mut seen = vec![(0usize, 0usize, 0usize); self.columns.len()];
         for (_, line) in &self.ahead {
             let Line::Text(text) = line else { continue };
             if split(&mut self.splitter, content(text), &mut self.cells).is_err()
@@ -234,6 +240,7 @@ impl Inventory {
                 if !cell.is_empty() {
                     seen[i].0 += 1;
                     seen[i].1 += usize::from(looks_like_seed(cell));
+                    seen[i].2 += usize::from(is_upn(cell));
                 }
             }
         }
@@ -245,6 +252,17 @@ impl Inventory {
                  column name; to read it as the secret key column{also}, pass --secret-column '{name}'",
                 i + 1
             );
+        }
+        if !self.has(Field::Upn) {
+            if let Some(&i) = unknown.iter().find(|&&i| seen[i].0 > 0 && seen[i].0 == seen[i].2) {
+                bail!(
+                    "column {} ('{}') holds user names, but the tool does not know that column name: rename it \
+                     to 'upn' (each token must then belong to that user), or remove it to name the tokens by serial \
+                     alone (whoever holds them)",
+                    i + 1,
+                    self.headers[i]
+                );
+            }
         }
         Ok(())
     }
@@ -306,10 +324,11 @@ impl Inventory {
             return Err(err(Some(Field::Serial), "missing_serial", "serial number is empty".into()));
         }
         let upn = text(Field::Upn)?;
-        if upn.is_empty() {
+        // No upn column (allowed by `upn_column_optional`): the row names no user.
+        if upn.is_empty() && self.has(Field::Upn) {
             return Err(err(Some(Field::Upn), "missing_upn", "upn is empty".into()));
         }
-        if !is_upn(upn) {
+        if self.has(Field::Upn) && !is_upn(upn) {
             return Err(err(
                 Some(Field::Upn),
                 "invalid_upn",
@@ -666,6 +685,31 @@ mod tests {
             read_with(text, ReadOptions { secret_column: Some("totp seed".into()), ..Default::default() }).unwrap();
         assert_eq!(rows[1].as_ref().unwrap().secret.as_ref().unwrap().to_base32(), "JBSWY3DPEHPK3PXP");
         assert!(rows[0].as_ref().unwrap().extra.is_empty());
+    }
+
+    #[test]
+    fn a_file_without_a_upn_column_is_read_only_when_allowed() {
+        let optional = ReadOptions { upn_column_optional: true, ..Default::default() };
+        let rows = read_with("serial number\nS1\nS2\n", optional.clone()).unwrap();
+        let rows: Vec<_> = rows.into_iter().map(|r| r.unwrap()).collect();
+        assert_eq!((rows[0].upn.as_str(), rows[0].serial.as_str(), rows[1].line), ("", "S1", 3));
+        let err = read_with("serial number\nS1\n", ReadOptions::default()).err().unwrap().to_string();
+        assert!(err.contains("no upn column"), "{err}");
+        // A file that has the column still needs a user on every row.
+        let rows = read_with("upn,serial number\n,S1\n", optional).unwrap();
+        assert_eq!(rows[0].as_ref().unwrap_err().code, "missing_upn");
+    }
+
+    #[test]
+    fn a_user_column_under_an_unknown_name_is_refused_without_a_upn_column() {
+        let optional = ReadOptions { upn_column_optional: true, ..Default::default() };
+        let err = read_with("serial number,Email\nS1,a@contoso.com\nS2,b@contoso.com\n", optional.clone())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("column 2 ('Email') holds user names") && err.contains("'upn'"), "{err}");
+        // Other extra columns are fine.
+        assert!(read_with("serial number,Note\nS1,lost\n", optional).is_ok());
     }
 
     #[test]

@@ -3,9 +3,10 @@ function Invoke-OathBulkChangeCommand {
     .SYNOPSIS
     The end block of Disable-OathBulkToken, Remove-OathBulkTokenAssignment and
     Remove-OathBulkTenantToken (oathbulk deactivate | unassign | remove): one run per CSV
-    (piped rows select their lines), and ONE run for every token given by serial (piped
-    tenant tokens or -Serial): their serials go to the binary as a `upn,serial number` CSV on
-    stdin, so the tenant's inventory is read once, not once per serial.
+    (piped rows select their lines), and ONE run for the piped tokens given by serial: their
+    serials go to the binary as a CSV on stdin (`upn,serial number` for tokens that name their
+    user, `serial number` alone for tenant tokens, whoever holds them), so the tenant's
+    inventory is read once, not once per serial. -Serial alone is a --serial run.
     #>
     [CmdletBinding()]
     param(

@@ -97,17 +97,19 @@ function Resolve-OathBulkRun {
                 $runs.Add(@{ Csv = $null; Selection = $null; Stdin = $null; Serials = $serials.ToArray() })
             }
             'Tokens' {
-                # Tokens that name their user (it must hold them) and tokens that do not: one
-                # run each at most, never one per serial.
+                # Tokens that name their user (it must hold them: `upn,serial number`) and
+                # tokens that do not (tenant tokens: `serial number` alone, whoever holds
+                # them): one run each at most, one inventory read each, never one per serial.
                 $withUpn = [System.Collections.Generic.List[OathBulk.Native.PathlessItem]]::new()
                 $without = [System.Collections.Generic.List[OathBulk.Native.PathlessItem]]::new()
-                foreach ($p in $Binder.Pathless) { if ($p.Upn) { $withUpn.Add($p) } else { $without.Add($p) } }
-                if ($withUpn.Count) { $runs.Add(@{ Csv = '-'; Selection = $null; Stdin = $Binder.RowsAsCsv($withUpn, $true); Serials = $null }) }
-                # The binary's CSV reader needs a user on every row, so a token without one
-                # (a tenant token) is a --serial run of its own. One run for all of them needs
-                # the binary to take `serial number` alone (see powershell/README.md).
                 $seen = [System.Collections.Generic.HashSet[string]]::new()
-                foreach ($p in $without) { if ($seen.Add($p.Serial)) { $runs.Add(@{ Csv = $null; Selection = $null; Stdin = $null; Serials = @($p.Serial) }) } }
+                foreach ($p in $Binder.Pathless) {
+                    if ($p.Upn) { $withUpn.Add($p) }
+                    # The same tenant token piped twice is one token, not a duplicate row.
+                    elseif ($seen.Add($p.Serial)) { $without.Add($p) }
+                }
+                if ($withUpn.Count) { $runs.Add(@{ Csv = '-'; Selection = $null; Stdin = $Binder.RowsAsCsv($withUpn, $true); Serials = $null }) }
+                if ($without.Count) { $runs.Add(@{ Csv = '-'; Selection = $null; Stdin = $Binder.RowsAsCsv($without, $true); Serials = $null }) }
             }
             'Rows' {
                 $rows = [System.Collections.Generic.List[OathBulk.Native.PathlessItem]]::new()

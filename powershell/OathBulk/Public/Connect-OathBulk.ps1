@@ -84,7 +84,7 @@ function Connect-OathBulk {
     .LINK
     Disconnect-OathBulk
     #>
-    [CmdletBinding(DefaultParameterSetName = 'DeviceCode')]
+    [CmdletBinding(DefaultParameterSetName = 'DeviceCode', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#connect-oathbulk')]
     [OutputType([void])]
     param(
         [ValidateNotNullOrEmpty()] [string]$TenantId,

@@ -12,7 +12,8 @@ function Disable-OathBulkToken {
     Tokens can be named three ways: -Path (every row of a CSV, narrowed by -Where/-Script,
     or by -Serial to one); rows piped from Import-OathBulkToken (one run per file, the piped
     lines only); or -Serial (and -Upn) without a CSV, also bound from piped objects with a
-    Serial property such as Get-OathBulkTenantToken's (one run per token).
+    Serial property such as Get-OathBulkTenantToken's (all of them in ONE run: one
+    inventory read, whoever holds each token).
 
     -WhatIf runs a dry run (`--dry-run`): the tenant is read and would_do objects show the
     plan; nothing is written. -Force skips the confirmation prompt but never overrides
@@ -38,7 +39,7 @@ function Disable-OathBulkToken {
     .PARAMETER Serial
     With -Path: only this token of the file (or, with -Line, the serial expected there).
     Without -Path: the tenant's token, by serial; bound by property name, so
-    Get-OathBulkTenantToken objects can be piped in (one run per token).
+    Get-OathBulkTenantToken objects can be piped in (all piped tokens go to ONE run).
 
     .PARAMETER Upn
     Without -Path: the user the token must belong to; a token someone else holds is refused
@@ -154,7 +155,7 @@ function Disable-OathBulkToken {
     .LINK
     Get-OathBulkTenantToken
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'Path')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'Path', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#disable-oathbulktoken')]
     [OutputType('OathBulk.Change')]
     param(
         [Parameter(Position = 0, ParameterSetName = 'Path')]

@@ -36,7 +36,7 @@ function Disconnect-OathBulk {
     .LINK
     Connect-OathBulk
     #>
-    [CmdletBinding()]
+    [CmdletBinding(HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#disconnect-oathbulk')]
     [OutputType([void])]
     param(
         [ValidateNotNullOrEmpty()] [string]$TenantId,

@@ -211,7 +211,7 @@ function Enable-OathBulkToken {
     .LINK
     Start-OathBulkSimulator
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'Path')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'Path', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#enable-oathbulktoken')]
     [OutputType('OathBulk.Activation')]
     param(
         [Parameter(Position = 0, ParameterSetName = 'Path')]

@@ -80,7 +80,7 @@ function Get-OathBulkCode {
     .LINK
     Import-OathBulkToken
     #>
-    [CmdletBinding()]
+    [CmdletBinding(HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#get-oathbulkcode')]
     [OutputType('OathBulk.Otp')]
     param(
         [Parameter(Position = 0)]

@@ -100,7 +100,7 @@ function Get-OathBulkTenantToken {
     .LINK
     Enable-OathBulkToken
     #>
-    [CmdletBinding()]
+    [CmdletBinding(HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#get-oathbulktenanttoken')]
     [OutputType('OathBulk.TenantToken')]
     param(
         [string[]]$Serial,

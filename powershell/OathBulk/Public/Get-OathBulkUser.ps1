@@ -130,7 +130,7 @@ function Get-OathBulkUser {
     .LINK
     Test-OathBulkPrerequisite
     #>
-    [CmdletBinding()]
+    [CmdletBinding(HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#get-oathbulkuser')]
     [OutputType('OathBulk.User')]
     param(
         [Parameter(Position = 0)]

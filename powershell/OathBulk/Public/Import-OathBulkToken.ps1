@@ -89,7 +89,7 @@ function Import-OathBulkToken {
     .LINK
     Enable-OathBulkToken
     #>
-    [CmdletBinding()]
+    [CmdletBinding(HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#import-oathbulktoken')]
     [OutputType('OathBulk.Token')]
     [Alias('Get-OathBulkToken')]
     param(

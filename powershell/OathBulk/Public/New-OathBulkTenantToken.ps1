@@ -169,7 +169,7 @@ function New-OathBulkTenantToken {
     .LINK
     Undo-OathBulkRun
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#new-oathbulktenanttoken')]
     [OutputType('OathBulk.Import', 'OathBulk.Activation')]
     param(
         [Parameter(Position = 0)]

@@ -102,7 +102,7 @@ function Start-OathBulkSimulator {
     .LINK
     Stop-OathBulkSimulator
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Low')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Low', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#start-oathbulksimulator')]
     [OutputType('OathBulk.SimulatorInstance')]
     param(
         [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName)]

@@ -34,7 +34,7 @@ function Stop-OathBulkSimulator {
     .LINK
     Start-OathBulkSimulator
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Low')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Low', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#stop-oathbulksimulator')]
     [OutputType('OathBulk.SimulatorInstance')]
     param(
         [Parameter(ValueFromPipeline, Position = 0)]

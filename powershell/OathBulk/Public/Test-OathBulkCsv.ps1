@@ -75,7 +75,7 @@ function Test-OathBulkCsv {
     .LINK
     Import-OathBulkToken
     #>
-    [CmdletBinding()]
+    [CmdletBinding(HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#test-oathbulkcsv')]
     [OutputType('OathBulk.Finding', [bool])]
     param(
         [Parameter(Position = 0)]

@@ -108,7 +108,7 @@ function Test-OathBulkPrerequisite {
     .LINK
     Enable-OathBulkToken
     #>
-    [CmdletBinding()]
+    [CmdletBinding(HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#test-oathbulkprerequisite')]
     [OutputType('OathBulk.Check', [bool])]
     param(
         # By property name only: a row piped by value would become text (its seed included).

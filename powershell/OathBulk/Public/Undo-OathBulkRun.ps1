@@ -110,7 +110,7 @@ function Undo-OathBulkRun {
     .LINK
     New-OathBulkTenantToken
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#undo-oathbulkrun')]
     [OutputType('OathBulk.Change')]
     param(
         [Parameter(Position = 0)]
