@@ -18,7 +18,7 @@ N=${1:-600}
 CAPS=${2:-"5 25 100"}
 LATENCY=${3:-50}
 BURST=${4:-5}
-BIN=target/release/oathbulk
+BIN=${BIN:-target/release/oathbulk}
 [[ -x $BIN ]] || cargo build --release --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
