@@ -213,12 +213,6 @@ pub async fn activate_row<B: Backend>(
             // Stopped while waiting for a slot: nothing was sent (reported at the top).
             continue;
         };
-        if shared.stopped() {
-            // The place may be the one freed by the very request that stopped the run (the
-            // wait for a place and the wait for the stop end together): send nothing now.
-            drop(slot);
-            continue;
-        }
         if typed.is_none() {
             if let Some(wait) = step_wait(shared, period, rejected_step) {
                 drop(slot);

@@ -162,6 +162,11 @@ impl Engine {
                 return Err(Stopped);
             }
         }
+        // The run may have stopped while this worker waited for its place (a place freed by
+        // the request that stopped it): a stopped run sends nothing more.
+        if self.stopped() {
+            return Err(Stopped);
+        }
         Ok(Slot { _permit: permit, sent: Instant::now() })
     }
 
@@ -174,12 +179,14 @@ impl Engine {
     pub fn settle<T>(&self, slot: Slot<'_>, result: &Result<T, ApiError>) {
         let now = Instant::now();
         match result {
-            Ok(_) => self.pacer.accepted(slot.sent, now),
+            // A refused write (wrong code, someone else's token) was still taken from the
+            // tenant's budget: it counts for the pace like an accepted one.
+            Ok(_) | Err(ApiError::Rejected { .. }) => self.pacer.accepted(slot.sent, now),
             Err(ApiError::Throttled { retry_after, .. }) => {
                 let retry_after = retry_after.map(|d| d.min(self.policy.max_wait));
                 self.pacer.throttled(slot.sent, now, retry_after);
             }
-            // Refusals and failures say nothing about the pace.
+            // Failures without an answer (or before the limit was looked at) say nothing.
             Err(_) => {}
         }
     }
@@ -325,6 +332,26 @@ mod tests {
 
     fn engine(pace: PaceMode, policy: RetryPolicy) -> Arc<Engine> {
         Arc::new(Engine::new(EngineConfig { parallel: 4, pace, policy }, Arc::new(Stats::default())))
+    }
+
+    #[tokio::test]
+    async fn a_place_freed_by_the_request_that_stopped_the_run_sends_nothing() {
+        for _ in 0..20 {
+            let e1 = Arc::new(Engine::new(
+                EngineConfig { parallel: 1, pace: PaceMode::Unlimited, policy: RetryPolicy::default() },
+                Arc::new(Stats::default()),
+            ));
+            let held = e1.slot().await.expect("a place");
+            let waiter = {
+                let e1 = e1.clone();
+                tokio::spawn(async move { e1.slot().await.map(|_| ()) })
+            };
+            tokio::task::yield_now().await;
+            // The request in the only place stops the run and frees its place at once.
+            e1.abort(StopReason::Service, "stop");
+            drop(held);
+            assert_eq!(waiter.await.unwrap(), Err(Stopped), "nothing is sent after a stop");
+        }
     }
 
     #[tokio::test(start_paused = true)]
