@@ -8,6 +8,13 @@
 # Targets (2-core machine): >= 800,000 rows/s, < 30 MB peak RSS, both flat as the input grows.
 # Prints one line per size (best of RUNS) and PASS/FAIL per target; exits 1 when a target is
 # missed (so it can gate a CI job if wanted; .ci/run does not run it).
+#
+# The rate needs both cores: reading runs on one thread, codes and output on the other, each
+# about 0.9-1.0 s of CPU per million rows (README, Performance). With other work on the machine
+# the wall clock says more about the load than about oathbulk, so the load average is
+# printed before and after, with each thread's CPU time per million rows for the 1M file.
+# Load-independent figures: instructions per row under `valgrind --tool=callgrind` (README),
+# and tests/otp_allocations.rs, which fails when reading or writing a row allocates more.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -32,6 +39,7 @@ echo "building the release binary…" >&2
 cargo build --release --quiet --bin oathbulk
 
 mkdir -p "$DATA"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 status=0
 declare -a rates rss_list
 printf '%-10s %12s %10s %12s %10s\n' rows "best s" "rows/s" "peak RSS MB" "output MB"
@@ -65,6 +73,34 @@ for n in $SIZES; do
         echo "  FAIL: peak RSS $peak KB >= $MAX_RSS_KB KB" && status=1
     fi
 done
+
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# Each thread's CPU per million rows (reader, then compute): what the rate is on an idle
+# machine, whatever the load now. Linux only (/proc); skipped elsewhere.
+if [[ -d /proc/self/task ]]; then
+    csv="$DATA/tokens-$(echo "$SIZES" | awk '{print $NF}').csv"
+    n=$(echo "$SIZES" | awk '{print $NF}')
+    "$BIN" otp "$csv" --at "$AT" >/dev/null &
+    pid=$!
+    declare -A ticks=()
+    while kill -0 "$pid" 2>/dev/null; do
+        for t in /proc/"$pid"/task/*; do
+            stat=$(cat "$t/stat" 2>/dev/null) || continue
+            rest=${stat##*) }
+            read -r -a f <<<"$rest"
+            ticks[${t##*/}]=$((f[11] + f[12]))
+        done
+        sleep 0.02
+    done
+    wait "$pid" || true
+    hz=$(getconf CLK_TCK)
+    per_thread=""
+    for t in $(printf '%s\n' "${!ticks[@]}" | sort -n); do
+        per_thread+=" $(calc "${ticks[$t]} / $hz * 1000000 / $n")"
+    done
+    printf 'CPU s per 1M rows by thread (reader, compute):%s\n' "$per_thread"
+fi
 
 # Flat: the largest input's peak RSS within 1.5x (+2 MB) of the smallest's, its rate within 25%.
 if ((${#rss_list[@]} > 1)); then

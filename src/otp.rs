@@ -23,6 +23,12 @@ pub enum HashFunction {
 impl HashFunction {
     /// Accepts the spellings vendors and Graph use: `sha1`, `SHA-1`, `hmacsha1`, …
     pub fn parse(text: &str) -> Option<Self> {
+        // The spellings files carry on every row, without building a folded copy.
+        for (spelling, hash) in [("sha1", Self::Sha1), ("sha256", Self::Sha256)] {
+            if text.eq_ignore_ascii_case(spelling) {
+                return Some(hash);
+            }
+        }
         let folded: String =
             text.chars().filter(|c| !matches!(c, '-' | '_' | ' ')).flat_map(char::to_lowercase).collect();
         match folded.strip_prefix("hmac").unwrap_or(&folded) {

@@ -60,6 +60,12 @@ pub fn add_seed(key: &SecretKey) {
     ARMED.store(true, Ordering::Release);
 }
 
+/// Has anything been registered? When not, [`scrub`] returns its text unchanged, so a
+/// caller holding bytes (a JSON line) may skip building the `&str` it would take.
+pub fn armed() -> bool {
+    ARMED.load(Ordering::Acquire)
+}
+
 /// `text` with every registered secret replaced by `[REDACTED]`. Seeds are found in any
 /// letter case.
 pub fn scrub(text: &str) -> Cow<'_, str> {

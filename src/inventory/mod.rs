@@ -50,6 +50,15 @@ pub use rules::{serial_key, upn_key, MAX_TOKENS_PER_USER};
 
 /// Is this plausibly a user principal name (`local@domain.tld`)?
 pub fn is_upn(text: &str) -> bool {
+    if text.is_ascii() {
+        is_ascii_upn(text.as_bytes())
+    } else {
+        is_upn_by_chars(text)
+    }
+}
+
+/// The rules of [`is_upn`], char by char: any text.
+fn is_upn_by_chars(text: &str) -> bool {
     let Some((local, domain)) = text.split_once('@') else {
         return false;
     };
@@ -62,6 +71,24 @@ pub fn is_upn(text: &str) -> bool {
         && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// [`is_upn`] of ASCII text (every UPN of a vendor file; it runs on every row), in one pass:
+/// the same rules, whose whitespace and controls are, in ASCII, the bytes up to 0x20 and DEL.
+fn is_ascii_upn(text: &[u8]) -> bool {
+    let (mut at, mut dot_after_at) = (None, false);
+    for (i, &b) in text.iter().enumerate() {
+        match b {
+            b'@' if at.is_some() => return false,
+            b'@' => at = Some(i),
+            b'.' if at.is_some() => dot_after_at = true,
+            0..=b' ' | 0x7F => return false,
+            _ => {}
+        }
+    }
+    let Some(at) = at else { return false };
+    let domain = &text[at + 1..];
+    at > 0 && !domain.is_empty() && dot_after_at && domain[0] != b'.' && domain[domain.len() - 1] != b'.'
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -72,6 +99,24 @@ mod tests {
         assert!(!super::is_upn("@contoso.com"));
         assert!(!super::is_upn("a b@contoso.com"));
         assert!(!super::is_upn("a@b@contoso.com"));
+        assert!(!super::is_upn("a@contoso.com."));
+        assert!(!super::is_upn("a@.contoso.com"));
+        assert!(!super::is_upn("a.b@contoso"));
+        assert!(!super::is_upn("a@contoso.com\x7f"));
+        assert!(super::is_upn("a.b@contoso.com"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn the_ascii_pass_agrees_with_the_rules(chars in proptest::collection::vec(proptest::sample::select(vec![
+            'a', 'b', '1', '@', '@', '.', '.', '-', '_', ' ', '\t', '\x00', '\x1f', '\x7f', '\u{85}', '\u{a0}', 'é',
+        ]), 0..12)) {
+            let text: String = chars.into_iter().collect();
+            // The ASCII pass (taken for ASCII text) says what the rules say.
+            proptest::prop_assert_eq!(super::is_upn(&text), super::is_upn_by_chars(&text), "{:?}", text);
+        }
     }
 }
 

@@ -62,6 +62,16 @@ pub struct Inventory {
     ended: bool,
 }
 
+/// `str::trim`, with a shortcut for the usual cell that starts and ends with a printable
+/// ASCII character (nothing to trim; `str::trim` would decode a char at each end to know).
+fn trim(cell: &str) -> &str {
+    match cell.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => cell,
+        [only] if only.is_ascii_graphic() => cell,
+        _ => cell.trim(),
+    }
+}
+
 fn slot(field: Field) -> usize {
     field as usize
 }
@@ -236,7 +246,7 @@ impl Inventory {
                 continue;
             }
             for &i in &unknown {
-                let cell = std::str::from_utf8(self.cells.get(i).unwrap_or_default()).unwrap_or("").trim();
+                let cell = self.cells.text(i).unwrap_or("").trim();
                 if !cell.is_empty() {
                     seen[i].0 += 1;
                     seen[i].1 += usize::from(looks_like_seed(cell));
@@ -280,7 +290,7 @@ impl Inventory {
     fn cell(&self, field: Field) -> Result<&str, usize> {
         match self.index[slot(field)] {
             None => Ok(""),
-            Some(i) => std::str::from_utf8(self.cells.get(i).unwrap_or_default()).map(str::trim).map_err(|_| i),
+            Some(i) => self.cells.text(i).map(trim).map_err(|_| i),
         }
     }
 
@@ -368,19 +378,23 @@ impl Inventory {
         let mut extra = Vec::new();
         for (i, column) in self.columns.iter().enumerate() {
             if column.is_none() {
-                let value = std::str::from_utf8(self.cells.get(i).unwrap_or_default()).map_err(|_| {
+                let value = self.cells.text(i).map_err(|_| {
                     err(None, "invalid_utf8", format!("column {} is not valid UTF-8", quote_cell(&self.headers[i])))
                 })?;
-                extra.push((self.headers[i].clone(), value.trim().to_string()));
+                extra.push((self.headers[i].clone(), trim(value).to_string()));
             }
         }
+        let manufacturer = text(Field::Manufacturer)?;
+        let model = text(Field::Model)?;
         // A seed outside the secret column (a shifted line, a mislabelled header) would be
-        // printed by `list` and carried everywhere: refuse the row, showing no cell.
+        // printed by `list` and carried everywhere: refuse the row, showing no cell. Every
+        // cell of every row is checked (not only rows that fail otherwise): this is the
+        // check that keeps a shifted seed out of a good-looking row.
         let printable = [
             (Field::Upn.name(), upn),
             (Field::Serial.name(), serial),
-            (Field::Manufacturer.name(), text(Field::Manufacturer)?),
-            (Field::Model.name(), text(Field::Model)?),
+            (Field::Manufacturer.name(), manufacturer),
+            (Field::Model.name(), model),
             (Field::DisplayName.name(), display_name.as_deref().unwrap_or("")),
         ];
         let extras = extra.iter().map(|(name, value)| (name.as_ref(), value.as_str()));
@@ -402,8 +416,8 @@ impl Inventory {
             secret,
             time_interval,
             hash,
-            manufacturer: text(Field::Manufacturer)?.to_string(),
-            model: text(Field::Model)?.to_string(),
+            manufacturer: manufacturer.to_string(),
+            model: model.to_string(),
             display_name,
             extra,
         })
@@ -504,9 +518,14 @@ impl Iterator for Inventory {
             };
             // Blank lines (Excel leaves them at the end) are not rows.
             if text.iter().all(u8::is_ascii_whitespace) {
+                self.lines.recycle(text);
                 continue;
             }
-            if split(&mut self.splitter, content(&text), &mut self.cells).is_err() && !self.continue_quoted(&text) {
+            let split_ok =
+                split(&mut self.splitter, content(&text), &mut self.cells).is_ok() || self.continue_quoted(&text);
+            // The cells are copied out: the line's buffer serves the next line.
+            self.lines.recycle(text);
+            if !split_ok {
                 self.yielded += 1;
                 return Some(Err(Self::line_error(
                     line,

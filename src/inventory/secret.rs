@@ -46,22 +46,40 @@ pub fn looks_like_seed(text: &str) -> bool {
     if text.len() < SEED_MIN_CHARS {
         return false;
     }
+    // Each shape needs 16 letters and digits in a row, or a text of nothing but letters,
+    // digits and separators: a cell with neither (`user42@contoso.com`, every UPN of a
+    // vendor file) is told apart in one cheap pass.
+    let (mut alnum, mut longest, mut only_alnum) = (0usize, 0usize, true);
+    for &c in text.as_bytes() {
+        if c.is_ascii_alphanumeric() {
+            alnum += 1;
+            longest = longest.max(alnum);
+        } else {
+            alnum = 0;
+            only_alnum &= matches!(c, b' ' | b'-' | b'=');
+        }
+    }
+    if longest < SEED_MIN_CHARS && !only_alnum {
+        return false;
+    }
     let (mut run, mut digits, mut hex) = (0usize, 0usize, 0usize);
     let (mut spaced, mut spaced_digits, mut only_b32) = (0usize, 0usize, true);
-    for c in text.chars() {
+    // Bytes, not chars: every shape is ASCII, and a byte of a multi-byte character (all
+    // >= 0x80) breaks a run and spoils `only_b32` exactly as the whole character would.
+    for &c in text.as_bytes() {
         hex = if c.is_ascii_hexdigit() { hex + 1 } else { 0 };
         match c {
-            'A'..='Z' | 'a'..='z' => {
+            b'A'..=b'Z' | b'a'..=b'z' => {
                 run += 1;
                 spaced += 1;
             }
-            '2'..='7' => {
+            b'2'..=b'7' => {
                 run += 1;
                 digits += 1;
                 spaced += 1;
                 spaced_digits += 1;
             }
-            ' ' | '-' | '=' => (run, digits) = (0, 0),
+            b' ' | b'-' | b'=' => (run, digits) = (0, 0),
             _ => {
                 (run, digits) = (0, 0);
                 only_b32 = false;
@@ -85,6 +103,78 @@ pub fn quote_cell(text: &str) -> String {
     }
 }
 
+/// What a byte of a Base32 cell is to [`decode_plain_base32`]: its 5-bit value (either
+/// case), [`SKIP`] for the separators the general route drops on ASCII (whitespace, `-`,
+/// `=`), [`OTHER`] for anything else (non-ASCII bytes included).
+const BASE32_VALUES: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    let mut i = 0;
+    while i < 26 {
+        table[b'A' as usize + i] = i as u8;
+        table[b'a' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut d = 0;
+    while d < 6 {
+        table[b'2' as usize + d] = 26 + d as u8;
+        d += 1;
+    }
+    let mut s = 0;
+    let separators = [b' ', b'\t', b'\n', 0x0B, 0x0C, b'\r', b'-', b'='];
+    while s < separators.len() {
+        table[separators[s] as usize] = SKIP;
+        s += 1;
+    }
+    table
+};
+const SKIP: u8 = 0x40;
+const OTHER: u8 = 0xFF;
+
+/// The hot path of [`SecretKey::decode`] (`otp` decodes a seed on every row of files of
+/// millions): a cell that decodes, its characters' values gathered by table lookup, then
+/// eight at a time turned into five bytes. `None` for anything else —
+/// a byte that is not Base32 or a separator, no character, more than
+/// [`MAX_SECRET_CHARS`], an impossible length, bits left over that are not zero — which
+/// then takes the general route for its result and its message. Every `Some` is what the
+/// general route returns (`the_plain_path_decodes_as_the_general_route`).
+fn decode_plain_base32(raw: &[u8]) -> Option<Vec<u8>> {
+    // The characters' 5-bit values, separators dropped.
+    let mut values = [0u8; MAX_SECRET_CHARS];
+    let mut chars = 0;
+    for &b in raw {
+        let value = BASE32_VALUES[usize::from(b)];
+        if value < 32 {
+            *values.get_mut(chars)? = value;
+            chars += 1;
+        } else if value != SKIP {
+            return None;
+        }
+    }
+    // Lengths 1, 3 and 6 (mod 8) leave 5 or more bits: no Base32 encoder writes them.
+    if chars == 0 || matches!(chars % 8, 1 | 3 | 6) {
+        return None;
+    }
+    let values = &values[..chars];
+    let mut out = Vec::with_capacity(chars * 5 / 8);
+    // Eight characters are 40 bits, five bytes.
+    let mut groups = values.chunks_exact(8);
+    for group in &mut groups {
+        let bits = group.iter().fold(0u64, |acc, &v| (acc << 5) | u64::from(v));
+        out.extend_from_slice(&bits.to_be_bytes()[3..]);
+    }
+    let tail = groups.remainder();
+    if !tail.is_empty() {
+        // 2, 4, 5 or 7 characters: 1, 2, 3 or 4 bytes, and 2, 4, 1 or 3 bits that must be zero.
+        let bits = tail.iter().fold(0u64, |acc, &v| (acc << 5) | u64::from(v));
+        let (bytes, spare) = (tail.len() * 5 / 8, tail.len() * 5 % 8);
+        if bits & ((1 << spare) - 1) != 0 {
+            return None;
+        }
+        out.extend_from_slice(&(bits >> spare).to_be_bytes()[8 - bytes..]);
+    }
+    Some(out)
+}
+
 impl SecretKey {
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
         Self(bytes)
@@ -102,6 +192,11 @@ impl SecretKey {
 
     /// Normalise and decode one CSV cell. The error text never contains the secret.
     pub fn decode(raw: &str, format: SecretFormat) -> Result<Self, String> {
+        if format == SecretFormat::Base32 {
+            if let Some(bytes) = decode_plain_base32(raw.as_bytes()) {
+                return Ok(Self(bytes));
+            }
+        }
         // Hot path (`otp` on millions of rows): ASCII cells are cleaned into a stack buffer,
         // byte by byte; anything else takes the general (char-aware) route. Same result.
         let mut stack = [0u8; 2 * MAX_SECRET_CHARS];
@@ -229,6 +324,125 @@ mod tests {
         assert!(!quote_cell("GEZDGNBVGY3TQOJQ").contains("GEZD"));
         assert_eq!(quote_cell("45"), "'45'");
         assert_eq!(quote_cell("a\x1bb"), "'a\\x1bb'");
+    }
+
+    /// The char-by-char `looks_like_seed` before it read bytes: the byte loop must agree
+    /// with it on any text, multi-byte characters included.
+    fn looks_like_seed_by_chars(text: &str) -> bool {
+        if text.len() < SEED_MIN_CHARS {
+            return false;
+        }
+        let (mut run, mut digits, mut hex) = (0usize, 0usize, 0usize);
+        let (mut spaced, mut spaced_digits, mut only_b32) = (0usize, 0usize, true);
+        for c in text.chars() {
+            hex = if c.is_ascii_hexdigit() { hex + 1 } else { 0 };
+            match c {
+                'A'..='Z' | 'a'..='z' => {
+                    run += 1;
+                    spaced += 1;
+                }
+                '2'..='7' => {
+                    run += 1;
+                    digits += 1;
+                    spaced += 1;
+                    spaced_digits += 1;
+                }
+                ' ' | '-' | '=' => (run, digits) = (0, 0),
+                _ => {
+                    (run, digits) = (0, 0);
+                    only_b32 = false;
+                }
+            }
+            if (run >= SEED_MIN_CHARS && digits > 0) || run >= 24 || hex >= 32 {
+                return true;
+            }
+        }
+        only_b32 && spaced >= SEED_MIN_CHARS && spaced_digits > 0
+    }
+
+    /// Mostly seed material (so runs of 16 and more happen), with separators, and
+    /// multi-byte characters of 2, 3 and 4 bytes (one a C1 control, one Unicode whitespace).
+    fn alphabet() -> Vec<char> {
+        let mut chars: Vec<char> = ('A'..='Z').chain('a'..='z').chain('0'..='9').collect();
+        chars.extend([' ', '-', '=', '@', '.', '_', 'é', '\u{9b}', '\u{a0}', '\u{2003}', '€', '😀']);
+        chars
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn looks_like_seed_reads_bytes_as_it_read_chars(chars in proptest::collection::vec(proptest::sample::select(alphabet()), 0..60)) {
+            let text: String = chars.into_iter().collect();
+            proptest::prop_assert_eq!(looks_like_seed(&text), looks_like_seed_by_chars(&text), "{:?}", text);
+        }
+
+        /// Seeds as vendors write them (either case, spaced, dashed, padded), and cells that
+        /// are not quite seeds (a stray character, a wrong length, non-canonical last
+        /// character, too long, non-ASCII spaces): the plain path says what the general route
+        /// says, or leaves the cell to it.
+        #[test]
+        fn the_plain_path_decodes_as_the_general_route(chars in proptest::collection::vec(proptest::sample::select(cell_alphabet()), 0..140)) {
+            let raw: String = chars.into_iter().collect();
+            let general = general_decode(&raw);
+            match decode_plain_base32(raw.as_bytes()) {
+                Some(bytes) => proptest::prop_assert_eq!(Ok(bytes), general.clone(), "{:?}", raw),
+                // Left to the general route: a cell that fails, or one with a non-ASCII space.
+                None => proptest::prop_assert!(general.is_err() || !raw.is_ascii(), "{:?}", raw),
+            }
+            proptest::prop_assert_eq!(SecretKey::decode(&raw, SecretFormat::Base32).map(|k| k.0).ok(), general.ok());
+        }
+
+        #[test]
+        fn random_seeds_take_the_plain_path(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..80)) {
+            let text = data_encoding::BASE32_NOPAD.encode(&bytes);
+            proptest::prop_assert_eq!(decode_plain_base32(text.as_bytes()), Some(bytes.clone()));
+            let spaced = text.to_lowercase().as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(" ");
+            proptest::prop_assert_eq!(decode_plain_base32(spaced.as_bytes()), Some(bytes));
+        }
+    }
+
+    /// The general route alone (what `decode` did before the plain path).
+    fn general_decode(raw: &str) -> Result<Vec<u8>, String> {
+        let cleaned: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-' && *c != '=')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        if cleaned.is_empty() {
+            return Err("empty".into());
+        }
+        if cleaned.len() > MAX_SECRET_CHARS {
+            return Err("long".into());
+        }
+        if cleaned.find(|c: char| !matches!(c, 'A'..='Z' | '2'..='7')).is_some() {
+            return Err("not base32".into());
+        }
+        if matches!(cleaned.len() % 8, 1 | 3 | 6) {
+            return Err("length".into());
+        }
+        data_encoding::BASE32_NOPAD.decode(cleaned.as_bytes()).map_err(|_| "trailing bits".into())
+    }
+
+    fn cell_alphabet() -> Vec<char> {
+        let mut chars: Vec<char> = ('A'..='Z').chain('2'..='7').collect();
+        chars.extend([
+            'a', 'q', 'z', ' ', '-', '=', '\t', '\r', '\n', '\u{b}', '\u{c}', '0', '1', '8', '@', '\u{a0}', 'é',
+        ]);
+        chars
+    }
+
+    #[test]
+    fn non_canonical_base32_is_left_to_the_general_route() {
+        // A last "GF" is 10 bits: 8 make the byte, the last 2 must be zero; "GE" is canonical.
+        assert_eq!(decode_plain_base32(b"GEZDGNBVGY3TQOJQ"), Some(b"1234567890".to_vec()));
+        assert_eq!(decode_plain_base32(b"GEZDGNBVGY3TQOJQGE"), Some(b"12345678901".to_vec()));
+        assert_eq!(decode_plain_base32(b"GEZDGNBVGY3TQOJQGF"), None);
+        assert!(SecretKey::decode("GEZDGNBVGY3TQOJQGF", SecretFormat::Base32).unwrap_err().contains("trailing bits"));
+        assert_eq!(decode_plain_base32(b""), None);
+        assert_eq!(decode_plain_base32(b" - "), None);
+        assert_eq!(decode_plain_base32("A".repeat(129).as_bytes()), None);
+        assert_eq!(decode_plain_base32("A".repeat(128).as_bytes()), Some(vec![0; 80]));
     }
 
     #[test]
