@@ -214,13 +214,6 @@ impl TokenProvider {
     pub async fn claims(&self) -> Option<jwt::Claims> {
         jwt::claims(self.current.lock().await.token.expose_secret())
     }
-
-    /// Exact text to scrub from anything we print (defence in depth). The token is
-    /// registered with the process-wide redactor already; this handle adds nothing of its own.
-    pub async fn redactor(&self) -> Redactor {
-        redact::add_secret(&self.current.lock().await.token);
-        Redactor::default()
-    }
 }
 
 async fn renew(renewal: &Renewal, http: &reqwest::Client, current: &Current) -> Result<Current> {
@@ -324,28 +317,6 @@ async fn fetch_client_token(creds: &ClientCredentials, http: &reqwest::Client) -
     current_from(&body)
 }
 
-/// Replaces every known secret in a text with `[REDACTED]`.
-#[derive(Clone, Default)]
-pub struct Redactor {
-    secrets: Vec<SecretString>,
-}
-
-impl Redactor {
-    pub fn add(&mut self, secret: SecretString) {
-        self.secrets.push(secret);
-    }
-    pub fn redact(&self, text: &str) -> String {
-        let mut out = redact::scrub(text).into_owned();
-        for s in &self.secrets {
-            let s = s.expose_secret();
-            if s.len() >= 8 {
-                out = out.replace(s, "[REDACTED]");
-            }
-        }
-        out
-    }
-}
-
 /// Read a token file, warning (through `warn`) when other users can read it.
 pub fn read_token_file(path: &Path, warn: &mut dyn FnMut(String)) -> Result<String> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read token file {}", path.display()))?;
@@ -380,13 +351,6 @@ mod tests {
         assert_eq!(clean_token("Bearer eyJ.a.b\n"), "eyJ.a.b");
         assert_eq!(clean_token("Authorization: Bearer eyJ.a.b"), "eyJ.a.b");
         assert_eq!(clean_token("  eyJ.a.b  "), "eyJ.a.b");
-    }
-
-    #[test]
-    fn redactor_scrubs() {
-        let mut r = Redactor::default();
-        r.add(SecretString::from("supersecret-token".to_string()));
-        assert_eq!(r.redact("x supersecret-token y"), "x [REDACTED] y");
     }
 
     #[test]
