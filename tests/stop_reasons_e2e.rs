@@ -75,3 +75,15 @@ fn a_missing_file_is_a_usage_stop_with_exit_2() {
     let r = run(&["activate", "no-such.csv", "--simulate", "--progress", "none"], &[]);
     assert_stop(&r, StopReason::Usage);
 }
+
+#[test]
+fn a_bug_on_the_main_thread_is_an_internal_stop_with_exit_70_and_a_summary() {
+    // Debug builds panic on purpose when OATHBULK_DEBUG_PANIC is set (the suite's binary is one).
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let r = run(&["check", "t.csv"], &[("OATHBULK_DEBUG_PANIC", "1")]);
+    assert_stop(&r, StopReason::Internal);
+    assert_eq!(r.summary()["command"], "check");
+    assert!(r.stderr.contains("a bug"), "{}", r.stderr);
+}

@@ -3,7 +3,7 @@
 
 use crate::backend::{ApiError, Backend, Device, DeviceStatus};
 use crate::clock::ServerClock;
-use crate::engine::{Attempts, Client, Decision, Stats};
+use crate::engine::{Attempts, Client, Decision, Resend, Stats};
 use crate::inventory::Row;
 use crate::otp;
 use crate::record::{Action, Activation, ActivationStatus};
@@ -273,15 +273,13 @@ pub async fn activate_row<B: Backend>(
             Err(e) => e,
         };
         match &err {
-            ApiError::Throttled { .. } => match shared.decide(&err, &mut policy_attempts) {
+            ApiError::Throttled { .. } => match shared.wait_out_throttle(&err, &mut policy_attempts).await {
                 // Throttled requests were not applied: resend the same action once this
                 // request's `Retry-After` has passed (the pacer has slowed everyone down).
-                Decision::Throttled(wait) => {
-                    shared.sleep(wait).await;
-                    continue;
-                }
+                // Stopped meanwhile: reported at the top of the loop.
+                Resend::Yes | Resend::Stopped => continue,
                 // Waited too long (the engine stopped the run) or too often: not applied.
-                _ => {
+                Resend::GiveUp => {
                     let mut a = with_error(base(ActivationStatus::NotAttempted, action, &device), &err);
                     a.error_message = Some(format!("not activated: the tenant kept throttling ({})", err.message()));
                     return (a, None);

@@ -204,16 +204,52 @@ pub async fn run<B: Backend>(
         diag.start("activate", Some(writes.len() as u64));
         let shared_sink = Arc::new(tokio::sync::Mutex::new(sink));
         let mut tasks = tokio::task::JoinSet::new();
+        // What each task was doing, to record its row if the task dies of a bug.
+        let mut rows_of: HashMap<tokio::task::Id, (Row, Action, crate::backend::Device)> = HashMap::new();
         for (row, action, device) in writes {
             let shared = shared.clone();
             let sink = shared_sink.clone();
-            tasks.spawn(async move {
-                let (a, detail) = activate_row(&shared, &row, action, device).await;
+            let (task_row, task_device) = (row.clone(), device.clone());
+            let handle = tasks.spawn(async move {
+                let (a, detail) = activate_row(&shared, &task_row, action, task_device).await;
                 sink.lock().await.settle(a, detail)
             });
+            rows_of.insert(handle.id(), (row, action, device));
         }
-        while let Some(joined) = tasks.join_next().await {
-            joined??;
+        let mut failed: Option<anyhow::Error> = None;
+        while let Some(joined) = tasks.join_next_with_id().await {
+            match joined {
+                Ok((_, Ok(()))) => {}
+                // The sink could not record a result (the journal, stdout): stop sending, and
+                // let the rows in flight settle before the error ends the command.
+                Ok((_, Err(e))) => {
+                    shared.engine.abort(crate::stop::StopReason::Journal, format!("{e:#}"));
+                    failed.get_or_insert(e);
+                }
+                // A bug in the tool (a panic) ended one row's task. The run stops as it does
+                // for Ctrl-C — nothing new is sent, the rows in flight settle — and that row
+                // is recorded as unconfirmed: its write may have gone out, and its intent line
+                // is in the journal, so `--resume` asks the tenant. Exit 70 (internal).
+                Err(e) => {
+                    let id = e.id();
+                    let why = panic_message(e);
+                    shared.engine.abort(
+                        crate::stop::StopReason::Internal,
+                        format!("internal error (a bug, please report it): a row's task panicked: {why}"),
+                    );
+                    if let Some((row, action, device)) = rows_of.get(&id) {
+                        let mut a = record(row, ActivationStatus::Failed, *action, Some(device));
+                        a.error_code = Some("internal_error".into());
+                        a.error_message = Some(
+                            "oathbulk hit a bug while handling this row; its write may have been sent: run again with --resume and the tenant's state decides".into(),
+                        );
+                        shared_sink.lock().await.settle(a, None)?;
+                    }
+                }
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
         }
         sink = Arc::try_unwrap(shared_sink).map_err(|_| anyhow::anyhow!("row tasks still running"))?.into_inner();
     }
@@ -221,6 +257,14 @@ pub async fn run<B: Backend>(
 
     let summary = sink.finish(&shared.client, options.dry_run, exit_fatal)?;
     Ok(Outcome { summary })
+}
+
+/// What a dead task said: its panic message, if it had one.
+fn panic_message(e: tokio::task::JoinError) -> String {
+    if !e.is_panic() {
+        return "cancelled".into();
+    }
+    crate::stop::panic_text(e.into_panic().as_ref())
 }
 
 fn warn_about_clock(clock: &ServerClock, sink: &mut Sink) -> Result<()> {
@@ -237,4 +281,148 @@ fn warn_about_clock(clock: &ServerClock, sink: &mut Sink) -> Result<()> {
         Some(_) => return Ok(()),
     };
     sink.warning(Warning { code: code.into(), message })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{Capabilities, Device, DeviceStatus};
+    use crate::inventory::{SecretFormat, SecretKey};
+    use crate::otp::HashFunction;
+    use crate::record::TenantToken;
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    /// A tenant of three assigned tokens whose backend panics (a bug) activating `S2`.
+    struct Buggy {
+        sent: Mutex<Vec<String>>,
+    }
+
+    fn device(serial: &str) -> Device {
+        Device {
+            token: TenantToken {
+                id: format!("dev-{serial}"),
+                serial: serial.into(),
+                status: "assigned".into(),
+                ..Default::default()
+            },
+            status: DeviceStatus::Assigned,
+            owner_upn: Some(format!("{serial}@contoso.com")),
+        }
+    }
+
+    impl Backend for Buggy {
+        fn name(&self) -> &'static str {
+            "mock"
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities { assign: true }
+        }
+        async fn list_all(&self) -> Result<Vec<Device>, ApiError> {
+            Ok(["S1", "S2", "S3"].map(device).to_vec())
+        }
+        async fn find(&self, _: &[(String, String)]) -> Result<Vec<Device>, ApiError> {
+            self.list_all().await
+        }
+        async fn device_ids_of_user(&self, _: &str) -> Result<Vec<String>, ApiError> {
+            Ok(vec![])
+        }
+        async fn get(&self, d: &Device) -> Result<Option<Device>, ApiError> {
+            Ok(Some(d.clone()))
+        }
+        async fn activate(&self, _: &str, d: &Device, _: &str, _: Option<&str>) -> Result<(), ApiError> {
+            self.sent.lock().unwrap().push(d.token.serial.clone());
+            if d.token.serial == "S2" {
+                panic!("a bug in the backend");
+            }
+            Ok(())
+        }
+        async fn assign_and_activate(&self, u: &str, d: &Device, c: &str, n: Option<&str>) -> Result<(), ApiError> {
+            self.activate(u, d, c, n).await
+        }
+    }
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn row(line: u64, serial: &str) -> Row {
+        Row {
+            line,
+            upn: format!("{serial}@contoso.com"),
+            serial: serial.into(),
+            secret: Some(SecretKey::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", SecretFormat::Base32).unwrap()),
+            time_interval: 30,
+            hash: HashFunction::Sha1,
+            manufacturer: String::new(),
+            model: String::new(),
+            display_name: None,
+            extra: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_row_task_that_panics_stops_the_run_as_a_bug_and_every_row_is_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal_path = dir.path().join("run.jsonl");
+        let header = crate::record::JournalHeader::new("activate", "mock", None);
+        let printed = Buffer::default();
+        let out = crate::output::Output::new(Box::new(printed.clone()), crate::output::Format::Json, true);
+        let sink = Sink::new(
+            out,
+            crate::diag::Diag::new(crate::diag::ProgressMode::None),
+            "activate",
+            std::time::Instant::now(),
+        )
+        .with_journal(Some(crate::journal::Journal::open(&journal_path, &header).unwrap()));
+        let backend = Arc::new(Buggy { sent: Mutex::new(vec![]) });
+        let options = RunOptions {
+            dry_run: false,
+            // One at a time, in line order: S1 goes out, S2 panics, S3 must not be sent.
+            engine: EngineConfig { parallel: 1, pace: crate::engine::PaceMode::Unlimited, ..Default::default() },
+            min_validity_secs: Some(0),
+            typed_code: None,
+        };
+        let rows = vec![Ok(row(2, "S1")), Ok(row(3, "S2")), Ok(row(4, "S3"))];
+        let outcome = run(
+            backend.clone(),
+            Arc::new(Stats::default()),
+            Arc::new(ServerClock::new()),
+            rows,
+            Settled::default(),
+            options,
+            sink,
+        )
+        .await
+        .expect("a panicking row is a recorded stop, not an error that loses the summary");
+
+        let text = String::from_utf8(printed.0.lock().unwrap().clone()).unwrap();
+        let records: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let status_of = |serial: &str| {
+            let r: Vec<_> = records.iter().filter(|r| r["serial"] == serial).collect();
+            assert_eq!(r.len(), 1, "one final record for {serial}: {text}");
+            (r[0]["status"].as_str().unwrap().to_string(), r[0]["error_code"].as_str().map(str::to_string))
+        };
+        assert_eq!(status_of("S1"), ("activated".into(), None));
+        assert_eq!(status_of("S2"), ("failed".into(), Some("internal_error".into())));
+        assert_eq!(status_of("S3").0, "not_attempted");
+        assert_eq!(*backend.sent.lock().unwrap(), ["S1", "S2"], "nothing sent after the bug");
+        let summary = records.last().unwrap();
+        assert_eq!(summary["type"], "summary");
+        assert_eq!(summary["fatal"]["code"], "internal");
+        assert_eq!(summary["exit_code"], 70);
+        assert_eq!(outcome.summary.exit_code, 70);
+        // The journal holds S2's intent line: `--resume` asks the tenant about it.
+        let journal = std::fs::read_to_string(&journal_path).unwrap();
+        assert!(journal.lines().any(|l| l.contains("\"S2\"")), "{journal}");
+    }
 }

@@ -99,16 +99,38 @@ pub enum Command {
 pub fn run() -> i32 {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // The command's name and output format, for a summary of a stop before it ran (or of a bug).
+    let name = matches.subcommand_name().unwrap_or_default().to_string();
+    let format = matches
+        .subcommand()
+        .and_then(|(_, sub)| sub.try_get_one::<crate::output::Format>("format").ok().flatten().copied())
+        .unwrap_or_default();
+    let started = std::time::Instant::now();
     if let Some(message) = stdin_conflict(&matches) {
         // A usage error like any other found after parsing: said on stderr, and the
         // summary on stdout carries it, before anything was read.
-        let name = matches.subcommand_name().unwrap_or_default();
-        let format = matches
-            .subcommand()
-            .and_then(|(_, sub)| sub.try_get_one::<crate::output::Format>("format").ok().flatten().copied())
-            .unwrap_or_default();
         let diag = crate::diag::Diag::new(crate::diag::ProgressMode::None);
-        return fatal_summary(name, anyhow::anyhow!(message), &diag, format, std::time::Instant::now());
+        return fatal_summary(&name, anyhow::anyhow!(message), &diag, format, started);
+    }
+    // A bug (a panic) on the main thread ends the command with exit 70 and a summary that
+    // says so, like a panic in a row's task — never Rust's bare exit 101 without a summary.
+    // The panic hook has already printed what happened on stderr.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || dispatch(cli))) {
+        Ok(code) => code,
+        Err(payload) => {
+            let why = crate::stop::panic_text(payload.as_ref());
+            let fatal = Fatal { code: StopReason::Internal, message: Internal(format!("panicked: {why}")).to_string() };
+            let diag = crate::diag::Diag::new(crate::diag::ProgressMode::None);
+            summary_of_stop(&name, fatal, &diag, format, started)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> i32 {
+    // Debug builds only: a way for the test suite to reach the panic path above.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("OATHBULK_DEBUG_PANIC").is_some() {
+        panic!("OATHBULK_DEBUG_PANIC is set (the test of the panic path)");
     }
     let result = match cli.command {
         Command::List(a) => list::run(a),

@@ -90,7 +90,8 @@ impl RateEstimate {
         if !self.hi.is_finite() {
             return self.lo;
         }
-        self.mid.unwrap_or(self.hi).clamp(self.lo, self.hi)
+        // `accepted` keeps lo ≤ hi; max/min rather than `clamp`, which panics if it ever did not.
+        self.mid.unwrap_or(self.hi).min(self.hi).max(self.lo)
     }
 
     /// Has anything been learnt (even if the upper bound expired)?
@@ -135,6 +136,13 @@ impl RateEstimate {
                 self.lo = self.lo.max((n as f64 - 1.0) / span);
             }
         }
+        if self.lo > self.hi {
+            // The tenant took more than the upper bound allows: that pair spanned a refill (or
+            // the limit rose). The lower bound always holds; the upper one is dropped.
+            self.hi = f64::INFINITY;
+            self.mid = None;
+            self.hi_at = None;
+        }
     }
 
     /// A write sent at `sent` was refused (the bucket was empty). `fresh`: sent after the
@@ -151,8 +159,9 @@ impl RateEstimate {
             let h = (n as f64 + 1.0) / span.as_secs_f64();
             if fresh && h < self.lo * 0.9 && span < Duration::from_secs(1) && n >= 5 {
                 // Refused well below what the tenant took before, among many answers: its
-                // limit fell.
+                // limit fell. The older anchors belong to the old limit: compare no further.
                 self.forget();
+                break;
             }
             if h < self.lo {
                 // The bucket refilled between these two: the pair says nothing.
@@ -237,5 +246,52 @@ mod tests {
         }
         e.refused(t1 + Duration::from_millis(700), t1 + Duration::from_millis(700), true);
         assert!(e.lo() < 10.0, "lo {} survived a fall of the limit", e.lo());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn writes_taken_above_the_upper_bound_drop_it_and_best_stays_within_bounds() {
+        // Seen in the benchmark: a pair put hi at ~99.9/s, then the writes accepted after an
+        // anchor proved ~100.1/s; `best` clamped with lo > hi and the run panicked.
+        let mut e = RateEstimate::default();
+        let t0 = Instant::now();
+        e.refused(t0, t0, true);
+        for i in 1..=10 {
+            e.accepted(at(t0, i * 100), at(t0, i * 100));
+        }
+        e.refused(at(t0, 1050), at(t0, 1050), true);
+        let hi = e.hi();
+        assert!(hi.is_finite() && hi < 11.0, "hi {hi}");
+        // The limit rose: many more writes accepted after the last anchor than hi allows.
+        for i in 1..=40 {
+            e.accepted(at(t0, 1050 + i * 25), at(t0, 1050 + i * 25));
+        }
+        assert!(e.lo() > hi, "lo {} should exceed the old hi {hi}", e.lo());
+        assert!(e.hi().is_infinite(), "a contradicted upper bound is dropped, hi {}", e.hi());
+        assert!(e.lo() <= e.hi());
+        assert_eq!(e.best(), e.lo());
+        assert!(!e.known(at(t0, 2100)));
+    }
+
+    proptest::proptest! {
+        /// Whatever the tenant answers, in whatever order the answers arrive: no panic, and
+        /// the bounds stay ordered (the benchmark once found `lo > hi`, and `best` panicked).
+        #[test]
+        fn any_answers_keep_the_bounds_ordered(
+            events in proptest::collection::vec((0u64..400, 0u64..300, proptest::bool::ANY, proptest::bool::ANY), 1..400)
+        ) {
+            let mut e = RateEstimate::default();
+            let t0 = Instant::now();
+            let mut clock = 0u64;
+            for (gap, latency, ok, fresh) in events {
+                clock += gap;
+                let sent = at(t0, clock);
+                let now = at(t0, clock + latency);
+                if ok { e.accepted(sent, now) } else { e.refused(sent, now, fresh) }
+                proptest::prop_assert!(e.lo() >= 0.0 && e.lo().is_finite(), "lo {}", e.lo());
+                proptest::prop_assert!(e.lo() <= e.hi(), "lo {} > hi {}", e.lo(), e.hi());
+                let best = e.best();
+                proptest::prop_assert!(best.is_finite() && best >= e.lo() && best <= e.hi(), "best {best} outside [{}, {}]", e.lo(), e.hi());
+            }
+        }
     }
 }

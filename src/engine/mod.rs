@@ -63,6 +63,21 @@ pub struct Engine {
 pub struct Slot<'a> {
     _permit: SemaphorePermit<'a>,
     sent: Instant,
+    engine: &'a Engine,
+}
+
+impl Drop for Slot<'_> {
+    /// A task that panics (a bug) while it holds a slot stops the run *before* its place is
+    /// freed: on a multi-threaded runtime another worker would otherwise take the place and
+    /// send before anyone noticed. The run then ends as for Ctrl-C (exit 70, resumable).
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.engine.abort(
+                StopReason::Internal,
+                "internal error (a bug, please report it): a task panicked with a request in flight",
+            );
+        }
+    }
 }
 
 /// Why a write got no slot: the run stopped while it waited.
@@ -167,7 +182,7 @@ impl Engine {
         if self.stopped() {
             return Err(Stopped);
         }
-        Ok(Slot { _permit: permit, sent: Instant::now() })
+        Ok(Slot { _permit: permit, sent: Instant::now(), engine: self })
     }
 
     async fn wait_stopped(&self) {
@@ -267,18 +282,37 @@ impl Engine {
             let result = call().await;
             self.settle(slot, &result);
             match result {
-                Err(e @ ApiError::Throttled { .. }) => match self.decide(&e, &mut attempts) {
-                    Decision::Throttled(wait) => {
-                        if !self.sleep(wait).await {
-                            return Err(stopped_error());
-                        }
-                    }
-                    _ => return Err(e),
+                Err(e @ ApiError::Throttled { .. }) => match self.wait_out_throttle(&e, &mut attempts).await {
+                    Resend::Yes => {}
+                    Resend::Stopped => return Err(stopped_error()),
+                    Resend::GiveUp => return Err(e),
                 },
                 other => return other,
             }
         }
     }
+
+    /// A throttled write: was not applied, so it may go again once its `Retry-After` has
+    /// passed, under the policy (bounded attempts and wait). The one throttle loop step of
+    /// every write — [`Engine::write`]'s and the activation executor's.
+    pub async fn wait_out_throttle(&self, err: &ApiError, attempts: &mut Attempts) -> Resend {
+        match self.decide(err, attempts) {
+            Decision::Throttled(wait) if self.sleep(wait).await => Resend::Yes,
+            Decision::Throttled(_) => Resend::Stopped,
+            _ => Resend::GiveUp,
+        }
+    }
+}
+
+/// After a throttled write: send it again, or not (and why not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resend {
+    /// Its `Retry-After` has passed: send the same write again.
+    Yes,
+    /// The run stopped during the wait.
+    Stopped,
+    /// Throttled too often, or asked to wait longer than `--max-wait` (which stops the run).
+    GiveUp,
 }
 
 /// What a planner holds: its API, the run's engine and the tenant's clock. Derefs to the

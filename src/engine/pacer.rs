@@ -607,4 +607,35 @@ mod tests {
         assert!(took < Duration::from_secs(95), "{took:?}: the rise was not found");
         assert!(throttled < 60, "{throttled} 429s: the fall was not followed");
     }
+
+    proptest::proptest! {
+        /// Any sequence of claims and answers (accepted, throttled with any `Retry-After`,
+        /// answered late or out of order), under any mode: no panic, and the pace stays a
+        /// finite number within [`MIN_RATE`, ceiling] (the ceiling the user gave is never passed).
+        #[test]
+        fn any_answers_keep_the_pace_within_its_bounds(
+            ceiling in proptest::option::of(0.1f64..500.0),
+            events in proptest::collection::vec((0u64..500, 0u64..400, 0u8..3, proptest::option::of(0u64..u64::MAX)), 1..300)
+        ) {
+            let p = Pacer::new(PaceMode::Adaptive { ceiling });
+            let t0 = Instant::now();
+            let mut clock = 0u64;
+            for (gap, latency, what, retry_after) in events {
+                clock += gap;
+                let now = t0 + Duration::from_millis(clock);
+                let sent = t0 + Duration::from_millis(clock.saturating_sub(latency));
+                match what {
+                    0 => { let _ = p.try_claim(now); }
+                    1 => p.accepted(sent, now),
+                    _ => { p.throttled(sent, now, retry_after.map(Duration::from_millis)); }
+                }
+                let rate = p.rate().unwrap_or(f64::INFINITY);
+                proptest::prop_assert!(rate.is_finite() && rate >= MIN_RATE, "rate {rate}");
+                if let Some(c) = ceiling {
+                    proptest::prop_assert!(rate <= c.max(MIN_RATE) + 1e-9, "rate {rate} above the ceiling {c}");
+                }
+                proptest::prop_assert!(p.gate() <= now + Duration::from_secs(3600), "a gate past the hour");
+            }
+        }
+    }
 }
