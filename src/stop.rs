@@ -123,6 +123,15 @@ impl std::fmt::Display for StopReason {
     }
 }
 
+/// What a panic said (its payload, when it is text): for the `internal` stop's message.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,13 +169,4 @@ mod tests {
         assert_eq!(ExitCode::for_rows(0), ExitCode::Ok);
         assert_eq!(ExitCode::for_rows(3), ExitCode::RowErrors);
     }
-}
-
-/// What a panic said (its payload, when it is text): for the `internal` stop's message.
-pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".into())
 }
