@@ -117,6 +117,21 @@ fn detail(e: &ApiError) -> Option<FailureDetail> {
     Some(FailureDetail::of(e))
 }
 
+/// The record of a row whose token is someone else's (the write through the row's user was
+/// refused, and the refusal explained): reported, never retried, never "fixed".
+pub fn as_conflict(mut a: Activation, device: &Device) -> Activation {
+    a.status = ActivationStatus::Conflict;
+    a.error_code = Some("assigned_to_other_user".into());
+    a.assigned_to = super::plan::holder(device);
+    a
+}
+
+/// Did the row end refused but unexplained (`backend::UNEXPLAINED_404`), for the planner to
+/// explain with the run's other refusals?
+pub fn is_unexplained(a: &Activation) -> bool {
+    a.error_code.as_deref() == Some(crate::backend::UNEXPLAINED_404)
+}
+
 /// Where the server clock stands in a token's step.
 struct StepPosition {
     step: u64,
@@ -294,10 +309,13 @@ pub async fn activate_row<B: Backend>(
                 // Written to the CSV user's own method and refused, and the backend's one read
                 // says the user holds no such method: the token is someone else's. Reported,
                 // never retried, never "fixed".
-                let mut a = with_error(base(ActivationStatus::Conflict, action, &device), &err);
-                a.error_code = Some("assigned_to_other_user".into());
-                a.assigned_to = super::plan::holder(&device);
-                return (a, detail(&err));
+                let a = with_error(base(ActivationStatus::Failed, action, &device), &err);
+                return (as_conflict(a, &device), detail(&err));
+            }
+            ApiError::Rejected { code, .. } if code == crate::backend::UNEXPLAINED_404 => {
+                // Refused, and not yet explained: the planner explains the run's refusals
+                // together (see `is_unexplained`). Nothing was applied.
+                return (with_error(base(ActivationStatus::Failed, action, &device), &err), detail(&err));
             }
             ApiError::Rejected { status, code, message, .. } if typed.is_some() => {
                 let mut a = with_error(base(ActivationStatus::Failed, action, &device), &err);

@@ -202,54 +202,17 @@ pub async fn run<B: Backend>(
 
     if !writes.is_empty() {
         diag.start("activate", Some(writes.len() as u64));
+        // Refusals are explained together once the writes are done (see `explain`).
+        backend.defer_explanations();
         let shared_sink = Arc::new(tokio::sync::Mutex::new(sink));
-        let mut tasks = tokio::task::JoinSet::new();
-        // What each task was doing, to record its row if the task dies of a bug.
-        let mut rows_of: HashMap<tokio::task::Id, (Row, Action, crate::backend::Device)> = HashMap::new();
-        for (row, action, device) in writes {
-            let shared = shared.clone();
-            let sink = shared_sink.clone();
-            let (task_row, task_device) = (row.clone(), device.clone());
-            let handle = tasks.spawn(async move {
-                let (a, detail) = activate_row(&shared, &task_row, action, task_device).await;
-                sink.lock().await.settle(a, detail)
-            });
-            rows_of.insert(handle.id(), (row, action, device));
-        }
-        let mut failed: Option<anyhow::Error> = None;
-        while let Some(joined) = tasks.join_next_with_id().await {
-            match joined {
-                Ok((_, Ok(()))) => {}
-                // The sink could not record a result (the journal, stdout): stop sending, and
-                // let the rows in flight settle before the error ends the command.
-                Ok((_, Err(e))) => {
-                    shared.engine.abort(crate::stop::StopReason::Journal, format!("{e:#}"));
-                    failed.get_or_insert(e);
-                }
-                // A bug in the tool (a panic) ended one row's task. The run stops as it does
-                // for Ctrl-C — nothing new is sent, the rows in flight settle — and that row
-                // is recorded as unconfirmed: its write may have gone out, and its intent line
-                // is in the journal, so `--resume` asks the tenant. Exit 70 (internal).
-                Err(e) => {
-                    let id = e.id();
-                    let why = panic_message(e);
-                    shared.engine.abort(
-                        crate::stop::StopReason::Internal,
-                        format!("internal error (a bug, please report it): a row's task panicked: {why}"),
-                    );
-                    if let Some((row, action, device)) = rows_of.get(&id) {
-                        let mut a = record(row, ActivationStatus::Failed, *action, Some(device));
-                        a.error_code = Some("internal_error".into());
-                        a.error_message = Some(
-                            "oathbulk hit a bug while handling this row; its write may have been sent: run again with --resume and the tenant's state decides".into(),
-                        );
-                        shared_sink.lock().await.settle(a, None)?;
-                    }
-                }
+        let refused = execute(&shared, &shared_sink, writes).await?;
+        if !refused.is_empty() {
+            let again = explain(&shared, &shared_sink, refused, &mut exit_fatal).await?;
+            // The users who hold their token after all (its method id differs): written to
+            // that method now. Whatever comes back unexplained a second time stays so.
+            for (_, a, detail) in execute(&shared, &shared_sink, again).await? {
+                shared_sink.lock().await.settle(a.0, detail)?;
             }
-        }
-        if let Some(e) = failed {
-            return Err(e);
         }
         sink = Arc::try_unwrap(shared_sink).map_err(|_| anyhow::anyhow!("row tasks still running"))?.into_inner();
     }
@@ -257,6 +220,131 @@ pub async fn run<B: Backend>(
 
     let summary = sink.finish(&shared.client, options.dry_run, exit_fatal)?;
     Ok(Outcome { summary })
+}
+
+type SharedSink = Arc<tokio::sync::Mutex<Sink>>;
+type Write = (Row, Action, crate::backend::Device);
+/// A row refused with `backend::UNEXPLAINED_404`: its write, its record so far, the detail.
+type Refused = (Write, RefusedRecord, Option<crate::sink::FailureDetail>);
+/// The record of a refused row, until its refusal is explained.
+struct RefusedRecord(crate::record::Activation);
+
+/// Send these writes (in parallel, through the engine) and settle each row's result, except
+/// the refusals left unexplained, which come back for [`explain`].
+async fn execute<B: Backend>(shared: &Arc<Shared<B>>, sink: &SharedSink, writes: Vec<Write>) -> Result<Vec<Refused>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    // What each task was doing, to record its row if the task dies of a bug.
+    let mut rows_of: HashMap<tokio::task::Id, Write> = HashMap::new();
+    for (row, action, device) in writes {
+        let shared = shared.clone();
+        let sink = sink.clone();
+        let (task_row, task_device) = (row.clone(), device.clone());
+        let handle = tasks.spawn(async move {
+            let (a, detail) = activate_row(&shared, &task_row, action, task_device).await;
+            if executor::is_unexplained(&a) {
+                return Ok(Some((RefusedRecord(a), detail)));
+            }
+            sink.lock().await.settle(a, detail).map(|()| None)
+        });
+        rows_of.insert(handle.id(), (row, action, device));
+    }
+    let mut refused = Vec::new();
+    let mut failed: Option<anyhow::Error> = None;
+    while let Some(joined) = tasks.join_next_with_id().await {
+        match joined {
+            Ok((_, Ok(None))) => {}
+            Ok((id, Ok(Some((a, detail))))) => {
+                if let Some(write) = rows_of.remove(&id) {
+                    refused.push((write, a, detail));
+                }
+            }
+            // The sink could not record a result (the journal, stdout): stop sending, and
+            // let the rows in flight settle before the error ends the command.
+            Ok((_, Err(e))) => {
+                shared.engine.abort(StopReason::Journal, format!("{e:#}"));
+                failed.get_or_insert(e);
+            }
+            // A bug in the tool (a panic) ended one row's task. The run stops as it does for
+            // Ctrl-C — nothing new is sent, the rows in flight settle — and that row is
+            // recorded as unconfirmed: its write may have gone out, and its intent line is in
+            // the journal, so `--resume` asks the tenant. Exit 70 (internal).
+            Err(e) => {
+                let id = e.id();
+                let why = panic_message(e);
+                shared.engine.abort(
+                    StopReason::Internal,
+                    format!("internal error (a bug, please report it): a row's task panicked: {why}"),
+                );
+                if let Some((row, action, device)) = rows_of.get(&id) {
+                    let mut a = record(row, ActivationStatus::Failed, *action, Some(device));
+                    a.error_code = Some("internal_error".into());
+                    a.error_message = Some(
+                        "oathbulk hit a bug while handling this row; its write may have been sent: run again with --resume and the tenant's state decides".into(),
+                    );
+                    sink.lock().await.settle(a, None)?;
+                }
+            }
+        }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(refused),
+    }
+}
+
+/// Explain the run's refused writes together: someone else's token is settled as a conflict;
+/// a token the user holds after all (its method id differs) comes back to be written again.
+/// One bulk read of the users (15 a request) instead of a read per refusal. If the run has
+/// stopped, or the explaining read fails, the rows are recorded as refused and unexplained
+/// (nothing was applied; a re-run tries them again).
+async fn explain<B: Backend>(
+    shared: &Arc<Shared<B>>,
+    sink: &SharedSink,
+    refused: Vec<Refused>,
+    exit_fatal: &mut Option<Fatal>,
+) -> Result<Vec<Write>> {
+    let pairs: Vec<(String, crate::backend::Device)> =
+        refused.iter().map(|((row, _, device), _, _)| (row.upn.clone(), device.clone())).collect();
+    let verdicts = if shared.stopped() {
+        Err(crate::engine::stopped_error())
+    } else {
+        shared.backend.explain_refusals(&pairs).await
+    };
+    let mut again = Vec::new();
+    match verdicts {
+        Ok(holds) if holds.len() == refused.len() => {
+            for ((write, RefusedRecord(a), detail), holds) in refused.into_iter().zip(holds) {
+                if holds {
+                    again.push(write);
+                } else {
+                    sink.lock().await.settle(executor::as_conflict(a, &write.2), detail)?;
+                }
+            }
+        }
+        other => {
+            if let Err(e @ ApiError::Auth { .. }) = &other {
+                shared.abort(StopReason::AuthRejected, auth_advice(e, shared.backend.name()));
+            }
+            let why = match &other {
+                Err(e) => e.to_string(),
+                Ok(_) => "the backend's answer did not cover every row".into(),
+            };
+            if let Err(e) = &other {
+                if !shared.stopped() {
+                    exit_fatal.get_or_insert_with(|| fatal_for(e, shared.backend.name()));
+                }
+            }
+            for (_, RefusedRecord(mut a), detail) in refused {
+                a.error_code = Some("refused_unexplained".into());
+                a.error_message = Some(format!(
+                    "the tenant refused the write (HTTP 404: not one of {}'s methods, as far as the write shows); why could not be asked ({why}): run again and the tenant's state decides",
+                    a.upn
+                ));
+                sink.lock().await.settle(a, detail)?;
+            }
+        }
+    }
+    Ok(again)
 }
 
 /// What a dead task said: its panic message, if it had one.
@@ -293,9 +381,27 @@ mod tests {
     use std::io::Write;
     use std::sync::Mutex;
 
-    /// A tenant of three assigned tokens whose backend panics (a bug) activating `S2`.
+    /// A tenant of three assigned tokens. Activating `S2` panics (a bug) or, with
+    /// `refuse_s2`, is refused unexplained; `explained` is what explaining it answers.
     struct Buggy {
         sent: Mutex<Vec<String>>,
+        refuse_s2: bool,
+        explained: Mutex<Option<Result<Vec<bool>, ApiError>>>,
+        explain_calls: Mutex<u32>,
+    }
+
+    impl Buggy {
+        fn panicking() -> Self {
+            Self {
+                sent: Mutex::new(vec![]),
+                refuse_s2: false,
+                explained: Mutex::new(None),
+                explain_calls: Mutex::new(0),
+            }
+        }
+        fn refusing(explained: Result<Vec<bool>, ApiError>) -> Self {
+            Self { refuse_s2: true, explained: Mutex::new(Some(explained)), ..Self::panicking() }
+        }
     }
 
     fn device(serial: &str) -> Device {
@@ -332,10 +438,24 @@ mod tests {
         }
         async fn activate(&self, _: &str, d: &Device, _: &str, _: Option<&str>) -> Result<(), ApiError> {
             self.sent.lock().unwrap().push(d.token.serial.clone());
+            if d.token.serial == "S2" && self.refuse_s2 {
+                return Err(ApiError::Rejected {
+                    status: 404,
+                    code: crate::backend::UNEXPLAINED_404.into(),
+                    message: "not one of S2's methods (not yet explained)".into(),
+                    body: String::new(),
+                });
+            }
             if d.token.serial == "S2" {
                 panic!("a bug in the backend");
             }
             Ok(())
+        }
+        async fn explain_refusals(&self, refused: &[(String, Device)]) -> Result<Vec<bool>, ApiError> {
+            *self.explain_calls.lock().unwrap() += 1;
+            assert_eq!(refused.len(), 1);
+            assert_eq!(refused[0].1.token.serial, "S2");
+            self.explained.lock().unwrap().take().expect("explained once")
         }
         async fn assign_and_activate(&self, u: &str, d: &Device, c: &str, n: Option<&str>) -> Result<(), ApiError> {
             self.activate(u, d, c, n).await
@@ -370,6 +490,65 @@ mod tests {
         }
     }
 
+    /// Run S1, S2, S3 against `backend`, one at a time: (records by serial, summary).
+    async fn run_three(backend: Arc<Buggy>) -> (HashMap<String, serde_json::Value>, serde_json::Value) {
+        let printed = Buffer::default();
+        let out = crate::output::Output::new(Box::new(printed.clone()), crate::output::Format::Json, true);
+        let sink = Sink::new(
+            out,
+            crate::diag::Diag::new(crate::diag::ProgressMode::None),
+            "activate",
+            std::time::Instant::now(),
+        );
+        let options = RunOptions {
+            dry_run: false,
+            engine: EngineConfig { parallel: 1, pace: crate::engine::PaceMode::Unlimited, ..Default::default() },
+            min_validity_secs: Some(0),
+            typed_code: None,
+        };
+        let rows = vec![Ok(row(2, "S1")), Ok(row(3, "S2")), Ok(row(4, "S3"))];
+        run(backend, Arc::new(Stats::default()), Arc::new(ServerClock::new()), rows, Settled::default(), options, sink)
+            .await
+            .unwrap();
+        let text = String::from_utf8(printed.0.lock().unwrap().clone()).unwrap();
+        let records: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let summary = records.last().unwrap().clone();
+        let by_serial = records
+            .into_iter()
+            .filter(|r| r["type"] == "activation")
+            .map(|r| (r["serial"].as_str().unwrap().to_string(), r))
+            .collect();
+        (by_serial, summary)
+    }
+
+    #[tokio::test]
+    async fn a_refusal_explained_as_someone_elses_token_is_a_conflict_the_others_go_on() {
+        let backend = Arc::new(Buggy::refusing(Ok(vec![false])));
+        let (rows, summary) = run_three(backend.clone()).await;
+        assert_eq!(rows["S1"]["status"], "activated");
+        assert_eq!(rows["S3"]["status"], "activated", "a refusal does not hold the others up");
+        assert_eq!(rows["S2"]["status"], "conflict");
+        assert_eq!(rows["S2"]["error_code"], "assigned_to_other_user");
+        assert_eq!(rows["S2"]["http_status"], 404);
+        assert_eq!(*backend.explain_calls.lock().unwrap(), 1, "explained once, together");
+        assert_eq!(*backend.sent.lock().unwrap(), ["S1", "S2", "S3"], "never written again");
+        assert_eq!(summary["exit_code"], 1);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_that_cannot_be_explained_is_recorded_as_such_and_the_run_says_why() {
+        let lost = ApiError::Transport { maybe_applied: false, message: "connection refused".into() };
+        let backend = Arc::new(Buggy::refusing(Err(lost)));
+        let (rows, summary) = run_three(backend.clone()).await;
+        assert_eq!(rows["S1"]["status"], "activated");
+        assert_eq!(rows["S3"]["status"], "activated");
+        assert_eq!(rows["S2"]["status"], "failed");
+        assert_eq!(rows["S2"]["error_code"], "refused_unexplained");
+        assert!(rows["S2"]["error_message"].as_str().unwrap().contains("run again"), "{}", rows["S2"]);
+        assert_eq!(summary["fatal"]["code"], "network");
+        assert_eq!(summary["exit_code"], 4);
+    }
+
     #[tokio::test]
     async fn a_row_task_that_panics_stops_the_run_as_a_bug_and_every_row_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
@@ -384,7 +563,7 @@ mod tests {
             std::time::Instant::now(),
         )
         .with_journal(Some(crate::journal::Journal::open(&journal_path, &header).unwrap()));
-        let backend = Arc::new(Buggy { sent: Mutex::new(vec![]) });
+        let backend = Arc::new(Buggy::panicking());
         let options = RunOptions {
             dry_run: false,
             // One at a time, in line order: S1 goes out, S2 panics, S3 must not be sent.

@@ -38,6 +38,11 @@ pub struct GraphBackend {
     reading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// A 404 has shown that this tenant's method ids differ from its device ids.
     ids_differ: AtomicBool,
+    /// A write to a method named by its device id has succeeded: in this tenant a 404 on an
+    /// assigned token most likely means the token is someone else's.
+    ids_equal_seen: AtomicBool,
+    /// The activation planner explains 404s itself, together (see `Backend::defer_explanations`).
+    defer: AtomicBool,
 }
 
 impl GraphBackend {
@@ -49,6 +54,8 @@ impl GraphBackend {
             methods: Mutex::new(HashMap::new()),
             reading: Mutex::new(HashMap::new()),
             ids_differ: AtomicBool::new(false),
+            ids_equal_seen: AtomicBool::new(false),
+            defer: AtomicBool::new(false),
         }
     }
 
@@ -206,6 +213,9 @@ impl GraphBackend {
         };
         let err = match self.call(method.clone(), &url(&first), body).await {
             Ok(_) => {
+                if first.eq_ignore_ascii_case(device_id) {
+                    self.ids_equal_seen.store(true, Ordering::Relaxed);
+                }
                 if suffix.is_empty() && method == Method::DELETE {
                     self.forget_method(upn, device_id);
                 }
@@ -214,6 +224,28 @@ impl GraphBackend {
             Err(e @ ApiError::Rejected { status: 404, .. }) if !matches!(known, Some(Some(_))) => e,
             Err(e) => return Err(e),
         };
+        // An activation refused where device ids are method ids, of a token the inventory
+        // says someone holds: almost surely someone else's. The planner explains these
+        // together at the end (users resolved 15 a request) instead of a read each now.
+        let explain_later = self.defer.load(Ordering::Relaxed)
+            && suffix == "/activate"
+            && known.is_none()
+            && self.ids_equal_seen.load(Ordering::Relaxed)
+            && !self.ids_differ.load(Ordering::Relaxed)
+            && device.token.assigned_to_id.is_some();
+        if explain_later {
+            return Err(ApiError::Rejected {
+                status: 404,
+                code: super::UNEXPLAINED_404.into(),
+                message: format!(
+                    "token {} is not one of {upn}'s hardware OATH methods (not yet explained)",
+                    device.token.serial
+                )
+                .into(),
+                body: String::new(),
+            }
+            .with_request_ids(err.request_ids()));
+        }
         // A 404 applied nothing: asking which method holds the token and writing there is
         // not a resend of the same request. A cached list that lacks the token predates it.
         match method_for(&self.methods_of(upn, known.is_some()).await?, device_id) {
@@ -553,6 +585,38 @@ impl Backend for GraphBackend {
 
     async fn device_ids_of_user(&self, upn: &str) -> Result<Vec<String>, ApiError> {
         Ok(self.methods_of(upn, false).await?.into_iter().map(|(device, _)| device).collect())
+    }
+
+    fn defer_explanations(&self) {
+        self.defer.store(true, Ordering::Relaxed);
+    }
+
+    /// The refused rows' users, resolved 15 a request, compared by object id with the token's
+    /// `assignedTo.id`: a different id is someone else's token, with no read of its own. Only
+    /// where the ids match (the method id differs from the device id) or the user could not
+    /// be resolved is the user's list of methods read — which also tells the retry where to
+    /// write.
+    async fn explain_refusals(&self, refused: &[(String, Device)]) -> Result<Vec<bool>, ApiError> {
+        let upns: Vec<&str> = refused.iter().map(|(upn, _)| upn.as_str()).collect();
+        self.resolve_users(&upns).await?;
+        let mut holds = Vec::with_capacity(refused.len());
+        // Users whose methods this explanation has read: once each (the first read is fresh,
+        // since a cached list predates the refusal).
+        let mut read = std::collections::HashSet::new();
+        for (upn, device) in refused {
+            let user = self.users.lock().unwrap().get(&upn.to_lowercase()).cloned().flatten();
+            let someone_else = match (&user, &device.token.assigned_to_id) {
+                (Some(user), Some(holder)) => !user.id.eq_ignore_ascii_case(holder),
+                _ => false,
+            };
+            if someone_else {
+                holds.push(false);
+                continue;
+            }
+            let fresh = read.insert(upn.to_lowercase());
+            holds.push(method_for(&self.methods_of(upn, fresh).await?, &device.token.id).is_some());
+        }
+        Ok(holds)
     }
 
     async fn get(&self, device: &Device) -> Result<Option<Device>, ApiError> {

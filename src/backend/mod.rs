@@ -89,6 +89,12 @@ pub struct UserRef {
 /// hold (Graph's 404, explained by one read of the user's methods): a conflict, not a failure.
 pub const NOT_USERS_METHOD: &str = "not_users_method";
 
+/// `ApiError::Rejected` code of an activation written to the user's own method and refused
+/// with a 404 that the backend has not explained yet, because the planner asked it to wait
+/// ([`Backend::defer_explanations`]): the refusals of a run are then explained together by
+/// [`Backend::explain_refusals`] (users resolved 15 a request) rather than with a read each.
+pub const UNEXPLAINED_404: &str = "unexplained_404";
+
 /// The error of an operation a backend cannot do.
 pub fn not_supported(backend: &str, what: &str) -> ApiError {
     ApiError::Rejected {
@@ -114,6 +120,30 @@ pub trait Backend: Send + Sync + 'static {
     /// Device ids of the tokens `upn` holds: tells "assigned to this user" from a conflict
     /// when the inventory names holders only by id.
     fn device_ids_of_user(&self, upn: &str) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send;
+
+    /// From now on, answer an activation refused with a 404 with [`UNEXPLAINED_404`] where
+    /// explaining it would cost a read of its own (the activation planner then explains the
+    /// run's refusals together). A backend that never needs a read to explain (the portal
+    /// names holders by UPN) ignores this.
+    fn defer_explanations(&self) {}
+
+    /// For each activation refused with [`UNEXPLAINED_404`] (`(upn, device)`): does the user
+    /// hold the token after all (`true`: the method id differs from the device id; the write
+    /// may go again) or not (`false`: someone else's token, a conflict)? By default one read
+    /// of each user's methods.
+    fn explain_refusals(
+        &self,
+        refused: &[(String, Device)],
+    ) -> impl Future<Output = Result<Vec<bool>, ApiError>> + Send {
+        async move {
+            let mut holds = Vec::with_capacity(refused.len());
+            for (upn, device) in refused {
+                let ids = self.device_ids_of_user(upn).await?;
+                holds.push(ids.iter().any(|id| id.eq_ignore_ascii_case(&device.token.id)));
+            }
+            Ok(holds)
+        }
+    }
 
     /// Re-read one token (after an ambiguous failure). `Ok(None)`: gone.
     fn get(&self, device: &Device) -> impl Future<Output = Result<Option<Device>, ApiError>> + Send;

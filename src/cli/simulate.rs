@@ -47,7 +47,8 @@ pub struct TenantStateArgs {
     #[arg(long)]
     pub bulk_create_fails: bool,
     /// Start from a named reading of the Graph docs (docs/graph-api.md): default,
-    /// distinct-method-ids, documented-bulk-answer, top-limit, policy-value-wrapped, all.
+    /// distinct-method-ids, some-distinct-method-ids, documented-bulk-answer, top-limit,
+    /// policy-value-wrapped, all.
     /// The flags below add to it.
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub reading: String,
@@ -57,6 +58,9 @@ pub struct TenantStateArgs {
     /// Method ids differ from device ids (the docs' create example).
     #[arg(long)]
     pub distinct_method_ids: bool,
+    /// Only every other token's method id differs from its device id.
+    #[arg(long)]
+    pub some_distinct_method_ids: bool,
     /// Bulk create answers as the docs show: 201, methods with a nested device, no @contentId.
     #[arg(long)]
     pub documented_bulk_answer: bool,
@@ -73,6 +77,7 @@ impl TenantStateArgs {
         let mut r = Readings::named(&self.reading)?;
         r.length_required &= !self.allow_no_content_length;
         r.distinct_method_ids |= self.distinct_method_ids;
+        r.some_distinct_method_ids |= self.some_distinct_method_ids;
         r.documented_bulk_answer |= self.documented_bulk_answer;
         r.top_limit = self.top_limit.or(r.top_limit);
         r.policy_value_wrapped |= self.policy_value_wrapped;

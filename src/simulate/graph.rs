@@ -314,18 +314,25 @@ fn flip_id(id: &str) -> String {
 
 fn method_id(sim: &Shared, t: &Tenant, d: usize) -> String {
     let id = &t.devices[d].id;
-    if sim.config.readings.distinct_method_ids {
+    if distinct_method_id(sim, d) {
         flip_id(id)
     } else {
         id.clone()
     }
 }
 
+/// Does device `d`'s method have an id of its own (the `distinct-method-ids` readings)?
+fn distinct_method_id(sim: &Shared, d: usize) -> bool {
+    let r = &sim.config.readings;
+    r.distinct_method_ids || (r.some_distinct_method_ids && d % 2 == 1)
+}
+
 /// The device a method id names (whoever holds it; the tenant checks the holder). Unknown
 /// ids are counted: with distinct ids, a client that sends device ids pays one 404 each.
 fn device_of_method(sim: &Shared, t: &mut Tenant, ctx: &Ctx, method: &str) -> Result<usize, Response> {
-    let id = if sim.config.readings.distinct_method_ids { flip_id(method) } else { method.to_string() };
-    match t.find_device(&id) {
+    let direct = t.find_device(method).filter(|&d| !distinct_method_id(sim, d));
+    let flipped = || t.find_device(&flip_id(method)).filter(|&d| distinct_method_id(sim, d));
+    match direct.or_else(flipped) {
         Some(d) => Ok(d),
         None => {
             t.counters.method_not_found += 1;
@@ -409,7 +416,7 @@ fn parse_upn_in(text: &str) -> Option<Vec<String>> {
 
 fn method_json(sim: &Shared, t: &Tenant, d: usize, expand: bool) -> Value {
     let mut m = json!({"id": method_id(sim, t, d)});
-    if expand || !sim.config.readings.distinct_method_ids {
+    if expand || !distinct_method_id(sim, d) {
         m["device"] = device_json(t, d);
     }
     m

@@ -151,6 +151,9 @@ pub struct Readings {
     /// Method ids differ from device ids (the docs' create example), so
     /// `…/hardwareOathMethods/{deviceId}/…` is 404 and the method id must be looked up.
     pub distinct_method_ids: bool,
+    /// Only some methods' ids differ from their devices' (every other token, as if added
+    /// through another path): a client cannot learn one rule for the whole tenant.
+    pub some_distinct_method_ids: bool,
     /// A bulk-create `PATCH` answers as the docs show: 201, `value[]` of methods each with a
     /// nested `device`, no `@contentId`.
     pub documented_bulk_answer: bool,
@@ -166,6 +169,7 @@ impl Default for Readings {
         Self {
             length_required: true,
             distinct_method_ids: false,
+            some_distinct_method_ids: false,
             documented_bulk_answer: false,
             top_limit: None,
             policy_value_wrapped: false,
@@ -175,8 +179,15 @@ impl Default for Readings {
 
 impl Readings {
     /// The named readings, for `oathbulk simulate --reading` and the suites that loop over them.
-    pub const NAMES: [&'static str; 6] =
-        ["default", "distinct-method-ids", "documented-bulk-answer", "top-limit", "policy-value-wrapped", "all"];
+    pub const NAMES: [&'static str; 7] = [
+        "default",
+        "distinct-method-ids",
+        "some-distinct-method-ids",
+        "documented-bulk-answer",
+        "top-limit",
+        "policy-value-wrapped",
+        "all",
+    ];
 
     /// The default readings plus the named one (`all`: every one at once).
     pub fn named(name: &str) -> Result<Readings> {
@@ -184,6 +195,7 @@ impl Readings {
         match name {
             "default" => {}
             "distinct-method-ids" => r.distinct_method_ids = true,
+            "some-distinct-method-ids" => r.some_distinct_method_ids = true,
             "documented-bulk-answer" => r.documented_bulk_answer = true,
             "top-limit" => r.top_limit = Some(TOP_LIMIT_READING),
             "policy-value-wrapped" => r.policy_value_wrapped = true,
