@@ -490,90 +490,43 @@ mod tests {
         }
     }
 
-    /// Run S1, S2, S3 against `backend`, one at a time: (records by serial, summary).
-    async fn run_three(backend: Arc<Buggy>) -> (HashMap<String, serde_json::Value>, serde_json::Value) {
+    /// What a run of S1, S2, S3 printed.
+    struct Printed {
+        records: Vec<serde_json::Value>,
+        summary: serde_json::Value,
+    }
+
+    impl Printed {
+        /// The one activation record of `serial`.
+        fn row(&self, serial: &str) -> &serde_json::Value {
+            let r: Vec<_> = self.records.iter().filter(|r| r["serial"] == serial).collect();
+            assert_eq!(r.len(), 1, "one final record for {serial}: {:?}", self.records);
+            r[0]
+        }
+    }
+
+    /// Run S1, S2, S3 against `backend`, one at a time, journaled to `journal` if given.
+    async fn run_three(backend: Arc<Buggy>, journal: Option<&std::path::Path>) -> Printed {
         let printed = Buffer::default();
         let out = crate::output::Output::new(Box::new(printed.clone()), crate::output::Format::Json, true);
-        let sink = Sink::new(
-            out,
-            crate::diag::Diag::new(crate::diag::ProgressMode::None),
-            "activate",
-            std::time::Instant::now(),
-        );
-        let options = RunOptions {
-            dry_run: false,
-            engine: EngineConfig { parallel: 1, pace: crate::engine::PaceMode::Unlimited, ..Default::default() },
-            min_validity_secs: Some(0),
-            typed_code: None,
-        };
-        let rows = vec![Ok(row(2, "S1")), Ok(row(3, "S2")), Ok(row(4, "S3"))];
-        run(backend, Arc::new(Stats::default()), Arc::new(ServerClock::new()), rows, Settled::default(), options, sink)
-            .await
-            .unwrap();
-        let text = String::from_utf8(printed.0.lock().unwrap().clone()).unwrap();
-        let records: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        let summary = records.last().unwrap().clone();
-        let by_serial = records
-            .into_iter()
-            .filter(|r| r["type"] == "activation")
-            .map(|r| (r["serial"].as_str().unwrap().to_string(), r))
-            .collect();
-        (by_serial, summary)
-    }
-
-    #[tokio::test]
-    async fn a_refusal_explained_as_someone_elses_token_is_a_conflict_the_others_go_on() {
-        let backend = Arc::new(Buggy::refusing(Ok(vec![false])));
-        let (rows, summary) = run_three(backend.clone()).await;
-        assert_eq!(rows["S1"]["status"], "activated");
-        assert_eq!(rows["S3"]["status"], "activated", "a refusal does not hold the others up");
-        assert_eq!(rows["S2"]["status"], "conflict");
-        assert_eq!(rows["S2"]["error_code"], "assigned_to_other_user");
-        assert_eq!(rows["S2"]["http_status"], 404);
-        assert_eq!(*backend.explain_calls.lock().unwrap(), 1, "explained once, together");
-        assert_eq!(*backend.sent.lock().unwrap(), ["S1", "S2", "S3"], "never written again");
-        assert_eq!(summary["exit_code"], 1);
-    }
-
-    #[tokio::test]
-    async fn a_refusal_that_cannot_be_explained_is_recorded_as_such_and_the_run_says_why() {
-        let lost = ApiError::Transport { maybe_applied: false, message: "connection refused".into() };
-        let backend = Arc::new(Buggy::refusing(Err(lost)));
-        let (rows, summary) = run_three(backend.clone()).await;
-        assert_eq!(rows["S1"]["status"], "activated");
-        assert_eq!(rows["S3"]["status"], "activated");
-        assert_eq!(rows["S2"]["status"], "failed");
-        assert_eq!(rows["S2"]["error_code"], "refused_unexplained");
-        assert!(rows["S2"]["error_message"].as_str().unwrap().contains("run again"), "{}", rows["S2"]);
-        assert_eq!(summary["fatal"]["code"], "network");
-        assert_eq!(summary["exit_code"], 4);
-    }
-
-    #[tokio::test]
-    async fn a_row_task_that_panics_stops_the_run_as_a_bug_and_every_row_is_recorded() {
-        let dir = tempfile::tempdir().unwrap();
-        let journal_path = dir.path().join("run.jsonl");
         let header = crate::record::JournalHeader::new("activate", "mock", None);
-        let printed = Buffer::default();
-        let out = crate::output::Output::new(Box::new(printed.clone()), crate::output::Format::Json, true);
         let sink = Sink::new(
             out,
             crate::diag::Diag::new(crate::diag::ProgressMode::None),
             "activate",
             std::time::Instant::now(),
         )
-        .with_journal(Some(crate::journal::Journal::open(&journal_path, &header).unwrap()));
-        let backend = Arc::new(Buggy::panicking());
+        .with_journal(journal.map(|p| crate::journal::Journal::open(p, &header).unwrap()));
         let options = RunOptions {
             dry_run: false,
-            // One at a time, in line order: S1 goes out, S2 panics, S3 must not be sent.
+            // One at a time, in line order.
             engine: EngineConfig { parallel: 1, pace: crate::engine::PaceMode::Unlimited, ..Default::default() },
             min_validity_secs: Some(0),
             typed_code: None,
         };
         let rows = vec![Ok(row(2, "S1")), Ok(row(3, "S2")), Ok(row(4, "S3"))];
         let outcome = run(
-            backend.clone(),
+            backend,
             Arc::new(Stats::default()),
             Arc::new(ServerClock::new()),
             rows,
@@ -582,24 +535,57 @@ mod tests {
             sink,
         )
         .await
-        .expect("a panicking row is a recorded stop, not an error that loses the summary");
-
+        .expect("every row is recorded and the run summarised, whatever happened to a row");
         let text = String::from_utf8(printed.0.lock().unwrap().clone()).unwrap();
-        let records: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        let status_of = |serial: &str| {
-            let r: Vec<_> = records.iter().filter(|r| r["serial"] == serial).collect();
-            assert_eq!(r.len(), 1, "one final record for {serial}: {text}");
-            (r[0]["status"].as_str().unwrap().to_string(), r[0]["error_code"].as_str().map(str::to_string))
-        };
-        assert_eq!(status_of("S1"), ("activated".into(), None));
-        assert_eq!(status_of("S2"), ("failed".into(), Some("internal_error".into())));
-        assert_eq!(status_of("S3").0, "not_attempted");
-        assert_eq!(*backend.sent.lock().unwrap(), ["S1", "S2"], "nothing sent after the bug");
-        let summary = records.last().unwrap();
+        let mut records: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let summary = records.pop().unwrap();
         assert_eq!(summary["type"], "summary");
-        assert_eq!(summary["fatal"]["code"], "internal");
-        assert_eq!(summary["exit_code"], 70);
-        assert_eq!(outcome.summary.exit_code, 70);
+        assert_eq!(summary["exit_code"], outcome.summary.exit_code);
+        Printed { records, summary }
+    }
+
+    #[tokio::test]
+    async fn a_refusal_explained_as_someone_elses_token_is_a_conflict_the_others_go_on() {
+        let backend = Arc::new(Buggy::refusing(Ok(vec![false])));
+        let p = run_three(backend.clone(), None).await;
+        assert_eq!(p.row("S1")["status"], "activated");
+        assert_eq!(p.row("S3")["status"], "activated", "a refusal does not hold the others up");
+        assert_eq!(p.row("S2")["status"], "conflict");
+        assert_eq!(p.row("S2")["error_code"], "assigned_to_other_user");
+        assert_eq!(p.row("S2")["http_status"], 404);
+        assert_eq!(*backend.explain_calls.lock().unwrap(), 1, "explained once, together");
+        assert_eq!(*backend.sent.lock().unwrap(), ["S1", "S2", "S3"], "never written again");
+        assert_eq!(p.summary["exit_code"], 1);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_that_cannot_be_explained_is_recorded_as_such_and_the_run_says_why() {
+        let lost = ApiError::Transport { maybe_applied: false, message: "connection refused".into() };
+        let backend = Arc::new(Buggy::refusing(Err(lost)));
+        let p = run_three(backend.clone(), None).await;
+        assert_eq!(p.row("S1")["status"], "activated");
+        assert_eq!(p.row("S3")["status"], "activated");
+        assert_eq!(p.row("S2")["status"], "failed");
+        assert_eq!(p.row("S2")["error_code"], "refused_unexplained");
+        assert!(p.row("S2")["error_message"].as_str().unwrap().contains("run again"), "{}", p.row("S2"));
+        assert_eq!(p.summary["fatal"]["code"], "network");
+        assert_eq!(p.summary["exit_code"], 4);
+    }
+
+    #[tokio::test]
+    async fn a_row_task_that_panics_stops_the_run_as_a_bug_and_every_row_is_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal_path = dir.path().join("run.jsonl");
+        let backend = Arc::new(Buggy::panicking());
+        // S1 goes out, S2 panics, S3 must not be sent.
+        let p = run_three(backend.clone(), Some(&journal_path)).await;
+        assert_eq!(p.row("S1")["status"], "activated");
+        assert_eq!(p.row("S2")["status"], "failed");
+        assert_eq!(p.row("S2")["error_code"], "internal_error");
+        assert_eq!(p.row("S3")["status"], "not_attempted");
+        assert_eq!(*backend.sent.lock().unwrap(), ["S1", "S2"], "nothing sent after the bug");
+        assert_eq!(p.summary["fatal"]["code"], "internal");
+        assert_eq!(p.summary["exit_code"], 70);
         // The journal holds S2's intent line: `--resume` asks the tenant about it.
         let journal = std::fs::read_to_string(&journal_path).unwrap();
         assert!(journal.lines().any(|l| l.contains("\"S2\"")), "{journal}");
