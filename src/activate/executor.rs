@@ -117,6 +117,33 @@ fn detail(e: &ApiError) -> Option<FailureDetail> {
     Some(FailureDetail::of(e))
 }
 
+/// How one row's attempts ended.
+#[derive(Debug)]
+pub struct RowEnd {
+    pub record: Activation,
+    pub detail: Option<FailureDetail>,
+    /// A refusal the planner explains together with the run's others (see
+    /// [`super::explain`]); `record` says what is known so far.
+    pub explain: Option<Explain>,
+}
+
+impl RowEnd {
+    fn done(record: Activation, detail: Option<FailureDetail>) -> Self {
+        Self { record, detail, explain: None }
+    }
+}
+
+/// What is left to explain about a refused write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Explain {
+    /// Refused with a 404 through the row user's own method (`backend::UNEXPLAINED_404`):
+    /// someone else's token, or a method id of its own.
+    NotUsersMethod,
+    /// The code was refused in the middle of its step: a wrong secret key, unless the token
+    /// changed meanwhile (someone activated or removed it).
+    CodeRefused,
+}
+
 /// The record of a row whose token is someone else's (the write through the row's user was
 /// refused, and the refusal explained): reported, never retried, never "fixed".
 pub fn as_conflict(mut a: Activation, device: &Device) -> Activation {
@@ -124,12 +151,6 @@ pub fn as_conflict(mut a: Activation, device: &Device) -> Activation {
     a.error_code = Some("assigned_to_other_user".into());
     a.assigned_to = super::plan::holder(device);
     a
-}
-
-/// Did the row end refused but unexplained (`backend::UNEXPLAINED_404`), for the planner to
-/// explain with the run's other refusals?
-pub fn is_unexplained(a: &Activation) -> bool {
-    a.error_code.as_deref() == Some(crate::backend::UNEXPLAINED_404)
 }
 
 /// Where the server clock stands in a token's step.
@@ -158,6 +179,15 @@ fn step_wait<B: Backend>(shared: &Shared<B>, period: u32, rejected_step: Option<
     Some(Duration::from_millis(ms as u64))
 }
 
+/// Why a code computed from the CSV's key was refused mid-step.
+fn wrong_key_message(err: &ApiError, period: u32) -> String {
+    format!(
+        "the tenant refused the code computed from the CSV's secret key, in the middle of its step ({}): the secret key in the file is not the one the tenant holds for this token (or the token is not TOTP-{}s); not retried: another code from the same key would be refused too",
+        err.message(),
+        period
+    )
+}
+
 /// After a refused code: could the next step's code pass? Only when the step rolled over while
 /// the request was in flight, or was about to (the clocks agree only to the slack). A code
 /// refused in the middle of its step was wrong — a wrong seed, most often: guessing again
@@ -167,12 +197,7 @@ fn rollover_possible(after: &StepPosition, sent_step: u64, near_boundary_ms: i64
 }
 
 /// Activate one row's token. Always returns the row's final record.
-pub async fn activate_row<B: Backend>(
-    shared: &Shared<B>,
-    row: &Row,
-    mut action: Action,
-    mut device: Device,
-) -> (Activation, Option<FailureDetail>) {
+pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action: Action, mut device: Device) -> RowEnd {
     let typed = shared.typed_code.clone();
     let secret = match (&typed, &row.secret) {
         (None, Some(secret)) => secret.bytes().to_vec(),
@@ -181,7 +206,7 @@ pub async fn activate_row<B: Backend>(
             let mut a = record(row, ActivationStatus::Failed, action, Some(&device));
             a.error_code = Some("no_secret".into());
             a.error_message = Some("the row has no secret key; pass --code with a code read off the token".into());
-            return (a, None);
+            return RowEnd::done(a, None);
         }
     };
     let period = row.time_interval;
@@ -209,12 +234,12 @@ pub async fn activate_row<B: Backend>(
                 a.error_message = Some(
                     "the run stopped before the tenant confirmed this row's write; it may have landed: run again (--resume) and the tenant's state decides".into(),
                 );
-                return (a, None);
+                return RowEnd::done(a, None);
             }
             let mut a = record(row, ActivationStatus::NotAttempted, action, Some(&device));
             a.attempts = attempts;
             a.error_message = Some("the run stopped before this row was sent".into());
-            return (a, None);
+            return RowEnd::done(a, None);
         }
         // Check the step before taking a rate slot (a row that must wait for the next step
         // should not burn one), and again after (the pacer may have made us wait).
@@ -249,7 +274,7 @@ pub async fn activate_row<B: Backend>(
                         "the typed code is too old (read {} s ago); read the current code off the token and run again",
                         (pos.step - shown) * u64::from(period)
                     ));
-                    return (a, None);
+                    return RowEnd::done(a, None);
                 }
                 t.code.clone()
             }
@@ -266,7 +291,7 @@ pub async fn activate_row<B: Backend>(
                 drop(slot);
                 let mut a = record(row, ActivationStatus::NotAttempted, action, Some(&device));
                 a.error_message = Some(why);
-                return (a, None);
+                return RowEnd::done(a, None);
             }
             intent_written = Some(action);
         }
@@ -284,7 +309,7 @@ pub async fn activate_row<B: Backend>(
             a
         };
         let err = match result {
-            Ok(()) => return (base(ActivationStatus::Activated, action, &device), None),
+            Ok(()) => return RowEnd::done(base(ActivationStatus::Activated, action, &device), None),
             Err(e) => e,
         };
         match &err {
@@ -297,58 +322,62 @@ pub async fn activate_row<B: Backend>(
                 Resend::GiveUp => {
                     let mut a = with_error(base(ActivationStatus::NotAttempted, action, &device), &err);
                     a.error_message = Some(format!("not activated: the tenant kept throttling ({})", err.message()));
-                    return (a, None);
+                    return RowEnd::done(a, None);
                 }
             },
             ApiError::Auth { .. } => {
                 let message = super::auth_advice(&err, shared.backend.name());
                 shared.abort(StopReason::AuthRejected, message);
-                return (with_error(base(ActivationStatus::NotAttempted, action, &device), &err), None);
+                return RowEnd::done(with_error(base(ActivationStatus::NotAttempted, action, &device), &err), None);
             }
             ApiError::Rejected { code, .. } if code == crate::backend::NOT_USERS_METHOD => {
                 // Written to the CSV user's own method and refused, and the backend's one read
                 // says the user holds no such method: the token is someone else's. Reported,
                 // never retried, never "fixed".
                 let a = with_error(base(ActivationStatus::Failed, action, &device), &err);
-                return (as_conflict(a, &device), detail(&err));
+                return RowEnd::done(as_conflict(a, &device), detail(&err));
             }
             ApiError::Rejected { code, .. } if code == crate::backend::UNEXPLAINED_404 => {
                 // Refused, and not yet explained: the planner explains the run's refusals
                 // together (see `is_unexplained`). Nothing was applied.
-                return (with_error(base(ActivationStatus::Failed, action, &device), &err), detail(&err));
+                let record = with_error(base(ActivationStatus::Failed, action, &device), &err);
+                return RowEnd { record, detail: detail(&err), explain: Some(Explain::NotUsersMethod) };
             }
             ApiError::Rejected { status, code, message, .. } if typed.is_some() => {
                 let mut a = with_error(base(ActivationStatus::Failed, action, &device), &err);
                 a.error_message = Some(format!(
                     "the tenant rejected the typed code (HTTP {status} {code}: {message}); typed codes are never retried with a guess: read the next code off the token and run again"
                 ));
-                return (a, detail(&err));
+                return RowEnd::done(a, detail(&err));
             }
             ApiError::Rejected { .. } if rejected_step.is_none() => {
-                // Re-read first: a change made meanwhile (someone activated it, a partial
-                // assign) explains a refusal better than the code does.
                 let after = position(&shared.clock, period);
                 let sent_step = last_step.unwrap_or(after.step);
                 rejected_step = last_step;
+                if !rollover_possible(&after, sent_step, shared.near_boundary_ms()) {
+                    // Refused in the middle of its step: the code was wrong — the secret key,
+                    // most often. Not guessed again (another code from the same key would be
+                    // refused too). Whether the token changed meanwhile (someone activated or
+                    // removed it) is asked for all such rows together, at the end of the run.
+                    let mut record = with_error(base(ActivationStatus::Failed, action, &device), &err);
+                    record.error_message = Some(wrong_key_message(&err, period));
+                    return RowEnd { record, detail: detail(&err), explain: Some(Explain::CodeRefused) };
+                }
+                // The step rolled over in flight (or nearly: the clocks agree only to the
+                // slack): the next step's code may pass, once. Re-read first: a change made
+                // meanwhile (someone activated it, a partial assign) explains a refusal better
+                // than the code does.
                 match reconcile(shared, row, &mut action, &mut device, ActivationStatus::AlreadyActive).await {
-                    Reconciled::Retry if rollover_possible(&after, sent_step, shared.near_boundary_ms()) => {
-                        // The step rolled over in flight (or nearly: the clocks agree only to
-                        // the slack): the next step's code may pass. Once.
+                    Reconciled::Retry => {
                         Stats::bump(&shared.stats().retries);
                         continue;
                     }
-                    Reconciled::Retry => {
-                        let mut a = with_error(base(ActivationStatus::Failed, action, &device), &err);
-                        a.error_message = Some(format!(
-                            "the tenant refused the code computed from the CSV's secret key, in the middle of its step ({}): the secret key in the file is not the one the tenant holds for this token (or the token is not TOTP-{}s); not retried: another code from the same key would be refused too",
-                            err.message(),
-                            period
-                        ));
-                        return (a, detail(&err));
-                    }
-                    Reconciled::Done(status) => return (base(status, action, &device), None),
+                    Reconciled::Done(status) => return RowEnd::done(base(status, action, &device), None),
                     Reconciled::Failed(e2) => {
-                        return (with_error(base(ActivationStatus::Failed, action, &device), &e2), detail(&e2))
+                        return RowEnd::done(
+                            with_error(base(ActivationStatus::Failed, action, &device), &e2),
+                            detail(&e2),
+                        )
                     }
                 }
             }
@@ -359,7 +388,10 @@ pub async fn activate_row<B: Backend>(
                 };
                 unconfirmed |= maybe_applied;
                 let Decision::Transient(wait) = shared.decide(&err, &mut policy_attempts) else {
-                    return (with_error(base(ActivationStatus::Failed, action, &device), &err), detail(&err));
+                    return RowEnd::done(
+                        with_error(base(ActivationStatus::Failed, action, &device), &err),
+                        detail(&err),
+                    );
                 };
                 if !shared.sleep(wait).await {
                     continue; // stopped: reported at the top of the loop
@@ -372,15 +404,18 @@ pub async fn activate_row<B: Backend>(
                             unconfirmed = false; // it had not landed
                             continue;
                         }
-                        Reconciled::Done(status) => return (base(status, action, &device), None),
+                        Reconciled::Done(status) => return RowEnd::done(base(status, action, &device), None),
                         Reconciled::Failed(e2) => {
-                            return (with_error(base(ActivationStatus::Failed, action, &device), &e2), detail(&e2))
+                            return RowEnd::done(
+                                with_error(base(ActivationStatus::Failed, action, &device), &e2),
+                                detail(&e2),
+                            )
                         }
                     }
                 }
                 continue;
             }
-            _ => return (with_error(base(ActivationStatus::Failed, action, &device), &err), detail(&err)),
+            _ => return RowEnd::done(with_error(base(ActivationStatus::Failed, action, &device), &err), detail(&err)),
         }
     }
 }
@@ -573,7 +608,7 @@ mod tests {
         let clock = clock_with_ms_left(2_000);
         let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
         let s = shared(mock(clock, vec![], DeviceStatus::Assigned));
-        let (a, _) = activate_row(&s, &row(), Action::Activate, device()).await;
+        let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
         assert_eq!(a.status, ActivationStatus::Activated);
         let sent = s.backend.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 1);
@@ -583,13 +618,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_code_refused_mid_step_is_explained_not_guessed_again() {
+    async fn a_code_refused_mid_step_is_not_guessed_again_and_left_to_explain_with_the_others() {
         let rejected = ApiError::Rejected { status: 400, code: "bad".into(), message: "no".into(), body: "{}".into() };
         let clock = clock_with_ms_left(20_000);
         let s = shared(mock(clock, vec![Err(rejected)], DeviceStatus::Assigned));
-        let (a, detail) = activate_row(&s, &row(), Action::Activate, device()).await;
+        let RowEnd { record: a, detail, explain } = activate_row(&s, &row(), Action::Activate, device()).await;
         assert_eq!(s.backend.sent.lock().unwrap().len(), 1, "no second guess");
-        assert_eq!(*s.backend.gets.lock().unwrap(), 1, "one read: was it changed meanwhile?");
+        assert_eq!(*s.backend.gets.lock().unwrap(), 0, "no read of its own: explained with the others at the end");
+        assert_eq!(explain, Some(Explain::CodeRefused));
         assert_eq!((a.status, a.attempts, a.http_status), (ActivationStatus::Failed, 1, Some(400)));
         assert_eq!(a.error_code.as_deref(), Some("bad"));
         assert!(a.error_message.as_deref().is_some_and(|m| m.contains("secret key")), "{a:?}");
@@ -605,7 +641,7 @@ mod tests {
         let mut m = mock(clock, vec![Err(rejected()), Err(rejected())], DeviceStatus::Assigned);
         m.delay = Duration::from_millis(400);
         let s = shared(m);
-        let (a, detail) = activate_row(&s, &row(), Action::Activate, device()).await;
+        let RowEnd { record: a, detail, explain } = activate_row(&s, &row(), Action::Activate, device()).await;
         let sent = s.backend.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 2, "exactly one retry");
         assert!(sent[1].0 / 30_000 > sent[0].0 / 30_000, "the retry uses a later step");
@@ -613,6 +649,7 @@ mod tests {
         assert_eq!((a.status, a.attempts, a.http_status), (ActivationStatus::Failed, 2, Some(400)));
         assert_eq!(a.error_code.as_deref(), Some("bad"));
         assert!(detail.is_some());
+        assert_eq!(explain, None, "the retry's refusal is final");
     }
 
     #[tokio::test]
@@ -620,7 +657,7 @@ mod tests {
         let lost = ApiError::Transport { maybe_applied: true, message: "connection closed".into() };
         let clock = clock_with_ms_left(20_000);
         let s = shared(mock(clock, vec![Err(lost)], DeviceStatus::Activated));
-        let (a, _) = activate_row(&s, &row(), Action::Activate, device()).await;
+        let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
         assert_eq!(a.status, ActivationStatus::Activated, "the write had landed");
         assert_eq!(s.backend.sent.lock().unwrap().len(), 1, "never sent twice");
         assert_eq!(*s.backend.gets.lock().unwrap(), 1);
@@ -632,11 +669,11 @@ mod tests {
             ApiError::Auth { status: 401, code: "InvalidAuthenticationToken".into(), message: "expired".into() };
         let clock = clock_with_ms_left(20_000);
         let s = shared(mock(clock, vec![Err(denied)], DeviceStatus::Assigned));
-        let (a, _) = activate_row(&s, &row(), Action::Activate, device()).await;
+        let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
         assert_eq!(a.status, ActivationStatus::NotAttempted);
         assert!(s.stopped());
         assert_eq!(s.fatal().unwrap().code, StopReason::AuthRejected);
-        let (b, _) = activate_row(&s, &row(), Action::Activate, device()).await;
+        let b = activate_row(&s, &row(), Action::Activate, device()).await.record;
         assert_eq!(b.status, ActivationStatus::NotAttempted);
         assert_eq!(s.backend.sent.lock().unwrap().len(), 1, "nothing sent after the stop");
     }

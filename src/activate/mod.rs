@@ -210,8 +210,8 @@ pub async fn run<B: Backend>(
             let again = explain(&shared, &shared_sink, refused, &mut exit_fatal).await?;
             // The users who hold their token after all (its method id differs): written to
             // that method now. Whatever comes back unexplained a second time stays so.
-            for (_, a, detail) in execute(&shared, &shared_sink, again).await? {
-                shared_sink.lock().await.settle(a.0, detail)?;
+            for (_, end) in execute(&shared, &shared_sink, again).await? {
+                shared_sink.lock().await.settle(end.record, end.detail)?;
             }
         }
         sink = Arc::try_unwrap(shared_sink).map_err(|_| anyhow::anyhow!("row tasks still running"))?.into_inner();
@@ -224,10 +224,8 @@ pub async fn run<B: Backend>(
 
 type SharedSink = Arc<tokio::sync::Mutex<Sink>>;
 type Write = (Row, Action, crate::backend::Device);
-/// A row refused with `backend::UNEXPLAINED_404`: its write, its record so far, the detail.
-type Refused = (Write, RefusedRecord, Option<crate::sink::FailureDetail>);
-/// The record of a refused row, until its refusal is explained.
-struct RefusedRecord(crate::record::Activation);
+/// A refused row to explain with the others: its write and how its attempts ended.
+type Refused = (Write, executor::RowEnd);
 
 /// Send these writes (in parallel, through the engine) and settle each row's result, except
 /// the refusals left unexplained, which come back for [`explain`].
@@ -240,11 +238,11 @@ async fn execute<B: Backend>(shared: &Arc<Shared<B>>, sink: &SharedSink, writes:
         let sink = sink.clone();
         let (task_row, task_device) = (row.clone(), device.clone());
         let handle = tasks.spawn(async move {
-            let (a, detail) = activate_row(&shared, &task_row, action, task_device).await;
-            if executor::is_unexplained(&a) {
-                return Ok(Some((RefusedRecord(a), detail)));
+            let end = activate_row(&shared, &task_row, action, task_device).await;
+            if end.explain.is_some() {
+                return Ok(Some(end));
             }
-            sink.lock().await.settle(a, detail).map(|()| None)
+            sink.lock().await.settle(end.record, end.detail).map(|()| None)
         });
         rows_of.insert(handle.id(), (row, action, device));
     }
@@ -253,9 +251,9 @@ async fn execute<B: Backend>(shared: &Arc<Shared<B>>, sink: &SharedSink, writes:
     while let Some(joined) = tasks.join_next_with_id().await {
         match joined {
             Ok((_, Ok(None))) => {}
-            Ok((id, Ok(Some((a, detail))))) => {
+            Ok((id, Ok(Some(end)))) => {
                 if let Some(write) = rows_of.remove(&id) {
-                    refused.push((write, a, detail));
+                    refused.push((write, end));
                 }
             }
             // The sink could not record a result (the journal, stdout): stop sending, and
@@ -292,56 +290,104 @@ async fn execute<B: Backend>(shared: &Arc<Shared<B>>, sink: &SharedSink, writes:
     }
 }
 
-/// Explain the run's refused writes together: someone else's token is settled as a conflict;
-/// a token the user holds after all (its method id differs) comes back to be written again.
-/// One bulk read of the users (15 a request) instead of a read per refusal. If the run has
-/// stopped, or the explaining read fails, the rows are recorded as refused and unexplained
-/// (nothing was applied; a re-run tries them again).
+/// Explain the run's refused writes together, once the writes are done — one read for many
+/// refusals instead of one each:
+/// - refused through the user's own method (404): the users resolved 15 a request; someone
+///   else's token is settled as a conflict, a token the user holds after all (its method id
+///   differs) comes back to be written again;
+/// - a code refused mid-step: the tokens re-read together (the inventory, or one query per
+///   serial for a few); one found active is `already_active` (someone activated it
+///   meanwhile), one gone is reported as gone, the rest keep their wrong-key failure.
+///
+/// If the run has stopped, or the explaining read fails, the rows keep what their refusal
+/// said (nothing was applied; a re-run tries them again).
 async fn explain<B: Backend>(
     shared: &Arc<Shared<B>>,
     sink: &SharedSink,
     refused: Vec<Refused>,
     exit_fatal: &mut Option<Fatal>,
 ) -> Result<Vec<Write>> {
-    let pairs: Vec<(String, crate::backend::Device)> =
-        refused.iter().map(|((row, _, device), _, _)| (row.upn.clone(), device.clone())).collect();
-    let verdicts = if shared.stopped() {
-        Err(crate::engine::stopped_error())
-    } else {
-        shared.backend.explain_refusals(&pairs).await
-    };
+    let (not_users, codes): (Vec<Refused>, Vec<Refused>) =
+        refused.into_iter().partition(|(_, end)| end.explain == Some(executor::Explain::NotUsersMethod));
     let mut again = Vec::new();
-    match verdicts {
-        Ok(holds) if holds.len() == refused.len() => {
-            for ((write, RefusedRecord(a), detail), holds) in refused.into_iter().zip(holds) {
-                if holds {
-                    again.push(write);
-                } else {
-                    sink.lock().await.settle(executor::as_conflict(a, &write.2), detail)?;
+    let read_failed = |e: &ApiError, exit_fatal: &mut Option<Fatal>| {
+        if let ApiError::Auth { .. } = e {
+            shared.abort(StopReason::AuthRejected, auth_advice(e, shared.backend.name()));
+        }
+        if !shared.stopped() {
+            exit_fatal.get_or_insert_with(|| fatal_for(e, shared.backend.name()));
+        }
+    };
+
+    if !not_users.is_empty() {
+        let pairs: Vec<(String, crate::backend::Device)> =
+            not_users.iter().map(|((row, _, device), _)| (row.upn.clone(), device.clone())).collect();
+        let verdicts = if shared.stopped() {
+            Err(crate::engine::stopped_error())
+        } else {
+            shared.backend.explain_refusals(&pairs).await
+        };
+        match verdicts {
+            Ok(holds) if holds.len() == not_users.len() => {
+                for ((write, end), holds) in not_users.into_iter().zip(holds) {
+                    if holds {
+                        again.push(write);
+                    } else {
+                        sink.lock().await.settle(executor::as_conflict(end.record, &write.2), end.detail)?;
+                    }
+                }
+            }
+            other => {
+                let why = match &other {
+                    Err(e) => {
+                        read_failed(e, exit_fatal);
+                        e.to_string()
+                    }
+                    Ok(_) => "the backend's answer did not cover every row".into(),
+                };
+                for (_, mut end) in not_users {
+                    end.record.error_code = Some("refused_unexplained".into());
+                    end.record.error_message = Some(format!(
+                        "the tenant refused the write (HTTP 404: not one of {}'s methods, as far as the write shows); why could not be asked ({why}): run again and the tenant's state decides",
+                        end.record.upn
+                    ));
+                    sink.lock().await.settle(end.record, end.detail)?;
                 }
             }
         }
-        other => {
-            if let Err(e @ ApiError::Auth { .. }) = &other {
-                shared.abort(StopReason::AuthRejected, auth_advice(e, shared.backend.name()));
+    }
+
+    if !codes.is_empty() {
+        let wanted: Vec<(String, String)> =
+            codes.iter().map(|((row, _, _), _)| (row.serial.clone(), row.upn.clone())).collect();
+        let now =
+            if shared.stopped() { Err(crate::engine::stopped_error()) } else { shared.backend.find(&wanted).await };
+        let index = match now {
+            Ok(devices) => Some(TenantIndex::new(devices)),
+            Err(e) => {
+                read_failed(&e, exit_fatal);
+                None
             }
-            let why = match &other {
-                Err(e) => e.to_string(),
-                Ok(_) => "the backend's answer did not cover every row".into(),
-            };
-            if let Err(e) = &other {
-                if !shared.stopped() {
-                    exit_fatal.get_or_insert_with(|| fatal_for(e, shared.backend.name()));
+        };
+        for ((row, _, _), mut end) in codes {
+            if let Some(index) = &index {
+                match index.lookup(&row.serial) {
+                    [] => {
+                        end.record.error_code = Some("token_disappeared".into());
+                        end.record.error_message = Some(format!("token {} is no longer in the tenant", row.serial));
+                    }
+                    [d] if d.status == crate::backend::DeviceStatus::Activated => {
+                        // A refused write changed nothing: someone else activated it meanwhile.
+                        end.record.status = ActivationStatus::AlreadyActive;
+                        end.record.http_status = None;
+                        end.record.error_code = None;
+                        end.record.error_message = None;
+                        end.detail = None;
+                    }
+                    _ => {}
                 }
             }
-            for (_, RefusedRecord(mut a), detail) in refused {
-                a.error_code = Some("refused_unexplained".into());
-                a.error_message = Some(format!(
-                    "the tenant refused the write (HTTP 404: not one of {}'s methods, as far as the write shows); why could not be asked ({why}): run again and the tenant's state decides",
-                    a.upn
-                ));
-                sink.lock().await.settle(a, detail)?;
-            }
+            sink.lock().await.settle(end.record, end.detail)?;
         }
     }
     Ok(again)
@@ -386,6 +432,8 @@ mod tests {
     struct Buggy {
         sent: Mutex<Vec<String>>,
         refuse_s2: bool,
+        /// S2's code is refused (a wrong key); then `find` shows S2 as this (None: gone).
+        wrong_code_s2: Option<Option<DeviceStatus>>,
         explained: Mutex<Option<Result<Vec<bool>, ApiError>>>,
         explain_calls: Mutex<u32>,
     }
@@ -395,12 +443,16 @@ mod tests {
             Self {
                 sent: Mutex::new(vec![]),
                 refuse_s2: false,
+                wrong_code_s2: None,
                 explained: Mutex::new(None),
                 explain_calls: Mutex::new(0),
             }
         }
         fn refusing(explained: Result<Vec<bool>, ApiError>) -> Self {
             Self { refuse_s2: true, explained: Mutex::new(Some(explained)), ..Self::panicking() }
+        }
+        fn wrong_code(later: Option<DeviceStatus>) -> Self {
+            Self { wrong_code_s2: Some(later), ..Self::panicking() }
         }
     }
 
@@ -428,7 +480,15 @@ mod tests {
             Ok(["S1", "S2", "S3"].map(device).to_vec())
         }
         async fn find(&self, _: &[(String, String)]) -> Result<Vec<Device>, ApiError> {
-            self.list_all().await
+            let mut all = self.list_all().await?;
+            // After S2 was written (and refused), the tenant shows it as `wrong_code_s2` says.
+            if let (Some(later), true) = (self.wrong_code_s2, self.sent.lock().unwrap().iter().any(|s| s == "S2")) {
+                all.retain(|d| d.token.serial != "S2" || later.is_some());
+                for d in all.iter_mut().filter(|d| d.token.serial == "S2") {
+                    d.status = later.unwrap();
+                }
+            }
+            Ok(all)
         }
         async fn device_ids_of_user(&self, _: &str) -> Result<Vec<String>, ApiError> {
             Ok(vec![])
@@ -438,6 +498,14 @@ mod tests {
         }
         async fn activate(&self, _: &str, d: &Device, _: &str, _: Option<&str>) -> Result<(), ApiError> {
             self.sent.lock().unwrap().push(d.token.serial.clone());
+            if d.token.serial == "S2" && self.wrong_code_s2.is_some() {
+                return Err(ApiError::Rejected {
+                    status: 400,
+                    code: "invalidVerificationCode".into(),
+                    message: "the verification code is invalid".into(),
+                    body: String::new(),
+                });
+            }
             if d.token.serial == "S2" && self.refuse_s2 {
                 return Err(ApiError::Rejected {
                     status: 404,
@@ -505,6 +573,12 @@ mod tests {
         }
     }
 
+    /// A tenant clock 15 s before the end of a 30 s step: a refused code is a wrong one.
+    fn mid_step_clock() -> Arc<ServerClock> {
+        let local = ServerClock::new().now_ms();
+        Arc::new(ServerClock::with_offset((local / 30_000 + 2) * 30_000 - 15_000 - local))
+    }
+
     /// Run S1, S2, S3 against `backend`, one at a time, journaled to `journal` if given.
     async fn run_three(backend: Arc<Buggy>, journal: Option<&std::path::Path>) -> Printed {
         let printed = Buffer::default();
@@ -525,17 +599,10 @@ mod tests {
             typed_code: None,
         };
         let rows = vec![Ok(row(2, "S1")), Ok(row(3, "S2")), Ok(row(4, "S3"))];
-        let outcome = run(
-            backend,
-            Arc::new(Stats::default()),
-            Arc::new(ServerClock::new()),
-            rows,
-            Settled::default(),
-            options,
-            sink,
-        )
-        .await
-        .expect("every row is recorded and the run summarised, whatever happened to a row");
+        let outcome =
+            run(backend, Arc::new(Stats::default()), mid_step_clock(), rows, Settled::default(), options, sink)
+                .await
+                .expect("every row is recorded and the run summarised, whatever happened to a row");
         let text = String::from_utf8(printed.0.lock().unwrap().clone()).unwrap();
         let mut records: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         let summary = records.pop().unwrap();
@@ -570,6 +637,27 @@ mod tests {
         assert!(p.row("S2")["error_message"].as_str().unwrap().contains("run again"), "{}", p.row("S2"));
         assert_eq!(p.summary["fatal"]["code"], "network");
         assert_eq!(p.summary["exit_code"], 4);
+    }
+
+    #[tokio::test]
+    async fn a_code_refused_mid_step_is_explained_by_one_re_read_at_the_end() {
+        // Still assigned: the key is wrong.
+        let p = run_three(Arc::new(Buggy::wrong_code(Some(DeviceStatus::Assigned))), None).await;
+        assert_eq!(p.row("S1")["status"], "activated");
+        assert_eq!(p.row("S3")["status"], "activated");
+        assert_eq!(p.row("S2")["status"], "failed");
+        assert_eq!(p.row("S2")["error_code"], "invalidVerificationCode");
+        assert!(p.row("S2")["error_message"].as_str().unwrap().contains("secret key"), "{}", p.row("S2"));
+        assert_eq!(p.summary["exit_code"], 1);
+        // Someone activated it meanwhile: a refused write changed nothing, so it was them.
+        let p = run_three(Arc::new(Buggy::wrong_code(Some(DeviceStatus::Activated))), None).await;
+        assert_eq!(p.row("S2")["status"], "already_active", "{}", p.row("S2"));
+        assert!(p.row("S2")["error_code"].is_null());
+        assert_eq!(p.summary["exit_code"], 0);
+        // Removed meanwhile.
+        let p = run_three(Arc::new(Buggy::wrong_code(None)), None).await;
+        assert_eq!(p.row("S2")["status"], "failed");
+        assert_eq!(p.row("S2")["error_code"], "token_disappeared");
     }
 
     #[tokio::test]
