@@ -38,13 +38,13 @@ use tokio::time::Instant;
 /// per 150 s per app and tenant); a tenant slower than this is found by the first 429s.
 pub const START_RATE: f64 = 40.0;
 /// The ramp doubles the pace this often.
-pub const RAMP_EVERY: Duration = Duration::from_millis(300);
+pub const RAMP_EVERY: Duration = Duration::from_millis(200);
 /// The first 429 ends the ramp at this share of the pace that drew it.
 pub const FIRST_CUT: f64 = 0.25;
 /// A 429 without an estimate steps back to this share of the pace that drew it.
 pub const STEP_BACK: f64 = 0.95;
 /// The pace sits this far below the estimate (the estimate is a count, off by one).
-pub const MARGIN: f64 = 0.03;
+pub const MARGIN: f64 = 0.02;
 /// While the bounds are wide: hold briefly, then climb by this share of the pace per second.
 pub const CLIMB_HOLD: Duration = Duration::from_millis(300);
 pub const CLIMB_PER_SEC: f64 = 0.3;
