@@ -25,6 +25,9 @@ pub struct Shared<B> {
     pub journal: JournalHandle,
     /// Device ids each (lower-cased) UPN holds, read at most once per user per run.
     pub owners: tokio::sync::Mutex<HashMap<String, HashSet<String>>>,
+    /// The run's first code refused mid-step has been explained at once; later ones wait to
+    /// be explained together.
+    pub explained_one_code: std::sync::atomic::AtomicBool,
 }
 
 impl<B> std::ops::Deref for Shared<B> {
@@ -358,10 +361,22 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
                     // Refused in the middle of its step: the code was wrong — the secret key,
                     // most often. Not guessed again (another code from the same key would be
                     // refused too). Whether the token changed meanwhile (someone activated or
-                    // removed it) is asked for all such rows together, at the end of the run.
+                    // removed it) is asked for all such rows together, at the end of the run —
+                    // all but the run's first, asked at once so that the first failure is
+                    // reported as it happens (a file whose keys are all wrong shows it at once).
                     let mut record = with_error(base(ActivationStatus::Failed, action, &device), &err);
                     record.error_message = Some(wrong_key_message(&err, period));
-                    return RowEnd { record, detail: detail(&err), explain: Some(Explain::CodeRefused) };
+                    if shared.explained_one_code.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                        return RowEnd { record, detail: detail(&err), explain: Some(Explain::CodeRefused) };
+                    }
+                    return match reconcile(shared, row, &mut action, &mut device, ActivationStatus::AlreadyActive).await
+                    {
+                        Reconciled::Retry => RowEnd::done(record, detail(&err)),
+                        Reconciled::Done(status) => RowEnd::done(base(status, action, &device), None),
+                        Reconciled::Failed(e2) => {
+                            RowEnd::done(with_error(base(ActivationStatus::Failed, action, &device), &e2), detail(&e2))
+                        }
+                    };
                 }
                 // The step rolled over in flight (or nearly: the clocks agree only to the
                 // slack): the next step's code may pass, once. Re-read first: a change made
@@ -584,6 +599,7 @@ mod tests {
             typed_code: None,
             journal: Default::default(),
             owners: Default::default(),
+            explained_one_code: Default::default(),
         }
     }
 
@@ -618,17 +634,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_code_refused_mid_step_is_not_guessed_again_and_left_to_explain_with_the_others() {
-        let rejected = ApiError::Rejected { status: 400, code: "bad".into(), message: "no".into(), body: "{}".into() };
+    async fn a_code_refused_mid_step_is_not_guessed_again_the_first_explained_at_once_the_rest_later() {
+        let rejected =
+            || ApiError::Rejected { status: 400, code: "bad".into(), message: "no".into(), body: "{}".into() };
         let clock = clock_with_ms_left(20_000);
-        let s = shared(mock(clock, vec![Err(rejected)], DeviceStatus::Assigned));
+        let s = shared(mock(clock, vec![Err(rejected()), Err(rejected())], DeviceStatus::Assigned));
+        // The run's first: one read (was it changed meanwhile?), reported at once.
         let RowEnd { record: a, detail, explain } = activate_row(&s, &row(), Action::Activate, device()).await;
         assert_eq!(s.backend.sent.lock().unwrap().len(), 1, "no second guess");
-        assert_eq!(*s.backend.gets.lock().unwrap(), 0, "no read of its own: explained with the others at the end");
-        assert_eq!(explain, Some(Explain::CodeRefused));
+        assert_eq!(*s.backend.gets.lock().unwrap(), 1, "the first is explained at once");
+        assert_eq!(explain, None);
         assert_eq!((a.status, a.attempts, a.http_status), (ActivationStatus::Failed, 1, Some(400)));
         assert_eq!(a.error_code.as_deref(), Some("bad"));
         assert!(a.error_message.as_deref().is_some_and(|m| m.contains("secret key")), "{a:?}");
+        assert!(detail.is_some());
+        // The next: no read of its own, left to be explained with the others at the end.
+        let RowEnd { record: b, detail, explain } = activate_row(&s, &row(), Action::Activate, device()).await;
+        assert_eq!(s.backend.sent.lock().unwrap().len(), 2, "no second guess");
+        assert_eq!(*s.backend.gets.lock().unwrap(), 1, "no read of its own");
+        assert_eq!(explain, Some(Explain::CodeRefused));
+        assert_eq!((b.status, b.attempts), (ActivationStatus::Failed, 1));
+        assert!(b.error_message.as_deref().is_some_and(|m| m.contains("secret key")), "{b:?}");
         assert!(detail.is_some());
     }
 

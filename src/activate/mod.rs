@@ -89,6 +89,7 @@ pub async fn run<B: Backend>(
         typed_code: options.typed_code.clone(),
         journal: sink.journal(),
         owners: Default::default(),
+        explained_one_code: Default::default(),
     });
     // Ctrl-C: stop sending, let requests in flight finish and settle, then summarise.
     let interrupt = engine.watch_interrupt();
@@ -432,8 +433,11 @@ mod tests {
     struct Buggy {
         sent: Mutex<Vec<String>>,
         refuse_s2: bool,
-        /// S2's code is refused (a wrong key); then `find` shows S2 as this (None: gone).
+        /// The codes of S2 and S3 are refused (a wrong key); then the tenant shows them as this
+        /// (None: gone).
         wrong_code_s2: Option<Option<DeviceStatus>>,
+        /// Reads after the planning one: (`get`s, `find`s).
+        reads: Mutex<(u32, u32)>,
         explained: Mutex<Option<Result<Vec<bool>, ApiError>>>,
         explain_calls: Mutex<u32>,
     }
@@ -444,6 +448,7 @@ mod tests {
                 sent: Mutex::new(vec![]),
                 refuse_s2: false,
                 wrong_code_s2: None,
+                reads: Mutex::new((0, 0)),
                 explained: Mutex::new(None),
                 explain_calls: Mutex::new(0),
             }
@@ -453,6 +458,19 @@ mod tests {
         }
         fn wrong_code(later: Option<DeviceStatus>) -> Self {
             Self { wrong_code_s2: Some(later), ..Self::panicking() }
+        }
+        /// The tokens as the tenant shows them now: once written (and refused), S2 and S3
+        /// as `wrong_code_s2` says.
+        fn tenant_now(&self) -> Vec<Device> {
+            let mut all = ["S1", "S2", "S3"].map(device).to_vec();
+            if let (Some(later), true) = (self.wrong_code_s2, !self.sent.lock().unwrap().is_empty()) {
+                let wrong = |d: &Device| d.token.serial == "S2" || d.token.serial == "S3";
+                all.retain(|d| !wrong(d) || later.is_some());
+                for d in all.iter_mut().filter(|d| wrong(d)) {
+                    d.status = later.unwrap();
+                }
+            }
+            all
         }
     }
 
@@ -480,25 +498,21 @@ mod tests {
             Ok(["S1", "S2", "S3"].map(device).to_vec())
         }
         async fn find(&self, _: &[(String, String)]) -> Result<Vec<Device>, ApiError> {
-            let mut all = self.list_all().await?;
-            // After S2 was written (and refused), the tenant shows it as `wrong_code_s2` says.
-            if let (Some(later), true) = (self.wrong_code_s2, self.sent.lock().unwrap().iter().any(|s| s == "S2")) {
-                all.retain(|d| d.token.serial != "S2" || later.is_some());
-                for d in all.iter_mut().filter(|d| d.token.serial == "S2") {
-                    d.status = later.unwrap();
-                }
+            if !self.sent.lock().unwrap().is_empty() {
+                self.reads.lock().unwrap().1 += 1;
             }
-            Ok(all)
+            Ok(self.tenant_now())
         }
         async fn device_ids_of_user(&self, _: &str) -> Result<Vec<String>, ApiError> {
             Ok(vec![])
         }
         async fn get(&self, d: &Device) -> Result<Option<Device>, ApiError> {
-            Ok(Some(d.clone()))
+            self.reads.lock().unwrap().0 += 1;
+            Ok(self.tenant_now().into_iter().find(|x| x.token.serial == d.token.serial))
         }
         async fn activate(&self, _: &str, d: &Device, _: &str, _: Option<&str>) -> Result<(), ApiError> {
             self.sent.lock().unwrap().push(d.token.serial.clone());
-            if d.token.serial == "S2" && self.wrong_code_s2.is_some() {
+            if (d.token.serial == "S2" || d.token.serial == "S3") && self.wrong_code_s2.is_some() {
                 return Err(ApiError::Rejected {
                     status: 400,
                     code: "invalidVerificationCode".into(),
@@ -506,7 +520,8 @@ mod tests {
                     body: String::new(),
                 });
             }
-            if d.token.serial == "S2" && self.refuse_s2 {
+            // Refused until explained (a method id of its own, once the user is read).
+            if d.token.serial == "S2" && self.refuse_s2 && *self.explain_calls.lock().unwrap() == 0 {
                 return Err(ApiError::Rejected {
                     status: 404,
                     code: crate::backend::UNEXPLAINED_404.into(),
@@ -514,7 +529,7 @@ mod tests {
                     body: String::new(),
                 });
             }
-            if d.token.serial == "S2" {
+            if d.token.serial == "S2" && !self.refuse_s2 && self.wrong_code_s2.is_none() {
                 panic!("a bug in the backend");
             }
             Ok(())
@@ -626,6 +641,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_refusal_explained_as_the_users_own_token_is_written_again() {
+        let backend = Arc::new(Buggy::refusing(Ok(vec![true])));
+        let p = run_three(backend.clone(), None).await;
+        for serial in ["S1", "S2", "S3"] {
+            assert_eq!(p.row(serial)["status"], "activated", "{}", p.row(serial));
+        }
+        assert_eq!(*backend.explain_calls.lock().unwrap(), 1);
+        assert_eq!(*backend.sent.lock().unwrap(), ["S1", "S2", "S3", "S2"], "S2 written again, after the others");
+        assert_eq!(p.summary["exit_code"], 0);
+    }
+
+    #[tokio::test]
     async fn a_refusal_that_cannot_be_explained_is_recorded_as_such_and_the_run_says_why() {
         let lost = ApiError::Transport { maybe_applied: false, message: "connection refused".into() };
         let backend = Arc::new(Buggy::refusing(Err(lost)));
@@ -640,24 +667,29 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_code_refused_mid_step_is_explained_by_one_re_read_at_the_end() {
-        // Still assigned: the key is wrong.
-        let p = run_three(Arc::new(Buggy::wrong_code(Some(DeviceStatus::Assigned))), None).await;
-        assert_eq!(p.row("S1")["status"], "activated");
-        assert_eq!(p.row("S3")["status"], "activated");
-        assert_eq!(p.row("S2")["status"], "failed");
-        assert_eq!(p.row("S2")["error_code"], "invalidVerificationCode");
-        assert!(p.row("S2")["error_message"].as_str().unwrap().contains("secret key"), "{}", p.row("S2"));
-        assert_eq!(p.summary["exit_code"], 1);
-        // Someone activated it meanwhile: a refused write changed nothing, so it was them.
-        let p = run_three(Arc::new(Buggy::wrong_code(Some(DeviceStatus::Activated))), None).await;
-        assert_eq!(p.row("S2")["status"], "already_active", "{}", p.row("S2"));
-        assert!(p.row("S2")["error_code"].is_null());
-        assert_eq!(p.summary["exit_code"], 0);
-        // Removed meanwhile.
-        let p = run_three(Arc::new(Buggy::wrong_code(None)), None).await;
-        assert_eq!(p.row("S2")["status"], "failed");
-        assert_eq!(p.row("S2")["error_code"], "token_disappeared");
+    async fn codes_refused_mid_step_the_first_explained_at_once_the_rest_by_one_re_read_at_the_end() {
+        for (later, status, code) in [
+            // Still assigned: the key is wrong.
+            (Some(DeviceStatus::Assigned), "failed", Some("invalidVerificationCode")),
+            // Someone activated it meanwhile: a refused write changed nothing, so it was them.
+            (Some(DeviceStatus::Activated), "already_active", None),
+            // Removed meanwhile.
+            (None, "failed", Some("token_disappeared")),
+        ] {
+            let backend = Arc::new(Buggy::wrong_code(later));
+            let p = run_three(backend.clone(), None).await;
+            assert_eq!(p.row("S1")["status"], "activated");
+            for serial in ["S2", "S3"] {
+                assert_eq!(p.row(serial)["status"], status, "{later:?}: {}", p.row(serial));
+                assert_eq!(p.row(serial)["error_code"].as_str(), code, "{later:?}: {}", p.row(serial));
+            }
+            if status == "failed" && code == Some("invalidVerificationCode") {
+                assert!(p.row("S3")["error_message"].as_str().unwrap().contains("secret key"), "{}", p.row("S3"));
+            }
+            // S2 (the run's first) read at once; S3 by the one re-read at the end.
+            assert_eq!(*backend.reads.lock().unwrap(), (1, 1), "{later:?}: one get for S2, then one find for S3");
+            assert_eq!(*backend.sent.lock().unwrap(), ["S1", "S2", "S3"], "never guessed again");
+        }
     }
 
     #[tokio::test]

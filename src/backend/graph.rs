@@ -43,6 +43,9 @@ pub struct GraphBackend {
     ids_equal_seen: AtomicBool,
     /// The activation planner explains 404s itself, together (see `Backend::defer_explanations`).
     defer: AtomicBool,
+    /// The run's first such 404 has been explained at once (so the first failure is reported
+    /// as it happens; the later ones wait to be explained together).
+    explained_one_404: AtomicBool,
 }
 
 impl GraphBackend {
@@ -56,6 +59,7 @@ impl GraphBackend {
             ids_differ: AtomicBool::new(false),
             ids_equal_seen: AtomicBool::new(false),
             defer: AtomicBool::new(false),
+            explained_one_404: AtomicBool::new(false),
         }
     }
 
@@ -226,13 +230,17 @@ impl GraphBackend {
         };
         // An activation refused where device ids are method ids, of a token the inventory
         // says someone holds: almost surely someone else's. The planner explains these
-        // together at the end (users resolved 15 a request) instead of a read each now.
+        // together at the end (users resolved 15 a request) instead of a read each now —
+        // all but the run's first, which is explained at once, so that the first failure is
+        // reported as it happens (`-ErrorAction Stop` stops there; a file that is wrong
+        // throughout shows it at its first row).
         let explain_later = self.defer.load(Ordering::Relaxed)
             && suffix == "/activate"
             && known.is_none()
             && self.ids_equal_seen.load(Ordering::Relaxed)
             && !self.ids_differ.load(Ordering::Relaxed)
-            && device.token.assigned_to_id.is_some();
+            && device.token.assigned_to_id.is_some()
+            && self.explained_one_404.swap(true, Ordering::Relaxed);
         if explain_later {
             return Err(ApiError::Rejected {
                 status: 404,
