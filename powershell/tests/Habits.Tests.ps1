@@ -177,7 +177,10 @@ Describe '-ErrorAction Stop, -FailAtEnd and -Resume' {
         $lines = @('upn,serial number,secret key,time interval,manufacturer,model,sim_state')
         for ($i = 1; $i -le $Rows; $i++) {
             $state = if ($i -eq 4) { 'conflict' } else { 'assigned' }
-            $lines += "user$i@contoso.com,$(5000000 + $i),JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Token2,C202,$state"
+            # 60-second tokens: a run that starts in the last moments of a step waits for the
+            # next one, and rows that waited together start in no fixed order; with 60 s that
+            # happens half as often as with 30 s.
+            $lines += "user$i@contoso.com,$(5000000 + $i),JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,60,Token2,C202,$state"
         }
         $lines | Set-Content -LiteralPath $Seed -Encoding utf8NoBOM
     }

@@ -206,12 +206,12 @@ pub async fn run<B: Backend>(
         // Refusals are explained together once the writes are done (see `explain`).
         backend.defer_explanations();
         let shared_sink = Arc::new(tokio::sync::Mutex::new(sink));
-        let refused = execute(&shared, &shared_sink, writes, options.engine.parallel).await?;
+        let refused = execute(&shared, &shared_sink, writes).await?;
         if !refused.is_empty() {
             let again = explain(&shared, &shared_sink, refused, &mut exit_fatal).await?;
             // The users who hold their token after all (its method id differs): written to
             // that method now. Whatever comes back unexplained a second time stays so.
-            for (_, end) in execute(&shared, &shared_sink, again, options.engine.parallel).await? {
+            for (_, end) in execute(&shared, &shared_sink, again).await? {
                 shared_sink.lock().await.settle(end.record, end.detail)?;
             }
         }
@@ -228,68 +228,54 @@ type Write = (Row, Action, crate::backend::Device);
 /// A refused row to explain with the others: its write and how its attempts ended.
 type Refused = (Write, executor::RowEnd);
 
-/// Send these writes and settle each row's result, except the refusals left unexplained,
-/// which come back for [`explain`]. `workers` rows are in hand at once (`--parallel`), taken
-/// in file order: rows start in the order of the CSV, so the first failing row is the first
-/// that can fail (`-ErrorAction Stop`), and a stop leaves the file's tail, not random rows,
-/// unsent. (One task per row would start them in whatever order the scheduler woke them.)
-async fn execute<B: Backend>(
-    shared: &Arc<Shared<B>>,
-    sink: &SharedSink,
-    writes: Vec<Write>,
-    workers: usize,
-) -> Result<Vec<Refused>> {
-    let workers = workers.clamp(1, writes.len().max(1));
-    let queue = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(writes)));
-    // The row each worker has in hand, to record it if the worker dies of a bug.
-    let in_hand: Arc<std::sync::Mutex<Vec<Option<Write>>>> = Arc::new(std::sync::Mutex::new(vec![None; workers]));
+/// Send these writes (in parallel, through the engine) and settle each row's result, except
+/// the refusals left unexplained, which come back for [`explain`].
+async fn execute<B: Backend>(shared: &Arc<Shared<B>>, sink: &SharedSink, writes: Vec<Write>) -> Result<Vec<Refused>> {
     let mut tasks = tokio::task::JoinSet::new();
-    let mut worker_of: HashMap<tokio::task::Id, usize> = HashMap::new();
-    for w in 0..workers {
-        let (shared, sink, queue, in_hand) = (shared.clone(), sink.clone(), queue.clone(), in_hand.clone());
+    // What each task was doing, to record its row if the task dies of a bug.
+    let mut rows_of: HashMap<tokio::task::Id, Write> = HashMap::new();
+    for (row, action, device) in writes {
+        let shared = shared.clone();
+        let sink = sink.clone();
+        let (task_row, task_device) = (row.clone(), device.clone());
         let handle = tasks.spawn(async move {
-            let mut refused = Vec::new();
-            loop {
-                let Some(write) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else { break };
-                in_hand.lock().unwrap_or_else(|p| p.into_inner())[w] = Some(write.clone());
-                let (row, action, device) = &write;
-                let end = activate_row(&shared, row, *action, device.clone()).await;
-                in_hand.lock().unwrap_or_else(|p| p.into_inner())[w] = None;
-                if end.explain.is_some() {
-                    refused.push((write, end));
-                } else {
-                    sink.lock().await.settle(end.record, end.detail)?;
-                }
+            let end = activate_row(&shared, &task_row, action, task_device).await;
+            if end.explain.is_some() {
+                return Ok(Some(end));
             }
-            Ok::<_, anyhow::Error>(refused)
+            sink.lock().await.settle(end.record, end.detail).map(|()| None)
         });
-        worker_of.insert(handle.id(), w);
+        rows_of.insert(handle.id(), (row, action, device));
     }
     let mut refused = Vec::new();
     let mut failed: Option<anyhow::Error> = None;
     while let Some(joined) = tasks.join_next_with_id().await {
         match joined {
-            Ok((_, Ok(mut theirs))) => refused.append(&mut theirs),
+            Ok((_, Ok(None))) => {}
+            Ok((id, Ok(Some(end)))) => {
+                if let Some(write) = rows_of.remove(&id) {
+                    refused.push((write, end));
+                }
+            }
             // The sink could not record a result (the journal, stdout): stop sending, and
             // let the rows in flight settle before the error ends the command.
             Ok((_, Err(e))) => {
                 shared.engine.abort(StopReason::Journal, format!("{e:#}"));
                 failed.get_or_insert(e);
             }
-            // A bug in the tool (a panic) ended a worker. The run stops as it does for Ctrl-C
-            // — nothing new is sent, the rows in flight settle — and the worker's row is
+            // A bug in the tool (a panic) ended one row's task. The run stops as it does for
+            // Ctrl-C — nothing new is sent, the rows in flight settle — and that row is
             // recorded as unconfirmed: its write may have gone out, and its intent line is in
             // the journal, so `--resume` asks the tenant. Exit 70 (internal).
             Err(e) => {
-                let w = worker_of.get(&e.id()).copied();
+                let id = e.id();
                 let why = panic_message(e);
                 shared.engine.abort(
                     StopReason::Internal,
                     format!("internal error (a bug, please report it): a row's task panicked: {why}"),
                 );
-                let held = w.and_then(|w| in_hand.lock().unwrap_or_else(|p| p.into_inner())[w].take());
-                if let Some((row, action, device)) = held {
-                    let mut a = record(&row, ActivationStatus::Failed, action, Some(&device));
+                if let Some((row, action, device)) = rows_of.get(&id) {
+                    let mut a = record(row, ActivationStatus::Failed, *action, Some(device));
                     a.error_code = Some("internal_error".into());
                     a.error_message = Some(
                         "oathbulk hit a bug while handling this row; its write may have been sent: run again with --resume and the tenant's state decides".into(),
@@ -298,13 +284,6 @@ async fn execute<B: Backend>(
                 }
             }
         }
-    }
-    // Rows no worker took (every worker stopped early): never sent.
-    let left: Vec<Write> = queue.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
-    for (row, action, device) in left {
-        let mut a = record(&row, ActivationStatus::NotAttempted, action, Some(&device));
-        a.error_message = Some("the run stopped before this row was sent".into());
-        sink.lock().await.settle(a, None)?;
     }
     match failed {
         Some(e) => Err(e),
@@ -461,8 +440,6 @@ mod tests {
         reads: Mutex<(u32, u32)>,
         explained: Mutex<Option<Result<Vec<bool>, ApiError>>>,
         explain_calls: Mutex<u32>,
-        /// The tenant's tokens (each assigned to `{serial}@contoso.com`).
-        serials: Vec<String>,
     }
 
     impl Buggy {
@@ -474,7 +451,6 @@ mod tests {
                 reads: Mutex::new((0, 0)),
                 explained: Mutex::new(None),
                 explain_calls: Mutex::new(0),
-                serials: vec!["S1".into(), "S2".into(), "S3".into()],
             }
         }
         fn refusing(explained: Result<Vec<bool>, ApiError>) -> Self {
@@ -486,7 +462,7 @@ mod tests {
         /// The tokens as the tenant shows them now: once written (and refused), S2 and S3
         /// as `wrong_code_s2` says.
         fn tenant_now(&self) -> Vec<Device> {
-            let mut all: Vec<Device> = self.serials.iter().map(|s| device(s)).collect();
+            let mut all = ["S1", "S2", "S3"].map(device).to_vec();
             if let (Some(later), true) = (self.wrong_code_s2, !self.sent.lock().unwrap().is_empty()) {
                 let wrong = |d: &Device| d.token.serial == "S2" || d.token.serial == "S3";
                 all.retain(|d| !wrong(d) || later.is_some());
@@ -519,7 +495,7 @@ mod tests {
             Capabilities { assign: true }
         }
         async fn list_all(&self) -> Result<Vec<Device>, ApiError> {
-            Ok(self.serials.iter().map(|s| device(s)).collect())
+            Ok(["S1", "S2", "S3"].map(device).to_vec())
         }
         async fn find(&self, _: &[(String, String)]) -> Result<Vec<Device>, ApiError> {
             if !self.sent.lock().unwrap().is_empty() {
@@ -714,38 +690,6 @@ mod tests {
             assert_eq!(*backend.reads.lock().unwrap(), (1, 1), "{later:?}: one get for S2, then one find for S3");
             assert_eq!(*backend.sent.lock().unwrap(), ["S1", "S2", "S3"], "never guessed again");
         }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn rows_start_in_file_order_even_after_all_wait_for_a_step_boundary() {
-        // Every row must wait for the next step (2 s left, 5 s of validity asked): with one
-        // task per row they woke together and raced for the one place in any order.
-        let serials: Vec<String> = (1..=24).map(|i| format!("S{i}")).collect();
-        // S2 is refused once and explained as the user's own (the default mock would panic).
-        let backend = Arc::new(Buggy { serials: serials.clone(), ..Buggy::refusing(Ok(vec![true])) });
-        let options = RunOptions {
-            dry_run: false,
-            engine: EngineConfig { parallel: 1, pace: crate::engine::PaceMode::Unlimited, ..Default::default() },
-            min_validity_secs: Some(5),
-            typed_code: None,
-        };
-        let local = ServerClock::new().now_ms();
-        let clock = Arc::new(ServerClock::with_offset((local / 30_000 + 2) * 30_000 - 2_000 - local));
-        let mut rows: Vec<crate::pipeline::RowResult> = Vec::new();
-        for (i, s) in serials.iter().enumerate() {
-            rows.push(Ok(row(i as u64 + 2, s)));
-        }
-        let out = crate::output::Output::new(Box::new(Buffer::default()), crate::output::Format::Json, true);
-        let sink = Sink::new(
-            out,
-            crate::diag::Diag::new(crate::diag::ProgressMode::None),
-            "activate",
-            std::time::Instant::now(),
-        );
-        run(backend.clone(), Arc::new(Stats::default()), clock, rows, Settled::default(), options, sink).await.unwrap();
-        let sent = backend.sent.lock().unwrap().clone();
-        assert_eq!(sent[..24], serials[..], "rows sent in file order");
-        assert_eq!(sent[24], "S2", "then the refused one, once explained");
     }
 
     #[tokio::test]
