@@ -359,6 +359,9 @@ async fn explain<B: Backend>(
     }
 
     if !codes.is_empty() {
+        // `find` picks per-serial queries for a few rows and the whole inventory from 8 up:
+        // in a very large tenant with a few dozen refused codes, per-serial reads would be
+        // cheaper. Left as the backend's one rule for "these serials, now".
         let wanted: Vec<(String, String)> =
             codes.iter().map(|((row, _, _), _)| (row.serial.clone(), row.upn.clone())).collect();
         let now =
