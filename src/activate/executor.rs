@@ -342,7 +342,7 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
             }
             ApiError::Rejected { code, .. } if code == crate::backend::UNEXPLAINED_404 => {
                 // Refused, and not yet explained: the planner explains the run's refusals
-                // together (see `is_unexplained`). Nothing was applied.
+                // together (`activate::explain`). Nothing was applied.
                 let record = with_error(base(ActivationStatus::Failed, action, &device), &err);
                 return RowEnd { record, detail: detail(&err), explain: Some(Explain::NotUsersMethod) };
             }
@@ -366,14 +366,13 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
                     // reported as it happens (a file whose keys are all wrong shows it at once).
                     let mut record = with_error(base(ActivationStatus::Failed, action, &device), &err);
                     record.error_message = Some(wrong_key_message(&err, period));
+                    let refused = RowEnd { record, detail: detail(&err), explain: Some(Explain::CodeRefused) };
                     if shared.explained_one_code.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                        return RowEnd { record, detail: detail(&err), explain: Some(Explain::CodeRefused) };
+                        return refused;
                     }
-                    return match reconcile(shared, row, &mut action, &mut device, ActivationStatus::AlreadyActive).await
-                    {
-                        Reconciled::Retry => RowEnd::done(record, detail(&err)),
-                        Reconciled::Done(status) => RowEnd::done(base(status, action, &device), None),
-                        Reconciled::Failed(e2) => {
+                    return match reread(shared, &device).await {
+                        Ok(current) => after_refused_code(row, action, device, refused, current),
+                        Err(e2) => {
                             RowEnd::done(with_error(base(ActivationStatus::Failed, action, &device), &e2), detail(&e2))
                         }
                     };
@@ -441,7 +440,7 @@ enum Reconciled {
     Failed(ApiError),
 }
 
-/// Re-read the token and decide the next move. `if_active`: how to report a token found
+/// Re-read one token and decide the next move. `if_active`: how to report a token found
 /// active: `Activated` after an ambiguous failure (our write landed), `AlreadyActive` after a
 /// refusal (a refused write changed nothing, so someone else activated it).
 async fn reconcile<B: Backend>(
@@ -451,41 +450,83 @@ async fn reconcile<B: Backend>(
     device: &mut Device,
     if_active: ActivationStatus,
 ) -> Reconciled {
-    let current = shared.backend.get(device).await;
-    match current {
-        Err(e @ ApiError::Auth { .. }) => {
-            let message = super::auth_advice(&e, shared.backend.name());
-            shared.abort(StopReason::AuthRejected, message);
-            Reconciled::Failed(e)
-        }
+    match reread(shared, device).await {
+        Ok(current) => reconciled(row, action, device, if_active, current),
         Err(e) => Reconciled::Failed(e),
-        Ok(None) => Reconciled::Failed(ApiError::Rejected {
+    }
+}
+
+/// The token as the tenant shows it now (`None`: gone). A rejected credential stops the run.
+async fn reread<B: Backend>(shared: &Shared<B>, device: &Device) -> Result<Option<Device>, ApiError> {
+    let current = shared.backend.get(device).await;
+    if let Err(e @ ApiError::Auth { .. }) = &current {
+        shared.abort(StopReason::AuthRejected, super::auth_advice(e, shared.backend.name()));
+    }
+    current
+}
+
+/// The next move, from the token as the tenant shows it now (`None`: gone).
+fn reconciled(
+    row: &Row,
+    action: &mut Action,
+    device: &mut Device,
+    if_active: ActivationStatus,
+    current: Option<Device>,
+) -> Reconciled {
+    let Some(d) = current else {
+        return Reconciled::Failed(ApiError::Rejected {
             status: 404,
             code: "token_disappeared".into(),
             message: format!("token {} is no longer in the tenant", row.serial).into(),
             body: String::new(),
+        });
+    };
+    let status = d.status;
+    *device = Device { owner_upn: d.owner_upn.clone().or(device.owner_upn.clone()), ..d };
+    match status {
+        // It landed (our earlier request, answered too late to hear).
+        DeviceStatus::Activated => Reconciled::Done(if_active),
+        DeviceStatus::Assigned | DeviceStatus::FailedActivation => {
+            *action = Action::Activate;
+            Reconciled::Retry
+        }
+        DeviceStatus::Available => {
+            *action = Action::AssignAndActivate;
+            Reconciled::Retry
+        }
+        DeviceStatus::Unknown => Reconciled::Failed(ApiError::Rejected {
+            status: 200,
+            code: "unknown_status".into(),
+            message: format!("the tenant reports status '{}'", device.token.status).into(),
+            body: String::new(),
         }),
-        Ok(Some(d)) => {
-            let status = d.status;
-            *device = Device { owner_upn: d.owner_upn.clone().or(device.owner_upn.clone()), ..d };
-            match status {
-                // It landed (our earlier request, answered too late to hear).
-                DeviceStatus::Activated => Reconciled::Done(if_active),
-                DeviceStatus::Assigned | DeviceStatus::FailedActivation => {
-                    *action = Action::Activate;
-                    Reconciled::Retry
-                }
-                DeviceStatus::Available => {
-                    *action = Action::AssignAndActivate;
-                    Reconciled::Retry
-                }
-                DeviceStatus::Unknown => Reconciled::Failed(ApiError::Rejected {
-                    status: 200,
-                    code: "unknown_status".into(),
-                    message: format!("the tenant reports status '{}'", device.token.status).into(),
-                    body: String::new(),
-                }),
-            }
+    }
+}
+
+/// The end of a row whose code was refused mid-step (`refused`: its wrong-key failure), once
+/// its token has been re-read (`current`; `None`: gone) — at once for the run's first such
+/// row, together at the end of the run for the others: someone activated it meanwhile → the
+/// refused write changed nothing, `already_active`; gone, or in a status oathbulk does not
+/// know → that failure; otherwise the wrong-key failure stands.
+pub fn after_refused_code(
+    row: &Row,
+    mut action: Action,
+    mut device: Device,
+    refused: RowEnd,
+    current: Option<Device>,
+) -> RowEnd {
+    let RowEnd { record: failure, detail: failure_detail, .. } = refused;
+    let settled = |status, action, device: &Device| {
+        let mut a = record(row, status, action, Some(device));
+        a.attempts = failure.attempts;
+        a.step = failure.step;
+        a
+    };
+    match reconciled(row, &mut action, &mut device, ActivationStatus::AlreadyActive, current) {
+        Reconciled::Retry => RowEnd::done(failure, failure_detail),
+        Reconciled::Done(status) => RowEnd::done(settled(status, action, &device), None),
+        Reconciled::Failed(e) => {
+            RowEnd::done(with_error(settled(ActivationStatus::Failed, action, &device), &e), detail(&e))
         }
     }
 }

@@ -373,24 +373,13 @@ async fn explain<B: Backend>(
                 None
             }
         };
-        for ((row, _, _), mut end) in codes {
-            if let Some(index) = &index {
-                match index.lookup(&row.serial) {
-                    [] => {
-                        end.record.error_code = Some("token_disappeared".into());
-                        end.record.error_message = Some(format!("token {} is no longer in the tenant", row.serial));
-                    }
-                    [d] if d.status == crate::backend::DeviceStatus::Activated => {
-                        // A refused write changed nothing: someone else activated it meanwhile.
-                        end.record.status = ActivationStatus::AlreadyActive;
-                        end.record.http_status = None;
-                        end.record.error_code = None;
-                        end.record.error_message = None;
-                        end.detail = None;
-                    }
-                    _ => {}
-                }
-            }
+        for ((row, action, device), end) in codes {
+            let end = match index.as_ref().map(|index| index.lookup(&row.serial)) {
+                Some([]) => executor::after_refused_code(&row, action, device, end, None),
+                Some([now]) => executor::after_refused_code(&row, action, device, end, Some(now.clone())),
+                // Not re-read, or the serial is now ambiguous: the wrong-key failure stands.
+                _ => end,
+            };
             sink.lock().await.settle(end.record, end.detail)?;
         }
     }

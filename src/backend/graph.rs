@@ -329,7 +329,7 @@ impl GraphBackend {
         for d in devices.iter_mut() {
             let Some(upn) = user_of(d) else { continue };
             let Some(Some(user)) = cache.get(&upn.to_lowercase()) else { continue };
-            if d.token.assigned_to_id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(&user.id)) {
+            if held_by(d, user) == Some(true) {
                 d.owner_upn = Some(if user.upn.is_empty() { upn.to_string() } else { user.upn.clone() });
             }
         }
@@ -468,6 +468,12 @@ fn user_segment(key: &str) -> String {
     } else {
         format!("users/{}", encode(key))
     }
+}
+
+/// Does `user` hold `device`, by object id (`assignedTo.id`; never a display name)? `None`
+/// when the inventory names no holder.
+fn held_by(device: &Device, user: &UserRef) -> Option<bool> {
+    device.token.assigned_to_id.as_deref().map(|holder| holder.eq_ignore_ascii_case(&user.id))
 }
 
 /// A user's methods: (device id, method id).
@@ -613,11 +619,7 @@ impl Backend for GraphBackend {
         let mut read = std::collections::HashSet::new();
         for (upn, device) in refused {
             let user = self.users.lock().unwrap().get(&upn.to_lowercase()).cloned().flatten();
-            let someone_else = match (&user, &device.token.assigned_to_id) {
-                (Some(user), Some(holder)) => !user.id.eq_ignore_ascii_case(holder),
-                _ => false,
-            };
-            if someone_else {
+            if user.as_ref().and_then(|user| held_by(device, user)) == Some(false) {
                 holds.push(false);
                 continue;
             }
