@@ -32,7 +32,7 @@ const MIN_SPAN: Duration = Duration::from_millis(20);
 /// Accepted writes needed after an anchor before their count is a lower bound.
 const MIN_COUNT: usize = 3;
 /// An upper bound is believed this long at first, doubling each time the tenant repeats it.
-pub const HI_TTL: Duration = Duration::from_secs(60);
+pub const HI_TTL: Duration = Duration::from_secs(150);
 const HI_TTL_MAX: Duration = Duration::from_secs(600);
 /// Bounds this close together are a known rate.
 const NARROW: f64 = 1.1;
@@ -92,6 +92,12 @@ impl RateEstimate {
         }
         // `accepted` keeps lo ≤ hi; max/min rather than `clamp`, which panics if it ever did not.
         self.mid.unwrap_or(self.hi).min(self.hi).max(self.lo)
+    }
+
+    /// Has a pair of refusals with accepted writes between them measured the rate? (Bounds
+    /// alone say where it is not.)
+    pub fn measured(&self) -> bool {
+        self.mid.is_some()
     }
 
     /// Has anything been learnt (even if the upper bound expired)?
@@ -174,7 +180,9 @@ impl RateEstimate {
                 self.hi = h;
                 self.hi_at = Some(now);
             }
-            if span > widest {
+            // A pair with no accepted write between says only that the rate is below
+            // 1/span; its midpoint would be a guess (and after a ramp, a wild one).
+            if span > widest && n > 0 {
                 widest = span;
                 self.mid = Some((n as f64 + 0.5) / span.as_secs_f64());
             }

@@ -310,6 +310,9 @@ impl State {
         } else {
             return;
         };
+        // A refusal speeds the pace up only on a measurement (refusals with accepted writes
+        // between them): bounds alone are no reason to send faster.
+        let next = if self.estimate.measured() { next } else { next.min(self.rate) };
         self.set(next, now);
         self.base = self.rate;
         if fresh {
@@ -429,7 +432,11 @@ mod tests {
                             pacer.accepted(sent, Instant::now());
                             break;
                         }
+                        let rate_before = pacer.rate();
                         pacer.throttled(sent, Instant::now(), Some(Duration::from_secs(1)));
+                        if std::env::var_os("PACER_TRACE").is_some() {
+                            eprintln!("429 sent {:.3} rate {:?} -> {:?}", sent.duration_since(start).as_secs_f64(), rate_before, pacer.rate());
+                        }
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 }
@@ -574,6 +581,23 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    #[ignore]
+    async fn grid() {
+        let mut total = 0;
+        for burst in std::env::var("GRID_BURSTS").map(|s| s.split(',').map(|c| c.parse::<f64>().unwrap()).collect::<Vec<_>>()).unwrap_or(vec![5.0, 20.0]) {
+            for cap in std::env::var("GRID_CAPS").map(|s| s.split(',').map(|c| c.parse::<f64>().unwrap()).collect::<Vec<_>>()).unwrap_or(vec![3.0, 5.0, 10.0, 25.0, 50.0, 100.0, 200.0]) {
+                let n = 600;
+                let (took, throttled) = run_against_bucket(n, cap, burst, PaceMode::Adaptive { ceiling: None }).await;
+                let floor = (n as f64 - burst) / cap;
+                let ratio = took.as_secs_f64() / floor;
+                total += throttled;
+                eprintln!("GRID burst {burst} cap {cap}: ratio {ratio:.3}, {throttled} throttled");
+            }
+        }
+        eprintln!("GRID total {total}");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn finds_each_tenant_rate_without_being_told() {
         // The model tenant of benches/activate-bench.sh (burst 5, whole-second Retry-After,
         // 50 ms): the targets are wall ≤ 1.10 × floor and ~1% of requests refused;
@@ -600,11 +624,12 @@ mod tests {
     async fn follows_a_limit_that_falls_and_rises() {
         // Another app takes most of the tenant's budget for a while, then leaves.
         let caps = vec![(Duration::ZERO, 100.0), (Duration::from_secs(3), 20.0), (Duration::from_secs(40), 60.0)];
-        let (took, throttled) = run_against(2400, caps, 5.0, PaceMode::Adaptive { ceiling: None }).await;
-        // Floor: 300 in 3 s, 740 in the next 37 s, the remaining 1,360 at 60/s (22.7 s): 63 s.
-        // The estimate of 20/s is believed for a minute before the probe looks past it.
+        let (took, throttled) = run_against(6000, caps, 5.0, PaceMode::Adaptive { ceiling: None }).await;
+        // The estimate of 20/s is believed for HI_TTL (150 s) before the probe looks past it,
+        // then climbs to 60/s in about a minute: ~225 s. Never finding the rise: 1,040 writes
+        // by 40 s, the other 4,960 at 20/s: 288 s.
         eprintln!("{took:?}, {throttled} 429s");
-        assert!(took < Duration::from_secs(95), "{took:?}: the rise was not found");
+        assert!(took < Duration::from_secs(250), "{took:?}: the rise was not found");
         assert!(throttled < 60, "{throttled} 429s: the fall was not followed");
     }
 
