@@ -376,8 +376,9 @@ impl GraphBackend {
 
     /// Name the holder of each active token that its row's user holds: the rows' users are
     /// resolved 15 a request and compared by object id with `assignedTo.id` (never a display
-    /// name). What stays unnamed is asked per user by the planner; assigned tokens need no
-    /// name at all (their write goes to the user's own method, which only the holder has).
+    /// name). Tokens the inventory already named by UPN (`EXPAND`) are left as they are.
+    /// What stays unnamed is asked per user by the planner; assigned tokens need no name at
+    /// all (their write goes to the user's own method, which only the holder has).
     async fn name_holders(&self, devices: &mut [Device], wanted: &[(String, String)]) -> Result<(), ApiError> {
         let row_user: HashMap<String, &str> = wanted
             .iter()
