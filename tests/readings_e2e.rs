@@ -1,13 +1,14 @@
 //! Issue 10: Microsoft Graph as documented, under every reading the docs allow. Each
 //! scenario runs the real binary against the simulator once per reading (411 for a
 //! length-less write, distinct method and device ids, the documented bulk-create answer,
-//! a refused `$top`, the `value`-wrapped policy) and once with all of them at once, and
+//! a refused `$top`, the `value`-wrapped policy, an inventory `$expand=assignTo` refused or
+//! ignored) and once with all of them at once, and
 //! asserts the tenant's state — which must not depend on the reading.
 
 mod common;
 
 use common::{csv, seed_for, Api, Run, Tenant};
-use oathbulk::simulate::{Readings, SimConfig, SimState};
+use oathbulk::simulate::{ExpandAssignTo, Readings, SimConfig, SimState};
 use serde_json::Value;
 
 fn config(reading: &str) -> SimConfig {
@@ -45,6 +46,8 @@ fn mixed(i: usize) -> &'static str {
 
 #[test]
 fn activate_under_every_reading() {
+    // (list_devices requests, refused expands) under the readings without the expand.
+    let mut inventory_reads = std::collections::HashMap::new();
     for reading in Readings::NAMES {
         // 250 rows: more than the service's default page of 100 (what a refused `$top` gets).
         let t = Tenant::new(Api::Graph, &csv(250, mixed), config(reading));
@@ -74,30 +77,66 @@ fn activate_under_every_reading() {
                 _ => {}
             }
         }
-        if reading == "default" {
+        let by = |route: &str| state.counters.requests_by_route.get(route).copied().unwrap_or(0);
+        let conflicts = (0..250).filter(|&i| mixed(i) == "conflict").count() as u64;
+        let active = (0..250).filter(|&i| mixed(i) == "activated").count() as u64;
+        let assigned = (0..250).filter(|&i| mixed(i) == "assigned").count() as u64;
+        assert_eq!(by("graph.get_user"), 0, "[{reading}] {:?}", state.counters.requests_by_route);
+        if expands(reading) {
+            // The inventory names every holder by UPN: someone else's token and an already
+            // active one are settled without a write, a user resolved or a method list read.
+            assert_eq!(state.counters.foreign_method_writes, 0, "[{reading}] a conflict was written to");
+            assert_eq!(state.counters.expand_refused, 0, "[{reading}]");
+            if reading != "some-distinct-method-ids" {
+                // (there, refusals of the user's own tokens are explained by resolving users)
+                assert_eq!(by("graph.list_users"), 0, "[{reading}] {:?}", state.counters.requests_by_route);
+            }
+            if !reading.contains("distinct") {
+                assert_eq!(by("graph.list_methods"), 0, "[{reading}] {:?}", state.counters.requests_by_route);
+                assert_eq!(
+                    by("graph.activate"),
+                    assigned,
+                    "[{reading}] one write per assigned row, none for conflicts"
+                );
+            }
+        } else if reading != "all" {
+            // (under `all`, distinct method ids: a user's methods are read before a write)
+            assert!(state.counters.foreign_method_writes >= 1, "[{reading}] conflicts found by writing, as before");
+        }
+        if reading == "expand-refused" || reading == "expand-ignored" {
             // Holders of active tokens: the rows' users resolved 15 a request and compared
             // by id; a user's methods are read only to explain a refused write (conflicts).
-            let by = |route: &str| state.counters.requests_by_route.get(route).copied().unwrap_or(0);
             // A refused write to someone else's token is explained at the end, with the
             // others: the users resolved 15 a request, not a read each. Only the conflicts
             // refused before any write had succeeded (at most the first --parallel) are read
             // at once.
-            let conflicts = (0..250).filter(|&i| mixed(i) == "conflict").count() as u64;
-            let active = (0..250).filter(|&i| mixed(i) == "activated").count() as u64;
             assert!(by("graph.list_methods") <= 8, "{:?}", state.counters.requests_by_route);
             assert!(
                 by("graph.list_users") <= conflicts.div_ceil(15) + active.div_ceil(15),
                 "{:?}",
                 state.counters.requests_by_route
             );
-            let assigned = (0..250).filter(|&i| mixed(i) == "assigned").count() as u64;
             assert_eq!(by("graph.activate"), assigned + conflicts, "one write per assigned row, conflicts included");
-            assert_eq!(by("graph.get_user"), 0, "{:?}", state.counters.requests_by_route);
+            inventory_reads.insert(reading, (by("graph.list_devices"), state.counters.expand_refused));
         }
         if reading == "top-limit" || reading == "all" {
             assert!(state.counters.top_refused >= 1, "[{reading}] the reading was exercised");
         }
+        if reading == "all" {
+            assert!(state.counters.expand_refused >= 1, "[{reading}] the expand reading was exercised");
+        }
     }
+    // A refused expand costs one request in the whole run (the refusal is remembered), and
+    // the run is then the one of a tenant that ignores it.
+    let (refused, ignored) = (inventory_reads["expand-refused"], inventory_reads["expand-ignored"]);
+    assert_eq!(refused.1, 1, "one refused read: {refused:?}");
+    assert_eq!(ignored.1, 0);
+    assert_eq!(refused.0, ignored.0 + 1, "the inventory reads, the refused one included");
+}
+
+/// Readings whose inventory names holders by UPN (`$expand=assignTo` honoured).
+fn expands(reading: &str) -> bool {
+    !matches!(reading, "expand-refused" | "expand-ignored" | "all")
 }
 
 /// The seed's case: every token assigned to its CSV user, none active. One request per
@@ -315,10 +354,13 @@ fn some_distinct_method_ids_are_explained_together_and_written_again() {
     let n = 40; // users hold up to 3 tokens; every other token's method id differs
                 // Row 1 is someone else's: the run's first 404, explained at once (a conflict, which
                 // tells nothing about ids); the later 404s are the odd tokens' own method ids.
+                // An inventory without holders' UPNs: with them, the conflict is settled unwritten.
+    let readings =
+        Readings { expand_assign_to: ExpandAssignTo::Ignored, ..Readings::named("some-distinct-method-ids").unwrap() };
     let t = Tenant::new(
         Api::Graph,
         &csv(n, |i| if i == 1 { "conflict" } else { "assigned" }),
-        config("some-distinct-method-ids"),
+        SimConfig { readings, ..Default::default() },
     );
     // One at a time: the first token (ids equal) succeeds before the second is refused.
     let r = oathbulk(&t, "activate", &[t.csv.to_str().unwrap(), "--max-rate", "2000", "--parallel", "1"]);

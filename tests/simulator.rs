@@ -172,6 +172,57 @@ async fn graph_paging_follows_next_link_across_three_pages() {
     assert_eq!(sim.state().counters.requests_by_route["graph.list_devices"], 3);
 }
 
+/// `$expand=assignTo`, under each reading: the holder as a user on every page (an inner
+/// `$select` honoured, `null` for an available token), a 400, or nothing at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_expand_assign_to_under_each_reading() {
+    let text = csv(5, |i| format!("user{i}@contoso.com"), |i| if i == 2 { "" } else { "assigned" });
+    let c = client();
+    let expand = format!("$expand={}", urlencode("assignTo($select=id,userPrincipalName)"));
+    let url = |sim: &Simulator| format!("{}?$top=2&{expand}", devices_url(sim));
+
+    let sim = start(SimConfig { page_size_max: 2, ..Default::default() }, &text).await;
+    let (sizes, items) = all_pages(&c, url(&sim)).await;
+    assert_eq!(sizes, vec![2, 2, 1], "nextLink keeps $top and $expand");
+    let users = sim.state().users;
+    for d in &items {
+        let serial = d["serialNumber"].as_str().unwrap();
+        if serial == "SN0002" {
+            assert!(d["assignTo"].is_null(), "an available token: {d}");
+            continue;
+        }
+        let upn = format!("user{}@contoso.com", &serial[2..].parse::<usize>().unwrap());
+        let id = &users.iter().find(|u| u.user_principal_name == upn).unwrap().id;
+        assert_eq!(d["assignTo"], json!({"id": id, "userPrincipalName": upn}), "only what $select asks: {d}");
+        assert_eq!(d["assignedTo"]["id"], json!(id));
+    }
+    // Without an inner $select, the user's other properties too; an unknown one is a 400.
+    let (status, body) = get(&c, &format!("{}?$expand=assignTo", devices_url(&sim))).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["value"][0]["assignTo"]["displayName"], "User0", "{body}");
+    let (status, body) = get(&c, &format!("{}?$expand=owner", devices_url(&sim))).await;
+    assert_eq!((status.as_u16(), assert_envelope(&body)), (400, "BadRequest"));
+    sim.shutdown().await;
+
+    let refused = SimConfig { readings: Readings::named("expand-refused").unwrap(), ..Default::default() };
+    let sim = start(refused, &text).await;
+    let (status, body) = get(&c, &url(&sim)).await;
+    assert_eq!((status.as_u16(), assert_envelope(&body)), (400, "BadRequest"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("'assignTo'"), "{body}");
+    let (status, body) = get(&c, &format!("{}?$top=2", devices_url(&sim))).await;
+    assert_eq!(status, 200, "without $expand: {body}");
+    assert_eq!(sim.state().counters.expand_refused, 1);
+    sim.shutdown().await;
+
+    let ignored = SimConfig { readings: Readings::named("expand-ignored").unwrap(), ..Default::default() };
+    let sim = start(ignored, &text).await;
+    let (_, items) = all_pages(&c, url(&sim)).await;
+    assert_eq!(items.len(), 5);
+    assert!(items.iter().all(|d| d.get("assignTo").is_none()), "ignored: {items:?}");
+    assert_eq!(sim.state().counters.expand_refused, 0);
+    sim.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graph_filter_by_serial_and_bad_queries() {
     let sim = start(SimConfig::default(), &csv(5, |_| "alice@contoso.com".into(), |_| "")).await;

@@ -40,7 +40,8 @@ impl TenantIndex {
 }
 
 /// UPNs whose tokens must be read before planning: only where a write cannot be the proof.
-/// An active token held by an id the inventory cannot name (Graph names holders by id only):
+/// An active token held by an id the inventory cannot name (Graph names holders by id only,
+/// unless the tenant honours `$expand=assignTo`, which gives `owner_upn`):
 /// already active for this user, or someone else's? A dry run sends no write to learn from,
 /// so it asks for every held token's holder. An assigned token needs no read in a real run:
 /// the activation goes to the CSV user's own method, which the tenant refuses unless the user

@@ -14,6 +14,13 @@ const DEVICES: &str = "directory/authenticationMethodDevices/hardwareOathDevices
 /// The page size asked of the inventory. Not a documented maximum of this collection:
 /// a tenant that refuses it (400) is read again at its default page size (docs/graph-api.md).
 const PAGE: u32 = 999;
+/// The holder as a user, asked of every inventory read: `assignedTo` names a holder by id
+/// and display name only, while the CSV names users by UPN. With the UPN in the inventory,
+/// someone else's token and an already active one are known without a write or a user
+/// lookup. `assignTo` is a navigation property (to `user`) in the beta CSDL, but no doc shows
+/// the list expanding it: a tenant that refuses it (400) is read without it, as one that
+/// ignores it is (docs/graph-api.md).
+const EXPAND: &str = "assignTo($select=id,userPrincipalName)";
 /// Up to this many rows, one `$filter` query per serial is cheaper than the whole inventory.
 const FILTER_BELOW: usize = 8;
 /// Values per `userPrincipalName in (…)` filter: Graph's limit for `in` on users.
@@ -46,6 +53,10 @@ pub struct GraphBackend {
     /// The run's first such 404 has been explained at once (so the first failure is reported
     /// as it happens; the later ones wait to be explained together).
     explained_one_404: AtomicBool,
+    /// The inventory refused `$expand` (400): read without it for the rest of the run.
+    expand_refused: AtomicBool,
+    /// The inventory refused `$top={PAGE}` (400): read at its own page size from now on.
+    top_refused: AtomicBool,
 }
 
 impl GraphBackend {
@@ -60,6 +71,8 @@ impl GraphBackend {
             ids_equal_seen: AtomicBool::new(false),
             defer: AtomicBool::new(false),
             explained_one_404: AtomicBool::new(false),
+            expand_refused: AtomicBool::new(false),
+            top_refused: AtomicBool::new(false),
         }
     }
 
@@ -140,10 +153,65 @@ fn user_not_found(upn: &str) -> ApiError {
 impl GraphBackend {
     /// The device with this serial, if the tenant has exactly one.
     async fn by_serial(&self, serial: &str) -> Result<Option<Device>, ApiError> {
-        let filter = format!("serialNumber eq '{}'", serial.replace('\'', "''"));
-        let url = format!("{}?$filter={}", self.url(DEVICES), encode(&filter));
-        let found: Vec<Device> = self.collect(url).await?.iter().map(device_from_json).collect();
+        let found = self.inventory(Some(serial)).await?;
         Ok(found.into_iter().find(|d| d.token.serial.eq_ignore_ascii_case(serial)))
+    }
+
+    /// The inventory: all of it (`$top={PAGE}`), or the devices with this serial (`$filter`),
+    /// holders expanded (`EXPAND`). A 400 drops what the tenant may be refusing, `$expand`
+    /// first, and it is not asked again this run: a refusal is paid for once. Where both
+    /// were asked, a 400 without `$expand` too shows `$top` is refused, and the expand is
+    /// tried again on its own (the `top-limit` reading honours it).
+    async fn inventory(&self, serial: Option<&str>) -> Result<Vec<Device>, ApiError> {
+        loop {
+            let expand = !self.expand_refused.load(Ordering::Relaxed);
+            let top = serial.is_none() && !self.top_refused.load(Ordering::Relaxed);
+            let items = match self.collect(self.inventory_url(serial, expand, top)).await {
+                Err(ApiError::Rejected { status: 400, .. }) if expand && top => {
+                    match self.collect(self.inventory_url(serial, false, true)).await {
+                        Err(ApiError::Rejected { status: 400, .. }) => {
+                            self.top_refused.store(true, Ordering::Relaxed);
+                            continue;
+                        }
+                        without => {
+                            // Only an answer shows it was the expand (a 5xx shows nothing).
+                            self.expand_refused.store(without.is_ok(), Ordering::Relaxed);
+                            without?
+                        }
+                    }
+                }
+                Err(ApiError::Rejected { status: 400, .. }) if expand => {
+                    self.expand_refused.store(true, Ordering::Relaxed);
+                    continue;
+                }
+                // `$top` is refused above a limit the docs do not state: read at the
+                // service's own page size instead (nextLink still brings every page).
+                Err(ApiError::Rejected { status: 400, .. }) if top => {
+                    self.top_refused.store(true, Ordering::Relaxed);
+                    continue;
+                }
+                other => other?,
+            };
+            return Ok(items.iter().map(device_from_json).collect());
+        }
+    }
+
+    fn inventory_url(&self, serial: Option<&str>, expand: bool, top: bool) -> String {
+        let mut query = Vec::new();
+        if let Some(serial) = serial {
+            query.push(format!("$filter={}", encode(&format!("serialNumber eq '{}'", serial.replace('\'', "''")))));
+        }
+        if top {
+            query.push(format!("$top={PAGE}"));
+        }
+        if expand {
+            query.push(format!("$expand={}", encode(EXPAND)));
+        }
+        if query.is_empty() {
+            self.url(DEVICES)
+        } else {
+            format!("{}?{}", self.url(DEVICES), query.join("&"))
+        }
     }
 
     /// The user's hardware OATH methods: one read (device expanded), then cached for the
@@ -308,16 +376,18 @@ impl GraphBackend {
 
     /// Name the holder of each active token that its row's user holds: the rows' users are
     /// resolved 15 a request and compared by object id with `assignedTo.id` (never a display
-    /// name). What stays unnamed is asked per user by the planner; assigned tokens need no
-    /// name at all (their write goes to the user's own method, which only the holder has).
+    /// name). Tokens the inventory already named by UPN (`EXPAND`) are left as they are.
+    /// What stays unnamed is asked per user by the planner; assigned tokens need no name at
+    /// all (their write goes to the user's own method, which only the holder has).
     async fn name_holders(&self, devices: &mut [Device], wanted: &[(String, String)]) -> Result<(), ApiError> {
         let row_user: HashMap<String, &str> = wanted
             .iter()
             .filter(|(_, upn)| !upn.is_empty())
             .map(|(serial, upn)| (serial.to_lowercase(), upn.as_str()))
             .collect();
+        // A holder the inventory named by UPN (`$expand=assignTo`) needs no lookup.
         let user_of = |d: &Device| {
-            let held = d.status == DeviceStatus::Activated && d.token.assigned_to_id.is_some();
+            let held = d.status == DeviceStatus::Activated && d.token.assigned_to_id.is_some() && d.owner_upn.is_none();
             held.then(|| row_user.get(&d.token.serial.to_lowercase()).copied()).flatten()
         };
         let upns: Vec<&str> = devices.iter().filter_map(user_of).collect();
@@ -540,12 +610,16 @@ fn str_field(v: &Value, key: &str) -> Option<String> {
 }
 
 /// A Graph `hardwareOathTokenAuthenticationMethodDevice` as a [`Device`].
+/// An expanded `assignTo` (a user) names the holder by UPN; it is trusted only for a held
+/// token (an available one holds nobody, whatever a stale expansion says).
 pub fn device_from_json(v: &Value) -> Device {
     let status = str_field(v, "status").unwrap_or_default();
+    let parsed = DeviceStatus::parse(&status);
     let assigned = v.get("assignedTo").filter(|a| a.is_object());
+    let holder = v.get("assignTo").filter(|a| a.is_object() && parsed != DeviceStatus::Available);
     Device {
-        status: DeviceStatus::parse(&status),
-        owner_upn: None,
+        status: parsed,
+        owner_upn: holder.and_then(|h| str_field(h, "userPrincipalName")).filter(|u| !u.is_empty()),
         token: TenantToken {
             id: str_field(v, "id").unwrap_or_default(),
             serial: str_field(v, "serialNumber").unwrap_or_default(),
@@ -555,7 +629,9 @@ pub fn device_from_json(v: &Value) -> Device {
             time_interval: v.get("timeIntervalInSeconds").and_then(Value::as_u64).map(|n| n as u32),
             hash: v.get("hashFunction").and_then(Value::as_str).and_then(HashFunction::parse),
             display_name: str_field(v, "displayName"),
-            assigned_to_id: assigned.and_then(|a| str_field(a, "id")),
+            assigned_to_id: assigned
+                .and_then(|a| str_field(a, "id"))
+                .or_else(|| holder.and_then(|h| str_field(h, "id"))),
             assigned_to: assigned.and_then(|a| str_field(a, "displayName")),
             last_used: str_field(v, "lastUsedDateTime"),
         },
@@ -572,13 +648,7 @@ impl Backend for GraphBackend {
     }
 
     async fn list_all(&self) -> Result<Vec<Device>, ApiError> {
-        let items = match self.collect(self.url(&format!("{DEVICES}?$top={PAGE}"))).await {
-            // `$top` is refused above a limit the docs do not state: read at the service's
-            // own page size instead (nextLink still brings every page).
-            Err(ApiError::Rejected { status: 400, .. }) => self.collect(self.url(DEVICES)).await?,
-            other => other?,
-        };
-        Ok(items.iter().map(device_from_json).collect())
+        self.inventory(None).await
     }
 
     async fn find(&self, wanted: &[(String, String)]) -> Result<Vec<Device>, ApiError> {
@@ -587,9 +657,7 @@ impl Backend for GraphBackend {
         } else {
             let mut out = Vec::new();
             for (serial, _) in wanted {
-                let filter = format!("serialNumber eq '{}'", serial.replace('\'', "''"));
-                let url = format!("{}?$filter={}", self.url(DEVICES), encode(&filter));
-                out.extend(self.collect(url).await?.iter().map(device_from_json));
+                out.extend(self.inventory(Some(serial)).await?);
             }
             out
         };
@@ -855,6 +923,37 @@ mod tests {
         assert_eq!(err.code(), "unreadable_policy");
         assert!(err.message().contains("{\"value\":[]}"), "names what came back: {}", err.message());
         assert!(policy_state_of(&Value::Null).is_err());
+    }
+
+    #[test]
+    fn an_expanded_assign_to_names_the_holder_of_a_held_token_only() {
+        let held = json!({
+            "id": "d-1", "serialNumber": "SN1", "status": "activated",
+            "assignedTo": {"id": "u-1", "displayName": "Ann"},
+            "assignTo": {"id": "u-1", "userPrincipalName": "Ann@contoso.com"},
+        });
+        let d = device_from_json(&held);
+        assert_eq!(d.owner_upn.as_deref(), Some("Ann@contoso.com"));
+        assert_eq!((d.token.assigned_to_id.as_deref(), d.token.assigned_to.as_deref()), (Some("u-1"), Some("Ann")));
+
+        // Without `assignTo` (a tenant that ignores or refuses the expand): as before.
+        let mut plain = held.clone();
+        plain.as_object_mut().unwrap().remove("assignTo");
+        let d = device_from_json(&plain);
+        assert_eq!((d.owner_upn, d.token.assigned_to_id.as_deref()), (None, Some("u-1")));
+
+        // Only `assignTo`: its id names the holder too.
+        let mut only = held.clone();
+        only.as_object_mut().unwrap().remove("assignedTo");
+        let d = device_from_json(&only);
+        assert_eq!((d.owner_upn.as_deref(), d.token.assigned_to_id.as_deref()), (Some("Ann@contoso.com"), Some("u-1")));
+
+        // An available token holds nobody, whatever the expansion says; `null` is nobody.
+        let stale = json!({"id": "d-2", "status": "available", "assignTo": {"id": "u-1", "userPrincipalName": "a@b"}});
+        let d = device_from_json(&stale);
+        assert_eq!((d.owner_upn, d.token.assigned_to_id), (None, None));
+        let d = device_from_json(&json!({"id": "d-3", "status": "assigned", "assignTo": null}));
+        assert_eq!(d.owner_upn, None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use super::HashArg;
 use crate::inventory::{Inventory, ReadOptions, SecretFormat};
 use crate::record::Record;
-use crate::simulate::{Readings, SimConfig, Simulator};
+use crate::simulate::{ExpandAssignTo, Readings, SimConfig, Simulator};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::io::Write;
@@ -48,7 +48,7 @@ pub struct TenantStateArgs {
     pub bulk_create_fails: bool,
     /// Start from a named reading of the Graph docs (docs/graph-api.md): default,
     /// distinct-method-ids, some-distinct-method-ids, documented-bulk-answer, top-limit,
-    /// policy-value-wrapped, all.
+    /// policy-value-wrapped, expand-refused, expand-ignored, all.
     /// The flags below add to it.
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub reading: String,
@@ -70,6 +70,10 @@ pub struct TenantStateArgs {
     /// The policy read answers {"value": [policy]} (the docs' example).
     #[arg(long)]
     pub policy_value_wrapped: bool,
+    /// What the inventory does with $expand=assignTo(…): honoured (the holder's UPN on each
+    /// device), refused (400) or ignored. Overrides the reading's.
+    #[arg(long, value_name = "ANSWER", value_parser = ExpandAssignTo::NAMES)]
+    pub expand_assign_to: Option<String>,
 }
 
 impl TenantStateArgs {
@@ -81,6 +85,9 @@ impl TenantStateArgs {
         r.documented_bulk_answer |= self.documented_bulk_answer;
         r.top_limit = self.top_limit.or(r.top_limit);
         r.policy_value_wrapped |= self.policy_value_wrapped;
+        if let Some(answer) = &self.expand_assign_to {
+            r.expand_assign_to = ExpandAssignTo::named(answer)?;
+        }
         Ok(r)
     }
 }

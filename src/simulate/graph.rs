@@ -4,7 +4,7 @@ use super::http::{
     decode_skip, encode_query_value, encode_skip, graph_error, json_response, query_pairs, rfc3339, Ctx,
 };
 use super::tenant::{NewDevice, Refusal, Status, Tenant, WriteRefusal};
-use super::Shared;
+use super::{ExpandAssignTo, Shared};
 use crate::inventory::{SecretFormat, SecretKey};
 use crate::otp::HashFunction;
 use axum::body::Bytes;
@@ -203,8 +203,10 @@ async fn list_devices(State(sim): Sim, Extension(ctx): Extension<Ctx>, RawQuery(
     let mut filter = None;
     let mut skip = None;
     let mut select = None;
+    let mut expand = None;
     for (k, v) in query_pairs(raw.as_deref()) {
         match k.as_str() {
+            "$expand" | "expand" => expand = Some(v),
             "$top" | "top" => top = Some(v),
             "$filter" | "filter" => filter = Some(v),
             "$skiptoken" | "$skipToken" => skip = Some(v),
@@ -212,6 +214,19 @@ async fn list_devices(State(sim): Sim, Extension(ctx): Extension<Ctx>, RawQuery(
             _ => {}
         }
     }
+    // The holder as a user, per the reading of `$expand=assignTo` (docs/graph-api.md).
+    let holder_fields = match (&expand, sim.config.readings.expand_assign_to) {
+        (None, _) | (Some(_), ExpandAssignTo::Ignored) => None,
+        (Some(_), ExpandAssignTo::Refused) => {
+            sim.lock().counters.expand_refused += 1;
+            return Err(bad_request(
+                &ctx,
+                "Parsing OData Select and Expand failed: Could not find a property named 'assignTo' on type \
+                 'microsoft.graph.hardwareOathTokenAuthenticationMethodDevice'.",
+            ));
+        }
+        (Some(e), ExpandAssignTo::Honoured) => Some(assign_to_fields(e).map_err(|m| bad_request(&ctx, &m))?),
+    };
     let requested = match &top {
         None => 100,
         Some(v) => match v.trim().parse::<usize>() {
@@ -250,7 +265,11 @@ async fn list_devices(State(sim): Sim, Extension(ctx): Extension<Ctx>, RawQuery(
             next = Some(d);
             break;
         }
-        value.push(device_json(&t, d));
+        let mut item = device_json(&t, d);
+        if let Some(fields) = &holder_fields {
+            item["assignTo"] = t.devices[d].assigned.map_or(Value::Null, |u| user_json(&t, u, fields));
+        }
+        value.push(item);
     }
     drop(t);
     let mut body = json!({
@@ -268,10 +287,65 @@ async fn list_devices(State(sim): Sim, Extension(ctx): Extension<Ctx>, RawQuery(
         if let Some(v) = &select {
             link.push_str(&format!("$select={}&", encode_query_value(v)));
         }
+        if let Some(v) = &expand {
+            link.push_str(&format!("$expand={}&", encode_query_value(v)));
+        }
         link.push_str(&format!("$skiptoken={}", encode_skip(n)));
         body["@odata.nextLink"] = Value::String(link);
     }
     Ok(json_response(StatusCode::OK, body))
+}
+
+/// The properties of a user an expanded `assignTo` carries.
+const USER_FIELDS: [&str; 3] = ["id", "userPrincipalName", "displayName"];
+
+/// The user properties asked by `$expand=assignTo` or `assignTo($select=a,b)` (all of
+/// `USER_FIELDS` without a `$select`). `Err`: Graph's 400 message for anything else.
+fn assign_to_fields(expand: &str) -> Result<Vec<&'static str>, String> {
+    let expand = expand.trim();
+    let (name, options) = match expand.split_once('(') {
+        Some((name, rest)) => {
+            (name.trim(), rest.strip_suffix(')').ok_or_else(|| format!("Syntax error in $expand '{expand}'."))?)
+        }
+        None => (expand, ""),
+    };
+    let failed = "Parsing OData Select and Expand failed: Could not find a property named";
+    if !name.eq_ignore_ascii_case("assignTo") {
+        return Err(format!(
+            "{failed} '{name}' on type 'microsoft.graph.hardwareOathTokenAuthenticationMethodDevice'."
+        ));
+    }
+    let mut fields = USER_FIELDS.to_vec();
+    for option in options.split(';').map(str::trim).filter(|o| !o.is_empty()) {
+        let Some(("$select", list)) = option.split_once('=') else {
+            return Err(format!("The query option '{option}' is not supported in $expand."));
+        };
+        fields = list
+            .split(',')
+            .map(|p| {
+                let p = p.trim();
+                USER_FIELDS
+                    .into_iter()
+                    .find(|f| f.eq_ignore_ascii_case(p))
+                    .ok_or_else(|| format!("{failed} '{p}' on type 'microsoft.graph.user'."))
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(fields)
+}
+
+/// User `u` as an expanded navigation property: `fields` only.
+fn user_json(t: &Tenant, u: usize, fields: &[&str]) -> Value {
+    let user = &t.users[u];
+    let mut out = json!({});
+    for f in fields {
+        out[*f] = json!(match *f {
+            "id" => &user.id,
+            "userPrincipalName" => &user.upn,
+            _ => &user.display_name,
+        });
+    }
+    out
 }
 
 async fn get_device(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(id): Path<String>) -> Reply {

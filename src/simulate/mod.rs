@@ -143,7 +143,10 @@ pub struct SimConfig {
 
 /// Where Microsoft's Graph docs leave a detail open or contradict themselves, the simulator
 /// can answer each way; a client that assumes one reading breaks on a tenant with another.
-/// `Default` is the closest to what Graph does today: only `length_required` is on.
+/// `Default` is the closest to what Graph does today: `length_required` is on, and the
+/// inventory honours `$expand=assignTo` (the OData reading of the beta CSDL, which declares
+/// `assignTo` a navigation property to `user`; no doc shows the list expanding it, hence
+/// `expand-refused` and `expand-ignored`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Readings {
     /// A POST/PATCH/PUT without `Content-Length` gets 411 Length Required (Graph's front ends).
@@ -162,6 +165,35 @@ pub struct Readings {
     /// The policy read answers `{"value": [policy]}` (the docs' example) instead of the
     /// flat resource.
     pub policy_value_wrapped: bool,
+    /// What the inventory list does with `$expand=assignTo(…)`.
+    pub expand_assign_to: ExpandAssignTo,
+}
+
+/// The inventory list's answer to `$expand=assignTo(…)`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ExpandAssignTo {
+    /// Each device carries its holder as `assignTo: {id, userPrincipalName, …}` (an inner
+    /// `$select` honoured; `null` for an available token), on every page.
+    #[default]
+    Honoured,
+    /// 400 `BadRequest` whenever `$expand` is present (reading `expand-refused`).
+    Refused,
+    /// `$expand` is silently ignored: devices as without it (reading `expand-ignored`).
+    Ignored,
+}
+
+impl ExpandAssignTo {
+    /// The names of `oathbulk simulate --expand-assign-to`.
+    pub const NAMES: [&'static str; 3] = ["honoured", "refused", "ignored"];
+
+    pub fn named(name: &str) -> Result<Self> {
+        Ok(match name {
+            "honoured" => Self::Honoured,
+            "refused" => Self::Refused,
+            "ignored" => Self::Ignored,
+            other => bail!("unknown $expand=assignTo answer '{other}' (known: {})", Self::NAMES.join(", ")),
+        })
+    }
 }
 
 impl Default for Readings {
@@ -173,19 +205,22 @@ impl Default for Readings {
             documented_bulk_answer: false,
             top_limit: None,
             policy_value_wrapped: false,
+            expand_assign_to: ExpandAssignTo::Honoured,
         }
     }
 }
 
 impl Readings {
     /// The named readings, for `oathbulk simulate --reading` and the suites that loop over them.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 9] = [
         "default",
         "distinct-method-ids",
         "some-distinct-method-ids",
         "documented-bulk-answer",
         "top-limit",
         "policy-value-wrapped",
+        "expand-refused",
+        "expand-ignored",
         "all",
     ];
 
@@ -199,11 +234,15 @@ impl Readings {
             "documented-bulk-answer" => r.documented_bulk_answer = true,
             "top-limit" => r.top_limit = Some(TOP_LIMIT_READING),
             "policy-value-wrapped" => r.policy_value_wrapped = true,
+            "expand-refused" => r.expand_assign_to = ExpandAssignTo::Refused,
+            "expand-ignored" => r.expand_assign_to = ExpandAssignTo::Ignored,
             "all" => {
                 r.distinct_method_ids = true;
                 r.documented_bulk_answer = true;
                 r.top_limit = Some(TOP_LIMIT_READING);
                 r.policy_value_wrapped = true;
+                // The harder of the two: a refusal costs a request and must not stop the read.
+                r.expand_assign_to = ExpandAssignTo::Refused;
             }
             other => bail!("unknown reading '{other}' (known: {})", Self::NAMES.join(", ")),
         }
@@ -383,6 +422,9 @@ pub struct Counters {
     /// 400 answers to a `$top` above the `top_limit` reading.
     #[serde(default)]
     pub top_refused: u64,
+    /// 400 answers to an inventory read with `$expand` (reading `expand-refused`).
+    #[serde(default)]
+    pub expand_refused: u64,
     /// Writes to `…/hardwareOathMethods/{id}…` naming no method of that user (404): with
     /// distinct ids, the price of trying the device id first.
     #[serde(default)]
