@@ -6,18 +6,23 @@
 //!
 //! - **Ramp.** Start at [`START_RATE`] and double every [`RAMP_EVERY`] while writes succeed
 //!   (and really go out at the pace: a pace `--parallel` cannot reach is not raised further).
+//!   A doubling waits for a write sent after it fell due to be accepted: a 429 already in
+//!   flight ends the ramp first, rather than meeting twice as many writes behind it.
 //! - **First 429: step far back.** The tenant's burst hides its rate until it is spent, so the
 //!   first 429 comes late, with writes in flight at a pace well above the limit. The pace drops
 //!   to a quarter of the pace that drew it; the answers still in flight then say what the
-//!   tenant took (see [`super::estimate`]) and the pace is set just under that.
+//!   tenant took (see [`super::estimate`]) and the pace is set just under that. A cut also
+//!   drops the slot booked at the old pace. A 429 raises the pace only on a measurement (two
+//!   429s with accepted writes between them), never on bounds alone.
 //! - **Go by the estimate.** Every 429 sharpens the bounds on the tenant's rate; the pace sits
 //!   [`MARGIN`] below the best estimate. While the bounds are wide the pace climbs quickly
 //!   towards the upper one; once they are narrow it holds (a plateau that doubles with every
 //!   cut) and then creeps up by [`PROBE_PER_SEC`], never past the estimate while it is believed.
 //! - **Follow a changing limit.** A 429 at a pace the estimate called safe, long after the last
 //!   cut, means the limit fell (another app started): the estimate is forgotten and the search
-//!   starts again from a step back. An estimate expires after a while, so a limit that rose is
-//!   found by the probe, at the cost of a 429 now and then.
+//!   starts again from a step back. An estimate expires ([`super::estimate::HI_TTL`], longer
+//!   each time the tenant repeats it), so a limit that rose is found by the probe, at the cost
+//!   of a 429 each time.
 //!
 //! `--max-rate` is a ceiling on all of this (and, since the user knows it, where the pace
 //! starts); `--fixed-rate` turns the search off. `Retry-After` is honoured by the request that
@@ -76,6 +81,9 @@ struct State {
     rate: f64,
     /// Doubling until the first 429.
     ramping: bool,
+    /// The ramp's next doubling waits for the answers to the writes sent before it was due:
+    /// a write sent after this was accepted (so a 429 in flight would have come first).
+    ramp_due: Option<Instant>,
     born: Instant,
     /// The next free write slot.
     next_slot: Instant,
@@ -123,6 +131,7 @@ impl Pacer {
                 mode,
                 rate,
                 ramping: true,
+                ramp_due: None,
                 born: now,
                 next_slot: now,
                 gate: now,
@@ -190,6 +199,12 @@ impl Pacer {
     pub fn accepted(&self, sent: Instant, now: Instant) {
         let mut s = self.lock();
         s.answer(now, true);
+        if s.ramping && s.ramp_due.is_some_and(|due| sent >= due) {
+            let doubled = s.rate * 2.0;
+            s.set(doubled, now);
+            s.ramp_due = None;
+            s.last_growth = now;
+        }
         if s.adaptive() {
             s.estimate.accepted(sent, now);
             // What the tenant was seen to take is safe: never sit below it.
@@ -249,6 +264,11 @@ impl State {
 
     fn set(&mut self, rate: f64, now: Instant) {
         self.rate = rate.min(self.ceiling()).max(MIN_RATE);
+        // A slot booked at the old pace is not kept after a cut: the next write waits a
+        // whole interval of the new pace after the last one.
+        if let Some(last) = self.sends.back() {
+            self.next_slot = self.next_slot.max(*last + Duration::from_secs_f64(1.0 / self.rate));
+        }
         self.history.push_back((now, self.rate));
         // A write's answer comes within the client's timeout; older changes are never asked.
         while self.history.len() > 2
@@ -329,11 +349,15 @@ impl State {
         }
         let since = now.duration_since(self.last_growth);
         if self.ramping {
-            if since >= RAMP_EVERY {
+            // Due: the doubling itself waits for a later write's acceptance (see
+            // `ramp_due`). Otherwise a doubling lands while the 429 that ends the ramp is
+            // in flight, and twice as many writes follow it into an empty bucket.
+            if since >= RAMP_EVERY && self.ramp_due.is_none() {
                 if self.reaching(now, since) {
-                    self.set(self.rate * 2.0, now);
+                    self.ramp_due = Some(now);
+                } else {
+                    self.last_growth = now;
                 }
-                self.last_growth = now;
             }
             return;
         }
@@ -435,7 +459,12 @@ mod tests {
                         let rate_before = pacer.rate();
                         pacer.throttled(sent, Instant::now(), Some(Duration::from_secs(1)));
                         if std::env::var_os("PACER_TRACE").is_some() {
-                            eprintln!("429 sent {:.3} rate {:?} -> {:?}", sent.duration_since(start).as_secs_f64(), rate_before, pacer.rate());
+                            eprintln!(
+                                "429 sent {:.3} rate {:?} -> {:?}",
+                                sent.duration_since(start).as_secs_f64(),
+                                rate_before,
+                                pacer.rate()
+                            );
                         }
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
@@ -468,6 +497,70 @@ mod tests {
         let p = Pacer::new(PaceMode::Adaptive { ceiling: None });
         write_freely(&p, Instant::now(), RAMP_EVERY * 5 + Duration::from_millis(10));
         assert!(p.rate().unwrap() >= START_RATE * 16.0, "rate {:?}", p.rate());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_doubling_waits_for_the_answers_already_in_flight() {
+        let p = Pacer::new(PaceMode::Adaptive { ceiling: None });
+        let t0 = Instant::now();
+        // Writes at the start pace, their answers not back yet.
+        let mut now = t0;
+        let mut sent = Vec::new();
+        while now < t0 + RAMP_EVERY + Duration::from_millis(30) {
+            match p.try_claim(now) {
+                Ok(()) => sent.push(now),
+                Err(at) => now = at,
+            }
+        }
+        assert_eq!(p.rate(), Some(START_RATE), "due, but nothing sent since has been accepted");
+        // The answers come: the writes sent before the doubling fell due are accepted, but
+        // one in flight when it fell due was refused — the ramp ends without doubling.
+        let due = t0 + RAMP_EVERY;
+        for t in sent.iter().filter(|t| **t < due) {
+            p.accepted(*t, *t + Duration::from_millis(50));
+        }
+        assert_eq!(p.rate(), Some(START_RATE), "answers to writes sent before it fell due do not double");
+        let late = *sent.iter().find(|t| **t >= due).unwrap();
+        p.throttled(due - Duration::from_millis(1), late + Duration::from_millis(40), None);
+        assert_eq!(p.rate(), Some(START_RATE * FIRST_CUT), "the 429 in flight ends the ramp at the old pace");
+
+        // Without the 429, a later write's acceptance doubles it.
+        let p = Pacer::new(PaceMode::Adaptive { ceiling: None });
+        let end = write_freely(&p, t0, RAMP_EVERY + Duration::from_millis(30));
+        assert_eq!(p.rate(), Some(START_RATE * 2.0), "accepted at once: doubled at {end:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cut_drops_the_slot_booked_at_the_old_pace() {
+        let p = Pacer::new(PaceMode::Adaptive { ceiling: Some(40.0) });
+        let t0 = Instant::now();
+        assert_eq!(p.try_claim(t0), Ok(()));
+        assert_eq!(p.try_claim(t0), Err(t0 + Duration::from_millis(25)), "40/s: the next slot is 25 ms on");
+        p.throttled(t0, t0 + Duration::from_millis(10), None);
+        let rate = p.rate().unwrap();
+        assert!(rate < 40.0);
+        let next = p.try_claim(t0 + Duration::from_millis(25)).expect_err("the old slot is gone");
+        let want = t0 + Duration::from_secs_f64(1.0 / rate);
+        assert!(
+            next.duration_since(want) < Duration::from_millis(2),
+            "{next:?} vs {want:?}: one interval of the new pace"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refusals_with_nothing_accepted_between_never_raise_the_pace() {
+        // After the ramp's first 429 the pace is cut; the writes that were in flight are
+        // refused milliseconds apart. Such a pair bounds the rate (below 1/span) but does
+        // not measure it: the pace stays cut.
+        let p = Pacer::new(PaceMode::Adaptive { ceiling: None });
+        let t0 = Instant::now();
+        p.throttled(t0, t0 + Duration::from_millis(50), None);
+        let cut = p.rate().unwrap();
+        for ms in [25, 50] {
+            let sent = t0 + Duration::from_millis(ms);
+            p.throttled(sent, sent + Duration::from_millis(50), None);
+            assert!(p.rate().unwrap() <= cut, "raised to {:?} by a pair {ms} ms apart", p.rate());
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -580,12 +673,21 @@ mod tests {
         assert_eq!(next.duration_since(open), Duration::from_millis(100), "released one slot at a time");
     }
 
+    /// A survey for tuning, not a check: wall time and 429s against tenants of many caps and
+    /// bursts (`GRID_CAPS=5,25 GRID_BURSTS=5 PACER_TRACE=1 cargo test --release --lib
+    /// survey -- --ignored --nocapture`; `PACER_TRACE` prints every 429 and the pace it left).
     #[tokio::test(start_paused = true)]
     #[ignore]
-    async fn grid() {
+    async fn survey_of_tenants() {
         let mut total = 0;
-        for burst in std::env::var("GRID_BURSTS").map(|s| s.split(',').map(|c| c.parse::<f64>().unwrap()).collect::<Vec<_>>()).unwrap_or(vec![5.0, 20.0]) {
-            for cap in std::env::var("GRID_CAPS").map(|s| s.split(',').map(|c| c.parse::<f64>().unwrap()).collect::<Vec<_>>()).unwrap_or(vec![3.0, 5.0, 10.0, 25.0, 50.0, 100.0, 200.0]) {
+        for burst in std::env::var("GRID_BURSTS")
+            .map(|s| s.split(',').map(|c| c.parse::<f64>().unwrap()).collect::<Vec<_>>())
+            .unwrap_or(vec![5.0, 20.0])
+        {
+            for cap in std::env::var("GRID_CAPS")
+                .map(|s| s.split(',').map(|c| c.parse::<f64>().unwrap()).collect::<Vec<_>>())
+                .unwrap_or(vec![3.0, 5.0, 10.0, 25.0, 50.0, 100.0, 200.0])
+            {
                 let n = 600;
                 let (took, throttled) = run_against_bucket(n, cap, burst, PaceMode::Adaptive { ceiling: None }).await;
                 let floor = (n as f64 - burst) / cap;
@@ -601,8 +703,9 @@ mod tests {
     async fn finds_each_tenant_rate_without_being_told() {
         // The model tenant of benches/activate-bench.sh (burst 5, whole-second Retry-After,
         // 50 ms): the targets are wall ≤ 1.10 × floor and ~1% of requests refused;
-        // the model meets 1.08 and 1.5% (the first 429s, drawn while the burst hid the rate,
-        // are most of them). Asserted with some room: a regression shows well above it.
+        // the model meets 1.03–1.06 with 4 429s for 600 writes (three drawn while the burst
+        // hid the rate, one measuring it). Asserted with a little room: 6 429s and one
+        // inventory read are the 1% the seed's case may spend.
         let mut misses = Vec::new();
         for cap in [5.0, 25.0, 100.0] {
             let n = 600;
@@ -613,7 +716,7 @@ mod tests {
                 "cap {cap}: {:.2} s (floor {floor:.2} s, ratio {ratio:.3}), {throttled} throttled",
                 took.as_secs_f64()
             );
-            if ratio > 1.12 || throttled > 12 {
+            if ratio > 1.10 || throttled > 6 {
                 misses.push(format!("cap {cap}: ratio {ratio:.3}, {throttled} 429s"));
             }
         }
