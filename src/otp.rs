@@ -97,11 +97,19 @@ pub fn code_at(secret: &[u8], hash: HashFunction, period: u32, unix: u64) -> Cod
     Code { code: code_for_step(secret, hash, period, step, DIGITS), step, valid_for: seconds_left(unix, period) }
 }
 
-/// Server-side check used by the simulator: does `code` match any step within
-/// `window` steps either side of `unix`? Returns the matching step.
-pub fn verify(secret: &[u8], hash: HashFunction, period: u32, unix: u64, code: &str, window: u64) -> Option<u64> {
+/// Server-side check used by the simulator: does `code` match a step from `back` steps
+/// before `unix`'s to `ahead` steps after it? Returns the matching step.
+pub fn verify(
+    secret: &[u8],
+    hash: HashFunction,
+    period: u32,
+    unix: u64,
+    code: &str,
+    back: u64,
+    ahead: u64,
+) -> Option<u64> {
     let centre = step_at(unix, period);
-    (centre.saturating_sub(window)..=centre + window)
+    (centre.saturating_sub(back)..=centre + ahead)
         .find(|&step| code_for_step(secret, hash, period, step, DIGITS) == code)
 }
 
@@ -135,7 +143,18 @@ mod tests {
         let now = 1_700_000_000;
         let prev = code_for_step(secret, HashFunction::Sha1, 30, step_at(now, 30) - 1, 6);
         let far = code_for_step(secret, HashFunction::Sha1, 30, step_at(now, 30) - 3, 6);
-        assert!(verify(secret, HashFunction::Sha1, 30, now, &prev, 1).is_some());
-        assert!(verify(secret, HashFunction::Sha1, 30, now, &far, 1).is_none());
+        assert!(verify(secret, HashFunction::Sha1, 30, now, &prev, 1, 1).is_some());
+        assert!(verify(secret, HashFunction::Sha1, 30, now, &far, 1, 1).is_none());
+    }
+
+    #[test]
+    fn verify_windows_may_be_lopsided() {
+        let secret = b"12345678901234567890";
+        let now = 1_700_000_000;
+        let at = |d: i64| code_for_step(secret, HashFunction::Sha1, 30, (step_at(now, 30) as i64 + d) as u64, 6);
+        let v = |code: &str, back, ahead| verify(secret, HashFunction::Sha1, 30, now, code, back, ahead).is_some();
+        assert!(v(&at(0), 0, 0) && !v(&at(-1), 0, 0) && !v(&at(1), 0, 0), "strict: this step only");
+        assert!(v(&at(-1), 1, 0) && !v(&at(1), 1, 0), "past only");
+        assert!(!v(&at(-1), 0, 1) && v(&at(1), 0, 1), "ahead only");
     }
 }

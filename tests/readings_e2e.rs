@@ -2,7 +2,7 @@
 //! scenario runs the real binary against the simulator once per reading (411 for a
 //! length-less write, distinct method and device ids, the documented bulk-create answer,
 //! a refused `$top`, the `value`-wrapped policy, an inventory `$expand=assignTo` refused or
-//! ignored) and once with all of them at once, and
+//! ignored, a code window strict or past-only) and once with all of them at once, and
 //! asserts the tenant's state — which must not depend on the reading.
 
 mod common;
@@ -82,6 +82,10 @@ fn activate_under_every_reading() {
         let active = (0..250).filter(|&i| mixed(i) == "activated").count() as u64;
         let assigned = (0..250).filter(|&i| mixed(i) == "assigned").count() as u64;
         assert_eq!(by("graph.get_user"), 0, "[{reading}] {:?}", state.counters.requests_by_route);
+        // A run that reaches a step's end asks once whether the tenant takes the next step's
+        // code: a strict tenant refuses that one (the row sends it again after the boundary).
+        let asked = state.counters.rejected_codes;
+        assert!(asked <= u64::from(reading.starts_with("window-")), "[{reading}] {asked} codes refused");
         if expands(reading) {
             // The inventory names every holder by UPN: someone else's token and an already
             // active one are settled without a write, a user resolved or a method list read.
@@ -95,7 +99,7 @@ fn activate_under_every_reading() {
                 assert_eq!(by("graph.list_methods"), 0, "[{reading}] {:?}", state.counters.requests_by_route);
                 assert_eq!(
                     by("graph.activate"),
-                    assigned,
+                    assigned + asked,
                     "[{reading}] one write per assigned row, none for conflicts"
                 );
             }
@@ -396,4 +400,41 @@ fn some_distinct_method_ids_are_explained_together_and_written_again() {
     );
     assert!(by("graph.list_methods") <= users, "one read per user at most: {:?}", state.counters.requests_by_route);
     assert_eq!(r.summary()["requests"].as_u64().unwrap(), state.counters.requests);
+}
+
+/// The docs say a code is accepted "about one step either side" and call the window
+/// unverified. At a step boundary, under each reading of it, every token is activated once,
+/// and learning which reading holds costs at most one request: the first row in the margin
+/// asks with the next step's code; where that is taken nobody pauses at the boundary.
+#[test]
+fn a_run_across_a_step_boundary_under_every_code_window() {
+    for reading in ["default", "window-strict", "window-past-only"] {
+        // The tenant's clock set 28–29 s into its 30 s step: the run (30 writes at 10/s,
+        // three seconds) crosses the step's end.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let offset = 28 - (now % 30) as i64;
+        let t = Tenant::new(
+            Api::Graph,
+            &csv(30, |_| "assigned"),
+            SimConfig { clock_offset_secs: offset, ..config(reading) },
+        );
+        let r = oathbulk(&t, "activate", &[t.csv.to_str().unwrap(), "--max-rate", "10"]);
+        assert_eq!(r.code, 0, "[{reading}] {}", r.stderr);
+        assert_eq!(r.activations().values().filter(|a| a["status"] == "activated").count(), 30, "[{reading}]");
+        let state = t.state();
+        assert_clean(&state, reading);
+        assert!(state.devices.iter().all(|d| d.activations == 1), "[{reading}] each once");
+        let c = &state.counters;
+        let writes = c.requests_by_route.get("graph.activate").copied().unwrap_or(0);
+        if reading == "default" {
+            // The question was asked and answered yes: codes of the next step went out.
+            assert_eq!(c.rejected_codes, 0, "[{reading}] nothing refused");
+            assert!(c.codes_from_next_step >= 1, "[{reading}] no code sent ahead: the run paused at the boundary");
+        } else {
+            // Asked once, refused once, and from then on only the current step's code.
+            assert_eq!(c.rejected_codes, 1, "[{reading}] the one question");
+            assert_eq!(c.codes_from_next_step, 0, "[{reading}]");
+        }
+        assert_eq!(writes, 30 + c.rejected_codes, "[{reading}] one write per token, plus the question");
+    }
 }

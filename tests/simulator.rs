@@ -70,7 +70,7 @@ fn code(n: usize, unix: u64) -> otp::Code {
 fn wrong_code(n: usize, unix: u64) -> String {
     (0..1_000_000u32)
         .map(|c| format!("{c:06}"))
-        .find(|c| otp::verify(&secret(n), HashFunction::Sha1, 30, unix, c, 2).is_none())
+        .find(|c| otp::verify(&secret(n), HashFunction::Sha1, 30, unix, c, 2, 2).is_none())
         .unwrap()
 }
 

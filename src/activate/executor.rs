@@ -1,6 +1,7 @@
 //! The executor: one row's writes, with the code computed from the server's clock right
 //! before each request, retries that never double-activate, and pacing shared by all rows.
 
+use super::window::{TenantWindow, Verdict};
 use crate::backend::{ApiError, Backend, Device, DeviceStatus};
 use crate::clock::ServerClock;
 use crate::engine::{Attempts, Client, Decision, Resend, Stats};
@@ -28,6 +29,8 @@ pub struct Shared<B> {
     /// The run's first code refused mid-step has been explained at once; later ones wait to
     /// be explained together.
     pub explained_one_code: std::sync::atomic::AtomicBool,
+    /// Whether the tenant takes the next step's code (asked at the first boundary).
+    pub window: TenantWindow,
 }
 
 impl<B> std::ops::Deref for Shared<B> {
@@ -168,18 +171,61 @@ fn position(clock: &ServerClock, period: u32) -> StepPosition {
     StepPosition { step: (now / period_ms) as u64, ms_left: period_ms - now % period_ms }
 }
 
-/// How long to wait before a code may be computed, if at all: after a rejection, until the
-/// next step begins; otherwise while the current step has less than the margin left.
-fn step_wait<B: Backend>(shared: &Shared<B>, period: u32, rejected_step: Option<u64>) -> Option<Duration> {
+/// What a row does next: send a step's code now, or wait and look again.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// Send this step's code. `ahead`: the step after the tenant's current one, sent in the
+    /// margin (the tenant takes such codes, or this row is asking whether it does).
+    Send {
+        step: u64,
+        ahead: bool,
+    },
+    Wait(Duration),
+}
+
+/// Which code to send, if any: after a rejection, none until the next step begins; in the
+/// margin at a step's end, the next step's code where the tenant takes it (asking once, see
+/// [`super::window`]), else none until the boundary; otherwise the current step's.
+/// `asking`: this row is the one asking the tenant (kept across the row's attempts).
+fn next_code<B: Backend>(shared: &Shared<B>, period: u32, rejected_step: Option<u64>, asking: &mut bool) -> Next {
     let pos = position(&shared.clock, period);
     let period_ms = i64::from(period) * 1000;
     let slack = shared.boundary_slack_ms();
-    let ms = match rejected_step {
-        Some(r) if pos.step <= r => pos.ms_left + (r - pos.step) as i64 * period_ms + slack,
-        _ if pos.ms_left < shared.margin_ms() => pos.ms_left + slack,
-        _ => return None,
+    let next = match rejected_step {
+        Some(r) if pos.step <= r => Next::Wait(ms(pos.ms_left + (r - pos.step) as i64 * period_ms + slack)),
+        _ if pos.ms_left >= shared.margin_ms() => Next::Send { step: pos.step, ahead: false },
+        // After a refusal the next code is tried once, and never a guess ahead of it.
+        Some(_) => Next::Wait(ms(pos.ms_left + slack)),
+        None => match shared.window.verdict() {
+            Verdict::TakesNext => Next::Send { step: pos.step + 1, ahead: true },
+            Verdict::Strict => Next::Wait(ms(pos.ms_left + slack)),
+            Verdict::Unknown if *asking || shared.window.try_ask() => {
+                *asking = true;
+                Next::Send { step: pos.step + 1, ahead: true }
+            }
+            // Someone is asking: its answer comes within a round trip (or the boundary does).
+            Verdict::Unknown => Next::Wait(ms(pos.ms_left + slack)),
+        },
     };
-    Some(Duration::from_millis(ms as u64))
+    if *asking && !matches!(next, Next::Send { ahead: true, .. }) {
+        // The boundary passed (or a refusal came) before this row's question went out.
+        shared.window.unanswered();
+        *asking = false;
+    }
+    next
+}
+
+fn ms(ms: i64) -> Duration {
+    Duration::from_millis(ms.max(0) as u64)
+}
+
+/// Wait for a step: `d`, or less if the tenant's answer about the window comes first (or the
+/// run stops).
+async fn wait_for_step<B: Backend>(shared: &Shared<B>, d: Duration) {
+    tokio::select! {
+        _ = shared.sleep(d) => {}
+        _ = shared.window.until_verdict_within(d) => {}
+    }
 }
 
 /// Why a code computed from the CSV's key was refused mid-step.
@@ -194,8 +240,12 @@ fn wrong_key_message(err: &ApiError, period: u32) -> String {
 /// After a refused code: could the next step's code pass? Only when the step rolled over while
 /// the request was in flight, or was about to (the clocks agree only to the slack). A code
 /// refused in the middle of its step was wrong — a wrong seed, most often: guessing again
-/// costs a request and a whole step's wait, and is refused too.
-fn rollover_possible(after: &StepPosition, sent_step: u64, near_boundary_ms: i64) -> bool {
+/// costs a request and a whole step's wait, and is refused too. A code sent `ahead` (the
+/// tenant takes the next step's) was good from before it was sent until its own step ends.
+fn rollover_possible(after: &StepPosition, sent_step: u64, ahead: bool, near_boundary_ms: i64) -> bool {
+    if ahead {
+        return after.step > sent_step || (after.step == sent_step && after.ms_left < near_boundary_ms);
+    }
     after.step != sent_step || after.ms_left < near_boundary_ms
 }
 
@@ -224,6 +274,11 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
     // After a rejection, only a later step's code may be tried, once.
     let mut rejected_step: Option<u64> = None;
     let mut last_step: Option<u64>;
+    // This row is asking the tenant whether it takes the next step's code.
+    let mut asking = false;
+    let mut sent_ahead = false;
+    // This row's refused question made the verdict "strict".
+    let mut said_strict = false;
     let mut intent_written: Option<Action> = None;
     // A write of this row got no clear answer and may have landed: if the run stops now,
     // the row must not claim "not attempted" (its intent line stays; a re-run re-reads it).
@@ -247,23 +302,34 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
         // Check the step before taking a rate slot (a row that must wait for the next step
         // should not burn one), and again after (the pacer may have made us wait).
         if typed.is_none() {
-            if let Some(wait) = step_wait(shared, period, rejected_step) {
-                shared.sleep(wait).await;
+            if let Next::Wait(wait) = next_code(shared, period, rejected_step, &mut asking) {
+                wait_for_step(shared, wait).await;
                 continue;
             }
         }
         let Ok(slot) = shared.engine.slot().await else {
             // Stopped while waiting for a slot: nothing was sent (reported at the top).
+            if asking {
+                shared.window.unanswered();
+                asking = false;
+            }
             continue;
         };
-        if typed.is_none() {
-            if let Some(wait) = step_wait(shared, period, rejected_step) {
-                drop(slot);
-                shared.sleep(wait).await;
-                continue;
-            }
-        }
         let pos = position(&shared.clock, period);
+        let step = match typed {
+            Some(_) => pos.step,
+            None => match next_code(shared, period, rejected_step, &mut asking) {
+                Next::Send { step, ahead } => {
+                    sent_ahead = ahead;
+                    step
+                }
+                Next::Wait(wait) => {
+                    drop(slot);
+                    wait_for_step(shared, wait).await;
+                    continue;
+                }
+            },
+        };
         let code = match (&typed, typed_step) {
             (Some(t), Some(shown)) => {
                 // Entra accepts about one step either side: past that the typed code is
@@ -281,9 +347,9 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
                 }
                 t.code.clone()
             }
-            _ => otp::code_for_step(&secret, row.hash, period, pos.step, otp::DIGITS),
+            _ => otp::code_for_step(&secret, row.hash, period, step, otp::DIGITS),
         };
-        last_step = Some(pos.step);
+        last_step = Some(step);
         if intent_written != Some(action) {
             // Durable before the request leaves: a kill after the write lands but before its
             // result is journaled must still leave a trace for `undo`.
@@ -292,6 +358,9 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
             intent.step = last_step;
             if let Err(why) = shared.journal.intent(&intent, &shared.engine) {
                 drop(slot);
+                if asking {
+                    shared.window.unanswered();
+                }
                 let mut a = record(row, ActivationStatus::NotAttempted, action, Some(&device));
                 a.error_message = Some(why);
                 return RowEnd::done(a, None);
@@ -305,6 +374,23 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
             _ => shared.backend.assign_and_activate(&row.upn, &device, &code, display_name).await,
         };
         shared.engine.settle(slot, &result);
+        if asking {
+            asking = false;
+            match &result {
+                Ok(()) => shared.window.answered(true),
+                // A refused code (the other refusals say nothing about it): the tenant is
+                // strict, or the key is wrong. Wait for the boundary and send the same code,
+                // now current (the next look at the step says so); the answer then tells.
+                Err(ApiError::Rejected { code, .. })
+                    if code != crate::backend::NOT_USERS_METHOD && code != crate::backend::UNEXPLAINED_404 =>
+                {
+                    shared.window.answered(false);
+                    said_strict = true;
+                    continue;
+                }
+                Err(_) => shared.window.unanswered(),
+            }
+        }
         let base = |status, action, device: &Device| {
             let mut a = record(row, status, action, Some(device));
             a.attempts = attempts;
@@ -357,7 +443,12 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
                 let after = position(&shared.clock, period);
                 let sent_step = last_step.unwrap_or(after.step);
                 rejected_step = last_step;
-                if !rollover_possible(&after, sent_step, shared.near_boundary_ms()) {
+                if !rollover_possible(&after, sent_step, sent_ahead, shared.near_boundary_ms()) {
+                    if said_strict {
+                        // Its current code was refused too: the key is wrong, not the tenant
+                        // strict. Another row asks again at the next boundary.
+                        shared.window.reopen();
+                    }
                     // Refused in the middle of its step: the code was wrong — the secret key,
                     // most often. Not guessed again (another code from the same key would be
                     // refused too). Whether the token changed meanwhile (someone activated or
@@ -544,11 +635,16 @@ mod tests {
     #[test]
     fn a_refused_code_is_retried_only_across_a_step_boundary() {
         let mid = StepPosition { step: 7, ms_left: 15_000 };
-        assert!(!rollover_possible(&mid, 7, 1_500), "refused mid-step: the code was wrong");
+        assert!(!rollover_possible(&mid, 7, false, 1_500), "refused mid-step: the code was wrong");
         let late = StepPosition { step: 7, ms_left: 900 };
-        assert!(rollover_possible(&late, 7, 1_500), "refused near the end: may have crossed");
+        assert!(rollover_possible(&late, 7, false, 1_500), "refused near the end: may have crossed");
         let next = StepPosition { step: 8, ms_left: 29_000 };
-        assert!(rollover_possible(&next, 7, 1_500), "rolled over in flight");
+        assert!(rollover_possible(&next, 7, false, 1_500), "rolled over in flight");
+        // Sent ahead (the tenant takes the next step's code): good until its own step ends.
+        assert!(!rollover_possible(&late, 8, true, 1_500), "an ahead code refused before its step: wrong");
+        assert!(!rollover_possible(&next, 8, true, 1_500), "refused in its own step: wrong");
+        let its_end = StepPosition { step: 8, ms_left: 900 };
+        assert!(rollover_possible(&its_end, 8, true, 1_500));
     }
 
     /// A scripted backend: answers writes from a queue, records what it was sent.
@@ -641,6 +737,7 @@ mod tests {
             journal: Default::default(),
             owners: Default::default(),
             explained_one_code: Default::default(),
+            window: Default::default(),
         }
     }
 
@@ -660,11 +757,16 @@ mod tests {
         otp::code_for_step(key.bytes(), HashFunction::Sha1, 30, (ms / 30_000) as u64, 6)
     }
 
+    fn rejected() -> ApiError {
+        ApiError::Rejected { status: 400, code: "bad".into(), message: "no".into(), body: "{}".into() }
+    }
+
     #[tokio::test]
-    async fn waits_for_the_next_step_when_too_little_validity_is_left() {
+    async fn on_a_strict_tenant_waits_for_the_next_step_when_too_little_validity_is_left() {
         let clock = clock_with_ms_left(2_000);
         let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
-        let s = shared(mock(clock, vec![], DeviceStatus::Assigned));
+        let mut s = shared(mock(clock, vec![], DeviceStatus::Assigned));
+        s.window = TenantWindow::new(Verdict::Strict);
         let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
         assert_eq!(a.status, ActivationStatus::Activated);
         let sent = s.backend.sent.lock().unwrap().clone();
@@ -672,6 +774,71 @@ mod tests {
         assert!(sent[0].0 >= boundary, "sent {} ms before the step ended", boundary - sent[0].0);
         assert_eq!(sent[0].1, code_at_ms(boundary), "the new step's code");
         assert_eq!(a.step, Some((boundary / 30_000) as u64));
+    }
+
+    #[tokio::test]
+    async fn in_the_margin_the_first_row_asks_with_the_next_steps_code_and_then_nobody_waits() {
+        let clock = clock_with_ms_left(2_000);
+        let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
+        let s = shared(mock(clock, vec![], DeviceStatus::Assigned));
+        let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
+        assert_eq!((a.status, a.attempts), (ActivationStatus::Activated, 1));
+        assert_eq!(s.window.verdict(), Verdict::TakesNext);
+        let b = activate_row(&s, &row(), Action::Activate, device()).await.record;
+        assert_eq!((b.status, b.attempts), (ActivationStatus::Activated, 1));
+        let sent = s.backend.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 2);
+        for (at, code) in &sent {
+            assert!(*at < boundary, "no wait for the boundary (sent {} ms after it)", at - boundary);
+            assert_eq!(*code, code_at_ms(boundary), "the next step's code");
+        }
+        assert_eq!(a.step, Some((boundary / 30_000) as u64));
+    }
+
+    #[tokio::test]
+    async fn a_refused_question_waits_for_the_boundary_and_sends_the_same_code_again() {
+        let clock = clock_with_ms_left(2_000);
+        let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
+        let s = shared(mock(clock, vec![Err(rejected())], DeviceStatus::Assigned));
+        let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
+        assert_eq!((a.status, a.attempts), (ActivationStatus::Activated, 2));
+        assert_eq!(s.window.verdict(), Verdict::Strict);
+        let sent = s.backend.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 2);
+        assert!(sent[0].0 < boundary && sent[1].0 >= boundary, "asked before the boundary, sent again after");
+        assert_eq!(sent[0].1, code_at_ms(boundary));
+        assert_eq!(sent[1].1, sent[0].1, "the same code, now current");
+        assert_eq!(*s.backend.gets.lock().unwrap(), 0, "a refused question needs no read");
+    }
+
+    #[tokio::test]
+    async fn a_question_refused_for_a_wrong_key_is_asked_again() {
+        let clock = clock_with_ms_left(2_000);
+        let s = shared(mock(clock, vec![Err(rejected()), Err(rejected())], DeviceStatus::Assigned));
+        let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
+        assert_eq!((a.status, a.attempts), (ActivationStatus::Failed, 2), "asked, then the current code");
+        assert!(a.error_message.as_deref().is_some_and(|m| m.contains("secret key")), "{a:?}");
+        assert_eq!(s.window.verdict(), Verdict::Unknown, "a wrong key says nothing about the tenant");
+    }
+
+    #[tokio::test]
+    async fn rows_in_the_margin_wait_for_the_answer_not_for_the_boundary() {
+        let clock = clock_with_ms_left(2_500);
+        let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
+        let mut m = mock(clock, vec![], DeviceStatus::Assigned);
+        m.delay = Duration::from_millis(150);
+        let s = shared(m);
+        let (r1, r2) = (row(), row());
+        let (a, b) = tokio::join!(
+            activate_row(&s, &r1, Action::Activate, device()),
+            activate_row(&s, &r2, Action::Activate, device())
+        );
+        assert_eq!((a.record.status, b.record.status), (ActivationStatus::Activated, ActivationStatus::Activated));
+        let sent = s.backend.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 2, "one question, one write each");
+        assert!(sent[1].0 - sent[0].0 >= 140, "the second waited for the answer");
+        assert!(sent[1].0 < boundary, "and not for the boundary");
+        assert!(sent.iter().all(|(_, code)| *code == code_at_ms(boundary)));
     }
 
     #[tokio::test]

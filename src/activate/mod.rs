@@ -4,6 +4,7 @@
 pub mod executor;
 pub mod journal;
 pub mod plan;
+pub mod window;
 
 use crate::backend::{ApiError, Backend};
 use crate::clock::ServerClock;
@@ -90,6 +91,7 @@ pub async fn run<B: Backend>(
         journal: sink.journal(),
         owners: Default::default(),
         explained_one_code: Default::default(),
+        window: Default::default(),
     });
     // Ctrl-C: stop sending, let requests in flight finish and settle, then summarise.
     let interrupt = engine.watch_interrupt();

@@ -26,8 +26,8 @@
 //! per `drop_after_share`), bearer auth (401), `forbidden` (403), the portal's
 //! `x-ms-client-request-id` check (400), `rate_limit` (429 + `Retry-After`), the handler.
 //! The token endpoint gets latency only. Every response carries `Date` from the simulator
-//! clock (real clock + `clock_offset_secs`), against which codes are verified (±`verify_window`
-//! steps). A wrong code leaves the device's status as it was; activating an activated device
+//! clock (real clock + `clock_offset_secs`), against which codes are verified (one step either
+//! side by default; `Readings::code_window`). A wrong code leaves the device's status as it was; activating an activated device
 //! is refused and counted in `double_activation_attempts`.
 
 #![allow(clippy::result_large_err)] // handlers answer errors as ready `Response`s
@@ -101,8 +101,6 @@ pub struct SimConfig {
     pub tenant_id: Option<String>,
     /// Hardware OATH methods a user may hold. Default 5 (the documented limit).
     pub max_methods_per_user: usize,
-    /// Steps either side of the current one a code may come from. Default 1.
-    pub verify_window: u64,
     /// Say nothing on stderr.
     pub quiet: bool,
     /// What successive token polls for one device code answer: `authorization_pending`,
@@ -167,6 +165,24 @@ pub struct Readings {
     pub policy_value_wrapped: bool,
     /// What the inventory list does with `$expand=assignTo(…)`.
     pub expand_assign_to: ExpandAssignTo,
+    /// The steps around the current one whose codes are accepted. The docs say "about one
+    /// step either side" and call the window unverified: `window-strict` accepts only the
+    /// current step's code, `window-past-only` the one before too but never the next.
+    pub code_window: CodeWindow,
+}
+
+/// Which steps' codes the tenant accepts, counted from the current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeWindow {
+    pub back: u64,
+    pub ahead: u64,
+}
+
+impl Default for CodeWindow {
+    /// One step either side (the how-to: "a 30 s token leaves about a minute").
+    fn default() -> Self {
+        Self { back: 1, ahead: 1 }
+    }
 }
 
 /// The inventory list's answer to `$expand=assignTo(…)`.
@@ -206,13 +222,14 @@ impl Default for Readings {
             top_limit: None,
             policy_value_wrapped: false,
             expand_assign_to: ExpandAssignTo::Honoured,
+            code_window: CodeWindow::default(),
         }
     }
 }
 
 impl Readings {
     /// The named readings, for `oathbulk simulate --reading` and the suites that loop over them.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 11] = [
         "default",
         "distinct-method-ids",
         "some-distinct-method-ids",
@@ -221,6 +238,8 @@ impl Readings {
         "policy-value-wrapped",
         "expand-refused",
         "expand-ignored",
+        "window-strict",
+        "window-past-only",
         "all",
     ];
 
@@ -236,6 +255,8 @@ impl Readings {
             "policy-value-wrapped" => r.policy_value_wrapped = true,
             "expand-refused" => r.expand_assign_to = ExpandAssignTo::Refused,
             "expand-ignored" => r.expand_assign_to = ExpandAssignTo::Ignored,
+            "window-strict" => r.code_window = CodeWindow { back: 0, ahead: 0 },
+            "window-past-only" => r.code_window = CodeWindow { back: 1, ahead: 0 },
             "all" => {
                 r.distinct_method_ids = true;
                 r.documented_bulk_answer = true;
@@ -284,7 +305,6 @@ impl Default for SimConfig {
             issued_token_lifetime_secs: 3600,
             tenant_id: None,
             max_methods_per_user: 5,
-            verify_window: 1,
             quiet: false,
             device_code_flow: vec!["authorization_pending".into(), "success".into()],
             device_code_interval_secs: 1,
@@ -328,7 +348,6 @@ impl std::fmt::Debug for SimConfig {
             .field("issued_token_lifetime_secs", &self.issued_token_lifetime_secs)
             .field("tenant_id", &self.tenant_id)
             .field("max_methods_per_user", &self.max_methods_per_user)
-            .field("verify_window", &self.verify_window)
             .field("quiet", &self.quiet)
             .field("device_code_flow", &self.device_code_flow)
             .field("device_code_interval_secs", &self.device_code_interval_secs)
@@ -437,6 +456,8 @@ pub struct Counters {
     pub double_activation_attempts: u64,
     /// Verification codes refused.
     pub rejected_codes: u64,
+    /// Codes accepted from the step after the tenant's current one (`code_window.ahead`).
+    pub codes_from_next_step: u64,
     /// Writes that touched a device assigned to another user (a client must report, not fix).
     pub conflict_attempts: u64,
     /// Activations addressed to a user's method the user does not hold (404, nothing

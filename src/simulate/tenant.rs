@@ -161,7 +161,7 @@ pub(crate) struct Tenant {
     /// Answers sent (see `SimState::answers`).
     pub(crate) answers: Vec<super::Answered>,
     max_methods: usize,
-    window: u64,
+    window: super::CodeWindow,
 }
 
 /// SplitMix64: a stable per-row draw from (seed, serial), independent of row order.
@@ -219,7 +219,7 @@ impl Tenant {
             static_uses: 0,
             answers: Vec::new(),
             max_methods: config.max_methods_per_user,
-            window: config.verify_window,
+            window: config.readings.code_window,
         }
     }
 
@@ -405,8 +405,16 @@ impl Tenant {
     fn verify(&mut self, d: usize, code: &str, now: u64) -> Result<u64, Refusal> {
         let dev = &self.devices[d];
         let ok = code.len() == otp::DIGITS && code.bytes().all(|b| b.is_ascii_digit());
-        match ok.then(|| otp::verify(&dev.secret, dev.hash, dev.period, now, code, self.window)).flatten() {
-            Some(step) => Ok(step),
+        match ok
+            .then(|| otp::verify(&dev.secret, dev.hash, dev.period, now, code, self.window.back, self.window.ahead))
+            .flatten()
+        {
+            Some(step) => {
+                if step > otp::step_at(now, dev.period) {
+                    self.counters.codes_from_next_step += 1;
+                }
+                Ok(step)
+            }
             None => {
                 self.devices[d].rejected += 1;
                 self.counters.rejected_codes += 1;
