@@ -140,9 +140,10 @@ pub struct PaceArgs {
     /// Requests in flight at once.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: u16,
-    /// A ceiling on write requests per second. Graph: the pace is found below it (started
-    /// moderately, raised while writes succeed, cut on a 429); portal: the pace itself
-    /// [default: graph none, portal 0.667 (its documented 200 per 5 minutes)].
+    /// A ceiling on write requests per second. Graph: the pace starts at it, steps back a
+    /// little on a 429 and climbs back; without it the pace is found (started moderately,
+    /// raised while writes succeed, cut on a 429). Portal: the pace itself [default: graph
+    /// none, portal 0.667 (its documented 200 per 5 minutes)].
     #[arg(long, value_name = "PER_SECOND")]
     pub max_rate: Option<f64>,
     /// Send at exactly --max-rate, without searching for the tenant's pace.
