@@ -108,9 +108,10 @@ impl GraphBackend {
                     message: "the inventory's nextLink chain does not end".into(),
                 });
             }
-            let body = self.call(Method::GET, &url, None).await?.json();
-            if let Some(values) = body.get("value").and_then(Value::as_array) {
-                items.extend(values.iter().cloned());
+            let mut body = self.call(Method::GET, &url, None).await?.json();
+            // Taken, not cloned: a page holds up to 999 devices.
+            if let Some(Value::Array(values)) = body.get_mut("value").map(Value::take) {
+                items.extend(values);
             }
             next = body.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
         }
@@ -150,6 +151,11 @@ fn user_not_found(upn: &str) -> ApiError {
     }
 }
 
+/// What the inventory read asks for, `($expand, $top)`, most first: each 400 moves to the next
+/// one not yet known to be refused. Without `$expand` before without `$top`: the expand is
+/// the newer reading (no doc shows it), and the `top-limit` reading honours it on its own.
+const INVENTORY_ASKS: [(bool, bool); 4] = [(true, true), (false, true), (true, false), (false, false)];
+
 impl GraphBackend {
     /// The device with this serial, if the tenant has exactly one.
     async fn by_serial(&self, serial: &str) -> Result<Option<Device>, ApiError> {
@@ -158,42 +164,41 @@ impl GraphBackend {
     }
 
     /// The inventory: all of it (`$top={PAGE}`), or the devices with this serial (`$filter`),
-    /// holders expanded (`EXPAND`). A 400 drops what the tenant may be refusing, `$expand`
-    /// first, and it is not asked again this run: a refusal is paid for once. Where both
-    /// were asked, a 400 without `$expand` too shows `$top` is refused, and the expand is
-    /// tried again on its own (the `top-limit` reading honours it).
+    /// holders expanded (`EXPAND`). The docs state neither a `$top` limit nor whether the
+    /// list expands `assignTo`, so a 400 moves down [`INVENTORY_ASKS`]; what the first
+    /// answer that passed shows was refused is not asked again this run (a refusal is paid
+    /// for once). A 5xx or a lost reply shows nothing and is returned as it is.
     async fn inventory(&self, serial: Option<&str>) -> Result<Vec<Device>, ApiError> {
-        loop {
-            let expand = !self.expand_refused.load(Ordering::Relaxed);
-            let top = serial.is_none() && !self.top_refused.load(Ordering::Relaxed);
-            let items = match self.collect(self.inventory_url(serial, expand, top)).await {
-                Err(ApiError::Rejected { status: 400, .. }) if expand && top => {
-                    match self.collect(self.inventory_url(serial, false, true)).await {
-                        Err(ApiError::Rejected { status: 400, .. }) => {
-                            self.top_refused.store(true, Ordering::Relaxed);
-                            continue;
+        let mut refused: Vec<(bool, bool)> = Vec::new();
+        let mut last_refusal = None;
+        for (expand, top) in INVENTORY_ASKS {
+            // `$top` pages the whole list; a serial's `$filter` has one page anyway.
+            if (top && (serial.is_some() || self.top_refused.load(Ordering::Relaxed)))
+                || (expand && self.expand_refused.load(Ordering::Relaxed))
+            {
+                continue;
+            }
+            match self.collect(self.inventory_url(serial, expand, top)).await {
+                Ok(items) => {
+                    // Which part was refused shows only in what passed without it.
+                    for &(e, t) in &refused {
+                        if e && !expand && t == top {
+                            self.expand_refused.store(true, Ordering::Relaxed);
                         }
-                        without => {
-                            // Only an answer shows it was the expand (a 5xx shows nothing).
-                            self.expand_refused.store(without.is_ok(), Ordering::Relaxed);
-                            without?
+                        if t && !top && e == expand {
+                            self.top_refused.store(true, Ordering::Relaxed);
                         }
                     }
+                    return Ok(items.iter().map(device_from_json).collect());
                 }
-                Err(ApiError::Rejected { status: 400, .. }) if expand => {
-                    self.expand_refused.store(true, Ordering::Relaxed);
-                    continue;
+                Err(e @ ApiError::Rejected { status: 400, .. }) => {
+                    refused.push((expand, top));
+                    last_refusal = Some(e);
                 }
-                // `$top` is refused above a limit the docs do not state: read at the
-                // service's own page size instead (nextLink still brings every page).
-                Err(ApiError::Rejected { status: 400, .. }) if top => {
-                    self.top_refused.store(true, Ordering::Relaxed);
-                    continue;
-                }
-                other => other?,
-            };
-            return Ok(items.iter().map(device_from_json).collect());
+                Err(e) => return Err(e),
+            }
         }
+        Err(last_refusal.expect("the last ask (neither part) is never skipped"))
     }
 
     fn inventory_url(&self, serial: Option<&str>, expand: bool, top: bool) -> String {
