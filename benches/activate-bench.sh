@@ -2,8 +2,10 @@
 # Activation benchmark against the simulator (loopback only): does the engine find a tenant's
 # pace it is not told, with one request per token?
 #
-#   [CASES="seed mixed told"] benches/activate-bench.sh [TOKENS=600] [CAPS="5 25 100"] [LATENCY_MS=50] [BURST=5]
+#   [CASES="seed mixed told"] [READING=default] benches/activate-bench.sh [TOKENS=600] [CAPS="5 25 100"] [LATENCY_MS=50] [BURST=5]
 #
+# READING: the simulator's reading of the docs (`oathbulk simulate --reading`), e.g.
+# window-strict (codes of the current step only) or expand-refused.
 # For each cap, three runs: the seed's own case (every token imported and assigned to its
 # user, none active) and a mixed case (available, assigned, already active, held by others,
 # absent, a wrong seed), with the tool NOT told the cap; then the seed's case again with
@@ -55,6 +57,7 @@ run() {
     mkfifo "$dir/sim-in"
     "$BIN" simulate --csv "$work/$case.csv" --listen 127.0.0.1:0 --token-file "$work/token" \
         --latency-ms "$LATENCY" --rate-limit "$cap" --rate-burst "$BURST" --state-out "$dir/state.json" --quiet \
+        --reading "${READING:-default}" \
         < "$dir/sim-in" > "$dir/ready.jsonl" &
     local sim=$!
     exec 3> "$dir/sim-in"
