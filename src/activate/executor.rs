@@ -1,7 +1,7 @@
 //! The executor: one row's writes, with the code computed from the server's clock right
 //! before each request, retries that never double-activate, and pacing shared by all rows.
 
-use super::window::{TenantWindow, Verdict};
+use super::window::{Question, TenantWindow, Verdict};
 use crate::backend::{ApiError, Backend, Device, DeviceStatus};
 use crate::clock::ServerClock;
 use crate::engine::{Attempts, Client, Decision, Resend, Stats};
@@ -186,8 +186,13 @@ enum Next {
 /// Which code to send, if any: after a rejection, none until the next step begins; in the
 /// margin at a step's end, the next step's code where the tenant takes it (asking once, see
 /// [`super::window`]), else none until the boundary; otherwise the current step's.
-/// `asking`: this row is the one asking the tenant (kept across the row's attempts).
-fn next_code<B: Backend>(shared: &Shared<B>, period: u32, rejected_step: Option<u64>, asking: &mut bool) -> Next {
+/// `question`: this row is the one asking the tenant (kept across the row's attempts).
+fn next_code<'a, B: Backend>(
+    shared: &'a Shared<B>,
+    period: u32,
+    rejected_step: Option<u64>,
+    question: &mut Option<Question<'a>>,
+) -> Next {
     let pos = position(&shared.clock, period);
     let period_ms = i64::from(period) * 1000;
     let slack = shared.boundary_slack_ms();
@@ -199,18 +204,22 @@ fn next_code<B: Backend>(shared: &Shared<B>, period: u32, rejected_step: Option<
         None => match shared.window.verdict() {
             Verdict::TakesNext => Next::Send { step: pos.step + 1, ahead: true },
             Verdict::Strict => Next::Wait(ms(pos.ms_left + slack)),
-            Verdict::Unknown if *asking || shared.window.try_ask() => {
-                *asking = true;
-                Next::Send { step: pos.step + 1, ahead: true }
+            Verdict::Unknown => {
+                if question.is_none() {
+                    *question = shared.window.try_ask();
+                }
+                match question {
+                    Some(_) => Next::Send { step: pos.step + 1, ahead: true },
+                    // Someone is asking: its answer comes within a round trip (or the
+                    // boundary does).
+                    None => Next::Wait(ms(pos.ms_left + slack)),
+                }
             }
-            // Someone is asking: its answer comes within a round trip (or the boundary does).
-            Verdict::Unknown => Next::Wait(ms(pos.ms_left + slack)),
         },
     };
-    if *asking && !matches!(next, Next::Send { ahead: true, .. }) {
+    if !matches!(next, Next::Send { ahead: true, .. }) {
         // The boundary passed (or a refusal came) before this row's question went out.
-        shared.window.unanswered();
-        *asking = false;
+        *question = None;
     }
     next
 }
@@ -274,8 +283,9 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
     // After a rejection, only a later step's code may be tried, once.
     let mut rejected_step: Option<u64> = None;
     let mut last_step: Option<u64>;
-    // This row is asking the tenant whether it takes the next step's code.
-    let mut asking = false;
+    // This row is asking the tenant whether it takes the next step's code (dropped
+    // unanswered, on any way out, the question passes to another row).
+    let mut question: Option<Question> = None;
     let mut sent_ahead = false;
     // This row's refused question made the verdict "strict".
     let mut said_strict = false;
@@ -302,23 +312,19 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
         // Check the step before taking a rate slot (a row that must wait for the next step
         // should not burn one), and again after (the pacer may have made us wait).
         if typed.is_none() {
-            if let Next::Wait(wait) = next_code(shared, period, rejected_step, &mut asking) {
+            if let Next::Wait(wait) = next_code(shared, period, rejected_step, &mut question) {
                 wait_for_step(shared, wait).await;
                 continue;
             }
         }
         let Ok(slot) = shared.engine.slot().await else {
             // Stopped while waiting for a slot: nothing was sent (reported at the top).
-            if asking {
-                shared.window.unanswered();
-                asking = false;
-            }
             continue;
         };
         let pos = position(&shared.clock, period);
         let step = match typed {
             Some(_) => pos.step,
-            None => match next_code(shared, period, rejected_step, &mut asking) {
+            None => match next_code(shared, period, rejected_step, &mut question) {
                 Next::Send { step, ahead } => {
                     sent_ahead = ahead;
                     step
@@ -358,9 +364,6 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
             intent.step = last_step;
             if let Err(why) = shared.journal.intent(&intent, &shared.engine) {
                 drop(slot);
-                if asking {
-                    shared.window.unanswered();
-                }
                 let mut a = record(row, ActivationStatus::NotAttempted, action, Some(&device));
                 a.error_message = Some(why);
                 return RowEnd::done(a, None);
@@ -374,21 +377,21 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
             _ => shared.backend.assign_and_activate(&row.upn, &device, &code, display_name).await,
         };
         shared.engine.settle(slot, &result);
-        if asking {
-            asking = false;
+        if let Some(question) = question.take() {
             match &result {
-                Ok(()) => shared.window.answered(true),
+                Ok(()) => question.answered(true),
                 // A refused code (the other refusals say nothing about it): the tenant is
                 // strict, or the key is wrong. Wait for the boundary and send the same code,
                 // now current (the next look at the step says so); the answer then tells.
                 Err(ApiError::Rejected { code, .. })
                     if code != crate::backend::NOT_USERS_METHOD && code != crate::backend::UNEXPLAINED_404 =>
                 {
-                    shared.window.answered(false);
+                    question.answered(false);
                     said_strict = true;
                     continue;
                 }
-                Err(_) => shared.window.unanswered(),
+                // Throttled, no reply: nothing learnt; the question passes on.
+                Err(_) => drop(question),
             }
         }
         let base = |status, action, device: &Device| {

@@ -56,16 +56,13 @@ impl TenantWindow {
         *self.verdict.borrow()
     }
 
-    /// Become the row that asks. True for one row at a time, while the verdict is unknown.
-    pub fn try_ask(&self) -> bool {
-        self.verdict() == Verdict::Unknown
-            && self.asking.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok()
-    }
-
-    /// The asking row's code was accepted (`true`) or refused (`false`).
-    pub fn answered(&self, accepted: bool) {
-        self.verdict.send_replace(if accepted { Verdict::TakesNext } else { Verdict::Strict });
-        self.asking.store(false, Ordering::Release);
+    /// Become the row that asks: one row at a time, while the verdict is unknown. The
+    /// question goes back to the others when it is dropped unanswered (the boundary passed
+    /// before it went out, a 429, no reply, the run stopped).
+    pub fn try_ask(&self) -> Option<Question<'_>> {
+        let free = self.verdict() == Verdict::Unknown
+            && self.asking.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok();
+        free.then_some(Question(self))
     }
 
     /// The row whose refusal said "strict" had its current code refused too: the key was
@@ -80,16 +77,27 @@ impl TenantWindow {
         });
     }
 
-    /// The asking row learnt nothing (throttled, no reply, sent the current code after all):
-    /// another row may ask.
-    pub fn unanswered(&self) {
-        self.asking.store(false, Ordering::Release);
-    }
-
     /// Wait up to `d`, less if the verdict changes meanwhile.
     pub async fn until_verdict_within(&self, d: Duration) {
         let mut rx = self.verdict.subscribe();
         let _ = tokio::time::timeout(d, rx.changed()).await;
+    }
+}
+
+/// The right to ask, held by one row at a time.
+#[derive(Debug)]
+pub struct Question<'a>(&'a TenantWindow);
+
+impl Question<'_> {
+    /// The asking row's code was accepted (`true`) or refused (`false`).
+    pub fn answered(self, accepted: bool) {
+        self.0.verdict.send_replace(if accepted { Verdict::TakesNext } else { Verdict::Strict });
+    }
+}
+
+impl Drop for Question<'_> {
+    fn drop(&mut self) {
+        self.0.asking.store(false, Ordering::Release);
     }
 }
 
@@ -100,21 +108,20 @@ mod tests {
     #[test]
     fn one_row_asks_at_a_time_and_only_while_unknown() {
         let w = TenantWindow::default();
-        assert!(w.try_ask());
-        assert!(!w.try_ask(), "a second asker while the first is in flight");
-        w.unanswered();
-        assert!(w.try_ask(), "no answer: the next row asks");
-        w.answered(false);
+        let q = w.try_ask().expect("the first row asks");
+        assert!(w.try_ask().is_none(), "a second asker while the first is in flight");
+        drop(q);
+        let q = w.try_ask().expect("no answer: the next row asks");
+        q.answered(false);
         assert_eq!(w.verdict(), Verdict::Strict);
-        assert!(!w.try_ask(), "answered: nobody asks again");
+        assert!(w.try_ask().is_none(), "answered: nobody asks again");
         w.reopen();
         assert_eq!(w.verdict(), Verdict::Unknown, "the asker's key was wrong: ask again");
-        assert!(w.try_ask());
+        assert!(w.try_ask().is_some());
         let w = TenantWindow::default();
-        assert!(w.try_ask());
-        w.answered(true);
+        w.try_ask().unwrap().answered(true);
         assert_eq!(w.verdict(), Verdict::TakesNext);
-        assert!(!w.try_ask());
+        assert!(w.try_ask().is_none());
         w.reopen();
         assert_eq!(w.verdict(), Verdict::TakesNext, "a yes stays a yes");
     }
@@ -127,7 +134,7 @@ mod tests {
             let w = w.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(60)).await;
-                w.answered(true);
+                w.try_ask().unwrap().answered(true);
             })
         };
         w.until_verdict_within(Duration::from_secs(2)).await;

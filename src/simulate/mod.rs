@@ -27,8 +27,8 @@
 //! `x-ms-client-request-id` check (400), `rate_limit` (429 + `Retry-After`), the handler.
 //! The token endpoint gets latency only. Every response carries `Date` from the simulator
 //! clock (real clock + `clock_offset_secs`), against which codes are verified (one step either
-//! side by default; `Readings::code_window`). A wrong code leaves the device's status as it was; activating an activated device
-//! is refused and counted in `double_activation_attempts`.
+//! side by default; `Readings::code_window`). A wrong code leaves the device's status as it
+//! was; activating an activated device is refused and counted in `double_activation_attempts`.
 
 #![allow(clippy::result_large_err)] // handlers answer errors as ready `Response`s
 
