@@ -82,10 +82,10 @@ fn activate_under_every_reading() {
         let active = (0..250).filter(|&i| mixed(i) == "activated").count() as u64;
         let assigned = (0..250).filter(|&i| mixed(i) == "assigned").count() as u64;
         assert_eq!(by("graph.get_user"), 0, "[{reading}] {:?}", state.counters.requests_by_route);
-        // A run that reaches a step's end asks once whether the tenant takes the next step's
-        // code: a strict tenant refuses that one (the row sends it again after the boundary).
+        // A run that reaches a step's end asks whether the tenant takes the next step's code:
+        // a strict tenant refuses it, to two rows at most (one refusal may be a wrong key).
         let asked = state.counters.rejected_codes;
-        assert!(asked <= u64::from(reading.starts_with("window-")), "[{reading}] {asked} codes refused");
+        assert!(asked <= 2 * u64::from(reading.starts_with("window-")), "[{reading}] {asked} codes refused");
         if expands(reading) {
             // The inventory names every holder by UPN: someone else's token and an already
             // active one are settled without a write, a user resolved or a method list read.
@@ -404,8 +404,9 @@ fn some_distinct_method_ids_are_explained_together_and_written_again() {
 
 /// The docs say a code is accepted "about one step either side" and call the window
 /// unverified. At a step boundary, under each reading of it, every token is activated once,
-/// and learning which reading holds costs at most one request: the first row in the margin
-/// asks with the next step's code; where that is taken nobody pauses at the boundary.
+/// and learning which reading holds costs at most two requests: the first row near the margin
+/// asks with the next step's code (and a second, if the first is refused: one refusal may be
+/// a wrong key); where that is taken nobody pauses at the boundary.
 #[test]
 fn a_run_across_a_step_boundary_under_every_code_window() {
     for reading in ["default", "window-strict", "window-past-only"] {
@@ -431,10 +432,10 @@ fn a_run_across_a_step_boundary_under_every_code_window() {
             assert_eq!(c.rejected_codes, 0, "[{reading}] nothing refused");
             assert!(c.codes_from_next_step >= 1, "[{reading}] no code sent ahead: the run paused at the boundary");
         } else {
-            // Asked once, refused once, and from then on only the current step's code.
-            assert_eq!(c.rejected_codes, 1, "[{reading}] the one question");
+            // Asked by one or two rows, refused, and from then on only the current step's code.
+            assert!((1..=2).contains(&c.rejected_codes), "[{reading}] {} refused: the question", c.rejected_codes);
             assert_eq!(c.codes_from_next_step, 0, "[{reading}]");
         }
-        assert_eq!(writes, 30 + c.rejected_codes, "[{reading}] one write per token, plus the question");
+        assert_eq!(writes, 30 + c.rejected_codes, "[{reading}] one write per token, plus the questions");
     }
 }

@@ -184,24 +184,44 @@ enum Next {
 }
 
 /// Which code to send, if any: after a rejection, none until the next step begins; in the
-/// margin at a step's end, the next step's code where the tenant takes it (asking once, see
-/// [`super::window`]), else none until the boundary; otherwise the current step's.
+/// margin at a step's end, the next step's code where the tenant takes it (asking once, a
+/// margin earlier, see [`super::window`]), else none until the boundary; otherwise the
+/// current step's.
 /// `question`: this row is the one asking the tenant (kept across the row's attempts).
 fn next_code<'a, B: Backend>(
     shared: &'a Shared<B>,
     period: u32,
     rejected_step: Option<u64>,
     question: &mut Option<Question<'a>>,
+    refused_question: bool,
 ) -> Next {
     let pos = position(&shared.clock, period);
     let period_ms = i64::from(period) * 1000;
     let slack = shared.boundary_slack_ms();
+    let margin = shared.margin_ms();
+    // This row's own question was refused: for it, the tenant is strict (its next step's
+    // code will not pass, whatever the others learn).
+    let verdict = if refused_question { Verdict::Strict } else { shared.window.verdict() };
     let next = match rejected_step {
         Some(r) if pos.step <= r => Next::Wait(ms(pos.ms_left + (r - pos.step) as i64 * period_ms + slack)),
-        _ if pos.ms_left >= shared.margin_ms() => Next::Send { step: pos.step, ahead: false },
+        // The question goes out one margin before the margin, so that its answer (a round
+        // trip, and the wait for a write slot) is in before any row needs it: asked at the
+        // margin, every row reaching it waited for the answer, and at a high pace those
+        // lost slots let the tenant's bucket overflow (the next pair of 429s then reads its
+        // rate low). The code sent ahead is the next step's, as in the margin.
+        None if pos.ms_left < 2 * margin && verdict == Verdict::Unknown && {
+            if question.is_none() {
+                *question = shared.window.try_ask();
+            }
+            question.is_some()
+        } =>
+        {
+            Next::Send { step: pos.step + 1, ahead: true }
+        }
+        _ if pos.ms_left >= margin => Next::Send { step: pos.step, ahead: false },
         // After a refusal the next code is tried once, and never a guess ahead of it.
         Some(_) => Next::Wait(ms(pos.ms_left + slack)),
-        None => match shared.window.verdict() {
+        None => match verdict {
             Verdict::TakesNext => Next::Send { step: pos.step + 1, ahead: true },
             Verdict::Strict => Next::Wait(ms(pos.ms_left + slack)),
             Verdict::Unknown => {
@@ -287,8 +307,9 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
     // unanswered, on any way out, the question passes to another row).
     let mut question: Option<Question> = None;
     let mut sent_ahead = false;
-    // This row's refused question made the verdict "strict".
-    let mut said_strict = false;
+    // This row asked and its next step's code was refused (the tenant is strict, or this
+    // row's key is wrong: its current code tells which).
+    let mut refused_question = false;
     let mut intent_written: Option<Action> = None;
     // A write of this row got no clear answer and may have landed: if the run stops now,
     // the row must not claim "not attempted" (its intent line stays; a re-run re-reads it).
@@ -312,7 +333,7 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
         // Check the step before taking a rate slot (a row that must wait for the next step
         // should not burn one), and again after (the pacer may have made us wait).
         if typed.is_none() {
-            if let Next::Wait(wait) = next_code(shared, period, rejected_step, &mut question) {
+            if let Next::Wait(wait) = next_code(shared, period, rejected_step, &mut question, refused_question) {
                 wait_for_step(shared, wait).await;
                 continue;
             }
@@ -324,7 +345,7 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
         let pos = position(&shared.clock, period);
         let step = match typed {
             Some(_) => pos.step,
-            None => match next_code(shared, period, rejected_step, &mut question) {
+            None => match next_code(shared, period, rejected_step, &mut question, refused_question) {
                 Next::Send { step, ahead } => {
                     sent_ahead = ahead;
                     step
@@ -381,13 +402,14 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
             match &result {
                 Ok(()) => question.answered(true),
                 // A refused code (the other refusals say nothing about it): the tenant is
-                // strict, or the key is wrong. Wait for the boundary and send the same code,
-                // now current (the next look at the step says so); the answer then tells.
+                // strict, or the key is wrong. Send the current code (outside the margin) or
+                // wait for the boundary and send the same code, now current (the next look at
+                // the step says which); its answer then tells.
                 Err(ApiError::Rejected { code, .. })
                     if code != crate::backend::NOT_USERS_METHOD && code != crate::backend::UNEXPLAINED_404 =>
                 {
                     question.answered(false);
-                    said_strict = true;
+                    refused_question = true;
                     continue;
                 }
                 // Throttled, no reply: nothing learnt; the question passes on.
@@ -401,7 +423,14 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
             a
         };
         let err = match result {
-            Ok(()) => return RowEnd::done(base(ActivationStatus::Activated, action, &device), None),
+            Ok(()) => {
+                if refused_question {
+                    // Its next step's code was refused and its current one passed: the key is
+                    // right, the tenant strict.
+                    shared.window.strict();
+                }
+                return RowEnd::done(base(ActivationStatus::Activated, action, &device), None);
+            }
             Err(e) => e,
         };
         match &err {
@@ -447,7 +476,7 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action:
                 let sent_step = last_step.unwrap_or(after.step);
                 rejected_step = last_step;
                 if !rollover_possible(&after, sent_step, sent_ahead, shared.near_boundary_ms()) {
-                    if said_strict {
+                    if refused_question {
                         // Its current code was refused too: the key is wrong, not the tenant
                         // strict. Another row asks again at the next boundary.
                         shared.window.reopen();
@@ -799,22 +828,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_refused_question_waits_for_the_boundary_and_sends_the_same_code_again() {
-        let clock = clock_with_ms_left(2_000);
-        let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
-        let s = shared(mock(clock, vec![Err(rejected())], DeviceStatus::Assigned));
-        let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
-        assert_eq!((a.status, a.attempts), (ActivationStatus::Activated, 2));
-        assert_eq!(s.window.verdict(), Verdict::Strict);
-        let sent = s.backend.sent.lock().unwrap().clone();
-        assert_eq!(sent.len(), 2);
-        assert!(sent[0].0 < boundary && sent[1].0 >= boundary, "asked before the boundary, sent again after");
-        assert_eq!(sent[0].1, code_at_ms(boundary));
-        assert_eq!(sent[1].1, sent[0].1, "the same code, now current");
-        assert_eq!(*s.backend.gets.lock().unwrap(), 0, "a refused question needs no read");
-    }
-
-    #[tokio::test]
     async fn a_question_refused_for_a_wrong_key_is_asked_again() {
         let clock = clock_with_ms_left(2_000);
         let s = shared(mock(clock, vec![Err(rejected()), Err(rejected())], DeviceStatus::Assigned));
@@ -824,24 +837,87 @@ mod tests {
         assert_eq!(s.window.verdict(), Verdict::Unknown, "a wrong key says nothing about the tenant");
     }
 
-    #[tokio::test]
-    async fn rows_in_the_margin_wait_for_the_answer_not_for_the_boundary() {
-        let clock = clock_with_ms_left(2_500);
+    /// Two rows activated together, `ms_left` before a step's end, each answer (in order of
+    /// sending) taking `delay_ms`. Returns the run, both rows' ends and the boundary (ms).
+    async fn two_rows_at(
+        ms_left: i64,
+        answers: Vec<Result<(), ApiError>>,
+        delay_ms: u64,
+    ) -> (Shared<Mock>, RowEnd, RowEnd, i64) {
+        let clock = clock_with_ms_left(ms_left);
         let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
-        let mut m = mock(clock, vec![], DeviceStatus::Assigned);
-        m.delay = Duration::from_millis(150);
+        let mut m = mock(clock, answers, DeviceStatus::Assigned);
+        m.delay = Duration::from_millis(delay_ms);
         let s = shared(m);
         let (r1, r2) = (row(), row());
         let (a, b) = tokio::join!(
             activate_row(&s, &r1, Action::Activate, device()),
             activate_row(&s, &r2, Action::Activate, device())
         );
+        (s, a, b, boundary)
+    }
+
+    #[tokio::test]
+    async fn rows_in_the_margin_wait_for_the_answer_not_for_the_boundary() {
+        let (s, a, b, boundary) = two_rows_at(2_500, vec![], 150).await;
         assert_eq!((a.record.status, b.record.status), (ActivationStatus::Activated, ActivationStatus::Activated));
         let sent = s.backend.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 2, "one question, one write each");
-        assert!(sent[1].0 - sent[0].0 >= 140, "the second waited for the answer");
+        assert!(sent[1].0 - sent[0].0 >= 140, "the second waited for the answer: {sent:?}");
         assert!(sent[1].0 < boundary, "and not for the boundary");
         assert!(sent.iter().all(|(_, code)| *code == code_at_ms(boundary)));
+    }
+
+    #[tokio::test]
+    async fn the_question_goes_out_a_margin_early_and_rows_before_the_margin_do_not_wait_for_it() {
+        // Margin 5 s: 7 s before the boundary is outside it but inside the asking zone.
+        let (s, a, b, boundary) = two_rows_at(7_000, vec![], 150).await;
+        assert_eq!((a.record.status, b.record.status), (ActivationStatus::Activated, ActivationStatus::Activated));
+        assert_eq!(s.window.verdict(), Verdict::TakesNext, "asked before any row reached the margin");
+        let sent = s.backend.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 2, "one question, one write each");
+        assert!(sent[1].0 - sent[0].0 < 100, "the second did not wait for the answer: {sent:?}");
+        assert_eq!(sent[0].1, code_at_ms(boundary), "the question: the next step's code");
+        assert_eq!(sent[1].1, code_at_ms(boundary - 30_000), "outside the margin: the current code");
+    }
+
+    #[tokio::test]
+    async fn a_wrong_key_that_asks_first_does_not_make_the_others_wait_for_the_boundary() {
+        // The file's first writable row had a wrong key: its refused question made the tenant
+        // "strict", and the whole run stood still until the boundary.
+        let (s, a, b, boundary) = two_rows_at(2_000, vec![Err(rejected()), Ok(()), Err(rejected())], 100).await;
+        assert_eq!(b.record.status, ActivationStatus::Activated);
+        assert_eq!(s.window.verdict(), Verdict::TakesNext, "the second row asked, and was answered yes");
+        let sent = s.backend.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 3, "two questions, and the wrong key's current code: {sent:?}");
+        assert!(sent[1].0 < boundary - 1_000, "the second row asked at once, not at the boundary");
+        assert_eq!(a.record.status, ActivationStatus::Failed);
+        assert!(a.record.error_message.as_deref().is_some_and(|m| m.contains("secret key")), "{:?}", a.record);
+    }
+
+    #[tokio::test]
+    async fn a_refused_question_sends_the_current_code_outside_the_margin_or_the_same_after_the_boundary() {
+        // Margin 5 s: refused in it (2 s left), or before it (7 s left, asked a margin early).
+        for ms_left in [2_000, 7_000] {
+            let clock = clock_with_ms_left(ms_left);
+            let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
+            let s = shared(mock(clock, vec![Err(rejected())], DeviceStatus::Assigned));
+            let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
+            assert_eq!((a.status, a.attempts), (ActivationStatus::Activated, 2), "[{ms_left}]");
+            assert_eq!(s.window.verdict(), Verdict::Strict, "[{ms_left}] its current code passed: strict");
+            let sent = s.backend.sent.lock().unwrap().clone();
+            assert_eq!(sent.len(), 2, "[{ms_left}]");
+            assert_eq!(sent[0].1, code_at_ms(boundary), "[{ms_left}] the question: the next step's code");
+            assert_eq!(*s.backend.gets.lock().unwrap(), 0, "[{ms_left}] a refused question needs no read");
+            if ms_left < 5_000 {
+                assert!(sent[0].0 < boundary && sent[1].0 >= boundary, "asked before the boundary, sent again after");
+                assert_eq!(sent[1].1, sent[0].1, "the same code, now current");
+            } else {
+                assert!(sent[1].0 < boundary - 5_000, "still outside the margin: no wait for the boundary");
+                assert_eq!(sent[1].1, code_at_ms(boundary - 30_000), "then the current step's code");
+                assert_eq!(a.step, Some((boundary / 30_000) as u64 - 1));
+            }
+        }
     }
 
     #[tokio::test]
