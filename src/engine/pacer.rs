@@ -63,6 +63,8 @@ pub const PROBE_PER_SEC: f64 = 0.02;
 pub const SETTLE: Duration = Duration::from_secs(2);
 /// Never slower than this (a tenant at one write a minute is a broken tenant, not a pace).
 pub const MIN_RATE: f64 = 0.2;
+/// Write slots a schedule that fell behind may make up at once.
+pub const CATCH_UP: f64 = 3.0;
 /// Throttled answers within one second that make a storm (hold every worker).
 pub const STORM: usize = 3;
 
@@ -88,6 +90,8 @@ struct State {
     born: Instant,
     /// The next free write slot.
     next_slot: Instant,
+    /// Has a write slot been claimed yet (is there a schedule to catch up with)?
+    sends_started: bool,
     /// No write (nor read) starts before this (a storm's `Retry-After`).
     gate: Instant,
     last_growth: Instant,
@@ -137,6 +141,7 @@ impl Pacer {
                 ramp_due: None,
                 born: now,
                 next_slot: now,
+                sends_started: false,
                 gate: now,
                 last_growth: now,
                 last_cut: None,
@@ -168,8 +173,8 @@ impl Pacer {
     /// Claim the next write slot now, or say when to try again. Slots are never booked
     /// ahead: a worker that books a slot a second away would send at a pace the pacer has
     /// since changed, so waiting workers try again at the next free moment and one of them
-    /// wins it — a crowd leaves spaced at the pace, never all at once. At most one slot of
-    /// credit builds up while nobody writes.
+    /// wins it — a crowd leaves spaced at the pace, never all at once: after a lull, at most
+    /// [`CATCH_UP`] missed slots are made up before the spacing resumes.
     pub fn try_claim(&self, now: Instant) -> Result<(), Instant> {
         let mut s = self.lock();
         s.grow(now);
@@ -183,8 +188,15 @@ impl Pacer {
             return Err(s.next_slot);
         }
         let interval = Duration::from_secs_f64(1.0 / s.rate);
-        // One slot of credit after idling, but none across a gate: a release is spaced.
-        let earliest = now.checked_sub(interval).unwrap_or(now).max(s.gate);
+        // Slots missed while every worker waited (a round trip for the code window's answer,
+        // a slow journal write) are made up, up to [`CATCH_UP`]: the tenant refilled as many
+        // meanwhile, since the pace never exceeds what it takes. Lost instead, they let its
+        // bucket fill, and a full bucket overflows: the refill it drops makes the next pair
+        // of 429s understate its rate. Before the first write there is nothing to make up
+        // (one slot of credit, as ever), and none across a gate: a release is spaced.
+        let credit = if s.sends_started { interval.mul_f64(CATCH_UP) } else { interval };
+        let earliest = now.checked_sub(credit).unwrap_or(now).max(s.gate);
+        s.sends_started = true;
         s.next_slot = s.next_slot.max(earliest) + interval;
         s.sends.push_back(now);
         while s.sends.front().is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1)) {
@@ -701,6 +713,20 @@ mod tests {
             now = next;
             assert_eq!(p.try_claim(now), Ok(()));
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slots_missed_in_a_lull_are_made_up_a_few_at_most() {
+        let p = Pacer::new(PaceMode::Fixed(10.0));
+        let t0 = Instant::now();
+        let at_once = |now: Instant| (0..20).take_while(|_| p.try_claim(now).is_ok()).count();
+        // Before the first write nothing was missed: one slot of credit, as ever.
+        assert_eq!(at_once(t0 + Duration::from_secs(1)), 2);
+        // Every worker waited a second (ten slots): three are made up, then the spacing.
+        let later = t0 + Duration::from_secs(2);
+        assert_eq!(at_once(later), 1 + CATCH_UP as usize);
+        let next = p.try_claim(later).expect_err("spaced again");
+        assert_eq!(next.duration_since(later), Duration::from_millis(100));
     }
 
     #[tokio::test(start_paused = true)]
