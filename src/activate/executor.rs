@@ -202,39 +202,27 @@ fn next_code<'a, B: Backend>(
     // This row's own question was refused: for it, the tenant is strict (its next step's
     // code will not pass, whatever the others learn).
     let verdict = if refused_question { Verdict::Strict } else { shared.window.verdict() };
+    // The question goes out one margin before the margin, so that its answer (a round trip,
+    // and the wait for a write slot) is in before any row needs it: asked at the margin,
+    // every row reaching it waited for the answer, and at a high pace those lost slots let
+    // the tenant's bucket overflow (the next pair of 429s then reads its rate low).
+    let may_ask = rejected_step.is_none() && verdict == Verdict::Unknown && pos.ms_left < 2 * margin;
+    if may_ask && question.is_none() {
+        *question = shared.window.try_ask();
+    }
     let next = match rejected_step {
         Some(r) if pos.step <= r => Next::Wait(ms(pos.ms_left + (r - pos.step) as i64 * period_ms + slack)),
-        // The question goes out one margin before the margin, so that its answer (a round
-        // trip, and the wait for a write slot) is in before any row needs it: asked at the
-        // margin, every row reaching it waited for the answer, and at a high pace those
-        // lost slots let the tenant's bucket overflow (the next pair of 429s then reads its
-        // rate low). The code sent ahead is the next step's, as in the margin.
-        None if pos.ms_left < 2 * margin && verdict == Verdict::Unknown && {
-            if question.is_none() {
-                *question = shared.window.try_ask();
-            }
-            question.is_some()
-        } =>
-        {
-            Next::Send { step: pos.step + 1, ahead: true }
-        }
+        // Asking: the next step's code, as in the margin.
+        _ if may_ask && question.is_some() => Next::Send { step: pos.step + 1, ahead: true },
         _ if pos.ms_left >= margin => Next::Send { step: pos.step, ahead: false },
         // After a refusal the next code is tried once, and never a guess ahead of it.
         Some(_) => Next::Wait(ms(pos.ms_left + slack)),
         None => match verdict {
             Verdict::TakesNext => Next::Send { step: pos.step + 1, ahead: true },
             Verdict::Strict => Next::Wait(ms(pos.ms_left + slack)),
-            Verdict::Unknown => {
-                if question.is_none() {
-                    *question = shared.window.try_ask();
-                }
-                match question {
-                    Some(_) => Next::Send { step: pos.step + 1, ahead: true },
-                    // Someone is asking: its answer comes within a round trip (or the
-                    // boundary does).
-                    None => Next::Wait(ms(pos.ms_left + slack)),
-                }
-            }
+            // Someone else is asking: its answer comes within a round trip (or the boundary
+            // does).
+            Verdict::Unknown => Next::Wait(ms(pos.ms_left + slack)),
         },
     };
     if !matches!(next, Next::Send { ahead: true, .. }) {

@@ -95,8 +95,8 @@ impl TenantWindow {
         });
     }
 
-    /// A row whose question was refused had its current code accepted: its key is right, so
-    /// the tenant refused a code of the next step.
+    /// A row whose question was refused had its current code accepted (its key is right, so
+    /// the tenant refused a code of the next step), or two rows' questions were refused.
     pub fn strict(&self) {
         self.verdict.send_if_modified(|v| {
             let unknown = *v == Verdict::Unknown;
@@ -124,13 +124,7 @@ impl Question<'_> {
         if accepted {
             self.0.verdict.send_replace(Verdict::TakesNext);
         } else if self.0.refused.fetch_add(1, Ordering::AcqRel) + 1 >= REFUSALS_FOR_STRICT {
-            self.0.verdict.send_if_modified(|v| {
-                let unknown = *v == Verdict::Unknown;
-                if unknown {
-                    *v = Verdict::Strict;
-                }
-                unknown
-            });
+            self.0.strict();
         }
         // (Dropped now: the question is free for another row, and the waiting rows wake.)
     }
