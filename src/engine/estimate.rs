@@ -212,6 +212,7 @@ impl RateEstimate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::model_tenant::Bucket;
 
     fn at(t0: Instant, ms: u64) -> Instant {
         t0 + Duration::from_millis(ms)
@@ -313,16 +314,14 @@ mod tests {
         assert!(!e.known(at(t0, 2100)));
     }
 
-    /// A token-bucket tenant (`cap` writes/s, bucket of 5) fed writes at the given send times
-    /// (ms); every answer goes to the estimate.
+    /// A token-bucket tenant (`cap` writes/s, bucket of 5, empty at first) fed writes at the
+    /// given send times (ms); every answer goes to the estimate.
     fn against_a_bucket(e: &mut RateEstimate, t0: Instant, cap: f64, sends: impl IntoIterator<Item = f64>) {
-        let (burst, mut tokens, mut last) = (5.0, 0.0, 0.0);
+        let mut tenant =
+            Bucket { caps: vec![(Duration::ZERO, cap)], start: t0, burst: 5.0, tokens: 0.0, last: t0, throttled: 0 };
         for ms in sends {
-            tokens = f64::min(burst, tokens + cap * (ms - last) / 1000.0);
-            last = ms;
             let sent = t0 + Duration::from_secs_f64(ms / 1000.0);
-            if tokens >= 1.0 {
-                tokens -= 1.0;
+            if tenant.take(sent) {
                 e.accepted(sent, sent);
             } else {
                 e.refused(sent, sent, true);

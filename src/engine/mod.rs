@@ -15,6 +15,8 @@
 //! The engine knows nothing of rows, CSV files or which command planned the step.
 
 pub mod estimate;
+#[cfg(test)]
+mod model_tenant;
 pub mod pacer;
 pub mod retry;
 pub mod stats;

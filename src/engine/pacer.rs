@@ -419,38 +419,8 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::model_tenant::Bucket;
     use std::sync::atomic::Ordering::SeqCst;
-
-    /// A token-bucket tenant: `cap` writes per second (which may change during the run), a
-    /// bucket of `burst`.
-    struct Bucket {
-        caps: Vec<(Duration, f64)>,
-        start: Instant,
-        burst: f64,
-        tokens: f64,
-        last: Instant,
-        throttled: u64,
-    }
-
-    impl Bucket {
-        fn cap(&self, at: Instant) -> f64 {
-            let t = at.duration_since(self.start);
-            self.caps.iter().rev().find(|(from, _)| t >= *from).map_or(self.caps[0].1, |(_, c)| *c)
-        }
-
-        fn take(&mut self, at: Instant) -> bool {
-            let cap = self.cap(at);
-            self.tokens = (self.tokens + cap * at.duration_since(self.last).as_secs_f64()).min(self.burst);
-            self.last = at;
-            if self.tokens >= 1.0 {
-                self.tokens -= 1.0;
-                true
-            } else {
-                self.throttled += 1;
-                false
-            }
-        }
-    }
 
     /// Drive the pacer against a token-bucket tenant on tokio's paused clock, as the engine
     /// does: 16 workers claim slots, each write answers after 50 ms, a throttled write waits
