@@ -350,7 +350,7 @@ fn a_bodyless_post_needs_a_length() {
 }
 
 /// A tenant where only some method ids differ from their device ids: once a write to a
-/// device id has succeeded, a 404 is explained at the end with the run's other refusals (all
+/// device id has succeeded, a 404 is explained together with the run's other refusals (all
 /// but the run's first, explained at once); a user who does hold the token is then read once,
 /// and the token written to its own method.
 #[test]
@@ -393,8 +393,10 @@ fn some_distinct_method_ids_are_explained_together_and_written_again() {
         assert!(refused <= 3, "{:?}", state.counters.requests_by_route);
     }
     let users = state.users.len() as u64;
+    // 15 a request, in up to two batches: the refusals so far once only the last rows are
+    // in flight, and the tail's own (here the last row's) when the writes are done.
     assert!(
-        by("graph.list_users") <= users.div_ceil(15),
+        by("graph.list_users") <= users.div_ceil(15) + 1,
         "users resolved in bulk: {:?}",
         state.counters.requests_by_route
     );

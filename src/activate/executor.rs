@@ -923,7 +923,7 @@ mod tests {
         assert_eq!(a.error_code.as_deref(), Some("bad"));
         assert!(a.error_message.as_deref().is_some_and(|m| m.contains("secret key")), "{a:?}");
         assert!(detail.is_some());
-        // The next: no read of its own, left to be explained with the others at the end.
+        // The next: no read of its own, left to be explained with the others.
         let RowEnd { record: b, detail, explain } = activate_row(&s, &row(), Action::Activate, device()).await;
         assert_eq!(s.backend.sent.lock().unwrap().len(), 2, "no second guess");
         assert_eq!(*s.backend.gets.lock().unwrap(), 1, "no read of its own");

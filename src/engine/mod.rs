@@ -54,6 +54,7 @@ pub struct Engine {
     /// Reads have their own places: a write's planner may read while it holds a write's
     /// place (a refused write explained), and must not wait for itself.
     read_permits: Semaphore,
+    parallel: usize,
     pacer: Pacer,
     policy: RetryPolicy,
     stop: watch::Sender<bool>,
@@ -99,12 +100,18 @@ impl Engine {
         Self {
             permits: Semaphore::new(config.parallel.max(1)),
             read_permits: Semaphore::new(config.parallel.max(1)),
+            parallel: config.parallel.max(1),
             pacer: Pacer::new(config.pace),
             policy: config.policy,
             stop,
             fatal: Mutex::new(None),
             stats,
         }
+    }
+
+    /// How many requests may be in flight at once (`--parallel`).
+    pub fn parallel(&self) -> usize {
+        self.parallel
     }
 
     pub fn stats(&self) -> &Arc<Stats> {
