@@ -4,8 +4,10 @@
 //! A 429 says the bucket was empty when that write arrived. So between two refused writes sent
 //! at `a` and `b`, with `n` writes accepted in between, the tenant took `C·(b−a)` writes give
 //! or take one: `(n−1)/(b−a) < C < (n+1)/(b−a)` — provided the bucket never filled up in
-//! between, which nothing can check directly (its size is unknown; the pace avoids lagging
-//! the tenant for long, see the pacer's catch-up). And after a refused write at `a`, every
+//! between, which nothing can check directly (its size is unknown). The pacer avoids lagging
+//! the tenant for long (its catch-up), but not always: an estimate that came out low at the
+//! ramp's end leaves the pace under the tenant long enough for a bucket of 5 to overflow,
+//! and the next pair then understates the rate by the writes it dropped. And after a refused write at `a`, every
 //! later accepted write says the tenant took at least the writes accepted since `a`, minus
 //! one: a lower bound that holds whatever the bucket did.
 //!

@@ -97,10 +97,11 @@ impl Engine {
 
     pub fn new(config: EngineConfig, stats: Arc<Stats>) -> Self {
         let (stop, _) = watch::channel(false);
+        let parallel = config.parallel.max(1);
         Self {
-            permits: Semaphore::new(config.parallel.max(1)),
-            read_permits: Semaphore::new(config.parallel.max(1)),
-            parallel: config.parallel.max(1),
+            permits: Semaphore::new(parallel),
+            read_permits: Semaphore::new(parallel),
+            parallel,
             pacer: Pacer::new(config.pace),
             policy: config.policy,
             stop,
