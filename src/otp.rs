@@ -97,8 +97,17 @@ pub fn code_at(secret: &[u8], hash: HashFunction, period: u32, unix: u64) -> Cod
     Code { code: code_for_step(secret, hash, period, step, DIGITS), step, valid_for: seconds_left(unix, period) }
 }
 
-/// Server-side check used by the simulator: does `code` match a step from `back` steps
-/// before `unix`'s to `ahead` steps after it? Returns the matching step.
+/// A code that matched: the step it belongs to, and how far that is from the step at the
+/// time it was checked (negative: a code from the past; positive: one from the next step,
+/// which only a clock running fast can show).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub step: u64,
+    pub offset: i64,
+}
+
+/// Server-side check used by the simulator: is `code` six digits, matching a step from `back`
+/// steps before `unix`'s to `ahead` steps after it?
 pub fn verify(
     secret: &[u8],
     hash: HashFunction,
@@ -107,10 +116,14 @@ pub fn verify(
     code: &str,
     back: u64,
     ahead: u64,
-) -> Option<u64> {
+) -> Option<Verified> {
+    if code.len() != DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let centre = step_at(unix, period);
     (centre.saturating_sub(back)..=centre + ahead)
         .find(|&step| code_for_step(secret, hash, period, step, DIGITS) == code)
+        .map(|step| Verified { step, offset: step as i64 - centre as i64 })
 }
 
 #[cfg(test)]
@@ -156,5 +169,29 @@ mod tests {
         assert!(v(&at(0), 0, 0) && !v(&at(-1), 0, 0) && !v(&at(1), 0, 0), "strict: this step only");
         assert!(v(&at(-1), 1, 0) && !v(&at(1), 1, 0), "past only");
         assert!(!v(&at(-1), 0, 1) && v(&at(1), 0, 1), "ahead only");
+    }
+
+    #[test]
+    fn verify_says_which_step_matched_and_how_far_from_now() {
+        let secret = b"12345678901234567890";
+        let now = 1_700_000_000;
+        let centre = step_at(now, 30);
+        for d in [-2i64, -1, 0, 1, 2] {
+            let step = (centre as i64 + d) as u64;
+            let code = code_for_step(secret, HashFunction::Sha1, 30, step, 6);
+            assert_eq!(verify(secret, HashFunction::Sha1, 30, now, &code, 2, 2), Some(Verified { step, offset: d }));
+        }
+    }
+
+    #[test]
+    fn verify_refuses_what_is_not_six_digits() {
+        let secret = b"12345678901234567890";
+        let now = 1_700_000_000;
+        let code = code_at(secret, HashFunction::Sha1, 30, now).code;
+        // The same digits with a sign, a space or a seventh digit in front are not the code.
+        for bad in [format!("+{}", &code[1..]), format!(" {}", &code[1..]), format!("0{code}"), String::new()] {
+            assert_eq!(verify(secret, HashFunction::Sha1, 30, now, &bad, 1, 1), None, "{bad:?}");
+        }
+        assert!(verify(secret, HashFunction::Sha1, 30, now, &code, 0, 0).is_some());
     }
 }

@@ -2,7 +2,7 @@
 //! (`oathbulk otp --at`, 6 digits: the low six digits of the same truncated value).
 
 use assert_cmd::Command;
-use oathbulk::otp::{code_at, code_for_step, seconds_left, step_at, verify, HashFunction, DIGITS};
+use oathbulk::otp::{code_at, code_for_step, seconds_left, step_at, verify, HashFunction, Verified, DIGITS};
 use proptest::prelude::*;
 use std::io::Write;
 
@@ -125,6 +125,6 @@ proptest! {
         prop_assert_eq!(c.step, t / u64::from(period));
         prop_assert!(c.valid_for >= 1 && c.valid_for <= period);
         prop_assert_eq!(&c.code, &code_for_step(&secret, hash, period, c.step, 6));
-        prop_assert_eq!(verify(&secret, hash, period, t, &c.code, 0, 0), Some(c.step));
+        prop_assert_eq!(verify(&secret, hash, period, t, &c.code, 0, 0), Some(Verified { step: c.step, offset: 0 }));
     }
 }

@@ -6,10 +6,13 @@
 //! or take one: `(n−1)/(b−a) < C < (n+1)/(b−a)` — provided the bucket never filled up in
 //! between, which nothing can check directly (its size is unknown). The pacer avoids lagging
 //! the tenant for long (its catch-up), but not always: an estimate that came out low at the
-//! ramp's end leaves the pace under the tenant long enough for a bucket of 5 to overflow,
-//! and the next pair then understates the rate by the writes it dropped. And after a refused write at `a`, every
-//! later accepted write says the tenant took at least the writes accepted since `a`, minus
-//! one: a lower bound that holds whatever the bucket did.
+//! ramp's end leaves the pace under the tenant long enough for a bucket of 5 to overflow, and
+//! the next pair then understates the rate by the writes it dropped. (Nor can the pair be
+//! corrected from its own sends: replayed into the least bucket the answers allow, a pace
+//! near the rate fits any rate from the count up, since a faster tenant implies a smaller
+//! bucket that drops more.) And after a refused write at `a`, every later accepted write
+//! says the tenant took at least the writes accepted since `a`, minus one: a lower bound that
+//! holds whatever the bucket did.
 //!
 //! So the lower bound `lo` is always trusted; an upper bound `hi` is trusted only when it is
 //! not below `lo` (a pair spanning a refill says less than nothing and is ignored). The widest

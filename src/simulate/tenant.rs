@@ -404,16 +404,12 @@ impl Tenant {
 
     fn verify(&mut self, d: usize, code: &str, now: u64) -> Result<u64, Refusal> {
         let dev = &self.devices[d];
-        let ok = code.len() == otp::DIGITS && code.bytes().all(|b| b.is_ascii_digit());
-        match ok
-            .then(|| otp::verify(&dev.secret, dev.hash, dev.period, now, code, self.window.back, self.window.ahead))
-            .flatten()
-        {
-            Some(step) => {
-                if step > otp::step_at(now, dev.period) {
+        match otp::verify(&dev.secret, dev.hash, dev.period, now, code, self.window.back, self.window.ahead) {
+            Some(verified) => {
+                if verified.offset > 0 {
                     self.counters.codes_from_next_step += 1;
                 }
-                Ok(step)
+                Ok(verified.step)
             }
             None => {
                 self.devices[d].rejected += 1;
