@@ -147,9 +147,14 @@ impl RateEstimate {
 
     /// Accepted writes sent strictly between `a` and `b`.
     fn count(&self, a: Instant, b: Instant) -> usize {
+        self.between(a, b).len()
+    }
+
+    /// The indices in `accepted` of the writes sent strictly between `a` and `b`.
+    fn between(&self, a: Instant, b: Instant) -> std::ops::Range<usize> {
         let from = self.accepted.partition_point(|t| *t <= a);
         let to = self.accepted.partition_point(|t| *t < b);
-        to.saturating_sub(from)
+        from..to.max(from)
     }
 
     /// The bucket the answers show, were the tenant taking `rate` writes per second: the most
@@ -180,14 +185,12 @@ impl RateEstimate {
     }
 
     /// Could a tenant taking `rate` writes per second, with a bucket of `size` (infinite: no
-    /// cap), have taken every write accepted between refusals at `a` and `b`? It takes a write
-    /// only with a whole one in its bucket; refused at `a`, it had under one.
-    fn could_take(&self, a: Instant, b: Instant, rate: f64, size: f64) -> bool {
-        let from = self.accepted.partition_point(|t| *t <= a);
-        let to = self.accepted.partition_point(|t| *t < b);
+    /// cap), have taken the accepted writes `taken` (those after a refusal at `a`)? It takes a
+    /// write only with a whole one in its bucket; refused at `a`, it had under one.
+    fn could_take(&self, a: Instant, taken: std::ops::Range<usize>, rate: f64, size: f64) -> bool {
         let mut level = 1.0_f64;
         let mut last = a;
-        for t in self.accepted.range(from..to) {
+        for t in self.accepted.range(taken) {
             level = (level + rate * t.duration_since(last).as_secs_f64()).min(size);
             last = *t;
             if level < 1.0 - OVERDRAWN {
@@ -202,18 +205,20 @@ impl RateEstimate {
     /// tenant must be to have taken the writes accepted between them, had its bucket (of the
     /// size shown, [`Self::bucket_shown`]) dropped refill while full: 0 when it need not have.
     /// Seen in the benchmark: a pace 10% under the tenant for a second overflowed a bucket of 5
-    /// by 4 writes, and the pair across read 96/s against 100/s; replayed, 99/s.
-    fn missed(&self, a: Instant, b: Instant) -> f64 {
+    /// by 4 writes, and the pair across read 96/s against 100/s; replayed, 99/s. `top`: the
+    /// pair's upper bound, counted as if nothing was dropped.
+    fn missed(&self, a: Instant, b: Instant, top: f64) -> f64 {
+        let taken = self.between(a, b);
         // The least rate that could have taken them, by halving between `low` (too slow) and
         // `high` (fast enough); `None` when even `high` is too slow.
         let least = |low: f64, high: f64, size: &dyn Fn(f64) -> f64| -> Option<f64> {
-            if !self.could_take(a, b, high, size(high)) {
+            if !self.could_take(a, taken.clone(), high, size(high)) {
                 return None;
             }
             let (mut low, mut high) = (low, high);
             for _ in 0..20 {
                 let mid = (low + high) / 2.0;
-                if self.could_take(a, b, mid, size(mid)) {
+                if self.could_take(a, taken.clone(), mid, size(mid)) {
                     high = mid;
                 } else {
                     low = mid;
@@ -221,13 +226,11 @@ impl RateEstimate {
             }
             Some(high)
         };
-        let top =
-            (self.count(a, b) as f64 + 1.0) / b.duration_since(a).saturating_sub(JITTER).max(MIN_SPAN).as_secs_f64();
         // Writes closer together than any rate near the count allows (the sends' jitter), or
         // a bucket too small to have shown its size (under two writes): the count stands.
         let Some(open) = least(0.0, top * 2.0, &|_| f64::INFINITY) else { return 0.0 };
         let shown = self.bucket_shown(open);
-        if shown < 2.0 || self.could_take(a, b, open, shown) {
+        if shown < 2.0 || self.could_take(a, taken.clone(), open, shown) {
             return 0.0;
         }
         least(open, top * OVERFLOW_MAX, &|rate| self.bucket_shown(rate).max(1.0)).map_or(0.0, |capped| capped - open)
@@ -283,7 +286,7 @@ impl RateEstimate {
                 continue;
             }
             // A bucket that filled between the two dropped refill the count misses.
-            let missed = self.missed(a, sent);
+            let missed = self.missed(a, sent, h);
             let h = h + missed;
             if h < self.hi || !self.known(now) {
                 if !self.known(now) && self.hi.is_finite() && (h / self.hi - 1.0).abs() < 0.05 {
