@@ -20,7 +20,9 @@
 //!   then passes, make the tenant strict: the run pauses at boundaries as it always did. A
 //!   refused row sends its current code if it is still outside the margin, else waits for the
 //!   boundary and sends the same code again, now current; if that is refused too, its key was
-//!   wrong and its refusal is forgotten. The question costs one or two requests, on a strict
+//!   wrong and its refusal is forgotten. If another row's question is answered yes while it
+//!   waits, its key was wrong too, and it ends at once (near a run's end, its wait for the
+//!   boundary held the whole run). The question costs one or two requests, on a strict
 //!   tenant only, once per run.
 //!
 //! Rows reaching the margin while the question is still open wait for its answer (one round
