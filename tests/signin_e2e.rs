@@ -159,7 +159,12 @@ fn app_run(t: &Tenant, sub: &str, extra: &[&str], stdin: Option<&str>) -> Run {
         use std::io::Write;
         let mut input = child.stdin.take().unwrap();
         if let Some(text) = stdin {
-            writeln!(input, "{text}").unwrap();
+            // A usage error may end the child before it reads its input (stdin used twice):
+            // the pipe is then closed, and what it printed says why.
+            match writeln!(input, "{text}") {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                written => written.unwrap(),
+            }
         }
     }
     let run = Run::from(child.wait_with_output().unwrap());
