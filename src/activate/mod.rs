@@ -556,7 +556,7 @@ mod tests {
             all
         }
         /// An explaining read, taking `read_delay`, logged.
-        async fn explaining_read(&self, which: &'static str) {
+        async fn logged_read(&self, which: &'static str) {
             let started = tokio::time::Instant::now();
             tokio::time::sleep(self.read_delay).await;
             self.read_log.lock().unwrap().push((which, started, tokio::time::Instant::now()));
@@ -589,7 +589,7 @@ mod tests {
         async fn find(&self, _: &[(String, String)]) -> Result<Vec<Device>, ApiError> {
             if !self.sent.lock().unwrap().is_empty() {
                 self.reads.lock().unwrap().1 += 1;
-                self.explaining_read("find").await;
+                self.logged_read("find").await;
             }
             Ok(self.tenant_now())
         }
@@ -634,7 +634,7 @@ mod tests {
         }
         async fn explain_refusals(&self, refused: &[(String, Device)]) -> Result<Vec<bool>, ApiError> {
             *self.explain_calls.lock().unwrap() += 1;
-            self.explaining_read("explain_refusals").await;
+            self.logged_read("explain_refusals").await;
             assert_eq!(refused.len(), 1);
             assert_eq!(refused[0].1.token.serial, "S2");
             self.explained.lock().unwrap().take().expect("explained once")

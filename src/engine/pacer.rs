@@ -88,7 +88,7 @@ pub enum PaceMode {
 struct State {
     mode: PaceMode,
     rate: f64,
-    /// Doubling until the first 429.
+    /// Raising the pace (the ramp) until the first 429.
     ramping: bool,
     /// The ramp's next raise waits for the answers to the writes sent before it was due:
     /// a write sent after this was accepted (so a 429 in flight would have come first).
