@@ -18,7 +18,7 @@
 //! not below `lo` (a pair spanning a refill says less than nothing and is ignored). The widest
 //! pair gives the best estimate (`mid`), since its count is the largest; a pair with no
 //! accepted write between gives a bound but no estimate. Bounds grow stale:
-//! `hi` is believed for [`HI_TTL`], twice as long each time the tenant confirms it, and all is
+//! `hi` is believed for [`BELIEVE`] writes, twice as many each time the tenant confirms it, and all is
 //! forgotten when the tenant refuses writes in a dense run below `lo` — its limit fell
 //! (other apps share it).
 //!
@@ -45,12 +45,16 @@ const MIN_SPAN: Duration = Duration::from_millis(20);
 const JITTER: Duration = Duration::from_millis(3);
 /// Accepted writes needed after an anchor before their count is a lower bound.
 const MIN_COUNT: usize = 3;
-/// An upper bound is believed this long at first, doubling each time the tenant repeats it.
-/// Checking it costs a 429 (the probe must pass it to learn anything), so not too often: a
-/// limit that rose is found within a few minutes, and a run of a few hundred tokens pays for
-/// none (believed a minute, a 2-minute run at 5 writes/s paid one probe).
-pub const HI_TTL: Duration = Duration::from_secs(150);
-const HI_TTL_MAX: Duration = Duration::from_secs(600);
+/// An upper bound is believed for this many accepted writes at first, twice as many each time
+/// the tenant repeats it. Checking it costs a 429 (the probe must pass it to learn anything):
+/// counted in writes, the check costs the same share of requests at any rate (under 1%), and
+/// a limit that rose when another app left is found within this many writes — counted in
+/// seconds (150 s, as it was), a shared tenant's rise was never found in a 40 s run.
+pub const BELIEVE: u32 = 150;
+const BELIEVE_MAX: u32 = 1200;
+/// …and for at least this long: at 100 writes/s, 150 writes are 1.5 s, and probing that soon
+/// overshot the tenant near the end of a short run (3 more 429s and a 10% longer tail).
+pub const BELIEVE_FOR: Duration = Duration::from_secs(10);
 /// The longest window in which the bucket's size is looked for: a bucket shows its size in a
 /// burst, and over a long window near the rate, the count less the refill says more about the
 /// rate assumed than about the bucket.
@@ -75,7 +79,10 @@ pub struct RateEstimate {
     hi: f64,
     mid: Option<f64>,
     hi_at: Option<Instant>,
-    ttl: Duration,
+    /// Writes accepted since `hi` was last set or confirmed.
+    since_hi: u32,
+    /// How many of them `hi` is believed for.
+    believe: u32,
 }
 
 impl Default for RateEstimate {
@@ -87,7 +94,8 @@ impl Default for RateEstimate {
             hi: f64::INFINITY,
             mid: None,
             hi_at: None,
-            ttl: HI_TTL,
+            since_hi: 0,
+            believe: BELIEVE,
         }
     }
 }
@@ -105,7 +113,8 @@ impl RateEstimate {
 
     /// Is the upper bound still believed?
     pub fn known(&self, now: Instant) -> bool {
-        self.hi.is_finite() && self.hi_at.is_some_and(|t| now.duration_since(t) < self.ttl)
+        self.hi.is_finite()
+            && self.hi_at.is_some_and(|t| self.since_hi < self.believe || now.duration_since(t) < BELIEVE_FOR)
     }
 
     /// Are the bounds close enough to call the rate known?
@@ -135,14 +144,21 @@ impl RateEstimate {
 
     /// The tenant repeated its limit: believe it longer.
     pub fn confirm(&mut self, now: Instant) {
-        self.ttl = (self.ttl * 2).min(HI_TTL_MAX);
+        self.believe = (self.believe * 2).min(BELIEVE_MAX);
         self.hi_at = Some(now);
+        self.since_hi = 0;
     }
 
     /// The tenant's limit changed: what was learnt no longer holds.
     pub fn forget(&mut self) {
         let accepted = std::mem::take(&mut self.accepted);
         *self = Self { accepted, ..Self::default() };
+    }
+
+    /// The tenant shut for everyone (a window spent, see [`super::closure`]): its refusals
+    /// are no bucket's, and no pair may span the closure.
+    pub fn break_pairs(&mut self) {
+        self.anchors.clear();
     }
 
     /// Accepted writes sent strictly between `a` and `b`.
@@ -241,6 +257,7 @@ impl RateEstimate {
         // Answers arrive nearly in order: insert from the back.
         let at = self.accepted.partition_point(|t| *t <= sent);
         self.accepted.insert(at, sent);
+        self.since_hi = self.since_hi.saturating_add(1);
         while self.accepted.front().is_some_and(|t| now.saturating_duration_since(*t) > WINDOW) {
             self.accepted.pop_front();
         }
@@ -290,10 +307,11 @@ impl RateEstimate {
             let h = h + missed;
             if h < self.hi || !self.known(now) {
                 if !self.known(now) && self.hi.is_finite() && (h / self.hi - 1.0).abs() < 0.05 {
-                    self.ttl = (self.ttl * 2).min(HI_TTL_MAX);
+                    self.believe = (self.believe * 2).min(BELIEVE_MAX);
                 }
                 self.hi = h;
                 self.hi_at = Some(now);
+                self.since_hi = 0;
             }
             // A pair with no accepted write between says only that the rate is below
             // 1/span; its midpoint would be a guess (and after a ramp, a wild one).
@@ -337,7 +355,17 @@ mod tests {
         // the estimate is the count itself, 20 in 2 s.
         assert!((e.best() - 10.0).abs() < 0.05, "best {}", e.best());
         assert!(e.narrow(at(t0, 2050)));
-        assert!(!e.known(at(t0, 2050) + HI_TTL), "an upper bound expires");
+        let mut t = at(t0, 2050);
+        for i in 0..BELIEVE {
+            assert!(e.known(t), "believed for {BELIEVE} writes, lapsed after {i}");
+            t += Duration::from_millis(100);
+            e.accepted(t, t);
+        }
+        assert!(!e.known(t), "an upper bound lapses after {BELIEVE} accepted writes");
+        let mut e = RateEstimate { since_hi: BELIEVE, hi: 10.0, hi_at: Some(t0), ..RateEstimate::default() };
+        assert!(e.known(t0 + BELIEVE_FOR / 2), "and not before {BELIEVE_FOR:?}");
+        e.since_hi = 0;
+        assert!(e.known(t0 + BELIEVE_FOR * 2), "nor before {BELIEVE} writes");
     }
 
     #[tokio::test(start_paused = true)]

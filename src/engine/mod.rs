@@ -14,9 +14,12 @@
 //!
 //! The engine knows nothing of rows, CSV files or which command planned the step.
 
+pub mod closure;
 pub mod estimate;
 #[cfg(test)]
 mod model_tenant;
+#[cfg(test)]
+mod pace_table;
 pub mod pacer;
 pub mod retry;
 pub mod stats;

@@ -1,4 +1,5 @@
-//! A model tenant for the engine's unit tests: a token bucket, as Graph's limits are.
+//! Model tenants for the engine's unit tests: a plain token bucket, and every limit shape of
+//! the simulator ([`shapes`]), driven on tokio's paused clock.
 
 use std::time::Duration;
 use tokio::time::Instant;
@@ -31,5 +32,121 @@ impl Bucket {
             self.throttled += 1;
             false
         }
+    }
+}
+
+/// A tenant of any limit shape ([`crate::simulate::limits`]), driven as the engine drives
+/// the simulator: `WORKERS` workers claim slots from the pacer, each write arrives after
+/// `LATENCY` (a concurrency limit counts it from when it is sent until its answer), a
+/// throttled write waits its whole-second `Retry-After` and goes again.
+pub mod shapes {
+    use crate::engine::{PaceMode, Pacer};
+    use crate::simulate::limits::{Limits, Shape, SharedPeriod};
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    pub const WORKERS: usize = 16;
+    pub const LATENCY: Duration = Duration::from_millis(50);
+
+    /// How a run went.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Outcome {
+        pub wall: Duration,
+        pub throttled: u64,
+        pub writes: usize,
+    }
+
+    impl Outcome {
+        pub fn per_token(&self) -> f64 {
+            (self.writes as f64 + self.throttled as f64) / self.writes as f64
+        }
+    }
+
+    pub async fn run(n: usize, shapes: &[Shape], shared: Option<SharedPeriod>, mode: PaceMode) -> Outcome {
+        let pacer = Arc::new(Pacer::new(mode));
+        let start = Instant::now();
+        let limits = Arc::new(Mutex::new(Limits::new(shapes, shared)));
+        let throttled = Arc::new(AtomicUsize::new(0));
+        let left = Arc::new(AtomicUsize::new(n));
+        let trace = std::env::var_os("PACER_TRACE").is_some();
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..WORKERS {
+            let (pacer, limits, left, throttled) = (pacer.clone(), limits.clone(), left.clone(), throttled.clone());
+            workers.spawn(async move {
+                while left.fetch_update(SeqCst, SeqCst, |l| l.checked_sub(1)).is_ok() {
+                    loop {
+                        while let Err(at) = pacer.try_claim(Instant::now()) {
+                            tokio::time::sleep_until(at).await;
+                        }
+                        let sent = Instant::now();
+                        let entered = limits.lock().unwrap().enter();
+                        tokio::time::sleep(LATENCY).await;
+                        let now = Instant::now();
+                        let answer = match entered {
+                            Ok(()) => {
+                                let mut l = limits.lock().unwrap();
+                                l.leave();
+                                l.take(now.duration_since(start).as_secs_f64())
+                            }
+                            Err(ra) => Err(ra),
+                        };
+                        match answer {
+                            Ok(()) => {
+                                pacer.accepted(sent, now);
+                                break;
+                            }
+                            Err(ra) => {
+                                throttled.fetch_add(1, SeqCst);
+                                let before = pacer.rate();
+                                let ra = Duration::from_secs(ra);
+                                pacer.throttled(sent, now, Some(ra));
+                                if trace {
+                                    eprintln!(
+                                        "429 sent {:.3} answered {:.3} ra {ra:?} rate {before:?} -> {:?}",
+                                        sent.duration_since(start).as_secs_f64(),
+                                        now.duration_since(start).as_secs_f64(),
+                                        pacer.rate()
+                                    );
+                                }
+                                tokio::time::sleep(ra).await;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        while workers.join_next().await.is_some() {}
+        Outcome { wall: start.elapsed(), throttled: throttled.load(SeqCst) as u64, writes: n }
+    }
+
+    /// The least wall time any client could take for `n` writes (the floors): a
+    /// bucket `(n − burst) / rate`, windows `(⌈n / N⌉ − 1) × W`, concurrency `n × latency / K`,
+    /// layered limits the largest; a shared period is integrated.
+    pub fn floor(n: usize, shapes: &[Shape], shared: Option<SharedPeriod>) -> f64 {
+        let n = n as f64;
+        shapes
+            .iter()
+            .map(|s| match *s {
+                Shape::Bucket { rate, burst } => bucket_floor(n, rate, burst, shared),
+                Shape::FixedWindow { count, secs } | Shape::SlidingWindow { count, secs } => {
+                    ((n / f64::from(count)).ceil() - 1.0).max(0.0) * secs
+                }
+                Shape::Concurrency { max } => n * LATENCY.as_secs_f64() / f64::from(max),
+            })
+            .fold(0.0, f64::max)
+    }
+
+    fn bucket_floor(n: f64, rate: f64, burst: f64, shared: Option<SharedPeriod>) -> f64 {
+        let Some(s) = shared else { return (n - burst).max(0.0) / rate };
+        // Writes the bucket has let through by t: the burst, then its refill.
+        let (mut t, mut taken, dt) = (0.0, burst, 0.001);
+        while taken < n {
+            let ours = if (s.from..s.until).contains(&t) { 1.0 - s.share } else { 1.0 };
+            taken += rate * ours * dt;
+            t += dt;
+        }
+        t
     }
 }

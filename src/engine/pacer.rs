@@ -38,6 +38,7 @@
 //! `benches/activate-bench.sh` measures this against the simulator; the unit tests below drive
 //! it against a model tenant on tokio's paused clock.
 
+use super::closure::{Closures, Refusal};
 use super::estimate::RateEstimate;
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -65,6 +66,9 @@ pub const CLIMB_PER_SEC: f64 = 0.3;
 pub const PLATEAU: Duration = Duration::from_secs(2);
 pub const PLATEAU_MAX: Duration = Duration::from_secs(60);
 pub const PROBE_PER_SEC: f64 = 0.02;
+/// With no estimate believed (it lapsed, see [`super::estimate::BELIEVE`]), the probe
+/// compounds by this share per second: a limit that doubled is found in about 7 s.
+pub const SEARCH_PER_SEC: f64 = 0.1;
 /// A 429 this long after the last cut, at a pace the estimate called safe, means the limit fell.
 pub const SETTLE: Duration = Duration::from_secs(2);
 /// Never slower than this (a tenant at one write a minute is a broken tenant, not a pace).
@@ -107,6 +111,8 @@ struct State {
     base: f64,
     cuts: u64,
     estimate: RateEstimate,
+    /// The tenant shut for everyone (a window spent), and the budget learnt from it.
+    closures: Closures,
     /// Pace changes, to tell the pace a write was sent at.
     history: VecDeque<(Instant, f64)>,
     /// Writes claimed in the last second (is the pace reached at all?).
@@ -154,6 +160,7 @@ impl Pacer {
                 base: rate,
                 cuts: 0,
                 estimate: RateEstimate::default(),
+                closures: Closures::default(),
                 history: VecDeque::from([(now, rate)]),
                 sends: VecDeque::new(),
                 recent: VecDeque::new(),
@@ -193,6 +200,9 @@ impl Pacer {
         if now < s.next_slot {
             return Err(s.next_slot);
         }
+        if s.adaptive() {
+            s.closures.claim(now)?;
+        }
         let interval = Duration::from_secs_f64(1.0 / s.rate);
         // Slots missed while every worker waited (a round trip for the code window's answer,
         // a slow journal write) are made up, up to [`CATCH_UP`]: the tenant refilled as many
@@ -220,6 +230,7 @@ impl Pacer {
     pub fn accepted(&self, sent: Instant, now: Instant) {
         let mut s = self.lock();
         s.answer(now, true);
+        s.closures.accepted(sent);
         if s.ramping && s.ramp_due.is_some_and(|due| sent >= due) {
             let raised = s.rate * RAMP_FACTOR;
             s.set(raised, now);
@@ -242,6 +253,23 @@ impl Pacer {
     /// storm and every worker is now held until `retry_after` has passed.
     pub fn throttled(&self, sent: Instant, now: Instant, retry_after: Option<Duration>) -> bool {
         let mut s = self.lock();
+        if s.adaptive() && s.closures.refused(sent, now, retry_after) == Refusal::Closed {
+            // A window spent: the pace was not too fast, and the refusal says nothing of the
+            // rate. The ramp ends where it was (a window hides no rate to search for); no
+            // pair of refusals may span the closure.
+            s.ramping = false;
+            s.ramp_due = None;
+            s.estimate.break_pairs();
+            if let Some(open) = s.closures.take_open_rate() {
+                // The next window goes at the pace the last one was seen to take, no faster:
+                // fewer writes in flight when it shuts again.
+                if open < s.rate {
+                    s.set(open.max(MIN_RATE), now);
+                    s.base = s.rate;
+                }
+            }
+            return false;
+        }
         s.answer(now, false);
         if s.adaptive() {
             s.adapt(sent, now);
@@ -391,11 +419,13 @@ impl State {
         }
         let known = self.estimate.known(now);
         let narrow = self.estimate.narrow(now);
-        let (hold, climb) = if known && !narrow {
-            (CLIMB_HOLD, CLIMB_PER_SEC)
-        } else {
-            let plateau = PLATEAU.saturating_mul(1 << self.cuts.saturating_sub(1).min(5)).min(PLATEAU_MAX);
-            (plateau, PROBE_PER_SEC)
+        let plateau = PLATEAU.saturating_mul(1 << self.cuts.saturating_sub(1).min(5)).min(PLATEAU_MAX);
+        let (hold, climb) = match (known, narrow) {
+            (true, false) => (CLIMB_HOLD, CLIMB_PER_SEC),
+            (true, true) => (plateau, PROBE_PER_SEC),
+            // Nothing believed: the hold is already behind (an estimate lapses only after
+            // many writes); a plateau that doubled with every cut would hold for a minute.
+            (false, _) => (CLIMB_HOLD, SEARCH_PER_SEC),
         };
         let quiet = self.last_cut.map_or(Duration::MAX, |c| now.duration_since(c));
         if quiet <= hold || since < Duration::from_millis(50) {
@@ -671,11 +701,14 @@ mod tests {
         p.throttled(t1, t1, None);
         let settled = p.rate().unwrap();
         assert!((19.0..=20.5).contains(&settled), "paced at {settled} for a tenant taking 20/s");
-        let t2 = write_freely(&p, t1, Duration::from_secs(40));
+        // Believed for BELIEVE writes (at 20/s: 7.5 s), and at least BELIEVE_FOR.
+        let believed = Duration::from_secs_f64(f64::from(super::super::estimate::BELIEVE - 10) / 20.0)
+            .max(super::super::estimate::BELIEVE_FOR - Duration::from_millis(500));
+        let t2 = write_freely(&p, t1, believed);
         // (Every write of this model tenant is accepted, so the lower bound may rise to the
         // upper one; the pace never passes the upper bound while it is believed.)
         assert!(p.rate().unwrap() <= 20.5, "no probing past a believed estimate: {:?}", p.rate());
-        write_freely(&p, t2, super::super::estimate::HI_TTL);
+        write_freely(&p, t2, Duration::from_secs(10));
         assert!(p.rate().unwrap() > settled * 1.1, "an expired estimate is probed past: {:?}", p.rate());
     }
 

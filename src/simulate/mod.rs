@@ -35,6 +35,7 @@
 mod assertion;
 mod graph;
 mod http;
+pub mod limits;
 mod login;
 mod portal;
 mod tenant;

@@ -1,0 +1,138 @@
+//! The pace table (issue 24): the pacer, not told the tenant's limit, against every limit
+//! shape the simulator offers, on tokio's paused clock. One test per row of the table; the
+//! same rows are measured against the real simulator by `benches/activate-bench.sh`.
+//!
+//! `cargo test --lib pace_table -- --nocapture` prints each row's figures.
+
+use super::model_tenant::shapes::{floor, run, Outcome};
+use super::PaceMode;
+use crate::simulate::limits::{Shape, SharedPeriod};
+
+/// One row: a tenant, and the targets it must meet.
+pub struct Row {
+    pub name: &'static str,
+    pub tokens: usize,
+    pub shapes: &'static [&'static str],
+    pub shared: Option<&'static str>,
+    pub wall: f64,
+    pub per_token: f64,
+}
+
+/// The issue's table, row by row (600 tokens, 50 ms latency, the cap untold).
+pub const TABLE: &[Row] = &[
+    Row { name: "bucket 5/s", tokens: 600, shapes: &["bucket:5:5"], shared: None, wall: 1.10, per_token: 1.01 },
+    Row { name: "bucket 25/s", tokens: 600, shapes: &["bucket:25:5"], shared: None, wall: 1.10, per_token: 1.01 },
+    Row { name: "bucket 100/s", tokens: 600, shapes: &["bucket:100:5"], shared: None, wall: 1.10, per_token: 1.01 },
+    Row {
+        name: "fixed 50/10s",
+        tokens: 600,
+        shapes: &["fixed-window:50:10"],
+        shared: None,
+        wall: 1.15,
+        per_token: 1.05,
+    },
+    Row {
+        name: "fixed 100/10s",
+        tokens: 600,
+        shapes: &["fixed-window:100:10"],
+        shared: None,
+        wall: 1.15,
+        per_token: 1.05,
+    },
+    Row {
+        name: "fixed 250/10s",
+        tokens: 600,
+        shapes: &["fixed-window:250:10"],
+        shared: None,
+        wall: 1.15,
+        per_token: 1.05,
+    },
+    Row {
+        name: "sliding 250/10s",
+        tokens: 600,
+        shapes: &["sliding-window:250:10"],
+        shared: None,
+        wall: 1.15,
+        per_token: 1.05,
+    },
+    Row { name: "fixed 5/10s", tokens: 60, shapes: &["fixed-window:5:10"], shared: None, wall: 1.15, per_token: 1.10 },
+    Row {
+        name: "layered",
+        tokens: 1200,
+        shapes: &["bucket:50:20", "fixed-window:1000:60"],
+        shared: None,
+        wall: 1.15,
+        per_token: 1.05,
+    },
+    Row {
+        name: "shared",
+        tokens: 600,
+        shapes: &["bucket:25:5"],
+        shared: Some("8:20:0.52"),
+        wall: 1.20,
+        per_token: 1.03,
+    },
+    Row { name: "concurrency 4", tokens: 600, shapes: &["concurrency:4"], shared: None, wall: 1.20, per_token: 1.03 },
+];
+
+pub async fn measure(row: &Row, mode: PaceMode) -> (Outcome, f64) {
+    let shapes: Vec<Shape> = row.shapes.iter().map(|s| s.parse().expect("a valid shape")).collect();
+    let shared: Option<SharedPeriod> = row.shared.map(|s| s.parse().expect("a valid period"));
+    let out = run(row.tokens, &shapes, shared, mode).await;
+    let ratio = out.wall.as_secs_f64() / floor(row.tokens, &shapes, shared);
+    eprintln!(
+        "{:16} wall {:7.2} s  ratio {ratio:.3} (≤ {:.2})  per token {:.4} (≤ {:.2})  429s {}",
+        row.name,
+        out.wall.as_secs_f64(),
+        row.wall,
+        out.per_token(),
+        row.per_token,
+        out.throttled
+    );
+    (out, ratio)
+}
+
+async fn check(name: &str) {
+    let row = TABLE.iter().find(|r| r.name == name).expect("a row of the table");
+    let (out, ratio) = measure(row, PaceMode::Adaptive { ceiling: None }).await;
+    assert!(
+        ratio <= row.wall && out.per_token() <= row.per_token,
+        "{name}: wall/floor {ratio:.3} (target {}), requests per token {:.4} (target {})",
+        row.wall,
+        out.per_token(),
+        row.per_token
+    );
+}
+
+macro_rules! rows {
+    ($($test:ident => $name:literal),* $(,)?) => {$(
+        #[tokio::test(start_paused = true)]
+        async fn $test() {
+            check($name).await;
+        }
+    )*};
+}
+
+rows! {
+    bucket_5 => "bucket 5/s",
+    bucket_25 => "bucket 25/s",
+    bucket_100 => "bucket 100/s",
+    fixed_50_per_10s => "fixed 50/10s",
+    fixed_100_per_10s => "fixed 100/10s",
+    fixed_250_per_10s => "fixed 250/10s",
+    sliding_250_per_10s => "sliding 250/10s",
+    fixed_5_per_10s_60_tokens => "fixed 5/10s",
+    layered_bucket_under_a_window => "layered",
+    shared_with_another_app => "shared",
+    concurrency_limit => "concurrency 4",
+}
+
+/// Told the cap (`--max-rate`), a bucket run stays within 3% of the floor.
+#[tokio::test(start_paused = true)]
+async fn told_the_cap() {
+    for (cap, spec) in [(5.0, "bucket 5/s"), (25.0, "bucket 25/s"), (100.0, "bucket 100/s")] {
+        let row = TABLE.iter().find(|r| r.name == spec).unwrap();
+        let (out, ratio) = measure(row, PaceMode::Adaptive { ceiling: Some(cap) }).await;
+        assert!(ratio <= 1.03 && out.per_token() <= 1.01, "{spec} told: ratio {ratio:.3}, {} 429s", out.throttled);
+    }
+}
