@@ -532,3 +532,47 @@ fn one_run_per_journal_at_a_time() {
     assert_eq!(second.summary()["fatal"]["code"], "usage");
     assert!(second.summary().get("requests").is_none());
 }
+
+/// Under every limit shape the simulator offers (issue 24), untold: every token activated
+/// exactly once, nothing failed, and throttled writes were resent, never doubled.
+fn activates_once_under(limits: &[&str], shared: Option<&str>, latency_ms: u64) {
+    let config = SimConfig {
+        limits: limits.iter().map(|s| s.parse().unwrap()).collect(),
+        limit_shared: shared.map(|s| s.parse().unwrap()),
+        latency_ms,
+        ..Default::default()
+    };
+    let t = Tenant::new(Api::Graph, &csv(40, |_| "available"), config);
+    let run = t.run(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let state = t.state();
+    assert_server_consistent(&state);
+    assert!(state.devices.iter().all(|d| d.status == "activated" && d.activations == 1), "each token once");
+    assert!(state.counters.throttled > 0, "the limit was met");
+    assert_eq!(run.summary()["throttled"].as_u64().unwrap(), state.counters.throttled);
+}
+
+#[test]
+fn activates_once_under_fixed_windows() {
+    activates_once_under(&["fixed-window:15:2"], None, 10);
+}
+
+#[test]
+fn activates_once_under_a_sliding_window() {
+    activates_once_under(&["sliding-window:15:2"], None, 10);
+}
+
+#[test]
+fn activates_once_under_a_bucket_layered_under_a_window() {
+    activates_once_under(&["bucket:30:5", "fixed-window:25:3"], None, 10);
+}
+
+#[test]
+fn activates_once_under_a_shared_bucket() {
+    activates_once_under(&["bucket:30:3"], Some("0.2:1:0.6"), 10);
+}
+
+#[test]
+fn activates_once_under_a_concurrency_limit() {
+    activates_once_under(&["concurrency:3"], None, 40);
+}

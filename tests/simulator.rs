@@ -1262,3 +1262,54 @@ async fn readings_answer_as_the_docs_allow() {
     assert_eq!(sim.state().device("SN0001").unwrap().status, "activated");
     assert_eq!(sim.state().counters.length_required, 1);
 }
+
+/// POSTs `n` writes at once (a wrong code each: refused with 400 once admitted) and returns
+/// their statuses and `Retry-After`s.
+async fn writes_at_once(sim: &Simulator, n: usize) -> Vec<(u16, Option<u64>)> {
+    let c = client();
+    let url = format!("{}/assignAndActivateBySerialNumber", methods_url(sim, "alice@contoso.com"));
+    let sends: Vec<_> = (0..n)
+        .map(|_| {
+            let body = json!({"serialNumber": "SN0000", "verificationCode": wrong_code(0, now())});
+            tokio::spawn(c.post(&url).bearer_auth(TOKEN).json(&body).send())
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for send in sends {
+        let r = send.await.unwrap().unwrap();
+        let ra = r.headers().get("retry-after").map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+        answers.push((r.status().as_u16(), ra));
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fixed_window_takes_its_count_then_asks_for_the_seconds_it_has_left() {
+    let limits = vec!["fixed-window:3:30".parse().unwrap()];
+    let sim = start(SimConfig { limits, ..Default::default() }, &csv(1, |_| "alice@contoso.com".into(), |_| "")).await;
+    let answers = writes_at_once(&sim, 5).await;
+    let taken = answers.iter().filter(|(s, _)| *s == 400).count();
+    let refused: Vec<u64> = answers.iter().filter(|(s, _)| *s == 429).map(|(_, ra)| ra.expect("Retry-After")).collect();
+    assert_eq!((taken, refused.len()), (3, 2), "{answers:?}");
+    // The window is aligned to the simulator's start, 30 s long: what is left of it, >= 2 s.
+    assert!(refused.iter().all(|ra| (2..=30).contains(ra)), "{refused:?}");
+    // Reads are not limited.
+    assert_eq!(get(&client(), &devices_url(&sim)).await.0, 200);
+    assert_eq!(sim.state().counters.throttled, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrency_limit_refuses_what_is_in_flight_beyond_it_and_nothing_later() {
+    let limits = vec!["concurrency:2".parse().unwrap()];
+    let sim = start(
+        SimConfig { limits, latency_ms: 300, ..Default::default() },
+        &csv(1, |_| "alice@contoso.com".into(), |_| ""),
+    )
+    .await;
+    let answers = writes_at_once(&sim, 5).await;
+    assert_eq!(answers.iter().filter(|(s, _)| *s == 400).count(), 2, "{answers:?}");
+    assert!(answers.iter().filter(|(s, _)| *s == 429).all(|(_, ra)| *ra == Some(1)), "{answers:?}");
+    // Once they are answered, the places are free again.
+    let later = writes_at_once(&sim, 2).await;
+    assert!(later.iter().all(|(s, _)| *s == 400), "{later:?}");
+}

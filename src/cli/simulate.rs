@@ -133,6 +133,16 @@ pub struct FaultArgs {
     /// The bucket's size for --rate-limit [default: one second's worth].
     #[arg(long, value_name = "REQUESTS", requires = "rate_limit")]
     pub rate_burst: Option<f64>,
+    /// A write limit, in any shape Graph's "N requests per W seconds" may take; repeat it to
+    /// layer limits (a write must pass every one): bucket:RATE[:BURST],
+    /// fixed-window:N:SECS, sliding-window:N:SECS (Retry-After: the seconds until the
+    /// window takes a write), concurrency:K (more than K requests in flight → 429).
+    #[arg(long = "limit", value_name = "SHAPE")]
+    pub limits: Vec<crate::simulate::limits::Shape>,
+    /// Another app takes SHARE of every limit from FROM to UNTIL seconds after the first
+    /// limited request (e.g. 8:20:0.5).
+    #[arg(long, value_name = "FROM:UNTIL:SHARE")]
+    pub limit_shared: Option<crate::simulate::limits::SharedPeriod>,
     /// Count reads (GET) against --rate-limit too.
     #[arg(long)]
     pub rate_limit_reads: bool,
@@ -240,6 +250,8 @@ fn config(args: &SimulateArgs) -> Result<SimConfig> {
         rate_limit: args.faults.rate_limit,
         rate_limit_reads: args.faults.rate_limit_reads,
         rate_burst: args.faults.rate_burst,
+        limits: args.faults.limits.clone(),
+        limit_shared: args.faults.limit_shared,
         fail_rate: args.faults.fail_rate,
         drop_rate: args.faults.drop_rate,
         drop_after_share: args.faults.drop_after_share,

@@ -307,6 +307,8 @@ async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> R
             }
         }
     };
+    let limited = matches!(api, Api::Graph | Api::Portal) && (is_write || cfg.rate_limit_reads);
+    let in_flight = limited.then(|| InFlight::enter(&sim));
     if cfg.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(cfg.latency_ms)).await;
     }
@@ -341,6 +343,10 @@ async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> R
             Fate::DropAfter => drop_connection(abort).await,
             _ => finish(&sim, Some(ctx), resp),
         };
+    }
+    if let Some(secs) = in_flight.as_ref().and_then(|f| f.refused) {
+        sim.lock().counters.throttled += 1;
+        return finish(&sim, Some(ctx), throttled(api, ctx, secs));
     }
     if matches!(api, Api::Graph | Api::Portal) {
         if let Err(resp) = check_request(&sim, api, ctx, req.headers(), is_write, client_request_id.is_some()) {
@@ -425,22 +431,49 @@ fn check_request(
             "x-ms-client-request-id must be a GUID.",
         ));
     }
-    if let Some(rate) = cfg.rate_limit {
-        if is_write || cfg.rate_limit_reads {
-            if let Err(secs) = t.take_rate_token(rate, cfg.rate_burst) {
-                t.counters.throttled += 1;
-                let mut r = error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "TooManyRequests",
-                    "Too many requests, please retry after the time in the Retry-After header.",
-                );
-                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-                r.headers_mut().insert("x-ms-throttle-limit-percentage", HeaderValue::from_static("1.0"));
-                return Err(r);
-            }
+    if is_write || cfg.rate_limit_reads {
+        if let Err(secs) = t.take_limited() {
+            t.counters.throttled += 1;
+            return Err(throttled(api, ctx, secs));
         }
     }
     Ok(())
+}
+
+/// 429 with the whole seconds to wait, as Graph words it.
+fn throttled(api: Api, ctx: &Ctx, secs: u64) -> Response {
+    let (status, code) = (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests");
+    let message = "Too many requests, please retry after the time in the Retry-After header.";
+    let mut r = match api {
+        Api::Portal => portal_error(status, code, message),
+        _ => graph_error(ctx, status, code, message),
+    };
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r.headers_mut().insert("x-ms-throttle-limit-percentage", HeaderValue::from_static("1.0"));
+    r
+}
+
+/// A request counted against the concurrency limits while it is served (from before its
+/// latency until its answer, whichever way it ends).
+struct InFlight {
+    sim: Arc<Shared>,
+    /// Refused on arrival: too many in flight (the seconds to wait).
+    refused: Option<u64>,
+}
+
+impl InFlight {
+    fn enter(sim: &Arc<Shared>) -> Self {
+        let refused = sim.lock().limits.enter().err();
+        Self { sim: sim.clone(), refused }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.refused.is_none() {
+            self.sim.lock().limits.leave();
+        }
+    }
 }
 
 /// `Date` from the simulator clock, and on every answer of an API (errors included) the

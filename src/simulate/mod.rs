@@ -63,6 +63,11 @@ pub struct SimConfig {
     pub rate_limit_reads: bool,
     /// The bucket's size (`None`: one second's worth, at least 1).
     pub rate_burst: Option<f64>,
+    /// Further limits, every one applied (`--limit`): buckets, fixed or sliding windows,
+    /// a concurrency limit ([`limits`]).
+    pub limits: Vec<limits::Shape>,
+    /// Another app takes a share of every limit for a while (`--limit-shared`).
+    pub limit_shared: Option<limits::SharedPeriod>,
     /// Share (0..=1) of Graph/portal requests answered 503 or 500 before anything is applied.
     pub fail_rate: f64,
     /// Share (0..=1) of Graph/portal requests whose connection is closed without a response.
@@ -288,6 +293,8 @@ impl Default for SimConfig {
             rate_limit: None,
             rate_limit_reads: false,
             rate_burst: None,
+            limits: Vec::new(),
+            limit_shared: None,
             fail_rate: 0.0,
             drop_rate: 0.0,
             drop_after_share: 0.5,
@@ -331,6 +338,8 @@ impl std::fmt::Debug for SimConfig {
             .field("rate_limit", &self.rate_limit)
             .field("rate_limit_reads", &self.rate_limit_reads)
             .field("rate_burst", &self.rate_burst)
+            .field("limits", &self.limits)
+            .field("limit_shared", &self.limit_shared)
             .field("fail_rate", &self.fail_rate)
             .field("drop_rate", &self.drop_rate)
             .field("drop_after_share", &self.drop_after_share)
@@ -367,6 +376,13 @@ impl std::fmt::Debug for SimConfig {
 }
 
 impl SimConfig {
+    /// Every write limit: `--rate-limit` (a bucket) and each `--limit`.
+    pub fn limit_shapes(&self) -> Vec<limits::Shape> {
+        let bucket =
+            self.rate_limit.map(|rate| limits::Shape::Bucket { rate, burst: self.rate_burst.unwrap_or(rate).max(1.0) });
+        bucket.into_iter().chain(self.limits.iter().copied()).collect()
+    }
+
     fn validate(&self) -> Result<()> {
         for (name, v) in [
             ("fail_rate", self.fail_rate),

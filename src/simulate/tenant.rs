@@ -129,11 +129,6 @@ pub(crate) struct Upload {
     pub(crate) done: bool,
 }
 
-struct Bucket {
-    tokens: f64,
-    last: Instant,
-}
-
 pub(crate) struct Tenant {
     pub(crate) devices: Vec<Device>,
     by_id: HashMap<String, usize>,
@@ -144,7 +139,9 @@ pub(crate) struct Tenant {
     missing: Vec<String>,
     pub(crate) counters: Counters,
     pub(crate) rng: StdRng,
-    bucket: Option<Bucket>,
+    /// The write limits (`--limit`, `--rate-limit`), counted from `born`.
+    pub(crate) limits: super::limits::Limits,
+    born: Instant,
     /// Tokens this simulator issued → expiry (simulator Unix seconds).
     pub(crate) issued: HashMap<String, u64>,
     /// Refresh tokens issued with device-code sign-ins.
@@ -209,7 +206,8 @@ impl Tenant {
             missing: Vec::new(),
             counters: Counters::default(),
             rng: StdRng::seed_from_u64(config.seed),
-            bucket: None,
+            limits: super::limits::Limits::new(&config.limit_shapes(), config.limit_shared),
+            born: Instant::now(),
             issued: HashMap::new(),
             refresh_tokens: HashMap::new(),
             assertion_ids: Default::default(),
@@ -355,19 +353,11 @@ impl Tenant {
         self.by_serial.get(&serial.to_lowercase()).copied()
     }
 
-    /// Token bucket for writes: `Err(retry_after_secs)` when empty.
-    pub(crate) fn take_rate_token(&mut self, rate: f64, burst: Option<f64>) -> Result<(), u64> {
-        let cap = burst.unwrap_or(rate).max(1.0);
-        let now = Instant::now();
-        let b = self.bucket.get_or_insert(Bucket { tokens: cap, last: now });
-        b.tokens = (b.tokens + rate * now.duration_since(b.last).as_secs_f64()).min(cap);
-        b.last = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - b.tokens) / rate).ceil().max(1.0) as u64)
-        }
+    /// A write (or a read, with `rate_limit_reads`) against the limits: `Err(retry_after_secs)`
+    /// when one of them refuses it.
+    pub(crate) fn take_limited(&mut self) -> Result<(), u64> {
+        let t = self.born.elapsed().as_secs_f64();
+        self.limits.take(t)
     }
 
     pub(crate) fn roll(&mut self) -> f64 {
