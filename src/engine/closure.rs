@@ -78,9 +78,15 @@ pub struct Closures {
     first: Option<Instant>,
     /// The rate the tenant took while the window that just closed was open.
     open_rate: Option<f64>,
+    /// Shut by the budget's forecast (off: every window ends in a refusal).
+    forecasting: bool,
 }
 
 impl Closures {
+    pub fn new(forecasting: bool) -> Self {
+        Self { forecasting, ..Self::default() }
+    }
+
     /// May a write go now? `Err(when)`: look again then.
     pub fn claim(&mut self, now: Instant) -> Result<(), Instant> {
         if let Some(until) = self.shut_until {
@@ -130,7 +136,7 @@ impl Closures {
         if let Some((Some(prev), count)) = self.ending.take().filter(|_| !self.forecast) {
             // Two reopenings the tenant announced bracket one window: its count and period.
             let period = round_up_to_seconds(at.saturating_duration_since(prev));
-            if period >= CLOSED_FOR {
+            if period >= CLOSED_FOR && self.forecasting {
                 self.budget = Some(Budget { count: count.max(1), period });
             }
         }
@@ -227,7 +233,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_short_retry_after_is_a_pace_signal_and_a_long_one_closes_the_tenant() {
-        let mut c = Closures::default();
+        let mut c = Closures::new(true);
         let t0 = Instant::now();
         assert_eq!(c.refused(t0, ms(t0, 50), Some(Duration::from_secs(1))), Refusal::Pace);
         assert_eq!(c.claim(ms(t0, 60)), Ok(()), "a bucket's refusal shuts nothing");
@@ -242,7 +248,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn two_closures_teach_the_window_and_the_third_costs_no_refusal() {
-        let mut c = Closures::default();
+        let mut c = Closures::new(true);
         let t0 = Instant::now();
         // Window 1: five taken, the sixth refused with 9 s to go.
         for i in 0..5 {
@@ -275,7 +281,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_forecast_that_came_early_is_corrected_by_the_tenant() {
-        let mut c = Closures::default();
+        let mut c = Closures::new(true);
         let t0 = Instant::now();
         c.budget = Some(Budget { count: 1, period: Duration::from_secs(9) });
         c.opened = Some(t0);
@@ -291,7 +297,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_probe_that_goes_through_drops_the_guess() {
-        let mut c = Closures::default();
+        let mut c = Closures::new(true);
         let t0 = Instant::now();
         c.claim(t0).unwrap();
         c.accepted(t0);

@@ -15,6 +15,7 @@
 //! The engine knows nothing of rows, CSV files or which command planned the step.
 
 pub mod closure;
+pub mod control;
 pub mod estimate;
 #[cfg(test)]
 mod model_tenant;
@@ -22,6 +23,7 @@ mod model_tenant;
 mod pace_table;
 pub mod pacer;
 pub mod retry;
+pub mod schedule;
 pub mod stats;
 
 pub use pacer::{PaceMode, PaceReport, Pacer};

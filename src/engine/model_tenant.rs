@@ -40,7 +40,7 @@ impl Bucket {
 /// `LATENCY` (a concurrency limit counts it from when it is sent until its answer), a
 /// throttled write waits its whole-second `Retry-After` and goes again.
 pub mod shapes {
-    use crate::engine::{PaceMode, Pacer};
+    use crate::engine::Pacer;
     use crate::simulate::limits::{Limits, Shape, SharedPeriod};
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     use std::sync::{Arc, Mutex};
@@ -64,8 +64,8 @@ pub mod shapes {
         }
     }
 
-    pub async fn run(n: usize, shapes: &[Shape], shared: Option<SharedPeriod>, mode: PaceMode) -> Outcome {
-        let pacer = Arc::new(Pacer::new(mode));
+    pub async fn run(n: usize, shapes: &[Shape], shared: Option<SharedPeriod>, pacer: Pacer) -> Outcome {
+        let pacer = Arc::new(pacer);
         let start = Instant::now();
         let limits = Arc::new(Mutex::new(Limits::new(shapes, shared)));
         let throttled = Arc::new(AtomicUsize::new(0));

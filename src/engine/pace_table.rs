@@ -5,7 +5,8 @@
 //! `cargo test --lib pace_table -- --nocapture` prints each row's figures.
 
 use super::model_tenant::shapes::{floor, run, Outcome};
-use super::PaceMode;
+use super::pacer::Mechanisms;
+use super::{PaceMode, Pacer};
 use crate::simulate::limits::{Shape, SharedPeriod};
 
 /// One row: a tenant, and the targets it must meet.
@@ -76,10 +77,17 @@ pub const TABLE: &[Row] = &[
 ];
 
 pub async fn measure(row: &Row, mode: PaceMode) -> (Outcome, f64) {
+    measure_with(row, mode, Mechanisms::ALL, true).await
+}
+
+async fn measure_with(row: &Row, mode: PaceMode, on: Mechanisms, print: bool) -> (Outcome, f64) {
     let shapes: Vec<Shape> = row.shapes.iter().map(|s| s.parse().expect("a valid shape")).collect();
     let shared: Option<SharedPeriod> = row.shared.map(|s| s.parse().expect("a valid period"));
-    let out = run(row.tokens, &shapes, shared, mode).await;
+    let out = run(row.tokens, &shapes, shared, Pacer::with(mode, on)).await;
     let ratio = out.wall.as_secs_f64() / floor(row.tokens, &shapes, shared);
+    if !print {
+        return (out, ratio);
+    }
     eprintln!(
         "{:16} wall {:7.2} s  ratio {ratio:.3} (≤ {:.2})  per token {:.4} (≤ {:.2})  429s {}",
         row.name,
@@ -134,5 +142,37 @@ async fn told_the_cap() {
         let row = TABLE.iter().find(|r| r.name == spec).unwrap();
         let (out, ratio) = measure(row, PaceMode::Adaptive { ceiling: Some(cap) }).await;
         assert!(ratio <= 1.03 && out.per_token() <= 1.01, "{spec} told: ratio {ratio:.3}, {} 429s", out.throttled);
+    }
+}
+
+/// What each mechanism earns: the table with one mechanism off at a time (wall / floor and
+/// requests per token, each row), against all on. Not a check: the figures for
+/// docs/pacing.md (`cargo test --release --lib pace_table::ablation -- --ignored --nocapture`).
+#[tokio::test(start_paused = true)]
+#[ignore]
+async fn ablation() {
+    let all = Mechanisms::ALL;
+    let variants: [(&str, Mechanisms); 7] = [
+        ("all on", all),
+        ("no closures", Mechanisms { closures: false, ..all }),
+        ("no forecast", Mechanisms { forecast: false, ..all }),
+        ("no open rate", Mechanisms { open_rate: false, ..all }),
+        ("no replay", Mechanisms { replay: false, ..all }),
+        ("no catch-up", Mechanisms { catch_up: false, ..all }),
+        ("no ramp wait", Mechanisms { ramp_waits: false, ..all }),
+    ];
+    eprint!("{:16}", "tenant");
+    for (name, _) in &variants {
+        eprint!(" | {name:>15}");
+    }
+    eprintln!();
+    for row in TABLE {
+        eprint!("{:16}", row.name);
+        for (_, on) in &variants {
+            let (out, ratio) = measure_with(row, PaceMode::Adaptive { ceiling: None }, *on, false).await;
+            let miss = if ratio > row.wall || out.per_token() > row.per_token { "!" } else { " " };
+            eprint!(" | {ratio:>6.3} {:>6.4}{miss}", out.per_token());
+        }
+        eprintln!();
     }
 }
