@@ -94,16 +94,29 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 /// stalled one costs more than re-running with `--resume`.
 pub const TIMEOUT_RANGE_SECS: std::ops::RangeInclusive<u64> = 1..=600;
 
-/// The reqwest client every backend uses: no redirects to other hosts, bounded waits. Every
-/// request, connection to the last byte of the answer, ends within `deadline`.
+/// The reqwest client every backend uses: no redirects to other hosts, bounded waits, the
+/// environment's proxy for real hosts and never one for loopback hosts. Every request,
+/// connection to the last byte of the answer, ends within `deadline`.
 pub fn build_http(deadline: Duration) -> Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
+    build_http_with(deadline, crate::proxy::ProxyEnv::from_env())
+}
+
+/// [`build_http`] with these proxy settings ([`crate::proxy::ProxyEnv::direct`] for the
+/// in-process simulator). reqwest's own reading of the proxy variables is switched off: it
+/// would send plain-http loopback traffic (the bearer token, the client secret, seeds) to
+/// a proxy; [`crate::proxy::ProxyEnv::proxy_for`] decides instead.
+pub fn build_http_with(deadline: Duration, proxies: crate::proxy::ProxyEnv) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
         .user_agent(concat!("oathbulk/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
         .timeout(deadline)
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(64)
-        .build()?)
+        .no_proxy();
+    if proxies.any() {
+        builder = builder.proxy(reqwest::Proxy::custom(move |url| proxies.proxy_for(url).map(|p| p.url)));
+    }
+    Ok(builder.build()?)
 }
 
 impl ApiClient {

@@ -1,0 +1,193 @@
+//! Hostile input, second round (issue 27): the real binary against the simulator on
+//! 127.0.0.1, with hostile surroundings written here (a proxy on 127.0.0.2 that records
+//! what it receives, …). Each test holds one rule of docs/security.md.
+
+mod common;
+
+use common::{csv, Api, Run, Tenant};
+use oathbulk::simulate::SimConfig;
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A "proxy" on `ip` that answers nothing and keeps every byte it receives.
+struct Recorder {
+    url: String,
+    received: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Recorder {
+    fn start(ip: &str) -> Recorder {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    // Until the client stops sending for a second (it waits for an answer
+                    // that never comes) or hangs up.
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = stream.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        log.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                });
+            }
+        });
+        // With credentials, as a corporate proxy variable often carries them.
+        Recorder { url: format!("http://proxyuser:proxy-password-xyz@{ip}:{port}"), received }
+    }
+
+    fn received(&self) -> String {
+        String::from_utf8_lossy(&self.received.lock().unwrap()).into_owned()
+    }
+}
+
+/// Every proxy variable reqwest reads, pointing at `proxy`; no exclusions.
+fn with_proxy_env<'a>(cmd: &'a mut Command, proxy: &Recorder) -> &'a mut Command {
+    for var in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"] {
+        cmd.env(var, &proxy.url);
+    }
+    cmd.env_remove("NO_PROXY").env_remove("no_proxy").env_remove("REQUEST_METHOD")
+}
+
+/// `oathbulk SUB EXTRA…` against `t` with only `--progress none` added (`tenant` and
+/// `doctor` take no pace flags).
+fn bare(t: &Tenant, sub: &str, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+    cmd.current_dir(t.dir.path())
+        .env("OATHBULK_TOKEN", &t.token)
+        .env_remove("OATHBULK_CLIENT_SECRET")
+        .arg(sub)
+        .args(extra)
+        .args(t.backend_args())
+        .args(["--progress", "none"])
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn run(t: &Tenant, mut cmd: Command) -> Run {
+    let r = Run::from(cmd.output().unwrap());
+    t.assert_secret_free(&r);
+    assert!(!r.stderr.contains("panicked"), "no panic: {}", r.stderr);
+    r
+}
+
+#[test]
+fn loopback_and_simulated_traffic_never_goes_through_a_proxy() {
+    let proxy = Recorder::start("127.0.0.2");
+    let t = Tenant::new(
+        Api::Graph,
+        &csv(6, |i| if i % 2 == 0 { "missing" } else { "available" }),
+        SimConfig {
+            client_id: Some("app-1".into()),
+            client_secret: Some("client-secret-value-xyz".into()),
+            ..Default::default()
+        },
+    );
+    let csv_path = t.csv.to_str().unwrap().to_string();
+
+    // `tenant` with the bearer token from the environment.
+    let mut cmd = bare(&t, "tenant", &[]);
+    with_proxy_env(&mut cmd, &proxy);
+    let r = run(&t, cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // `tenant` signing in with a client secret at a loopback authority.
+    let mut cmd = bare(
+        &t,
+        "tenant",
+        &["--tenant", "contoso", "--client-id", "app-1", "--authority-url", &t.sim().authority_url()],
+    );
+    cmd.env_remove("OATHBULK_TOKEN").env("OATHBULK_CLIENT_SECRET", "client-secret-value-xyz");
+    with_proxy_env(&mut cmd, &proxy);
+    let r = run(&t, cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("client-secret-value-xyz") && !r.stderr.contains("client-secret-value-xyz"));
+
+    // `import`: the seeds are in the request bodies.
+    let mut cmd = t.subcommand("import", &[&csv_path]);
+    with_proxy_env(&mut cmd, &proxy);
+    let r = run(&t, cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.summary()["counts"]["created"], 3, "{}", r.stdout);
+
+    // `activate`.
+    let mut cmd = t.command(&[]);
+    with_proxy_env(&mut cmd, &proxy);
+    let r = run(&t, cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.summary()["counts"]["activated"], 6, "{}", r.stdout);
+    assert!(t.state().devices.iter().all(|d| d.status == "activated"));
+
+    // `import --simulate`: the rehearsal's own simulator.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+    cmd.current_dir(t.dir.path())
+        .env_remove("OATHBULK_TOKEN")
+        .args(["import", &csv_path, "--simulate", "--progress", "none"])
+        .stdin(Stdio::null());
+    with_proxy_env(&mut cmd, &proxy);
+    let r = run(&t, cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // `doctor` says so, and never shows the proxy's password.
+    let mut cmd = bare(&t, "doctor", &[]);
+    with_proxy_env(&mut cmd, &proxy);
+    let r = run(&t, cmd);
+    let check = r.records.iter().find(|x| x["check"] == "proxy").expect("a proxy check");
+    let said = check["message"].as_str().unwrap();
+    assert!(said.contains("never through a proxy"), "{said}");
+    assert!(!r.stdout.contains("proxy-password-xyz") && !r.stderr.contains("proxy-password-xyz"));
+
+    std::thread::sleep(Duration::from_millis(200));
+    let got = proxy.received();
+    assert!(got.is_empty(), "the proxy received {} bytes: {got:.300}", got.len());
+}
+
+#[test]
+fn a_proxy_for_real_https_traffic_is_honoured_and_doctor_names_it() {
+    // https to a real (unresolvable) host: the client asks the proxy to tunnel (CONNECT);
+    // the token travels inside TLS, never in the proxy's view.
+    let proxy = Recorder::start("127.0.0.2");
+    let token = "eyJ0eXAiOiJKV1QifQ.proxy-test-token.sig";
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+    cmd.env("OATHBULK_TOKEN", token)
+        .env_remove("OATHBULK_CLIENT_SECRET")
+        .args(["tenant", "--graph-url", "https://graph.example.invalid/beta", "--progress", "none"])
+        .args(["--http-timeout", "5"])
+        .stdin(Stdio::null());
+    with_proxy_env(&mut cmd, &proxy);
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "the proxy never answers");
+    assert!(!stderr.contains(token));
+    std::thread::sleep(Duration::from_millis(200));
+    let got = proxy.received();
+    assert!(got.starts_with("CONNECT graph.example.invalid:443 "), "a tunnel was asked for: {got:.300}");
+    assert!(!got.contains(token) && !got.contains("proxy-test-token"), "no token to the proxy");
+    // reqwest sent the credentials the variable holds to the proxy itself (what it is for).
+    assert!(got.to_ascii_lowercase().contains("proxy-authorization: basic"), "{got:.300}");
+
+    // doctor names the proxy (scheme, host, port) and where it came from; never its password.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+    cmd.env("OATHBULK_TOKEN", token)
+        .args(["doctor", "--graph-url", "https://graph.example.invalid/beta", "--progress", "none"])
+        .args(["--http-timeout", "5"])
+        .stdin(Stdio::null());
+    with_proxy_env(&mut cmd, &proxy);
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!stdout.contains("proxy-password-xyz") && !stderr.contains("proxy-password-xyz"));
+    assert!(!stdout.contains("proxyuser") && !stderr.contains("proxyuser"));
+    let proxy_host = proxy.url.rsplit('@').next().unwrap();
+    let line = stdout.lines().find(|l| l.contains("\"check\":\"proxy\"")).unwrap_or_else(|| panic!("{stdout}{stderr}"));
+    assert!(line.contains(&format!("through the proxy http://{proxy_host}")) && line.contains("HTTPS_PROXY"), "{line}");
+}
