@@ -167,6 +167,14 @@ impl Diag {
     }
 }
 
+/// Write one line on stderr. A closed stderr, or one whose reader went away, loses the
+/// line and nothing else: `eprintln!` would panic there and end the run with a bare exit 101
+/// and no summary. Every stderr line of the tool goes through here (or [`write_json`]).
+pub fn stderr_line(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|_| err.write_all(b"\n")).and_then(|_| err.flush());
+}
+
 /// A line for people on stderr: redacted, controls escaped.
 pub fn for_people(message: &str) -> String {
     crate::output::escape_controls(&crate::auth::redact::scrub(message)).into_owned()

@@ -191,3 +191,86 @@ fn a_proxy_for_real_https_traffic_is_honoured_and_doctor_names_it() {
     let line = stdout.lines().find(|l| l.contains("\"check\":\"proxy\"")).unwrap_or_else(|| panic!("{stdout}{stderr}"));
     assert!(line.contains(&format!("through the proxy http://{proxy_host}")) && line.contains("HTTPS_PROXY"), "{line}");
 }
+
+/// `oathbulk ARGS` with `envs`, stdin closed; stdout parsed as records.
+fn oathbulk(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("OATHBULK_TOKEN")
+        .env_remove("OATHBULK_CLIENT_SECRET")
+        .stdin(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let r = Run::from(cmd.output().unwrap());
+    assert!(!r.stderr.contains("panicked"), "no panic: {}", r.stderr);
+    r
+}
+
+#[test]
+fn a_no_break_or_zero_width_space_in_a_token_never_panics_nor_prints_it() {
+    let t = Tenant::new(Api::Graph, &csv(3, |_| "available"), SimConfig::default());
+    let graph = t.sim().graph_url();
+    let base = ["tenant", "--graph-url", graph.as_str(), "--progress", "none"];
+    let (head, tail) = t.token.split_at(t.token.len() / 2);
+    let assert_unprinted = |r: &Run, what: &str| {
+        for text in [&r.stdout, &r.stderr] {
+            assert!(!text.contains(&t.token) && !text.contains(head) && !text.contains(tail), "{what}: {text}");
+        }
+    };
+    // Around the token: separators, as a paste from a web page or a chat carries them.
+    for pasted in [
+        format!("Bearer\u{a0}{}", t.token),
+        format!("Bearer\u{200b}{}", t.token),
+        format!("Authorization:\u{a0}Bearer\u{a0}{}\u{200b}", t.token),
+        format!("\u{feff}{}\u{a0}", t.token),
+    ] {
+        let r = oathbulk(t.dir.path(), &base, &[("OATHBULK_TOKEN", &pasted)]);
+        assert_eq!(r.code, 0, "{pasted:?}: {}", r.stderr);
+        assert_unprinted(&r, "env");
+        // The same in a token file.
+        let file = t.path("token.txt");
+        std::fs::write(&file, &pasted).unwrap();
+        let mut args = base.to_vec();
+        args.extend(["--token-file", file.to_str().unwrap()]);
+        let r = oathbulk(t.dir.path(), &args, &[]);
+        assert_eq!(r.code, 0, "{pasted:?}: {}", r.stderr);
+        assert_unprinted(&r, "file");
+    }
+    // Inside the token: refused as a usage error naming the character, never the token.
+    for pasted in [format!("{head}\u{200b}{tail}"), format!("Bearer\u{a0}{head}\u{a0}{tail}")] {
+        let r = oathbulk(t.dir.path(), &base, &[("OATHBULK_TOKEN", &pasted)]);
+        assert_eq!(r.code, 2, "{pasted:?}: {}", r.stderr);
+        assert!(r.stderr.contains("U+200B") || r.stderr.contains("spaces"), "{}", r.stderr);
+        assert_unprinted(&r, "inside");
+    }
+    assert_eq!(t.state().counters.unauthorized, 0, "nothing malformed was sent");
+
+    // The simulator's own --token-file reads it the same way.
+    let file = t.path("sim-token.txt");
+    std::fs::write(&file, format!("Bearer\u{a0}{}\n", t.token)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oathbulk"))
+        .args(["simulate", "--csv", t.csv.to_str().unwrap(), "--listen", "127.0.0.1:0", "--quiet", "--token-file"])
+        .arg(&file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("a ready line: {line:?}"));
+    let sim_graph = ready["graph_url"].as_str().unwrap().to_string();
+    let r = oathbulk(
+        t.dir.path(),
+        &["tenant", "--graph-url", &sim_graph, "--progress", "none"],
+        &[("OATHBULK_TOKEN", &t.token)],
+    );
+    assert_eq!(r.code, 0, "the simulator expects the token without its prefix: {}", r.stderr);
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !stderr.contains("panicked") && !stderr.contains(&t.token), "{stderr}");
+}

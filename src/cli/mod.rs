@@ -97,6 +97,7 @@ pub enum Command {
 
 /// Parse the command line and run. Returns the process exit code.
 pub fn run() -> i32 {
+    install_panic_hook();
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // The command's name and output format, for a summary of a stop before it ran (or of a bug).
@@ -124,6 +125,21 @@ pub fn run() -> i32 {
             summary_of_stop(&name, fatal, &diag, format, started)
         }
     }
+}
+
+/// A bug's message on stderr goes through the redactor (a panic message may quote what was
+/// being parsed: a token, a seed) with controls escaped, and a closed stderr is no second
+/// panic. Rust's default hook prints the message as it is.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let why = crate::stop::panic_text(info.payload());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
+        crate::diag::stderr_line(&format!(
+            "oathbulk: a bug: thread '{thread}' panicked{at}: {}",
+            crate::diag::for_people(&why)
+        ));
+    }));
 }
 
 fn dispatch(cli: Cli) -> i32 {

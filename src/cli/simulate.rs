@@ -205,14 +205,13 @@ pub struct AuthArgs {
 
 fn read_secret_file(path: &Path, what: &str) -> Result<String> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {what} file {}", path.display()))?;
-    let mut s = text.trim();
-    if s.len() >= 7 && s[..7].eq_ignore_ascii_case("bearer ") {
-        s = s[7..].trim();
-    }
+    // As a client reads it (compared as bytes: a no-break space after `Bearer` is no panic),
+    // registered with the redactor before it is parsed.
+    let s = crate::auth::clean_token(&text);
     if s.is_empty() {
         bail!("{what} file {} is empty", path.display());
     }
-    Ok(s.to_string())
+    Ok(s)
 }
 
 fn config(args: &SimulateArgs) -> Result<SimConfig> {
