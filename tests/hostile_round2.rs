@@ -274,3 +274,107 @@ fn a_no_break_or_zero_width_space_in_a_token_never_panics_nor_prints_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && !stderr.contains("panicked") && !stderr.contains(&t.token), "{stderr}");
 }
+
+/// A server on 127.0.0.1 that answers every read `200 OK` with `read` and every write with
+/// `write` (JSON content type), keeping the request lines it was sent.
+fn answering(read: &'static str, write: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match stream.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0usize);
+            let mut rest = vec![0u8; len];
+            let _ = stream.read_exact(&mut rest);
+            let line = head.lines().next().unwrap_or_default().to_string();
+            let body = if line.starts_with("GET ") { read } else { write };
+            log.lock().unwrap().push(line);
+            let _ = stream.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn an_empty_or_null_2xx_is_not_an_empty_tenant_nor_a_creation() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("tokens.csv");
+    std::fs::write(&csv_path, csv(3, |_| "missing")).unwrap();
+    let token = [("OATHBULK_TOKEN", "eyJ0eXAiOiJKV1QifQ.empty-answers-token.sig")];
+    for body in ["", "{}", "null", "   "] {
+        let (port, seen) = answering(body, body);
+        let url = format!("http://127.0.0.1:{port}/beta");
+
+        // `tenant`: never an empty tenant with exit 0.
+        let r = oathbulk(dir.path(), &["tenant", "--graph-url", &url, "--progress", "none"], &token);
+        assert_ne!(r.code, 0, "{body:?}: {}", r.stdout);
+        assert!(r.records.iter().all(|x| x["type"] != "tenant_token"), "{body:?}: {}", r.stdout);
+        let fatal = r.summary()["fatal"]["message"].as_str().unwrap_or_default().to_string();
+        assert!(fatal.contains("value"), "{body:?}: the answer is named: {fatal}");
+
+        // `import`, every answer empty: nothing is read, nothing is `created`.
+        let r = oathbulk(
+            dir.path(),
+            &["import", csv_path.to_str().unwrap(), "--graph-url", &url, "--progress", "none"],
+            &token,
+        );
+        // `import` against a tenant whose reads answer (an empty inventory) and whose
+        // creates answer nothing: never a row `created` without its device, in records or
+        // in the journal.
+        let (wport, wseen) = answering(r#"{"value":[]}"#, body);
+        let wurl = format!("http://127.0.0.1:{wport}/beta");
+        let journal = dir.path().join(format!("import-{wport}.jsonl"));
+        let r2 = oathbulk(
+            dir.path(),
+            &[
+                "import",
+                csv_path.to_str().unwrap(),
+                "--graph-url",
+                &wurl,
+                "--progress",
+                "none",
+                "--journal",
+                journal.to_str().unwrap(),
+            ],
+            &token,
+        );
+        for run in [&r, &r2] {
+            assert_ne!(run.code, 0, "{body:?}: {}", run.stdout);
+            for rec in run.records.iter().filter(|x| x["type"] == "import") {
+                assert_ne!(rec["status"], "created", "{body:?}: {rec}");
+                assert_ne!(rec["status"], "exists", "{body:?}: {rec}");
+            }
+            assert_eq!(run.summary()["counts"].get("created"), None, "{body:?}: {}", run.stdout);
+        }
+        assert_eq!(r2.records.iter().filter(|x| x["type"] == "import").count(), 3, "{}", r2.stdout);
+        let journaled = std::fs::read_to_string(&journal).unwrap_or_default();
+        assert!(!journaled.contains("\"created\""), "{body:?}: journal {journaled}");
+        let writes = wseen.lock().unwrap().iter().filter(|l| !l.starts_with("GET ")).count();
+        assert!(writes > 0, "the creates were sent: {:?}", wseen.lock().unwrap());
+        assert!(!seen.lock().unwrap().is_empty(), "the server was asked");
+    }
+}
