@@ -70,7 +70,7 @@ impl Diag {
             let text = format!("oathbulk: {level}: {}", for_people(message));
             match &st.bar {
                 Some(bar) => bar.println(text),
-                None => eprintln!("{text}"),
+                None => stderr_line(&text),
             }
         }
     }
@@ -93,7 +93,7 @@ impl Diag {
             });
             write_json(&rec);
         } else {
-            eprintln!("{}", for_people(message));
+            stderr_line(&for_people(message));
         }
     }
 

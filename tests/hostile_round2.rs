@@ -378,3 +378,62 @@ fn an_empty_or_null_2xx_is_not_an_empty_tenant_nor_a_creation() {
         assert!(!seen.lock().unwrap().is_empty(), "the server was asked");
     }
 }
+
+/// Run `args` with stderr a pipe nobody reads (its read end closed before the start: every
+/// write to it fails with EPIPE).
+fn with_stderr_gone(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_oathbulk"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("OATHBULK_TOKEN")
+        .env_remove("OATHBULK_CLIENT_SECRET")
+        .stdin(Stdio::null())
+        .stderr(Stdio::from(writer))
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn a_closed_stderr_loses_its_lines_not_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("tokens.csv");
+    std::fs::write(&csv_path, csv(4, |_| "available")).unwrap();
+    let path = csv_path.to_str().unwrap();
+    let summary = |stdout: &str| -> serde_json::Value {
+        serde_json::from_str(stdout.lines().last().unwrap_or_else(|| panic!("a summary: {stdout:?}"))).unwrap()
+    };
+    // A rehearsal that says what it does on stderr: the run ends as it would, exit 0.
+    let (code, stdout) = with_stderr_gone(dir.path(), &["activate", path, "--simulate", "--progress", "none"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let s = summary(&stdout);
+    assert_eq!((s["type"].as_str(), s["counts"]["activated"].as_u64()), (Some("summary"), Some(4)), "{stdout}");
+    // Rows with errors (warned about on stderr): exit 1, the summary still last.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, format!("{}x@contoso.com,,GEZDGNBVGY3TQOJQ\n", csv(2, |_| "available"))).unwrap();
+    let (code, stdout) =
+        with_stderr_gone(dir.path(), &["activate", bad.to_str().unwrap(), "--simulate", "--progress", "none"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(summary(&stdout)["type"], "summary");
+    // A stop before the run (no credentials): its usage exit and summary, not a bare 101.
+    let (code, stdout) = with_stderr_gone(dir.path(), &["tenant", "--progress", "none"]);
+    assert_eq!(code, Some(2), "{stdout}");
+    assert_eq!(summary(&stdout)["fatal"]["code"], "usage", "{stdout}");
+    // And with stderr closed outright (`2>&-`).
+    let out = Command::new("sh")
+        .current_dir(dir.path())
+        .args([
+            "-c",
+            "exec \"$0\" activate \"$1\" --simulate --progress none 2>&-",
+            env!("CARGO_BIN_EXE_oathbulk"),
+            path,
+        ])
+        .env_remove("OATHBULK_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(summary(&String::from_utf8_lossy(&out.stdout))["counts"]["activated"], 4);
+}

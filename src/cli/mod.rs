@@ -191,13 +191,21 @@ fn stdin_conflict(matches: &clap::ArgMatches) -> Option<String> {
 /// Print an error that stopped the command before its summary. Broken pipes (the reader
 /// went away, e.g. `| head`) end quietly.
 pub fn report_fatal(e: &anyhow::Error) -> i32 {
-    if e.chain()
-        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
-    {
+    if is_broken_pipe(e) {
         return exit::OK;
     }
-    eprintln!("oathbulk: error: {}", crate::diag::for_people(&format!("{e:#}")));
+    crate::diag::stderr_line(&format!("oathbulk: error: {}", crate::diag::for_people(&format!("{e:#}"))));
     stop_reason_for(e).exit_code().code()
+}
+
+/// stdout's reader went away (`| head -1`): what it wanted was written. Every command ends
+/// quietly with exit 0 then, as `list` does; there is no stdout left for a summary.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>().and_then(|j| j.io_error_kind())
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Why an error stopped a command, from what it is made of: a refused sign-in or a rejected

@@ -287,9 +287,10 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
     for row in Inventory::open(&args.seed.csv, options)? {
         match row {
             Ok(row) => rows.push(row),
-            Err(e) if !args.quiet => {
-                eprintln!("oathbulk simulate: line {}: {} ({}): row not seeded", e.line, e.message, e.code)
-            }
+            Err(e) if !args.quiet => crate::diag::stderr_line(&format!(
+                "oathbulk simulate: line {}: {} ({}): row not seeded",
+                e.line, e.message, e.code
+            )),
             Err(_) => {}
         }
     }
@@ -312,18 +313,18 @@ async fn serve(args: SimulateArgs, config: SimConfig, rows: Vec<crate::inventory
         out.flush()?;
     }
     if !quiet {
-        eprintln!(
+        crate::diag::stderr_line(&format!(
             "oathbulk simulate: {} devices, {} users; Graph at {}, portal at {}; stop with Ctrl-C{}",
             ready.devices,
             ready.users,
             ready.graph_url,
             ready.portal_url,
             if args.no_stdin_watch { "" } else { " or by closing stdin" }
-        );
+        ));
     }
     let reason = wait_for_stop(!args.no_stdin_watch).await;
     if !quiet {
-        eprintln!("oathbulk simulate: {reason}: stopping");
+        crate::diag::stderr_line(&format!("oathbulk simulate: {reason}: stopping"));
     }
     let state = sim.shutdown().await;
     if let Some(path) = &args.state_out {
