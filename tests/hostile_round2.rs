@@ -437,3 +437,40 @@ fn a_closed_stderr_loses_its_lines_not_the_run() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(summary(&String::from_utf8_lossy(&out.stdout))["counts"]["activated"], 4);
 }
+
+#[test]
+fn a_user_like_column_is_refused_whatever_its_cells_hold() {
+    // SN00000 is the CEO's (user0), activated.
+    let t = Tenant::new(Api::Graph, &csv(3, |_| "activated"), SimConfig::default());
+    let before = t.state();
+    let ceo = before.device("SN00000").unwrap().clone();
+    assert_eq!(ceo.status, "activated");
+    let spare = t.path("spares.csv");
+    std::fs::write(&spare, "serial number,Assigned To\nSN00000,(spare)\n").unwrap();
+    let mixed = t.path("mixed.csv");
+    // One user name under an unknown column, past the lines judged at open.
+    let mut text = String::from("serial number,Note\n");
+    for i in 0..40 {
+        text.push_str(&format!("NOPE{i},lost\n"));
+    }
+    text.push_str("SN00000,user0@contoso.com\n");
+    std::fs::write(&mixed, text).unwrap();
+    for file in [&spare, &mixed] {
+        for op in ["remove", "deactivate", "unassign"] {
+            let r = Run::from(t.subcommand(op, &[file.to_str().unwrap()]).output().unwrap());
+            t.assert_secret_free(&r);
+            assert_eq!(r.code, 2, "{op} {}: {}", file.display(), r.stderr);
+            assert!(r.stderr.contains("--any-holder"), "the fix is named: {}", r.stderr);
+            assert!(r.records.iter().all(|x| x["type"] != "change"), "{}", r.stdout);
+        }
+    }
+    let after = t.state();
+    let still = after.device("SN00000").expect("the CEO's token is still there");
+    assert_eq!((still.status.as_str(), &still.assigned_upn), ("activated", &ceo.assigned_upn));
+    assert_eq!(after.counters.writes, before.counters.writes, "no write was sent");
+
+    // Named explicitly, by serial alone: done as asked.
+    let r = Run::from(t.subcommand("deactivate", &[spare.to_str().unwrap(), "--any-holder"]).output().unwrap());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_ne!(t.state().device("SN00000").unwrap().status, "activated");
+}

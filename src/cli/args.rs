@@ -65,6 +65,7 @@ fn read_options(
         secret_column: secret_column.clone(),
         redact_seeds: false,
         upn_column_optional: false,
+        any_holder: false,
     }
 }
 
