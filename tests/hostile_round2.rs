@@ -278,6 +278,11 @@ fn a_no_break_or_zero_width_space_in_a_token_never_panics_nor_prints_it() {
 /// A server on 127.0.0.1 that answers every read `200 OK` with `read` and every write with
 /// `write` (JSON content type), keeping the request lines it was sent.
 fn answering(read: &'static str, write: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
+    serving("200 OK", read, write)
+}
+
+/// [`answering`] with any status line.
+fn serving(status: &'static str, read: &'static str, write: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
     use std::io::Write;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -309,7 +314,7 @@ fn answering(read: &'static str, write: &'static str) -> (u16, Arc<Mutex<Vec<Str
             log.lock().unwrap().push(line);
             let _ = stream.write_all(
                 format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 )
                 .as_bytes(),
@@ -473,4 +478,40 @@ fn a_user_like_column_is_refused_whatever_its_cells_hold() {
     let r = Run::from(t.subcommand("deactivate", &[spare.to_str().unwrap(), "--any-holder"]).output().unwrap());
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_ne!(t.state().device("SN00000").unwrap().status, "activated");
+}
+
+#[test]
+fn a_secret_with_a_quote_or_backslash_is_redacted_on_stdout_too() {
+    // A token endpoint that quotes the client secret back in its refusal.
+    const SECRET: &str = r#"cl1ent"s3cret\with~quote"#;
+    const ANSWER: &str =
+        r#"{"error":"invalid_client","error_description":"AADSTS7000215: bad secret cl1ent\"s3cret\\with~quote"}"#;
+    let (port, seen) = serving("401 Unauthorized", ANSWER, ANSWER);
+    let dir = tempfile::tempdir().unwrap();
+    let authority = format!("http://127.0.0.1:{port}");
+    let r = oathbulk(
+        dir.path(),
+        &[
+            "tenant",
+            "--tenant",
+            "contoso",
+            "--client-id",
+            "app-1",
+            "--authority-url",
+            &authority,
+            "--graph-url",
+            &format!("{authority}/beta"),
+            "--progress",
+            "none",
+        ],
+        &[("OATHBULK_CLIENT_SECRET", SECRET)],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(!seen.lock().unwrap().is_empty(), "the endpoint was asked");
+    let escaped = serde_json::to_string(SECRET).unwrap();
+    let escaped = &escaped[1..escaped.len() - 1];
+    for (what, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+        assert!(!text.contains(SECRET) && !text.contains(escaped), "{what}: {text}");
+    }
+    assert!(r.summary()["fatal"]["message"].as_str().unwrap().contains("[REDACTED]"), "{}", r.stdout);
 }
