@@ -515,3 +515,29 @@ fn a_secret_with_a_quote_or_backslash_is_redacted_on_stdout_too() {
     }
     assert!(r.summary()["fatal"]["message"].as_str().unwrap().contains("[REDACTED]"), "{}", r.stdout);
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_every_command_with_exit_0() {
+    // `oathbulk … | head -1`: the shell's pipeline, its exit status that of oathbulk.
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("tokens.csv");
+    std::fs::write(&csv_path, csv(300, |_| "available")).unwrap();
+    let bin = env!("CARGO_BIN_EXE_oathbulk");
+    for sub in ["list", "activate", "import"] {
+        let script = format!(
+            "\"$0\" {sub} \"$1\" {} | head -1 >/dev/null; echo \"status=${{PIPESTATUS[0]:-?}}\"",
+            if sub == "list" { "" } else { "--simulate --progress none" }
+        );
+        let out = Command::new("bash")
+            .current_dir(dir.path())
+            .args(["-c", &script, bin, csv_path.to_str().unwrap()])
+            .env_remove("OATHBULK_TOKEN")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("status=0"), "{sub} | head -1: {said} {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

@@ -263,6 +263,9 @@ pub fn fatal_summary(
     format: crate::output::Format,
     started: std::time::Instant,
 ) -> i32 {
+    if is_broken_pipe(&e) {
+        return exit::OK;
+    }
     let fatal = Fatal { code: stop_reason_for(&e), message: format!("{e:#}") };
     summary_of_stop(command, fatal, diag, format, started)
 }
