@@ -541,3 +541,32 @@ fn a_reader_that_goes_away_ends_every_command_with_exit_0() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[test]
+fn reveal_secrets_is_a_usage_error_where_it_would_do_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("tokens.csv");
+    std::fs::write(&csv_path, csv(2, |_| "available")).unwrap();
+    let path = csv_path.to_str().unwrap();
+    for args in [
+        vec!["activate", path, "--simulate", "--reveal-secrets"],
+        vec!["import", path, "--simulate", "--reveal-secrets"],
+        vec!["check", path, "--reveal-secrets"],
+        vec!["users", path, "--reveal-secrets"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_oathbulk"))
+            .current_dir(dir.path())
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stdout}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--reveal-secrets"));
+        assert!(!stdout.contains(&common::seed_for(0)), "{args:?}");
+    }
+    // Where it does something, it is taken.
+    let r = oathbulk(dir.path(), &["list", path, "--reveal-secrets"], &[]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains(&common::seed_for(0)));
+}

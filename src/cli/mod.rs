@@ -16,7 +16,7 @@ mod tenant;
 mod undo;
 mod users;
 
-pub use args::{HashArg, InputArgs, OptionalInputArgs, OutputArgs, PaceArgs, ScriptArgs};
+pub use args::{HashArg, InputArgs, OptionalInputArgs, OutputArgs, PaceArgs, RevealOutputArgs, ScriptArgs};
 
 use crate::record::Fatal;
 use crate::stop::{ExitCode, StopReason};
