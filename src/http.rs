@@ -18,6 +18,15 @@ use url::Url;
 /// Accept `https://` anywhere, plain `http://` only for loopback hosts (the simulator).
 pub fn validate_base_url(text: &str, what: &str) -> Result<Url> {
     let url = Url::parse(text).map_err(|e| anyhow::anyhow!("{what} '{text}' is not a URL: {e}"))?;
+    // `https://graph.microsoft.com@evil.example/` goes to evil.example: a user name or
+    // password in a base URL is a disguise (and would be a credential in argv), never meant.
+    if !url.username().is_empty() || url.password().is_some() {
+        let host = url.host_str().unwrap_or_default();
+        bail!(
+            "{what} carries a user name or password before '@': the request would go to '{host}', not to the \
+             name before the '@'. Give the API's address alone (https://host/path)"
+        );
+    }
     match url.scheme() {
         "https" => {}
         "http" => {
@@ -374,6 +383,21 @@ mod tests {
         assert!(validate_base_url("http://graph.microsoft.com/beta", "--graph-url").is_err());
         assert!(validate_base_url("http://10.0.0.1/beta", "--graph-url").is_err());
         assert!(validate_base_url("ftp://127.0.0.1/beta", "--graph-url").is_err());
+    }
+
+    #[test]
+    fn userinfo_in_a_base_url_is_refused() {
+        for bad in [
+            "https://graph.microsoft.com@evil.example/beta",
+            "https://graph.microsoft.com:443@evil.example/beta",
+            "https://user:pass@graph.microsoft.com/beta",
+            "http://graph.microsoft.com@127.0.0.1:8080/beta",
+        ] {
+            let e = validate_base_url(bad, "--graph-url").unwrap_err().to_string();
+            assert!(e.contains("before '@'"), "{bad}: {e}");
+            assert!(!e.contains("user:pass"), "the password is not repeated: {e}");
+        }
+        assert!(validate_base_url("https://graph.microsoft.com/beta/users/a@b.c", "--graph-url").is_ok());
     }
 
     #[test]

@@ -570,3 +570,30 @@ fn reveal_secrets_is_a_usage_error_where_it_would_do_nothing() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains(&common::seed_for(0)));
 }
+
+#[test]
+fn a_base_url_with_userinfo_is_refused_before_anything_is_sent() {
+    // `http://graph.microsoft.com@127.0.0.2:PORT/`: the host after `@` is where it would go.
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Recorder::start("127.0.0.2");
+    let host = proxy.url.rsplit('@').next().unwrap().to_string();
+    for flag in ["--graph-url", "--authority-url"] {
+        let url = format!("http://graph.microsoft.com@{host}/beta");
+        let mut args = vec!["tenant", flag, url.as_str(), "--progress", "none"];
+        if flag == "--authority-url" {
+            args.extend(["--tenant", "contoso", "--client-id", "app-1"]);
+        }
+        let r = oathbulk(
+            dir.path(),
+            &args,
+            &[
+                ("OATHBULK_TOKEN", "eyJ0eXAiOiJKV1QifQ.userinfo-token.sig"),
+                ("OATHBULK_CLIENT_SECRET", "s3cret-xyz-123"),
+            ],
+        );
+        assert_eq!(r.code, 2, "{flag}: {}", r.stderr);
+        assert!(r.stderr.contains("before '@'"), "{}", r.stderr);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(proxy.received().is_empty(), "nothing was sent to the host after '@'");
+}
