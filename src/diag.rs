@@ -70,7 +70,7 @@ impl Diag {
             let text = format!("oathbulk: {level}: {}", for_people(message));
             match &st.bar {
                 Some(bar) => bar.println(text),
-                None => eprintln!("{text}"),
+                None => stderr_line(&text),
             }
         }
     }
@@ -93,7 +93,7 @@ impl Diag {
             });
             write_json(&rec);
         } else {
-            eprintln!("{}", for_people(message));
+            stderr_line(&for_people(message));
         }
     }
 
@@ -165,6 +165,14 @@ impl Diag {
         let rec = Record::Progress(Progress { phase: st.phase.clone(), done: st.done, total: st.total, message: None });
         write_json(&rec);
     }
+}
+
+/// Write one line on stderr. A closed stderr, or one whose reader went away, loses the
+/// line and nothing else: `eprintln!` would panic there and end the run with a bare exit 101
+/// and no summary. Every stderr line of the tool goes through here (or [`write_json`]).
+pub fn stderr_line(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|_| err.write_all(b"\n")).and_then(|_| err.flush());
 }
 
 /// A line for people on stderr: redacted, controls escaped.

@@ -18,6 +18,15 @@ use url::Url;
 /// Accept `https://` anywhere, plain `http://` only for loopback hosts (the simulator).
 pub fn validate_base_url(text: &str, what: &str) -> Result<Url> {
     let url = Url::parse(text).map_err(|e| anyhow::anyhow!("{what} '{text}' is not a URL: {e}"))?;
+    // `https://graph.microsoft.com@evil.example/` goes to evil.example: a user name or
+    // password in a base URL is a disguise (and would be a credential in argv), never meant.
+    if !url.username().is_empty() || url.password().is_some() {
+        let host = url.host_str().unwrap_or_default();
+        bail!(
+            "{what} carries a user name or password before '@': the request would go to '{host}', not to the \
+             name before the '@'. Give the API's address alone (https://host/path)"
+        );
+    }
     match url.scheme() {
         "https" => {}
         "http" => {
@@ -94,16 +103,29 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 /// stalled one costs more than re-running with `--resume`.
 pub const TIMEOUT_RANGE_SECS: std::ops::RangeInclusive<u64> = 1..=600;
 
-/// The reqwest client every backend uses: no redirects to other hosts, bounded waits. Every
-/// request, connection to the last byte of the answer, ends within `deadline`.
+/// The reqwest client every backend uses: no redirects to other hosts, bounded waits, the
+/// environment's proxy for real hosts and never one for loopback hosts. Every request,
+/// connection to the last byte of the answer, ends within `deadline`.
 pub fn build_http(deadline: Duration) -> Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
+    build_http_with(deadline, crate::proxy::ProxyEnv::from_env())
+}
+
+/// [`build_http`] with these proxy settings ([`crate::proxy::ProxyEnv::direct`] for the
+/// in-process simulator). reqwest's own reading of the proxy variables is switched off: it
+/// would send plain-http loopback traffic (the bearer token, the client secret, seeds) to
+/// a proxy; [`crate::proxy::ProxyEnv::proxy_for`] decides instead.
+pub fn build_http_with(deadline: Duration, proxies: crate::proxy::ProxyEnv) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
         .user_agent(concat!("oathbulk/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
         .timeout(deadline)
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(64)
-        .build()?)
+        .no_proxy();
+    if proxies.any() {
+        builder = builder.proxy(reqwest::Proxy::custom(move |url| proxies.proxy_for(url).map(|p| p.url)));
+    }
+    Ok(builder.build()?)
 }
 
 impl ApiClient {
@@ -361,6 +383,21 @@ mod tests {
         assert!(validate_base_url("http://graph.microsoft.com/beta", "--graph-url").is_err());
         assert!(validate_base_url("http://10.0.0.1/beta", "--graph-url").is_err());
         assert!(validate_base_url("ftp://127.0.0.1/beta", "--graph-url").is_err());
+    }
+
+    #[test]
+    fn userinfo_in_a_base_url_is_refused() {
+        for bad in [
+            "https://graph.microsoft.com@evil.example/beta",
+            "https://graph.microsoft.com:443@evil.example/beta",
+            "https://user:pass@graph.microsoft.com/beta",
+            "http://graph.microsoft.com@127.0.0.1:8080/beta",
+        ] {
+            let e = validate_base_url(bad, "--graph-url").unwrap_err().to_string();
+            assert!(e.contains("before '@'"), "{bad}: {e}");
+            assert!(!e.contains("user:pass"), "the password is not repeated: {e}");
+        }
+        assert!(validate_base_url("https://graph.microsoft.com/beta/users/a@b.c", "--graph-url").is_ok());
     }
 
     #[test]

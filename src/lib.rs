@@ -22,6 +22,7 @@ pub mod lifecycle;
 pub mod otp;
 pub mod output;
 pub mod pipeline;
+pub mod proxy;
 pub mod record;
 pub mod script;
 pub mod simulate;

@@ -27,14 +27,55 @@ pub const TOKEN_ENV: &str = "OATHBULK_TOKEN";
 pub const CLIENT_SECRET_ENV: &str = "OATHBULK_CLIENT_SECRET";
 
 /// Strip whitespace and a pasted `Authorization: Bearer ` / `Bearer ` prefix.
+///
+/// The raw text is registered with the redactor before anything else, and so is every run
+/// of visible characters in it, so that no message about a malformed paste (nor a bug's
+/// panic message) can print the token. The prefix is compared as bytes: a no-break or
+/// zero-width space after `Bearer` is a separator, never a byte index inside a character.
 pub fn clean_token(raw: &str) -> String {
-    let mut t = raw.trim();
-    for prefix in ["authorization:", "bearer "] {
-        if t.len() >= prefix.len() && t[..prefix.len()].eq_ignore_ascii_case(prefix) {
-            t = t[prefix.len()..].trim_start();
+    register_raw_credential(raw);
+    let mut t = trim_invisible(raw);
+    let b = t.as_bytes();
+    if b.len() >= 14 && b[..14].eq_ignore_ascii_case(b"authorization:") {
+        // The prefix is ASCII: byte 14 is a character boundary.
+        t = trim_invisible(&t[14..]);
+    }
+    let b = t.as_bytes();
+    if b.len() > 6 && b[..6].eq_ignore_ascii_case(b"bearer") {
+        let rest = &t[6..];
+        if rest.chars().next().is_some_and(is_invisible) {
+            t = trim_invisible(rest);
         }
     }
-    t.trim().to_string()
+    t.to_string()
+}
+
+/// Whitespace, controls and the characters that show as nothing (zero-width spaces and
+/// joiners, the word joiner, the byte-order mark): what a paste may carry around a token.
+pub fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{180E}' | '\u{00AD}')
+}
+
+fn trim_invisible(s: &str) -> &str {
+    s.trim_matches(is_invisible)
+}
+
+/// Register credential text as read (a token line, a token file, a secret file) with the
+/// redactor, before parsing it: the whole text, and each run of visible ASCII in it (a
+/// token split by a stray character is still a secret in both halves).
+pub fn register_raw_credential(raw: &str) {
+    let whole = trim_invisible(raw);
+    redact::add_secret(&SecretString::from(whole.to_string()));
+    for piece in whole.split(|c: char| !c.is_ascii_graphic()) {
+        // `Bearer` and `Authorization:` are words of the paste, not of the secret.
+        let piece = piece.trim_end_matches(':');
+        if piece.eq_ignore_ascii_case("bearer") || piece.eq_ignore_ascii_case("authorization") {
+            continue;
+        }
+        redact::add_secret(&SecretString::from(piece.to_string()));
+    }
 }
 
 /// The identity platform refused to issue a token: exit code 3, like a 401.
@@ -148,6 +189,16 @@ impl TokenProvider {
         }
         if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
             bail!("the bearer token from {source} contains spaces or line breaks; paste only the token");
+        }
+        // A bearer token is visible ASCII (RFC 6750 b64token). Say which character is wrong
+        // and where, never the token.
+        if let Some((at, c)) = token.chars().enumerate().find(|(_, c)| !c.is_ascii_graphic()) {
+            bail!(
+                "the bearer token from {source} holds the invisible or non-ASCII character U+{:04X} at character {}; \
+                 paste only the token",
+                c as u32,
+                at + 1
+            );
         }
         let token = SecretString::from(token);
         redact::add_secret(&token);
@@ -351,6 +402,36 @@ mod tests {
         assert_eq!(clean_token("Bearer eyJ.a.b\n"), "eyJ.a.b");
         assert_eq!(clean_token("Authorization: Bearer eyJ.a.b"), "eyJ.a.b");
         assert_eq!(clean_token("  eyJ.a.b  "), "eyJ.a.b");
+    }
+
+    #[test]
+    fn a_no_break_or_zero_width_space_in_a_pasted_token_never_panics_nor_prints_it() {
+        let token = "eyJ0eXAiOiJKV1QifQ.nbsp-unit-token.sig";
+        for (raw, cleaned) in [
+            (format!("Bearer\u{a0}{token}"), Some(token.to_string())),
+            (format!("Bearer\u{200b}{token}"), Some(token.to_string())),
+            (format!("bearer \u{200b} {token}\u{200b}\n"), Some(token.to_string())),
+            (format!("\u{feff}Authorization:\u{a0}Bearer\u{a0}{token}"), Some(token.to_string())),
+            (format!("\u{200b}{token}\u{a0}"), Some(token.to_string())),
+            // Inside the token: refused, naming the character, not the token.
+            ("eyJ0eXAiOiJKV1QifQ.nbsp-unit\u{200b}-token.sig".to_string(), None),
+            ("Bearer\u{a0}eyJ0eXAiOiJKV1QifQ.nbsp-unit\u{a0}-token.sig".to_string(), None),
+            ("B\u{e9}arer".to_string(), None),
+            ("\u{a0}\u{a0}\u{a0}\u{a0}\u{a0}\u{a0}\u{a0}".to_string(), None),
+        ] {
+            let got = clean_token(&raw);
+            if let Some(c) = &cleaned {
+                assert_eq!(&got, c, "{raw:?}");
+            }
+            match TokenProvider::fixed(got, TokenSource::Env) {
+                Ok(_) => assert!(cleaned.is_some(), "{raw:?} accepted"),
+                Err(e) => {
+                    assert!(cleaned.is_none(), "{raw:?}: {e}");
+                    let said = redact::scrub(&format!("{e:#} {raw}")).into_owned();
+                    assert!(!said.contains("nbsp-unit"), "{said}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -35,16 +35,24 @@ fn known() -> std::sync::RwLockReadGuard<'static, Known> {
     KNOWN.read().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Register a token, refresh token or client secret.
+/// Register a token, refresh token or client secret. Also in the form a JSON string holds
+/// it (`"` and `\` escaped, controls as `\uXXXX`): stdout, the journal and the error log
+/// are redacted after serialising, where a secret holding `"` or `\` no longer appears as
+/// it was read.
 pub fn add_secret(secret: &SecretString) {
     let text = secret.expose_secret();
     if text.len() < MIN_SECRET_LEN {
         return;
     }
+    let escaped = serde_json::to_string(text).ok().map(|q| q[1..q.len() - 1].to_string()).filter(|e| e != text);
     let mut k = KNOWN.write().unwrap_or_else(|p| p.into_inner());
-    if !k.secrets.iter().any(|s| s.expose_secret() == text) {
-        k.secrets.push(secret.clone());
+    for form in std::iter::once(text.to_string()).chain(escaped) {
+        if !k.secrets.iter().any(|s| s.expose_secret() == form) {
+            k.secrets.push(SecretString::from(form));
+        }
     }
+    // Longest first: a secret that contains another is replaced whole.
+    k.secrets.sort_by_key(|s| std::cmp::Reverse(s.expose_secret().len()));
     ARMED.store(true, Ordering::Release);
 }
 
@@ -154,5 +162,24 @@ mod tests {
         assert_eq!(scrub("{\"secretKey\":\"KRSXG5CTMVSWIMJS\"}"), "{\"secretKey\":\"[REDACTED]\"}");
         assert_eq!(scrub("AAKRSXG5CTMVSWIMJSAA"), "AA[REDACTED]AA");
         assert_eq!(scrub("nothing here SN0001"), "nothing here SN0001");
+    }
+
+    #[test]
+    fn a_secret_with_a_quote_or_backslash_is_redacted_after_serialising() {
+        let secret = "cl1ent\"secret\\value~x";
+        add_secret(&SecretString::from(secret.to_string()));
+        let message = format!("the server said: bad client_secret {secret}");
+        let record = crate::record::Record::Diagnostic(crate::record::Diagnostic {
+            level: "error".into(),
+            message: message.clone(),
+            code: None,
+        });
+        let line = String::from_utf8(crate::output::json_line(&record).unwrap()).unwrap();
+        assert!(line.contains("[REDACTED]"), "{line}");
+        let escaped = serde_json::to_string(secret).unwrap();
+        assert!(!line.contains(secret) && !line.contains(&escaped[1..escaped.len() - 1]), "{line}");
+        assert!(!line.contains("secret\\\\value"), "no part of it either: {line}");
+        // The raw form, for people (stderr, tables).
+        assert_eq!(scrub(&message), "the server said: bad client_secret [REDACTED]");
     }
 }

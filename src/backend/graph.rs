@@ -108,15 +108,45 @@ impl GraphBackend {
                     message: "the inventory's nextLink chain does not end".into(),
                 });
             }
-            let mut body = self.call(Method::GET, &url, None).await?.json();
-            // Taken, not cloned: a page holds up to 999 devices.
-            if let Some(Value::Array(values)) = body.get_mut("value").map(Value::take) {
-                items.extend(values);
+            let reply = self.call(Method::GET, &url, None).await?;
+            let mut body = reply.json();
+            // Taken, not cloned: a page holds up to 999 devices. A page without its `value`
+            // array (an empty body, `{}`, `null`) says nothing: never an empty collection.
+            match body.get_mut("value").map(Value::take) {
+                Some(Value::Array(values)) => items.extend(values),
+                _ => return Err(not_a_collection(&reply)),
             }
             next = body.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
         }
         Ok(items)
     }
+}
+
+/// A 2xx answer to a collection read without a `value` array.
+fn not_a_collection(reply: &Reply) -> ApiError {
+    let status = reply.status.as_u16();
+    let what = match reply.json() {
+        Value::Null if reply.body.iter().all(u8::is_ascii_whitespace) => "an empty body",
+        Value::Null => "`null`",
+        Value::Object(o) if o.is_empty() => "`{}`",
+        _ => "JSON without a `value` array",
+    };
+    ApiError::Unavailable {
+        status,
+        code: "not_a_collection".into(),
+        message: format!(
+            "HTTP {status} with {what} where a collection (a `value` array) was asked for: the answer says nothing, \
+             so nothing is taken from it"
+        )
+        .into(),
+    }
+    .with_request_ids(reply.request_ids())
+}
+
+/// A device the tenant answered with, when it has an id: a "created" or "exists" must name
+/// the device (an empty, `{}` or `null` 2xx does not).
+fn with_id(device: Device) -> Option<Device> {
+    (!device.token.id.trim().is_empty()).then_some(device)
 }
 
 /// The Graph body creating one device. The only place the secret is encoded.
@@ -424,7 +454,32 @@ impl GraphBackend {
                 if dev.token.serial.is_empty() {
                     dev.token.serial = d.serial.clone();
                 }
-                return Ok(CreateOutcome::Created(dev));
+                if let Some(dev) = with_id(dev) {
+                    return Ok(CreateOutcome::Created(dev));
+                }
+                // A 2xx without the new device (empty, `{}`, `null`): created only if a read
+                // finds it.
+                let status = reply.status.as_u16();
+                let unconfirmed = |why: String| ApiError::Unavailable {
+                    status,
+                    code: "unconfirmed_create".into(),
+                    message: format!(
+                        "HTTP {status} to the create of token {} without the new device, and {why}",
+                        d.serial
+                    )
+                    .into(),
+                };
+                return match self.by_serial(&d.serial).await {
+                    Ok(Some(dev)) if with_id(dev.clone()).is_some() => Ok(CreateOutcome::Created(dev)),
+                    Ok(_) => Ok(CreateOutcome::Failed(
+                        unconfirmed("the inventory does not hold it".into()).with_request_ids(reply.request_ids()),
+                    )),
+                    Err(e @ ApiError::Auth { .. }) => Err(e),
+                    Err(e) => Ok(CreateOutcome::Failed(
+                        unconfirmed(format!("the read that would confirm it failed: {}", e.message()))
+                            .with_request_ids(reply.request_ids()),
+                    )),
+                };
             }
             Err(e) => e,
         };
@@ -435,8 +490,8 @@ impl GraphBackend {
             }
             ApiError::Unavailable { .. } | ApiError::Transport { maybe_applied: true, .. } => {
                 match self.by_serial(&d.serial).await {
-                    Ok(Some(dev)) => Ok(CreateOutcome::Created(dev)),
-                    Ok(None) => Ok(CreateOutcome::Failed(err)),
+                    Ok(Some(dev)) if with_id(dev.clone()).is_some() => Ok(CreateOutcome::Created(dev)),
+                    Ok(_) => Ok(CreateOutcome::Failed(err)),
                     Err(e @ ApiError::Auth { .. }) => Err(e),
                     Err(_) => Ok(CreateOutcome::Failed(err)),
                 }
@@ -508,7 +563,12 @@ pub fn match_bulk_answer(serials: &[&str], items: &[Value]) -> Vec<Option<Create
                 if dev.token.serial.is_empty() {
                     dev.token.serial = serials[i].to_string();
                 }
-                CreateOutcome::Created(dev)
+                // An item without the device's id says nothing of it: re-read, as for an
+                // item the answer left out.
+                match with_id(dev) {
+                    Some(dev) => CreateOutcome::Created(dev),
+                    None => continue,
+                }
             }
             Some(e) => {
                 let code = str_field(e, "code").unwrap_or_else(|| "error".into());
@@ -800,7 +860,7 @@ impl Backend for GraphBackend {
                     None if auth.is_some() => CreateOutcome::Failed(auth.clone().expect("set")),
                     None => {
                         let landed = if maybe_landed { self.by_serial(&d.serial).await } else { Ok(None) };
-                        match landed {
+                        match landed.map(|found| found.and_then(with_id)) {
                             Ok(Some(dev)) => CreateOutcome::Created(dev),
                             Ok(None) => match self.create_one(d, user.as_deref()).await {
                                 Ok(o) => o,
@@ -915,6 +975,11 @@ mod tests {
         assert_eq!(created_serial(&out[1]).as_deref(), Some("b2"));
         assert!(matches!(&out[3], Some(CreateOutcome::Failed(e)) if e.code() == "invalidRequest"));
         assert!(out[0].is_none() && out[2].is_none());
+
+        // An item that names no device id says nothing of it: re-read, never "created".
+        let items = vec![json!({"@contentId": "1"}), json!({"serialNumber": "b2", "device": {}}), json!(null)];
+        let out = match_bulk_answer(&serials, &items);
+        assert!(out.iter().all(Option::is_none), "{out:?}");
     }
 
     #[test]

@@ -73,8 +73,23 @@ impl PortalBackend {
         let mut skip = String::new();
         for _ in 0..MAX_PAGES {
             let url = format!("{}/{PREFIX}/users?skipToken={}&upn={}&enabledFilter=", self.base, enc(&skip), enc(upn));
-            let body = self.call(Method::GET, &url, None).await?.json();
-            let items = body.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+            let reply = self.call(Method::GET, &url, None).await?;
+            let body = reply.json();
+            // A page without its `items` array (an empty body, `{}`, `null`) says nothing:
+            // never an empty tenant.
+            let Some(items) = body.get("items").and_then(Value::as_array).cloned() else {
+                let status = reply.status.as_u16();
+                return Err(ApiError::Unavailable {
+                    status,
+                    code: "not_a_collection".into(),
+                    message: format!(
+                        "HTTP {status} without an `items` array where the portal's token list was asked for: \
+                         the answer says nothing, so nothing is taken from it"
+                    )
+                    .into(),
+                }
+                .with_request_ids(reply.request_ids()));
+            };
             out.extend(items.iter().map(device_from_item));
             let next = ["skipToken", "nextSkipToken", "continuationToken"]
                 .iter()

@@ -65,6 +65,7 @@ fn read_options(
         secret_column: secret_column.clone(),
         redact_seeds: false,
         upn_column_optional: false,
+        any_holder: false,
     }
 }
 
@@ -124,6 +125,17 @@ impl ScriptArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
+    /// `json`: one record per line (docs/json-lines.md); `table`: for people.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+}
+
+/// What goes to stdout, for the commands that can show seeds (`list`, `otp`): only they
+/// take `--reveal-secrets`; elsewhere it would be accepted and do nothing, so it is a usage
+/// error there.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Output")]
+pub struct RevealOutputArgs {
     /// `json`: one record per line (docs/json-lines.md); `table`: for people.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,

@@ -29,6 +29,11 @@ pub struct ChangeArgs {
     /// With --serial: the user the token must belong to (default: whoever holds it).
     #[arg(long, value_name = "UPN", requires = "serial")]
     pub upn: Option<String>,
+    /// With a CSV without a `upn` column: act on each serial whoever holds it even though a
+    /// column looks like it names users (`Assigned To`, `Email`, a cell holding a user name).
+    /// Without it such a file is refused.
+    #[arg(long, requires = "csv")]
+    pub any_holder: bool,
     #[command(flatten)]
     pub script: ScriptArgs,
     #[command(flatten)]
@@ -93,6 +98,7 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
                 secret_format: SecretFormat::Base32,
                 require_secret: false,
                 upn_column_optional: true,
+                any_holder: args.any_holder,
                 ..Default::default()
             };
             for r in pipeline::open(csv, read, &args.script.options(false))? {
@@ -105,6 +111,11 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
                     }),
                     Err(e) => row_errors.push(e),
                 }
+            }
+            // A user name under a column the tool does not know, past the lines judged at
+            // open: the file is refused as a whole, before any token is touched.
+            if let Some(e) = row_errors.iter().find(|e| e.code == crate::inventory::USER_IN_UNKNOWN_COLUMN) {
+                anyhow::bail!("line {}: {}", e.line, e.message);
             }
         }
         (None, Some(serial)) => {

@@ -288,7 +288,12 @@ pub async fn connect(
     seed: Option<Vec<Row>>,
 ) -> Result<Connection> {
     let deadline = std::time::Duration::from_secs(tenant.http_timeout);
-    let http = build_http(deadline)?;
+    // The simulator is in this process, on loopback: never a proxy, whatever the environment.
+    let http = if tenant.simulate {
+        crate::http::build_http_with(deadline, crate::proxy::ProxyEnv::direct())?
+    } else {
+        build_http(deadline)?
+    };
     let stats = Arc::new(Stats::default());
     let clock = Arc::new(ServerClock::new());
     let (graph_url, portal_url, tokens, simulator) = if tenant.simulate {

@@ -71,6 +71,7 @@ fn run_inner(args: DoctorArgs, diag: &Diag, started: Instant) -> Result<i32> {
         }
         checks.push(csv_check(&rows, errors));
     }
+    checks.push(proxy_check(&args.tenant, &args.auth, &crate::proxy::ProxyEnv::from_env()));
     let rt = connect::runtime()?;
     let seed = args.tenant.simulate.then(|| rows.clone());
     let tenant_checks = rt.block_on(async {
@@ -135,6 +136,31 @@ fn csv_check(rows: &[Row], errors: u64) -> CheckRecord {
             Some("run `oathbulk check CSV` for each problem with its line number"),
         )
     }
+}
+
+/// Which proxy the configured API (and the authority, for a sign-in) goes through: never
+/// one for a loopback host or the simulator; never the proxy's credentials.
+fn proxy_check(tenant: &TenantArgs, auth: &AuthArgs, env: &crate::proxy::ProxyEnv) -> CheckRecord {
+    if tenant.simulate {
+        let also = if env.any() { " (the proxy variables are ignored for it)" } else { "" };
+        return check("proxy", CheckStatus::Pass, format!("the simulated tenant is reached directly{also}"), None);
+    }
+    let api = match tenant.backend {
+        BackendKind::Graph => tenant.graph_url.clone(),
+        BackendKind::Portal => tenant.portal_url.clone().unwrap_or_else(|| match tenant.portal_cloud {
+            connect::PortalCloud::Public => crate::backend::portal::DEFAULT_URL.to_string(),
+            connect::PortalCloud::Usgov => crate::backend::portal::USGOV_URL.to_string(),
+        }),
+    };
+    let mut said = Vec::new();
+    let signs_in = auth.client_id.is_some() || auth.device_code;
+    for text in std::iter::once(api).chain(signs_in.then(|| auth.authority_url.clone())) {
+        match url::Url::parse(&text) {
+            Ok(u) => said.push(env.describe(&u)),
+            Err(_) => said.push(format!("'{text}' is not a URL")),
+        }
+    }
+    check("proxy", CheckStatus::Pass, said.join("; "), None)
 }
 
 /// Which credential source this run used, and how long it lasts without a new sign-in.

@@ -1,6 +1,6 @@
 //! `oathbulk list`: the CSV's rows as `token` records.
 
-use super::{InputArgs, OutputArgs, ScriptArgs};
+use super::{InputArgs, RevealOutputArgs, ScriptArgs};
 use crate::output::Output;
 use crate::pipeline;
 use crate::record::{Record, Summary, Token};
@@ -15,7 +15,7 @@ pub struct ListArgs {
     #[command(flatten)]
     pub script: ScriptArgs,
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub output: RevealOutputArgs,
 }
 
 pub fn token_record(row: &crate::inventory::Row, reveal: bool) -> Token {

@@ -16,7 +16,7 @@ mod tenant;
 mod undo;
 mod users;
 
-pub use args::{HashArg, InputArgs, OptionalInputArgs, OutputArgs, PaceArgs, ScriptArgs};
+pub use args::{HashArg, InputArgs, OptionalInputArgs, OutputArgs, PaceArgs, RevealOutputArgs, ScriptArgs};
 
 use crate::record::Fatal;
 use crate::stop::{ExitCode, StopReason};
@@ -97,6 +97,7 @@ pub enum Command {
 
 /// Parse the command line and run. Returns the process exit code.
 pub fn run() -> i32 {
+    install_panic_hook();
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // The command's name and output format, for a summary of a stop before it ran (or of a bug).
@@ -124,6 +125,21 @@ pub fn run() -> i32 {
             summary_of_stop(&name, fatal, &diag, format, started)
         }
     }
+}
+
+/// A bug's message on stderr goes through the redactor (a panic message may quote what was
+/// being parsed: a token, a seed) with controls escaped, and a closed stderr is no second
+/// panic. Rust's default hook prints the message as it is.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let why = crate::stop::panic_text(info.payload());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
+        crate::diag::stderr_line(&format!(
+            "oathbulk: a bug: thread '{thread}' panicked{at}: {}",
+            crate::diag::for_people(&why)
+        ));
+    }));
 }
 
 fn dispatch(cli: Cli) -> i32 {
@@ -175,13 +191,21 @@ fn stdin_conflict(matches: &clap::ArgMatches) -> Option<String> {
 /// Print an error that stopped the command before its summary. Broken pipes (the reader
 /// went away, e.g. `| head`) end quietly.
 pub fn report_fatal(e: &anyhow::Error) -> i32 {
-    if e.chain()
-        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
-    {
+    if is_broken_pipe(e) {
         return exit::OK;
     }
-    eprintln!("oathbulk: error: {}", crate::diag::for_people(&format!("{e:#}")));
+    crate::diag::stderr_line(&format!("oathbulk: error: {}", crate::diag::for_people(&format!("{e:#}"))));
     stop_reason_for(e).exit_code().code()
+}
+
+/// stdout's reader went away (`| head -1`): what it wanted was written. Every command ends
+/// quietly with exit 0 then, as `list` does; there is no stdout left for a summary.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>().and_then(|j| j.io_error_kind())
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Why an error stopped a command, from what it is made of: a refused sign-in or a rejected
@@ -239,6 +263,9 @@ pub fn fatal_summary(
     format: crate::output::Format,
     started: std::time::Instant,
 ) -> i32 {
+    if is_broken_pipe(&e) {
+        return exit::OK;
+    }
     let fatal = Fatal { code: stop_reason_for(&e), message: format!("{e:#}") };
     summary_of_stop(command, fatal, diag, format, started)
 }

@@ -1,6 +1,6 @@
 //! `oathbulk otp`: each row's code at an instant, streamed (memory stays flat).
 
-use super::{InputArgs, OutputArgs, ScriptArgs};
+use super::{InputArgs, RevealOutputArgs, ScriptArgs};
 use crate::otp;
 use crate::output::Output;
 use crate::pipeline::{self, RowResult};
@@ -17,7 +17,7 @@ pub struct OtpArgs {
     #[command(flatten)]
     pub script: ScriptArgs,
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub output: RevealOutputArgs,
     /// The instant to compute codes for: RFC 3339 (`2026-01-01T00:00:00Z`) or Unix seconds.
     #[arg(long, value_name = "TIME", value_parser = parse_instant, help_heading = "Time")]
     pub at: Option<u64>,

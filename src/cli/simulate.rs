@@ -215,14 +215,13 @@ pub struct AuthArgs {
 
 fn read_secret_file(path: &Path, what: &str) -> Result<String> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {what} file {}", path.display()))?;
-    let mut s = text.trim();
-    if s.len() >= 7 && s[..7].eq_ignore_ascii_case("bearer ") {
-        s = s[7..].trim();
-    }
+    // As a client reads it (compared as bytes: a no-break space after `Bearer` is no panic),
+    // registered with the redactor before it is parsed.
+    let s = crate::auth::clean_token(&text);
     if s.is_empty() {
         bail!("{what} file {} is empty", path.display());
     }
-    Ok(s.to_string())
+    Ok(s)
 }
 
 fn config(args: &SimulateArgs) -> Result<SimConfig> {
@@ -300,9 +299,10 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
     for row in Inventory::open(&args.seed.csv, options)? {
         match row {
             Ok(row) => rows.push(row),
-            Err(e) if !args.quiet => {
-                eprintln!("oathbulk simulate: line {}: {} ({}): row not seeded", e.line, e.message, e.code)
-            }
+            Err(e) if !args.quiet => crate::diag::stderr_line(&format!(
+                "oathbulk simulate: line {}: {} ({}): row not seeded",
+                e.line, e.message, e.code
+            )),
             Err(_) => {}
         }
     }
@@ -325,18 +325,18 @@ async fn serve(args: SimulateArgs, config: SimConfig, rows: Vec<crate::inventory
         out.flush()?;
     }
     if !quiet {
-        eprintln!(
+        crate::diag::stderr_line(&format!(
             "oathbulk simulate: {} devices, {} users; Graph at {}, portal at {}; stop with Ctrl-C{}",
             ready.devices,
             ready.users,
             ready.graph_url,
             ready.portal_url,
             if args.no_stdin_watch { "" } else { " or by closing stdin" }
-        );
+        ));
     }
     let reason = wait_for_stop(!args.no_stdin_watch).await;
     if !quiet {
-        eprintln!("oathbulk simulate: {reason}: stopping");
+        crate::diag::stderr_line(&format!("oathbulk simulate: {reason}: stopping"));
     }
     let state = sim.shutdown().await;
     if let Some(path) = &args.state_out {

@@ -8,7 +8,7 @@ pub mod rules;
 mod secret;
 
 pub use columns::{field_for, normalise, Field};
-pub use reader::{Inventory, ReadOptions};
+pub use reader::{Inventory, ReadOptions, USER_IN_UNKNOWN_COLUMN};
 pub use secret::{looks_like_seed, quote_cell, SecretFormat, SecretKey, MAX_SECRET_CHARS, RECOMMENDED_MIN_BITS};
 
 use crate::otp::HashFunction;

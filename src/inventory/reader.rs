@@ -33,6 +33,39 @@ pub struct ReadOptions {
     /// where a token named by serial alone means "whoever holds it" (as `--serial`). A file
     /// that has the column still needs a user on every row.
     pub upn_column_optional: bool,
+    /// `--any-holder`: in a file without a upn column, act on each serial whoever holds it
+    /// even though another column looks like it names users (by its name or its cells).
+    /// Without it such a column is refused: it would turn "the token of this user" into
+    /// "whoever holds it".
+    pub any_holder: bool,
+}
+
+/// The row error of a user name in a column the tool does not know, in a file read without
+/// a upn column: the lifecycle commands refuse the whole file for it.
+pub const USER_IN_UNKNOWN_COLUMN: &str = "user_in_unknown_column";
+
+/// A header that names people: who holds, owns or was assigned a token.
+fn user_like_header(header: &str) -> bool {
+    const PARTS: [&str; 15] = [
+        "user",
+        "upn",
+        "mail",
+        "owner",
+        "assign",
+        "holder",
+        "employee",
+        "person",
+        "account",
+        "login",
+        "member",
+        "recipient",
+        "principal",
+        "staff",
+        "who",
+    ];
+    const WHOLE: [&str; 6] = ["name", "fullname", "firstname", "lastname", "givenname", "surname"];
+    let h = normalise(header);
+    PARTS.iter().any(|p| h.contains(p)) || WHOLE.contains(&h.as_str())
 }
 
 /// Physical lines a quoted cell may span (Excel writes line breaks inside cells).
@@ -263,12 +296,17 @@ impl Inventory {
                 i + 1
             );
         }
-        if !self.has(Field::Upn) {
-            if let Some(&i) = unknown.iter().find(|&&i| seen[i].0 > 0 && seen[i].0 == seen[i].2) {
+        // A user-like column, in a file read without a upn column, is refused whatever its
+        // cells hold: by its name (`Assigned To` over `(spare)`), or by one cell that is a
+        // user name. Acting by serial alone needs no such column, or `--any-holder`.
+        if !self.has(Field::Upn) && !self.options.any_holder {
+            let by_name = unknown.iter().find(|&&i| user_like_header(&self.headers[i]));
+            if let Some(&i) = by_name.or_else(|| unknown.iter().find(|&&i| seen[i].2 > 0)) {
+                let why = if by_name.is_some() { "looks like it names users" } else { "holds user names" };
                 bail!(
-                    "column {} ('{}') holds user names, but the tool does not know that column name: rename it \
-                     to 'upn' (each token must then belong to that user), or remove it to name the tokens by serial \
-                     alone (whoever holds them)",
+                    "column {} ('{}') {why}, but the tool does not know that column name: rename it \
+                     to 'upn' (each token must then belong to that user), remove it to name the tokens by serial \
+                     alone (whoever holds them), or pass --any-holder to act on each serial whoever holds it",
                     i + 1,
                     self.headers[i]
                 );
@@ -382,6 +420,21 @@ impl Inventory {
                     err(None, "invalid_utf8", format!("column {} is not valid UTF-8", quote_cell(&self.headers[i])))
                 })?;
                 extra.push((self.headers[i].clone(), trim(value).to_string()));
+            }
+        }
+        // Past the lines read at open: a user name in an unknown column of a file read
+        // without a upn column is refused too (the command refuses the whole file for it).
+        if !self.has(Field::Upn) && !self.options.any_holder {
+            if let Some((name, _)) = extra.iter().find(|(_, value)| is_upn(value)) {
+                return Err(Self::line_error(
+                    line,
+                    USER_IN_UNKNOWN_COLUMN,
+                    format!(
+                        "column {} holds a user name, but the file has no upn column: rename it to 'upn', or pass \
+                         --any-holder to act on each serial whoever holds it",
+                        quote_cell(name)
+                    ),
+                ));
             }
         }
         let manufacturer = text(Field::Manufacturer)?;
@@ -726,9 +779,40 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("column 2 ('Email') holds user names") && err.contains("'upn'"), "{err}");
+        assert!(err.contains("column 2 ('Email')") && err.contains("'upn'"), "{err}");
         // Other extra columns are fine.
-        assert!(read_with("serial number,Note\nS1,lost\n", optional).is_ok());
+        assert!(read_with("serial number,Note\nS1,lost\n", optional.clone()).is_ok());
+    }
+
+    #[test]
+    fn a_user_like_column_is_refused_whatever_its_cells_hold() {
+        let optional = ReadOptions { upn_column_optional: true, ..Default::default() };
+        for text in [
+            "serial number,Assigned To\nS1,(spare)\n",
+            "serial number,Owner\nS1,\n",
+            "serial number,E-mail\nS1,n/a\n",
+            "serial number,Name\nS1,Jane Doe\n",
+            // One user name among other cells.
+            "serial number,Note\nS1,(spare)\nS2,ceo@contoso.com\n",
+        ] {
+            let err = read_with(text, optional.clone()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("--any-holder") && err.contains("'upn'"), "{text:?}: {err}");
+        }
+        // Past the lines read at open: the row is refused, with its own code.
+        let mut text = String::from("serial number,Note\n");
+        for i in 0..LOOKAHEAD_LINES + 4 {
+            text.push_str(&format!("S{i},lost\n"));
+        }
+        text.push_str("S99,ceo@contoso.com\n");
+        let rows = read_with(&text, optional.clone()).unwrap();
+        assert_eq!(rows.last().unwrap().as_ref().unwrap_err().code, USER_IN_UNKNOWN_COLUMN);
+        // --any-holder: read by serial alone, as asked.
+        let any = ReadOptions { any_holder: true, ..optional.clone() };
+        let rows = read_with("serial number,Assigned To\nS1,(spare)\nS2,ceo@contoso.com\n", any).unwrap();
+        assert!(rows.iter().all(|r| r.as_ref().is_ok_and(|r| r.upn.is_empty())));
+        // With a upn column, such a column is only an extra.
+        let rows = read_with("upn,serial number,Assigned To\na@contoso.com,S1,(spare)\n", optional).unwrap();
+        assert!(rows[0].is_ok());
     }
 
     #[test]

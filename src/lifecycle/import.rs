@@ -239,6 +239,20 @@ pub async fn run<B: Backend>(
         };
         for (row, outcome) in rows.iter().zip(outcomes) {
             match outcome {
+                // A backend's "created" names the device; one that does not is no creation
+                // to journal (undo could not find it, a resume would skip the row).
+                CreateOutcome::Created(d) if d.token.id.trim().is_empty() => {
+                    let e = ApiError::Unavailable {
+                        status: 200,
+                        code: "unconfirmed_create".into(),
+                        message: format!(
+                            "the tenant answered the create of token {} without its device id",
+                            row.serial
+                        )
+                        .into(),
+                    };
+                    out.settle(with_error(record(row, ImportStatus::Failed, None), &e), Some(FailureDetail::of(&e)))?
+                }
                 CreateOutcome::Created(d) => {
                     let mut rec = record(row, ImportStatus::Created, Some(&d));
                     rec.assigned = assign && (is_portal || d.status != DeviceStatus::Available);

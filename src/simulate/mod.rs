@@ -666,11 +666,13 @@ impl Simulator {
         let base = format!("http://{addr}");
         if !config.quiet {
             if config.expected_token.is_none() {
-                eprintln!("oathbulk simulate: no expected token configured: accepting any non-empty bearer token");
+                crate::diag::stderr_line(
+                    "oathbulk simulate: no expected token configured: accepting any non-empty bearer token",
+                );
             }
             if config.client_id.is_none() || (config.client_secret.is_none() && config.client_certificates.is_empty()) {
-                eprintln!(
-                    "oathbulk simulate: client credentials not fully configured: the token endpoint accepts any non-empty value for the missing ones"
+                crate::diag::stderr_line(
+                    "oathbulk simulate: client credentials not fully configured: the token endpoint accepts any non-empty value for the missing ones",
                 );
             }
         }

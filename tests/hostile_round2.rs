@@ -1,0 +1,599 @@
+//! Hostile input, second round (issue 27): the real binary against the simulator on
+//! 127.0.0.1, with hostile surroundings written here (a proxy on 127.0.0.2 that records
+//! what it receives, …). Each test holds one rule of docs/security.md.
+
+mod common;
+
+use common::{csv, Api, Run, Tenant};
+use oathbulk::simulate::SimConfig;
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A "proxy" on `ip` that answers nothing and keeps every byte it receives.
+struct Recorder {
+    url: String,
+    received: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Recorder {
+    fn start(ip: &str) -> Recorder {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    // Until the client stops sending for a second (it waits for an answer
+                    // that never comes) or hangs up.
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = stream.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        log.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                });
+            }
+        });
+        // With credentials, as a corporate proxy variable often carries them.
+        Recorder { url: format!("http://proxyuser:proxy-password-xyz@{ip}:{port}"), received }
+    }
+
+    fn received(&self) -> String {
+        String::from_utf8_lossy(&self.received.lock().unwrap()).into_owned()
+    }
+}
+
+/// Every proxy variable reqwest reads, pointing at `proxy`; no exclusions.
+fn with_proxy_env<'a>(cmd: &'a mut Command, proxy: &Recorder) -> &'a mut Command {
+    for var in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"] {
+        cmd.env(var, &proxy.url);
+    }
+    cmd.env_remove("NO_PROXY").env_remove("no_proxy").env_remove("REQUEST_METHOD")
+}
+
+/// `oathbulk SUB EXTRA…` against `t` with only `--progress none` added (`tenant` and
+/// `doctor` take no pace flags).
+fn bare(t: &Tenant, sub: &str, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+    cmd.current_dir(t.dir.path())
+        .env("OATHBULK_TOKEN", &t.token)
+        .env_remove("OATHBULK_CLIENT_SECRET")
+        .arg(sub)
+        .args(extra)
+        .args(t.backend_args())
+        .args(["--progress", "none"])
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn run(t: &Tenant, mut cmd: Command) -> Run {
+    let r = Run::from(cmd.output().unwrap());
+    t.assert_secret_free(&r);
+    assert!(!r.stderr.contains("panicked"), "no panic: {}", r.stderr);
+    r
+}
+
+#[test]
+fn loopback_and_simulated_traffic_never_goes_through_a_proxy() {
+    let proxy = Recorder::start("127.0.0.2");
+    let t = Tenant::new(
+        Api::Graph,
+        &csv(6, |i| if i % 2 == 0 { "missing" } else { "available" }),
+        SimConfig {
+            client_id: Some("app-1".into()),
+            client_secret: Some("client-secret-value-xyz".into()),
+            ..Default::default()
+        },
+    );
+    let csv_path = t.csv.to_str().unwrap().to_string();
+
+    // `tenant` with the bearer token from the environment.
+    let mut cmd = bare(&t, "tenant", &[]);
+    with_proxy_env(&mut cmd, &proxy);
+    let r = run(&t, cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // `tenant` signing in with a client secret at a loopback authority.
+    let mut cmd = bare(
+        &t,
+        "tenant",
+        &["--tenant", "contoso", "--client-id", "app-1", "--authority-url", &t.sim().authority_url()],
+    );
+    cmd.env_remove("OATHBULK_TOKEN").env("OATHBULK_CLIENT_SECRET", "client-secret-value-xyz");
+    with_proxy_env(&mut cmd, &proxy);
+    let r = run(&t, cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("client-secret-value-xyz") && !r.stderr.contains("client-secret-value-xyz"));
+
+    // `import`: the seeds are in the request bodies.
+    let mut cmd = t.subcommand("import", &[&csv_path]);
+    with_proxy_env(&mut cmd, &proxy);
+    let r = run(&t, cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.summary()["counts"]["created"], 3, "{}", r.stdout);
+
+    // `activate`.
+    let mut cmd = t.command(&[]);
+    with_proxy_env(&mut cmd, &proxy);
+    let r = run(&t, cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.summary()["counts"]["activated"], 6, "{}", r.stdout);
+    assert!(t.state().devices.iter().all(|d| d.status == "activated"));
+
+    // `import --simulate`: the rehearsal's own simulator.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+    cmd.current_dir(t.dir.path())
+        .env_remove("OATHBULK_TOKEN")
+        .args(["import", &csv_path, "--simulate", "--progress", "none"])
+        .stdin(Stdio::null());
+    with_proxy_env(&mut cmd, &proxy);
+    let r = run(&t, cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // `doctor` says so, and never shows the proxy's password.
+    let mut cmd = bare(&t, "doctor", &[]);
+    with_proxy_env(&mut cmd, &proxy);
+    let r = run(&t, cmd);
+    let check = r.records.iter().find(|x| x["check"] == "proxy").expect("a proxy check");
+    let said = check["message"].as_str().unwrap();
+    assert!(said.contains("never through a proxy"), "{said}");
+    assert!(!r.stdout.contains("proxy-password-xyz") && !r.stderr.contains("proxy-password-xyz"));
+
+    std::thread::sleep(Duration::from_millis(200));
+    let got = proxy.received();
+    assert!(got.is_empty(), "the proxy received {} bytes: {got:.300}", got.len());
+}
+
+#[test]
+fn a_proxy_for_real_https_traffic_is_honoured_and_doctor_names_it() {
+    // https to a real (unresolvable) host: the client asks the proxy to tunnel (CONNECT);
+    // the token travels inside TLS, never in the proxy's view.
+    let proxy = Recorder::start("127.0.0.2");
+    let token = "eyJ0eXAiOiJKV1QifQ.proxy-test-token.sig";
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+    cmd.env("OATHBULK_TOKEN", token)
+        .env_remove("OATHBULK_CLIENT_SECRET")
+        .args(["tenant", "--graph-url", "https://graph.example.invalid/beta", "--progress", "none"])
+        .args(["--http-timeout", "5"])
+        .stdin(Stdio::null());
+    with_proxy_env(&mut cmd, &proxy);
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "the proxy never answers");
+    assert!(!stderr.contains(token));
+    std::thread::sleep(Duration::from_millis(200));
+    let got = proxy.received();
+    assert!(got.starts_with("CONNECT graph.example.invalid:443 "), "a tunnel was asked for: {got:.300}");
+    assert!(!got.contains(token) && !got.contains("proxy-test-token"), "no token to the proxy");
+    // reqwest sent the credentials the variable holds to the proxy itself (what it is for).
+    assert!(got.to_ascii_lowercase().contains("proxy-authorization: basic"), "{got:.300}");
+
+    // doctor names the proxy (scheme, host, port) and where it came from; never its password.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+    cmd.env("OATHBULK_TOKEN", token)
+        .args(["doctor", "--graph-url", "https://graph.example.invalid/beta", "--progress", "none"])
+        .args(["--http-timeout", "5"])
+        .stdin(Stdio::null());
+    with_proxy_env(&mut cmd, &proxy);
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!stdout.contains("proxy-password-xyz") && !stderr.contains("proxy-password-xyz"));
+    assert!(!stdout.contains("proxyuser") && !stderr.contains("proxyuser"));
+    let proxy_host = proxy.url.rsplit('@').next().unwrap();
+    let line = stdout.lines().find(|l| l.contains("\"check\":\"proxy\"")).unwrap_or_else(|| panic!("{stdout}{stderr}"));
+    assert!(line.contains(&format!("through the proxy http://{proxy_host}")) && line.contains("HTTPS_PROXY"), "{line}");
+}
+
+/// `oathbulk ARGS` with `envs`, stdin closed; stdout parsed as records.
+fn oathbulk(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("OATHBULK_TOKEN")
+        .env_remove("OATHBULK_CLIENT_SECRET")
+        .stdin(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let r = Run::from(cmd.output().unwrap());
+    assert!(!r.stderr.contains("panicked"), "no panic: {}", r.stderr);
+    r
+}
+
+#[test]
+fn a_no_break_or_zero_width_space_in_a_token_never_panics_nor_prints_it() {
+    let t = Tenant::new(Api::Graph, &csv(3, |_| "available"), SimConfig::default());
+    let graph = t.sim().graph_url();
+    let base = ["tenant", "--graph-url", graph.as_str(), "--progress", "none"];
+    let (head, tail) = t.token.split_at(t.token.len() / 2);
+    let assert_unprinted = |r: &Run, what: &str| {
+        for text in [&r.stdout, &r.stderr] {
+            assert!(!text.contains(&t.token) && !text.contains(head) && !text.contains(tail), "{what}: {text}");
+        }
+    };
+    // Around the token: separators, as a paste from a web page or a chat carries them.
+    for pasted in [
+        format!("Bearer\u{a0}{}", t.token),
+        format!("Bearer\u{200b}{}", t.token),
+        format!("Authorization:\u{a0}Bearer\u{a0}{}\u{200b}", t.token),
+        format!("\u{feff}{}\u{a0}", t.token),
+    ] {
+        let r = oathbulk(t.dir.path(), &base, &[("OATHBULK_TOKEN", &pasted)]);
+        assert_eq!(r.code, 0, "{pasted:?}: {}", r.stderr);
+        assert_unprinted(&r, "env");
+        // The same in a token file.
+        let file = t.path("token.txt");
+        std::fs::write(&file, &pasted).unwrap();
+        let mut args = base.to_vec();
+        args.extend(["--token-file", file.to_str().unwrap()]);
+        let r = oathbulk(t.dir.path(), &args, &[]);
+        assert_eq!(r.code, 0, "{pasted:?}: {}", r.stderr);
+        assert_unprinted(&r, "file");
+    }
+    // Inside the token: refused as a usage error naming the character, never the token.
+    for pasted in [format!("{head}\u{200b}{tail}"), format!("Bearer\u{a0}{head}\u{a0}{tail}")] {
+        let r = oathbulk(t.dir.path(), &base, &[("OATHBULK_TOKEN", &pasted)]);
+        assert_eq!(r.code, 2, "{pasted:?}: {}", r.stderr);
+        assert!(r.stderr.contains("U+200B") || r.stderr.contains("spaces"), "{}", r.stderr);
+        assert_unprinted(&r, "inside");
+    }
+    assert_eq!(t.state().counters.unauthorized, 0, "nothing malformed was sent");
+
+    // The simulator's own --token-file reads it the same way.
+    let file = t.path("sim-token.txt");
+    std::fs::write(&file, format!("Bearer\u{a0}{}\n", t.token)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oathbulk"))
+        .args(["simulate", "--csv", t.csv.to_str().unwrap(), "--listen", "127.0.0.1:0", "--quiet", "--token-file"])
+        .arg(&file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("a ready line: {line:?}"));
+    let sim_graph = ready["graph_url"].as_str().unwrap().to_string();
+    let r = oathbulk(
+        t.dir.path(),
+        &["tenant", "--graph-url", &sim_graph, "--progress", "none"],
+        &[("OATHBULK_TOKEN", &t.token)],
+    );
+    assert_eq!(r.code, 0, "the simulator expects the token without its prefix: {}", r.stderr);
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !stderr.contains("panicked") && !stderr.contains(&t.token), "{stderr}");
+}
+
+/// A server on 127.0.0.1 that answers every read `200 OK` with `read` and every write with
+/// `write` (JSON content type), keeping the request lines it was sent.
+fn answering(read: &'static str, write: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
+    serving("200 OK", read, write)
+}
+
+/// [`answering`] with any status line.
+fn serving(status: &'static str, read: &'static str, write: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match stream.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0usize);
+            let mut rest = vec![0u8; len];
+            let _ = stream.read_exact(&mut rest);
+            let line = head.lines().next().unwrap_or_default().to_string();
+            let body = if line.starts_with("GET ") { read } else { write };
+            log.lock().unwrap().push(line);
+            let _ = stream.write_all(
+                format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn an_empty_or_null_2xx_is_not_an_empty_tenant_nor_a_creation() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("tokens.csv");
+    std::fs::write(&csv_path, csv(3, |_| "missing")).unwrap();
+    let token = [("OATHBULK_TOKEN", "eyJ0eXAiOiJKV1QifQ.empty-answers-token.sig")];
+    for body in ["", "{}", "null", "   "] {
+        let (port, seen) = answering(body, body);
+        let url = format!("http://127.0.0.1:{port}/beta");
+
+        // `tenant`: never an empty tenant with exit 0.
+        let r = oathbulk(dir.path(), &["tenant", "--graph-url", &url, "--progress", "none"], &token);
+        assert_ne!(r.code, 0, "{body:?}: {}", r.stdout);
+        assert!(r.records.iter().all(|x| x["type"] != "tenant_token"), "{body:?}: {}", r.stdout);
+        let fatal = r.summary()["fatal"]["message"].as_str().unwrap_or_default().to_string();
+        assert!(fatal.contains("value"), "{body:?}: the answer is named: {fatal}");
+
+        // `import`, every answer empty: nothing is read, nothing is `created`.
+        let r = oathbulk(
+            dir.path(),
+            &["import", csv_path.to_str().unwrap(), "--graph-url", &url, "--progress", "none"],
+            &token,
+        );
+        // `import` against a tenant whose reads answer (an empty inventory) and whose
+        // creates answer nothing: never a row `created` without its device, in records or
+        // in the journal.
+        let (wport, wseen) = answering(r#"{"value":[]}"#, body);
+        let wurl = format!("http://127.0.0.1:{wport}/beta");
+        let journal = dir.path().join(format!("import-{wport}.jsonl"));
+        let r2 = oathbulk(
+            dir.path(),
+            &[
+                "import",
+                csv_path.to_str().unwrap(),
+                "--graph-url",
+                &wurl,
+                "--progress",
+                "none",
+                "--journal",
+                journal.to_str().unwrap(),
+            ],
+            &token,
+        );
+        for run in [&r, &r2] {
+            assert_ne!(run.code, 0, "{body:?}: {}", run.stdout);
+            for rec in run.records.iter().filter(|x| x["type"] == "import") {
+                assert_ne!(rec["status"], "created", "{body:?}: {rec}");
+                assert_ne!(rec["status"], "exists", "{body:?}: {rec}");
+            }
+            assert_eq!(run.summary()["counts"].get("created"), None, "{body:?}: {}", run.stdout);
+        }
+        assert_eq!(r2.records.iter().filter(|x| x["type"] == "import").count(), 3, "{}", r2.stdout);
+        let journaled = std::fs::read_to_string(&journal).unwrap_or_default();
+        assert!(!journaled.contains("\"created\""), "{body:?}: journal {journaled}");
+        let writes = wseen.lock().unwrap().iter().filter(|l| !l.starts_with("GET ")).count();
+        assert!(writes > 0, "the creates were sent: {:?}", wseen.lock().unwrap());
+        assert!(!seen.lock().unwrap().is_empty(), "the server was asked");
+    }
+}
+
+/// Run `args` with stderr a pipe nobody reads (its read end closed before the start: every
+/// write to it fails with EPIPE).
+fn with_stderr_gone(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_oathbulk"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("OATHBULK_TOKEN")
+        .env_remove("OATHBULK_CLIENT_SECRET")
+        .stdin(Stdio::null())
+        .stderr(Stdio::from(writer))
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn a_closed_stderr_loses_its_lines_not_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("tokens.csv");
+    std::fs::write(&csv_path, csv(4, |_| "available")).unwrap();
+    let path = csv_path.to_str().unwrap();
+    let summary = |stdout: &str| -> serde_json::Value {
+        serde_json::from_str(stdout.lines().last().unwrap_or_else(|| panic!("a summary: {stdout:?}"))).unwrap()
+    };
+    // A rehearsal that says what it does on stderr: the run ends as it would, exit 0.
+    let (code, stdout) = with_stderr_gone(dir.path(), &["activate", path, "--simulate", "--progress", "none"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let s = summary(&stdout);
+    assert_eq!((s["type"].as_str(), s["counts"]["activated"].as_u64()), (Some("summary"), Some(4)), "{stdout}");
+    // Rows with errors (warned about on stderr): exit 1, the summary still last.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, format!("{}x@contoso.com,,GEZDGNBVGY3TQOJQ\n", csv(2, |_| "available"))).unwrap();
+    let (code, stdout) =
+        with_stderr_gone(dir.path(), &["activate", bad.to_str().unwrap(), "--simulate", "--progress", "none"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(summary(&stdout)["type"], "summary");
+    // A stop before the run (no credentials): its usage exit and summary, not a bare 101.
+    let (code, stdout) = with_stderr_gone(dir.path(), &["tenant", "--progress", "none"]);
+    assert_eq!(code, Some(2), "{stdout}");
+    assert_eq!(summary(&stdout)["fatal"]["code"], "usage", "{stdout}");
+    // And with stderr closed outright (`2>&-`).
+    let out = Command::new("sh")
+        .current_dir(dir.path())
+        .args([
+            "-c",
+            "exec \"$0\" activate \"$1\" --simulate --progress none 2>&-",
+            env!("CARGO_BIN_EXE_oathbulk"),
+            path,
+        ])
+        .env_remove("OATHBULK_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(summary(&String::from_utf8_lossy(&out.stdout))["counts"]["activated"], 4);
+}
+
+#[test]
+fn a_user_like_column_is_refused_whatever_its_cells_hold() {
+    // SN00000 is the CEO's (user0), activated.
+    let t = Tenant::new(Api::Graph, &csv(3, |_| "activated"), SimConfig::default());
+    let before = t.state();
+    let ceo = before.device("SN00000").unwrap().clone();
+    assert_eq!(ceo.status, "activated");
+    let spare = t.path("spares.csv");
+    std::fs::write(&spare, "serial number,Assigned To\nSN00000,(spare)\n").unwrap();
+    let mixed = t.path("mixed.csv");
+    // One user name under an unknown column, past the lines judged at open.
+    let mut text = String::from("serial number,Note\n");
+    for i in 0..40 {
+        text.push_str(&format!("NOPE{i},lost\n"));
+    }
+    text.push_str("SN00000,user0@contoso.com\n");
+    std::fs::write(&mixed, text).unwrap();
+    for file in [&spare, &mixed] {
+        for op in ["remove", "deactivate", "unassign"] {
+            let r = Run::from(t.subcommand(op, &[file.to_str().unwrap()]).output().unwrap());
+            t.assert_secret_free(&r);
+            assert_eq!(r.code, 2, "{op} {}: {}", file.display(), r.stderr);
+            assert!(r.stderr.contains("--any-holder"), "the fix is named: {}", r.stderr);
+            assert!(r.records.iter().all(|x| x["type"] != "change"), "{}", r.stdout);
+        }
+    }
+    let after = t.state();
+    let still = after.device("SN00000").expect("the CEO's token is still there");
+    assert_eq!((still.status.as_str(), &still.assigned_upn), ("activated", &ceo.assigned_upn));
+    assert_eq!(after.counters.writes, before.counters.writes, "no write was sent");
+
+    // Named explicitly, by serial alone: done as asked.
+    let r = Run::from(t.subcommand("deactivate", &[spare.to_str().unwrap(), "--any-holder"]).output().unwrap());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_ne!(t.state().device("SN00000").unwrap().status, "activated");
+}
+
+#[test]
+fn a_secret_with_a_quote_or_backslash_is_redacted_on_stdout_too() {
+    // A token endpoint that quotes the client secret back in its refusal.
+    const SECRET: &str = r#"cl1ent"s3cret\with~quote"#;
+    const ANSWER: &str =
+        r#"{"error":"invalid_client","error_description":"AADSTS7000215: bad secret cl1ent\"s3cret\\with~quote"}"#;
+    let (port, seen) = serving("401 Unauthorized", ANSWER, ANSWER);
+    let dir = tempfile::tempdir().unwrap();
+    let authority = format!("http://127.0.0.1:{port}");
+    let r = oathbulk(
+        dir.path(),
+        &[
+            "tenant",
+            "--tenant",
+            "contoso",
+            "--client-id",
+            "app-1",
+            "--authority-url",
+            &authority,
+            "--graph-url",
+            &format!("{authority}/beta"),
+            "--progress",
+            "none",
+        ],
+        &[("OATHBULK_CLIENT_SECRET", SECRET)],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(!seen.lock().unwrap().is_empty(), "the endpoint was asked");
+    let escaped = serde_json::to_string(SECRET).unwrap();
+    let escaped = &escaped[1..escaped.len() - 1];
+    for (what, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+        assert!(!text.contains(SECRET) && !text.contains(escaped), "{what}: {text}");
+    }
+    assert!(r.summary()["fatal"]["message"].as_str().unwrap().contains("[REDACTED]"), "{}", r.stdout);
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_every_command_with_exit_0() {
+    // `oathbulk … | head -1`: the shell's pipeline, its exit status that of oathbulk.
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("tokens.csv");
+    std::fs::write(&csv_path, csv(300, |_| "available")).unwrap();
+    let bin = env!("CARGO_BIN_EXE_oathbulk");
+    for sub in ["list", "activate", "import"] {
+        let script = format!(
+            "\"$0\" {sub} \"$1\" {} | head -1 >/dev/null; echo \"status=${{PIPESTATUS[0]:-?}}\"",
+            if sub == "list" { "" } else { "--simulate --progress none" }
+        );
+        let out = Command::new("bash")
+            .current_dir(dir.path())
+            .args(["-c", &script, bin, csv_path.to_str().unwrap()])
+            .env_remove("OATHBULK_TOKEN")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("status=0"), "{sub} | head -1: {said} {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn reveal_secrets_is_a_usage_error_where_it_would_do_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("tokens.csv");
+    std::fs::write(&csv_path, csv(2, |_| "available")).unwrap();
+    let path = csv_path.to_str().unwrap();
+    for args in [
+        vec!["activate", path, "--simulate", "--reveal-secrets"],
+        vec!["import", path, "--simulate", "--reveal-secrets"],
+        vec!["check", path, "--reveal-secrets"],
+        vec!["users", path, "--reveal-secrets"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_oathbulk"))
+            .current_dir(dir.path())
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stdout}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--reveal-secrets"));
+        assert!(!stdout.contains(&common::seed_for(0)), "{args:?}");
+    }
+    // Where it does something, it is taken.
+    let r = oathbulk(dir.path(), &["list", path, "--reveal-secrets"], &[]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains(&common::seed_for(0)));
+}
+
+#[test]
+fn a_base_url_with_userinfo_is_refused_before_anything_is_sent() {
+    // `http://graph.microsoft.com@127.0.0.2:PORT/`: the host after `@` is where it would go.
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Recorder::start("127.0.0.2");
+    let host = proxy.url.rsplit('@').next().unwrap().to_string();
+    for flag in ["--graph-url", "--authority-url"] {
+        let url = format!("http://graph.microsoft.com@{host}/beta");
+        let mut args = vec!["tenant", flag, url.as_str(), "--progress", "none"];
+        if flag == "--authority-url" {
+            args.extend(["--tenant", "contoso", "--client-id", "app-1"]);
+        }
+        let r = oathbulk(
+            dir.path(),
+            &args,
+            &[
+                ("OATHBULK_TOKEN", "eyJ0eXAiOiJKV1QifQ.userinfo-token.sig"),
+                ("OATHBULK_CLIENT_SECRET", "s3cret-xyz-123"),
+            ],
+        );
+        assert_eq!(r.code, 2, "{flag}: {}", r.stderr);
+        assert!(r.stderr.contains("before '@'"), "{}", r.stderr);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(proxy.received().is_empty(), "nothing was sent to the host after '@'");
+}
