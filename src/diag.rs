@@ -5,8 +5,23 @@
 use crate::record::{Diagnostic, Progress, Record};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// `--progress json` was asked for: every stderr line is a record, for a program.
+static STDERR_FOR_PROGRAMS: AtomicBool = AtomicBool::new(false);
+
+/// A person reads stderr: it is a terminal, and no `--progress json` made it a program's.
+pub fn stderr_is_for_people() -> bool {
+    !STDERR_FOR_PROGRAMS.load(Ordering::Relaxed) && std::io::stderr().is_terminal()
+}
+
+/// The run's closing line ([`crate::human::closing_line`]) on stderr, for a person.
+pub fn closing(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}", for_people(line));
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ProgressMode {
@@ -41,6 +56,9 @@ impl Diag {
             ProgressMode::Auto => ProgressMode::None,
             m => m,
         };
+        if mode == ProgressMode::Json {
+            STDERR_FOR_PROGRAMS.store(true, Ordering::Relaxed);
+        }
         Self {
             state: Arc::new(Mutex::new(State {
                 mode,
