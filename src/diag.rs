@@ -175,6 +175,14 @@ impl Diag {
         self.emit_json(false);
     }
 
+    /// Take the bar off the terminal, if one is drawn (a run that stopped mid-phase), so the
+    /// lines that end the run come after it and no redraw lands under them.
+    pub fn clear_bar(&self) {
+        if let Some(bar) = self.state.lock().unwrap().bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+
     pub fn finish(&self) {
         {
             let mut st = self.state.lock().unwrap();

@@ -51,10 +51,9 @@ pub fn closing_line(s: &Summary, next: &NextStep) -> String {
     if s.dry_run == Some(true) {
         line.push_str(", dry run");
     }
-    if let Some(f) = &s.fatal {
-        line.push_str(&format!("; stopped: {}", f.message));
-    }
-    line.push_str(&format!(" in {} (exit {})", elapsed(Duration::from_millis(s.elapsed_ms)), s.exit_code));
+    // Why it stopped is said just above, at length (`oathbulk: error: …`): here, its name.
+    let stopped = s.fatal.as_ref().map(|f| format!(", stopped: {}", f.code.as_str())).unwrap_or_default();
+    line.push_str(&format!(" in {} (exit {}{stopped})", elapsed(Duration::from_millis(s.elapsed_ms)), s.exit_code));
     if let Some(step) = next_step(s, next) {
         line.push_str(". ");
         line.push_str(&step);
@@ -64,25 +63,32 @@ pub fn closing_line(s: &Summary, next: &NextStep) -> String {
 
 /// What to do after a run that did not do everything: `None` when it did.
 fn next_step(s: &Summary, next: &NextStep) -> Option<String> {
-    // A run stopped on its way (not by its arguments): what is left is done by a re-run.
-    let stopped = s.fatal.as_ref().is_some_and(|f| f.code != StopReason::Usage);
-    if s.errors == 0 {
-        return match (&next.rerun, stopped && s.rows > 0) {
-            (Some(rerun), true) => Some(format!("{rerun} to finish")),
-            _ => None,
-        };
-    }
+    // A run stopped on its way (not by its arguments): a re-run does what is left.
+    let stop = s.fatal.as_ref().map(|f| f.code).filter(|c| *c != StopReason::Usage);
     let mut what = Vec::new();
-    if let Some(log) = &next.error_log {
-        what.push(format!("see {}", log.display()));
-    } else if next.rerun.is_some() {
-        what.push("each record's error_message says why".into());
+    if s.errors > 0 {
+        if let Some(log) = &next.error_log {
+            what.push(format!("see {}", log.display()));
+        } else if next.rerun.is_some() && stop.is_none() {
+            what.push("each record's error_message says why".to_string());
+        }
     }
-    match &next.rerun {
-        Some(rerun) => what.push(format!("{rerun} to retry them")),
-        None => what.push("fix those rows of the CSV (`oathbulk check` explains each)".into()),
+    match (&next.rerun, stop) {
+        (Some(rerun), Some(StopReason::Interrupted)) => what.push(format!("{rerun} to finish")),
+        (Some(rerun), Some(_)) => what.push(format!("fix what stopped the run, then {rerun} to finish")),
+        (Some(rerun), None) if s.errors > 0 => what.push(format!("{rerun} to retry them")),
+        (None, _) if s.errors > 0 => what.push("fix those rows of the CSV (`oathbulk check` explains each)".into()),
+        _ => {}
     }
-    Some(format!("{} {} failed: {}", s.errors, plural(s.errors, "row", "rows"), what.join("; ")))
+    if what.is_empty() {
+        return None;
+    }
+    let what = what.join("; ");
+    Some(match (s.errors, stop) {
+        (0, _) => what,
+        (n, Some(_)) => format!("{n} {} not done: {what}", plural(n, "row", "rows")),
+        (n, None) => format!("{n} {} failed: {what}", plural(n, "row", "rows")),
+    })
 }
 
 fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
@@ -175,8 +181,22 @@ mod tests {
         };
         let next = NextStep::writes(Some("j.jsonl".as_ref()), None);
         let line = closing_line(&s, &next);
-        assert!(line.contains("; stopped: interrupted (Ctrl-C) in 1234 ms (exit 130)"), "{line}");
+        assert!(line.contains(" in 1234 ms (exit 130, stopped: interrupted)."), "{line}");
         assert!(line.ends_with(". re-run with --journal j.jsonl --resume to finish"), "{line}");
+        // Rows the run never reached, and a cause to fix first.
+        let s = Summary {
+            errors: 3,
+            exit_code: 3,
+            fatal: Some(Fatal { code: StopReason::AuthRejected, message: "HTTP 403".into() }),
+            ..summary()
+        };
+        let line = closing_line(&s, &NextStep::writes(None, None));
+        assert!(
+            line.ends_with(
+                "(exit 3, stopped: auth_rejected). 3 rows not done: fix what stopped the run, then re-run the same command to finish"
+            ),
+            "{line}"
+        );
     }
 
     #[test]

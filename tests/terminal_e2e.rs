@@ -275,3 +275,19 @@ fn the_powershell_module_asks_for_json_of_every_command_that_has_a_format() {
     // list, otp, check, activate, tenant, users, doctor, import, deactivate, unassign, remove, undo
     assert_eq!(checked, 12, "every cmdlet of a command with --format was seen");
 }
+
+#[test]
+fn a_run_stopped_by_the_tenant_ends_with_the_closing_line_not_the_bar() {
+    let config = SimConfig { forbidden: true, ..SimConfig::default() };
+    let t = Tenant::new(Api::Graph, &csv(6, |_| "available"), config);
+    let (raw, code) = tenant_in_terminal(&t.command(&["--progress", "auto"]));
+    assert_eq!(code, 3, "{raw}");
+    let lines = screen(&raw);
+    let last = lines.last().unwrap();
+    assert!(last.starts_with("activate: 6 rows, 0 ok, 6 errors [not_attempted=6]"), "{raw:?}");
+    assert!(
+        last.ends_with("(exit 3, stopped: auth_rejected). 6 rows not done: fix what stopped the run, then re-run the same command to finish"),
+        "{raw:?}"
+    );
+    assert!(!raw.contains("resolve [") || raw.rfind("resolve [") < raw.rfind("activate: 6 rows"), "no bar after it");
+}

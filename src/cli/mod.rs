@@ -266,6 +266,7 @@ pub fn summary_of_stop(
     started: std::time::Instant,
 ) -> i32 {
     use crate::record::{Record, Summary};
+    diag.clear_bar();
     diag.error(fatal.code.as_str(), &fatal.message);
     let exit_code = fatal.code.exit_code().code();
     let summary = Summary {
