@@ -155,7 +155,7 @@ impl Diag {
                 Some(t) => ProgressBar::new(t),
                 None => ProgressBar::new_spinner(),
             };
-            bar.set_style(bar_style());
+            bar.set_style(bar_style(total.is_some()));
             bar.set_message(phase.to_string());
             bar.enable_steady_tick(Duration::from_millis(200));
             st.bar = Some(bar);
@@ -212,8 +212,14 @@ impl Diag {
 
 /// The bar: rate to one decimal, the time left at the current pace, and why it stands still
 /// when the tenant asked the run to wait.
-fn bar_style() -> ProgressStyle {
-    ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {rate} eta {eta_pace}{tenant_wait}")
+/// A phase of unknown length (reading the tenant's inventory) is a spinner: no `0/0`, no ETA.
+fn bar_style(total_known: bool) -> ProgressStyle {
+    let template = if total_known {
+        "{msg:>10} [{bar:30}] {pos}/{len} {rate} eta {eta_pace}{tenant_wait}"
+    } else {
+        "{msg:>10} {spinner} {elapsed}{tenant_wait}"
+    };
+    ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ")
         .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
