@@ -88,8 +88,8 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
     let rt = connect::runtime()?;
     let code = rt.block_on(async move {
         let conn = connect::connect(&args.tenant, &args.auth, diag, None).await?;
-        // An undo resumes from its own journal: the same command again finishes it.
-        let rerun = Some("re-run the same undo (its own journal skips what is done)".into());
+        // An undo resumes from its own journal (done steps are skipped): the same command again.
+        let rerun = Some("re-run the same undo".into());
         let stdout = Output::stdout(args.format, true).with_next_step(NextStep { error_log: None, rerun });
         let out = Sink::new(stdout, diag.clone(), "undo", started).with_journal(own);
         let code = match &conn.backend {
