@@ -3,10 +3,46 @@
 //! record). Never stdout, which carries only records.
 
 use crate::record::{Diagnostic, Progress, Record};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// `--progress json` was asked for: every stderr line is a record, for a program.
+static STDERR_FOR_PROGRAMS: AtomicBool = AtomicBool::new(false);
+
+/// A person reads stderr: it is a terminal, and no `--progress json` made it a program's.
+pub fn stderr_is_for_people() -> bool {
+    !STDERR_FOR_PROGRAMS.load(Ordering::Relaxed) && std::io::stderr().is_terminal()
+}
+
+/// The run's closing line ([`crate::human::closing_line`]) on stderr, for a person.
+pub fn closing(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}", for_people(line));
+}
+
+/// The wait the tenant asked for last (`Retry-After` on a 429 or 503): when it was asked and
+/// how long. One process runs one command, so one run's.
+static TENANT_WAIT: Mutex<Option<(Instant, Duration)>> = Mutex::new(None);
+
+/// The tenant answered `Retry-After: wait` (the HTTP layer calls this on every throttled
+/// answer): the engine holds the request, or every request, that long. The bar says so.
+pub fn tenant_asked_wait(wait: Duration) {
+    let now = Instant::now();
+    let mut last = TENANT_WAIT.lock().unwrap_or_else(|p| p.into_inner());
+    // The wait that ends last is the one the run is held by.
+    if last.is_none_or(|(at, d)| at + d < now + wait) {
+        *last = Some((now, wait));
+    }
+}
+
+/// What is left of the tenant's last asked wait, at `now`.
+fn tenant_wait_left(now: Instant) -> Option<Duration> {
+    let last = *TENANT_WAIT.lock().unwrap_or_else(|p| p.into_inner());
+    last.and_then(|(at, d)| (at + d).checked_duration_since(now)).filter(|d| !d.is_zero())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ProgressMode {
@@ -41,6 +77,9 @@ impl Diag {
             ProgressMode::Auto => ProgressMode::None,
             m => m,
         };
+        if mode == ProgressMode::Json {
+            STDERR_FOR_PROGRAMS.store(true, Ordering::Relaxed);
+        }
         Self {
             state: Arc::new(Mutex::new(State {
                 mode,
@@ -116,11 +155,7 @@ impl Diag {
                 Some(t) => ProgressBar::new(t),
                 None => ProgressBar::new_spinner(),
             };
-            bar.set_style(
-                ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
+            bar.set_style(bar_style(total.is_some()));
             bar.set_message(phase.to_string());
             bar.enable_steady_tick(Duration::from_millis(200));
             st.bar = Some(bar);
@@ -138,6 +173,14 @@ impl Diag {
             }
         }
         self.emit_json(false);
+    }
+
+    /// Take the bar off the terminal, if one is drawn (a run that stopped mid-phase), so the
+    /// lines that end the run come after it and no redraw lands under them.
+    pub fn clear_bar(&self) {
+        if let Some(bar) = self.state.lock().unwrap().bar.take() {
+            bar.finish_and_clear();
+        }
     }
 
     pub fn finish(&self) {
@@ -175,6 +218,65 @@ pub fn stderr_line(text: &str) {
     let _ = err.write_all(text.as_bytes()).and_then(|_| err.write_all(b"\n")).and_then(|_| err.flush());
 }
 
+/// The bar: rate to one decimal, the time left at the current pace, and why it stands still
+/// when the tenant asked the run to wait.
+/// A phase of unknown length (reading the tenant's inventory) is a spinner: no `0/0`, no ETA.
+fn bar_style(total_known: bool) -> ProgressStyle {
+    let template = if total_known {
+        "{msg:>10} [{bar:30}] {pos}/{len} {rate} eta {eta_pace}{tenant_wait}"
+    } else {
+        "{msg:>10} {spinner} {elapsed}{tenant_wait}"
+    };
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+        .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = w.write_str(&rate(s.per_sec()));
+        })
+        .with_key("eta_pace", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let left = s.len().map(|len| len.saturating_sub(s.pos()));
+            let _ = w.write_str(&eta(left, s.per_sec(), tenant_wait_left(Instant::now())));
+        })
+        .with_key("tenant_wait", |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+            if let Some(left) = tenant_wait_left(Instant::now()) {
+                let _ = w.write_str(&format!("  {}", waiting(left)));
+            }
+        })
+}
+
+/// `87.8/s`: a person reads one decimal, not `87.7969/s`.
+fn rate(per_sec: f64) -> String {
+    if per_sec.is_finite() && per_sec > 0.0 {
+        format!("{per_sec:.1}/s")
+    } else {
+        "-/s".into()
+    }
+}
+
+/// The time left: the rows left at the current pace, after the wait the tenant asked for.
+/// `?` before there is a pace (or with no total).
+fn eta(left: Option<u64>, per_sec: f64, wait: Option<Duration>) -> String {
+    let Some(left) = left else { return "?".into() };
+    if left == 0 {
+        return "0 s".into();
+    }
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        return "?".into();
+    }
+    let secs = left as f64 / per_sec + wait.map_or(0.0, |w| w.as_secs_f64());
+    let secs = secs.min(100.0 * 3600.0).ceil() as u64;
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min {:02} s", secs / 60, secs % 60),
+        _ => format!("{} h {:02} min", secs / 3600, (secs / 60) % 60),
+    }
+}
+
+/// `waiting 7 s — the tenant asked (Retry-After)`.
+fn waiting(left: Duration) -> String {
+    format!("waiting {} s — the tenant asked (Retry-After)", left.as_secs_f64().ceil() as u64)
+}
+
 /// A line for people on stderr: redacted, controls escaped.
 pub fn for_people(message: &str) -> String {
     crate::output::escape_controls(&crate::auth::redact::scrub(message)).into_owned()
@@ -186,5 +288,41 @@ fn write_json(rec: &Record) {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(&line);
         let _ = err.write_all(b"\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_has_one_decimal() {
+        assert_eq!(rate(87.7969), "87.8/s");
+        assert_eq!(rate(0.6667), "0.7/s");
+        assert_eq!(rate(0.0), "-/s");
+        assert_eq!(rate(f64::NAN), "-/s");
+    }
+
+    #[test]
+    fn the_eta_is_the_rows_left_at_the_pace_plus_the_wait() {
+        assert_eq!(eta(Some(100), 10.0, None), "10 s");
+        assert_eq!(eta(Some(100), 10.0, Some(Duration::from_secs(7))), "17 s");
+        assert_eq!(eta(Some(1000), 4.0, None), "4 min 10 s");
+        assert_eq!(eta(Some(100_000), 10.0, None), "2 h 46 min");
+        assert_eq!(eta(Some(5), 0.0, None), "?");
+        assert_eq!(eta(Some(0), 0.0, None), "0 s");
+        assert_eq!(eta(None, 3.0, None), "?");
+    }
+
+    #[test]
+    fn a_wait_the_tenant_asked_for_is_said_while_it_lasts() {
+        assert_eq!(waiting(Duration::from_millis(6200)), "waiting 7 s — the tenant asked (Retry-After)");
+        tenant_asked_wait(Duration::from_secs(7));
+        let left = tenant_wait_left(Instant::now()).expect("a wait is on");
+        assert!(left <= Duration::from_secs(7) && left > Duration::from_secs(6), "{left:?}");
+        // A shorter wait asked later does not hide the longer one.
+        tenant_asked_wait(Duration::from_secs(1));
+        assert!(tenant_wait_left(Instant::now()).unwrap() > Duration::from_secs(5));
+        assert_eq!(tenant_wait_left(Instant::now() + Duration::from_secs(8)), None, "over");
     }
 }

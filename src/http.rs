@@ -267,6 +267,12 @@ impl ApiClient {
         let status = resp.status();
         let retry_after =
             resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+        if let Some(wait) =
+            retry_after.filter(|_| status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE)
+        {
+            // The progress bar says why the run stands still (the engine does the waiting).
+            crate::diag::tenant_asked_wait(wait);
+        }
         let content_type = resp
             .headers()
             .get(reqwest::header::CONTENT_TYPE)

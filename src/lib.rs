@@ -2,7 +2,7 @@
 //!
 //! Layers (docs/architecture.md): `inventory` parses the vendor CSV, `otp` computes codes,
 //! `script` runs the users' rhai, `pipeline` chains them, `record` is the wire format,
-//! `output` prints it, `sink` settles every row result (journal, error log, stdout, summary),
+//! `output` prints it (a table on a terminal, JSON lines elsewhere), `human` says how a run went, `sink` settles every row result (journal, error log, stdout, summary),
 //! `engine` sends every request (pace, retries, stop), `stop` is the one list
 //! of exit codes, `cli` is the command line.
 
@@ -16,6 +16,7 @@ pub mod diag;
 pub mod engine;
 pub mod http;
 pub mod http_guard;
+pub mod human;
 pub mod inventory;
 pub mod journal;
 pub mod lifecycle;

@@ -7,7 +7,8 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
 }
 
-/// One table per record type, in order of first appearance, then the summary line.
+/// One table per record type, in order of first appearance. The run's closing line
+/// ([`crate::human::closing_line`]) follows it where [`crate::output::Output`] puts it.
 pub fn render(records: &[Record]) -> String {
     let mut out = String::new();
     let mut kinds: Vec<&'static str> = Vec::new();
@@ -35,20 +36,6 @@ pub fn render(records: &[Record]) -> String {
         }
         out.push_str(&table.to_string());
         out.push('\n');
-    }
-    if let Some(Record::Summary(s)) = records.iter().rev().find(|r| matches!(r, Record::Summary(_))) {
-        let counts: Vec<String> = s.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        out.push_str(&format!(
-            "{}: {} rows, {} ok, {} errors{}{} in {} ms (exit {})\n",
-            s.command,
-            s.rows,
-            s.ok,
-            s.errors,
-            if counts.is_empty() { String::new() } else { format!(" [{}]", counts.join(", ")) },
-            s.fatal.as_ref().map(|f| format!("; stopped: {}", f.message)).unwrap_or_default(),
-            s.elapsed_ms,
-            s.exit_code
-        ));
     }
     out
 }

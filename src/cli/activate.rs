@@ -6,6 +6,7 @@ use crate::activate::executor::TypedCode;
 use crate::activate::{self, journal, RunOptions};
 use crate::auth;
 use crate::diag::{Diag, ProgressMode};
+use crate::human::NextStep;
 use crate::output::Output;
 use crate::pipeline::{self, RowResult};
 use crate::record::Warning;
@@ -82,6 +83,12 @@ pub struct RunArgs {
     /// Progress on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+}
+
+/// stdout, and where the closing line sends a person when rows fail (journal, error log).
+fn output(format: crate::output::Format, run: &RunArgs) -> Output {
+    let journal = run.journal.as_deref().filter(|_| !run.dry_run);
+    Output::stdout(format, true).with_next_step(NextStep::writes(journal, run.error_log.as_deref()))
 }
 
 pub fn run(args: ActivateArgs) -> Result<i32> {
@@ -161,7 +168,7 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant)
                 Err(e) => return Err(e),
             }
         }
-        let mut sink = Sink::new(Output::stdout(args.output.format, true), diag.clone(), "activate", started)
+        let mut sink = Sink::new(output(args.output.format, &args.run), diag.clone(), "activate", started)
             .with_filtered(filtered.and_then(|f: pipeline::FilteredCount| f.get()))
             .with_journal(journal)
             .with_error_log(args.run.error_log.as_deref())?;

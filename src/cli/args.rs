@@ -125,8 +125,9 @@ impl ScriptArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// `json`: one record per line (docs/json-lines.md); `table`: for people.
-    #[arg(long, value_enum, default_value_t = Format::Json)]
+    /// `auto` (default): a table when stdout is a terminal, JSON lines (docs/json-lines.md)
+    /// when it is a pipe or a file; `json` or `table` forces either.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
 }
 

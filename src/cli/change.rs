@@ -4,6 +4,7 @@ use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
 use super::ScriptArgs;
 use crate::backend::Backend;
 use crate::diag::{Diag, ProgressMode};
+use crate::human::NextStep;
 use crate::inventory::{ReadOptions, SecretFormat};
 use crate::lifecycle::{self, change, journal::Journal, Options};
 use crate::output::{Format, Output};
@@ -62,8 +63,9 @@ pub struct ChangeRunArgs {
     /// Progress on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
-    /// `json` (default) or `table`.
-    #[arg(long, value_enum, default_value_t = Format::Json)]
+    /// `auto` (default): a table when stdout is a terminal, JSON lines when it is a pipe or a
+    /// file; `json` or `table` forces either.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
     // No `--error-log` yet: the sink logs `failed`/`refused` changes the way it logs failed
     // activations (`Sink::with_error_log`), but the flag is more than this group (undo builds
@@ -142,8 +144,9 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
     let rt = connect::runtime()?;
     rt.block_on(async move {
         let conn = connect::connect(&args.tenant, &args.auth, diag, None).await?;
-        let mut out = Sink::new(Output::stdout(args.run.format, true), diag.clone(), change::op_label(op), started)
-            .with_journal(journal);
+        let journal_path = args.run.journal.as_deref().filter(|_| !args.run.dry_run);
+        let stdout = Output::stdout(args.run.format, true).with_next_step(NextStep::writes(journal_path, None));
+        let mut out = Sink::new(stdout, diag.clone(), change::op_label(op), started).with_journal(journal);
         for e in row_errors {
             out.row_error(e)?;
         }

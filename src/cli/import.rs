@@ -122,7 +122,10 @@ async fn go<B: Backend>(
 ) -> Result<i32> {
     let shared = lifecycle::shared(backend.clone(), conn.stats.clone(), conn.clock.clone(), &options);
     let interrupt = lifecycle::on_interrupt(&shared);
-    let mut sink = Sink::new(Output::stdout(args.output.format, true), diag.clone(), "import", started)
+    let journal_path = args.run.journal.as_deref().filter(|_| !args.run.dry_run);
+    let next = crate::human::NextStep::writes(journal_path, args.run.error_log.as_deref());
+    let out = Output::stdout(args.output.format, true).with_next_step(next);
+    let mut sink = Sink::new(out, diag.clone(), "import", started)
         .with_journal(journal)
         .with_error_log(args.run.error_log.as_deref())?;
     let est = rows.len() as f64 / args.tenant.backend.planning_rate(args.run.pace.max_rate);

@@ -48,8 +48,9 @@ impl std::error::Error for Internal {}
     version,
     about = "Activate hardware OATH TOTP tokens in Microsoft Entra ID in bulk",
     long_about = "Reads the vendor CSV, computes each token's current code and activates it through \
-                  Microsoft Graph (or the legacy portal API). Records go to stdout as JSON lines; \
-                  diagnostics and progress go to stderr."
+                  Microsoft Graph (or the legacy portal API). Records go to stdout: a table on a \
+                  terminal, JSON lines into a pipe or a file (--format json|table forces either); \
+                  diagnostics, progress and a closing line for a person go to stderr."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -292,6 +293,7 @@ pub fn summary_of_stop(
     started: std::time::Instant,
 ) -> i32 {
     use crate::record::{Record, Summary};
+    diag.clear_bar();
     diag.error(fatal.code.as_str(), &fatal.message);
     let exit_code = fatal.code.exit_code().code();
     let summary = Summary {

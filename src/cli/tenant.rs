@@ -21,8 +21,9 @@ pub struct TenantCmdArgs {
     /// Only tokens with this status (available, assigned, activated, failedActivation).
     #[arg(long, value_name = "STATUS", help_heading = "Filter")]
     pub status: Option<String>,
-    /// `json` (default) or `table`.
-    #[arg(long, value_enum, default_value_t = Format::Json, help_heading = "Output")]
+    /// `auto` (default): a table when stdout is a terminal, JSON lines when it is a pipe or a
+    /// file; `json` or `table` forces either.
+    #[arg(long, value_enum, default_value_t = Format::Auto, help_heading = "Output")]
     pub format: Format,
     /// Progress on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto, help_heading = "Output")]

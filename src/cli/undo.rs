@@ -4,6 +4,7 @@ use super::change::ChangeRunArgs;
 use super::connect::{self, AnyBackend, AuthArgs, TenantArgs};
 use crate::backend::Backend;
 use crate::diag::{Diag, ProgressMode};
+use crate::human::NextStep;
 use crate::lifecycle::{self, journal, undo};
 use crate::output::{Format, Output};
 use crate::sink::Sink;
@@ -29,8 +30,9 @@ pub struct UndoArgs {
     /// Progress on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
-    /// `json` (default) or `table`.
-    #[arg(long, value_enum, default_value_t = Format::Json)]
+    /// `auto` (default): a table when stdout is a terminal, JSON lines when it is a pipe or a
+    /// file; `json` or `table` forces either.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
     #[command(flatten)]
     pub tenant: TenantArgs,
@@ -86,7 +88,10 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
     let rt = connect::runtime()?;
     let code = rt.block_on(async move {
         let conn = connect::connect(&args.tenant, &args.auth, diag, None).await?;
-        let out = Sink::new(Output::stdout(args.format, true), diag.clone(), "undo", started).with_journal(own);
+        // An undo resumes from its own journal (done steps are skipped): the same command again.
+        let rerun = Some("re-run the same undo".into());
+        let stdout = Output::stdout(args.format, true).with_next_step(NextStep { error_log: None, rerun });
+        let out = Sink::new(stdout, diag.clone(), "undo", started).with_journal(own);
         let code = match &conn.backend {
             AnyBackend::Graph(b) => go(b.clone(), &conn, &records, &progress, &options, out).await?,
             AnyBackend::Portal(b) => go(b.clone(), &conn, &records, &progress, &options, out).await?,
