@@ -61,6 +61,14 @@ pub const PROBE_PER_SEC: f64 = 0.02;
 pub const SEARCH_PER_SEC: f64 = 0.1;
 /// A 429 this long after the last cut, at a pace the estimate called safe, means the limit fell.
 pub const SETTLE: Duration = Duration::from_secs(2);
+/// A search past a lapsed estimate, refused: if the tenant took more than this factor of the
+/// estimate over the [`RISE_PROOF`] before, the limit rose meanwhile and the old estimate is
+/// history (seen in the benchmark: a shared tenant back at 25/s, found at 23/s, then
+/// 'confirmed' at 12/s by one 429 near 25/s, and paced at 12/s for the rest of the run);
+/// otherwise the refusal confirms it. What the tenant took, not the pace that drew the
+/// refusal: a search overshoots a bucket by more than 10% before its burst is spent.
+pub const CONFIRMS: f64 = 1.1;
+pub const RISE_PROOF: Duration = Duration::from_secs(2);
 /// Never slower than this (a tenant at one write a minute is a broken tenant, not a pace).
 pub const MIN_RATE: f64 = 0.2;
 
@@ -238,6 +246,13 @@ impl RateControl for Adaptive {
             // fell (another app shares it).
             self.estimate.forget();
         }
+        let lapsed = self.last_cut.is_some_and(|c| sent > c && sent.duration_since(c) > super::estimate::BELIEVE_FOR);
+        if fresh && lapsed && !self.estimate.known(now) {
+            // Searching past a lapsed estimate: the refusals before it are old news (the pace
+            // sat under the tenant meanwhile, its bucket overflowed), and a pair across the
+            // lapse would bring back the old rate as if measured anew.
+            self.estimate.break_pairs();
+        }
         self.estimate.refused(sent, now, fresh);
         let best = self.estimate.best() * (1.0 - MARGIN);
         let next = if self.ramp.take().is_some() {
@@ -245,10 +260,17 @@ impl RateControl for Adaptive {
         } else if fresh {
             if self.estimate.known(now) {
                 best
-            } else if self.estimate.hi().is_finite() && drew >= self.estimate.best() {
-                // Probed past an estimate that had lapsed, and refused: it still holds.
+            } else if self.estimate.hi().is_finite()
+                && (self.estimate.best()..=self.estimate.best() * CONFIRMS).contains(&drew)
+            {
+                // Probed past an estimate that had lapsed, and refused near it: it still holds.
                 self.estimate.confirm(now);
                 best
+            } else if self.estimate.hi().is_finite() && drew > self.estimate.best() {
+                // Refused far above a lapsed estimate: the limit rose since. Step back from
+                // where the tenant refused, and measure it anew.
+                self.estimate.forget();
+                drew * STEP_BACK
             } else {
                 drew * STEP_BACK
             }
@@ -297,7 +319,13 @@ impl RateControl for Adaptive {
             _ => (CLIMB_HOLD, SEARCH_PER_SEC),
         };
         let quiet = self.last_cut.map_or(Duration::MAX, |c| now.duration_since(c));
-        if quiet <= hold || since < Duration::from_millis(50) {
+        if quiet <= hold {
+            // Held: a search that follows compounds from now, not over the hold (a 10 s
+            // plateau once doubled the pace in one step when the estimate lapsed).
+            self.last_growth = now;
+            return;
+        }
+        if since < Duration::from_millis(50) {
             return;
         }
         let next = match phase {

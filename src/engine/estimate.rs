@@ -174,6 +174,11 @@ impl RateEstimate {
         self.anchors.clear();
     }
 
+    /// Accepted writes sent at or after `from` (within [`WINDOW`]).
+    pub fn taken_since(&self, from: Instant) -> usize {
+        self.accepted.len() - self.accepted.partition_point(|t| *t < from)
+    }
+
     /// Accepted writes sent strictly between `a` and `b`.
     fn count(&self, a: Instant, b: Instant) -> usize {
         self.between(a, b).len()

@@ -439,6 +439,28 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_refusal_far_above_a_lapsed_estimate_is_a_risen_limit_not_a_confirmation() {
+        let p = Pacer::new(PaceMode::Adaptive { ceiling: None });
+        let t0 = Instant::now();
+        // A drained bucket: refused, 24 accepted over 2 s, refused: 12/s.
+        p.throttled(t0, t0, None);
+        for i in 1..=24u64 {
+            let t = t0 + Duration::from_millis(2000 * i / 25);
+            p.accepted(t, t);
+        }
+        let t1 = t0 + Duration::from_secs(2);
+        p.throttled(t1, t1, None);
+        assert!(p.rate().unwrap() < 12.5, "paced at {:?} for a tenant taking 12/s", p.rate());
+        // The estimate lapses; the search climbs past it, every write taken (the limit rose).
+        let t2 = write_freely(&p, t1, Duration::from_secs(60));
+        let searched = p.rate().unwrap();
+        assert!(searched > 20.0, "the search climbed: {searched}");
+        // Refused there: the old estimate is history, the pace steps back from where it was.
+        p.throttled(t2, t2 + Duration::from_millis(50), Some(Duration::from_secs(1)));
+        assert!(p.rate().unwrap() >= searched * 0.9, "fell back to {:?} from {searched}", p.rate());
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn slots_are_spaced_at_the_pace() {
         let p = Pacer::new(PaceMode::Fixed(10.0));
         let mut now = Instant::now();
