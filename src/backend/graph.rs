@@ -219,7 +219,9 @@ impl GraphBackend {
                             self.top_refused.store(true, Ordering::Relaxed);
                         }
                     }
-                    return Ok(items.iter().map(device_from_json).collect());
+                    // Each item a device (the CSDL), or a method holding it under `device`
+                    // (the docs' three list examples): one unwrap, shared with bulk create.
+                    return Ok(items.iter().map(|item| device_from_json(nested_device(item))).collect());
                 }
                 Err(e @ ApiError::Rejected { status: 400, .. }) => {
                     refused.push((expand, top));
@@ -594,6 +596,12 @@ fn nested_device(item: &Value) -> &Value {
     item.get("device").filter(|d| d.is_object()).unwrap_or(item)
 }
 
+/// A single resource, flat (the CSDL) or wrapped as `{"value": {…}}` (the docs' examples of
+/// the device GET and the policy GET).
+fn single_resource(body: &Value) -> &Value {
+    body.get("value").filter(|v| v.is_object()).unwrap_or(body)
+}
+
 /// The `users/…` segment for a UPN or id. Graph reads `/users/$…` as a system segment
 /// (`$count`, `$ref`…), so a key starting with `$` goes in the key form `users('…')`,
 /// quotes doubled as OData wants.
@@ -628,11 +636,11 @@ fn not_users_method(upn: &str, device: &Device) -> ApiError {
     }
 }
 
-/// The policy's `state`, from the flat resource or the `value`-wrapped shape of the docs'
-/// example. Anything else is an error naming what came back: a check that could not read
+/// The policy's `state`, from the flat resource or the `value`-wrapped shapes of the docs'
+/// examples (`value` an array of one, or the object itself). Anything else is an error naming what came back: a check that could not read
 /// the policy must never pass.
 pub fn policy_state_of(body: &Value) -> Result<String, ApiError> {
-    let flat = str_field(body, "state");
+    let flat = str_field(single_resource(body), "state");
     let wrapped = || {
         let items = body.get("value")?.as_array()?;
         items.iter().find_map(|p| str_field(p, "state"))
@@ -765,7 +773,7 @@ impl Backend for GraphBackend {
     async fn get(&self, device: &Device) -> Result<Option<Device>, ApiError> {
         let url = self.url(&format!("{DEVICES}/{}", encode(&device.token.id)));
         match self.call(Method::GET, &url, None).await {
-            Ok(reply) => Ok(Some(device_from_json(&reply.json()))),
+            Ok(reply) => Ok(Some(device_from_json(single_resource(&reply.json())))),
             Err(ApiError::Rejected { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -983,11 +991,29 @@ mod tests {
     }
 
     #[test]
+    fn a_device_is_read_flat_nested_under_a_method_or_wrapped_in_value() {
+        let device = json!({"id": "d-1", "serialNumber": "SN1", "status": "activated"});
+        for shape in [device.clone(), json!({"id": "m-1", "device": device.clone()})] {
+            let d = device_from_json(nested_device(&shape));
+            assert_eq!((d.token.id.as_str(), d.token.serial.as_str()), ("d-1", "SN1"), "{shape}");
+            assert_eq!(d.status, DeviceStatus::Activated);
+        }
+        for shape in [device.clone(), json!({"value": device})] {
+            assert_eq!(device_from_json(single_resource(&shape)).token.serial, "SN1", "{shape}");
+        }
+    }
+
+    #[test]
     fn policy_is_read_flat_or_wrapped_and_nothing_else() {
         assert_eq!(policy_state_of(&json!({"id": "HardwareOath", "state": "enabled"})).unwrap(), "enabled");
         assert_eq!(
             policy_state_of(&json!({"value": [{"id": "HardwareOath", "state": "disabled"}]})).unwrap(),
             "disabled"
+        );
+        assert_eq!(
+            policy_state_of(&json!({"value": {"id": "HardwareOath", "state": "enabled"}})).unwrap(),
+            "enabled",
+            "the docs' example: the resource as `value`"
         );
         let err = policy_state_of(&json!({"value": []})).unwrap_err();
         assert_eq!(err.code(), "unreadable_policy");

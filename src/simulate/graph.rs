@@ -269,6 +269,10 @@ async fn list_devices(State(sim): Sim, Extension(ctx): Extension<Ctx>, RawQuery(
         if let Some(fields) = &holder_fields {
             item["assignTo"] = t.devices[d].assigned.map_or(Value::Null, |u| user_json(&t, u, fields));
         }
+        if sim.config.readings.list_nested {
+            // The docs' examples: a method per item, the device under `device`.
+            item = json!({ "id": item["id"].clone(), "device": item });
+        }
         value.push(item);
     }
     drop(t);
@@ -351,7 +355,9 @@ fn user_json(t: &Tenant, u: usize, fields: &[&str]) -> Value {
 async fn get_device(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(id): Path<String>) -> Reply {
     let t = sim.lock();
     let d = t.find_device(&id).ok_or_else(|| resource_not_found(&ctx, &id))?;
-    Ok(json_response(StatusCode::OK, device_json(&t, d)))
+    let device = device_json(&t, d);
+    let body = if sim.config.readings.value_object { json!({ "value": device }) } else { device };
+    Ok(json_response(StatusCode::OK, body))
 }
 
 /// The user a path names: `/users/{id or upn}`, or the key form `/users('{key}')` (which
@@ -622,6 +628,8 @@ async fn policy(State(sim): Sim, Extension(_ctx): Extension<Ctx>) -> Response {
     let state = sim.lock().policy_state.clone();
     let body = if sim.config.readings.policy_value_wrapped {
         json!({ "value": [policy_json(&state)] })
+    } else if sim.config.readings.value_object {
+        json!({ "value": policy_json(&state) })
     } else {
         policy_json(&state)
     };

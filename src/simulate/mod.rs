@@ -171,6 +171,12 @@ pub struct Readings {
     pub policy_value_wrapped: bool,
     /// What the inventory list does with `$expand=assignTo(…)`.
     pub expand_assign_to: ExpandAssignTo,
+    /// The inventory list's items are methods, each holding its device under `device`
+    /// (all three examples of "List hardwareOathDevices"), not the devices themselves.
+    pub list_nested: bool,
+    /// A single resource (a device GET, the policy GET) comes as `{"value": {…}}`, as the
+    /// docs' examples show it.
+    pub value_object: bool,
     /// The steps around the current one whose codes are accepted. The docs say "about one
     /// step either side" and call the window unverified: `window-strict` accepts only the
     /// current step's code, `window-past-only` the one before too but never the next.
@@ -228,6 +234,8 @@ impl Default for Readings {
             top_limit: None,
             policy_value_wrapped: false,
             expand_assign_to: ExpandAssignTo::Honoured,
+            list_nested: false,
+            value_object: false,
             code_window: CodeWindow::default(),
         }
     }
@@ -235,7 +243,7 @@ impl Default for Readings {
 
 impl Readings {
     /// The named readings, for `oathbulk simulate --reading` and the suites that loop over them.
-    pub const NAMES: [&'static str; 11] = [
+    pub const NAMES: [&'static str; 13] = [
         "default",
         "distinct-method-ids",
         "some-distinct-method-ids",
@@ -246,6 +254,8 @@ impl Readings {
         "expand-ignored",
         "window-strict",
         "window-past-only",
+        "list-nested",
+        "value-object",
         "all",
     ];
 
@@ -263,7 +273,11 @@ impl Readings {
             "expand-ignored" => r.expand_assign_to = ExpandAssignTo::Ignored,
             "window-strict" => r.code_window = CodeWindow { back: 0, ahead: 0 },
             "window-past-only" => r.code_window = CodeWindow { back: 1, ahead: 0 },
+            "list-nested" => r.list_nested = true,
+            "value-object" => r.value_object = true,
             "all" => {
+                r.list_nested = true;
+                r.value_object = true;
                 r.distinct_method_ids = true;
                 r.documented_bulk_answer = true;
                 r.top_limit = Some(TOP_LIMIT_READING);
