@@ -213,6 +213,11 @@ fn import_assign_activate_under_every_reading() {
         // assignTo's user ids: 50 users resolved 15 a request, none one by one.
         let by = |route: &str| state.counters.requests_by_route.get(route).copied().unwrap_or(0);
         assert_eq!((by("graph.list_users"), by("graph.get_user")), (4, 0), "[{reading}]");
+        // 135 creates in two bulk requests, by whichever verb the tenant takes: a refused
+        // PATCH (bulk-post-only: 405) is paid once, then every batch goes by POST.
+        assert_eq!(state.counters.bulk_create_requests, 2, "[{reading}] {:?}", state.counters.requests_by_route);
+        let patches = if config(reading).readings.bulk_post_only { 1 } else { 2 };
+        assert_eq!(by("graph.bulk_create"), patches, "[{reading}] PATCHes");
         assert_eq!(state.devices.len(), 150, "[{reading}] no duplicates");
         for d in &state.devices {
             let n: usize = d.serial_number[2..].parse().unwrap();
@@ -440,4 +445,20 @@ fn a_run_across_a_step_boundary_under_every_code_window() {
         }
         assert_eq!(writes, 30 + c.rejected_codes, "[{reading}] one write per token, plus the questions");
     }
+}
+
+/// A 403 on the bulk verbs refuses the verb, not the credential: one POST each creates every
+/// token, and the run is no auth failure.
+#[test]
+fn a_forbidden_bulk_create_falls_back_to_one_post_each() {
+    let config = SimConfig { bulk_create_forbidden: true, ..config("bulk-post-only") };
+    let t = Tenant::new(Api::Graph, &csv(12, |_| "missing"), config);
+    let csv_path = t.csv.to_str().unwrap().to_string();
+    let r = oathbulk(&t, "import", &[&csv_path, "--max-rate", "2000"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let state = t.state();
+    assert_eq!(state.counters.creates, 12, "every token created once");
+    assert_eq!(state.devices.len(), 12, "no duplicates");
+    assert_eq!(state.counters.bulk_create_requests, 0, "no bulk request was taken");
+    assert!(of_type(&r, "import").iter().all(|rec| rec["status"] == "created"), "{}", r.stdout);
 }

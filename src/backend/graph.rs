@@ -57,6 +57,9 @@ pub struct GraphBackend {
     expand_refused: AtomicBool,
     /// The inventory refused `$top={PAGE}` (400): read at its own page size from now on.
     top_refused: AtomicBool,
+    /// A bulk create's `PATCH` was refused as a verb (400, 404, 405) and its `POST` taken:
+    /// bulk creates go by `POST` for the rest of the run.
+    bulk_by_post: AtomicBool,
 }
 
 impl GraphBackend {
@@ -73,6 +76,7 @@ impl GraphBackend {
             explained_one_404: AtomicBool::new(false),
             expand_refused: AtomicBool::new(false),
             top_refused: AtomicBool::new(false),
+            bulk_by_post: AtomicBool::new(false),
         }
     }
 
@@ -502,7 +506,25 @@ impl GraphBackend {
         }
     }
 
-    /// One bulk `PATCH`. `Ok(Err(e))`: the batch failed as a whole (`e` is why);
+    /// The bulk create's request. The update page names `PATCH` in its "HTTP request" but its
+    /// example, Microsoft's Python snippet and the SDK (from the OpenAPI) send `POST` with the
+    /// same delta body: `PATCH` first (the CSDL's reading), and a refusal of the verb (400,
+    /// 404, 405) sends the same body by `POST`, remembered for the run. Nothing was applied
+    /// by a refused verb, so nothing is sent twice.
+    async fn bulk_call(&self, body: &Value) -> Result<Reply, ApiError> {
+        let url = self.url(DEVICES);
+        if !self.bulk_by_post.load(Ordering::Relaxed) {
+            match self.call(Method::PATCH, &url, Some(body)).await {
+                Err(ApiError::Rejected { status: 400 | 404 | 405, .. }) => {}
+                other => return other,
+            }
+        }
+        let reply = self.call(Method::POST, &url, Some(body)).await?;
+        self.bulk_by_post.store(true, Ordering::Relaxed);
+        Ok(reply)
+    }
+
+    /// One bulk create. `Ok(Err(e))`: the batch failed as a whole (`e` is why);
     /// `Ok(Ok(v))`: one outcome per item, `None` where the answer said nothing of it.
     async fn create_batch(
         &self,
@@ -518,9 +540,11 @@ impl GraphBackend {
             })
             .collect();
         let body = json!({ "@context": "#$delta", "value": value });
-        let reply = match self.call(Method::PATCH, &self.url(DEVICES), Some(&body)).await {
+        let reply = match self.bulk_call(&body).await {
             Ok(r) => r,
-            Err(e @ ApiError::Auth { .. }) => return Err(e),
+            // A 403 on a bulk verb refuses the verb, not the credential: one `POST` each
+            // decides (a refused single write is then the auth failure).
+            Err(e @ ApiError::Auth { status: 401, .. }) => return Err(e),
             Err(e) => return Ok(Err(e)),
         };
         let answer = reply.json();
@@ -849,8 +873,9 @@ impl Backend for GraphBackend {
                 // (which owns retries and Retry-After) may send the whole call again.
                 Ok(Err(e @ ApiError::Throttled { .. })) if !sent_any => return Err(e),
                 Ok(Err(e @ ApiError::Throttled { .. })) => vec![Some(CreateOutcome::Failed(e)); batch.len()],
-                // Refused as a whole (a 4xx applies nothing): one `POST` each, no re-read.
-                Ok(Err(ApiError::Rejected { .. })) => {
+                // Refused as a whole (a 4xx applies nothing; a 403 here refuses the bulk verb,
+                // not the credential): one `POST` each, no re-read.
+                Ok(Err(ApiError::Rejected { .. } | ApiError::Auth { status: 403, .. })) => {
                     maybe_landed = false;
                     vec![None; batch.len()]
                 }

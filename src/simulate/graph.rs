@@ -694,6 +694,11 @@ fn create_one(t: &mut Tenant, item: &Value, now: u64) -> Result<usize, WriteRefu
 
 async fn create_device(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
     let body = parse_body(&ctx, &body)?;
+    if body.get("value").is_some_and(Value::is_array) {
+        // The documented bulk create: `POST` of the delta body (the update page's example,
+        // Microsoft's SDK).
+        return bulk_answer(&sim, &ctx, body);
+    }
     let serial = body.get("serialNumber").and_then(Value::as_str).unwrap_or("").to_string();
     let mut t = sim.lock();
     let d = create_one(&mut t, &body, ctx.now).map_err(|r| write_refusal(&ctx, r, &serial))?;
@@ -703,7 +708,29 @@ async fn create_device(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: By
 /// `PATCH …/hardwareOathDevices` with `{"@context":"#$delta","value":[{"@contentId":"1",…}]}`:
 /// 200 `{"value":[{"@contentId","id","serialNumber","status"} | {"@contentId","serialNumber","error":{code,message}}]}`.
 async fn bulk_create(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
+    if sim.config.readings.bulk_post_only {
+        return Err(graph_error(
+            &ctx,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Request_BadRequest",
+            "The HTTP method 'PATCH' is not allowed on this resource.",
+        ));
+    }
     let body = parse_body(&ctx, &body)?;
+    bulk_answer(&sim, &ctx, body)
+}
+
+/// A bulk create, by either verb: one outcome per item, in order.
+fn bulk_answer(sim: &Arc<Shared>, ctx: &Ctx, body: Value) -> Reply {
+    let ctx = ctx.clone();
+    if sim.config.bulk_create_forbidden {
+        return Err(graph_error(
+            &ctx,
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        ));
+    }
     if sim.config.bulk_create_fails {
         return Err(graph_error(
             &ctx,
@@ -733,7 +760,7 @@ async fn bulk_create(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Byte
         };
         let serial = item.get("serialNumber").and_then(Value::as_str).unwrap_or("").to_string();
         match create_one(&mut t, item, ctx.now) {
-            Ok(d) if documented => out.push(method_json(&sim, &t, d, true)),
+            Ok(d) if documented => out.push(method_json(sim, &t, d, true)),
             Ok(d) => {
                 let mut v = device_json(&t, d);
                 v["@contentId"] = json!(content_id);

@@ -141,6 +141,9 @@ pub struct SimConfig {
     pub bulk_create_fails: bool,
     /// Largest bulk-create payload (items); more → 400. Default 100.
     pub bulk_create_max: usize,
+    /// The bulk create (either verb) answers 403, while one `POST` per device is allowed: a
+    /// refused bulk verb is not a refused credential.
+    pub bulk_create_forbidden: bool,
     /// The readings of Microsoft's docs the client must survive (docs/graph-api.md).
     pub readings: Readings,
 }
@@ -177,6 +180,9 @@ pub struct Readings {
     /// A single resource (a device GET, the policy GET) comes as `{"value": {…}}`, as the
     /// docs' examples show it.
     pub value_object: bool,
+    /// Bulk create only as the update page's example and Microsoft's SDK have it: `POST`
+    /// of the delta body; a `PATCH` of the collection is 405.
+    pub bulk_post_only: bool,
     /// The steps around the current one whose codes are accepted. The docs say "about one
     /// step either side" and call the window unverified: `window-strict` accepts only the
     /// current step's code, `window-past-only` the one before too but never the next.
@@ -236,6 +242,7 @@ impl Default for Readings {
             expand_assign_to: ExpandAssignTo::Honoured,
             list_nested: false,
             value_object: false,
+            bulk_post_only: false,
             code_window: CodeWindow::default(),
         }
     }
@@ -243,7 +250,7 @@ impl Default for Readings {
 
 impl Readings {
     /// The named readings, for `oathbulk simulate --reading` and the suites that loop over them.
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 14] = [
         "default",
         "distinct-method-ids",
         "some-distinct-method-ids",
@@ -256,6 +263,7 @@ impl Readings {
         "window-past-only",
         "list-nested",
         "value-object",
+        "bulk-post-only",
         "all",
     ];
 
@@ -275,7 +283,9 @@ impl Readings {
             "window-past-only" => r.code_window = CodeWindow { back: 1, ahead: 0 },
             "list-nested" => r.list_nested = true,
             "value-object" => r.value_object = true,
+            "bulk-post-only" => r.bulk_post_only = true,
             "all" => {
+                r.bulk_post_only = true;
                 r.list_nested = true;
                 r.value_object = true;
                 r.distinct_method_ids = true;
@@ -339,6 +349,7 @@ impl Default for SimConfig {
             policy_state: "enabled".into(),
             bulk_create_fails: false,
             bulk_create_max: 100,
+            bulk_create_forbidden: false,
             readings: Readings::default(),
         }
     }
@@ -384,6 +395,7 @@ impl std::fmt::Debug for SimConfig {
             .field("policy_state", &self.policy_state)
             .field("bulk_create_fails", &self.bulk_create_fails)
             .field("bulk_create_max", &self.bulk_create_max)
+            .field("bulk_create_forbidden", &self.bulk_create_forbidden)
             .field("readings", &self.readings)
             .finish()
     }
