@@ -462,3 +462,25 @@ fn a_forbidden_bulk_create_falls_back_to_one_post_each() {
     assert_eq!(state.counters.bulk_create_requests, 0, "no bulk request was taken");
     assert!(of_type(&r, "import").iter().all(|rec| rec["status"] == "created"), "{}", r.stdout);
 }
+
+/// A small run looks its serials up with `$filter`; the docs do not say whether the filter
+/// compares case-sensitively. Serials written in another case than the tenant's are found
+/// under either reading (a miss of the filter is looked for in the whole list), and each
+/// token is activated once.
+#[test]
+fn a_small_run_finds_serials_in_another_case_under_either_filter_reading() {
+    for reading in ["default", "serial-case-sensitive"] {
+        let t = Tenant::new(Api::Graph, &csv(3, |_| "assigned"), config(reading));
+        let lower = std::fs::read_to_string(&t.csv).unwrap().replace(",SN", ",sn");
+        let path = t.path("lower.csv");
+        std::fs::write(&path, lower).unwrap();
+        let r = oathbulk(&t, "activate", &[path.to_str().unwrap(), "--max-rate", "2000"]);
+        assert_eq!(r.code, 0, "[{reading}] {}", r.stdout);
+        let acts = of_type(&r, "activation");
+        assert_eq!(acts.len(), 3, "[{reading}]");
+        assert!(acts.iter().all(|a| a["status"] == "activated"), "[{reading}] {acts:?}");
+        let state = t.state();
+        assert_clean(&state, reading);
+        assert!(state.devices.iter().all(|d| d.status == "activated" && d.activations == 1), "[{reading}]");
+    }
+}

@@ -756,6 +756,13 @@ impl Backend for GraphBackend {
             for (serial, _) in wanted {
                 out.extend(self.inventory(Some(serial)).await?);
             }
+            // The docs do not say whether the filter compares serials case-sensitively: a
+            // serial it did not find is looked for in the whole list, compared without case
+            // (a small run must not call 'not in the tenant' what a large one finds).
+            let found = |serial: &str| out.iter().any(|d| d.token.serial.eq_ignore_ascii_case(serial));
+            if wanted.iter().any(|(serial, _)| !found(serial)) {
+                out = self.list_all().await?;
+            }
             out
         };
         self.name_holders(&mut out, wanted).await?;

@@ -190,9 +190,12 @@ fn parse_filter(text: &str) -> Result<Vec<Clause>, String> {
     }
 }
 
-fn matches(t: &Tenant, d: usize, clauses: &[Clause]) -> bool {
+/// `case_sensitive`: the reading `serial-case-sensitive` (the docs do not say how the
+/// filter compares serials).
+fn matches(t: &Tenant, d: usize, clauses: &[Clause], case_sensitive: bool) -> bool {
     let dev = &t.devices[d];
     clauses.iter().all(|c| match c {
+        Clause::Serial(s) if case_sensitive => dev.serial == *s,
         Clause::Serial(s) => dev.serial.eq_ignore_ascii_case(s),
         Clause::Status(st) => dev.status == *st,
     })
@@ -258,7 +261,7 @@ async fn list_devices(State(sim): Sim, Extension(ctx): Extension<Ctx>, RawQuery(
     let mut value = Vec::with_capacity(page.min(t.devices.len()));
     let mut next = None;
     for d in start..t.devices.len() {
-        if !t.live(d) || !matches(&t, d, &clauses) {
+        if !t.live(d) || !matches(&t, d, &clauses, sim.config.readings.serial_case_sensitive) {
             continue;
         }
         if value.len() == page {

@@ -183,6 +183,9 @@ pub struct Readings {
     /// Bulk create only as the update page's example and Microsoft's SDK have it: `POST`
     /// of the delta body; a `PATCH` of the collection is 405.
     pub bulk_post_only: bool,
+    /// `$filter=serialNumber eq '…'` compares serials case-sensitively (the docs do not say;
+    /// serials themselves are unique whatever their case).
+    pub serial_case_sensitive: bool,
     /// The steps around the current one whose codes are accepted. The docs say "about one
     /// step either side" and call the window unverified: `window-strict` accepts only the
     /// current step's code, `window-past-only` the one before too but never the next.
@@ -243,6 +246,7 @@ impl Default for Readings {
             list_nested: false,
             value_object: false,
             bulk_post_only: false,
+            serial_case_sensitive: false,
             code_window: CodeWindow::default(),
         }
     }
@@ -250,7 +254,7 @@ impl Default for Readings {
 
 impl Readings {
     /// The named readings, for `oathbulk simulate --reading` and the suites that loop over them.
-    pub const NAMES: [&'static str; 14] = [
+    pub const NAMES: [&'static str; 15] = [
         "default",
         "distinct-method-ids",
         "some-distinct-method-ids",
@@ -264,6 +268,7 @@ impl Readings {
         "list-nested",
         "value-object",
         "bulk-post-only",
+        "serial-case-sensitive",
         "all",
     ];
 
@@ -284,7 +289,9 @@ impl Readings {
             "list-nested" => r.list_nested = true,
             "value-object" => r.value_object = true,
             "bulk-post-only" => r.bulk_post_only = true,
+            "serial-case-sensitive" => r.serial_case_sensitive = true,
             "all" => {
+                r.serial_case_sensitive = true;
                 r.bulk_post_only = true;
                 r.list_nested = true;
                 r.value_object = true;
