@@ -844,10 +844,6 @@ impl Backend for GraphBackend {
         policy_state_of(&body).map(Some)
     }
 
-    async fn enable_policy(&self) -> Result<(), ApiError> {
-        self.call(Method::PATCH, &self.url(POLICY), Some(&json!({ "state": "enabled" }))).await.map(|_| ())
-    }
-
     async fn create_devices(&self, devices: &[NewDevice]) -> Result<Vec<CreateOutcome>, ApiError> {
         let mut out: Vec<Option<CreateOutcome>> = vec![None; devices.len()];
         // assignTo takes the user's object id: resolve them all first, 15 a request.

@@ -174,12 +174,6 @@ pub trait Backend: Send + Sync + 'static {
         async { Ok(None) }
     }
 
-    /// Turn the hardware OATH policy on (propagation can take up to an hour).
-    fn enable_policy(&self) -> impl Future<Output = Result<(), ApiError>> + Send {
-        let e = not_supported(self.name(), "changing the hardware OATH policy");
-        async move { Err(e) }
-    }
-
     /// Create tokens in the inventory; one outcome per input, in order. Transient failures
     /// and throttling are handled inside (re-reading the tenant before re-sending, so
     /// nothing is created twice). `Err`: nothing was attempted.
