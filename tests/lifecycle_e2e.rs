@@ -480,3 +480,49 @@ fn a_csv_of_serials_alone_changes_whoever_holds_each_token() {
     assert_eq!(t.state().counters.writes, writes);
     assert_eq!(t.state().device("SN00009").unwrap().status, "activated");
 }
+
+/// A file without manufacturer and model (Entra requires both to create a token): `check`
+/// names the rows, `import` refuses them row by row and creates the others, and
+/// `--manufacturer`/`--model` fill the empty cells. Nothing is ever sent empty (the
+/// simulator refuses a create without them, as the CSDL does).
+#[test]
+fn rows_without_manufacturer_or_model_are_named_refused_or_filled() {
+    // Rows 0 and 1 lack both; the others carry them.
+    let full = csv(4, |_| "missing");
+    let text: String = full
+        .lines()
+        .enumerate()
+        .map(|(i, line)| match i {
+            1 | 2 => line.replace(",Acme,T0,", ",,,").replace(",Acme,T1,", ",,,") + "\n",
+            _ => format!("{line}\n"),
+        })
+        .collect();
+    let t = Tenant::new(Api::Graph, &text, SimConfig::default());
+    let path = t.csv.to_str().unwrap().to_string();
+
+    let check = Run::from(Command::new(env!("CARGO_BIN_EXE_oathbulk")).args(["check", &path]).output().unwrap());
+    assert_eq!(check.code, 0, "a warning, not an error: {}", check.stdout);
+    let finding =
+        records(&check, "finding").into_iter().find(|r| r["code"] == "missing_manufacturer_model").expect("named");
+    assert_eq!(finding["lines"], serde_json::json!([2, 3]), "{finding}");
+
+    let r = run(&t, "import", &[&path], 4);
+    assert_eq!(r.code, 1, "two rows failed: {}", r.stderr);
+    let imports = by_serial(&r, "import");
+    for serial in ["SN00000", "SN00001"] {
+        assert_eq!(imports[serial]["status"], "failed", "{}", imports[serial]);
+        assert_eq!(imports[serial]["error_code"], "missing_manufacturer_model");
+    }
+    for serial in ["SN00002", "SN00003"] {
+        assert_eq!(imports[serial]["status"], "created", "{}", imports[serial]);
+    }
+    assert!(t.state().device("SN00000").is_none(), "never sent empty");
+
+    let r = run(&t, "import", &[&path, "--manufacturer", "Token2", "--model", "C302"], 4);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let state = t.state();
+    let d = state.device("SN00000").expect("created with the defaults");
+    assert_eq!((d.manufacturer.as_str(), d.model.as_str()), ("Token2", "C302"));
+    let kept = state.device("SN00002").unwrap();
+    assert_eq!(kept.manufacturer, "Acme", "a row's own cell wins over the default");
+}

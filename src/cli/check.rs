@@ -32,6 +32,8 @@ pub fn run(args: CheckArgs) -> Result<i32> {
     let mut tally = crate::inventory::rules::Tally::default();
     let mut findings = Vec::new();
     let mut bad_lines = std::collections::BTreeSet::new();
+    // Rows `import` could not create as they stand (Entra requires both).
+    let mut without_make = Vec::new();
     for row in rows {
         summary.rows += 1;
         match row {
@@ -42,6 +44,9 @@ pub fn run(args: CheckArgs) -> Result<i32> {
             }
             Ok(row) => {
                 tally.add(&row.serial, &row.upn, row.line);
+                if row.manufacturer.trim().is_empty() || row.model.trim().is_empty() {
+                    without_make.push(row.line);
+                }
                 if let Some(secret) = &row.secret {
                     if secret.bits() < RECOMMENDED_MIN_BITS {
                         findings.push(Finding {
@@ -78,6 +83,21 @@ pub fn run(args: CheckArgs) -> Result<i32> {
             message: format!("{upn} has {} tokens; Entra allows at most {MAX_TOKENS_PER_USER} per user", lines.len()),
             lines,
             upn: Some(upn),
+            serial: None,
+        });
+    }
+    if !without_make.is_empty() {
+        findings.push(Finding {
+            severity: Severity::Warn,
+            code: crate::lifecycle::import::MISSING_MAKE.into(),
+            message: format!(
+                "{} row(s) without a manufacturer or a model: Entra requires both to create a token, so `import` \
+                 refuses such rows unless --manufacturer/--model fill them (activating tokens already imported \
+                 needs neither)",
+                without_make.len()
+            ),
+            lines: without_make,
+            upn: None,
             serial: None,
         });
     }

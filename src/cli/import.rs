@@ -44,6 +44,14 @@ pub struct ImportArgs {
     /// After the import, activate the rows' tokens in the same run (assigning them where needed).
     #[arg(long, help_heading = "Import")]
     pub activate: bool,
+    /// The manufacturer for rows whose cell is empty or whose file has no such column
+    /// (Entra requires one to create a token).
+    #[arg(long, value_name = "NAME", help_heading = "Import")]
+    pub manufacturer: Option<String>,
+    /// The model for rows whose cell is empty or whose file has no such column (Entra
+    /// requires one to create a token).
+    #[arg(long, value_name = "NAME", help_heading = "Import")]
+    pub model: Option<String>,
 }
 
 pub fn run(args: ImportArgs) -> Result<i32> {
@@ -135,7 +143,12 @@ async fn go<B: Backend>(
     if !backend.capabilities().assign && !args.assign {
         diag.info("the portal backend assigns every uploaded token to its row's user");
     }
-    let opts = import::ImportOptions { dry_run: options.dry_run, assign: args.assign };
+    let opts = import::ImportOptions {
+        dry_run: options.dry_run,
+        assign: args.assign,
+        manufacturer: args.manufacturer.clone(),
+        model: args.model.clone(),
+    };
     let imported = import::run(&shared, rows, &settled_import, &opts, &mut sink).await?;
     interrupt.abort();
     if !args.activate || imported.fatal.is_some() || shared.stopped() {

@@ -26,7 +26,14 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// Assign each token to its row's user (`--assign`). The portal always assigns.
     pub assign: bool,
+    /// `--manufacturer`, `--model`: for rows whose cell is empty (or whose file has no such
+    /// column). Entra requires both to create a token; none is ever sent empty.
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
 }
+
+/// A row's token to create lacks a manufacturer or a model, even after the defaults.
+pub const MISSING_MAKE: &str = "missing_manufacturer_model";
 
 /// What an import leaves for the activation that may follow (`--activate`).
 pub struct Imported {
@@ -71,14 +78,36 @@ fn with_error(mut r: ImportRecord, e: &ApiError) -> ImportRecord {
     r
 }
 
-fn new_device(row: &Row, assign_to: bool) -> Option<NewDevice> {
+/// The row's cell, or the default for an empty one.
+fn or_default(cell: &str, default: &Option<String>) -> String {
+    let cell = cell.trim();
+    if cell.is_empty() {
+        default.as_deref().unwrap_or("").trim().to_string()
+    } else {
+        cell.to_string()
+    }
+}
+
+/// What a row to create lacks (`manufacturer`, `model`), after the defaults.
+fn lacks_make(row: &Row, options: &ImportOptions) -> Vec<&'static str> {
+    let mut missing = Vec::new();
+    if or_default(&row.manufacturer, &options.manufacturer).is_empty() {
+        missing.push("manufacturer");
+    }
+    if or_default(&row.model, &options.model).is_empty() {
+        missing.push("model");
+    }
+    missing
+}
+
+fn new_device(row: &Row, assign_to: bool, options: &ImportOptions) -> Option<NewDevice> {
     Some(NewDevice {
         serial: row.serial.clone(),
         secret: row.secret.clone()?,
         time_interval: row.time_interval,
         hash: row.hash,
-        manufacturer: row.manufacturer.clone(),
-        model: row.model.clone(),
+        manufacturer: or_default(&row.manufacturer, &options.manufacturer),
+        model: or_default(&row.model, &options.model),
         display_name: row.display_name.clone(),
         assign_to: assign_to.then(|| row.upn.clone()),
     })
@@ -182,7 +211,18 @@ pub async fn run<B: Backend>(
                 continue;
             }
         }
+        let missing = if found.is_empty() { lacks_make(&row, options) } else { Vec::new() };
         match found {
+            [] if !missing.is_empty() => {
+                let mut rec = record(&row, ImportStatus::Failed, None);
+                rec.error_code = Some(MISSING_MAKE.into());
+                rec.error_message = Some(format!(
+                    "Entra needs a manufacturer and a model to create a token, and this row has no {}: fill the \
+                     column, or pass --manufacturer/--model",
+                    missing.join(" and no ")
+                ));
+                out.settle(rec, None)?;
+            }
             [] if options.dry_run => out.settle(record(&row, ImportStatus::WouldCreate, None), None)?,
             [] => to_create.push(row),
             [d] => {
@@ -229,7 +269,7 @@ pub async fn run<B: Backend>(
             }
             continue;
         }
-        let new: Vec<NewDevice> = rows.iter().filter_map(|r| new_device(r, assign)).collect();
+        let new: Vec<NewDevice> = rows.iter().filter_map(|r| new_device(r, assign, options)).collect();
         if new.len() != rows.len() {
             anyhow::bail!("import needs the CSV's secret key column");
         }

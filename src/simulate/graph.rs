@@ -671,13 +671,17 @@ fn new_device(body: &Value) -> Result<NewDevice, String> {
         None => HashFunction::Sha1,
         Some(h) => HashFunction::parse(&h).ok_or("The property 'hashFunction' must be hmacsha1 or hmacsha256.")?,
     };
+    // Both are required by the CSDL (and marked Required in the docs).
+    let manufacturer =
+        text("manufacturer").filter(|s| !s.trim().is_empty()).ok_or("The property 'manufacturer' is required.")?;
+    let model = text("model").filter(|s| !s.trim().is_empty()).ok_or("The property 'model' is required.")?;
     Ok(NewDevice {
         serial,
         secret: secret.bytes().to_vec(),
         period,
         hash,
-        manufacturer: text("manufacturer").unwrap_or_default(),
-        model: text("model").unwrap_or_default(),
+        manufacturer,
+        model,
         display_name: text("displayName"),
     })
 }
