@@ -42,6 +42,13 @@ pub const RAMP_EVERY: Duration = Duration::from_millis(150);
 /// the first 429 comes back are refused too, as many as the last step overshoots (at 100/s:
 /// 4 with doubling, 2 with 1.5; the shorter step makes up the slower climb).
 pub const RAMP_FACTOR: f64 = 1.5;
+/// The ramp raises the pace no higher than this. When a window closes, every write in
+/// flight is refused (pace × latency: 16 at 320/s and 50 ms, twice what the pace table's
+/// requests-per-token targets leave for the mixed case), and a window's burst gains nothing
+/// from a faster pace. It is six times the fastest write limit Graph documents (3,000 per
+/// 150 s); a tenant known to be faster is told so with `--max-rate`, which starts there.
+/// (Ending the ramp at its top and searching on put the sliding window back at 17 429s.)
+pub const RAMP_MAX: f64 = 128.0;
 /// The first 429 ends the ramp at this share of the pace that drew it.
 pub const FIRST_CUT: f64 = 0.25;
 /// A 429 without an estimate steps back to this share of the pace that drew it.
@@ -209,7 +216,7 @@ impl RateControl for Adaptive {
     fn accepted(&mut self, sent: Instant, now: Instant) {
         if let Some(Some(due)) = self.ramp {
             if sent >= due || !self.ramp_waits {
-                self.set(self.rate * RAMP_FACTOR, now);
+                self.set((self.rate * RAMP_FACTOR).min(RAMP_MAX.max(self.rate)), now);
                 self.ramp = Some(None);
                 self.last_growth = now;
             }

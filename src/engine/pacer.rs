@@ -24,7 +24,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 
-pub use super::control::{FIRST_CUT, MIN_RATE, PLATEAU, PLATEAU_MAX, RAMP_EVERY, RAMP_FACTOR, START_RATE, STEP_BACK};
+pub use super::control::{
+    FIRST_CUT, MIN_RATE, PLATEAU, PLATEAU_MAX, RAMP_EVERY, RAMP_FACTOR, RAMP_MAX, START_RATE, STEP_BACK,
+};
 pub use super::schedule::CATCH_UP;
 
 /// The pacer's mechanisms, each of which must earn its place in the pace table (issue 24):
@@ -249,9 +251,15 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn ramps_up_while_writes_succeed() {
         let p = Pacer::new(PaceMode::Adaptive { ceiling: None });
-        write_freely(&p, Instant::now(), RAMP_EVERY * 5 + Duration::from_millis(10));
-        // Raised at least four times in five periods (each raise waits for an answer).
-        assert!(p.rate().unwrap() >= START_RATE * RAMP_FACTOR.powi(4) * 0.999, "rate {:?}", p.rate());
+        let t0 = Instant::now();
+        let t1 = write_freely(&p, t0, RAMP_EVERY * 3 + Duration::from_millis(10));
+        // Raised at least twice in three periods (each raise waits for an answer)…
+        assert!(p.rate().unwrap() >= START_RATE * RAMP_FACTOR.powi(2) * 0.999, "rate {:?}", p.rate());
+        // …up to its top, and no further (a faster tenant is told with --max-rate).
+        write_freely(&p, t1, Duration::from_secs(5));
+        assert_eq!(p.rate(), Some(RAMP_MAX), "the ramp's top");
+        let told = Pacer::new(PaceMode::Adaptive { ceiling: Some(500.0) });
+        assert_eq!(told.rate(), Some(500.0), "a told pace starts where it was told, above the ramp's top");
     }
 
     #[tokio::test(start_paused = true)]
