@@ -29,8 +29,91 @@ impl JournalHeader {
             command: command.into(),
             backend: format!("{backend:?}").to_lowercase(),
             tenant,
+            origin: None,
+            simulated: None,
             time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         }
+    }
+
+    /// The same header, naming where the run's requests go (`scheme://host:port`) and
+    /// whether that is a `--simulate` rehearsal.
+    pub fn at(mut self, origin: &str, simulated: bool) -> Self {
+        self.origin = Some(origin.to_string());
+        self.simulated = Some(simulated);
+        self
+    }
+
+    fn describe(&self) -> String {
+        let kind = if self.simulated == Some(true) { "a --simulate rehearsal" } else { "a run" };
+        format!(
+            "{kind} on {} at {} (tenant {})",
+            self.backend,
+            self.origin.as_deref().unwrap_or("an unrecorded origin"),
+            self.tenant.as_deref().unwrap_or("unknown")
+        )
+    }
+}
+
+/// How the journal `written` (its header) differs from the run `now` would write: `None`
+/// when they agree. A rehearsal's in-process simulator listens on a new port every time, so
+/// two rehearsals are not told apart by origin (the tenant read decides what is done).
+pub fn context_mismatch(written: &JournalHeader, now: &JournalHeader) -> Option<String> {
+    if written.origin.is_none() || written.simulated.is_none() {
+        return Some(format!(
+            "it was written by oathbulk {} without the backend, origin and tenant of its run, so it cannot be \
+             told apart from a rehearsal or another tenant's journal",
+            written.version
+        ));
+    }
+    let mut diffs = Vec::new();
+    if !written.backend.eq_ignore_ascii_case(&now.backend) {
+        diffs.push(format!("backend {} there, {} here", written.backend, now.backend));
+    }
+    let both_rehearsals = written.simulated == Some(true) && now.simulated == Some(true);
+    if written.simulated != now.simulated {
+        let kind = |h: &JournalHeader| if h.simulated == Some(true) { "a --simulate rehearsal" } else { "a real run" };
+        diffs.push(format!("{} there, {} here", kind(written), kind(now)));
+    }
+    if !both_rehearsals {
+        if written.origin != now.origin {
+            diffs.push(format!(
+                "origin {} there, {} here",
+                written.origin.as_deref().unwrap_or("?"),
+                now.origin.as_deref().unwrap_or("?")
+            ));
+        }
+        let fold = |t: &Option<String>| t.as_deref().map(str::to_lowercase);
+        if fold(&written.tenant) != fold(&now.tenant) {
+            diffs.push(format!(
+                "tenant {} there, {} here",
+                written.tenant.as_deref().unwrap_or("unknown"),
+                now.tenant.as_deref().unwrap_or("unknown")
+            ));
+        }
+    }
+    (!diffs.is_empty())
+        .then(|| format!("it records {}, and this is {}: {}", written.describe(), now.describe(), diffs.join("; ")))
+}
+
+/// `--resume` trusts a journal only when it was written for the run it resumes: same
+/// backend, origin, tenant, and rehearsal or not. A journal too old to say is refused.
+pub fn check_resumable(path: &Path, now: &JournalHeader) -> Result<()> {
+    let file = match open_options(false).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(open_error(path, e)),
+    };
+    if file.metadata()?.len() == 0 {
+        return Ok(());
+    }
+    let written = read_header(&file, path)?;
+    match context_mismatch(&written, now) {
+        None => Ok(()),
+        Some(why) => bail!(
+            "journal {} cannot be resumed here: {why}. Its rows were not done by this run's tenant; start a new \
+             journal (another --journal FILE, without --resume)",
+            path.display()
+        ),
     }
 }
 
@@ -38,6 +121,8 @@ impl JournalHeader {
 pub struct Journal {
     file: File,
     path: PathBuf,
+    /// The header already in the file (`None`: the file was empty; `begin` writes one).
+    existing: Option<JournalHeader>,
 }
 
 /// Open without following a symlink in the last component (unix: `O_NOFOLLOW`).
@@ -80,17 +165,46 @@ impl Journal {
     /// Open for appending under an exclusive lock. A new (or empty) file gets `header`; an
     /// existing one must already start with a header (a resumed run keeps its own).
     pub fn open(path: &Path, header: &JournalHeader) -> Result<Self> {
+        let mut journal = Self::open_locked(path)?;
+        journal.begin(header)?;
+        Ok(journal)
+    }
+
+    /// Open and lock before any request, writing nothing yet: the header names the tenant,
+    /// known only once signed in ([`Journal::begin`]).
+    pub fn open_locked(path: &Path) -> Result<Self> {
         let file = open_options(true).open(path).map_err(|e| open_error(path, e))?;
         lock(&file, path)?;
-        let mut journal = Self { file, path: path.to_path_buf() };
+        let mut journal = Self { file, path: path.to_path_buf(), existing: None };
         let len = journal.file.metadata()?.len();
-        if len == 0 {
-            journal.append(&Record::JournalHeader(header.clone()))?;
-            return Ok(journal);
+        if len > 0 {
+            journal.existing = Some(read_header(&journal.file, path)?);
+            journal.heal_torn_tail(len)?;
         }
-        read_header(&journal.file, path)?;
-        journal.heal_torn_tail(len)?;
         Ok(journal)
+    }
+
+    /// Start writing: a new file gets `header`; an existing one keeps its own, and one that
+    /// records another run's context (another tenant, origin, backend, or a rehearsal) is
+    /// refused — one journal, one tenant, or `undo` would act on the wrong one's lines.
+    pub fn begin(&mut self, header: &JournalHeader) -> Result<()> {
+        match &self.existing {
+            None => {
+                self.append(&Record::JournalHeader(header.clone()))?;
+                self.existing = Some(header.clone());
+                Ok(())
+            }
+            // A journal from before the context was recorded is appended to as before
+            // (`--resume` refuses to trust it: `check_resumable`).
+            Some(old) if old.origin.is_none() => Ok(()),
+            Some(old) => match context_mismatch(old, header) {
+                None => Ok(()),
+                Some(why) => bail!(
+                    "journal {} belongs to another run: {why}; give this run its own --journal FILE",
+                    self.path.display()
+                ),
+            },
+        }
     }
 
     /// A kill mid-write can leave a last line without its newline; start the next record

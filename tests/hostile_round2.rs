@@ -597,3 +597,99 @@ fn a_base_url_with_userinfo_is_refused_before_anything_is_sent() {
     std::thread::sleep(Duration::from_millis(200));
     assert!(proxy.received().is_empty(), "nothing was sent to the host after '@'");
 }
+
+fn activated(t: &Tenant) -> usize {
+    t.state().devices.iter().filter(|d| d.status == "activated").count()
+}
+
+/// Issue 27 item 5: the README's rehearsal journal, then the real run with `--resume`,
+/// skipped every row. A journal names its run's backend, origin, tenant and rehearsal-or-not;
+/// `--resume` refuses another's (exit 2, the difference named) before any write.
+#[test]
+fn resume_refuses_a_journal_from_a_rehearsal_or_another_origin() {
+    let t = Tenant::new(Api::Graph, &csv(6, |_| "assigned"), SimConfig::default());
+    let csv_path = t.csv.to_str().unwrap().to_string();
+    // The rehearsal: an in-process simulated tenant, every row "activated" there.
+    let rehearsal = oathbulk(
+        t.dir.path(),
+        &["activate", &csv_path, "--simulate", "--journal", "run.jsonl", "--progress", "none"],
+        &[],
+    );
+    assert_eq!(rehearsal.code, 0, "{}", rehearsal.stderr);
+    let header: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(t.path("run.jsonl")).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!(header["simulated"], true, "{header}");
+    assert!(header["origin"].as_str().unwrap().starts_with("http://127.0.0.1:"), "{header}");
+
+    // The real run resumes it: refused, nothing written, the tenant untouched.
+    let writes = t.state().counters.writes;
+    let r = t.run(&["--journal", "run.jsonl", "--resume"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("cannot be resumed") && r.stdout.contains("rehearsal"), "{}", r.stdout);
+    assert_eq!(t.state().counters.writes, writes);
+    assert_eq!(activated(&t), 0);
+    // `import --resume` likewise.
+    let imp = oathbulk(
+        t.dir.path(),
+        &["import", &csv_path, "--simulate", "--journal", "import.jsonl", "--progress", "none"],
+        &[],
+    );
+    assert_eq!(imp.code, 0, "{}", imp.stderr);
+    let r = run(&t, bare(&t, "import", &[&csv_path, "--journal", "import.jsonl", "--resume"]));
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("cannot be resumed"), "{}", r.stdout);
+    assert_eq!(t.state().counters.writes, writes);
+
+    // A real run's journal, resumed against another tenant (another origin): refused too.
+    let first = t.run(&["--journal", "real.jsonl"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(activated(&t), 6);
+    let other = Tenant::new(Api::Graph, &csv(6, |_| "assigned"), SimConfig::default());
+    let journal = t.path("real.jsonl");
+    let r = other.run(&["--journal", journal.to_str().unwrap(), "--resume"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("origin"), "the difference is named: {}", r.stdout);
+    assert_eq!(activated(&other), 0);
+    // Appending to it without --resume is refused as well: one journal, one tenant.
+    let r = other.run(&["--journal", journal.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("belongs to another run"), "{}", r.stdout);
+}
+
+/// Issue 27 item 5: a journal records the token's tenant (`tid`); one from another tenant
+/// is refused by `--resume`.
+#[test]
+fn resume_refuses_a_journal_from_another_tenant_id() {
+    let claims = serde_json::json!({"tid": "11111111-aaaa-4aaa-8aaa-111111111111",
+        "aud": "https://graph.microsoft.com", "exp": common::now() + 3600});
+    let t = Tenant::with_token(Api::Graph, &csv(3, |_| "assigned"), &common::jwt(claims), SimConfig::default());
+    let first = t.run(&["--journal", "run.jsonl"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let text = std::fs::read_to_string(t.path("run.jsonl")).unwrap();
+    assert!(text.lines().next().unwrap().contains("\"tenant\":\"11111111-aaaa-4aaa-8aaa-111111111111\""), "{text}");
+    // The same file as if written in another tenant.
+    std::fs::write(t.path("run.jsonl"), text.replace("11111111-aaaa", "22222222-bbbb")).unwrap();
+    let r = t.run(&["--journal", "run.jsonl", "--resume"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("tenant 22222222-bbbb-4aaa-8aaa-111111111111 there"), "{}", r.stdout);
+}
+
+/// Issue 27 item 5: `--resume` skips a journaled row only where the tenant agrees; a token
+/// the journal says was activated but is not active now (deactivated since) is activated.
+#[test]
+fn resume_activates_a_journaled_row_the_tenant_shows_not_active() {
+    let t = Tenant::new(Api::Graph, &csv(6, |_| "assigned"), SimConfig::default());
+    let first = t.run(&["--journal", "run.jsonl"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(activated(&t), 6);
+    let off = run(&t, bare(&t, "deactivate", &["--serial", "SN00001"]));
+    assert_eq!(off.code, 0, "{}\n{}", off.stdout, off.stderr);
+    assert_eq!(activated(&t), 5);
+    let r = t.run(&["--journal", "run.jsonl", "--resume"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.status_of("SN00001"), "activated", "{}", r.stdout);
+    for s in ["SN00000", "SN00002", "SN00005"] {
+        assert_eq!(r.status_of(s), "skipped", "{}", r.stdout);
+    }
+    assert_eq!(activated(&t), 6);
+}
