@@ -693,3 +693,53 @@ fn resume_activates_a_journaled_row_the_tenant_shows_not_active() {
     }
     assert_eq!(activated(&t), 6);
 }
+
+/// Issue 27 item 3: the row's own seed written a second time in another encoding (spaced or
+/// colon hex, Base64 as PSKC writes it, dotted or underscored Base32), or under a column
+/// named as a secret, is a secret: `list` prints none of it and scripts do not see it.
+#[test]
+fn a_seed_in_another_encoding_or_a_secret_named_column_is_never_printed() {
+    use base64::Engine as _;
+    let n = 1000;
+    let mut text = String::from("upn,serial number,secret key,Notes,Alt,Fingerprint,PSKC,Dotted,Under,Seed (hex)\n");
+    let mut encodings = Vec::new();
+    for i in 0..n {
+        let b32 = common::seed_for(i);
+        let bytes = data_encoding::BASE32_NOPAD.decode(b32.as_bytes()).unwrap();
+        let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let spaced = hex.join(" ");
+        let colon = hex.join(":").to_uppercase();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        let groups: Vec<String> = b32.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+        let dotted = groups.join(".");
+        let under = groups.join("_").to_lowercase();
+        let plain_hex = hex.concat();
+        text.push_str(&format!(
+            "user{}@contoso.com,SN{i:05},{b32},note {i},{spaced},{colon},{b64},{dotted},{under},{plain_hex}\n",
+            i / 3
+        ));
+        encodings.push(vec![b32, spaced, colon, b64, dotted, under, plain_hex]);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.csv");
+    std::fs::write(&path, &text).unwrap();
+    let p = path.to_str().unwrap();
+    for extra in [&[][..], &["--format", "table"][..], &["--where", "row.extra.len() == 1"][..]] {
+        let mut args = vec!["list", p];
+        args.extend_from_slice(extra);
+        let out = Command::new(env!("CARGO_BIN_EXE_oathbulk")).args(&args).stdin(Stdio::null()).output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        // Every row is listed (none refused, none filtered: a script sees `Notes` alone).
+        assert_eq!(stdout.matches("SN0").count(), n, "{args:?}: {}", &stdout[..stdout.len().min(2000)]);
+        if !extra.contains(&"table") {
+            assert!(stdout.contains("\"extra\":{\"Notes\":\"note 999\"}"), "a benign extra column stays, alone");
+        }
+        for (i, forms) in encodings.iter().enumerate() {
+            for form in forms {
+                assert!(!stdout.contains(form.as_str()), "{args:?}: row {i}'s seed printed as {form}");
+                assert!(!stderr.contains(form.as_str()), "{args:?}: row {i}'s seed on stderr");
+            }
+        }
+    }
+}

@@ -8,7 +8,7 @@
 
 use super::columns::{field_for, normalise, Field};
 use super::lines::{content, split, Cells, Line, Lines, MAX_LINE_BYTES};
-use super::secret::{looks_like_seed, quote_cell, SecretFormat, SecretKey};
+use super::secret::{encodes_seed, looks_like_seed, names_a_secret, quote_cell, SecretFormat, SecretKey};
 use super::{is_upn, Row, RowError};
 use crate::otp::HashFunction;
 use anyhow::{bail, Context, Result};
@@ -271,6 +271,7 @@ impl Inventory {
         }
         // Per unknown column: (non-empty values, of which seed-like, of which user-like).
         let mut seen = vec![(0usize, 0usize, 0usize); self.columns.len()];
+        let has_secret = self.has(Field::Secret);
         for (_, line) in &self.ahead {
             let Line::Text(text) = line else { continue };
             if split(&mut self.splitter, content(text), &mut self.cells).is_err()
@@ -282,7 +283,10 @@ impl Inventory {
                 let cell = self.cells.text(i).unwrap_or("").trim();
                 if !cell.is_empty() {
                     seen[i].0 += 1;
-                    seen[i].1 += usize::from(looks_like_seed(cell));
+                    // Beside a secret column, one named as a secret is never kept, so never
+                    // shown: no refusal. Without one, it is likely the seed column misnamed.
+                    let hidden = has_secret && names_a_secret(&self.headers[i]);
+                    seen[i].1 += usize::from(looks_like_seed(cell) && !hidden);
                     seen[i].2 += usize::from(is_upn(cell));
                 }
             }
@@ -437,6 +441,12 @@ impl Inventory {
                 ));
             }
         }
+        // A secret by its column's name, or the row's own seed written another way (spaced
+        // hex, Base64, dotted Base32): never kept, so `list` cannot print it and scripts
+        // cannot read it (after the user-name check: a `Key holder` column still counts).
+        extra.retain(|(name, value)| {
+            !(names_a_secret(name) || secret.as_ref().is_some_and(|key| encodes_seed(value, key.bytes())))
+        });
         let manufacturer = text(Field::Manufacturer)?;
         let model = text(Field::Model)?;
         // A seed outside the secret column (a shifted line, a mislabelled header) would be
