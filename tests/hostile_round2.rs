@@ -743,3 +743,29 @@ fn a_seed_in_another_encoding_or_a_secret_named_column_is_never_printed() {
         }
     }
 }
+
+/// Issue 27 item 7: an undo's progress is keyed by the run-journal line it reverted, so a
+/// second `undo` of a journal a later run appended to reverts what that run re-activated.
+#[test]
+fn a_second_undo_reverts_what_a_later_run_reactivated() {
+    let t = Tenant::new(Api::Graph, &csv(3, |_| "assigned"), SimConfig::default());
+    let undo = |t: &Tenant| {
+        let r = run(t, bare(t, "undo", &["--journal", "run.jsonl"]));
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        r
+    };
+    assert_eq!(t.run(&["--journal", "run.jsonl"]).code, 0);
+    assert_eq!(activated(&t), 3);
+    undo(&t);
+    assert_eq!(activated(&t), 0, "the first undo deactivated the run's tokens");
+    // A later run, same journal, activates them again.
+    let again = t.run(&["--journal", "run.jsonl"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(activated(&t), 3);
+    let second = undo(&t);
+    assert_eq!(activated(&t), 0, "the second undo reverted the later run too: {}", second.stdout);
+    // And a third undo finds nothing left to do: its progress holds.
+    let writes = t.state().counters.writes;
+    undo(&t);
+    assert_eq!(t.state().counters.writes, writes);
+}

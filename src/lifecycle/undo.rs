@@ -107,17 +107,20 @@ pub fn effects(records: &[(u64, Record)]) -> Vec<Effects> {
         uncertain.insert(k.clone());
         changes.push((k, line, false, a.action == Action::AssignAndActivate, true));
     }
+    // Each step names the newest line that made its change: a later run that re-activated
+    // a token an earlier undo reverted is a new change to revert (undo progress is keyed by
+    // that line), not the old one again.
     for (k, line, created, assigned, activated) in changes {
         let e = by_serial.get_mut(&k).expect("touched");
         e.uncertain |= uncertain.contains(&k);
         if created {
-            e.created.get_or_insert(line);
+            e.created = Some(line);
         }
         if assigned {
-            e.assigned.get_or_insert(line);
+            e.assigned = Some(line);
         }
         if activated {
-            e.activated.get_or_insert(line);
+            e.activated = Some(line);
         }
     }
     let mut list: Vec<Effects> = by_serial.into_values().filter(|e| !e.steps().is_empty()).collect();
@@ -125,20 +128,28 @@ pub fn effects(records: &[(u64, Record)]) -> Vec<Effects> {
     list
 }
 
+/// One undo step: (serial lower-case, operation, the run-journal line it reverts). The line
+/// tells a change from a later run's same change to the same token: an undo's progress
+/// is about the line it reverted, not about the serial forever.
+pub type StepKey = (String, ChangeOperation, u64);
+
 /// An earlier undo's progress: steps `done`, and steps whose write was in flight.
 #[derive(Debug, Default)]
 pub struct Progress {
-    pub done: HashSet<(String, ChangeOperation)>,
-    pub in_flight: HashSet<(String, ChangeOperation)>,
+    pub done: HashSet<StepKey>,
+    pub in_flight: HashSet<StepKey>,
 }
 
+/// Read an undo journal. A step line without the run-journal line it reverted names no
+/// step: it is ignored (the tenant is read before every step anyway).
 pub fn read_progress(path: &Path) -> Result<Progress> {
     let (records, _) = journal::read(path)?;
-    let mut last: HashMap<(String, ChangeOperation), (ChangeStatus, bool)> = HashMap::new();
+    let mut last: HashMap<StepKey, (ChangeStatus, bool)> = HashMap::new();
     for (_, r) in records {
         if let Record::Change(c) = r {
+            let Some(line) = c.line else { continue };
             let flight = c.status == ChangeStatus::NotAttempted && c.reason.as_deref() == Some(journal::IN_FLIGHT);
-            last.insert((c.serial.to_lowercase(), c.operation), (c.status, flight));
+            last.insert((c.serial.to_lowercase(), c.operation, line), (c.status, flight));
         }
     }
     let mut p = Progress::default();
@@ -228,7 +239,7 @@ async fn undo_one<B: Backend>(
     let mut current: Option<Option<Device>> = None;
     let mut stopped_because: Option<String> = None;
     for (op, line) in e.steps() {
-        if progress.done.contains(&(key.clone(), op)) {
+        if progress.done.contains(&(key.clone(), op, line)) {
             out.skipped();
             current = None;
             continue;
@@ -302,7 +313,7 @@ async fn undo_one<B: Backend>(
                 current = Some(cur);
                 out.settle(rec, None)?;
             }
-            Err(_) if progress.in_flight.contains(&(key.clone(), op)) && iop.reached(cur.as_ref()) => {
+            Err(_) if progress.in_flight.contains(&(key.clone(), op, line)) && iop.reached(cur.as_ref()) => {
                 rec.reason = Some("completed by an interrupted undo (its write had landed)".into());
                 current = Some(cur);
                 out.settle(rec, None)?;
