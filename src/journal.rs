@@ -98,8 +98,8 @@ pub fn context_mismatch(written: &JournalHeader, now: &JournalHeader) -> Option<
 /// `--resume` trusts a journal only when it was written for the run it resumes: same
 /// backend, origin, tenant, and rehearsal or not. A journal too old to say is refused.
 pub fn check_resumable(path: &Path, now: &JournalHeader) -> Result<()> {
-    let file = match open_options(false).open(path) {
-        Ok(f) => f,
+    let file = match open_file(path, false) {
+        Ok(f) => f?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(open_error(path, e)),
     };
@@ -125,7 +125,10 @@ pub struct Journal {
     existing: Option<JournalHeader>,
 }
 
-/// Open without following a symlink in the last component (unix: `O_NOFOLLOW`).
+/// Open without following a symlink in the last component (unix: `O_NOFOLLOW`), and
+/// without waiting for a writer (`O_NONBLOCK`: a FIFO named as a journal is refused by
+/// [`open_file`], never blocks; on a regular file the flag changes nothing). A new journal
+/// is readable and writable by its owner only.
 fn open_options(write: bool) -> OpenOptions {
     let mut o = OpenOptions::new();
     o.read(true);
@@ -135,9 +138,47 @@ fn open_options(write: bool) -> OpenOptions {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(libc::O_NOFOLLOW);
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        o.mode(0o600);
     }
     o
+}
+
+/// Open a journal and refuse what must not be trusted as one: anything but a regular file
+/// (a FIFO would swallow every line, a device would never end), and, on unix, a file other
+/// users may write (anyone could add lines that `undo` acts on; like ssh's key files) or
+/// that belongs to another user.
+fn open_file(path: &Path, write: bool) -> std::io::Result<Result<File>> {
+    let file = open_options(write).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Ok(Err(anyhow::anyhow!(
+            "journal {} is not a regular file (a FIFO, a device or a directory); give a file",
+            path.display()
+        )));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let mode = meta.mode() & 0o777;
+        if mode & 0o022 != 0 {
+            return Ok(Err(anyhow::anyhow!(
+                "journal {p} is writable by other users (permissions {mode:04o}): anyone could add lines that \
+                 --resume would skip or undo would act on; like ssh, oathbulk refuses it: run `chmod go-w {p}`",
+                p = path.display()
+            )));
+        }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me && meta.uid() != 0 {
+            return Ok(Err(anyhow::anyhow!(
+                "journal {} belongs to another user (uid {}); oathbulk trusts only its own user's journals",
+                path.display(),
+                meta.uid()
+            )));
+        }
+    }
+    Ok(Ok(file))
 }
 
 fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {
@@ -173,7 +214,7 @@ impl Journal {
     /// Open and lock before any request, writing nothing yet: the header names the tenant,
     /// known only once signed in ([`Journal::begin`]).
     pub fn open_locked(path: &Path) -> Result<Self> {
-        let file = open_options(true).open(path).map_err(|e| open_error(path, e))?;
+        let file = open_file(path, true).map_err(|e| open_error(path, e))??;
         lock(&file, path)?;
         let mut journal = Self { file, path: path.to_path_buf(), existing: None };
         let len = journal.file.metadata()?.len();
@@ -238,7 +279,7 @@ impl Journal {
 /// Hold an existing journal's lock without writing to it (`undo` reads a finished run's
 /// journal, `--dry-run` or not: the run must be over, and the file stays as it was).
 pub fn lock_existing(path: &Path) -> Result<File> {
-    let file = open_options(false).open(path).map_err(|e| open_error(path, e))?;
+    let file = open_file(path, false).map_err(|e| open_error(path, e))??;
     lock(&file, path)?;
     read_header(&file, path)?;
     Ok(file)
@@ -291,8 +332,8 @@ impl Contents {
 
 /// Read a journal. A missing file is empty; a file without a header is refused.
 pub fn read(path: &Path) -> Result<Contents> {
-    let file = match open_options(false).open(path) {
-        Ok(f) => f,
+    let file = match open_file(path, false) {
+        Ok(f) => f?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Contents::default()),
         Err(e) => return Err(open_error(path, e)),
     };

@@ -769,3 +769,107 @@ fn a_second_undo_reverts_what_a_later_run_reactivated() {
     undo(&t);
     assert_eq!(t.state().counters.writes, writes);
 }
+
+#[cfg(unix)]
+fn chmod(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Issue 27 item 8: a hand-written journal line without a `device_id` made `undo` act on a
+/// token no run touched. Every line a run writes for a change names its device: one that
+/// does not is refused (`no_device_id`), the token left as it is.
+#[cfg(unix)]
+#[test]
+fn undo_never_acts_on_a_journal_line_without_a_device_id() {
+    // SN00002 is active in the tenant before any run: no run touched it.
+    let t = Tenant::new(Api::Graph, &csv(3, |i| if i == 2 { "activated" } else { "assigned" }), SimConfig::default());
+    assert_eq!(activated(&t), 1);
+    let first = t.run(&["--journal", "run.jsonl"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(activated(&t), 3);
+    // The forgery: SN00000's line, rewritten for SN00002 without its device id.
+    let path = t.path("run.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut forged: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["serial"] == "SN00000" && r["status"] == "activated")
+        .unwrap();
+    forged["serial"] = "SN00002".into();
+    forged["line"] = 4.into();
+    forged.as_object_mut().unwrap().remove("device_id");
+    std::fs::write(&path, format!("{text}{forged}\n")).unwrap();
+    chmod(&path, 0o600);
+    let r = run(&t, bare(&t, "undo", &["--journal", "run.jsonl"]));
+    let refused: Vec<_> = r.records.iter().filter(|x| x["serial"] == "SN00002").collect();
+    assert!(
+        !refused.is_empty() && refused.iter().all(|x| x["status"] == "refused" && x["error_code"] == "no_device_id"),
+        "{}",
+        r.stdout
+    );
+    let sn2 = t.state().devices.into_iter().find(|d| d.serial_number == "SN00002").unwrap();
+    assert_eq!(sn2.status, "activated", "the token no run touched stays active");
+    assert_eq!(activated(&t), 1, "the run's own tokens were undone: {}", r.stdout);
+}
+
+/// Issue 27 item 8: a journal other users may write is refused (like ssh's key files) by
+/// `--resume`, `undo` and an appending run, before anything is sent.
+#[cfg(unix)]
+#[test]
+fn a_journal_writable_by_other_users_is_refused() {
+    let t = Tenant::new(Api::Graph, &csv(3, |_| "assigned"), SimConfig::default());
+    assert_eq!(t.run(&["--journal", "run.jsonl"]).code, 0);
+    let path = t.path("run.jsonl");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o022, 0, "a new journal is not writable by others ({mode:o})");
+    }
+    for mode in [0o664, 0o646] {
+        chmod(&path, mode);
+        let requests = t.state().counters.requests;
+        for r in
+            [t.run(&["--journal", "run.jsonl", "--resume"]), run(&t, bare(&t, "undo", &["--journal", "run.jsonl"]))]
+        {
+            assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+            assert!(r.stdout.contains("writable by other users"), "{}", r.stdout);
+        }
+        assert_eq!(t.state().counters.requests, requests, "nothing sent");
+        assert_eq!(activated(&t), 3);
+    }
+}
+
+/// Issue 27 item 8: a FIFO as `--journal` lost every line (exit 0) and blocked `undo` in
+/// `open()`. Anything but a regular file is refused before anything is sent, at once.
+#[cfg(unix)]
+#[test]
+fn a_journal_that_is_not_a_regular_file_is_refused_and_never_blocks() {
+    let t = Tenant::new(Api::Graph, &csv(3, |_| "assigned"), SimConfig::default());
+    let fifo = t.path("run.fifo"); // not .jsonl: the harness reads every .jsonl the run wrote
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let requests = t.state().counters.requests;
+    let r = t.run(&["--journal", "run.fifo"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("not a regular file"), "{}", r.stdout);
+    assert_eq!(t.state().counters.requests, requests, "nothing sent");
+    assert_eq!(activated(&t), 0);
+    for args in [&["--journal", "run.fifo"][..], &["--journal", "run.fifo", "--dry-run"][..]] {
+        let mut child = bare(&t, "undo", args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                child.kill().unwrap();
+                panic!("undo blocked opening a FIFO");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut stdout = String::new();
+        child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+        assert_eq!(status.code(), Some(2), "{stdout}");
+        assert!(stdout.contains("not a regular file"), "{stdout}");
+    }
+}

@@ -24,6 +24,11 @@ use std::sync::Arc;
 /// `error_code` of a step refused because the token is not in the state the run left.
 pub const CHANGED_SINCE_RUN: &str = "changed_since_run";
 
+/// `error_code` of a step refused because its journal line names no device id: every line
+/// a run writes for a change names the device it changed, so such a line was not written by
+/// a run (hand-written, forged), and the token it names may be one no run touched.
+pub const NO_DEVICE_ID: &str = "no_device_id";
+
 /// What a run did to one token, from its journal.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Effects {
@@ -238,6 +243,7 @@ async fn undo_one<B: Backend>(
     let key = e.serial.to_lowercase();
     let mut current: Option<Option<Device>> = None;
     let mut stopped_because: Option<String> = None;
+    let no_device_id = e.device_id.as_deref().is_none_or(|id| id.trim().is_empty());
     for (op, line) in e.steps() {
         if progress.done.contains(&(key.clone(), op, line)) {
             out.skipped();
@@ -281,6 +287,19 @@ async fn undo_one<B: Backend>(
         };
         let iop = internal(op);
         match check {
+            // A write needs the device the run changed: a line without one (hand-written)
+            // could name a token no run touched. Nothing is sent for it.
+            Ok(()) if no_device_id => {
+                rec.status = ChangeStatus::Refused;
+                rec.error_code = Some(NO_DEVICE_ID.into());
+                rec.reason = Some(format!(
+                    "journal line {line} names no device id, which every line a run writes for a change it made \
+                     does (a hand-edited line?); left untouched"
+                ));
+                stopped_because = Some("refused".into());
+                current = Some(cur);
+                out.settle(rec, None)?;
+            }
             Ok(()) if dry_run => {
                 rec.status = ChangeStatus::WouldDo;
                 rec.reason =
