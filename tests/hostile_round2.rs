@@ -873,3 +873,146 @@ fn a_journal_that_is_not_a_regular_file_is_refused_and_never_blocks() {
         assert!(stdout.contains("not a regular file"), "{stdout}");
     }
 }
+
+/// A server on 127.0.0.1 that answers each request with what `answer(request line, n)`
+/// writes (the whole HTTP answer; `n` counts requests from 0), one connection at a time.
+fn raw_server(answer: impl Fn(&str, usize, &mut std::net::TcpStream) + Send + 'static) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match stream.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0usize);
+            let mut rest = vec![0u8; len];
+            let _ = stream.read_exact(&mut rest);
+            answer(head.lines().next().unwrap_or_default(), n, &mut stream);
+        }
+    });
+    port
+}
+
+/// Issue 27 item 9: an identity-platform answer is read like a Graph answer, at most 16 MB
+/// (a streamed 64 MB token answer was read whole, and its "token" used).
+#[test]
+fn identity_platform_answers_are_capped_like_graph_answers() {
+    use std::io::Write;
+    let port = raw_server(|_, _, stream| {
+        // No Content-Length: streamed until the connection closes.
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n");
+        let _ = stream.write_all(b"{\"token_type\":\"Bearer\",\"expires_in\":3600,\"access_token\":\"");
+        let chunk = vec![b'a'; 1 << 20];
+        for _ in 0..64 {
+            if stream.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+        let _ = stream.write_all(b"\"}");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let authority = format!("http://127.0.0.1:{port}");
+    let graph = format!("http://127.0.0.1:{port}/graph/beta");
+    let r = oathbulk(
+        dir.path(),
+        &[
+            "tenant",
+            "--tenant",
+            "contoso",
+            "--client-id",
+            "app-1",
+            "--authority-url",
+            &authority,
+            "--graph-url",
+            &graph,
+        ],
+        &[("OATHBULK_CLIENT_SECRET", "client-secret-value-xyz")],
+    );
+    assert_ne!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(format!("{}{}", r.stdout, r.stderr).contains("larger than 16 MB"), "{}\n{}", r.stdout, r.stderr);
+}
+
+/// Issue 27 item 9: a same-origin `@odata.nextLink` chain is bounded in bytes (and pages):
+/// 100 pages of 4 MB stop at 256 MB with `collection_too_large`, not 400 MB later.
+#[test]
+fn a_nextlink_chain_is_bounded_in_memory() {
+    use std::io::Write;
+    let served = Arc::new(Mutex::new(0usize));
+    let count = served.clone();
+    let port = Arc::new(Mutex::new(0u16));
+    let own = port.clone();
+    let p = raw_server(move |_, n, stream| {
+        *count.lock().unwrap() += 1;
+        let port = *own.lock().unwrap();
+        let next = if n < 100 {
+            format!(",\"@odata.nextLink\":\"http://127.0.0.1:{port}/next?page={n}\"")
+        } else {
+            String::new()
+        };
+        let body = format!("{{\"value\":[],\"pad\":\"{}\"{next}}}", " ".repeat(4 << 20));
+        let _ = stream.write_all(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+    });
+    *port.lock().unwrap() = p;
+    let dir = tempfile::tempdir().unwrap();
+    let graph = format!("http://127.0.0.1:{p}/graph/beta");
+    let r =
+        oathbulk(dir.path(), &["tenant", "--graph-url", &graph], &[("OATHBULK_TOKEN", "eyJ0eXAiOiJKV1QifQ.e30.sig")]);
+    assert_eq!(r.code, 4, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("collection_too_large") || r.stdout.contains("larger than 256 MB"), "{}", r.stdout);
+    let pages = *served.lock().unwrap();
+    assert!(pages <= 66, "stopped at the bound, not at the chain's end: {pages} pages");
+}
+
+/// Issue 27 item 9: `s.replace("", r)` is refused before it builds len(s) × len(r) bytes
+/// (3 GB for two 40k strings): a `script_limit` row error, the process small.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_script_replace_cannot_blow_up_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("blow.rhai");
+    std::fs::write(
+        &script,
+        "fn key(row) { let s = \"\"; s.pad(40000, 'a'); let r = \"\"; r.pad(40000, 'b'); s.replace(\"\", r); s }",
+    )
+    .unwrap();
+    let csv_path = dir.path().join("t.csv");
+    std::fs::write(&csv_path, csv(2, |_| "assigned")).unwrap();
+    #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its peak memory
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oathbulk"))
+        .args(["list", csv_path.to_str().unwrap(), "--script", script.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is valid; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut out = String::new();
+    stdout.read_to_string(&mut out).unwrap();
+    let waited = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(waited, child.id() as i32);
+    assert!(out.contains("script_limit"), "{out}");
+    let max_rss_mb = usage.ru_maxrss / 1024;
+    assert!(max_rss_mb < 300, "peak memory {max_rss_mb} MB");
+}
