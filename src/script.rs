@@ -489,6 +489,13 @@ impl RowScript {
         if new.upn.is_empty() {
             return Err(invalid("upn", "missing_upn", "left the upn empty".into()));
         }
+        if let Some(c) = crate::inventory::hidden_char(&new.upn) {
+            return Err(invalid(
+                "upn",
+                "invalid_upn",
+                format!("set a upn that {}", crate::inventory::hidden_char_message(c)),
+            ));
+        }
         if !is_upn(&new.upn) {
             return Err(invalid("upn", "invalid_upn", format!("set upn '{}', not a user@domain address", new.upn)));
         }
@@ -610,7 +617,10 @@ fn checked_replace(
 }
 
 /// One `script: …` line on stderr. A closed stderr is not worth a panic.
+/// `print`/`debug` text comes from CSV cells: every control (line breaks too, which would
+/// forge `script:` lines) and bidi character is shown escaped, never written raw.
 fn stderr_line(csv_line: u64, text: &str) {
+    let text = crate::output::escape_all_controls(text);
     let mut err = std::io::stderr().lock();
     let _ =
         if csv_line == 0 { writeln!(err, "script: {text}") } else { writeln!(err, "script: line {csv_line}: {text}") };

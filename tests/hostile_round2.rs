@@ -1016,3 +1016,114 @@ fn a_script_replace_cannot_blow_up_memory() {
     let max_rss_mb = usage.ru_maxrss / 1024;
     assert!(max_rss_mb < 300, "peak memory {max_rss_mb} MB");
 }
+
+/// Issue 27 item 10: `--error-log` is opened as the journal is: a symbolic link is refused
+/// (never followed), and nothing is written through it.
+#[cfg(unix)]
+#[test]
+fn the_error_log_refuses_a_symlink() {
+    let t = Tenant::new(Api::Graph, &csv(2, |_| "assigned"), SimConfig::default());
+    let target = t.path("elsewhere.txt");
+    std::fs::write(&target, "keep\n").unwrap();
+    std::os::unix::fs::symlink(&target, t.path("errors.log")).unwrap();
+    let r = t.run(&["--error-log", "errors.log"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("symbolic link"), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep\n");
+    assert_eq!(activated(&t), 0, "refused before any write");
+}
+
+/// Issue 27 item 10: a server's escape sequences, line breaks and bidi characters reach
+/// the error log escaped: no terminal control, no forged entry.
+#[test]
+fn the_error_log_escapes_what_a_server_sends() {
+    // An import: nothing in the tenant, every create refused with the server's text.
+    let read = r#"{"value":[]}"#;
+    let write =
+        r#"{"error":{"code":"BadRequest","message":"bad \u001b[2J\u001b]0;pwned\u0007\nFORGED\tentry \u202egnp.exe"}}"#;
+    let (port, _) = serving_split(read, write);
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("tokens.csv");
+    std::fs::write(&csv_path, csv(1, |_| "assigned")).unwrap();
+    let url = format!("http://127.0.0.1:{port}/graph/beta");
+    let r = oathbulk(
+        dir.path(),
+        &["import", csv_path.to_str().unwrap(), "--graph-url", &url, "--error-log", "errors.log", "--progress", "none"],
+        &[("OATHBULK_TOKEN", "eyJ0eXAiOiJKV1QifQ.e30.sig")],
+    );
+    let log = std::fs::read_to_string(dir.path().join("errors.log")).unwrap_or_default();
+    assert!(log.contains("FORGED"), "the failure was logged: {}\n{}\n{log}", r.stdout, r.stderr);
+    assert!(!log.contains('\u{1b}') && !log.contains('\u{7}') && !log.contains('\u{202e}'), "{log:?}");
+    assert!(log.lines().all(|l| !l.starts_with("FORGED")), "no forged entry: {log:?}");
+    assert!(log.contains("\\x1b"), "{log:?}");
+}
+
+/// [`serving`], but reads `200 OK` with `read` and writes `400` with `write`.
+fn serving_split(read: &'static str, write: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
+    use std::io::Write;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let port = raw_server(move |line, _, stream| {
+        log.lock().unwrap().push(line.to_string());
+        let (status, body) = if line.starts_with("GET ") { ("200 OK", read) } else { ("400 Bad Request", write) };
+        let _ = stream.write_all(
+            format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+    });
+    (port, seen)
+}
+
+/// Issue 27 item 10: a script's `print`/`debug` write CSV cells escaped to stderr.
+#[test]
+fn script_print_and_debug_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("t.csv");
+    std::fs::write(
+        &csv_path,
+        format!(
+            "upn,serial number,secret key,Notes\nuser0@contoso.com,SN1,{},\"x\u{1b}[2J\u{1b}]0;pwned\u{7}\nscript: forged \u{202e}txt\"\n",
+            common::seed_for(0)
+        ),
+    )
+    .unwrap();
+    let script = dir.path().join("p.rhai");
+    std::fs::write(&script, "fn key(row) { print(row.extra[\"Notes\"]); debug(row.extra[\"Notes\"]); row.serial }")
+        .unwrap();
+    let r = oathbulk(dir.path(), &["list", csv_path.to_str().unwrap(), "--script", script.to_str().unwrap()], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("pwned"), "printed: {}", r.stderr);
+    assert!(
+        !r.stderr.contains('\u{1b}') && !r.stderr.contains('\u{7}') && !r.stderr.contains('\u{202e}'),
+        "{:?}",
+        r.stderr
+    );
+    assert!(r.stderr.lines().all(|l| !l.starts_with("script: forged")), "{:?}", r.stderr);
+}
+
+/// Issue 27 item 10: bidi (U+202E) and zero-width (U+200B, U+FEFF) characters in a UPN are
+/// a row error in `check`, `list` and `users`, never passed on raw: one person is not two.
+#[test]
+fn a_upn_with_bidi_or_zero_width_characters_is_a_row_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("t.csv");
+    let upns =
+        ["alice@contoso.com", "al\u{200b}ice@contoso.com", "\u{202e}moc.osotnoc@ecila", "alice\u{feff}@contoso.com"];
+    let mut text = String::from("upn,serial number,secret key\n");
+    for (i, u) in upns.iter().enumerate() {
+        text.push_str(&format!("{u},SN{i},{}\n", common::seed_for(i)));
+    }
+    std::fs::write(&csv_path, text).unwrap();
+    for cmd in ["check", "list", "users"] {
+        let r = oathbulk(dir.path(), &[cmd, csv_path.to_str().unwrap()], &[]);
+        let errors: Vec<_> = r.records.iter().filter(|x| x["type"] == "row_error").collect();
+        assert_eq!(errors.len(), 3, "{cmd}: {}", r.stdout);
+        assert!(errors.iter().all(|e| e["code"] == "invalid_upn"), "{cmd}: {}", r.stdout);
+        for c in ['\u{200b}', '\u{202e}', '\u{feff}'] {
+            assert!(!r.stdout.contains(c) && !r.stderr.contains(c), "{cmd}: {c:?} passed raw: {}", r.stdout);
+        }
+    }
+}

@@ -92,8 +92,11 @@ pub fn run(args: ActivateArgs) -> Result<i32> {
 fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant) -> Result<i32> {
     let engine = args.run.pace.engine_config(args.tenant.backend)?;
     if let Some(upn) = &args.one.upn {
-        if !crate::inventory::is_upn(upn) {
-            anyhow::bail!("--upn '{upn}' is not a user@domain address");
+        if crate::inventory::hidden_char(upn).is_some() || !crate::inventory::is_upn(upn) {
+            anyhow::bail!(
+                "--upn '{}' is not a user@domain address (or holds an invisible character)",
+                crate::output::escape_all_controls(upn)
+            );
         }
     }
     let read = crate::inventory::ReadOptions { redact_seeds: true, ..args.input.read_options(args.one.code.is_none()) };

@@ -120,8 +120,11 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
         }
         (None, Some(serial)) => {
             if let Some(upn) = &args.upn {
-                if !crate::inventory::is_upn(upn) {
-                    anyhow::bail!("--upn '{upn}' is not a user@domain address");
+                if crate::inventory::hidden_char(upn).is_some() || !crate::inventory::is_upn(upn) {
+                    anyhow::bail!(
+                        "--upn '{}' is not a user@domain address (or holds an invisible character)",
+                        crate::output::escape_all_controls(upn)
+                    );
                 }
             }
             targets.push(change::Target { serial: serial.trim().to_string(), upn: args.upn.clone(), line: None })

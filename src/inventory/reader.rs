@@ -337,8 +337,16 @@ impl Inventory {
     }
 
     /// A cell to attach to a row error: never the secret column, never a seed-like text.
+    /// A cell to name in a row error: never one that could be a seed, and never raw when it
+    /// holds an invisible or direction-changing character (shown escaped).
     fn attachable(&self, field: Field) -> Option<String> {
-        self.cell(field).ok().filter(|s| !s.is_empty() && !looks_like_seed(s)).map(str::to_string)
+        self.cell(field).ok().filter(|s| !s.is_empty() && !looks_like_seed(s)).map(|s| {
+            if super::hidden_char(s).is_some() {
+                crate::output::escape_all_controls(s).into_owned()
+            } else {
+                s.to_string()
+            }
+        })
     }
 
     fn line_error(line: u64, code: &'static str, message: String) -> RowError {
@@ -379,6 +387,9 @@ impl Inventory {
         // No upn column (allowed by `upn_column_optional`): the row names no user.
         if upn.is_empty() && self.has(Field::Upn) {
             return Err(err(Some(Field::Upn), "missing_upn", "upn is empty".into()));
+        }
+        if let Some(c) = super::hidden_char(upn) {
+            return Err(err(Some(Field::Upn), "invalid_upn", super::hidden_char_message(c)));
         }
         if self.has(Field::Upn) && !is_upn(upn) {
             return Err(err(
