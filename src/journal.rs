@@ -82,8 +82,11 @@ pub fn context_mismatch(written: &JournalHeader, now: &JournalHeader) -> Option<
                 now.origin.as_deref().unwrap_or("?")
             ));
         }
+        // Compared when both know it: a token that names no tenant (not a JWT) says nothing
+        // either way; the origin and backend still match and the inventory read decides skips.
         let fold = |t: &Option<String>| t.as_deref().map(str::to_lowercase);
-        if fold(&written.tenant) != fold(&now.tenant) {
+        let (a, b) = (fold(&written.tenant), fold(&now.tenant));
+        if a.is_some() && b.is_some() && a != b {
             diffs.push(format!(
                 "tenant {} there, {} here",
                 written.tenant.as_deref().unwrap_or("unknown"),
@@ -396,6 +399,28 @@ mod tests {
         // Reopening keeps the first header: one header per file.
         drop(Journal::open(&path, &header()).unwrap());
         assert_eq!(std::fs::read_to_string(&path).unwrap().matches("journal_header").count(), 1);
+    }
+
+    #[test]
+    fn a_journal_is_trusted_only_in_its_own_context() {
+        let at = |origin: &str, sim: bool, tenant: Option<&str>| {
+            JournalHeader::new("activate", Backend::Graph, tenant.map(str::to_string)).at(origin, sim)
+        };
+        let real = at("https://graph.microsoft.com:443", false, Some("tid-a"));
+        assert_eq!(context_mismatch(&real, &real.clone()), None);
+        // Two rehearsals: each in-process simulator has its own port.
+        assert_eq!(
+            context_mismatch(&at("http://127.0.0.1:1", true, None), &at("http://127.0.0.1:2", true, None)),
+            None
+        );
+        // A tenant named on one side only says nothing either way.
+        assert_eq!(context_mismatch(&at("https://graph.microsoft.com:443", false, None), &real), None);
+        let why = context_mismatch(&at("http://127.0.0.1:1", true, None), &real).unwrap();
+        assert!(why.contains("rehearsal") && why.contains("origin"), "{why}");
+        let why = context_mismatch(&at("https://graph.microsoft.com:443", false, Some("tid-b")), &real).unwrap();
+        assert!(why.contains("tenant tid-b there, tid-a here"), "{why}");
+        // Too old to say: refused.
+        assert!(context_mismatch(&header(), &real).unwrap().contains("without the backend, origin and tenant"));
     }
 
     #[test]
