@@ -48,6 +48,73 @@ pub fn same_origin(origin: &Origin, url: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The most pages one collection read follows (`@odata.nextLink`, the portal's
+/// continuation): far beyond any tenant, and a chain that does not end stops here.
+pub const MAX_PAGES: usize = 10_000;
+
+/// The most answer bytes one collection read keeps, all pages together: a same-origin
+/// `nextLink` chain of large pages is bounded in memory, not only in page count.
+pub const MAX_COLLECTION_BYTES: usize = 256 * 1024 * 1024;
+
+/// What a collection read has taken so far: checked before each page is parsed.
+#[derive(Debug)]
+pub struct PageBudget {
+    what: &'static str,
+    pages: usize,
+    bytes: usize,
+}
+
+impl PageBudget {
+    pub fn new(what: &'static str) -> Self {
+        Self { what, pages: 0, bytes: 0 }
+    }
+
+    /// Count one more page of `len` bytes; past either bound, a clear error.
+    pub fn charge(&mut self, len: usize) -> Result<(), ApiError> {
+        self.pages += 1;
+        self.bytes = self.bytes.saturating_add(len);
+        if self.pages > MAX_PAGES {
+            return Err(ApiError::Unavailable {
+                status: 200,
+                code: "paging_loop".into(),
+                message: format!("{} goes on past {MAX_PAGES} pages; stopped following it", self.what).into(),
+            });
+        }
+        if self.bytes > MAX_COLLECTION_BYTES {
+            return Err(ApiError::Unavailable {
+                status: 200,
+                code: "collection_too_large".into(),
+                message: format!(
+                    "{} is larger than {} MB over {} pages; stopped reading it",
+                    self.what,
+                    MAX_COLLECTION_BYTES >> 20,
+                    self.pages
+                )
+                .into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// An identity-platform answer (token, device code) as JSON, read as Graph answers are: at
+/// most [`MAX_BODY_BYTES`], declared or streamed; beyond, an error. A body that is not
+/// JSON is `Null` (the caller names what is missing).
+pub async fn json_capped(mut resp: reqwest::Response) -> anyhow::Result<serde_json::Value> {
+    let status = resp.status().as_u16();
+    if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large(status).into());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large(status).into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(serde_json::from_slice(&body).unwrap_or_default())
+}
+
 /// A body larger than [`MAX_BODY_BYTES`].
 pub fn too_large(status: u16) -> ApiError {
     ApiError::Unavailable {

@@ -29,8 +29,94 @@ impl JournalHeader {
             command: command.into(),
             backend: format!("{backend:?}").to_lowercase(),
             tenant,
+            origin: None,
+            simulated: None,
             time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         }
+    }
+
+    /// The same header, naming where the run's requests go (`scheme://host:port`) and
+    /// whether that is a `--simulate` rehearsal.
+    pub fn at(mut self, origin: &str, simulated: bool) -> Self {
+        self.origin = Some(origin.to_string());
+        self.simulated = Some(simulated);
+        self
+    }
+
+    fn describe(&self) -> String {
+        let kind = if self.simulated == Some(true) { "a --simulate rehearsal" } else { "a run" };
+        format!(
+            "{kind} on {} at {} (tenant {})",
+            self.backend,
+            self.origin.as_deref().unwrap_or("an unrecorded origin"),
+            self.tenant.as_deref().unwrap_or("unknown")
+        )
+    }
+}
+
+/// How the journal `written` (its header) differs from the run `now` would write: `None`
+/// when they agree. A rehearsal's in-process simulator listens on a new port every time, so
+/// two rehearsals are not told apart by origin (the tenant read decides what is done).
+pub fn context_mismatch(written: &JournalHeader, now: &JournalHeader) -> Option<String> {
+    if written.origin.is_none() || written.simulated.is_none() {
+        return Some(format!(
+            "it was written by oathbulk {} without the backend, origin and tenant of its run, so it cannot be \
+             told apart from a rehearsal or another tenant's journal",
+            written.version
+        ));
+    }
+    let mut diffs = Vec::new();
+    if !written.backend.eq_ignore_ascii_case(&now.backend) {
+        diffs.push(format!("backend {} there, {} here", written.backend, now.backend));
+    }
+    let both_rehearsals = written.simulated == Some(true) && now.simulated == Some(true);
+    if written.simulated != now.simulated {
+        let kind = |h: &JournalHeader| if h.simulated == Some(true) { "a --simulate rehearsal" } else { "a real run" };
+        diffs.push(format!("{} there, {} here", kind(written), kind(now)));
+    }
+    if !both_rehearsals {
+        if written.origin != now.origin {
+            diffs.push(format!(
+                "origin {} there, {} here",
+                written.origin.as_deref().unwrap_or("?"),
+                now.origin.as_deref().unwrap_or("?")
+            ));
+        }
+        // Compared when both know it: a token that names no tenant (not a JWT) says nothing
+        // either way; the origin and backend still match and the inventory read decides skips.
+        let fold = |t: &Option<String>| t.as_deref().map(str::to_lowercase);
+        let (a, b) = (fold(&written.tenant), fold(&now.tenant));
+        if a.is_some() && b.is_some() && a != b {
+            diffs.push(format!(
+                "tenant {} there, {} here",
+                written.tenant.as_deref().unwrap_or("unknown"),
+                now.tenant.as_deref().unwrap_or("unknown")
+            ));
+        }
+    }
+    (!diffs.is_empty())
+        .then(|| format!("it records {}, and this is {}: {}", written.describe(), now.describe(), diffs.join("; ")))
+}
+
+/// `--resume` trusts a journal only when it was written for the run it resumes: same
+/// backend, origin, tenant, and rehearsal or not. A journal too old to say is refused.
+pub fn check_resumable(path: &Path, now: &JournalHeader) -> Result<()> {
+    let file = match open_file(path, false) {
+        Ok(f) => f?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(open_error(path, e)),
+    };
+    if file.metadata()?.len() == 0 {
+        return Ok(());
+    }
+    let written = read_header(&file, path)?;
+    match context_mismatch(&written, now) {
+        None => Ok(()),
+        Some(why) => bail!(
+            "journal {} cannot be resumed here: {why}. Its rows were not done by this run's tenant; start a new \
+             journal (another --journal FILE, without --resume)",
+            path.display()
+        ),
     }
 }
 
@@ -38,9 +124,14 @@ impl JournalHeader {
 pub struct Journal {
     file: File,
     path: PathBuf,
+    /// The header already in the file (`None`: the file was empty; `begin` writes one).
+    existing: Option<JournalHeader>,
 }
 
-/// Open without following a symlink in the last component (unix: `O_NOFOLLOW`).
+/// Open without following a symlink in the last component (unix: `O_NOFOLLOW`), and
+/// without waiting for a writer (`O_NONBLOCK`: a FIFO named as a journal is refused by
+/// [`open_file`], never blocks; on a regular file the flag changes nothing). A new journal
+/// is readable and writable by its owner only.
 fn open_options(write: bool) -> OpenOptions {
     let mut o = OpenOptions::new();
     o.read(true);
@@ -50,9 +141,47 @@ fn open_options(write: bool) -> OpenOptions {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(libc::O_NOFOLLOW);
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        o.mode(0o600);
     }
     o
+}
+
+/// Open a journal and refuse what must not be trusted as one: anything but a regular file
+/// (a FIFO would swallow every line, a device would never end), and, on unix, a file other
+/// users may write (anyone could add lines that `undo` acts on; like ssh's key files) or
+/// that belongs to another user.
+fn open_file(path: &Path, write: bool) -> std::io::Result<Result<File>> {
+    let file = open_options(write).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Ok(Err(anyhow::anyhow!(
+            "journal {} is not a regular file (a FIFO, a device or a directory); give a file",
+            path.display()
+        )));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let mode = meta.mode() & 0o777;
+        if mode & 0o022 != 0 {
+            return Ok(Err(anyhow::anyhow!(
+                "journal {p} is writable by other users (permissions {mode:04o}): anyone could add lines that \
+                 --resume would skip or undo would act on; like ssh, oathbulk refuses it: run `chmod go-w {p}`",
+                p = path.display()
+            )));
+        }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me && meta.uid() != 0 {
+            return Ok(Err(anyhow::anyhow!(
+                "journal {} belongs to another user (uid {}); oathbulk trusts only its own user's journals",
+                path.display(),
+                meta.uid()
+            )));
+        }
+    }
+    Ok(Ok(file))
 }
 
 fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {
@@ -80,17 +209,46 @@ impl Journal {
     /// Open for appending under an exclusive lock. A new (or empty) file gets `header`; an
     /// existing one must already start with a header (a resumed run keeps its own).
     pub fn open(path: &Path, header: &JournalHeader) -> Result<Self> {
-        let file = open_options(true).open(path).map_err(|e| open_error(path, e))?;
-        lock(&file, path)?;
-        let mut journal = Self { file, path: path.to_path_buf() };
-        let len = journal.file.metadata()?.len();
-        if len == 0 {
-            journal.append(&Record::JournalHeader(header.clone()))?;
-            return Ok(journal);
-        }
-        read_header(&journal.file, path)?;
-        journal.heal_torn_tail(len)?;
+        let mut journal = Self::open_locked(path)?;
+        journal.begin(header)?;
         Ok(journal)
+    }
+
+    /// Open and lock before any request, writing nothing yet: the header names the tenant,
+    /// known only once signed in ([`Journal::begin`]).
+    pub fn open_locked(path: &Path) -> Result<Self> {
+        let file = open_file(path, true).map_err(|e| open_error(path, e))??;
+        lock(&file, path)?;
+        let mut journal = Self { file, path: path.to_path_buf(), existing: None };
+        let len = journal.file.metadata()?.len();
+        if len > 0 {
+            journal.existing = Some(read_header(&journal.file, path)?);
+            journal.heal_torn_tail(len)?;
+        }
+        Ok(journal)
+    }
+
+    /// Start writing: a new file gets `header`; an existing one keeps its own, and one that
+    /// records another run's context (another tenant, origin, backend, or a rehearsal) is
+    /// refused — one journal, one tenant, or `undo` would act on the wrong one's lines.
+    pub fn begin(&mut self, header: &JournalHeader) -> Result<()> {
+        match &self.existing {
+            None => {
+                self.append(&Record::JournalHeader(header.clone()))?;
+                self.existing = Some(header.clone());
+                Ok(())
+            }
+            // A journal from before the context was recorded is appended to as before
+            // (`--resume` refuses to trust it: `check_resumable`).
+            Some(old) if old.origin.is_none() => Ok(()),
+            Some(old) => match context_mismatch(old, header) {
+                None => Ok(()),
+                Some(why) => bail!(
+                    "journal {} belongs to another run: {why}; give this run its own --journal FILE",
+                    self.path.display()
+                ),
+            },
+        }
     }
 
     /// A kill mid-write can leave a last line without its newline; start the next record
@@ -124,7 +282,7 @@ impl Journal {
 /// Hold an existing journal's lock without writing to it (`undo` reads a finished run's
 /// journal, `--dry-run` or not: the run must be over, and the file stays as it was).
 pub fn lock_existing(path: &Path) -> Result<File> {
-    let file = open_options(false).open(path).map_err(|e| open_error(path, e))?;
+    let file = open_file(path, false).map_err(|e| open_error(path, e))??;
     lock(&file, path)?;
     read_header(&file, path)?;
     Ok(file)
@@ -177,8 +335,8 @@ impl Contents {
 
 /// Read a journal. A missing file is empty; a file without a header is refused.
 pub fn read(path: &Path) -> Result<Contents> {
-    let file = match open_options(false).open(path) {
-        Ok(f) => f,
+    let file = match open_file(path, false) {
+        Ok(f) => f?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Contents::default()),
         Err(e) => return Err(open_error(path, e)),
     };
@@ -241,6 +399,28 @@ mod tests {
         // Reopening keeps the first header: one header per file.
         drop(Journal::open(&path, &header()).unwrap());
         assert_eq!(std::fs::read_to_string(&path).unwrap().matches("journal_header").count(), 1);
+    }
+
+    #[test]
+    fn a_journal_is_trusted_only_in_its_own_context() {
+        let at = |origin: &str, sim: bool, tenant: Option<&str>| {
+            JournalHeader::new("activate", Backend::Graph, tenant.map(str::to_string)).at(origin, sim)
+        };
+        let real = at("https://graph.microsoft.com:443", false, Some("tid-a"));
+        assert_eq!(context_mismatch(&real, &real.clone()), None);
+        // Two rehearsals: each in-process simulator has its own port.
+        assert_eq!(
+            context_mismatch(&at("http://127.0.0.1:1", true, None), &at("http://127.0.0.1:2", true, None)),
+            None
+        );
+        // A tenant named on one side only says nothing either way.
+        assert_eq!(context_mismatch(&at("https://graph.microsoft.com:443", false, None), &real), None);
+        let why = context_mismatch(&at("http://127.0.0.1:1", true, None), &real).unwrap();
+        assert!(why.contains("rehearsal") && why.contains("origin"), "{why}");
+        let why = context_mismatch(&at("https://graph.microsoft.com:443", false, Some("tid-b")), &real).unwrap();
+        assert!(why.contains("tenant tid-b there, tid-a here"), "{why}");
+        // Too old to say: refused.
+        assert!(context_mismatch(&header(), &real).unwrap().contains("without the backend, origin and tenant"));
     }
 
     #[test]

@@ -29,6 +29,28 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Text for one line of a log or stream: every control character (line feed and tab too)
+/// and every bidi or zero-width character escaped (`\x1b`, `\n`, `\u{202e}`), so text from a
+/// server or a CSV cell can neither move the cursor, forge a line, nor reorder what is shown.
+pub fn escape_all_controls(text: &str) -> Cow<'_, str> {
+    let hidden = |c: char| crate::inventory::hidden_char(c.encode_utf8(&mut [0; 4])).is_some();
+    if !text.chars().any(|c| c.is_control() || hidden(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if hidden(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// serde_json escapes C0 controls but writes C1 controls (and DEL) raw; a JSON line read
 /// on a terminal (`cat`, `tail -f`) must not carry them either. They only occur inside
 /// strings, where `\u0080` is the same character to any JSON reader.

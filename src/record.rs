@@ -60,9 +60,17 @@ pub struct JournalHeader {
     pub command: String,
     /// `graph` | `portal`.
     pub backend: String,
-    /// The tenant (id or domain), when known when the journal was opened.
+    /// The tenant: the token's `tid` when it names one, else `--tenant` (id or domain).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// Where the run's requests went: `scheme://host:port` of the API's base URL.
+    /// Absent only in journals written before it was recorded (`--resume` refuses those).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// `true` for a `--simulate` rehearsal (an in-process simulated tenant). Absent only in
+    /// journals written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulated: Option<bool>,
     pub time: String,
 }
 

@@ -44,8 +44,8 @@ use crate::inventory::{is_upn, Row, RowError};
 use crate::otp::HashFunction;
 use anyhow::{bail, Context};
 use rhai::{
-    CallFnOptions, Dynamic, Engine, EvalAltResult, ImmutableString, Map, ParseError, ParseErrorType, Position, Scope,
-    AST,
+    CallFnOptions, Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCallContext, ParseError, ParseErrorType,
+    Position, Scope, AST,
 };
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -489,6 +489,13 @@ impl RowScript {
         if new.upn.is_empty() {
             return Err(invalid("upn", "missing_upn", "left the upn empty".into()));
         }
+        if let Some(c) = crate::inventory::hidden_char(&new.upn) {
+            return Err(invalid(
+                "upn",
+                "invalid_upn",
+                format!("set a upn that {}", crate::inventory::hidden_char_message(c)),
+            ));
+        }
         if !is_upn(&new.upn) {
             return Err(invalid("upn", "invalid_upn", format!("set upn '{}', not a user@domain address", new.upn)));
         }
@@ -560,6 +567,21 @@ fn sandboxed_engine(current_line: Arc<AtomicU64>) -> Engine {
     engine.set_max_call_levels(MAX_CALL_LEVELS);
     engine.set_max_expr_depths(MAX_EXPR_DEPTH.0, MAX_EXPR_DEPTH.1);
     engine.set_max_variables(MAX_VARIABLES);
+    // rhai checks a string's size after each operation: `s.replace("", r)` would first build
+    // len(s) × len(r) bytes (3 GB for two 40k strings). These replace the built-ins with
+    // ones that refuse, before allocating, a result over the string budget.
+    engine.register_fn("replace", |ctx: NativeCallContext, s: &mut ImmutableString, find: &str, sub: &str| {
+        checked_replace(&ctx, s, find, sub)
+    });
+    engine.register_fn("replace", |ctx: NativeCallContext, s: &mut ImmutableString, find: char, sub: &str| {
+        checked_replace(&ctx, s, find.encode_utf8(&mut [0; 4]), sub)
+    });
+    engine.register_fn("replace", |ctx: NativeCallContext, s: &mut ImmutableString, find: &str, sub: char| {
+        checked_replace(&ctx, s, find, sub.encode_utf8(&mut [0; 4]))
+    });
+    engine.register_fn("replace", |ctx: NativeCallContext, s: &mut ImmutableString, find: char, sub: char| {
+        checked_replace(&ctx, s, find.encode_utf8(&mut [0; 4]), sub.encode_utf8(&mut [0; 4]))
+    });
     let print_line = current_line.clone();
     engine.on_print(move |text| stderr_line(print_line.load(AtomicOrdering::Relaxed), text));
     engine.on_debug(move |text, _source, pos| {
@@ -572,8 +594,33 @@ fn sandboxed_engine(current_line: Arc<AtomicU64>) -> Engine {
     engine
 }
 
+/// `s.replace(find, sub)` in place, refused before any allocation when the result would be
+/// over the engine's string budget.
+fn checked_replace(
+    ctx: &NativeCallContext,
+    s: &mut ImmutableString,
+    find: &str,
+    sub: &str,
+) -> Result<(), Box<EvalAltResult>> {
+    // `str::replace` with an empty pattern inserts `sub` at every char boundary.
+    let (count, removed) =
+        if find.is_empty() { (s.chars().count() + 1, 0) } else { (s.matches(find).count(), find.len()) };
+    let len = (s.len() - count * removed).saturating_add(count.saturating_mul(sub.len()));
+    let max = ctx.engine().max_string_size();
+    if max > 0 && len > max {
+        return Err(EvalAltResult::ErrorDataTooLarge("Length of string".into(), ctx.call_position()).into());
+    }
+    if count > 0 {
+        *s = s.replace(find, sub).into();
+    }
+    Ok(())
+}
+
 /// One `script: …` line on stderr. A closed stderr is not worth a panic.
+/// `print`/`debug` text comes from CSV cells: every control (line breaks too, which would
+/// forge `script:` lines) and bidi character is shown escaped, never written raw.
 fn stderr_line(csv_line: u64, text: &str) {
+    let text = crate::output::escape_all_controls(text);
     let mut err = std::io::stderr().lock();
     let _ =
         if csv_line == 0 { writeln!(err, "script: {text}") } else { writeln!(err, "script: line {csv_line}: {text}") };

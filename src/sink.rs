@@ -15,7 +15,7 @@ use crate::journal::Journal;
 use crate::output::Output;
 use crate::record::{Fatal, Record, RowErrorRecord, Summary, Warning};
 use crate::stop::{ExitCode, StopReason};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -154,11 +154,25 @@ impl Sink {
     /// `--error-log FILE`: appended to, one entry per failure.
     pub fn with_error_log(mut self, path: Option<&Path>) -> Result<Self> {
         if let Some(path) = path {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("cannot open error log {}", path.display()))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true).append(true);
+            // As the journal: a planted symbolic link is not followed (unix `O_NOFOLLOW`),
+            // and a FIFO or device is refused without blocking (`O_NONBLOCK`).
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).mode(0o600);
+            }
+            let file = options.open(path).map_err(|e| {
+                #[cfg(unix)]
+                if e.raw_os_error() == Some(libc::ELOOP) {
+                    return anyhow::anyhow!("error log {} is a symbolic link; refusing to follow it", path.display());
+                }
+                anyhow::Error::new(e).context(format!("cannot open error log {}", path.display()))
+            })?;
+            if !file.metadata()?.file_type().is_file() {
+                anyhow::bail!("error log {} is not a regular file; give a file", path.display());
+            }
             self.error_log = Some(file);
         }
         Ok(self)
@@ -240,12 +254,16 @@ impl Sink {
     fn log_failure(&mut self, status: &str, record: &Record, detail: Option<&FailureDetail>) -> Result<()> {
         let Some(file) = &mut self.error_log else { return Ok(()) };
         let wire = serde_json::to_value(record)?;
+        // Every value escaped: a server's message or body (or a CSV cell) can carry terminal
+        // escapes, line breaks that forge entries, or bidi characters.
+        let esc = |s: &str| crate::output::escape_all_controls(s).into_owned();
         let field = |name: &str| match wire.get(name) {
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(serde_json::Value::String(s)) => Some(esc(s)),
             Some(serde_json::Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
-        let body = detail.map(|d| d.body.replace('\n', " ")).filter(|b| !b.is_empty());
+        // A body's line breaks (pretty-printed JSON) become spaces: one entry, one line.
+        let body = detail.map(|d| esc(&d.body.replace(['\r', '\n'], " "))).filter(|b| !b.is_empty());
         let entry = format!(
             "{time}\tupn={upn}\tserial={serial}\tstatus={status}\thttp={http}\tcode={code}\trequest-id={rid}\tclient-request-id={cid}\tmessage={msg}\n\tbody={body}\n",
             time = field("time").unwrap_or_default(),
@@ -253,8 +271,8 @@ impl Sink {
             serial = field("serial").unwrap_or_default(),
             http = field("http_status").unwrap_or_else(|| "-".into()),
             code = field("error_code").unwrap_or_else(|| "-".into()),
-            rid = detail.and_then(|d| d.ids.server.as_deref()).unwrap_or("-"),
-            cid = detail.and_then(|d| d.ids.client.as_deref()).unwrap_or("-"),
+            rid = detail.and_then(|d| d.ids.server.as_deref()).map(esc).unwrap_or_else(|| "-".into()),
+            cid = detail.and_then(|d| d.ids.client.as_deref()).map(esc).unwrap_or_else(|| "-".into()),
             msg = field("error_message").or_else(|| field("reason")).unwrap_or_default(),
             body = body.as_deref().unwrap_or("-"),
         );

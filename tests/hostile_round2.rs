@@ -597,3 +597,533 @@ fn a_base_url_with_userinfo_is_refused_before_anything_is_sent() {
     std::thread::sleep(Duration::from_millis(200));
     assert!(proxy.received().is_empty(), "nothing was sent to the host after '@'");
 }
+
+fn activated(t: &Tenant) -> usize {
+    t.state().devices.iter().filter(|d| d.status == "activated").count()
+}
+
+/// Issue 27 item 5: the README's rehearsal journal, then the real run with `--resume`,
+/// skipped every row. A journal names its run's backend, origin, tenant and rehearsal-or-not;
+/// `--resume` refuses another's (exit 2, the difference named) before any write.
+#[test]
+fn resume_refuses_a_journal_from_a_rehearsal_or_another_origin() {
+    let t = Tenant::new(Api::Graph, &csv(6, |_| "assigned"), SimConfig::default());
+    let csv_path = t.csv.to_str().unwrap().to_string();
+    // The rehearsal: an in-process simulated tenant, every row "activated" there.
+    let rehearsal = oathbulk(
+        t.dir.path(),
+        &["activate", &csv_path, "--simulate", "--journal", "run.jsonl", "--progress", "none"],
+        &[],
+    );
+    assert_eq!(rehearsal.code, 0, "{}", rehearsal.stderr);
+    let header: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(t.path("run.jsonl")).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!(header["simulated"], true, "{header}");
+    assert!(header["origin"].as_str().unwrap().starts_with("http://127.0.0.1:"), "{header}");
+
+    // The real run resumes it: refused, nothing written, the tenant untouched.
+    let writes = t.state().counters.writes;
+    let r = t.run(&["--journal", "run.jsonl", "--resume"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("cannot be resumed") && r.stdout.contains("rehearsal"), "{}", r.stdout);
+    assert_eq!(t.state().counters.writes, writes);
+    assert_eq!(activated(&t), 0);
+    // `import --resume` likewise.
+    let imp = oathbulk(
+        t.dir.path(),
+        &["import", &csv_path, "--simulate", "--journal", "import.jsonl", "--progress", "none"],
+        &[],
+    );
+    assert_eq!(imp.code, 0, "{}", imp.stderr);
+    let r = run(&t, bare(&t, "import", &[&csv_path, "--journal", "import.jsonl", "--resume"]));
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("cannot be resumed"), "{}", r.stdout);
+    assert_eq!(t.state().counters.writes, writes);
+
+    // A real run's journal, resumed against another tenant (another origin): refused too.
+    let first = t.run(&["--journal", "real.jsonl"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(activated(&t), 6);
+    let other = Tenant::new(Api::Graph, &csv(6, |_| "assigned"), SimConfig::default());
+    let journal = t.path("real.jsonl");
+    let r = other.run(&["--journal", journal.to_str().unwrap(), "--resume"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("origin"), "the difference is named: {}", r.stdout);
+    assert_eq!(activated(&other), 0);
+    // Appending to it without --resume is refused as well: one journal, one tenant.
+    let r = other.run(&["--journal", journal.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("belongs to another run"), "{}", r.stdout);
+}
+
+/// Issue 27 item 5: a journal records the token's tenant (`tid`); one from another tenant
+/// is refused by `--resume`.
+#[test]
+fn resume_refuses_a_journal_from_another_tenant_id() {
+    let claims = serde_json::json!({"tid": "11111111-aaaa-4aaa-8aaa-111111111111",
+        "aud": "https://graph.microsoft.com", "exp": common::now() + 3600});
+    let t = Tenant::with_token(Api::Graph, &csv(3, |_| "assigned"), &common::jwt(claims), SimConfig::default());
+    let first = t.run(&["--journal", "run.jsonl"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let text = std::fs::read_to_string(t.path("run.jsonl")).unwrap();
+    assert!(text.lines().next().unwrap().contains("\"tenant\":\"11111111-aaaa-4aaa-8aaa-111111111111\""), "{text}");
+    // The same file as if written in another tenant.
+    std::fs::write(t.path("run.jsonl"), text.replace("11111111-aaaa", "22222222-bbbb")).unwrap();
+    let r = t.run(&["--journal", "run.jsonl", "--resume"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("tenant 22222222-bbbb-4aaa-8aaa-111111111111 there"), "{}", r.stdout);
+}
+
+/// Issue 27 item 5: `--resume` skips a journaled row only where the tenant agrees; a token
+/// the journal says was activated but is not active now (deactivated since) is activated.
+#[test]
+fn resume_activates_a_journaled_row_the_tenant_shows_not_active() {
+    let t = Tenant::new(Api::Graph, &csv(6, |_| "assigned"), SimConfig::default());
+    let first = t.run(&["--journal", "run.jsonl"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(activated(&t), 6);
+    let off = run(&t, bare(&t, "deactivate", &["--serial", "SN00001"]));
+    assert_eq!(off.code, 0, "{}\n{}", off.stdout, off.stderr);
+    assert_eq!(activated(&t), 5);
+    let r = t.run(&["--journal", "run.jsonl", "--resume"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.status_of("SN00001"), "activated", "{}", r.stdout);
+    for s in ["SN00000", "SN00002", "SN00005"] {
+        assert_eq!(r.status_of(s), "skipped", "{}", r.stdout);
+    }
+    assert_eq!(activated(&t), 6);
+}
+
+/// Issue 27 item 3: the row's own seed written a second time in another encoding (spaced or
+/// colon hex, Base64 as PSKC writes it, dotted or underscored Base32), or under a column
+/// named as a secret, is a secret: `list` prints none of it and scripts do not see it.
+#[test]
+fn a_seed_in_another_encoding_or_a_secret_named_column_is_never_printed() {
+    use base64::Engine as _;
+    let n = 1000;
+    let mut text = String::from("upn,serial number,secret key,Notes,Alt,Fingerprint,PSKC,Dotted,Under,Seed (hex)\n");
+    let mut encodings = Vec::new();
+    for i in 0..n {
+        let b32 = common::seed_for(i);
+        let bytes = data_encoding::BASE32_NOPAD.decode(b32.as_bytes()).unwrap();
+        let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let spaced = hex.join(" ");
+        let colon = hex.join(":").to_uppercase();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        let groups: Vec<String> = b32.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+        let dotted = groups.join(".");
+        let under = groups.join("_").to_lowercase();
+        let plain_hex = hex.concat();
+        text.push_str(&format!(
+            "user{}@contoso.com,SN{i:05},{b32},note {i},{spaced},{colon},{b64},{dotted},{under},{plain_hex}\n",
+            i / 3
+        ));
+        encodings.push(vec![b32, spaced, colon, b64, dotted, under, plain_hex]);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.csv");
+    std::fs::write(&path, &text).unwrap();
+    let p = path.to_str().unwrap();
+    for extra in [&[][..], &["--format", "table"][..], &["--where", "row.extra.len() == 1"][..]] {
+        let mut args = vec!["list", p];
+        args.extend_from_slice(extra);
+        let out = Command::new(env!("CARGO_BIN_EXE_oathbulk")).args(&args).stdin(Stdio::null()).output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        // Every row is listed (none refused, none filtered: a script sees `Notes` alone).
+        assert_eq!(stdout.matches("SN0").count(), n, "{args:?}: {}", &stdout[..stdout.len().min(2000)]);
+        if !extra.contains(&"table") {
+            assert!(stdout.contains("\"extra\":{\"Notes\":\"note 999\"}"), "a benign extra column stays, alone");
+        }
+        for (i, forms) in encodings.iter().enumerate() {
+            for form in forms {
+                assert!(!stdout.contains(form.as_str()), "{args:?}: row {i}'s seed printed as {form}");
+                assert!(!stderr.contains(form.as_str()), "{args:?}: row {i}'s seed on stderr");
+            }
+        }
+    }
+}
+
+/// Issue 27 item 7: an undo's progress is keyed by the run-journal line it reverted, so a
+/// second `undo` of a journal a later run appended to reverts what that run re-activated.
+#[test]
+fn a_second_undo_reverts_what_a_later_run_reactivated() {
+    let t = Tenant::new(Api::Graph, &csv(3, |_| "assigned"), SimConfig::default());
+    let undo = |t: &Tenant| {
+        let r = run(t, bare(t, "undo", &["--journal", "run.jsonl"]));
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        r
+    };
+    assert_eq!(t.run(&["--journal", "run.jsonl"]).code, 0);
+    assert_eq!(activated(&t), 3);
+    undo(&t);
+    assert_eq!(activated(&t), 0, "the first undo deactivated the run's tokens");
+    // A later run, same journal, activates them again.
+    let again = t.run(&["--journal", "run.jsonl"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(activated(&t), 3);
+    let second = undo(&t);
+    assert_eq!(activated(&t), 0, "the second undo reverted the later run too: {}", second.stdout);
+    // And a third undo finds nothing left to do: its progress holds.
+    let writes = t.state().counters.writes;
+    undo(&t);
+    assert_eq!(t.state().counters.writes, writes);
+}
+
+#[cfg(unix)]
+fn chmod(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Issue 27 item 8: a hand-written journal line without a `device_id` made `undo` act on a
+/// token no run touched. Every line a run writes for a change names its device: one that
+/// does not is refused (`no_device_id`), the token left as it is.
+#[cfg(unix)]
+#[test]
+fn undo_never_acts_on_a_journal_line_without_a_device_id() {
+    // SN00002 is active in the tenant before any run: no run touched it.
+    let t = Tenant::new(Api::Graph, &csv(3, |i| if i == 2 { "activated" } else { "assigned" }), SimConfig::default());
+    assert_eq!(activated(&t), 1);
+    let first = t.run(&["--journal", "run.jsonl"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(activated(&t), 3);
+    // The forgery: SN00000's line, rewritten for SN00002 without its device id.
+    let path = t.path("run.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut forged: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["serial"] == "SN00000" && r["status"] == "activated")
+        .unwrap();
+    forged["serial"] = "SN00002".into();
+    forged["line"] = 4.into();
+    forged.as_object_mut().unwrap().remove("device_id");
+    std::fs::write(&path, format!("{text}{forged}\n")).unwrap();
+    chmod(&path, 0o600);
+    let r = run(&t, bare(&t, "undo", &["--journal", "run.jsonl"]));
+    let refused: Vec<_> = r.records.iter().filter(|x| x["serial"] == "SN00002").collect();
+    assert!(
+        !refused.is_empty() && refused.iter().all(|x| x["status"] == "refused" && x["error_code"] == "no_device_id"),
+        "{}",
+        r.stdout
+    );
+    let sn2 = t.state().devices.into_iter().find(|d| d.serial_number == "SN00002").unwrap();
+    assert_eq!(sn2.status, "activated", "the token no run touched stays active");
+    assert_eq!(activated(&t), 1, "the run's own tokens were undone: {}", r.stdout);
+}
+
+/// Issue 27 item 8: a journal other users may write is refused (like ssh's key files) by
+/// `--resume`, `undo` and an appending run, before anything is sent.
+#[cfg(unix)]
+#[test]
+fn a_journal_writable_by_other_users_is_refused() {
+    let t = Tenant::new(Api::Graph, &csv(3, |_| "assigned"), SimConfig::default());
+    assert_eq!(t.run(&["--journal", "run.jsonl"]).code, 0);
+    let path = t.path("run.jsonl");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o022, 0, "a new journal is not writable by others ({mode:o})");
+    }
+    for mode in [0o664, 0o646] {
+        chmod(&path, mode);
+        let requests = t.state().counters.requests;
+        for r in
+            [t.run(&["--journal", "run.jsonl", "--resume"]), run(&t, bare(&t, "undo", &["--journal", "run.jsonl"]))]
+        {
+            assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+            assert!(r.stdout.contains("writable by other users"), "{}", r.stdout);
+        }
+        assert_eq!(t.state().counters.requests, requests, "nothing sent");
+        assert_eq!(activated(&t), 3);
+    }
+}
+
+/// Issue 27 item 8: a FIFO as `--journal` lost every line (exit 0) and blocked `undo` in
+/// `open()`. Anything but a regular file is refused before anything is sent, at once.
+#[cfg(unix)]
+#[test]
+fn a_journal_that_is_not_a_regular_file_is_refused_and_never_blocks() {
+    let t = Tenant::new(Api::Graph, &csv(3, |_| "assigned"), SimConfig::default());
+    let fifo = t.path("run.fifo"); // not .jsonl: the harness reads every .jsonl the run wrote
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let requests = t.state().counters.requests;
+    let r = t.run(&["--journal", "run.fifo"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("not a regular file"), "{}", r.stdout);
+    assert_eq!(t.state().counters.requests, requests, "nothing sent");
+    assert_eq!(activated(&t), 0);
+    for args in [&["--journal", "run.fifo"][..], &["--journal", "run.fifo", "--dry-run"][..]] {
+        let mut child = bare(&t, "undo", args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                child.kill().unwrap();
+                panic!("undo blocked opening a FIFO");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut stdout = String::new();
+        child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+        assert_eq!(status.code(), Some(2), "{stdout}");
+        assert!(stdout.contains("not a regular file"), "{stdout}");
+    }
+}
+
+/// A server on 127.0.0.1 that answers each request with what `answer(request line, n)`
+/// writes (the whole HTTP answer; `n` counts requests from 0), one connection at a time.
+fn raw_server(answer: impl Fn(&str, usize, &mut std::net::TcpStream) + Send + 'static) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match stream.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0usize);
+            let mut rest = vec![0u8; len];
+            let _ = stream.read_exact(&mut rest);
+            answer(head.lines().next().unwrap_or_default(), n, &mut stream);
+        }
+    });
+    port
+}
+
+/// Issue 27 item 9: an identity-platform answer is read like a Graph answer, at most 16 MB
+/// (a streamed 64 MB token answer was read whole, and its "token" used).
+#[test]
+fn identity_platform_answers_are_capped_like_graph_answers() {
+    use std::io::Write;
+    let port = raw_server(|_, _, stream| {
+        // No Content-Length: streamed until the connection closes.
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n");
+        let _ = stream.write_all(b"{\"token_type\":\"Bearer\",\"expires_in\":3600,\"access_token\":\"");
+        let chunk = vec![b'a'; 1 << 20];
+        for _ in 0..64 {
+            if stream.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+        let _ = stream.write_all(b"\"}");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let authority = format!("http://127.0.0.1:{port}");
+    let graph = format!("http://127.0.0.1:{port}/graph/beta");
+    let r = oathbulk(
+        dir.path(),
+        &[
+            "tenant",
+            "--tenant",
+            "contoso",
+            "--client-id",
+            "app-1",
+            "--authority-url",
+            &authority,
+            "--graph-url",
+            &graph,
+        ],
+        &[("OATHBULK_CLIENT_SECRET", "client-secret-value-xyz")],
+    );
+    assert_ne!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(format!("{}{}", r.stdout, r.stderr).contains("larger than 16 MB"), "{}\n{}", r.stdout, r.stderr);
+}
+
+/// Issue 27 item 9: a same-origin `@odata.nextLink` chain is bounded in bytes (and pages):
+/// 100 pages of 4 MB stop at 256 MB with `collection_too_large`, not 400 MB later.
+#[test]
+fn a_nextlink_chain_is_bounded_in_memory() {
+    use std::io::Write;
+    let served = Arc::new(Mutex::new(0usize));
+    let count = served.clone();
+    let port = Arc::new(Mutex::new(0u16));
+    let own = port.clone();
+    let p = raw_server(move |_, n, stream| {
+        *count.lock().unwrap() += 1;
+        let port = *own.lock().unwrap();
+        let next = if n < 100 {
+            format!(",\"@odata.nextLink\":\"http://127.0.0.1:{port}/next?page={n}\"")
+        } else {
+            String::new()
+        };
+        let body = format!("{{\"value\":[],\"pad\":\"{}\"{next}}}", " ".repeat(4 << 20));
+        let _ = stream.write_all(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+    });
+    *port.lock().unwrap() = p;
+    let dir = tempfile::tempdir().unwrap();
+    let graph = format!("http://127.0.0.1:{p}/graph/beta");
+    let r =
+        oathbulk(dir.path(), &["tenant", "--graph-url", &graph], &[("OATHBULK_TOKEN", "eyJ0eXAiOiJKV1QifQ.e30.sig")]);
+    assert_eq!(r.code, 4, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("collection_too_large") || r.stdout.contains("larger than 256 MB"), "{}", r.stdout);
+    let pages = *served.lock().unwrap();
+    assert!(pages <= 66, "stopped at the bound, not at the chain's end: {pages} pages");
+}
+
+/// Issue 27 item 9: `s.replace("", r)` is refused before it builds len(s) × len(r) bytes
+/// (3 GB for two 40k strings): a `script_limit` row error, the process small.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_script_replace_cannot_blow_up_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("blow.rhai");
+    std::fs::write(
+        &script,
+        "fn key(row) { let s = \"\"; s.pad(40000, 'a'); let r = \"\"; r.pad(40000, 'b'); s.replace(\"\", r); s }",
+    )
+    .unwrap();
+    let csv_path = dir.path().join("t.csv");
+    std::fs::write(&csv_path, csv(2, |_| "assigned")).unwrap();
+    #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its peak memory
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oathbulk"))
+        .args(["list", csv_path.to_str().unwrap(), "--script", script.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is valid; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut out = String::new();
+    stdout.read_to_string(&mut out).unwrap();
+    let waited = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(waited, child.id() as i32);
+    assert!(out.contains("script_limit"), "{out}");
+    let max_rss_mb = usage.ru_maxrss / 1024;
+    assert!(max_rss_mb < 300, "peak memory {max_rss_mb} MB");
+}
+
+/// Issue 27 item 10: `--error-log` is opened as the journal is: a symbolic link is refused
+/// (never followed), and nothing is written through it.
+#[cfg(unix)]
+#[test]
+fn the_error_log_refuses_a_symlink() {
+    let t = Tenant::new(Api::Graph, &csv(2, |_| "assigned"), SimConfig::default());
+    let target = t.path("elsewhere.txt");
+    std::fs::write(&target, "keep\n").unwrap();
+    std::os::unix::fs::symlink(&target, t.path("errors.log")).unwrap();
+    let r = t.run(&["--error-log", "errors.log"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("symbolic link"), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep\n");
+    assert_eq!(activated(&t), 0, "refused before any write");
+}
+
+/// Issue 27 item 10: a server's escape sequences, line breaks and bidi characters reach
+/// the error log escaped: no terminal control, no forged entry.
+#[test]
+fn the_error_log_escapes_what_a_server_sends() {
+    // An import: nothing in the tenant, every create refused with the server's text.
+    let read = r#"{"value":[]}"#;
+    let write =
+        r#"{"error":{"code":"BadRequest","message":"bad \u001b[2J\u001b]0;pwned\u0007\nFORGED\tentry \u202egnp.exe"}}"#;
+    let (port, _) = serving_split(read, write);
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("tokens.csv");
+    std::fs::write(&csv_path, csv(1, |_| "assigned")).unwrap();
+    let url = format!("http://127.0.0.1:{port}/graph/beta");
+    let r = oathbulk(
+        dir.path(),
+        &["import", csv_path.to_str().unwrap(), "--graph-url", &url, "--error-log", "errors.log", "--progress", "none"],
+        &[("OATHBULK_TOKEN", "eyJ0eXAiOiJKV1QifQ.e30.sig")],
+    );
+    let log = std::fs::read_to_string(dir.path().join("errors.log")).unwrap_or_default();
+    assert!(log.contains("FORGED"), "the failure was logged: {}\n{}\n{log}", r.stdout, r.stderr);
+    assert!(!log.contains('\u{1b}') && !log.contains('\u{7}') && !log.contains('\u{202e}'), "{log:?}");
+    assert!(log.lines().all(|l| !l.starts_with("FORGED")), "no forged entry: {log:?}");
+    assert!(log.contains("\\x1b"), "{log:?}");
+}
+
+/// [`serving`], but reads `200 OK` with `read` and writes `400` with `write`.
+fn serving_split(read: &'static str, write: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
+    use std::io::Write;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let port = raw_server(move |line, _, stream| {
+        log.lock().unwrap().push(line.to_string());
+        let (status, body) = if line.starts_with("GET ") { ("200 OK", read) } else { ("400 Bad Request", write) };
+        let _ = stream.write_all(
+            format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+    });
+    (port, seen)
+}
+
+/// Issue 27 item 10: a script's `print`/`debug` write CSV cells escaped to stderr.
+#[test]
+fn script_print_and_debug_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("t.csv");
+    std::fs::write(
+        &csv_path,
+        format!(
+            "upn,serial number,secret key,Notes\nuser0@contoso.com,SN1,{},\"x\u{1b}[2J\u{1b}]0;pwned\u{7}\nscript: forged \u{202e}txt\"\n",
+            common::seed_for(0)
+        ),
+    )
+    .unwrap();
+    let script = dir.path().join("p.rhai");
+    std::fs::write(&script, "fn key(row) { print(row.extra[\"Notes\"]); debug(row.extra[\"Notes\"]); row.serial }")
+        .unwrap();
+    let r = oathbulk(dir.path(), &["list", csv_path.to_str().unwrap(), "--script", script.to_str().unwrap()], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("pwned"), "printed: {}", r.stderr);
+    assert!(
+        !r.stderr.contains('\u{1b}') && !r.stderr.contains('\u{7}') && !r.stderr.contains('\u{202e}'),
+        "{:?}",
+        r.stderr
+    );
+    assert!(r.stderr.lines().all(|l| !l.starts_with("script: forged")), "{:?}", r.stderr);
+}
+
+/// Issue 27 item 10: bidi (U+202E) and zero-width (U+200B, U+FEFF) characters in a UPN are
+/// a row error in `check`, `list` and `users`, never passed on raw: one person is not two.
+#[test]
+fn a_upn_with_bidi_or_zero_width_characters_is_a_row_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("t.csv");
+    let upns =
+        ["alice@contoso.com", "al\u{200b}ice@contoso.com", "\u{202e}moc.osotnoc@ecila", "alice\u{feff}@contoso.com"];
+    let mut text = String::from("upn,serial number,secret key\n");
+    for (i, u) in upns.iter().enumerate() {
+        text.push_str(&format!("{u},SN{i},{}\n", common::seed_for(i)));
+    }
+    std::fs::write(&csv_path, text).unwrap();
+    for cmd in ["check", "list", "users"] {
+        let r = oathbulk(dir.path(), &[cmd, csv_path.to_str().unwrap()], &[]);
+        let errors: Vec<_> = r.records.iter().filter(|x| x["type"] == "row_error").collect();
+        assert_eq!(errors.len(), 3, "{cmd}: {}", r.stdout);
+        assert!(errors.iter().all(|e| e["code"] == "invalid_upn"), "{cmd}: {}", r.stdout);
+        for c in ['\u{200b}', '\u{202e}', '\u{feff}'] {
+            assert!(!r.stdout.contains(c) && !r.stderr.contains(c), "{cmd}: {c:?} passed raw: {}", r.stdout);
+        }
+    }
+}

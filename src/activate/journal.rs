@@ -20,18 +20,20 @@ pub use crate::journal::Journal;
 /// checks the tenant for such tokens). `--resume` ignores intents: the tenant decides.
 pub const IN_FLIGHT: &str = "in_flight";
 
-/// What an earlier run settled: serial → its record.
+/// What an earlier run settled: (serial, user) → its record. A serial now given to another
+/// user is another row: the journal's line is not about it.
 #[derive(Debug, Default)]
 pub struct Settled {
-    pub by_serial: HashMap<String, Activation>,
+    pub by_row: HashMap<(String, String), Activation>,
     /// Lines that did not parse (a torn last line after a kill).
     pub unreadable_lines: Vec<u64>,
 }
 
 impl Settled {
-    /// What an earlier run settled for this serial (the one serial rule: case-insensitive).
-    pub fn get(&self, serial: &str) -> Option<&Activation> {
-        self.by_serial.get(&crate::inventory::serial_key(serial))
+    /// What an earlier run settled for this serial and user (the one serial rule:
+    /// case-insensitive; UPNs compared case-insensitively).
+    pub fn get(&self, serial: &str, upn: &str) -> Option<&Activation> {
+        self.by_row.get(&(crate::inventory::serial_key(serial), upn.to_lowercase()))
     }
 }
 
@@ -72,14 +74,16 @@ impl Intent for Activation {
 }
 
 /// Read what earlier runs settled (`activated`, `already_active`). A missing file is empty;
-/// a file that is not a journal is refused.
+/// a file that is not a journal is refused. The caller checks first that the journal is this
+/// run's (`crate::journal::check_resumable`); the tenant's inventory still decides whether
+/// a settled row is skipped (`activate::run`).
 pub fn read_settled(path: &Path) -> Result<Settled> {
     let contents = crate::journal::read(path)?;
     let mut settled = Settled { unreadable_lines: contents.torn, ..Default::default() };
     for (_, record) in contents.records {
         if let Record::Activation(a) = record {
             if matches!(a.status, ActivationStatus::Activated | ActivationStatus::AlreadyActive) {
-                settled.by_serial.insert(crate::inventory::serial_key(&a.serial), a);
+                settled.by_row.insert((crate::inventory::serial_key(&a.serial), a.upn.to_lowercase()), a);
             }
         }
     }

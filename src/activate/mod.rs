@@ -98,19 +98,16 @@ pub async fn run<B: Backend>(
 
     // 1. Rows: CSV errors out first; rows an earlier run settled are skipped; a serial seen
     //    twice is done once (one rule for what "the same serial" means: `inventory::serial_key`).
+    //    A row the journal settled is resolved like the others and skipped only where the
+    //    tenant agrees (the token active and held by the row's user): a journal is a record
+    //    of the past, the inventory says what is true now.
     let mut work: Vec<Row> = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for r in rows {
         match r {
             Err(e) => sink.row_error(e)?,
             Ok(row) => {
-                if let Some(prev) = settled_before.get(&row.serial) {
-                    let mut a = record(&row, ActivationStatus::Skipped, prev.action, None);
-                    a.device_id = prev.device_id.clone();
-                    a.error_message =
-                        Some(format!("settled by an earlier run ({}, {})", prev.status.as_str(), prev.time));
-                    sink.settle(a, None)?;
-                } else if let Some(first) = seen.get(&crate::inventory::serial_key(&row.serial)) {
+                if let Some(first) = seen.get(&crate::inventory::serial_key(&row.serial)) {
                     let mut a = record(&row, ActivationStatus::Failed, Action::None, None);
                     a.error_code = Some("duplicate_serial".into());
                     a.error_message = Some(format!("serial {} already appears on line {first}; done once", row.serial));
@@ -186,7 +183,19 @@ pub async fn run<B: Backend>(
         }
     }
     for (row, p) in plans {
+        let prev = settled_before.get(&row.serial, &row.upn);
         match p {
+            Plan::Settled { status: ActivationStatus::AlreadyActive, device, .. } if prev.is_some() => {
+                let prev = prev.expect("checked");
+                let mut a = record(&row, ActivationStatus::Skipped, prev.action, device.as_ref());
+                a.device_id = a.device_id.or_else(|| prev.device_id.clone());
+                a.error_message = Some(format!(
+                    "settled by an earlier run ({}, {}); the tenant shows it active",
+                    prev.status.as_str(),
+                    prev.time
+                ));
+                sink.settle(a, None)?;
+            }
             Plan::Settled { status, device, code, message } => {
                 let mut a = record(&row, status, Action::None, device.as_ref());
                 a.error_code = code.map(str::to_string);

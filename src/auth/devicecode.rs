@@ -46,7 +46,7 @@ pub async fn sign_in(req: DeviceCodeRequest<'_>, http: &reqwest::Client, diag: &
         .await
         .with_context(|| format!("cannot reach the sign-in endpoint {base}/devicecode"))?;
     let status = resp.status();
-    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    let body = crate::http_guard::json_capped(resp).await?;
     if !status.is_success() {
         return Err(SignInRefused(format!(
             "device-code sign-in could not start (HTTP {status}, {}): {}",
@@ -85,7 +85,7 @@ pub async fn sign_in(req: DeviceCodeRequest<'_>, http: &reqwest::Client, diag: &
             .await
             .context("cannot reach the token endpoint while waiting for sign-in")?;
         let status = resp.status();
-        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        let body = crate::http_guard::json_capped(resp).await?;
         if status.is_success() {
             let current = current_from(&body)?;
             let renewal = Renewal::RefreshToken {

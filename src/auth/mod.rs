@@ -282,7 +282,7 @@ async fn renew(renewal: &Renewal, http: &reqwest::Client, current: &Current) -> 
             ];
             let resp = http.post(token_url).form(&form).send().await.context("cannot reach the token endpoint")?;
             let status = resp.status();
-            let body: serde_json::Value = resp.json().await.unwrap_or_default();
+            let body = crate::http_guard::json_capped(resp).await?;
             if !status.is_success() {
                 let error = body.get("error").and_then(|v| v.as_str()).unwrap_or("unknown_error");
                 return Err(SignInRefused(format!(
@@ -351,7 +351,7 @@ async fn fetch_client_token(creds: &ClientCredentials, http: &reqwest::Client) -
     let resp =
         http.post(&url).form(&form).send().await.with_context(|| format!("cannot reach the token endpoint {url}"))?;
     let status = resp.status();
-    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    let body = crate::http_guard::json_capped(resp).await?;
     if !status.is_success() {
         let error = body.get("error").and_then(|v| v.as_str()).unwrap_or("unknown_error");
         let desc = body.get("error_description").and_then(|v| v.as_str()).unwrap_or("");

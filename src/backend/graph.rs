@@ -102,17 +102,11 @@ impl GraphBackend {
     async fn collect(&self, first: String) -> Result<Vec<Value>, ApiError> {
         let mut items = Vec::new();
         let mut next = Some(first);
-        let mut pages = 0;
+        let mut budget = crate::http_guard::PageBudget::new("the inventory's nextLink chain");
         while let Some(url) = next.take() {
-            pages += 1;
-            if pages > 100_000 {
-                return Err(ApiError::Unavailable {
-                    status: 200,
-                    code: "paging_loop".into(),
-                    message: "the inventory's nextLink chain does not end".into(),
-                });
-            }
             let reply = self.call(Method::GET, &url, None).await?;
+            // Bounded in pages and in bytes before a page is parsed.
+            budget.charge(reply.body.len())?;
             let mut body = reply.json();
             // Taken, not cloned: a page holds up to 999 devices. A page without its `value`
             // array (an empty body, `{}`, `null`) says nothing: never an empty collection.

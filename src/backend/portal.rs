@@ -17,8 +17,6 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_URL: &str = "https://main.iam.ad.ext.azure.com";
 pub const USGOV_URL: &str = "https://main.iam.ad.ext.azure.us";
 const PREFIX: &str = "api/MultifactorAuthentication/HardwareToken";
-/// A guard against a continuation token that never ends.
-const MAX_PAGES: usize = 100_000;
 /// How long an upload may stay `InProgress`.
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
@@ -71,9 +69,11 @@ impl PortalBackend {
     async fn list(&self, upn: &str) -> Result<Vec<Device>, ApiError> {
         let mut out = Vec::new();
         let mut skip = String::new();
-        for _ in 0..MAX_PAGES {
+        let mut budget = crate::http_guard::PageBudget::new("the portal's token list");
+        loop {
             let url = format!("{}/{PREFIX}/users?skipToken={}&upn={}&enabledFilter=", self.base, enc(&skip), enc(upn));
             let reply = self.call(Method::GET, &url, None).await?;
+            budget.charge(reply.body.len())?;
             let body = reply.json();
             // A page without its `items` array (an empty body, `{}`, `null`) says nothing:
             // never an empty tenant.
@@ -101,11 +101,6 @@ impl PortalBackend {
                 _ => return Ok(out),
             }
         }
-        Err(ApiError::Unavailable {
-            status: 200,
-            code: "paging_loop".into(),
-            message: "the portal's continuation tokens do not end".into(),
-        })
     }
 }
 

@@ -99,8 +99,11 @@ pub fn run(args: ActivateArgs) -> Result<i32> {
 fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant) -> Result<i32> {
     let engine = args.run.pace.engine_config(args.tenant.backend)?;
     if let Some(upn) = &args.one.upn {
-        if !crate::inventory::is_upn(upn) {
-            anyhow::bail!("--upn '{upn}' is not a user@domain address");
+        if crate::inventory::hidden_char(upn).is_some() || !crate::inventory::is_upn(upn) {
+            anyhow::bail!(
+                "--upn '{}' is not a user@domain address (or holds an invisible character)",
+                crate::output::escape_all_controls(upn)
+            );
         }
     }
     let read = crate::inventory::ReadOptions { redact_seeds: true, ..args.input.read_options(args.one.code.is_none()) };
@@ -124,28 +127,10 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant)
             row.upn = upn.clone();
         }
     }
-    let settled = match (&args.run.journal, args.run.resume) {
-        (Some(path), true) => {
-            let s = journal::read_settled(path)?;
-            if !s.unreadable_lines.is_empty() {
-                diag.warn(
-                    "journal_unreadable_lines",
-                    &format!(
-                        "journal lines {:?} are unreadable (a torn write?); those rows are re-checked",
-                        s.unreadable_lines
-                    ),
-                );
-            }
-            s
-        }
-        _ => journal::Settled::default(),
-    };
-    // Lock the journal before any request: two runs on one journal would both write.
-    let journal = match (&args.run.journal, args.run.dry_run) {
-        (Some(path), false) => Some(journal::Journal::open(
-            path,
-            &crate::record::JournalHeader::new("activate", args.tenant.backend, args.auth.tenant.clone()),
-        )?),
+    // Lock the journal before any request: two runs on one journal would both write. Its
+    // header (which names the tenant) is written once signed in.
+    let mut journal = match (&args.run.journal, args.run.dry_run) {
+        (Some(path), false) => Some(journal::Journal::open_locked(path)?),
         _ => None,
     };
     let planning_rate = args.tenant.backend.planning_rate(args.run.pace.max_rate);
@@ -168,6 +153,14 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant)
                 Err(e) => return Err(e),
             }
         }
+        let header = conn.journal_header("activate", args.tenant.backend, &args.auth).await;
+        let settled = match (&args.run.journal, args.run.resume) {
+            (Some(path), true) => read_settled(path, &header, diag)?,
+            _ => journal::Settled::default(),
+        };
+        if let Some(j) = journal.as_mut() {
+            j.begin(&header)?;
+        }
         let mut sink = Sink::new(output(args.output.format, &args.run), diag.clone(), "activate", started)
             .with_filtered(filtered.and_then(|f: pipeline::FilteredCount| f.get()))
             .with_journal(journal)
@@ -185,6 +178,27 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant)
         }
         Ok(outcome.summary.exit_code)
     })
+}
+
+/// What the journal `--resume` names settled, once it is known to be this run's journal
+/// (same backend, origin, tenant, rehearsal or not).
+pub fn read_settled(
+    path: &std::path::Path,
+    header: &crate::record::JournalHeader,
+    diag: &Diag,
+) -> Result<journal::Settled> {
+    crate::journal::check_resumable(path, header)?;
+    let s = journal::read_settled(path)?;
+    if !s.unreadable_lines.is_empty() {
+        diag.warn(
+            "journal_unreadable_lines",
+            &format!(
+                "journal lines {:?} are unreadable (a torn write?); those rows are re-checked",
+                s.unreadable_lines
+            ),
+        );
+    }
+    Ok(s)
 }
 
 /// The row for `--serial S --code C` without a CSV, from the tenant's view of the token.

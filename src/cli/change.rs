@@ -122,28 +122,36 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
         }
         (None, Some(serial)) => {
             if let Some(upn) = &args.upn {
-                if !crate::inventory::is_upn(upn) {
-                    anyhow::bail!("--upn '{upn}' is not a user@domain address");
+                if crate::inventory::hidden_char(upn).is_some() || !crate::inventory::is_upn(upn) {
+                    anyhow::bail!(
+                        "--upn '{}' is not a user@domain address (or holds an invisible character)",
+                        crate::output::escape_all_controls(upn)
+                    );
                 }
             }
             targets.push(change::Target { serial: serial.trim().to_string(), upn: args.upn.clone(), line: None })
         }
         (None, None) => anyhow::bail!("give a CSV or --serial"),
     }
-    let done = match (&args.run.journal, args.run.resume) {
-        (Some(path), true) => change::read_done(path, op)?,
-        _ => HashSet::new(),
-    };
-    let journal = match (&args.run.journal, args.run.dry_run) {
-        (Some(path), false) => Some(Journal::open(
-            path,
-            &crate::record::JournalHeader::new(change::op_label(op), args.tenant.backend, args.auth.tenant.clone()),
-        )?),
+    // Lock the journal before any request; its header is written once signed in.
+    let mut journal = match (&args.run.journal, args.run.dry_run) {
+        (Some(path), false) => Some(Journal::open_locked(path)?),
         _ => None,
     };
     let rt = connect::runtime()?;
     rt.block_on(async move {
         let conn = connect::connect(&args.tenant, &args.auth, diag, None).await?;
+        let header = conn.journal_header(change::op_label(op), args.tenant.backend, &args.auth).await;
+        let done = match (&args.run.journal, args.run.resume) {
+            (Some(path), true) => {
+                crate::journal::check_resumable(path, &header)?;
+                change::read_done(path, op)?
+            }
+            _ => HashSet::new(),
+        };
+        if let Some(j) = journal.as_mut() {
+            j.begin(&header)?;
+        }
         let journal_path = args.run.journal.as_deref().filter(|_| !args.run.dry_run);
         let stdout = Output::stdout(args.run.format, true).with_next_step(NextStep::writes(journal_path, None));
         let mut out = Sink::new(stdout, diag.clone(), change::op_label(op), started).with_journal(journal);

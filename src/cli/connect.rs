@@ -126,6 +126,33 @@ pub struct Connection {
     pub tokens: TokenProvider,
     /// Kept alive for the run (`--simulate`).
     pub simulator: Option<crate::simulate::Simulator>,
+    /// `scheme://host:port` of the API the backend talks to (a journal records it).
+    pub origin: String,
+}
+
+/// `scheme://host:port` of a base URL (the port always written, default or not).
+pub fn origin_of(url: &url::Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default().to_lowercase(),
+        url.port_or_known_default().unwrap_or_default()
+    )
+}
+
+impl Connection {
+    /// The journal header of a `command` run on this connection: backend, origin, tenant (the
+    /// token's `tid` when it names one, else `--tenant`) and whether it is a rehearsal.
+    pub async fn journal_header(
+        &self,
+        command: &str,
+        backend: BackendKind,
+        auth: &AuthArgs,
+    ) -> crate::record::JournalHeader {
+        let tid = self.tokens.claims().await.and_then(|c| c.tid).filter(|t| !t.trim().is_empty());
+        crate::record::JournalHeader::new(command, backend, tid.or_else(|| auth.tenant.clone()))
+            .at(&self.origin, self.simulator.is_some())
+    }
 }
 
 /// Find the bearer token (or client credentials) the user provided.
@@ -315,9 +342,11 @@ pub async fn connect(
         });
         (tenant.graph_url.clone(), portal, credentials(auth_args, tenant.backend, &http, diag).await?, None)
     };
+    let origin: String;
     let backend = match tenant.backend {
         BackendKind::Graph => {
             let base = validate_base_url(&graph_url, "--graph-url")?;
+            origin = origin_of(&base);
             let api = ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Graph)
                 .pinned_to(&base)
                 .with_deadline(deadline);
@@ -325,13 +354,14 @@ pub async fn connect(
         }
         BackendKind::Portal => {
             let base = validate_base_url(&portal_url, "--portal-url")?;
+            origin = origin_of(&base);
             let api = ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Portal)
                 .pinned_to(&base)
                 .with_deadline(deadline);
             AnyBackend::Portal(Arc::new(PortalBackend::new(api, &base)))
         }
     };
-    Ok(Connection { backend, stats, clock, tokens, simulator })
+    Ok(Connection { backend, stats, clock, tokens, simulator, origin })
 }
 
 /// A multi-threaded runtime for network commands only (list/otp/check never build one,

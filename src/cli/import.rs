@@ -72,16 +72,9 @@ fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<i3
         &args.script.options(false),
     )?
     .collect();
-    let (settled_import, settled_activation) = match (&args.run.journal, args.run.resume) {
-        (Some(path), true) => (import::read_settled(path)?, activate::journal::read_settled(path)?),
-        _ => (HashMap::new(), activate::journal::Settled::default()),
-    };
-    // Lock the journal before any request.
-    let journal = match (&args.run.journal, args.run.dry_run) {
-        (Some(path), false) => Some(Journal::open(
-            path,
-            &crate::record::JournalHeader::new("import", args.tenant.backend, args.auth.tenant.clone()),
-        )?),
+    // Lock the journal before any request; its header is written once signed in.
+    let mut journal = match (&args.run.journal, args.run.dry_run) {
+        (Some(path), false) => Some(Journal::open_locked(path)?),
         _ => None,
     };
     let options = Options { dry_run: args.run.dry_run, engine };
@@ -98,6 +91,16 @@ fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<i3
                 .collect()
         });
         let conn = connect::connect(&args.tenant, &args.auth, diag, seed).await?;
+        let header = conn.journal_header("import", args.tenant.backend, &args.auth).await;
+        let (settled_import, settled_activation) = match (&args.run.journal, args.run.resume) {
+            (Some(path), true) => {
+                (import::read_settled(path, &header)?, super::activate::read_settled(path, &header, diag)?)
+            }
+            _ => (HashMap::new(), activate::journal::Settled::default()),
+        };
+        if let Some(j) = journal.as_mut() {
+            j.begin(&header)?;
+        }
         let code = match &conn.backend {
             AnyBackend::Graph(b) => {
                 go(b.clone(), &args, &conn, rows, settled_import, settled_activation, journal, options, diag, started)

@@ -70,24 +70,28 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
     if let Some(w) = contents.torn_warning(&args.journal, "what they recorded is not undone") {
         diag.warn("journal_unreadable_lines", &w);
     }
-    let records = contents.records;
+    let records = contents.records.clone();
     let undo_path = args.undo_journal.clone().unwrap_or_else(|| {
         let mut p = args.journal.clone().into_os_string();
         p.push(".undo.jsonl");
         PathBuf::from(p)
     });
     let progress = undo::read_progress(&undo_path)?;
-    let own = if args.dry_run {
-        None
-    } else {
-        Some(journal::Journal::open(
-            &undo_path,
-            &crate::record::JournalHeader::new("undo", args.tenant.backend, args.auth.tenant.clone()),
-        )?)
-    };
+    let mut own = if args.dry_run { None } else { Some(journal::Journal::open_locked(&undo_path)?) };
     let rt = connect::runtime()?;
     let code = rt.block_on(async move {
         let conn = connect::connect(&args.tenant, &args.auth, diag, None).await?;
+        let header = conn.journal_header("undo", args.tenant.backend, &args.auth).await;
+        // Undo acts on the tenant the run acted on: a rehearsal's journal, or another
+        // tenant's, names devices this tenant never saw (or another token's ids).
+        if let Some(written) = contents.header.as_ref().filter(|h| h.origin.is_some()) {
+            if let Some(why) = crate::journal::context_mismatch(written, &header) {
+                anyhow::bail!("journal {} is not this tenant's to undo: {why}", args.journal.display());
+            }
+        }
+        if let Some(j) = own.as_mut() {
+            j.begin(&header)?;
+        }
         // An undo resumes from its own journal (done steps are skipped): the same command again.
         let rerun = Some("re-run the same undo".into());
         let stdout = Output::stdout(args.format, true).with_next_step(NextStep { error_log: None, rerun });

@@ -8,7 +8,7 @@
 
 use super::columns::{field_for, normalise, Field};
 use super::lines::{content, split, Cells, Line, Lines, MAX_LINE_BYTES};
-use super::secret::{looks_like_seed, quote_cell, SecretFormat, SecretKey};
+use super::secret::{encodes_seed, looks_like_seed, names_a_secret, quote_cell, SecretFormat, SecretKey};
 use super::{is_upn, Row, RowError};
 use crate::otp::HashFunction;
 use anyhow::{bail, Context, Result};
@@ -271,6 +271,7 @@ impl Inventory {
         }
         // Per unknown column: (non-empty values, of which seed-like, of which user-like).
         let mut seen = vec![(0usize, 0usize, 0usize); self.columns.len()];
+        let has_secret = self.has(Field::Secret);
         for (_, line) in &self.ahead {
             let Line::Text(text) = line else { continue };
             if split(&mut self.splitter, content(text), &mut self.cells).is_err()
@@ -282,7 +283,10 @@ impl Inventory {
                 let cell = self.cells.text(i).unwrap_or("").trim();
                 if !cell.is_empty() {
                     seen[i].0 += 1;
-                    seen[i].1 += usize::from(looks_like_seed(cell));
+                    // Beside a secret column, one named as a secret is never kept, so never
+                    // shown: no refusal. Without one, it is likely the seed column misnamed.
+                    let hidden = has_secret && names_a_secret(&self.headers[i]);
+                    seen[i].1 += usize::from(looks_like_seed(cell) && !hidden);
                     seen[i].2 += usize::from(is_upn(cell));
                 }
             }
@@ -333,8 +337,16 @@ impl Inventory {
     }
 
     /// A cell to attach to a row error: never the secret column, never a seed-like text.
+    /// A cell to name in a row error: never one that could be a seed, and never raw when it
+    /// holds an invisible or direction-changing character (shown escaped).
     fn attachable(&self, field: Field) -> Option<String> {
-        self.cell(field).ok().filter(|s| !s.is_empty() && !looks_like_seed(s)).map(str::to_string)
+        self.cell(field).ok().filter(|s| !s.is_empty() && !looks_like_seed(s)).map(|s| {
+            if super::hidden_char(s).is_some() {
+                crate::output::escape_all_controls(s).into_owned()
+            } else {
+                s.to_string()
+            }
+        })
     }
 
     fn line_error(line: u64, code: &'static str, message: String) -> RowError {
@@ -375,6 +387,9 @@ impl Inventory {
         // No upn column (allowed by `upn_column_optional`): the row names no user.
         if upn.is_empty() && self.has(Field::Upn) {
             return Err(err(Some(Field::Upn), "missing_upn", "upn is empty".into()));
+        }
+        if let Some(c) = super::hidden_char(upn) {
+            return Err(err(Some(Field::Upn), "invalid_upn", super::hidden_char_message(c)));
         }
         if self.has(Field::Upn) && !is_upn(upn) {
             return Err(err(
@@ -437,6 +452,12 @@ impl Inventory {
                 ));
             }
         }
+        // A secret by its column's name, or the row's own seed written another way (spaced
+        // hex, Base64, dotted Base32): never kept, so `list` cannot print it and scripts
+        // cannot read it (after the user-name check: a `Key holder` column still counts).
+        extra.retain(|(name, value)| {
+            !(names_a_secret(name) || secret.as_ref().is_some_and(|key| encodes_seed(value, key.bytes())))
+        });
         let manufacturer = text(Field::Manufacturer)?;
         let model = text(Field::Model)?;
         // A seed outside the secret column (a shifted line, a mislabelled header) would be

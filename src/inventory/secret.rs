@@ -92,6 +92,49 @@ pub fn looks_like_seed(text: &str) -> bool {
     only_b32 && spaced >= SEED_MIN_CHARS && spaced_digits > 0
 }
 
+/// Whether a column name says it holds a secret: a word naming a seed, a secret or a key
+/// (`Seed (hex)`, `secretBase64`, `OTP key`, `key_b32`). Such an extra column is never kept:
+/// it is not printed by `list` nor shown to scripts. Over-hiding (`Key ID`) is the safe side.
+pub fn names_a_secret(header: &str) -> bool {
+    let lower = header.to_lowercase();
+    lower.contains("secret")
+        || lower.contains("seed")
+        || lower.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w.starts_with("key") || w.ends_with("key"))
+}
+
+/// Whether `cell` is `seed` written another way: hex (spaced, colon- or dash-separated,
+/// `0x`-prefixed), Base64 (standard or URL-safe, padded or not, as PSKC exports write it),
+/// or Base32 with any separators (dots, underscores, spaces, dashes) and any case. The row's
+/// own seed a second time is a secret wherever it sits.
+pub fn encodes_seed(cell: &str, seed: &[u8]) -> bool {
+    if seed.is_empty() {
+        return false;
+    }
+    let cell = cell.trim();
+    // Every encoding below takes at least 1.3 characters a byte and at most 3 (spaced hex).
+    if cell.len() < seed.len() || cell.len() > seed.len() * 4 + 8 {
+        return false;
+    }
+    let compact: String = cell.chars().filter(|c| !c.is_whitespace()).collect();
+    for engine in [
+        &data_encoding::BASE64,
+        &data_encoding::BASE64_NOPAD,
+        &data_encoding::BASE64URL,
+        &data_encoding::BASE64URL_NOPAD,
+    ] {
+        if engine.decode(compact.as_bytes()).is_ok_and(|b| b == seed) {
+            return true;
+        }
+    }
+    let bare = compact.strip_prefix("0x").or_else(|| compact.strip_prefix("0X")).unwrap_or(&compact);
+    let stripped: String = bare.chars().filter(|c| !matches!(c, ':' | '-' | '.' | '_' | ',' | ';' | '=')).collect();
+    if data_encoding::HEXLOWER_PERMISSIVE.decode(stripped.as_bytes()).is_ok_and(|b| b == seed) {
+        return true;
+    }
+    let upper = stripped.to_ascii_uppercase();
+    data_encoding::BASE32_NOPAD.decode(upper.as_bytes()).is_ok_and(|b| b == seed)
+}
+
 /// A cell for a message: quoted, or a placeholder when it could be a seed.
 pub fn quote_cell(text: &str) -> String {
     if looks_like_seed(text) {
@@ -443,6 +486,30 @@ mod tests {
         assert_eq!(decode_plain_base32(b" - "), None);
         assert_eq!(decode_plain_base32("A".repeat(129).as_bytes()), None);
         assert_eq!(decode_plain_base32("A".repeat(128).as_bytes()), Some(vec![0; 80]));
+    }
+
+    #[test]
+    fn a_seed_in_another_encoding_is_recognised_and_others_are_not() {
+        let seed: Vec<u8> = (0u8..20).map(|i| i.wrapping_mul(37).wrapping_add(11)).collect();
+        let hex: Vec<String> = seed.iter().map(|b| format!("{b:02x}")).collect();
+        let b32 = data_encoding::BASE32_NOPAD.encode(&seed);
+        let dotted: Vec<&str> = (0..b32.len()).step_by(4).map(|i| &b32[i..(i + 4).min(b32.len())]).collect();
+        for form in [
+            hex.join(" "),
+            hex.join(":").to_uppercase(),
+            format!("0x{}", hex.concat()),
+            data_encoding::BASE64.encode(&seed),
+            data_encoding::BASE64URL_NOPAD.encode(&seed),
+            dotted.join("."),
+            dotted.join("_").to_lowercase(),
+        ] {
+            assert!(encodes_seed(&form, &seed), "{form}");
+        }
+        let other: Vec<u8> = seed.iter().map(|b| b ^ 1).collect();
+        assert!(!encodes_seed(&hex.join(" "), &other));
+        assert!(!encodes_seed("Cost centre 4711, building 2", &seed));
+        assert!(names_a_secret("Seed (hex)") && names_a_secret("secretBase64") && names_a_secret("OTP key"));
+        assert!(!names_a_secret("Notes") && !names_a_secret("Cost Center"));
     }
 
     #[test]

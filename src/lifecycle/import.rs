@@ -42,18 +42,25 @@ pub struct Imported {
     pub fatal: Option<Fatal>,
 }
 
-/// Serials (lower-case) an earlier run settled, with their device ids (`--resume`).
-pub fn read_settled(path: &Path) -> Result<HashMap<String, Option<String>>> {
+/// (serial, upn), lower-case, an earlier run settled, with their device ids (`--resume`),
+/// from a journal known to be this run's (`crate::journal::check_resumable`, done here).
+pub fn read_settled(path: &Path, now: &crate::record::JournalHeader) -> Result<HashMap<String, Option<String>>> {
+    crate::journal::check_resumable(path, now)?;
     let (records, _) = super::journal::read(path)?;
     let mut settled = HashMap::new();
     for (_, r) in records {
         if let Record::Import(i) = r {
             if matches!(i.status, ImportStatus::Created | ImportStatus::Exists) {
-                settled.insert(i.serial.to_lowercase(), i.device_id);
+                settled.insert(settled_key(&i.serial, &i.upn), i.device_id);
             }
         }
     }
     Ok(settled)
+}
+
+/// The key of a settled import: the serial and the user it was imported for.
+pub fn settled_key(serial: &str, upn: &str) -> String {
+    format!("{}\u{0}{}", serial.to_lowercase(), upn.to_lowercase())
 }
 
 fn record(row: &Row, status: ImportStatus, device: Option<&Device>) -> ImportRecord {
@@ -201,9 +208,15 @@ pub async fn run<B: Backend>(
     let mut to_assign: Vec<(Row, Device)> = Vec::new();
     for row in work {
         let found = index.lookup(&row.serial);
-        if let Some(id) = settled_before.get(&row.serial.to_lowercase()) {
-            if found.len() <= 1 {
-                // Settled by an earlier run: reported, not journaled again.
+        if let Some(id) = settled_before.get(&settled_key(&row.serial, &row.upn)) {
+            // Settled by an earlier run, and the tenant agrees (the token is there, free or
+            // the row's user's): reported, not journaled again. A token the tenant does not
+            // hold, or holds for someone else, is planned like any row.
+            let agrees = match found {
+                [d] => d.status == DeviceStatus::Available || held_by(shared, d, &row.upn).await.unwrap_or(false),
+                _ => false,
+            };
+            if agrees {
                 let mut rec = record(&row, ImportStatus::Exists, found.first());
                 rec.device_id = rec.device_id.or(id.clone());
                 out.settle(Replayed(rec), None)?;

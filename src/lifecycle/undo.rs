@@ -24,6 +24,11 @@ use std::sync::Arc;
 /// `error_code` of a step refused because the token is not in the state the run left.
 pub const CHANGED_SINCE_RUN: &str = "changed_since_run";
 
+/// `error_code` of a step refused because its journal line names no device id: every line
+/// a run writes for a change names the device it changed, so such a line was not written by
+/// a run (hand-written, forged), and the token it names may be one no run touched.
+pub const NO_DEVICE_ID: &str = "no_device_id";
+
 /// What a run did to one token, from its journal.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Effects {
@@ -107,17 +112,20 @@ pub fn effects(records: &[(u64, Record)]) -> Vec<Effects> {
         uncertain.insert(k.clone());
         changes.push((k, line, false, a.action == Action::AssignAndActivate, true));
     }
+    // Each step names the newest line that made its change: a later run that re-activated
+    // a token an earlier undo reverted is a new change to revert (undo progress is keyed by
+    // that line), not the old one again.
     for (k, line, created, assigned, activated) in changes {
         let e = by_serial.get_mut(&k).expect("touched");
         e.uncertain |= uncertain.contains(&k);
         if created {
-            e.created.get_or_insert(line);
+            e.created = Some(line);
         }
         if assigned {
-            e.assigned.get_or_insert(line);
+            e.assigned = Some(line);
         }
         if activated {
-            e.activated.get_or_insert(line);
+            e.activated = Some(line);
         }
     }
     let mut list: Vec<Effects> = by_serial.into_values().filter(|e| !e.steps().is_empty()).collect();
@@ -125,20 +133,28 @@ pub fn effects(records: &[(u64, Record)]) -> Vec<Effects> {
     list
 }
 
+/// One undo step: (serial lower-case, operation, the run-journal line it reverts). The line
+/// tells a change from a later run's same change to the same token: an undo's progress
+/// is about the line it reverted, not about the serial forever.
+pub type StepKey = (String, ChangeOperation, u64);
+
 /// An earlier undo's progress: steps `done`, and steps whose write was in flight.
 #[derive(Debug, Default)]
 pub struct Progress {
-    pub done: HashSet<(String, ChangeOperation)>,
-    pub in_flight: HashSet<(String, ChangeOperation)>,
+    pub done: HashSet<StepKey>,
+    pub in_flight: HashSet<StepKey>,
 }
 
+/// Read an undo journal. A step line without the run-journal line it reverted names no
+/// step: it is ignored (the tenant is read before every step anyway).
 pub fn read_progress(path: &Path) -> Result<Progress> {
     let (records, _) = journal::read(path)?;
-    let mut last: HashMap<(String, ChangeOperation), (ChangeStatus, bool)> = HashMap::new();
+    let mut last: HashMap<StepKey, (ChangeStatus, bool)> = HashMap::new();
     for (_, r) in records {
         if let Record::Change(c) = r {
+            let Some(line) = c.line else { continue };
             let flight = c.status == ChangeStatus::NotAttempted && c.reason.as_deref() == Some(journal::IN_FLIGHT);
-            last.insert((c.serial.to_lowercase(), c.operation), (c.status, flight));
+            last.insert((c.serial.to_lowercase(), c.operation, line), (c.status, flight));
         }
     }
     let mut p = Progress::default();
@@ -227,8 +243,9 @@ async fn undo_one<B: Backend>(
     let key = e.serial.to_lowercase();
     let mut current: Option<Option<Device>> = None;
     let mut stopped_because: Option<String> = None;
+    let no_device_id = e.device_id.as_deref().is_none_or(|id| id.trim().is_empty());
     for (op, line) in e.steps() {
-        if progress.done.contains(&(key.clone(), op)) {
+        if progress.done.contains(&(key.clone(), op, line)) {
             out.skipped();
             current = None;
             continue;
@@ -270,6 +287,19 @@ async fn undo_one<B: Backend>(
         };
         let iop = internal(op);
         match check {
+            // A write needs the device the run changed: a line without one (hand-written)
+            // could name a token no run touched. Nothing is sent for it.
+            Ok(()) if no_device_id => {
+                rec.status = ChangeStatus::Refused;
+                rec.error_code = Some(NO_DEVICE_ID.into());
+                rec.reason = Some(format!(
+                    "journal line {line} names no device id, which every line a run writes for a change it made \
+                     does (a hand-edited line?); left untouched"
+                ));
+                stopped_because = Some("refused".into());
+                current = Some(cur);
+                out.settle(rec, None)?;
+            }
             Ok(()) if dry_run => {
                 rec.status = ChangeStatus::WouldDo;
                 rec.reason =
@@ -302,7 +332,7 @@ async fn undo_one<B: Backend>(
                 current = Some(cur);
                 out.settle(rec, None)?;
             }
-            Err(_) if progress.in_flight.contains(&(key.clone(), op)) && iop.reached(cur.as_ref()) => {
+            Err(_) if progress.in_flight.contains(&(key.clone(), op, line)) && iop.reached(cur.as_ref()) => {
                 rec.reason = Some("completed by an interrupted undo (its write had landed)".into());
                 current = Some(cur);
                 out.settle(rec, None)?;

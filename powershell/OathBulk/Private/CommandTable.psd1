@@ -205,6 +205,7 @@
             MaxRate       = @{ Flag = '--max-rate'; Kind = 'Value' }
             Journal       = @{ Flag = '--journal'; Kind = 'Path' }
             Resume        = @{ Flag = '--resume'; Kind = 'Switch' }
+            AnyHolder     = @{ Flag = '--any-holder'; Kind = 'Switch' }
         }
     }
     'Remove-OathBulkTokenAssignment' = @{
@@ -230,6 +231,7 @@
             MaxRate       = @{ Flag = '--max-rate'; Kind = 'Value' }
             Journal       = @{ Flag = '--journal'; Kind = 'Path' }
             Resume        = @{ Flag = '--resume'; Kind = 'Switch' }
+            AnyHolder     = @{ Flag = '--any-holder'; Kind = 'Switch' }
         }
     }
     'Remove-OathBulkTenantToken' = @{
@@ -255,6 +257,7 @@
             MaxRate       = @{ Flag = '--max-rate'; Kind = 'Value' }
             Journal       = @{ Flag = '--journal'; Kind = 'Path' }
             Resume        = @{ Flag = '--resume'; Kind = 'Switch' }
+            AnyHolder     = @{ Flag = '--any-holder'; Kind = 'Switch' }
         }
     }
     'Undo-OathBulkRun' = @{

@@ -55,7 +55,8 @@ function Invoke-OathBulkChangeCommand {
                 $upn = if (-not $ExpectingInput) { $BoundParameters['Upn'] }
                 $extra.Add('--serial'); $extra.Add($run.Serials[0])
                 if ($upn) { $extra.Add('--upn'); $extra.Add($upn) }
-                foreach ($name in 'Where', 'OrderBy', 'Script') { $null = $bound.Remove($name) }
+                # --serial alone already acts on whoever holds the token: -AnyHolder is for a CSV.
+                foreach ($name in 'Where', 'OrderBy', 'Script', 'AnyHolder') { $null = $bound.Remove($name) }
                 $target = "token $($run.Serials[0])$(if ($upn) { " of $upn" })"
             } else {
                 $selection = Resolve-OathBulkRowSelection -Run $run -Where $BoundParameters['Where']

@@ -84,6 +84,13 @@ function Disable-OathBulkToken {
     .PARAMETER Resume
     Skip tokens the journal already records as done. Needs -Journal.
 
+    .PARAMETER AnyHolder
+    With -Path, a CSV without a `upn` column: act on each serial whoever holds it even though
+    a column looks like it names users (`Assigned To`, `Email`, `Owner`, or a cell holding a
+    user name). Without it such a file is refused (a terminating usage error) before any
+    token is touched, so that a column the tool does not read cannot silently turn "the
+    token of this user" into "whoever holds it" (--any-holder).
+
     .PARAMETER AccessToken
     A bearer token for Microsoft Graph or the portal API (SecureString): the sign-in credential,
     not a hardware token.
@@ -194,6 +201,7 @@ function Disable-OathBulkToken {
         [ValidateRange(0.001, 100000)] [double]$MaxRate,
         [string]$Journal,
         [switch]$Resume,
+        [Parameter(ParameterSetName = 'Path')] [switch]$AnyHolder,
 
         [securestring]$AccessToken,
         [pscredential]$Credential,
