@@ -7,7 +7,8 @@
 //!
 //! [`Adaptive`] goes through [`Phase`]s:
 //! - **Ramp.** Start at [`START_RATE`] and raise the pace by [`RAMP_FACTOR`] every
-//!   [`RAMP_EVERY`] while writes succeed and really go out at the pace, up to [`RAMP_MAX`].
+//!   [`RAMP_EVERY`] while writes succeed and really go out at the pace. A raise waits for a
+//!   write sent after it fell due to be accepted: a 429 already in flight ends the ramp first.
 //!   The first 429 ends the ramp at [`FIRST_CUT`] of the pace that drew it (the tenant's burst
 //!   hid its rate, so the pace overshot by far); the answers still in flight then say what
 //!   the tenant took ([`super::estimate`]) and the pace is set [`MARGIN`] under that. A
@@ -35,7 +36,7 @@ use tokio::time::Instant;
 /// The first pace, writes per second. Graph documents write budgets far above it (e.g. 3,000
 /// per 150 s per app and tenant); a tenant slower than this is found by the first 429s.
 pub const START_RATE: f64 = 40.0;
-/// The ramp raises the pace this often.
+/// The ramp raises the pace this often (each raise also waits for an answer).
 pub const RAMP_EVERY: Duration = Duration::from_millis(150);
 /// The ramp multiplies the pace by this at each raise. 1.5, not 2: the writes in flight when
 /// the first 429 comes back are refused too, as many as the last step overshoots (at 100/s:
@@ -119,8 +120,8 @@ impl RateControl for Fixed {
 /// Where the adaptive controller is (see the module's documentation).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Phase {
-    /// No refusal yet: raise the pace every [`RAMP_EVERY`], up to [`RAMP_MAX`].
-    Ramp,
+    /// No refusal yet. `raise_due`: the next raise waits for a write sent after this.
+    Ramp { raise_due: Option<Instant> },
     /// An estimate believed, its bounds wide: climb towards the upper one.
     Climb,
     /// The rate known: a plateau after each cut, then a slow probe, never past it.
@@ -133,11 +134,10 @@ pub enum Phase {
 pub struct Adaptive {
     ceiling: f64,
     rate: f64,
-    /// Ramping (no refusal yet); after the ramp, the phase follows from the estimate.
-    ramp: bool,
-    /// A raise fell due: the next accepted write makes it (an answer, not the clock, says
-    /// the pace was taken).
-    raise_due: bool,
+    /// `Some` while ramping; after the ramp, the phase follows from the estimate.
+    ramp: Option<Option<Instant>>,
+    /// The ramp's raise waits for a later acceptance (the ablation turns it off).
+    ramp_waits: bool,
     born: Instant,
     last_growth: Instant,
     /// When the last cut was made: writes sent before it were in flight at the old pace.
@@ -151,7 +151,7 @@ pub struct Adaptive {
 }
 
 impl Adaptive {
-    pub fn new(ceiling: Option<f64>, estimate: RateEstimate) -> Self {
+    pub fn new(ceiling: Option<f64>, estimate: RateEstimate, ramp_waits: bool) -> Self {
         let now = Instant::now();
         // A ceiling the user gave is the tenant's pace as they know it: start there, and
         // its first 429 is one more refusal near a known rate (a step back), not the end
@@ -160,8 +160,8 @@ impl Adaptive {
         Self {
             ceiling: ceiling.unwrap_or(f64::INFINITY),
             rate,
-            ramp: ceiling.is_none(),
-            raise_due: false,
+            ramp: ceiling.is_none().then_some(None),
+            ramp_waits,
             born: now,
             last_growth: now,
             last_cut: None,
@@ -175,10 +175,10 @@ impl Adaptive {
     /// The phase the controller is in at `now`.
     pub fn phase(&self, now: Instant) -> Phase {
         match (self.ramp, self.estimate.known(now), self.estimate.narrow(now)) {
-            (true, _, _) => Phase::Ramp,
-            (false, true, false) => Phase::Climb,
-            (false, true, true) => Phase::Hold,
-            (false, false, _) => Phase::Search,
+            (Some(raise_due), _, _) => Phase::Ramp { raise_due },
+            (None, true, false) => Phase::Climb,
+            (None, true, true) => Phase::Hold,
+            (None, false, _) => Phase::Search,
         }
     }
 
@@ -214,14 +214,17 @@ impl RateControl for Adaptive {
     }
 
     fn accepted(&mut self, sent: Instant, now: Instant) {
-        if self.ramp && std::mem::take(&mut self.raise_due) {
-            self.set((self.rate * RAMP_FACTOR).min(RAMP_MAX.max(self.rate)), now);
-            self.last_growth = now;
+        if let Some(Some(due)) = self.ramp {
+            if sent >= due || !self.ramp_waits {
+                self.set((self.rate * RAMP_FACTOR).min(RAMP_MAX.max(self.rate)), now);
+                self.ramp = Some(None);
+                self.last_growth = now;
+            }
         }
         self.estimate.accepted(sent, now);
         // What the tenant was seen to take is safe: never sit below it.
         let floor = self.estimate.lo().min(self.estimate.hi()) * (1.0 - MARGIN);
-        if !self.ramp && floor > self.rate {
+        if self.ramp.is_none() && floor > self.rate {
             self.set(floor, now);
             self.base = self.rate;
         }
@@ -230,7 +233,7 @@ impl RateControl for Adaptive {
     fn closed(&mut self, now: Instant, open_rate: Option<f64>) {
         // A window hides no rate to search for: the ramp ends where it was, and no pair of
         // refusals may span the closure.
-        self.ramp = false;
+        self.ramp = None;
         self.estimate.break_pairs();
         if let Some(open) = open_rate.filter(|open| *open < self.rate) {
             // The next window goes at the pace the last one was seen to take, no faster:
@@ -259,7 +262,7 @@ impl RateControl for Adaptive {
         }
         self.estimate.refused(sent, now, fresh);
         let best = self.estimate.best() * (1.0 - MARGIN);
-        let next = if std::mem::take(&mut self.ramp) {
+        let next = if self.ramp.take().is_some() {
             drew * FIRST_CUT
         } else if fresh {
             if self.estimate.known(now) {
@@ -300,16 +303,14 @@ impl RateControl for Adaptive {
     fn tick(&mut self, now: Instant, reaching: &dyn Fn(Duration, f64) -> bool) {
         let since = now.duration_since(self.last_growth);
         let phase = self.phase(now);
-        if phase == Phase::Ramp {
-            // Due: the next accepted write raises the pace. (A raise once waited for a
-            // write sent after it fell due, so that a 429 in flight ended the ramp first;
-            // with the ramp capped at RAMP_MAX that bought nothing on any shape and cost
-            // 1.3% at 100/s: docs/pacing.md. Raising on the clock alone, with no answer,
-            // cost 4% at 25/s.)
-            if since >= RAMP_EVERY && !self.raise_due {
+        if let Phase::Ramp { raise_due } = phase {
+            // Due: the raise itself waits for a later write's acceptance (see `accepted`).
+            // Otherwise a raise lands while the 429 that ends the ramp is in flight, and
+            // more writes follow it into an empty bucket.
+            if since >= RAMP_EVERY && raise_due.is_none() {
                 let span = since.min(now.duration_since(self.born));
                 if reaching(span, self.rate) {
-                    self.raise_due = true;
+                    self.ramp = Some(Some(now));
                 } else {
                     self.last_growth = now;
                 }

@@ -152,13 +152,14 @@ async fn told_the_cap() {
 #[ignore]
 async fn ablation() {
     let all = Mechanisms::ALL;
-    let variants: [(&str, Mechanisms); 6] = [
+    let variants: [(&str, Mechanisms); 7] = [
         ("all on", all),
         ("no closures", Mechanisms { closures: false, ..all }),
         ("no forecast", Mechanisms { forecast: false, ..all }),
         ("no open rate", Mechanisms { open_rate: false, ..all }),
         ("no replay", Mechanisms { replay: false, ..all }),
         ("no catch-up", Mechanisms { catch_up: false, ..all }),
+        ("no ramp wait", Mechanisms { ramp_waits: false, ..all }),
     ];
     eprint!("{:16}", "tenant");
     for (name, _) in &variants {

@@ -44,10 +44,13 @@ pub struct Mechanisms {
     pub replay: bool,
     /// Slots missed in a lull are made up ([`CATCH_UP`]).
     pub catch_up: bool,
+    /// The ramp's raise waits for a later write's acceptance.
+    pub ramp_waits: bool,
 }
 
 impl Mechanisms {
-    pub const ALL: Self = Self { closures: true, forecast: true, open_rate: true, replay: true, catch_up: true };
+    pub const ALL: Self =
+        Self { closures: true, forecast: true, open_rate: true, replay: true, catch_up: true, ramp_waits: true };
 }
 
 /// How the pace is chosen.
@@ -91,7 +94,9 @@ impl Pacer {
         let control: Box<dyn RateControl> = match mode {
             PaceMode::Unlimited => Box::new(Unlimited),
             PaceMode::Fixed(r) => Box::new(Fixed(r)),
-            PaceMode::Adaptive { ceiling } => Box::new(Adaptive::new(ceiling, RateEstimate::new(on.replay))),
+            PaceMode::Adaptive { ceiling } => {
+                Box::new(Adaptive::new(ceiling, RateEstimate::new(on.replay), on.ramp_waits))
+            }
         };
         // Only a pace that listens to the tenant learns its closures: a fixed pace is the
         // user's word, and each throttled write waits its own `Retry-After`.
@@ -255,6 +260,37 @@ mod tests {
         assert_eq!(p.rate(), Some(RAMP_MAX), "the ramp's top");
         let told = Pacer::new(PaceMode::Adaptive { ceiling: Some(500.0) });
         assert_eq!(told.rate(), Some(500.0), "a told pace starts where it was told, above the ramp's top");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_raise_waits_for_the_answers_already_in_flight() {
+        let p = Pacer::new(PaceMode::Adaptive { ceiling: None });
+        let t0 = Instant::now();
+        // Writes at the start pace, their answers not back yet.
+        let mut now = t0;
+        let mut sent = Vec::new();
+        while now < t0 + RAMP_EVERY + Duration::from_millis(30) {
+            match p.try_claim(now) {
+                Ok(()) => sent.push(now),
+                Err(at) => now = at,
+            }
+        }
+        assert_eq!(p.rate(), Some(START_RATE), "due, but nothing sent since has been accepted");
+        // The answers come: the writes sent before the raise fell due are accepted, but
+        // one in flight when it fell due was refused — the ramp ends without a raise.
+        let due = t0 + RAMP_EVERY;
+        for t in sent.iter().filter(|t| **t < due) {
+            p.accepted(*t, *t + Duration::from_millis(50));
+        }
+        assert_eq!(p.rate(), Some(START_RATE), "answers to writes sent before it fell due do not raise it");
+        let late = *sent.iter().find(|t| **t >= due).unwrap();
+        p.throttled(due - Duration::from_millis(1), late + Duration::from_millis(40), None);
+        assert_eq!(p.rate(), Some(START_RATE * FIRST_CUT), "the 429 in flight ends the ramp at the old pace");
+
+        // Without the 429, a later write's acceptance raises it.
+        let p = Pacer::new(PaceMode::Adaptive { ceiling: None });
+        let end = write_freely(&p, t0, RAMP_EVERY + Duration::from_millis(30));
+        assert_eq!(p.rate(), Some(START_RATE * RAMP_FACTOR), "accepted at once: raised at {end:?}");
     }
 
     #[tokio::test(start_paused = true)]
