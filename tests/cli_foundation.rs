@@ -563,9 +563,9 @@ fn check_finds_duplicates_users_over_five_and_weak_seeds() {
 fn check_with_only_weak_seeds_and_five_tokens_passes() {
     let d = tmp();
     let weak = b32(b"1234567890");
-    let mut text = String::from("upn,serial number,secret key\n");
+    let mut text = String::from("upn,serial number,secret key,manufacturer,model\n");
     for i in 0..5 {
-        text.push_str(&format!("carol@contoso.com,C{i},{weak}\n"));
+        text.push_str(&format!("carol@contoso.com,C{i},{weak},Acme,C200\n"));
     }
     let f = csv_file(d.path(), "t.csv", text);
     let r = run(&["check", &f]);
@@ -579,7 +579,9 @@ fn check_with_only_weak_seeds_and_five_tokens_passes() {
 #[test]
 fn check_clean_file_exits_0() {
     let d = tmp();
-    let f = csv_file(d.path(), "t.csv", format!("upn,serial number,secret key\na@contoso.com,S1,{}\n", b32(SEED)));
+    // (A file without manufacturer and model gets a warning: `import` needs both.)
+    let text = format!("upn,serial number,secret key,manufacturer,model\na@contoso.com,S1,{},Acme,C200\n", b32(SEED));
+    let f = csv_file(d.path(), "t.csv", text);
     let r = run(&["check", &f]);
     assert_eq!(r.code, 0);
     assert_eq!(r.records().len(), 1, "only the summary: {}", r.stdout);
