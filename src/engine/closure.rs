@@ -73,7 +73,6 @@ pub struct Closures {
     budget: Option<Budget>,
     /// A probe past the guessed count is out; the others wait for its answer.
     probe: Option<Instant>,
-    closures: u64,
     /// When the first write was claimed (the first window opened then, for all we know).
     first: Option<Instant>,
     /// The rate the tenant took while the window that just closed was open.
@@ -195,7 +194,6 @@ impl Closures {
                 f64::from(self.taken) / open.as_secs_f64()
             });
         }
-        self.closures += 1;
         self.began = Some(now);
         self.shut_until = Some(until);
         self.forecast = false;
@@ -206,16 +204,6 @@ impl Closures {
     /// The budget learnt, if any.
     pub fn budget(&self) -> Option<Budget> {
         self.budget
-    }
-
-    /// When the tenant is shut until (if it is).
-    pub fn shut_until(&self) -> Option<Instant> {
-        self.shut_until
-    }
-
-    /// How many times the tenant shut.
-    pub fn count(&self) -> u64 {
-        self.closures
     }
 }
 
