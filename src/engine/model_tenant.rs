@@ -64,10 +64,51 @@ pub mod shapes {
         }
     }
 
+    /// What a model tenant answers (times are seconds since the run began).
+    pub trait Tenant: Send + 'static {
+        /// A request arrives: `Err(retry_after_secs)` when too many are in flight.
+        fn enter(&mut self) -> Result<(), u64> {
+            Ok(())
+        }
+        /// A request that entered was answered.
+        fn leave(&mut self) {}
+        /// A write at `t`: taken, or refused with the whole seconds to wait.
+        fn take(&mut self, t: f64) -> Result<(), u64>;
+    }
+
+    impl Tenant for Limits {
+        fn enter(&mut self) -> Result<(), u64> {
+            Limits::enter(self)
+        }
+        fn leave(&mut self) {
+            Limits::leave(self)
+        }
+        fn take(&mut self, t: f64) -> Result<(), u64> {
+            Limits::take(self, t)
+        }
+    }
+
+    impl Tenant for super::Bucket {
+        /// A refused write waits one second (the whole-second `Retry-After` of a fast bucket).
+        fn take(&mut self, t: f64) -> Result<(), u64> {
+            let at = self.start + Duration::from_secs_f64(t);
+            if super::Bucket::take(self, at) {
+                Ok(())
+            } else {
+                Err(1)
+            }
+        }
+    }
+
     pub async fn run(n: usize, shapes: &[Shape], shared: Option<SharedPeriod>, pacer: Pacer) -> Outcome {
+        run_with(n, Limits::new(shapes, shared), pacer).await
+    }
+
+    /// `n` writes against `tenant`, paced by `pacer` (see the module).
+    pub async fn run_with(n: usize, tenant: impl Tenant, pacer: Pacer) -> Outcome {
         let pacer = Arc::new(pacer);
         let start = Instant::now();
-        let limits = Arc::new(Mutex::new(Limits::new(shapes, shared)));
+        let limits = Arc::new(Mutex::new(tenant));
         let throttled = Arc::new(AtomicUsize::new(0));
         let left = Arc::new(AtomicUsize::new(n));
         let trace = std::env::var_os("PACER_TRACE").is_some();

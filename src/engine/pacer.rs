@@ -184,52 +184,15 @@ impl State {
 mod tests {
     use super::*;
     use crate::engine::model_tenant::Bucket;
-    use std::sync::atomic::Ordering::SeqCst;
 
-    /// Drive the pacer against a token-bucket tenant on tokio's paused clock, as the engine
-    /// does: 16 workers claim slots, each write answers after 50 ms, a throttled write waits
-    /// its whole-second `Retry-After` and goes again. Returns (wall time, 429s).
+    /// Drive the pacer against a token-bucket tenant whose rate may change (`caps`), as the
+    /// engine does (the shape table's harness: 16 workers, 50 ms, whole-second
+    /// `Retry-After`). Returns (wall time, 429s).
     async fn run_against(n: usize, caps: Vec<(Duration, f64)>, burst: f64, mode: PaceMode) -> (Duration, u64) {
-        let latency = Duration::from_millis(50);
-        let pacer = std::sync::Arc::new(Pacer::new(mode));
         let start = Instant::now();
-        let bucket =
-            std::sync::Arc::new(Mutex::new(Bucket { caps, start, burst, tokens: burst, last: start, throttled: 0 }));
-        let left = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(n));
-        let mut workers = tokio::task::JoinSet::new();
-        for _ in 0..16 {
-            let (pacer, bucket, left) = (pacer.clone(), bucket.clone(), left.clone());
-            workers.spawn(async move {
-                while left.fetch_update(SeqCst, SeqCst, |l| l.checked_sub(1)).is_ok() {
-                    loop {
-                        while let Err(at) = pacer.try_claim(Instant::now()) {
-                            tokio::time::sleep_until(at).await;
-                        }
-                        let sent = Instant::now();
-                        tokio::time::sleep(latency).await;
-                        let ok = bucket.lock().unwrap().take(Instant::now());
-                        if ok {
-                            pacer.accepted(sent, Instant::now());
-                            break;
-                        }
-                        let rate_before = pacer.rate();
-                        pacer.throttled(sent, Instant::now(), Some(Duration::from_secs(1)));
-                        if std::env::var_os("PACER_TRACE").is_some() {
-                            eprintln!(
-                                "429 sent {:.3} rate {:?} -> {:?}",
-                                sent.duration_since(start).as_secs_f64(),
-                                rate_before,
-                                pacer.rate()
-                            );
-                        }
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
-            });
-        }
-        while workers.join_next().await.is_some() {}
-        let throttled = bucket.lock().unwrap().throttled;
-        (Instant::now().duration_since(start), throttled)
+        let bucket = Bucket { caps, start, burst, tokens: burst, last: start, throttled: 0 };
+        let out = crate::engine::model_tenant::shapes::run_with(n, bucket, Pacer::new(mode)).await;
+        (out.wall, out.throttled)
     }
 
     async fn run_against_bucket(n: usize, cap: f64, burst: f64, mode: PaceMode) -> (Duration, u64) {
