@@ -291,24 +291,7 @@ fn serving(status: &'static str, read: &'static str, write: &'static str) -> (u1
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") {
-                match stream.read(&mut byte) {
-                    Ok(1) => head.push(byte[0]),
-                    _ => break,
-                }
-            }
-            let head = String::from_utf8_lossy(&head).into_owned();
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
-                })
-                .unwrap_or(0usize);
-            let mut rest = vec![0u8; len];
-            let _ = stream.read_exact(&mut rest);
+            let head = common::read_request(&mut stream);
             let line = head.lines().next().unwrap_or_default().to_string();
             let body = if line.starts_with("GET ") { read } else { write };
             log.lock().unwrap().push(line);
@@ -882,24 +865,7 @@ fn raw_server(answer: impl Fn(&str, usize, &mut std::net::TcpStream) + Send + 's
     std::thread::spawn(move || {
         for (n, stream) in listener.incoming().enumerate() {
             let Ok(mut stream) = stream else { continue };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") {
-                match stream.read(&mut byte) {
-                    Ok(1) => head.push(byte[0]),
-                    _ => break,
-                }
-            }
-            let head = String::from_utf8_lossy(&head).into_owned();
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
-                })
-                .unwrap_or(0usize);
-            let mut rest = vec![0u8; len];
-            let _ = stream.read_exact(&mut rest);
+            let head = common::read_request(&mut stream);
             answer(head.lines().next().unwrap_or_default(), n, &mut stream);
         }
     });

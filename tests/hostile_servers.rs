@@ -2,8 +2,11 @@
 //! 127.0.0.1 (and 127.0.0.2, another origin on the same machine) with one hostile answer,
 //! and each test holds one rule of docs/security.md.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod common;
+
+use common::read_request;
+use std::io::Write;
+use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -77,28 +80,6 @@ impl Server {
     fn requests(&self) -> Vec<String> {
         self.seen.lock().unwrap().clone()
     }
-}
-
-fn read_request(stream: &mut TcpStream) -> String {
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => buf.push(byte[0]),
-            _ => break,
-        }
-    }
-    let mut request = String::from_utf8_lossy(&buf).into_owned();
-    // Read the body too, so the client sees a clean exchange and the handler what was sent.
-    if let Some(len) = request.lines().find_map(|l| {
-        l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0))
-    }) {
-        let mut body = vec![0u8; len];
-        let _ = stream.read_exact(&mut body);
-        request.push_str(&String::from_utf8_lossy(&body));
-    }
-    request
 }
 
 /// A JSON answer with any status.

@@ -8,8 +8,11 @@ pub mod schema;
 use oathbulk::simulate::{SimConfig, SimState, Simulator};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::io::Read;
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Api {
@@ -237,4 +240,28 @@ impl Run {
     pub fn status_of(&self, serial: &str) -> String {
         self.activations()[serial]["status"].as_str().unwrap().to_string()
     }
+}
+
+/// One HTTP request read off `stream` (for the hostile servers the tests write): its head,
+/// the blank line, and its body when it states a length, as text.
+pub fn read_request(stream: &mut TcpStream) -> String {
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => break,
+        }
+    }
+    let mut request = String::from_utf8_lossy(&buf).into_owned();
+    // Read the body too, so the client sees a clean exchange and the handler what was sent.
+    if let Some(len) = request.lines().find_map(|l| {
+        l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0))
+    }) {
+        let mut body = vec![0u8; len];
+        let _ = stream.read_exact(&mut body);
+        request.push_str(&String::from_utf8_lossy(&body));
+    }
+    request
 }
