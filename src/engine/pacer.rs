@@ -8,7 +8,7 @@
 //! - the **rate controller** ([`super::control`]): how many writes per second, from what was
 //!   taken and what was refused as too fast;
 //! - the **schedule** ([`super::schedule`]): when a write may go — slots at the pace, the
-//!   gate a storm or a read's `Retry-After` closes, and closures ([`super::closure`]): a
+//!   gate a throttled read's `Retry-After` closes, and closures ([`super::closure`]): a
 //!   long `Retry-After` is a window spent, which shuts the tenant for everyone until it ends
 //!   and is no pace signal.
 //!
@@ -525,9 +525,9 @@ mod tests {
         // Another app takes most of the tenant's budget for a while, then leaves.
         let caps = vec![(Duration::ZERO, 100.0), (Duration::from_secs(3), 20.0), (Duration::from_secs(40), 60.0)];
         let (took, throttled) = run_against(6000, caps, 5.0, PaceMode::Adaptive { ceiling: None }).await;
-        // The estimate of 20/s is believed for HI_TTL (150 s) before the probe looks past it,
-        // then climbs to 60/s in about a minute: ~225 s. Never finding the rise: 1,040 writes
-        // by 40 s, the other 4,960 at 20/s: 288 s.
+        // The estimate of 20/s, learnt after the fall, is believed for BELIEVE writes (and
+        // BELIEVE_FOR) before the search looks past it: ~132 s (with a 150 s belief it was
+        // ~225 s). Never finding the rise: 1,040 writes by 40 s, the other 4,960 at 20/s: 288 s.
         eprintln!("{took:?}, {throttled} 429s");
         assert!(took < Duration::from_secs(250), "{took:?}: the rise was not found");
         assert!(throttled < 60, "{throttled} 429s: the fall was not followed");
