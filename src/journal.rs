@@ -271,7 +271,7 @@ impl Journal {
     /// Append one record and push it to the OS before anyone hears of it. Redacted and
     /// escaped like every other line the tool writes.
     pub fn append<R: Clone + Into<Record>>(&mut self, record: &R) -> Result<()> {
-        let mut line = crate::output::json_line(&record.clone().into())?;
+        let mut line = crate::jsonl::json_line(&record.clone().into())?;
         line.push(b'\n');
         self.file.write_all(&line).with_context(|| format!("cannot write journal {}", self.path.display()))?;
         self.file.flush()?;

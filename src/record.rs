@@ -267,19 +267,6 @@ pub struct RowErrorRecord {
     pub serial: Option<String>,
 }
 
-impl From<crate::inventory::RowError> for RowErrorRecord {
-    fn from(e: crate::inventory::RowError) -> Self {
-        Self {
-            line: e.line,
-            code: e.code.to_string(),
-            message: e.message,
-            field: e.field,
-            upn: e.upn,
-            serial: e.serial,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {

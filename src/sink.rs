@@ -256,7 +256,7 @@ impl Sink {
         let wire = serde_json::to_value(record)?;
         // Every value escaped: a server's message or body (or a CSV cell) can carry terminal
         // escapes, line breaks that forge entries, or bidi characters.
-        let esc = |s: &str| crate::output::escape_all_controls(s).into_owned();
+        let esc = |s: &str| crate::text::escape_all_controls(s).into_owned();
         let field = |name: &str| match wire.get(name) {
             Some(serde_json::Value::String(s)) => Some(esc(s)),
             Some(serde_json::Value::Number(n)) => Some(n.to_string()),
@@ -277,7 +277,7 @@ impl Sink {
             body = body.as_deref().unwrap_or("-"),
         );
         // The one redactor, like every other path that writes text.
-        file.write_all(crate::auth::redact::scrub(&entry).as_bytes())?;
+        file.write_all(crate::redact::scrub(&entry).as_bytes())?;
         file.flush()?;
         Ok(())
     }
@@ -402,8 +402,17 @@ mod tests {
 
     fn change(serial: &str, status: ChangeStatus) -> ChangeRecord {
         ChangeRecord {
+            operation: ChangeOperation::Deactivate,
+            status,
+            serial: serial.to_string(),
+            upn: None,
+            device_id: None,
+            line: None,
             reason: Some("why".into()),
-            ..crate::lifecycle::change::change_record(ChangeOperation::Deactivate, status, serial)
+            http_status: None,
+            error_code: None,
+            error_message: None,
+            time: "2026-01-01T00:00:00Z".into(),
         }
     }
 
@@ -447,7 +456,7 @@ mod tests {
         f.sink.settle(activation("A3", ActivationStatus::NotAttempted), None).unwrap();
         f.sink.settle(import("I1", ImportStatus::Failed, Some("Request_BadRequest")), None).unwrap();
         f.sink.settle(import("I2", ImportStatus::Exists, Some("assigned_to_other_user")), None).unwrap();
-        f.sink.settle(import("I3", ImportStatus::Exists, Some(crate::lifecycle::journal::NOT_ASSIGNED)), None).unwrap();
+        f.sink.settle(import("I3", ImportStatus::Exists, Some("not_assigned")), None).unwrap();
         f.sink.settle(change("C1", ChangeStatus::Refused), None).unwrap();
         f.sink.settle(change("C2", ChangeStatus::NotFound), None).unwrap();
         let log = std::fs::read_to_string(f.dir.path().join("errors.log")).unwrap();

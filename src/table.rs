@@ -32,7 +32,7 @@ pub fn render(records: &[Record]) -> String {
                 header_set = true;
             }
             // Cells come from CSV files and servers: no terminal control reaches the screen.
-            table.add_row(row.iter().map(|c| crate::output::escape_controls(c).into_owned()).collect::<Vec<_>>());
+            table.add_row(row.iter().map(|c| crate::text::escape_controls(c).into_owned()).collect::<Vec<_>>());
         }
         out.push_str(&table.to_string());
         out.push('\n');

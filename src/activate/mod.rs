@@ -8,7 +8,7 @@ pub mod window;
 
 use crate::backend::{ApiError, Backend};
 use crate::clock::ServerClock;
-use crate::engine::{Client, Engine, EngineConfig, Stats};
+use crate::engine::{Client, Engine};
 use crate::inventory::Row;
 use crate::pipeline::RowResult;
 use crate::record::{Action, ActivationStatus, Fatal, Summary, Warning};
@@ -26,8 +26,6 @@ pub use crate::clock::WARN_OFFSET_MS as CLOCK_WARN_MS;
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub dry_run: bool,
-    /// Parallelism, pace and retry policy.
-    pub engine: EngineConfig,
     /// Never send a code with fewer seconds than this left in its step (`None`: automatic,
     /// from the measured round trip).
     pub min_validity_secs: Option<u32>,
@@ -75,7 +73,7 @@ pub fn auth_advice(e: &ApiError, backend: &str) -> String {
 /// Run the whole job. Prints every record (through `sink`) and returns the summary.
 pub async fn run<B: Backend>(
     backend: Arc<B>,
-    stats: Arc<Stats>,
+    engine: Arc<Engine>,
     clock: Arc<ServerClock>,
     rows: Vec<RowResult>,
     settled_before: Settled,
@@ -83,7 +81,6 @@ pub async fn run<B: Backend>(
     mut sink: Sink,
 ) -> Result<Outcome> {
     let diag = sink.diag().clone();
-    let engine = Engine::start(options.engine, stats.clone());
     let shared = Arc::new(Shared {
         client: Client { backend: backend.clone(), engine: engine.clone(), clock: clock.clone() },
         min_validity_ms: options.min_validity_secs.map(|s| i64::from(s) * 1000),
@@ -723,21 +720,21 @@ mod tests {
         text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
 
+    /// An engine that sends one request at a time, unpaced: rows go in line order.
+    fn one_at_a_time() -> Arc<Engine> {
+        let config =
+            crate::engine::EngineConfig { parallel: 1, pace: crate::engine::PaceMode::Unlimited, ..Default::default() };
+        Arc::new(Engine::new(config, Default::default()))
+    }
+
     /// Run S1, S2, S3 against `backend`, one at a time, journaled to `journal` if given.
     async fn run_three(backend: Arc<Buggy>, journal: Option<&std::path::Path>) -> Printed {
         let (sink, printed) = printing_sink(journal);
-        let options = RunOptions {
-            dry_run: false,
-            // One at a time, in line order.
-            engine: EngineConfig { parallel: 1, pace: crate::engine::PaceMode::Unlimited, ..Default::default() },
-            min_validity_secs: Some(0),
-            typed_code: None,
-        };
+        let options = RunOptions { dry_run: false, min_validity_secs: Some(0), typed_code: None };
         let rows = vec![Ok(row(2, "S1")), Ok(row(3, "S2")), Ok(row(4, "S3"))];
-        let outcome =
-            run(backend, Arc::new(Stats::default()), mid_step_clock(), rows, Settled::default(), options, sink)
-                .await
-                .expect("every row is recorded and the run summarised, whatever happened to a row");
+        let outcome = run(backend, one_at_a_time(), mid_step_clock(), rows, Settled::default(), options, sink)
+            .await
+            .expect("every row is recorded and the run summarised, whatever happened to a row");
         let mut records = lines(&printed);
         let summary = records.pop().unwrap();
         assert_eq!(summary["type"], "summary");
@@ -756,10 +753,7 @@ mod tests {
 
     /// The run's shared state around `backend`, for driving the explainer alone.
     fn shared_around(backend: Arc<Buggy>) -> (Arc<Shared<Buggy>>, SharedSink, Buffer) {
-        let engine = Engine::start(
-            EngineConfig { parallel: 1, pace: crate::engine::PaceMode::Unlimited, ..Default::default() },
-            Arc::new(Stats::default()),
-        );
+        let engine = one_at_a_time();
         let shared = Arc::new(Shared {
             client: Client { backend, engine, clock: mid_step_clock() },
             min_validity_ms: Some(0),

@@ -17,7 +17,7 @@
 //! users may read or write is refused, as ssh refuses one. Every line of the key and every
 //! assertion is registered with the redactor ([`super::redact`]) as soon as it is held.
 
-use super::redact;
+use crate::redact;
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine as _;
 use ring::signature::RsaKeyPair;

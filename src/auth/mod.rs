@@ -11,7 +11,6 @@
 pub mod certificate;
 pub mod devicecode;
 pub mod jwt;
-pub mod redact;
 pub mod store;
 
 use anyhow::{bail, Context, Result};
@@ -67,14 +66,14 @@ fn trim_invisible(s: &str) -> &str {
 /// token split by a stray character is still a secret in both halves).
 pub fn register_raw_credential(raw: &str) {
     let whole = trim_invisible(raw);
-    redact::add_secret(&SecretString::from(whole.to_string()));
+    crate::redact::add_secret(&SecretString::from(whole.to_string()));
     for piece in whole.split(|c: char| !c.is_ascii_graphic()) {
         // `Bearer` and `Authorization:` are words of the paste, not of the secret.
         let piece = piece.trim_end_matches(':');
         if piece.eq_ignore_ascii_case("bearer") || piece.eq_ignore_ascii_case("authorization") {
             continue;
         }
-        redact::add_secret(&SecretString::from(piece.to_string()));
+        crate::redact::add_secret(&SecretString::from(piece.to_string()));
     }
 }
 
@@ -201,7 +200,7 @@ impl TokenProvider {
             );
         }
         let token = SecretString::from(token);
-        redact::add_secret(&token);
+        crate::redact::add_secret(&token);
         Ok(Self {
             source,
             current: Arc::new(Mutex::new(Current { token, refresh_at: None, refresh_token: None })),
@@ -312,10 +311,10 @@ pub(crate) fn current_from(body: &serde_json::Value) -> Result<Current> {
     // Renew at 80% of the lifetime (at least 10 s early) so a long run never sends a dead token.
     let early = (expires_in / 5).max(10).min(expires_in);
     let token = SecretString::from(token);
-    redact::add_secret(&token);
+    crate::redact::add_secret(&token);
     let refresh_token = body.get("refresh_token").and_then(|v| v.as_str()).map(|r| SecretString::from(r.to_string()));
     if let Some(r) = &refresh_token {
-        redact::add_secret(r);
+        crate::redact::add_secret(r);
     }
     Ok(Current { token, refresh_at: Some(SystemTime::now() + Duration::from_secs(expires_in - early)), refresh_token })
 }
@@ -335,7 +334,7 @@ async fn fetch_client_token(creds: &ClientCredentials, http: &reqwest::Client) -
         ClientAuth::Certificate(c) => c.assertion(&url, &creds.client_id, store::now_secs())?,
         ClientAuth::Assertion(a) => a.clone(),
     };
-    redact::add_secret(&proof);
+    crate::redact::add_secret(&proof);
     let mut form = vec![
         ("grant_type", "client_credentials"),
         ("client_id", creds.client_id.as_str()),
@@ -427,7 +426,7 @@ mod tests {
                 Ok(_) => assert!(cleaned.is_some(), "{raw:?} accepted"),
                 Err(e) => {
                     assert!(cleaned.is_none(), "{raw:?}: {e}");
-                    let said = redact::scrub(&format!("{e:#} {raw}")).into_owned();
+                    let said = crate::redact::scrub(&format!("{e:#} {raw}")).into_owned();
                     assert!(!said.contains("nbsp-unit"), "{said}");
                 }
             }

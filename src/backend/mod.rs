@@ -10,7 +10,8 @@ use crate::otp::HashFunction;
 use crate::record::TenantToken;
 use std::future::Future;
 
-pub use crate::api_error::{classify, ApiError};
+pub use crate::api_error::ApiError;
+pub use crate::http::classify;
 
 /// A token's state in the tenant, as the planner needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -99,10 +99,10 @@ pub fn run(args: ActivateArgs) -> Result<i32> {
 fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant) -> Result<i32> {
     let engine = args.run.pace.engine_config(args.tenant.backend)?;
     if let Some(upn) = &args.one.upn {
-        if crate::inventory::hidden_char(upn).is_some() || !crate::inventory::is_upn(upn) {
+        if crate::text::hidden_char(upn).is_some() || !crate::inventory::is_upn(upn) {
             anyhow::bail!(
                 "--upn '{}' is not a user@domain address (or holds an invisible character)",
-                crate::output::escape_all_controls(upn)
+                crate::text::escape_all_controls(upn)
             );
         }
     }
@@ -136,7 +136,6 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant)
     let planning_rate = args.tenant.backend.planning_rate(args.run.pace.max_rate);
     let options = RunOptions {
         dry_run: args.run.dry_run,
-        engine,
         min_validity_secs: args.run.min_validity,
         typed_code: args.one.code.clone().map(|code| TypedCode { code, typed_at: std::time::SystemTime::now() }),
     };
@@ -144,7 +143,8 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant)
     let rt = connect::runtime()?;
     rt.block_on(async move {
         let seed = args.tenant.simulate.then(|| rows.iter().filter_map(|r| r.as_ref().ok().cloned()).collect());
-        let conn = connect::connect(&args.tenant, &args.auth, diag, seed).await?;
+        let engine = std::sync::Arc::new(crate::engine::Engine::new(engine, Default::default()));
+        let conn = connect::connect(&args.tenant, &args.auth, diag, seed, Some(&engine)).await?;
         if args.one.code.is_some() && rows.is_empty() {
             // No CSV row: the tenant says what the token is and who holds it.
             let serial = args.one.serial.clone().unwrap_or_default();
@@ -170,8 +170,8 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant)
             sink.warning(w)?;
         }
         let outcome = match conn.backend {
-            AnyBackend::Graph(b) => activate::run(b, conn.stats, conn.clock, rows, settled, options, sink).await?,
-            AnyBackend::Portal(b) => activate::run(b, conn.stats, conn.clock, rows, settled, options, sink).await?,
+            AnyBackend::Graph(b) => activate::run(b, engine, conn.clock, rows, settled, options, sink).await?,
+            AnyBackend::Portal(b) => activate::run(b, engine, conn.clock, rows, settled, options, sink).await?,
         };
         if let Some(sim) = conn.simulator {
             sim.shutdown().await;

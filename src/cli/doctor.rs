@@ -75,7 +75,7 @@ fn run_inner(args: DoctorArgs, diag: &Diag, started: Instant) -> Result<i32> {
     let rt = connect::runtime()?;
     let seed = args.tenant.simulate.then(|| rows.clone());
     let tenant_checks = rt.block_on(async {
-        let conn = connect::connect(&args.tenant, &args.auth, diag, seed).await?;
+        let conn = connect::connect(&args.tenant, &args.auth, diag, seed, None).await?;
         let mut out = vec![credential_source_check(conn.tokens.source())];
         if !args.tenant.simulate {
             out.extend(

@@ -138,7 +138,7 @@ fn install_panic_hook() {
         let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
         crate::diag::stderr_line(&format!(
             "oathbulk: a bug: thread '{thread}' panicked{at}: {}",
-            crate::diag::for_people(&why)
+            crate::redact::for_people(&why)
         ));
     }));
 }
@@ -195,7 +195,7 @@ pub fn report_fatal(e: &anyhow::Error) -> i32 {
     if is_broken_pipe(e) {
         return exit::OK;
     }
-    crate::diag::stderr_line(&format!("oathbulk: error: {}", crate::diag::for_people(&format!("{e:#}"))));
+    crate::diag::stderr_line(&format!("oathbulk: error: {}", crate::redact::for_people(&format!("{e:#}"))));
     stop_reason_for(e).exit_code().code()
 }
 

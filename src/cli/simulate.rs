@@ -138,11 +138,11 @@ pub struct FaultArgs {
     /// fixed-window:N:SECS, sliding-window:N:SECS (Retry-After: the seconds until the
     /// window takes a write), concurrency:K (more than K requests in flight → 429).
     #[arg(long = "limit", value_name = "SHAPE")]
-    pub limits: Vec<crate::simulate::limits::Shape>,
+    pub limits: Vec<crate::limits::Shape>,
     /// Another app takes SHARE of every limit from FROM to UNTIL seconds after the first
     /// limited request (e.g. 8:20:0.5).
     #[arg(long, value_name = "FROM:UNTIL:SHARE")]
-    pub limit_shared: Option<crate::simulate::limits::SharedPeriod>,
+    pub limit_shared: Option<crate::limits::SharedPeriod>,
     /// Count reads (GET) against --rate-limit too.
     #[arg(long)]
     pub rate_limit_reads: bool,

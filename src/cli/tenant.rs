@@ -55,7 +55,7 @@ pub fn run(args: TenantCmdArgs) -> Result<i32> {
         };
         let rt = connect::runtime()?;
         rt.block_on(async {
-            let conn = connect::connect(&args.tenant, &args.auth, &diag, seed).await?;
+            let conn = connect::connect(&args.tenant, &args.auth, &diag, seed, None).await?;
             diag.start("tenant", None);
             let devices = match &conn.backend {
                 AnyBackend::Graph(b) => fetch(b.as_ref(), &args.serial).await,

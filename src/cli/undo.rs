@@ -80,7 +80,8 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
     let mut own = if args.dry_run { None } else { Some(journal::Journal::open_locked(&undo_path)?) };
     let rt = connect::runtime()?;
     let code = rt.block_on(async move {
-        let conn = connect::connect(&args.tenant, &args.auth, diag, None).await?;
+        let engine = options.start_engine();
+        let conn = connect::connect(&args.tenant, &args.auth, diag, None, Some(&engine)).await?;
         let header = conn.journal_header("undo", args.tenant.backend, &args.auth).await;
         // Undo acts on the tenant the run acted on: a rehearsal's journal, or another
         // tenant's, names devices this tenant never saw (or another token's ids).
@@ -97,8 +98,8 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
         let stdout = Output::stdout(args.format, true).with_next_step(NextStep { error_log: None, rerun });
         let out = Sink::new(stdout, diag.clone(), "undo", started).with_journal(own);
         let code = match &conn.backend {
-            AnyBackend::Graph(b) => go(b.clone(), &conn, &records, &progress, &options, out).await?,
-            AnyBackend::Portal(b) => go(b.clone(), &conn, &records, &progress, &options, out).await?,
+            AnyBackend::Graph(b) => go(b.clone(), engine, &conn, &records, &progress, &options, out).await?,
+            AnyBackend::Portal(b) => go(b.clone(), engine, &conn, &records, &progress, &options, out).await?,
         };
         if let Some(sim) = conn.simulator {
             sim.shutdown().await;
@@ -111,13 +112,14 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
 
 async fn go<B: Backend>(
     backend: Arc<B>,
+    engine: Arc<crate::engine::Engine>,
     conn: &connect::Connection,
     records: &[(u64, crate::record::Record)],
     progress: &undo::Progress,
     options: &lifecycle::Options,
     mut out: Sink,
 ) -> Result<i32> {
-    let shared = lifecycle::shared(backend, conn.stats.clone(), conn.clock.clone(), options);
+    let shared = lifecycle::shared(backend, engine, conn.clock.clone());
     let interrupt = lifecycle::on_interrupt(&shared);
     let fatal = undo::run(&shared, records, progress, options.dry_run, &mut out).await?;
     interrupt.abort();

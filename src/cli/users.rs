@@ -99,7 +99,7 @@ fn run_inner(args: UsersArgs, diag: &Diag, started: Instant) -> Result<i32> {
             users.values().flat_map(|u| u.tokens.iter().map(|t| (t.serial.clone(), u.upn.clone()))).collect();
         let rt = connect::runtime()?;
         let view = rt.block_on(async {
-            let conn = connect::connect(&args.tenant, &args.auth, diag, None).await?;
+            let conn = connect::connect(&args.tenant, &args.auth, diag, None, None).await?;
             diag.start("tenant", None);
             let view = match &conn.backend {
                 AnyBackend::Graph(b) => tenant_view(b.as_ref(), &wanted).await,

@@ -93,13 +93,6 @@ impl Drop for Slot<'_> {
 pub struct Stopped;
 
 impl Engine {
-    /// A new engine, installed as the run's (see [`current`]).
-    pub fn start(config: EngineConfig, stats: Arc<Stats>) -> Arc<Self> {
-        let engine = Arc::new(Self::new(config, stats));
-        install(&engine);
-        engine
-    }
-
     pub fn new(config: EngineConfig, stats: Arc<Stats>) -> Self {
         let (stop, _) = watch::channel(false);
         let parallel = config.parallel.max(1);
@@ -343,22 +336,6 @@ impl<B> std::ops::Deref for Client<B> {
     fn deref(&self) -> &Engine {
         &self.engine
     }
-}
-
-/// The run's engine, for the one place that sends (`http`): a read (GET) is retried there,
-/// request by request, so a listing of many pages never restarts from page one, and planners
-/// call backend reads directly — one retry loop, never two. One process runs one command, so
-/// one engine; `None` before a run has one (sign-in, `tenant`, `doctor`: reads once).
-static CURRENT: std::sync::RwLock<Option<Arc<Engine>>> = std::sync::RwLock::new(None);
-
-/// Make `engine` the run's engine (see [`current`]).
-pub fn install(engine: &Arc<Engine>) {
-    *CURRENT.write().unwrap_or_else(|p| p.into_inner()) = Some(engine.clone());
-}
-
-/// The run's engine, if one was installed.
-pub fn current() -> Option<Arc<Engine>> {
-    CURRENT.read().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
 /// The error a request gets when the run stopped before it was sent.

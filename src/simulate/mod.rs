@@ -35,7 +35,6 @@
 mod assertion;
 mod graph;
 mod http;
-pub mod limits;
 mod login;
 mod portal;
 mod tenant;
@@ -65,9 +64,9 @@ pub struct SimConfig {
     pub rate_burst: Option<f64>,
     /// Further limits, every one applied (`--limit`): buckets, fixed or sliding windows,
     /// a concurrency limit ([`limits`]).
-    pub limits: Vec<limits::Shape>,
+    pub limits: Vec<crate::limits::Shape>,
     /// Another app takes a share of every limit for a while (`--limit-shared`).
-    pub limit_shared: Option<limits::SharedPeriod>,
+    pub limit_shared: Option<crate::limits::SharedPeriod>,
     /// Share (0..=1) of Graph/portal requests answered 503 or 500 before anything is applied.
     pub fail_rate: f64,
     /// Share (0..=1) of Graph/portal requests whose connection is closed without a response.
@@ -410,9 +409,10 @@ impl std::fmt::Debug for SimConfig {
 
 impl SimConfig {
     /// Every write limit: `--rate-limit` (a bucket) and each `--limit`.
-    pub fn limit_shapes(&self) -> Vec<limits::Shape> {
-        let bucket =
-            self.rate_limit.map(|rate| limits::Shape::Bucket { rate, burst: self.rate_burst.unwrap_or(rate).max(1.0) });
+    pub fn limit_shapes(&self) -> Vec<crate::limits::Shape> {
+        let bucket = self
+            .rate_limit
+            .map(|rate| crate::limits::Shape::Bucket { rate, burst: self.rate_burst.unwrap_or(rate).max(1.0) });
         bucket.into_iter().chain(self.limits.iter().copied()).collect()
     }
 

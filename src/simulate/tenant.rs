@@ -140,7 +140,7 @@ pub(crate) struct Tenant {
     pub(crate) counters: Counters,
     pub(crate) rng: StdRng,
     /// The write limits (`--limit`, `--rate-limit`), counted from `born`.
-    pub(crate) limits: super::limits::Limits,
+    pub(crate) limits: crate::limits::Limits,
     born: Instant,
     /// Tokens this simulator issued → expiry (simulator Unix seconds).
     pub(crate) issued: HashMap<String, u64>,
@@ -206,7 +206,7 @@ impl Tenant {
             missing: Vec::new(),
             counters: Counters::default(),
             rng: StdRng::seed_from_u64(config.seed),
-            limits: super::limits::Limits::new(&config.limit_shapes(), config.limit_shared),
+            limits: crate::limits::Limits::new(&config.limit_shapes(), config.limit_shared),
             born: Instant::now(),
             issued: HashMap::new(),
             refresh_tokens: HashMap::new(),
