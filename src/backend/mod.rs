@@ -2,6 +2,7 @@
 //! user with this code" into HTTP and maps the answer to [`ApiError`]; it never decides
 //! what to do with a row (that is `activate`'s job). A new backend is one file.
 
+pub mod any;
 pub mod graph;
 pub mod portal;
 

@@ -169,10 +169,7 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant)
         for w in token_warnings(&conn.tokens, args.tenant.backend, est_secs).await {
             sink.warning(w)?;
         }
-        let outcome = match conn.backend {
-            AnyBackend::Graph(b) => activate::run(b, engine, conn.clock, rows, settled, options, sink).await?,
-            AnyBackend::Portal(b) => activate::run(b, engine, conn.clock, rows, settled, options, sink).await?,
-        };
+        let outcome = activate::run(conn.backend.clone(), engine, conn.clock, rows, settled, options, sink).await?;
         if let Some(sim) = conn.simulator {
             sim.shutdown().await;
         }
@@ -205,10 +202,7 @@ pub fn read_settled(
 async fn typed_row(backend: &AnyBackend, serial: &str, upn: Option<&str>) -> Result<crate::inventory::Row> {
     use crate::backend::Backend;
     let wanted = [(serial.to_string(), upn.unwrap_or_default().to_string())];
-    let found = match backend {
-        AnyBackend::Graph(b) => b.find(&wanted).await,
-        AnyBackend::Portal(b) => b.find(&wanted).await,
-    };
+    let found = backend.find(&wanted).await;
     let devices = found.map_err(|e| anyhow::anyhow!(crate::activate::auth_advice(&e, "tenant")))?;
     let device = devices.into_iter().find(|d| d.token.serial.eq_ignore_ascii_case(serial));
     // The record names the holder by UPN: Graph gives only an object id, so ask who it is.
@@ -216,10 +210,7 @@ async fn typed_row(backend: &AnyBackend, serial: &str, upn: Option<&str>) -> Res
         Some(d) if d.owner_upn.is_some() => d.owner_upn.clone(),
         Some(d) => match d.token.assigned_to_id.as_deref() {
             Some(id) => {
-                let user = match backend {
-                    AnyBackend::Graph(b) => b.lookup_user(id).await,
-                    AnyBackend::Portal(b) => b.lookup_user(id).await,
-                };
+                let user = backend.lookup_user(id).await;
                 let user = user.map_err(|e| anyhow::anyhow!(crate::activate::auth_advice(&e, "tenant")))?;
                 Some(user.map(|u| u.upn).filter(|u| !u.is_empty()).unwrap_or_else(|| id.to_string()))
             }

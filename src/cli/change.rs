@@ -1,6 +1,6 @@
 //! `oathbulk deactivate | unassign | remove`: one token (`--serial`) or every row of a CSV.
 
-use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
+use super::connect::{self, AuthArgs, BackendKind, TenantArgs};
 use super::ScriptArgs;
 use crate::backend::Backend;
 use crate::diag::{Diag, ProgressMode};
@@ -159,10 +159,7 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
         for e in row_errors {
             out.row_error(e)?;
         }
-        let code = match &conn.backend {
-            AnyBackend::Graph(b) => go(b.clone(), engine, &conn, op, targets, &done, &options, out).await?,
-            AnyBackend::Portal(b) => go(b.clone(), engine, &conn, op, targets, &done, &options, out).await?,
-        };
+        let code = go(conn.backend.clone(), engine, &conn, op, targets, &done, &options, out).await?;
         if let Some(sim) = conn.simulator {
             sim.shutdown().await;
         }

@@ -104,24 +104,10 @@ pub struct AuthArgs {
     pub authority_url: String,
 }
 
-/// The backend a command talks to.
-pub enum AnyBackend {
-    Graph(Arc<GraphBackend>),
-    Portal(Arc<PortalBackend>),
-}
-
-impl AnyBackend {
-    pub fn name(&self) -> &'static str {
-        use crate::backend::Backend;
-        match self {
-            AnyBackend::Graph(b) => b.name(),
-            AnyBackend::Portal(b) => b.name(),
-        }
-    }
-}
+pub use crate::backend::any::AnyBackend;
 
 pub struct Connection {
-    pub backend: AnyBackend,
+    pub backend: Arc<AnyBackend>,
     pub stats: Arc<Stats>,
     pub clock: Arc<ServerClock>,
     pub tokens: TokenProvider,
@@ -354,7 +340,7 @@ pub async fn connect(
             let api = ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Graph)
                 .pinned_to(&base)
                 .with_deadline(deadline);
-            AnyBackend::Graph(Arc::new(GraphBackend::new(compose(api, run), &base)))
+            AnyBackend::Graph(GraphBackend::new(compose(api, run), &base))
         }
         BackendKind::Portal => {
             let base = validate_base_url(&portal_url, "--portal-url")?;
@@ -363,13 +349,13 @@ pub async fn connect(
                 .pinned_to(&base)
                 .with_deadline(deadline);
             let portal = PortalBackend::new(compose(api, run), &base);
-            AnyBackend::Portal(Arc::new(match run {
+            AnyBackend::Portal(match run {
                 Some(engine) => portal.with_wait(engine_wait(engine.clone())),
                 None => portal,
-            }))
+            })
         }
     };
-    Ok(Connection { backend, stats, clock, tokens, simulator, origin })
+    Ok(Connection { backend: Arc::new(backend), stats, clock, tokens, simulator, origin })
 }
 
 /// The client a run's backend uses: reads retried by the run's engine, if there is one.

@@ -2,7 +2,7 @@
 //! One `check` record per finding (pass, warn or fail, with a fix). Exit 0 only when nothing
 //! fails.
 
-use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
+use super::connect::{self, AuthArgs, BackendKind, TenantArgs};
 use super::{OptionalInputArgs, OutputArgs};
 use crate::auth::{self, jwt};
 use crate::backend::{ApiError, Backend, DeviceStatus};
@@ -82,10 +82,7 @@ fn run_inner(args: DoctorArgs, diag: &Diag, started: Instant) -> Result<i32> {
                 token_checks(&conn.tokens, args.tenant.backend, rows.len() as f64 / args.max_rate.max(0.001)).await,
             );
         }
-        let tenant = match &conn.backend {
-            AnyBackend::Graph(b) => tenant_checks(b.as_ref(), &rows).await,
-            AnyBackend::Portal(b) => tenant_checks(b.as_ref(), &rows).await,
-        };
+        let tenant = tenant_checks(conn.backend.as_ref(), &rows).await;
         out.extend(tenant);
         out.push(clock_check(conn.clock.offset_ms()));
         if let Some(sim) = conn.simulator {

@@ -9,7 +9,7 @@
 //! both), the error log (`--error-log`) the failures of both.
 
 use super::activate::{token_warnings, RunArgs};
-use super::connect::{self, AnyBackend, AuthArgs, TenantArgs};
+use super::connect::{self, AuthArgs, TenantArgs};
 use super::{InputArgs, OutputArgs, ScriptArgs};
 use crate::activate::{self, RunOptions};
 use crate::backend::Backend;
@@ -102,16 +102,9 @@ fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<i3
         if let Some(j) = journal.as_mut() {
             j.begin(&header)?;
         }
-        let code = match &conn.backend {
-            AnyBackend::Graph(b) => {
-                let settled = (settled_import, settled_activation);
-                go(b.clone(), engine, &args, &conn, rows, settled, journal, options, diag, started).await?
-            }
-            AnyBackend::Portal(b) => {
-                let settled = (settled_import, settled_activation);
-                go(b.clone(), engine, &args, &conn, rows, settled, journal, options, diag, started).await?
-            }
-        };
+        let settled = (settled_import, settled_activation);
+        let code =
+            go(conn.backend.clone(), engine, &args, &conn, rows, settled, journal, options, diag, started).await?;
         if let Some(sim) = conn.simulator {
             sim.shutdown().await;
         }

@@ -1,7 +1,7 @@
 //! `oathbulk undo --journal run.jsonl`: revert what a run did (see `lifecycle::undo`).
 
 use super::change::ChangeRunArgs;
-use super::connect::{self, AnyBackend, AuthArgs, TenantArgs};
+use super::connect::{self, AuthArgs, TenantArgs};
 use crate::backend::Backend;
 use crate::diag::{Diag, ProgressMode};
 use crate::human::NextStep;
@@ -97,10 +97,7 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
         let rerun = Some("re-run the same undo".into());
         let stdout = Output::stdout(args.format, true).with_next_step(NextStep { error_log: None, rerun });
         let out = Sink::new(stdout, diag.clone(), "undo", started).with_journal(own);
-        let code = match &conn.backend {
-            AnyBackend::Graph(b) => go(b.clone(), engine, &conn, &records, &progress, &options, out).await?,
-            AnyBackend::Portal(b) => go(b.clone(), engine, &conn, &records, &progress, &options, out).await?,
-        };
+        let code = go(conn.backend.clone(), engine, &conn, &records, &progress, &options, out).await?;
         if let Some(sim) = conn.simulator {
             sim.shutdown().await;
         }
