@@ -11,7 +11,7 @@ use crate::output::Output;
 use crate::pipeline::{self, RowResult};
 use crate::record::Warning;
 use crate::sink::Sink;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -43,11 +43,30 @@ pub struct OneTokenArgs {
     pub serial: Option<String>,
     /// The six digits shown on the token's display now: no secret needed (lost seed file,
     /// a replacement token). Sent once; a rejected or stale code is reported, never guessed.
+    /// (Visible to every user of the machine while it is valid: prefer --code-stdin.)
     #[arg(long, value_name = "DIGITS", requires = "serial", value_parser = parse_code)]
     pub code: Option<String>,
+    /// Read the six digits from the first line of standard input instead of argv (a prompt
+    /// on stderr when standard input is a terminal). Not with a CSV read from stdin (`-`).
+    #[arg(long, requires = "serial", conflicts_with_all = ["code", "token_stdin", "client_assertion_stdin"])]
+    pub code_stdin: bool,
     /// The user to assign an available token to (or whose assigned token to activate).
     #[arg(long, value_name = "UPN", requires = "serial")]
     pub upn: Option<String>,
+}
+
+/// The code from standard input (`--code-stdin`), after a prompt when a person types it.
+/// A wrong line is refused without being repeated: it may be anything, a token included.
+fn read_code() -> Result<String> {
+    use std::io::{IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        // A failed prompt (closed stderr) loses the prompt, not the run.
+        let _ = std::io::stderr().write_all(b"Type the six digits the token shows now: ");
+    }
+    let mut line = String::new();
+    stdin.read_line(&mut line).context("cannot read the code from standard input")?;
+    parse_code(&line).map_err(|e| anyhow::anyhow!("--code-stdin: {e}"))
 }
 
 fn parse_code(text: &str) -> Result<String, String> {
@@ -96,7 +115,10 @@ pub fn run(args: ActivateArgs) -> Result<i32> {
     super::guarded("activate", args, progress, format, prepare_and_run)
 }
 
-fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant) -> Result<i32> {
+fn prepare_and_run(mut args: ActivateArgs, diag: &Diag, started: std::time::Instant) -> Result<i32> {
+    if args.one.code_stdin {
+        args.one.code = Some(read_code()?);
+    }
     let engine = args.run.pace.engine_config(args.tenant.backend)?;
     if let Some(upn) = &args.one.upn {
         if crate::text::hidden_char(upn).is_some() || !crate::inventory::is_upn(upn) {

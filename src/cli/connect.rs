@@ -220,7 +220,7 @@ pub async fn credentials(
     }
     let default = Path::new(auth::DEFAULT_TOKEN_FILE);
     if default.exists() {
-        let token = auth::read_token_file(default, &mut warn)?;
+        let token = auth::read_default_token_file(default, &mut warn)?;
         return TokenProvider::fixed(token, TokenSource::File(default.to_path_buf()));
     }
     // The sign-in kept by `oathbulk login` (for --tenant/--client-id, else the last one).

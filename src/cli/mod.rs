@@ -174,12 +174,13 @@ fn dispatch(cli: Cli) -> i32 {
     }
 }
 
-/// Standard input has one reader: a token or client assertion read from it (`--token-stdin`,
-/// `--client-assertion-stdin`) and a CSV read from it (`-`) cannot share it. Checked on the
-/// parsed arguments of every subcommand, so a new command cannot forget it.
+/// Standard input has one reader: a token, client assertion or code read from it
+/// (`--token-stdin`, `--client-assertion-stdin`, `--code-stdin`) and a CSV read from it (`-`)
+/// cannot share it. Checked on the parsed arguments of every subcommand, so a new command
+/// cannot forget it.
 fn stdin_conflict(matches: &clap::ArgMatches) -> Option<String> {
     let (_, sub) = matches.subcommand()?;
-    let flag = ["token_stdin", "client_assertion_stdin"]
+    let flag = ["token_stdin", "client_assertion_stdin", "code_stdin"]
         .into_iter()
         .find(|id| sub.try_get_one::<bool>(id).ok().flatten().copied().unwrap_or(false))?;
     let csv_from_stdin =

@@ -290,6 +290,9 @@ function Enable-OathBulkToken {
         }
         $binary = Get-OathBulkBinary -Cmdlet $PSCmdlet
         $auth = Resolve-OathBulkCmdletAuth -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+        # -Code goes to the binary's stdin (--code-stdin): argv is visible to every user while
+        # the code is valid. A certificate sign-in's assertion needs stdin: then argv, as before.
+        $codeOnStdin = $Code -and $auth.Arguments -notcontains '--client-assertion-stdin'
 
         foreach ($run in $runs) {
             $extra = [System.Collections.Generic.List[string]]::new()
@@ -297,6 +300,7 @@ function Enable-OathBulkToken {
             $extra.Add('--progress'); $extra.Add('json')
             $bound = @{} + $PSBoundParameters
             foreach ($name in 'Serial', 'Path', 'LiteralPath') { $null = $bound.Remove($name) }
+            if ($codeOnStdin) { $null = $bound.Remove('Code'); $extra.Add('--code-stdin'); $run.Stdin = "$Code`n" }
             $selection = $null
             $csv = $run.Csv
             try {
