@@ -520,3 +520,29 @@ fn a_small_run_finds_serials_in_another_case_under_either_filter_reading() {
         assert!(state.devices.iter().all(|d| d.status == "activated" && d.activations == 1), "[{reading}]");
     }
 }
+
+/// Every request says `Accept: application/json`; every write `Content-Type: application/json`
+/// (the bodyless `deactivate` too), as the simulator's `--record` saw them.
+#[test]
+fn every_request_accepts_json_and_every_write_says_its_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("requests.jsonl");
+    let config = SimConfig { record: Some(record.clone()), ..config("distinct-method-ids") };
+    let t = Tenant::new(Api::Graph, &csv(6, |i| if i < 3 { "assigned" } else { "available" }), config);
+    let csv_path = t.csv.to_str().unwrap();
+    for sub in ["activate", "deactivate", "unassign"] {
+        let r = oathbulk(&t, sub, &[csv_path]);
+        assert_eq!(r.code, 0, "{sub}: {}", r.stderr);
+    }
+    let text = std::fs::read_to_string(&record).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let writes = lines.iter().filter(|l| l["method"] != "GET").count();
+    assert!(writes >= 12, "6 activations, 6 deactivations, 6 unassigns: {writes} writes");
+    for l in &lines {
+        assert_eq!(l["accept"], "application/json", "{l}");
+        if l["method"] != "GET" && l["method"] != "DELETE" {
+            assert_eq!(l["content_type"], "application/json", "{l}");
+        }
+    }
+    assert!(!text.contains(&t.token), "the record holds the bearer token");
+}
