@@ -546,3 +546,37 @@ fn every_request_accepts_json_and_every_write_says_its_type() {
     }
     assert!(!text.contains(&t.token), "the record holds the bearer token");
 }
+
+/// `tenant` lists the inventory as the tenant holds it under every reading (nested items,
+/// `value` objects, a refused `$top` or `$expand`…): each device once, serial and status as
+/// the tenant's, holders by UPN where the device is held.
+#[test]
+fn tenant_lists_the_inventory_under_every_reading() {
+    for reading in Readings::NAMES {
+        let t = Tenant::new(Api::Graph, &csv(40, mixed), config(reading));
+        // `tenant` takes no pacing flags (which `Tenant::subcommand` adds).
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_oathbulk"))
+            .current_dir(t.path(""))
+            .env("OATHBULK_TOKEN", &t.token)
+            .env_remove("OATHBULK_CLIENT_SECRET")
+            .args(["tenant", "--format", "json"])
+            .args(t.backend_args())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let r = Run::from(out);
+        t.assert_secret_free(&r);
+        assert_eq!(r.code, 0, "[{reading}] {}", r.stderr);
+        let listed = of_type(&r, "tenant_token");
+        let state = t.state();
+        assert_eq!(listed.len(), state.devices.len(), "[{reading}] one record per device");
+        for d in &state.devices {
+            let rec = listed
+                .iter()
+                .find(|x| x["serial"] == d.serial_number.as_str())
+                .unwrap_or_else(|| panic!("[{reading}] {} not listed", d.serial_number));
+            assert_eq!(rec["status"], d.status.as_str(), "[{reading}] {rec}");
+            assert_eq!(rec["id"], d.id.as_str(), "[{reading}] {rec}");
+        }
+    }
+}
