@@ -12,7 +12,8 @@ What comes out, by key:
 - `create:T`: a body creating a T: as `entity:T`, and every non-nullable structural property
   (except the key `id`) required;
 - `delta:T`: the bulk body `{"@context"?, "value": [create:T …]}`;
-- `action:NAME`: the body of the bound action NAME (its parameters but the binding one).
+- `action:NAME`: the body of the bound action NAME (its parameters but the binding one; an
+  action with none takes no body, or an empty object).
 Keys starting with `@` (OData annotations: `@odata.type`, `@contentId`) are allowed anywhere;
 any other property a type does not declare is refused (`additionalProperties: false`).
 """
@@ -28,7 +29,8 @@ TYPES = [
 ]
 CREATES = ["hardwareOathTokenAuthenticationMethodDevice", "hardwareOathAuthenticationMethod"]
 ACTIONS = [("activate", "graph.hardwareOathAuthenticationMethod"),
-           ("assignAndActivate", "Collection(graph.hardwareOathAuthenticationMethod)")]
+           ("assignAndActivate", "Collection(graph.hardwareOathAuthenticationMethod)"),
+           ("deactivate", "graph.hardwareOathAuthenticationMethod")]
 PRIMITIVES = {
     "Edm.String": {"type": "string"},
     "Edm.Boolean": {"type": "boolean"},
