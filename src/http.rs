@@ -259,7 +259,11 @@ impl ApiClient {
             message: format!("{e:#}").into(),
         })?;
         let id = uuid::Uuid::new_v4().to_string();
-        let mut req = self.http.request(method.clone(), url).bearer_auth(token.expose_secret());
+        let mut req = self
+            .http
+            .request(method.clone(), url)
+            .bearer_auth(token.expose_secret())
+            .header(reqwest::header::ACCEPT, "application/json");
         req = match self.style {
             HeaderStyle::Graph => req.header("client-request-id", &id).header("return-client-request-id", "true"),
             HeaderStyle::Portal => req
@@ -270,9 +274,10 @@ impl ApiClient {
             Some(b) => req.json(b),
             // Graph's front ends answer a bodyless POST/PATCH without a length with 411 Length
             // Required: every write states its (empty) length.
-            None if method != Method::GET && method != Method::HEAD => {
-                req.header(reqwest::header::CONTENT_LENGTH, "0").body(Vec::<u8>::new())
-            }
+            None if method != Method::GET && method != Method::HEAD => req
+                .header(reqwest::header::CONTENT_LENGTH, "0")
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(Vec::<u8>::new()),
             None => req,
         };
         Stats::bump(&self.stats.requests);

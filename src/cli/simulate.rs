@@ -26,6 +26,10 @@ pub struct SimulateArgs {
     /// Say nothing on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Append one JSON line per Graph request to FILE (method, path, query, Content-Type,
+    /// Accept, body; never the Authorization header; every secretKey redacted). For tests.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     #[command(flatten)]
     pub seed: SeedArgs,
     #[command(flatten)]
@@ -48,7 +52,8 @@ pub struct TenantStateArgs {
     pub bulk_create_fails: bool,
     /// Start from a named reading of the Graph docs (docs/graph-api.md): default,
     /// distinct-method-ids, some-distinct-method-ids, documented-bulk-answer, top-limit,
-    /// policy-value-wrapped, expand-refused, expand-ignored, all.
+    /// policy-value-wrapped, expand-refused, expand-ignored, window-strict, window-past-only,
+    /// list-nested, value-object, bulk-post-only, serial-case-sensitive, wrong-method-400, all.
     /// The flags below add to it.
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub reading: String,
@@ -280,6 +285,7 @@ fn config(args: &SimulateArgs) -> Result<SimConfig> {
         policy_state: args.tenant.policy_state.clone(),
         bulk_create_fails: args.tenant.bulk_create_fails,
         readings: args.tenant.readings()?,
+        record: args.record.clone(),
         ..SimConfig::default()
     })
 }

@@ -26,10 +26,11 @@ impl Status {
             Status::FailedActivation => "failedActivation",
         }
     }
-    pub(crate) fn parse(s: &str) -> Option<Status> {
+    /// The member spelled exactly `s` (OData enum members are case-sensitive).
+    pub(crate) fn exact(s: &str) -> Option<Status> {
         [Status::Available, Status::Assigned, Status::Activated, Status::FailedActivation]
             .into_iter()
-            .find(|st| st.as_str().eq_ignore_ascii_case(s))
+            .find(|st| st.as_str() == s)
     }
 }
 
