@@ -114,6 +114,16 @@ Describe 'the packaged module' {
         } finally { $archive.Dispose() }
     }
 
+    It 'is left as it is, with a warning that says so, by packaging/sign.ps1 without a certificate' {
+        $before = Get-ChildItem -LiteralPath $Root -Recurse -File | Get-FileHash | ForEach-Object Hash
+        $saved = $env:OATHBULK_SIGNING_CERT
+        $env:OATHBULK_SIGNING_CERT = ''
+        try { $out = & (Join-Path $RepoRoot 'packaging/sign.ps1') -Path $Dist } finally { $env:OATHBULK_SIGNING_CERT = $saved }
+        $out | Should -Match '^::warning title=Package not signed::NOT SIGNED: no OATHBULK_SIGNING_CERT secret'
+        $out | Should -Match 'the \d+ signable files'
+        Get-ChildItem -LiteralPath $Root -Recurse -File | Get-FileHash | ForEach-Object Hash | Should -Be $before
+    }
+
     It 'carries OathBulk.dll, loaded by its manifest, and no C# source to compile' {
         Join-Path $Root 'OathBulk.dll' | Should -Exist
         @(Get-ChildItem -LiteralPath $Root -Recurse -Filter '*.cs') | Should -BeNullOrEmpty
