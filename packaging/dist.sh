@@ -78,7 +78,8 @@ build() {
 # Prints the PowerShell version the assembly needs.
 compile_assembly() {
     local dll=$1 src=powershell/OathBulk/Private/OathBulk.Native.cs pwsh tmp
-    if command -v dotnet >/dev/null 2>&1; then
+    # An SDK, not just a runtime (`dotnet --list-sdks` is empty without one).
+    if command -v dotnet >/dev/null 2>&1 && [[ -n $(dotnet --list-sdks 2>/dev/null) ]]; then
         # Built in a temporary folder: obj/ and bin/ stay out of the source tree.
         tmp=$(mktemp -d)
         cp packaging/OathBulk.Native.csproj "$tmp/"
