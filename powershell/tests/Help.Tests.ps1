@@ -82,4 +82,51 @@ Describe 'the help''s stated defaults' {
         $blocks = Get-ChildItem (Join-Path $RepoRoot 'powershell/OathBulk/Public') -Filter *.ps1 | Select-String -Pattern '^\s*\.SYNOPSIS' -List
         $blocks | Should -BeNullOrEmpty
     }
+
+    It 'is where Move-OathBulkCommentHelp.ps1 moves a new cmdlet''s comment help (shared texts left out)' {
+        $root = Join-Path $TestDrive 'repo'
+        foreach ($d in 'powershell/tools', 'powershell/docs', 'powershell/OathBulk/Public') { New-Item -ItemType Directory -Force (Join-Path $root $d) | Out-Null }
+        Copy-Item (Join-Path $RepoRoot 'powershell/tools/*.ps1') (Join-Path $root 'powershell/tools')
+        Copy-Item -Recurse (Join-Path $RepoRoot 'powershell/docs/*') (Join-Path $root 'powershell/docs')
+        $file = Join-Path $root 'powershell/OathBulk/Public/Get-OathBulkThing.ps1'
+        $shared = (Read-OathBulkHelpSource $Source).Shared['GraphUrl']
+        @"
+function Get-OathBulkThing {
+    <#
+    .SYNOPSIS
+    Gets a thing (oathbulk thing).
+
+    .PARAMETER Name
+    The thing's name.
+
+    .PARAMETER GraphUrl
+    $shared
+
+    .EXAMPLE
+    Get-OathBulkThing -Name x
+    Get-OathBulkThing -Name y
+
+    Gets two things.
+
+    .LINK
+    Get-OathBulkUser
+    #>
+    [CmdletBinding()]
+    param([string]`$Name, [uri]`$GraphUrl)
+    `$Name
+}
+"@ | Set-Content -LiteralPath $file -Encoding utf8NoBOM
+        & (Join-Path $root 'powershell/tools/Move-OathBulkCommentHelp.ps1') -Path $file -NoRender
+        $page = Read-OathBulkHelpSource (Join-Path $root 'powershell/docs')
+        $thing = $page.Cmdlets['Get-OathBulkThing']
+        $thing.Synopsis | Should -Be 'Gets a thing (oathbulk thing).'
+        @($thing.Parameters.Keys) | Should -Be @('Name') -Because 'the -GraphUrl text is the shared one'
+        $thing.Examples[0].Code | Should -Be "Get-OathBulkThing -Name x`nGet-OathBulkThing -Name y"
+        $thing.Examples[0].Remarks | Should -Be 'Gets two things.'
+        $thing.Links | Should -Be @('Get-OathBulkUser')
+        $code = Get-Content -Raw -LiteralPath $file
+        $code | Should -Not -Match '\.SYNOPSIS'
+        $code | Should -Match '# Help: powershell/docs/cmdlets/Get-OathBulkThing.md'
+        $code | Should -Match 'param\(\[string\]\$Name'
+    }
 }
