@@ -85,6 +85,7 @@ $page = Join-Path $root 'docs/powershell.md'
 Import-Module $manifest -Force
 $names = (Import-PowerShellDataFile $manifest).FunctionsToExport
 $help = Read-OathBulkHelpSource $source
+foreach ($documented in $help.Cmdlets.Keys) { if ($documented -notin $names) { throw "powershell/docs/cmdlets/$documented.md documents $documented, which the module does not export" } }
 $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
 
 # Each cmdlet's parameters, in declaration order, with their help: its own, else the shared one.
