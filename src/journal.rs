@@ -101,7 +101,7 @@ pub fn context_mismatch(written: &JournalHeader, now: &JournalHeader) -> Option<
 /// `--resume` trusts a journal only when it was written for the run it resumes: same
 /// backend, origin, tenant, and rehearsal or not. A journal too old to say is refused.
 pub fn check_resumable(path: &Path, now: &JournalHeader) -> Result<()> {
-    let file = match open_file(path, false) {
+    let file = match open_file(path, Access::Read) {
         Ok(f) => f?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(open_error(path, e)),
@@ -128,15 +128,36 @@ pub struct Journal {
     existing: Option<JournalHeader>,
 }
 
+/// What a journal is opened for: to read it (beside a run that holds it, `--resume`), or to
+/// hold it, one holder at a time: a run appending to it, or `undo` reading a finished one.
+#[derive(Clone, Copy, PartialEq)]
+enum Access {
+    Read,
+    Hold,
+    Append,
+}
+
 /// Open without following a symlink in the last component (unix: `O_NOFOLLOW`), and
 /// without waiting for a writer (`O_NONBLOCK`: a FIFO named as a journal is refused by
 /// [`open_file`], never blocks; on a regular file the flag changes nothing). A new journal
 /// is readable and writable by its owner only.
-fn open_options(write: bool) -> OpenOptions {
+///
+/// Windows: a holder shares the file for reading only, so a second holder's open fails with
+/// a sharing violation ([`open_error`]), while readers — this run's own `--resume` read among
+/// them — still open it. A byte-range lock ([`lock`] elsewhere) is mandatory there: it would
+/// refuse this process's own second handle too, and `--resume` and `undo` read the journal
+/// they hold through one.
+fn open_options(access: Access) -> OpenOptions {
     let mut o = OpenOptions::new();
     o.read(true);
-    if write {
+    if access == Access::Append {
         o.create(true).append(true);
+    }
+    #[cfg(windows)]
+    if access != Access::Read {
+        use std::os::windows::fs::OpenOptionsExt;
+        const FILE_SHARE_READ: u32 = 0x1;
+        o.share_mode(FILE_SHARE_READ);
     }
     #[cfg(unix)]
     {
@@ -151,8 +172,8 @@ fn open_options(write: bool) -> OpenOptions {
 /// (a FIFO would swallow every line, a device would never end), and, on unix, a file other
 /// users may write (anyone could add lines that `undo` acts on; like ssh's key files) or
 /// that belongs to another user.
-fn open_file(path: &Path, write: bool) -> std::io::Result<Result<File>> {
-    let file = open_options(write).open(path)?;
+fn open_file(path: &Path, access: Access) -> std::io::Result<Result<File>> {
+    let file = open_options(access).open(path)?;
     let meta = file.metadata()?;
     if !meta.file_type().is_file() {
         return Ok(Err(anyhow::anyhow!(
@@ -190,15 +211,32 @@ fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {
     if e.raw_os_error() == Some(libc::ELOOP) {
         return anyhow::anyhow!("journal {} is a symbolic link; refusing to follow it", path.display());
     }
+    // ERROR_SHARING_VIOLATION: another holder has it open ([`open_options`]).
+    #[cfg(windows)]
+    if e.raw_os_error() == Some(32) {
+        return in_use(path);
+    }
     anyhow::Error::new(e).context(format!("cannot open journal {}", path.display()))
 }
 
+fn in_use(path: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "journal {} is in use by another oathbulk run (or another program has it open); wait for it to finish",
+        path.display()
+    )
+}
+
+/// Windows: the share mode of [`open_options`] is the lock.
+#[cfg(windows)]
+fn lock(_file: &File, _path: &Path) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(not(windows))]
 fn lock(file: &File, path: &Path) -> Result<()> {
     match file.try_lock() {
         Ok(()) => Ok(()),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            bail!("journal {} is in use by another oathbulk run; wait for it to finish", path.display())
-        }
+        Err(std::fs::TryLockError::WouldBlock) => Err(in_use(path)),
         Err(std::fs::TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("cannot lock journal {}", path.display()))
         }
@@ -217,7 +255,7 @@ impl Journal {
     /// Open and lock before any request, writing nothing yet: the header names the tenant,
     /// known only once signed in ([`Journal::begin`]).
     pub fn open_locked(path: &Path) -> Result<Self> {
-        let file = open_file(path, true).map_err(|e| open_error(path, e))??;
+        let file = open_file(path, Access::Append).map_err(|e| open_error(path, e))??;
         lock(&file, path)?;
         let mut journal = Self { file, path: path.to_path_buf(), existing: None };
         let len = journal.file.metadata()?.len();
@@ -282,7 +320,7 @@ impl Journal {
 /// Hold an existing journal's lock without writing to it (`undo` reads a finished run's
 /// journal, `--dry-run` or not: the run must be over, and the file stays as it was).
 pub fn lock_existing(path: &Path) -> Result<File> {
-    let file = open_file(path, false).map_err(|e| open_error(path, e))??;
+    let file = open_file(path, Access::Hold).map_err(|e| open_error(path, e))??;
     lock(&file, path)?;
     read_header(&file, path)?;
     Ok(file)
@@ -335,7 +373,7 @@ impl Contents {
 
 /// Read a journal. A missing file is empty; a file without a header is refused.
 pub fn read(path: &Path) -> Result<Contents> {
-    let file = match open_file(path, false) {
+    let file = match open_file(path, Access::Read) {
         Ok(f) => f?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Contents::default()),
         Err(e) => return Err(open_error(path, e)),

@@ -60,6 +60,15 @@ function New-BigCsv([string]$Path, [int]$Rows, [string]$ExtraColumn) {
     $Path
 }
 
+# A simulator seed of $Rows tokens assigned to their users (serials from $FirstSerial + 1):
+# enough rows for a run to be stopped part way.
+function New-AssignedCsv([string]$Path, [int]$Rows, [int]$FirstSerial) {
+    $lines = @('upn,serial number,secret key,time interval,manufacturer,model,sim_state')
+    for ($i = 1; $i -le $Rows; $i++) { $lines += "user$i@contoso.com,$($FirstSerial + $i),JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Token2,C202,assigned" }
+    $lines | Set-Content -LiteralPath $Path -Encoding utf8NoBOM
+    $Path
+}
+
 function Get-ChildOathBulkProcess {
     Get-Process -Name oathbulk -ErrorAction Ignore | Where-Object { $_.Parent -and $_.Parent.Id -eq $PID }
 }
