@@ -28,5 +28,6 @@ pub mod record;
 pub mod script;
 pub mod simulate;
 pub mod sink;
+pub mod status;
 pub mod stop;
 pub mod table;
