@@ -25,6 +25,7 @@ pub mod output;
 pub mod pipeline;
 pub mod proxy;
 pub mod record;
+pub mod report;
 pub mod script;
 pub mod simulate;
 pub mod sink;

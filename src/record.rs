@@ -48,7 +48,7 @@ pub enum Record {
     /// A helpdesk's view of one token or user (`status`): its state and the next step.
     TokenStatus(TokenStatus),
     /// A journal line (never on stdout): the tenant throttled a request (429, or 503 with
-    /// `Retry-After`), or a run started writing to the journal. `report` draws them.
+    /// `Retry-After`), or a later run resumed the journal. `report` draws them.
     RunEvent(RunEvent),
 }
 
@@ -56,8 +56,9 @@ pub enum Record {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum RunEventKind {
-    /// A run opened the journal (the first, or one resuming it).
-    Started,
+    /// A later run appends to the journal (`--resume`, or the same journal again); the
+    /// first run's start is the header's `time`.
+    Resumed,
     /// The tenant answered 429 (or 503 with `Retry-After`).
     Throttled,
 }
@@ -73,7 +74,7 @@ pub struct RunEvent {
     /// `throttled`: the `Retry-After` the tenant asked for, milliseconds (absent: none given).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
-    /// `started`: the command (`activate`, `import`, …).
+    /// `resumed`: the command (`activate`, `import`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
 }

@@ -11,6 +11,7 @@ mod import;
 mod list;
 mod login;
 mod otp;
+mod report;
 mod simulate;
 mod status;
 mod tenant;
@@ -75,6 +76,8 @@ pub enum Command {
     /// A helpdesk's view of tokens or users (`--serial`, `--upn`, `--csv`): state, last use,
     /// methods against Entra's five, and the next step; one `token_status` record each.
     Status(Box<status::StatusArgs>),
+    /// A run's story from its journal as one self-contained HTML page (`--html FILE`).
+    Report(Box<report::ReportArgs>),
     /// Preflight: credentials, permissions, policy, clock, CSV and tenant, one `check` each.
     Doctor(Box<doctor::DoctorArgs>),
     /// Serve a simulated tenant (Graph and portal APIs) on loopback, for tests and rehearsals.
@@ -167,6 +170,7 @@ fn dispatch(cli: Cli) -> i32 {
         Command::Tenant(a) => tenant::run(*a),
         Command::Users(a) => users::run(*a),
         Command::Status(a) => status::run(*a),
+        Command::Report(a) => report::run(*a),
         Command::Doctor(a) => doctor::run(*a),
         Command::Login(a) => login::run_login(*a),
         Command::Logout(a) => login::run_logout(*a),
