@@ -11,7 +11,7 @@
 //! and is refused; a line that does not parse — torn, or cut inside a UTF-8 character — is
 //! reported by number and skipped, and the rest is read.
 
-use crate::record::{JournalHeader, Record};
+use crate::record::{JournalHeader, Record, RunEvent, RunEventKind};
 use anyhow::{bail, Context, Result};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -51,6 +51,34 @@ impl JournalHeader {
             self.origin.as_deref().unwrap_or("an unrecorded origin"),
             self.tenant.as_deref().unwrap_or("unknown")
         )
+    }
+}
+
+fn now_rfc3339(at: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(at).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl RunEvent {
+    /// A later run (`command`) appends to the journal.
+    pub fn resumed(command: &str) -> Self {
+        Self {
+            event: RunEventKind::Resumed,
+            time: now_rfc3339(std::time::SystemTime::now()),
+            http_status: None,
+            retry_after_ms: None,
+            command: Some(command.into()),
+        }
+    }
+
+    /// The tenant throttled a request.
+    pub fn throttled(t: &crate::engine::stats::Throttle) -> Self {
+        Self {
+            event: RunEventKind::Throttled,
+            time: now_rfc3339(t.at),
+            http_status: Some(t.status),
+            retry_after_ms: t.retry_after.map(|d| d.as_millis() as u64),
+            command: None,
+        }
     }
 }
 
@@ -270,6 +298,18 @@ impl Journal {
     /// records another run's context (another tenant, origin, backend, or a rehearsal) is
     /// refused — one journal, one tenant, or `undo` would act on the wrong one's lines.
     pub fn begin(&mut self, header: &JournalHeader) -> Result<()> {
+        let resumed = self.existing.is_some();
+        self.check_context(header)?;
+        // A later run marks where it starts: `report` tells a resumed run's parts apart.
+        // Not fatal here: a journal that cannot take this line cannot take the run's first
+        // intent either, which stops the run as `journal` before anything is sent.
+        if resumed {
+            let _ = self.append(&Record::RunEvent(RunEvent::resumed(&header.command)));
+        }
+        Ok(())
+    }
+
+    fn check_context(&mut self, header: &JournalHeader) -> Result<()> {
         match &self.existing {
             None => {
                 self.append(&Record::JournalHeader(header.clone()))?;

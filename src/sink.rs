@@ -106,12 +106,22 @@ impl JournalHandle {
         }
     }
 
+    /// Journal the throttled answers noted since the last call (`run_event`s, for `report`).
+    /// Taken whether or not a journal is kept, so they never pile up.
+    fn throttles(&self, stats: &Stats) -> Result<()> {
+        for t in stats.take_throttles() {
+            self.append(&Record::RunEvent(crate::record::RunEvent::throttled(&t)))?;
+        }
+        Ok(())
+    }
+
     /// Journal that `r`'s write is about to be sent, so that a write that lands in a run
     /// killed before its result is journaled is still known (`undo` checks the tenant for it).
     /// A line that cannot be written stops the run (`journal`): nothing goes out that the
     /// journal would not know of. `Err`: the row's explanation (its write was not sent).
     pub fn intent<R: Intent>(&self, r: &R, engine: &Engine) -> Result<(), String> {
-        let Err(e) = self.append(&r.in_flight().into()) else { return Ok(()) };
+        let written = self.throttles(engine.stats()).and_then(|()| self.append(&r.in_flight().into()));
+        let Err(e) = written else { return Ok(()) };
         engine.abort(StopReason::Journal, format!("{e:#}"));
         Err(format!("not sent: the journal cannot be written ({e:#})"))
     }
@@ -306,6 +316,12 @@ impl Sink {
         }
         .code();
         s.fatal = fatal;
+        // The journal ends a run with its summary too (`report` reads clock offset and pace there).
+        // Every row is journaled already: a line that cannot be added now is said, not fatal.
+        let journaled = self.journal.throttles(stats).and_then(|()| self.journal.append(&Record::Summary(s.clone())));
+        if let Err(e) = journaled {
+            self.diag.warn("journal", &format!("the run's summary could not be journaled: {e:#}"));
+        }
         self.out.emit(&Record::Summary(self.summary.clone()))?;
         self.out.finish()?;
         Ok(self.summary)

@@ -11,7 +11,9 @@ mod import;
 mod list;
 mod login;
 mod otp;
+mod report;
 mod simulate;
+mod status;
 mod tenant;
 mod undo;
 mod users;
@@ -71,6 +73,11 @@ pub enum Command {
     Tenant(Box<tenant::TenantCmdArgs>),
     /// One `user` record per UPN of the CSV: tokens, count, a warning above Entra's five.
     Users(Box<users::UsersArgs>),
+    /// A helpdesk's view of tokens or users (`--serial`, `--upn`, `--csv`): state, last use,
+    /// methods against Entra's five, and the next step; one `token_status` record each.
+    Status(Box<status::StatusArgs>),
+    /// A run's story from its journal as one self-contained HTML page (`--html FILE`).
+    Report(Box<report::ReportArgs>),
     /// Preflight: credentials, permissions, policy, clock, CSV and tenant, one `check` each.
     Doctor(Box<doctor::DoctorArgs>),
     /// Serve a simulated tenant (Graph and portal APIs) on loopback, for tests and rehearsals.
@@ -162,6 +169,8 @@ fn dispatch(cli: Cli) -> i32 {
         Command::Activate(a) => activate::run(*a),
         Command::Tenant(a) => tenant::run(*a),
         Command::Users(a) => users::run(*a),
+        Command::Status(a) => status::run(*a),
+        Command::Report(a) => report::run(*a),
         Command::Doctor(a) => doctor::run(*a),
         Command::Login(a) => login::run_login(*a),
         Command::Logout(a) => login::run_logout(*a),

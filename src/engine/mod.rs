@@ -217,6 +217,9 @@ impl Engine {
     /// The retry policy's verdict on a failed attempt, counted in the statistics. A wait
     /// longer than `--max-wait` stops the run (exit 4, resumable) rather than hanging it.
     pub fn decide(&self, err: &ApiError, attempts: &mut Attempts) -> Decision {
+        if let ApiError::Throttled { status, retry_after } = err {
+            self.stats.note_throttled(*status, *retry_after); // for the journal (`report`)
+        }
         let d = self.policy.decide(err, attempts);
         match &d {
             Decision::Throttled(_) => {

@@ -2,7 +2,7 @@
 //! turned into [`Row`]s or line-numbered [`RowError`]s. Knows nothing of the network.
 
 mod columns;
-mod lines;
+pub(crate) mod lines;
 mod reader;
 pub mod rules;
 mod secret;

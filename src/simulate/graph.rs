@@ -53,7 +53,7 @@ pub(crate) fn device_json(t: &Tenant, d: usize) -> Value {
         "hashFunction": dev.hash.graph_name(),
         "status": dev.status.as_str(),
         "assignedTo": dev.assigned.map(|u| json!({"id": t.users[u].id, "displayName": t.users[u].display_name})),
-        "lastUsedDateTime": null,
+        "lastUsedDateTime": dev.last_used_unix().and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0)).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
     })
 }
 

@@ -24,7 +24,9 @@
 //!
 //! Seeding: each CSV row becomes a device, each distinct UPN (case-insensitive) a user. An
 //! optional `sim_state` column (any header spelling that normalises to `simstate`) sets the
-//! row's initial state: `available` (default), `assigned` (to the row's user), `activated`,
+//! row's initial state: `available` (default), `assigned` (to the row's user), `activated`
+//! (no `lastUsedDateTime`), `used` (activated, a code verified a day before seeding; every
+//! code the simulator accepts sets `lastUsedDateTime` too),
 //! `conflict` (assigned to a generated `other-N@<domain>`), `missing` (not in the tenant),
 //! `wrong_secret` (the tenant holds another secret: the CSV's codes are refused), `failed`
 //! (`failedActivation`, assigned to the row's user). Rows with an empty cell draw from

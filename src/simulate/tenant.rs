@@ -56,6 +56,19 @@ pub(crate) struct Device {
     pub(crate) deleted: bool,
 }
 
+impl Device {
+    /// `lastUsedDateTime`: when its last accepted code's step began (Unix seconds). The
+    /// simulator fills it on every verified code; Graph fills it unreliably.
+    pub(crate) fn last_used_unix(&self) -> Option<u64> {
+        self.last_code_step.map(|step| step * u64::from(self.period))
+    }
+}
+
+/// The real clock at seeding (seeded `used` devices were used a day before it).
+fn seeded_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 pub(crate) struct User {
     pub(crate) id: String,
     pub(crate) upn: String,
@@ -271,8 +284,9 @@ impl Tenant {
                 Some("missing") => "missing",
                 Some("wrong_secret") => "wrong_secret",
                 Some("failed") => "failed",
+                Some("used") => "used",
                 Some(other) => bail!(
-                    "line {}: unknown sim_state '{other}' (expected available, assigned, activated, conflict, missing, wrong_secret or failed)",
+                    "line {}: unknown sim_state '{other}' (expected available, assigned, activated, used, conflict, missing, wrong_secret or failed)",
                     row.line
                 ),
             };
@@ -302,7 +316,7 @@ impl Tenant {
             }
             let (status, holder) = match state {
                 "assigned" => (Status::Assigned, Some(user)),
-                "activated" => (Status::Activated, Some(user)),
+                "activated" | "used" => (Status::Activated, Some(user)),
                 "failed" => (Status::FailedActivation, Some(user)),
                 "conflict" => {
                     others += 1;
@@ -329,7 +343,9 @@ impl Tenant {
                 activations: 0,
                 double: 0,
                 rejected: 0,
-                last_code_step: None,
+                // `used`: a code verified a day ago, so `lastUsedDateTime` is filled.
+                last_code_step: (state == "used")
+                    .then(|| seeded_now().saturating_sub(86_400) / u64::from(row.time_interval.max(1))),
                 deleted: false,
             });
             if let Some(u) = holder {
