@@ -1,6 +1,6 @@
 //! The fuzz corpus as regression tests on stable: every file under `fuzz/corpus/<target>`
 //! goes through the same entry point `cargo fuzz` uses (`inventory::fuzzing`,
-//! `journal::fuzzing`, `auth::fuzzing`).
+//! `lifecycle::fuzzing`, `auth::fuzzing`).
 
 use std::path::Path;
 
@@ -30,7 +30,7 @@ fn the_secret_decoder_corpus_replays_clean() {
 
 #[test]
 fn the_journal_reader_corpus_replays_clean() {
-    replay("journal_reader", oathbulk::journal::fuzzing::read_journal);
+    replay("journal_reader", oathbulk::lifecycle::fuzzing::read_journal);
 }
 
 #[test]

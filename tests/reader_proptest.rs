@@ -1,11 +1,11 @@
 //! Properties of the two readers that take text from outside: the journal reader (as
 //! `--resume` and `undo` read a journal) and the credential parser (a pasted token, a token
 //! file, `./AuthKey.txt`). The checks per input are the fuzz targets' own
-//! (`journal::fuzzing`, `auth::fuzzing`); here they meet inputs built to be near-valid.
+//! (`lifecycle::fuzzing`, `auth::fuzzing`); here they meet inputs built to be near-valid.
 
 use oathbulk::auth::{self, TokenSource};
 use oathbulk::journal::{self, Journal};
-use oathbulk::lifecycle::undo;
+use oathbulk::lifecycle::{self, undo};
 use oathbulk::record::{
     Action, Activation, ActivationStatus, ChangeOperation, ChangeRecord, ChangeStatus, ImportRecord, ImportStatus,
     JournalHeader, Record,
@@ -185,7 +185,7 @@ proptest! {
     /// every line is a header, a record or a torn line; every reader agrees.
     #[test]
     fn any_bytes_are_read_or_refused_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-        journal::fuzzing::read_journal(&bytes);
+        lifecycle::fuzzing::read_journal(&bytes);
     }
 
     /// A journal the tool wrote, then torn, cut, doubled or hand-edited: the same rules hold,
@@ -196,7 +196,7 @@ proptest! {
         for e in &edits {
             apply(&mut bytes, e);
         }
-        journal::fuzzing::read_journal(&bytes);
+        lifecycle::fuzzing::read_journal(&bytes);
     }
 
     /// What the tool writes, it reads back: the header and every record, in order, on lines

@@ -4,4 +4,4 @@
 // The same entry point replays `fuzz/corpus/journal_reader` on stable (tests/fuzz_corpus.rs).
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| oathbulk::journal::fuzzing::read_journal(data));
+fuzz_target!(|data: &[u8]| oathbulk::lifecycle::fuzzing::read_journal(data));

@@ -7,6 +7,8 @@
 //! through the run's [`crate::sink::Sink`], journaled first when a journal is kept.
 
 pub mod change;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod import;
 pub mod journal;
 pub mod undo;
