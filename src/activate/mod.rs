@@ -26,11 +26,30 @@ pub use crate::clock::WARN_OFFSET_MS as CLOCK_WARN_MS;
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub dry_run: bool,
+    /// Activation's mechanisms: all on, but when measuring one's worth.
+    pub features: Features,
     /// Never send a code with fewer seconds than this left in its step (`None`: automatic,
     /// from the measured round trip).
     pub min_validity_secs: Option<u32>,
     /// `--code`: a code read off the token (single-token mode).
     pub typed_code: Option<executor::TypedCode>,
+}
+
+/// Mechanisms of activation that a measured table must justify (`--without`, hidden).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// Codes of the next step sent in a step's last margin, where the tenant takes them
+    /// (`window.rs`); off: every row waits out the margin.
+    pub next_step_codes: bool,
+    /// Refusals explained together, a batch at a time (`explain_in_batches`); off: each
+    /// refused row's explanation costs a read of its own.
+    pub batched_explanations: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Self { next_step_codes: true, batched_explanations: true }
+    }
 }
 
 /// The exit code and fatal condition of a run, after its summary was printed.
@@ -212,7 +231,12 @@ pub async fn run<B: Backend>(
     if !writes.is_empty() {
         diag.start("activate", Some(writes.len() as u64));
         // Refusals are explained together, a batch at a time (see `explain_in_batches`).
-        backend.defer_explanations();
+        if options.features.batched_explanations {
+            backend.defer_explanations();
+        }
+        if !options.features.next_step_codes {
+            shared.window.strict();
+        }
         let shared_sink = Arc::new(tokio::sync::Mutex::new(sink));
         let (refusals, refused) = tokio::sync::mpsc::unbounded_channel();
         let (tail, tail_reached) = tokio::sync::watch::channel(false);
@@ -730,7 +754,8 @@ mod tests {
     /// Run S1, S2, S3 against `backend`, one at a time, journaled to `journal` if given.
     async fn run_three(backend: Arc<Buggy>, journal: Option<&std::path::Path>) -> Printed {
         let (sink, printed) = printing_sink(journal);
-        let options = RunOptions { dry_run: false, min_validity_secs: Some(0), typed_code: None };
+        let options =
+            RunOptions { dry_run: false, features: Default::default(), min_validity_secs: Some(0), typed_code: None };
         let rows = vec![Ok(row(2, "S1")), Ok(row(3, "S2")), Ok(row(4, "S3"))];
         let outcome = run(backend, one_at_a_time(), mid_step_clock(), rows, Settled::default(), options, sink)
             .await

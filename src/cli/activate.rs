@@ -158,6 +158,7 @@ fn prepare_and_run(mut args: ActivateArgs, diag: &Diag, started: std::time::Inst
     let planning_rate = args.tenant.backend.planning_rate(args.run.pace.max_rate);
     let options = RunOptions {
         dry_run: args.run.dry_run,
+        features: args.run.pace.activation_features(),
         min_validity_secs: args.run.min_validity,
         typed_code: args.one.code.clone().map(|code| TypedCode { code, typed_at: std::time::SystemTime::now() }),
     };

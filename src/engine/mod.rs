@@ -46,11 +46,18 @@ pub struct EngineConfig {
     pub parallel: usize,
     pub pace: PaceMode,
     pub policy: RetryPolicy,
+    /// The pacer's mechanisms: all on, but when measuring one's worth.
+    pub mechanisms: pacer::Mechanisms,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { parallel: 16, pace: PaceMode::Adaptive { ceiling: None }, policy: RetryPolicy::default() }
+        Self {
+            parallel: 16,
+            pace: PaceMode::Adaptive { ceiling: None },
+            policy: RetryPolicy::default(),
+            mechanisms: pacer::Mechanisms::ALL,
+        }
     }
 }
 
@@ -100,7 +107,7 @@ impl Engine {
             permits: Semaphore::new(parallel),
             read_permits: Semaphore::new(parallel),
             parallel,
-            pacer: Pacer::new(config.pace),
+            pacer: Pacer::with(config.pace, config.mechanisms),
             policy: config.policy,
             stop,
             fatal: Mutex::new(None),
@@ -360,14 +367,17 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn engine(pace: PaceMode, policy: RetryPolicy) -> Arc<Engine> {
-        Arc::new(Engine::new(EngineConfig { parallel: 4, pace, policy }, Arc::new(Stats::default())))
+        Arc::new(Engine::new(
+            EngineConfig { parallel: 4, pace, policy, mechanisms: pacer::Mechanisms::ALL },
+            Arc::new(Stats::default()),
+        ))
     }
 
     #[tokio::test]
     async fn a_place_freed_by_the_request_that_stopped_the_run_sends_nothing() {
         for _ in 0..20 {
             let e1 = Arc::new(Engine::new(
-                EngineConfig { parallel: 1, pace: PaceMode::Unlimited, policy: RetryPolicy::default() },
+                EngineConfig { parallel: 1, pace: PaceMode::Unlimited, ..Default::default() },
                 Arc::new(Stats::default()),
             ));
             let held = e1.slot().await.expect("a place");
