@@ -60,7 +60,11 @@ pub fn user_without_token(upn: &str, line: Option<u64>, exists: bool, methods: u
             ),
         )
     } else {
-        ("user_not_found", "no such user in the tenant: check the UPN".to_string())
+        (
+            "user_not_found",
+            "no such user in the tenant (or none holding a token, where the API cannot look users up): check the UPN"
+                .to_string(),
+        )
     };
     TokenStatus {
         query: upn.to_string(),

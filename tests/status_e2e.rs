@@ -123,3 +123,18 @@ fn a_csv_line_with_neither_serial_nor_upn_is_a_row_error_without_its_cells() {
     assert_eq!((err["line"].as_u64(), err["code"].as_str()), (Some(3), Some("missing_serial")));
     assert_eq!(by_query(&run)["SN-AVAIL"][0]["status"], "available");
 }
+
+#[test]
+fn the_portal_finds_a_user_by_the_upn_it_names_holders_with() {
+    let t = Tenant::new(Api::Portal, CSV, SimConfig::default());
+    let run = status(&t, &["--upn", "bob@contoso.com", "--serial", "SN-ASSIGNED", "--upn", "nobody@contoso.com"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let m = by_query(&run);
+    let mut bob: Vec<&str> = m["bob@contoso.com"].iter().map(|r| r["status"].as_str().unwrap()).collect();
+    bob.sort();
+    // (the portal's API has no failedActivation: it shows that token as assigned)
+    assert_eq!(bob, ["activated", "assigned"]);
+    assert_eq!(m["bob@contoso.com"][0]["methods"], 2);
+    assert_eq!(m["SN-ASSIGNED"][0]["upn"], "ann@contoso.com");
+    assert_eq!(m["nobody@contoso.com"][0]["status"], "user_not_found");
+}

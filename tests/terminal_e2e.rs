@@ -296,8 +296,9 @@ fn the_powershell_module_asks_for_json_of_every_command_that_has_a_format() {
             }
         }
     }
-    // list, otp, check, activate, tenant, users, doctor, import, deactivate, unassign, remove, undo
-    assert_eq!(checked, 12, "every cmdlet of a command with --format was seen");
+    // list, otp, check, activate, tenant, users, doctor, import, deactivate, unassign, remove, undo,
+    // status, report
+    assert_eq!(checked, 14, "every cmdlet of a command with --format was seen");
 }
 
 #[test]

@@ -26,6 +26,8 @@
         'Stop-OathBulkSimulator'
         'Connect-OathBulk'
         'Disconnect-OathBulk'
+        'Get-OathBulkTokenStatus'
+        'Export-OathBulkReport'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()

@@ -25,6 +25,11 @@ pub struct ReportArgs {
 
 pub fn run(args: ReportArgs) -> Result<i32> {
     let started = Instant::now();
+    // `journal::read` takes a missing file for an empty journal (nothing journaled yet); a
+    // report of nothing would say nothing went wrong.
+    if !args.journal.exists() {
+        anyhow::bail!("journal {} does not exist", args.journal.display());
+    }
     let story = Story::read(&args.journal)?;
     let page = crate::report::render(&story);
     std::fs::write(&args.html, page).with_context(|| format!("cannot write {}", args.html.display()))?;

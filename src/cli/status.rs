@@ -158,25 +158,30 @@ impl<'a, B: Backend> Lookup<'a, B> {
     }
 
     async fn user(&mut self, upn: &str, line: Option<u64>) -> Result<Vec<TokenStatus>, crate::backend::ApiError> {
-        let Some(user) = self.backend.lookup_user(upn).await? else {
-            return Ok(vec![st::user_without_token(upn, line, false, 0)]);
-        };
-        let ids = self.backend.device_ids_of_user(&user.upn).await?;
-        if ids.is_empty() {
-            return Ok(vec![st::user_without_token(&user.upn, line, true, 0)]);
-        }
+        let user = self.backend.lookup_user(upn).await?;
         if self.inventory.is_none() {
             let all = self.backend.list_all().await?;
             self.inventory = Some(all.into_iter().map(|d| (d.token.id.to_lowercase(), d)).collect());
         }
-        let holder = Holder { name: user.upn.clone(), methods: Some(ids.len() as u64) };
-        let query = Query::User(upn.to_string());
         let inventory = self.inventory.as_ref().expect("read above");
-        Ok(ids
-            .iter()
-            .filter_map(|id| inventory.get(&id.to_lowercase()))
-            .map(|d| st::of_device(&query, line, d, Some(&holder)))
-            .collect())
+        let held: Vec<&Device> = match &user {
+            Some(user) => {
+                let ids = self.backend.device_ids_of_user(&user.upn).await?;
+                ids.iter().filter_map(|id| inventory.get(&id.to_lowercase())).collect()
+            }
+            // An API that cannot look users up (the portal) names holders by UPN instead.
+            None => inventory
+                .values()
+                .filter(|d| d.owner_upn.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(upn)))
+                .collect(),
+        };
+        let name = user.as_ref().map_or(upn, |u| u.upn.as_str());
+        if held.is_empty() {
+            return Ok(vec![st::user_without_token(name, line, user.is_some(), 0)]);
+        }
+        let holder = Holder { name: name.to_string(), methods: Some(held.len() as u64) };
+        let query = Query::User(upn.to_string());
+        Ok(held.into_iter().map(|d| st::of_device(&query, line, d, Some(&holder))).collect())
     }
 
     async fn answer(&mut self, asked: &[(Option<u64>, Query)]) -> Result<Vec<TokenStatus>, crate::backend::ApiError> {

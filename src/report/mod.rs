@@ -95,10 +95,21 @@ fn row_of(record: &Record) -> Option<Row> {
     })
 }
 
-/// An intent line: a write about to be sent, not a result.
-fn is_intent(record: &Record) -> bool {
-    matches!(record, Record::Activation(Activation { status: ActivationStatus::NotAttempted, error_code: Some(c), .. })
-        if c == crate::activate::journal::IN_FLIGHT)
+/// An intent line (an activation's or a change's): a write about to be sent, not a result.
+/// Its time, when it has one.
+fn intent_time(record: &Record) -> Option<Option<Time>> {
+    use crate::record::{ChangeRecord, ChangeStatus};
+    match record {
+        Record::Activation(Activation {
+            status: ActivationStatus::NotAttempted, error_code: Some(c), time, ..
+        }) if c == crate::activate::journal::IN_FLIGHT => Some(self::time(time)),
+        Record::Change(ChangeRecord { status: ChangeStatus::NotAttempted, reason: Some(r), time, .. })
+            if r == crate::lifecycle::journal::IN_FLIGHT =>
+        {
+            Some(self::time(time))
+        }
+        _ => None,
+    }
 }
 
 impl Story {
@@ -137,11 +148,7 @@ impl Story {
                     run.summary = Some(s.clone());
                 }
             }
-            r if is_intent(r) => {
-                if let Record::Activation(a) = r {
-                    self.sent.extend(time(&a.time));
-                }
-            }
+            r if intent_time(r).is_some() => self.sent.extend(intent_time(r).flatten()),
             r => {
                 let Some(row) = row_of(r) else { return };
                 self.settled.extend(row.time);
@@ -222,6 +229,15 @@ mod tests {
             retry_after_ms: Some(1000),
             command: None,
         }));
+        // An intent line of a change is a write sent, not a row's result.
+        let mut intent = crate::lifecycle::change::change_record(
+            crate::record::ChangeOperation::Deactivate,
+            crate::record::ChangeStatus::NotAttempted,
+            "S9",
+        );
+        intent.reason = Some(crate::lifecycle::journal::IN_FLIGHT.into());
+        intent.time = "2026-01-01T09:00:03Z".into();
+        lines.push(Record::Change(intent));
         lines.push(Record::RunEvent(RunEvent::resumed("activate")));
         lines.push(activation("S1", ActivationStatus::Activated, "2026-01-01T09:10:00Z"));
         lines.push(activation("S2", ActivationStatus::Failed, "2026-01-01T09:10:01Z"));
@@ -240,6 +256,7 @@ mod tests {
         assert_eq!(story.outcomes().get("activated"), Some(&1));
         assert_eq!(story.failed().iter().map(|r| r.serial.as_str()).collect::<Vec<_>>(), ["S2"]);
         assert_eq!(story.throttles.len(), 1);
-        assert_eq!(story.torn, vec![8]);
+        assert_eq!(story.sent.len(), 1);
+        assert_eq!(story.torn, vec![9]);
     }
 }

@@ -328,4 +328,34 @@
             ClientCertificate = @{ Flag = '--client-certificate'; Kind = 'Path' }
         }
     }
+    # Issue 30: the helpdesk view and the run report.
+    'Get-OathBulkTokenStatus' = @{
+        Subcommand = 'status'
+        Output     = @('token_status')
+        Fixed      = @('--format', 'json')
+        Parameters = @{
+            Serial        = @{ Flag = '--serial'; Kind = 'Array' }
+            Upn           = @{ Flag = '--upn'; Kind = 'Array' }
+            CsvPath       = @{ Flag = '--csv'; Kind = 'Path' }
+            Backend       = @{ Flag = '--backend'; Kind = 'Lower' }
+            GraphUrl      = @{ Flag = '--graph-url'; Kind = 'Uri' }
+            PortalUrl     = @{ Flag = '--portal-url'; Kind = 'Uri' }
+            PortalCloud   = @{ Flag = '--portal-cloud'; Kind = 'Lower' }
+            AuthorityUrl  = @{ Flag = '--authority-url'; Kind = 'Uri' }
+            Simulate      = @{ Flag = '--simulate'; Kind = 'Switch' }
+            SeedPath      = @{ Flag = '--seed'; Kind = 'Path' }
+            TenantId      = @{ Flag = '--tenant'; Kind = 'Value' }
+            TokenFile     = @{ Flag = '--token-file'; Kind = 'Path' }
+            UseDeviceCode = @{ Flag = '--device-code'; Kind = 'Switch' }
+            ClientId      = @{ Flag = '--client-id'; Kind = 'Value' }
+        }
+    }
+    'Export-OathBulkReport'   = @{
+        Subcommand = 'report'
+        Output     = @()
+        Fixed      = @('--format', 'json')
+        Parameters = @{
+            OutFile = @{ Flag = '--html'; Kind = 'Path' }
+        }
+    }
 }
