@@ -30,3 +30,4 @@ pub mod simulate;
 pub mod sink;
 pub mod stop;
 pub mod table;
+pub mod vendor;

@@ -179,7 +179,7 @@ fn dispatch(cli: Cli) -> i32 {
 /// parsed arguments of every subcommand, so a new command cannot forget it.
 fn stdin_conflict(matches: &clap::ArgMatches) -> Option<String> {
     let (_, sub) = matches.subcommand()?;
-    let flag = ["token_stdin", "client_assertion_stdin"]
+    let flag = ["token_stdin", "client_assertion_stdin", "zip_password_stdin", "pskc_password_stdin"]
         .into_iter()
         .find(|id| sub.try_get_one::<bool>(id).ok().flatten().copied().unwrap_or(false))?;
     let csv_from_stdin =

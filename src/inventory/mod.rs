@@ -2,6 +2,7 @@
 //! turned into [`Row`]s or line-numbered [`RowError`]s. Knows nothing of the network.
 
 mod columns;
+pub mod excel;
 mod lines;
 mod reader;
 pub mod rules;

@@ -30,7 +30,10 @@ pub struct Tally {
 impl Tally {
     pub fn add(&mut self, serial: &str, upn: &str, line: u64) {
         self.serials.entry(serial_key(serial)).or_insert_with(|| (serial.to_string(), vec![])).1.push(line);
-        self.users.entry(upn_key(upn)).or_insert_with(|| (upn.to_string(), vec![])).1.push(line);
+        // A token without a user (a file without a upn column) counts for no one.
+        if !upn.is_empty() {
+            self.users.entry(upn_key(upn)).or_insert_with(|| (upn.to_string(), vec![])).1.push(line);
+        }
     }
 
     /// Serials on more than one line: (first spelling, lines).
