@@ -280,3 +280,27 @@ fn a_zipcrypto_archive_holding_pskc_is_read() {
     let r = oathbulk(dir.path(), &["check", "seeds.zip", "--zip-password-stdin", "--format", "json"], "nope\n");
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+/// A PSKC file activates against the simulator, its users from --assign-csv: serial,
+/// algorithm, hash and time step all from the file (a SHA-256, 60 s key among them).
+#[test]
+fn a_pskc_file_activates_with_users_from_assign_csv() {
+    let tenant_csv = "upn,serial number,secret key,time interval,hash,manufacturer,model,sim_state\n\
+        a@contoso.com,FT0001,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,30,sha1,Feitian,c200,assigned\n\
+        b@contoso.com,FT0002,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA,60,sha256,Feitian,c200,assigned\n";
+    let t = Tenant::new(Api::Graph, tenant_csv, SimConfig::default());
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pskc/totp-plain.pskcxml");
+    std::fs::copy(fixture, t.path("seeds.pskc")).unwrap();
+    // Without users: activate says it needs them.
+    let r = Run::from(t.subcommand("activate", &["seeds.pskc", "--format", "json"]).output().unwrap());
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("names no users") && r.stderr.contains("--assign-csv"), "{}", r.stderr);
+    std::fs::write(t.path("users.csv"), "serial,upn\nFT0001,a@contoso.com\nFT0002,b@contoso.com\n").unwrap();
+    let r = Run::from(
+        t.subcommand("activate", &["seeds.pskc", "--assign-csv", "users.csv", "--format", "json"]).output().unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!((r.status_of("FT0001"), r.status_of("FT0002")), ("activated".into(), "activated".into()));
+    assert!(!r.stdout.contains("GEZDGNBV") && !r.stderr.contains("GEZDGNBV"));
+    t.assert_secret_free(&r);
+}
