@@ -304,3 +304,36 @@ fn a_pskc_file_activates_with_users_from_assign_csv() {
     assert!(!r.stdout.contains("GEZDGNBV") && !r.stderr.contains("GEZDGNBV"));
     t.assert_secret_free(&r);
 }
+
+/// The ZIP password asked on a terminal (a pseudo-terminal from util-linux `script`) is not
+/// echoed; without a terminal (`setsid`: no controlling one) the message names the stdin flag.
+#[test]
+fn a_zip_password_is_asked_on_the_terminal_unechoed_or_its_flag_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("seeds.zip"), aes_zip("seeds.csv", deepnet(2).as_bytes(), "pw-9f8e7d")).unwrap();
+    let bin = env!("CARGO_BIN_EXE_oathbulk");
+    let mut child = Command::new("script")
+        .current_dir(dir.path())
+        .args(["-qec", &format!("{bin} check seeds.zip --format json"), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs (apt-get install bsdutils)");
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    stdin.write_all(b"pw-9f8e7d\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(screen.contains("Password for the ZIP archive") && screen.contains("\"rows\":2"), "{screen}");
+    assert!(!screen.contains("pw-9f8e7d"), "the password was echoed: {screen}");
+    let out = Command::new("setsid")
+        .current_dir(dir.path())
+        .args([bin, "check", "seeds.zip", "--format", "json"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("setsid runs (util-linux)");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("no terminal") && err.contains("--zip-password-stdin"), "{err}");
+}

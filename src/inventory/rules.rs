@@ -71,4 +71,14 @@ mod tests {
         t.add("S9", "a@CONTOSO.com", 9);
         assert_eq!(t.crowded_users().map(|(_, l)| l.len()).collect::<Vec<_>>(), vec![6]);
     }
+
+    #[test]
+    fn tokens_without_a_user_count_for_no_one() {
+        let mut t = Tally::default();
+        for i in 0..7 {
+            t.add(&format!("S{i}"), "", i + 2);
+        }
+        assert_eq!(t.crowded_users().count(), 0, "seven unassigned tokens are no user's six");
+        assert_eq!(t.duplicate_serials().count(), 0);
+    }
 }
