@@ -36,3 +36,4 @@ pub mod status;
 pub mod stop;
 pub mod table;
 pub mod text;
+pub mod vendor;

@@ -1,8 +1,9 @@
-//! The shared row source for every row command: CSV → rhai (filter, map, key) → order.
+//! The shared row source for every row command: seed file (CSV, PSKC, password ZIP:
+//! `crate::vendor`) → rhai (filter, map, key) → order.
 //! `list`, `otp`, `check` and `activate` all read rows through here, so a `--where`
 //! means the same thing everywhere.
 
-use crate::inventory::{Inventory, ReadOptions, Row};
+use crate::inventory::{ReadOptions, Row};
 use crate::record::RowErrorRecord;
 use crate::script::{RowScript, ScriptOptions, SortKey};
 use anyhow::{Context, Result};
@@ -80,7 +81,7 @@ pub fn open(path: &str, read: ReadOptions, script: &ScriptOptions) -> Result<Row
     let inventory: Box<dyn Iterator<Item = Result<Row, crate::inventory::RowError>>> = match keep {
         Some(keep) => {
             let left_out = count(&filtered);
-            Box::new(Inventory::open(path, read)?.filter(move |r| {
+            Box::new(crate::vendor::open(path, read)?.filter(move |r| {
                 let line = match r {
                     Ok(row) => row.line,
                     Err(e) => e.line,
@@ -92,7 +93,7 @@ pub fn open(path: &str, read: ReadOptions, script: &ScriptOptions) -> Result<Row
                 kept
             }))
         }
-        None => Box::new(Inventory::open(path, read)?),
+        None => crate::vendor::open(path, read)?,
     };
     let script = RowScript::compile(script)?;
     let left_out = count(&filtered);

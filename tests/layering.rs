@@ -17,8 +17,8 @@ const ORDER: &[&str] = &[
     "redact", "record", "inventory", "jsonl", "journal",
     // What people see.
     "human", "table", "diag", "output",
-    // Rows through scripts.
-    "script", "pipeline",
+    // Seed files as vendors ship them; rows through scripts.
+    "vendor", "script", "pipeline",
     // When requests go, and how they are sent.
     "engine", "http_guard", "auth", "http", "backend",
     // Where results go; the planners; what a helpdesk and a run report read.

@@ -1,5 +1,6 @@
 //! Argument groups shared by several subcommands, each under its own help heading.
 
+use crate::inventory::source::{InputFormat, PasswordFrom, VendorOptions};
 use crate::inventory::{ReadOptions, SecretFormat};
 use crate::otp::HashFunction;
 use crate::output::Format;
@@ -24,6 +25,8 @@ pub struct InputArgs {
     /// (`TOTP Seed`, `OTP Secret`, …).
     #[arg(long, value_name = "NAME")]
     pub secret_column: Option<String>,
+    #[command(flatten)]
+    pub vendor: VendorArgs,
 }
 
 /// The vendor CSV where a command can also work without one (`activate --code`, `doctor`).
@@ -43,11 +46,13 @@ pub struct OptionalInputArgs {
     /// (`TOTP Seed`, `OTP Secret`, …).
     #[arg(long, value_name = "NAME")]
     pub secret_column: Option<String>,
+    #[command(flatten)]
+    pub vendor: VendorArgs,
 }
 
 impl OptionalInputArgs {
     pub fn read_options(&self, require_secret: bool) -> ReadOptions {
-        read_options(self.secret_format, self.default_hash, &self.secret_column, require_secret)
+        read_options(self.secret_format, self.default_hash, &self.secret_column, &self.vendor, require_secret)
     }
 }
 
@@ -56,6 +61,7 @@ fn read_options(
     secret_format: SecretFormat,
     default_hash: HashArg,
     secret_column: &Option<String>,
+    vendor: &VendorArgs,
     require_secret: bool,
 ) -> ReadOptions {
     ReadOptions {
@@ -66,6 +72,52 @@ fn read_options(
         redact_seeds: false,
         upn_column_optional: false,
         any_holder: false,
+        delimiter: vendor.delimiter,
+        vendor: VendorOptions {
+            format: vendor.input_format,
+            pskc_key_file: vendor.pskc_key_file.clone(),
+            passwords: PasswordFrom { zip_stdin: vendor.zip_password_stdin, pskc_stdin: vendor.pskc_password_stdin },
+            assign_csv: vendor.assign_csv.clone(),
+        },
+    }
+}
+
+/// Seed files as vendors ship them (README: "Files vendors ship"): another separator, PSKC,
+/// password ZIPs, and the users of a file that names none.
+#[derive(Debug, Clone, Args, Default)]
+#[command(next_help_heading = "Input")]
+pub struct VendorArgs {
+    /// The cell separator: `,` (the default), `;` or `tab` (Excel writes `;` where the comma is
+    /// the decimal mark).
+    #[arg(long, value_name = "SEP", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// What the file is: `auto` reads PSKC (RFC 6030 XML) when it starts with `<`, CSV
+    /// otherwise; a password ZIP holding either is opened in memory whatever this says.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub input_format: InputFormat,
+    /// The pre-shared key of an encrypted PSKC file: a file holding it in hex (or raw bytes).
+    #[arg(long, value_name = "FILE")]
+    pub pskc_key_file: Option<PathBuf>,
+    /// Read a password-protected PSKC file's password from standard input (one line; after
+    /// the ZIP's line with --zip-password-stdin) instead of asking on the terminal.
+    #[arg(long)]
+    pub pskc_password_stdin: bool,
+    /// Read a password ZIP's password from standard input (one line) instead of asking on the
+    /// terminal.
+    #[arg(long)]
+    pub zip_password_stdin: bool,
+    /// The users of a file that names none (PSKC, Deepnet's CSV): a CSV of `serial,upn`.
+    #[arg(long, value_name = "FILE")]
+    pub assign_csv: Option<PathBuf>,
+}
+
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        "|" | "pipe" => Ok(b'|'),
+        _ => Err("expected ',', ';', 'tab' or '|'".into()),
     }
 }
 
@@ -86,7 +138,7 @@ impl From<HashArg> for HashFunction {
 
 impl InputArgs {
     pub fn read_options(&self, require_secret: bool) -> ReadOptions {
-        read_options(self.secret_format, self.default_hash, &self.secret_column, require_secret)
+        read_options(self.secret_format, self.default_hash, &self.secret_column, &self.vendor, require_secret)
     }
 }
 

@@ -2,7 +2,7 @@
 //! file shows: duplicate serials, users over Entra's five tokens, weak seeds.
 
 use super::{InputArgs, OutputArgs, ScriptArgs};
-use crate::inventory::RECOMMENDED_MIN_BITS;
+use crate::inventory::{excel, RECOMMENDED_MIN_BITS};
 use crate::output::Output;
 use crate::pipeline;
 use crate::record::{Finding, Record, Severity, Summary};
@@ -24,7 +24,9 @@ pub struct CheckArgs {
 
 pub fn run(args: CheckArgs) -> Result<i32> {
     let started = Instant::now();
-    let rows = pipeline::open(&args.input.csv, args.input.read_options(true), &args.script.options(false))?;
+    // A file without users (Deepnet's) is checked too: `import` creates its tokens unassigned.
+    let read = crate::inventory::ReadOptions { upn_column_optional: true, ..args.input.read_options(true) };
+    let rows = pipeline::open(&args.input.csv, read, &args.script.options(false))?;
     let filtered = rows.filtered();
     let mut out = Output::stdout(args.output.format, false);
     let mut summary = Summary { command: "check".into(), ..Default::default() };
@@ -34,6 +36,8 @@ pub fn run(args: CheckArgs) -> Result<i32> {
     let mut bad_lines = std::collections::BTreeSet::new();
     // Rows `import` could not create as they stand (Entra requires both).
     let mut without_make = Vec::new();
+    // (line, serial) of every row, for the batch's serial pattern.
+    let mut serials = Vec::new();
     for row in rows {
         summary.rows += 1;
         match row {
@@ -44,6 +48,7 @@ pub fn run(args: CheckArgs) -> Result<i32> {
             }
             Ok(row) => {
                 tally.add(&row.serial, &row.upn, row.line);
+                serials.push((row.line, row.serial.clone()));
                 if row.manufacturer.trim().is_empty() || row.model.trim().is_empty() {
                     without_make.push(row.line);
                 }
@@ -83,6 +88,20 @@ pub fn run(args: CheckArgs) -> Result<i32> {
             message: format!("{upn} has {} tokens; Entra allows at most {MAX_TOKENS_PER_USER} per user", lines.len()),
             lines,
             upn: Some(upn),
+            serial: None,
+        });
+    }
+    if let Some((usual, lines)) = excel::short_serials(serials.iter().map(|(l, s)| (*l, s.as_str()))) {
+        findings.push(Finding {
+            severity: Severity::Warn,
+            code: excel::SERIAL_LENGTH.into(),
+            message: format!(
+                "{} serial(s) are shorter than the {usual} digits most of the batch has: leading zeros dropped by \
+                 Excel? Such a serial names no token in the tenant; re-export the column as Text",
+                lines.len()
+            ),
+            lines,
+            upn: None,
             serial: None,
         });
     }

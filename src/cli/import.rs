@@ -68,10 +68,16 @@ fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<i3
     let engine = args.run.pace.engine_config(args.tenant.backend)?;
     let rows: Vec<RowResult> = pipeline::open(
         &args.input.csv,
-        crate::inventory::ReadOptions { redact_seeds: true, ..args.input.read_options(true) },
+        // A file without users (PSKC, Deepnet's CSV) imports: its tokens are created unassigned.
+        crate::inventory::ReadOptions {
+            redact_seeds: true,
+            upn_column_optional: true,
+            ..args.input.read_options(true)
+        },
         &args.script.options(false),
     )?
     .collect();
+    refuse_assigning_nobody(&rows, &args)?;
     // Lock the journal before any request; its header is written once signed in.
     let mut journal = match (&args.run.journal, args.run.dry_run) {
         (Some(path), false) => Some(Journal::open_locked(path)?),
@@ -110,6 +116,29 @@ fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<i3
         }
         Ok(code)
     })
+}
+
+/// `--assign`, `--activate` and the portal (which always assigns) need the user of every
+/// token: a file without users is refused before anything is sent, saying so.
+fn refuse_assigning_nobody(rows: &[RowResult], args: &ImportArgs) -> Result<()> {
+    let nobody: Vec<u64> =
+        rows.iter().filter_map(|r| r.as_ref().ok()).filter(|r| r.upn.is_empty()).map(|r| r.line).collect();
+    let Some(first) = nobody.first() else { return Ok(()) };
+    let why = if args.assign {
+        "--assign"
+    } else if args.activate {
+        "--activate"
+    } else if args.tenant.backend == crate::backend::BackendKind::Portal {
+        "the portal backend (it assigns every token)"
+    } else {
+        return Ok(());
+    };
+    anyhow::bail!(
+        "{why} needs the user of each token, and {} row(s) have none (the first on line {first}): give the users \
+         with a upn column or --assign-csv FILE (serial,upn), or import without --assign/--activate to create the \
+         tokens unassigned",
+        nobody.len()
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

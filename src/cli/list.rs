@@ -37,7 +37,12 @@ pub fn token_record(row: &crate::inventory::Row, reveal: bool) -> Token {
 pub fn run(args: ListArgs) -> Result<i32> {
     let started = Instant::now();
     let reveal = args.output.reveal_secrets;
-    let rows = pipeline::open(&args.input.csv, args.input.read_options(false), &args.script.options(reveal))?;
+    let rows = pipeline::open(
+        &args.input.csv,
+        // A file without users lists and computes as well.
+        crate::inventory::ReadOptions { upn_column_optional: true, ..args.input.read_options(false) },
+        &args.script.options(reveal),
+    )?;
     let filtered = rows.filtered();
     let mut out = Output::stdout(args.output.format, false);
     let mut summary = Summary { command: "list".into(), ..Default::default() };

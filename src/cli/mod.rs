@@ -189,7 +189,7 @@ fn dispatch(cli: Cli) -> i32 {
 /// cannot forget it.
 fn stdin_conflict(matches: &clap::ArgMatches) -> Option<String> {
     let (_, sub) = matches.subcommand()?;
-    let flag = ["token_stdin", "client_assertion_stdin", "code_stdin"]
+    let flag = ["token_stdin", "client_assertion_stdin", "code_stdin", "zip_password_stdin", "pskc_password_stdin"]
         .into_iter()
         .find(|id| sub.try_get_one::<bool>(id).ok().flatten().copied().unwrap_or(false))?;
     let csv_from_stdin =

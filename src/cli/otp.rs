@@ -58,7 +58,12 @@ pub fn run(args: OtpArgs) -> Result<i32> {
     let started = Instant::now();
     let reveal = args.output.reveal_secrets;
     let fixed = args.at.map(|at| at.saturating_add_signed(args.clock_offset));
-    let rows = pipeline::open(&args.input.csv, args.input.read_options(true), &args.script.options(reveal))?;
+    let rows = pipeline::open(
+        &args.input.csv,
+        // A file without users lists and computes as well.
+        crate::inventory::ReadOptions { upn_column_optional: true, ..args.input.read_options(true) },
+        &args.script.options(reveal),
+    )?;
     let filtered = rows.filtered();
     let out = Output::stdout(args.output.format, false);
     let clock_offset = args.clock_offset;

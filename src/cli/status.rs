@@ -91,7 +91,7 @@ fn read_csv(path: &str) -> Result<Questions> {
             }
             Line::Failed(why) => bail!("cannot read {path} at line {number}: {why}"),
         };
-        if split(&mut reader, content(&text), &mut cells).is_err() {
+        if split(&mut reader, b',', content(&text), &mut cells).is_err() {
             errors.push(error(number, "unclosed_quote", "a quote opened on this line is not closed"));
             continue;
         }

@@ -176,20 +176,26 @@ impl Cells {
 #[derive(Debug)]
 pub struct UnclosedQuote;
 
-/// Split `line` into `cells`.
-pub fn split(reader: &mut csv_core::Reader, line: &[u8], cells: &mut Cells) -> Result<(), UnclosedQuote> {
+/// Split `line` into `cells` at `delimiter` (`,`, or `;`/tab by `--delimiter`; `reader` is
+/// built for the same one).
+pub fn split(
+    reader: &mut csv_core::Reader,
+    delimiter: u8,
+    line: &[u8],
+    cells: &mut Cells,
+) -> Result<(), UnclosedQuote> {
     // Most lines of a vendor file quote nothing: their cells are the bytes between commas,
     // which is what csv-core makes of them (`unquoted_lines_split_as_csv_core_splits_them`),
     // without its byte-at-a-time state machine and without a copy per cell. A quote, a line
     // end or an empty line goes to csv-core.
     if !line.is_empty() && memchr::memchr3(b'"', b'\r', b'\n', line).is_none() {
-        split_unquoted(line, cells);
+        split_unquoted(line, delimiter, cells);
         return Ok(());
     }
     split_quoted(reader, line, cells)
 }
 
-fn split_unquoted(line: &[u8], cells: &mut Cells) {
+fn split_unquoted(line: &[u8], delimiter: u8, cells: &mut Cells) {
     let mut bytes = cells.take_bytes();
     bytes.clear();
     bytes.extend_from_slice(line);
@@ -208,7 +214,7 @@ fn split_unquoted(line: &[u8], cells: &mut Cells) {
     for chunk in &mut chunks {
         let mut mask = 0u16;
         for (j, &b) in chunk.iter().enumerate() {
-            mask |= u16::from(b == b',') << j;
+            mask |= u16::from(b == delimiter) << j;
         }
         while mask != 0 {
             comma_at(base + mask.trailing_zeros() as usize);
@@ -217,7 +223,7 @@ fn split_unquoted(line: &[u8], cells: &mut Cells) {
         base += 16;
     }
     for (j, &b) in chunks.remainder().iter().enumerate() {
-        if b == b',' {
+        if b == delimiter {
             comma_at(base + j);
         }
     }
@@ -298,7 +304,7 @@ mod tests {
             let (mut ours, mut theirs) = (Cells::default(), Cells::default());
             // Reused buffers, as the reader reuses them: a longer line first.
             split_quoted(&mut reader, &[b'x'; 200], &mut ours).unwrap();
-            split(&mut reader, &line, &mut ours).unwrap();
+            split(&mut reader, b',', &line, &mut ours).unwrap();
             split_quoted(&mut reader, &line, &mut theirs).unwrap();
             proptest::prop_assert_eq!(cells_of(&ours), cells_of(&theirs));
         }
@@ -317,8 +323,8 @@ mod tests {
         ) {
             let mut reader = csv_core::Reader::new();
             let mut cells = Cells::default();
-            split(&mut reader, "é,€".as_bytes(), &mut cells).unwrap();
-            if split(&mut reader, &line, &mut cells).is_ok() {
+            split(&mut reader, b',', "é,€".as_bytes(), &mut cells).unwrap();
+            if split(&mut reader, b',', &line, &mut cells).is_ok() {
                 for i in 0..cells.len() + 1 {
                     let alone = std::str::from_utf8(cells.get(i).unwrap_or_default());
                     proptest::prop_assert_eq!(cells.text(i).ok(), alone.ok(), "{:?} cell {}", line, i);
@@ -331,10 +337,20 @@ mod tests {
     fn quotes_and_empty_lines_still_go_to_csv_core() {
         let mut reader = csv_core::Reader::new();
         let mut cells = Cells::default();
-        split(&mut reader, b"a,\"b,c\",d", &mut cells).unwrap();
+        split(&mut reader, b',', b"a,\"b,c\",d", &mut cells).unwrap();
         assert_eq!(cells_of(&cells), vec![b"a".to_vec(), b"b,c".to_vec(), b"d".to_vec()]);
-        assert!(split(&mut reader, b"a,\"b", &mut cells).is_err());
-        split(&mut reader, b",,", &mut cells).unwrap();
+        assert!(split(&mut reader, b',', b"a,\"b", &mut cells).is_err());
+        split(&mut reader, b',', b",,", &mut cells).unwrap();
         assert_eq!(cells_of(&cells), vec![Vec::<u8>::new(); 3]);
+    }
+
+    #[test]
+    fn another_delimiter_splits_there_quoted_or_not() {
+        let mut reader = csv_core::ReaderBuilder::new().delimiter(b';').build();
+        let mut cells = Cells::default();
+        split(&mut reader, b';', b"a;b,c;d", &mut cells).unwrap();
+        assert_eq!(cells_of(&cells), vec![b"a".to_vec(), b"b,c".to_vec(), b"d".to_vec()]);
+        split(&mut reader, b';', b"a;\"b;c\";d", &mut cells).unwrap();
+        assert_eq!(cells_of(&cells), vec![b"a".to_vec(), b"b;c".to_vec(), b"d".to_vec()]);
     }
 }

@@ -2,10 +2,12 @@
 //! turned into [`Row`]s or line-numbered [`RowError`]s. Knows nothing of the network.
 
 mod columns;
+pub mod excel;
 pub(crate) mod lines;
 mod reader;
 pub mod rules;
 mod secret;
+pub mod source;
 
 pub use columns::{field_for, normalise, Field};
 pub use reader::{Inventory, ReadOptions, USER_IN_UNKNOWN_COLUMN};

@@ -38,6 +38,12 @@ pub struct ReadOptions {
     /// Without it such a column is refused: it would turn "the token of this user" into
     /// "whoever holds it".
     pub any_holder: bool,
+    /// `--delimiter`: the cell separator, `None` for a comma. A file separated otherwise
+    /// (Excel in a European locale writes `;`) is named at its header, not misread.
+    pub delimiter: Option<u8>,
+    /// How a file that is not a plain CSV is read (PSKC, a password ZIP, `--assign-csv`):
+    /// `crate::vendor::open` uses these; the CSV reader itself does not.
+    pub vendor: super::source::VendorOptions,
 }
 
 /// The row error of a user name in a column the tool does not know, in a file read without
@@ -82,6 +88,7 @@ pub struct Inventory {
     columns: Vec<Option<Field>>,
     index: [Option<usize>; 8],
     cells: Cells,
+    delimiter: u8,
     options: ReadOptions,
     /// Lines read at open (the seed-column probe), handed out first.
     ahead: VecDeque<(u64, Line)>,
@@ -143,7 +150,8 @@ impl Inventory {
             input.consume(3);
         }
         let mut lines = Lines::new(input);
-        let mut splitter = csv_core::Reader::new();
+        let delimiter = options.delimiter.unwrap_or(b',');
+        let mut splitter = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
         let mut cells = Cells::default();
         let header = match lines.next_line()? {
             Some((_, Line::Text(t))) => t,
@@ -156,12 +164,20 @@ impl Inventory {
         if header.iter().all(u8::is_ascii_whitespace) {
             bail!("the file is empty: expected a header line such as '{EXPECTED_HEADER}'");
         }
-        if split(&mut splitter, content(&header), &mut cells).is_err() {
+        if split(&mut splitter, delimiter, content(&header), &mut cells).is_err() {
             bail!("the header line (line 1) has a quote that is not closed; expected '{EXPECTED_HEADER}'");
         }
         let mut names = Vec::with_capacity(cells.len());
         for raw in cells.iter() {
-            names.push(std::str::from_utf8(raw).context("the header line is not UTF-8")?.trim().to_string());
+            let Ok(name) = std::str::from_utf8(raw) else {
+                bail!("the header line (line 1) {}", super::excel::NOT_UTF8);
+            };
+            names.push(name.trim().to_string());
+        }
+        if delimiter == b',' {
+            if let Some(other) = super::excel::other_delimiter(&names) {
+                bail!("{}", super::excel::delimiter_message(other));
+            }
         }
         if let Some(i) = names.iter().position(|n| looks_like_seed(n)) {
             // A missing line end merged a data row into the header, or there is no header.
@@ -213,7 +229,8 @@ impl Inventory {
             headers.push(Arc::from(name.as_str()));
         }
         let mut missing = vec![];
-        if index[slot(Field::Upn)].is_none() && !options.upn_column_optional {
+        let no_upn = index[slot(Field::Upn)].is_none() && !options.upn_column_optional;
+        if no_upn {
             missing.push("upn");
         }
         if index[slot(Field::Serial)].is_none() {
@@ -230,8 +247,16 @@ impl Inventory {
                     missing.join(" or ")
                 );
             }
+            // A file without users (Deepnet's) is fine for `check`, `list` and `import`; the
+            // commands that need a user per token say so.
+            let users = if no_upn {
+                "; this command needs the user of each token: add a upn column, or pass --assign-csv FILE \
+                 (serial,upn); a file without users can be `import`ed unassigned"
+            } else {
+                ""
+            };
             bail!(
-                "the header has no {} column (found: {}); expected '{EXPECTED_HEADER}'",
+                "the header has no {} column (found: {}); expected '{EXPECTED_HEADER}'{users}",
                 missing.join(" or "),
                 names.iter().map(|h| quote_cell(h)).collect::<Vec<_>>().join(", ")
             );
@@ -243,6 +268,7 @@ impl Inventory {
             columns,
             index,
             cells,
+            delimiter,
             options,
             ahead: VecDeque::new(),
             yielded: 0,
@@ -274,7 +300,7 @@ impl Inventory {
         let has_secret = self.has(Field::Secret);
         for (_, line) in &self.ahead {
             let Line::Text(text) = line else { continue };
-            if split(&mut self.splitter, content(text), &mut self.cells).is_err()
+            if split(&mut self.splitter, self.delimiter, content(text), &mut self.cells).is_err()
                 || self.cells.len() != self.headers.len()
             {
                 continue;
@@ -377,11 +403,14 @@ impl Inventory {
         };
         let text = |field: Field| {
             self.cell(field)
-                .map_err(|_| err(Some(field), "invalid_utf8", format!("{} is not valid UTF-8", field.name())))
+                .map_err(|_| err(Some(field), "invalid_utf8", format!("{} {}", field.name(), super::excel::NOT_UTF8)))
         };
         let serial = text(Field::Serial)?;
         if serial.is_empty() {
             return Err(err(Some(Field::Serial), "missing_serial", "serial number is empty".into()));
+        }
+        if super::excel::scientific(serial) {
+            return Err(err(Some(Field::Serial), super::excel::SCIENTIFIC_SERIAL, super::excel::scientific_message()));
         }
         let upn = text(Field::Upn)?;
         // No upn column (allowed by `upn_column_optional`): the row names no user.
@@ -432,7 +461,11 @@ impl Inventory {
         for (i, column) in self.columns.iter().enumerate() {
             if column.is_none() {
                 let value = self.cells.text(i).map_err(|_| {
-                    err(None, "invalid_utf8", format!("column {} is not valid UTF-8", quote_cell(&self.headers[i])))
+                    err(
+                        None,
+                        "invalid_utf8",
+                        format!("column {} {}", quote_cell(&self.headers[i]), super::excel::NOT_UTF8),
+                    )
                 })?;
                 extra.push((self.headers[i].clone(), trim(value).to_string()));
             }
@@ -451,6 +484,11 @@ impl Inventory {
                     ),
                 ));
             }
+        }
+        // Entra takes TOTP only: a row the file marks as HOTP (a `type` of hotp, or a counter
+        // without a type) would be imported and never give a right code.
+        if let Some(why) = super::excel::hotp_marker(extra.iter().map(|(n, v)| (n.as_ref(), v.as_str()))) {
+            return Err(err(None, super::excel::HOTP_ROW, why));
         }
         // A secret by its column's name, or the row's own seed written another way (spaced
         // hex, Base64, dotted Base32): never kept, so `list` cannot print it and scripts
@@ -533,7 +571,7 @@ impl Inventory {
             if joined.len() > MAX_LINE_BYTES {
                 break;
             }
-            match split(&mut self.splitter, content(&joined), &mut self.cells) {
+            match split(&mut self.splitter, self.delimiter, content(&joined), &mut self.cells) {
                 Ok(()) if self.cells.len() == self.headers.len() => return true,
                 Ok(()) => break,
                 Err(_) => {}
@@ -595,8 +633,8 @@ impl Iterator for Inventory {
                 self.lines.recycle(text);
                 continue;
             }
-            let split_ok =
-                split(&mut self.splitter, content(&text), &mut self.cells).is_ok() || self.continue_quoted(&text);
+            let split_ok = split(&mut self.splitter, self.delimiter, content(&text), &mut self.cells).is_ok()
+                || self.continue_quoted(&text);
             // The cells are copied out: the line's buffer serves the next line.
             self.lines.recycle(text);
             if !split_ok {

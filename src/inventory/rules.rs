@@ -30,7 +30,10 @@ pub struct Tally {
 impl Tally {
     pub fn add(&mut self, serial: &str, upn: &str, line: u64) {
         self.serials.entry(serial_key(serial)).or_insert_with(|| (serial.to_string(), vec![])).1.push(line);
-        self.users.entry(upn_key(upn)).or_insert_with(|| (upn.to_string(), vec![])).1.push(line);
+        // A token without a user (a file without a upn column) counts for no one.
+        if !upn.is_empty() {
+            self.users.entry(upn_key(upn)).or_insert_with(|| (upn.to_string(), vec![])).1.push(line);
+        }
     }
 
     /// Serials on more than one line: (first spelling, lines).
@@ -67,5 +70,15 @@ mod tests {
         assert_eq!(t.crowded_users().count(), 0, "five is allowed");
         t.add("S9", "a@CONTOSO.com", 9);
         assert_eq!(t.crowded_users().map(|(_, l)| l.len()).collect::<Vec<_>>(), vec![6]);
+    }
+
+    #[test]
+    fn tokens_without_a_user_count_for_no_one() {
+        let mut t = Tally::default();
+        for i in 0..7 {
+            t.add(&format!("S{i}"), "", i + 2);
+        }
+        assert_eq!(t.crowded_users().count(), 0, "seven unassigned tokens are no user's six");
+        assert_eq!(t.duplicate_serials().count(), 0);
     }
 }
