@@ -26,10 +26,11 @@
         'Stop-OathBulkSimulator'
         'Connect-OathBulk'
         'Disconnect-OathBulk'
+        'Get-OathBulkContext'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()
-    AliasesToExport      = @('Get-OathBulkToken')
+    AliasesToExport      = @()
     FileList             = @(
         'OathBulk.psd1'
         'OathBulk.psm1'

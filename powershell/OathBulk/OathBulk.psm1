@@ -9,6 +9,9 @@ $script:NativeExitCode = $null
 $script:CheckedBinary = $null
 # Connect-OathBulk -CertificateThumbprint/-Certificate: the certificate later cmdlets sign with.
 $script:CertificateSession = $null
+# Connect-OathBulk / Start-OathBulkSimulator: the endpoint and token later cmdlets default to
+# (Private/Context.ps1, Get-OathBulkContext).
+$script:Context = $null
 # One source of truth: OathBulk.psd1's ModuleVersion is Cargo.toml's version (a Pester test
 # keeps them equal), and the binary must report the same one.
 $script:ModuleVersion = (Import-PowerShellDataFile -LiteralPath (Join-Path $PSScriptRoot 'OathBulk.psd1')).ModuleVersion
@@ -55,4 +58,4 @@ $MyInvocation.MyCommand.ScriptBlock.Module.OnRemove = {
 
 # Every public function is one file of Public/ (named after it): the manifest's
 # FunctionsToExport is the list that counts (a Pester test keeps the two equal).
-Export-ModuleMember -Function @((Get-ChildItem -LiteralPath (Join-Path $PSScriptRoot 'Public') -Filter '*.ps1').BaseName) -Alias @('Get-OathBulkToken')
+Export-ModuleMember -Function @((Get-ChildItem -LiteralPath (Join-Path $PSScriptRoot 'Public') -Filter '*.ps1').BaseName)

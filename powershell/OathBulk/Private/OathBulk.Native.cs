@@ -11,7 +11,7 @@
 //     are $null; fields this module does not know yet are added as note properties;
 //   * nested objects (`extra`, `counts`, `fatal`) become PSCustomObjects whose keys are kept
 //     verbatim (they are data: CSV headers, status codes);
-//   * integers -> [long]; `lines` -> [long[]]; `time`/`last_used` -> UTC [DateTime];
+//   * integers -> [long]; `lines` -> [long[]]; `time`/`last_used` -> UTC [DateTime]; an Otp's `at` -> [DateTimeOffset];
 //   * records that carry a CSV line have a hidden `Path` property: the source CSV;
 //   * `user.tokens` -> OathBulk.UserToken objects; `check` -> OathBulk.PreflightCheck with the
 //     PowerShell type name OathBulk.Check (C# forbids a property named like its class).
@@ -78,7 +78,8 @@ namespace OathBulk
         public long TimeInterval { get; set; }
         public string Hash { get; set; }
         public long ValidFor { get; set; }
-        public long At { get; set; }
+        /// <summary>The instant the code is for (the binary's Unix seconds), as -At takes it.</summary>
+        public DateTimeOffset? At { get; set; }
         public string Secret { get; set; }
         public override string ToString() { return Code; }
     }
@@ -157,12 +158,25 @@ namespace OathBulk
 
     /// <summary>One user of the CSV (`users`). No Path: piping it into a row cmdlet must not
     /// select the whole file.</summary>
+    /// <summary>A user's tokens: a list (Count, [i], enumerable) whose text is its serials and
+    /// statuses, so Export-Csv and Format-Table show values, not a type name.</summary>
+    public sealed class UserTokenList : System.Collections.ObjectModel.Collection<PSObject>
+    {
+        public UserTokenList(IList<PSObject> items) : base(items) { }
+        public override string ToString()
+        {
+            var parts = new List<string>(Count);
+            foreach (var t in this) parts.Add(t == null ? "" : t.ToString());
+            return string.Join("; ", parts);
+        }
+    }
+
     public sealed class User : Record
     {
         public string Upn { get; set; }
         public long Count { get; set; }
         /// <summary>OathBulk.UserToken objects (fields added later become note properties).</summary>
-        public PSObject[] Tokens { get; set; }
+        public UserTokenList Tokens { get; set; }
         public string Warning { get; set; }
         public override string ToString() { return Upn; }
     }
@@ -337,7 +351,7 @@ namespace OathBulk.Native
             if (u == typeof(long)) return v => v is long ? v : (v is double ? (object)System.Convert.ToInt64((double)v) : (v == null ? null : (object)System.Convert.ToInt64(v, CultureInfo.InvariantCulture)));
             if (u == typeof(string)) return v => v == null ? null : (v as string ?? System.Convert.ToString(v, CultureInfo.InvariantCulture));
             if (u == typeof(bool)) return v => v == null ? (t == u ? (object)false : null) : (object)System.Convert.ToBoolean(v, CultureInfo.InvariantCulture);
-            if (t == typeof(PSObject[])) return ToUserTokens;
+            if (t == typeof(UserTokenList)) return ToUserTokens;
             // Times are UTC [datetime]s: sortable, and Export-Csv writes them like any date.
             if (u == typeof(DateTime)) return v =>
             {
@@ -347,6 +361,8 @@ namespace OathBulk.Native
             };
             if (u == typeof(DateTimeOffset)) return v =>
             {
+                // Unix seconds (an Otp's `at`) or an RFC 3339 string.
+                if (v is long || v is double || v is int) return (object)DateTimeOffset.FromUnixTimeSeconds(System.Convert.ToInt64(v, CultureInfo.InvariantCulture));
                 DateTimeOffset d;
                 var s = v as string;
                 return s != null && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out d) ? (object)d : null;
@@ -389,7 +405,7 @@ namespace OathBulk.Native
                 }
                 r[i] = wrapped;
             }
-            return r;
+            return new UserTokenList(r);
         }
 
         /// <summary>`time_interval` -> `TimeInterval` (unknown fields keep this mapping too).</summary>

@@ -55,6 +55,18 @@ function Connect-OathBulk {
     .PARAMETER AuthorityUrl
     The identity platform's authority (a simulator's AuthorityUrl in tests).
 
+    .PARAMETER AccessToken
+    A bearer token for this session only (as Connect-MgGraph -AccessToken): nothing is kept on
+    disk or in a credential store, nothing is signed in; later cmdlets given no credentials of
+    their own send it (to -GraphUrl when given). Get-OathBulkContext shows it was set.
+
+    .PARAMETER GraphUrl
+    The Microsoft Graph base URL later cmdlets use when they name none (a simulator's GraphUrl,
+    a national cloud). Remembered for the session; Get-OathBulkContext shows it.
+
+    .PARAMETER PortalUrl
+    The portal API base URL later cmdlets use when they name none. Remembered for the session.
+
     .PARAMETER Backend
     The API to ask consent for: graph (default) or portal.
 
@@ -97,8 +109,27 @@ function Connect-OathBulk {
         [Parameter(Mandatory, ParameterSetName = 'CertificateThumbprint')] [ValidateNotNullOrEmpty()] [string]$CertificateThumbprint,
         [Parameter(Mandatory, ParameterSetName = 'Certificate')] [System.Security.Cryptography.X509Certificates.X509Certificate2]$Certificate,
         [uri]$AuthorityUrl,
-        [ValidateSet('graph', 'portal')] [string]$Backend
+        [ValidateSet('graph', 'portal')] [string]$Backend,
+        [Parameter(Mandatory, ParameterSetName = 'AccessToken')] [securestring]$AccessToken,
+        [uri]$GraphUrl,
+        [uri]$PortalUrl
     )
+    # What later cmdlets default to (Get-OathBulkContext): the endpoint named here, and how
+    # this sign-in was made. Set only once the sign-in worked.
+    $context = @{ AuthType = $PSCmdlet.ParameterSetName; TenantId = $TenantId; ClientId = $ClientId }
+    if ($GraphUrl) { $context.GraphUrl = $GraphUrl.AbsoluteUri.TrimEnd('/') }
+    if ($PortalUrl) { $context.PortalUrl = $PortalUrl.AbsoluteUri.TrimEnd('/') }
+    if ($AuthorityUrl) { $context.AuthorityUrl = $AuthorityUrl.AbsoluteUri.TrimEnd('/') }
+    if ($PSCmdlet.ParameterSetName -eq 'AccessToken') {
+        # Session-only: nothing to sign in, nothing kept anywhere but this session's memory.
+        $context.AccessToken = $AccessToken
+        $script:CertificateSession = $null
+        Set-OathBulkContext -Context $context
+        Write-Verbose "OathBulk: this session's cmdlets send the given access token$(if ($GraphUrl) { " to $($context.GraphUrl)" }) until Disconnect-OathBulk"
+        return
+    }
+    if ($PSCmdlet.ParameterSetName -eq 'AppOnly') { $context.AuthType = 'ClientSecret'; $context.ClientId = $ClientSecretCredential.UserName }
+    if ($PSCmdlet.ParameterSetName -eq 'CertificateThumbprint') { $context.AuthType = 'Certificate' }
     if ($PSCmdlet.ParameterSetName -in 'CertificateThumbprint', 'Certificate') {
         # The key stays in the store: check the sign-in once (oathbulk login with an assertion on
         # stdin keeps nothing), then remember the certificate for this session's cmdlets.
@@ -116,6 +147,7 @@ function Connect-OathBulk {
         Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -CertificateSession $pending `
             -Environment @{ OATHBULK_TOKEN = $null; OATHBULK_CLIENT_SECRET = $null }
         $script:CertificateSession = $pending
+        Set-OathBulkContext -Context $context
         Write-Verbose "OathBulk: signed in to $TenantId as app $ClientId with certificate $($Certificate.Thumbprint) ($script:CertificateStoreName); later cmdlets sign with it until Disconnect-OathBulk"
         return
     }
@@ -135,4 +167,5 @@ function Connect-OathBulk {
     Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -Environment $auth.Environment -Redact $auth.Redact
     # The sign-in just kept is the one later cmdlets should use, not an earlier certificate's.
     $script:CertificateSession = $null
+    Set-OathBulkContext -Context $context
 }

@@ -43,6 +43,15 @@ function Disconnect-OathBulk {
         [ValidateNotNullOrEmpty()] [string]$ClientId,
         [uri]$AuthorityUrl
     )
+    # The session's context (Connect-OathBulk -AccessToken/-GraphUrl, a simulator's endpoint).
+    $had = $script:Context
+    Set-OathBulkContext -Context $null
+    # A session-only context (Connect-OathBulk -AccessToken, a simulator) kept nothing on disk
+    # or in a credential store: forgetting it is all there is to do.
+    if ($had -and $had['AuthType'] -in 'AccessToken', 'Simulator' -and -not ($TenantId -or $ClientId)) {
+        Write-Verbose "OathBulk: forgot the session's $($had['AuthType']) context"
+        return
+    }
     if ($script:CertificateSession) {
         $forgotten = $script:CertificateSession
         $script:CertificateSession = $null

@@ -22,8 +22,9 @@ function Enable-OathBulkToken {
         OathBulk.CsvChanged error is written.
 
     -WhatIf runs `--dry-run`: nothing is written to the tenant and the would_activate objects
-    are returned. Otherwise the cmdlet asks for confirmation (ConfirmImpact High); -Force or
-    -Confirm:$false skips the prompt. -Force never overrides -WhatIf.
+    are returned. ConfirmImpact is Medium (as Microsoft's Enable- cmdlets): no prompt unless
+    $ConfirmPreference is Medium or lower, or -Confirm; -Force or -Confirm:$false skips it.
+    -Force never overrides -WhatIf.
 
     Rows that end as conflict, not_found, failed or not_attempted are written to the pipeline
     AND as non-terminating errors (ErrorId the error code or status, TargetObject the
@@ -150,7 +151,7 @@ function Enable-OathBulkToken {
 
     .PARAMETER FailAtEnd
     Rows that do not succeed are written to the pipeline only (no error record per row), and
-    the cmdlet ends with ONE terminating error (OathBulk.RowsFailed) counting them, after
+    the cmdlet ends with ONE error (OathBulk.RowsFailed, non-terminating: $r = … keeps the objects) counting them, after
     every row was tried. Without it each such row is a non-terminating error; note that
     -ErrorAction Stop then stops the whole run at the first one (the binary is interrupted
     like Ctrl+C: requests in flight settle and are journaled; finish with -Journal -Resume).
@@ -211,7 +212,7 @@ function Enable-OathBulkToken {
     .LINK
     Start-OathBulkSimulator
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'Path', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#enable-oathbulktoken')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'Path', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#enable-oathbulktoken')]
     [OutputType('OathBulk.Activation')]
     param(
         [Parameter(Position = 0, ParameterSetName = 'Path')]
@@ -229,13 +230,14 @@ function Enable-OathBulkToken {
 
         [Parameter(ParameterSetName = 'Path')]
         [Parameter(Mandatory, ParameterSetName = 'Token')]
+        [Alias('SerialNumber')]
         [string]$Serial,
 
         [Parameter(Mandatory, ParameterSetName = 'Token')]
         [ValidatePattern('^\d{6}$', ErrorMessage = 'A verification code is exactly six digits, as a string (quote it to keep leading zeros).')]
         [string]$Code,
 
-        [ValidateNotNullOrEmpty()] [string]$Upn,
+        [Alias('UserPrincipalName')] [ValidateNotNullOrEmpty()] [string]$Upn,
 
         [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$Where,
         [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$OrderBy,
@@ -315,8 +317,8 @@ function Enable-OathBulkToken {
                     $target = "token $Serial$(if ($Upn) { " for $Upn" }) (typed code)"
                 }
 
-                $decision = Test-OathBulkShouldProcess -Cmdlet $PSCmdlet -Force:$Force `
-                    -Description "Activating $target in the tenant." -Question "Activate ${target}?"
+                $decision = Test-OathBulkShouldProcess -Cmdlet $PSCmdlet -Force:$Force -Serial $(if ($selection -and $selection.Expect) { @($selection.Expect.Values) } elseif ($selection -and $selection.Serial) { $selection.Serial }) `
+                    -Description "Activating $target in the tenant." -Question "Activate $target in the tenant?"
                 if ($decision -eq 'Skip') { continue }
                 # -WhatIf: a dry run (reads the tenant, writes nothing) that shows the plan.
                 if ($decision -eq 'DryRun') { $extra.Add('--dry-run') }

@@ -113,10 +113,12 @@ function Get-OathBulkUser {
     Every token of the file that is not active yet, with its user and tenant status.
 
     .EXAMPLE
-    Get-OathBulkUser tokens.csv -WithTenant -GraphUrl $sim.GraphUrl -AccessToken $token |
-        ForEach-Object Tokens | Where-Object AssignedTo
+    $sim = Start-OathBulkSimulator tokens.csv
+    Get-OathBulkUser tokens.csv -WithTenant | ForEach-Object Tokens | Where-Object AssignedTo
+    $sim | Stop-OathBulkSimulator
 
-    Tokens another user holds (conflicts activation would leave untouched).
+    Tokens another user holds (conflicts activation would leave untouched), in a rehearsal:
+    the simulator is the session's tenant until it stops.
 
     .INPUTS
     System.String (Path), or objects with a FullName property.
@@ -180,12 +182,15 @@ function Get-OathBulkUser {
     end {
         $runs = Resolve-OathBulkRun -Cmdlet $PSCmdlet -Binder $binder -Path $Path -LiteralPath $LiteralPath -ExpectingInput:$expecting -PathlessMode Rows
         if (-not $runs.Count) { return }
-        $bound = @{} + $PSBoundParameters
         $extra = [System.Collections.Generic.List[string]]::new()
         $envTable = @{}
         $redact = @()
         if ($WithTenant) {
+            # First: it adds the session's endpoint to the bound parameters copied below.
             $auth = Resolve-OathBulkCmdletAuth -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+        }
+        $bound = @{} + $PSBoundParameters
+        if ($WithTenant) {
             foreach ($a in $auth.Arguments) { $extra.Add($a) }
             $extra.Add('--progress'); $extra.Add('json')
             $envTable = $auth.Environment

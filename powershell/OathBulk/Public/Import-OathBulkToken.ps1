@@ -91,7 +91,6 @@ function Import-OathBulkToken {
     #>
     [CmdletBinding(HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#import-oathbulktoken')]
     [OutputType('OathBulk.Token')]
-    [Alias('Get-OathBulkToken')]
     param(
         [Parameter(Position = 0)]
         [SupportsWildcards()]

@@ -18,7 +18,7 @@ function New-OathBulkTenantToken {
     never travel on the objects.
 
     -WhatIf runs `--dry-run`: the tenant is read and would_create objects show the plan;
-    nothing is written. ConfirmImpact is High: asks for confirmation unless -Force or
+    nothing is written. ConfirmImpact is Medium (as Microsoft's New- cmdlets): asks only when $ConfirmPreference is Medium or -Confirm is given, unless -Force or
     -Confirm:$false. -Force never overrides -WhatIf. With -Journal, Undo-OathBulkRun can
     revert the import later.
 
@@ -136,7 +136,7 @@ function New-OathBulkTenantToken {
 
     .PARAMETER FailAtEnd
     Rows that do not succeed are written to the pipeline only (no error record per row), and
-    the cmdlet ends with ONE terminating error (OathBulk.RowsFailed) counting them, after
+    the cmdlet ends with ONE error (OathBulk.RowsFailed, non-terminating: $r = … keeps the objects) counting them, after
     every row was tried. Without it each such row is a non-terminating error; note that
     -ErrorAction Stop then stops the whole run at the first one (the binary is interrupted
     like Ctrl+C: requests in flight settle and are journaled; finish with -Journal -Resume).
@@ -169,7 +169,7 @@ function New-OathBulkTenantToken {
     .LINK
     Undo-OathBulkRun
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#new-oathbulktenanttoken')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#new-oathbulktenanttoken')]
     [OutputType('OathBulk.Import', 'OathBulk.Activation')]
     param(
         [Parameter(Position = 0)]
@@ -184,6 +184,7 @@ function New-OathBulkTenantToken {
         [Parameter(ValueFromPipeline)]
         [psobject]$InputObject,
 
+        [Alias('SerialNumber')]
         [string]$Serial,
 
         [switch]$Assign,

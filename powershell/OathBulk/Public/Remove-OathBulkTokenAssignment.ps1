@@ -128,7 +128,7 @@ function Remove-OathBulkTokenAssignment {
 
     .PARAMETER FailAtEnd
     Rows that do not succeed are written to the pipeline only (no error record per row), and
-    the cmdlet ends with ONE terminating error (OathBulk.RowsFailed) counting them, after
+    the cmdlet ends with ONE error (OathBulk.RowsFailed, non-terminating: $r = … keeps the objects) counting them, after
     every row was tried. Without it each such row is a non-terminating error; note that
     -ErrorAction Stop then stops the whole run at the first one (the binary is interrupted
     like Ctrl+C: requests in flight settle and are journaled; finish with -Journal -Resume).
@@ -179,10 +179,12 @@ function Remove-OathBulkTokenAssignment {
 
         [Parameter(ParameterSetName = 'Path')]
         [Parameter(Mandatory, ParameterSetName = 'Serial')]
+        [Alias('SerialNumber')]
         [string]$Serial,
 
         [Parameter(ParameterSetName = 'Serial')]
         [ValidateNotNullOrEmpty()]
+        [Alias('UserPrincipalName')]
         [string]$Upn,
 
         [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$Where,

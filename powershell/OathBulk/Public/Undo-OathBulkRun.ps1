@@ -10,7 +10,15 @@ function Undo-OathBulkRun {
     no longer in the state the run left it in is refused and left untouched (someone changed
     it since), and so are the later steps of that token.
 
-    One OathBulk.Change object per step: Operation (deactivate, unassign, remove), Status
+    The journal of a Disable-OathBulkToken, Remove-OathBulkTokenAssignment or
+    Remove-OathBulkTenantToken run is reverted as far as it can be: an unassigned token is
+    assigned back (assign), a deactivated one activated again with a code from its seed when
+    -Path names the vendor CSV (activate; refused, needs_seed, without it), and a removed one is
+    refused (import, not_reversible: import it again from its seed file). A refusal ends the
+    undo with $LASTEXITCODE 1. An undo's own journal (*.undo.jsonl) is refused.
+
+    One OathBulk.Change object per step: Operation (deactivate, unassign, remove, assign,
+    activate, import), Status
     (done, would_do, refused, not_found, failed, not_attempted), Serial, Upn, DeviceId, Line
     (the journal line), Reason, … refused, not_found, failed and not_attempted are written to
     the pipeline AND as non-terminating errors (ErrorId the error code or status).
@@ -27,6 +35,12 @@ function Undo-OathBulkRun {
     .PARAMETER Journal
     The journal of the run to revert (-Journal of Enable-OathBulkToken,
     New-OathBulkTenantToken, Disable-OathBulkToken, …). Accepts FullName from Get-ChildItem.
+
+    .PARAMETER Path
+    The vendor CSV with the seeds of the tokens a Disable-OathBulkToken run deactivated: they
+    are activated again with a code from the seed. Without it those steps are refused
+    (needs_seed). An unassignment is reverted by assigning the token back; a removal cannot be
+    reverted (refused, not_reversible: import the token again from its seed file).
 
     .PARAMETER UndoJournal
     The undo's own journal, so an interrupted undo resumes (default: <journal>.undo.jsonl).
@@ -94,7 +108,7 @@ function Undo-OathBulkRun {
     Reverts a rollout; tokens changed since are left alone and listed.
 
     .EXAMPLE
-    Get-ChildItem .\journals\*.jsonl | Undo-OathBulkRun -UseDeviceCode -Confirm
+    Get-ChildItem .\journals\*.jsonl -Exclude *.undo.jsonl | Undo-OathBulkRun -UseDeviceCode -Confirm
 
     Reverts several runs, asking for each journal.
 
@@ -114,9 +128,13 @@ function Undo-OathBulkRun {
     [OutputType('OathBulk.Change')]
     param(
         [Parameter(Position = 0)]
-        [Alias('Path', 'LiteralPath')]
+        [Alias('LiteralPath')]
         [ValidateNotNullOrEmpty()]
         [string]$Journal,
+
+        # The seed CSV (--csv): what re-activating a deactivated token needs.
+        [ValidateNotNullOrEmpty()]
+        [string]$Path,
 
         [Parameter(ValueFromPipeline)]
         [psobject]$InputObject,
