@@ -257,6 +257,12 @@ Describe 'A rehearsal that keeps its tenant, and the session context' {
         $r.Output | Should -Match 'What if: .*in a simulated tenant \(-Simulate'
     }
 
+    It 'Disconnect-OathBulk succeeds where no credential store exists (nothing kept to forget)' -Skip:(-not $IsLinux) {
+        $r = Invoke-ChildPwsh "Remove-Item Env:OATHBULK_TEST_ONLY_PLAINTEXT_STORE -ErrorAction Ignore; `$env:DBUS_SESSION_BUS_ADDRESS = 'unix:path=/nonexistent/bus'; Disconnect-OathBulk; 'OK=' + `$?"
+        $r.Exit | Should -Be 0 -Because $r.Output
+        $r.Output | Should -Match 'OK=True'
+    }
+
     It 'Connect-OathBulk -AccessToken -GraphUrl: session-only, remembered by later cmdlets; Disconnect forgets it' {
         $seed = New-SimCsv $TestDrive 'connect.csv'
         $sim = Start-OathBulkSimulator $seed -AccessToken $Token
@@ -371,5 +377,17 @@ Describe 'Views and values' {
         $text = Get-Content -Raw $file
         $text | Should -Not -Match 'PSObject'
         (Import-Csv $file | Where-Object Upn -eq 'alice@contoso.com').Tokens | Should -Be '2000001'
+    }
+}
+
+Describe 'Rows piped without their file' {
+    It 'are named by their place in the pipeline, not by lines of a CSV the admin never sees' {
+        $small = New-SmallCsv $TestDrive
+        # carol's row (a broken seed) is line 4 of the file, and the 2nd row piped here.
+        $null = Import-Csv $small | Select-Object -Skip 1 | Enable-OathBulkToken -Simulate -WhatIf -ErrorVariable e -ErrorAction SilentlyContinue
+        $bad = @($e | Where-Object { $_.FullyQualifiedErrorId -like 'OathBulk.InvalidSecret*' })
+        $bad.Count | Should -Be 1
+        $bad[0].Exception.Message | Should -Match '^piped row 2 '
+        $bad[0].CategoryInfo.TargetName | Should -Be 'piped row 2'
     }
 }

@@ -44,7 +44,10 @@ function Invoke-OathBulkNative {
         [hashtable]$CertificateSession,
         # -FailAtEnd: rows that did not succeed are objects only, and one terminating error
         # (OathBulk.RowsFailed) at the end counts them.
-        [switch]$RowFailure
+        [switch]$RowFailure,
+        # A failure whose message matches this is no error for the caller (-Verbose only):
+        # Disconnect-OathBulk where no credential store exists has nothing to forget.
+        [string]$Tolerate
     )
 
     $entry = $script:CommandTable[$Command]
@@ -276,6 +279,10 @@ function Invoke-OathBulkNative {
         elseif ($tail.Count) { @($tail) -join [Environment]::NewLine }
         else { "oathbulk exited with code $exit" }
         if ($summary -and $summary.Fatal -and $errorLines.Count -eq 0) { $message = "$($summary.Fatal.Message) [$($summary.Fatal.Code)]" }
+        if ($Tolerate -and $message -match $Tolerate) {
+            Write-Verbose "OathBulk: $Command`: $message (nothing to do)"
+            return
+        }
         $message = ConvertTo-OathBulkCmdletText -Text $message -Command $Command
         if ($notAttempted -and $exit -ne 130) { $message += " $notAttempted row(s) were not attempted." }
         $spec = Get-OathBulkExitSpec -Exit $exit -Message $message -Resume $resume
@@ -320,14 +327,31 @@ function New-OathBulkRowErrorRecord {
     [CmdletBinding()]
     [OutputType([System.Management.Automation.ErrorRecord])]
     param([Parameter(Mandatory)] [psobject]$Record)
-    $where = "line $($Record.Line)"
-    if ($Record.PSObject.Properties['Path']) { $where = "$([System.IO.Path]::GetFileName($Record.Path)) $where" }
+    $place = Get-OathBulkRowPlace -Record $Record
+    $where = $place
     $who = @($Record.Serial, $Record.Upn) | Where-Object { $_ }
     if ($who) { $where += " (" + ($who -join ', ') + ")" }
     $ex = [System.IO.InvalidDataException]::new("${where}: $($Record.Message)")
     $er = [System.Management.Automation.ErrorRecord]::new($ex, (ConvertTo-OathBulkErrorId ([string]$Record.Code)), 'InvalidData', $Record)
-    $er.CategoryInfo.TargetName = "line $($Record.Line)"
+    $er.CategoryInfo.TargetName = $place
     $er
+}
+
+function Get-OathBulkRowPlace {
+    <#
+    .SYNOPSIS
+    Where a row is, in the admin's terms: `tokens.csv line 10` for a file; for rows piped
+    without one (Import-Csv objects sent on the binary's stdin) `piped row 3`: the binary
+    numbers the CSV it was sent, which the admin never sees.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [psobject]$Record)
+    $line = $Record.Line
+    $path = $Record.PSObject.Properties['Path']
+    if ($path -and $path.Value) { return "$([System.IO.Path]::GetFileName($path.Value)) line $line" }
+    if ($path -and $line -gt 1) { return "piped row $($line - 1)" }
+    "line $line"
 }
 
 function New-OathBulkActivationErrorRecord {
@@ -353,7 +377,7 @@ function New-OathBulkActivationErrorRecord {
     if ($Record.ErrorMessage) { $detail += ": $($Record.ErrorMessage)" }
     if ($Record.HttpStatus) { $detail += " (HTTP $($Record.HttpStatus))" }
     $id = ConvertTo-OathBulkErrorId $(if ($Record.ErrorCode) { [string]$Record.ErrorCode } else { $status })
-    $ex = New-OathBulkRowException -Category $category -Message "Serial $($Record.Serial) for $($Record.Upn) (line $($Record.Line)): $status - $detail"
+    $ex = New-OathBulkRowException -Category $category -Message "Serial $($Record.Serial) for $($Record.Upn) ($(Get-OathBulkRowPlace -Record $Record)): $status - $detail"
     $er = [System.Management.Automation.ErrorRecord]::new($ex, $id, $category, $Record)
     $er.CategoryInfo.TargetName = [string]$Record.Serial
     $er
