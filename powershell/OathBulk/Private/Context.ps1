@@ -38,6 +38,16 @@ function Add-OathBulkContextDefault {
     if ($ctx['AccessToken'] -and -not $credentialNamed -and -not $endpointNamed -and $known.ContainsKey('AccessToken')) {
         $b['AccessToken'] = $ctx['AccessToken']
     }
+    # A session-only Connect-OathBulk (no credential store to keep it): the same sign-in again,
+    # at the authority it was made with.
+    if ($ctx['SessionOnly'] -and -not $credentialNamed) {
+        $signIn = if ($ctx['Credential']) { @{ Credential = $ctx['Credential'] } } else { @{ UseDeviceCode = $true; ClientId = $ctx['ClientId'] } }
+        $signIn.TenantId = $ctx['TenantId']
+        if (-not $b['AuthorityUrl']) { $signIn.AuthorityUrl = $ctx['AuthorityUrl'] }
+        foreach ($name in $signIn.Keys) {
+            if ($signIn[$name] -and $known.ContainsKey($name)) { $b[$name] = $(if ($name -eq 'AuthorityUrl') { [uri]$signIn[$name] } else { $signIn[$name] }) }
+        }
+    }
 }
 
 function Get-OathBulkTenantLabel {

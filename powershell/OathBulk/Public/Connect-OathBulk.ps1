@@ -14,7 +14,10 @@ function Connect-OathBulk {
     days).
 
     Where no credential store is available (a headless Linux box without Secret Service) the
-    cmdlet fails and says so: each cmdlet then signs in on its own (-UseDeviceCode, -Credential).
+    sign-in is this session's only, with a warning: later cmdlets given no credentials sign in
+    the same way themselves (the client secret kept in this session's memory; a device code
+    asked again per run). Get-OathBulkContext shows SessionOnly. -AccessToken is a session-only
+    sign-in anywhere; -GraphUrl/-PortalUrl are remembered for the session.
 
     With -CertificateThumbprint or -Certificate (app-only, as Connect-MgGraph), the certificate
     and its private key stay in the certificate store: Cert:\CurrentUser\My on Windows, the
@@ -164,8 +167,17 @@ function Connect-OathBulk {
     foreach ($a in $auth.Arguments) { $extra.Add($a) }
     if (-not $ClientSecretCredential) { $extra.Add('--device-code') }
     $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $PSBoundParameters -Extra $extra -SessionState $PSCmdlet.SessionState
-    Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -Environment $auth.Environment -Redact $auth.Redact
+    Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -Environment $auth.Environment -Redact $auth.Redact `
+        -Tolerate 'could not keep the sign-in|no credential store is available'
     # The sign-in just kept is the one later cmdlets should use, not an earlier certificate's.
     $script:CertificateSession = $null
+    if ($script:NativeExitCode -ne 0) {
+        # No credential store here (headless Linux): the sign-in is this session's only. Later
+        # cmdlets given no credentials sign in the same way themselves (the client secret stays
+        # in this session's memory, a SecureString; a device code is asked again per run).
+        $context.SessionOnly = $true
+        if ($ClientSecretCredential) { $context.Credential = $ClientSecretCredential } else { $context.UseDeviceCode = $true }
+        Write-Warning "No credential store on this machine, so the sign-in is not kept: for this session, cmdlets given no credentials sign in $(if ($ClientSecretCredential) { 'with this client secret' } else { 'with a device code each' }) (Get-OathBulkContext). Connect-OathBulk -AccessToken keeps a token for the session instead."
+    }
     Set-OathBulkContext -Context $context
 }

@@ -6,7 +6,9 @@ function Get-OathBulkContext {
     .DESCRIPTION
     Returns an OathBulk.Context object: AuthType (DeviceCode, ClientSecret, Certificate,
     AccessToken or Simulator), TenantId, ClientId, CertificateThumbprint, GraphUrl, PortalUrl,
-    AuthorityUrl, Simulated and Simulator (the simulator's listen address). Nothing when no
+    AuthorityUrl, Simulated, SessionOnly (nothing kept beyond this session: a token given to
+    Connect-OathBulk -AccessToken, a simulator, or a sign-in on a machine without a credential
+    store) and Simulator (the simulator's listen address). Nothing when no
     Connect-OathBulk or Start-OathBulkSimulator set a context. Never holds the token itself.
 
     .EXAMPLE
@@ -38,6 +40,7 @@ function Get-OathBulkContext {
         PortalUrl             = $ctx['PortalUrl']
         AuthorityUrl          = if ($cert -and $cert.AuthorityUrl) { $cert.AuthorityUrl } else { $ctx['AuthorityUrl'] }
         Simulated             = [bool]$ctx['Simulator']
+        SessionOnly           = [bool]($ctx['SessionOnly'] -or $ctx['AuthType'] -in 'AccessToken', 'Simulator')
         Simulator             = if ($ctx['Simulator']) { $ctx['Simulator'].Listen }
     }
 }
