@@ -5,6 +5,11 @@
 #   [CASES="seed mixed told"] [READING=default] benches/activate-bench.sh [TOKENS=600] [CAPS="5 25 100"] [LATENCY_MS=50] [BURST=5]
 #   SHAPES=all [CASES="seed mixed"] benches/activate-bench.sh     # issue 24's table: every limit shape
 #   SHAPES="fixed-250 sliding-250" benches/activate-bench.sh       # some of its rows
+#   WITHOUT=next-step-codes SHAPES=all benches/activate-bench.sh    # a mechanism switched off
+#
+# WITHOUT: mechanisms to switch off (`activate --without`, hidden, for measuring only):
+# closures, forecast, open-rate, replay, catch-up, ramp-waits, next-step-codes,
+# batched-explanations — comma-separated. Each must earn its place in the measured table.
 #
 # READING: the simulator's reading of the docs (`oathbulk simulate --reading`), e.g.
 # window-strict (codes of the current step only) or expand-refused.
@@ -90,8 +95,10 @@ run() {
     graph_url=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["graph_url"])' "$dir/ready.jsonl")
     local start end
     start=$(date +%s.%N)
+    local without=()
+    [[ -n ${WITHOUT:-} ]] && without=(--without "$WITHOUT")
     "$BIN" activate "$work/$case-$n.csv" --graph-url "$graph_url" --token-file "$work/token" \
-        --progress none "$@" > "$dir/out.jsonl" || true
+        --progress none "${without[@]}" "$@" > "$dir/out.jsonl" || true
     end=$(date +%s.%N)
     exec 3>&-
     wait "$sim"

@@ -20,7 +20,7 @@ pub fn stderr_is_for_people() -> bool {
 /// The run's closing line ([`crate::human::closing_line`]) on stderr, for a person.
 pub fn closing(line: &str) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{}", for_people(line));
+    let _ = writeln!(err, "{}", crate::redact::for_people(line));
 }
 
 /// The wait the tenant asked for last (`Retry-After` on a 429 or 503): when it was asked and
@@ -106,7 +106,7 @@ impl Diag {
             });
             write_json(&rec);
         } else {
-            let text = format!("oathbulk: {level}: {}", for_people(message));
+            let text = format!("oathbulk: {level}: {}", crate::redact::for_people(message));
             match &st.bar {
                 Some(bar) => bar.println(text),
                 None => stderr_line(&text),
@@ -132,7 +132,7 @@ impl Diag {
             });
             write_json(&rec);
         } else {
-            stderr_line(&for_people(message));
+            stderr_line(&crate::redact::for_people(message));
         }
     }
 
@@ -277,14 +277,9 @@ fn waiting(left: Duration) -> String {
     format!("waiting {} s — the tenant asked (Retry-After)", left.as_secs_f64().ceil() as u64)
 }
 
-/// A line for people on stderr: redacted, controls escaped.
-pub fn for_people(message: &str) -> String {
-    crate::output::escape_controls(&crate::auth::redact::scrub(message)).into_owned()
-}
-
 /// A record on stderr (`--progress json`), through the one serialisation.
 fn write_json(rec: &Record) {
-    if let Ok(line) = crate::output::json_line(rec) {
+    if let Ok(line) = crate::jsonl::json_line(rec) {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(&line);
         let _ = err.write_all(b"\n");

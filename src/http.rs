@@ -48,7 +48,23 @@ pub fn validate_base_url(text: &str, what: &str) -> Result<Url> {
     Ok(url)
 }
 
+use crate::engine::Engine;
 pub use crate::engine::Stats;
+
+/// Map a non-2xx reply to an [`ApiError`], with the API's own code/message extraction, and
+/// the reply's request ids.
+pub fn classify(reply: &Reply, code: String, message: String) -> ApiError {
+    let status = reply.status.as_u16();
+    let mut message = crate::api_error::Message::from(message);
+    message.ids = reply.request_ids();
+    match status {
+        401 | 403 => ApiError::Auth { status, code, message },
+        429 => ApiError::Throttled { status, retry_after: reply.retry_after },
+        503 if reply.retry_after.is_some() => ApiError::Throttled { status, retry_after: reply.retry_after },
+        500..=599 => ApiError::Unavailable { status, code, message },
+        _ => ApiError::Rejected { status, code, message, body: reply.text() },
+    }
+}
 
 /// Which request-id headers an API wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +111,9 @@ pub struct ApiClient {
     origin: Option<crate::http_guard::Origin>,
     /// The whole-response deadline the client was built with (`--http-timeout`), for errors.
     deadline: Duration,
+    /// The run's engine, when the client was built for a run ([`ApiClient::retrying_reads`]):
+    /// it retries reads and is stopped by an answer that stalls. `None`: one attempt each.
+    run: Option<Arc<Engine>>,
 }
 
 /// `--http-timeout`'s default: a Graph page of 999 tokens takes well under a second.
@@ -136,7 +155,17 @@ impl ApiClient {
         stats: Arc<Stats>,
         style: HeaderStyle,
     ) -> Self {
-        Self { http, tokens, clock, stats, style, origin: None, deadline: Duration::from_secs(DEFAULT_TIMEOUT_SECS) }
+        let deadline = Duration::from_secs(DEFAULT_TIMEOUT_SECS);
+        Self { http, tokens, clock, stats, style, origin: None, deadline, run: None }
+    }
+
+    /// Retry every read (GET, safe to repeat) under `engine`'s one policy — throttling, 5xx,
+    /// dropped connections — request by request, so a listing of many pages never restarts
+    /// from page one and planners call backend reads directly: one retry loop, never two.
+    /// Composed where the client is built, as a middleware would be; writes stay one attempt.
+    pub fn retrying_reads(mut self, engine: Arc<Engine>) -> Self {
+        self.run = Some(engine);
+        self
     }
 
     /// The deadline `http` was built with, so that errors can name it.
@@ -164,15 +193,12 @@ impl ApiClient {
 
     /// Send one request. HTTP errors come back as `Ok(Reply)`; only transport failures are
     /// `Err`. A write is sent once: whether to send it again is its planner's decision, after
-    /// asking the tenant. A read (GET, safe to repeat) goes through the run's engine
-    /// ([`crate::engine::current`]), which retries it under the one policy — throttling,
-    /// 5xx, dropped connections — and stops with the run. A 401 on a renewable credential
-    /// (app-only, device code) renews it and sends again, once: that is sign-in, not a retry.
+    /// asking the tenant. A read is retried when the client was built to
+    /// ([`ApiClient::retrying_reads`]). A 401 on a renewable credential (app-only, device
+    /// code) renews it and sends again, once: that is sign-in, not a retry.
     pub async fn send(&self, method: Method, url: &str, body: Option<&serde_json::Value>) -> Result<Reply, ApiError> {
-        if method == Method::GET {
-            if let Some(engine) = crate::engine::current() {
-                return self.read(&engine, url).await;
-            }
+        if let (true, Some(engine)) = (method == Method::GET, &self.run) {
+            return self.read(engine, url).await;
         }
         self.send_renewing(method, url, body).await
     }
@@ -196,7 +222,7 @@ impl ApiClient {
     /// A GET through the engine: a throttled or failed answer is an error for the engine's
     /// policy to retry; the last answer goes back as it came once the policy gives up, so
     /// the backend classifies it as it would any other.
-    async fn read(&self, engine: &crate::engine::Engine, url: &str) -> Result<Reply, ApiError> {
+    async fn read(&self, engine: &Engine, url: &str) -> Result<Reply, ApiError> {
         let last = std::sync::Mutex::new(None::<Reply>);
         let result = engine
             .read(|| async {
@@ -233,7 +259,11 @@ impl ApiClient {
             message: format!("{e:#}").into(),
         })?;
         let id = uuid::Uuid::new_v4().to_string();
-        let mut req = self.http.request(method.clone(), url).bearer_auth(token.expose_secret());
+        let mut req = self
+            .http
+            .request(method.clone(), url)
+            .bearer_auth(token.expose_secret())
+            .header(reqwest::header::ACCEPT, "application/json");
         req = match self.style {
             HeaderStyle::Graph => req.header("client-request-id", &id).header("return-client-request-id", "true"),
             HeaderStyle::Portal => req
@@ -244,9 +274,10 @@ impl ApiClient {
             Some(b) => req.json(b),
             // Graph's front ends answer a bodyless POST/PATCH without a length with 411 Length
             // Required: every write states its (empty) length.
-            None if method != Method::GET && method != Method::HEAD => {
-                req.header(reqwest::header::CONTENT_LENGTH, "0").body(Vec::<u8>::new())
-            }
+            None if method != Method::GET && method != Method::HEAD => req
+                .header(reqwest::header::CONTENT_LENGTH, "0")
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(Vec::<u8>::new()),
             None => req,
         };
         Stats::bump(&self.stats.requests);
@@ -306,7 +337,7 @@ impl ApiClient {
             "the server started its answer but did not finish it within {} s (--http-timeout); stopped waiting",
             self.deadline.as_secs()
         );
-        if let Some(engine) = crate::engine::current() {
+        if let Some(engine) = &self.run {
             engine.abort(
                 crate::stop::StopReason::Network,
                 format!("{message}. Run again with --resume (with a larger --http-timeout if the link is slow)"),
@@ -422,5 +453,31 @@ mod tests {
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
         assert!(parse_retry_after("soon").is_none());
+    }
+
+    fn reply(status: u16) -> Reply {
+        Reply {
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            body: br#"{"error":{"code":"x"}}"#.to_vec(),
+            retry_after: None,
+            client_request_id: "ours-1".into(),
+            request_id: Some("theirs-1".into()),
+        }
+    }
+
+    #[test]
+    fn a_classified_failure_names_the_request_it_is_about() {
+        let both = RequestIds { server: Some("theirs-1".into()), client: Some("ours-1".into()) };
+        for status in [400, 401, 404, 500] {
+            let e = classify(&reply(status), "x".into(), "refused".into());
+            assert_eq!(e.request_ids(), both, "HTTP {status}");
+            assert_eq!(e.message(), "refused");
+        }
+        // A throttled answer is waited out and sent again, never logged: it keeps no ids.
+        let throttled = classify(&reply(429), "x".into(), "slow".into()).with_request_ids(both.clone());
+        assert_eq!(throttled.request_ids(), RequestIds::default());
+        let made_here: ApiError = ApiError::Transport { maybe_applied: true, message: "reset".into() };
+        assert_eq!(made_here.clone().with_request_ids(both.clone()).request_ids(), both);
+        assert_eq!(made_here.request_ids(), RequestIds::default());
     }
 }

@@ -2,7 +2,7 @@
 //! (the bearer token goes only to the configured origin), how large a body may be, and a
 //! 2xx body that is not JSON (a proxy's sign-in page is not an empty tenant).
 
-use crate::backend::ApiError;
+use crate::api_error::ApiError;
 use url::Url;
 
 /// The most read from one response. A Graph page of 999 tokens is well under 1 MB; a
@@ -134,9 +134,9 @@ pub fn check_json_body(status: u16, content_type: &str, body: &[u8]) -> Result<(
         return Ok(());
     }
     let head = String::from_utf8_lossy(&body[..body.len().min(QUOTED_BYTES)]).into_owned();
-    let head = crate::diag::for_people(&head);
+    let head = crate::redact::for_people(&head);
     let content_type =
-        if content_type.is_empty() { "no content type".to_string() } else { crate::diag::for_people(content_type) };
+        if content_type.is_empty() { "no content type".to_string() } else { crate::redact::for_people(content_type) };
     Err(ApiError::Unavailable {
         status,
         code: "not_json".into(),

@@ -11,7 +11,7 @@
 //! and is refused; a line that does not parse — torn, or cut inside a UTF-8 character — is
 //! reported by number and skipped, and the rest is read.
 
-use crate::record::{JournalHeader, Record};
+use crate::record::{JournalHeader, Record, RunEvent, RunEventKind};
 use anyhow::{bail, Context, Result};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -51,6 +51,34 @@ impl JournalHeader {
             self.origin.as_deref().unwrap_or("an unrecorded origin"),
             self.tenant.as_deref().unwrap_or("unknown")
         )
+    }
+}
+
+fn now_rfc3339(at: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(at).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl RunEvent {
+    /// A later run (`command`) appends to the journal.
+    pub fn resumed(command: &str) -> Self {
+        Self {
+            event: RunEventKind::Resumed,
+            time: now_rfc3339(std::time::SystemTime::now()),
+            http_status: None,
+            retry_after_ms: None,
+            command: Some(command.into()),
+        }
+    }
+
+    /// The tenant throttled a request.
+    pub fn throttled(t: &crate::engine::stats::Throttle) -> Self {
+        Self {
+            event: RunEventKind::Throttled,
+            time: now_rfc3339(t.at),
+            http_status: Some(t.status),
+            retry_after_ms: t.retry_after.map(|d| d.as_millis() as u64),
+            command: None,
+        }
     }
 }
 
@@ -101,7 +129,7 @@ pub fn context_mismatch(written: &JournalHeader, now: &JournalHeader) -> Option<
 /// `--resume` trusts a journal only when it was written for the run it resumes: same
 /// backend, origin, tenant, and rehearsal or not. A journal too old to say is refused.
 pub fn check_resumable(path: &Path, now: &JournalHeader) -> Result<()> {
-    let file = match open_file(path, false) {
+    let file = match open_file(path, Access::Read) {
         Ok(f) => f?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(open_error(path, e)),
@@ -128,15 +156,36 @@ pub struct Journal {
     existing: Option<JournalHeader>,
 }
 
+/// What a journal is opened for: to read it (beside a run that holds it, `--resume`), or to
+/// hold it, one holder at a time: a run appending to it, or `undo` reading a finished one.
+#[derive(Clone, Copy, PartialEq)]
+enum Access {
+    Read,
+    Hold,
+    Append,
+}
+
 /// Open without following a symlink in the last component (unix: `O_NOFOLLOW`), and
 /// without waiting for a writer (`O_NONBLOCK`: a FIFO named as a journal is refused by
 /// [`open_file`], never blocks; on a regular file the flag changes nothing). A new journal
 /// is readable and writable by its owner only.
-fn open_options(write: bool) -> OpenOptions {
+///
+/// Windows: a holder shares the file for reading only, so a second holder's open fails with
+/// a sharing violation ([`open_error`]), while readers — this run's own `--resume` read among
+/// them — still open it. A byte-range lock ([`lock`] elsewhere) is mandatory there: it would
+/// refuse this process's own second handle too, and `--resume` and `undo` read the journal
+/// they hold through one.
+fn open_options(access: Access) -> OpenOptions {
     let mut o = OpenOptions::new();
     o.read(true);
-    if write {
+    if access == Access::Append {
         o.create(true).append(true);
+    }
+    #[cfg(windows)]
+    if access != Access::Read {
+        use std::os::windows::fs::OpenOptionsExt;
+        const FILE_SHARE_READ: u32 = 0x1;
+        o.share_mode(FILE_SHARE_READ);
     }
     #[cfg(unix)]
     {
@@ -151,8 +200,8 @@ fn open_options(write: bool) -> OpenOptions {
 /// (a FIFO would swallow every line, a device would never end), and, on unix, a file other
 /// users may write (anyone could add lines that `undo` acts on; like ssh's key files) or
 /// that belongs to another user.
-fn open_file(path: &Path, write: bool) -> std::io::Result<Result<File>> {
-    let file = open_options(write).open(path)?;
+fn open_file(path: &Path, access: Access) -> std::io::Result<Result<File>> {
+    let file = open_options(access).open(path)?;
     let meta = file.metadata()?;
     if !meta.file_type().is_file() {
         return Ok(Err(anyhow::anyhow!(
@@ -190,15 +239,32 @@ fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {
     if e.raw_os_error() == Some(libc::ELOOP) {
         return anyhow::anyhow!("journal {} is a symbolic link; refusing to follow it", path.display());
     }
+    // ERROR_SHARING_VIOLATION: another holder has it open ([`open_options`]).
+    #[cfg(windows)]
+    if e.raw_os_error() == Some(32) {
+        return in_use(path);
+    }
     anyhow::Error::new(e).context(format!("cannot open journal {}", path.display()))
 }
 
+fn in_use(path: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "journal {} is in use by another oathbulk run (or another program has it open); wait for it to finish",
+        path.display()
+    )
+}
+
+/// Windows: the share mode of [`open_options`] is the lock.
+#[cfg(windows)]
+fn lock(_file: &File, _path: &Path) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(not(windows))]
 fn lock(file: &File, path: &Path) -> Result<()> {
     match file.try_lock() {
         Ok(()) => Ok(()),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            bail!("journal {} is in use by another oathbulk run; wait for it to finish", path.display())
-        }
+        Err(std::fs::TryLockError::WouldBlock) => Err(in_use(path)),
         Err(std::fs::TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("cannot lock journal {}", path.display()))
         }
@@ -217,7 +283,7 @@ impl Journal {
     /// Open and lock before any request, writing nothing yet: the header names the tenant,
     /// known only once signed in ([`Journal::begin`]).
     pub fn open_locked(path: &Path) -> Result<Self> {
-        let file = open_file(path, true).map_err(|e| open_error(path, e))??;
+        let file = open_file(path, Access::Append).map_err(|e| open_error(path, e))??;
         lock(&file, path)?;
         let mut journal = Self { file, path: path.to_path_buf(), existing: None };
         let len = journal.file.metadata()?.len();
@@ -232,6 +298,18 @@ impl Journal {
     /// records another run's context (another tenant, origin, backend, or a rehearsal) is
     /// refused — one journal, one tenant, or `undo` would act on the wrong one's lines.
     pub fn begin(&mut self, header: &JournalHeader) -> Result<()> {
+        let resumed = self.existing.is_some();
+        self.check_context(header)?;
+        // A later run marks where it starts: `report` tells a resumed run's parts apart.
+        // Not fatal here: a journal that cannot take this line cannot take the run's first
+        // intent either, which stops the run as `journal` before anything is sent.
+        if resumed {
+            let _ = self.append(&Record::RunEvent(RunEvent::resumed(&header.command)));
+        }
+        Ok(())
+    }
+
+    fn check_context(&mut self, header: &JournalHeader) -> Result<()> {
         match &self.existing {
             None => {
                 self.append(&Record::JournalHeader(header.clone()))?;
@@ -271,7 +349,7 @@ impl Journal {
     /// Append one record and push it to the OS before anyone hears of it. Redacted and
     /// escaped like every other line the tool writes.
     pub fn append<R: Clone + Into<Record>>(&mut self, record: &R) -> Result<()> {
-        let mut line = crate::output::json_line(&record.clone().into())?;
+        let mut line = crate::jsonl::json_line(&record.clone().into())?;
         line.push(b'\n');
         self.file.write_all(&line).with_context(|| format!("cannot write journal {}", self.path.display()))?;
         self.file.flush()?;
@@ -282,13 +360,13 @@ impl Journal {
 /// Hold an existing journal's lock without writing to it (`undo` reads a finished run's
 /// journal, `--dry-run` or not: the run must be over, and the file stays as it was).
 pub fn lock_existing(path: &Path) -> Result<File> {
-    let file = open_file(path, false).map_err(|e| open_error(path, e))??;
+    let file = open_file(path, Access::Hold).map_err(|e| open_error(path, e))??;
     lock(&file, path)?;
     read_header(&file, path)?;
     Ok(file)
 }
 
-fn not_a_journal(path: &Path) -> anyhow::Error {
+pub(crate) fn not_a_journal(path: &Path) -> anyhow::Error {
     anyhow::anyhow!(
         "{} is not an oathbulk journal: it does not start with a journal_header line (journals written \
          by this version start with one)",
@@ -335,13 +413,18 @@ impl Contents {
 
 /// Read a journal. A missing file is empty; a file without a header is refused.
 pub fn read(path: &Path) -> Result<Contents> {
-    let file = match open_file(path, false) {
+    let file = match open_file(path, Access::Read) {
         Ok(f) => f?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Contents::default()),
         Err(e) => return Err(open_error(path, e)),
     };
+    parse(BufReader::new(file), path)
+}
+
+/// Read a journal's lines from `reader` (`path` only names it in messages, which never
+/// quote a line: a forged or foreign file may hold anything, a token included).
+pub fn parse(mut reader: impl BufRead, path: &Path) -> Result<Contents> {
     let mut contents = Contents::default();
-    let mut reader = BufReader::new(file);
     let mut line = Vec::new();
     let mut number = 0u64;
     loop {

@@ -45,6 +45,74 @@ pub enum Record {
     Summary(Summary),
     /// First line of every journal (never on stdout): which run wrote it.
     JournalHeader(JournalHeader),
+    /// A helpdesk's view of one token or user (`status`): its state and the next step.
+    TokenStatus(TokenStatus),
+    /// A journal line (never on stdout): the tenant throttled a request (429, or 503 with
+    /// `Retry-After`), or a later run resumed the journal. `report` draws them.
+    RunEvent(RunEvent),
+}
+
+/// What a [`RunEvent`] marks.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RunEventKind {
+    /// A later run appends to the journal (`--resume`, or the same journal again); the
+    /// first run's start is the header's `time`.
+    Resumed,
+    /// The tenant answered 429 (or 503 with `Retry-After`).
+    Throttled,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct RunEvent {
+    pub event: RunEventKind,
+    /// RFC 3339, local clock, when it happened.
+    pub time: String,
+    /// `throttled`: the answer's status (429 or 503).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// `throttled`: the `Retry-After` the tenant asked for, milliseconds (absent: none given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// `resumed`: the command (`activate`, `import`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}
+
+/// Entra's limit on a user's hardware OATH methods ("at most 5 OATH methods per user").
+pub const OATH_METHODS_LIMIT: u64 = 5;
+
+/// One token (or one user without any) as a helpdesk needs it (`status`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct TokenStatus {
+    /// What was asked: a serial or a UPN.
+    pub query: String,
+    /// The `--csv` line that asked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// `not_found` (not in the tenant), `available`, `assigned` (not activated),
+    /// `failedActivation`, `activated` (Graph spelling); for a UPN: `no_tokens` (the user holds
+    /// none), `user_not_found`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    /// The holder (UPN when known, else the name or id the tenant gives).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// `lastUsedDateTime` when the tenant fills it (Graph does not update it reliably:
+    /// absent means unknown, not unused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<String>,
+    /// Hardware OATH methods the holder has (absent without a holder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<u64>,
+    /// Entra's limit per user: 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods_limit: Option<u64>,
+    /// What to do next, as a person reads it (with the command to run, when there is one).
+    pub next_step: String,
 }
 
 /// The first line of a journal. `undo` and `--resume` refuse a file without one.
@@ -272,19 +340,6 @@ pub struct RowErrorRecord {
     pub upn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serial: Option<String>,
-}
-
-impl From<crate::inventory::RowError> for RowErrorRecord {
-    fn from(e: crate::inventory::RowError) -> Self {
-        Self {
-            line: e.line,
-            code: e.code.to_string(),
-            message: e.message,
-            field: e.field,
-            upn: e.upn,
-            serial: e.serial,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]

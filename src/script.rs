@@ -489,7 +489,7 @@ impl RowScript {
         if new.upn.is_empty() {
             return Err(invalid("upn", "missing_upn", "left the upn empty".into()));
         }
-        if let Some(c) = crate::inventory::hidden_char(&new.upn) {
+        if let Some(c) = crate::text::hidden_char(&new.upn) {
             return Err(invalid(
                 "upn",
                 "invalid_upn",
@@ -620,7 +620,7 @@ fn checked_replace(
 /// `print`/`debug` text comes from CSV cells: every control (line breaks too, which would
 /// forge `script:` lines) and bidi character is shown escaped, never written raw.
 fn stderr_line(csv_line: u64, text: &str) {
-    let text = crate::output::escape_all_controls(text);
+    let text = crate::text::escape_all_controls(text);
     let mut err = std::io::stderr().lock();
     let _ =
         if csv_line == 0 { writeln!(err, "script: {text}") } else { writeln!(err, "script: line {csv_line}: {text}") };

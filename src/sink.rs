@@ -106,12 +106,22 @@ impl JournalHandle {
         }
     }
 
+    /// Journal the throttled answers noted since the last call (`run_event`s, for `report`).
+    /// Taken whether or not a journal is kept, so they never pile up.
+    fn throttles(&self, stats: &Stats) -> Result<()> {
+        for t in stats.take_throttles() {
+            self.append(&Record::RunEvent(crate::record::RunEvent::throttled(&t)))?;
+        }
+        Ok(())
+    }
+
     /// Journal that `r`'s write is about to be sent, so that a write that lands in a run
     /// killed before its result is journaled is still known (`undo` checks the tenant for it).
     /// A line that cannot be written stops the run (`journal`): nothing goes out that the
     /// journal would not know of. `Err`: the row's explanation (its write was not sent).
     pub fn intent<R: Intent>(&self, r: &R, engine: &Engine) -> Result<(), String> {
-        let Err(e) = self.append(&r.in_flight().into()) else { return Ok(()) };
+        let written = self.throttles(engine.stats()).and_then(|()| self.append(&r.in_flight().into()));
+        let Err(e) = written else { return Ok(()) };
         engine.abort(StopReason::Journal, format!("{e:#}"));
         Err(format!("not sent: the journal cannot be written ({e:#})"))
     }
@@ -256,7 +266,7 @@ impl Sink {
         let wire = serde_json::to_value(record)?;
         // Every value escaped: a server's message or body (or a CSV cell) can carry terminal
         // escapes, line breaks that forge entries, or bidi characters.
-        let esc = |s: &str| crate::output::escape_all_controls(s).into_owned();
+        let esc = |s: &str| crate::text::escape_all_controls(s).into_owned();
         let field = |name: &str| match wire.get(name) {
             Some(serde_json::Value::String(s)) => Some(esc(s)),
             Some(serde_json::Value::Number(n)) => Some(n.to_string()),
@@ -277,7 +287,7 @@ impl Sink {
             body = body.as_deref().unwrap_or("-"),
         );
         // The one redactor, like every other path that writes text.
-        file.write_all(crate::auth::redact::scrub(&entry).as_bytes())?;
+        file.write_all(crate::redact::scrub(&entry).as_bytes())?;
         file.flush()?;
         Ok(())
     }
@@ -306,6 +316,12 @@ impl Sink {
         }
         .code();
         s.fatal = fatal;
+        // The journal ends a run with its summary too (`report` reads clock offset and pace there).
+        // Every row is journaled already: a line that cannot be added now is said, not fatal.
+        let journaled = self.journal.throttles(stats).and_then(|()| self.journal.append(&Record::Summary(s.clone())));
+        if let Err(e) = journaled {
+            self.diag.warn("journal", &format!("the run's summary could not be journaled: {e:#}"));
+        }
         self.out.emit(&Record::Summary(self.summary.clone()))?;
         self.out.finish()?;
         Ok(self.summary)
@@ -402,8 +418,17 @@ mod tests {
 
     fn change(serial: &str, status: ChangeStatus) -> ChangeRecord {
         ChangeRecord {
+            operation: ChangeOperation::Deactivate,
+            status,
+            serial: serial.to_string(),
+            upn: None,
+            device_id: None,
+            line: None,
             reason: Some("why".into()),
-            ..crate::lifecycle::change::change_record(ChangeOperation::Deactivate, status, serial)
+            http_status: None,
+            error_code: None,
+            error_message: None,
+            time: "2026-01-01T00:00:00Z".into(),
         }
     }
 
@@ -447,7 +472,7 @@ mod tests {
         f.sink.settle(activation("A3", ActivationStatus::NotAttempted), None).unwrap();
         f.sink.settle(import("I1", ImportStatus::Failed, Some("Request_BadRequest")), None).unwrap();
         f.sink.settle(import("I2", ImportStatus::Exists, Some("assigned_to_other_user")), None).unwrap();
-        f.sink.settle(import("I3", ImportStatus::Exists, Some(crate::lifecycle::journal::NOT_ASSIGNED)), None).unwrap();
+        f.sink.settle(import("I3", ImportStatus::Exists, Some("not_assigned")), None).unwrap();
         f.sink.settle(change("C1", ChangeStatus::Refused), None).unwrap();
         f.sink.settle(change("C2", ChangeStatus::NotFound), None).unwrap();
         let log = std::fs::read_to_string(f.dir.path().join("errors.log")).unwrap();

@@ -32,7 +32,7 @@ pub fn render(records: &[Record]) -> String {
                 header_set = true;
             }
             // Cells come from CSV files and servers: no terminal control reaches the screen.
-            table.add_row(row.iter().map(|c| crate::output::escape_controls(c).into_owned()).collect::<Vec<_>>());
+            table.add_row(row.iter().map(|c| crate::text::escape_controls(c).into_owned()).collect::<Vec<_>>());
         }
         out.push_str(&table.to_string());
         out.push('\n');
@@ -70,6 +70,8 @@ fn kind(r: &Record) -> &'static str {
         Record::Change(_) => "change",
         Record::Summary(_) => "summary",
         Record::JournalHeader(_) => "journal_header",
+        Record::TokenStatus(_) => "token_status",
+        Record::RunEvent(_) => "run_event",
     }
 }
 
@@ -175,5 +177,20 @@ fn columns(r: &Record) -> (Vec<&'static str>, Vec<String>) {
         Record::JournalHeader(h) => {
             (vec!["command", "backend", "run id"], vec![h.command.clone(), h.backend.clone(), h.run_id.clone()])
         }
+        Record::TokenStatus(t) => (
+            vec!["serial", "upn", "status", "last used", "methods", "next step"],
+            vec![
+                opt(&t.serial),
+                opt(&t.upn),
+                t.status.clone(),
+                // Graph fills lastUsedDateTime unreliably: absent on a token is "unknown".
+                t.last_used.clone().or(t.device_id.as_ref().map(|_| "unknown".into())).unwrap_or_default(),
+                t.methods
+                    .map(|m| format!("{m}/{}", t.methods_limit.unwrap_or(crate::record::OATH_METHODS_LIMIT)))
+                    .unwrap_or_default(),
+                t.next_step.clone(),
+            ],
+        ),
+        Record::RunEvent(e) => (vec!["event", "time"], vec![format!("{:?}", e.event).to_lowercase(), e.time.clone()]),
     }
 }

@@ -1,5 +1,6 @@
 //! The fuzz corpus as regression tests on stable: every file under `fuzz/corpus/<target>`
-//! goes through the same entry point `cargo fuzz` uses (`inventory::fuzzing`).
+//! goes through the same entry point `cargo fuzz` uses (`inventory::fuzzing`,
+//! `lifecycle::fuzzing`, `auth::fuzzing`).
 
 use std::path::Path;
 
@@ -25,4 +26,14 @@ fn the_csv_reader_corpus_replays_clean() {
 #[test]
 fn the_secret_decoder_corpus_replays_clean() {
     replay("secret_decoder", oathbulk::inventory::fuzzing::decode_secret);
+}
+
+#[test]
+fn the_journal_reader_corpus_replays_clean() {
+    replay("journal_reader", oathbulk::lifecycle::fuzzing::read_journal);
+}
+
+#[test]
+fn the_credential_parser_corpus_replays_clean() {
+    replay("credential_parser", oathbulk::auth::fuzzing::parse_credential);
 }

@@ -385,6 +385,7 @@ fn with_stderr_gone(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, Strin
 }
 
 #[test]
+#[cfg_attr(windows, ignore = "closes stderr with sh -c `2>&-`; Windows has no POSIX shell on every PATH")]
 fn a_closed_stderr_loses_its_lines_not_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let csv_path = dir.path().join("tokens.csv");
@@ -500,6 +501,10 @@ fn a_secret_with_a_quote_or_backslash_is_redacted_on_stdout_too() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "closes the pipe with a POSIX shell's `| head -1` (bash -c); Windows has no such shell on every PATH"
+)]
 fn a_reader_that_goes_away_ends_every_command_with_exit_0() {
     // `oathbulk … | head -1`: the shell's pipeline, its exit status that of oathbulk.
     let dir = tempfile::tempdir().unwrap();
@@ -707,6 +712,10 @@ fn a_seed_in_another_encoding_or_a_secret_named_column_is_never_printed() {
     let path = dir.path().join("tokens.csv");
     std::fs::write(&path, &text).unwrap();
     let p = path.to_str().unwrap();
+    // The search below finds what it looks for: a planted form, at the end of a text.
+    let planted = format!("x {}", encodings[n - 1][6]);
+    assert_eq!(first_occurrence(&planted, &encodings), Some((n - 1, encodings[n - 1][6].as_str())));
+    assert_eq!(first_occurrence(&planted[..planted.len() - 1], &encodings), None);
     for extra in [&[][..], &["--format", "table"][..], &["--where", "row.extra.len() == 1"][..]] {
         let mut args = vec!["list", p];
         args.extend_from_slice(extra);
@@ -718,13 +727,38 @@ fn a_seed_in_another_encoding_or_a_secret_named_column_is_never_printed() {
         if !extra.contains(&"table") {
             assert!(stdout.contains("\"extra\":{\"Notes\":\"note 999\"}"), "a benign extra column stays, alone");
         }
-        for (i, forms) in encodings.iter().enumerate() {
-            for form in forms {
-                assert!(!stdout.contains(form.as_str()), "{args:?}: row {i}'s seed printed as {form}");
-                assert!(!stderr.contains(form.as_str()), "{args:?}: row {i}'s seed on stderr");
+        // Every form of every row's seed, searched for anywhere in either stream: one pass
+        // over each (7,000 `contains` over 300 kB took most of this test's time).
+        if let Some((i, form)) = first_occurrence(&stdout, &encodings) {
+            panic!("{args:?}: row {i}'s seed printed as {form}");
+        }
+        if let Some((i, form)) = first_occurrence(&stderr, &encodings) {
+            panic!("{args:?}: row {i}'s seed on stderr as {form}");
+        }
+    }
+}
+
+/// The first of `forms` (by row) that occurs anywhere in `text`, as `str::contains` would find
+/// it: every position of `text` is looked up by its first 8 bytes (each form is longer), and
+/// only the forms starting with those bytes are compared whole.
+fn first_occurrence<'a>(text: &str, forms: &'a [Vec<String>]) -> Option<(usize, &'a str)> {
+    let mut by_prefix: std::collections::HashMap<&[u8], Vec<(usize, &str)>> = std::collections::HashMap::new();
+    for (i, row) in forms.iter().enumerate() {
+        for form in row {
+            assert!(form.len() >= 8, "{form}");
+            by_prefix.entry(&form.as_bytes()[..8]).or_default().push((i, form));
+        }
+    }
+    let bytes = text.as_bytes();
+    let mut found: Option<(usize, &str)> = None;
+    for start in 0..bytes.len().saturating_sub(7) {
+        for &(i, form) in by_prefix.get(&bytes[start..start + 8]).into_iter().flatten() {
+            if bytes[start..].starts_with(form.as_bytes()) && found.is_none_or(|(j, _)| i < j) {
+                found = Some((i, form));
             }
         }
     }
+    found
 }
 
 /// Issue 27 item 7: an undo's progress is keyed by the run-journal line it reverted, so a
@@ -1093,3 +1127,14 @@ fn a_upn_with_bidi_or_zero_width_characters_is_a_row_error() {
         }
     }
 }
+
+/// Named where the tests above that need unix cannot build, so each skip is counted and says why.
+#[cfg(not(unix))]
+#[test]
+#[ignore = "unix only: a hand-written journal made private with a mode; journals and error logs as FIFOs (mkfifo) and symlinks"]
+fn unix_only_hostile_files() {}
+
+#[cfg(not(target_os = "linux"))]
+#[test]
+#[ignore = "Linux only: the script's peak memory is read with wait4's rusage in the units Linux reports"]
+fn linux_only_script_memory_bound() {}

@@ -2,7 +2,9 @@
 //! scenario runs the real binary against the simulator once per reading (411 for a
 //! length-less write, distinct method and device ids, the documented bulk-create answer,
 //! a refused `$top`, the `value`-wrapped policy, an inventory `$expand=assignTo` refused or
-//! ignored, a code window strict or past-only) and once with all of them at once, and
+//! ignored, a code window strict or past-only, nested list items, `value` objects, bulk create
+//! by POST only, a case-sensitive serial filter, a wrong method id answered 400) and once with
+//! all of them at once, and
 //! asserts the tenant's state — which must not depend on the reading.
 
 mod common;
@@ -148,9 +150,18 @@ fn expands(reading: &str) -> bool {
 /// user costs one read of that user's methods, shared by the user's other tokens.
 #[test]
 fn one_request_per_token_in_the_common_case() {
-    for reading in ["default", "distinct-method-ids"] {
+    // A wrong method id answered 400 (`wrong-method-400`) costs what a 404 costs, and with
+    // equal ids nothing at all.
+    let distinct_400 = Readings { wrong_method_400: true, ..Readings::named("distinct-method-ids").unwrap() };
+    let cases = [
+        ("default", config("default")),
+        ("wrong-method-400", config("wrong-method-400")),
+        ("distinct-method-ids", config("distinct-method-ids")),
+        ("distinct-method-ids+wrong-method-400", SimConfig { readings: distinct_400, ..Default::default() }),
+    ];
+    for (reading, config) in cases {
         let n = 300; // 100 users, 3 tokens each
-        let t = Tenant::new(Api::Graph, &csv(n, |_| "assigned"), config(reading));
+        let t = Tenant::new(Api::Graph, &csv(n, |_| "assigned"), config);
         let r = oathbulk(&t, "activate", &[t.csv.to_str().unwrap(), "--max-rate", "2000", "--parallel", "8"]);
         assert_eq!(r.code, 0, "[{reading}] {}", r.stderr);
         let state = t.state();
@@ -161,7 +172,7 @@ fn one_request_per_token_in_the_common_case() {
         let client_requests = r.summary()["requests"].as_u64().unwrap();
         eprintln!("[{reading}] {client_requests} requests for {n} tokens: {:?}", state.counters.requests_by_route);
         assert_eq!(client_requests, state.counters.requests, "[{reading}] the summary counts what was sent");
-        if reading == "default" {
+        if !reading.starts_with("distinct") {
             assert_eq!(by("graph.list_methods"), 0, "no per-user read");
             assert_eq!(by("graph.activate"), n as u64, "one write per token");
             assert!(
@@ -182,6 +193,31 @@ fn one_request_per_token_in_the_common_case() {
             assert!(state.counters.method_not_found <= 16, "404s: {}", state.counters.method_not_found);
         }
     }
+}
+
+/// Under `wrong-method-400` an ordinary 400 (a refused code) is not read as a wrong method
+/// id: it names no id, so no user's methods are read and the row fails on its code alone.
+#[test]
+fn a_refused_code_is_not_a_wrong_method_id_under_wrong_method_400() {
+    let text = csv(6, |_| "assigned");
+    let t = Tenant::new(Api::Graph, &text, config("wrong-method-400"));
+    // The vendor file carries a wrong seed for SN00001 (the tenant holds the right one).
+    std::fs::write(&t.csv, text.replace(&seed_for(1), &seed_for(999))).unwrap();
+    let r = oathbulk(&t, "activate", &[t.csv.to_str().unwrap(), "--max-rate", "2000"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let failed = &r.activations()["SN00001"];
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed["http_status"], 400, "{failed}");
+    assert_eq!(r.activations().values().filter(|a| a["status"] == "activated").count(), 5);
+    let state = t.state();
+    let by = |route: &str| state.counters.requests_by_route.get(route).copied().unwrap_or(0);
+    assert_eq!(
+        by("graph.list_methods"),
+        0,
+        "a refused code read a user's methods: {:?}",
+        state.counters.requests_by_route
+    );
+    assert_eq!(by("graph.list_users"), 0, "a refused code resolved users: {:?}", state.counters.requests_by_route);
 }
 
 /// `import --assign --activate` of a seed file most of which the tenant lacks.
@@ -482,5 +518,65 @@ fn a_small_run_finds_serials_in_another_case_under_either_filter_reading() {
         let state = t.state();
         assert_clean(&state, reading);
         assert!(state.devices.iter().all(|d| d.status == "activated" && d.activations == 1), "[{reading}]");
+    }
+}
+
+/// Every request says `Accept: application/json`; every write `Content-Type: application/json`
+/// (the bodyless `deactivate` too), as the simulator's `--record` saw them.
+#[test]
+fn every_request_accepts_json_and_every_write_says_its_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("requests.jsonl");
+    let config = SimConfig { record: Some(record.clone()), ..config("distinct-method-ids") };
+    let t = Tenant::new(Api::Graph, &csv(6, |i| if i < 3 { "assigned" } else { "available" }), config);
+    let csv_path = t.csv.to_str().unwrap();
+    for sub in ["activate", "deactivate", "unassign"] {
+        let r = oathbulk(&t, sub, &[csv_path]);
+        assert_eq!(r.code, 0, "{sub}: {}", r.stderr);
+    }
+    let text = std::fs::read_to_string(&record).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let writes = lines.iter().filter(|l| l["method"] != "GET").count();
+    assert!(writes >= 12, "6 activations, 6 deactivations, 6 unassigns: {writes} writes");
+    for l in &lines {
+        assert_eq!(l["accept"], "application/json", "{l}");
+        if l["method"] != "GET" && l["method"] != "DELETE" {
+            assert_eq!(l["content_type"], "application/json", "{l}");
+        }
+    }
+    assert!(!text.contains(&t.token), "the record holds the bearer token");
+}
+
+/// `tenant` lists the inventory as the tenant holds it under every reading (nested items,
+/// `value` objects, a refused `$top` or `$expand`…): each device once, serial and status as
+/// the tenant's, holders by UPN where the device is held.
+#[test]
+fn tenant_lists_the_inventory_under_every_reading() {
+    for reading in Readings::NAMES {
+        let t = Tenant::new(Api::Graph, &csv(40, mixed), config(reading));
+        // `tenant` takes no pacing flags (which `Tenant::subcommand` adds).
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_oathbulk"))
+            .current_dir(t.path(""))
+            .env("OATHBULK_TOKEN", &t.token)
+            .env_remove("OATHBULK_CLIENT_SECRET")
+            .args(["tenant", "--format", "json"])
+            .args(t.backend_args())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let r = Run::from(out);
+        t.assert_secret_free(&r);
+        assert_eq!(r.code, 0, "[{reading}] {}", r.stderr);
+        let listed = of_type(&r, "tenant_token");
+        let state = t.state();
+        assert_eq!(listed.len(), state.devices.len(), "[{reading}] one record per device");
+        for d in &state.devices {
+            let rec = listed
+                .iter()
+                .find(|x| x["serial"] == d.serial_number.as_str())
+                .unwrap_or_else(|| panic!("[{reading}] {} not listed", d.serial_number));
+            assert_eq!(rec["status"], d.status.as_str(), "[{reading}] {rec}");
+            assert_eq!(rec["id"], d.id.as_str(), "[{reading}] {rec}");
+        }
     }
 }

@@ -1212,7 +1212,10 @@ async fn readings_answer_as_the_docs_allow() {
     assert!(ids.contains(&device.as_str()), "{body}");
     let activate = |id: &str| format!("{}/{id}/activate", methods_url(&sim, user));
     let code = json!({"verificationCode": code(1, now()).code.as_str()});
-    assert_eq!(post(&c, &activate(&device), code.clone()).await.0, 404, "a device id is no method id");
+    // `all` includes `wrong-method-400`: the refusal is a 400 naming the id sent.
+    let (status, refused) = post(&c, &activate(&device), code.clone()).await;
+    assert_eq!(status, 400, "a device id is no method id: {refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains(&device), "{refused}");
     let method_of_sn1 =
         body["value"].as_array().unwrap().iter().find(|m| m["device"]["id"] == device.as_str()).unwrap()["id"]
             .as_str()
@@ -1314,4 +1317,165 @@ async fn a_concurrency_limit_refuses_what_is_in_flight_beyond_it_and_nothing_lat
     // Once they are answered, the places are free again.
     let later = writes_at_once(&sim, 2).await;
     assert!(later.iter().all(|(s, _)| *s == 400), "{later:?}");
+}
+
+/// Issue 25, item 8: refuse what the beta CSDL refuses. `hardwareOathTokenHashFunction`'s
+/// members are `hmacsha1` and `hmacsha256`, spelled so; `manufacturer`, `model`,
+/// `serialNumber` and `timeIntervalInSeconds` are non-nullable; `hardwareOathTokenStatus`
+/// members are case-sensitive in a filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_what_the_csdl_refuses() {
+    let sim = start(SimConfig::default(), &csv(1, |_| "alice@contoso.com".into(), |_| "activated")).await;
+    let c = client();
+    let new = |serial: &str| {
+        json!({"serialNumber": serial, "secretKey": secret_b32(40), "manufacturer": "Acme", "model": "X",
+               "timeIntervalInSeconds": 30, "hashFunction": "hmacsha256"})
+    };
+    for (i, hash) in ["sha1", "HMACSHA256", "SHA-256", "hmac-sha1", "unknownFutureValue"].into_iter().enumerate() {
+        let mut body = new(&format!("H{i}"));
+        body["hashFunction"] = json!(hash);
+        let (status, body) = post(&c, &devices_url(&sim), body).await;
+        assert_eq!(status, 400, "hashFunction {hash}: {body}");
+    }
+    for (i, missing) in ["manufacturer", "model", "timeIntervalInSeconds", "serialNumber"].into_iter().enumerate() {
+        let mut body = new(&format!("M{i}"));
+        body.as_object_mut().unwrap().remove(missing);
+        let (status, body) = post(&c, &devices_url(&sim), body).await;
+        assert_eq!(status, 400, "without {missing}: {body}");
+    }
+    let (status, body) = post(&c, &devices_url(&sim), new("OK1")).await;
+    assert_eq!(status, 201, "the CSDL's own spelling is taken: {body}");
+    assert_eq!(body["hashFunction"], "hmacsha256");
+    assert_eq!(sim.state().counters.creates, 1);
+
+    let (status, body) = get(&c, &format!("{}?$filter=status eq 'ACTIVATED'", devices_url(&sim))).await;
+    assert_eq!(status, 400, "enum members are case-sensitive: {body}");
+    let (status, body) = get(&c, &format!("{}?$filter=status eq 'activated'", devices_url(&sim))).await;
+    assert_eq!((status, body["value"].as_array().map(Vec::len)), (StatusCode::OK, Some(1)), "{body}");
+}
+
+/// A JSON write must say `Content-Type: application/json`; a bodyless one need not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_write_without_its_content_type_is_refused() {
+    let sim = start(SimConfig::default(), &csv(1, |_| "alice@contoso.com".into(), |_| "activated")).await;
+    let c = client();
+    let body = json!({"serialNumber": "CT1", "secretKey": secret_b32(41), "manufacturer": "Acme", "model": "X",
+                      "timeIntervalInSeconds": 30});
+    for content_type in [None, Some("text/plain")] {
+        let mut req = c.post(devices_url(&sim)).bearer_auth(TOKEN).body(body.to_string());
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 415, "Content-Type {content_type:?}");
+    }
+    let r = c
+        .post(devices_url(&sim))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // deactivate: no body, so no type to state.
+    let id = device_by_serial(&c, &sim, "SN0000").await["id"].as_str().unwrap().to_string();
+    let r = c
+        .post(format!("{}/{id}/deactivate", methods_url(&sim, "alice@contoso.com")))
+        .bearer_auth(TOKEN)
+        .header("content-length", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+}
+
+/// What Graph documents is accepted: a chunked body (its 411 text names it), PATCH of one
+/// device, `userPrincipalName eq '…'`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepts_what_graph_documents() {
+    let sim = start(SimConfig::default(), &csv(2, |i| format!("user{i}@contoso.com"), |_| "available")).await;
+    let c = client();
+    let body = json!({"serialNumber": "CH1", "secretKey": secret_b32(42), "manufacturer": "Acme", "model": "X",
+                      "timeIntervalInSeconds": 30})
+    .to_string();
+    // Two chunks, no Content-Length, written by hand (reqwest would add a length).
+    let addr = sim.local_addr();
+    let head = format!(
+        "POST /graph/beta/directory/authenticationMethodDevices/hardwareOathDevices HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n"
+    );
+    let (a, b) = body.split_at(10);
+    let request = format!("{head}{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n", a.len(), b.len());
+    let answer = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "a chunked write says where its body ends: no 411: {answer}");
+    assert_eq!(sim.state().counters.length_required, 0);
+
+    let id = device_by_serial(&c, &sim, "SN0001").await["id"].as_str().unwrap().to_string();
+    let one = format!("{}/{id}", devices_url(&sim));
+    let (status, _) = send(&c, reqwest::Method::PATCH, &one, Some(json!({"displayName": "Desk 7"}))).await;
+    assert_eq!(status, 204);
+    assert_eq!(get(&c, &one).await.1["displayName"], "Desk 7");
+    let (status, _) = send(&c, reqwest::Method::PATCH, &one, Some(json!({"serialNumber": "OTHER"}))).await;
+    assert_eq!(status, 400, "the service sets the serial, not a PATCH");
+    assert_eq!(get(&c, &one).await.1["serialNumber"], "SN0001");
+
+    let (status, body) =
+        get(&c, &format!("{}/users?$filter=userPrincipalName eq 'user1@contoso.com'", sim.graph_url())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["value"][0]["userPrincipalName"], "user1@contoso.com");
+    assert_eq!(body["value"].as_array().unwrap().len(), 1);
+}
+
+/// The reading `wrong-method-400`: a method id that names none of the user's methods is a
+/// 400 whose message names the id (404 otherwise).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_method_id_is_a_400_naming_it_under_wrong_method_400() {
+    for (reading, want) in [("default", 404), ("wrong-method-400", 400)] {
+        let config = SimConfig { readings: Readings::named(reading).unwrap(), ..Default::default() };
+        let sim = start(config, &csv(1, |_| "alice@contoso.com".into(), |_| "assigned")).await;
+        let c = client();
+        let url = format!("{}/no-such-method/activate", methods_url(&sim, "alice@contoso.com"));
+        let (status, body) = post(&c, &url, json!({"verificationCode": code(0, now()).code.as_str()})).await;
+        assert_eq!(status.as_u16(), want, "[{reading}] {body}");
+        if want == 400 {
+            assert!(body["error"]["message"].as_str().unwrap().contains("no-such-method"), "{body}");
+        }
+        assert_eq!(sim.state().counters.method_not_found, 1, "[{reading}]");
+    }
+}
+
+/// `--record`: one line per Graph request, never the bearer token nor a secret key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_record_holds_requests_without_credentials_or_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("requests.jsonl");
+    let config = SimConfig { record: Some(record.clone()), ..Default::default() };
+    let sim = start(config, &csv(1, |_| "alice@contoso.com".into(), |_| "available")).await;
+    let c = client();
+    let body = json!({"serialNumber": "R1", "secretKey": secret_b32(43), "manufacturer": "Acme", "model": "X",
+                      "timeIntervalInSeconds": 30});
+    assert_eq!(post(&c, &devices_url(&sim), body).await.0, 201);
+    assert_eq!(get(&c, &devices_url(&sim)).await.0, 200);
+    let text = std::fs::read_to_string(&record).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["method"], "POST");
+    assert_eq!(lines[0]["path"], "/directory/authenticationMethodDevices/hardwareOathDevices");
+    assert_eq!(lines[0]["content_type"], "application/json");
+    assert_eq!(lines[0]["body"]["serialNumber"], "R1");
+    assert_eq!(lines[0]["body"]["secretKey"], "<redacted>");
+    assert!(lines[1]["body"].is_null());
+    assert!(!text.contains(TOKEN), "the bearer token was recorded");
+    assert!(!text.contains(&secret_b32(43)), "a secret was recorded");
 }

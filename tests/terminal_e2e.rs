@@ -86,6 +86,10 @@ fn json_lines(stdout: &[u8]) -> Vec<Value> {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs util-linux `script -qec` for a pseudo-terminal (BSD script on macOS takes other flags; Windows has none)"
+)]
 fn the_readme_command_in_a_terminal_shows_a_table_and_ends_with_the_closing_line() {
     let (raw, code) = in_terminal(&readme_command(), "");
     assert_eq!(code, 0, "{raw}");
@@ -150,6 +154,10 @@ fn piped_stdout_is_byte_for_byte_what_format_json_prints() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs util-linux `script -qec` for a pseudo-terminal (BSD script on macOS takes other flags; Windows has none)"
+)]
 fn stdout_into_a_file_is_json_and_the_terminal_still_gets_the_closing_line() {
     let dir = tempfile::tempdir().unwrap();
     let file: PathBuf = dir.path().join("out.jsonl");
@@ -164,6 +172,10 @@ fn stdout_into_a_file_is_json_and_the_terminal_still_gets_the_closing_line() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs util-linux `script -qec` for a pseudo-terminal (BSD script on macOS takes other flags; Windows has none)"
+)]
 fn forced_json_in_a_terminal_still_ends_with_the_closing_line() {
     let mut args = readme_command();
     args.extend(["--format", "json"]);
@@ -176,6 +188,10 @@ fn forced_json_in_a_terminal_still_ends_with_the_closing_line() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs util-linux `script -qec` for a pseudo-terminal (BSD script on macOS takes other flags; Windows has none)"
+)]
 fn progress_json_keeps_every_line_a_record_even_in_a_terminal() {
     let mut args = readme_command();
     args.extend(["--format", "json", "--progress", "json"]);
@@ -211,6 +227,10 @@ fn tenant_in_terminal(cmd: &Command) -> (String, i32) {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs util-linux `script -qec` for a pseudo-terminal (BSD script on macOS takes other flags; Windows has none)"
+)]
 fn failed_rows_in_a_terminal_end_with_the_next_step() {
     let t = Tenant::new(Api::Graph, &csv(12, |i| if i == 3 { "conflict" } else { "available" }), SimConfig::default());
     let (journal, log) = (t.path("run.jsonl"), t.path("errors.log"));
@@ -229,6 +249,10 @@ fn failed_rows_in_a_terminal_end_with_the_next_step() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs util-linux `script -qec` for a pseudo-terminal (BSD script on macOS takes other flags; Windows has none)"
+)]
 fn the_bar_shows_a_rounded_rate_and_says_when_the_tenant_asked_to_wait() {
     // Two writes a second, a burst of one: a run at up to 500/s meets 429s with Retry-After.
     let config = SimConfig { rate_limit: Some(2.0), rate_burst: Some(1.0), ..SimConfig::default() };
@@ -277,6 +301,10 @@ fn the_powershell_module_asks_for_json_of_every_command_that_has_a_format() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs util-linux `script -qec` for a pseudo-terminal (BSD script on macOS takes other flags; Windows has none)"
+)]
 fn a_run_stopped_by_the_tenant_ends_with_the_closing_line_not_the_bar() {
     let config = SimConfig { forbidden: true, ..SimConfig::default() };
     let t = Tenant::new(Api::Graph, &csv(6, |_| "available"), config);

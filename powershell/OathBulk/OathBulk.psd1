@@ -38,6 +38,7 @@
         'Private/CommandTable.psd1'
         'Private/OathBulk.Native.cs'
         'en-US/about_OathBulk.help.txt'
+        'en-US/OathBulk-help.xml'
     )
     PrivateData          = @{
         PSData = @{

@@ -1,5 +1,15 @@
 #Requires -Version 7.4
 # OathBulk: PowerShell front end for the oathbulk binary.
+
+# Under WDAC/AppLocker an untrusted module runs in Constrained Language Mode, where the compiled
+# reader's methods cannot be called: one clear error now, with the fix, instead of a cascade of
+# "method invocation is supported only on core types" from the first cmdlet (docs/powershell.md,
+# "Locked-down machines"). A plain string: CLM refuses [Exception]::new here too.
+if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
+    throw ("OathBulk cannot run in $($ExecutionContext.SessionState.LanguageMode) mode: its cmdlets call the compiled OathBulk.dll. " +
+        'Fix: use the Authenticode-signed release package (or sign every file of the module) and allow its publisher ' +
+        'in the WDAC/AppLocker policy, so the module runs in FullLanguage mode.')
+}
 Set-StrictMode -Version 3.0
 
 $script:CommandTable = Import-PowerShellDataFile -LiteralPath (Join-Path $PSScriptRoot 'Private/CommandTable.psd1')
@@ -56,6 +66,5 @@ $MyInvocation.MyCommand.ScriptBlock.Module.OnRemove = {
     }
 }
 
-# Every public function is one file of Public/ (named after it): the manifest's
-# FunctionsToExport is the list that counts (a Pester test keeps the two equal).
-Export-ModuleMember -Function @((Get-ChildItem -LiteralPath (Join-Path $PSScriptRoot 'Public') -Filter '*.ps1').BaseName)
+# What is exported is the manifest's FunctionsToExport and AliasesToExport, the one list (no
+# Export-ModuleMember here: a second list, computed from file names, could disagree with it).

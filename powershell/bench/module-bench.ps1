@@ -18,23 +18,11 @@ param(
     [int]$Repeat = 3
 )
 $ErrorActionPreference = 'Stop'
-$repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
-if (-not $Binary) { $Binary = Join-Path $repo 'target/release/oathbulk' }
-$manifest = Join-Path $repo 'powershell/OathBulk/OathBulk.psd1'
-$pwsh = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
-$null = New-Item -ItemType Directory -Force -Path $WorkDir
+. (Join-Path $PSScriptRoot 'BenchSetup.ps1')
 
 foreach ($n in $Rows) {
     $csv = Join-Path $WorkDir "bench-$n.csv"
-    if (-not (Test-Path $csv)) {
-        $w = [System.IO.StreamWriter]::new($csv, $false, [System.Text.UTF8Encoding]::new($false), 1MB)
-        try {
-            $w.Write("upn,serial number,secret key,time interval,manufacturer,model,Dept`n")
-            for ($i = 0; $i -lt $n; $i++) {
-                $w.Write("user$($i % 50000)@contoso.com,$(10000000 + $i),JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Token2,C202,IT`n")
-            }
-        } finally { $w.Dispose() }
-    }
+    if (-not (Test-Path $csv)) { $null = New-BigCsv $csv $n -ExtraColumn Dept }
     $script = @"
 `$env:OATHBULK_PATH = '$Binary'
 Import-Module '$manifest'

@@ -4,6 +4,11 @@ BeforeAll {
     $script:Seed = New-SimCsv $TestDrive
     # TEST ONLY: the binary's plaintext stand-in for the OS credential store, so that what
     # Connect-OathBulk keeps is seen by the next process (and never touches a real keychain).
+    # Only a debug build honours it (a release binary ignores it: docs/security.md), so these
+    # tests drive target/debug/oathbulk, which the Rust tests build (`cargo build` makes it).
+    $script:DebugBinary = Join-Path $RepoRoot ("target/debug/oathbulk" + $(if ($IsWindows) { '.exe' } else { '' }))
+    if (-not (Test-Path -LiteralPath $DebugBinary)) { throw "Build the debug binary first: cargo build ($DebugBinary missing)" }
+    $env:OATHBULK_PATH = $DebugBinary
     $script:Store = Join-Path $TestDrive 'test-store.json'
     $env:OATHBULK_TEST_ONLY_PLAINTEXT_STORE = $Store
     $script:Token = ConvertTo-SecureString 'connect-test-token-92c4' -AsPlainText -Force
@@ -12,6 +17,7 @@ BeforeAll {
 
 AfterAll {
     Remove-Item Env:OATHBULK_TEST_ONLY_PLAINTEXT_STORE -ErrorAction Ignore
+    $env:OATHBULK_PATH = $ReleaseBinary
 }
 
 Describe 'Connect-OathBulk / Disconnect-OathBulk' {

@@ -167,7 +167,12 @@ Describe 'Enable-OathBulkToken for one token (-Serial, -Code, -Upn)' {
         # The code the token shows now, with enough of its step left to arrive in time.
         $otp = Get-OathBulkCode $OneSeed -Where 'row.line == 5'
         if ($otp.ValidFor -lt 5) { Start-Sleep -Seconds ($otp.ValidFor + 1); $otp = Get-OathBulkCode $OneSeed -Where 'row.line == 5' }
-        $r = Enable-OathBulkToken -Serial 2000004 -Code $otp.Code -Upn 'dave@fabrikam.com' -GraphUrl $OneSim.GraphUrl -AccessToken $Token -Force
+        $r = Enable-OathBulkToken -Serial 2000004 -Code $otp.Code -Upn 'dave@fabrikam.com' -GraphUrl $OneSim.GraphUrl -AccessToken $Token -Force -Verbose 4>&1
+        # The code goes on the binary's stdin, never its argv (visible to every user).
+        $shown = ($r | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | Out-String)
+        $shown | Should -Match '--code-stdin'
+        $shown | Should -Not -Match "--code '?$($otp.Code)"
+        $r = $r | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
         $r.Status | Should -Be 'activated'
         Get-State $OneSim | Should -Contain '2000004=activated'
     }

@@ -1,5 +1,6 @@
-# Every example of the cmdlets' help (docs/powershell.md is generated from it) runs as written
-# against a simulated tenant: in a child `pwsh -NonInteractive` (a prompt fails instead of
+# Every example of the cmdlets' help (powershell/docs/cmdlets/*.md, rendered to the MAML help
+# Get-Help reads and to docs/powershell.md) runs as written against a simulated tenant: in a
+# child `pwsh -NonInteractive` (a prompt fails instead of
 # hanging), strict mode 1.0 on (an undefined variable such as an example's `$t` is an error), in a
 # folder holding the files the examples name. Examples that sign in to the real Microsoft
 # Entra ID (a device code, a client secret, a certificate) or ask (Read-Host, Get-Credential,

@@ -248,8 +248,9 @@ Describe 'Error records, exit codes and the binary' {
         $out[0] | Should -Be 'OathBulk.BinaryNotFound,Import-OathBulkToken'
         $out[1] | Should -Be 'ObjectNotFound'
         $out[2] | Should -Be 'oathbulk'
-        $out[3] | Should -Match ([regex]::Escape("bin/$(if ($IsMacOS) { 'osx' } elseif ($IsWindows) { 'win' } else { 'linux' })-"))
-        $out[3] | Should -Match 'target/release/oathbulk'
+        # Either separator: Windows's full paths use backslashes.
+        $out[3] | Should -Match ("bin[/\\]$(if ($IsMacOS) { 'osx' } elseif ($IsWindows) { 'win' } else { 'linux' })-")
+        $out[3] | Should -Match 'target[/\\]release[/\\]oathbulk'
         $out[3] | Should -Match 'PATH'
     }
 
@@ -263,13 +264,20 @@ Describe 'Error records, exit codes and the binary' {
         Copy-Item -LiteralPath $ReleaseBinary -Destination $bin
         $pwsh = Join-Path $PSHOME 'pwsh'
         $out = & $pwsh -NoProfile -NonInteractive -Command "`$env:OATHBULK_PATH = '$ReleaseBinary'; Import-Module '$mod/OathBulk.psd1'; & (Get-Module OathBulk) { (Find-OathBulkBinary).Path }"
-        $out | Should -Be (Join-Path $bin 'oathbulk')
+        $exe = if ($IsWindows) { 'oathbulk.exe' } else { 'oathbulk' }
+        [System.IO.Path]::GetFullPath($out) | Should -Be ([System.IO.Path]::GetFullPath((Join-Path $bin $exe)))
     }
 
     It 'a binary of another version is a clear error at import' {
-        $fake = Join-Path $TestDrive 'fake-oathbulk'
-        "#!/bin/sh`necho 'oathbulk 9.9.9'" | Set-Content -LiteralPath $fake
-        chmod +x $fake
+        # A script that answers --version: a .cmd on Windows (no #! there), sh elsewhere.
+        if ($IsWindows) {
+            $fake = Join-Path $TestDrive 'fake-oathbulk.cmd'
+            '@echo oathbulk 9.9.9' | Set-Content -LiteralPath $fake
+        } else {
+            $fake = Join-Path $TestDrive 'fake-oathbulk'
+            "#!/bin/sh`necho 'oathbulk 9.9.9'" | Set-Content -LiteralPath $fake
+            chmod +x $fake
+        }
         $pwsh = Join-Path $PSHOME 'pwsh'
         $out = & $pwsh -NoProfile -NonInteractive -Command "`$env:OATHBULK_PATH = '$fake'; try { Import-Module '$ModuleManifest' -ErrorAction Stop; 'imported' } catch { `$_.Exception.Message }"
         ($out -join ' ') | Should -Match 'version 9\.9\.9, but the OathBulk module is \d+\.\d+\.\d+'
@@ -340,10 +348,7 @@ Describe 'Completion, validation and housekeeping' {
 
 Describe 'Ctrl+C in a non-interactive host' {
     It 'gives at most one error for the rows an interrupt left, not one each' -Skip:($IsWindows -or -not (Get-Command setsid -ErrorAction Ignore)) {
-        $seed = Join-Path $TestDrive 'ctrlc.csv'
-        $lines = @('upn,serial number,secret key,time interval,manufacturer,model,sim_state')
-        for ($i = 1; $i -le 300; $i++) { $lines += "user$i@contoso.com,$(6000000 + $i),JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Token2,C202,assigned" }
-        $lines | Set-Content -LiteralPath $seed -Encoding utf8NoBOM
+        $seed = New-AssignedCsv (Join-Path $TestDrive 'ctrlc.csv') 300 6000000
         # The simulator runs here, outside the interrupted process group.
         $sim = Start-OathBulkSimulator $seed -AccessToken $Token -LatencyMs 50
         try {
@@ -410,10 +415,7 @@ Describe 'Objects that export cleanly' {
 
 Describe 'An interrupted binary' {
     It 'reports the rows it did not attempt as one error with the count and the -Resume hint' -Skip:$IsWindows {
-        $seed = Join-Path $TestDrive 'interrupt.csv'
-        $lines = @('upn,serial number,secret key,time interval,manufacturer,model,sim_state')
-        for ($i = 1; $i -le 200; $i++) { $lines += "user$i@contoso.com,$(7000000 + $i),JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Token2,C202,assigned" }
-        $lines | Set-Content -LiteralPath $seed -Encoding utf8NoBOM
+        $seed = New-AssignedCsv (Join-Path $TestDrive 'interrupt.csv') 200 7000000
         $sim = Start-OathBulkSimulator $seed -AccessToken $Token -LatencyMs 50
         $journal = Join-Path $TestDrive 'interrupt.jsonl'
         # Ctrl+C reaching the binary alone: SIGINT once it has journaled a few rows.

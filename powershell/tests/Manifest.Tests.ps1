@@ -30,6 +30,15 @@ Describe 'OathBulk module manifest' {
         @(Get-Command -Module OathBulk -CommandType Alias).Count | Should -Be 0
     }
 
+    It 'has one export list: the manifest''s (the .psm1 calls no Export-ModuleMember)' {
+        $psm1 = Join-Path (Split-Path $ModuleManifest) 'OathBulk.psm1'
+        $ast = [System.Management.Automation.Language.Parser]::ParseFile($psm1, [ref]$null, [ref]$null)
+        $calls = $ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.CommandAst] -and $n.GetCommandName() -eq 'Export-ModuleMember' }, $true)
+        @($calls) | Should -BeNullOrEmpty
+        # Private helpers stay private though the .psm1 exports nothing itself.
+        Get-Command -Module OathBulk -Name Invoke-OathBulkNative -ErrorAction Ignore | Should -BeNullOrEmpty
+    }
+
     It 'has help with examples for every exported command' -ForEach @(
         (Import-PowerShellDataFile (Join-Path $PSScriptRoot '../OathBulk/OathBulk.psd1')).FunctionsToExport | ForEach-Object { @{ Name = $_ } }
     ) {

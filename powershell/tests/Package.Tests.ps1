@@ -19,11 +19,13 @@ BeforeAll {
         $script:Dist = Join-Path $TestDrive 'dist'
         $env:DIST_DIR = $Dist
         $env:OATHBULK_BIN = $ReleaseBinary
+        # This pwsh compiles OathBulk.dll when there is no dotnet SDK.
+        $env:PWSH = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
         try {
             $log = & bash (Join-Path $RepoRoot 'packaging/dist.sh') 2>&1
             if ($LASTEXITCODE -ne 0) { throw "packaging/dist.sh failed: $($log -join "`n")" }
         } finally {
-            Remove-Item Env:DIST_DIR, Env:OATHBULK_BIN -ErrorAction Ignore
+            Remove-Item Env:DIST_DIR, Env:OATHBULK_BIN, Env:PWSH -ErrorAction Ignore
         }
     }
 
@@ -33,6 +35,33 @@ BeforeAll {
     New-Item -ItemType Directory -Path $Modules | Out-Null
     Copy-Item -Recurse -LiteralPath (Join-Path $Dist 'OathBulk') -Destination (Join-Path $Modules 'OathBulk')
     $script:Root = Join-Path $Modules "OathBulk/$Version"
+    $script:Work = Join-Path $Home2 'work'
+    New-Item -ItemType Directory -Path $Work | Out-Null
+
+    # Runs $Script with pwsh itself in the installed user's setting: a PSModulePath of the
+    # package's folder and pwsh's own modules, no OATHBULK_* variable, a PATH without any
+    # oathbulk executable (cargo's bin, the repository's target). Returns ExitCode, Out, Err.
+    function script:Invoke-InstalledPwsh([string]$Script, [string[]]$Arguments = @()) {
+        $file = Join-Path $Work "run-$([guid]::NewGuid().ToString('n')).ps1"
+        $Script | Set-Content -LiteralPath $file -Encoding utf8NoBOM
+        # The apphost in $PSHOME: this process may be `dotnet pwsh.dll`.
+        $psi = [System.Diagnostics.ProcessStartInfo]::new((Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })))
+        foreach ($a in @('-NoLogo', '-NoProfile', '-NonInteractive', '-File', $file) + $Arguments) { $psi.ArgumentList.Add($a) }
+        $psi.WorkingDirectory = $Work
+        $psi.RedirectStandardOutput = $true
+        $psi.RedirectStandardError = $true
+        foreach ($name in 'OATHBULK_PATH', 'OATHBULK_TOKEN', 'OATHBULK_CLIENT_SECRET', 'OATHBULK_TEST_ONLY_PLAINTEXT_STORE') {
+            $null = $psi.Environment.Remove($name)
+        }
+        $psi.Environment['PSModulePath'] = @($Modules, (Join-Path $PSHOME 'Modules')) -join [System.IO.Path]::PathSeparator
+        $psi.Environment['PATH'] = ($env:PATH -split [System.IO.Path]::PathSeparator |
+                Where-Object { $_ -and -not (Test-Path -LiteralPath (Join-Path $_ $Exe)) }) -join [System.IO.Path]::PathSeparator
+        $p = [System.Diagnostics.Process]::Start($psi)
+        $errTask = $p.StandardError.ReadToEndAsync()
+        $out = $p.StandardOutput.ReadToEnd()
+        $p.WaitForExit(120000) | Should -BeTrue
+        [pscustomobject]@{ ExitCode = $p.ExitCode; Out = $out; Err = $errTask.Result }
+    }
 }
 
 AfterAll {
@@ -57,6 +86,13 @@ Describe 'the packaged module' {
         Get-Content (Join-Path $Root 'completions/oathbulk.ps1') -Raw | Should -Match 'Register-ArgumentCompleter'
     }
 
+    It 'ships the about topic of the source tree, as it is there (one about topic)' {
+        $tree = Join-Path $RepoRoot 'powershell/OathBulk/en-US/about_OathBulk.help.txt'
+        (Get-FileHash -LiteralPath (Join-Path $Root 'en-US/about_OathBulk.help.txt')).Hash | Should -Be (Get-FileHash -LiteralPath $tree).Hash
+        # No second copy for packaging to ship instead.
+        @(git -C $RepoRoot ls-files '*about_OathBulk*') | Should -Be @('powershell/OathBulk/en-US/about_OathBulk.help.txt')
+    }
+
     It 'ships a zip of the same folder and SHA256SUMS that match' {
         $zip = Join-Path $Dist "OathBulk-$Version.zip"
         $zip | Should -Exist
@@ -78,50 +114,73 @@ Describe 'the packaged module' {
         } finally { $archive.Dispose() }
     }
 
-    It 'imports in a clean pwsh and runs the main job against -Simulate with its own binary' {
-        $work = Join-Path $Home2 'work'
-        New-Item -ItemType Directory -Path $work | Out-Null
-        $csv = New-SimCsv $work
-        $script = Join-Path $work 'run.ps1'
-        @'
+    It 'is left as it is, with a warning that says so, by packaging/sign.ps1 without a certificate' {
+        $before = Get-ChildItem -LiteralPath $Root -Recurse -File | Get-FileHash | ForEach-Object Hash
+        $saved = $env:OATHBULK_SIGNING_CERT
+        $env:OATHBULK_SIGNING_CERT = ''
+        try { $out = & (Join-Path $RepoRoot 'packaging/sign.ps1') -Path $Dist } finally { $env:OATHBULK_SIGNING_CERT = $saved }
+        $out | Should -Match '^::warning title=Package not signed::NOT SIGNED: no OATHBULK_SIGNING_CERT secret'
+        $out | Should -Match 'the \d+ signable files'
+        Get-ChildItem -LiteralPath $Root -Recurse -File | Get-FileHash | ForEach-Object Hash | Should -Be $before
+    }
+
+    It 'carries OathBulk.dll, loaded by its manifest, and no C# source to compile' {
+        Join-Path $Root 'OathBulk.dll' | Should -Exist
+        @(Get-ChildItem -LiteralPath $Root -Recurse -Filter '*.cs') | Should -BeNullOrEmpty
+        $data = Import-PowerShellDataFile (Join-Path $Root 'OathBulk.psd1')
+        $data.RequiredAssemblies | Should -Be @('OathBulk.dll')
+        $data.FileList | Should -Contain 'OathBulk.dll'
+    }
+
+    It 'imports in a clean pwsh with no compiler (Add-Type refuses) and runs the main job against -Simulate with its own binary' {
+        $csv = New-SimCsv $Work
+        $r = Invoke-InstalledPwsh -Arguments $csv -Script @'
 $ErrorActionPreference = 'Stop'
+# No compiler, as on a locked-down machine: any Add-Type the module ran would throw.
+function global:Add-Type { throw 'Add-Type is unavailable on this machine' }
 Import-Module OathBulk
 $m = Get-Module OathBulk
 $r = Enable-OathBulkToken -Path $args[0] -Simulate -Force -ErrorAction SilentlyContinue
 [pscustomobject]@{
     ModuleBase = $m.ModuleBase
     Version    = $m.Version.ToString()
+    Assembly   = [OathBulk.Native.NativeSession].Assembly.Location
     Binary     = (& $m { Find-OathBulkBinary }).Path
     Activated  = @($r | Where-Object Status -eq 'activated' | ForEach-Object Serial | Sort-Object)
     Rows       = @($r).Count
 } | ConvertTo-Json -Compress
-'@ | Set-Content -LiteralPath $script -Encoding utf8NoBOM
-
-        # pwsh itself (the apphost in $PSHOME: this process may be `dotnet pwsh.dll`).
-        $psi = [System.Diagnostics.ProcessStartInfo]::new((Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })))
-        foreach ($a in '-NoLogo', '-NoProfile', '-NonInteractive', '-File', $script, $csv) { $psi.ArgumentList.Add($a) }
-        $psi.WorkingDirectory = $work
-        $psi.RedirectStandardOutput = $true
-        $psi.RedirectStandardError = $true
-        foreach ($name in 'OATHBULK_PATH', 'OATHBULK_TOKEN', 'OATHBULK_CLIENT_SECRET', 'OATHBULK_TEST_ONLY_PLAINTEXT_STORE') {
-            $null = $psi.Environment.Remove($name)
-        }
-        $psi.Environment['PSModulePath'] = @($Modules, (Join-Path $PSHOME 'Modules')) -join [System.IO.Path]::PathSeparator
-        # PATH without any folder that holds an oathbulk executable (cargo's bin, the repo's target).
-        $psi.Environment['PATH'] = ($env:PATH -split [System.IO.Path]::PathSeparator |
-                Where-Object { $_ -and -not (Test-Path -LiteralPath (Join-Path $_ $Exe)) }) -join [System.IO.Path]::PathSeparator
-        $p = [System.Diagnostics.Process]::Start($psi)
-        $errTask = $p.StandardError.ReadToEndAsync()
-        $out = $p.StandardOutput.ReadToEnd()
-        $p.WaitForExit(120000) | Should -BeTrue
-        $err = $errTask.Result
-        $p.ExitCode | Should -Be 0 -Because $err
-        $o = $out | ConvertFrom-Json
+'@
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $o = $r.Out | ConvertFrom-Json
 
         $o.ModuleBase | Should -Be $Root
         $o.Version | Should -Be $Version
+        $o.Assembly | Should -Be (Join-Path $Root 'OathBulk.dll') -Because 'the reader must be the packaged assembly, not one compiled at import'
         $o.Binary | Should -BeLike "$Root*" -Because 'the module must run the binary it carries'
         $o.Rows | Should -Be 5
         $o.Activated | Should -Be @('2000001', '2000002', '2000004')
+    }
+
+    It 'in Constrained Language Mode fails at import with one error that names the fix, and loads nothing' {
+        $r = Invoke-InstalledPwsh -Script @'
+$ExecutionContext.SessionState.LanguageMode = 'ConstrainedLanguage'
+$imported = $false
+try { Import-Module OathBulk -ErrorAction Stop -ErrorVariable failed; $imported = $true } catch { }
+@{
+    Mode     = "$($ExecutionContext.SessionState.LanguageMode)"
+    Imported = $imported
+    Loaded   = [bool](Get-Module OathBulk)
+    Errors   = @($failed | ForEach-Object { "$_" })
+} | ConvertTo-Json -Compress
+'@
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $o = $r.Out | ConvertFrom-Json
+        $o.Mode | Should -Be 'ConstrainedLanguage'
+        $o.Imported | Should -BeFalse
+        $o.Loaded | Should -BeFalse
+        @($o.Errors).Count | Should -Be 1 -Because ($o.Errors -join "`n")
+        $o.Errors[0] | Should -Match 'ConstrainedLanguage'
+        $o.Errors[0] | Should -Match 'sign'
+        $o.Errors[0] | Should -Match 'allow its publisher'
     }
 }

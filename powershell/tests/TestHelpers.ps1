@@ -47,14 +47,25 @@ function New-SimCsv([string]$Directory, [string]$Name = 'sim.csv') {
 }
 
 # Large files for streaming and benchmarks: written with a StreamWriter (fast, flat memory).
-function New-BigCsv([string]$Path, [int]$Rows) {
+# -ExtraColumn adds one more column (value IT), as a vendor's own columns would.
+function New-BigCsv([string]$Path, [int]$Rows, [string]$ExtraColumn) {
     $w = [System.IO.StreamWriter]::new($Path, $false, [System.Text.UTF8Encoding]::new($false), 1MB)
+    $head, $tail = if ($ExtraColumn) { ",$ExtraColumn", ',IT' } else { '', '' }
     try {
-        $w.Write("upn,serial number,secret key,time interval,manufacturer,model`n")
+        $w.Write("upn,serial number,secret key,time interval,manufacturer,model$head`n")
         for ($i = 0; $i -lt $Rows; $i++) {
-            $w.Write("user$($i % 50000)@contoso.com,$(10000000 + $i),JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Token2,C202`n")
+            $w.Write("user$($i % 50000)@contoso.com,$(10000000 + $i),JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Token2,C202$tail`n")
         }
     } finally { $w.Dispose() }
+    $Path
+}
+
+# A simulator seed of $Rows tokens assigned to their users (serials from $FirstSerial + 1):
+# enough rows for a run to be stopped part way.
+function New-AssignedCsv([string]$Path, [int]$Rows, [int]$FirstSerial) {
+    $lines = @('upn,serial number,secret key,time interval,manufacturer,model,sim_state')
+    for ($i = 1; $i -le $Rows; $i++) { $lines += "user$i@contoso.com,$($FirstSerial + $i),JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Token2,C202,assigned" }
+    $lines | Set-Content -LiteralPath $Path -Encoding utf8NoBOM
     $Path
 }
 

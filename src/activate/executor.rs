@@ -4,7 +4,7 @@
 use super::window::{Question, TenantWindow, Verdict};
 use crate::backend::{ApiError, Backend, Device, DeviceStatus};
 use crate::clock::ServerClock;
-use crate::engine::{Attempts, Client, Decision, Resend, Stats};
+use crate::engine::{Attempts, Client, Decision, Resend, Slot, Stats};
 use crate::inventory::Row;
 use crate::otp;
 use crate::record::{Action, Activation, ActivationStatus};
@@ -294,282 +294,416 @@ fn rollover_possible(after: &StepPosition, sent_step: u64, ahead: bool, near_bou
     after.step != sent_step || after.ms_left < near_boundary_ms
 }
 
+/// What one row knows between its attempts.
+struct RowAttempts {
+    action: Action,
+    device: Device,
+    /// Writes sent so far.
+    attempts: u32,
+    /// This row's attempts under the run's one retry policy (the engine's).
+    policy: Attempts,
+    /// After a refusal, only a later step's code may be tried, once.
+    rejected_step: Option<u64>,
+    /// The step of the last code sent.
+    last_step: Option<u64>,
+    /// The last code was the next step's, sent in the margin.
+    sent_ahead: bool,
+    /// This row asked whether the tenant takes the next step's code, and its code was
+    /// refused with this error: the tenant is strict, or this row's key is wrong (its
+    /// current code tells which, or another row's question answered yes).
+    question_refused: Option<ApiError>,
+    /// The action whose intent line is journaled.
+    intent_written: Option<Action>,
+    /// A write got no clear answer and may have landed: if the run stops now, the row must
+    /// not claim "not attempted" (its intent line stays; a re-run re-reads it).
+    unconfirmed: bool,
+    /// The step a typed code (`--code`) was shown in, on the tenant's clock.
+    typed_step: Option<u64>,
+}
+
+impl RowAttempts {
+    fn new(action: Action, device: Device, typed_step: Option<u64>) -> Self {
+        Self {
+            typed_step,
+            action,
+            device,
+            attempts: 0,
+            policy: Attempts::default(),
+            rejected_step: None,
+            last_step: None,
+            sent_ahead: false,
+            question_refused: None,
+            intent_written: None,
+            unconfirmed: false,
+        }
+    }
+
+    /// The row's record with this status, its attempts and step so far.
+    fn record(&self, row: &Row, status: ActivationStatus) -> Activation {
+        let mut a = record(row, status, self.action, Some(&self.device));
+        a.attempts = self.attempts;
+        a.step = self.last_step;
+        a
+    }
+
+    /// The row ends failed with `err`.
+    fn failed(&self, row: &Row, err: &ApiError) -> RowEnd {
+        RowEnd::done(with_error(self.record(row, ActivationStatus::Failed), err), detail(err))
+    }
+
+    /// The row ends because the run stopped: "not attempted", unless a write may have landed.
+    fn stopped(&self, row: &Row) -> RowEnd {
+        let mut a = record(row, ActivationStatus::NotAttempted, self.action, Some(&self.device));
+        a.attempts = self.attempts;
+        if self.unconfirmed {
+            a.status = ActivationStatus::Failed;
+            a.error_code = Some("unconfirmed".into());
+            a.error_message = Some(
+                "the run stopped before the tenant confirmed this row's write; it may have landed: run again (--resume) and the tenant's state decides".into(),
+            );
+        } else {
+            a.error_message = Some("the run stopped before this row was sent".into());
+        }
+        RowEnd::done(a, None)
+    }
+}
+
+/// What a failed write means for its row: the decision alone, made from facts, with no
+/// clock, no tenant and no runtime (so it is tested as a table). `activate_row` carries it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AfterError {
+    /// Throttled: not applied; wait out `Retry-After` and send the same write again.
+    WaitOutThrottle,
+    /// The credential was refused: the run stops.
+    StopRun,
+    /// Someone else's token (the backend's one read said so): a conflict, never retried.
+    Conflict,
+    /// Refused with a 404 not yet explained: explained with the run's others.
+    ExplainLater,
+    /// A typed code refused: never retried with a guess.
+    TypedCodeRefused,
+    /// Refused where no step change explains it: the code was wrong. `reopen`: this row's
+    /// question about the next step's code was refused too, so the key (not the tenant) was
+    /// wrong, and another row may ask again.
+    RefusedMidStep { reopen: bool },
+    /// The step rolled over in flight: re-read the token, then the next step's code, once.
+    TryNextStep,
+    /// A 5xx or a dropped connection: back off; re-read before any resend if it may have landed.
+    Transient { maybe_applied: bool },
+    /// Anything else: the row fails with the error.
+    Failed,
+}
+
+/// The facts [`after_error`] decides from.
+#[derive(Debug, Clone, Copy, Default)]
+struct Facts {
+    /// The code was typed by a person (`--code`).
+    typed: bool,
+    /// An earlier code of this row was refused already.
+    refused_before: bool,
+    /// The step may have rolled over while the write was in flight.
+    rollover: bool,
+    /// This row's question about the next step's code was refused.
+    question_refused: bool,
+}
+
+fn after_error(err: &ApiError, f: Facts) -> AfterError {
+    use AfterError::*;
+    match err {
+        ApiError::Throttled { .. } => WaitOutThrottle,
+        ApiError::Auth { .. } => StopRun,
+        ApiError::Rejected { code, .. } if code == crate::backend::NOT_USERS_METHOD => Conflict,
+        ApiError::Rejected { code, .. } if code == crate::backend::UNEXPLAINED_404 => ExplainLater,
+        ApiError::Rejected { .. } if f.typed => TypedCodeRefused,
+        ApiError::Rejected { .. } if f.refused_before => Failed,
+        ApiError::Rejected { .. } if f.rollover => TryNextStep,
+        ApiError::Rejected { .. } => RefusedMidStep { reopen: f.question_refused },
+        ApiError::Transport { maybe_applied, .. } => Transient { maybe_applied: *maybe_applied },
+        // A 5xx on a write may still have been applied.
+        ApiError::Unavailable { .. } => Transient { maybe_applied: true },
+    }
+}
+
+/// Where a row goes after one step of its loop.
+enum Flow {
+    Again,
+    End(Box<RowEnd>),
+}
+
+impl Flow {
+    fn end(end: RowEnd) -> Self {
+        Flow::End(Box::new(end))
+    }
+}
+
 /// Activate one row's token. Always returns the row's final record.
-pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, mut action: Action, mut device: Device) -> RowEnd {
-    let typed = shared.typed_code.clone();
-    let secret = match (&typed, &row.secret) {
+pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, action: Action, device: Device) -> RowEnd {
+    let typed_step = shared.typed_code.as_ref().map(|t| shown_step(shared, t, row.time_interval));
+    let mut st = RowAttempts::new(action, device, typed_step);
+    let secret = match (&shared.typed_code, &row.secret) {
         (None, Some(secret)) => secret.bytes().to_vec(),
         (Some(_), _) => Vec::new(),
         (None, None) => {
-            let mut a = record(row, ActivationStatus::Failed, action, Some(&device));
+            let mut a = st.record(row, ActivationStatus::Failed);
             a.error_code = Some("no_secret".into());
             a.error_message = Some("the row has no secret key; pass --code with a code read off the token".into());
             return RowEnd::done(a, None);
         }
     };
-    let period = row.time_interval;
-    // The step the typed code was shown in, on the tenant's clock.
-    let typed_step = typed.as_ref().map(|t| {
-        let local_ms = t.typed_at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as i64;
-        ((local_ms + shared.clock.offset_ms().unwrap_or(0)).max(0) / (i64::from(period) * 1000)) as u64
-    });
-    let mut attempts = 0u32;
-    // One retry policy for the run (the engine's); this row's attempts so far.
-    let mut policy_attempts = Attempts::default();
-    // After a rejection, only a later step's code may be tried, once.
-    let mut rejected_step: Option<u64> = None;
-    let mut last_step: Option<u64> = None;
     // This row is asking the tenant whether it takes the next step's code (dropped
     // unanswered, on any way out, the question passes to another row).
     let mut question: Option<Question> = None;
-    let mut sent_ahead = false;
-    // This row asked and its next step's code was refused, with this error (the tenant is
-    // strict, or this row's key is wrong: its current code tells which, or another row's
-    // question answered yes).
-    let mut question_refused: Option<ApiError> = None;
-    let mut intent_written: Option<Action> = None;
-    // A write of this row got no clear answer and may have landed: if the run stops now,
-    // the row must not claim "not attempted" (its intent line stays; a re-run re-reads it).
-    let mut unconfirmed = false;
     loop {
         if shared.stopped() {
-            if unconfirmed {
-                let mut a = record(row, ActivationStatus::Failed, action, Some(&device));
-                a.attempts = attempts;
-                a.error_code = Some("unconfirmed".into());
-                a.error_message = Some(
-                    "the run stopped before the tenant confirmed this row's write; it may have landed: run again (--resume) and the tenant's state decides".into(),
-                );
-                return RowEnd::done(a, None);
-            }
-            let mut a = record(row, ActivationStatus::NotAttempted, action, Some(&device));
-            a.attempts = attempts;
-            a.error_message = Some("the run stopped before this row was sent".into());
-            return RowEnd::done(a, None);
+            return st.stopped(row);
         }
-        if let Some(refusal) = &question_refused {
+        if let Some(refusal) = st.question_refused.clone() {
             if shared.window.verdict() == Verdict::TakesNext {
                 // Its next step's code was refused, and another row's was since accepted: the
                 // tenant takes such codes, so this row's key is wrong. Waiting for the
-                // boundary to send the same code again would only hear the same refusal (seen
-                // in the benchmark: a wrong-seed row asked in the margin near the run's end,
-                // and the whole run waited half a second for it).
+                // boundary to send the same code again would only hear the same refusal.
                 shared.window.reopen();
-                let mut failed = record(row, ActivationStatus::Failed, action, Some(&device));
-                failed.attempts = attempts;
-                failed.step = last_step;
-                return refused_mid_step(shared, row, action, device, failed, refusal, period).await;
+                let failed = st.record(row, ActivationStatus::Failed);
+                return refused_mid_step(shared, row, st.action, st.device, failed, &refusal, row.time_interval).await;
             }
         }
-        // Check the step before taking a rate slot (a row that must wait for the next step
-        // should not burn one), and again after (the pacer may have made us wait).
-        if typed.is_none() {
-            if let Next::Wait(wait) =
-                next_code(shared, period, rejected_step, &mut question, question_refused.is_some())
-            {
-                wait_for_step(shared, wait).await;
-                continue;
-            }
-        }
-        let Ok(slot) = shared.engine.slot().await else {
-            // Stopped while waiting for a slot: nothing was sent (reported at the top).
-            continue;
+        let (slot, code) = match ready(shared, row, &mut st, &mut question, &secret).await {
+            Ready::Send(slot, code) => (slot, code),
+            Ready::Again => continue,
+            Ready::End(end) => return *end,
         };
-        let pos = position(&shared.clock, period);
-        let step = match typed {
-            Some(_) => pos.step,
-            None => match next_code(shared, period, rejected_step, &mut question, question_refused.is_some()) {
-                Next::Send { step, ahead } => {
-                    sent_ahead = ahead;
-                    step
-                }
-                Next::Wait(wait) => {
-                    drop(slot);
-                    wait_for_step(shared, wait).await;
-                    continue;
-                }
-            },
-        };
-        let code = match (&typed, typed_step) {
-            (Some(t), Some(shown)) => {
-                // Entra accepts about one step either side: past that the typed code is
-                // dead, and guessing another would be wrong. Say so instead.
-                if pos.step > shown + 1 {
-                    drop(slot);
-                    let mut a = record(row, ActivationStatus::Failed, action, Some(&device));
-                    a.attempts = attempts;
-                    a.error_code = Some("code_too_old".into());
-                    a.error_message = Some(format!(
-                        "the typed code is too old (read {} s ago); read the current code off the token and run again",
-                        (pos.step - shown) * u64::from(period)
-                    ));
-                    return RowEnd::done(a, None);
-                }
-                t.code.clone()
-            }
-            _ => otp::code_for_step(&secret, row.hash, period, step, otp::DIGITS),
-        };
-        last_step = Some(step);
-        if intent_written != Some(action) {
-            // Durable before the request leaves: a kill after the write lands but before its
-            // result is journaled must still leave a trace for `undo`.
-            let mut intent = record(row, ActivationStatus::NotAttempted, action, Some(&device));
-            intent.attempts = attempts;
-            intent.step = last_step;
-            if let Err(why) = shared.journal.intent(&intent, &shared.engine) {
-                drop(slot);
-                let mut a = record(row, ActivationStatus::NotAttempted, action, Some(&device));
-                a.error_message = Some(why);
-                return RowEnd::done(a, None);
-            }
-            intent_written = Some(action);
-        }
-        attempts += 1;
+        st.attempts += 1;
         let display_name = row.display_name.as_deref();
-        let result = match action {
-            Action::Activate => shared.backend.activate(&row.upn, &device, &code, display_name).await,
-            _ => shared.backend.assign_and_activate(&row.upn, &device, &code, display_name).await,
+        let result = match st.action {
+            Action::Activate => shared.backend.activate(&row.upn, &st.device, &code, display_name).await,
+            _ => shared.backend.assign_and_activate(&row.upn, &st.device, &code, display_name).await,
         };
         shared.engine.settle(slot, &result);
         if let Some(question) = question.take() {
-            match &result {
-                Ok(()) => question.answered(true),
-                // A refused code (the other refusals say nothing about it): the tenant is
-                // strict, or the key is wrong. Send the current code (outside the margin) or
-                // wait for the boundary and send the same code, now current (the next look at
-                // the step says which); its answer then tells.
-                Err(ApiError::Rejected { code, .. })
-                    if code != crate::backend::NOT_USERS_METHOD && code != crate::backend::UNEXPLAINED_404 =>
-                {
-                    question.answered(false);
-                    question_refused = result.err();
-                    continue;
-                }
-                // Throttled, no reply: nothing learnt; the question passes on.
-                Err(_) => drop(question),
+            if answer_question(question, &mut st, &result) {
+                continue;
             }
         }
-        let base = |status, action, device: &Device| {
-            let mut a = record(row, status, action, Some(device));
-            a.attempts = attempts;
-            a.step = last_step;
-            a
-        };
-        let err = match result {
+        let flow = match result {
             Ok(()) => {
-                if question_refused.is_some() {
+                if st.question_refused.is_some() {
                     // Its next step's code was refused and its current one passed: the key is
                     // right, the tenant strict.
                     shared.window.strict();
                 }
-                return RowEnd::done(base(ActivationStatus::Activated, action, &device), None);
+                Flow::end(RowEnd::done(st.record(row, ActivationStatus::Activated), None))
             }
-            Err(e) => e,
+            Err(err) => after_refusal(shared, row, &mut st, err).await,
         };
-        match &err {
-            ApiError::Throttled { .. } => match shared.wait_out_throttle(&err, &mut policy_attempts).await {
-                // Throttled requests were not applied: resend the same action once this
-                // request's `Retry-After` has passed (the pacer has slowed everyone down).
-                // Stopped meanwhile: reported at the top of the loop.
-                Resend::Yes | Resend::Stopped => continue,
-                // Waited too long (the engine stopped the run) or too often: not applied.
-                Resend::GiveUp => {
-                    let mut a = with_error(base(ActivationStatus::NotAttempted, action, &device), &err);
-                    a.error_message = Some(format!("not activated: the tenant kept throttling ({})", err.message()));
-                    return RowEnd::done(a, None);
-                }
-            },
-            ApiError::Auth { .. } => {
-                let message = super::auth_advice(&err, shared.backend.name());
-                shared.abort(StopReason::AuthRejected, message);
-                return RowEnd::done(with_error(base(ActivationStatus::NotAttempted, action, &device), &err), None);
+        match flow {
+            Flow::Again => continue,
+            Flow::End(end) => return *end,
+        }
+    }
+}
+
+/// What a row is ready to do: send `code` in the slot, look again, or end.
+enum Ready<'a> {
+    Send(Slot<'a>, String),
+    Again,
+    End(Box<RowEnd>),
+}
+
+impl Ready<'_> {
+    fn end(end: RowEnd) -> Self {
+        Ready::End(Box::new(end))
+    }
+}
+
+/// Pick the step (before taking a rate slot — a row that must wait for the next step should
+/// not burn one — and again after: the pacer may have made it wait), the code, and journal
+/// the intent line before the request leaves.
+async fn ready<'a, B: Backend>(
+    shared: &'a Shared<B>,
+    row: &Row,
+    st: &mut RowAttempts,
+    question: &mut Option<Question<'a>>,
+    secret: &[u8],
+) -> Ready<'a> {
+    let period = row.time_interval;
+    let typed = shared.typed_code.as_ref();
+    if typed.is_none() {
+        if let Next::Wait(wait) = next_code(shared, period, st.rejected_step, question, st.question_refused.is_some()) {
+            wait_for_step(shared, wait).await;
+            return Ready::Again;
+        }
+    }
+    let Ok(slot) = shared.engine.slot().await else {
+        // Stopped while waiting for a slot: nothing was sent (reported at the top).
+        return Ready::Again;
+    };
+    let pos = position(&shared.clock, period);
+    let code = match (typed, st.typed_step) {
+        (Some(t), Some(shown)) if pos.step <= shown + 1 => t.code.clone(),
+        (Some(_), Some(shown)) => {
+            // Entra accepts about one step either side: past that the typed code is dead,
+            // and guessing another would be wrong. Say so instead.
+            let mut a = record(row, ActivationStatus::Failed, st.action, Some(&st.device));
+            a.attempts = st.attempts;
+            a.error_code = Some("code_too_old".into());
+            a.error_message = Some(format!(
+                "the typed code is too old (read {} s ago); read the current code off the token and run again",
+                (pos.step - shown) * u64::from(period)
+            ));
+            return Ready::end(RowEnd::done(a, None));
+        }
+        _ => match next_code(shared, period, st.rejected_step, question, st.question_refused.is_some()) {
+            Next::Send { step, ahead } => {
+                st.sent_ahead = ahead;
+                st.last_step = Some(step);
+                otp::code_for_step(secret, row.hash, period, step, otp::DIGITS)
             }
-            ApiError::Rejected { code, .. } if code == crate::backend::NOT_USERS_METHOD => {
-                // Written to the CSV user's own method and refused, and the backend's one read
-                // says the user holds no such method: the token is someone else's. Reported,
-                // never retried, never "fixed".
-                let a = with_error(base(ActivationStatus::Failed, action, &device), &err);
-                return RowEnd::done(as_conflict(a, &device), detail(&err));
+            Next::Wait(wait) => {
+                drop(slot);
+                wait_for_step(shared, wait).await;
+                return Ready::Again;
             }
-            ApiError::Rejected { code, .. } if code == crate::backend::UNEXPLAINED_404 => {
-                // Refused, and not yet explained: the planner explains the run's refusals
-                // together (`activate::explain`). Nothing was applied.
-                let record = with_error(base(ActivationStatus::Failed, action, &device), &err);
-                return RowEnd { record, detail: detail(&err), explain: Some(Explain::NotUsersMethod) };
+        },
+    };
+    if typed.is_some() {
+        st.last_step = Some(pos.step);
+    }
+    if st.intent_written != Some(st.action) {
+        // Durable before the request leaves: a kill after the write lands but before its
+        // result is journaled must still leave a trace for `undo`.
+        if let Err(why) = shared.journal.intent(&st.record(row, ActivationStatus::NotAttempted), &shared.engine) {
+            let mut a = record(row, ActivationStatus::NotAttempted, st.action, Some(&st.device));
+            a.error_message = Some(why);
+            return Ready::end(RowEnd::done(a, None));
+        }
+        st.intent_written = Some(st.action);
+    }
+    Ready::Send(slot, code)
+}
+
+/// The step a typed code was shown in (when it was typed), on the tenant's clock.
+fn shown_step<B: Backend>(shared: &Shared<B>, typed: &TypedCode, period: u32) -> u64 {
+    let local_ms = typed.typed_at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as i64;
+    ((local_ms + shared.clock.offset_ms().unwrap_or(0)).max(0) / (i64::from(period) * 1000)) as u64
+}
+
+/// The asking row's answer settles the tenant's window question. `true`: its code was
+/// refused — the tenant is strict, or the key is wrong; the row looks again (the current
+/// code outside the margin, or the same code at the boundary) and that answer tells.
+fn answer_question(question: Question, st: &mut RowAttempts, result: &Result<(), ApiError>) -> bool {
+    match result {
+        Ok(()) => question.answered(true),
+        Err(e @ ApiError::Rejected { code, .. })
+            if code != crate::backend::NOT_USERS_METHOD && code != crate::backend::UNEXPLAINED_404 =>
+        {
+            question.answered(false);
+            st.question_refused = Some(e.clone());
+            return true;
+        }
+        // Throttled, no reply, another refusal: nothing learnt; the question passes on.
+        Err(_) => drop(question),
+    }
+    false
+}
+
+/// Carry out what a failed write means ([`after_error`]).
+async fn after_refusal<B: Backend>(shared: &Shared<B>, row: &Row, st: &mut RowAttempts, err: ApiError) -> Flow {
+    let period = row.time_interval;
+    let after = position(&shared.clock, period);
+    let sent_step = st.last_step.unwrap_or(after.step);
+    let facts = Facts {
+        typed: shared.typed_code.is_some(),
+        refused_before: st.rejected_step.is_some(),
+        rollover: rollover_possible(&after, sent_step, st.sent_ahead, shared.near_boundary_ms()),
+        question_refused: st.question_refused.is_some(),
+    };
+    match after_error(&err, facts) {
+        AfterError::WaitOutThrottle => match shared.wait_out_throttle(&err, &mut st.policy).await {
+            // Not applied: resend once its `Retry-After` has passed (the pacer has slowed
+            // everyone down). Stopped meanwhile: reported at the top of the loop.
+            Resend::Yes | Resend::Stopped => Flow::Again,
+            // Waited too long (the engine stopped the run) or too often: not applied.
+            Resend::GiveUp => {
+                let mut a = with_error(st.record(row, ActivationStatus::NotAttempted), &err);
+                a.error_message = Some(format!("not activated: the tenant kept throttling ({})", err.message()));
+                Flow::end(RowEnd::done(a, None))
             }
-            ApiError::Rejected { status, code, message, .. } if typed.is_some() => {
-                let mut a = with_error(base(ActivationStatus::Failed, action, &device), &err);
-                a.error_message = Some(format!(
-                    "the tenant rejected the typed code (HTTP {status} {code}: {message}); typed codes are never retried with a guess: read the next code off the token and run again"
-                ));
-                return RowEnd::done(a, detail(&err));
+        },
+        AfterError::StopRun => {
+            shared.abort(StopReason::AuthRejected, super::auth_advice(&err, shared.backend.name()));
+            Flow::end(RowEnd::done(with_error(st.record(row, ActivationStatus::NotAttempted), &err), None))
+        }
+        AfterError::Conflict => {
+            let a = with_error(st.record(row, ActivationStatus::Failed), &err);
+            Flow::end(RowEnd::done(as_conflict(a, &st.device), detail(&err)))
+        }
+        AfterError::ExplainLater => {
+            let record = with_error(st.record(row, ActivationStatus::Failed), &err);
+            Flow::end(RowEnd { record, detail: detail(&err), explain: Some(Explain::NotUsersMethod) })
+        }
+        AfterError::TypedCodeRefused => {
+            let mut a = with_error(st.record(row, ActivationStatus::Failed), &err);
+            a.error_message = Some(format!(
+                "the tenant rejected the typed code (HTTP {} {}: {}); typed codes are never retried with a guess: read the next code off the token and run again",
+                err.status().unwrap_or_default(), err.code(), err.message()
+            ));
+            Flow::end(RowEnd::done(a, detail(&err)))
+        }
+        AfterError::RefusedMidStep { reopen } => {
+            st.rejected_step = st.last_step;
+            if reopen {
+                shared.window.reopen();
             }
-            ApiError::Rejected { .. } if rejected_step.is_none() => {
-                let after = position(&shared.clock, period);
-                let sent_step = last_step.unwrap_or(after.step);
-                rejected_step = last_step;
-                if !rollover_possible(&after, sent_step, sent_ahead, shared.near_boundary_ms()) {
-                    if question_refused.is_some() {
-                        // Its current code was refused too: the key is wrong, not the tenant
-                        // strict. Another row asks again at the next boundary.
-                        shared.window.reopen();
-                    }
-                    let failed = base(ActivationStatus::Failed, action, &device);
-                    return refused_mid_step(shared, row, action, device, failed, &err, period).await;
-                }
-                // The step rolled over in flight (or nearly: the clocks agree only to the
-                // slack): the next step's code may pass, once. Re-read first: a change made
-                // meanwhile (someone activated it, a partial assign) explains a refusal better
-                // than the code does.
-                match reconcile(shared, row, &mut action, &mut device, ActivationStatus::AlreadyActive).await {
-                    Reconciled::Retry => {
-                        Stats::bump(&shared.stats().retries);
-                        continue;
-                    }
-                    Reconciled::Done(status) => return RowEnd::done(base(status, action, &device), None),
-                    Reconciled::Failed(e2) => {
-                        return RowEnd::done(
-                            with_error(base(ActivationStatus::Failed, action, &device), &e2),
-                            detail(&e2),
-                        )
-                    }
-                }
+            let failed = st.record(row, ActivationStatus::Failed);
+            let device = st.device.clone();
+            Flow::end(refused_mid_step(shared, row, st.action, device, failed, &err, period).await)
+        }
+        AfterError::TryNextStep => {
+            st.rejected_step = st.last_step;
+            // Re-read first: a change made meanwhile (someone activated it, a partial assign)
+            // explains a refusal better than the code does.
+            let reconciled =
+                reconcile(shared, row, &mut st.action, &mut st.device, ActivationStatus::AlreadyActive).await;
+            if matches!(reconciled, Reconciled::Retry) {
+                Stats::bump(&shared.stats().retries);
             }
-            ApiError::Unavailable { .. } | ApiError::Transport { .. } => {
-                let maybe_applied = match &err {
-                    ApiError::Transport { maybe_applied, .. } => *maybe_applied,
-                    _ => true, // a 5xx on a write may still have been applied
-                };
-                unconfirmed |= maybe_applied;
-                let Decision::Transient(wait) = shared.decide(&err, &mut policy_attempts) else {
-                    return RowEnd::done(
-                        with_error(base(ActivationStatus::Failed, action, &device), &err),
-                        detail(&err),
-                    );
-                };
-                if !shared.sleep(wait).await {
-                    continue; // stopped: reported at the top of the loop
-                }
-                if maybe_applied {
-                    // The write may have landed without our hearing: ask the tenant before
-                    // sending anything again. This is what keeps "activated exactly once".
-                    match reconcile(shared, row, &mut action, &mut device, ActivationStatus::Activated).await {
-                        Reconciled::Retry => {
-                            unconfirmed = false; // it had not landed
-                            continue;
-                        }
-                        Reconciled::Done(status) => return RowEnd::done(base(status, action, &device), None),
-                        Reconciled::Failed(e2) => {
-                            return RowEnd::done(
-                                with_error(base(ActivationStatus::Failed, action, &device), &e2),
-                                detail(&e2),
-                            )
-                        }
-                    }
-                }
-                continue;
-            }
-            _ => return RowEnd::done(with_error(base(ActivationStatus::Failed, action, &device), &err), detail(&err)),
+            st.settle(row, reconciled)
+        }
+        AfterError::Transient { maybe_applied } => transient(shared, row, st, &err, maybe_applied).await,
+        AfterError::Failed => Flow::end(st.failed(row, &err)),
+    }
+}
+
+/// A 5xx or a dropped connection: back off under the run's policy; if the write may have
+/// landed, ask the tenant before sending anything again — what keeps "activated exactly once".
+async fn transient<B: Backend>(
+    shared: &Shared<B>,
+    row: &Row,
+    st: &mut RowAttempts,
+    err: &ApiError,
+    maybe_applied: bool,
+) -> Flow {
+    st.unconfirmed |= maybe_applied;
+    let Decision::Transient(wait) = shared.decide(err, &mut st.policy) else {
+        return Flow::end(st.failed(row, err));
+    };
+    if !shared.sleep(wait).await || !maybe_applied {
+        return Flow::Again; // stopped: reported at the top of the loop
+    }
+    let reconciled = reconcile(shared, row, &mut st.action, &mut st.device, ActivationStatus::Activated).await;
+    if matches!(reconciled, Reconciled::Retry) {
+        st.unconfirmed = false; // it had not landed
+    }
+    st.settle(row, reconciled)
+}
+
+impl RowAttempts {
+    /// Where a re-read leaves the row: send again, or end as the tenant says.
+    fn settle(&self, row: &Row, reconciled: Reconciled) -> Flow {
+        match reconciled {
+            Reconciled::Retry => Flow::Again,
+            Reconciled::Done(status) => Flow::end(RowEnd::done(self.record(row, status), None)),
+            Reconciled::Failed(e) => Flow::end(self.failed(row, &e)),
         }
     }
 }
@@ -680,6 +814,44 @@ mod tests {
     use crate::record::TenantToken;
     use std::collections::VecDeque;
     use std::sync::{Arc, Mutex};
+
+    /// What each failure means for its row, as a table: no clock, no tenant, no runtime.
+    #[test]
+    fn every_failure_has_one_meaning() {
+        use AfterError::*;
+        let rejected = |code: &str| ApiError::Rejected {
+            status: 400,
+            code: code.into(),
+            message: "m".into(),
+            body: String::new(),
+        };
+        let fresh = Facts::default();
+        let typed = Facts { typed: true, ..fresh };
+        let again = Facts { refused_before: true, ..fresh };
+        let rolled = Facts { rollover: true, ..fresh };
+        let asked = Facts { question_refused: true, ..fresh };
+        let throttled = ApiError::Throttled { status: 429, retry_after: None };
+        let auth = ApiError::Auth { status: 401, code: "x".into(), message: "m".into() };
+        let dropped = |maybe_applied| ApiError::Transport { maybe_applied, message: "reset".into() };
+        let five = ApiError::Unavailable { status: 503, code: "x".into(), message: "m".into() };
+        let table: &[(&ApiError, Facts, AfterError)] = &[
+            (&throttled, typed, WaitOutThrottle),
+            (&auth, rolled, StopRun),
+            (&rejected(crate::backend::NOT_USERS_METHOD), typed, Conflict),
+            (&rejected(crate::backend::UNEXPLAINED_404), again, ExplainLater),
+            (&rejected("badCode"), Facts { rollover: true, ..typed }, TypedCodeRefused),
+            (&rejected("badCode"), Facts { rollover: true, ..again }, Failed),
+            (&rejected("badCode"), rolled, TryNextStep),
+            (&rejected("badCode"), fresh, RefusedMidStep { reopen: false }),
+            (&rejected("badCode"), asked, RefusedMidStep { reopen: true }),
+            (&dropped(false), fresh, Transient { maybe_applied: false }),
+            (&dropped(true), fresh, Transient { maybe_applied: true }),
+            (&five, fresh, Transient { maybe_applied: true }),
+        ];
+        for (err, facts, meaning) in table {
+            assert_eq!(after_error(err, *facts), *meaning, "{err:?} with {facts:?}");
+        }
+    }
 
     #[test]
     fn a_refused_code_is_retried_only_across_a_step_boundary() {

@@ -8,7 +8,7 @@ pub mod window;
 
 use crate::backend::{ApiError, Backend};
 use crate::clock::ServerClock;
-use crate::engine::{Client, Engine, EngineConfig, Stats};
+use crate::engine::{Client, Engine};
 use crate::inventory::Row;
 use crate::pipeline::RowResult;
 use crate::record::{Action, ActivationStatus, Fatal, Summary, Warning};
@@ -26,13 +26,30 @@ pub use crate::clock::WARN_OFFSET_MS as CLOCK_WARN_MS;
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub dry_run: bool,
-    /// Parallelism, pace and retry policy.
-    pub engine: EngineConfig,
+    /// Activation's mechanisms: all on, but when measuring one's worth.
+    pub features: Features,
     /// Never send a code with fewer seconds than this left in its step (`None`: automatic,
     /// from the measured round trip).
     pub min_validity_secs: Option<u32>,
     /// `--code`: a code read off the token (single-token mode).
     pub typed_code: Option<executor::TypedCode>,
+}
+
+/// Mechanisms of activation that a measured table must justify (`--without`, hidden).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// Codes of the next step sent in a step's last margin, where the tenant takes them
+    /// (`window.rs`); off: every row waits out the margin.
+    pub next_step_codes: bool,
+    /// Refusals explained together, a batch at a time (`explain_in_batches`); off: each
+    /// refused row's explanation costs a read of its own.
+    pub batched_explanations: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Self { next_step_codes: true, batched_explanations: true }
+    }
 }
 
 /// The exit code and fatal condition of a run, after its summary was printed.
@@ -75,7 +92,7 @@ pub fn auth_advice(e: &ApiError, backend: &str) -> String {
 /// Run the whole job. Prints every record (through `sink`) and returns the summary.
 pub async fn run<B: Backend>(
     backend: Arc<B>,
-    stats: Arc<Stats>,
+    engine: Arc<Engine>,
     clock: Arc<ServerClock>,
     rows: Vec<RowResult>,
     settled_before: Settled,
@@ -83,7 +100,6 @@ pub async fn run<B: Backend>(
     mut sink: Sink,
 ) -> Result<Outcome> {
     let diag = sink.diag().clone();
-    let engine = Engine::start(options.engine, stats.clone());
     let shared = Arc::new(Shared {
         client: Client { backend: backend.clone(), engine: engine.clone(), clock: clock.clone() },
         min_validity_ms: options.min_validity_secs.map(|s| i64::from(s) * 1000),
@@ -215,7 +231,12 @@ pub async fn run<B: Backend>(
     if !writes.is_empty() {
         diag.start("activate", Some(writes.len() as u64));
         // Refusals are explained together, a batch at a time (see `explain_in_batches`).
-        backend.defer_explanations();
+        if options.features.batched_explanations {
+            backend.defer_explanations();
+        }
+        if !options.features.next_step_codes {
+            shared.window.strict();
+        }
         let shared_sink = Arc::new(tokio::sync::Mutex::new(sink));
         let (refusals, refused) = tokio::sync::mpsc::unbounded_channel();
         let (tail, tail_reached) = tokio::sync::watch::channel(false);
@@ -723,21 +744,22 @@ mod tests {
         text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
 
+    /// An engine that sends one request at a time, unpaced: rows go in line order.
+    fn one_at_a_time() -> Arc<Engine> {
+        let config =
+            crate::engine::EngineConfig { parallel: 1, pace: crate::engine::PaceMode::Unlimited, ..Default::default() };
+        Arc::new(Engine::new(config, Default::default()))
+    }
+
     /// Run S1, S2, S3 against `backend`, one at a time, journaled to `journal` if given.
     async fn run_three(backend: Arc<Buggy>, journal: Option<&std::path::Path>) -> Printed {
         let (sink, printed) = printing_sink(journal);
-        let options = RunOptions {
-            dry_run: false,
-            // One at a time, in line order.
-            engine: EngineConfig { parallel: 1, pace: crate::engine::PaceMode::Unlimited, ..Default::default() },
-            min_validity_secs: Some(0),
-            typed_code: None,
-        };
+        let options =
+            RunOptions { dry_run: false, features: Default::default(), min_validity_secs: Some(0), typed_code: None };
         let rows = vec![Ok(row(2, "S1")), Ok(row(3, "S2")), Ok(row(4, "S3"))];
-        let outcome =
-            run(backend, Arc::new(Stats::default()), mid_step_clock(), rows, Settled::default(), options, sink)
-                .await
-                .expect("every row is recorded and the run summarised, whatever happened to a row");
+        let outcome = run(backend, one_at_a_time(), mid_step_clock(), rows, Settled::default(), options, sink)
+            .await
+            .expect("every row is recorded and the run summarised, whatever happened to a row");
         let mut records = lines(&printed);
         let summary = records.pop().unwrap();
         assert_eq!(summary["type"], "summary");
@@ -756,10 +778,7 @@ mod tests {
 
     /// The run's shared state around `backend`, for driving the explainer alone.
     fn shared_around(backend: Arc<Buggy>) -> (Arc<Shared<Buggy>>, SharedSink, Buffer) {
-        let engine = Engine::start(
-            EngineConfig { parallel: 1, pace: crate::engine::PaceMode::Unlimited, ..Default::default() },
-            Arc::new(Stats::default()),
-        );
+        let engine = one_at_a_time();
         let shared = Arc::new(Shared {
             client: Client { backend, engine, clock: mid_step_clock() },
             min_validity_ms: Some(0),

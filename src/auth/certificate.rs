@@ -15,9 +15,9 @@
 //! The key: one PEM file holding the certificate and its unencrypted RSA private key (PKCS#8
 //! `BEGIN PRIVATE KEY` or PKCS#1 `BEGIN RSA PRIVATE KEY`). On Unix a key file that other
 //! users may read or write is refused, as ssh refuses one. Every line of the key and every
-//! assertion is registered with the redactor ([`super::redact`]) as soon as it is held.
+//! assertion is registered with the redactor ([`crate::redact`]) as soon as it is held.
 
-use super::redact;
+use crate::redact;
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine as _;
 use ring::signature::RsaKeyPair;

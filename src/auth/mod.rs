@@ -11,7 +11,6 @@
 pub mod certificate;
 pub mod devicecode;
 pub mod jwt;
-pub mod redact;
 pub mod store;
 
 use anyhow::{bail, Context, Result};
@@ -30,10 +29,16 @@ pub const CLIENT_SECRET_ENV: &str = "OATHBULK_CLIENT_SECRET";
 ///
 /// The raw text is registered with the redactor before anything else, and so is every run
 /// of visible characters in it, so that no message about a malformed paste (nor a bug's
-/// panic message) can print the token. The prefix is compared as bytes: a no-break or
-/// zero-width space after `Bearer` is a separator, never a byte index inside a character.
+/// panic message) can print the token.
 pub fn clean_token(raw: &str) -> String {
     register_raw_credential(raw);
+    strip_paste(raw).to_string()
+}
+
+/// The token in a paste, without its whitespace and `Authorization:`/`Bearer` prefix (no
+/// registration: [`clean_token`] does that). The prefix is compared as bytes: a no-break or
+/// zero-width space after `Bearer` is a separator, never a byte index inside a character.
+pub fn strip_paste(raw: &str) -> &str {
     let mut t = trim_invisible(raw);
     let b = t.as_bytes();
     if b.len() >= 14 && b[..14].eq_ignore_ascii_case(b"authorization:") {
@@ -47,7 +52,7 @@ pub fn clean_token(raw: &str) -> String {
             t = trim_invisible(rest);
         }
     }
-    t.to_string()
+    t
 }
 
 /// Whitespace, controls and the characters that show as nothing (zero-width spaces and
@@ -63,19 +68,48 @@ fn trim_invisible(s: &str) -> &str {
 }
 
 /// Register credential text as read (a token line, a token file, a secret file) with the
-/// redactor, before parsing it: the whole text, and each run of visible ASCII in it (a
-/// token split by a stray character is still a secret in both halves).
+/// redactor, before parsing it: see [`credential_pieces`].
 pub fn register_raw_credential(raw: &str) {
-    let whole = trim_invisible(raw);
-    redact::add_secret(&SecretString::from(whole.to_string()));
-    for piece in whole.split(|c: char| !c.is_ascii_graphic()) {
-        // `Bearer` and `Authorization:` are words of the paste, not of the secret.
-        let piece = piece.trim_end_matches(':');
-        if piece.eq_ignore_ascii_case("bearer") || piece.eq_ignore_ascii_case("authorization") {
-            continue;
-        }
-        redact::add_secret(&SecretString::from(piece.to_string()));
+    for piece in credential_pieces(raw) {
+        crate::redact::add_secret(&SecretString::from(piece.to_string()));
     }
+}
+
+/// What of a credential paste is secret: the whole trimmed text, the token [`strip_paste`]
+/// finds in it, and each run of visible ASCII in either (a token split by a stray character
+/// is still a secret in both halves) but the words `Bearer` and `Authorization:`.
+pub fn credential_pieces(raw: &str) -> Vec<&str> {
+    let (whole, token) = (trim_invisible(raw), strip_paste(raw));
+    let mut pieces = vec![whole, token];
+    for text in [whole, token] {
+        for piece in text.split(|c: char| !c.is_ascii_graphic()) {
+            let piece = piece.trim_end_matches(':');
+            if !(piece.eq_ignore_ascii_case("bearer") || piece.eq_ignore_ascii_case("authorization")) {
+                pieces.push(piece);
+            }
+        }
+    }
+    pieces
+}
+
+/// Whether `token` can be a bearer token: not empty, visible ASCII only (RFC 6750
+/// b64token). The refusal says which character is wrong and where, never the token.
+pub fn check_token(token: &str, source: &TokenSource) -> Result<()> {
+    if token.is_empty() {
+        bail!("the bearer token from {source} is empty");
+    }
+    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        bail!("the bearer token from {source} contains spaces or line breaks; paste only the token");
+    }
+    if let Some((at, c)) = token.chars().enumerate().find(|(_, c)| !c.is_ascii_graphic()) {
+        bail!(
+            "the bearer token from {source} holds the invisible or non-ASCII character U+{:04X} at character {}; \
+             paste only the token",
+            c as u32,
+            at + 1
+        );
+    }
+    Ok(())
 }
 
 /// The identity platform refused to issue a token: exit code 3, like a 401.
@@ -184,24 +218,9 @@ pub struct TokenProvider {
 
 impl TokenProvider {
     pub fn fixed(token: String, source: TokenSource) -> Result<Self> {
-        if token.is_empty() {
-            bail!("the bearer token from {source} is empty");
-        }
-        if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            bail!("the bearer token from {source} contains spaces or line breaks; paste only the token");
-        }
-        // A bearer token is visible ASCII (RFC 6750 b64token). Say which character is wrong
-        // and where, never the token.
-        if let Some((at, c)) = token.chars().enumerate().find(|(_, c)| !c.is_ascii_graphic()) {
-            bail!(
-                "the bearer token from {source} holds the invisible or non-ASCII character U+{:04X} at character {}; \
-                 paste only the token",
-                c as u32,
-                at + 1
-            );
-        }
+        check_token(&token, &source)?;
         let token = SecretString::from(token);
-        redact::add_secret(&token);
+        crate::redact::add_secret(&token);
         Ok(Self {
             source,
             current: Arc::new(Mutex::new(Current { token, refresh_at: None, refresh_token: None })),
@@ -312,10 +331,10 @@ pub(crate) fn current_from(body: &serde_json::Value) -> Result<Current> {
     // Renew at 80% of the lifetime (at least 10 s early) so a long run never sends a dead token.
     let early = (expires_in / 5).max(10).min(expires_in);
     let token = SecretString::from(token);
-    redact::add_secret(&token);
+    crate::redact::add_secret(&token);
     let refresh_token = body.get("refresh_token").and_then(|v| v.as_str()).map(|r| SecretString::from(r.to_string()));
     if let Some(r) = &refresh_token {
-        redact::add_secret(r);
+        crate::redact::add_secret(r);
     }
     Ok(Current { token, refresh_at: Some(SystemTime::now() + Duration::from_secs(expires_in - early)), refresh_token })
 }
@@ -335,7 +354,7 @@ async fn fetch_client_token(creds: &ClientCredentials, http: &reqwest::Client) -
         ClientAuth::Certificate(c) => c.assertion(&url, &creds.client_id, store::now_secs())?,
         ClientAuth::Assertion(a) => a.clone(),
     };
-    redact::add_secret(&proof);
+    crate::redact::add_secret(&proof);
     let mut form = vec![
         ("grant_type", "client_credentials"),
         ("client_id", creds.client_id.as_str()),
@@ -370,11 +389,55 @@ async fn fetch_client_token(creds: &ClientCredentials, http: &reqwest::Client) -
 
 /// Read a token file, warning (through `warn`) when other users can read it.
 pub fn read_token_file(path: &Path, warn: &mut dyn FnMut(String)) -> Result<String> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read token file {}", path.display()))?;
+    let file = open_token_file(path)?;
+    read_opened_token_file(file, path, warn)
+}
+
+/// Read `./AuthKey.txt`, the file used without being named: only when it belongs to the
+/// user running oathbulk and no other user may write it. In a folder others can write (a
+/// shared download folder, `/tmp`), a planted file would otherwise send the run — seeds
+/// included — to whichever tenant its token belongs to.
+pub fn read_default_token_file(path: &Path, warn: &mut dyn FnMut(String)) -> Result<String> {
+    let file = open_token_file(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata().with_context(|| format!("cannot read token file {}", path.display()))?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            bail!(
+                "{} belongs to another user (uid {}, you are uid {me}): oathbulk uses ./{DEFAULT_TOKEN_FILE} only when \
+                 it is yours; remove it, or name a token file with --token-file",
+                path.display(),
+                meta.uid()
+            );
+        }
+        if meta.mode() & 0o022 != 0 {
+            bail!(
+                "{p} may be written by other users (permissions {:04o}): anyone could put their token in it; \
+                 run `chmod 600 {p}`",
+                meta.mode() & 0o777,
+                p = path.display()
+            );
+        }
+    }
+    read_opened_token_file(file, path, warn)
+}
+
+fn open_token_file(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::open(path).with_context(|| format!("cannot read token file {}", path.display()))
+}
+
+/// The token in an opened token file (the mode read from the open file, not the path again).
+fn read_opened_token_file(mut file: std::fs::File, path: &Path, warn: &mut dyn FnMut(String)) -> Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    file.read_to_string(&mut text).with_context(|| format!("cannot read token file {}", path.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
+        if let Ok(meta) = file.metadata() {
             if meta.permissions().mode() & 0o044 != 0 {
                 warn(format!(
                     "token file {} is readable by other users; run `chmod 600 {}`",
@@ -391,6 +454,51 @@ pub fn read_token_file(path: &Path, warn: &mut dyn FnMut(String)) -> Result<Stri
 pub fn seconds_left(claims: &jwt::Claims) -> Option<i64> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
     claims.exp.map(|exp| exp - now)
+}
+
+/// Entry point for `cargo fuzz` (fuzz/) and for replaying its corpus on stable
+/// (tests/fuzz_corpus.rs): what a token paste, a token file or `./AuthKey.txt` holds, as the
+/// credential parser reads it.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{check_token, credential_pieces, strip_paste, TokenSource};
+
+    /// Parse arbitrary bytes as a credential paste: no panic; the token is a piece of the
+    /// paste and is known to the redactor (with every visible run of it) before anything
+    /// parses it; an accepted token is visible ASCII; a refusal is one of its fixed
+    /// sentences, never quoting the paste.
+    pub fn parse_credential(data: &[u8]) {
+        // A token file is read as UTF-8 (anything else is an I/O error naming the file).
+        let Ok(raw) = std::str::from_utf8(data) else { return };
+        let token = strip_paste(raw);
+        assert!(raw.contains(token));
+        let pieces = credential_pieces(raw);
+        assert!(pieces.contains(&token), "the token is registered whole");
+        for run in token.split(|c: char| !c.is_ascii_graphic()).map(|r| r.trim_end_matches(':')) {
+            let word = run.eq_ignore_ascii_case("bearer") || run.eq_ignore_ascii_case("authorization");
+            assert!(word || pieces.contains(&run), "a visible run of the token is registered");
+        }
+        match check_token(token, &TokenSource::Stdin) {
+            Ok(()) => assert!(!token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())),
+            Err(e) => assert!(is_a_refusal_sentence(&e.to_string()), "the refusal quotes its input: {e}"),
+        }
+    }
+
+    /// One of [`check_token`]'s sentences for `standard input`, with a code point and a
+    /// position as its only variable parts.
+    fn is_a_refusal_sentence(message: &str) -> bool {
+        let Some(rest) = message.strip_prefix("the bearer token from standard input ") else { return false };
+        if rest == "is empty" || rest == "contains spaces or line breaks; paste only the token" {
+            return true;
+        }
+        let Some(rest) = rest.strip_prefix("holds the invisible or non-ASCII character U+") else { return false };
+        let Some((hex, rest)) = rest.split_once(" at character ") else { return false };
+        let Some(at) = rest.strip_suffix("; paste only the token") else { return false };
+        (4..=6).contains(&hex.len())
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+            && !at.is_empty()
+            && at.bytes().all(|b| b.is_ascii_digit())
+    }
 }
 
 #[cfg(test)]
@@ -427,7 +535,7 @@ mod tests {
                 Ok(_) => assert!(cleaned.is_some(), "{raw:?} accepted"),
                 Err(e) => {
                     assert!(cleaned.is_none(), "{raw:?}: {e}");
-                    let said = redact::scrub(&format!("{e:#} {raw}")).into_owned();
+                    let said = crate::redact::scrub(&format!("{e:#} {raw}")).into_owned();
                     assert!(!said.contains("nbsp-unit"), "{said}");
                 }
             }

@@ -25,6 +25,10 @@ pub const SERVICE: &str = "oathbulk";
 /// several processes (keyring's mock store lives in one process). It holds secrets in plain
 /// text: never set it outside tests. Every run that uses it says so on stderr.
 pub const TEST_STORE_ENV: &str = "OATHBULK_TEST_ONLY_PLAINTEXT_STORE";
+/// Whether this build honours [`TEST_STORE_ENV`]: debug builds only (the binary the test
+/// suites run, Rust and Pester). A release binary ignores the variable, so no one can make
+/// it write refresh tokens and client secrets to a plain file by setting one.
+pub const TEST_STORE_HONOURED: bool = cfg!(debug_assertions);
 /// The entry naming the last login (no secret in it).
 const LAST_LOGIN_ACCOUNT: &str = "last-login";
 /// The most one credential holds here (Windows allows 2560 bytes; room to spare).
@@ -135,12 +139,19 @@ pub fn now_secs() -> i64 {
 impl Store {
     pub fn open(diag: &Diag) -> Self {
         match std::env::var_os(TEST_STORE_ENV) {
-            Some(path) if !path.is_empty() => {
+            Some(path) if !path.is_empty() && TEST_STORE_HONOURED => {
                 diag.warn(
                     "test_credential_store",
                     &format!("${TEST_STORE_ENV} is set: secrets go to a plaintext test file, not the credential store"),
                 );
                 Self { backend: Backend::TestFile(PathBuf::from(path)) }
+            }
+            Some(path) if !path.is_empty() => {
+                diag.warn(
+                    "test_credential_store_ignored",
+                    &format!("${TEST_STORE_ENV} is set and ignored: a release build keeps sign-ins in the credential store only"),
+                );
+                Self::os()
             }
             _ => Self::os(),
         }

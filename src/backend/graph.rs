@@ -170,6 +170,22 @@ fn exists_code(code: &str, status: u16) -> bool {
     status == 409 || code.to_ascii_lowercase().contains("exist")
 }
 
+/// Does this refusal say the method id we sent names none of the user's methods? A 404 does;
+/// so does a 400 whose error names the id we sent (Graph words a malformed or unknown key
+/// "Invalid object identifier '…'."; the docs name no status for a wrong method id). An
+/// ordinary 400 (a refused code, an active token, a disabled policy) names no id: it is
+/// reported as it is, with no read to explain it, and a write that succeeds costs nothing.
+fn wrong_method_id(e: &ApiError, sent: &str) -> bool {
+    match e {
+        ApiError::Rejected { status: 404, .. } => true,
+        ApiError::Rejected { status: 400, message, body, .. } => {
+            let sent = sent.to_lowercase();
+            !sent.is_empty() && (message.as_str().to_lowercase().contains(&sent) || body.to_lowercase().contains(&sent))
+        }
+        _ => false,
+    }
+}
+
 fn user_not_found(upn: &str) -> ApiError {
     ApiError::Rejected {
         status: 404,
@@ -328,7 +344,7 @@ impl GraphBackend {
                 }
                 return Ok(());
             }
-            Err(e @ ApiError::Rejected { status: 404, .. }) if !matches!(known, Some(Some(_))) => e,
+            Err(e) if !matches!(known, Some(Some(_))) && wrong_method_id(&e, &first) => e,
             Err(e) => return Err(e),
         };
         // An activation refused where device ids are method ids, of a token the inventory
@@ -346,7 +362,7 @@ impl GraphBackend {
             && self.explained_one_404.swap(true, Ordering::Relaxed);
         if explain_later {
             return Err(ApiError::Rejected {
-                status: 404,
+                status: err.status().unwrap_or(404),
                 code: super::UNEXPLAINED_404.into(),
                 message: format!(
                     "token {} is not one of {upn}'s hardware OATH methods (not yet explained)",

@@ -2,6 +2,7 @@
 //! user with this code" into HTTP and maps the answer to [`ApiError`]; it never decides
 //! what to do with a row (that is `activate`'s job). A new backend is one file.
 
+pub mod any;
 pub mod graph;
 pub mod portal;
 
@@ -10,7 +11,8 @@ use crate::otp::HashFunction;
 use crate::record::TenantToken;
 use std::future::Future;
 
-pub use crate::api_error::{classify, ApiError};
+pub use crate::api_error::ApiError;
+pub use crate::http::classify;
 
 /// A token's state in the tenant, as the planner needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,18 +31,13 @@ pub struct PortalBackend {
 }
 
 impl PortalBackend {
-    /// Polls wait through the run's engine (Ctrl-C ends the wait at once), or a plain sleep
-    /// before a run has one, until [`PortalBackend::with_wait`] gives another.
+    /// Polls wait with a plain sleep until [`PortalBackend::with_wait`] gives the run's
+    /// (Ctrl-C-aware) one.
     pub fn new(api: ApiClient, base: &url::Url) -> Self {
         let wait: Wait = Arc::new(|d| {
             Box::pin(async move {
-                match crate::engine::current() {
-                    Some(engine) => engine.sleep(d).await,
-                    None => {
-                        tokio::time::sleep(d).await;
-                        true
-                    }
-                }
+                tokio::time::sleep(d).await;
+                true
             })
         });
         Self { api, base: base.as_str().trim_end_matches('/').to_string(), wait }

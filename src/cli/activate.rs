@@ -11,7 +11,7 @@ use crate::output::Output;
 use crate::pipeline::{self, RowResult};
 use crate::record::Warning;
 use crate::sink::Sink;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -43,11 +43,30 @@ pub struct OneTokenArgs {
     pub serial: Option<String>,
     /// The six digits shown on the token's display now: no secret needed (lost seed file,
     /// a replacement token). Sent once; a rejected or stale code is reported, never guessed.
+    /// (Visible to every user of the machine while it is valid: prefer --code-stdin.)
     #[arg(long, value_name = "DIGITS", requires = "serial", value_parser = parse_code)]
     pub code: Option<String>,
+    /// Read the six digits from the first line of standard input instead of argv (a prompt
+    /// on stderr when standard input is a terminal). Not with a CSV read from stdin (`-`).
+    #[arg(long, requires = "serial", conflicts_with_all = ["code", "token_stdin", "client_assertion_stdin"])]
+    pub code_stdin: bool,
     /// The user to assign an available token to (or whose assigned token to activate).
     #[arg(long, value_name = "UPN", requires = "serial")]
     pub upn: Option<String>,
+}
+
+/// The code from standard input (`--code-stdin`), after a prompt when a person types it.
+/// A wrong line is refused without being repeated: it may be anything, a token included.
+fn read_code() -> Result<String> {
+    use std::io::{IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        // A failed prompt (closed stderr) loses the prompt, not the run.
+        let _ = std::io::stderr().write_all(b"Type the six digits the token shows now: ");
+    }
+    let mut line = String::new();
+    stdin.read_line(&mut line).context("cannot read the code from standard input")?;
+    parse_code(&line).map_err(|e| anyhow::anyhow!("--code-stdin: {e}"))
 }
 
 fn parse_code(text: &str) -> Result<String, String> {
@@ -96,13 +115,16 @@ pub fn run(args: ActivateArgs) -> Result<i32> {
     super::guarded("activate", args, progress, format, prepare_and_run)
 }
 
-fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant) -> Result<i32> {
+fn prepare_and_run(mut args: ActivateArgs, diag: &Diag, started: std::time::Instant) -> Result<i32> {
+    if args.one.code_stdin {
+        args.one.code = Some(read_code()?);
+    }
     let engine = args.run.pace.engine_config(args.tenant.backend)?;
     if let Some(upn) = &args.one.upn {
-        if crate::inventory::hidden_char(upn).is_some() || !crate::inventory::is_upn(upn) {
+        if crate::text::hidden_char(upn).is_some() || !crate::inventory::is_upn(upn) {
             anyhow::bail!(
                 "--upn '{}' is not a user@domain address (or holds an invisible character)",
-                crate::output::escape_all_controls(upn)
+                crate::text::escape_all_controls(upn)
             );
         }
     }
@@ -136,7 +158,7 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant)
     let planning_rate = args.tenant.backend.planning_rate(args.run.pace.max_rate);
     let options = RunOptions {
         dry_run: args.run.dry_run,
-        engine,
+        features: args.run.pace.activation_features(),
         min_validity_secs: args.run.min_validity,
         typed_code: args.one.code.clone().map(|code| TypedCode { code, typed_at: std::time::SystemTime::now() }),
     };
@@ -144,7 +166,8 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant)
     let rt = connect::runtime()?;
     rt.block_on(async move {
         let seed = args.tenant.simulate.then(|| rows.iter().filter_map(|r| r.as_ref().ok().cloned()).collect());
-        let conn = connect::connect(&args.tenant, &args.auth, diag, seed).await?;
+        let engine = std::sync::Arc::new(crate::engine::Engine::new(engine, Default::default()));
+        let conn = connect::connect(&args.tenant, &args.auth, diag, seed, Some(&engine)).await?;
         if args.one.code.is_some() && rows.is_empty() {
             // No CSV row: the tenant says what the token is and who holds it.
             let serial = args.one.serial.clone().unwrap_or_default();
@@ -169,10 +192,7 @@ fn prepare_and_run(args: ActivateArgs, diag: &Diag, started: std::time::Instant)
         for w in token_warnings(&conn.tokens, args.tenant.backend, est_secs).await {
             sink.warning(w)?;
         }
-        let outcome = match conn.backend {
-            AnyBackend::Graph(b) => activate::run(b, conn.stats, conn.clock, rows, settled, options, sink).await?,
-            AnyBackend::Portal(b) => activate::run(b, conn.stats, conn.clock, rows, settled, options, sink).await?,
-        };
+        let outcome = activate::run(conn.backend.clone(), engine, conn.clock, rows, settled, options, sink).await?;
         if let Some(sim) = conn.simulator {
             sim.shutdown().await;
         }
@@ -205,10 +225,7 @@ pub fn read_settled(
 async fn typed_row(backend: &AnyBackend, serial: &str, upn: Option<&str>) -> Result<crate::inventory::Row> {
     use crate::backend::Backend;
     let wanted = [(serial.to_string(), upn.unwrap_or_default().to_string())];
-    let found = match backend {
-        AnyBackend::Graph(b) => b.find(&wanted).await,
-        AnyBackend::Portal(b) => b.find(&wanted).await,
-    };
+    let found = backend.find(&wanted).await;
     let devices = found.map_err(|e| anyhow::anyhow!(crate::activate::auth_advice(&e, "tenant")))?;
     let device = devices.into_iter().find(|d| d.token.serial.eq_ignore_ascii_case(serial));
     // The record names the holder by UPN: Graph gives only an object id, so ask who it is.
@@ -216,10 +233,7 @@ async fn typed_row(backend: &AnyBackend, serial: &str, upn: Option<&str>) -> Res
         Some(d) if d.owner_upn.is_some() => d.owner_upn.clone(),
         Some(d) => match d.token.assigned_to_id.as_deref() {
             Some(id) => {
-                let user = match backend {
-                    AnyBackend::Graph(b) => b.lookup_user(id).await,
-                    AnyBackend::Portal(b) => b.lookup_user(id).await,
-                };
+                let user = backend.lookup_user(id).await;
                 let user = user.map_err(|e| anyhow::anyhow!(crate::activate::auth_advice(&e, "tenant")))?;
                 Some(user.map(|u| u.upn).filter(|u| !u.is_empty()).unwrap_or_else(|| id.to_string()))
             }

@@ -166,6 +166,48 @@ pub struct PaceArgs {
     /// retries); beyond it the run stops (exit 4) and `--resume` picks it up later.
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub max_wait: u64,
+    /// For measuring only (benches/activate-bench.sh `WITHOUT=`): switch off mechanisms of
+    /// the pace and of activation, each of which must earn its place in a measured table.
+    #[arg(long, hide = true, value_enum, value_delimiter = ',')]
+    pub without: Vec<Mechanism>,
+}
+
+/// A mechanism `--without` can switch off (hidden: a measuring tool, not a setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mechanism {
+    Closures,
+    Forecast,
+    OpenRate,
+    Replay,
+    CatchUp,
+    RampWaits,
+    /// Codes of the next step sent in a step's last margin (where the tenant takes them).
+    NextStepCodes,
+    /// Refusals explained together, a batch at a time, instead of a read each.
+    BatchedExplanations,
+}
+
+impl PaceArgs {
+    /// The pacer's mechanisms `--without` leaves on.
+    fn mechanisms(&self) -> crate::engine::pacer::Mechanisms {
+        let off = |m| self.without.contains(&m);
+        crate::engine::pacer::Mechanisms {
+            closures: !off(Mechanism::Closures),
+            forecast: !off(Mechanism::Forecast),
+            open_rate: !off(Mechanism::OpenRate),
+            replay: !off(Mechanism::Replay),
+            catch_up: !off(Mechanism::CatchUp),
+            ramp_waits: !off(Mechanism::RampWaits),
+        }
+    }
+
+    /// Activation's own mechanisms `--without` leaves on.
+    pub fn activation_features(&self) -> crate::activate::Features {
+        crate::activate::Features {
+            next_step_codes: !self.without.contains(&Mechanism::NextStepCodes),
+            batched_explanations: !self.without.contains(&Mechanism::BatchedExplanations),
+        }
+    }
 }
 
 impl PaceArgs {
@@ -187,6 +229,33 @@ impl PaceArgs {
                 max_wait: std::time::Duration::from_secs(self.max_wait),
                 ..Default::default()
             },
+            mechanisms: self.mechanisms(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        pace: PaceArgs,
+    }
+
+    #[test]
+    fn without_switches_off_only_what_it_names_and_is_hidden() {
+        let all = Cli::parse_from(["x"]).pace;
+        assert_eq!(all.mechanisms(), crate::engine::pacer::Mechanisms::ALL);
+        assert_eq!(all.activation_features(), crate::activate::Features::default());
+        let some = Cli::parse_from(["x", "--without", "catch-up,next-step-codes"]).pace;
+        let m = some.mechanisms();
+        assert!(!m.catch_up && m.closures && m.forecast && m.open_rate && m.replay && m.ramp_waits);
+        let f = some.activation_features();
+        assert!(!f.next_step_codes && f.batched_explanations);
+        let help = <Cli as clap::CommandFactory>::command().render_long_help().to_string();
+        assert!(!help.contains("--without"), "a measuring tool, not a setting: {help}");
     }
 }

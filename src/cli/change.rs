@@ -1,6 +1,6 @@
 //! `oathbulk deactivate | unassign | remove`: one token (`--serial`) or every row of a CSV.
 
-use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
+use super::connect::{self, AuthArgs, BackendKind, TenantArgs};
 use super::ScriptArgs;
 use crate::backend::Backend;
 use crate::diag::{Diag, ProgressMode};
@@ -122,10 +122,10 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
         }
         (None, Some(serial)) => {
             if let Some(upn) = &args.upn {
-                if crate::inventory::hidden_char(upn).is_some() || !crate::inventory::is_upn(upn) {
+                if crate::text::hidden_char(upn).is_some() || !crate::inventory::is_upn(upn) {
                     anyhow::bail!(
                         "--upn '{}' is not a user@domain address (or holds an invisible character)",
-                        crate::output::escape_all_controls(upn)
+                        crate::text::escape_all_controls(upn)
                     );
                 }
             }
@@ -140,7 +140,8 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
     };
     let rt = connect::runtime()?;
     rt.block_on(async move {
-        let conn = connect::connect(&args.tenant, &args.auth, diag, None).await?;
+        let engine = options.start_engine();
+        let conn = connect::connect(&args.tenant, &args.auth, diag, None, Some(&engine)).await?;
         let header = conn.journal_header(change::op_label(op), args.tenant.backend, &args.auth).await;
         let done = match (&args.run.journal, args.run.resume) {
             (Some(path), true) => {
@@ -158,10 +159,7 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
         for e in row_errors {
             out.row_error(e)?;
         }
-        let code = match &conn.backend {
-            AnyBackend::Graph(b) => go(b.clone(), &conn, op, targets, &done, &options, out).await?,
-            AnyBackend::Portal(b) => go(b.clone(), &conn, op, targets, &done, &options, out).await?,
-        };
+        let code = go(conn.backend.clone(), engine, &conn, op, targets, &done, &options, out).await?;
         if let Some(sim) = conn.simulator {
             sim.shutdown().await;
         }
@@ -172,6 +170,7 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
 #[allow(clippy::too_many_arguments)]
 async fn go<B: Backend>(
     backend: Arc<B>,
+    engine: Arc<crate::engine::Engine>,
     conn: &connect::Connection,
     op: ChangeOperation,
     targets: Vec<change::Target>,
@@ -179,7 +178,7 @@ async fn go<B: Backend>(
     options: &Options,
     mut out: Sink,
 ) -> Result<i32> {
-    let shared = lifecycle::shared(backend, conn.stats.clone(), conn.clock.clone(), options);
+    let shared = lifecycle::shared(backend, engine, conn.clock.clone());
     let interrupt = lifecycle::on_interrupt(&shared);
     let fatal = change::run(&shared, op, targets, done, options.dry_run, &mut out).await?;
     interrupt.abort();

@@ -7,6 +7,7 @@ use crate::backend::graph::{self, GraphBackend};
 use crate::backend::portal::{self, PortalBackend};
 use crate::clock::ServerClock;
 use crate::diag::Diag;
+use crate::engine::Engine;
 use crate::http::{build_http, validate_base_url, ApiClient, HeaderStyle, Stats};
 use crate::inventory::Row;
 use anyhow::{bail, Context, Result};
@@ -103,24 +104,10 @@ pub struct AuthArgs {
     pub authority_url: String,
 }
 
-/// The backend a command talks to.
-pub enum AnyBackend {
-    Graph(Arc<GraphBackend>),
-    Portal(Arc<PortalBackend>),
-}
-
-impl AnyBackend {
-    pub fn name(&self) -> &'static str {
-        use crate::backend::Backend;
-        match self {
-            AnyBackend::Graph(b) => b.name(),
-            AnyBackend::Portal(b) => b.name(),
-        }
-    }
-}
+pub use crate::backend::any::AnyBackend;
 
 pub struct Connection {
-    pub backend: AnyBackend,
+    pub backend: Arc<AnyBackend>,
     pub stats: Arc<Stats>,
     pub clock: Arc<ServerClock>,
     pub tokens: TokenProvider,
@@ -188,7 +175,7 @@ pub async fn credentials(
                     .read_line(&mut line)
                     .context("cannot read the client assertion from standard input")?;
                 let assertion = SecretString::from(line.trim().to_string());
-                auth::redact::add_secret(&assertion);
+                crate::redact::add_secret(&assertion);
                 if assertion.expose_secret().split('.').count() != 3 {
                     bail!("--client-assertion-stdin: the first line of standard input is not a signed JWT (header.payload.signature)");
                 }
@@ -233,7 +220,7 @@ pub async fn credentials(
     }
     let default = Path::new(auth::DEFAULT_TOKEN_FILE);
     if default.exists() {
-        let token = auth::read_token_file(default, &mut warn)?;
+        let token = auth::read_default_token_file(default, &mut warn)?;
         return TokenProvider::fixed(token, TokenSource::File(default.to_path_buf()));
     }
     // The sign-in kept by `oathbulk login` (for --tenant/--client-id, else the last one).
@@ -307,12 +294,15 @@ pub async fn device_code_sign_in(
     auth::devicecode::sign_in(request, http, diag).await
 }
 
-/// Connect to the tenant (or start the simulator) and build the chosen backend.
+/// Connect to the tenant (or start the simulator) and build the chosen backend. With `run`,
+/// the client is built around the run's engine: reads retried, polls Ctrl-C-aware, counted in
+/// its stats. Without, each request is one attempt (`tenant`, `doctor`, `users`).
 pub async fn connect(
     tenant: &TenantArgs,
     auth_args: &AuthArgs,
     diag: &Diag,
     seed: Option<Vec<Row>>,
+    run: Option<&Arc<Engine>>,
 ) -> Result<Connection> {
     let deadline = std::time::Duration::from_secs(tenant.http_timeout);
     // The simulator is in this process, on loopback: never a proxy, whatever the environment.
@@ -321,7 +311,7 @@ pub async fn connect(
     } else {
         build_http(deadline)?
     };
-    let stats = Arc::new(Stats::default());
+    let stats = run.map(|engine| engine.stats().clone()).unwrap_or_default();
     let clock = Arc::new(ServerClock::new());
     let (graph_url, portal_url, tokens, simulator) = if tenant.simulate {
         let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
@@ -350,7 +340,7 @@ pub async fn connect(
             let api = ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Graph)
                 .pinned_to(&base)
                 .with_deadline(deadline);
-            AnyBackend::Graph(Arc::new(GraphBackend::new(api, &base)))
+            AnyBackend::Graph(GraphBackend::new(compose(api, run), &base))
         }
         BackendKind::Portal => {
             let base = validate_base_url(&portal_url, "--portal-url")?;
@@ -358,10 +348,30 @@ pub async fn connect(
             let api = ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Portal)
                 .pinned_to(&base)
                 .with_deadline(deadline);
-            AnyBackend::Portal(Arc::new(PortalBackend::new(api, &base)))
+            let portal = PortalBackend::new(compose(api, run), &base);
+            AnyBackend::Portal(match run {
+                Some(engine) => portal.with_wait(engine_wait(engine.clone())),
+                None => portal,
+            })
         }
     };
-    Ok(Connection { backend, stats, clock, tokens, simulator, origin })
+    Ok(Connection { backend: Arc::new(backend), stats, clock, tokens, simulator, origin })
+}
+
+/// The client a run's backend uses: reads retried by the run's engine, if there is one.
+fn compose(api: ApiClient, run: Option<&Arc<Engine>>) -> ApiClient {
+    match run {
+        Some(engine) => api.retrying_reads(engine.clone()),
+        None => api,
+    }
+}
+
+/// The portal's upload polls wait through the run's engine: Ctrl-C ends the wait at once.
+fn engine_wait(engine: Arc<Engine>) -> crate::backend::portal::Wait {
+    Arc::new(move |d| {
+        let engine = engine.clone();
+        Box::pin(async move { engine.sleep(d).await })
+    })
 }
 
 /// A multi-threaded runtime for network commands only (list/otp/check never build one,

@@ -2,7 +2,7 @@
 //! One `check` record per finding (pass, warn or fail, with a fix). Exit 0 only when nothing
 //! fails.
 
-use super::connect::{self, AnyBackend, AuthArgs, BackendKind, TenantArgs};
+use super::connect::{self, AuthArgs, BackendKind, TenantArgs};
 use super::{OptionalInputArgs, OutputArgs};
 use crate::auth::{self, jwt};
 use crate::backend::{ApiError, Backend, DeviceStatus};
@@ -75,17 +75,14 @@ fn run_inner(args: DoctorArgs, diag: &Diag, started: Instant) -> Result<i32> {
     let rt = connect::runtime()?;
     let seed = args.tenant.simulate.then(|| rows.clone());
     let tenant_checks = rt.block_on(async {
-        let conn = connect::connect(&args.tenant, &args.auth, diag, seed).await?;
+        let conn = connect::connect(&args.tenant, &args.auth, diag, seed, None).await?;
         let mut out = vec![credential_source_check(conn.tokens.source())];
         if !args.tenant.simulate {
             out.extend(
                 token_checks(&conn.tokens, args.tenant.backend, rows.len() as f64 / args.max_rate.max(0.001)).await,
             );
         }
-        let tenant = match &conn.backend {
-            AnyBackend::Graph(b) => tenant_checks(b.as_ref(), &rows).await,
-            AnyBackend::Portal(b) => tenant_checks(b.as_ref(), &rows).await,
-        };
+        let tenant = tenant_checks(conn.backend.as_ref(), &rows).await;
         out.extend(tenant);
         out.push(clock_check(conn.clock.offset_ms()));
         if let Some(sim) = conn.simulator {

@@ -9,7 +9,7 @@
 //! both), the error log (`--error-log`) the failures of both.
 
 use super::activate::{token_warnings, RunArgs};
-use super::connect::{self, AnyBackend, AuthArgs, TenantArgs};
+use super::connect::{self, AuthArgs, TenantArgs};
 use super::{InputArgs, OutputArgs, ScriptArgs};
 use crate::activate::{self, RunOptions};
 use crate::backend::Backend;
@@ -90,7 +90,8 @@ fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<i3
                 })
                 .collect()
         });
-        let conn = connect::connect(&args.tenant, &args.auth, diag, seed).await?;
+        let engine = options.start_engine();
+        let conn = connect::connect(&args.tenant, &args.auth, diag, seed, Some(&engine)).await?;
         let header = conn.journal_header("import", args.tenant.backend, &args.auth).await;
         let (settled_import, settled_activation) = match (&args.run.journal, args.run.resume) {
             (Some(path), true) => {
@@ -101,16 +102,9 @@ fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<i3
         if let Some(j) = journal.as_mut() {
             j.begin(&header)?;
         }
-        let code = match &conn.backend {
-            AnyBackend::Graph(b) => {
-                go(b.clone(), &args, &conn, rows, settled_import, settled_activation, journal, options, diag, started)
-                    .await?
-            }
-            AnyBackend::Portal(b) => {
-                go(b.clone(), &args, &conn, rows, settled_import, settled_activation, journal, options, diag, started)
-                    .await?
-            }
-        };
+        let settled = (settled_import, settled_activation);
+        let code =
+            go(conn.backend.clone(), engine, &args, &conn, rows, settled, journal, options, diag, started).await?;
         if let Some(sim) = conn.simulator {
             sim.shutdown().await;
         }
@@ -121,17 +115,17 @@ fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<i3
 #[allow(clippy::too_many_arguments)]
 async fn go<B: Backend>(
     backend: Arc<B>,
+    engine: Arc<crate::engine::Engine>,
     args: &ImportArgs,
     conn: &connect::Connection,
     rows: Vec<RowResult>,
-    settled_import: HashMap<String, Option<String>>,
-    settled_activation: activate::journal::Settled,
+    (settled_import, settled_activation): (HashMap<String, Option<String>>, activate::journal::Settled),
     journal: Option<Journal>,
     options: Options,
     diag: &Diag,
     started: Instant,
 ) -> Result<i32> {
-    let shared = lifecycle::shared(backend.clone(), conn.stats.clone(), conn.clock.clone(), &options);
+    let shared = lifecycle::shared(backend.clone(), engine.clone(), conn.clock.clone());
     let interrupt = lifecycle::on_interrupt(&shared);
     let journal_path = args.run.journal.as_deref().filter(|_| !args.run.dry_run);
     let next = crate::human::NextStep::writes(journal_path, args.run.error_log.as_deref());
@@ -163,13 +157,12 @@ async fn go<B: Backend>(
     sink.hand_on("import_", imported.rows.len() as u64);
     let run_options = RunOptions {
         dry_run: options.dry_run,
-        engine: options.engine,
+        features: args.run.pace.activation_features(),
         min_validity_secs: args.run.min_validity,
         typed_code: None,
     };
     let rows: Vec<RowResult> = imported.rows.into_iter().map(Ok).collect();
     let outcome =
-        activate::run(backend, conn.stats.clone(), conn.clock.clone(), rows, settled_activation, run_options, sink)
-            .await?;
+        activate::run(backend, engine, conn.clock.clone(), rows, settled_activation, run_options, sink).await?;
     Ok(outcome.summary.exit_code)
 }

@@ -11,7 +11,9 @@ mod import;
 mod list;
 mod login;
 mod otp;
+mod report;
 mod simulate;
+mod status;
 mod tenant;
 mod undo;
 mod users;
@@ -71,6 +73,11 @@ pub enum Command {
     Tenant(Box<tenant::TenantCmdArgs>),
     /// One `user` record per UPN of the CSV: tokens, count, a warning above Entra's five.
     Users(Box<users::UsersArgs>),
+    /// A helpdesk's view of tokens or users (`--serial`, `--upn`, `--csv`): state, last use,
+    /// methods against Entra's five, and the next step; one `token_status` record each.
+    Status(Box<status::StatusArgs>),
+    /// A run's story from its journal as one self-contained HTML page (`--html FILE`).
+    Report(Box<report::ReportArgs>),
     /// Preflight: credentials, permissions, policy, clock, CSV and tenant, one `check` each.
     Doctor(Box<doctor::DoctorArgs>),
     /// Serve a simulated tenant (Graph and portal APIs) on loopback, for tests and rehearsals.
@@ -138,7 +145,7 @@ fn install_panic_hook() {
         let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
         crate::diag::stderr_line(&format!(
             "oathbulk: a bug: thread '{thread}' panicked{at}: {}",
-            crate::diag::for_people(&why)
+            crate::redact::for_people(&why)
         ));
     }));
 }
@@ -162,6 +169,8 @@ fn dispatch(cli: Cli) -> i32 {
         Command::Activate(a) => activate::run(*a),
         Command::Tenant(a) => tenant::run(*a),
         Command::Users(a) => users::run(*a),
+        Command::Status(a) => status::run(*a),
+        Command::Report(a) => report::run(*a),
         Command::Doctor(a) => doctor::run(*a),
         Command::Login(a) => login::run_login(*a),
         Command::Logout(a) => login::run_logout(*a),
@@ -174,12 +183,13 @@ fn dispatch(cli: Cli) -> i32 {
     }
 }
 
-/// Standard input has one reader: a token or client assertion read from it (`--token-stdin`,
-/// `--client-assertion-stdin`) and a CSV read from it (`-`) cannot share it. Checked on the
-/// parsed arguments of every subcommand, so a new command cannot forget it.
+/// Standard input has one reader: a token, client assertion or code read from it
+/// (`--token-stdin`, `--client-assertion-stdin`, `--code-stdin`) and a CSV read from it (`-`)
+/// cannot share it. Checked on the parsed arguments of every subcommand, so a new command
+/// cannot forget it.
 fn stdin_conflict(matches: &clap::ArgMatches) -> Option<String> {
     let (_, sub) = matches.subcommand()?;
-    let flag = ["token_stdin", "client_assertion_stdin"]
+    let flag = ["token_stdin", "client_assertion_stdin", "code_stdin"]
         .into_iter()
         .find(|id| sub.try_get_one::<bool>(id).ok().flatten().copied().unwrap_or(false))?;
     let csv_from_stdin =
@@ -195,7 +205,7 @@ pub fn report_fatal(e: &anyhow::Error) -> i32 {
     if is_broken_pipe(e) {
         return exit::OK;
     }
-    crate::diag::stderr_line(&format!("oathbulk: error: {}", crate::diag::for_people(&format!("{e:#}"))));
+    crate::diag::stderr_line(&format!("oathbulk: error: {}", crate::redact::for_people(&format!("{e:#}"))));
     stop_reason_for(e).exit_code().code()
 }
 

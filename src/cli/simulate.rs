@@ -26,6 +26,10 @@ pub struct SimulateArgs {
     /// Say nothing on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Append one JSON line per Graph request to FILE (method, path, query, Content-Type,
+    /// Accept, body; never the Authorization header; every secretKey redacted). For tests.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     #[command(flatten)]
     pub seed: SeedArgs,
     #[command(flatten)]
@@ -48,7 +52,8 @@ pub struct TenantStateArgs {
     pub bulk_create_fails: bool,
     /// Start from a named reading of the Graph docs (docs/graph-api.md): default,
     /// distinct-method-ids, some-distinct-method-ids, documented-bulk-answer, top-limit,
-    /// policy-value-wrapped, expand-refused, expand-ignored, all.
+    /// policy-value-wrapped, expand-refused, expand-ignored, window-strict, window-past-only,
+    /// list-nested, value-object, bulk-post-only, serial-case-sensitive, wrong-method-400, all.
     /// The flags below add to it.
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub reading: String,
@@ -138,11 +143,11 @@ pub struct FaultArgs {
     /// fixed-window:N:SECS, sliding-window:N:SECS (Retry-After: the seconds until the
     /// window takes a write), concurrency:K (more than K requests in flight → 429).
     #[arg(long = "limit", value_name = "SHAPE")]
-    pub limits: Vec<crate::simulate::limits::Shape>,
+    pub limits: Vec<crate::limits::Shape>,
     /// Another app takes SHARE of every limit from FROM to UNTIL seconds after the first
     /// limited request (e.g. 8:20:0.5).
     #[arg(long, value_name = "FROM:UNTIL:SHARE")]
-    pub limit_shared: Option<crate::simulate::limits::SharedPeriod>,
+    pub limit_shared: Option<crate::limits::SharedPeriod>,
     /// Count reads (GET) against --rate-limit too.
     #[arg(long)]
     pub rate_limit_reads: bool,
@@ -280,6 +285,7 @@ fn config(args: &SimulateArgs) -> Result<SimConfig> {
         policy_state: args.tenant.policy_state.clone(),
         bulk_create_fails: args.tenant.bulk_create_fails,
         readings: args.tenant.readings()?,
+        record: args.record.clone(),
         ..SimConfig::default()
     })
 }

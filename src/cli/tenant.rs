@@ -1,6 +1,6 @@
 //! `oathbulk tenant`: the tenant's hardware token inventory, for audits.
 
-use super::connect::{self, AnyBackend, AuthArgs, TenantArgs};
+use super::connect::{self, AuthArgs, TenantArgs};
 use crate::backend::{Backend, Device};
 use crate::diag::{Diag, ProgressMode};
 use crate::output::{Format, Output};
@@ -55,12 +55,9 @@ pub fn run(args: TenantCmdArgs) -> Result<i32> {
         };
         let rt = connect::runtime()?;
         rt.block_on(async {
-            let conn = connect::connect(&args.tenant, &args.auth, &diag, seed).await?;
+            let conn = connect::connect(&args.tenant, &args.auth, &diag, seed, None).await?;
             diag.start("tenant", None);
-            let devices = match &conn.backend {
-                AnyBackend::Graph(b) => fetch(b.as_ref(), &args.serial).await,
-                AnyBackend::Portal(b) => fetch(b.as_ref(), &args.serial).await,
-            };
+            let devices = fetch(conn.backend.as_ref(), &args.serial).await;
             diag.finish();
             let mut devices = match devices {
                 Ok(d) => d,

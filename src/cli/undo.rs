@@ -1,7 +1,7 @@
 //! `oathbulk undo --journal run.jsonl`: revert what a run did (see `lifecycle::undo`).
 
 use super::change::ChangeRunArgs;
-use super::connect::{self, AnyBackend, AuthArgs, TenantArgs};
+use super::connect::{self, AuthArgs, TenantArgs};
 use crate::backend::Backend;
 use crate::diag::{Diag, ProgressMode};
 use crate::human::NextStep;
@@ -101,7 +101,8 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
     let mut own = if args.dry_run { None } else { Some(journal::Journal::open_locked(&undo_path)?) };
     let rt = connect::runtime()?;
     let code = rt.block_on(async move {
-        let conn = connect::connect(&args.tenant, &args.auth, diag, None).await?;
+        let engine = options.start_engine();
+        let conn = connect::connect(&args.tenant, &args.auth, diag, None, Some(&engine)).await?;
         let header = conn.journal_header("undo", args.tenant.backend, &args.auth).await;
         // Undo acts on the tenant the run acted on: a rehearsal's journal, or another
         // tenant's, names devices this tenant never saw (or another token's ids).
@@ -117,10 +118,7 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
         let rerun = Some("re-run the same undo".into());
         let stdout = Output::stdout(args.format, true).with_next_step(NextStep { error_log: None, rerun });
         let out = Sink::new(stdout, diag.clone(), "undo", started).with_journal(own);
-        let code = match &conn.backend {
-            AnyBackend::Graph(b) => go(b.clone(), &conn, &records, &progress, &seeds, &options, out).await?,
-            AnyBackend::Portal(b) => go(b.clone(), &conn, &records, &progress, &seeds, &options, out).await?,
-        };
+        let code = go(conn.backend.clone(), engine, &conn, &records, &progress, &seeds, &options, out).await?;
         if let Some(sim) = conn.simulator {
             sim.shutdown().await;
         }
@@ -130,8 +128,11 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
     Ok(code)
 }
 
+// The run's pieces, passed as they are (as change.rs and import.rs do).
+#[allow(clippy::too_many_arguments)]
 async fn go<B: Backend>(
     backend: Arc<B>,
+    engine: Arc<crate::engine::Engine>,
     conn: &connect::Connection,
     records: &[(u64, crate::record::Record)],
     progress: &undo::Progress,
@@ -139,7 +140,7 @@ async fn go<B: Backend>(
     options: &lifecycle::Options,
     mut out: Sink,
 ) -> Result<i32> {
-    let shared = lifecycle::shared(backend, conn.stats.clone(), conn.clock.clone(), options);
+    let shared = lifecycle::shared(backend, engine, conn.clock.clone());
     let interrupt = lifecycle::on_interrupt(&shared);
     let fatal = undo::run(&shared, records, progress, seeds, options.dry_run, &mut out).await?;
     interrupt.abort();

@@ -1,7 +1,7 @@
 //! `oathbulk users`: one `user` record per UPN of the CSV — the primitive per-user scripts
 //! build on. With `--with-tenant`, each token's tenant status and holder.
 
-use super::connect::{self, AnyBackend, AuthArgs, TenantArgs};
+use super::connect::{self, AuthArgs, TenantArgs};
 use super::{InputArgs, OutputArgs, ScriptArgs};
 use crate::backend::{Backend, Device, DeviceStatus};
 use crate::diag::{Diag, ProgressMode};
@@ -99,12 +99,9 @@ fn run_inner(args: UsersArgs, diag: &Diag, started: Instant) -> Result<i32> {
             users.values().flat_map(|u| u.tokens.iter().map(|t| (t.serial.clone(), u.upn.clone()))).collect();
         let rt = connect::runtime()?;
         let view = rt.block_on(async {
-            let conn = connect::connect(&args.tenant, &args.auth, diag, None).await?;
+            let conn = connect::connect(&args.tenant, &args.auth, diag, None, None).await?;
             diag.start("tenant", None);
-            let view = match &conn.backend {
-                AnyBackend::Graph(b) => tenant_view(b.as_ref(), &wanted).await,
-                AnyBackend::Portal(b) => tenant_view(b.as_ref(), &wanted).await,
-            };
+            let view = tenant_view(conn.backend.as_ref(), &wanted).await;
             diag.finish();
             requests = Some(crate::http::Stats::get(&conn.stats.requests));
             Ok::<_, anyhow::Error>(view)

@@ -46,11 +46,18 @@ pub struct EngineConfig {
     pub parallel: usize,
     pub pace: PaceMode,
     pub policy: RetryPolicy,
+    /// The pacer's mechanisms: all on, but when measuring one's worth.
+    pub mechanisms: pacer::Mechanisms,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { parallel: 16, pace: PaceMode::Adaptive { ceiling: None }, policy: RetryPolicy::default() }
+        Self {
+            parallel: 16,
+            pace: PaceMode::Adaptive { ceiling: None },
+            policy: RetryPolicy::default(),
+            mechanisms: pacer::Mechanisms::ALL,
+        }
     }
 }
 
@@ -93,13 +100,6 @@ impl Drop for Slot<'_> {
 pub struct Stopped;
 
 impl Engine {
-    /// A new engine, installed as the run's (see [`current`]).
-    pub fn start(config: EngineConfig, stats: Arc<Stats>) -> Arc<Self> {
-        let engine = Arc::new(Self::new(config, stats));
-        install(&engine);
-        engine
-    }
-
     pub fn new(config: EngineConfig, stats: Arc<Stats>) -> Self {
         let (stop, _) = watch::channel(false);
         let parallel = config.parallel.max(1);
@@ -107,7 +107,7 @@ impl Engine {
             permits: Semaphore::new(parallel),
             read_permits: Semaphore::new(parallel),
             parallel,
-            pacer: Pacer::new(config.pace),
+            pacer: Pacer::with(config.pace, config.mechanisms),
             policy: config.policy,
             stop,
             fatal: Mutex::new(None),
@@ -224,6 +224,9 @@ impl Engine {
     /// The retry policy's verdict on a failed attempt, counted in the statistics. A wait
     /// longer than `--max-wait` stops the run (exit 4, resumable) rather than hanging it.
     pub fn decide(&self, err: &ApiError, attempts: &mut Attempts) -> Decision {
+        if let ApiError::Throttled { status, retry_after } = err {
+            self.stats.note_throttled(*status, *retry_after); // for the journal (`report`)
+        }
         let d = self.policy.decide(err, attempts);
         match &d {
             Decision::Throttled(_) => {
@@ -345,22 +348,6 @@ impl<B> std::ops::Deref for Client<B> {
     }
 }
 
-/// The run's engine, for the one place that sends (`http`): a read (GET) is retried there,
-/// request by request, so a listing of many pages never restarts from page one, and planners
-/// call backend reads directly — one retry loop, never two. One process runs one command, so
-/// one engine; `None` before a run has one (sign-in, `tenant`, `doctor`: reads once).
-static CURRENT: std::sync::RwLock<Option<Arc<Engine>>> = std::sync::RwLock::new(None);
-
-/// Make `engine` the run's engine (see [`current`]).
-pub fn install(engine: &Arc<Engine>) {
-    *CURRENT.write().unwrap_or_else(|p| p.into_inner()) = Some(engine.clone());
-}
-
-/// The run's engine, if one was installed.
-pub fn current() -> Option<Arc<Engine>> {
-    CURRENT.read().unwrap_or_else(|p| p.into_inner()).clone()
-}
-
 /// The error a request gets when the run stopped before it was sent.
 pub fn stopped_error() -> ApiError {
     ApiError::Transport { maybe_applied: false, message: "the run stopped before this request was sent".into() }
@@ -380,14 +367,17 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn engine(pace: PaceMode, policy: RetryPolicy) -> Arc<Engine> {
-        Arc::new(Engine::new(EngineConfig { parallel: 4, pace, policy }, Arc::new(Stats::default())))
+        Arc::new(Engine::new(
+            EngineConfig { parallel: 4, pace, policy, mechanisms: pacer::Mechanisms::ALL },
+            Arc::new(Stats::default()),
+        ))
     }
 
     #[tokio::test]
     async fn a_place_freed_by_the_request_that_stopped_the_run_sends_nothing() {
         for _ in 0..20 {
             let e1 = Arc::new(Engine::new(
-                EngineConfig { parallel: 1, pace: PaceMode::Unlimited, policy: RetryPolicy::default() },
+                EngineConfig { parallel: 1, pace: PaceMode::Unlimited, ..Default::default() },
                 Arc::new(Stats::default()),
             ));
             let held = e1.slot().await.expect("a place");

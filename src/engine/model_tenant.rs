@@ -35,13 +35,13 @@ impl Bucket {
     }
 }
 
-/// A tenant of any limit shape ([`crate::simulate::limits`]), driven as the engine drives
+/// A tenant of any limit shape ([`crate::limits`]), driven as the engine drives
 /// the simulator: `WORKERS` workers claim slots from the pacer, each write arrives after
 /// `LATENCY` (a concurrency limit counts it from when it is sent until its answer), a
 /// throttled write waits its whole-second `Retry-After` and goes again.
 pub mod shapes {
     use crate::engine::Pacer;
-    use crate::simulate::limits::{Limits, Shape, SharedPeriod};
+    use crate::limits::{Limits, Shape, SharedPeriod};
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;

@@ -7,7 +7,7 @@
 use super::model_tenant::shapes::{floor, run, Outcome};
 use super::pacer::Mechanisms;
 use super::{PaceMode, Pacer};
-use crate::simulate::limits::{Shape, SharedPeriod};
+use crate::limits::{Shape, SharedPeriod};
 
 /// One row: a tenant, and the targets it must meet.
 pub struct Row {

@@ -2,7 +2,7 @@
 //! turned into [`Row`]s or line-numbered [`RowError`]s. Knows nothing of the network.
 
 mod columns;
-mod lines;
+pub(crate) mod lines;
 mod reader;
 pub mod rules;
 mod secret;
@@ -55,24 +55,6 @@ pub fn is_upn(text: &str) -> bool {
     } else {
         is_upn_by_chars(text)
     }
-}
-
-/// The first character in `text` that is invisible or turns the text's direction: bidi
-/// controls (U+202A–U+202E, U+2066–U+2069, U+200E/F, U+061C), zero-width and other
-/// default-ignorable characters (U+200B–U+200D, U+2060–U+2064, U+FEFF, U+00AD, variation
-/// selectors, tags, Hangul fillers). In a UPN such a character makes two texts for one
-/// person (`users` would count them twice) or shows another name than the one sent.
-pub fn hidden_char(text: &str) -> Option<char> {
-    if text.is_ascii() {
-        return None;
-    }
-    text.chars().find(|&c| {
-        matches!(c,
-            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
-            | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
-            | '\u{FFF0}'..='\u{FFF8}' | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
-    })
 }
 
 /// Why `upn` is refused for a hidden character, naming it by code point (never raw).
@@ -190,6 +172,20 @@ pub mod fuzzing {
                     assert!(!looks_like_seed(trimmed) || !message.contains(trimmed), "the error quotes its input");
                 }
             }
+        }
+    }
+}
+
+/// A row error on the wire (docs/json-lines.md): the record says what the error says.
+impl From<RowError> for crate::record::RowErrorRecord {
+    fn from(e: RowError) -> Self {
+        Self {
+            line: e.line,
+            code: e.code.to_string(),
+            message: e.message,
+            field: e.field,
+            upn: e.upn,
+            serial: e.serial,
         }
     }
 }

@@ -341,8 +341,8 @@ impl Inventory {
     /// holds an invisible or direction-changing character (shown escaped).
     fn attachable(&self, field: Field) -> Option<String> {
         self.cell(field).ok().filter(|s| !s.is_empty() && !looks_like_seed(s)).map(|s| {
-            if super::hidden_char(s).is_some() {
-                crate::output::escape_all_controls(s).into_owned()
+            if crate::text::hidden_char(s).is_some() {
+                crate::text::escape_all_controls(s).into_owned()
             } else {
                 s.to_string()
             }
@@ -388,7 +388,7 @@ impl Inventory {
         if upn.is_empty() && self.has(Field::Upn) {
             return Err(err(Some(Field::Upn), "missing_upn", "upn is empty".into()));
         }
-        if let Some(c) = super::hidden_char(upn) {
+        if let Some(c) = crate::text::hidden_char(upn) {
             return Err(err(Some(Field::Upn), "invalid_upn", super::hidden_char_message(c)));
         }
         if self.has(Field::Upn) && !is_upn(upn) {
@@ -403,7 +403,7 @@ impl Inventory {
             let key = SecretKey::decode(raw, self.options.secret_format)
                 .map_err(|m| err(Some(Field::Secret), "invalid_secret", m))?;
             if self.options.redact_seeds {
-                crate::auth::redact::add_seed(&key);
+                crate::redact::add_seed(key.to_base32());
             }
             Some(key)
         } else {

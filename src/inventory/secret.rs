@@ -142,7 +142,7 @@ pub fn quote_cell(text: &str) -> String {
     } else {
         let shown: String = text.chars().take(80).collect();
         let more = if shown.len() < text.len() { "…" } else { "" };
-        format!("'{}{more}'", crate::output::escape_controls(&shown))
+        format!("'{}{more}'", crate::text::escape_controls(&shown))
     }
 }
 

@@ -7,13 +7,15 @@
 //! through the run's [`crate::sink::Sink`], journaled first when a journal is kept.
 
 pub mod change;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod import;
 pub mod journal;
 pub mod undo;
 
 use crate::backend::{ApiError, Backend, Device, DeviceStatus};
 use crate::clock::ServerClock;
-use crate::engine::{Attempts, Client, Decision, Engine, EngineConfig, Stats};
+use crate::engine::{Attempts, Client, Decision, Engine, EngineConfig};
 use crate::stop::StopReason;
 use anyhow::Result;
 use std::future::Future;
@@ -30,9 +32,16 @@ pub struct Options {
 /// What a lifecycle planner holds: the API, the run's engine, the tenant's clock.
 pub type Ctx<B> = Client<B>;
 
+impl Options {
+    /// The run's engine, made before the client is built: the client retries reads through it.
+    pub fn start_engine(&self) -> Arc<Engine> {
+        Arc::new(Engine::new(self.engine, Default::default()))
+    }
+}
+
 /// The run's engine and its API.
-pub fn shared<B: Backend>(backend: Arc<B>, stats: Arc<Stats>, clock: Arc<ServerClock>, o: &Options) -> Arc<Ctx<B>> {
-    Arc::new(Client { backend, engine: Engine::start(o.engine, stats), clock })
+pub fn shared<B: Backend>(backend: Arc<B>, engine: Arc<Engine>, clock: Arc<ServerClock>) -> Arc<Ctx<B>> {
+    Arc::new(Client { backend, engine, clock })
 }
 
 pub(crate) use crate::activate::executor::now_rfc3339;

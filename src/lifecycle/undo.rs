@@ -61,6 +61,9 @@ pub struct Effects {
     /// Known only from an intent line (the run was killed with this write in flight): it may
     /// or may not have landed, so a step whose change is not there is simply not needed.
     pub uncertain: bool,
+    /// Lines of this token's changes that name no device id (hand-written: every line a run
+    /// writes for a change names its device). Another line's id never vouches for them.
+    pub unidentified_lines: std::collections::BTreeSet<u64>,
 }
 
 impl Effects {
@@ -81,6 +84,12 @@ impl Effects {
         .filter_map(|(line, op)| line.map(|l| (op, l)))
         .collect()
     }
+
+    /// Whether the step reverting journal line `line` may send a write: only when that line
+    /// itself names the device it changed.
+    pub fn identified(&self, line: u64) -> bool {
+        self.device_id.as_deref().is_some_and(|id| !id.trim().is_empty()) && !self.unidentified_lines.contains(&line)
+    }
 }
 
 /// What the run changed, per token, newest last change first. Records that changed nothing
@@ -93,6 +102,9 @@ pub fn effects(records: &[(u64, Record)]) -> Vec<Effects> {
         e.upn = upn.to_string();
         if device_id.is_some() {
             e.device_id = device_id.clone();
+        }
+        if device_id.as_deref().is_none_or(|id| id.trim().is_empty()) {
+            e.unidentified_lines.insert(line);
         }
         e.last_line = line;
         key
@@ -352,7 +364,6 @@ async fn undo_one<B: Backend>(
     let seed = seeds.get(&key);
     let mut current: Option<Option<Device>> = None;
     let mut stopped_because: Option<String> = None;
-    let no_device_id = e.device_id.as_deref().is_none_or(|id| id.trim().is_empty());
     for (op, line) in e.steps() {
         if progress.done.contains(&(key.clone(), op, line)) {
             out.skipped();
@@ -410,7 +421,7 @@ async fn undo_one<B: Backend>(
         match check {
             // A write needs the device the run changed: a line without one (hand-written)
             // could name a token no run touched. Nothing is sent for it.
-            Ok(()) if no_device_id => {
+            Ok(()) if !e.identified(line) => {
                 rec.status = ChangeStatus::Refused;
                 rec.error_code = Some(NO_DEVICE_ID.into());
                 rec.reason = Some(format!(

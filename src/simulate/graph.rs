@@ -25,7 +25,7 @@ const METHODS: &str = "/users/{user}/authentication/hardwareOathMethods";
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route(DEVICES, get(list_devices).post(create_device).patch(bulk_create))
-        .route(&format!("{DEVICES}/{{id}}"), get(get_device).delete(delete_device))
+        .route(&format!("{DEVICES}/{{id}}"), get(get_device).patch(update_device).delete(delete_device))
         .route("/users", get(list_users))
         .route("/users/{user}", get(get_user))
         .route(METHODS, get(list_methods).post(assign))
@@ -53,7 +53,7 @@ pub(crate) fn device_json(t: &Tenant, d: usize) -> Value {
         "hashFunction": dev.hash.graph_name(),
         "status": dev.status.as_str(),
         "assignedTo": dev.assigned.map(|u| json!({"id": t.users[u].id, "displayName": t.users[u].display_name})),
-        "lastUsedDateTime": null,
+        "lastUsedDateTime": dev.last_used_unix().and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0)).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
     })
 }
 
@@ -70,9 +70,18 @@ fn resource_not_found(ctx: &Ctx, what: &str) -> Response {
     )
 }
 
-fn refusal(ctx: &Ctx, r: Refusal, method: &str) -> Response {
+/// A method id that names none of the user's methods: 404, or 400 under the reading
+/// `wrong-method-400`.
+fn not_a_method(sim: &Shared, ctx: &Ctx, method: &str) -> Response {
+    if sim.config.readings.wrong_method_400 {
+        return bad_request(ctx, &format!("Invalid object identifier '{method}'."));
+    }
+    resource_not_found(ctx, method)
+}
+
+fn refusal(sim: &Shared, ctx: &Ctx, r: Refusal, method: &str) -> Response {
     match r {
-        Refusal::NotUsersMethod => resource_not_found(ctx, method),
+        Refusal::NotUsersMethod => not_a_method(sim, ctx, method),
         Refusal::AlreadyActivated => graph_error(
             ctx,
             StatusCode::BAD_REQUEST,
@@ -115,7 +124,7 @@ fn refusal(ctx: &Ctx, r: Refusal, method: &str) -> Response {
     }
 }
 
-fn write_refusal(ctx: &Ctx, r: WriteRefusal, serial: &str) -> Response {
+fn write_refusal(sim: &Shared, ctx: &Ctx, r: WriteRefusal, serial: &str) -> Response {
     match r {
         WriteRefusal::SerialExists(_) => graph_error(
             ctx,
@@ -125,7 +134,7 @@ fn write_refusal(ctx: &Ctx, r: WriteRefusal, serial: &str) -> Response {
         ),
         WriteRefusal::Invalid(m) => bad_request(ctx, &m),
         WriteRefusal::UserNotFound(u) => resource_not_found(ctx, &u),
-        WriteRefusal::Assign(r) => refusal(ctx, r, serial),
+        WriteRefusal::Assign(r) => refusal(sim, ctx, r, serial),
         WriteRefusal::StillAssigned => graph_error(
             ctx,
             StatusCode::BAD_REQUEST,
@@ -174,8 +183,9 @@ fn parse_filter(text: &str) -> Result<Vec<Clause>, String> {
         };
         clauses.push(match name.to_ascii_lowercase().as_str() {
             "serialnumber" => Clause::Serial(value),
+            // Enum members are case-sensitive in OData: `'ACTIVATED'` is no member.
             "status" => Clause::Status(
-                Status::parse(&value).ok_or_else(|| format!("Invalid value '{value}' for property 'status'."))?,
+                Status::exact(&value).ok_or_else(|| format!("Invalid value '{value}' for property 'status'."))?,
             ),
             _ => return Err(format!("Filtering on property '{name}' is not supported.")),
         });
@@ -363,6 +373,23 @@ async fn get_device(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(id): P
     Ok(json_response(StatusCode::OK, body))
 }
 
+/// `PATCH …/hardwareOathDevices/{id}` ("Update hardwareOathTokenAuthenticationMethodDevice"):
+/// `displayName` changes; a property the service sets itself is refused. 204.
+async fn update_device(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(id): Path<String>, body: Bytes) -> Reply {
+    let body = parse_body(&ctx, &body)?;
+    let mut t = sim.lock();
+    let d = t.find_device(&id).ok_or_else(|| resource_not_found(&ctx, &id))?;
+    let Value::Object(fields) = &body else { return Err(bad_request(&ctx, "The request body must be a JSON object.")) };
+    for (name, value) in fields {
+        match name.as_str() {
+            "displayName" => t.devices[d].display_name = value.as_str().map(str::to_string),
+            n if n.starts_with('@') => {}
+            n => return Err(bad_request(&ctx, &format!("The property '{n}' cannot be updated."))),
+        }
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// The user a path names: `/users/{id or upn}`, or the key form `/users('{key}')` (which
 /// the server rewrote to the segment `'{key}'`). A bare segment starting with `$` is a
 /// system segment to Graph, never a user: 400.
@@ -419,7 +446,7 @@ fn device_of_method(sim: &Shared, t: &mut Tenant, ctx: &Ctx, method: &str) -> Re
         Some(d) => Ok(d),
         None => {
             t.counters.method_not_found += 1;
-            Err(resource_not_found(ctx, method))
+            Err(not_a_method(sim, ctx, method))
         }
     }
 }
@@ -440,7 +467,7 @@ async fn list_users(State(sim): Sim, Extension(ctx): Extension<Ctx>, RawQuery(ra
             &ctx,
             StatusCode::BAD_REQUEST,
             "Request_UnsupportedQuery",
-            "Supported: userPrincipalName in ('…', …).",
+            "Supported: userPrincipalName in ('…', …), userPrincipalName eq '…'.",
         )
     })?;
     if upns.len() > 15 {
@@ -455,7 +482,8 @@ async fn list_users(State(sim): Sim, Extension(ctx): Extension<Ctx>, RawQuery(ra
     Ok(json_response(StatusCode::OK, json!({ "value": value })))
 }
 
-/// `userPrincipalName in ('a','o''b')` → the values.
+/// `userPrincipalName in ('a','o''b')` or `userPrincipalName eq 'a'` (user-list.md documents
+/// both) → the values.
 fn parse_upn_in(text: &str) -> Option<Vec<String>> {
     let s = text.trim();
     let (name, rest) = s.split_once(char::is_whitespace)?;
@@ -463,8 +491,18 @@ fn parse_upn_in(text: &str) -> Option<Vec<String>> {
         return None;
     }
     let rest = rest.trim_start();
-    rest.get(..2).filter(|op| op.eq_ignore_ascii_case("in"))?;
-    let inner = rest[2..].trim().strip_prefix('(')?.strip_suffix(')')?;
+    let op = rest.get(..2)?;
+    if op.eq_ignore_ascii_case("eq") {
+        return quoted_list(rest[2..].trim()).filter(|v| v.len() == 1);
+    }
+    if !op.eq_ignore_ascii_case("in") {
+        return None;
+    }
+    quoted_list(rest[2..].trim().strip_prefix('(')?.strip_suffix(')')?)
+}
+
+/// `'a', 'o''b'` → the values (quotes doubled inside a value).
+fn quoted_list(inner: &str) -> Option<Vec<String>> {
     let mut out = Vec::new();
     let mut chars = inner.chars().peekable();
     loop {
@@ -564,7 +602,7 @@ async fn assign(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(user): Pat
     let mut t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
     let d = t.find_device(id).ok_or_else(|| resource_not_found(&ctx, id))?;
-    t.assign(u, d, ctx.now).map_err(|r| refusal(&ctx, r, id))?;
+    t.assign(u, d, ctx.now).map_err(|r| refusal(&sim, &ctx, r, id))?;
     let mut reply = method_json(&sim, &t, d, true);
     reply["createdDateTime"] = Value::String(rfc3339(ctx.now));
     Ok(json_response(StatusCode::CREATED, reply))
@@ -581,7 +619,7 @@ async fn activate(
     let mut t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
     let d = device_of_method(&sim, &mut t, &ctx, &method)?;
-    t.activate(u, d, code, ctx.now, display_name(&body)).map_err(|r| refusal(&ctx, r, &method))?;
+    t.activate(u, d, code, ctx.now, display_name(&body)).map_err(|r| refusal(&sim, &ctx, r, &method))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -597,7 +635,7 @@ async fn assign_and_activate(
     let mut t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
     let d = t.find_device(id).ok_or_else(|| resource_not_found(&ctx, id))?;
-    t.assign_and_activate(u, d, code, ctx.now, display_name(&body)).map_err(|r| refusal(&ctx, r, id))?;
+    t.assign_and_activate(u, d, code, ctx.now, display_name(&body)).map_err(|r| refusal(&sim, &ctx, r, id))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -613,7 +651,7 @@ async fn assign_and_activate_by_serial(
     let mut t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
     let d = t.find_serial(serial).ok_or_else(|| resource_not_found(&ctx, serial))?;
-    t.assign_and_activate(u, d, code, ctx.now, display_name(&body)).map_err(|r| refusal(&ctx, r, serial))?;
+    t.assign_and_activate(u, d, code, ctx.now, display_name(&body)).map_err(|r| refusal(&sim, &ctx, r, serial))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -663,13 +701,23 @@ fn new_device(body: &Value) -> Result<NewDevice, String> {
     // Never echo the secret back.
     let secret =
         SecretKey::decode(&raw, SecretFormat::Base32).map_err(|_| "The property 'secretKey' is not valid Base32.")?;
+    // The CSDL: `timeIntervalInSeconds` is a non-nullable Edm.Int32; `hashFunction` a
+    // `hardwareOathTokenHashFunction`, whose members are spelled `hmacsha1` and `hmacsha256`
+    // exactly (`sha1`, `HMACSHA256` or `SHA-256` are no members).
     let period = match body.get("timeIntervalInSeconds") {
-        None | Some(Value::Null) => 30,
-        Some(v) => v.as_u64().ok_or("The property 'timeIntervalInSeconds' must be a number.")? as u32,
+        None | Some(Value::Null) => return Err("The property 'timeIntervalInSeconds' is required.".into()),
+        Some(v) => v
+            .as_u64()
+            .and_then(|p| u32::try_from(p).ok())
+            .filter(|p| (1..=i32::MAX as u32).contains(p))
+            .ok_or("The property 'timeIntervalInSeconds' must be a positive Edm.Int32.")?,
     };
     let hash = match text("hashFunction") {
         None => HashFunction::Sha1,
-        Some(h) => HashFunction::parse(&h).ok_or("The property 'hashFunction' must be hmacsha1 or hmacsha256.")?,
+        Some(h) => [HashFunction::Sha1, HashFunction::Sha256]
+            .into_iter()
+            .find(|f| f.graph_name() == h)
+            .ok_or("The property 'hashFunction' must be hmacsha1 or hmacsha256.")?,
     };
     // Both are required by the CSDL (and marked Required in the docs).
     let manufacturer =
@@ -708,7 +756,7 @@ async fn create_device(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: By
     }
     let serial = body.get("serialNumber").and_then(Value::as_str).unwrap_or("").to_string();
     let mut t = sim.lock();
-    let d = create_one(&mut t, &body, ctx.now).map_err(|r| write_refusal(&ctx, r, &serial))?;
+    let d = create_one(&mut t, &body, ctx.now).map_err(|r| write_refusal(&sim, &ctx, r, &serial))?;
     Ok(json_response(StatusCode::CREATED, device_json(&t, d)))
 }
 
@@ -807,7 +855,7 @@ async fn delete_device(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(id)
     let mut t = sim.lock();
     let d = t.find_device(&id).ok_or_else(|| resource_not_found(&ctx, &id))?;
     let serial = t.devices[d].serial.clone();
-    t.delete(d).map_err(|r| write_refusal(&ctx, r, &serial))?;
+    t.delete(d).map_err(|r| write_refusal(&sim, &ctx, r, &serial))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -819,7 +867,7 @@ async fn deactivate(
     let mut t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
     let d = device_of_method(&sim, &mut t, &ctx, &method)?;
-    t.deactivate(u, d).map_err(|r| refusal(&ctx, r, &method))?;
+    t.deactivate(u, d).map_err(|r| refusal(&sim, &ctx, r, &method))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -831,7 +879,7 @@ async fn unassign(
     let mut t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
     let d = device_of_method(&sim, &mut t, &ctx, &method)?;
-    t.unassign(u, d).map_err(|r| refusal(&ctx, r, &method))?;
+    t.unassign(u, d).map_err(|r| refusal(&sim, &ctx, r, &method))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -857,7 +905,10 @@ mod tests {
             parse_upn_in("userPrincipalName in ('a@x', 'o''b@x','$c@x')"),
             Some(vec!["a@x".to_string(), "o'b@x".into(), "$c@x".into()])
         );
-        assert_eq!(parse_upn_in("userPrincipalName eq 'a@x'"), None);
+        // user-list.md documents `eq` too; one value, never a list.
+        assert_eq!(parse_upn_in("userPrincipalName eq 'a@x'"), Some(vec!["a@x".to_string()]));
+        assert_eq!(parse_upn_in("userPrincipalName eq 'a@x', 'b@x'"), None);
+        assert!(parse_filter("status eq 'ACTIVATED'").is_err(), "enum members are case-sensitive");
         assert_eq!(parse_upn_in("displayName in ('a')"), None);
     }
 }

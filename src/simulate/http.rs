@@ -255,6 +255,11 @@ async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> R
         return finish(&sim, None, next.run(req).await);
     }
     let method = req.method().clone();
+    if api == Api::Graph {
+        if let Some(recorder) = &sim.recorder {
+            req = record(recorder, req).await;
+        }
+    }
     let is_write = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let route = route_name(api, &method, req.uri().path());
     let client_request_id = match api {
@@ -271,8 +276,14 @@ async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> R
     };
     let abort = req.extensions().get::<ConnAbort>().cloned();
     let cfg = &sim.config;
-    let lacks_length = matches!(method, Method::POST | Method::PATCH | Method::PUT)
-        && req.headers().get(header::CONTENT_LENGTH).is_none();
+    let is_body_write = matches!(method, Method::POST | Method::PATCH | Method::PUT);
+    // Graph's 411 text asks for a length or a chunked body: either states where the body ends.
+    let chunked = header_str(req.headers(), "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let lacks_length = is_body_write && req.headers().get(header::CONTENT_LENGTH).is_none() && !chunked;
+    let has_body = chunked
+        || header_str(req.headers(), "content-length").and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n > 0);
+    let json_typed = header_str(req.headers(), "content-type")
+        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
 
     let fate = {
         let mut t = sim.lock();
@@ -344,6 +355,19 @@ async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> R
             _ => finish(&sim, Some(ctx), resp),
         };
     }
+    if api == Api::Graph && is_body_write && has_body && !json_typed {
+        // A JSON write must say so (the CSDL's bodies are JSON; Graph reads nothing else).
+        let resp = graph_error(
+            ctx,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            "A request body must be sent with Content-Type: application/json.",
+        );
+        return match fate {
+            Fate::DropAfter => drop_connection(abort).await,
+            _ => finish(&sim, Some(ctx), resp),
+        };
+    }
     if let Some(secs) = in_flight.as_ref().and_then(|f| f.refused) {
         sim.lock().counters.throttled += 1;
         return finish(&sim, Some(ctx), throttled(api, ctx, secs));
@@ -362,6 +386,15 @@ async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> R
         Fate::DropAfter => drop_connection(abort).await,
         _ => finish(&sim, Some(ctx), resp),
     }
+}
+
+/// Writes the request to the record and hands it on with its body (read whole; 16 MiB at most).
+async fn record(recorder: &super::recorder::Recorder, req: Request) -> Request {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 << 20).await.unwrap_or_default();
+    let path = parts.uri.path().strip_prefix("/graph/beta").unwrap_or(parts.uri.path());
+    recorder.record(parts.method.as_str(), path, parts.uri.query(), &parts.headers, &bytes);
+    Request::from_parts(parts, Body::from(bytes))
 }
 
 /// Auth, privileges, portal headers and throttling, in that order.

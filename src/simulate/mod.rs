@@ -13,9 +13,20 @@
 //!   refresh tokens);
 //! - `/_sim/state`: the [`SimState`] snapshot as JSON (no auth, no faults, not counted).
 //!
+//! `SimConfig::record` (`--record FILE`) appends every Graph request to a file, one JSON line
+//! each, without credentials or secrets (`recorder.rs`), for the SDK conformance suite.
+//!
+//! Strictness, from the beta CSDL: a `hashFunction` other than `hmacsha1`/`hmacsha256`, a
+//! create without `serialNumber`, `manufacturer`, `model` or `timeIntervalInSeconds`, a
+//! status filter in another case than the enum's (`'ACTIVATED'`) are 400; a Graph write with
+//! a body not typed `application/json` is 415. Accepted as Graph documents it: a chunked body
+//! (no 411), `PATCH` of one device (`displayName`), `userPrincipalName eq '…'` and `in (…)`.
+//!
 //! Seeding: each CSV row becomes a device, each distinct UPN (case-insensitive) a user. An
 //! optional `sim_state` column (any header spelling that normalises to `simstate`) sets the
-//! row's initial state: `available` (default), `assigned` (to the row's user), `activated`,
+//! row's initial state: `available` (default), `assigned` (to the row's user), `activated`
+//! (no `lastUsedDateTime`), `used` (activated, a code verified a day before seeding; every
+//! code the simulator accepts sets `lastUsedDateTime` too),
 //! `conflict` (assigned to a generated `other-N@<domain>`), `missing` (not in the tenant),
 //! `wrong_secret` (the tenant holds another secret: the CSV's codes are refused), `failed`
 //! (`failedActivation`, assigned to the row's user). Rows with an empty cell draw from
@@ -35,9 +46,9 @@
 mod assertion;
 mod graph;
 mod http;
-pub mod limits;
 mod login;
 mod portal;
+mod recorder;
 mod tenant;
 
 pub use assertion::{registered_from_file, RegisteredCertificate};
@@ -65,9 +76,9 @@ pub struct SimConfig {
     pub rate_burst: Option<f64>,
     /// Further limits, every one applied (`--limit`): buckets, fixed or sliding windows,
     /// a concurrency limit ([`limits`]).
-    pub limits: Vec<limits::Shape>,
+    pub limits: Vec<crate::limits::Shape>,
     /// Another app takes a share of every limit for a while (`--limit-shared`).
-    pub limit_shared: Option<limits::SharedPeriod>,
+    pub limit_shared: Option<crate::limits::SharedPeriod>,
     /// Share (0..=1) of Graph/portal requests answered 503 or 500 before anything is applied.
     pub fail_rate: f64,
     /// Share (0..=1) of Graph/portal requests whose connection is closed without a response.
@@ -146,6 +157,9 @@ pub struct SimConfig {
     pub bulk_create_forbidden: bool,
     /// The readings of Microsoft's docs the client must survive (docs/graph-api.md).
     pub readings: Readings,
+    /// Append one JSON line per Graph request here (`--record`; no `Authorization`, every
+    /// `secretKey` redacted): the SDK conformance suite checks the bodies against the CSDL.
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// Where Microsoft's Graph docs leave a detail open or contradict themselves, the simulator
@@ -186,6 +200,10 @@ pub struct Readings {
     /// `$filter=serialNumber eq '…'` compares serials case-sensitively (the docs do not say;
     /// serials themselves are unique whatever their case).
     pub serial_case_sensitive: bool,
+    /// A method id that names none of the user's methods is answered 400 `BadRequest`
+    /// ("Invalid object identifier '…'.", Graph's wording for a malformed or unknown key)
+    /// instead of 404: the docs name no status for it.
+    pub wrong_method_400: bool,
     /// The steps around the current one whose codes are accepted. The docs say "about one
     /// step either side" and call the window unverified: `window-strict` accepts only the
     /// current step's code, `window-past-only` the one before too but never the next.
@@ -247,6 +265,7 @@ impl Default for Readings {
             value_object: false,
             bulk_post_only: false,
             serial_case_sensitive: false,
+            wrong_method_400: false,
             code_window: CodeWindow::default(),
         }
     }
@@ -254,7 +273,7 @@ impl Default for Readings {
 
 impl Readings {
     /// The named readings, for `oathbulk simulate --reading` and the suites that loop over them.
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 16] = [
         "default",
         "distinct-method-ids",
         "some-distinct-method-ids",
@@ -269,6 +288,7 @@ impl Readings {
         "value-object",
         "bulk-post-only",
         "serial-case-sensitive",
+        "wrong-method-400",
         "all",
     ];
 
@@ -290,7 +310,9 @@ impl Readings {
             "value-object" => r.value_object = true,
             "bulk-post-only" => r.bulk_post_only = true,
             "serial-case-sensitive" => r.serial_case_sensitive = true,
+            "wrong-method-400" => r.wrong_method_400 = true,
             "all" => {
+                r.wrong_method_400 = true;
                 r.serial_case_sensitive = true;
                 r.bulk_post_only = true;
                 r.list_nested = true;
@@ -358,6 +380,7 @@ impl Default for SimConfig {
             bulk_create_max: 100,
             bulk_create_forbidden: false,
             readings: Readings::default(),
+            record: None,
         }
     }
 }
@@ -404,15 +427,17 @@ impl std::fmt::Debug for SimConfig {
             .field("bulk_create_max", &self.bulk_create_max)
             .field("bulk_create_forbidden", &self.bulk_create_forbidden)
             .field("readings", &self.readings)
+            .field("record", &self.record)
             .finish()
     }
 }
 
 impl SimConfig {
     /// Every write limit: `--rate-limit` (a bucket) and each `--limit`.
-    pub fn limit_shapes(&self) -> Vec<limits::Shape> {
-        let bucket =
-            self.rate_limit.map(|rate| limits::Shape::Bucket { rate, burst: self.rate_burst.unwrap_or(rate).max(1.0) });
+    pub fn limit_shapes(&self) -> Vec<crate::limits::Shape> {
+        let bucket = self
+            .rate_limit
+            .map(|rate| crate::limits::Shape::Bucket { rate, burst: self.rate_burst.unwrap_or(rate).max(1.0) });
         bucket.into_iter().chain(self.limits.iter().copied()).collect()
     }
 
@@ -645,6 +670,8 @@ pub(crate) struct Shared {
     pub(crate) listen: String,
     pub(crate) tenant_id: String,
     pub(crate) tenant: Mutex<tenant::Tenant>,
+    /// `--record`: every Graph request, one JSON line each.
+    pub(crate) recorder: Option<recorder::Recorder>,
 }
 
 impl Shared {
@@ -710,7 +737,15 @@ impl Simulator {
             }
         }
         let (devices, users) = (tenant.devices.len() as u64, tenant.users.len() as u64);
-        let shared = Arc::new(Shared { config, base, listen: addr.to_string(), tenant_id, tenant: Mutex::new(tenant) });
+        let recorder = config.record.as_deref().map(recorder::Recorder::open).transpose()?;
+        let shared = Arc::new(Shared {
+            config,
+            base,
+            listen: addr.to_string(),
+            tenant_id,
+            tenant: Mutex::new(tenant),
+            recorder,
+        });
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let router = http::router(shared.clone());
         let task = tokio::spawn(http::serve(listener, router, stop_rx));

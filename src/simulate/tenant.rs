@@ -26,10 +26,11 @@ impl Status {
             Status::FailedActivation => "failedActivation",
         }
     }
-    pub(crate) fn parse(s: &str) -> Option<Status> {
+    /// The member spelled exactly `s` (OData enum members are case-sensitive).
+    pub(crate) fn exact(s: &str) -> Option<Status> {
         [Status::Available, Status::Assigned, Status::Activated, Status::FailedActivation]
             .into_iter()
-            .find(|st| st.as_str().eq_ignore_ascii_case(s))
+            .find(|st| st.as_str() == s)
     }
 }
 
@@ -53,6 +54,19 @@ pub(crate) struct Device {
     last_code_step: Option<u64>,
     /// Deleted from the inventory: kept as a tombstone so indices stay valid.
     pub(crate) deleted: bool,
+}
+
+impl Device {
+    /// `lastUsedDateTime`: when its last accepted code's step began (Unix seconds). The
+    /// simulator fills it on every verified code; Graph fills it unreliably.
+    pub(crate) fn last_used_unix(&self) -> Option<u64> {
+        self.last_code_step.map(|step| step * u64::from(self.period))
+    }
+}
+
+/// The real clock at seeding (seeded `used` devices were used a day before it).
+fn seeded_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 pub(crate) struct User {
@@ -140,7 +154,7 @@ pub(crate) struct Tenant {
     pub(crate) counters: Counters,
     pub(crate) rng: StdRng,
     /// The write limits (`--limit`, `--rate-limit`), counted from `born`.
-    pub(crate) limits: super::limits::Limits,
+    pub(crate) limits: crate::limits::Limits,
     born: Instant,
     /// Tokens this simulator issued → expiry (simulator Unix seconds).
     pub(crate) issued: HashMap<String, u64>,
@@ -206,7 +220,7 @@ impl Tenant {
             missing: Vec::new(),
             counters: Counters::default(),
             rng: StdRng::seed_from_u64(config.seed),
-            limits: super::limits::Limits::new(&config.limit_shapes(), config.limit_shared),
+            limits: crate::limits::Limits::new(&config.limit_shapes(), config.limit_shared),
             born: Instant::now(),
             issued: HashMap::new(),
             refresh_tokens: HashMap::new(),
@@ -270,8 +284,9 @@ impl Tenant {
                 Some("missing") => "missing",
                 Some("wrong_secret") => "wrong_secret",
                 Some("failed") => "failed",
+                Some("used") => "used",
                 Some(other) => bail!(
-                    "line {}: unknown sim_state '{other}' (expected available, assigned, activated, conflict, missing, wrong_secret or failed)",
+                    "line {}: unknown sim_state '{other}' (expected available, assigned, activated, used, conflict, missing, wrong_secret or failed)",
                     row.line
                 ),
             };
@@ -301,7 +316,7 @@ impl Tenant {
             }
             let (status, holder) = match state {
                 "assigned" => (Status::Assigned, Some(user)),
-                "activated" => (Status::Activated, Some(user)),
+                "activated" | "used" => (Status::Activated, Some(user)),
                 "failed" => (Status::FailedActivation, Some(user)),
                 "conflict" => {
                     others += 1;
@@ -328,7 +343,9 @@ impl Tenant {
                 activations: 0,
                 double: 0,
                 rejected: 0,
-                last_code_step: None,
+                // `used`: a code verified a day ago, so `lastUsedDateTime` is filled.
+                last_code_step: (state == "used")
+                    .then(|| seeded_now().saturating_sub(86_400) / u64::from(row.time_interval.max(1))),
                 deleted: false,
             });
             if let Some(u) = holder {

@@ -76,8 +76,10 @@ impl TestCert {
         assert!(key_text.contains(if pkcs1 { "BEGIN RSA PRIVATE KEY" } else { "BEGIN PRIVATE KEY" }));
         let pem = dir.join(format!("{name}.pem"));
         std::fs::write(&pem, format!("{}{key_text}", std::fs::read_to_string(&crt).unwrap())).unwrap();
-        use std::os::unix::fs::PermissionsExt;
+        // Owner-only, as a key must be (unix refuses others'; Windows goes by the ACL).
+        #[cfg(unix)]
         for p in [&pem, &key] {
+            use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
         let key_lines = key_text.lines().filter(|l| !l.starts_with("-----")).map(str::to_string).collect();

@@ -1,19 +1,27 @@
 function Initialize-OathBulkNative {
     <#
     .SYNOPSIS
-    Loads OathBulk.Native (the JSON-lines reader), compiling it once per source version.
+    Loads OathBulk.Native (the JSON-lines reader); from a source tree, compiles it first.
 
     .DESCRIPTION
-    The compiled assembly is cached under the user's cache folder, keyed by the SHA-256 of the
-    C# source and the PowerShell version, so importing the module costs an assembly load, not a
-    compilation (about 2 s). When the cache cannot be written the type is compiled in memory.
+    The release package carries OathBulk.dll, compiled by packaging/dist.sh and loaded by the
+    manifest (RequiredAssemblies) before this runs: then there is nothing to do, and the package
+    never compiles (a locked-down machine refuses Add-Type). Only a source tree (a developer's
+    clone) compiles: the assembly is cached under the user's cache folder, keyed by the SHA-256
+    of the C# source and the PowerShell version, so a later import costs an assembly load, not
+    a compilation (about 2 s). When the cache cannot be written the type is compiled in memory.
     #>
     [CmdletBinding()]
     param()
 
     if ('OathBulk.Native.NativeSession' -as [type]) { return }
 
-    $source = [System.IO.File]::ReadAllText((Join-Path $PSScriptRoot 'OathBulk.Native.cs'))
+    $sourceFile = Join-Path $PSScriptRoot 'OathBulk.Native.cs'
+    if (-not (Test-Path -LiteralPath $sourceFile)) {
+        # A package whose OathBulk.dll did not load (the manifest would have failed first).
+        throw "OathBulk: the compiled reader OathBulk.dll is not loaded and there is no source to build it from: reinstall the module package."
+    }
+    $source = [System.IO.File]::ReadAllText($sourceFile)
     $sha = [System.Security.Cryptography.SHA256]::Create()
     try {
         $bytes = [System.Text.Encoding]::UTF8.GetBytes($source + '|' + $PSVersionTable.PSVersion.ToString())

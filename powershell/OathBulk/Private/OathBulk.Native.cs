@@ -276,6 +276,7 @@ namespace OathBulk
         public long? ClockOffsetMs { get; set; }
         public string Backend { get; set; }
         public bool? DryRun { get; set; }
+        public double? Pace { get; set; }
     }
 }
 
@@ -350,6 +351,7 @@ namespace OathBulk.Native
             var u = Nullable.GetUnderlyingType(t) ?? t;
             if (u == typeof(long)) return v => v is long ? v : (v is double ? (object)System.Convert.ToInt64((double)v) : (v == null ? null : (object)System.Convert.ToInt64(v, CultureInfo.InvariantCulture)));
             if (u == typeof(string)) return v => v == null ? null : (v as string ?? System.Convert.ToString(v, CultureInfo.InvariantCulture));
+            if (u == typeof(double)) return v => v == null ? null : (object)System.Convert.ToDouble(v, CultureInfo.InvariantCulture);
             if (u == typeof(bool)) return v => v == null ? (t == u ? (object)false : null) : (object)System.Convert.ToBoolean(v, CultureInfo.InvariantCulture);
             if (t == typeof(UserTokenList)) return ToUserTokens;
             // Times are UTC [datetime]s: sortable, and Export-Csv writes them like any date.

@@ -1,41 +1,5 @@
 function Disconnect-OathBulk {
-    <#
-    .SYNOPSIS
-    Forgets the sign-in Connect-OathBulk kept (oathbulk logout).
-
-    .DESCRIPTION
-    Removes the kept refresh token or client secret from the operating system's credential
-    store: the one for -TenantId/-ClientId when given, else the last Connect-OathBulk. Later
-    cmdlets need credentials again. This forgets the sign-in on this machine only; to end
-    every session of the account, revoke them in Entra ID (revokeSignInSessions).
-
-    After Connect-OathBulk -CertificateThumbprint/-Certificate it forgets that certificate (the
-    certificate itself stays in its store), and nothing else unless -TenantId/-ClientId name a
-    kept sign-in.
-
-    .PARAMETER TenantId
-    The tenant of the sign-in to forget (default: the last Connect-OathBulk's).
-
-    .PARAMETER ClientId
-    The app registration of the sign-in to forget.
-
-    .PARAMETER AuthorityUrl
-    The identity platform's authority of the sign-in to forget.
-
-    .EXAMPLE
-    Disconnect-OathBulk
-
-    Forget the last sign-in.
-
-    .INPUTS
-    None.
-
-    .OUTPUTS
-    None.
-
-    .LINK
-    Connect-OathBulk
-    #>
+    # Help: powershell/docs/cmdlets/Disconnect-OathBulk.md (rendered to en-US/OathBulk-help.xml).
     [CmdletBinding(HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#disconnect-oathbulk')]
     [OutputType([void])]
     param(

@@ -1,28 +1,5 @@
 function Get-OathBulkContext {
-    <#
-    .SYNOPSIS
-    Shows how this session's cmdlets reach the tenant (as Get-MgContext).
-
-    .DESCRIPTION
-    Returns an OathBulk.Context object: AuthType (DeviceCode, ClientSecret, Certificate,
-    AccessToken or Simulator), TenantId, ClientId, CertificateThumbprint, GraphUrl, PortalUrl,
-    AuthorityUrl, Simulated, SessionOnly (nothing kept beyond this session: a token given to
-    Connect-OathBulk -AccessToken, a simulator, or a sign-in on a machine without a credential
-    store) and Simulator (the simulator's listen address). Nothing when no
-    Connect-OathBulk or Start-OathBulkSimulator set a context. Never holds the token itself.
-
-    .EXAMPLE
-    Start-OathBulkSimulator tokens.csv | Out-Null
-    Get-OathBulkContext
-
-    Shows the simulated tenant the next cmdlets act on.
-
-    .INPUTS
-    None.
-
-    .OUTPUTS
-    OathBulk.Context
-    #>
+    # Help: powershell/docs/cmdlets/Get-OathBulkContext.md (rendered to en-US/OathBulk-help.xml).
     [CmdletBinding(HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#get-oathbulkcontext')]
     [OutputType('OathBulk.Context')]
     param()

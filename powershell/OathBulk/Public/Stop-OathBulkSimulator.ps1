@@ -1,39 +1,5 @@
 function Stop-OathBulkSimulator {
-    <#
-    .SYNOPSIS
-    Stops a simulator started by Start-OathBulkSimulator.
-
-    .DESCRIPTION
-    Closes the simulator's standard input (it then writes -StateOut, if given, and exits),
-    waits up to -TimeoutSeconds, and kills it if it is still running. Without -InputObject,
-    stops every simulator this session started.
-
-    .PARAMETER InputObject
-    The OathBulk.SimulatorInstance objects to stop.
-
-    .PARAMETER TimeoutSeconds
-    How long to wait for a clean exit before killing (default 10).
-
-    .PARAMETER PassThru
-    Write the stopped instances.
-
-    .EXAMPLE
-    $sim | Stop-OathBulkSimulator
-
-    .EXAMPLE
-    Stop-OathBulkSimulator
-
-    Stops every simulator started in this session.
-
-    .INPUTS
-    OathBulk.SimulatorInstance
-
-    .OUTPUTS
-    None; OathBulk.SimulatorInstance with -PassThru.
-
-    .LINK
-    Start-OathBulkSimulator
-    #>
+    # Help: powershell/docs/cmdlets/Stop-OathBulkSimulator.md (rendered to en-US/OathBulk-help.xml).
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Low', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#stop-oathbulksimulator')]
     [OutputType('OathBulk.SimulatorInstance')]
     param(
