@@ -70,13 +70,14 @@ impl RunEvent {
         }
     }
 
-    /// The tenant throttled a request.
-    pub fn throttled(t: &crate::engine::stats::Throttle) -> Self {
+    /// The tenant throttled a request (at `at`, with `status` and its `Retry-After`). Plain
+    /// values, not the engine's record of it: the journal format knows nothing of the engine.
+    pub fn throttled(at: std::time::SystemTime, status: u16, retry_after: Option<std::time::Duration>) -> Self {
         Self {
             event: RunEventKind::Throttled,
-            time: now_rfc3339(t.at),
-            http_status: Some(t.status),
-            retry_after_ms: t.retry_after.map(|d| d.as_millis() as u64),
+            time: now_rfc3339(at),
+            http_status: Some(status),
+            retry_after_ms: retry_after.map(|d| d.as_millis() as u64),
             command: None,
         }
     }

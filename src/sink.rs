@@ -110,7 +110,7 @@ impl JournalHandle {
     /// Taken whether or not a journal is kept, so they never pile up.
     fn throttles(&self, stats: &Stats) -> Result<()> {
         for t in stats.take_throttles() {
-            self.append(&Record::RunEvent(crate::record::RunEvent::throttled(&t)))?;
+            self.append(&Record::RunEvent(crate::record::RunEvent::throttled(t.at, t.status, t.retry_after)))?;
         }
         Ok(())
     }
