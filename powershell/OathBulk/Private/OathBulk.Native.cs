@@ -259,6 +259,32 @@ namespace OathBulk
         public long Users { get; set; }
     }
 
+    /// <summary>`status`: one token (or one user without any) as a helpdesk needs it.</summary>
+    public sealed class TokenStatus : Record
+    {
+        public string Query { get; set; }
+        public string Status { get; set; }
+        public string NextStep { get; set; }
+        public string Serial { get; set; }
+        public string DeviceId { get; set; }
+        public string Upn { get; set; }
+        public DateTime? LastUsed { get; set; }
+        public long? Line { get; set; }
+        public long? Methods { get; set; }
+        public long? MethodsLimit { get; set; }
+        public override string ToString() { return Query + ": " + Status; }
+    }
+
+    /// <summary>`run_event`: a journal's mark (throttled, resumed) that `report` reads.</summary>
+    public sealed class RunEvent : Record
+    {
+        public string Event { get; set; }
+        public DateTime Time { get; set; }
+        public string Command { get; set; }
+        public long? HttpStatus { get; set; }
+        public long? RetryAfterMs { get; set; }
+    }
+
     public sealed class Summary : Record
     {
         public string Command { get; set; }
@@ -342,6 +368,8 @@ namespace OathBulk.Native
                 { "import", ShapeOf<OathBulk.Import>() },
                 { "change", ShapeOf<OathBulk.Change>() },
                 { "simulator", ShapeOf<OathBulk.Simulator>() },
+                { "token_status", ShapeOf<OathBulk.TokenStatus>() },
+                { "run_event", ShapeOf<OathBulk.RunEvent>() },
                 { "summary", ShapeOf<OathBulk.Summary>() },
             };
         }
