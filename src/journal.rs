@@ -70,7 +70,8 @@ impl RunEvent {
         }
     }
 
-    /// The tenant throttled a request (`at`, with `status` and its `Retry-After`).
+    /// The tenant throttled a request (at `at`, with `status` and its `Retry-After`). Plain
+    /// values, not the engine's record of it: the journal format knows nothing of the engine.
     pub fn throttled(at: std::time::SystemTime, status: u16, retry_after: Option<std::time::Duration>) -> Self {
         Self {
             event: RunEventKind::Throttled,

@@ -226,6 +226,13 @@ pub enum ChangeOperation {
     Deactivate,
     Unassign,
     Remove,
+    /// `undo` of an `unassign`: the token goes back to the user it was taken from.
+    Assign,
+    /// `undo` of a `deactivate`: activated again with a code from the seed (`undo --csv`).
+    Activate,
+    /// `undo` of a `remove`: never done (a deleted token is re-imported from its seed file,
+    /// `import --assign`); always `refused` with `error_code` `not_reversible`.
+    Import,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Hash, PartialOrd, Ord)]

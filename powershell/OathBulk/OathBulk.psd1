@@ -28,10 +28,11 @@
         'Disconnect-OathBulk'
         'Get-OathBulkTokenStatus'
         'Export-OathBulkReport'
+        'Get-OathBulkContext'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()
-    AliasesToExport      = @('Get-OathBulkToken')
+    AliasesToExport      = @()
     FileList             = @(
         'OathBulk.psd1'
         'OathBulk.psm1'

@@ -19,6 +19,9 @@ $script:NativeExitCode = $null
 $script:CheckedBinary = $null
 # Connect-OathBulk -CertificateThumbprint/-Certificate: the certificate later cmdlets sign with.
 $script:CertificateSession = $null
+# Connect-OathBulk / Start-OathBulkSimulator: the endpoint and token later cmdlets default to
+# (Private/Context.ps1, Get-OathBulkContext).
+$script:Context = $null
 # One source of truth: OathBulk.psd1's ModuleVersion is Cargo.toml's version (a Pester test
 # keeps them equal), and the binary must report the same one.
 $script:ModuleVersion = (Import-PowerShellDataFile -LiteralPath (Join-Path $PSScriptRoot 'OathBulk.psd1')).ModuleVersion

@@ -34,7 +34,7 @@ Describe '-AnyHolder' {
 
     It 'without it, a user-like column is refused and nothing is touched' {
         { Disable-OathBulkToken -Path $Csv -GraphUrl $Sim.GraphUrl -AccessToken $Token -Force -ErrorAction Stop } |
-            Should -Throw -ExpectedMessage '*any-holder*'
+            Should -Throw -ExpectedMessage '*-AnyHolder*'
         Get-SimState $Sim $Token | Should -Contain '4000001=activated'
     }
 

@@ -154,7 +154,7 @@ $r | ConvertTo-Json -Depth 6 | Set-Content -LiteralPath $Results
         $R.State.client_assertions_accepted | Should -Be 5
         $R.State.client_assertions_refused | Should -Be 0
         $R.State.client_assertion_jti_reused | Should -Be 0
-        $R.Streams | Should -Match ([regex]::Escape("credentials from Certificate $($R.Thumbprint)"))
+        $R.Streams | Should -Match ([regex]::Escape("credentials from Connect-OathBulk (Certificate $($R.Thumbprint))"))
         $R.Streams | Should -Match '--client-assertion-stdin'
     }
 

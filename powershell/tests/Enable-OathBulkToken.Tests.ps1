@@ -19,10 +19,10 @@ Describe 'Enable-OathBulkToken' {
         if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator; $script:Sim = $null }
     }
 
-    It 'declares ShouldProcess with ConfirmImpact High' {
+    It 'declares ShouldProcess with ConfirmImpact Medium (as Microsoft''s Enable- cmdlets)' {
         $meta = [System.Management.Automation.CommandMetadata]::new((Get-Command Enable-OathBulkToken))
         $meta.SupportsShouldProcess | Should -BeTrue
-        $meta.ConfirmImpact | Should -Be 'High'
+        $meta.ConfirmImpact | Should -Be 'Medium'
     }
 
     It '-WhatIf runs a dry run: would_activate objects, tenant unchanged' {

@@ -12,14 +12,14 @@ Describe 'Get-OathBulkCode' {
         $codes[0].Code | Should -Be '702218'
         $codes[0].Code | Should -BeOfType [string]
         $codes[1].Code | Should -Be '282760'
-        $codes[0].At | Should -Be 0
+        $codes[0].At | Should -Be ([DateTimeOffset]::FromUnixTimeSeconds(0))
         $codes[0].ValidFor | Should -Be 30
         $codes[2].TimeInterval | Should -Be 60
     }
 
     It 'accepts -At as a string and applies -ClockOffset' {
         $c = Get-OathBulkCode $Small -At '1970-01-01T00:00:00Z' -ClockOffset 30 -Where 'row.line == 2' -ErrorAction SilentlyContinue
-        $c.At | Should -Be 30
+        $c.At | Should -Be ([DateTimeOffset]::FromUnixTimeSeconds(30))
         $c.Step | Should -Be 1
     }
 

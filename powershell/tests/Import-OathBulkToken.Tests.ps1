@@ -108,8 +108,8 @@ Describe 'Import-OathBulkToken' {
         @(Get-ChildItem $TestDrive -Filter '*.csv' | Where-Object Name -in 'small.csv', 'copy.csv' | Import-OathBulkToken -ErrorAction SilentlyContinue).Count | Should -Be 6
     }
 
-    It 'is also available as Get-OathBulkToken' {
-        @(Get-OathBulkToken $Small -ErrorAction SilentlyContinue).Count | Should -Be 3
+    It 'has no Get-OathBulkToken alias (the name reads as the tenant''s tokens: Get-OathBulkTenantToken)' {
+        Get-Command Get-OathBulkToken -ErrorAction Ignore | Should -BeNullOrEmpty
     }
 
     It 'does not echo secrets in -Verbose output' {

@@ -23,12 +23,11 @@ Describe 'OathBulk module manifest' {
         $data.CmdletsToExport.Count | Should -Be 0
     }
 
-    It 'exports exactly the listed functions and alias' {
+    It 'exports exactly the listed functions and no alias' {
         $data = Import-PowerShellDataFile $ModuleManifest
         $exported = (Get-Command -Module OathBulk -CommandType Function).Name | Sort-Object
         $exported | Should -Be ($data.FunctionsToExport | Sort-Object)
-        (Get-Command -Module OathBulk -CommandType Alias).Name | Should -Be @('Get-OathBulkToken')
-        (Get-Alias Get-OathBulkToken).ResolvedCommandName | Should -Be 'Import-OathBulkToken'
+        @(Get-Command -Module OathBulk -CommandType Alias).Count | Should -Be 0
     }
 
     It 'has one export list: the manifest''s (the .psm1 calls no Export-ModuleMember)' {

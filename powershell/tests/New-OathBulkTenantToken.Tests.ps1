@@ -13,10 +13,10 @@ Describe 'New-OathBulkTenantToken' {
         if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator; $script:Sim = $null }
     }
 
-    It 'declares ShouldProcess with ConfirmImpact High' {
+    It 'declares ShouldProcess with ConfirmImpact Medium (as Microsoft''s New- cmdlets)' {
         $meta = [System.Management.Automation.CommandMetadata]::new((Get-Command New-OathBulkTenantToken))
         $meta.SupportsShouldProcess | Should -BeTrue
-        $meta.ConfirmImpact | Should -Be 'High'
+        $meta.ConfirmImpact | Should -Be 'Medium'
     }
 
     It '-WhatIf (even with -Force) runs a dry run: would_create objects, tenant unchanged' {

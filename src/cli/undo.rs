@@ -5,8 +5,11 @@ use super::connect::{self, AuthArgs, TenantArgs};
 use crate::backend::Backend;
 use crate::diag::{Diag, ProgressMode};
 use crate::human::NextStep;
+use crate::inventory::{ReadOptions, SecretFormat};
 use crate::lifecycle::{self, journal, undo};
 use crate::output::{Format, Output};
+use crate::pipeline;
+use crate::script::ScriptOptions;
 use crate::sink::Sink;
 use anyhow::Result;
 use clap::Args;
@@ -16,9 +19,15 @@ use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct UndoArgs {
-    /// The journal of the run to revert (`activate --journal`, `import --journal`).
+    /// The journal of the run to revert (`activate`, `import`, `deactivate`, `unassign` or
+    /// `remove` with `--journal`). An undo's own journal (`*.undo.jsonl`) is refused.
     #[arg(long, value_name = "FILE")]
     pub journal: PathBuf,
+    /// The vendor CSV with the seeds of the tokens a `deactivate` run took out of use: undo
+    /// activates them again with a code from the seed. Without it those steps are refused
+    /// (`needs_seed`). Its secret key column is base32.
+    #[arg(long, value_name = "CSV")]
+    pub csv: Option<String>,
     /// The undo's own journal, so an interrupted undo resumes [default: <journal>.undo.jsonl].
     #[arg(long, value_name = "FILE")]
     pub undo_journal: Option<PathBuf>,
@@ -70,7 +79,19 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
     if let Some(w) = contents.torn_warning(&args.journal, "what they recorded is not undone") {
         diag.warn("journal_unreadable_lines", &w);
     }
+    // Undoing an undo would redo the run, from a file that was never meant to be replayed
+    // (`Get-ChildItem *.jsonl | Undo-OathBulkRun` picks undo journals up too).
+    if contents.header.as_ref().is_some_and(|h| h.command == "undo") {
+        anyhow::bail!(
+            "journal {} is an undo's own journal (it records what an undo reverted); give the run's journal, not this one",
+            args.journal.display()
+        );
+    }
     let records = contents.records.clone();
+    let seeds = match &args.csv {
+        Some(csv) => read_seeds(csv, diag)?,
+        None => undo::Seeds::new(),
+    };
     let undo_path = args.undo_journal.clone().unwrap_or_else(|| {
         let mut p = args.journal.clone().into_os_string();
         p.push(".undo.jsonl");
@@ -97,7 +118,7 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
         let rerun = Some("re-run the same undo".into());
         let stdout = Output::stdout(args.format, true).with_next_step(NextStep { error_log: None, rerun });
         let out = Sink::new(stdout, diag.clone(), "undo", started).with_journal(own);
-        let code = go(conn.backend.clone(), engine, &conn, &records, &progress, &options, out).await?;
+        let code = go(conn.backend.clone(), engine, &conn, &records, &progress, &seeds, &options, out).await?;
         if let Some(sim) = conn.simulator {
             sim.shutdown().await;
         }
@@ -107,19 +128,45 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
     Ok(code)
 }
 
+// The run's pieces, passed as they are (as change.rs and import.rs do).
+#[allow(clippy::too_many_arguments)]
 async fn go<B: Backend>(
     backend: Arc<B>,
     engine: Arc<crate::engine::Engine>,
     conn: &connect::Connection,
     records: &[(u64, crate::record::Record)],
     progress: &undo::Progress,
+    seeds: &undo::Seeds,
     options: &lifecycle::Options,
     mut out: Sink,
 ) -> Result<i32> {
     let shared = lifecycle::shared(backend, engine, conn.clock.clone());
     let interrupt = lifecycle::on_interrupt(&shared);
-    let fatal = undo::run(&shared, records, progress, options.dry_run, &mut out).await?;
+    let fatal = undo::run(&shared, records, progress, seeds, options.dry_run, &mut out).await?;
     interrupt.abort();
     let summary = out.finish(&shared, options.dry_run, fatal)?;
     Ok(summary.exit_code)
+}
+
+/// `--csv`: the seeds, by lower-case serial. A row that cannot be read is one warning (its
+/// line, never its cells); its token's re-activation is then refused (`needs_seed`).
+fn read_seeds(csv: &str, diag: &Diag) -> Result<undo::Seeds> {
+    let read = ReadOptions {
+        secret_format: SecretFormat::Base32,
+        require_secret: true,
+        redact_seeds: true,
+        upn_column_optional: true,
+        any_holder: true,
+        ..Default::default()
+    };
+    let mut seeds = undo::Seeds::new();
+    for r in pipeline::open(csv, read, &ScriptOptions::default())? {
+        match r {
+            Ok(row) => {
+                seeds.insert(row.serial.to_lowercase(), row);
+            }
+            Err(e) => diag.warn("seed_row_unreadable", &format!("--csv line {}: {}", e.line, e.message)),
+        }
+    }
+    Ok(seeds)
 }

@@ -12,6 +12,10 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
+/// How the `reason` of a `done` change that sent nothing begins (the token was already
+/// there): `undo` reverts only the changes a run made.
+pub const NOTHING_TO_DO: &str = "nothing to do";
+
 /// One token to change.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -69,6 +73,8 @@ fn writes_for(op: ChangeOperation, status: DeviceStatus) -> Option<Vec<Op>> {
         (ChangeOperation::Unassign, Available) => vec![],
         (ChangeOperation::Remove, Activated | FailedActivation | Assigned) => vec![Op::Unassign, Op::Delete],
         (ChangeOperation::Remove, Available) => vec![Op::Delete],
+        // Undo's own steps (lifecycle::undo), never a change command's.
+        (ChangeOperation::Assign | ChangeOperation::Activate | ChangeOperation::Import, _) => return None,
     })
 }
 
@@ -138,7 +144,7 @@ async fn change_one<B: Backend>(
         }
     }
     if writes.is_empty() {
-        rec.reason = Some(format!("nothing to do: the token is {}; nothing sent", describe(Some(device))));
+        rec.reason = Some(format!("{NOTHING_TO_DO}: the token is {}; nothing sent", describe(Some(device))));
         return Ok(rec);
     }
     let plan: Vec<&str> = writes.iter().map(|w| op_name(*w)).collect();
@@ -236,5 +242,8 @@ pub fn op_label(op: ChangeOperation) -> &'static str {
         ChangeOperation::Deactivate => "deactivate",
         ChangeOperation::Unassign => "unassign",
         ChangeOperation::Remove => "remove",
+        ChangeOperation::Assign => "assign",
+        ChangeOperation::Activate => "activate",
+        ChangeOperation::Import => "import",
     }
 }

@@ -1,6 +1,10 @@
 //! `undo`: revert what a run's journal says it did, newest first. Per token, in this order:
 //! deactivate what it activated, unassign what it assigned (`assign_and_activate`, `import
-//! --assign`), delete what it created (`import` `created`).
+//! --assign`), delete what it created (`import` `created`). A lifecycle run's journal is
+//! reverted too: an `unassign` by assigning the token back to the user it was taken from, a
+//! `deactivate` by activating it again with a code from its seed (the vendor CSV, `undo
+//! --csv`; without it the step is refused, `needs_seed`). A `remove` cannot be reverted (the
+//! tenant kept no seed): refused, `not_reversible`, so the run ends non-zero.
 //!
 //! Each step first reads the token and goes ahead only when the tenant still shows what the
 //! run left (same device, same holder, same status); anything else is `refused` and the
@@ -9,11 +13,12 @@
 //! an undo resumes: `done` steps are skipped, and a step whose write was in flight when the
 //! undo was killed is `done` if the tenant shows it landed.
 
-use super::change::{change_record, with_error};
-use super::{apply, describe, held_by, journal, Ctx, Op};
-use crate::backend::{Backend, Device, DeviceStatus};
+use super::change::{change_record, with_error, NOTHING_TO_DO};
+use super::{apply, describe, held_by, journal, send, Ctx, Op};
+use crate::backend::{ApiError, Backend, Device, DeviceStatus};
+use crate::inventory::Row;
 use crate::record::{
-    Action, ActivationStatus, ChangeOperation, ChangeStatus, Fatal, ImportStatus, Record, TenantToken,
+    Action, ActivationStatus, ChangeOperation, ChangeRecord, ChangeStatus, Fatal, ImportStatus, Record, TenantToken,
 };
 use crate::sink::Sink;
 use anyhow::Result;
@@ -29,6 +34,15 @@ pub const CHANGED_SINCE_RUN: &str = "changed_since_run";
 /// a run (hand-written, forged), and the token it names may be one no run touched.
 pub const NO_DEVICE_ID: &str = "no_device_id";
 
+/// `error_code` of the undo of a `remove`: a deleted token is not brought back by undo.
+pub const NOT_REVERSIBLE: &str = "not_reversible";
+
+/// `error_code` of the undo of a `deactivate` without the token's seed (`undo --csv`).
+pub const NEEDS_SEED: &str = "needs_seed";
+
+/// The seeds of `undo --csv`, by lower-case serial: what re-activating a token needs.
+pub type Seeds = HashMap<String, Row>;
+
 /// What a run did to one token, from its journal.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Effects {
@@ -39,6 +53,10 @@ pub struct Effects {
     pub activated: Option<u64>,
     pub assigned: Option<u64>,
     pub created: Option<u64>,
+    /// Lines of a lifecycle run's `done` changes (`deactivate`, `unassign`, `remove`).
+    pub deactivated: Option<u64>,
+    pub unassigned: Option<u64>,
+    pub removed: Option<u64>,
     pub last_line: u64,
     /// Known only from an intent line (the run was killed with this write in flight): it may
     /// or may not have landed, so a step whose change is not there is simply not needed.
@@ -51,17 +69,20 @@ pub struct Effects {
 impl Effects {
     /// The undo steps, in the order they must run.
     pub fn steps(&self) -> Vec<(ChangeOperation, u64)> {
-        let mut s = Vec::new();
-        if let Some(l) = self.activated {
-            s.push((ChangeOperation::Deactivate, l));
-        }
-        if let Some(l) = self.assigned {
-            s.push((ChangeOperation::Unassign, l));
-        }
-        if let Some(l) = self.created {
-            s.push((ChangeOperation::Remove, l));
-        }
-        s
+        // A lifecycle run's changes first, the newest kind first: a removal (refused, which
+        // leaves the rest untouched), then the assignment back, then the activation. Then an
+        // activate/import run's: deactivate, unassign, remove.
+        [
+            (self.removed, ChangeOperation::Import),
+            (self.unassigned, ChangeOperation::Assign),
+            (self.deactivated, ChangeOperation::Activate),
+            (self.activated, ChangeOperation::Deactivate),
+            (self.assigned, ChangeOperation::Unassign),
+            (self.created, ChangeOperation::Remove),
+        ]
+        .into_iter()
+        .filter_map(|(line, op)| line.map(|l| (op, l)))
+        .collect()
     }
 
     /// Whether the step reverting journal line `line` may send a write: only when that line
@@ -89,6 +110,7 @@ pub fn effects(records: &[(u64, Record)]) -> Vec<Effects> {
         key
     };
     let mut changes: Vec<(String, u64, bool, bool, bool)> = Vec::new();
+    let mut lifecycle: Vec<(String, u64, ChangeOperation)> = Vec::new();
     // Intents (write in flight) not followed by that row's result: serial → (line, record).
     let mut pending: HashMap<String, (u64, crate::record::Activation)> = HashMap::new();
     for (line, r) in records {
@@ -115,6 +137,10 @@ pub fn effects(records: &[(u64, Record)]) -> Vec<Effects> {
                 let k = touch(&a.serial, &a.upn, &a.device_id, *line);
                 changes.push((k, *line, false, a.action == Action::AssignAndActivate, true));
             }
+            Record::Change(c) if changed_something(c) => {
+                let k = touch(&c.serial, c.upn.as_deref().unwrap_or_default(), &c.device_id, *line);
+                lifecycle.push((k, *line, c.operation));
+            }
             _ => {}
         }
     }
@@ -140,9 +166,25 @@ pub fn effects(records: &[(u64, Record)]) -> Vec<Effects> {
             e.activated = Some(line);
         }
     }
+    for (k, line, op) in lifecycle {
+        let e = by_serial.get_mut(&k).expect("touched");
+        match op {
+            ChangeOperation::Deactivate => e.deactivated = Some(line),
+            ChangeOperation::Unassign => e.unassigned = Some(line),
+            ChangeOperation::Remove => e.removed = Some(line),
+            // An undo's own steps: an undo journal is not undone (refused by the command).
+            ChangeOperation::Assign | ChangeOperation::Activate | ChangeOperation::Import => {}
+        }
+    }
     let mut list: Vec<Effects> = by_serial.into_values().filter(|e| !e.steps().is_empty()).collect();
     list.sort_by_key(|e| std::cmp::Reverse(e.last_line));
     list
+}
+
+/// A lifecycle change that changed the tenant: `done`, and not "nothing to do" (the
+/// token was already there, nothing was sent, so there is nothing to revert).
+fn changed_something(c: &ChangeRecord) -> bool {
+    c.status == ChangeStatus::Done && !c.reason.as_deref().is_some_and(|r| r.starts_with(NOTHING_TO_DO))
 }
 
 /// One undo step: (serial lower-case, operation, the run-journal line it reverts). The line
@@ -180,12 +222,74 @@ pub fn read_progress(path: &Path) -> Result<Progress> {
     Ok(p)
 }
 
-fn internal(op: ChangeOperation) -> Op {
+/// The single-device change of a step that reverts an activation or an import.
+fn internal(op: ChangeOperation) -> Option<Op> {
     match op {
-        ChangeOperation::Deactivate => Op::Deactivate,
-        ChangeOperation::Unassign => Op::Unassign,
-        ChangeOperation::Remove => Op::Delete,
+        ChangeOperation::Deactivate => Some(Op::Deactivate),
+        ChangeOperation::Unassign => Some(Op::Unassign),
+        ChangeOperation::Remove => Some(Op::Delete),
+        ChangeOperation::Assign | ChangeOperation::Activate | ChangeOperation::Import => None,
     }
+}
+
+/// The token as the tenant shows it once the step landed (for the next step's plan).
+fn after(op: ChangeOperation, e: &Effects, d: &Device) -> Option<Device> {
+    if let Some(iop) = internal(op) {
+        return iop.apply(d);
+    }
+    let mut d = d.clone();
+    let (status, name) = match op {
+        ChangeOperation::Assign => (DeviceStatus::Assigned, "assigned"),
+        _ => (DeviceStatus::Activated, "activated"),
+    };
+    d.status = status;
+    d.token.status = name.into();
+    d.owner_upn = Some(e.upn.clone());
+    Some(d)
+}
+
+/// Has the step landed? (An interrupted undo's in-flight write.)
+fn reached(op: ChangeOperation, current: Option<&Device>) -> bool {
+    match (internal(op), op, current) {
+        (Some(iop), _, _) => iop.reached(current),
+        (None, ChangeOperation::Assign, Some(d)) => d.status == DeviceStatus::Assigned,
+        (None, ChangeOperation::Activate, Some(d)) => d.status == DeviceStatus::Activated,
+        _ => false,
+    }
+}
+
+/// Send the step's write: the reverse of an activation or import through `apply` (never
+/// twice), an assignment back, or an activation with the code the seed shows now.
+async fn revert<B: Backend>(
+    shared: &Ctx<B>,
+    op: ChangeOperation,
+    e: &Effects,
+    d: &Device,
+    seed: Option<&Row>,
+) -> Result<(), ApiError> {
+    let b = &shared.backend;
+    match (internal(op), op, seed) {
+        (Some(iop), _, _) => apply(shared, iop, &e.upn, d).await,
+        (None, ChangeOperation::Assign, _) => send(shared, || b.assign(&e.upn, d)).await,
+        (None, ChangeOperation::Activate, Some(row)) => {
+            let code = code_now(shared, row).await;
+            send(shared, || b.activate(&e.upn, d, &code, row.display_name.as_deref())).await
+        }
+        _ => unreachable!("checked by undo_one: an import is refused, an activation has its seed"),
+    }
+}
+
+/// The code the token shows now on the tenant's clock; one of a fresh step when this one
+/// ends within 3 s (the request must arrive while its code is still valid).
+async fn code_now<B: Backend>(shared: &Ctx<B>, row: &Row) -> String {
+    let secret = row.secret.as_ref().map(|s| s.bytes().to_vec()).unwrap_or_default();
+    let unix = || shared.clock.now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let mut code = crate::otp::code_at(&secret, row.hash, row.time_interval, unix());
+    if code.valid_for < 3 {
+        tokio::time::sleep(std::time::Duration::from_secs(u64::from(code.valid_for))).await;
+        code = crate::otp::code_at(&secret, row.hash, row.time_interval, unix());
+    }
+    code.code
 }
 
 /// What the run left before this step: `Ok(())` or why not.
@@ -204,12 +308,15 @@ async fn expected<B: Backend>(
         ChangeOperation::Unassign => {
             ("assigned", matches!(d.status, DeviceStatus::Assigned | DeviceStatus::FailedActivation))
         }
-        ChangeOperation::Remove => ("available", d.status == DeviceStatus::Available),
+        ChangeOperation::Remove | ChangeOperation::Assign => ("available", d.status == DeviceStatus::Available),
+        ChangeOperation::Activate => ("assigned", d.status == DeviceStatus::Assigned),
+        ChangeOperation::Import => ("gone", false),
     };
     if !ok {
         return Ok(Err(format!("the token is {} now, not {want} as the run left it", describe(Some(d)))));
     }
-    if op != ChangeOperation::Remove && !held_by(shared, d, &e.upn).await? {
+    let unheld = matches!(op, ChangeOperation::Remove | ChangeOperation::Assign);
+    if !unheld && !held_by(shared, d, &e.upn).await? {
         return Ok(Err(format!("the token is {} now, no longer {}'s as the run left it", describe(Some(d)), e.upn)));
     }
     Ok(Ok(()))
@@ -249,10 +356,12 @@ async fn undo_one<B: Backend>(
     shared: &Ctx<B>,
     e: &Effects,
     progress: &Progress,
+    seeds: &Seeds,
     dry_run: bool,
     out: &mut Sink,
 ) -> Result<()> {
     let key = e.serial.to_lowercase();
+    let seed = seeds.get(&key);
     let mut current: Option<Option<Device>> = None;
     let mut stopped_because: Option<String> = None;
     for (op, line) in e.steps() {
@@ -277,6 +386,18 @@ async fn undo_one<B: Backend>(
             out.settle(rec, None)?;
             continue;
         }
+        if op == ChangeOperation::Import {
+            rec.status = ChangeStatus::Refused;
+            rec.error_code = Some(NOT_REVERSIBLE.into());
+            rec.reason = Some(format!(
+                "journal line {line} removed this token from the tenant, which keeps no seed: undo cannot bring it \
+                 back. Import it again from the vendor's seed file (oathbulk import --assign, \
+                 New-OathBulkTenantToken -Assign -Activate)"
+            ));
+            stopped_because = Some(NOT_REVERSIBLE.into());
+            out.settle(rec, None)?;
+            continue;
+        }
         let cur = match current.take() {
             Some(c) => c,
             None => match read_current(shared, e).await {
@@ -296,7 +417,7 @@ async fn undo_one<B: Backend>(
                 continue;
             }
         };
-        let iop = internal(op);
+        let no_seed = op == ChangeOperation::Activate && seed.is_none_or(|r| r.secret.is_none());
         match check {
             // A write needs the device the run changed: a line without one (hand-written)
             // could name a token no run touched. Nothing is sent for it.
@@ -311,11 +432,24 @@ async fn undo_one<B: Backend>(
                 current = Some(cur);
                 out.settle(rec, None)?;
             }
+            // Activating again needs a code, so the seed: the vendor CSV (--csv).
+            Ok(()) if no_seed => {
+                rec.status = ChangeStatus::Refused;
+                rec.error_code = Some(NEEDS_SEED.into());
+                rec.reason = Some(
+                    "activating the token again needs its seed: give the vendor CSV with --csv \
+                     (Undo-OathBulkRun -Path); left deactivated"
+                        .into(),
+                );
+                stopped_because = Some(NEEDS_SEED.into());
+                current = Some(cur);
+                out.settle(rec, None)?;
+            }
             Ok(()) if dry_run => {
                 rec.status = ChangeStatus::WouldDo;
                 rec.reason =
                     Some(format!("would {} (token is {})", super::change::op_label(op), describe(cur.as_ref())));
-                current = Some(cur.as_ref().and_then(|d| iop.apply(d)));
+                current = Some(cur.as_ref().and_then(|d| after(op, e, d)));
                 out.settle(rec, None)?;
             }
             Ok(()) => {
@@ -326,9 +460,9 @@ async fn undo_one<B: Backend>(
                     out.settle(rec, None)?;
                     continue;
                 }
-                match apply(shared, iop, &e.upn, &d).await {
+                match revert(shared, op, e, &d, seed).await {
                     Ok(()) => {
-                        current = Some(iop.apply(&d));
+                        current = Some(after(op, e, &d));
                         out.settle(rec, None)?;
                     }
                     Err(err) => {
@@ -343,7 +477,7 @@ async fn undo_one<B: Backend>(
                 current = Some(cur);
                 out.settle(rec, None)?;
             }
-            Err(_) if progress.in_flight.contains(&(key.clone(), op, line)) && iop.reached(cur.as_ref()) => {
+            Err(_) if progress.in_flight.contains(&(key.clone(), op, line)) && reached(op, cur.as_ref()) => {
                 rec.reason = Some("completed by an interrupted undo (its write had landed)".into());
                 current = Some(cur);
                 out.settle(rec, None)?;
@@ -367,6 +501,7 @@ pub async fn run<B: Backend>(
     shared: &Arc<Ctx<B>>,
     records: &[(u64, Record)],
     progress: &Progress,
+    seeds: &Seeds,
     dry_run: bool,
     out: &mut Sink,
 ) -> Result<Option<Fatal>> {
@@ -374,7 +509,7 @@ pub async fn run<B: Backend>(
     let steps: usize = list.iter().map(|e| e.steps().len()).sum();
     out.diag().start("undo", Some(steps as u64));
     for e in &list {
-        undo_one(shared, e, progress, dry_run, out).await?;
+        undo_one(shared, e, progress, seeds, dry_run, out).await?;
     }
     Ok(None)
 }

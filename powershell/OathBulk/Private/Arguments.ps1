@@ -226,6 +226,9 @@ function Resolve-OathBulkCmdletAuth {
         [Parameter(Mandatory)] [System.Collections.IDictionary]$BoundParameters
     )
     $b = $BoundParameters
+    # Connect-OathBulk / Start-OathBulkSimulator: the session's endpoint and token, where the
+    # call names none (the caller's own $PSBoundParameters: its argument vector gets them).
+    Add-OathBulkContextDefault -Cmdlet $Cmdlet -BoundParameters $b
     $noAmbient = [bool]($b['Simulate'] -or $b['GraphUrl'] -or $b['PortalUrl'] -or $b['AuthorityUrl'])
     try {
         $auth = Get-OathBulkAuthEnvironment -AccessToken $b['AccessToken'] -Credential $b['Credential'] -TenantId $b['TenantId'] `
@@ -234,7 +237,7 @@ function Resolve-OathBulkCmdletAuth {
     } catch {
         $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new($_.Exception, 'OathBulk.InvalidCredential', 'InvalidArgument', $null))
     }
-    Write-Verbose "OathBulk: credentials from $($auth.Source)"
+    Write-Verbose "OathBulk: credentials from $(Get-OathBulkCredentialSourceText -Source $auth.Source -BoundParameters $b)"
     $auth
 }
 
@@ -251,13 +254,41 @@ function Test-OathBulkShouldProcess {
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet,
         [Parameter(Mandatory)] [string]$Description,
         [Parameter(Mandatory)] [string]$Question,
-        [switch]$Force
+        [switch]$Force,
+        # The serials at stake, when known: the prompt names a few (briefly).
+        [AllowEmptyCollection()] [string[]]$Serial = @()
     )
+    # Say which tenant (a simulated one says so, in the prompt and the What if: line) and,
+    # briefly, which tokens.
+    $label = Get-OathBulkTenantLabel -BoundParameters $Cmdlet.MyInvocation.BoundParameters
+    $Description, $Question = foreach ($text in $Description, $Question) {
+        if ($text.Contains('in the tenant')) { $text.Replace('in the tenant', "in $label") } else { "$($text.TrimEnd('.', '?')) ($label)$(if ($text.EndsWith('?')) { '?' } else { '.' })" }
+    }
+    $Serial = @($Serial | Where-Object { $_ } | Select-Object -Unique)
+    if ($Serial.Count) {
+        $shown = ($Serial | Select-Object -First 5) -join ', '
+        if ($Serial.Count -gt 5) { $shown += ", … ($($Serial.Count - 5) more)" }
+        $Description += " Serials: $shown."
+        $Question += " Serials: $shown."
+    }
     $reason = [System.Management.Automation.ShouldProcessReason]::None
     # ShouldProcess reads $ConfirmPreference from the current scope chain (this function's,
     # then the cmdlet's): a local None skips the prompt, and leaves the caller's untouched.
     if ($Force -and -not $Cmdlet.MyInvocation.BoundParameters.ContainsKey('Confirm')) { $ConfirmPreference = 'None' }
-    $approved = $Cmdlet.ShouldProcess($Description, $Question, $Cmdlet.MyInvocation.MyCommand.Name, [ref]$reason)
+    try {
+        $approved = $Cmdlet.ShouldProcess($Description, $Question, $Cmdlet.MyInvocation.MyCommand.Name, [ref]$reason)
+    } catch {
+        # No one to ask (pwsh -NonInteractive, a scheduled task): the prompt throws. As
+        # Microsoft's cmdlets do, that is the public cmdlet's terminating error (exit 1 for
+        # `pwsh -Command`), never a private line's error followed by nothing done and exit 0.
+        $name = $Cmdlet.MyInvocation.MyCommand.Name
+        $ex = [System.InvalidOperationException]::new(
+            "$name needs confirmation to change the tenant, and this session cannot prompt (PowerShell is in NonInteractive mode). Add -Force (or -Confirm:`$false) to run without a prompt, or -WhatIf to see the plan.", $_.Exception)
+        $er = [System.Management.Automation.ErrorRecord]::new($ex, 'OathBulk.ConfirmationRequired', 'InvalidOperation', $null)
+        $er.ErrorDetails = [System.Management.Automation.ErrorDetails]::new($ex.Message)
+        $er.ErrorDetails.RecommendedAction = "Run $name again with -Force (or -Confirm:`$false), or with -WhatIf for a dry run."
+        $Cmdlet.ThrowTerminatingError($er)
+    }
     if ($approved) { return 'Run' }
     if ($reason -eq [System.Management.Automation.ShouldProcessReason]::WhatIf) { return 'DryRun' }
     'Skip'
@@ -293,4 +324,35 @@ function Get-OathBulkAmbientToken {
         }
     }
     $null
+}
+
+function Get-OathBulkCredentialSourceText {
+    <#
+    .SYNOPSIS
+    Where the binary's credentials really come from, for -Verbose: the module's own source, or
+    (none given to it) what the binary falls back to: a kept Connect-OathBulk sign-in, or
+    ./AuthKey.txt in its working directory.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [string]$Source, [System.Collections.IDictionary]$BoundParameters = @{})
+    if ($Source -ne 'none') {
+        if ($Source -eq 'AccessToken' -and $script:Context -and $script:Context['AccessToken'] -and
+            [object]::ReferenceEquals($BoundParameters['AccessToken'], $script:Context['AccessToken'])) {
+            return "the session ($($script:Context['AuthType']); Get-OathBulkContext)"
+        }
+        switch -Regex ($Source) {
+            '^DeviceCode$' { return '-UseDeviceCode' }
+            '^(AccessToken|Credential|TokenFile)$' { return "-$Source" }
+            '^Environment$' { return '$env:OATHBULK_TOKEN / $env:OATHBULK_CLIENT_SECRET' }
+            '^Certificate ' { return "Connect-OathBulk ($Source)" }
+            default { return "the $Source session" }
+        }
+    }
+    if ($BoundParameters['Simulate']) { return 'none needed (-Simulate)' }
+    # The binary's own fallbacks, in its order: ./AuthKey.txt in its working directory (this
+    # process's, which is not always PowerShell's current location), then a kept sign-in.
+    $keyFile = Join-Path ([Environment]::CurrentDirectory) 'AuthKey.txt'
+    if (Test-Path -LiteralPath $keyFile -PathType Leaf) { return "$keyFile (read by the binary: no credential given to the cmdlet)" }
+    'the sign-in kept by Connect-OathBulk, if any (no credential given to the cmdlet)'
 }

@@ -267,6 +267,7 @@
         Fixed      = @('--format', 'json')
         Parameters = @{
             Journal       = @{ Flag = '--journal'; Kind = 'Path' }
+            Path          = @{ Flag = '--csv'; Kind = 'Path' }
             UndoJournal   = @{ Flag = '--undo-journal'; Kind = 'Path' }
             MaxRate       = @{ Flag = '--max-rate'; Kind = 'Value' }
             Backend       = @{ Flag = '--backend'; Kind = 'Lower' }

@@ -44,7 +44,10 @@ function Invoke-OathBulkNative {
         [hashtable]$CertificateSession,
         # -FailAtEnd: rows that did not succeed are objects only, and one terminating error
         # (OathBulk.RowsFailed) at the end counts them.
-        [switch]$RowFailure
+        [switch]$RowFailure,
+        # A failure whose message matches this is no error for the caller (-Verbose only):
+        # Disconnect-OathBulk where no credential store exists has nothing to forget.
+        [string]$Tolerate
     )
 
     $entry = $script:CommandTable[$Command]
@@ -90,6 +93,10 @@ function Invoke-OathBulkNative {
     $progressShown = $false
     $lastProgress = [datetime]::MinValue
     $completed = $false
+    # Results already written (not counting rows never attempted): after some, a failing
+    # run's error is non-terminating, so `$r = …` and `| Group-Object` keep them
+    # (-ErrorAction Stop still stops). A credential refused at the start stays terminating.
+    $written = 0
 
     # stderr -> PowerShell streams. A nested scriptblock (not a function) to stay in this scope.
     $drainStderr = {
@@ -180,6 +187,7 @@ function Invoke-OathBulkNative {
                 # Statement output (not $Cmdlet.WriteObject): the pipeline enumerates the batch, and
                 # a downstream error surfaces as itself, not wrapped in a method-call exception.
                 $batch.Records
+                $written += $batch.Records.Count
             }
             $record = $batch.Special
             if ($null -eq $record) { continue }
@@ -195,6 +203,8 @@ function Invoke-OathBulkNative {
                     }
                     $record
                     $status = [string]$record.Status
+                    # Rows the run never reached are no results to keep.
+                    if ($status -ne 'not_attempted') { $written++ }
                     $failed[$status] = 1 + [int]$failed[$status]
                     if ($status -eq 'not_attempted') {
                         # After an interrupt every remaining row is not_attempted: one summary
@@ -238,15 +248,18 @@ function Invoke-OathBulkNative {
         $script:NativeExitCode = $exit
         # $LASTEXITCODE: the binary's exit code of the cmdlet's last run, as for any native command.
         $global:LASTEXITCODE = $exit
-        if ($notAttempted) {
-            $Cmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
-                    [System.OperationCanceledException]::new("$notAttempted row(s) were not attempted: the run stopped first. Run the same command again with -Journal and -Resume to finish them."),
-                    'OathBulk.NotAttempted', 'OperationStopped', $SourcePath))
+        $resume = Get-OathBulkResumeHint -Cmdlet $Cmdlet -Entry $entry
+        # Rows left after an interrupt or at the end: one error, with the -Resume hint where
+        # it helps. After a refused credential or an unreachable tenant the count goes into
+        # that error instead (its fix comes first).
+        if ($notAttempted -and $exit -in 0, 1, 130) {
+            $Cmdlet.WriteError((New-OathBulkErrorRecord -Exception ([System.OperationCanceledException]::new("$notAttempted row(s) were not attempted: the run stopped first.$(if ($resume) { " $resume to finish them." })")) `
+                    -Id 'OathBulk.NotAttempted' -Category OperationStopped -Target $SourcePath -RecommendedAction $(if ($resume) { "$resume." } else { 'Run the same command again.' })))
         }
         if ($exit -in 0, 1) {
             foreach ($m in $errorLines) {
-                $Cmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
-                        [System.Exception]::new("oathbulk: $m"), 'OathBulk.Diagnostic', 'NotSpecified', $SourcePath))
+                $Cmdlet.WriteError((New-OathBulkErrorRecord -Exception ([System.InvalidOperationException]::new("oathbulk: $(ConvertTo-OathBulkCmdletText -Text $m -Command $Command)")) `
+                            -Id 'OathBulk.Diagnostic' -Category NotSpecified -Target $SourcePath))
             }
             $bad = @($failed.Keys | Where-Object { $_ -notin 'not_attempted' })
             if ($RowFailure -and $bad) {
@@ -254,7 +267,10 @@ function Invoke-OathBulkNative {
                 $total = 0; foreach ($k in $bad) { $total += $failed[$k] }
                 $ex = [System.InvalidOperationException]::new("$total row(s) did not succeed ($counts); the objects with those statuses were written to the pipeline.")
                 $ex.Data['ExitCode'] = $exit
-                $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new($ex, 'OathBulk.RowsFailed', 'InvalidResult', $SourcePath))
+                # Non-terminating, after every object: `$r = … -FailAtEnd` keeps them, and the
+                # script still fails ($? is false; -ErrorAction Stop makes it terminating).
+                $Cmdlet.WriteError((New-OathBulkErrorRecord -Exception $ex -Id 'OathBulk.RowsFailed' -Category InvalidResult -Target $SourcePath `
+                            -RecommendedAction 'The objects whose Status is not a success say why (ErrorCode, ErrorMessage); fix those rows and run the same command again.'))
             }
             return
         }
@@ -263,17 +279,19 @@ function Invoke-OathBulkNative {
         elseif ($tail.Count) { @($tail) -join [Environment]::NewLine }
         else { "oathbulk exited with code $exit" }
         if ($summary -and $summary.Fatal -and $errorLines.Count -eq 0) { $message = "$($summary.Fatal.Message) [$($summary.Fatal.Code)]" }
-        $spec = switch ($exit) {
-            2 { @{ Id = 'OathBulk.UsageError'; Category = 'InvalidArgument'; Exception = [System.ArgumentException] } }
-            3 { @{ Id = 'OathBulk.AuthRejected'; Category = 'AuthenticationError'; Exception = [System.Security.Authentication.AuthenticationException] } }
-            4 { @{ Id = 'OathBulk.ServiceUnavailable'; Category = 'ConnectionError'; Exception = [System.Net.Http.HttpRequestException] } }
-            130 { @{ Id = 'OathBulk.Interrupted'; Category = 'OperationStopped'; Exception = [System.OperationCanceledException] } }
-            default { @{ Id = "OathBulk.ExitCode$exit"; Category = 'NotSpecified'; Exception = [System.Exception] } }
+        if ($Tolerate -and $message -match $Tolerate) {
+            Write-Verbose "OathBulk: $Command`: $message (nothing to do)"
+            return
         }
-        $ex = $spec.Exception::new("oathbulk $($entry.Subcommand) failed (exit code $exit): $message")
+        $message = ConvertTo-OathBulkCmdletText -Text $message -Command $Command
+        if ($notAttempted -and $exit -ne 130) { $message += " $notAttempted row(s) were not attempted." }
+        $spec = Get-OathBulkExitSpec -Exit $exit -Message $message -Resume $resume
+        $ex = $spec.Exception::new("$Command failed (oathbulk $($entry.Subcommand), exit code $exit): $message")
         $ex.Data['ExitCode'] = $exit
-        $er = [System.Management.Automation.ErrorRecord]::new($ex, $spec.Id, $spec.Category, $SourcePath)
-        $Cmdlet.ThrowTerminatingError($er)
+        $er = New-OathBulkErrorRecord -Exception $ex -Id $spec.Id -Category $spec.Category -Target $SourcePath -RecommendedAction $spec.Action
+        # After objects were written, a non-terminating error keeps them with the caller
+        # (`$r = …`, `| Group-Object`); a usage error, or nothing written, ends the command.
+        if ($written -gt 0 -and $exit -ne 2) { $Cmdlet.WriteError($er) } else { $Cmdlet.ThrowTerminatingError($er) }
     } finally {
         # Runs on normal completion, on errors, and when the pipeline is stopped
         # (Select-Object -First, Ctrl+C): the binary must not outlive the cmdlet.
@@ -286,7 +304,18 @@ function Invoke-OathBulkNative {
             # requests in flight settle and are journaled; killed only after 30 s). A read-only
             # one is simply killed: nothing of it needs to settle.
             if (-not $completed) {
-                if ($entry.ContainsKey('Writes')) { $null = $session.Interrupt(30000) } else { $session.Stop() }
+                if ($entry.ContainsKey('Writes')) {
+                    $null = $session.Interrupt(30000)
+                    # The pipeline is stopping (Ctrl+C, -ErrorAction Stop, Select-Object
+                    # -First): no error can be written now, but the host still shows text,
+                    # and $LASTEXITCODE says how the binary ended (130: interrupted).
+                    if ($session.HasExited) {
+                        $script:NativeExitCode = $session.Process.ExitCode
+                        $global:LASTEXITCODE = $session.Process.ExitCode
+                    }
+                    $hint = Get-OathBulkResumeHint -Cmdlet $Cmdlet -Entry $entry
+                    try { $Host.UI.WriteWarningLine("$Command was stopped before every row was tried; the requests in flight settled. $hint to finish the rest.") } catch { }
+                } else { $session.Stop() }
             }
             $session.Dispose()
         }
@@ -298,14 +327,31 @@ function New-OathBulkRowErrorRecord {
     [CmdletBinding()]
     [OutputType([System.Management.Automation.ErrorRecord])]
     param([Parameter(Mandatory)] [psobject]$Record)
-    $where = "line $($Record.Line)"
-    if ($Record.PSObject.Properties['Path']) { $where = "$([System.IO.Path]::GetFileName($Record.Path)) $where" }
+    $place = Get-OathBulkRowPlace -Record $Record
+    $where = $place
     $who = @($Record.Serial, $Record.Upn) | Where-Object { $_ }
     if ($who) { $where += " (" + ($who -join ', ') + ")" }
     $ex = [System.IO.InvalidDataException]::new("${where}: $($Record.Message)")
     $er = [System.Management.Automation.ErrorRecord]::new($ex, (ConvertTo-OathBulkErrorId ([string]$Record.Code)), 'InvalidData', $Record)
-    $er.CategoryInfo.TargetName = "line $($Record.Line)"
+    $er.CategoryInfo.TargetName = $place
     $er
+}
+
+function Get-OathBulkRowPlace {
+    <#
+    .SYNOPSIS
+    Where a row is, in the admin's terms: `tokens.csv line 10` for a file; for rows piped
+    without one (Import-Csv objects sent on the binary's stdin) `piped row 3`: the binary
+    numbers the CSV it was sent, which the admin never sees.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [psobject]$Record)
+    $line = $Record.Line
+    $path = $Record.PSObject.Properties['Path']
+    if ($path -and $path.Value) { return "$([System.IO.Path]::GetFileName($path.Value)) line $line" }
+    if ($path -and $line -gt 1) { return "piped row $($line - 1)" }
+    "line $line"
 }
 
 function New-OathBulkActivationErrorRecord {
@@ -331,7 +377,7 @@ function New-OathBulkActivationErrorRecord {
     if ($Record.ErrorMessage) { $detail += ": $($Record.ErrorMessage)" }
     if ($Record.HttpStatus) { $detail += " (HTTP $($Record.HttpStatus))" }
     $id = ConvertTo-OathBulkErrorId $(if ($Record.ErrorCode) { [string]$Record.ErrorCode } else { $status })
-    $ex = [System.Exception]::new("Serial $($Record.Serial) for $($Record.Upn) (line $($Record.Line)): $status - $detail")
+    $ex = New-OathBulkRowException -Category $category -Message "Serial $($Record.Serial) for $($Record.Upn) ($(Get-OathBulkRowPlace -Record $Record)): $status - $detail"
     $er = [System.Management.Automation.ErrorRecord]::new($ex, $id, $category, $Record)
     $er.CategoryInfo.TargetName = [string]$Record.Serial
     $er
@@ -368,7 +414,7 @@ function New-OathBulkResultErrorRecord {
     if ($Record.ErrorMessage) { $detail += ": $($Record.ErrorMessage)" }
     if ($Record.HttpStatus) { $detail += " (HTTP $($Record.HttpStatus))" }
     $id = ConvertTo-OathBulkErrorId $(if ($Record.ErrorCode) { [string]$Record.ErrorCode } else { $status })
-    $er = [System.Management.Automation.ErrorRecord]::new([System.Exception]::new("${what}: $detail"), $id, $category, $Record)
+    $er = [System.Management.Automation.ErrorRecord]::new((New-OathBulkRowException -Category $category -Message "${what}: $detail"), $id, $category, $Record)
     $er.CategoryInfo.TargetName = [string]$Record.Serial
     $er
 }
@@ -424,4 +470,117 @@ function ConvertTo-OathBulkCmdletFix {
     }
     foreach ($k in $map.Keys) { $Fix = $Fix.Replace($k, $map[$k]) }
     $Fix
+}
+
+function New-OathBulkErrorRecord {
+    <#
+    .SYNOPSIS
+    An ErrorRecord by the book: a stable ErrorId (FullyQualifiedErrorId reads
+    OathBulk.<Reason>,<PublicCmdlet>), a category, the target, and what to do next
+    (ErrorDetails.RecommendedAction).
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Management.Automation.ErrorRecord])]
+    param(
+        [Parameter(Mandatory)] [System.Exception]$Exception,
+        [Parameter(Mandatory)] [string]$Id,
+        [Parameter(Mandatory)] [System.Management.Automation.ErrorCategory]$Category,
+        [object]$Target,
+        [string]$RecommendedAction
+    )
+    $er = [System.Management.Automation.ErrorRecord]::new($Exception, $Id, $Category, $Target)
+    if ($RecommendedAction) {
+        $er.ErrorDetails = [System.Management.Automation.ErrorDetails]::new($Exception.Message)
+        $er.ErrorDetails.RecommendedAction = $RecommendedAction
+    }
+    $er
+}
+
+function Get-OathBulkResumeHint {
+    <#
+    .SYNOPSIS
+    How to finish an interrupted run, in the cmdlet's terms: writing cmdlets resume from their
+    journal (-Journal … -Resume; Undo-OathBulkRun from its own journal); a read is re-run.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet, [Parameter(Mandatory)] [hashtable]$Entry)
+    $name = $Cmdlet.MyInvocation.MyCommand.Name
+    if (-not $Entry.ContainsKey('Writes')) { return '' }
+    if ($name -eq 'Undo-OathBulkRun') { return "Run the same Undo-OathBulkRun again (it resumes from its own journal)" }
+    $journal = $Cmdlet.MyInvocation.BoundParameters['Journal']
+    if ($journal) { return "Run the same $name again with -Journal $journal -Resume" }
+    "Run the same $name again with -Journal <file> -Resume (this run kept no journal: rows it settled are read back from the tenant)"
+}
+
+function Get-OathBulkExitSpec {
+    <#
+    .SYNOPSIS
+    The error a failing run of the binary becomes: ErrorId, category, exception type and the
+    recommended action, from its exit code (and for exit 3, whether the tenant said 403).
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param([Parameter(Mandatory)] [int]$Exit, [string]$Message, [string]$Resume)
+    $then = if ($Resume) { ", then: $Resume." } else { ', then run the same command again.' }
+    switch ($Exit) {
+        2 { return @{ Id = 'OathBulk.UsageError'; Category = 'InvalidArgument'; Exception = [System.ArgumentException]; Action = 'Correct what the message names and run the command again.' } }
+        3 {
+            if ($Message -match '\b403\b|lacks a permission') {
+                return @{ Id = 'OathBulk.PermissionDenied'; Category = 'PermissionDenied'; Exception = [System.UnauthorizedAccessException]
+                    Action = "Grant the permission the message names (UserAuthenticationMethod.ReadWrite.All, Policy.ReadWrite.AuthenticationMethod, or the Authentication Administrator role)$then" }
+            }
+            return @{ Id = 'OathBulk.AuthRejected'; Category = 'AuthenticationError'; Exception = [System.Security.Authentication.AuthenticationException]
+                Action = "Sign in again (Connect-OathBulk) or give a fresh -AccessToken$then" }
+        }
+        4 { return @{ Id = 'OathBulk.ServiceUnavailable'; Category = 'ConnectionError'; Exception = [System.Net.Http.HttpRequestException]
+                Action = "Check that the tenant can be reached (-GraphUrl, the proxy, the network; a simulator must still be running: Get-OathBulkContext)$then" } }
+        130 { return @{ Id = 'OathBulk.Interrupted'; Category = 'OperationStopped'; Exception = [System.OperationCanceledException]
+                Action = $(if ($Resume) { "$Resume." } else { 'Run the same command again.' }) } }
+    }
+    @{ Id = "OathBulk.ExitCode$Exit"; Category = 'NotSpecified'; Exception = [System.InvalidOperationException]; Action = $null }
+}
+
+function ConvertTo-OathBulkCmdletText {
+    <#
+    .SYNOPSIS
+    The binary's message in the cmdlet's terms: its flags become the cmdlet's parameters
+    (--token-file -> -TokenFile, --resume -> -Resume; from CommandTable.psd1), and advice that
+    names a command line names the cmdlets (Connect-OathBulk).
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [AllowEmptyString()] [string]$Text, [Parameter(Mandatory)] [string]$Command)
+    if ($Text -match '^no credentials') {
+        return "No credentials: run Connect-OathBulk first (a sign-in kept for later cmdlets), or give $Command -AccessToken, -TokenFile, -Credential with -TenantId, or -UseDeviceCode (or set `$env:OATHBULK_TOKEN, or put the token in ./AuthKey.txt)."
+    }
+    $Text = $Text.Replace('or use --tenant/--client-id, which refreshes itself', 'or sign in with Connect-OathBulk, which renews itself')
+    $Text = $Text -replace '\bre-run with\b', 'run the same command again with'
+    $flags = @{ '--token-stdin' = '-AccessToken'; '--dry-run' = '-WhatIf'; '--tenant' = '-TenantId'; '--client-id' = '-ClientId' }
+    foreach ($entry in @($script:CommandTable[$Command]) + @($script:CommandTable.Values)) {
+        if (-not $entry) { continue }
+        foreach ($name in $entry.Parameters.Keys) {
+            $flag = $entry.Parameters[$name].Flag
+            if (-not $flags.ContainsKey($flag)) { $flags[$flag] = "-$name" }
+        }
+    }
+    [regex]::Replace($Text, '(?<![\w-])--[a-z][a-z0-9-]*', { param($m) if ($flags.ContainsKey($m.Value)) { $flags[$m.Value] } else { $m.Value } })
+}
+
+function New-OathBulkRowException {
+    <#
+    .SYNOPSIS
+    A row outcome's exception, typed by its category (a catch block or $_.Exception -is can
+    tell a conflict from a permission problem), never a bare System.Exception.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Exception])]
+    param([Parameter(Mandatory)] [string]$Category, [Parameter(Mandatory)] [string]$Message)
+    switch ($Category) {
+        'ObjectNotFound' { return [System.Management.Automation.ItemNotFoundException]::new($Message) }
+        'OperationStopped' { return [System.OperationCanceledException]::new($Message) }
+        'PermissionDenied' { return [System.UnauthorizedAccessException]::new($Message) }
+        'InvalidResult' { return [System.Net.Http.HttpRequestException]::new($Message) }
+    }
+    [System.InvalidOperationException]::new($Message)
 }

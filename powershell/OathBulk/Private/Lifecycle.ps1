@@ -67,7 +67,7 @@ function Invoke-OathBulkChangeCommand {
             }
 
             $force = [bool]$BoundParameters['Force']
-            $decision = Test-OathBulkShouldProcess -Cmdlet $Cmdlet -Force:$force `
+            $decision = Test-OathBulkShouldProcess -Cmdlet $Cmdlet -Force:$force -Serial $(if ($run.Serials) { $run.Serials } elseif ($selection -and $selection.Expect) { @($selection.Expect.Values) }) `
                 -Description "$Verb $target in the tenant ($Effect)." -Question "$Verb ${target}? $Effect."
             if ($decision -eq 'Skip') { continue }
             # -WhatIf: a dry run (reads the tenant, writes nothing): would_do objects show the plan.

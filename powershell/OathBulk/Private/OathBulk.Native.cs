@@ -11,7 +11,7 @@
 //     are $null; fields this module does not know yet are added as note properties;
 //   * nested objects (`extra`, `counts`, `fatal`) become PSCustomObjects whose keys are kept
 //     verbatim (they are data: CSV headers, status codes);
-//   * integers -> [long]; `lines` -> [long[]]; `time`/`last_used` -> UTC [DateTime];
+//   * integers -> [long]; `lines` -> [long[]]; `time`/`last_used` -> UTC [DateTime]; an Otp's `at` -> [DateTimeOffset];
 //   * records that carry a CSV line have a hidden `Path` property: the source CSV;
 //   * `user.tokens` -> OathBulk.UserToken objects; `check` -> OathBulk.PreflightCheck with the
 //     PowerShell type name OathBulk.Check (C# forbids a property named like its class).
@@ -78,7 +78,8 @@ namespace OathBulk
         public long TimeInterval { get; set; }
         public string Hash { get; set; }
         public long ValidFor { get; set; }
-        public long At { get; set; }
+        /// <summary>The instant the code is for (the binary's Unix seconds), as -At takes it.</summary>
+        public DateTimeOffset? At { get; set; }
         public string Secret { get; set; }
         public override string ToString() { return Code; }
     }
@@ -157,12 +158,25 @@ namespace OathBulk
 
     /// <summary>One user of the CSV (`users`). No Path: piping it into a row cmdlet must not
     /// select the whole file.</summary>
+    /// <summary>A user's tokens: a list (Count, [i], enumerable) whose text is its serials and
+    /// statuses, so Export-Csv and Format-Table show values, not a type name.</summary>
+    public sealed class UserTokenList : System.Collections.ObjectModel.Collection<PSObject>
+    {
+        public UserTokenList(IList<PSObject> items) : base(items) { }
+        public override string ToString()
+        {
+            var parts = new List<string>(Count);
+            foreach (var t in this) parts.Add(t == null ? "" : t.ToString());
+            return string.Join("; ", parts);
+        }
+    }
+
     public sealed class User : Record
     {
         public string Upn { get; set; }
         public long Count { get; set; }
         /// <summary>OathBulk.UserToken objects (fields added later become note properties).</summary>
-        public PSObject[] Tokens { get; set; }
+        public UserTokenList Tokens { get; set; }
         public string Warning { get; set; }
         public override string ToString() { return Upn; }
     }
@@ -243,6 +257,32 @@ namespace OathBulk
         public string AuthorityUrl { get; set; }
         public long Devices { get; set; }
         public long Users { get; set; }
+    }
+
+    /// <summary>`status`: one token (or one user without any) as a helpdesk needs it.</summary>
+    public sealed class TokenStatus : Record
+    {
+        public string Query { get; set; }
+        public string Status { get; set; }
+        public string NextStep { get; set; }
+        public string Serial { get; set; }
+        public string DeviceId { get; set; }
+        public string Upn { get; set; }
+        public DateTime? LastUsed { get; set; }
+        public long? Line { get; set; }
+        public long? Methods { get; set; }
+        public long? MethodsLimit { get; set; }
+        public override string ToString() { return Query + ": " + Status; }
+    }
+
+    /// <summary>`run_event`: a journal's mark (throttled, resumed) that `report` reads.</summary>
+    public sealed class RunEvent : Record
+    {
+        public string Event { get; set; }
+        public DateTime Time { get; set; }
+        public string Command { get; set; }
+        public long? HttpStatus { get; set; }
+        public long? RetryAfterMs { get; set; }
     }
 
     public sealed class Summary : Record
@@ -328,6 +368,8 @@ namespace OathBulk.Native
                 { "import", ShapeOf<OathBulk.Import>() },
                 { "change", ShapeOf<OathBulk.Change>() },
                 { "simulator", ShapeOf<OathBulk.Simulator>() },
+                { "token_status", ShapeOf<OathBulk.TokenStatus>() },
+                { "run_event", ShapeOf<OathBulk.RunEvent>() },
                 { "summary", ShapeOf<OathBulk.Summary>() },
             };
         }
@@ -339,7 +381,7 @@ namespace OathBulk.Native
             if (u == typeof(string)) return v => v == null ? null : (v as string ?? System.Convert.ToString(v, CultureInfo.InvariantCulture));
             if (u == typeof(double)) return v => v == null ? null : (object)System.Convert.ToDouble(v, CultureInfo.InvariantCulture);
             if (u == typeof(bool)) return v => v == null ? (t == u ? (object)false : null) : (object)System.Convert.ToBoolean(v, CultureInfo.InvariantCulture);
-            if (t == typeof(PSObject[])) return ToUserTokens;
+            if (t == typeof(UserTokenList)) return ToUserTokens;
             // Times are UTC [datetime]s: sortable, and Export-Csv writes them like any date.
             if (u == typeof(DateTime)) return v =>
             {
@@ -349,6 +391,8 @@ namespace OathBulk.Native
             };
             if (u == typeof(DateTimeOffset)) return v =>
             {
+                // Unix seconds (an Otp's `at`) or an RFC 3339 string.
+                if (v is long || v is double || v is int) return (object)DateTimeOffset.FromUnixTimeSeconds(System.Convert.ToInt64(v, CultureInfo.InvariantCulture));
                 DateTimeOffset d;
                 var s = v as string;
                 return s != null && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out d) ? (object)d : null;
@@ -391,7 +435,7 @@ namespace OathBulk.Native
                 }
                 r[i] = wrapped;
             }
-            return r;
+            return new UserTokenList(r);
         }
 
         /// <summary>`time_interval` -> `TimeInterval` (unknown fields keep this mapping too).</summary>

@@ -13,8 +13,27 @@ function Connect-OathBulk {
         [Parameter(Mandatory, ParameterSetName = 'CertificateThumbprint')] [ValidateNotNullOrEmpty()] [string]$CertificateThumbprint,
         [Parameter(Mandatory, ParameterSetName = 'Certificate')] [System.Security.Cryptography.X509Certificates.X509Certificate2]$Certificate,
         [uri]$AuthorityUrl,
-        [ValidateSet('graph', 'portal')] [string]$Backend
+        [ValidateSet('graph', 'portal')] [string]$Backend,
+        [Parameter(Mandatory, ParameterSetName = 'AccessToken')] [securestring]$AccessToken,
+        [uri]$GraphUrl,
+        [uri]$PortalUrl
     )
+    # What later cmdlets default to (Get-OathBulkContext): the endpoint named here, and how
+    # this sign-in was made. Set only once the sign-in worked.
+    $context = @{ AuthType = $PSCmdlet.ParameterSetName; TenantId = $TenantId; ClientId = $ClientId }
+    if ($GraphUrl) { $context.GraphUrl = $GraphUrl.AbsoluteUri.TrimEnd('/') }
+    if ($PortalUrl) { $context.PortalUrl = $PortalUrl.AbsoluteUri.TrimEnd('/') }
+    if ($AuthorityUrl) { $context.AuthorityUrl = $AuthorityUrl.AbsoluteUri.TrimEnd('/') }
+    if ($PSCmdlet.ParameterSetName -eq 'AccessToken') {
+        # Session-only: nothing to sign in, nothing kept anywhere but this session's memory.
+        $context.AccessToken = $AccessToken
+        $script:CertificateSession = $null
+        Set-OathBulkContext -Context $context
+        Write-Verbose "OathBulk: this session's cmdlets send the given access token$(if ($GraphUrl) { " to $($context.GraphUrl)" }) until Disconnect-OathBulk"
+        return
+    }
+    if ($PSCmdlet.ParameterSetName -eq 'AppOnly') { $context.AuthType = 'ClientSecret'; $context.ClientId = $ClientSecretCredential.UserName }
+    if ($PSCmdlet.ParameterSetName -eq 'CertificateThumbprint') { $context.AuthType = 'Certificate' }
     if ($PSCmdlet.ParameterSetName -in 'CertificateThumbprint', 'Certificate') {
         # The key stays in the store: check the sign-in once (oathbulk login with an assertion on
         # stdin keeps nothing), then remember the certificate for this session's cmdlets.
@@ -32,6 +51,7 @@ function Connect-OathBulk {
         Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -CertificateSession $pending `
             -Environment @{ OATHBULK_TOKEN = $null; OATHBULK_CLIENT_SECRET = $null }
         $script:CertificateSession = $pending
+        Set-OathBulkContext -Context $context
         Write-Verbose "OathBulk: signed in to $TenantId as app $ClientId with certificate $($Certificate.Thumbprint) ($script:CertificateStoreName); later cmdlets sign with it until Disconnect-OathBulk"
         return
     }
@@ -48,7 +68,17 @@ function Connect-OathBulk {
     foreach ($a in $auth.Arguments) { $extra.Add($a) }
     if (-not $ClientSecretCredential) { $extra.Add('--device-code') }
     $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $PSBoundParameters -Extra $extra -SessionState $PSCmdlet.SessionState
-    Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -Environment $auth.Environment -Redact $auth.Redact
+    Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -Environment $auth.Environment -Redact $auth.Redact `
+        -Tolerate 'could not keep the sign-in|no credential store is available'
     # The sign-in just kept is the one later cmdlets should use, not an earlier certificate's.
     $script:CertificateSession = $null
+    if ($script:NativeExitCode -ne 0) {
+        # No credential store here (headless Linux): the sign-in is this session's only. Later
+        # cmdlets given no credentials sign in the same way themselves (the client secret stays
+        # in this session's memory, a SecureString; a device code is asked again per run).
+        $context.SessionOnly = $true
+        if ($ClientSecretCredential) { $context.Credential = $ClientSecretCredential } else { $context.UseDeviceCode = $true }
+        Write-Warning "No credential store on this machine, so the sign-in is not kept: for this session, cmdlets given no credentials sign in $(if ($ClientSecretCredential) { 'with this client secret' } else { 'with a device code each' }) (Get-OathBulkContext). Connect-OathBulk -AccessToken keeps a token for the session instead."
+    }
+    Set-OathBulkContext -Context $context
 }

@@ -7,6 +7,15 @@ function Disconnect-OathBulk {
         [ValidateNotNullOrEmpty()] [string]$ClientId,
         [uri]$AuthorityUrl
     )
+    # The session's context (Connect-OathBulk -AccessToken/-GraphUrl, a simulator's endpoint).
+    $had = $script:Context
+    Set-OathBulkContext -Context $null
+    # A session-only context (Connect-OathBulk -AccessToken, a simulator) kept nothing on disk
+    # or in a credential store: forgetting it is all there is to do.
+    if ($had -and $had['AuthType'] -in 'AccessToken', 'Simulator' -and -not ($TenantId -or $ClientId)) {
+        Write-Verbose "OathBulk: forgot the session's $($had['AuthType']) context"
+        return
+    }
     if ($script:CertificateSession) {
         $forgotten = $script:CertificateSession
         $script:CertificateSession = $null
@@ -14,5 +23,7 @@ function Disconnect-OathBulk {
         if (-not ($TenantId -or $ClientId)) { return }
     }
     $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $PSBoundParameters -SessionState $PSCmdlet.SessionState
-    Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv
+    # No credential store on this machine (headless Linux): nothing was ever kept there, so
+    # there is nothing to forget; signing out of this session is done (as Disconnect-MgGraph).
+    Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -Tolerate 'no credential store is available'
 }

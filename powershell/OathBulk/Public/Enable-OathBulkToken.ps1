@@ -1,6 +1,6 @@
 function Enable-OathBulkToken {
     # Help: powershell/docs/cmdlets/Enable-OathBulkToken.md (rendered to en-US/OathBulk-help.xml).
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'Path', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#enable-oathbulktoken')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'Path', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#enable-oathbulktoken')]
     [OutputType('OathBulk.Activation')]
     param(
         [Parameter(Position = 0, ParameterSetName = 'Path')]
@@ -18,13 +18,14 @@ function Enable-OathBulkToken {
 
         [Parameter(ParameterSetName = 'Path')]
         [Parameter(Mandatory, ParameterSetName = 'Token')]
+        [Alias('SerialNumber')]
         [string]$Serial,
 
         [Parameter(Mandatory, ParameterSetName = 'Token')]
         [ValidatePattern('^\d{6}$', ErrorMessage = 'A verification code is exactly six digits, as a string (quote it to keep leading zeros).')]
         [string]$Code,
 
-        [ValidateNotNullOrEmpty()] [string]$Upn,
+        [Alias('UserPrincipalName')] [ValidateNotNullOrEmpty()] [string]$Upn,
 
         [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$Where,
         [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$OrderBy,
@@ -108,8 +109,8 @@ function Enable-OathBulkToken {
                     $target = "token $Serial$(if ($Upn) { " for $Upn" }) (typed code)"
                 }
 
-                $decision = Test-OathBulkShouldProcess -Cmdlet $PSCmdlet -Force:$Force `
-                    -Description "Activating $target in the tenant." -Question "Activate ${target}?"
+                $decision = Test-OathBulkShouldProcess -Cmdlet $PSCmdlet -Force:$Force -Serial $(if ($selection -and $selection.Expect) { @($selection.Expect.Values) } elseif ($selection -and $selection.Serial) { $selection.Serial }) `
+                    -Description "Activating $target in the tenant." -Question "Activate $target in the tenant?"
                 if ($decision -eq 'Skip') { continue }
                 # -WhatIf: a dry run (reads the tenant, writes nothing) that shows the plan.
                 if ($decision -eq 'DryRun') { $extra.Add('--dry-run') }

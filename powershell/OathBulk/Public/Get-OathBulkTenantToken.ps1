@@ -1,8 +1,9 @@
 function Get-OathBulkTenantToken {
     # Help: powershell/docs/cmdlets/Get-OathBulkTenantToken.md (rendered to en-US/OathBulk-help.xml).
-    [CmdletBinding(HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#get-oathbulktenanttoken')]
+    [CmdletBinding(PositionalBinding = $false, HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#get-oathbulktenanttoken')]
     [OutputType('OathBulk.TenantToken')]
     param(
+        [Alias('SerialNumber')]
         [string[]]$Serial,
 
         [Parameter(ValueFromPipeline)]
@@ -59,7 +60,25 @@ function Get-OathBulkTenantToken {
         foreach ($a in $auth.Arguments) { $extra.Add($a) }
         $extra.Add('--progress'); $extra.Add('json')
         $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $bound -Extra $extra -SessionState $PSCmdlet.SessionState
-        Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv `
-            -Environment $auth.Environment -Redact $auth.Redact -PassThruSummary:$PassThruSummary
+        $native = @{
+            Cmdlet = $PSCmdlet; Command = $MyInvocation.MyCommand.Name; ArgumentList = $argv
+            Environment = $auth.Environment; Redact = $auth.Redact; PassThruSummary = $PassThruSummary
+        }
+        if (-not $serials.Count) { Invoke-OathBulkNative @native; return }
+        # As Get-MgUser -UserId: a serial asked for that the tenant does not have is an
+        # ObjectNotFound error of its own (non-terminating), not silence.
+        # The binary may answer several serials with the whole inventory (its cheapest read):
+        # only the tokens asked for go on.
+        $asked = [System.Collections.Generic.HashSet[string]]::new([string[]]$serials, [System.StringComparer]::OrdinalIgnoreCase)
+        $found = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
+        Invoke-OathBulkNative @native | ForEach-Object {
+            if (-not ($_.PSObject.TypeNames[0] -eq 'OathBulk.TenantToken')) { return $_ }
+            if ($asked.Contains([string]$_.Serial)) { $null = $found.Add([string]$_.Serial); $_ }
+        }
+        foreach ($s in $serials) {
+            if ($found.Contains($s)) { continue }
+            $PSCmdlet.WriteError((New-OathBulkErrorRecord -Exception ([System.Management.Automation.ItemNotFoundException]::new("No token with serial $s in the tenant$(if ($Status) { " with status $Status" }).")) `
+                        -Id 'OathBulk.TokenNotFound' -Category ObjectNotFound -Target $s -RecommendedAction 'Check the serial (Get-OathBulkTenantToken lists them all); import a missing token with New-OathBulkTenantToken.'))
+        }
     }
 }

@@ -50,12 +50,15 @@ function Get-OathBulkUser {
     end {
         $runs = Resolve-OathBulkRun -Cmdlet $PSCmdlet -Binder $binder -Path $Path -LiteralPath $LiteralPath -ExpectingInput:$expecting -PathlessMode Rows
         if (-not $runs.Count) { return }
-        $bound = @{} + $PSBoundParameters
         $extra = [System.Collections.Generic.List[string]]::new()
         $envTable = @{}
         $redact = @()
         if ($WithTenant) {
+            # First: it adds the session's endpoint to the bound parameters copied below.
             $auth = Resolve-OathBulkCmdletAuth -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+        }
+        $bound = @{} + $PSBoundParameters
+        if ($WithTenant) {
             foreach ($a in $auth.Arguments) { $extra.Add($a) }
             $extra.Add('--progress'); $extra.Add('json')
             $envTable = $auth.Environment

@@ -2,7 +2,6 @@ function Import-OathBulkToken {
     # Help: powershell/docs/cmdlets/Import-OathBulkToken.md (rendered to en-US/OathBulk-help.xml).
     [CmdletBinding(HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#import-oathbulktoken')]
     [OutputType('OathBulk.Token')]
-    [Alias('Get-OathBulkToken')]
     param(
         [Parameter(Position = 0)]
         [SupportsWildcards()]

@@ -1,6 +1,6 @@
 function New-OathBulkTenantToken {
     # Help: powershell/docs/cmdlets/New-OathBulkTenantToken.md (rendered to en-US/OathBulk-help.xml).
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#new-oathbulktenanttoken')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', HelpUri = 'https://github.com/oathbulk/oathbulk/blob/main/docs/powershell.md#new-oathbulktenanttoken')]
     [OutputType('OathBulk.Import', 'OathBulk.Activation')]
     param(
         [Parameter(Position = 0)]
@@ -15,6 +15,7 @@ function New-OathBulkTenantToken {
         [Parameter(ValueFromPipeline)]
         [psobject]$InputObject,
 
+        [Alias('SerialNumber')]
         [string]$Serial,
 
         [switch]$Assign,

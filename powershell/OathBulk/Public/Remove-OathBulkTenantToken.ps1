@@ -18,10 +18,12 @@ function Remove-OathBulkTenantToken {
 
         [Parameter(ParameterSetName = 'Path')]
         [Parameter(Mandatory, ParameterSetName = 'Serial')]
+        [Alias('SerialNumber')]
         [string]$Serial,
 
         [Parameter(ParameterSetName = 'Serial')]
         [ValidateNotNullOrEmpty()]
+        [Alias('UserPrincipalName')]
         [string]$Upn,
 
         [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$Where,

@@ -56,7 +56,14 @@ function Start-OathBulkSimulator {
 
         $session = $null
         try {
-            $session = [OathBulk.Native.NativeSession]::new($binary, [string[]]$argv, @{}, [string[]]@(), [string[]]@(), [NullString]::Value, [NullString]::Value, $true, 64, 16)
+            # In a session of its own (setsid execs the binary: same process id): Ctrl+C at the
+            # console interrupts the foreground process group, and a rehearsal's tenant must
+            # outlive an interrupted cmdlet (its state is what the next call works on). It
+            # still ends with this PowerShell: its standard input closes then.
+            $file, $startArgs = $binary, [string[]]$argv
+            $setsid = if (-not $IsWindows) { Get-Command -Name setsid -CommandType Application -ErrorAction Ignore | Select-Object -First 1 }
+            if ($setsid) { $file, $startArgs = $setsid.Source, [string[]](@($binary) + $argv) }
+            $session = [OathBulk.Native.NativeSession]::new($file, $startArgs, @{}, [string[]]@(), [string[]]@(), [NullString]::Value, [NullString]::Value, $true, 64, 16)
             $ready = $null
             $deadline = [datetime]::UtcNow.AddSeconds($TimeoutSeconds)
             $stderrTail = [System.Collections.Generic.List[string]]::new()
@@ -99,6 +106,17 @@ function Start-OathBulkSimulator {
         $instance.PSObject.Properties.Add([psnoteproperty]::new('_Session', $session))
         $instance.PSObject.Properties.Add([psnoteproperty]::new('_TokenFile', $tokenTemp))
         $script:Simulators.Add($instance)
+        # The session's tenant from now on (as Connect-OathBulk): later cmdlets given no
+        # endpoint of their own rehearse here, with the accepted token (any, without one),
+        # until Stop-OathBulkSimulator or Disconnect-OathBulk.
+        $simToken = if ($AccessToken) { $AccessToken } else { ConvertTo-SecureString 'oathbulk-simulator' -AsPlainText -Force }
+        if (-not $TokenFile) {
+            Set-OathBulkContext -Context @{
+                AuthType = 'Simulator'; GraphUrl = $instance.GraphUrl; PortalUrl = $instance.PortalUrl
+                AuthorityUrl = $instance.AuthorityUrl; AccessToken = $simToken; Simulator = $instance
+            }
+            Write-Verbose "OathBulk: later cmdlets without -GraphUrl act on this simulated tenant ($($instance.Listen)); Get-OathBulkContext shows it"
+        }
         $instance
     }
 }

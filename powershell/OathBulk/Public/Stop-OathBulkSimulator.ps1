@@ -48,4 +48,6 @@ function Stop-OathBulkSimulatorCore {
     $tokenFile = $Simulator.PSObject.Properties['_TokenFile']
     if ($tokenFile -and $tokenFile.Value) { [OathBulk.Native.TempFileRegistry]::Delete($tokenFile.Value) }
     $null = $script:Simulators.Remove($Simulator)
+    # A stopped simulator is no one's endpoint any more.
+    if ($script:Context -and [object]::ReferenceEquals($script:Context['Simulator'], $Simulator)) { Set-OathBulkContext -Context $null }
 }

@@ -4,9 +4,13 @@ function Undo-OathBulkRun {
     [OutputType('OathBulk.Change')]
     param(
         [Parameter(Position = 0)]
-        [Alias('Path', 'LiteralPath')]
+        [Alias('LiteralPath')]
         [ValidateNotNullOrEmpty()]
         [string]$Journal,
+
+        # The seed CSV (--csv): what re-activating a deactivated token needs.
+        [ValidateNotNullOrEmpty()]
+        [string]$Path,
 
         [Parameter(ValueFromPipeline)]
         [psobject]$InputObject,
