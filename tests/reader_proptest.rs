@@ -227,6 +227,8 @@ proptest! {
                 let id = match record {
                     Record::Activation(a) => a.device_id.clone(),
                     Record::Import(i) => i.device_id.clone(),
+                    // Undo reverts lifecycle changes too (an unassign, a deactivate).
+                    Record::Change(c) => c.device_id.clone(),
                     _ => None,
                 };
                 let named = id.is_some_and(|id| !id.trim().is_empty());

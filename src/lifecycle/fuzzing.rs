@@ -107,6 +107,8 @@ fn as_undo_reads_it(path: &Path, parsed: Option<&Contents>) {
             let id = c.records.iter().find(|(n, _)| *n == line).and_then(|(_, r)| match r {
                 Record::Activation(a) => a.device_id.clone(),
                 Record::Import(i) => i.device_id.clone(),
+                // Undo reverts lifecycle changes too (an unassign, a deactivate).
+                Record::Change(c) => c.device_id.clone(),
                 _ => None,
             });
             assert!(id.is_some_and(|id| !id.trim().is_empty()), "line {line} lets undo write without a device id");
