@@ -78,7 +78,7 @@ Describe 'Import-OathBulkToken' {
         $err | Should -Not -BeNullOrEmpty
         $err.FullyQualifiedErrorId | Should -Be 'OathBulk.UsageError,Import-OathBulkToken'
         $err.Exception.Message | Should -Match 'exit code 2'
-        $err.Exception.Message | Should -Match 'upn or serial number column'
+        $err.Exception.Message | Should -Match 'serial number column'
         $err.Exception.Data['ExitCode'] | Should -Be 2
     }
 

@@ -30,12 +30,14 @@ function Get-OathBulkTokenStatus {
         foreach ($u in $Upn) { if ($u -and -not $upns.Contains($u)) { $upns.Add($u) } }
     }
     end {
+        $binary = Get-OathBulkBinary -Cmdlet $PSCmdlet
+        # First: it fills $PSBoundParameters from the session's context (Connect-OathBulk,
+        # Start-OathBulkSimulator), which the argument vector below is built from.
+        $auth = Resolve-OathBulkCmdletAuth -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         $bound = @{} + $PSBoundParameters
         $null = $bound.Remove('Serial'); $null = $bound.Remove('Upn')
         if ($serials.Count) { $bound['Serial'] = $serials.ToArray() }
         if ($upns.Count) { $bound['Upn'] = $upns.ToArray() }
-        $binary = Get-OathBulkBinary -Cmdlet $PSCmdlet
-        $auth = Resolve-OathBulkCmdletAuth -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         $extra = [System.Collections.Generic.List[string]]::new()
         foreach ($a in $auth.Arguments) { $extra.Add($a) }
         $extra.Add('--progress'); $extra.Add('json')
