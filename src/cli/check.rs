@@ -130,10 +130,5 @@ pub fn run(args: CheckArgs) -> Result<i32> {
     }
     summary.errors = bad_lines.len() as u64;
     summary.ok = summary.rows - summary.errors;
-    summary.filtered = filtered.get();
-    summary.exit_code = super::rows_exit_code(summary.errors);
-    summary.elapsed_ms = started.elapsed().as_millis() as u64;
-    out.emit(&Record::Summary(summary.clone()))?;
-    out.finish()?;
-    Ok(summary.exit_code)
+    super::finish_rows(&mut out, summary, filtered.get(), started)
 }

@@ -60,10 +60,5 @@ pub fn run(args: ListArgs) -> Result<i32> {
             }
         }
     }
-    summary.filtered = filtered.get();
-    summary.exit_code = super::rows_exit_code(summary.errors);
-    summary.elapsed_ms = started.elapsed().as_millis() as u64;
-    out.emit(&Record::Summary(summary.clone()))?;
-    out.finish()?;
-    Ok(summary.exit_code)
+    super::finish_rows(&mut out, summary, filtered.get(), started)
 }

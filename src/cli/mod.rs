@@ -324,6 +324,22 @@ pub fn rows_exit_code(errors: u64) -> i32 {
     ExitCode::for_rows(errors).code()
 }
 
+/// The end of an offline row command (`list`, `otp`, `check`, `users`): the summary, with the
+/// rows a script left out, the exit code for its row errors and the time taken, printed last.
+pub fn finish_rows(
+    out: &mut crate::output::Output,
+    mut summary: crate::record::Summary,
+    filtered: Option<u64>,
+    started: std::time::Instant,
+) -> anyhow::Result<i32> {
+    summary.filtered = filtered;
+    summary.exit_code = rows_exit_code(summary.errors);
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    out.emit(&crate::record::Record::Summary(summary.clone()))?;
+    out.finish()?;
+    Ok(summary.exit_code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

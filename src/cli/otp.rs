@@ -90,13 +90,8 @@ pub fn run(args: OtpArgs) -> Result<i32> {
         let _ = to_worker.send(batch);
     }
     drop(to_worker);
-    let (mut out, mut summary) = worker.join().map_err(|_| super::Internal("the compute thread panicked".into()))??;
-    summary.filtered = filtered.get();
-    summary.exit_code = super::rows_exit_code(summary.errors);
-    summary.elapsed_ms = started.elapsed().as_millis() as u64;
-    out.emit(&Record::Summary(summary.clone()))?;
-    out.finish()?;
-    Ok(summary.exit_code)
+    let (mut out, summary) = worker.join().map_err(|_| super::Internal("the compute thread panicked".into()))??;
+    super::finish_rows(&mut out, summary, filtered.get(), started)
 }
 
 fn compute(

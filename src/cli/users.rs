@@ -168,10 +168,5 @@ fn run_inner(args: UsersArgs, diag: &Diag, started: Instant) -> Result<i32> {
         out.emit(&Record::User(user))?;
     }
     summary.requests = requests;
-    summary.filtered = filtered.get();
-    summary.exit_code = super::rows_exit_code(summary.errors);
-    summary.elapsed_ms = started.elapsed().as_millis() as u64;
-    out.emit(&Record::Summary(summary.clone()))?;
-    out.finish()?;
-    Ok(summary.exit_code)
+    super::finish_rows(&mut out, summary, filtered.get(), started)
 }
