@@ -746,9 +746,8 @@ mod tests {
 
     /// An engine that sends one request at a time, unpaced: rows go in line order.
     fn one_at_a_time() -> Arc<Engine> {
-        let config =
-            crate::engine::EngineConfig { parallel: 1, pace: crate::engine::PaceMode::Unlimited, ..Default::default() };
-        Arc::new(Engine::new(config, Default::default()))
+        crate::engine::EngineConfig { parallel: 1, pace: crate::engine::PaceMode::Unlimited, ..Default::default() }
+            .start()
     }
 
     /// Run S1, S2, S3 against `backend`, one at a time, journaled to `journal` if given.

@@ -119,7 +119,7 @@ fn prepare_and_run(mut args: ActivateArgs, diag: &Diag, started: std::time::Inst
     if args.one.code_stdin {
         args.one.code = Some(read_code()?);
     }
-    let engine = args.run.pace.engine_config(args.tenant.backend)?;
+    let engine_config = args.run.pace.engine_config(args.tenant.backend)?;
     if let Some(upn) = &args.one.upn {
         if crate::text::hidden_char(upn).is_some() || !crate::inventory::is_upn(upn) {
             anyhow::bail!(
@@ -166,7 +166,7 @@ fn prepare_and_run(mut args: ActivateArgs, diag: &Diag, started: std::time::Inst
     let rt = connect::runtime()?;
     rt.block_on(async move {
         let seed = args.tenant.simulate.then(|| rows.iter().filter_map(|r| r.as_ref().ok().cloned()).collect());
-        let engine = std::sync::Arc::new(crate::engine::Engine::new(engine, Default::default()));
+        let engine = engine_config.start();
         let conn = connect::connect(&args.tenant, &args.auth, diag, seed, Some(&engine)).await?;
         if args.one.code.is_some() && rows.is_empty() {
             // No CSV row: the tenant says what the token is and who holds it.

@@ -140,7 +140,7 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
     };
     let rt = connect::runtime()?;
     rt.block_on(async move {
-        let engine = options.start_engine();
+        let engine = options.engine.start();
         let conn = connect::connect(&args.tenant, &args.auth, diag, None, Some(&engine)).await?;
         let header = conn.journal_header(change::op_label(op), args.tenant.backend, &args.auth).await;
         let done = match (&args.run.journal, args.run.resume) {

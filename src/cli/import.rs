@@ -96,7 +96,7 @@ fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<i3
                 })
                 .collect()
         });
-        let engine = options.start_engine();
+        let engine = options.engine.start();
         let conn = connect::connect(&args.tenant, &args.auth, diag, seed, Some(&engine)).await?;
         let header = conn.journal_header("import", args.tenant.backend, &args.auth).await;
         let (settled_import, settled_activation) = match (&args.run.journal, args.run.resume) {

@@ -101,7 +101,7 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32>
     let mut own = if args.dry_run { None } else { Some(journal::Journal::open_locked(&undo_path)?) };
     let rt = connect::runtime()?;
     let code = rt.block_on(async move {
-        let engine = options.start_engine();
+        let engine = options.engine.start();
         let conn = connect::connect(&args.tenant, &args.auth, diag, None, Some(&engine)).await?;
         let header = conn.journal_header("undo", args.tenant.backend, &args.auth).await;
         // Undo acts on the tenant the run acted on: a rehearsal's journal, or another

@@ -50,6 +50,14 @@ pub struct EngineConfig {
     pub mechanisms: pacer::Mechanisms,
 }
 
+impl EngineConfig {
+    /// A run's engine, with counters of its own: made by the command before it connects, so
+    /// the client it builds retries reads through it (`cli/connect.rs`).
+    pub fn start(self) -> Arc<Engine> {
+        Arc::new(Engine::new(self, Default::default()))
+    }
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {

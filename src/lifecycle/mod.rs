@@ -32,13 +32,6 @@ pub struct Options {
 /// What a lifecycle planner holds: the API, the run's engine, the tenant's clock.
 pub type Ctx<B> = Client<B>;
 
-impl Options {
-    /// The run's engine, made before the client is built: the client retries reads through it.
-    pub fn start_engine(&self) -> Arc<Engine> {
-        Arc::new(Engine::new(self.engine, Default::default()))
-    }
-}
-
 /// The run's engine and its API.
 pub fn shared<B: Backend>(backend: Arc<B>, engine: Arc<Engine>, clock: Arc<ServerClock>) -> Arc<Ctx<B>> {
     Arc::new(Client { backend, engine, clock })
