@@ -283,28 +283,7 @@ fn answering(read: &'static str, write: &'static str) -> (u16, Arc<Mutex<Vec<Str
 
 /// [`answering`] with any status line.
 fn serving(status: &'static str, read: &'static str, write: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
-    use std::io::Write;
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let head = common::read_request(&mut stream);
-            let line = head.lines().next().unwrap_or_default().to_string();
-            let body = if line.starts_with("GET ") { read } else { write };
-            log.lock().unwrap().push(line);
-            let _ = stream.write_all(
-                format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                )
-                .as_bytes(),
-            );
-        }
-    });
-    (port, seen)
+    serving_by_method((status, read), (status, write))
 }
 
 #[test]
@@ -1060,12 +1039,21 @@ fn the_error_log_escapes_what_a_server_sends() {
 
 /// [`serving`], but reads `200 OK` with `read` and writes `400` with `write`.
 fn serving_split(read: &'static str, write: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
+    serving_by_method(("200 OK", read), ("400 Bad Request", write))
+}
+
+/// A server on 127.0.0.1 that answers a read (GET) with `read`'s status line and JSON body,
+/// any other request with `write`'s, keeping the request lines it was sent.
+fn serving_by_method(
+    read: (&'static str, &'static str),
+    write: (&'static str, &'static str),
+) -> (u16, Arc<Mutex<Vec<String>>>) {
     use std::io::Write;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     let port = raw_server(move |line, _, stream| {
         log.lock().unwrap().push(line.to_string());
-        let (status, body) = if line.starts_with("GET ") { ("200 OK", read) } else { ("400 Bad Request", write) };
+        let (status, body) = if line.starts_with("GET ") { read } else { write };
         let _ = stream.write_all(
             format!(
                 "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
