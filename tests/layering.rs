@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 #[rustfmt::skip]
 const ORDER: &[&str] = &[
     // Leaves: they import nothing from the crate.
-    "stop", "clock", "otp", "proxy", "api_error", "text", "limits",
+    "stop", "clock", "otp", "proxy", "api_error", "text", "limits", "throttle_hint",
     // Secrets kept out of every printed line; the wire format; the rows.
     "redact", "record", "inventory", "jsonl", "journal",
     // What people see.

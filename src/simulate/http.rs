@@ -34,6 +34,8 @@ pub(crate) struct Ctx {
     pub(crate) now: u64,
     api: Api,
     route: &'static str,
+    /// Counted against the write limits (its answer may carry throttle hints).
+    limited: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -273,6 +275,7 @@ async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> R
         now: sim.now_unix(),
         api,
         route,
+        limited: false,
     };
     let abort = req.extensions().get::<ConnAbort>().cloned();
     let cfg = &sim.config;
@@ -324,7 +327,7 @@ async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> R
         tokio::time::sleep(Duration::from_millis(cfg.latency_ms)).await;
     }
     // Refresh the clock after the delay: handlers verify codes against it.
-    let ctx = Ctx { now: sim.now_unix(), ..ctx };
+    let ctx = Ctx { now: sim.now_unix(), limited, ..ctx };
     let ctx = &ctx;
     match fate {
         Fate::Fail(status) => {
@@ -519,6 +522,15 @@ fn finish(sim: &Shared, ctx: Option<&Ctx>, mut resp: Response) -> Response {
         h.insert(header::DATE, v);
     }
     let Some(ctx) = ctx else { return resp };
+    if ctx.limited && resp.status() != StatusCode::TOO_MANY_REQUESTS {
+        if let Some(style) = sim.config.throttle_hints {
+            let headroom = sim.lock().limits_headroom();
+            if let Some(room) = headroom {
+                super::hints::insert(resp.headers_mut(), style, room);
+            }
+        }
+    }
+    let h = resp.headers_mut();
     let (server, client) = match ctx.api {
         Api::Portal => ("x-ms-request-id", "x-ms-client-request-id"),
         _ => ("request-id", "client-request-id"),
