@@ -240,6 +240,22 @@ impl Run {
     pub fn status_of(&self, serial: &str) -> String {
         self.activations()[serial]["status"].as_str().unwrap().to_string()
     }
+    /// One activation record per row of `csv(n, state)`, each with the status its seeded
+    /// state calls for (`context` prefixes the messages).
+    pub fn assert_statuses(&self, n: usize, state: impl Fn(usize) -> &'static str, context: &str) {
+        let acts = self.activations();
+        assert_eq!(acts.len(), n, "{context} one record per row");
+        for i in 0..n {
+            let serial = format!("SN{i:05}");
+            let want = match state(i) {
+                "activated" => "already_active",
+                "conflict" => "conflict",
+                "missing" => "not_found",
+                _ => "activated",
+            };
+            assert_eq!(self.status_of(&serial), want, "{context} {serial}: {}", acts[&serial]);
+        }
+    }
 }
 
 /// One HTTP request read off `stream` (for the hostile servers the tests write): its head,
