@@ -5,6 +5,7 @@
 pub mod certs;
 pub mod schema;
 
+use oathbulk::inventory::{SecretFormat, SecretKey};
 use oathbulk::simulate::{SimConfig, SimState, Simulator};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -44,6 +45,19 @@ pub fn jwt(claims: Value) -> String {
         b64(claims.to_string().as_bytes()),
         b64(b"sig-bytes-xyz")
     )
+}
+
+/// A simulator `clock_offset_secs` that puts the tenant `secs` into its 30 s TOTP step now: a
+/// code of the tenant's time then holds for the rest of the step, and a short run sees one
+/// step, with no wait on the wall clock for a step to come round.
+pub fn offset_into_step(secs: i64) -> i64 {
+    secs - now() % 30
+}
+
+/// The code the token with seed `i` (period 30 s) shows at the tenant's time, `offset` s from ours.
+pub fn tenant_code(i: usize, offset: i64) -> String {
+    let key = SecretKey::decode(&seed_for(i), SecretFormat::Base32).unwrap();
+    oathbulk::otp::code_at(key.bytes(), oathbulk::otp::HashFunction::Sha1, 30, (now() + offset) as u64).code
 }
 
 pub fn seed_for(i: usize) -> String {
