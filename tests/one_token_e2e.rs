@@ -5,24 +5,10 @@ mod common;
 
 use common::{csv, offset_into_step, tenant_code, Api, Run, Tenant};
 use oathbulk::simulate::SimConfig;
-use std::process::{Command, Stdio};
 
 /// `oathbulk activate` without a CSV.
 fn activate_typed(t: &Tenant, args: &[&str]) -> Run {
-    let run = Run::from(
-        Command::new(env!("CARGO_BIN_EXE_oathbulk"))
-            .current_dir(t.dir.path())
-            .env("OATHBULK_TOKEN", &t.token)
-            .arg("activate")
-            .args(t.backend_args())
-            .args(["--progress", "none"])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap(),
-    );
-    t.assert_secret_free(&run);
-    run
+    t.output(t.bin().arg("activate").args(t.backend_args()).args(["--progress", "none"]).args(args))
 }
 
 #[test]

@@ -63,9 +63,7 @@ fn config(reading: &str) -> SimConfig {
 
 /// `oathbulk <sub> …` against the tenant's Graph; no bearer token in its output or files.
 fn oathbulk(t: &Tenant, sub: &str, extra: &[&str]) -> Run {
-    let r = Run::from(t.subcommand(sub, extra).output().unwrap());
-    t.assert_secret_free(&r);
-    r
+    t.output(&mut t.subcommand(sub, extra))
 }
 
 fn of_type<'a>(r: &'a Run, kind: &str) -> Vec<&'a Value> {
@@ -600,17 +598,7 @@ every_reading!(tenant_lists_the_inventory);
 fn tenant_lists_the_inventory(reading: &str) {
     let t = Tenant::new(Api::Graph, &csv(40, mixed), config(reading));
     // `tenant` takes no pacing flags (which `Tenant::subcommand` adds).
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oathbulk"))
-        .current_dir(t.path(""))
-        .env("OATHBULK_TOKEN", &t.token)
-        .env_remove("OATHBULK_CLIENT_SECRET")
-        .args(["tenant", "--format", "json"])
-        .args(t.backend_args())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let r = Run::from(out);
-    t.assert_secret_free(&r);
+    let r = t.output(&mut t.bare("tenant", &["--format", "json"]));
     assert_eq!(r.code, 0, "[{reading}] {}", r.stderr);
     let listed = of_type(&r, "tenant_token");
     let state = t.state();
