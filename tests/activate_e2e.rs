@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{csv, seed_for, Api, Run, Tenant};
+use common::{csv, offset_into_step, seed_for, Api, Run, Tenant};
 use oathbulk::simulate::{SimConfig, SimState};
 use serde_json::Value;
 use std::path::Path;
@@ -60,18 +60,8 @@ fn many_tokens_across_pages(api: Api) {
     let t = Tenant::new(api, &csv(n, state_fn), SimConfig { page_size_max: n / 5, ..Default::default() });
     let run = t.run(&["--journal", "run.jsonl", "--error-log", "errors.log"]);
     assert_eq!(run.code, 1, "conflicts and not_found make exit 1: {}", run.stderr);
+    run.assert_statuses(n, state_fn, "");
     let acts = run.activations();
-    assert_eq!(acts.len(), n, "one record per row");
-    for i in 0..n {
-        let serial = format!("SN{i:05}");
-        let want = match state_fn(i) {
-            "activated" => "already_active",
-            "conflict" => "conflict",
-            "missing" => "not_found",
-            _ => "activated",
-        };
-        assert_eq!(run.status_of(&serial), want, "{serial}");
-    }
     let state = t.state();
     assert_server_consistent(&state);
     for d in &state.devices {
@@ -213,18 +203,11 @@ fn portal_corrects_clock_offset() {
     corrects_clock_offset(Api::Portal, -90);
 }
 
-/// The simulator clock offset that puts the tenant 8 s into a 30 s TOTP step now: a run that
-/// takes less than 20 s sends and hears its codes in one step (codes come from the tenant's
-/// clock, learned from its `Date` headers), with no wait for a step to come round (a sleep of
-/// up to 16 s did this before).
-fn mid_step_offset() -> i64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    8 - now % 30
-}
-
 fn wrong_secret_fails_without_a_second_guess(api: Api) {
     let text = csv(6, |_| "assigned");
-    let t = Tenant::new(api, &text, SimConfig { clock_offset_secs: mid_step_offset(), ..Default::default() });
+    // The tenant 8 s into its step: a run shorter than 20 s sends and hears its codes in one
+    // step (codes come from the tenant's clock, learned from its `Date` headers).
+    let t = Tenant::new(api, &text, SimConfig { clock_offset_secs: offset_into_step(8), ..Default::default() });
     // The vendor file carries a wrong seed for SN00001 (the tenant holds the right one).
     std::fs::write(&t.csv, text.replace(&seed_for(1), &seed_for(999))).unwrap();
     // Refused in the middle of its step, a code was simply wrong: no retry, no wait for the
