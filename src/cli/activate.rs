@@ -1,6 +1,6 @@
 //! The arguments of `oathbulk activate` (clap); what it does is `crate::commands::activate`.
 
-use super::connect::{AuthArgs, TenantArgs};
+use super::connect::ConnectArgs;
 use super::{OptionalInputArgs, OutputArgs, ScriptArgs};
 use crate::diag::ProgressMode;
 use anyhow::Result;
@@ -19,9 +19,7 @@ pub struct ActivateArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
-    pub tenant: TenantArgs,
-    #[command(flatten)]
-    pub auth: AuthArgs,
+    pub connect: ConnectArgs,
     #[command(flatten)]
     pub run: RunArgs,
 }

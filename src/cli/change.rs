@@ -1,6 +1,6 @@
 //! The arguments of `oathbulk deactivate | unassign | remove` (clap); what it does is `crate::commands::change`.
 
-use super::connect::{AuthArgs, TenantArgs};
+use super::connect::ConnectArgs;
 use super::ScriptArgs;
 use crate::backend::BackendKind;
 use crate::diag::ProgressMode;
@@ -30,9 +30,7 @@ pub struct ChangeArgs {
     #[command(flatten)]
     pub script: ScriptArgs,
     #[command(flatten)]
-    pub tenant: TenantArgs,
-    #[command(flatten)]
-    pub auth: AuthArgs,
+    pub connect: ConnectArgs,
     #[command(flatten)]
     pub run: ChangeRunArgs,
 }

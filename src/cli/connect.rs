@@ -15,6 +15,16 @@ pub enum PortalCloud {
     Usgov,
 }
 
+/// A tenant and the credentials for it: every command that talks to a tenant flattens this,
+/// and `commands::connect` turns it into a connected backend.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    pub tenant: TenantArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
 /// Which tenant, through which API.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Tenant")]

@@ -1,6 +1,6 @@
 //! The arguments of `oathbulk doctor [CSV]` (clap); what it does is `crate::commands::doctor`.
 
-use super::connect::{AuthArgs, TenantArgs};
+use super::connect::ConnectArgs;
 use super::{OptionalInputArgs, OutputArgs};
 use crate::diag::ProgressMode;
 use clap::Args;
@@ -16,9 +16,7 @@ pub struct DoctorArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
-    pub tenant: TenantArgs,
-    #[command(flatten)]
-    pub auth: AuthArgs,
+    pub connect: ConnectArgs,
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto, help_heading = "Output")]
     pub progress: ProgressMode,
 }

@@ -1,22 +1,16 @@
 //! The arguments of `oathbulk import` (clap); what it does is `crate::commands::import`.
 
 use super::activate::RunArgs;
-use super::connect::{AuthArgs, TenantArgs};
-use super::{InputArgs, OutputArgs, ScriptArgs};
+use super::connect::ConnectArgs;
+use super::RowsArgs;
 use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     #[command(flatten)]
-    pub input: InputArgs,
+    pub rows: RowsArgs,
     #[command(flatten)]
-    pub script: ScriptArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
-    #[command(flatten)]
-    pub tenant: TenantArgs,
-    #[command(flatten)]
-    pub auth: AuthArgs,
+    pub connect: ConnectArgs,
     #[command(flatten)]
     pub run: RunArgs,
     /// Assign each token to its row's user (the portal backend always does).

@@ -20,7 +20,9 @@ pub mod tenant;
 pub mod undo;
 pub mod users;
 
-pub use args::{HashArg, InputArgs, OptionalInputArgs, OutputArgs, PaceArgs, RevealOutputArgs, ScriptArgs};
+pub use args::{
+    HashArg, InputArgs, OptionalInputArgs, OutputArgs, PaceArgs, ReadArgs, RevealOutputArgs, RowsArgs, ScriptArgs,
+};
 
 use clap::{Parser, Subcommand};
 

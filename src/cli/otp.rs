@@ -1,17 +1,13 @@
 //! The arguments of `oathbulk otp` (clap); what it does is `crate::commands::otp`.
 
-use super::{InputArgs, RevealOutputArgs, ScriptArgs};
 use anyhow::Result;
 use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct OtpArgs {
+    /// The rows and what goes to stdout, as `list` takes them.
     #[command(flatten)]
-    pub input: InputArgs,
-    #[command(flatten)]
-    pub script: ScriptArgs,
-    #[command(flatten)]
-    pub output: RevealOutputArgs,
+    pub rows: super::list::ListArgs,
     /// The instant to compute codes for: RFC 3339 (`2026-01-01T00:00:00Z`) or Unix seconds.
     #[arg(long, value_name = "TIME", value_parser = parse_instant, help_heading = "Time")]
     pub at: Option<u64>,

@@ -1,6 +1,6 @@
 //! The arguments of `oathbulk status` (clap); what it does is `crate::commands::status`.
 
-use super::connect::{AuthArgs, TenantArgs};
+use super::connect::ConnectArgs;
 use super::OutputArgs;
 use crate::diag::ProgressMode;
 use clap::Args;
@@ -20,9 +20,7 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
-    pub tenant: TenantArgs,
-    #[command(flatten)]
-    pub auth: AuthArgs,
+    pub connect: ConnectArgs,
     /// Seed CSV for --simulate.
     #[arg(long, value_name = "CSV", help_heading = "Tenant")]
     pub seed: Option<String>,

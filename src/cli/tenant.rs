@@ -1,6 +1,6 @@
 //! The arguments of `oathbulk tenant` (clap); what it does is `crate::commands::tenant`.
 
-use super::connect::{AuthArgs, TenantArgs};
+use super::connect::ConnectArgs;
 use crate::diag::ProgressMode;
 use crate::output::Format;
 use clap::Args;
@@ -8,9 +8,7 @@ use clap::Args;
 #[derive(Debug, Args)]
 pub struct TenantCmdArgs {
     #[command(flatten)]
-    pub tenant: TenantArgs,
-    #[command(flatten)]
-    pub auth: AuthArgs,
+    pub connect: ConnectArgs,
     /// Only these serial numbers (repeatable).
     #[arg(long, value_name = "SERIAL", help_heading = "Filter")]
     pub serial: Vec<String>,

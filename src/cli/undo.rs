@@ -1,6 +1,6 @@
 //! The arguments of `oathbulk undo --journal run.jsonl` (clap); what it does is `crate::commands::undo`.
 
-use super::connect::{AuthArgs, TenantArgs};
+use super::connect::ConnectArgs;
 use crate::diag::ProgressMode;
 use crate::output::Format;
 use clap::Args;
@@ -33,7 +33,5 @@ pub struct UndoArgs {
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
     #[command(flatten)]
-    pub tenant: TenantArgs,
-    #[command(flatten)]
-    pub auth: AuthArgs,
+    pub connect: ConnectArgs,
 }

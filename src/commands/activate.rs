@@ -43,7 +43,7 @@ fn prepare_and_run(mut args: ActivateArgs, diag: &Diag, started: std::time::Inst
     if args.one.code_stdin {
         args.one.code = Some(read_code()?);
     }
-    let engine_config = args.run.pace.engine_config(args.tenant.backend)?;
+    let engine_config = args.run.pace.engine_config(args.connect.tenant.backend)?;
     if let Some(upn) = &args.one.upn {
         if crate::text::hidden_char(upn).is_some() || !crate::inventory::is_upn(upn) {
             anyhow::bail!(
@@ -52,7 +52,7 @@ fn prepare_and_run(mut args: ActivateArgs, diag: &Diag, started: std::time::Inst
             );
         }
     }
-    let read = crate::inventory::ReadOptions { redact_seeds: true, ..args.input.read_options(args.one.code.is_none()) };
+    let read = crate::inventory::ReadOptions { redact_seeds: true, ..args.input.read.options(args.one.code.is_none()) };
     let mut filtered = None;
     let mut rows: Vec<RowResult> = match &args.input.csv {
         Some(csv) => {
@@ -79,7 +79,7 @@ fn prepare_and_run(mut args: ActivateArgs, diag: &Diag, started: std::time::Inst
         (Some(path), false) => Some(journal::Journal::open_locked(path)?),
         _ => None,
     };
-    let planning_rate = args.tenant.backend.planning_rate(args.run.pace.max_rate);
+    let planning_rate = args.connect.tenant.backend.planning_rate(args.run.pace.max_rate);
     let options = RunOptions {
         dry_run: args.run.dry_run,
         features: args.run.pace.activation_features(),
@@ -89,9 +89,9 @@ fn prepare_and_run(mut args: ActivateArgs, diag: &Diag, started: std::time::Inst
     let writes_estimate = rows.iter().filter(|r| r.is_ok()).count() as f64;
     let rt = connect::runtime()?;
     rt.block_on(async move {
-        let seed = args.tenant.simulate.then(|| rows.iter().filter_map(|r| r.as_ref().ok().cloned()).collect());
+        let seed = args.connect.tenant.simulate.then(|| rows.iter().filter_map(|r| r.as_ref().ok().cloned()).collect());
         let engine = engine_config.start();
-        let conn = connect::connect(&args.tenant, &args.auth, diag, seed, Some(&engine)).await?;
+        let conn = connect::connect(&args.connect, diag, seed, Some(&engine)).await?;
         if args.one.code.is_some() && rows.is_empty() {
             // No CSV row: the tenant says what the token is and who holds it.
             let serial = args.one.serial.clone().unwrap_or_default();
@@ -100,7 +100,7 @@ fn prepare_and_run(mut args: ActivateArgs, diag: &Diag, started: std::time::Inst
                 Err(e) => return Err(e),
             }
         }
-        let header = conn.journal_header("activate", args.tenant.backend, &args.auth).await;
+        let header = conn.journal_header("activate", &args.connect).await;
         let settled = match (&args.run.journal, args.run.resume) {
             (Some(path), true) => read_settled(path, &header, diag)?,
             _ => journal::Settled::default(),
@@ -113,7 +113,7 @@ fn prepare_and_run(mut args: ActivateArgs, diag: &Diag, started: std::time::Inst
             .with_journal(journal)
             .with_error_log(args.run.error_log.as_deref())?;
         let est_secs = writes_estimate / planning_rate;
-        for w in token_warnings(&conn.tokens, args.tenant.backend, est_secs).await {
+        for w in token_warnings(&conn.tokens, args.connect.tenant.backend, est_secs).await {
             sink.warning(w)?;
         }
         let outcome = activate::run(conn.backend.clone(), engine, conn.clock, rows, settled, options, sink).await?;

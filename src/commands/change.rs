@@ -1,15 +1,14 @@
 //! `oathbulk deactivate | unassign | remove`: one token (`--serial`) or every row of a CSV.
 
-use super::connect::{self};
-use crate::backend::Backend;
+use super::connect::{self, AnyBackend};
 use crate::cli::change::ChangeArgs;
 use crate::diag::Diag;
 use crate::human::NextStep;
 use crate::inventory::{ReadOptions, SecretFormat};
-use crate::lifecycle::{self, change, journal::Journal, Options};
+use crate::lifecycle::{self, change, journal::Journal};
 use crate::output::Output;
 use crate::pipeline;
-use crate::record::ChangeOperation;
+use crate::record::{ChangeOperation, Fatal};
 use crate::sink::Sink;
 use crate::stop::ExitCode;
 use anyhow::Result;
@@ -29,7 +28,7 @@ pub fn run(op: ChangeOperation, args: ChangeArgs) -> Result<ExitCode> {
 }
 
 fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: Instant) -> Result<ExitCode> {
-    let options = args.run.options(args.tenant.backend)?;
+    let options = args.run.options(args.connect.tenant.backend)?;
     let mut targets = Vec::new();
     let mut row_errors = Vec::new();
     match (&args.csv, &args.serial) {
@@ -79,8 +78,8 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
     let rt = connect::runtime()?;
     rt.block_on(async move {
         let engine = options.engine.start();
-        let conn = connect::connect(&args.tenant, &args.auth, diag, None, Some(&engine)).await?;
-        let header = conn.journal_header(change::op_label(op), args.tenant.backend, &args.auth).await;
+        let conn = connect::connect(&args.connect, diag, None, Some(&engine)).await?;
+        let header = conn.journal_header(change::op_label(op), &args.connect).await;
         let done = match (&args.run.journal, args.run.resume) {
             (Some(path), true) => {
                 crate::journal::check_resumable(path, &header)?;
@@ -97,7 +96,10 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
         for e in row_errors {
             out.row_error(e)?;
         }
-        let code = go(conn.backend.clone(), engine, &conn, op, targets, &done, &options, out).await?;
+        let plan = async |shared: &Arc<lifecycle::Ctx<AnyBackend>>, out: &mut Sink| {
+            change::run(shared, op, targets, &done, options.dry_run, out).await
+        };
+        let code = lifecycle_run(&conn, engine, options.dry_run, out, plan).await?;
         if let Some(sim) = conn.simulator {
             sim.shutdown().await;
         }
@@ -105,21 +107,19 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn go<B: Backend>(
-    backend: Arc<B>,
-    engine: Arc<crate::engine::Engine>,
+/// A lifecycle command's run (`deactivate`, `unassign`, `remove`, `undo`): the planners'
+/// context, Ctrl-C watched while `plan` runs, then the summary and its exit code.
+pub(super) async fn lifecycle_run(
     conn: &connect::Connection,
-    op: ChangeOperation,
-    targets: Vec<change::Target>,
-    done: &HashSet<String>,
-    options: &Options,
+    engine: Arc<crate::engine::Engine>,
+    dry_run: bool,
     mut out: Sink,
+    plan: impl AsyncFnOnce(&Arc<lifecycle::Ctx<AnyBackend>>, &mut Sink) -> Result<Option<Fatal>>,
 ) -> Result<ExitCode> {
-    let shared = lifecycle::shared(backend, engine, conn.clock.clone());
+    let shared = lifecycle::shared(conn.backend.clone(), engine, conn.clock.clone());
     let interrupt = lifecycle::on_interrupt(&shared);
-    let fatal = change::run(&shared, op, targets, done, options.dry_run, &mut out).await?;
+    let fatal = plan(&shared, &mut out).await?;
     interrupt.abort();
-    let summary = out.finish(&shared, options.dry_run, fatal)?;
+    let summary = out.finish(&shared, dry_run, fatal)?;
     Ok(super::ended(&summary))
 }

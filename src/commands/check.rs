@@ -15,10 +15,10 @@ pub use crate::inventory::MAX_TOKENS_PER_USER;
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let started = Instant::now();
     // A file without users (Deepnet's) is checked too: `import` creates its tokens unassigned.
-    let read = crate::inventory::ReadOptions { upn_column_optional: true, ..args.input.read_options(true) };
-    let rows = pipeline::open(&args.input.csv, read, &args.script.options(false))?;
+    let read = crate::inventory::ReadOptions { upn_column_optional: true, ..args.rows.input.read.options(true) };
+    let rows = pipeline::open(&args.rows.input.csv, read, &args.rows.script.options(false))?;
     let filtered = rows.filtered();
-    let mut out = Output::stdout(args.output.format, false);
+    let mut out = Output::stdout(args.rows.output.format, false);
     let mut summary = Summary { command: "check".into(), ..Default::default() };
     // Serials and UPNs compared by the one rule every command uses (case-insensitive).
     let mut tally = crate::inventory::rules::Tally::default();

@@ -5,7 +5,7 @@ use crate::auth::certificate::Certificate;
 use crate::auth::{self, ClientAuth, ClientCredentials, TokenProvider, TokenSource};
 use crate::backend::graph::GraphBackend;
 use crate::backend::portal::{self, PortalBackend};
-use crate::cli::connect::{AuthArgs, PortalCloud, TenantArgs};
+use crate::cli::connect::{AuthArgs, ConnectArgs, PortalCloud};
 use crate::clock::ServerClock;
 use crate::diag::Diag;
 use crate::engine::Engine;
@@ -45,14 +45,9 @@ pub fn origin_of(url: &url::Url) -> String {
 impl Connection {
     /// The journal header of a `command` run on this connection: backend, origin, tenant (the
     /// token's `tid` when it names one, else `--tenant`) and whether it is a rehearsal.
-    pub async fn journal_header(
-        &self,
-        command: &str,
-        backend: BackendKind,
-        auth: &AuthArgs,
-    ) -> crate::record::JournalHeader {
+    pub async fn journal_header(&self, command: &str, args: &ConnectArgs) -> crate::record::JournalHeader {
         let tid = self.tokens.claims().await.and_then(|c| c.tid).filter(|t| !t.trim().is_empty());
-        crate::record::JournalHeader::new(command, backend, tid.or_else(|| auth.tenant.clone()))
+        crate::record::JournalHeader::new(command, args.tenant.backend, tid.or_else(|| args.auth.tenant.clone()))
             .at(&self.origin, self.simulator.is_some())
     }
 }
@@ -213,12 +208,12 @@ pub async fn device_code_sign_in(
 /// the client is built around the run's engine: reads retried, polls Ctrl-C-aware, counted in
 /// its stats. Without, each request is one attempt (`tenant`, `doctor`, `users`).
 pub async fn connect(
-    tenant: &TenantArgs,
-    auth_args: &AuthArgs,
+    args: &ConnectArgs,
     diag: &Diag,
     seed: Option<Vec<Row>>,
     run: Option<&Arc<Engine>>,
 ) -> Result<Connection> {
+    let (tenant, auth_args) = (&args.tenant, &args.auth);
     let deadline = std::time::Duration::from_secs(tenant.http_timeout);
     // The simulator is in this process, on loopback: never a proxy, whatever the environment.
     let http = if tenant.simulate {
@@ -247,28 +242,22 @@ pub async fn connect(
         });
         (tenant.graph_url.clone(), portal, credentials(auth_args, tenant.backend, &http, diag).await?, None)
     };
-    let origin: String;
+    let (url, flag, style) = match tenant.backend {
+        BackendKind::Graph => (&graph_url, "--graph-url", HeaderStyle::Graph),
+        BackendKind::Portal => (&portal_url, "--portal-url", HeaderStyle::Portal),
+    };
+    let base = validate_base_url(url, flag)?;
+    let origin = origin_of(&base);
+    let api = ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), style)
+        .pinned_to(&base)
+        .with_deadline(deadline);
+    let api = compose(api, run);
     let backend = match tenant.backend {
-        BackendKind::Graph => {
-            let base = validate_base_url(&graph_url, "--graph-url")?;
-            origin = origin_of(&base);
-            let api = ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Graph)
-                .pinned_to(&base)
-                .with_deadline(deadline);
-            AnyBackend::Graph(GraphBackend::new(compose(api, run), &base))
-        }
-        BackendKind::Portal => {
-            let base = validate_base_url(&portal_url, "--portal-url")?;
-            origin = origin_of(&base);
-            let api = ApiClient::new(http, tokens.clone(), clock.clone(), stats.clone(), HeaderStyle::Portal)
-                .pinned_to(&base)
-                .with_deadline(deadline);
-            let portal = PortalBackend::new(compose(api, run), &base);
-            AnyBackend::Portal(match run {
-                Some(engine) => portal.with_wait(engine_wait(engine.clone())),
-                None => portal,
-            })
-        }
+        BackendKind::Graph => AnyBackend::Graph(GraphBackend::new(api, &base)),
+        BackendKind::Portal => AnyBackend::Portal(match run {
+            Some(engine) => PortalBackend::new(api, &base).with_wait(engine_wait(engine.clone())),
+            None => PortalBackend::new(api, &base),
+        }),
     };
     Ok(Connection { backend: Arc::new(backend), stats, clock, tokens, simulator, origin })
 }

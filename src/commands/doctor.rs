@@ -44,7 +44,7 @@ fn run_inner(args: DoctorArgs, diag: &Diag, started: Instant) -> Result<ExitCode
     let mut checks = Vec::new();
     let mut rows: Vec<Row> = Vec::new();
     if let Some(csv) = &args.input.csv {
-        let read = args.input.read_options(true);
+        let read = args.input.read.options(true);
         let mut errors = 0u64;
         for r in pipeline::open(csv, read, &Default::default())? {
             match r {
@@ -54,15 +54,16 @@ fn run_inner(args: DoctorArgs, diag: &Diag, started: Instant) -> Result<ExitCode
         }
         checks.push(csv_check(&rows, errors));
     }
-    checks.push(proxy_check(&args.tenant, &args.auth, &crate::proxy::ProxyEnv::from_env()));
+    checks.push(proxy_check(&args.connect.tenant, &args.connect.auth, &crate::proxy::ProxyEnv::from_env()));
     let rt = connect::runtime()?;
-    let seed = args.tenant.simulate.then(|| rows.clone());
+    let seed = args.connect.tenant.simulate.then(|| rows.clone());
     let tenant_checks = rt.block_on(async {
-        let conn = connect::connect(&args.tenant, &args.auth, diag, seed, None).await?;
+        let conn = connect::connect(&args.connect, diag, seed, None).await?;
         let mut out = vec![credential_source_check(conn.tokens.source())];
-        if !args.tenant.simulate {
+        if !args.connect.tenant.simulate {
             out.extend(
-                token_checks(&conn.tokens, args.tenant.backend, rows.len() as f64 / args.max_rate.max(0.001)).await,
+                token_checks(&conn.tokens, args.connect.tenant.backend, rows.len() as f64 / args.max_rate.max(0.001))
+                    .await,
             );
         }
         let tenant = tenant_checks(conn.backend.as_ref(), &rows).await;
@@ -298,7 +299,6 @@ fn api_failure(name: &str, e: &ApiError) -> CheckRecord {
 }
 
 async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord> {
-    let mut out = Vec::new();
     // Reachable and accepted: one inventory read.
     let wanted: Vec<(String, String)> = rows.iter().map(|r| (r.serial.clone(), r.upn.clone())).collect();
     let probe = if wanted.is_empty() {
@@ -307,40 +307,11 @@ async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord
         backend.find(&wanted).await
     };
     let devices = match probe {
-        Ok(d) => {
-            out.push(check("api_reachable", CheckStatus::Pass, format!("the {} API answers", backend.name()), None));
-            d
-        }
-        Err(e) => {
-            out.push(api_failure("api_reachable", &e));
-            return out;
-        }
+        Ok(d) => d,
+        Err(e) => return vec![api_failure("api_reachable", &e)],
     };
-    match backend.policy_state().await {
-        Ok(Some(state)) if state.eq_ignore_ascii_case("enabled") => {
-            out.push(check("policy_enabled", CheckStatus::Pass, "the hardware OATH authentication method policy is enabled", None))
-        }
-        Ok(Some(state)) => out.push(check(
-            "policy_enabled",
-            CheckStatus::Fail,
-            format!("the hardware OATH authentication method policy is {state}: activation will fail"),
-            Some("enable it (Entra admin center → Authentication methods → Hardware OATH tokens), then allow up to an hour to propagate"),
-        )),
-        // Not read is not passed: say so, never a pass.
-        Ok(None) => out.push(check(
-            "policy_enabled",
-            CheckStatus::Warn,
-            format!("not visible through the {} API: not checked", backend.name()),
-            Some("check it in the Entra admin center → Authentication methods → Hardware OATH tokens"),
-        )),
-        Err(e) if e.code() == "unreadable_policy" => out.push(check(
-            "policy_enabled",
-            CheckStatus::Warn,
-            format!("the policy could not be read: {}", e.message()),
-            Some("check it in the Entra admin center → Authentication methods → Hardware OATH tokens"),
-        )),
-        Err(e) => out.push(api_failure("policy_enabled", &e)),
-    }
+    let reachable = check("api_reachable", CheckStatus::Pass, format!("the {} API answers", backend.name()), None);
+    let mut out = vec![reachable, policy_check(backend).await];
     if rows.is_empty() {
         return out;
     }
@@ -348,10 +319,57 @@ async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord
         devices.iter().map(|d| (d.token.serial.to_lowercase(), d)).collect();
     let missing: Vec<&str> =
         rows.iter().filter(|r| !by_serial.contains_key(&r.serial.to_lowercase())).map(|r| r.serial.as_str()).collect();
-    // Held by someone else: ask who holds what for the users whose tokens are taken.
+    let holders = holders(backend, rows, &by_serial).await;
+    out.push(tokens_check(rows.len(), &missing));
+    out.push(holders_check(&holders));
+    out
+}
+
+/// Is the hardware OATH authentication method policy enabled? Not read is not passed.
+async fn policy_check<B: Backend>(backend: &B) -> CheckRecord {
+    const WHERE: &str = "check it in the Entra admin center → Authentication methods → Hardware OATH tokens";
+    match backend.policy_state().await {
+        Ok(Some(state)) if state.eq_ignore_ascii_case("enabled") => {
+            check("policy_enabled", CheckStatus::Pass, "the hardware OATH authentication method policy is enabled", None)
+        }
+        Ok(Some(state)) => check(
+            "policy_enabled",
+            CheckStatus::Fail,
+            format!("the hardware OATH authentication method policy is {state}: activation will fail"),
+            Some("enable it (Entra admin center → Authentication methods → Hardware OATH tokens), then allow up to an hour to propagate"),
+        ),
+        // Not read is not passed: say so, never a pass.
+        Ok(None) => check(
+            "policy_enabled",
+            CheckStatus::Warn,
+            format!("not visible through the {} API: not checked", backend.name()),
+            Some(WHERE),
+        ),
+        Err(e) if e.code() == "unreadable_policy" => check(
+            "policy_enabled",
+            CheckStatus::Warn,
+            format!("the policy could not be read: {}", e.message()),
+            Some(WHERE),
+        ),
+        Err(e) => api_failure("policy_enabled", &e),
+    }
+}
+
+/// The CSV's serials held by someone else, and those whose holder could not be read.
+#[derive(Default)]
+struct Holders<'a> {
+    others: Vec<&'a str>,
+    unread: Vec<&'a str>,
+}
+
+/// Held by someone else: ask who holds what for the users whose tokens are taken (once each).
+async fn holders<'a, B: Backend>(
+    backend: &B,
+    rows: &'a [Row],
+    by_serial: &HashMap<String, &crate::backend::Device>,
+) -> Holders<'a> {
     let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut others = Vec::new();
-    let mut unread: Vec<&str> = Vec::new();
+    let mut found = Holders::default();
     for r in rows {
         let Some(d) = by_serial.get(&r.serial.to_lowercase()) else { continue };
         if d.status == DeviceStatus::Available {
@@ -368,7 +386,7 @@ async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord
                         }
                         // Unread is neither mine nor another's: reported apart, never passed.
                         Err(_) => {
-                            unread.push(r.serial.as_str());
+                            found.unread.push(r.serial.as_str());
                             continue;
                         }
                     }
@@ -377,47 +395,52 @@ async fn tenant_checks<B: Backend>(backend: &B, rows: &[Row]) -> Vec<CheckRecord
             }
         };
         if !mine {
-            others.push(r.serial.as_str());
+            found.others.push(r.serial.as_str());
         }
     }
-    let sample = |v: &[&str]| v.iter().take(5).copied().collect::<Vec<_>>().join(", ");
-    out.push(if missing.is_empty() {
-        check(
-            "tenant_tokens",
-            CheckStatus::Pass,
-            format!("all {} tokens of the CSV are in the tenant", rows.len()),
-            None,
-        )
+    found
+}
+
+/// A few serials, for a message.
+fn sample(v: &[&str]) -> String {
+    v.iter().take(5).copied().collect::<Vec<_>>().join(", ")
+}
+
+fn tokens_check(rows: usize, missing: &[&str]) -> CheckRecord {
+    if missing.is_empty() {
+        check("tenant_tokens", CheckStatus::Pass, format!("all {rows} tokens of the CSV are in the tenant"), None)
     } else {
         check(
             "tenant_tokens",
             CheckStatus::Fail,
-            format!("{} tokens of the CSV are not in the tenant (e.g. {})", missing.len(), sample(&missing)),
+            format!("{} tokens of the CSV are not in the tenant (e.g. {})", missing.len(), sample(missing)),
             Some("import them first: `oathbulk import CSV`"),
         )
-    });
-    out.push(if !others.is_empty() {
+    }
+}
+
+fn holders_check(h: &Holders) -> CheckRecord {
+    if !h.others.is_empty() {
         check(
             "tenant_holders",
             CheckStatus::Fail,
             format!(
                 "{} tokens are held by other users (e.g. {}); activation leaves them untouched",
-                others.len(),
-                sample(&others)
+                h.others.len(),
+                sample(&h.others)
             ),
             Some("`oathbulk users CSV --with-tenant` shows who holds each; unassign them or fix the CSV"),
         )
-    } else if !unread.is_empty() {
+    } else if !h.unread.is_empty() {
         check(
             "tenant_holders",
             CheckStatus::Warn,
-            format!("the holders of {} tokens could not be read (e.g. {})", unread.len(), sample(&unread)),
+            format!("the holders of {} tokens could not be read (e.g. {})", h.unread.len(), sample(&h.unread)),
             Some("run doctor again; `oathbulk users CSV --with-tenant` shows who holds each"),
         )
     } else {
         check("tenant_holders", CheckStatus::Pass, "no token of the CSV is held by another user", None)
-    });
-    out
+    }
 }
 
 fn clock_check(offset_ms: Option<i64>) -> CheckRecord {

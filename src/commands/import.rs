@@ -27,7 +27,7 @@ use std::time::Instant;
 pub fn run(args: ImportArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let diag = Diag::new(args.run.progress);
-    let format = args.output.format;
+    let format = args.rows.output.format;
     match prepare_and_run(args, &diag, started) {
         Ok(code) => Ok(code),
         Err(e) => Ok(super::fatal_summary("import", e, &diag, format, started)),
@@ -35,16 +35,16 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
 }
 
 fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<ExitCode> {
-    let engine = args.run.pace.engine_config(args.tenant.backend)?;
+    let engine = args.run.pace.engine_config(args.connect.tenant.backend)?;
     let rows: Vec<RowResult> = pipeline::open(
-        &args.input.csv,
+        &args.rows.input.csv,
         // A file without users (PSKC, Deepnet's CSV) imports: its tokens are created unassigned.
         crate::inventory::ReadOptions {
             redact_seeds: true,
             upn_column_optional: true,
-            ..args.input.read_options(true)
+            ..args.rows.input.read.options(true)
         },
-        &args.script.options(false),
+        &args.rows.script.options(false),
     )?
     .collect();
     refuse_assigning_nobody(&rows, &args)?;
@@ -57,7 +57,7 @@ fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<Ex
     let rt = connect::runtime()?;
     rt.block_on(async move {
         // A rehearsal tenant knows the users but none of the tokens.
-        let seed = args.tenant.simulate.then(|| {
+        let seed = args.connect.tenant.simulate.then(|| {
             rows.iter()
                 .filter_map(|r| r.as_ref().ok().cloned())
                 .map(|mut r| {
@@ -67,8 +67,8 @@ fn prepare_and_run(args: ImportArgs, diag: &Diag, started: Instant) -> Result<Ex
                 .collect()
         });
         let engine = options.engine.start();
-        let conn = connect::connect(&args.tenant, &args.auth, diag, seed, Some(&engine)).await?;
-        let header = conn.journal_header("import", args.tenant.backend, &args.auth).await;
+        let conn = connect::connect(&args.connect, diag, seed, Some(&engine)).await?;
+        let header = conn.journal_header("import", &args.connect).await;
         let (settled_import, settled_activation) = match (&args.run.journal, args.run.resume) {
             (Some(path), true) => {
                 (import::read_settled(path, &header)?, super::activate::read_settled(path, &header, diag)?)
@@ -98,7 +98,7 @@ fn refuse_assigning_nobody(rows: &[RowResult], args: &ImportArgs) -> Result<()> 
         "--assign"
     } else if args.activate {
         "--activate"
-    } else if args.tenant.backend == crate::backend::BackendKind::Portal {
+    } else if args.connect.tenant.backend == crate::backend::BackendKind::Portal {
         "the portal backend (it assigns every token)"
     } else {
         return Ok(());
@@ -128,12 +128,12 @@ async fn go<B: Backend>(
     let interrupt = lifecycle::on_interrupt(&shared);
     let journal_path = args.run.journal.as_deref().filter(|_| !args.run.dry_run);
     let next = crate::human::NextStep::writes(journal_path, args.run.error_log.as_deref());
-    let out = Output::stdout(args.output.format, true).with_next_step(next);
+    let out = Output::stdout(args.rows.output.format, true).with_next_step(next);
     let mut sink = Sink::new(out, diag.clone(), "import", started)
         .with_journal(journal)
         .with_error_log(args.run.error_log.as_deref())?;
-    let est = rows.len() as f64 / args.tenant.backend.planning_rate(args.run.pace.max_rate);
-    for w in token_warnings(&conn.tokens, args.tenant.backend, est).await {
+    let est = rows.len() as f64 / args.connect.tenant.backend.planning_rate(args.run.pace.max_rate);
+    for w in token_warnings(&conn.tokens, args.connect.tenant.backend, est).await {
         sink.warning(w)?;
     }
     if !backend.capabilities().assign && !args.assign {

@@ -30,7 +30,7 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
     let rows = pipeline::open(
         &args.input.csv,
         // A file without users lists and computes as well.
-        crate::inventory::ReadOptions { upn_column_optional: true, ..args.input.read_options(false) },
+        crate::inventory::ReadOptions { upn_column_optional: true, ..args.input.read.options(false) },
         &args.script.options(reveal),
     )?;
     let filtered = rows.filtered();

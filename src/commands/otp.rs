@@ -30,16 +30,16 @@ const IN_FLIGHT: usize = 4;
 /// through a bounded channel, so the output order is the file's and memory stays flat.
 pub fn run(args: OtpArgs) -> Result<ExitCode> {
     let started = Instant::now();
-    let reveal = args.output.reveal_secrets;
+    let reveal = args.rows.output.reveal_secrets;
     let fixed = args.at.map(|at| at.saturating_add_signed(args.clock_offset));
     let rows = pipeline::open(
-        &args.input.csv,
+        &args.rows.input.csv,
         // A file without users lists and computes as well.
-        crate::inventory::ReadOptions { upn_column_optional: true, ..args.input.read_options(true) },
-        &args.script.options(reveal),
+        crate::inventory::ReadOptions { upn_column_optional: true, ..args.rows.input.read.options(true) },
+        &args.rows.script.options(reveal),
     )?;
     let filtered = rows.filtered();
-    let out = Output::stdout(args.output.format, false);
+    let out = Output::stdout(args.rows.output.format, false);
     let clock_offset = args.clock_offset;
 
     let (to_worker, batches) = std::sync::mpsc::sync_channel::<Vec<RowResult>>(IN_FLIGHT);

@@ -198,7 +198,7 @@ async fn answer<B: Backend>(
 fn run_inner(args: StatusArgs, diag: &Diag, started: Instant) -> Result<ExitCode> {
     let (asked, row_errors) = questions(&args)?;
     let seed = match &args.seed {
-        Some(path) if args.tenant.simulate => {
+        Some(path) if args.connect.tenant.simulate => {
             Some(crate::inventory::Inventory::open(path, Default::default())?.filter_map(Result::ok).collect())
         }
         _ => None,
@@ -206,7 +206,7 @@ fn run_inner(args: StatusArgs, diag: &Diag, started: Instant) -> Result<ExitCode
     let format = args.output.format;
     let rt = connect::runtime()?;
     rt.block_on(async {
-        let conn = connect::connect(&args.tenant, &args.auth, diag, seed, None).await?;
+        let conn = connect::connect(&args.connect, diag, seed, None).await?;
         diag.start("status", Some(asked.len() as u64));
         let answers = answer(conn.backend.as_ref(), &asked).await;
         diag.finish();

@@ -25,14 +25,14 @@ pub fn run(args: TenantCmdArgs) -> Result<ExitCode> {
     let format = args.format;
     let result = (|| -> Result<ExitCode> {
         let seed = match &args.seed {
-            Some(path) if args.tenant.simulate => {
+            Some(path) if args.connect.tenant.simulate => {
                 Some(crate::inventory::Inventory::open(path, Default::default())?.filter_map(Result::ok).collect())
             }
             _ => None,
         };
         let rt = connect::runtime()?;
         rt.block_on(async {
-            let conn = connect::connect(&args.tenant, &args.auth, &diag, seed, None).await?;
+            let conn = connect::connect(&args.connect, &diag, seed, None).await?;
             diag.start("tenant", None);
             let devices = fetch(conn.backend.as_ref(), &args.serial).await;
             diag.finish();

@@ -1,7 +1,6 @@
 //! `oathbulk undo --journal run.jsonl`: revert what a run did (see `lifecycle::undo`).
 
-use super::connect::{self};
-use crate::backend::Backend;
+use super::connect::{self, AnyBackend};
 use crate::cli::change::ChangeRunArgs;
 use crate::cli::undo::UndoArgs;
 use crate::diag::Diag;
@@ -41,7 +40,7 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<Exit
         progress: args.progress,
         format: args.format,
     };
-    let options = run_args.options(args.tenant.backend)?;
+    let options = run_args.options(args.connect.tenant.backend)?;
     // The run must be over: hold its journal's lock for the whole undo.
     let run_lock = crate::journal::lock_existing(&args.journal)?;
     let contents = crate::journal::read(&args.journal)?;
@@ -71,8 +70,8 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<Exit
     let rt = connect::runtime()?;
     let code = rt.block_on(async move {
         let engine = options.engine.start();
-        let conn = connect::connect(&args.tenant, &args.auth, diag, None, Some(&engine)).await?;
-        let header = conn.journal_header("undo", args.tenant.backend, &args.auth).await;
+        let conn = connect::connect(&args.connect, diag, None, Some(&engine)).await?;
+        let header = conn.journal_header("undo", &args.connect).await;
         // Undo acts on the tenant the run acted on: a rehearsal's journal, or another
         // tenant's, names devices this tenant never saw (or another token's ids).
         if let Some(written) = contents.header.as_ref().filter(|h| h.origin.is_some()) {
@@ -87,7 +86,10 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<Exit
         let rerun = Some("re-run the same undo".into());
         let stdout = Output::stdout(args.format, true).with_next_step(NextStep { error_log: None, rerun });
         let out = Sink::new(stdout, diag.clone(), "undo", started).with_journal(own);
-        let code = go(conn.backend.clone(), engine, &conn, &records, &progress, &seeds, &options, out).await?;
+        let plan = async |shared: &Arc<lifecycle::Ctx<AnyBackend>>, out: &mut Sink| {
+            undo::run(shared, &records, &progress, &seeds, options.dry_run, out).await
+        };
+        let code = super::change::lifecycle_run(&conn, engine, options.dry_run, out, plan).await?;
         if let Some(sim) = conn.simulator {
             sim.shutdown().await;
         }
@@ -95,26 +97,6 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<Exit
     })?;
     drop(run_lock);
     Ok(code)
-}
-
-// The run's pieces, passed as they are (as change.rs and import.rs do).
-#[allow(clippy::too_many_arguments)]
-async fn go<B: Backend>(
-    backend: Arc<B>,
-    engine: Arc<crate::engine::Engine>,
-    conn: &connect::Connection,
-    records: &[(u64, crate::record::Record)],
-    progress: &undo::Progress,
-    seeds: &undo::Seeds,
-    options: &lifecycle::Options,
-    mut out: Sink,
-) -> Result<ExitCode> {
-    let shared = lifecycle::shared(backend, engine, conn.clock.clone());
-    let interrupt = lifecycle::on_interrupt(&shared);
-    let fatal = undo::run(&shared, records, progress, seeds, options.dry_run, &mut out).await?;
-    interrupt.abort();
-    let summary = out.finish(&shared, options.dry_run, fatal)?;
-    Ok(super::ended(&summary))
 }
 
 /// `--csv`: the seeds, by lower-case serial. A row that cannot be read is one warning (its

@@ -41,14 +41,15 @@ async fn tenant_view<B: Backend>(b: &B, wanted: &[(String, String)]) -> Result<T
 }
 
 pub fn run(args: UsersArgs) -> Result<ExitCode> {
-    let (progress, format) = (args.progress, args.output.format);
+    let (progress, format) = (args.progress, args.rows.output.format);
     super::guarded("users", args, progress, format, run_inner)
 }
 
 fn run_inner(args: UsersArgs, diag: &Diag, started: Instant) -> Result<ExitCode> {
-    let rows = pipeline::open(&args.input.csv, args.input.read_options(false), &args.script.options(false))?;
+    let rows =
+        pipeline::open(&args.rows.input.csv, args.rows.input.read.options(false), &args.rows.script.options(false))?;
     let filtered = rows.filtered();
-    let mut out = Output::stdout(args.output.format, false);
+    let mut out = Output::stdout(args.rows.output.format, false);
     let mut summary = Summary { command: "users".into(), ..Default::default() };
     // Grouped case-insensitively (Entra treats UPNs that way), in order of first appearance.
     let mut order: Vec<String> = Vec::new();
@@ -79,7 +80,7 @@ fn run_inner(args: UsersArgs, diag: &Diag, started: Instant) -> Result<ExitCode>
             users.values().flat_map(|u| u.tokens.iter().map(|t| (t.serial.clone(), u.upn.clone()))).collect();
         let rt = connect::runtime()?;
         let view = rt.block_on(async {
-            let conn = connect::connect(&args.tenant, &args.auth, diag, None, None).await?;
+            let conn = connect::connect(&args.connect, diag, None, None).await?;
             diag.start("tenant", None);
             let view = tenant_view(conn.backend.as_ref(), &wanted).await;
             diag.finish();
@@ -89,7 +90,7 @@ fn run_inner(args: UsersArgs, diag: &Diag, started: Instant) -> Result<ExitCode>
         let view = match view {
             Ok(v) => v,
             Err(e) => {
-                return Ok(super::api_failure_summary("users", &e, "tenant", diag, args.output.format, started));
+                return Ok(super::api_failure_summary("users", &e, "tenant", diag, args.rows.output.format, started));
             }
         };
         for user in users.values_mut() {
