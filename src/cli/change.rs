@@ -1,11 +1,11 @@
 //! The arguments of `oathbulk deactivate | unassign | remove` (clap); what it does is `crate::commands::change`.
 
 use super::connect::ConnectArgs;
+use super::OutputArgs;
 use super::ScriptArgs;
 use crate::backend::BackendKind;
 use crate::diag::ProgressMode;
 use crate::lifecycle::Options;
-use crate::output::Format;
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
@@ -53,10 +53,8 @@ pub struct ChangeRunArgs {
     /// Progress on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
-    /// `auto` (default): a table when stdout is a terminal, JSON lines when it is a pipe or a
-    /// file; `json` or `table` forces either.
-    #[arg(long, value_enum, default_value_t = Format::Auto)]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: OutputArgs,
     // No `--error-log` yet: the sink logs `failed`/`refused` changes the way it logs failed
     // activations (`Sink::with_error_log`), but the flag is more than this group (undo builds
     // its own, the PowerShell module maps each flag, the docs list them) and `change_one`

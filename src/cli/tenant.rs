@@ -1,8 +1,8 @@
 //! The arguments of `oathbulk tenant` (clap); what it does is `crate::commands::tenant`.
 
 use super::connect::ConnectArgs;
+use super::OutputArgs;
 use crate::diag::ProgressMode;
-use crate::output::Format;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -15,10 +15,8 @@ pub struct TenantCmdArgs {
     /// Only tokens with this status (available, assigned, activated, failedActivation).
     #[arg(long, value_name = "STATUS", help_heading = "Filter")]
     pub status: Option<String>,
-    /// `auto` (default): a table when stdout is a terminal, JSON lines when it is a pipe or a
-    /// file; `json` or `table` forces either.
-    #[arg(long, value_enum, default_value_t = Format::Auto, help_heading = "Output")]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Progress on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto, help_heading = "Output")]
     pub progress: ProgressMode,

@@ -1,8 +1,8 @@
 //! The arguments of `oathbulk undo --journal run.jsonl` (clap); what it does is `crate::commands::undo`.
 
 use super::connect::ConnectArgs;
+use super::OutputArgs;
 use crate::diag::ProgressMode;
-use crate::output::Format;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -28,10 +28,8 @@ pub struct UndoArgs {
     /// Progress on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
-    /// `auto` (default): a table when stdout is a terminal, JSON lines when it is a pipe or a
-    /// file; `json` or `table` forces either.
-    #[arg(long, value_enum, default_value_t = Format::Auto)]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: OutputArgs,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }

@@ -19,7 +19,7 @@ use std::time::Instant;
 pub fn run(op: ChangeOperation, args: ChangeArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let diag = Diag::new(args.run.progress);
-    let format = args.run.format;
+    let format = args.run.output.format;
     let command = change::op_label(op);
     match prepare_and_run(op, args, &diag, started) {
         Ok(code) => Ok(code),
@@ -91,7 +91,7 @@ fn prepare_and_run(op: ChangeOperation, args: ChangeArgs, diag: &Diag, started: 
             j.begin(&header)?;
         }
         let journal_path = args.run.journal.as_deref().filter(|_| !args.run.dry_run);
-        let stdout = Output::stdout(args.run.format, true).with_next_step(NextStep::writes(journal_path, None));
+        let stdout = Output::stdout(args.run.output.format, true).with_next_step(NextStep::writes(journal_path, None));
         let mut out = Sink::new(stdout, diag.clone(), change::op_label(op), started).with_journal(journal);
         for e in row_errors {
             out.row_error(e)?;

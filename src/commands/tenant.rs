@@ -22,7 +22,7 @@ async fn fetch<B: Backend>(b: &B, serials: &[String]) -> Result<Vec<Device>, cra
 pub fn run(args: TenantCmdArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let diag = Diag::new(args.progress);
-    let format = args.format;
+    let format = args.output.format;
     let result = (|| -> Result<ExitCode> {
         let seed = match &args.seed {
             Some(path) if args.connect.tenant.simulate => {
@@ -44,7 +44,7 @@ pub fn run(args: TenantCmdArgs) -> Result<ExitCode> {
                 }
             };
             devices.sort_by(|a, b| a.token.serial.cmp(&b.token.serial));
-            let mut out = Output::stdout(args.format, true);
+            let mut out = Output::stdout(args.output.format, true);
             let mut summary = Summary { command: "tenant".into(), ..Default::default() };
             for d in devices {
                 if args.status.as_ref().is_some_and(|s| !s.eq_ignore_ascii_case(&d.token.status)) {

@@ -1,7 +1,6 @@
 //! `oathbulk undo --journal run.jsonl`: revert what a run did (see `lifecycle::undo`).
 
 use super::connect::{self, AnyBackend};
-use crate::cli::change::ChangeRunArgs;
 use crate::cli::undo::UndoArgs;
 use crate::diag::Diag;
 use crate::human::NextStep;
@@ -20,7 +19,7 @@ use std::time::Instant;
 pub fn run(args: UndoArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let diag = Diag::new(args.progress);
-    let format = args.format;
+    let format = args.output.format;
     match prepare_and_run(args, &diag, started) {
         Ok(code) => Ok(code),
         Err(e) => Ok(super::fatal_summary("undo", e, &diag, format, started)),
@@ -31,16 +30,10 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<Exit
     if !args.journal.exists() {
         anyhow::bail!("journal {} does not exist", args.journal.display());
     }
-    let run_args = ChangeRunArgs {
-        dry_run: args.dry_run,
-        // Newest first, one at a time: an undo step may depend on the one before it.
-        pace: crate::cli::PaceArgs { parallel: 1, ..args.pace.clone() },
-        journal: None,
-        resume: false,
-        progress: args.progress,
-        format: args.format,
-    };
-    let options = run_args.options(args.connect.tenant.backend)?;
+    // Newest first, one at a time: an undo step may depend on the one before it.
+    let pace = crate::cli::PaceArgs { parallel: 1, ..args.pace.clone() };
+    let options =
+        lifecycle::Options { dry_run: args.dry_run, engine: pace.engine_config(args.connect.tenant.backend)? };
     // The run must be over: hold its journal's lock for the whole undo.
     let run_lock = crate::journal::lock_existing(&args.journal)?;
     let contents = crate::journal::read(&args.journal)?;
@@ -84,7 +77,7 @@ fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<Exit
         }
         // An undo resumes from its own journal (done steps are skipped): the same command again.
         let rerun = Some("re-run the same undo".into());
-        let stdout = Output::stdout(args.format, true).with_next_step(NextStep { error_log: None, rerun });
+        let stdout = Output::stdout(args.output.format, true).with_next_step(NextStep { error_log: None, rerun });
         let out = Sink::new(stdout, diag.clone(), "undo", started).with_journal(own);
         let plan = async |shared: &Arc<lifecycle::Ctx<AnyBackend>>, out: &mut Sink| {
             undo::run(shared, &records, &progress, &seeds, options.dry_run, out).await
