@@ -53,7 +53,7 @@ pub struct EngineConfig {
 
 impl EngineConfig {
     /// A run's engine, with counters of its own: made by the command before it connects, so
-    /// the client it builds retries reads through it (`cli/connect.rs`).
+    /// the client it builds retries reads through it (`commands/connect.rs`).
     pub fn start(self) -> Arc<Engine> {
         Arc::new(Engine::new(self, Default::default()))
     }
