@@ -12,6 +12,7 @@ pub mod auth;
 pub mod backend;
 pub mod cli;
 pub mod clock;
+pub mod context;
 pub mod diag;
 pub mod engine;
 pub mod http;

@@ -8,14 +8,15 @@ pub mod window;
 
 use crate::backend::{ApiError, Backend};
 use crate::clock::ServerClock;
-use crate::engine::{Client, Engine};
+use crate::context::Ctx;
+use crate::engine::Engine;
 use crate::inventory::Row;
 use crate::pipeline::RowResult;
 use crate::record::{Action, ActivationStatus, Fatal, Summary, Warning};
 use crate::sink::Sink;
 use crate::stop::StopReason;
 use anyhow::Result;
-use executor::{activate_row, record, Shared};
+use executor::{activate_row, record, Activating, ActivationState};
 use journal::Settled;
 use plan::{plan_row, Plan, TenantIndex};
 use std::collections::{HashMap, HashSet};
@@ -100,15 +101,12 @@ pub async fn run<B: Backend>(
     mut sink: Sink,
 ) -> Result<Outcome> {
     let diag = sink.diag().clone();
-    let shared = Arc::new(Shared {
-        client: Client { backend: backend.clone(), engine: engine.clone(), clock: clock.clone() },
+    let shared = Arc::new(Ctx::new(backend.clone(), engine.clone(), clock.clone()).with_state(ActivationState {
         min_validity_ms: options.min_validity_secs.map(|s| i64::from(s) * 1000),
         typed_code: options.typed_code.clone(),
         journal: sink.journal(),
-        owners: Default::default(),
-        explained_one_code: Default::default(),
-        window: Default::default(),
-    });
+        ..Default::default()
+    }));
     // Ctrl-C: stop sending, let requests in flight finish and settle, then summarise.
     let interrupt = engine.watch_interrupt();
 
@@ -235,7 +233,7 @@ pub async fn run<B: Backend>(
             backend.defer_explanations();
         }
         if !options.features.next_step_codes {
-            shared.window.strict();
+            shared.state.window.strict();
         }
         let shared_sink = Arc::new(tokio::sync::Mutex::new(sink));
         let (refusals, refused) = tokio::sync::mpsc::unbounded_channel();
@@ -262,7 +260,7 @@ pub async fn run<B: Backend>(
     }
     interrupt.abort();
 
-    let summary = sink.finish(&shared.client, options.dry_run, exit_fatal)?;
+    let summary = sink.finish(&*shared, options.dry_run, exit_fatal)?;
     Ok(Outcome { summary })
 }
 
@@ -275,7 +273,7 @@ type Refused = (Write, executor::RowEnd);
 /// the refusals left unexplained, which go to `refusals` as they come. `tail` is raised once
 /// only the last rows are left, as many as may be in flight (`--parallel`).
 async fn execute<B: Backend>(
-    shared: &Arc<Shared<B>>,
+    shared: &Arc<Activating<B>>,
     sink: &SharedSink,
     writes: Vec<Write>,
     refusals: &tokio::sync::mpsc::UnboundedSender<Refused>,
@@ -353,7 +351,7 @@ async fn execute<B: Backend>(
 /// benchmark). Returns the rows to write again and what stopped an explaining read, if
 /// anything did.
 async fn explain_in_batches<B: Backend>(
-    shared: Arc<Shared<B>>,
+    shared: Arc<Activating<B>>,
     sink: SharedSink,
     mut refused: tokio::sync::mpsc::UnboundedReceiver<Refused>,
     mut tail: tokio::sync::watch::Receiver<bool>,
@@ -398,7 +396,7 @@ async fn explain_in_batches<B: Backend>(
 /// If the run has stopped, or the explaining read fails, the rows keep what their refusal
 /// said (nothing was applied; a re-run tries them again).
 async fn explain<B: Backend>(
-    shared: &Arc<Shared<B>>,
+    shared: &Arc<Activating<B>>,
     sink: &SharedSink,
     refused: Vec<Refused>,
     exit_fatal: &mut Option<Fatal>,
@@ -408,9 +406,9 @@ async fn explain<B: Backend>(
     let mut again = Vec::new();
     let read_failed = |e: &ApiError, exit_fatal: &mut Option<Fatal>| {
         if let ApiError::Auth { .. } = e {
-            shared.abort(StopReason::AuthRejected, auth_advice(e, shared.backend.name()));
+            shared.engine.abort(StopReason::AuthRejected, auth_advice(e, shared.backend.name()));
         }
-        if !shared.stopped() {
+        if !shared.engine.stopped() {
             exit_fatal.get_or_insert_with(|| fatal_for(e, shared.backend.name()));
         }
     };
@@ -483,13 +481,13 @@ async fn explain<B: Backend>(
 /// One of `explain`'s reads: nothing to ask (`nothing`), nothing sent; the run stopped, not
 /// sent either (the rows keep what their refusal said).
 async fn explaining_read<B: Backend, T>(
-    shared: &Shared<B>,
+    shared: &Activating<B>,
     nothing: bool,
     read: impl std::future::Future<Output = Result<Vec<T>, ApiError>>,
 ) -> Result<Vec<T>, ApiError> {
     if nothing {
         Ok(vec![])
-    } else if shared.stopped() {
+    } else if shared.engine.stopped() {
         Err(crate::engine::stopped_error())
     } else {
         read.await
@@ -776,17 +774,12 @@ mod tests {
     }
 
     /// The run's shared state around `backend`, for driving the explainer alone.
-    fn shared_around(backend: Arc<Buggy>) -> (Arc<Shared<Buggy>>, SharedSink, Buffer) {
+    fn shared_around(backend: Arc<Buggy>) -> (Arc<Activating<Buggy>>, SharedSink, Buffer) {
         let engine = one_at_a_time();
-        let shared = Arc::new(Shared {
-            client: Client { backend, engine, clock: mid_step_clock() },
-            min_validity_ms: Some(0),
-            typed_code: None,
-            journal: Default::default(),
-            owners: Default::default(),
-            explained_one_code: Default::default(),
-            window: Default::default(),
-        });
+        let shared = Arc::new(
+            Ctx::new(backend, engine, mid_step_clock())
+                .with_state(ActivationState { min_validity_ms: Some(0), ..Default::default() }),
+        );
         let (sink, printed) = printing_sink(None);
         (shared, Arc::new(tokio::sync::Mutex::new(sink)), printed)
     }
