@@ -2,7 +2,7 @@
 //! before each request, retries that never double-activate, and pacing shared by all rows.
 
 use super::window::{Question, TenantWindow, Verdict};
-use crate::backend::{ApiError, Backend, Device, DeviceStatus};
+use crate::backend::{ApiError, Backend, Device, DeviceStatus, Refusal};
 use crate::clock::ServerClock;
 use crate::context::Ctx;
 use crate::engine::{Attempts, Decision, Resend, Slot, Stats};
@@ -126,25 +126,14 @@ pub struct RowEnd {
     pub record: Activation,
     pub detail: Option<FailureDetail>,
     /// A refusal the planner explains together with the run's others (see
-    /// [`super::explain`]); `record` says what is known so far.
-    pub explain: Option<Explain>,
+    /// [`super::explain`]: `Unexplained404` or `CodeRefused`); `record` says what is known so far.
+    pub explain: Option<Refusal>,
 }
 
 impl RowEnd {
     fn done(record: Activation, detail: Option<FailureDetail>) -> Self {
         Self { record, detail, explain: None }
     }
-}
-
-/// What is left to explain about a refused write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Explain {
-    /// Refused with a 404 through the row user's own method (`backend::UNEXPLAINED_404`):
-    /// someone else's token, or a method id of its own.
-    NotUsersMethod,
-    /// The code was refused in the middle of its step: a wrong secret key, unless the token
-    /// changed meanwhile (someone activated or removed it).
-    CodeRefused,
 }
 
 /// The record of a row whose token is someone else's (the write through the row's user was
@@ -269,7 +258,7 @@ async fn refused_mid_step<B: Backend>(
 ) -> RowEnd {
     let mut record = with_error(failed.clone(), err);
     record.error_message = Some(wrong_key_message(err, period));
-    let refused = RowEnd { record, detail: detail(err), explain: Some(Explain::CodeRefused) };
+    let refused = RowEnd { record, detail: detail(err), explain: Some(Refusal::CodeRefused) };
     if shared.state.explained_one_code.swap(true, std::sync::atomic::Ordering::Relaxed) {
         return refused;
     }
@@ -409,8 +398,8 @@ fn after_error(err: &ApiError, f: Facts) -> AfterError {
     match err {
         ApiError::Throttled { .. } => WaitOutThrottle,
         ApiError::Auth { .. } => StopRun,
-        ApiError::Rejected { code, .. } if code == crate::backend::NOT_USERS_METHOD => Conflict,
-        ApiError::Rejected { code, .. } if code == crate::backend::UNEXPLAINED_404 => ExplainLater,
+        ApiError::Rejected { .. } if Refusal::named_in(err) == Some(Refusal::NotUsersMethod) => Conflict,
+        ApiError::Rejected { .. } if Refusal::named_in(err) == Some(Refusal::Unexplained404) => ExplainLater,
         ApiError::Rejected { .. } if f.typed => TypedCodeRefused,
         ApiError::Rejected { .. } if f.refused_before => Failed,
         ApiError::Rejected { .. } if f.rollover => TryNextStep,
@@ -590,9 +579,8 @@ fn shown_step<B: Backend>(shared: &Activating<B>, typed: &TypedCode, period: u32
 fn answer_question(question: Question, st: &mut RowAttempts, result: &Result<(), ApiError>) -> bool {
     match result {
         Ok(()) => question.answered(true),
-        Err(e @ ApiError::Rejected { code, .. })
-            if code != crate::backend::NOT_USERS_METHOD && code != crate::backend::UNEXPLAINED_404 =>
-        {
+        // A refusal the backend named is about the user's method, not the code.
+        Err(e @ ApiError::Rejected { .. }) if Refusal::named_in(e).is_none() => {
             question.answered(false);
             st.question_refused = Some(e.clone());
             return true;
@@ -636,7 +624,7 @@ async fn after_refusal<B: Backend>(shared: &Activating<B>, row: &Row, st: &mut R
         }
         AfterError::ExplainLater => {
             let record = with_error(st.record(row, ActivationStatus::Failed), &err);
-            Flow::end(RowEnd { record, detail: detail(&err), explain: Some(Explain::NotUsersMethod) })
+            Flow::end(RowEnd { record, detail: detail(&err), explain: Some(Refusal::Unexplained404) })
         }
         AfterError::TypedCodeRefused => {
             let mut a = with_error(st.record(row, ActivationStatus::Failed), &err);
@@ -834,8 +822,8 @@ mod tests {
         let table: &[(&ApiError, Facts, AfterError)] = &[
             (&throttled, typed, WaitOutThrottle),
             (&auth, rolled, StopRun),
-            (&rejected(crate::backend::NOT_USERS_METHOD), typed, Conflict),
-            (&rejected(crate::backend::UNEXPLAINED_404), again, ExplainLater),
+            (&Refusal::NotUsersMethod.rejected(404, String::new()), typed, Conflict),
+            (&Refusal::Unexplained404.rejected(404, String::new()), again, ExplainLater),
             (&rejected("badCode"), Facts { rollover: true, ..typed }, TypedCodeRefused),
             (&rejected("badCode"), Facts { rollover: true, ..again }, Failed),
             (&rejected("badCode"), rolled, TryNextStep),
@@ -1127,7 +1115,7 @@ mod tests {
         let RowEnd { record: b, detail, explain } = activate_row(&s, &row(), Action::Activate, device()).await;
         assert_eq!(s.backend.sent.lock().unwrap().len(), 2, "no second guess");
         assert_eq!(*s.backend.gets.lock().unwrap(), 1, "no read of its own");
-        assert_eq!(explain, Some(Explain::CodeRefused));
+        assert_eq!(explain, Some(Refusal::CodeRefused));
         assert_eq!((b.status, b.attempts), (ActivationStatus::Failed, 1));
         assert!(b.error_message.as_deref().is_some_and(|m| m.contains("secret key")), "{b:?}");
         assert!(detail.is_some());

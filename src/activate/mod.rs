@@ -6,7 +6,7 @@ pub mod journal;
 pub mod plan;
 pub mod window;
 
-use crate::backend::{ApiError, Backend};
+use crate::backend::{ApiError, Backend, Refusal};
 use crate::clock::ServerClock;
 use crate::context::Ctx;
 use crate::engine::Engine;
@@ -402,7 +402,7 @@ async fn explain<B: Backend>(
     exit_fatal: &mut Option<Fatal>,
 ) -> Result<Vec<Write>> {
     let (not_users, codes): (Vec<Refused>, Vec<Refused>) =
-        refused.into_iter().partition(|(_, end)| end.explain == Some(executor::Explain::NotUsersMethod));
+        refused.into_iter().partition(|(_, end)| end.explain == Some(Refusal::Unexplained404));
     let mut again = Vec::new();
     let read_failed = |e: &ApiError, exit_fatal: &mut Option<Fatal>| {
         if let ApiError::Auth { .. } = e {
@@ -648,12 +648,7 @@ mod tests {
             }
             // Refused until explained (a method id of its own, once the user is read).
             if d.token.serial == "S2" && self.refuse_s2 && *self.explain_calls.lock().unwrap() == 0 {
-                return Err(ApiError::Rejected {
-                    status: 404,
-                    code: crate::backend::UNEXPLAINED_404.into(),
-                    message: "not one of S2's methods (not yet explained)".into(),
-                    body: String::new(),
-                });
+                return Err(Refusal::Unexplained404.rejected(404, "not one of S2's methods (not yet explained)".into()));
             }
             if d.token.serial == "S2" && !self.refuse_s2 && self.wrong_code_s2.is_none() {
                 panic!("a bug in the backend");
@@ -765,7 +760,7 @@ mod tests {
     }
 
     /// What `explain` is handed for a refused row of `serial`: its write, and how it ended.
-    fn refused(serial: &str, why: executor::Explain) -> Refused {
+    fn refused(serial: &str, why: Refusal) -> Refused {
         let (row, device) = (row(3, serial), device(serial));
         let mut record = executor::record(&row, ActivationStatus::Failed, Action::Activate, Some(&device));
         record.error_code = Some("refused".into());
@@ -790,8 +785,7 @@ mod tests {
             Arc::new(Buggy { read_delay: std::time::Duration::from_millis(50), ..Buggy::refusing(Ok(vec![false])) });
         backend.sent.lock().unwrap().push("S3".into());
         let (shared, sink, printed) = shared_around(backend.clone());
-        let batch =
-            vec![refused("S2", executor::Explain::NotUsersMethod), refused("S3", executor::Explain::CodeRefused)];
+        let batch = vec![refused("S2", Refusal::Unexplained404), refused("S3", Refusal::CodeRefused)];
         let started = tokio::time::Instant::now();
         let again = explain(&shared, &sink, batch, &mut None).await.unwrap();
         assert!(again.is_empty());
@@ -815,10 +809,10 @@ mod tests {
         let explainer = tokio::spawn(explain_in_batches(shared, sink, refused_rx, tail_reached));
         let settled = |serial: &str| lines(&printed).iter().any(|r| r["serial"] == serial);
         // The run's last rows are still in flight (the sender is alive) when each is refused.
-        refusals.send(refused("S2", executor::Explain::NotUsersMethod)).unwrap();
+        refusals.send(refused("S2", Refusal::Unexplained404)).unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         assert!(settled("S2"), "the tail's first refusal, explained at once");
-        refusals.send(refused("S3", executor::Explain::CodeRefused)).unwrap();
+        refusals.send(refused("S3", Refusal::CodeRefused)).unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         assert_eq!(backend.reads.lock().unwrap().1, 1, "a later one is explained as it comes too");
         assert!(settled("S3"));
