@@ -13,6 +13,7 @@ pub mod backend;
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod context;
 pub mod diag;
 pub mod engine;
 pub mod http;

@@ -25,6 +25,8 @@ const ORDER: &[&str] = &[
     "vendor", "script", "pipeline",
     // When requests go, and how they are sent.
     "engine", "http_guard", "auth", "http", "backend",
+    // What a planner holds: the API, the engine, the clock.
+    "context",
     // Where results go; the planners; what a helpdesk and a run report read.
     "sink", "activate", "lifecycle", "status", "report",
     // The fake tenant; the command line (clap, and its arguments resolved into settings);
@@ -36,7 +38,19 @@ const ORDER: &[&str] = &[
 const KNOWS_NOTHING_OF: &[(&str, &[&str], &str)] = &[
     (
         "engine",
-        &["inventory", "pipeline", "script", "http", "backend", "sink", "activate", "lifecycle", "cli", "commands"],
+        &[
+            "inventory",
+            "pipeline",
+            "script",
+            "http",
+            "backend",
+            "context",
+            "sink",
+            "activate",
+            "lifecycle",
+            "cli",
+            "commands",
+        ],
         "the engine knows no rows, CSV, APIs or which command planned the step",
     ),
     (

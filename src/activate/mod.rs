@@ -6,16 +6,17 @@ pub mod journal;
 pub mod plan;
 pub mod window;
 
-use crate::backend::{ApiError, Backend};
+use crate::backend::{ApiError, Backend, Refusal};
 use crate::clock::ServerClock;
-use crate::engine::{Client, Engine};
+use crate::context::Ctx;
+use crate::engine::Engine;
 use crate::inventory::Row;
 use crate::pipeline::RowResult;
 use crate::record::{Action, ActivationStatus, Fatal, Summary, Warning};
 use crate::sink::Sink;
 use crate::stop::StopReason;
 use anyhow::Result;
-use executor::{activate_row, record, Shared};
+use executor::{activate_row, record, Activating, ActivationState};
 use journal::Settled;
 use plan::{plan_row, Plan, TenantIndex};
 use std::collections::{HashMap, HashSet};
@@ -101,15 +102,12 @@ pub async fn run<B: Backend>(
     options: RunOptions,
     mut sink: Sink,
 ) -> Result<Outcome> {
-    let shared = Arc::new(Shared {
-        client: Client { backend, engine: engine.clone(), clock: clock.clone() },
+    let shared = Arc::new(Ctx::new(backend, engine.clone(), clock.clone()).with_state(ActivationState {
         min_validity_ms: options.min_validity_secs.map(|s| i64::from(s) * 1000),
         typed_code: options.typed_code.clone(),
         journal: sink.journal(),
-        owners: Default::default(),
-        explained_one_code: Default::default(),
-        window: Default::default(),
-    });
+        ..Default::default()
+    }));
     // Ctrl-C: stop sending, let requests in flight finish and settle, then summarise.
     let interrupt = engine.watch_interrupt();
     let mut work = distinct_rows(rows, &mut sink)?;
@@ -133,7 +131,7 @@ pub async fn run<B: Backend>(
         exit_fatal = exit_fatal.or(explain_fatal);
     }
     interrupt.abort();
-    let summary = sink.finish(&shared.client, options.dry_run, exit_fatal)?;
+    let summary = sink.finish(&*shared, options.dry_run, exit_fatal)?;
     Ok(Outcome { summary })
 }
 
@@ -169,7 +167,11 @@ fn distinct_rows(rows: Vec<RowResult>, sink: &mut Sink) -> Result<Vec<Row>> {
 /// id the inventory cannot name. An assigned token is activated straight away: the tenant
 /// refuses to activate a token through a user who does not hold it, so the write is the
 /// proof, and only a refused write costs a read to explain it.
-async fn resolve<B: Backend>(shared: &Arc<Shared<B>>, work: &[Row], dry_run: bool) -> Result<Vec<(Row, Plan)>, Fatal> {
+async fn resolve<B: Backend>(
+    shared: &Arc<Activating<B>>,
+    work: &[Row],
+    dry_run: bool,
+) -> Result<Vec<(Row, Plan)>, Fatal> {
     let backend = &shared.backend;
     let wanted: Vec<(String, String)> = work.iter().map(|r| (r.serial.clone(), r.upn.clone())).collect();
     let devices = backend
@@ -256,7 +258,7 @@ fn settle_plans(plans: Vec<(Row, Plan)>, before: &Settled, dry_run: bool, sink: 
 /// time, while the last rows are in flight (see `explain_in_batches`). Returns the sink
 /// and what stopped an explaining read, if anything did.
 async fn write_all<B: Backend>(
-    shared: &Arc<Shared<B>>,
+    shared: &Arc<Activating<B>>,
     sink: Sink,
     writes: Vec<Write>,
     features: Features,
@@ -265,7 +267,7 @@ async fn write_all<B: Backend>(
         shared.backend.defer_explanations();
     }
     if !features.next_step_codes {
-        shared.window.strict();
+        shared.state.window.strict();
     }
     let shared_sink = Arc::new(tokio::sync::Mutex::new(sink));
     let (refusals, refused) = tokio::sync::mpsc::unbounded_channel();
@@ -298,7 +300,7 @@ type Refused = (Write, executor::RowEnd);
 /// the refusals left unexplained, which go to `refusals` as they come. `tail` is raised once
 /// only the last rows are left, as many as may be in flight (`--parallel`).
 async fn execute<B: Backend>(
-    shared: &Arc<Shared<B>>,
+    shared: &Arc<Activating<B>>,
     sink: &SharedSink,
     writes: Vec<Write>,
     refusals: &tokio::sync::mpsc::UnboundedSender<Refused>,
@@ -376,7 +378,7 @@ async fn execute<B: Backend>(
 /// benchmark). Returns the rows to write again and what stopped an explaining read, if
 /// anything did.
 async fn explain_in_batches<B: Backend>(
-    shared: Arc<Shared<B>>,
+    shared: Arc<Activating<B>>,
     sink: SharedSink,
     mut refused: tokio::sync::mpsc::UnboundedReceiver<Refused>,
     mut tail: tokio::sync::watch::Receiver<bool>,
@@ -421,19 +423,19 @@ async fn explain_in_batches<B: Backend>(
 /// If the run has stopped, or the explaining read fails, the rows keep what their refusal
 /// said (nothing was applied; a re-run tries them again).
 async fn explain<B: Backend>(
-    shared: &Arc<Shared<B>>,
+    shared: &Arc<Activating<B>>,
     sink: &SharedSink,
     refused: Vec<Refused>,
     exit_fatal: &mut Option<Fatal>,
 ) -> Result<Vec<Write>> {
     let (not_users, codes): (Vec<Refused>, Vec<Refused>) =
-        refused.into_iter().partition(|(_, end)| end.explain == Some(executor::Explain::NotUsersMethod));
+        refused.into_iter().partition(|(_, end)| end.explain == Some(Refusal::Unexplained404));
     let mut again = Vec::new();
     let read_failed = |e: &ApiError, exit_fatal: &mut Option<Fatal>| {
         if let ApiError::Auth { .. } = e {
-            shared.abort(StopReason::AuthRejected, auth_advice(e, shared.backend.name()));
+            shared.engine.abort(StopReason::AuthRejected, auth_advice(e, shared.backend.name()));
         }
-        if !shared.stopped() {
+        if !shared.engine.stopped() {
             exit_fatal.get_or_insert_with(|| fatal_for(e, shared.backend.name()));
         }
     };
@@ -506,13 +508,13 @@ async fn explain<B: Backend>(
 /// One of `explain`'s reads: nothing to ask (`nothing`), nothing sent; the run stopped, not
 /// sent either (the rows keep what their refusal said).
 async fn explaining_read<B: Backend, T>(
-    shared: &Shared<B>,
+    shared: &Activating<B>,
     nothing: bool,
     read: impl std::future::Future<Output = Result<Vec<T>, ApiError>>,
 ) -> Result<Vec<T>, ApiError> {
     if nothing {
         Ok(vec![])
-    } else if shared.stopped() {
+    } else if shared.engine.stopped() {
         Err(crate::engine::stopped_error())
     } else {
         read.await
@@ -673,12 +675,7 @@ mod tests {
             }
             // Refused until explained (a method id of its own, once the user is read).
             if d.token.serial == "S2" && self.refuse_s2 && *self.explain_calls.lock().unwrap() == 0 {
-                return Err(ApiError::Rejected {
-                    status: 404,
-                    code: crate::backend::UNEXPLAINED_404.into(),
-                    message: "not one of S2's methods (not yet explained)".into(),
-                    body: String::new(),
-                });
+                return Err(Refusal::Unexplained404.rejected(404, "not one of S2's methods (not yet explained)".into()));
             }
             if d.token.serial == "S2" && !self.refuse_s2 && self.wrong_code_s2.is_none() {
                 panic!("a bug in the backend");
@@ -790,7 +787,7 @@ mod tests {
     }
 
     /// What `explain` is handed for a refused row of `serial`: its write, and how it ended.
-    fn refused(serial: &str, why: executor::Explain) -> Refused {
+    fn refused(serial: &str, why: Refusal) -> Refused {
         let (row, device) = (row(3, serial), device(serial));
         let mut record = executor::record(&row, ActivationStatus::Failed, Action::Activate, Some(&device));
         record.error_code = Some("refused".into());
@@ -799,17 +796,12 @@ mod tests {
     }
 
     /// The run's shared state around `backend`, for driving the explainer alone.
-    fn shared_around(backend: Arc<Buggy>) -> (Arc<Shared<Buggy>>, SharedSink, Buffer) {
+    fn shared_around(backend: Arc<Buggy>) -> (Arc<Activating<Buggy>>, SharedSink, Buffer) {
         let engine = one_at_a_time();
-        let shared = Arc::new(Shared {
-            client: Client { backend, engine, clock: mid_step_clock() },
-            min_validity_ms: Some(0),
-            typed_code: None,
-            journal: Default::default(),
-            owners: Default::default(),
-            explained_one_code: Default::default(),
-            window: Default::default(),
-        });
+        let shared = Arc::new(
+            Ctx::new(backend, engine, mid_step_clock())
+                .with_state(ActivationState { min_validity_ms: Some(0), ..Default::default() }),
+        );
         let (sink, printed) = printing_sink(None);
         (shared, Arc::new(tokio::sync::Mutex::new(sink)), printed)
     }
@@ -820,8 +812,7 @@ mod tests {
             Arc::new(Buggy { read_delay: std::time::Duration::from_millis(50), ..Buggy::refusing(Ok(vec![false])) });
         backend.sent.lock().unwrap().push("S3".into());
         let (shared, sink, printed) = shared_around(backend.clone());
-        let batch =
-            vec![refused("S2", executor::Explain::NotUsersMethod), refused("S3", executor::Explain::CodeRefused)];
+        let batch = vec![refused("S2", Refusal::Unexplained404), refused("S3", Refusal::CodeRefused)];
         let started = tokio::time::Instant::now();
         let again = explain(&shared, &sink, batch, &mut None).await.unwrap();
         assert!(again.is_empty());
@@ -845,10 +836,10 @@ mod tests {
         let explainer = tokio::spawn(explain_in_batches(shared, sink, refused_rx, tail_reached));
         let settled = |serial: &str| lines(&printed).iter().any(|r| r["serial"] == serial);
         // The run's last rows are still in flight (the sender is alive) when each is refused.
-        refusals.send(refused("S2", executor::Explain::NotUsersMethod)).unwrap();
+        refusals.send(refused("S2", Refusal::Unexplained404)).unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         assert!(settled("S2"), "the tail's first refusal, explained at once");
-        refusals.send(refused("S3", executor::Explain::CodeRefused)).unwrap();
+        refusals.send(refused("S3", Refusal::CodeRefused)).unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         assert_eq!(backend.reads.lock().unwrap().1, 1, "a later one is explained as it comes too");
         assert!(settled("S3"));

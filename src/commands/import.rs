@@ -147,7 +147,7 @@ async fn go<B: Backend>(
     };
     let imported = import::run(&shared, rows, &settled_import, &opts, &mut sink).await?;
     interrupt.abort();
-    if !args.activate || imported.fatal.is_some() || shared.stopped() {
+    if !args.activate || imported.fatal.is_some() || shared.engine.stopped() {
         let summary = sink.finish(&shared, options.dry_run, imported.fatal)?;
         return Ok(super::ended(&summary));
     }
