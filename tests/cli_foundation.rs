@@ -313,21 +313,15 @@ fn hex_secrets_only_when_declared() {
 
 #[test]
 fn hash_column_spellings_and_default() {
-    let d = tmp();
-    let s = b32(SEED);
-    let f = csv_file(
-        d.path(),
-        "t.csv",
-        format!(
-            "upn,serial number,secret key,hash\n\
-             a@contoso.com,S1,{s},sha1\n\
-             b@contoso.com,S2,{s},hmacsha1\n\
-             c@contoso.com,S3,{s},sha256\n\
-             d@contoso.com,S4,{s},hmacsha256\n\
-             e@contoso.com,S5,{s},HMACSHA256\n\
-             f@contoso.com,S6,{s},\n\
-             g@contoso.com,S7,{s},md5\n"
-        ),
+    let (_d, f) = seeded_csv(
+        "upn,serial number,secret key,hash\n\
+         a@contoso.com,S1,{s},sha1\n\
+         b@contoso.com,S2,{s},hmacsha1\n\
+         c@contoso.com,S3,{s},sha256\n\
+         d@contoso.com,S4,{s},hmacsha256\n\
+         e@contoso.com,S5,{s},HMACSHA256\n\
+         f@contoso.com,S6,{s},\n\
+         g@contoso.com,S7,{s},md5\n",
     );
     let sha1 = code(SEED, HashFunction::Sha1, 30, AT);
     let sha256 = code(SEED, HashFunction::Sha256, 30, AT);
@@ -365,22 +359,16 @@ fn hash_column_spellings_and_default() {
 
 #[test]
 fn each_row_error_kind_with_line_field_and_code() {
-    let d = tmp();
-    let s = b32(SEED);
-    let f = csv_file(
-        d.path(),
-        "t.csv",
-        format!(
-            "upn,serial number,secret key,time interval,hash\n\
-             ok1@contoso.com,S2,{s},30,sha1\n\
-             ms@contoso.com,,{s},30,sha1\n\
-             is@contoso.com,S4,NOT*BASE32!,30,sha1\n\
-             iv@contoso.com,S5,{s},45,sha1\n\
-             uh@contoso.com,S6,{s},30,md5\n\
-             rg@contoso.com,S7,{s}\n\
-             not-an-address,S8,{s},30,sha1\n\
-             ok2@contoso.com,S9,{s},60,sha256\n"
-        ),
+    let (_d, f) = seeded_csv(
+        "upn,serial number,secret key,time interval,hash\n\
+         ok1@contoso.com,S2,{s},30,sha1\n\
+         ms@contoso.com,,{s},30,sha1\n\
+         is@contoso.com,S4,NOT*BASE32!,30,sha1\n\
+         iv@contoso.com,S5,{s},45,sha1\n\
+         uh@contoso.com,S6,{s},30,md5\n\
+         rg@contoso.com,S7,{s}\n\
+         not-an-address,S8,{s},30,sha1\n\
+         ok2@contoso.com,S9,{s},60,sha256\n",
     );
     for cmd in ["list", "otp", "check"] {
         let r = run(&[cmd, &f, "--at", "1700000000"]
