@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{csv, offset_into_step, seed_for, Api, Run, Tenant};
+use common::{csv, kill_once_settled, offset_into_step, seed_for, Api, Run, Tenant};
 use oathbulk::simulate::{SimConfig, SimState};
 use serde_json::Value;
 use std::path::Path;
@@ -353,26 +353,9 @@ fn kill_and_resume(api: Api) {
     // Killed once 15 rows are settled: under half of either run.
     let n = rows_for(api, 80, 40);
     let t = Tenant::new(api, &csv(n, |_| states), SimConfig { latency_ms: 20, ..Default::default() });
-    let journal = t.path("run.jsonl");
-    let mut child = t
-        .command(&["--journal", "run.jsonl", "--max-rate", "40", "--parallel", "4"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Kill it (SIGKILL: no cleanup at all) once some, not all, rows are settled.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let n = std::fs::read_to_string(&journal)
-            .map(|s| s.lines().filter(|l| !l.contains("\"in_flight\"")).count())
-            .unwrap_or(0);
-        if n >= 15 || std::time::Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // Killed once some, not all, rows are settled.
+    let mut cmd = t.command(&["--journal", "run.jsonl", "--max-rate", "40", "--parallel", "4"]);
+    kill_once_settled(&mut cmd, &t.path("run.jsonl"), 15);
     let before = t.state();
     let done_before = before.devices.iter().filter(|d| d.status == "activated").count();
     assert!(done_before > 0 && done_before < n, "killed half way ({done_before})");

@@ -190,6 +190,19 @@ fn oathbulk(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> Run 
     r
 }
 
+/// `oathbulk tenant` signing in as app `app-1` of `contoso` with `secret` at `authority`, its
+/// Graph at `authority/graph_path`.
+fn tenant_with_secret(authority: &str, graph_path: &str, secret: &str) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = format!("{authority}/{graph_path}");
+    let args = ["tenant", "--tenant", "contoso", "--client-id", "app-1", "--authority-url", authority];
+    oathbulk(
+        dir.path(),
+        &[&args[..], &["--graph-url", &graph, "--progress", "none"]].concat(),
+        &[("OATHBULK_CLIENT_SECRET", secret)],
+    )
+}
+
 #[test]
 fn a_no_break_or_zero_width_space_in_a_token_never_panics_nor_prints_it() {
     let t = Tenant::new(Api::Graph, &csv(3, |_| "available"), SimConfig::default());
@@ -432,25 +445,7 @@ fn a_secret_with_a_quote_or_backslash_is_redacted_on_stdout_too() {
     const ANSWER: &str =
         r#"{"error":"invalid_client","error_description":"AADSTS7000215: bad secret cl1ent\"s3cret\\with~quote"}"#;
     let (port, seen) = serving("401 Unauthorized", ANSWER, ANSWER);
-    let dir = tempfile::tempdir().unwrap();
-    let authority = format!("http://127.0.0.1:{port}");
-    let r = oathbulk(
-        dir.path(),
-        &[
-            "tenant",
-            "--tenant",
-            "contoso",
-            "--client-id",
-            "app-1",
-            "--authority-url",
-            &authority,
-            "--graph-url",
-            &format!("{authority}/beta"),
-            "--progress",
-            "none",
-        ],
-        &[("OATHBULK_CLIENT_SECRET", SECRET)],
-    );
+    let r = tenant_with_secret(&format!("http://127.0.0.1:{port}"), "beta", SECRET);
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(!seen.lock().unwrap().is_empty(), "the endpoint was asked");
     let escaped = serde_json::to_string(SECRET).unwrap();
@@ -883,24 +878,7 @@ fn identity_platform_answers_are_capped_like_graph_answers() {
         }
         let _ = stream.write_all(b"\"}");
     });
-    let dir = tempfile::tempdir().unwrap();
-    let authority = format!("http://127.0.0.1:{port}");
-    let graph = format!("http://127.0.0.1:{port}/graph/beta");
-    let r = oathbulk(
-        dir.path(),
-        &[
-            "tenant",
-            "--tenant",
-            "contoso",
-            "--client-id",
-            "app-1",
-            "--authority-url",
-            &authority,
-            "--graph-url",
-            &graph,
-        ],
-        &[("OATHBULK_CLIENT_SECRET", "client-secret-value-xyz")],
-    );
+    let r = tenant_with_secret(&format!("http://127.0.0.1:{port}"), "graph/beta", "client-secret-value-xyz");
     assert_ne!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(format!("{}{}", r.stdout, r.stderr).contains("larger than 16 MB"), "{}\n{}", r.stdout, r.stderr);
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -239,6 +239,24 @@ pub fn run_with_token(token: &str, args: &[&str]) -> Run {
         .stdin(Stdio::null())
         .output();
     Run::from(cmd.unwrap())
+}
+
+/// Lines of a journal that are not a write's in-flight intent (the header included).
+pub fn settled_lines(journal: &Path) -> usize {
+    let settled = |s: String| s.lines().filter(|l| !l.contains("\"in_flight\"")).count();
+    std::fs::read_to_string(journal).map(settled).unwrap_or(0)
+}
+
+/// `cmd` started with its output discarded, then killed with SIGKILL (no cleanup at all) once
+/// `journal` holds `settled` settled lines (or after a minute): a run stopped part way.
+pub fn kill_once_settled(cmd: &mut Command, journal: &Path, settled: usize) {
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while settled_lines(journal) < settled && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 pub struct Run {
