@@ -6,11 +6,29 @@
 
 mod common;
 
-use common::{csv, kill_once_settled, offset_into_step, seed_for, Api, Run, Tenant};
+use common::{csv, kill_once_settled, mixed_state, offset_into_step, seed_for, wait_until, Api, Run, Tenant};
 use oathbulk::simulate::{SimConfig, SimState};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
+
+/// A `#[test]` per backend of `scenario(api)`, in a module named after it: `scenario::graph`
+/// and `scenario::portal`.
+macro_rules! on_both_backends {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[test]
+            fn graph() {
+                super::$scenario(super::Api::Graph)
+            }
+
+            #[test]
+            fn portal() {
+                super::$scenario(super::Api::Portal)
+            }
+        }
+    };
+}
 
 /// Every device that should be active is, exactly once; nothing was activated twice.
 fn assert_server_consistent(state: &SimState) {
@@ -25,13 +43,7 @@ fn assert_server_consistent(state: &SimState) {
 }
 
 fn mixed(i: usize) -> &'static str {
-    match i % 20 {
-        0 => "activated",
-        1 => "conflict",
-        2 => "missing",
-        3..=5 => "assigned",
-        _ => "available",
-    }
+    mixed_state(i, 20)
 }
 
 /// The portal cannot assign: its tokens are always assigned to their user.
@@ -108,15 +120,7 @@ fn many_tokens_across_pages(api: Api) {
     assert!(log.contains("SN00001"), "conflicts are logged for support cases");
 }
 
-#[test]
-fn graph_many_tokens_across_pages() {
-    many_tokens_across_pages(Api::Graph);
-}
-
-#[test]
-fn portal_many_tokens_across_pages() {
-    many_tokens_across_pages(Api::Portal);
-}
+on_both_backends!(many_tokens_across_pages);
 
 fn survives_429_storm(api: Api) {
     let states = if api == Api::Graph { "available" } else { "assigned" };
@@ -134,15 +138,7 @@ fn survives_429_storm(api: Api) {
     assert!(run.summary()["throttled"].as_u64().unwrap() > 0);
 }
 
-#[test]
-fn graph_survives_429_storm() {
-    survives_429_storm(Api::Graph);
-}
-
-#[test]
-fn portal_survives_429_storm() {
-    survives_429_storm(Api::Portal);
-}
+on_both_backends!(survives_429_storm);
 
 fn survives_5xx_and_dropped_connections(api: Api) {
     let states = if api == Api::Graph { "available" } else { "assigned" };
@@ -165,15 +161,7 @@ fn survives_5xx_and_dropped_connections(api: Api) {
     assert_eq!(run.activations().values().filter(|a| a["status"] == "activated").count(), n);
 }
 
-#[test]
-fn graph_survives_5xx_and_dropped_connections() {
-    survives_5xx_and_dropped_connections(Api::Graph);
-}
-
-#[test]
-fn portal_survives_5xx_and_dropped_connections() {
-    survives_5xx_and_dropped_connections(Api::Portal);
-}
+on_both_backends!(survives_5xx_and_dropped_connections);
 
 fn corrects_clock_offset(api: Api, offset: i64) {
     let states = if api == Api::Graph { "available" } else { "assigned" };
@@ -235,15 +223,7 @@ fn wrong_secret_fails_without_a_second_guess(api: Api) {
     }
 }
 
-#[test]
-fn graph_wrong_secret_fails_without_a_second_guess() {
-    wrong_secret_fails_without_a_second_guess(Api::Graph);
-}
-
-#[test]
-fn portal_wrong_secret_fails_without_a_second_guess() {
-    wrong_secret_fails_without_a_second_guess(Api::Portal);
-}
+on_both_backends!(wrong_secret_fails_without_a_second_guess);
 
 fn dry_run_sends_no_write(api: Api) {
     let state_fn = if api == Api::Graph { mixed } else { mixed_portal };
@@ -262,15 +242,7 @@ fn dry_run_sends_no_write(api: Api) {
     assert_eq!(run.summary()["dry_run"], true);
 }
 
-#[test]
-fn graph_dry_run_sends_no_write() {
-    dry_run_sends_no_write(Api::Graph);
-}
-
-#[test]
-fn portal_dry_run_sends_no_write() {
-    dry_run_sends_no_write(Api::Portal);
-}
+on_both_backends!(dry_run_sends_no_write);
 
 fn token_expiring_mid_run_stops_cleanly_and_resumes(api: Api) {
     let states = if api == Api::Graph { "available" } else { "assigned" };
@@ -309,15 +281,7 @@ fn token_expiring_mid_run_stops_cleanly_and_resumes(api: Api) {
     assert_eq!(counts["skipped"].as_u64().unwrap_or(0) as usize, activated_on_server);
 }
 
-#[test]
-fn graph_token_expiring_mid_run_stops_cleanly() {
-    token_expiring_mid_run_stops_cleanly_and_resumes(Api::Graph);
-}
-
-#[test]
-fn portal_token_expiring_mid_run_stops_cleanly() {
-    token_expiring_mid_run_stops_cleanly_and_resumes(Api::Portal);
-}
+on_both_backends!(token_expiring_mid_run_stops_cleanly_and_resumes);
 
 fn wrong_token_stops_at_once(api: Api) {
     let t = Tenant::new(api, &csv(10, |_| "assigned"), SimConfig::default());
@@ -330,15 +294,7 @@ fn wrong_token_stops_at_once(api: Api) {
     assert_eq!(t.state().counters.writes, 0);
 }
 
-#[test]
-fn graph_wrong_token_stops_at_once() {
-    wrong_token_stops_at_once(Api::Graph);
-}
-
-#[test]
-fn portal_wrong_token_stops_at_once() {
-    wrong_token_stops_at_once(Api::Portal);
-}
+on_both_backends!(wrong_token_stops_at_once);
 
 #[test]
 fn graph_forbidden_names_the_missing_permission() {
@@ -374,15 +330,7 @@ fn kill_and_resume(api: Api) {
     assert_eq!(activated as usize, n - done_before, "only what was left was activated");
 }
 
-#[test]
-fn graph_kill_and_resume() {
-    kill_and_resume(Api::Graph);
-}
-
-#[test]
-fn portal_kill_and_resume() {
-    kill_and_resume(Api::Portal);
-}
+on_both_backends!(kill_and_resume);
 
 #[test]
 fn client_credentials_refresh_mid_run() {
@@ -474,12 +422,7 @@ fn ctrl_c_stops_cleanly_and_a_resume_finishes() {
         .spawn()
         .unwrap();
     let journal = t.path("run.jsonl");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::fs::read_to_string(&journal).map(|s| s.matches("\"activated\"").count()).unwrap_or(0) < 10
-        && std::time::Instant::now() < deadline
-    {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until(30, || std::fs::read_to_string(&journal).map(|s| s.matches("\"activated\"").count()).unwrap_or(0) >= 10);
     Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     let run = Run::from(child.wait_with_output().unwrap());
     assert_eq!(run.code, 130, "{}", run.stderr);
@@ -510,10 +453,7 @@ fn one_run_per_journal_at_a_time() {
         .spawn()
         .unwrap();
     let journal = t.path("run.jsonl");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !std::fs::read_to_string(&journal).is_ok_and(|s| !s.is_empty()) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until(20, || std::fs::read_to_string(&journal).is_ok_and(|s| !s.is_empty()));
     let second = t.run(&["--journal", "run.jsonl"]);
     assert_eq!(second.code, 2, "{}", second.stderr);
     assert!(second.stderr.contains("in use by another oathbulk run"), "{}", second.stderr);

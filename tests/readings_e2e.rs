@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{csv, seed_for, Api, Run, Tenant};
+use common::{csv, mixed_state, seed_for, Api, Run, Tenant};
 use oathbulk::simulate::{ExpandAssignTo, Readings, SimConfig, SimState};
 use serde_json::Value;
 
@@ -79,13 +79,7 @@ fn assert_clean(state: &SimState, reading: &str) {
 }
 
 fn mixed(i: usize) -> &'static str {
-    match i % 10 {
-        0 => "activated",
-        1 => "conflict",
-        2 => "missing",
-        3..=5 => "assigned",
-        _ => "available",
-    }
+    mixed_state(i, 10)
 }
 
 every_reading!(activate_mixed_rows);

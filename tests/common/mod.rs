@@ -247,16 +247,34 @@ pub fn settled_lines(journal: &Path) -> usize {
     std::fs::read_to_string(journal).map(settled).unwrap_or(0)
 }
 
+/// Polls `done` every 10 ms until it holds or `secs` have passed (the caller's assertions
+/// then say what did not happen).
+pub fn wait_until(secs: u64, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while !done() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// `cmd` started with its output discarded, then killed with SIGKILL (no cleanup at all) once
 /// `journal` holds `settled` settled lines (or after a minute): a run stopped part way.
 pub fn kill_once_settled(cmd: &mut Command, journal: &Path, settled: usize) {
     let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while settled_lines(journal) < settled && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(60, || settled_lines(journal) >= settled);
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// A row's `sim_state` in a mixed tenant, by `i % every`: one already active, one someone
+/// else's, one missing, three assigned to their user, the rest available.
+pub fn mixed_state(i: usize, every: usize) -> &'static str {
+    match i % every {
+        0 => "activated",
+        1 => "conflict",
+        2 => "missing",
+        3..=5 => "assigned",
+        _ => "available",
+    }
 }
 
 pub struct Run {
