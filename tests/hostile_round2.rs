@@ -190,6 +190,13 @@ fn oathbulk(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> Run 
     r
 }
 
+/// `text` as the file `name` in `dir`; its path.
+fn write_in(dir: &std::path::Path, name: &str, text: impl AsRef<[u8]>) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
 /// `oathbulk tenant` signing in as app `app-1` of `contoso` with `secret` at `authority`, its
 /// Graph at `authority/graph_path`.
 fn tenant_with_secret(authority: &str, graph_path: &str, secret: &str) -> Run {
@@ -926,17 +933,13 @@ fn a_nextlink_chain_is_bounded_in_memory() {
 #[test]
 fn a_script_replace_cannot_blow_up_memory() {
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("blow.rhai");
-    std::fs::write(
-        &script,
-        "fn key(row) { let s = \"\"; s.pad(40000, 'a'); let r = \"\"; r.pad(40000, 'b'); s.replace(\"\", r); s }",
-    )
-    .unwrap();
-    let csv_path = dir.path().join("t.csv");
-    std::fs::write(&csv_path, csv(2, |_| "assigned")).unwrap();
+    let blow =
+        "fn key(row) { let s = \"\"; s.pad(40000, 'a'); let r = \"\"; r.pad(40000, 'b'); s.replace(\"\", r); s }";
+    let script = write_in(dir.path(), "blow.rhai", blow);
+    let csv_path = write_in(dir.path(), "t.csv", csv(2, |_| "assigned"));
     #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its peak memory
     let mut child = Command::new(env!("CARGO_BIN_EXE_oathbulk"))
-        .args(["list", csv_path.to_str().unwrap(), "--script", script.to_str().unwrap()])
+        .args(["list", &csv_path, "--script", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -961,13 +964,8 @@ fn a_script_replace_cannot_blow_up_memory() {
 #[test]
 fn the_error_log_refuses_a_symlink() {
     let t = Tenant::new(Api::Graph, &csv(2, |_| "assigned"), SimConfig::default());
-    let target = t.path("elsewhere.txt");
-    std::fs::write(&target, "keep\n").unwrap();
-    std::os::unix::fs::symlink(&target, t.path("errors.log")).unwrap();
-    let r = t.run(&["--error-log", "errors.log"]);
-    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    let r = t.run_with_symlink("errors.log", &["--error-log", "errors.log"]);
     assert!(r.stdout.contains("symbolic link"), "{}", r.stdout);
-    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep\n");
     assert_eq!(activated(&t), 0, "refused before any write");
 }
 
@@ -1028,19 +1026,12 @@ fn serving_by_method(
 #[test]
 fn script_print_and_debug_are_escaped() {
     let dir = tempfile::tempdir().unwrap();
-    let csv_path = dir.path().join("t.csv");
-    std::fs::write(
-        &csv_path,
-        format!(
-            "upn,serial number,secret key,Notes\nuser0@contoso.com,SN1,{},\"x\u{1b}[2J\u{1b}]0;pwned\u{7}\nscript: forged \u{202e}txt\"\n",
-            common::seed_for(0)
-        ),
-    )
-    .unwrap();
-    let script = dir.path().join("p.rhai");
-    std::fs::write(&script, "fn key(row) { print(row.extra[\"Notes\"]); debug(row.extra[\"Notes\"]); row.serial }")
-        .unwrap();
-    let r = oathbulk(dir.path(), &["list", csv_path.to_str().unwrap(), "--script", script.to_str().unwrap()], &[]);
+    let notes = "\"x\u{1b}[2J\u{1b}]0;pwned\u{7}\nscript: forged \u{202e}txt\"";
+    let text = format!("upn,serial number,secret key,Notes\nuser0@contoso.com,SN1,{},{notes}\n", common::seed_for(0));
+    let csv_path = write_in(dir.path(), "t.csv", text);
+    let print = "fn key(row) { print(row.extra[\"Notes\"]); debug(row.extra[\"Notes\"]); row.serial }";
+    let script = write_in(dir.path(), "p.rhai", print);
+    let r = oathbulk(dir.path(), &["list", &csv_path, "--script", &script], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("pwned"), "printed: {}", r.stderr);
     assert!(
