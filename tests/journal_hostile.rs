@@ -47,10 +47,8 @@ fn resume_refuses_a_file_that_is_not_a_journal() {
 #[cfg(unix)]
 #[test]
 fn a_journal_symlink_is_not_followed() {
-    let t = Tenant::new(Api::Graph, &csv(2, |_| "available"), SimConfig::default());
-    let run = t.run_with_symlink("run.jsonl", &["--journal", "run.jsonl"]);
+    let run = common::run_with_symlink("run.jsonl", &["--journal", "run.jsonl"]);
     assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
-    assert_eq!(t.state().counters.activations, 0);
 }
 
 #[test]

@@ -196,19 +196,6 @@ impl Tenant {
         run
     }
 
-    /// `self.run(args)` with `name` in the tenant's folder a symbolic link to a file of the
-    /// test's: refused (exit 2), never followed, the file left as it was. The run, for its words.
-    #[cfg(unix)]
-    pub fn run_with_symlink(&self, name: &str, args: &[&str]) -> Run {
-        let target = self.path("symlink-target.txt");
-        std::fs::write(&target, "keep\n").unwrap();
-        std::os::unix::fs::symlink(&target, self.path(name)).unwrap();
-        let r = self.run(args);
-        assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep\n", "written through the link");
-        r
-    }
-
     pub fn backend_args(&self) -> Vec<String> {
         match self.api {
             Api::Graph => vec!["--backend".into(), "graph".into(), "--graph-url".into(), self.sim().graph_url()],
@@ -252,6 +239,22 @@ pub fn run_with_token(token: &str, args: &[&str]) -> Run {
         .stdin(Stdio::null())
         .output();
     Run::from(cmd.unwrap())
+}
+
+/// An activation of a small tenant's rows, `args` naming `name` in the tenant's folder, which is
+/// a symbolic link to a file of the test's: refused (exit 2) before any write, never followed,
+/// the file left as it was. The run, for its words.
+#[cfg(unix)]
+pub fn run_with_symlink(name: &str, args: &[&str]) -> Run {
+    let t = Tenant::new(Api::Graph, &csv(2, |_| "available"), SimConfig::default());
+    let target = t.path("symlink-target.txt");
+    std::fs::write(&target, "keep\n").unwrap();
+    std::os::unix::fs::symlink(&target, t.path(name)).unwrap();
+    let r = t.run(args);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep\n", "written through the link");
+    assert_eq!(t.state().counters.activations, 0, "refused before any write");
+    r
 }
 
 /// Lines of a journal that are not a write's in-flight intent (the header included).
