@@ -67,8 +67,8 @@ fn rows_for(api: Api, graph: usize, portal: usize) -> usize {
 
 fn many_tokens_across_pages(api: Api) {
     let state_fn = if api == Api::Graph { mixed } else { mixed_portal };
-    // Five pages or more either way (240 rows in pages of 50; the portal's 60 in pages of 12).
-    let n = rows_for(api, 240, 60);
+    // Five pages either way (240 rows in pages of 48; the portal's 40 in pages of 8).
+    let n = rows_for(api, 240, 40);
     let t = Tenant::new(api, &csv(n, state_fn), SimConfig { page_size_max: n / 5, ..Default::default() });
     let run = t.run(&["--journal", "run.jsonl", "--error-log", "errors.log"]);
     assert_eq!(run.code, 1, "conflicts and not_found make exit 1: {}", run.stderr);
