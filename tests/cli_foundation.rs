@@ -76,6 +76,14 @@ fn seeded_csv(template: &str) -> (tempfile::TempDir, String) {
     (d, f)
 }
 
+/// A folder holding `t.csv`: a row for each `upn,serial` of `rows`, every one with the same seed.
+fn rows_csv(rows: &[&str]) -> (tempfile::TempDir, String) {
+    let text: String = rows.iter().map(|r| format!("{r},GEZDGNBVGY3TQOJQ\n")).collect();
+    let d = tmp();
+    let f = csv_file(d.path(), "t.csv", format!("upn,serial number,secret key\n{text}"));
+    (d, f)
+}
+
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
@@ -767,12 +775,7 @@ fn otp_output_is_flushed_and_complete_for_many_rows() {
 
 #[test]
 fn lines_file_keeps_only_the_listed_lines() {
-    let d = tmp();
-    let csv = csv_file(
-        d.path(),
-        "t.csv",
-        "upn,serial number,secret key\na@contoso.com,S2,GEZDGNBVGY3TQOJQ\nb@contoso.com,S3,GEZDGNBVGY3TQOJQ\nbad,S4,GEZDGNBVGY3TQOJQ\nd@contoso.com,S5,GEZDGNBVGY3TQOJQ\n",
-    );
+    let (d, csv) = rows_csv(&["a@contoso.com,S2", "b@contoso.com,S3", "bad,S4", "d@contoso.com,S5"]);
     let lines = csv_file(d.path(), "lines.txt", "5\n\n3\n");
     let r = run(&["list", &csv, "--lines", &lines]);
     let serials: Vec<Value> = r.of_type("token").iter().map(|t| t["serial"].clone()).collect();
@@ -787,12 +790,7 @@ fn lines_file_keeps_only_the_listed_lines() {
 
 #[test]
 fn summary_counts_rows_a_filter_left_out() {
-    let d = tmp();
-    let csv = csv_file(
-        d.path(),
-        "t.csv",
-        "upn,serial number,secret key\na@contoso.com,S2,GEZDGNBVGY3TQOJQ\nb@fabrikam.com,S3,GEZDGNBVGY3TQOJQ\nc@fabrikam.com,S4,GEZDGNBVGY3TQOJQ\n",
-    );
+    let (_d, csv) = rows_csv(&["a@contoso.com,S2", "b@fabrikam.com,S3", "c@fabrikam.com,S4"]);
     for cmd in ["list", "otp", "check", "users"] {
         let summary = run(&[cmd, &csv, "--where", r#"row.upn.ends_with("@contoso.com")"#]).summary();
         assert_eq!(summary["filtered"], 2, "{cmd}: {summary}");

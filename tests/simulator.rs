@@ -395,39 +395,31 @@ async fn rate_limit_answers_429_with_retry_after_for_writes_only() {
     assert_eq!(state.counters.rejected_codes, 4 - throttled);
 }
 
+/// A simulator that drops every request, `after_share` of them after applying it, once alice's
+/// activation of token `i` has met a connection closed without an answer.
+async fn dropped_activation(after_share: f64, text: &str, i: usize) -> Simulator {
+    let sim = start(SimConfig { drop_rate: 1.0, drop_after_share: after_share, ..Default::default() }, text).await;
+    let url = format!("{}/assignAndActivateBySerialNumber", methods_url(&sim, "alice@contoso.com"));
+    let body = json!({"serialNumber": format!("SN{i:04}"), "verificationCode": code(i, now()).code});
+    let sent = client().post(&url).bearer_auth(TOKEN).json(&body).send().await;
+    let err = sent.expect_err("the connection must close without a response");
+    assert!(err.status().is_none() && !err.is_timeout(), "{err:?}");
+    sim
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_requests_are_connection_errors_before_or_after_the_write() {
     let text = csv(2, |_| "alice@contoso.com".into(), |_| "");
     // Dropped before: a connection error, and nothing applied.
-    let sim = start(SimConfig { drop_rate: 1.0, drop_after_share: 0.0, ..Default::default() }, &text).await;
-    let c = client();
-    let url = format!("{}/assignAndActivateBySerialNumber", methods_url(&sim, "alice@contoso.com"));
-    let err = c
-        .post(&url)
-        .bearer_auth(TOKEN)
-        .json(&json!({"serialNumber": "SN0000", "verificationCode": code(0, now()).code}))
-        .send()
-        .await
-        .expect_err("the connection must close without a response");
-    assert!(err.status().is_none() && !err.is_timeout(), "{err:?}");
-    let err = c.get(devices_url(&sim)).bearer_auth(TOKEN).send().await.expect_err("reads drop too");
+    let sim = dropped_activation(0.0, &text, 0).await;
+    let err = client().get(devices_url(&sim)).bearer_auth(TOKEN).send().await.expect_err("reads drop too");
     assert!(err.status().is_none(), "{err:?}");
     let state = sim.shutdown().await;
     assert_eq!(state.device("SN0000").unwrap().status, "available");
     assert_eq!((state.counters.drops_before, state.counters.drops_after, state.counters.faults), (2, 0, 2));
 
     // Dropped after: the client sees an error, yet the write happened.
-    let sim = start(SimConfig { drop_rate: 1.0, drop_after_share: 1.0, ..Default::default() }, &text).await;
-    let c = client();
-    let url = format!("{}/assignAndActivateBySerialNumber", methods_url(&sim, "alice@contoso.com"));
-    let err = c
-        .post(&url)
-        .bearer_auth(TOKEN)
-        .json(&json!({"serialNumber": "SN0001", "verificationCode": code(1, now()).code}))
-        .send()
-        .await
-        .expect_err("no response after the write either");
-    assert!(err.status().is_none() && !err.is_timeout(), "{err:?}");
+    let sim = dropped_activation(1.0, &text, 1).await;
     let state = sim.shutdown().await;
     let dev = state.device("SN0001").unwrap();
     assert_eq!((dev.status.as_str(), dev.activations), ("activated", 1));
