@@ -94,6 +94,14 @@ async fn post(c: &Client, url: &str, body: Value) -> (StatusCode, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// The answer of `token_url` to a client-credentials sign-in of app `app` with `secret`.
+async fn client_credentials(c: &Client, token_url: &str, secret: &str) -> reqwest::Response {
+    let form = format!(
+        "grant_type=client_credentials&client_id=app&client_secret={secret}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
+    );
+    c.post(token_url).header("content-type", "application/x-www-form-urlencoded").body(form).send().await.unwrap()
+}
+
 fn devices_url(sim: &Simulator) -> String {
     format!("{}/directory/authenticationMethodDevices/hardwareOathDevices", sim.graph_url())
 }
@@ -468,25 +476,10 @@ async fn tokens_expire_and_bad_tokens_are_refused() {
 
     // Client credentials: a wrong secret is refused, the right one gets a working token.
     let token_url = format!("{}/contoso.onmicrosoft.com/oauth2/v2.0/token", sim.authority_url());
-    let form = |secret: &str| {
-        format!("grant_type=client_credentials&client_id=app&client_secret={secret}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default")
-    };
-    let r = c
-        .post(&token_url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form("nope"))
-        .send()
-        .await
-        .unwrap();
+    let r = client_credentials(&c, &token_url, "nope").await;
     assert!(r.status() == 400 || r.status() == 401);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
-    let r = c
-        .post(&token_url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form("s3cret"))
-        .send()
-        .await
-        .unwrap();
+    let r = client_credentials(&c, &token_url, "s3cret").await;
     assert_eq!(r.status(), 200);
     let reply: Value = r.json().await.unwrap();
     assert_eq!(reply["token_type"], "Bearer");
@@ -512,13 +505,7 @@ async fn tokens_expire_and_bad_tokens_are_refused() {
     )
     .await;
     let token_url = format!("{}/common/oauth2/v2.0/token", sim.authority_url());
-    let r = c
-        .post(&token_url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form("anything"))
-        .send()
-        .await
-        .unwrap();
+    let r = client_credentials(&c, &token_url, "anything").await;
     let access = r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string();
     let r = c.get(devices_url(&sim)).bearer_auth(&access).send().await.unwrap();
     assert_eq!(r.status(), 401);
