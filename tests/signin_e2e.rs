@@ -61,18 +61,24 @@ fn sign_in_message_is_a_progress_record_in_json_mode() {
 }
 
 #[test]
-fn declined_and_expired_codes_stop_with_exit_3() {
-    for (step, word) in [("authorization_declined", "declined"), ("expired_token", "expired")] {
-        let t = available_tokens(
-            3,
-            SimConfig { device_code_flow: flow(&["authorization_pending", step]), ..Default::default() },
-        );
-        let run = device_code_run(&t, "activate", &[t.csv.to_str().unwrap(), "--progress", "none"]);
-        assert_eq!(run.code, 3, "{step}: {}", run.stderr);
-        assert!(run.stderr.contains(word), "{step}: {}", run.stderr);
-        assert_eq!(run.summary()["fatal"]["code"], "auth_rejected");
-        assert_eq!(t.state().counters.writes, 0);
-    }
+fn a_declined_code_stops_with_exit_3() {
+    code_refused_after_pending("authorization_declined", "declined");
+}
+
+#[test]
+fn an_expired_code_stops_with_exit_3() {
+    code_refused_after_pending("expired_token", "expired");
+}
+
+/// The sign-in is pending, then refused with `step`: exit 3, the run says `word`, no write.
+fn code_refused_after_pending(step: &str, word: &str) {
+    let config = SimConfig { device_code_flow: flow(&["authorization_pending", step]), ..Default::default() };
+    let t = available_tokens(3, config);
+    let run = device_code_run(&t, "activate", &[t.csv.to_str().unwrap(), "--progress", "none"]);
+    assert_eq!(run.code, 3, "{step}: {}", run.stderr);
+    assert!(run.stderr.contains(word), "{step}: {}", run.stderr);
+    assert_eq!(run.summary()["fatal"]["code"], "auth_rejected");
+    assert_eq!(t.state().counters.writes, 0);
 }
 
 #[test]

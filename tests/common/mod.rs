@@ -30,6 +30,30 @@ pub struct Tenant {
     pub api: Api,
 }
 
+/// A `#[test]` per backend of `scenario(api)`, in a module named after it (`scenario::graph`,
+/// `scenario::portal`), so each backend's failure shows on its own; attributes written before
+/// the name (an `ignore` reason, say) go on both.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($(#[$meta:meta])* $scenario:ident) => {
+        mod $scenario {
+            #[test]
+            $(#[$meta])*
+            fn graph() {
+                super::$scenario($crate::common::Api::Graph)
+            }
+
+            #[test]
+            $(#[$meta])*
+            fn portal() {
+                super::$scenario($crate::common::Api::Portal)
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_backends;
+
 /// Deterministic Base32 seeds (20 bytes) without pulling a RNG into the assertions.
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
