@@ -7,7 +7,6 @@ mod common;
 use common::{csv, Api, Run, Tenant};
 use oathbulk::simulate::SimConfig;
 use std::io::Read;
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,27 +19,22 @@ struct Recorder {
 
 impl Recorder {
     fn start(ip: &str) -> Recorder {
-        let listener = TcpListener::bind((ip, 0)).unwrap();
-        let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
         let log = received.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let log = log.clone();
-                std::thread::spawn(move || {
-                    // Until the client stops sending for a second (it waits for an answer
-                    // that never comes) or hangs up.
-                    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-                    let mut buf = [0u8; 4096];
-                    while let Ok(n) = stream.read(&mut buf) {
-                        if n == 0 {
-                            break;
-                        }
-                        log.lock().unwrap().extend_from_slice(&buf[..n]);
+        let port = common::serve(ip, move |_, mut stream| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                // Until the client stops sending for a second (it waits for an answer that
+                // never comes) or hangs up.
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
                     }
-                });
-            }
+                    log.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            });
         });
         // With credentials, as a corporate proxy variable often carries them.
         Recorder { url: format!("http://proxyuser:proxy-password-xyz@{ip}:{port}"), received }
@@ -856,16 +850,10 @@ fn a_journal_that_is_not_a_regular_file_is_refused_and_never_blocks() {
 /// A server on 127.0.0.1 that answers each request with what `answer(request line, n)`
 /// writes (the whole HTTP answer; `n` counts requests from 0), one connection at a time.
 fn raw_server(answer: impl Fn(&str, usize, &mut std::net::TcpStream) + Send + 'static) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for (n, stream) in listener.incoming().enumerate() {
-            let Ok(mut stream) = stream else { continue };
-            let head = common::read_request(&mut stream);
-            answer(head.lines().next().unwrap_or_default(), n, &mut stream);
-        }
-    });
-    port
+    common::serve("127.0.0.1", move |n, mut stream| {
+        let head = common::read_request(&mut stream);
+        answer(head.lines().next().unwrap_or_default(), n, &mut stream);
+    })
 }
 
 /// Issue 27 item 9: an identity-platform answer is read like a Graph answer, at most 16 MB

@@ -369,6 +369,21 @@ impl Run {
     }
 }
 
+/// A listener on `ip`, at a free port (returned), handing its connections to `on_connection`
+/// one at a time, numbered from 0, on a thread of its own: the servers the suites write.
+pub fn serve(ip: &str, on_connection: impl Fn(usize, TcpStream) + Send + 'static) -> u16 {
+    let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            if let Ok(stream) = stream {
+                on_connection(n, stream);
+            }
+        }
+    });
+    port
+}
+
 /// One HTTP request read off `stream` (for the hostile servers the tests write): its head,
 /// the blank line, and its body when it states a length, as text.
 pub fn read_request(stream: &mut TcpStream) -> String {
