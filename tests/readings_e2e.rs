@@ -657,23 +657,16 @@ fn every_reading_has_its_own_test() {
 /// reading of the docs `simulate --reading` (and so `every_reading!`) cannot reach.
 #[test]
 fn every_field_of_the_readings_has_a_name() {
+    // Each field of the pretty Debug form, with what it holds (a nested struct's lines too).
     let fields = |r: &Readings| -> Vec<String> {
-        let text = format!("{r:?}");
-        let inner = &text[text.find('{').unwrap() + 1..text.rfind('}').unwrap()];
-        let (mut out, mut depth, mut field) = (Vec::new(), 0, String::new());
-        for c in inner.chars() {
-            match c {
-                '{' | '(' | '[' => depth += 1,
-                '}' | ')' | ']' => depth -= 1,
-                ',' if depth == 0 => {
-                    out.push(std::mem::take(&mut field).trim().to_string());
-                    continue;
-                }
-                _ => {}
+        let mut out: Vec<String> = Vec::new();
+        for line in format!("{r:#?}").lines().skip(1) {
+            match (line.strip_prefix("    "), out.last_mut()) {
+                (Some(field), _) if !field.starts_with(' ') => out.push(field.to_string()),
+                (_, Some(last)) => last.push_str(line.trim()),
+                (_, None) => {}
             }
-            field.push(c);
         }
-        out.push(field.trim().to_string());
         out
     };
     let default = fields(&Readings::default());
