@@ -27,6 +27,8 @@
             Script        = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
             Hash          = @{ Flag = '--hash'; Kind = 'Hash' }
+            PskcKeyFile  = @{ Flag = '--pskc-key-file'; Kind = 'Path' }
+            AssignCsv    = @{ Flag = '--assign-csv'; Kind = 'Path' }
             RevealSecrets = @{ Flag = '--reveal-secrets'; Kind = 'Switch' }
         }
     }
@@ -40,6 +42,8 @@
             Script        = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
             Hash          = @{ Flag = '--hash'; Kind = 'Hash' }
+            PskcKeyFile  = @{ Flag = '--pskc-key-file'; Kind = 'Path' }
+            AssignCsv    = @{ Flag = '--assign-csv'; Kind = 'Path' }
             RevealSecrets = @{ Flag = '--reveal-secrets'; Kind = 'Switch' }
             At            = @{ Flag = '--at'; Kind = 'UnixTime' }
             ClockOffset   = @{ Flag = '--clock-offset'; Kind = 'Value' }
@@ -55,6 +59,8 @@
             Script       = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat = @{ Flag = '--secret-format'; Kind = 'Lower' }
             Hash         = @{ Flag = '--hash'; Kind = 'Hash' }
+            PskcKeyFile  = @{ Flag = '--pskc-key-file'; Kind = 'Path' }
+            AssignCsv    = @{ Flag = '--assign-csv'; Kind = 'Path' }
         }
     }
     'Enable-OathBulkToken'    = @{
@@ -68,6 +74,8 @@
             Script       = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat = @{ Flag = '--secret-format'; Kind = 'Lower' }
             Hash         = @{ Flag = '--hash'; Kind = 'Hash' }
+            PskcKeyFile  = @{ Flag = '--pskc-key-file'; Kind = 'Path' }
+            AssignCsv    = @{ Flag = '--assign-csv'; Kind = 'Path' }
             Backend      = @{ Flag = '--backend'; Kind = 'Lower' }
             GraphUrl     = @{ Flag = '--graph-url'; Kind = 'Uri' }
             PortalUrl    = @{ Flag = '--portal-url'; Kind = 'Uri' }
@@ -118,6 +126,8 @@
             Script        = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
             Hash          = @{ Flag = '--hash'; Kind = 'Hash' }
+            PskcKeyFile  = @{ Flag = '--pskc-key-file'; Kind = 'Path' }
+            AssignCsv    = @{ Flag = '--assign-csv'; Kind = 'Path' }
             WithTenant    = @{ Flag = '--with-tenant'; Kind = 'Switch' }
             Backend       = @{ Flag = '--backend'; Kind = 'Lower' }
             GraphUrl      = @{ Flag = '--graph-url'; Kind = 'Uri' }
@@ -162,6 +172,8 @@
             Script        = @{ Flag = '--script'; Kind = 'Path' }
             SecretFormat  = @{ Flag = '--secret-format'; Kind = 'Lower' }
             Hash          = @{ Flag = '--hash'; Kind = 'Hash' }
+            PskcKeyFile  = @{ Flag = '--pskc-key-file'; Kind = 'Path' }
+            AssignCsv    = @{ Flag = '--assign-csv'; Kind = 'Path' }
             Assign        = @{ Flag = '--assign'; Kind = 'Switch' }
             Activate      = @{ Flag = '--activate'; Kind = 'Switch' }
             Backend       = @{ Flag = '--backend'; Kind = 'Lower' }

@@ -32,6 +32,9 @@ function Enable-OathBulkToken {
         [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$Script,
         [Parameter(ParameterSetName = 'Path')] [ValidateSet('base32', 'hex')] [string]$SecretFormat,
         [Parameter(ParameterSetName = 'Path')] [ValidateSet('sha1', 'sha256', 'hmacsha1', 'hmacsha256')] [string]$Hash,
+        [Parameter(ParameterSetName = 'Path')] [securestring]$Password,
+        [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$PskcKeyFile,
+        [Parameter(ParameterSetName = 'Path')] [ValidateNotNullOrEmpty()] [string]$AssignCsv,
 
         [ValidateSet('graph', 'portal')] [string]$Backend,
         [uri]$GraphUrl,
@@ -119,7 +122,7 @@ function Enable-OathBulkToken {
                 $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $bound -Positional $positional -Extra $extra -SessionState $PSCmdlet.SessionState
                 Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -SourcePath $(if ($csv -and $csv -ne '-') { $csv }) `
                     -Environment $auth.Environment -Redact $auth.Redact -PassThruSummary:$PassThruSummary -ExpectSerial $(if ($selection) { $selection.Expect }) `
-                    -StdinText $run.Stdin -RowFailure:$FailAtEnd
+                    -StdinText $run.Stdin -RowFailure:$FailAtEnd -SeedPassword $(if ($csv -and $csv -ne '-') { $Password })
             } finally {
                 if ($selection) { foreach ($f in $selection.TempFiles) { [System.IO.File]::Delete($f) } }
             }

@@ -22,6 +22,9 @@ function Get-OathBulkUser {
         [ValidateNotNullOrEmpty()] [string]$Script,
         [ValidateSet('base32', 'hex')] [string]$SecretFormat,
         [ValidateSet('sha1', 'sha256', 'hmacsha1', 'hmacsha256')] [string]$Hash,
+        [securestring]$Password,
+        [ValidateNotNullOrEmpty()] [string]$PskcKeyFile,
+        [ValidateNotNullOrEmpty()] [string]$AssignCsv,
 
         [ValidateSet('graph', 'portal')] [string]$Backend,
         [uri]$GraphUrl,

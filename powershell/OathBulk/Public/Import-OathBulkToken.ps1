@@ -20,6 +20,9 @@ function Import-OathBulkToken {
         [ValidateNotNullOrEmpty()] [string]$Script,
         [ValidateSet('base32', 'hex')] [string]$SecretFormat,
         [ValidateSet('sha1', 'sha256', 'hmacsha1', 'hmacsha256')] [string]$Hash,
+        [securestring]$Password,
+        [ValidateNotNullOrEmpty()] [string]$PskcKeyFile,
+        [ValidateNotNullOrEmpty()] [string]$AssignCsv,
         [switch]$RevealSecrets,
         [switch]$PassThruSummary
     )

@@ -26,6 +26,9 @@ function New-OathBulkTenantToken {
         [ValidateNotNullOrEmpty()] [string]$Script,
         [ValidateSet('base32', 'hex')] [string]$SecretFormat,
         [ValidateSet('sha1', 'sha256', 'hmacsha1', 'hmacsha256')] [string]$Hash,
+        [securestring]$Password,
+        [ValidateNotNullOrEmpty()] [string]$PskcKeyFile,
+        [ValidateNotNullOrEmpty()] [string]$AssignCsv,
 
         [ValidateSet('graph', 'portal')] [string]$Backend,
         [uri]$GraphUrl,
@@ -89,7 +92,7 @@ function New-OathBulkTenantToken {
                 $argv = ConvertTo-OathBulkArgument -Command $MyInvocation.MyCommand.Name -BoundParameters $bound -Positional @($run.Csv) -Extra $extra -SessionState $PSCmdlet.SessionState
                 Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -SourcePath $(if ($run.Csv -ne '-') { $run.Csv }) `
                     -Environment $auth.Environment -Redact $auth.Redact -PassThruSummary:$PassThruSummary -ExpectSerial $selection.Expect `
-                    -StdinText $run.Stdin -RowFailure:$FailAtEnd
+                    -StdinText $run.Stdin -RowFailure:$FailAtEnd -SeedPassword $(if ($run.Csv -ne '-') { $Password })
             } finally {
                 if ($selection) { foreach ($f in $selection.TempFiles) { [System.IO.File]::Delete($f) } }
             }
