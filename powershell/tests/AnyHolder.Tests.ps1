@@ -26,7 +26,8 @@ Describe '-AnyHolder' {
         $p | Should -Not -BeNullOrEmpty
         $p.ParameterType | Should -Be ([switch])
         $p.ParameterSets.Keys | Should -Be @('Path')
-        $table = Import-PowerShellDataFile (Join-Path $RepoRoot 'powershell/OathBulk/Private/CommandTable.psd1')
+        # The table as the module reads it (shared parameters' flags merged in).
+        $table = & (Get-Module OathBulk) { $script:CommandTable }
         $table[$Cmdlet].Parameters['AnyHolder'].Flag | Should -Be '--any-holder'
         $table[$Cmdlet].Parameters['AnyHolder'].Kind | Should -Be 'Switch'
         (Get-Help $Cmdlet -Parameter AnyHolder).Description.Text | Should -Match 'whoever holds it'
