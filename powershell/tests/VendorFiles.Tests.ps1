@@ -9,8 +9,7 @@ BeforeDiscovery {
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
-    $script:Token = ConvertTo-SecureString 'vendor-files-test-token-51d0' -AsPlainText -Force
+    Initialize-OathBulkTest -Token 'vendor-files-test-token-51d0'
     $script:Fixtures = Join-Path $RepoRoot 'tests/fixtures/pskc'
     # Unusual enough that finding it anywhere can only mean it leaked.
     $script:PlainPassword = 'zip-Pa55-7f3e91c4'
@@ -48,8 +47,8 @@ BeforeAll {
 }
 
 Describe 'Seed files as vendors ship them' {
-    BeforeEach { $script:Sim = Start-OathBulkSimulator $TenantCsv -AccessToken $Token }
-    AfterEach { if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator; $script:Sim = $null } }
+    BeforeEach { Start-TestSimulator $TenantCsv }
+    AfterEach { Stop-TestSimulator }
 
     It '-Path seeds.pskc (plain values) activates against the simulator, users from -AssignCsv' {
         $pskc = Join-Path $TestDrive 'seeds.pskc'
