@@ -118,7 +118,6 @@ function Invoke-OathBulkWriteRun {
     foreach ($name in 'Serial', 'Path', 'LiteralPath') { $null = $bound.Remove($name) }
     # -Upn names the user of one token; piped tokens name their own.
     if ($ExpectingInput -and -not $How['SerialFlag']) { $null = $bound.Remove('Upn') }
-    $stdin = $Run.Stdin
     $selection = $null
     try {
         if ($Run.Csv) {
@@ -128,28 +127,14 @@ function Invoke-OathBulkWriteRun {
                         [System.ArgumentException]::new("-Upn applies to one token: give one -Serial (not piped rows) for $($Run.Csv)."), 'OathBulk.OneTokenOnly', 'InvalidArgument', $Run.Csv))
                 return
             }
-            foreach ($e in $selection.Extra) { $flags.Add($e) }
-            if ($selection.Where) { $bound['Where'] = $selection.Where }
-            $target = if ($Run.Csv -eq '-' -and $How.PathlessMode -eq 'Tokens') { "$(($Run.Stdin -split "`n").Count - 2) token(s) given by serial" } else { $selection.Target }
-            $serials = if ($selection.Expect) { @($selection.Expect.Values) } elseif ($selection.Serial) { @($selection.Serial) } else { @() }
+            $plan = Get-OathBulkCsvPlan -Run $Run -Selection $selection -Bound $bound -Flags $flags -How $How
         } else {
-            $serials = $Run.Serials
-            $flags.Add('--serial'); $flags.Add($serials[0])
-            # --serial alone already acts on whoever holds the token: -AnyHolder is for a CSV.
-            foreach ($name in 'Where', 'OrderBy', 'Script', 'AnyHolder') { $null = $bound.Remove($name) }
-            $target = "token $($serials[0])$(if ($bound['Upn']) { " of $($bound['Upn'])" })"
-            if ($b['Code']) {
-                $target += ' (typed code)'
-                # -Code goes to the binary's stdin (--code-stdin): argv is visible to every user
-                # while the code is valid. A certificate sign-in's assertion needs stdin: then argv.
-                if ($Auth.Arguments -notcontains '--client-assertion-stdin') {
-                    $null = $bound.Remove('Code'); $flags.Add('--code-stdin'); $stdin = "$($b['Code'])`n"
-                }
-            }
+            $plan = Get-OathBulkTokenPlan -Run $Run -Bound $bound -Flags $flags -Auth $Auth
         }
+        $target = $plan.Target
         $action = Get-OathBulkRunAction -How $How -BoundParameters $b
         $effect = if ($How['Effect']) { " ($($How.Effect))" }
-        $decision = Test-OathBulkShouldProcess -Cmdlet $Cmdlet -Force:([bool]$b['Force']) -Serial $serials `
+        $decision = Test-OathBulkShouldProcess -Cmdlet $Cmdlet -Force:([bool]$b['Force']) -Serial $plan.Serials `
             -Description "$action $target in the tenant$effect." -Question "$action ${target}?$(if ($How['Effect']) { " $($How.Effect)." })"
         if ($decision -eq 'Skip') { return }
         # -WhatIf: a dry run (reads the tenant, writes nothing) that shows the plan.
@@ -160,11 +145,63 @@ function Invoke-OathBulkWriteRun {
         $argv = ConvertTo-OathBulkArgument -Command $command -BoundParameters $bound -Positional $positional -Extra $flags -SessionState $Cmdlet.SessionState
         Invoke-OathBulkNative -Cmdlet $Cmdlet -Command $command -ArgumentList $argv -SourcePath $file `
             -Environment $Auth.Environment -Redact $Auth.Redact -PassThruSummary:([bool]$b['PassThruSummary']) `
-            -ExpectSerial $(if ($selection) { $selection.Expect }) -StdinText $stdin -RowFailure:([bool]$b['FailAtEnd']) `
+            -ExpectSerial $(if ($selection) { $selection.Expect }) -StdinText $plan.Stdin -RowFailure:([bool]$b['FailAtEnd']) `
             -SeedPassword $(if ($file) { $b['Password'] })
     } finally {
         if ($selection) { foreach ($f in $selection.TempFiles) { [System.IO.File]::Delete($f) } }
     }
+}
+
+function Get-OathBulkCsvPlan {
+    <#
+    .SYNOPSIS
+    A run over a CSV (or rows or tokens piped on stdin): its selection's flags into -Flags and
+    -Where into -Bound. Returns @{ Target (for ShouldProcess); Serials (at stake, when known);
+    Stdin }.
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] [hashtable]$Run,
+        [Parameter(Mandatory)] [hashtable]$Selection,
+        [Parameter(Mandatory)] [hashtable]$Bound,
+        [Parameter(Mandatory)] [System.Collections.Generic.List[string]]$Flags,
+        [Parameter(Mandatory)] [hashtable]$How
+    )
+    foreach ($e in $Selection.Extra) { $Flags.Add($e) }
+    if ($Selection.Where) { $Bound['Where'] = $Selection.Where }
+    $target = if ($Run.Csv -eq '-' -and $How.PathlessMode -eq 'Tokens') { "$(($Run.Stdin -split "`n").Count - 2) token(s) given by serial" } else { $Selection.Target }
+    $serials = if ($Selection.Expect) { @($Selection.Expect.Values) } elseif ($Selection.Serial) { @($Selection.Serial) } else { @() }
+    @{ Target = $target; Serials = $serials; Stdin = $Run.Stdin }
+}
+
+function Get-OathBulkTokenPlan {
+    <#
+    .SYNOPSIS
+    A run of one token by -Serial, without a CSV (with -Upn, the user it must belong to; with
+    -Code, a typed code, sent on stdin). Returns what Get-OathBulkCsvPlan does.
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] [hashtable]$Run,
+        [Parameter(Mandatory)] [hashtable]$Bound,
+        [Parameter(Mandatory)] [System.Collections.Generic.List[string]]$Flags,
+        [Parameter(Mandatory)] [hashtable]$Auth
+    )
+    $serial = $Run.Serials[0]
+    $Flags.Add('--serial'); $Flags.Add($serial)
+    # --serial alone already acts on whoever holds the token: -AnyHolder is for a CSV.
+    foreach ($name in 'Where', 'OrderBy', 'Script', 'AnyHolder') { $null = $Bound.Remove($name) }
+    $plan = @{ Target = "token $serial$(if ($Bound['Upn']) { " of $($Bound['Upn'])" })"; Serials = @($serial); Stdin = $null }
+    $code = $Bound['Code']
+    if ($code) {
+        $plan.Target += ' (typed code)'
+        # -Code goes to the binary's stdin (--code-stdin): argv is visible to every user while
+        # the code is valid. A certificate sign-in's assertion needs stdin: then argv.
+        if ($Auth.Arguments -notcontains '--client-assertion-stdin') {
+            $null = $Bound.Remove('Code'); $Flags.Add('--code-stdin'); $plan.Stdin = "$code`n"
+        }
+    }
+    $plan
 }
 
 function Get-OathBulkRunAction {
