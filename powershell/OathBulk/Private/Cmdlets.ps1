@@ -91,18 +91,19 @@ function {Name} {
 function Get-OathBulkCmdletScript {
     <#
     .SYNOPSIS
-    The script blocks that define the exported cmdlets, for the .psm1 to dot-source: each file
-    of Public/ (its shared parameters appended where it has the marker) and one per table
-    entry with a Runner and no file.
+    What defines the exported cmdlets, for the .psm1 to dot-source: each file of Public/ (its
+    path, or a script block of its text with its shared parameters appended where it has the
+    marker) and a script block per table entry with a Runner and no file.
     #>
     [CmdletBinding()]
-    [OutputType([scriptblock])]
+    [OutputType([scriptblock], [string])]
     param([Parameter(Mandatory)] [string]$Folder, [Parameter(Mandatory)] [hashtable]$Table)
     $files = @{}
     foreach ($file in Get-ChildItem -LiteralPath $Folder -Filter '*.ps1' | Sort-Object Name) {
         $files[$file.BaseName] = $true
         $text = [System.IO.File]::ReadAllText($file.FullName)
-        if (-not $text.Contains($script:SharedParameterMarker)) { [scriptblock]::Create($text); continue }
+        # A file with nothing to add runs as itself (its path: errors name its file and line).
+        if (-not $text.Contains($script:SharedParameterMarker)) { $file.FullName; continue }
         [scriptblock]::Create((Add-OathBulkSharedParameter -Text $text -Entry $Table[$file.BaseName] -Name $file.BaseName))
     }
     foreach ($name in $Table.Keys | Sort-Object) {
