@@ -25,6 +25,17 @@ pub struct ConnectArgs {
     pub auth: AuthArgs,
 }
 
+/// A tenant to read, for the commands that only read it (`tenant`, `status`): a rehearsal
+/// (`--simulate`) is seeded from a CSV of its own.
+#[derive(Debug, Clone, Args)]
+pub struct ReadTenantArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Seed CSV for --simulate.
+    #[arg(long, value_name = "CSV", help_heading = "Tenant")]
+    pub seed: Option<String>,
+}
+
 /// Which tenant, through which API.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Tenant")]
