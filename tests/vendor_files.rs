@@ -305,6 +305,65 @@ fn a_pskc_file_activates_with_users_from_assign_csv() {
     t.assert_secret_free(&r);
 }
 
+/// A script's `fn map` gives the users of a PSKC file (scripts/users-by-serial.rhai): the
+/// tenant holds the tokens unassigned, so each lands on the user the script named or on
+/// no one; a row the script leaves without a user is its own `missing_upn` error.
+#[test]
+fn a_pskc_file_activates_and_imports_with_users_from_a_script() {
+    let tenant_csv = "upn,serial number,secret key,time interval,hash,manufacturer,model,sim_state\n\
+        a@contoso.com,FT0001,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,30,sha1,Feitian,c200,available\n\
+        b@contoso.com,FT0002,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA,60,sha256,Feitian,c200,available\n\
+        helpdesk@contoso.com,XX0001,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,30,sha1,Other,x,available\n";
+    let t = Tenant::new(Api::Graph, tenant_csv, SimConfig::default());
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pskc/totp-plain.pskcxml");
+    std::fs::copy(fixture, t.path("seeds.pskc")).unwrap();
+    let holder = |serial: &str| {
+        let state = t.state();
+        let d = state.devices.iter().find(|d| d.serial_number == serial).unwrap();
+        (d.assigned_upn.clone(), d.status.clone())
+    };
+    // Only FT0002 gets a user: FT0001 is a row error naming its serial, and is left alone.
+    std::fs::write(
+        t.path("one.rhai"),
+        "fn map(row) { if row.serial == \"FT0002\" { row.upn = \"b@contoso.com\"; } row }",
+    )
+    .unwrap();
+    let r = Run::from(
+        t.subcommand("activate", &["seeds.pskc", "--script", "one.rhai", "--format", "json"]).output().unwrap(),
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let errors: Vec<_> = r.records.iter().filter(|x| x["type"] == "row_error").collect();
+    assert_eq!(errors.len(), 1, "{}", r.stdout);
+    assert_eq!((&errors[0]["code"], &errors[0]["serial"]), (&"missing_upn".into(), &"FT0001".into()));
+    assert_eq!(r.status_of("FT0002"), "activated", "{}", r.stdout);
+    assert_eq!(holder("FT0001"), (None, "available".to_string()));
+    assert_eq!(holder("FT0002"), (Some("b@contoso.com".into()), "activated".into()));
+    // The example script names both: FT0001 now goes to a@ (FT0002 is done already).
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/users-by-serial.rhai");
+    let script = script.to_str().unwrap();
+    let r =
+        Run::from(t.subcommand("activate", &["seeds.pskc", "--script", script, "--format", "json"]).output().unwrap());
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(holder("FT0001"), (Some("a@contoso.com".into()), "activated".into()));
+    assert_eq!(holder("FT0002"), (Some("b@contoso.com".into()), "activated".into()));
+    assert!(!r.stdout.contains("GEZDGNBV") && !r.stderr.contains("GEZDGNBV"));
+    t.assert_secret_free(&r);
+    // import --assign of a Deepnet file: the script's range rule names the help desk; a serial
+    // it does not know makes --assign refuse before anything is sent.
+    std::fs::write(t.path("deep.csv"), format!("{DEEPNET}FT1001,{},30,Deepnet,SafeID\n", seed_for(1))).unwrap();
+    let r = Run::from(
+        t.subcommand("import", &["deep.csv", "--assign", "--script", script, "--format", "json"]).output().unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(holder("FT1001"), (Some("helpdesk@contoso.com".into()), "assigned".into()));
+    std::fs::write(t.path("deep.csv"), format!("{DEEPNET}ZZ0001,{},30,Deepnet,SafeID\n", seed_for(2))).unwrap();
+    let r = Run::from(
+        t.subcommand("import", &["deep.csv", "--assign", "--script", script, "--format", "json"]).output().unwrap(),
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(!t.state().devices.iter().any(|d| d.serial_number == "ZZ0001"));
+}
+
 /// The ZIP password asked on a terminal (a pseudo-terminal from util-linux `script`) is not
 /// echoed; without a terminal (`setsid`: no controlling one) the message names the stdin flag.
 #[test]

@@ -72,12 +72,14 @@ fn read_bounded(input: impl Read, max: u64, what: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The rows of a PSKC document. Its users come from `--assign-csv` (never from the file).
+/// The rows of a PSKC document. Its users come from `--assign-csv` or a script's `fn map`
+/// (`crate::pipeline`), never from the file.
 fn pskc_rows(xml: &[u8], options: &ReadOptions) -> Result<Rows> {
     if !options.upn_column_optional {
         bail!(
             "a PSKC file names no users, and this command needs the user of each token: pass --assign-csv FILE \
-             (lines of serial,upn); `import` reads it without users (tokens created unassigned)"
+             (lines of serial,upn) or a --script whose fn map(row) sets row.upn; `import` reads it without users \
+             (tokens created unassigned)"
         );
     }
     let key = match &options.vendor.pskc_key_file {
