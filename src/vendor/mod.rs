@@ -27,6 +27,20 @@ pub fn open(path: &str, options: ReadOptions) -> Result<Rows> {
     open_reader(input, options).with_context(|| format!("cannot read {path}"))
 }
 
+/// The rows a simulated tenant is seeded from (`simulate --csv`, `--simulate --seed`): any
+/// file a command reads — a CSV, a PSKC file, a password ZIP, a file without users (its tokens
+/// seeded unassigned) — through [`open`]; a row that cannot be used goes to `skipped`.
+pub fn seed_rows(path: &str, options: ReadOptions, mut skipped: impl FnMut(RowError)) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for row in open(path, ReadOptions { upn_column_optional: true, ..options })? {
+        match row {
+            Ok(row) => rows.push(row),
+            Err(e) => skipped(e),
+        }
+    }
+    Ok(rows)
+}
+
 /// [`open`] of any reader.
 pub fn open_reader(input: impl Read + 'static, options: ReadOptions) -> Result<Rows> {
     let users = match &options.vendor.assign_csv {
