@@ -53,6 +53,14 @@ function Invoke-OathBulkNative {
     $entry = $script:CommandTable[$Command]
     $binary = Get-OathBulkBinary -Cmdlet $Cmdlet
     $redactAll = @($Redact | Where-Object { $_ })
+    # The session key (Connect-OathBulk makes it; see Context.ps1) goes to every child in its
+    # environment, never argv: where no credential store exists, the binary seals this
+    # session's sign-in under it and opens it again for each later cmdlet.
+    if ($script:SessionKey -and -not $Environment.ContainsKey('OATHBULK_SESSION_KEY')) {
+        $Environment = $Environment.Clone()
+        $Environment['OATHBULK_SESSION_KEY'] = $script:SessionKey
+        $redactAll += $script:SessionKey
+    }
     if ($ArgumentList -contains '--client-assertion-stdin') {
         # Certificate sign-in: a new assertion, signed now, on the binary's stdin (never argv,
         # environment or disk). Stdin has one reader: rows piped without a file cannot share it.
