@@ -50,6 +50,7 @@ pub fn validate_base_url(text: &str, what: &str) -> Result<Url> {
 
 use crate::engine::Engine;
 pub use crate::engine::Stats;
+use crate::throttle_hint::Hint;
 
 /// Map a non-2xx reply to an [`ApiError`], with the API's own code/message extraction, and
 /// the reply's request ids.
@@ -303,6 +304,13 @@ impl ApiClient {
         {
             // The progress bar says why the run stands still (the engine does the waiting).
             crate::diag::tenant_asked_wait(wait);
+        }
+        if let (Some(engine), false) = (&self.run, method == Method::GET || status == StatusCode::TOO_MANY_REQUESTS) {
+            // A write the tenant answered: what it says of its limits goes to the pace.
+            let headers = resp.headers();
+            if let Some(hint) = Hint::from_headers(|name| headers.get(name).and_then(|v| v.to_str().ok())) {
+                engine.told(hint);
+            }
         }
         let content_type = resp
             .headers()

@@ -36,4 +36,5 @@ pub mod status;
 pub mod stop;
 pub mod table;
 pub mod text;
+pub mod throttle_hint;
 pub mod vendor;

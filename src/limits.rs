@@ -173,7 +173,47 @@ impl Limits {
     }
 }
 
+/// What a tenant could say of its limits after a write it took (the simulator's throttle
+/// hints, `--throttle-hints`): the tightest limit's count left, its size, and when it is
+/// restored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Headroom {
+    pub remaining: u64,
+    pub limit: u64,
+    /// Whole seconds until the limit takes the next write (0: it would now).
+    pub reset_secs: u64,
+}
+
+impl Limits {
+    /// The tightest rate limit's headroom at `t` (`None`: no rate limit, or none counted yet).
+    pub fn headroom(&mut self, t: f64) -> Option<Headroom> {
+        let ours = self.ours(t);
+        self.states
+            .iter_mut()
+            .filter_map(|s| s.headroom(t, ours))
+            .min_by(|a, b| (a.remaining * b.limit.max(1)).cmp(&(b.remaining * a.limit.max(1))))
+    }
+}
+
 impl State {
+    fn headroom(&mut self, t: f64, ours: f64) -> Option<Headroom> {
+        let wait = self.wait(t, ours).unwrap_or(0.0);
+        let (remaining, limit) = match self {
+            State::Bucket { burst, tokens, .. } => (tokens.max(0.0).floor() as u64, burst.floor() as u64),
+            State::Fixed { count, taken, .. } => {
+                let allowed = (f64::from(*count) * ours).floor() as u32;
+                (u64::from(allowed.saturating_sub(*taken)), u64::from(*count))
+            }
+            State::Sliding { count, taken, .. } => {
+                let allowed = (f64::from(*count) * ours).floor() as usize;
+                (allowed.saturating_sub(taken.len()) as u64, u64::from(*count))
+            }
+            State::Concurrency { .. } => return None,
+        };
+        let reset_secs = if wait > 0.0 { whole_seconds(wait) } else { 0 };
+        Some(Headroom { remaining, limit, reset_secs })
+    }
+
     /// Bring the shape to `t`; `Some(seconds)` until it would take one more write.
     fn wait(&mut self, t: f64, ours: f64) -> Option<f64> {
         match self {
@@ -299,6 +339,18 @@ mod tests {
         assert_eq!(l.take(1.26), Ok(()));
         let mut l = Limits::new(&["fixed-window:4:10".parse().unwrap()], Some("0:5:0.5".parse().unwrap()));
         assert_eq!((0..4).filter(|i| l.take(f64::from(*i) * 0.1).is_ok()).count(), 2, "half the window's count");
+    }
+
+    #[test]
+    fn headroom_names_the_tightest_limit_and_when_it_reopens() {
+        let mut l = limits(&["bucket:50:20", "fixed-window:3:10"]);
+        assert_eq!(l.take(0.5), Ok(()));
+        assert_eq!(l.headroom(0.5), Some(Headroom { remaining: 2, limit: 3, reset_secs: 0 }));
+        assert_eq!(l.take(0.6), Ok(()));
+        assert_eq!(l.take(0.7), Ok(()));
+        let h = l.headroom(0.7).unwrap();
+        assert_eq!((h.remaining, h.reset_secs), (0, 10), "the window is spent until 10 s (9.3 s, rounded up)");
+        assert!(limits(&["concurrency:4"]).headroom(1.0).is_none(), "no rate limit: no headroom to tell");
     }
 
     #[test]

@@ -69,6 +69,13 @@ fn csv_file(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// A folder holding `t.csv`: `template` with every `{s}` replaced by SEED in Base32.
+fn seeded_csv(template: &str) -> (tempfile::TempDir, String) {
+    let d = tmp();
+    let f = csv_file(d.path(), "t.csv", template.replace("{s}", &b32(SEED)));
+    (d, f)
+}
+
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
@@ -77,16 +84,10 @@ fn tmp() -> tempfile::TempDir {
 
 #[test]
 fn microsoft_header() {
-    let d = tmp();
-    let f = csv_file(
-        d.path(),
-        "t.csv",
-        format!(
-            "upn,serial number,secret key,time interval,manufacturer,model\n\
-             alice@contoso.com,SN1,{s},30,Contoso,OTP-C200\n\
-             bob@contoso.com,SN2,{s},60,Contoso,OTP-C200\n",
-            s = b32(SEED)
-        ),
+    let (_d, f) = seeded_csv(
+        "upn,serial number,secret key,time interval,manufacturer,model\n\
+         alice@contoso.com,SN1,{s},30,Contoso,OTP-C200\n\
+         bob@contoso.com,SN2,{s},60,Contoso,OTP-C200\n",
     );
     let r = run(&["list", &f]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -112,14 +113,8 @@ fn microsoft_header() {
 
 #[test]
 fn title_case_header() {
-    let d = tmp();
-    let f = csv_file(
-        d.path(),
-        "t.csv",
-        format!(
-            "UPN,Serial Number,Secret Key,Time Interval,Manufacturer,Model\nalice@contoso.com,SN1,{},60,Contoso,M\n",
-            b32(SEED)
-        ),
+    let (_d, f) = seeded_csv(
+        "UPN,Serial Number,Secret Key,Time Interval,Manufacturer,Model\nalice@contoso.com,SN1,{s},60,Contoso,M\n",
     );
     let r = run(&["otp", &f, "--at", &AT.to_string()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -131,16 +126,10 @@ fn title_case_header() {
 
 #[test]
 fn graph_names_header_with_hash_function() {
-    let d = tmp();
-    let f = csv_file(
-        d.path(),
-        "t.csv",
-        format!(
-            "upn,serialNumber,secretKey,timeIntervalInSeconds,hashFunction,manufacturer,model,displayName\n\
-             alice@contoso.com,SN1,{s},30,hmacsha256,Contoso,M,Alice's token\n\
-             bob@contoso.com,SN2,{s},60,hmacsha1,Contoso,M,\n",
-            s = b32(SEED)
-        ),
+    let (_d, f) = seeded_csv(
+        "upn,serialNumber,secretKey,timeIntervalInSeconds,hashFunction,manufacturer,model,displayName\n\
+         alice@contoso.com,SN1,{s},30,hmacsha256,Contoso,M,Alice's token\n\
+         bob@contoso.com,SN2,{s},60,hmacsha1,Contoso,M,\n",
     );
     let r = run(&["list", &f]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -158,15 +147,9 @@ fn graph_names_header_with_hash_function() {
 
 #[test]
 fn timeinterval_without_space_and_enabled_extra_column() {
-    let d = tmp();
-    let f = csv_file(
-        d.path(),
-        "t.csv",
-        format!(
-            "upn,serial number,secret key,timeinterval,manufacturer,model,Enabled\n\
-             alice@contoso.com,SN1,{},60,Contoso,M,TRUE\n",
-            b32(SEED)
-        ),
+    let (_d, f) = seeded_csv(
+        "upn,serial number,secret key,timeinterval,manufacturer,model,Enabled\n\
+         alice@contoso.com,SN1,{s},60,Contoso,M,TRUE\n",
     );
     let r = run(&["list", &f]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -177,15 +160,9 @@ fn timeinterval_without_space_and_enabled_extra_column() {
 
 #[test]
 fn all_fields_quoted() {
-    let d = tmp();
-    let f = csv_file(
-        d.path(),
-        "t.csv",
-        format!(
-            "\"upn\",\"serial number\",\"secret key\",\"time interval\",\"manufacturer\",\"model\"\n\
-             \"alice@contoso.com\",\"SN1\",\"{}\",\"30\",\"Contoso, Inc.\",\"OTP \"\"C200\"\"\"\n",
-            b32(SEED)
-        ),
+    let (_d, f) = seeded_csv(
+        "\"upn\",\"serial number\",\"secret key\",\"time interval\",\"manufacturer\",\"model\"\n\
+         \"alice@contoso.com\",\"SN1\",\"{s}\",\"30\",\"Contoso, Inc.\",\"OTP \"\"C200\"\"\"\n",
     );
     let r = run(&["list", &f]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -802,60 +779,36 @@ fn otp_output_is_flushed_and_complete_for_many_rows() {
 
 #[test]
 fn lines_file_keeps_only_the_listed_lines() {
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("t.csv");
-    std::fs::write(
-        &csv,
+    let d = tmp();
+    let csv = csv_file(
+        d.path(),
+        "t.csv",
         "upn,serial number,secret key\na@contoso.com,S2,GEZDGNBVGY3TQOJQ\nb@contoso.com,S3,GEZDGNBVGY3TQOJQ\nbad,S4,GEZDGNBVGY3TQOJQ\nd@contoso.com,S5,GEZDGNBVGY3TQOJQ\n",
-    )
-    .unwrap();
-    let lines = dir.path().join("lines.txt");
-    std::fs::write(&lines, "5\n\n3\n").unwrap();
-    let out = Command::cargo_bin("oathbulk")
-        .unwrap()
-        .args(["list", csv.to_str().unwrap(), "--lines", lines.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let serials: Vec<String> = stdout
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|r| r["type"] == "token")
-        .map(|r| r["serial"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(serials, vec!["S3", "S5"]);
-    assert!(!stdout.contains("row_error"), "line 4's error is not selected");
+    );
+    let lines = csv_file(d.path(), "lines.txt", "5\n\n3\n");
+    let r = run(&["list", &csv, "--lines", &lines]);
+    let serials: Vec<Value> = r.of_type("token").iter().map(|t| t["serial"].clone()).collect();
+    assert_eq!(serials, ["S3", "S5"]);
+    assert!(!r.stdout.contains("row_error"), "line 4's error is not selected");
 
-    std::fs::write(&lines, "3\nthree\n").unwrap();
-    let out = Command::cargo_bin("oathbulk")
-        .unwrap()
-        .args(["list", csv.to_str().unwrap(), "--lines", lines.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("'three' is not a line number"));
+    csv_file(d.path(), "lines.txt", "3\nthree\n");
+    let r = run(&["list", &csv, "--lines", &lines]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("'three' is not a line number"), "{}", r.stderr);
 }
 
 #[test]
 fn summary_counts_rows_a_filter_left_out() {
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("t.csv");
-    std::fs::write(
-        &csv,
+    let d = tmp();
+    let csv = csv_file(
+        d.path(),
+        "t.csv",
         "upn,serial number,secret key\na@contoso.com,S2,GEZDGNBVGY3TQOJQ\nb@fabrikam.com,S3,GEZDGNBVGY3TQOJQ\nc@fabrikam.com,S4,GEZDGNBVGY3TQOJQ\n",
-    )
-    .unwrap();
+    );
     for cmd in ["list", "otp", "check", "users"] {
-        let out = Command::cargo_bin("oathbulk")
-            .unwrap()
-            .args([cmd, csv.to_str().unwrap(), "--where", r#"row.upn.ends_with("@contoso.com")"#])
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        let summary = run(&[cmd, &csv, "--where", r#"row.upn.ends_with("@contoso.com")"#]).summary();
         assert_eq!(summary["filtered"], 2, "{cmd}: {summary}");
     }
-    let out = Command::cargo_bin("oathbulk").unwrap().args(["list", csv.to_str().unwrap()]).output().unwrap();
-    let summary: Value = serde_json::from_str(String::from_utf8(out.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let summary = run(&["list", &csv]).summary();
     assert!(summary.get("filtered").is_none(), "omitted when nothing was left out");
 }

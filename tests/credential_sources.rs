@@ -4,9 +4,7 @@
 
 mod common;
 
-use common::{csv, seed_for, Api, Run, Tenant};
-use oathbulk::inventory::{SecretFormat, SecretKey};
-use oathbulk::otp::{self, HashFunction};
+use common::{csv, offset_into_step, tenant_code, Api, Run, Tenant};
 use oathbulk::simulate::SimConfig;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -133,23 +131,6 @@ fn the_release_binary_ignores_the_plaintext_test_store() {
     assert_eq!(t.state().counters.requests, tokens_issued, "no Graph request without a credential");
 }
 
-/// The code the token with seed `i` shows now.
-fn code_now(i: usize) -> String {
-    let key = SecretKey::decode(&seed_for(i), SecretFormat::Base32).unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    otp::code_at(key.bytes(), HashFunction::Sha1, 30, now).code
-}
-
-/// Wait until at least `secs` remain in the current 30 s step, so a typed code stays valid.
-fn wait_for_fresh_step(secs: u64) {
-    while {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-        30 - now % 30 < secs
-    } {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-}
-
 fn activate_args(t: &Tenant, extra: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = ["activate", "--progress", "none"].map(String::from).to_vec();
     v.extend(t.backend_args());
@@ -162,7 +143,10 @@ fn activate_args(t: &Tenant, extra: &[&str]) -> Vec<String> {
 /// not repeat it, and stdin has one reader (not with `--token-stdin` nor a CSV `-`).
 #[test]
 fn a_typed_code_is_read_from_stdin_never_needed_in_argv() {
-    let t = Tenant::new(Api::Graph, &csv(3, |_| "assigned"), SimConfig::default());
+    // The tenant 2 s into its step: the typed code holds for the run.
+    let offset = offset_into_step(2);
+    let t =
+        Tenant::new(Api::Graph, &csv(3, |_| "assigned"), SimConfig { clock_offset_secs: offset, ..Default::default() });
     let token = t.path("token.txt");
     std::fs::write(&token, &t.token).unwrap();
     #[cfg(unix)]
@@ -187,8 +171,7 @@ fn a_typed_code_is_read_from_stdin_never_needed_in_argv() {
     }
     assert_eq!(t.state().device("SN00002").unwrap().activations, 0, "nothing activated yet");
 
-    wait_for_fresh_step(8);
-    let code = code_now(2);
+    let code = tenant_code(2, offset);
     let r = run_bin(&debug_bin(), &t, &refs(&activate_args(&t, &base)), &[], &format!(" {code}\r\n"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.activations()["SN00002"]["status"], "activated");
@@ -199,7 +182,9 @@ fn a_typed_code_is_read_from_stdin_never_needed_in_argv() {
 #[cfg(unix)]
 #[test]
 fn a_typed_code_is_prompted_for_on_a_terminal() {
-    let t = Tenant::new(Api::Graph, &csv(3, |_| "assigned"), SimConfig::default());
+    let offset = offset_into_step(2);
+    let t =
+        Tenant::new(Api::Graph, &csv(3, |_| "assigned"), SimConfig { clock_offset_secs: offset, ..Default::default() });
     std::fs::write(t.path("token.txt"), &t.token).unwrap();
     chmod(&t.path("token.txt"), 0o600);
     let args = activate_args(&t, &["--serial", "SN00001", "--code-stdin", "--token-file", "token.txt"]);
@@ -207,8 +192,7 @@ fn a_typed_code_is_prompted_for_on_a_terminal() {
     for a in std::iter::once(env!("CARGO_BIN_EXE_oathbulk")).chain(refs(&args)) {
         line.push_str(&format!("'{}' ", a.replace('\'', r"'\''")));
     }
-    wait_for_fresh_step(10);
-    let code = code_now(1);
+    let code = tenant_code(1, offset);
     let mut child = Command::new("script")
         .args(["-qec", &line, "/dev/null"])
         .current_dir(t.dir.path())

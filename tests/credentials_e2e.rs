@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{csv, jwt, now, Api, Run, Tenant};
+use common::{csv, jwt, now, run_with_token, Api, Run, Tenant};
 use oathbulk::simulate::SimConfig;
 use serde_json::Value;
 use std::process::{Command, Stdio};
@@ -185,14 +185,8 @@ fn tenant_lists_the_whole_inventory_across_pages() {
     assert_eq!(only.len(), 1);
     assert_eq!(only[0]["serial"], "SN00007");
 
-    let run = Run::from(
-        Command::new(env!("CARGO_BIN_EXE_oathbulk"))
-            .env("OATHBULK_TOKEN", "wrong-token-123456")
-            .args(["tenant", "--graph-url", &t.sim().graph_url(), "--progress", "none"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap(),
-    );
+    let run =
+        run_with_token("wrong-token-123456", &["tenant", "--graph-url", &t.sim().graph_url(), "--progress", "none"]);
     assert_eq!(run.code, 3);
     assert!(!run.stderr.contains("wrong-token-123456"));
 }

@@ -59,21 +59,6 @@ fn with_proxy_env<'a>(cmd: &'a mut Command, proxy: &Recorder) -> &'a mut Command
     cmd.env_remove("NO_PROXY").env_remove("no_proxy").env_remove("REQUEST_METHOD")
 }
 
-/// `oathbulk SUB EXTRA…` against `t` with only `--progress none` added (`tenant` and
-/// `doctor` take no pace flags).
-fn bare(t: &Tenant, sub: &str, extra: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
-    cmd.current_dir(t.dir.path())
-        .env("OATHBULK_TOKEN", &t.token)
-        .env_remove("OATHBULK_CLIENT_SECRET")
-        .arg(sub)
-        .args(extra)
-        .args(t.backend_args())
-        .args(["--progress", "none"])
-        .stdin(Stdio::null());
-    cmd
-}
-
 fn run(t: &Tenant, mut cmd: Command) -> Run {
     let r = Run::from(cmd.output().unwrap());
     t.assert_secret_free(&r);
@@ -96,17 +81,14 @@ fn loopback_and_simulated_traffic_never_goes_through_a_proxy() {
     let csv_path = t.csv.to_str().unwrap().to_string();
 
     // `tenant` with the bearer token from the environment.
-    let mut cmd = bare(&t, "tenant", &[]);
+    let mut cmd = t.bare("tenant", &[]);
     with_proxy_env(&mut cmd, &proxy);
     let r = run(&t, cmd);
     assert_eq!(r.code, 0, "{}", r.stderr);
 
     // `tenant` signing in with a client secret at a loopback authority.
-    let mut cmd = bare(
-        &t,
-        "tenant",
-        &["--tenant", "contoso", "--client-id", "app-1", "--authority-url", &t.sim().authority_url()],
-    );
+    let mut cmd =
+        t.bare("tenant", &["--tenant", "contoso", "--client-id", "app-1", "--authority-url", &t.sim().authority_url()]);
     cmd.env_remove("OATHBULK_TOKEN").env("OATHBULK_CLIENT_SECRET", "client-secret-value-xyz");
     with_proxy_env(&mut cmd, &proxy);
     let r = run(&t, cmd);
@@ -139,7 +121,7 @@ fn loopback_and_simulated_traffic_never_goes_through_a_proxy() {
     assert_eq!(r.code, 0, "{}", r.stderr);
 
     // `doctor` says so, and never shows the proxy's password.
-    let mut cmd = bare(&t, "doctor", &[]);
+    let mut cmd = t.bare("doctor", &[]);
     with_proxy_env(&mut cmd, &proxy);
     let r = run(&t, cmd);
     let check = r.records.iter().find(|x| x["check"] == "proxy").expect("a proxy check");
@@ -602,7 +584,7 @@ fn resume_refuses_a_journal_from_a_rehearsal_or_another_origin() {
         &[],
     );
     assert_eq!(imp.code, 0, "{}", imp.stderr);
-    let r = run(&t, bare(&t, "import", &[&csv_path, "--journal", "import.jsonl", "--resume"]));
+    let r = run(&t, t.bare("import", &[&csv_path, "--journal", "import.jsonl", "--resume"]));
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("cannot be resumed"), "{}", r.stdout);
     assert_eq!(t.state().counters.writes, writes);
@@ -649,7 +631,7 @@ fn resume_activates_a_journaled_row_the_tenant_shows_not_active() {
     let first = t.run(&["--journal", "run.jsonl"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert_eq!(activated(&t), 6);
-    let off = run(&t, bare(&t, "deactivate", &["--serial", "SN00001"]));
+    let off = run(&t, t.bare("deactivate", &["--serial", "SN00001"]));
     assert_eq!(off.code, 0, "{}\n{}", off.stdout, off.stderr);
     assert_eq!(activated(&t), 5);
     let r = t.run(&["--journal", "run.jsonl", "--resume"]);
@@ -746,7 +728,7 @@ fn first_occurrence<'a>(text: &str, forms: &'a [Vec<String>]) -> Option<(usize, 
 fn a_second_undo_reverts_what_a_later_run_reactivated() {
     let t = Tenant::new(Api::Graph, &csv(3, |_| "assigned"), SimConfig::default());
     let undo = |t: &Tenant| {
-        let r = run(t, bare(t, "undo", &["--journal", "run.jsonl"]));
+        let r = run(t, t.bare("undo", &["--journal", "run.jsonl"]));
         assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
         r
     };
@@ -797,7 +779,7 @@ fn undo_never_acts_on_a_journal_line_without_a_device_id() {
     forged.as_object_mut().unwrap().remove("device_id");
     std::fs::write(&path, format!("{text}{forged}\n")).unwrap();
     chmod(&path, 0o600);
-    let r = run(&t, bare(&t, "undo", &["--journal", "run.jsonl"]));
+    let r = run(&t, t.bare("undo", &["--journal", "run.jsonl"]));
     let refused: Vec<_> = r.records.iter().filter(|x| x["serial"] == "SN00002").collect();
     assert!(
         !refused.is_empty() && refused.iter().all(|x| x["status"] == "refused" && x["error_code"] == "no_device_id"),
@@ -825,8 +807,7 @@ fn a_journal_writable_by_other_users_is_refused() {
     for mode in [0o664, 0o646] {
         chmod(&path, mode);
         let requests = t.state().counters.requests;
-        for r in
-            [t.run(&["--journal", "run.jsonl", "--resume"]), run(&t, bare(&t, "undo", &["--journal", "run.jsonl"]))]
+        for r in [t.run(&["--journal", "run.jsonl", "--resume"]), run(&t, t.bare("undo", &["--journal", "run.jsonl"]))]
         {
             assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
             assert!(r.stdout.contains("writable by other users"), "{}", r.stdout);
@@ -851,7 +832,7 @@ fn a_journal_that_is_not_a_regular_file_is_refused_and_never_blocks() {
     assert_eq!(t.state().counters.requests, requests, "nothing sent");
     assert_eq!(activated(&t), 0);
     for args in [&["--journal", "run.fifo"][..], &["--journal", "run.fifo", "--dry-run"][..]] {
-        let mut child = bare(&t, "undo", args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = t.bare("undo", args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let started = std::time::Instant::now();
         let status = loop {
             if let Some(s) = child.try_wait().unwrap() {

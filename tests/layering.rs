@@ -8,11 +8,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+#[path = "common/source.rs"]
+mod source;
+use source::{rust_files, src};
+
 /// Bottom first. A module may import only modules listed before it.
 #[rustfmt::skip]
 const ORDER: &[&str] = &[
     // Leaves: they import nothing from the crate.
-    "stop", "clock", "otp", "proxy", "api_error", "text", "limits",
+    "stop", "clock", "otp", "proxy", "api_error", "text", "limits", "throttle_hint",
     // Secrets kept out of every printed line; the wire format; the rows.
     "redact", "record", "inventory", "jsonl", "journal",
     // What people see.
@@ -73,17 +77,6 @@ const KNOWS_NOTHING_OF: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// Source lines that are code (comments and doc comments dropped).
 fn code_of(path: &Path) -> String {
     fs::read_to_string(path)
@@ -92,10 +85,6 @@ fn code_of(path: &Path) -> String {
         .filter(|l| !l.trim_start().starts_with("//"))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
 /// The crate's top-level modules: `src/X.rs` and `src/X/`, but the two roots.

@@ -3,55 +3,23 @@
 
 mod common;
 
-use common::{csv, seed_for, Api, Run, Tenant};
-use oathbulk::inventory::{SecretFormat, SecretKey};
-use oathbulk::otp::{self, HashFunction};
+use common::{csv, offset_into_step, tenant_code, Api, Run, Tenant};
 use oathbulk::simulate::SimConfig;
-use std::process::{Command, Stdio};
-
-/// The code the token with seed `i` shows now (by the simulator's clock).
-fn code_now(i: usize, period: u32) -> String {
-    let key = SecretKey::decode(&seed_for(i), SecretFormat::Base32).unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    otp::code_at(key.bytes(), HashFunction::Sha1, period, now).code
-}
-
-/// Wait until at least `secs` remain in the current 30 s step, so a typed code stays valid.
-fn wait_for_fresh_step(secs: u64) {
-    loop {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-        if 30 - now % 30 >= secs {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-}
 
 /// `oathbulk activate` without a CSV.
 fn activate_typed(t: &Tenant, args: &[&str]) -> Run {
-    let run = Run::from(
-        Command::new(env!("CARGO_BIN_EXE_oathbulk"))
-            .current_dir(t.dir.path())
-            .env("OATHBULK_TOKEN", &t.token)
-            .arg("activate")
-            .args(t.backend_args())
-            .args(["--progress", "none"])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap(),
-    );
-    t.assert_secret_free(&run);
-    run
+    t.output(t.bin().arg("activate").args(t.backend_args()).args(["--progress", "none"]).args(args))
 }
 
 #[test]
 fn replacement_token_with_a_typed_code_for_a_user_in_no_csv() {
     // SN00001 is a spare (available). It goes to user9@contoso.com, who exists in the
     // tenant (the seed's rows 27-29) but is in no CSV this run reads: there is none.
-    let t = Tenant::new(Api::Graph, &csv(30, |i| if i == 1 { "available" } else { "activated" }), SimConfig::default());
-    wait_for_fresh_step(8);
-    let code = code_now(1, 30);
+    // The tenant 2 s into its step: the typed code holds for the run.
+    let offset = offset_into_step(2);
+    let config = SimConfig { clock_offset_secs: offset, ..Default::default() };
+    let t = Tenant::new(Api::Graph, &csv(30, |i| if i == 1 { "available" } else { "activated" }), config);
+    let code = tenant_code(1, offset);
     let run = activate_typed(&t, &["--serial", "SN00001", "--code", &code, "--upn", "user9@contoso.com"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let a = &run.activations()["SN00001"];
@@ -66,9 +34,10 @@ fn replacement_token_with_a_typed_code_for_a_user_in_no_csv() {
 
 #[test]
 fn a_rejected_typed_code_is_reported_plainly_and_never_retried() {
-    let t = Tenant::new(Api::Graph, &csv(3, |_| "assigned"), SimConfig::default());
-    wait_for_fresh_step(8);
-    let good = code_now(2, 30);
+    let offset = offset_into_step(2);
+    let t =
+        Tenant::new(Api::Graph, &csv(3, |_| "assigned"), SimConfig { clock_offset_secs: offset, ..Default::default() });
+    let good = tenant_code(2, offset);
     let wrong = format!("{:06}", (good.parse::<u32>().unwrap() + 1) % 1_000_000);
     let run = activate_typed(&t, &["--serial", "SN00002", "--code", &wrong]);
     assert_eq!(run.code, 1);
@@ -84,9 +53,10 @@ fn a_rejected_typed_code_is_reported_plainly_and_never_retried() {
 #[test]
 fn typed_code_for_an_assigned_token_finds_its_holder() {
     for api in [Api::Graph, Api::Portal] {
-        let t = Tenant::new(api, &csv(4, |_| "assigned"), SimConfig::default());
-        wait_for_fresh_step(8);
-        let run = activate_typed(&t, &["--serial", "SN00001", "--code", &code_now(1, 30)]);
+        let offset = offset_into_step(2);
+        let t =
+            Tenant::new(api, &csv(4, |_| "assigned"), SimConfig { clock_offset_secs: offset, ..Default::default() });
+        let run = activate_typed(&t, &["--serial", "SN00001", "--code", &tenant_code(1, offset)]);
         assert_eq!(run.code, 0, "{api:?}: {}", run.stderr);
         let state = t.state();
         assert_eq!(state.device("SN00001").unwrap().status, "activated");

@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::{csv, jwt, now, Api, Run, Tenant};
+use common::{csv, jwt, now, run_with_token, Api, Run, Tenant};
 use oathbulk::simulate::SimConfig;
 use serde_json::Value;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const FULL_SCOPES: &str = "UserAuthenticationMethod.ReadWrite.All Policy.ReadWrite.AuthenticationMethod";
 const AUTH_ADMIN: &str = "c4e39bd9-1100-46d3-8c65-fb160da0071f";
@@ -17,17 +17,7 @@ fn tenant_with_token(csv_text: &str, token: &str, config: SimConfig) -> Tenant {
 }
 
 fn oathbulk(t: &Tenant, args: &[&str]) -> Run {
-    let run = Run::from(
-        Command::new(env!("CARGO_BIN_EXE_oathbulk"))
-            .current_dir(t.dir.path())
-            .env("OATHBULK_TOKEN", &t.token)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap(),
-    );
-    t.assert_secret_free(&run);
-    run
+    t.output(t.bin().args(args))
 }
 
 fn checks(run: &Run) -> std::collections::HashMap<String, Value> {
@@ -160,14 +150,8 @@ fn doctor_names_a_missing_scope_an_expired_token_and_a_clock_offset() {
 #[test]
 fn doctor_reports_a_rejected_token() {
     let t = Tenant::new(Api::Graph, &csv(2, |_| "available"), SimConfig::default());
-    let run = Run::from(
-        Command::new(env!("CARGO_BIN_EXE_oathbulk"))
-            .env("OATHBULK_TOKEN", "definitely-not-it")
-            .args(["doctor", "--graph-url", &t.sim().graph_url(), "--progress", "none"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap(),
-    );
+    let run =
+        run_with_token("definitely-not-it", &["doctor", "--graph-url", &t.sim().graph_url(), "--progress", "none"]);
     assert_eq!(run.code, 1);
     let c = checks(&run);
     assert_eq!(c["api_reachable"]["status"], "fail");

@@ -233,6 +233,8 @@ pub enum Mechanism {
     Replay,
     CatchUp,
     RampWaits,
+    /// Throttle hints on taken writes (`RateLimit`, `x-ms-throttle-limit-percentage`).
+    Hints,
     /// Codes of the next step sent in a step's last margin (where the tenant takes them).
     NextStepCodes,
     /// Refusals explained together, a batch at a time, instead of a read each.
@@ -250,6 +252,7 @@ impl PaceArgs {
             replay: !off(Mechanism::Replay),
             catch_up: !off(Mechanism::CatchUp),
             ramp_waits: !off(Mechanism::RampWaits),
+            hints: !off(Mechanism::Hints),
         }
     }
 

@@ -148,6 +148,11 @@ pub struct FaultArgs {
     /// limited request (e.g. 8:20:0.5).
     #[arg(long, value_name = "FROM:UNTIL:SHARE")]
     pub limit_shared: Option<crate::limits::SharedPeriod>,
+    /// On writes the limits took, tell how much is left (the client heeds these where they
+    /// come and never needs them): ratelimit (RateLimit-Remaining/-Reset), ietf (RateLimit,
+    /// RateLimit-Policy) or graph (x-ms-throttle-limit-percentage above 0.8). Default: none.
+    #[arg(long, value_name = "STYLE")]
+    pub throttle_hints: Option<crate::simulate::HintStyle>,
     /// Count reads (GET) against --rate-limit too.
     #[arg(long)]
     pub rate_limit_reads: bool,
@@ -256,6 +261,7 @@ fn config(args: &SimulateArgs) -> Result<SimConfig> {
         rate_burst: args.faults.rate_burst,
         limits: args.faults.limits.clone(),
         limit_shared: args.faults.limit_shared,
+        throttle_hints: args.faults.throttle_hints,
         fail_rate: args.faults.fail_rate,
         drop_rate: args.faults.drop_rate,
         drop_after_share: args.faults.drop_after_share,

@@ -186,19 +186,41 @@ impl Closures {
             if let Some(b) = self.budget.as_mut() {
                 b.period += round_up_to_seconds(wait.max(Duration::from_secs(1)));
             }
+            self.shut(now, until);
         } else {
-            self.ending = Some((self.opened, self.taken));
-            self.guess = Some(self.taken.max(1));
-            self.open_rate = self.opened.or(self.first).map(|o| {
-                let open = now.saturating_duration_since(o).max(Duration::from_millis(100));
-                f64::from(self.taken) / open.as_secs_f64()
-            });
+            self.close(now, until, self.taken);
         }
+        Refusal::Closed
+    }
+
+    /// The tenant said, on a write it took, that its budget is spent for `wait` (a throttle
+    /// hint: `RateLimit` remaining 0). A window ends as a refusal would end it, without
+    /// the refusal. A short wait is a bucket's next write, no closure. True: newly closed.
+    pub fn announced(&mut self, now: Instant, wait: Duration) -> bool {
+        if wait < CLOSED_FOR || self.shut_until.is_some_and(|u| u > now) {
+            return false;
+        }
+        // The write that carried the hint was taken; its acceptance is counted after this.
+        self.close(now, now + wait, self.taken + 1);
+        true
+    }
+
+    /// A window ended at `now` after taking `taken` writes: shut until `until`, and learn.
+    fn close(&mut self, now: Instant, until: Instant, taken: u32) {
+        self.ending = Some((self.opened, taken));
+        self.guess = Some(taken.max(1));
+        self.open_rate = self.opened.or(self.first).map(|o| {
+            let open = now.saturating_duration_since(o).max(Duration::from_millis(100));
+            f64::from(taken) / open.as_secs_f64()
+        });
+        self.shut(now, until);
+    }
+
+    fn shut(&mut self, now: Instant, until: Instant) {
         self.began = Some(now);
         self.shut_until = Some(until);
         self.forecast = false;
         self.probe = None;
-        Refusal::Closed
     }
 
     /// The budget learnt, if any.

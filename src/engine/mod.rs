@@ -33,6 +33,7 @@ pub use stats::Stats;
 use crate::api_error::ApiError;
 use crate::record::Fatal;
 use crate::stop::StopReason;
+use crate::throttle_hint::Hint;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -227,6 +228,17 @@ impl Engine {
             // Failures without an answer (or before the limit was looked at) say nothing.
             Err(_) => {}
         }
+    }
+
+    /// What the tenant said about its limits on an answer to a write (a throttle hint; the
+    /// client built for the run reports each, see `http::ApiClient::retrying_reads`). A
+    /// hint is advice: one asking to wait past `--max-wait` is not taken (were it true, the
+    /// tenant's next 429 says so, and that stops the run as any such wait does).
+    pub fn told(&self, hint: Hint) {
+        if hint.reset.is_some_and(|r| r > self.policy.max_wait) {
+            return;
+        }
+        self.pacer.told(Instant::now(), hint);
     }
 
     /// The retry policy's verdict on a failed attempt, counted in the statistics. A wait
@@ -450,6 +462,22 @@ mod tests {
         assert_eq!(waiter.await.unwrap(), Err(Stopped));
         assert!(!sleeper.await.unwrap());
         assert!(t.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_spent_window_hinted_shuts_writes_until_its_reset_but_a_hostile_reset_is_not_taken() {
+        let e = engine(PaceMode::Adaptive { ceiling: Some(10.0) }, RetryPolicy::default());
+        drop(e.slot().await.expect("a place"));
+        let spent = |secs| Hint { remaining: Some(0), reset: Some(Duration::from_secs(secs)) };
+        e.told(spent(86_000)); // past --max-wait: advice not taken
+        let t = Instant::now();
+        drop(e.slot().await.expect("a place"));
+        assert!(t.elapsed() < Duration::from_secs(1), "not held by a hostile reset: {:?}", t.elapsed());
+        e.told(spent(5));
+        let t = Instant::now();
+        drop(e.slot().await.expect("a place"));
+        assert!(t.elapsed() >= Duration::from_secs(5), "held until the window's reset: {:?}", t.elapsed());
+        assert!(t.elapsed() < Duration::from_secs(6));
     }
 
     #[tokio::test(start_paused = true)]

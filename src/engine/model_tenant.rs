@@ -42,6 +42,7 @@ impl Bucket {
 pub mod shapes {
     use crate::engine::Pacer;
     use crate::limits::{Limits, Shape, SharedPeriod};
+    use crate::throttle_hint::Hint;
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
@@ -74,6 +75,29 @@ pub mod shapes {
         fn leave(&mut self) {}
         /// A write at `t`: taken, or refused with the whole seconds to wait.
         fn take(&mut self, t: f64) -> Result<(), u64>;
+        /// What the answer to a write taken at `t` says of the limits (none, by default).
+        fn hint(&mut self, _t: f64) -> Option<Hint> {
+            None
+        }
+    }
+
+    /// A tenant whose taken writes carry `RateLimit-Remaining` / `-Reset` hints.
+    pub struct Hinting(pub Limits);
+
+    impl Tenant for Hinting {
+        fn enter(&mut self) -> Result<(), u64> {
+            self.0.enter()
+        }
+        fn leave(&mut self) {
+            self.0.leave()
+        }
+        fn take(&mut self, t: f64) -> Result<(), u64> {
+            self.0.take(t)
+        }
+        fn hint(&mut self, t: f64) -> Option<Hint> {
+            let room = self.0.headroom(t)?;
+            Some(Hint { remaining: Some(room.remaining), reset: Some(Duration::from_secs(room.reset_secs)) })
+        }
     }
 
     impl Tenant for Limits {
@@ -129,12 +153,16 @@ pub mod shapes {
                             Ok(()) => {
                                 let mut l = limits.lock().unwrap();
                                 l.leave();
-                                l.take(now.duration_since(start).as_secs_f64())
+                                let t = now.duration_since(start).as_secs_f64();
+                                l.take(t).map(|()| l.hint(t))
                             }
                             Err(ra) => Err(ra),
                         };
                         match answer {
-                            Ok(()) => {
+                            Ok(hint) => {
+                                if let Some(hint) = hint {
+                                    pacer.told(now, hint);
+                                }
                                 pacer.accepted(sent, now);
                                 break;
                             }

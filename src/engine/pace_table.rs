@@ -4,10 +4,10 @@
 //!
 //! `cargo test --lib pace_table -- --nocapture` prints each row's figures.
 
-use super::model_tenant::shapes::{floor, run, Outcome};
+use super::model_tenant::shapes::{floor, run, run_with, Hinting, Outcome};
 use super::pacer::Mechanisms;
 use super::{PaceMode, Pacer};
-use crate::limits::{Shape, SharedPeriod};
+use crate::limits::{Limits, Shape, SharedPeriod};
 
 /// One row: a tenant, and the targets it must meet.
 pub struct Row {
@@ -80,10 +80,25 @@ pub async fn measure(row: &Row, mode: PaceMode) -> (Outcome, f64) {
     measure_with(row, mode, Mechanisms::ALL, true).await
 }
 
+/// Does the model tenant send throttle hints (`RateLimit-Remaining` / `-Reset`)?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hints {
+    None,
+    RateLimit,
+}
+
 async fn measure_with(row: &Row, mode: PaceMode, on: Mechanisms, print: bool) -> (Outcome, f64) {
+    measure_hinted(row, mode, on, Hints::None, print).await
+}
+
+async fn measure_hinted(row: &Row, mode: PaceMode, on: Mechanisms, hints: Hints, print: bool) -> (Outcome, f64) {
     let shapes: Vec<Shape> = row.shapes.iter().map(|s| s.parse().expect("a valid shape")).collect();
     let shared: Option<SharedPeriod> = row.shared.map(|s| s.parse().expect("a valid period"));
-    let out = run(row.tokens, &shapes, shared, Pacer::with(mode, on)).await;
+    let pacer = Pacer::with(mode, on);
+    let out = match hints {
+        Hints::None => run(row.tokens, &shapes, shared, pacer).await,
+        Hints::RateLimit => run_with(row.tokens, Hinting(Limits::new(&shapes, shared)), pacer).await,
+    };
     let ratio = out.wall.as_secs_f64() / floor(row.tokens, &shapes, shared);
     if !print {
         return (out, ratio);
@@ -135,6 +150,28 @@ rows! {
     concurrency_limit => "concurrency 4",
 }
 
+/// A tenant that sends throttle hints: every row still meets its targets, and no row spends
+/// more 429s than without hints (the hints are heeded, never needed).
+#[tokio::test(start_paused = true)]
+async fn every_row_with_throttle_hints() {
+    let mode = PaceMode::Adaptive { ceiling: None };
+    let mut misses = Vec::new();
+    for row in TABLE {
+        let (plain, _) = measure_hinted(row, mode, Mechanisms::ALL, Hints::None, false).await;
+        let (out, ratio) = measure_hinted(row, mode, Mechanisms::ALL, Hints::RateLimit, true).await;
+        if ratio > row.wall || out.per_token() > row.per_token || out.throttled > plain.throttled {
+            misses.push(format!(
+                "{}: ratio {ratio:.3}, per token {:.4}, 429s {} (without hints {})",
+                row.name,
+                out.per_token(),
+                out.throttled,
+                plain.throttled
+            ));
+        }
+    }
+    assert!(misses.is_empty(), "{misses:#?}");
+}
+
 /// Told the cap (`--max-rate`), a bucket run stays within 3% of the floor.
 #[tokio::test(start_paused = true)]
 async fn told_the_cap() {
@@ -152,7 +189,7 @@ async fn told_the_cap() {
 #[ignore]
 async fn ablation() {
     let all = Mechanisms::ALL;
-    let variants: [(&str, Mechanisms); 7] = [
+    let variants: [(&str, Mechanisms); 8] = [
         ("all on", all),
         ("no closures", Mechanisms { closures: false, ..all }),
         ("no forecast", Mechanisms { forecast: false, ..all }),
@@ -160,6 +197,7 @@ async fn ablation() {
         ("no replay", Mechanisms { replay: false, ..all }),
         ("no catch-up", Mechanisms { catch_up: false, ..all }),
         ("no ramp wait", Mechanisms { ramp_waits: false, ..all }),
+        ("no hints", Mechanisms { hints: false, ..all }),
     ];
     eprint!("{:16}", "tenant");
     for (name, _) in &variants {

@@ -20,6 +20,7 @@ use super::closure::{Closures, Refusal};
 use super::control::{Adaptive, Fixed, RateControl, Unlimited};
 use super::estimate::RateEstimate;
 use super::schedule::Schedule;
+use crate::throttle_hint::Hint;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -46,11 +47,20 @@ pub struct Mechanisms {
     pub catch_up: bool,
     /// The ramp's raise waits for a later write's acceptance.
     pub ramp_waits: bool,
+    /// Throttle hints on taken writes are heeded ([`crate::throttle_hint`]).
+    pub hints: bool,
 }
 
 impl Mechanisms {
-    pub const ALL: Self =
-        Self { closures: true, forecast: true, open_rate: true, replay: true, catch_up: true, ramp_waits: true };
+    pub const ALL: Self = Self {
+        closures: true,
+        forecast: true,
+        open_rate: true,
+        replay: true,
+        catch_up: true,
+        ramp_waits: true,
+        hints: true,
+    };
 }
 
 /// How the pace is chosen.
@@ -69,6 +79,7 @@ struct State {
     control: Box<dyn RateControl>,
     /// The rate controller changes its pace on what the tenant says (adaptive).
     open_rate: bool,
+    hints: bool,
 }
 
 /// Shared by every worker of a run.
@@ -102,7 +113,7 @@ impl Pacer {
         // user's word, and each throttled write waits its own `Retry-After`.
         let closing = adaptive && on.closures;
         let schedule = Schedule::new(Closures::new(on.forecast), on.catch_up, closing);
-        Self { state: Mutex::new(State { schedule, control, open_rate: on.open_rate }) }
+        Self { state: Mutex::new(State { schedule, control, open_rate: on.open_rate, hints: on.hints }) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -154,6 +165,25 @@ impl Pacer {
             s.control.throttled(sent, now);
         }
         s.after_change(before);
+    }
+
+    /// What the tenant said about its limits on a write it took ([`crate::throttle_hint`]):
+    /// its budget spent until a moment a window away (not a bucket's next second), the
+    /// tenant is shut until then, as by a refusal but without one. `reset` is clamped by
+    /// the caller.
+    pub fn told(&self, now: Instant, hint: Hint) {
+        let mut s = self.lock();
+        if !s.hints {
+            return;
+        }
+        if let Some(wait) = hint.spent_for() {
+            if s.schedule.announced(now, wait) {
+                let before = s.control.rate();
+                let open = s.schedule.take_open_rate().filter(|_| s.open_rate);
+                s.control.closed(now, open);
+                s.after_change(before);
+            }
+        }
     }
 
     /// Hold every worker until `until` (a `Retry-After` on a read).

@@ -120,6 +120,11 @@ impl Schedule {
         Refusal::Pace
     }
 
+    /// The tenant said its budget is spent for `wait` (a throttle hint). True: newly closed.
+    pub fn announced(&mut self, now: Instant, wait: Duration) -> bool {
+        self.closing && self.closures.announced(now, wait)
+    }
+
     /// What the window that just closed took while it was open, per second.
     pub fn take_open_rate(&mut self) -> Option<f64> {
         self.closures.take_open_rate()

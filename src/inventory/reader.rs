@@ -123,70 +123,83 @@ fn looks_like_data(cells: &[String]) -> bool {
 
 const EXPECTED_HEADER: &str = "upn,serial number,secret key,time interval,manufacturer,model";
 
-impl Inventory {
-    /// Open a file, or standard input for `-`.
-    pub fn open(path: &str, options: ReadOptions) -> Result<Self> {
-        let input: Box<dyn Read> = if path == "-" {
-            Box::new(std::io::stdin())
-        } else {
-            Box::new(std::fs::File::open(path).with_context(|| format!("cannot open CSV file {path}"))?)
-        };
-        Self::from_reader(input, options).with_context(|| format!("cannot read CSV {path}"))
+/// A file that is not UTF-8 text (UTF-16, binary) is refused at once; a UTF-8 byte order
+/// mark is skipped.
+fn refuse_non_utf8_text(input: &mut Box<dyn BufRead>) -> Result<()> {
+    let head = input.fill_buf()?;
+    let utf16_pattern = head.len() >= 4
+        && (head.iter().step_by(2).take(32).all(|&b| b == 0)
+            || head.iter().skip(1).step_by(2).take(32).all(|&b| b == 0));
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) || utf16_pattern {
+        bail!("the file is UTF-16 (Excel's \"Unicode Text\"); save it as \"CSV UTF-8\" and try again");
     }
+    if let Some(at) = head.iter().take(4096).position(|&b| b == 0) {
+        bail!("the file has a NUL byte at byte {}: it is not a text CSV", at + 1);
+    }
+    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        input.consume(3);
+    }
+    Ok(())
+}
 
-    pub fn from_reader(input: impl Read + 'static, options: ReadOptions) -> Result<Self> {
-        let mut input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(256 * 1024, input));
-        let head = input.fill_buf()?;
-        let utf16_pattern = head.len() >= 4
-            && (head.iter().step_by(2).take(32).all(|&b| b == 0)
-                || head.iter().skip(1).step_by(2).take(32).all(|&b| b == 0));
-        if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) || utf16_pattern {
-            bail!("the file is UTF-16 (Excel's \"Unicode Text\"); save it as \"CSV UTF-8\" and try again");
+/// The header line's names, trimmed; refused when it is empty, unreadable, separated by
+/// another delimiter, or a data row (a seed where a name should be).
+fn read_header(
+    lines: &mut Lines,
+    splitter: &mut csv_core::Reader,
+    delimiter: u8,
+    cells: &mut Cells,
+) -> Result<Vec<String>> {
+    let header = match lines.next_line()? {
+        Some((_, Line::Text(t))) => t,
+        Some((_, Line::Failed(e))) => bail!("cannot read the header line: {e}"),
+        Some((_, Line::TooLong)) => {
+            bail!("the header line is longer than {MAX_LINE_BYTES} bytes; expected '{EXPECTED_HEADER}'")
         }
-        if let Some(at) = head.iter().take(4096).position(|&b| b == 0) {
-            bail!("the file has a NUL byte at byte {}: it is not a text CSV", at + 1);
-        }
-        if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
-            input.consume(3);
-        }
-        let mut lines = Lines::new(input);
-        let delimiter = options.delimiter.unwrap_or(b',');
-        let mut splitter = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
-        let mut cells = Cells::default();
-        let header = match lines.next_line()? {
-            Some((_, Line::Text(t))) => t,
-            Some((_, Line::Failed(e))) => bail!("cannot read the header line: {e}"),
-            Some((_, Line::TooLong)) => {
-                bail!("the header line is longer than {MAX_LINE_BYTES} bytes; expected '{EXPECTED_HEADER}'")
-            }
-            None => Vec::new(),
+        None => Vec::new(),
+    };
+    if header.iter().all(u8::is_ascii_whitespace) {
+        bail!("the file is empty: expected a header line such as '{EXPECTED_HEADER}'");
+    }
+    if split(splitter, delimiter, content(&header), cells).is_err() {
+        bail!("the header line (line 1) has a quote that is not closed; expected '{EXPECTED_HEADER}'");
+    }
+    let mut names = Vec::with_capacity(cells.len());
+    for raw in cells.iter() {
+        let Ok(name) = std::str::from_utf8(raw) else {
+            bail!("the header line (line 1) {}", super::excel::NOT_UTF8);
         };
-        if header.iter().all(u8::is_ascii_whitespace) {
-            bail!("the file is empty: expected a header line such as '{EXPECTED_HEADER}'");
+        names.push(name.trim().to_string());
+    }
+    if delimiter == b',' {
+        if let Some(other) = super::excel::other_delimiter(&names) {
+            bail!("{}", super::excel::delimiter_message(other));
         }
-        if split(&mut splitter, delimiter, content(&header), &mut cells).is_err() {
-            bail!("the header line (line 1) has a quote that is not closed; expected '{EXPECTED_HEADER}'");
-        }
-        let mut names = Vec::with_capacity(cells.len());
-        for raw in cells.iter() {
-            let Ok(name) = std::str::from_utf8(raw) else {
-                bail!("the header line (line 1) {}", super::excel::NOT_UTF8);
-            };
-            names.push(name.trim().to_string());
-        }
-        if delimiter == b',' {
-            if let Some(other) = super::excel::other_delimiter(&names) {
-                bail!("{}", super::excel::delimiter_message(other));
-            }
-        }
-        if let Some(i) = names.iter().position(|n| looks_like_seed(n)) {
-            // A missing line end merged a data row into the header, or there is no header.
-            bail!(
-                "column {} of the header line looks like a secret key (not shown): the header line is missing or \
-                 merged with a data row; expected '{EXPECTED_HEADER}'",
-                i + 1
-            );
-        }
+    }
+    if let Some(i) = names.iter().position(|n| looks_like_seed(n)) {
+        // A missing line end merged a data row into the header, or there is no header.
+        bail!(
+            "column {} of the header line looks like a secret key (not shown): the header line is missing or \
+             merged with a data row; expected '{EXPECTED_HEADER}'",
+            i + 1
+        );
+    }
+    Ok(names)
+}
+
+/// What each column of the header is.
+struct Columns {
+    /// The names as shown (a repeated unknown name gets its position).
+    headers: Vec<Arc<str>>,
+    columns: Vec<Option<Field>>,
+    /// Each field's column.
+    index: [Option<usize>; 8],
+}
+
+impl Columns {
+    /// Each header name's field, by its aliases or `--secret-column`; a field named twice is
+    /// refused.
+    fn of(names: &[String], options: &ReadOptions) -> Result<Self> {
         let mut headers = Vec::with_capacity(names.len());
         let mut columns = Vec::with_capacity(names.len());
         let mut index = [None; 8];
@@ -204,7 +217,7 @@ impl Inventory {
             };
             if let Some(f) = field {
                 if let Some(prev) = index[slot(f)] {
-                    if looks_like_data(&names) {
+                    if looks_like_data(names) {
                         bail!("the first line is a data row, not a header: add the header line '{EXPECTED_HEADER}'");
                     }
                     bail!(
@@ -228,40 +241,91 @@ impl Inventory {
             };
             headers.push(Arc::from(name.as_str()));
         }
-        let mut missing = vec![];
-        let no_upn = index[slot(Field::Upn)].is_none() && !options.upn_column_optional;
-        if no_upn {
-            missing.push("upn");
-        }
-        if index[slot(Field::Serial)].is_none() {
-            missing.push("serial number");
-        }
-        if options.require_secret && index[slot(Field::Secret)].is_none() {
-            missing.push("secret key");
-        }
-        if !missing.is_empty() {
-            // Never echo a data line: a file without its header starts with a seed.
-            if looks_like_data(&names) {
-                bail!(
-                    "the first line is a data row, not a header (no {} column): add the header line '{EXPECTED_HEADER}'",
-                    missing.join(" or ")
-                );
-            }
-            // A file without users (Deepnet's) is fine for `check`, `list` and `import`; the
-            // commands that need a user per token say so.
-            let users = if no_upn {
-                "; this command needs the user of each token: add a upn column, pass --assign-csv FILE \
-                 (serial,upn) or a --script whose fn map(row) sets row.upn; a file without users can be \
-                 `import`ed unassigned"
-            } else {
-                ""
-            };
-            bail!(
-                "the header has no {} column (found: {}); expected '{EXPECTED_HEADER}'{users}",
-                missing.join(" or "),
-                names.iter().map(|h| quote_cell(h)).collect::<Vec<_>>().join(", ")
-            );
-        }
+        Ok(Self { headers, columns, index })
+    }
+}
+
+/// The columns the command needs (a user, unless optional; a serial; a seed, when required)
+/// are there, or the header is refused naming what it lacks.
+fn refuse_missing_columns(index: &[Option<usize>; 8], names: &[String], options: &ReadOptions) -> Result<()> {
+    let mut missing = vec![];
+    let no_upn = index[slot(Field::Upn)].is_none() && !options.upn_column_optional;
+    if no_upn {
+        missing.push("upn");
+    }
+    if index[slot(Field::Serial)].is_none() {
+        missing.push("serial number");
+    }
+    if options.require_secret && index[slot(Field::Secret)].is_none() {
+        missing.push("secret key");
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    // Never echo a data line: a file without its header starts with a seed.
+    if looks_like_data(names) {
+        bail!(
+            "the first line is a data row, not a header (no {} column): add the header line '{EXPECTED_HEADER}'",
+            missing.join(" or ")
+        );
+    }
+    // A file without users (Deepnet's) is fine for `check`, `list` and `import`; the
+    // commands that need a user per token say so.
+    let users = if no_upn {
+        "; this command needs the user of each token: add a upn column, pass --assign-csv FILE \
+         (serial,upn) or a --script whose fn map(row) sets row.upn; a file without users can be \
+         `import`ed unassigned"
+    } else {
+        ""
+    };
+    bail!(
+        "the header has no {} column (found: {}); expected '{EXPECTED_HEADER}'{users}",
+        missing.join(" or "),
+        names.iter().map(|h| quote_cell(h)).collect::<Vec<_>>().join(", ")
+    );
+}
+
+/// A seed outside the secret column (a shifted line, a mislabelled header) would be printed
+/// by `list` and carried everywhere: the row is refused, showing no cell. Every cell of every
+/// row is checked (not only rows that fail otherwise): this is the check that keeps a shifted
+/// seed out of a good-looking row.
+fn refuse_seed_outside_its_column<'a>(
+    line: u64,
+    mut cells: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<(), RowError> {
+    let Some((name, _)) = cells.find(|(_, value)| looks_like_seed(value)) else { return Ok(()) };
+    Err(Inventory::line_error(
+        line,
+        "secret_outside_its_column",
+        format!(
+            "the {} cell looks like a secret key (not shown): is a column missing or shifted on this line, or is \
+             the secret column misnamed?",
+            quote_cell(name)
+        ),
+    ))
+}
+
+impl Inventory {
+    /// Open a file, or standard input for `-`.
+    pub fn open(path: &str, options: ReadOptions) -> Result<Self> {
+        let input: Box<dyn Read> = if path == "-" {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(std::fs::File::open(path).with_context(|| format!("cannot open CSV file {path}"))?)
+        };
+        Self::from_reader(input, options).with_context(|| format!("cannot read CSV {path}"))
+    }
+
+    pub fn from_reader(input: impl Read + 'static, options: ReadOptions) -> Result<Self> {
+        let mut input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(256 * 1024, input));
+        refuse_non_utf8_text(&mut input)?;
+        let mut lines = Lines::new(input);
+        let delimiter = options.delimiter.unwrap_or(b',');
+        let mut splitter = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+        let mut cells = Cells::default();
+        let names = read_header(&mut lines, &mut splitter, delimiter, &mut cells)?;
+        let Columns { headers, columns, index } = Columns::of(&names, &options)?;
+        refuse_missing_columns(&index, &names, &options)?;
         let mut inventory = Self {
             lines,
             splitter,
@@ -380,89 +444,161 @@ impl Inventory {
         RowError { line, field: None, code, message, upn: None, serial: None }
     }
 
+    /// The current line's cells as a row, or the one row error that refuses it.
     fn parse_current(&self, line: u64) -> Result<Row, RowError> {
-        if self.cells.len() != self.headers.len() {
-            // The cells do not line up with the header: any of them may be a seed.
-            return Err(Self::line_error(
-                line,
-                "ragged_row",
-                format!(
-                    "line has {} fields but the header has {} ({})",
-                    self.cells.len(),
-                    self.headers.len(),
-                    self.headers.iter().map(|h| quote_cell(h)).collect::<Vec<_>>().join(", ")
-                ),
-            ));
+        self.refuse_ragged(line)?;
+        let serial = self.serial(line)?;
+        let upn = self.upn(line)?;
+        let secret = self.secret(line)?;
+        let time_interval = self.time_interval(line)?;
+        let hash = match self.text(line, Field::Hash)? {
+            "" => self.options.default_hash,
+            other => HashFunction::parse(other).ok_or_else(|| {
+                self.field_error(
+                    line,
+                    Some(Field::Hash),
+                    "invalid_hash",
+                    format!("hash {} is not sha1 or sha256", quote_cell(other)),
+                )
+            })?,
+        };
+        let display_name = Some(self.text(line, Field::DisplayName)?).filter(|s| !s.is_empty()).map(str::to_string);
+        let extra = self.extra(line, secret.as_ref())?;
+        let manufacturer = self.text(line, Field::Manufacturer)?;
+        let model = self.text(line, Field::Model)?;
+        let printable = [
+            (Field::Upn.name(), upn),
+            (Field::Serial.name(), serial),
+            (Field::Manufacturer.name(), manufacturer),
+            (Field::Model.name(), model),
+            (Field::DisplayName.name(), display_name.as_deref().unwrap_or("")),
+        ];
+        let extras = extra.iter().map(|(name, value)| (name.as_ref(), value.as_str()));
+        refuse_seed_outside_its_column(line, printable.into_iter().chain(extras))?;
+        Ok(Row {
+            line,
+            upn: upn.to_string(),
+            serial: serial.to_string(),
+            secret,
+            time_interval,
+            hash,
+            manufacturer: manufacturer.to_string(),
+            model: model.to_string(),
+            display_name,
+            extra,
+        })
+    }
+
+    /// Cells that do not line up with the header are refused naming no cell: any of them may
+    /// be a seed.
+    fn refuse_ragged(&self, line: u64) -> Result<(), RowError> {
+        if self.cells.len() == self.headers.len() {
+            return Ok(());
         }
-        let err = |field: Option<Field>, code: &'static str, message: String| RowError {
+        Err(Self::line_error(
+            line,
+            "ragged_row",
+            format!(
+                "line has {} fields but the header has {} ({})",
+                self.cells.len(),
+                self.headers.len(),
+                self.headers.iter().map(|h| quote_cell(h)).collect::<Vec<_>>().join(", ")
+            ),
+        ))
+    }
+
+    /// A row error about one cell, naming the row's user and serial where they are safe to
+    /// show.
+    fn field_error(&self, line: u64, field: Option<Field>, code: &'static str, message: String) -> RowError {
+        RowError {
             line,
             field: field.map(|f| f.name().to_string()),
             code,
             message,
             upn: self.attachable(Field::Upn),
             serial: self.attachable(Field::Serial),
-        };
-        let text = |field: Field| {
-            self.cell(field)
-                .map_err(|_| err(Some(field), "invalid_utf8", format!("{} {}", field.name(), super::excel::NOT_UTF8)))
-        };
-        let serial = text(Field::Serial)?;
+        }
+    }
+
+    /// A field's cell, trimmed (empty without a column); a cell that is not UTF-8 is refused.
+    fn text(&self, line: u64, field: Field) -> Result<&str, RowError> {
+        self.cell(field).map_err(|_| {
+            self.field_error(line, Some(field), "invalid_utf8", format!("{} {}", field.name(), super::excel::NOT_UTF8))
+        })
+    }
+
+    /// The serial: present, and not mangled by Excel into scientific notation.
+    fn serial(&self, line: u64) -> Result<&str, RowError> {
+        let serial = self.text(line, Field::Serial)?;
         if serial.is_empty() {
-            return Err(err(Some(Field::Serial), "missing_serial", "serial number is empty".into()));
+            return Err(self.field_error(line, Some(Field::Serial), "missing_serial", "serial number is empty".into()));
         }
         if super::excel::scientific(serial) {
-            return Err(err(Some(Field::Serial), super::excel::SCIENTIFIC_SERIAL, super::excel::scientific_message()));
-        }
-        let upn = text(Field::Upn)?;
-        // No upn column (allowed by `upn_column_optional`): the row names no user.
-        if upn.is_empty() && self.has(Field::Upn) {
-            return Err(err(Some(Field::Upn), "missing_upn", "upn is empty".into()));
-        }
-        if let Some(c) = crate::text::hidden_char(upn) {
-            return Err(err(Some(Field::Upn), "invalid_upn", super::hidden_char_message(c)));
-        }
-        if self.has(Field::Upn) && !is_upn(upn) {
-            return Err(err(
-                Some(Field::Upn),
-                "invalid_upn",
-                format!("upn {} is not a user@domain address", quote_cell(upn)),
+            return Err(self.field_error(
+                line,
+                Some(Field::Serial),
+                super::excel::SCIENTIFIC_SERIAL,
+                super::excel::scientific_message(),
             ));
         }
-        let secret = if self.has(Field::Secret) {
-            let raw = text(Field::Secret)?;
-            let key = SecretKey::decode(raw, self.options.secret_format)
-                .map_err(|m| err(Some(Field::Secret), "invalid_secret", m))?;
-            if self.options.redact_seeds {
-                crate::redact::add_seed(key.to_base32());
-            }
-            Some(key)
-        } else {
-            None
-        };
-        let time_interval = match text(Field::TimeInterval)? {
-            "" => 30,
-            "30" => 30,
-            "60" => 60,
-            other => {
-                return Err(err(
-                    Some(Field::TimeInterval),
-                    "invalid_time_interval",
-                    format!("time interval {} is not 30 or 60 seconds", quote_cell(other)),
-                ))
-            }
-        };
-        let hash = match text(Field::Hash)? {
-            "" => self.options.default_hash,
-            other => HashFunction::parse(other).ok_or_else(|| {
-                err(Some(Field::Hash), "invalid_hash", format!("hash {} is not sha1 or sha256", quote_cell(other)))
-            })?,
-        };
-        let display_name = Some(text(Field::DisplayName)?).filter(|s| !s.is_empty()).map(str::to_string);
+        Ok(serial)
+    }
+
+    /// The user: a user@domain address with no hidden character; empty only in a file read
+    /// without a upn column (`upn_column_optional`), where the row names no user.
+    fn upn(&self, line: u64) -> Result<&str, RowError> {
+        let upn = self.text(line, Field::Upn)?;
+        let refuse = |code, message| Err(self.field_error(line, Some(Field::Upn), code, message));
+        if upn.is_empty() && self.has(Field::Upn) {
+            return refuse("missing_upn", "upn is empty".into());
+        }
+        if let Some(c) = crate::text::hidden_char(upn) {
+            return refuse("invalid_upn", super::hidden_char_message(c));
+        }
+        if self.has(Field::Upn) && !is_upn(upn) {
+            return refuse("invalid_upn", format!("upn {} is not a user@domain address", quote_cell(upn)));
+        }
+        Ok(upn)
+    }
+
+    /// The seed, decoded (and told to the redactor when the command talks to a server).
+    fn secret(&self, line: u64) -> Result<Option<SecretKey>, RowError> {
+        if !self.has(Field::Secret) {
+            return Ok(None);
+        }
+        let raw = self.text(line, Field::Secret)?;
+        let key = SecretKey::decode(raw, self.options.secret_format)
+            .map_err(|m| self.field_error(line, Some(Field::Secret), "invalid_secret", m))?;
+        if self.options.redact_seeds {
+            crate::redact::add_seed(key.to_base32());
+        }
+        Ok(Some(key))
+    }
+
+    /// 30 or 60 seconds; 30 for an empty cell.
+    fn time_interval(&self, line: u64) -> Result<u32, RowError> {
+        match self.text(line, Field::TimeInterval)? {
+            "" | "30" => Ok(30),
+            "60" => Ok(60),
+            other => Err(self.field_error(
+                line,
+                Some(Field::TimeInterval),
+                "invalid_time_interval",
+                format!("time interval {} is not 30 or 60 seconds", quote_cell(other)),
+            )),
+        }
+    }
+
+    /// The columns the tool does not know, as (name, value), without anything that is or
+    /// names a secret; a row the file marks as HOTP, or whose unknown column holds a user in
+    /// a file without a upn column, is refused.
+    fn extra(&self, line: u64, secret: Option<&SecretKey>) -> Result<Vec<(Arc<str>, String)>, RowError> {
         let mut extra = Vec::new();
         for (i, column) in self.columns.iter().enumerate() {
             if column.is_none() {
                 let value = self.cells.text(i).map_err(|_| {
-                    err(
+                    self.field_error(
+                        line,
                         None,
                         "invalid_utf8",
                         format!("column {} {}", quote_cell(&self.headers[i]), super::excel::NOT_UTF8),
@@ -489,51 +625,15 @@ impl Inventory {
         // Entra takes TOTP only: a row the file marks as HOTP (a `type` of hotp, or a counter
         // without a type) would be imported and never give a right code.
         if let Some(why) = super::excel::hotp_marker(extra.iter().map(|(n, v)| (n.as_ref(), v.as_str()))) {
-            return Err(err(None, super::excel::HOTP_ROW, why));
+            return Err(self.field_error(line, None, super::excel::HOTP_ROW, why));
         }
         // A secret by its column's name, or the row's own seed written another way (spaced
         // hex, Base64, dotted Base32): never kept, so `list` cannot print it and scripts
         // cannot read it (after the user-name check: a `Key holder` column still counts).
         extra.retain(|(name, value)| {
-            !(names_a_secret(name) || secret.as_ref().is_some_and(|key| encodes_seed(value, key.bytes())))
+            !(names_a_secret(name) || secret.is_some_and(|key| encodes_seed(value, key.bytes())))
         });
-        let manufacturer = text(Field::Manufacturer)?;
-        let model = text(Field::Model)?;
-        // A seed outside the secret column (a shifted line, a mislabelled header) would be
-        // printed by `list` and carried everywhere: refuse the row, showing no cell. Every
-        // cell of every row is checked (not only rows that fail otherwise): this is the
-        // check that keeps a shifted seed out of a good-looking row.
-        let printable = [
-            (Field::Upn.name(), upn),
-            (Field::Serial.name(), serial),
-            (Field::Manufacturer.name(), manufacturer),
-            (Field::Model.name(), model),
-            (Field::DisplayName.name(), display_name.as_deref().unwrap_or("")),
-        ];
-        let extras = extra.iter().map(|(name, value)| (name.as_ref(), value.as_str()));
-        if let Some((name, _)) = printable.into_iter().chain(extras).find(|(_, value)| looks_like_seed(value)) {
-            return Err(Self::line_error(
-                line,
-                "secret_outside_its_column",
-                format!(
-                    "the {} cell looks like a secret key (not shown): is a column missing or shifted on this line, \
-                     or is the secret column misnamed?",
-                    quote_cell(name)
-                ),
-            ));
-        }
-        Ok(Row {
-            line,
-            upn: upn.to_string(),
-            serial: serial.to_string(),
-            secret,
-            time_interval,
-            hash,
-            manufacturer: manufacturer.to_string(),
-            model: model.to_string(),
-            display_name,
-            extra,
-        })
+        Ok(extra)
     }
 
     fn next_line(&mut self) -> Option<(u64, Line)> {

@@ -150,7 +150,9 @@ async fn assign_one<B: Backend>(shared: &Ctx<B>, row: &Row, device: &Device) -> 
     }
 }
 
-/// Run the import. Every row gets one record through `out`.
+/// Run the import. Every row gets one record through `out`: duplicates refused, the tenant
+/// read once, each row planned (exists, to assign, to create, refused), then the creates and
+/// the assignments written.
 pub async fn run<B: Backend>(
     shared: &Arc<Ctx<B>>,
     rows: Vec<RowResult>,
@@ -158,73 +160,112 @@ pub async fn run<B: Backend>(
     options: &ImportOptions,
     out: &mut Sink,
 ) -> Result<Imported> {
-    let backend = shared.backend.clone();
-    let is_portal = !backend.capabilities().assign;
-    let assign = options.assign || is_portal;
-    let mut work: Vec<Row> = Vec::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    for r in rows {
-        match r {
-            Err(e) => out.row_error(e)?,
-            Ok(row) => {
-                if let Some(first) = seen.get(&row.serial.to_lowercase()) {
-                    let mut rec = record(&row, ImportStatus::Failed, None);
-                    rec.error_code = Some("duplicate_serial".into());
-                    rec.error_message =
-                        Some(format!("serial {} already appears on line {first}; imported once", row.serial));
-                    out.settle(rec, None)?;
-                } else {
-                    seen.insert(row.serial.to_lowercase(), row.line);
-                    work.push(row);
+    let is_portal = !shared.backend.capabilities().assign;
+    let mut run = ImportRun { shared, options, out, is_portal, ready: Vec::new(), fatal: None };
+    let work = run.first_of_each_serial(rows)?;
+    if work.is_empty() {
+        return Ok(run.finish());
+    }
+    let Some(index) = run.read_tenant(&work).await? else { return Ok(run.finish()) };
+    run.out.diag().start("import", Some(work.len() as u64));
+    let mut plan = Plan::default();
+    for row in work {
+        run.plan_row(row, &index, settled_before, &mut plan).await?;
+    }
+    run.create(&plan.to_create).await?;
+    run.assign_existing(plan.to_assign).await?;
+    Ok(run.finish())
+}
+
+/// One import's state while it runs: where records go, the rows ready for an activation that
+/// may follow, and the failure that stopped it.
+struct ImportRun<'a, B: Backend> {
+    shared: &'a Arc<Ctx<B>>,
+    options: &'a ImportOptions,
+    out: &'a mut Sink,
+    /// The portal always assigns and has no separate assign call.
+    is_portal: bool,
+    ready: Vec<Row>,
+    fatal: Option<Fatal>,
+}
+
+/// The writes an import's plan leaves: tokens to create, and existing available tokens to
+/// assign (`--assign`).
+#[derive(Default)]
+struct Plan {
+    to_create: Vec<Row>,
+    to_assign: Vec<(Row, Device)>,
+}
+
+impl<B: Backend> ImportRun<'_, B> {
+    fn finish(self) -> Imported {
+        Imported { rows: self.ready, fatal: self.fatal }
+    }
+
+    /// Tokens are created by serial: a serial's later rows are refused (`duplicate_serial`),
+    /// and unreadable rows reported.
+    fn first_of_each_serial(&mut self, rows: Vec<RowResult>) -> Result<Vec<Row>> {
+        let mut work: Vec<Row> = Vec::new();
+        let mut seen: HashMap<String, u64> = HashMap::new();
+        for r in rows {
+            match r {
+                Err(e) => self.out.row_error(e)?,
+                Ok(row) => {
+                    if let Some(first) = seen.get(&row.serial.to_lowercase()) {
+                        let mut rec = record(&row, ImportStatus::Failed, None);
+                        rec.error_code = Some("duplicate_serial".into());
+                        rec.error_message =
+                            Some(format!("serial {} already appears on line {first}; imported once", row.serial));
+                        self.out.settle(rec, None)?;
+                    } else {
+                        seen.insert(row.serial.to_lowercase(), row.line);
+                        work.push(row);
+                    }
                 }
             }
         }
-    }
-    let mut ready: Vec<Row> = Vec::new();
-    if work.is_empty() {
-        return Ok(Imported { rows: ready, fatal: None });
+        Ok(work)
     }
 
-    // 1. What the tenant holds already (reads only).
-    out.diag().start("resolve", None);
-    let wanted: Vec<(String, String)> = work.iter().map(|r| (r.serial.clone(), r.upn.clone())).collect();
-    let devices = match backend.find(&wanted).await {
-        Ok(d) => d,
-        Err(e) => {
-            let fatal = super::fatal_for(&e, backend.name());
-            for row in &work {
-                let mut rec = record(row, ImportStatus::NotAttempted, None);
-                rec.error_message = Some("the run stopped before this row was resolved".into());
-                out.settle(rec, None)?;
+    /// What the tenant holds already (reads only). A failed read stops the run: every row is
+    /// `not_attempted` and `None` comes back.
+    async fn read_tenant(&mut self, work: &[Row]) -> Result<Option<TenantIndex>> {
+        self.out.diag().start("resolve", None);
+        let wanted: Vec<(String, String)> = work.iter().map(|r| (r.serial.clone(), r.upn.clone())).collect();
+        match self.shared.backend.find(&wanted).await {
+            Ok(devices) => Ok(Some(TenantIndex::new(devices))),
+            Err(e) => {
+                self.fatal = Some(super::fatal_for(&e, self.shared.backend.name()));
+                for row in work {
+                    let mut rec = record(row, ImportStatus::NotAttempted, None);
+                    rec.error_message = Some("the run stopped before this row was resolved".into());
+                    self.out.settle(rec, None)?;
+                }
+                Ok(None)
             }
-            return Ok(Imported { rows: ready, fatal: Some(fatal) });
         }
-    };
-    let index = TenantIndex::new(devices);
-    out.diag().start("import", Some(work.len() as u64));
+    }
 
-    // 2. Plan: exists (maybe to assign), create, or refuse.
-    let mut to_create: Vec<Row> = Vec::new();
-    let mut to_assign: Vec<(Row, Device)> = Vec::new();
-    for row in work {
+    /// One row's fate: settled by an earlier run, exists (maybe to assign), to create, or
+    /// refused.
+    async fn plan_row(
+        &mut self,
+        row: Row,
+        index: &TenantIndex,
+        settled_before: &HashMap<String, Option<String>>,
+        plan: &mut Plan,
+    ) -> Result<()> {
         let found = index.lookup(&row.serial);
         if let Some(id) = settled_before.get(&settled_key(&row.serial, &row.upn)) {
-            // Settled by an earlier run, and the tenant agrees (the token is there, free or
-            // the row's user's): reported, not journaled again. A token the tenant does not
-            // hold, or holds for someone else, is planned like any row.
-            let agrees = match found {
-                [d] => d.status == DeviceStatus::Available || held_by(shared, d, &row.upn).await.unwrap_or(false),
-                _ => false,
-            };
-            if agrees {
+            if self.tenant_agrees(found, &row).await {
                 let mut rec = record(&row, ImportStatus::Exists, found.first());
                 rec.device_id = rec.device_id.or(id.clone());
-                out.settle(Replayed(rec), None)?;
-                ready.push(row);
-                continue;
+                self.out.settle(Replayed(rec), None)?;
+                self.ready.push(row);
+                return Ok(());
             }
         }
-        let missing = if found.is_empty() { lacks_make(&row, options) } else { Vec::new() };
+        let missing = if found.is_empty() { lacks_make(&row, self.options) } else { Vec::new() };
         match found {
             [] if !missing.is_empty() => {
                 let mut rec = record(&row, ImportStatus::Failed, None);
@@ -234,122 +275,148 @@ pub async fn run<B: Backend>(
                      column, or pass --manufacturer/--model",
                     missing.join(" and no ")
                 ));
-                out.settle(rec, None)?;
+                self.out.settle(rec, None)?;
             }
-            [] if options.dry_run => out.settle(record(&row, ImportStatus::WouldCreate, None), None)?,
-            [] => to_create.push(row),
-            [d] => {
-                let available = d.status == DeviceStatus::Available;
-                if options.assign && available && !is_portal {
-                    if options.dry_run {
-                        out.settle(record(&row, ImportStatus::Exists, Some(d)), None)?;
-                        ready.push(row);
-                    } else {
-                        to_assign.push((row, d.clone()));
-                    }
-                } else if !available && !held_by(shared, d, &row.upn).await.unwrap_or(false) {
-                    let mut rec = record(&row, ImportStatus::Exists, Some(d));
-                    rec.error_code = Some("assigned_to_other_user".into());
-                    rec.error_message = Some(format!(
-                        "the token exists and is {}, not {}; left untouched",
-                        super::describe(Some(d)),
-                        row.upn
-                    ));
-                    out.settle(rec, None)?;
-                } else {
-                    out.settle(record(&row, ImportStatus::Exists, Some(d)), None)?;
-                    ready.push(row);
-                }
-            }
+            [] if self.options.dry_run => self.out.settle(record(&row, ImportStatus::WouldCreate, None), None)?,
+            [] => plan.to_create.push(row),
+            [d] => self.plan_existing(row, d, plan).await?,
             many => {
                 let mut rec = record(&row, ImportStatus::Failed, None);
                 rec.error_code = Some("ambiguous_serial".into());
                 rec.error_message = Some(format!("{} tokens in the tenant have serial {}", many.len(), row.serial));
-                out.settle(rec, None)?;
+                self.out.settle(rec, None)?;
             }
+        }
+        Ok(())
+    }
+
+    /// A row an earlier run settled is done when the tenant agrees (the token is there, free
+    /// or the row's user's): reported, not journaled again. A token the tenant does not hold,
+    /// or holds for someone else, is planned like any row.
+    async fn tenant_agrees(&self, found: &[Device], row: &Row) -> bool {
+        match found {
+            [d] => d.status == DeviceStatus::Available || held_by(self.shared, d, &row.upn).await.unwrap_or(false),
+            _ => false,
         }
     }
 
-    // 3. Create, chunk by chunk.
-    let chunk = if is_portal { PORTAL_CHUNK } else { GRAPH_CHUNK };
-    let mut fatal: Option<Fatal> = None;
-    for rows in to_create.chunks(chunk) {
-        if fatal.is_some() || shared.stopped() {
-            for row in rows {
-                let mut rec = record(row, ImportStatus::NotAttempted, None);
-                rec.error_message = Some("the run stopped before this row was sent".into());
-                out.settle(rec, None)?;
+    /// The row's token exists: to assign (`--assign`, available), someone else's (left
+    /// untouched), or this row's already.
+    async fn plan_existing(&mut self, row: Row, d: &Device, plan: &mut Plan) -> Result<()> {
+        let available = d.status == DeviceStatus::Available;
+        if self.options.assign && available && !self.is_portal {
+            if self.options.dry_run {
+                self.out.settle(record(&row, ImportStatus::Exists, Some(d)), None)?;
+                self.ready.push(row);
+            } else {
+                plan.to_assign.push((row, d.clone()));
             }
-            continue;
+        } else if !available && !held_by(self.shared, d, &row.upn).await.unwrap_or(false) {
+            let mut rec = record(&row, ImportStatus::Exists, Some(d));
+            rec.error_code = Some("assigned_to_other_user".into());
+            rec.error_message =
+                Some(format!("the token exists and is {}, not {}; left untouched", super::describe(Some(d)), row.upn));
+            self.out.settle(rec, None)?;
+        } else {
+            self.out.settle(record(&row, ImportStatus::Exists, Some(d)), None)?;
+            self.ready.push(row);
         }
-        let new: Vec<NewDevice> = rows.iter().filter_map(|r| new_device(r, assign, options)).collect();
-        if new.len() != rows.len() {
-            anyhow::bail!("import needs the CSV's secret key column");
+        Ok(())
+    }
+
+    fn stopping(&self) -> bool {
+        self.fatal.is_some() || self.shared.stopped()
+    }
+
+    /// Create the planned tokens, chunk by chunk (one bulk request on Graph, one upload on
+    /// the portal); once the run stops, the remaining rows are `not_attempted`.
+    async fn create(&mut self, to_create: &[Row]) -> Result<()> {
+        let chunk = if self.is_portal { PORTAL_CHUNK } else { GRAPH_CHUNK };
+        let assign = self.options.assign || self.is_portal;
+        for rows in to_create.chunks(chunk) {
+            if self.stopping() {
+                for row in rows {
+                    let mut rec = record(row, ImportStatus::NotAttempted, None);
+                    rec.error_message = Some("the run stopped before this row was sent".into());
+                    self.out.settle(rec, None)?;
+                }
+                continue;
+            }
+            let new: Vec<NewDevice> = rows.iter().filter_map(|r| new_device(r, assign, self.options)).collect();
+            if new.len() != rows.len() {
+                anyhow::bail!("import needs the CSV's secret key column");
+            }
+            let backend = &self.shared.backend;
+            let outcomes = match send(self.shared, || backend.create_devices(&new)).await {
+                Ok(o) => o,
+                Err(e) => vec![CreateOutcome::Failed(e); rows.len()],
+            };
+            for (row, outcome) in rows.iter().zip(outcomes) {
+                self.created(row, outcome, assign)?;
+            }
         }
-        let outcomes = match send(shared, || backend.create_devices(&new)).await {
-            Ok(o) => o,
-            Err(e) => vec![CreateOutcome::Failed(e); rows.len()],
-        };
-        for (row, outcome) in rows.iter().zip(outcomes) {
-            match outcome {
-                // A backend's "created" names the device; one that does not is no creation
-                // to journal (undo could not find it, a resume would skip the row).
-                CreateOutcome::Created(d) if d.token.id.trim().is_empty() => {
-                    let e = ApiError::Unavailable {
-                        status: 200,
-                        code: "unconfirmed_create".into(),
-                        message: format!(
-                            "the tenant answered the create of token {} without its device id",
-                            row.serial
-                        )
+        Ok(())
+    }
+
+    /// One row's answer to a create.
+    fn created(&mut self, row: &Row, outcome: CreateOutcome, assign: bool) -> Result<()> {
+        match outcome {
+            // A backend's "created" names the device; one that does not is no creation
+            // to journal (undo could not find it, a resume would skip the row).
+            CreateOutcome::Created(d) if d.token.id.trim().is_empty() => {
+                let e = ApiError::Unavailable {
+                    status: 200,
+                    code: "unconfirmed_create".into(),
+                    message: format!("the tenant answered the create of token {} without its device id", row.serial)
                         .into(),
-                    };
-                    out.settle(with_error(record(row, ImportStatus::Failed, None), &e), Some(FailureDetail::of(&e)))?
-                }
-                CreateOutcome::Created(d) => {
-                    let mut rec = record(row, ImportStatus::Created, Some(&d));
-                    rec.assigned = assign && (is_portal || d.status != DeviceStatus::Available);
-                    out.settle(rec, None)?;
-                    ready.push(row.clone());
-                }
-                CreateOutcome::Exists(d) => {
-                    out.settle(record(row, ImportStatus::Exists, d.as_ref()), None)?;
-                    ready.push(row.clone());
-                }
-                CreateOutcome::Failed(e @ ApiError::Auth { .. }) => {
-                    fatal.get_or_insert_with(|| super::fatal_for(&e, backend.name()));
-                    out.settle(with_error(record(row, ImportStatus::NotAttempted, None), &e), None)?;
-                }
-                CreateOutcome::Failed(e) => {
-                    out.settle(with_error(record(row, ImportStatus::Failed, None), &e), Some(FailureDetail::of(&e)))?
-                }
+                };
+                self.out.settle(with_error(record(row, ImportStatus::Failed, None), &e), Some(FailureDetail::of(&e)))?
+            }
+            CreateOutcome::Created(d) => {
+                let mut rec = record(row, ImportStatus::Created, Some(&d));
+                rec.assigned = assign && (self.is_portal || d.status != DeviceStatus::Available);
+                self.out.settle(rec, None)?;
+                self.ready.push(row.clone());
+            }
+            CreateOutcome::Exists(d) => {
+                self.out.settle(record(row, ImportStatus::Exists, d.as_ref()), None)?;
+                self.ready.push(row.clone());
+            }
+            CreateOutcome::Failed(e @ ApiError::Auth { .. }) => {
+                self.fatal.get_or_insert_with(|| super::fatal_for(&e, self.shared.backend.name()));
+                self.out.settle(with_error(record(row, ImportStatus::NotAttempted, None), &e), None)?;
+            }
+            CreateOutcome::Failed(e) => {
+                self.out.settle(with_error(record(row, ImportStatus::Failed, None), &e), Some(FailureDetail::of(&e)))?
             }
         }
+        Ok(())
     }
 
-    // 4. Assign tokens that existed but were available (`--assign`).
-    for (row, device) in to_assign {
-        if fatal.is_some() || shared.stopped() {
+    /// Assign tokens that existed but were available (`--assign`).
+    async fn assign_existing(&mut self, to_assign: Vec<(Row, Device)>) -> Result<()> {
+        for (row, device) in to_assign {
             let mut rec = record(&row, ImportStatus::Exists, Some(&device));
-            rec.error_code = Some(NOT_ASSIGNED.into());
-            rec.error_message = Some("the run stopped before this token was assigned".into());
-            out.settle(rec, None)?;
-            continue;
-        }
-        let mut rec = record(&row, ImportStatus::Exists, Some(&device));
-        match assign_one(shared, &row, &device).await {
-            Ok(()) => {
-                rec.assigned = true;
-                out.settle(rec, None)?;
-                ready.push(row);
+            if self.stopping() {
+                rec.error_code = Some(NOT_ASSIGNED.into());
+                rec.error_message = Some("the run stopped before this token was assigned".into());
+                self.out.settle(rec, None)?;
+                continue;
             }
-            Err(e) => {
-                if matches!(e, ApiError::Auth { .. }) {
-                    fatal.get_or_insert_with(|| super::fatal_for(&e, backend.name()));
+            match assign_one(self.shared, &row, &device).await {
+                Ok(()) => {
+                    rec.assigned = true;
+                    self.out.settle(rec, None)?;
+                    self.ready.push(row);
                 }
-                out.settle(with_error(rec, &e), Some(FailureDetail::of(&e)))?;
+                Err(e) => {
+                    if matches!(e, ApiError::Auth { .. }) {
+                        self.fatal.get_or_insert_with(|| super::fatal_for(&e, self.shared.backend.name()));
+                    }
+                    self.out.settle(with_error(rec, &e), Some(FailureDetail::of(&e)))?;
+                }
             }
         }
+        Ok(())
     }
-    Ok(Imported { rows: ready, fatal })
 }

@@ -351,7 +351,8 @@ async fn read_current<B: Backend>(shared: &Ctx<B>, e: &Effects) -> Result<Option
     }
 }
 
-/// Undo one token's steps.
+/// Undo one token's steps, in order; the first that does not complete leaves the rest
+/// untouched.
 async fn undo_one<B: Backend>(
     shared: &Ctx<B>,
     e: &Effects,
@@ -362,29 +363,74 @@ async fn undo_one<B: Backend>(
 ) -> Result<()> {
     let key = e.serial.to_lowercase();
     let seed = seeds.get(&key);
-    let mut current: Option<Option<Device>> = None;
-    let mut stopped_because: Option<String> = None;
+    let mut token = TokenUndo { shared, e, progress, seed, dry_run, key, current: None, stopped_because: None };
     for (op, line) in e.steps() {
-        if progress.done.contains(&(key.clone(), op, line)) {
+        if progress.done.contains(&(token.key.clone(), op, line)) {
             out.skipped();
-            current = None;
+            token.current = None;
             continue;
         }
-        let mut rec = change_record(op, ChangeStatus::Done, &e.serial);
-        rec.upn = Some(e.upn.clone());
-        rec.device_id = e.device_id.clone();
+        token.step(op, line, out).await?;
+    }
+    Ok(())
+}
+
+/// One token's undo while it runs.
+struct TokenUndo<'a, B: Backend> {
+    shared: &'a Ctx<B>,
+    e: &'a Effects,
+    progress: &'a Progress,
+    /// The token's row of `undo --csv`: its seed re-activates it.
+    seed: Option<&'a Row>,
+    dry_run: bool,
+    /// The serial, lower-case.
+    key: String,
+    /// The token as the last step left it (known without a re-read), `None` to read it.
+    current: Option<Option<Device>>,
+    /// Why an earlier step did not complete: the later ones are left untouched.
+    stopped_because: Option<String>,
+}
+
+impl<B: Backend> TokenUndo<'_, B> {
+    /// One step: refused before any read, or checked against the tenant, then reverted.
+    async fn step(&mut self, op: ChangeOperation, line: u64, out: &mut Sink) -> Result<()> {
+        let mut rec = change_record(op, ChangeStatus::Done, &self.e.serial);
+        rec.upn = Some(self.e.upn.clone());
+        rec.device_id = self.e.device_id.clone();
         rec.line = Some(line);
-        if shared.stopped() {
+        if !self.may_try(op, line, &mut rec) {
+            return out.settle(rec, None);
+        }
+        let (cur, check) = match self.read_and_check(op).await {
+            Ok(found) => found,
+            Err(err) => {
+                self.stopped_because = Some(err.code());
+                return out.settle(with_error(rec, &err), None);
+            }
+        };
+        match check {
+            Ok(()) => self.revert_step(op, line, rec, cur, out).await,
+            Err(why) => {
+                self.not_as_left(op, line, &mut rec, why, cur.as_ref());
+                self.current = Some(cur);
+                out.settle(rec, None)
+            }
+        }
+    }
+
+    /// Whether the step may be tried at all: not once the run stopped, not after an earlier
+    /// step of the token did not complete, never for a removal (not reversible). When not,
+    /// `rec` says why.
+    fn may_try(&mut self, op: ChangeOperation, line: u64, rec: &mut ChangeRecord) -> bool {
+        if self.shared.stopped() {
             rec.status = ChangeStatus::NotAttempted;
             rec.reason = Some("the run stopped before this step".into());
-            out.settle(rec, None)?;
-            continue;
+            return false;
         }
-        if let Some(why) = &stopped_because {
+        if let Some(why) = &self.stopped_because {
             rec.status = ChangeStatus::Refused;
             rec.reason = Some(format!("left untouched: an earlier step for this token did not complete ({why})"));
-            out.settle(rec, None)?;
-            continue;
+            return false;
         }
         if op == ChangeOperation::Import {
             rec.status = ChangeStatus::Refused;
@@ -394,106 +440,109 @@ async fn undo_one<B: Backend>(
                  back. Import it again from the vendor's seed file (oathbulk import --assign, \
                  New-OathBulkTenantToken -Assign -Activate)"
             ));
-            stopped_because = Some(NOT_REVERSIBLE.into());
-            out.settle(rec, None)?;
-            continue;
+            self.stopped_because = Some(NOT_REVERSIBLE.into());
+            return false;
         }
-        let cur = match current.take() {
+        true
+    }
+
+    /// The token now (as the last step left it, or read), and whether it is as the run left
+    /// it (`Err(why not)`).
+    async fn read_and_check(&mut self, op: ChangeOperation) -> Result<(Option<Device>, Result<(), String>), ApiError> {
+        let cur = match self.current.take() {
             Some(c) => c,
-            None => match read_current(shared, e).await {
-                Ok(c) => c,
-                Err(err) => {
-                    stopped_because = Some(err.code());
-                    out.settle(with_error(rec, &err), None)?;
-                    continue;
-                }
-            },
+            None => read_current(self.shared, self.e).await?,
         };
-        let check = match expected(shared, op, e, cur.as_ref()).await {
-            Ok(c) => c,
-            Err(err) => {
-                stopped_because = Some(err.code());
-                out.settle(with_error(rec, &err), None)?;
-                continue;
-            }
-        };
-        let no_seed = op == ChangeOperation::Activate && seed.is_none_or(|r| r.secret.is_none());
-        match check {
+        let check = expected(self.shared, op, self.e, cur.as_ref()).await?;
+        Ok((cur, check))
+    }
+
+    /// The token is as the run left it: refused without a device id or a seed it needs,
+    /// described in a dry run, or reverted.
+    async fn revert_step(
+        &mut self,
+        op: ChangeOperation,
+        line: u64,
+        mut rec: ChangeRecord,
+        cur: Option<Device>,
+        out: &mut Sink,
+    ) -> Result<()> {
+        let no_seed = op == ChangeOperation::Activate && self.seed.is_none_or(|r| r.secret.is_none());
+        if !self.e.identified(line) {
             // A write needs the device the run changed: a line without one (hand-written)
             // could name a token no run touched. Nothing is sent for it.
-            Ok(()) if !e.identified(line) => {
-                rec.status = ChangeStatus::Refused;
-                rec.error_code = Some(NO_DEVICE_ID.into());
-                rec.reason = Some(format!(
-                    "journal line {line} names no device id, which every line a run writes for a change it made \
-                     does (a hand-edited line?); left untouched"
-                ));
-                stopped_because = Some("refused".into());
-                current = Some(cur);
-                out.settle(rec, None)?;
-            }
+            rec.status = ChangeStatus::Refused;
+            rec.error_code = Some(NO_DEVICE_ID.into());
+            rec.reason = Some(format!(
+                "journal line {line} names no device id, which every line a run writes for a change it made \
+                 does (a hand-edited line?); left untouched"
+            ));
+            self.stopped_because = Some("refused".into());
+            self.current = Some(cur);
+        } else if no_seed {
             // Activating again needs a code, so the seed: the vendor CSV (--csv).
-            Ok(()) if no_seed => {
-                rec.status = ChangeStatus::Refused;
-                rec.error_code = Some(NEEDS_SEED.into());
-                rec.reason = Some(
-                    "activating the token again needs its seed: give the vendor CSV with --csv \
-                     (Undo-OathBulkRun -Path); left deactivated"
-                        .into(),
-                );
-                stopped_because = Some(NEEDS_SEED.into());
-                current = Some(cur);
-                out.settle(rec, None)?;
-            }
-            Ok(()) if dry_run => {
-                rec.status = ChangeStatus::WouldDo;
-                rec.reason =
-                    Some(format!("would {} (token is {})", super::change::op_label(op), describe(cur.as_ref())));
-                current = Some(cur.as_ref().and_then(|d| after(op, e, d)));
-                out.settle(rec, None)?;
-            }
+            rec.status = ChangeStatus::Refused;
+            rec.error_code = Some(NEEDS_SEED.into());
+            rec.reason = Some(
+                "activating the token again needs its seed: give the vendor CSV with --csv \
+                 (Undo-OathBulkRun -Path); left deactivated"
+                    .into(),
+            );
+            self.stopped_because = Some(NEEDS_SEED.into());
+            self.current = Some(cur);
+        } else if self.dry_run {
+            rec.status = ChangeStatus::WouldDo;
+            rec.reason = Some(format!("would {} (token is {})", super::change::op_label(op), describe(cur.as_ref())));
+            self.current = Some(cur.as_ref().and_then(|d| after(op, self.e, d)));
+        } else {
+            let d = cur.expect("checked present");
+            return self.write(op, rec, &d, out).await;
+        }
+        out.settle(rec, None)
+    }
+
+    /// Send the step's write, its intent journaled first.
+    async fn write(&mut self, op: ChangeOperation, mut rec: ChangeRecord, d: &Device, out: &mut Sink) -> Result<()> {
+        if let Err(why) = out.intent(&rec, self.shared) {
+            rec.status = ChangeStatus::NotAttempted;
+            rec.reason = Some(why);
+            return out.settle(rec, None);
+        }
+        match revert(self.shared, op, self.e, d, self.seed).await {
             Ok(()) => {
-                let d = cur.clone().expect("checked present");
-                if let Err(why) = out.intent(&rec, shared) {
-                    rec.status = ChangeStatus::NotAttempted;
-                    rec.reason = Some(why);
-                    out.settle(rec, None)?;
-                    continue;
-                }
-                match revert(shared, op, e, &d, seed).await {
-                    Ok(()) => {
-                        current = Some(after(op, e, &d));
-                        out.settle(rec, None)?;
-                    }
-                    Err(err) => {
-                        stopped_because = Some(err.code());
-                        out.settle(with_error(rec, &err), None)?;
-                    }
-                }
+                self.current = Some(after(op, self.e, d));
+                out.settle(rec, None)
             }
-            Err(_) if e.uncertain && never_landed(op, cur.as_ref()) => {
-                rec.reason =
-                    Some("nothing to undo: the run was stopped with this write in flight, and it never landed".into());
-                current = Some(cur);
-                out.settle(rec, None)?;
-            }
-            Err(_) if progress.in_flight.contains(&(key.clone(), op, line)) && reached(op, cur.as_ref()) => {
-                rec.reason = Some("completed by an interrupted undo (its write had landed)".into());
-                current = Some(cur);
-                out.settle(rec, None)?;
-            }
-            Err(why) => {
-                // Someone changed the token after the run: never revert their change.
-                rec.status = ChangeStatus::Refused;
-                rec.error_code = Some(CHANGED_SINCE_RUN.into());
-                rec.reason = Some(format!("{why}; left untouched"));
-                stopped_because = Some("refused".into());
-                current = Some(cur);
-                out.settle(rec, None)?;
+            Err(err) => {
+                self.stopped_because = Some(err.code());
+                out.settle(with_error(rec, &err), None)
             }
         }
     }
-    Ok(())
+
+    /// The token is not as the run left it: nothing to undo when the run's write never
+    /// landed or an interrupted undo's did; otherwise someone changed it after the run, and
+    /// their change is never reverted.
+    fn not_as_left(
+        &mut self,
+        op: ChangeOperation,
+        line: u64,
+        rec: &mut ChangeRecord,
+        why: String,
+        cur: Option<&Device>,
+    ) {
+        if self.e.uncertain && never_landed(op, cur) {
+            rec.reason =
+                Some("nothing to undo: the run was stopped with this write in flight, and it never landed".into());
+        } else if self.progress.in_flight.contains(&(self.key.clone(), op, line)) && reached(op, cur) {
+            rec.reason = Some("completed by an interrupted undo (its write had landed)".into());
+        } else {
+            rec.status = ChangeStatus::Refused;
+            rec.error_code = Some(CHANGED_SINCE_RUN.into());
+            rec.reason = Some(format!("{why}; left untouched"));
+            self.stopped_because = Some("refused".into());
+        }
+    }
 }
 
 /// Undo the run recorded in `records`. Every step gets one record (skipped ones a count).

@@ -34,6 +34,8 @@ pub(crate) struct Ctx {
     pub(crate) now: u64,
     api: Api,
     route: &'static str,
+    /// Counted against the write limits (its answer may carry throttle hints).
+    limited: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -241,6 +243,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// What the configured faults do to one request.
 enum Fate {
     Normal,
     Fail(StatusCode),
@@ -248,7 +251,8 @@ enum Fate {
     DropAfter,
 }
 
-/// Every request passes here (`/_sim` only gets its `Date`).
+/// Every request passes here (`/_sim` only gets its `Date`): counted, given its fault, held
+/// to the tenant's limits and the request rules, then handled.
 async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
     let api = api_of(req.uri().path());
     if api == Api::Control {
@@ -273,100 +277,27 @@ async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> R
         now: sim.now_unix(),
         api,
         route,
+        limited: false,
     };
     let abort = req.extensions().get::<ConnAbort>().cloned();
     let cfg = &sim.config;
-    let is_body_write = matches!(method, Method::POST | Method::PATCH | Method::PUT);
-    // Graph's 411 text asks for a length or a chunked body: either states where the body ends.
-    let chunked = header_str(req.headers(), "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
-    let lacks_length = is_body_write && req.headers().get(header::CONTENT_LENGTH).is_none() && !chunked;
-    let has_body = chunked
-        || header_str(req.headers(), "content-length").and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n > 0);
-    let json_typed = header_str(req.headers(), "content-type")
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
-
-    let fate = {
-        let mut t = sim.lock();
-        t.counters.requests += 1;
-        *t.counters.requests_by_route.entry(route.to_string()).or_default() += 1;
-        if is_write && api != Api::Login {
-            t.counters.writes += 1;
-        }
-        if api == Api::Login || (cfg.fail_rate <= 0.0 && cfg.drop_rate <= 0.0) {
-            Fate::Normal
-        } else {
-            let r = t.roll();
-            if r < cfg.fail_rate {
-                t.counters.faults += 1;
-                t.counters.faults_5xx += 1;
-                Fate::Fail(if t.roll() < 0.5 {
-                    StatusCode::SERVICE_UNAVAILABLE
-                } else {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                })
-            } else if r < cfg.fail_rate + cfg.drop_rate {
-                t.counters.faults += 1;
-                if t.roll() < cfg.drop_after_share {
-                    t.counters.drops_after += 1;
-                    Fate::DropAfter
-                } else {
-                    t.counters.drops_before += 1;
-                    Fate::DropBefore
-                }
-            } else {
-                Fate::Normal
-            }
-        }
-    };
+    let body = BodyFacts::of(&method, req.headers());
+    let fate = count_and_roll(&sim, api, route, is_write);
     let limited = matches!(api, Api::Graph | Api::Portal) && (is_write || cfg.rate_limit_reads);
     let in_flight = limited.then(|| InFlight::enter(&sim));
     if cfg.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(cfg.latency_ms)).await;
     }
     // Refresh the clock after the delay: handlers verify codes against it.
-    let ctx = Ctx { now: sim.now_unix(), ..ctx };
+    let ctx = Ctx { now: sim.now_unix(), limited, ..ctx };
     let ctx = &ctx;
     match fate {
-        Fate::Fail(status) => {
-            let mut resp = match api {
-                Api::Portal => portal_error(status, "InternalServerError", "The service is temporarily unavailable."),
-                _ if status == StatusCode::SERVICE_UNAVAILABLE => graph_error(
-                    ctx,
-                    status,
-                    "serviceNotAvailable",
-                    "The service is temporarily unavailable. Please retry later.",
-                ),
-                _ => graph_error(ctx, status, "generalException", "General exception while processing."),
-            };
-            if status == StatusCode::SERVICE_UNAVAILABLE {
-                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            return finish(&sim, Some(ctx), resp);
-        }
+        Fate::Fail(status) => return finish(&sim, Some(ctx), injected_failure(api, ctx, status)),
         Fate::DropBefore => return drop_connection(abort).await,
         _ => {}
     }
-    if api == Api::Graph && lacks_length && cfg.readings.length_required {
-        // Graph's front ends refuse a write that does not say its length, body or not.
-        sim.lock().counters.length_required += 1;
-        let resp = graph_error(ctx, StatusCode::LENGTH_REQUIRED, "LengthRequired", "Length Required");
-        return match fate {
-            Fate::DropAfter => drop_connection(abort).await,
-            _ => finish(&sim, Some(ctx), resp),
-        };
-    }
-    if api == Api::Graph && is_body_write && has_body && !json_typed {
-        // A JSON write must say so (the CSDL's bodies are JSON; Graph reads nothing else).
-        let resp = graph_error(
-            ctx,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UnsupportedMediaType",
-            "A request body must be sent with Content-Type: application/json.",
-        );
-        return match fate {
-            Fate::DropAfter => drop_connection(abort).await,
-            _ => finish(&sim, Some(ctx), resp),
-        };
+    if let Some(resp) = refused_body(&sim, api, ctx, &body) {
+        return answer(&sim, ctx, fate, abort, resp).await;
     }
     if let Some(secs) = in_flight.as_ref().and_then(|f| f.refused) {
         sim.lock().counters.throttled += 1;
@@ -374,18 +305,116 @@ async fn gate(State(sim): State<Arc<Shared>>, mut req: Request, next: Next) -> R
     }
     if matches!(api, Api::Graph | Api::Portal) {
         if let Err(resp) = check_request(&sim, api, ctx, req.headers(), is_write, client_request_id.is_some()) {
-            return match fate {
-                Fate::DropAfter => drop_connection(abort).await,
-                _ => finish(&sim, Some(ctx), resp),
-            };
+            return answer(&sim, ctx, fate, abort, resp).await;
         }
     }
     req.extensions_mut().insert(ctx.clone());
     let resp = next.run(req).await;
+    answer(&sim, ctx, fate, abort, resp).await
+}
+
+/// The answer as sent, or none when the fault drops the connection after handling.
+async fn answer(sim: &Shared, ctx: &Ctx, fate: Fate, abort: Option<ConnAbort>, resp: Response) -> Response {
     match fate {
         Fate::DropAfter => drop_connection(abort).await,
-        _ => finish(&sim, Some(ctx), resp),
+        _ => finish(sim, Some(ctx), resp),
     }
+}
+
+/// What a request's headers say of its body.
+struct BodyFacts {
+    /// POST, PATCH or PUT.
+    is_body_write: bool,
+    /// A body write saying neither its length nor that it is chunked.
+    lacks_length: bool,
+    has_body: bool,
+    json_typed: bool,
+}
+
+impl BodyFacts {
+    fn of(method: &Method, headers: &HeaderMap) -> Self {
+        let is_body_write = matches!(*method, Method::POST | Method::PATCH | Method::PUT);
+        // Graph's 411 text asks for a length or a chunked body: either states where the body ends.
+        let chunked = header_str(headers, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+        let lacks_length = is_body_write && headers.get(header::CONTENT_LENGTH).is_none() && !chunked;
+        let has_body =
+            chunked || header_str(headers, "content-length").and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n > 0);
+        let json_typed = header_str(headers, "content-type")
+            .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+        Self { is_body_write, lacks_length, has_body, json_typed }
+    }
+}
+
+/// Count the request, and roll its fault (`--fail-rate`, `--drop-rate`; never on sign-in).
+fn count_and_roll(sim: &Shared, api: Api, route: &str, is_write: bool) -> Fate {
+    let cfg = &sim.config;
+    let mut t = sim.lock();
+    t.counters.requests += 1;
+    *t.counters.requests_by_route.entry(route.to_string()).or_default() += 1;
+    if is_write && api != Api::Login {
+        t.counters.writes += 1;
+    }
+    if api == Api::Login || (cfg.fail_rate <= 0.0 && cfg.drop_rate <= 0.0) {
+        return Fate::Normal;
+    }
+    let r = t.roll();
+    if r < cfg.fail_rate {
+        t.counters.faults += 1;
+        t.counters.faults_5xx += 1;
+        Fate::Fail(if t.roll() < 0.5 { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR })
+    } else if r < cfg.fail_rate + cfg.drop_rate {
+        t.counters.faults += 1;
+        if t.roll() < cfg.drop_after_share {
+            t.counters.drops_after += 1;
+            Fate::DropAfter
+        } else {
+            t.counters.drops_before += 1;
+            Fate::DropBefore
+        }
+    } else {
+        Fate::Normal
+    }
+}
+
+/// The 5xx answer of a `--fail-rate` fault (a 503 says when to retry).
+fn injected_failure(api: Api, ctx: &Ctx, status: StatusCode) -> Response {
+    let mut resp = match api {
+        Api::Portal => portal_error(status, "InternalServerError", "The service is temporarily unavailable."),
+        _ if status == StatusCode::SERVICE_UNAVAILABLE => graph_error(
+            ctx,
+            status,
+            "serviceNotAvailable",
+            "The service is temporarily unavailable. Please retry later.",
+        ),
+        _ => graph_error(ctx, status, "generalException", "General exception while processing."),
+    };
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    resp
+}
+
+/// Graph's refusal of a write's body framing: no length (411, reading `length-required`) or
+/// a body that is not said to be JSON (415).
+fn refused_body(sim: &Shared, api: Api, ctx: &Ctx, body: &BodyFacts) -> Option<Response> {
+    if api != Api::Graph {
+        return None;
+    }
+    if body.lacks_length && sim.config.readings.length_required {
+        // Graph's front ends refuse a write that does not say its length, body or not.
+        sim.lock().counters.length_required += 1;
+        return Some(graph_error(ctx, StatusCode::LENGTH_REQUIRED, "LengthRequired", "Length Required"));
+    }
+    if body.is_body_write && body.has_body && !body.json_typed {
+        // A JSON write must say so (the CSDL's bodies are JSON; Graph reads nothing else).
+        return Some(graph_error(
+            ctx,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            "A request body must be sent with Content-Type: application/json.",
+        ));
+    }
+    None
 }
 
 /// Writes the request to the record and hands it on with its body (read whole; 16 MiB at most).
@@ -519,6 +548,15 @@ fn finish(sim: &Shared, ctx: Option<&Ctx>, mut resp: Response) -> Response {
         h.insert(header::DATE, v);
     }
     let Some(ctx) = ctx else { return resp };
+    if ctx.limited && resp.status() != StatusCode::TOO_MANY_REQUESTS {
+        if let Some(style) = sim.config.throttle_hints {
+            let headroom = sim.lock().limits_headroom();
+            if let Some(room) = headroom {
+                super::hints::insert(resp.headers_mut(), style, room);
+            }
+        }
+    }
+    let h = resp.headers_mut();
     let (server, client) = match ctx.api {
         Api::Portal => ("x-ms-request-id", "x-ms-client-request-id"),
         _ => ("request-id", "client-request-id"),

@@ -110,6 +110,8 @@ fn matches(configured: &Option<String>, given: Option<&String>) -> bool {
     }
 }
 
+/// The token endpoint: client credentials (a secret or a certificate's assertion), a device
+/// code's poll, or a refresh token.
 async fn token(
     State(sim): State<Arc<Shared>>,
     Extension(ctx): Extension<Ctx>,
@@ -119,96 +121,8 @@ async fn token(
     let f = form(&body);
     let client_id = f.get("client_id").cloned().unwrap_or_default();
     match f.get("grant_type").map(String::as_str) {
-        Some("client_credentials") => {
-            if client_id.is_empty() {
-                return Err(oauth_error(
-                    &ctx,
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    900144,
-                    "The request body must contain the following parameter: 'client_id'.",
-                ));
-            }
-            if !matches(&sim.config.client_id, f.get("client_id")) {
-                return Err(oauth_error(
-                    &ctx,
-                    StatusCode::BAD_REQUEST,
-                    "unauthorized_client",
-                    700016,
-                    &format!("Application with identifier '{client_id}' was not found in the directory."),
-                ));
-            }
-            if f.contains_key("client_assertion") || f.contains_key("client_assertion_type") {
-                check_assertion(&sim, &ctx, &f, &client_id, &tenant)?;
-            } else if !secret_accepted(&sim.config, f.get("client_secret")) {
-                return Err(oauth_error(&ctx, StatusCode::UNAUTHORIZED, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID."));
-            }
-            let (token, lifetime) = issue(&sim, &ctx, &client_id, false);
-            Ok(json_response(
-                StatusCode::OK,
-                json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token}),
-            ))
-        }
-        Some(DEVICE_CODE_GRANT) => {
-            let code = f.get("device_code").cloned().unwrap_or_default();
-            let step = {
-                let mut t = sim.lock();
-                let now = std::time::Instant::now();
-                let increment = sim.config.slow_down_increment_secs;
-                match t.device_codes.get_mut(&code) {
-                    None => None,
-                    Some(dc) => {
-                        dc.polls += 1;
-                        let too_fast = dc.last_poll.is_some_and(|last| {
-                            now.duration_since(last).as_millis() + 500 < u128::from(dc.required_gap_secs) * 1000
-                        });
-                        dc.last_poll = Some(now);
-                        let expired = ctx.now >= dc.expires_at;
-                        let flow = &sim.config.device_code_flow;
-                        let i = (dc.polls as usize - 1).min(flow.len().saturating_sub(1));
-                        let step = if expired {
-                            "expired_token".to_string()
-                        } else {
-                            flow.get(i).cloned().unwrap_or_else(|| "success".into())
-                        };
-                        if step == "slow_down" {
-                            dc.required_gap_secs += increment;
-                        }
-                        t.counters.device_code_polls += 1;
-                        if too_fast {
-                            t.counters.device_code_polls_too_fast += 1;
-                        }
-                        Some(step)
-                    }
-                }
-            };
-            let Some(step) = step else {
-                return Err(oauth_error(
-                    &ctx,
-                    StatusCode::BAD_REQUEST,
-                    "expired_token",
-                    70020,
-                    "The provided value for the input parameter 'device_code' is not valid.",
-                ));
-            };
-            let (codes, description) = match step.as_str() {
-                "success" => {
-                    sim.lock().device_codes.remove(&code);
-                    return Ok(delegated_reply(&sim, &ctx, &client_id));
-                }
-                "authorization_pending" => {
-                    (70016, "OAuth 2.0 device flow error. Authorization is pending. Continue polling.")
-                }
-                "slow_down" => (70016, "OAuth 2.0 device flow error. Polling too fast: slow down."),
-                "authorization_declined" => (70000, "The user declined the sign-in request."),
-                "expired_token" => (70020, "The device code has expired."),
-                _ => (70019, "The verification code entered is not valid."),
-            };
-            if matches!(step.as_str(), "authorization_declined" | "expired_token" | "bad_verification_code") {
-                sim.lock().device_codes.remove(&code);
-            }
-            Err(oauth_error(&ctx, StatusCode::BAD_REQUEST, &step, codes, description))
-        }
+        Some("client_credentials") => client_credentials(&sim, &ctx, &f, &client_id, &tenant),
+        Some(DEVICE_CODE_GRANT) => device_code_poll(&sim, &ctx, &f, &client_id),
         Some("refresh_token") => {
             let known = f.get("refresh_token").is_some_and(|r| sim.lock().refresh_tokens.contains_key(r));
             if !known {
@@ -230,6 +144,100 @@ async fn token(
             &format!("The app requested an unsupported grant type '{}'.", other.unwrap_or("")),
         )),
     }
+}
+
+/// The refusal of a request without its `client_id`.
+fn missing_client_id(ctx: &Ctx) -> Response {
+    oauth_error(
+        ctx,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        900144,
+        "The request body must contain the following parameter: 'client_id'.",
+    )
+}
+
+/// An app's own sign-in: the configured app, with its secret or a certificate's assertion.
+fn client_credentials(sim: &Shared, ctx: &Ctx, f: &HashMap<String, String>, client_id: &str, tenant: &str) -> Reply {
+    if client_id.is_empty() {
+        return Err(missing_client_id(ctx));
+    }
+    if !matches(&sim.config.client_id, f.get("client_id")) {
+        return Err(oauth_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!("Application with identifier '{client_id}' was not found in the directory."),
+        ));
+    }
+    if f.contains_key("client_assertion") || f.contains_key("client_assertion_type") {
+        check_assertion(sim, ctx, f, client_id, tenant)?;
+    } else if !secret_accepted(&sim.config, f.get("client_secret")) {
+        return Err(oauth_error(ctx, StatusCode::UNAUTHORIZED, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID."));
+    }
+    let (token, lifetime) = issue(sim, ctx, client_id, false);
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token}),
+    ))
+}
+
+/// A device code's poll, answered per `SimConfig::device_code_flow`: tokens on success, the
+/// flow's error otherwise (a final one forgets the code).
+fn device_code_poll(sim: &Shared, ctx: &Ctx, f: &HashMap<String, String>, client_id: &str) -> Reply {
+    let code = f.get("device_code").cloned().unwrap_or_default();
+    let Some(step) = next_device_code_step(sim, ctx, &code) else {
+        return Err(oauth_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "expired_token",
+            70020,
+            "The provided value for the input parameter 'device_code' is not valid.",
+        ));
+    };
+    let (codes, description) = match step.as_str() {
+        "success" => {
+            sim.lock().device_codes.remove(&code);
+            return Ok(delegated_reply(sim, ctx, client_id));
+        }
+        "authorization_pending" => (70016, "OAuth 2.0 device flow error. Authorization is pending. Continue polling."),
+        "slow_down" => (70016, "OAuth 2.0 device flow error. Polling too fast: slow down."),
+        "authorization_declined" => (70000, "The user declined the sign-in request."),
+        "expired_token" => (70020, "The device code has expired."),
+        _ => (70019, "The verification code entered is not valid."),
+    };
+    if matches!(step.as_str(), "authorization_declined" | "expired_token" | "bad_verification_code") {
+        sim.lock().device_codes.remove(&code);
+    }
+    Err(oauth_error(ctx, StatusCode::BAD_REQUEST, &step, codes, description))
+}
+
+/// Count a poll of `code` and give its step of the flow (`None` for a code never issued);
+/// a `slow_down` widens the gap the next poll must keep.
+fn next_device_code_step(sim: &Shared, ctx: &Ctx, code: &str) -> Option<String> {
+    let mut t = sim.lock();
+    let now = std::time::Instant::now();
+    let increment = sim.config.slow_down_increment_secs;
+    let dc = t.device_codes.get_mut(code)?;
+    dc.polls += 1;
+    let too_fast = dc
+        .last_poll
+        .is_some_and(|last| now.duration_since(last).as_millis() + 500 < u128::from(dc.required_gap_secs) * 1000);
+    dc.last_poll = Some(now);
+    let expired = ctx.now >= dc.expires_at;
+    let flow = &sim.config.device_code_flow;
+    let i = (dc.polls as usize - 1).min(flow.len().saturating_sub(1));
+    let step =
+        if expired { "expired_token".to_string() } else { flow.get(i).cloned().unwrap_or_else(|| "success".into()) };
+    if step == "slow_down" {
+        dc.required_gap_secs += increment;
+    }
+    t.counters.device_code_polls += 1;
+    if too_fast {
+        t.counters.device_code_polls_too_fast += 1;
+    }
+    Some(step)
 }
 
 /// A client secret is accepted when it is the configured one; with none configured, any
@@ -322,13 +330,7 @@ async fn devicecode(
 ) -> Reply {
     let f = form(&body);
     if f.get("client_id").is_none_or(|c| c.is_empty()) {
-        return Err(oauth_error(
-            &ctx,
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'client_id'.",
-        ));
+        return Err(missing_client_id(&ctx));
     }
     let (device_code, user_code) = {
         let mut t = sim.lock();

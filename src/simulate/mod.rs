@@ -45,6 +45,7 @@
 
 mod assertion;
 mod graph;
+mod hints;
 mod http;
 mod login;
 mod portal;
@@ -60,6 +61,17 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+
+/// Which throttle hints a taken write carries (each a service's style; docs/pacing.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HintStyle {
+    /// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds).
+    Ratelimit,
+    /// The IETF fields: `RateLimit-Policy` and `RateLimit: "limit";r=N;t=S`.
+    Ietf,
+    /// Graph's `x-ms-throttle-limit-percentage`, sent above 0.8 of a limit.
+    Graph,
+}
 
 /// Every knob of the simulated tenant. `Default` is a healthy tenant: no faults, no latency,
 /// any bearer token accepted.
@@ -79,6 +91,9 @@ pub struct SimConfig {
     pub limits: Vec<crate::limits::Shape>,
     /// Another app takes a share of every limit for a while (`--limit-shared`).
     pub limit_shared: Option<crate::limits::SharedPeriod>,
+    /// Throttle hints on writes the limits took (`--throttle-hints`; none by default, as
+    /// nothing promises them).
+    pub throttle_hints: Option<HintStyle>,
     /// Share (0..=1) of Graph/portal requests answered 503 or 500 before anything is applied.
     pub fail_rate: f64,
     /// Share (0..=1) of Graph/portal requests whose connection is closed without a response.
@@ -354,6 +369,7 @@ impl Default for SimConfig {
             rate_burst: None,
             limits: Vec::new(),
             limit_shared: None,
+            throttle_hints: None,
             fail_rate: 0.0,
             drop_rate: 0.0,
             drop_after_share: 0.5,
@@ -401,6 +417,7 @@ impl std::fmt::Debug for SimConfig {
             .field("rate_burst", &self.rate_burst)
             .field("limits", &self.limits)
             .field("limit_shared", &self.limit_shared)
+            .field("throttle_hints", &self.throttle_hints)
             .field("fail_rate", &self.fail_rate)
             .field("drop_rate", &self.drop_rate)
             .field("drop_after_share", &self.drop_after_share)

@@ -382,6 +382,12 @@ impl Tenant {
         self.limits.take(t)
     }
 
+    /// The tightest limit's headroom now (for throttle hints).
+    pub(crate) fn limits_headroom(&mut self) -> Option<crate::limits::Headroom> {
+        let t = self.born.elapsed().as_secs_f64();
+        self.limits.headroom(t)
+    }
+
     pub(crate) fn roll(&mut self) -> f64 {
         self.rng.random::<f64>()
     }

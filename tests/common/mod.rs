@@ -5,6 +5,7 @@
 pub mod certs;
 pub mod schema;
 
+use oathbulk::inventory::{SecretFormat, SecretKey};
 use oathbulk::simulate::{SimConfig, SimState, Simulator};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -44,6 +45,19 @@ pub fn jwt(claims: Value) -> String {
         b64(claims.to_string().as_bytes()),
         b64(b"sig-bytes-xyz")
     )
+}
+
+/// A simulator `clock_offset_secs` that puts the tenant `secs` into its 30 s TOTP step now: a
+/// code of the tenant's time then holds for the rest of the step, and a short run sees one
+/// step, with no wait on the wall clock for a step to come round.
+pub fn offset_into_step(secs: i64) -> i64 {
+    secs - now() % 30
+}
+
+/// The code the token with seed `i` (period 30 s) shows at the tenant's time, `offset` s from ours.
+pub fn tenant_code(i: usize, offset: i64) -> String {
+    let key = SecretKey::decode(&seed_for(i), SecretFormat::Base32).unwrap();
+    oathbulk::otp::code_at(key.bytes(), oathbulk::otp::HashFunction::Sha1, 30, (now() + offset) as u64).code
 }
 
 pub fn seed_for(i: usize) -> String {
@@ -131,42 +145,55 @@ impl Tenant {
         self.dir.path().join(name)
     }
 
-    /// `oathbulk activate` against this tenant, the token in the environment.
-    pub fn command(&self, extra: &[&str]) -> Command {
+    /// The binary in the tenant's folder, the token in the environment (no client secret),
+    /// nothing on stdin: where every command against the tenant starts.
+    pub fn bin(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
         cmd.current_dir(self.dir.path())
             .env("OATHBULK_TOKEN", &self.token)
             .env_remove("OATHBULK_CLIENT_SECRET")
-            .arg("activate")
-            .arg(&self.csv)
-            .args(self.backend_args())
-            .args(extra);
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// `oathbulk activate` against this tenant, the token in the environment.
+    pub fn command(&self, extra: &[&str]) -> Command {
+        let mut cmd = self.bin();
+        cmd.arg("activate").arg(&self.csv).args(self.backend_args()).args(extra);
         // Defaults a scenario may override.
         for (flag, value) in [("--max-rate", "500"), ("--parallel", "8"), ("--progress", "none")] {
             if !extra.contains(&flag) {
                 cmd.args([flag, value]);
             }
         }
-        cmd.stdin(Stdio::null());
         cmd
     }
 
     /// `oathbulk <sub> …` against this tenant, the token in the environment (any subcommand).
     pub fn subcommand(&self, sub: &str, extra: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
-        cmd.current_dir(self.dir.path())
-            .env("OATHBULK_TOKEN", &self.token)
-            .env_remove("OATHBULK_CLIENT_SECRET")
-            .arg(sub)
-            .args(extra)
-            .args(self.backend_args());
+        let mut cmd = self.bin();
+        cmd.arg(sub).args(extra).args(self.backend_args());
         for (flag, value) in [("--max-rate", "500"), ("--progress", "none")] {
             if !extra.contains(&flag) {
                 cmd.args([flag, value]);
             }
         }
-        cmd.stdin(Stdio::null());
         cmd
+    }
+
+    /// `oathbulk SUB EXTRA…` against this tenant with only `--progress none` added (`tenant`
+    /// and `doctor` take no pace flags).
+    pub fn bare(&self, sub: &str, extra: &[&str]) -> Command {
+        let mut cmd = self.bin();
+        cmd.arg(sub).args(extra).args(self.backend_args()).args(["--progress", "none"]);
+        cmd
+    }
+
+    /// `cmd` run to its end; no bearer token in its output or files.
+    pub fn output(&self, cmd: &mut Command) -> Run {
+        let run = Run::from(cmd.output().unwrap());
+        self.assert_secret_free(&run);
+        run
     }
 
     pub fn backend_args(&self) -> Vec<String> {
@@ -177,10 +204,7 @@ impl Tenant {
     }
 
     pub fn run(&self, extra: &[&str]) -> Run {
-        let out = self.command(extra).output().unwrap();
-        let run = Run::from(out);
-        self.assert_secret_free(&run);
-        run
+        self.output(&mut self.command(extra))
     }
 
     /// The bearer token must appear in no output and no file the run wrote.
@@ -204,6 +228,17 @@ impl Drop for Tenant {
             self.rt.block_on(sim.shutdown());
         }
     }
+}
+
+/// `oathbulk ARGS` signed in with `token` (a wrong one, say) from the environment, nothing
+/// on stdin.
+pub fn run_with_token(token: &str, args: &[&str]) -> Run {
+    let cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"))
+        .env("OATHBULK_TOKEN", token)
+        .args(args)
+        .stdin(Stdio::null())
+        .output();
+    Run::from(cmd.unwrap())
 }
 
 pub struct Run {
@@ -239,6 +274,22 @@ impl Run {
     }
     pub fn status_of(&self, serial: &str) -> String {
         self.activations()[serial]["status"].as_str().unwrap().to_string()
+    }
+    /// One activation record per row of `csv(n, state)`, each with the status its seeded
+    /// state calls for (`context` prefixes the messages).
+    pub fn assert_statuses(&self, n: usize, state: impl Fn(usize) -> &'static str, context: &str) {
+        let acts = self.activations();
+        assert_eq!(acts.len(), n, "{context} one record per row");
+        for i in 0..n {
+            let serial = format!("SN{i:05}");
+            let want = match state(i) {
+                "activated" => "already_active",
+                "conflict" => "conflict",
+                "missing" => "not_found",
+                _ => "activated",
+            };
+            assert_eq!(self.status_of(&serial), want, "{context} {serial}: {}", acts[&serial]);
+        }
     }
 }
 
