@@ -6,9 +6,10 @@
 #   SHAPES=all [CASES="seed mixed"] benches/activate-bench.sh     # issue 24's table: every limit shape
 #   SHAPES="fixed-250 sliding-250" benches/activate-bench.sh       # some of its rows
 #   WITHOUT=next-step-codes SHAPES=all benches/activate-bench.sh    # a mechanism switched off
+#   PHASE=26 SHAPES=bucket-100 benches/activate-bench.sh             # each run 26 s into a TOTP step
 #
 # WITHOUT: mechanisms to switch off (`activate --without`, hidden, for measuring only):
-# closures, forecast, open-rate, replay, catch-up, ramp-waits, next-step-codes,
+# closures, forecast, open-rate, replay, catch-up, ramp-waits, hints, next-step-codes,
 # batched-explanations — comma-separated. Each must earn its place in the measured table.
 #
 # READING: the simulator's reading of the docs (`oathbulk simulate --reading`), e.g.
@@ -93,6 +94,12 @@ run() {
     for _ in $(seq 100); do [[ -s $dir/ready.jsonl ]] && break; sleep 0.05; done
     local graph_url
     graph_url=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["graph_url"])' "$dir/ready.jsonl")
+    # PHASE=S starts the run S seconds into a 30-second TOTP step, so runs are comparable:
+    # a run that crosses a step's end meets the code window there, one that does not never
+    # does (a 6-second run crosses one in a fifth of random starts).
+    if [[ -n ${PHASE:-} ]]; then
+        python3 -c 'import time,sys; p=float(sys.argv[1]); time.sleep((p - time.time()) % 30)' "$PHASE"
+    fi
     local start end
     start=$(date +%s.%N)
     local without=()

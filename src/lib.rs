@@ -4,7 +4,7 @@
 //! `script` runs the users' rhai, `pipeline` chains them, `record` is the wire format,
 //! `output` prints it (a table on a terminal, JSON lines elsewhere), `human` says how a run went, `sink` settles every row result (journal, error log, stdout, summary),
 //! `engine` sends every request (pace, retries, stop), `stop` is the one list
-//! of exit codes, `cli` is the command line.
+//! of exit codes, `cli` is the command line (clap), `commands` what each subcommand does.
 
 pub mod activate;
 pub mod api_error;
@@ -12,6 +12,8 @@ pub mod auth;
 pub mod backend;
 pub mod cli;
 pub mod clock;
+pub mod commands;
+pub mod context;
 pub mod diag;
 pub mod engine;
 pub mod http;

@@ -1,3 +1,3 @@
-fn main() {
-    std::process::exit(oathbulk::cli::run());
+fn main() -> std::process::ExitCode {
+    oathbulk::commands::run().into()
 }

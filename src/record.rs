@@ -79,6 +79,13 @@ pub struct RunEvent {
     pub command: Option<String>,
 }
 
+/// The mark of an intent line, journaled just before a write is sent (an activation's
+/// `error_code`, a change's `reason`, with `not_attempted`): a write that lands and is then
+/// killed before its result is journaled is still known. `undo` and an interrupted undo's
+/// resume ask the tenant whether it landed; `--resume` of a run ignores intents (the tenant
+/// decides).
+pub const IN_FLIGHT: &str = "in_flight";
+
 /// Entra's limit on a user's hardware OATH methods ("at most 5 OATH methods per user").
 pub const OATH_METHODS_LIMIT: u64 = 5;
 

@@ -9,8 +9,9 @@
 
 use crate::api_error::{ApiError, RequestIds};
 use crate::backend::Backend;
+use crate::context::Ctx;
 use crate::diag::Diag;
-use crate::engine::{Client, Engine, Stats};
+use crate::engine::{Engine, Stats};
 use crate::journal::Journal;
 use crate::output::Output;
 use crate::record::{Fatal, Record, RowErrorRecord, Summary, Warning};
@@ -294,20 +295,20 @@ impl Sink {
 
     /// Fill in the run-wide fields — the same for every command — and print the summary last.
     /// `fatal`: why the planner stopped the run, if it did (else the engine's reason, if any).
-    pub fn finish<B: Backend>(mut self, client: &Client<B>, dry_run: bool, fatal: Option<Fatal>) -> Result<Summary> {
+    pub fn finish<B: Backend, S>(mut self, ctx: &Ctx<B, S>, dry_run: bool, fatal: Option<Fatal>) -> Result<Summary> {
         self.diag.finish();
-        let fatal = fatal.or_else(|| client.fatal());
+        let fatal = fatal.or_else(|| ctx.engine.fatal());
         if let Some(f) = &fatal {
             self.diag.error(f.code.as_str(), &f.message);
         }
-        let stats = client.stats();
+        let stats = ctx.engine.stats();
         let s = &mut self.summary;
         s.requests = Some(Stats::get(&stats.requests));
         s.retries = Some(Stats::get(&stats.retries));
         s.throttled = Some(Stats::get(&stats.throttled));
-        s.pace = client.pace().rate.filter(|_| !dry_run);
-        s.clock_offset_ms = client.clock.offset_ms();
-        s.backend = Some(client.backend.name().to_string());
+        s.pace = ctx.engine.pace().rate.filter(|_| !dry_run);
+        s.clock_offset_ms = ctx.clock.offset_ms();
+        s.backend = Some(ctx.backend.name().to_string());
         s.dry_run = Some(dry_run);
         s.elapsed_ms = self.started.elapsed().as_millis() as u64;
         s.exit_code = match &fatal {

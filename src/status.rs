@@ -2,7 +2,7 @@
 //! in the tenant, when it was last used (where the tenant says), how many hardware OATH
 //! methods its holder has against Entra's five, and the next step to take.
 //!
-//! This module decides what a state means and what to do about it; `cli::status` reads the
+//! This module decides what a state means and what to do about it; `commands::status` reads the
 //! tenant. Nothing here sees a seed or a credential.
 
 use crate::backend::{Device, DeviceStatus};

@@ -50,6 +50,11 @@ impl ExitCode {
         }
     }
 
+    /// The variant whose number is `code` (a `summary` record's `exit_code`).
+    pub fn from_code(code: i32) -> Option<ExitCode> {
+        ExitCode::ALL.into_iter().find(|c| c.code() == code)
+    }
+
     /// The exit code of a run that finished with `errors` rows in error.
     pub const fn for_rows(errors: u64) -> ExitCode {
         if errors == 0 {
@@ -57,6 +62,14 @@ impl ExitCode {
         } else {
             ExitCode::RowErrors
         }
+    }
+}
+
+/// The process's exit status: `main` returns it.
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(code: ExitCode) -> Self {
+        // Every code of the list is 0..=255 (the test below proves it).
+        std::process::ExitCode::from(code.code() as u8)
     }
 }
 
@@ -162,6 +175,15 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", r.as_str()));
             assert_eq!(serde_json::from_str::<StopReason>(&json).unwrap(), r);
         }
+    }
+
+    #[test]
+    fn every_code_fits_a_process_status_and_reads_back() {
+        for c in ExitCode::ALL {
+            assert!((0..=255).contains(&c.code()), "{c:?}");
+            assert_eq!(ExitCode::from_code(c.code()), Some(c));
+        }
+        assert_eq!(ExitCode::from_code(101), None);
     }
 
     #[test]

@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{csv, offset_into_step, seed_for, Api, Run, Tenant};
+use common::{
+    csv, kill_once_settled, mixed_state, offset_into_step, on_both_backends, seed_for, wait_until, Api, Run, Tenant,
+};
 use oathbulk::simulate::{SimConfig, SimState};
 use serde_json::Value;
 use std::path::Path;
@@ -25,13 +27,7 @@ fn assert_server_consistent(state: &SimState) {
 }
 
 fn mixed(i: usize) -> &'static str {
-    match i % 20 {
-        0 => "activated",
-        1 => "conflict",
-        2 => "missing",
-        3..=5 => "assigned",
-        _ => "available",
-    }
+    mixed_state(i, 20)
 }
 
 /// The portal cannot assign: its tokens are always assigned to their user.
@@ -55,8 +51,8 @@ fn rows_for(api: Api, graph: usize, portal: usize) -> usize {
 
 fn many_tokens_across_pages(api: Api) {
     let state_fn = if api == Api::Graph { mixed } else { mixed_portal };
-    // Five pages or more either way (240 rows in pages of 50; the portal's 60 in pages of 12).
-    let n = rows_for(api, 240, 60);
+    // Five pages either way (240 rows in pages of 48; the portal's 40 in pages of 8).
+    let n = rows_for(api, 240, 40);
     let t = Tenant::new(api, &csv(n, state_fn), SimConfig { page_size_max: n / 5, ..Default::default() });
     let run = t.run(&["--journal", "run.jsonl", "--error-log", "errors.log"]);
     assert_eq!(run.code, 1, "conflicts and not_found make exit 1: {}", run.stderr);
@@ -108,15 +104,7 @@ fn many_tokens_across_pages(api: Api) {
     assert!(log.contains("SN00001"), "conflicts are logged for support cases");
 }
 
-#[test]
-fn graph_many_tokens_across_pages() {
-    many_tokens_across_pages(Api::Graph);
-}
-
-#[test]
-fn portal_many_tokens_across_pages() {
-    many_tokens_across_pages(Api::Portal);
-}
+on_both_backends!(many_tokens_across_pages);
 
 fn survives_429_storm(api: Api) {
     let states = if api == Api::Graph { "available" } else { "assigned" };
@@ -134,15 +122,7 @@ fn survives_429_storm(api: Api) {
     assert!(run.summary()["throttled"].as_u64().unwrap() > 0);
 }
 
-#[test]
-fn graph_survives_429_storm() {
-    survives_429_storm(Api::Graph);
-}
-
-#[test]
-fn portal_survives_429_storm() {
-    survives_429_storm(Api::Portal);
-}
+on_both_backends!(survives_429_storm);
 
 fn survives_5xx_and_dropped_connections(api: Api) {
     let states = if api == Api::Graph { "available" } else { "assigned" };
@@ -165,15 +145,7 @@ fn survives_5xx_and_dropped_connections(api: Api) {
     assert_eq!(run.activations().values().filter(|a| a["status"] == "activated").count(), n);
 }
 
-#[test]
-fn graph_survives_5xx_and_dropped_connections() {
-    survives_5xx_and_dropped_connections(Api::Graph);
-}
-
-#[test]
-fn portal_survives_5xx_and_dropped_connections() {
-    survives_5xx_and_dropped_connections(Api::Portal);
-}
+on_both_backends!(survives_5xx_and_dropped_connections);
 
 fn corrects_clock_offset(api: Api, offset: i64) {
     let states = if api == Api::Graph { "available" } else { "assigned" };
@@ -193,8 +165,12 @@ fn corrects_clock_offset(api: Api, offset: i64) {
 }
 
 #[test]
-fn graph_corrects_clock_ahead_and_behind() {
+fn graph_corrects_a_clock_ahead() {
     corrects_clock_offset(Api::Graph, 90);
+}
+
+#[test]
+fn graph_corrects_a_clock_behind() {
     corrects_clock_offset(Api::Graph, -90);
 }
 
@@ -235,15 +211,7 @@ fn wrong_secret_fails_without_a_second_guess(api: Api) {
     }
 }
 
-#[test]
-fn graph_wrong_secret_fails_without_a_second_guess() {
-    wrong_secret_fails_without_a_second_guess(Api::Graph);
-}
-
-#[test]
-fn portal_wrong_secret_fails_without_a_second_guess() {
-    wrong_secret_fails_without_a_second_guess(Api::Portal);
-}
+on_both_backends!(wrong_secret_fails_without_a_second_guess);
 
 fn dry_run_sends_no_write(api: Api) {
     let state_fn = if api == Api::Graph { mixed } else { mixed_portal };
@@ -262,15 +230,7 @@ fn dry_run_sends_no_write(api: Api) {
     assert_eq!(run.summary()["dry_run"], true);
 }
 
-#[test]
-fn graph_dry_run_sends_no_write() {
-    dry_run_sends_no_write(Api::Graph);
-}
-
-#[test]
-fn portal_dry_run_sends_no_write() {
-    dry_run_sends_no_write(Api::Portal);
-}
+on_both_backends!(dry_run_sends_no_write);
 
 fn token_expiring_mid_run_stops_cleanly_and_resumes(api: Api) {
     let states = if api == Api::Graph { "available" } else { "assigned" };
@@ -309,15 +269,7 @@ fn token_expiring_mid_run_stops_cleanly_and_resumes(api: Api) {
     assert_eq!(counts["skipped"].as_u64().unwrap_or(0) as usize, activated_on_server);
 }
 
-#[test]
-fn graph_token_expiring_mid_run_stops_cleanly() {
-    token_expiring_mid_run_stops_cleanly_and_resumes(Api::Graph);
-}
-
-#[test]
-fn portal_token_expiring_mid_run_stops_cleanly() {
-    token_expiring_mid_run_stops_cleanly_and_resumes(Api::Portal);
-}
+on_both_backends!(token_expiring_mid_run_stops_cleanly_and_resumes);
 
 fn wrong_token_stops_at_once(api: Api) {
     let t = Tenant::new(api, &csv(10, |_| "assigned"), SimConfig::default());
@@ -330,15 +282,7 @@ fn wrong_token_stops_at_once(api: Api) {
     assert_eq!(t.state().counters.writes, 0);
 }
 
-#[test]
-fn graph_wrong_token_stops_at_once() {
-    wrong_token_stops_at_once(Api::Graph);
-}
-
-#[test]
-fn portal_wrong_token_stops_at_once() {
-    wrong_token_stops_at_once(Api::Portal);
-}
+on_both_backends!(wrong_token_stops_at_once);
 
 #[test]
 fn graph_forbidden_names_the_missing_permission() {
@@ -353,26 +297,9 @@ fn kill_and_resume(api: Api) {
     // Killed once 15 rows are settled: under half of either run.
     let n = rows_for(api, 80, 40);
     let t = Tenant::new(api, &csv(n, |_| states), SimConfig { latency_ms: 20, ..Default::default() });
-    let journal = t.path("run.jsonl");
-    let mut child = t
-        .command(&["--journal", "run.jsonl", "--max-rate", "40", "--parallel", "4"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Kill it (SIGKILL: no cleanup at all) once some, not all, rows are settled.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let n = std::fs::read_to_string(&journal)
-            .map(|s| s.lines().filter(|l| !l.contains("\"in_flight\"")).count())
-            .unwrap_or(0);
-        if n >= 15 || std::time::Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // Killed once some, not all, rows are settled.
+    let mut cmd = t.command(&["--journal", "run.jsonl", "--max-rate", "40", "--parallel", "4"]);
+    kill_once_settled(&mut cmd, &t.path("run.jsonl"), 15);
     let before = t.state();
     let done_before = before.devices.iter().filter(|d| d.status == "activated").count();
     assert!(done_before > 0 && done_before < n, "killed half way ({done_before})");
@@ -391,15 +318,7 @@ fn kill_and_resume(api: Api) {
     assert_eq!(activated as usize, n - done_before, "only what was left was activated");
 }
 
-#[test]
-fn graph_kill_and_resume() {
-    kill_and_resume(Api::Graph);
-}
-
-#[test]
-fn portal_kill_and_resume() {
-    kill_and_resume(Api::Portal);
-}
+on_both_backends!(kill_and_resume);
 
 #[test]
 fn client_credentials_refresh_mid_run() {
@@ -491,12 +410,7 @@ fn ctrl_c_stops_cleanly_and_a_resume_finishes() {
         .spawn()
         .unwrap();
     let journal = t.path("run.jsonl");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::fs::read_to_string(&journal).map(|s| s.matches("\"activated\"").count()).unwrap_or(0) < 10
-        && std::time::Instant::now() < deadline
-    {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until(30, || std::fs::read_to_string(&journal).map(|s| s.matches("\"activated\"").count()).unwrap_or(0) >= 10);
     Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     let run = Run::from(child.wait_with_output().unwrap());
     assert_eq!(run.code, 130, "{}", run.stderr);
@@ -527,10 +441,7 @@ fn one_run_per_journal_at_a_time() {
         .spawn()
         .unwrap();
     let journal = t.path("run.jsonl");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !std::fs::read_to_string(&journal).is_ok_and(|s| !s.is_empty()) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until(20, || std::fs::read_to_string(&journal).is_ok_and(|s| !s.is_empty()));
     let second = t.run(&["--journal", "run.jsonl"]);
     assert_eq!(second.code, 2, "{}", second.stderr);
     assert!(second.stderr.contains("in use by another oathbulk run"), "{}", second.stderr);

@@ -76,6 +76,14 @@ fn seeded_csv(template: &str) -> (tempfile::TempDir, String) {
     (d, f)
 }
 
+/// A folder holding `t.csv`: a row for each `upn,serial` of `rows`, every one with the same seed.
+fn rows_csv(rows: &[&str]) -> (tempfile::TempDir, String) {
+    let text: String = rows.iter().map(|r| format!("{r},GEZDGNBVGY3TQOJQ\n")).collect();
+    let d = tmp();
+    let f = csv_file(d.path(), "t.csv", format!("upn,serial number,secret key\n{text}"));
+    (d, f)
+}
+
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
@@ -313,21 +321,15 @@ fn hex_secrets_only_when_declared() {
 
 #[test]
 fn hash_column_spellings_and_default() {
-    let d = tmp();
-    let s = b32(SEED);
-    let f = csv_file(
-        d.path(),
-        "t.csv",
-        format!(
-            "upn,serial number,secret key,hash\n\
-             a@contoso.com,S1,{s},sha1\n\
-             b@contoso.com,S2,{s},hmacsha1\n\
-             c@contoso.com,S3,{s},sha256\n\
-             d@contoso.com,S4,{s},hmacsha256\n\
-             e@contoso.com,S5,{s},HMACSHA256\n\
-             f@contoso.com,S6,{s},\n\
-             g@contoso.com,S7,{s},md5\n"
-        ),
+    let (_d, f) = seeded_csv(
+        "upn,serial number,secret key,hash\n\
+         a@contoso.com,S1,{s},sha1\n\
+         b@contoso.com,S2,{s},hmacsha1\n\
+         c@contoso.com,S3,{s},sha256\n\
+         d@contoso.com,S4,{s},hmacsha256\n\
+         e@contoso.com,S5,{s},HMACSHA256\n\
+         f@contoso.com,S6,{s},\n\
+         g@contoso.com,S7,{s},md5\n",
     );
     let sha1 = code(SEED, HashFunction::Sha1, 30, AT);
     let sha256 = code(SEED, HashFunction::Sha256, 30, AT);
@@ -365,22 +367,16 @@ fn hash_column_spellings_and_default() {
 
 #[test]
 fn each_row_error_kind_with_line_field_and_code() {
-    let d = tmp();
-    let s = b32(SEED);
-    let f = csv_file(
-        d.path(),
-        "t.csv",
-        format!(
-            "upn,serial number,secret key,time interval,hash\n\
-             ok1@contoso.com,S2,{s},30,sha1\n\
-             ms@contoso.com,,{s},30,sha1\n\
-             is@contoso.com,S4,NOT*BASE32!,30,sha1\n\
-             iv@contoso.com,S5,{s},45,sha1\n\
-             uh@contoso.com,S6,{s},30,md5\n\
-             rg@contoso.com,S7,{s}\n\
-             not-an-address,S8,{s},30,sha1\n\
-             ok2@contoso.com,S9,{s},60,sha256\n"
-        ),
+    let (_d, f) = seeded_csv(
+        "upn,serial number,secret key,time interval,hash\n\
+         ok1@contoso.com,S2,{s},30,sha1\n\
+         ms@contoso.com,,{s},30,sha1\n\
+         is@contoso.com,S4,NOT*BASE32!,30,sha1\n\
+         iv@contoso.com,S5,{s},45,sha1\n\
+         uh@contoso.com,S6,{s},30,md5\n\
+         rg@contoso.com,S7,{s}\n\
+         not-an-address,S8,{s},30,sha1\n\
+         ok2@contoso.com,S9,{s},60,sha256\n",
     );
     for cmd in ["list", "otp", "check"] {
         let r = run(&[cmd, &f, "--at", "1700000000"]
@@ -779,12 +775,7 @@ fn otp_output_is_flushed_and_complete_for_many_rows() {
 
 #[test]
 fn lines_file_keeps_only_the_listed_lines() {
-    let d = tmp();
-    let csv = csv_file(
-        d.path(),
-        "t.csv",
-        "upn,serial number,secret key\na@contoso.com,S2,GEZDGNBVGY3TQOJQ\nb@contoso.com,S3,GEZDGNBVGY3TQOJQ\nbad,S4,GEZDGNBVGY3TQOJQ\nd@contoso.com,S5,GEZDGNBVGY3TQOJQ\n",
-    );
+    let (d, csv) = rows_csv(&["a@contoso.com,S2", "b@contoso.com,S3", "bad,S4", "d@contoso.com,S5"]);
     let lines = csv_file(d.path(), "lines.txt", "5\n\n3\n");
     let r = run(&["list", &csv, "--lines", &lines]);
     let serials: Vec<Value> = r.of_type("token").iter().map(|t| t["serial"].clone()).collect();
@@ -799,12 +790,7 @@ fn lines_file_keeps_only_the_listed_lines() {
 
 #[test]
 fn summary_counts_rows_a_filter_left_out() {
-    let d = tmp();
-    let csv = csv_file(
-        d.path(),
-        "t.csv",
-        "upn,serial number,secret key\na@contoso.com,S2,GEZDGNBVGY3TQOJQ\nb@fabrikam.com,S3,GEZDGNBVGY3TQOJQ\nc@fabrikam.com,S4,GEZDGNBVGY3TQOJQ\n",
-    );
+    let (_d, csv) = rows_csv(&["a@contoso.com,S2", "b@fabrikam.com,S3", "c@fabrikam.com,S4"]);
     for cmd in ["list", "otp", "check", "users"] {
         let summary = run(&[cmd, &csv, "--where", r#"row.upn.ends_with("@contoso.com")"#]).summary();
         assert_eq!(summary["filtered"], 2, "{cmd}: {summary}");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{csv, jwt, now, run_with_token, Api, Run, Tenant};
+use common::{csv, jwt, now, on_both_backends, run_with_token, Api, Run, Tenant};
 use oathbulk::simulate::SimConfig;
 use serde_json::Value;
 use std::process::{Command, Stdio};
@@ -35,23 +35,24 @@ fn write_token_file(t: &Tenant, name: &str, content: &str, mode: u32) {
     let _ = mode;
 }
 
-#[test]
-#[cfg_attr(not(unix), ignore = "unix modes: Windows judges a token file by its ACL (tests/windows_paths.rs)")]
-fn authkey_txt_with_a_pasted_header_is_used_and_loose_permissions_warned() {
-    for api in [Api::Graph, Api::Portal] {
-        let t = Tenant::new(api, &csv(4, |_| "assigned"), SimConfig::default());
-        write_token_file(&t, "AuthKey.txt", &format!("Authorization: Bearer {}\r\n", t.token), 0o644);
-        let run = Run::from(t.command(&[]).env_remove("OATHBULK_TOKEN").output().unwrap());
-        assert_eq!(run.code, 0, "{api:?}: {}", run.stderr);
-        assert!(run.stderr.contains("readable by other users"), "{}", run.stderr);
-        t.assert_secret_free(&run);
-        assert!(t.state().devices.iter().all(|d| d.status == "activated"));
+on_both_backends!(
+    #[cfg_attr(not(unix), ignore = "unix modes: Windows judges a token file by its ACL (tests/windows_paths.rs)")]
+    authkey_txt_with_a_pasted_header_is_used_and_loose_permissions_warned
+);
 
-        // chmod 600: no warning.
-        write_token_file(&t, "AuthKey.txt", &t.token, 0o600);
-        let run = Run::from(t.command(&["--dry-run"]).env_remove("OATHBULK_TOKEN").output().unwrap());
-        assert!(!run.stderr.contains("readable by other users"), "{}", run.stderr);
-    }
+fn authkey_txt_with_a_pasted_header_is_used_and_loose_permissions_warned(api: Api) {
+    let t = Tenant::new(api, &csv(4, |_| "assigned"), SimConfig::default());
+    write_token_file(&t, "AuthKey.txt", &format!("Authorization: Bearer {}\r\n", t.token), 0o644);
+    let run = Run::from(t.command(&[]).env_remove("OATHBULK_TOKEN").output().unwrap());
+    assert_eq!(run.code, 0, "{api:?}: {}", run.stderr);
+    assert!(run.stderr.contains("readable by other users"), "{}", run.stderr);
+    t.assert_secret_free(&run);
+    assert!(t.state().devices.iter().all(|d| d.status == "activated"));
+
+    // chmod 600: no warning.
+    write_token_file(&t, "AuthKey.txt", &t.token, 0o600);
+    let run = Run::from(t.command(&["--dry-run"]).env_remove("OATHBULK_TOKEN").output().unwrap());
+    assert!(!run.stderr.contains("readable by other users"), "{}", run.stderr);
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! Every crate Cargo.toml declares is used (issue 26: `governor` and `fs4` sat unused). What
-//! `cargo machete` checks, without installing it: a `[dependencies]` crate must be named
-//! (`name::` or `use name`) somewhere under src/, a `[dev-dependencies]` crate under src/,
-//! tests/ or benches/. A crate used only through a macro or a feature can be listed below,
-//! with why.
+//! `cargo machete` checks, without installing it (so it runs wherever `bash .ci/test` and
+//! nextest run, on every CI platform, with no tool to fetch): a crate of any
+//! `[…dependencies]` section, for any target, must be named in code (`name::`, `use name`,
+//! `name!`; comments do not count) under src/, a `[…dev-dependencies]` crate under src/,
+//! tests/ or benches/, a `[build-dependencies]` crate in build.rs. A crate used only
+//! through a macro or a feature can be listed below, with why.
 
 use std::path::Path;
 
@@ -18,19 +20,34 @@ fn sources(dir: &Path, out: &mut String) {
         if path.is_dir() {
             sources(&path, out);
         } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push_str(&std::fs::read_to_string(&path).unwrap());
+            // Code only: a crate named in a comment is not used.
+            for line in std::fs::read_to_string(&path).unwrap().lines() {
+                if !line.trim_start().starts_with("//") {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
         }
     }
 }
 
-/// The crate names of one `[section]` of Cargo.toml.
+/// Which kind of dependency a `[section]` header declares: `dependencies`,
+/// `dev-dependencies` or `build-dependencies`, for every target (`[target.'cfg(…)'.…]`).
+fn kind(header: &str) -> Option<&'static str> {
+    let header = header.trim_end_matches(']');
+    ["dev-dependencies", "build-dependencies", "dependencies"]
+        .into_iter()
+        .find(|k| header == format!("[{k}") || header.ends_with(&format!(".{k}")))
+}
+
+/// The crate names of every section of one kind of Cargo.toml.
 fn declared(manifest: &str, section: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut inside = false;
     for line in manifest.lines() {
         let line = line.trim();
         if line.starts_with('[') {
-            inside = line == section;
+            inside = kind(line) == Some(section);
         } else if inside && !line.is_empty() && !line.starts_with('#') {
             if let Some((name, _)) = line.split_once('=') {
                 names.push(name.trim().replace('-', "_"));
@@ -40,8 +57,17 @@ fn declared(manifest: &str, section: &str) -> Vec<String> {
     names
 }
 
+/// `name` is named as a crate: `name::`, `use name` or `name!`, where `name` is a whole
+/// path segment (not the end of `std::time::` for `time`, nor `crate::http::` for `http`).
 fn used(code: &str, name: &str) -> bool {
-    code.contains(&format!("{name}::")) || code.contains(&format!("use {name}")) || code.contains(&format!("{name}!"))
+    code.match_indices(name).any(|(at, _)| {
+        let before = code[..at].chars().next_back();
+        let after = &code[at + name.len()..];
+        let starts_path = !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':');
+        let named = after.starts_with("::") || after.starts_with('!') || code[..at].ends_with("use ");
+        let whole = !after.chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_');
+        starts_path && whole && named
+    })
 }
 
 #[test]
@@ -53,13 +79,18 @@ fn every_declared_crate_is_used() {
     let mut all = src.clone();
     sources(&root.join("tests"), &mut all);
     sources(&root.join("benches"), &mut all);
-    let mut deps = declared(&manifest, "[dependencies]");
-    deps.extend(declared(&manifest, "[target.'cfg(unix)'.dependencies]"));
-    assert!(deps.len() > 10, "the manifest was read: {deps:?}");
+    let deps = declared(&manifest, "dependencies");
+    assert!(deps.len() > 10 && deps.iter().any(|d| d == "libc"), "the manifest was read, targets too: {deps:?}");
+    let mut build = String::new();
+    if let Ok(script) = std::fs::read_to_string(root.join("build.rs")) {
+        build.push_str(&script);
+    }
     let mut unused = Vec::new();
-    for (section, code, names) in
-        [("[dependencies]", &src, deps), ("[dev-dependencies]", &all, declared(&manifest, "[dev-dependencies]"))]
-    {
+    for (section, code, names) in [
+        ("[dependencies]", &src, deps),
+        ("[dev-dependencies]", &all, declared(&manifest, "dev-dependencies")),
+        ("[build-dependencies]", &build, declared(&manifest, "build-dependencies")),
+    ] {
         for name in names {
             let lib = LIBRARY_NAME.iter().find(|(n, _)| *n == name).map_or(name.as_str(), |(_, lib)| lib);
             if !used(code, lib) && !NOT_NAMED.iter().any(|(n, _)| *n == name) {
@@ -71,4 +102,30 @@ fn every_declared_crate_is_used() {
         unused.is_empty(),
         "declared but used nowhere (remove them, or list them in NOT_NAMED with why): {unused:?}"
     );
+}
+
+#[test]
+fn a_crate_is_seen_by_its_own_name_only() {
+    // What a substring search would take for a use of `time`, `http` or `url`.
+    assert!(!used("let t = std::time::Instant::now();", "time"));
+    assert!(!used("crate::http::send(x)", "http"));
+    assert!(!used("let x = base_url::join(y);", "url"));
+    assert!(!used("serde_json::json!({})", "serde"));
+    assert!(!used("use urlencoding;", "url"));
+    // The ways code names a crate.
+    assert!(used("use url::Url;", "url"));
+    assert!(used("let u = url::Url::parse(s);", "url"));
+    assert!(used("#[tokio::main]", "tokio"));
+    assert!(used("use anyhow;", "anyhow"));
+    assert!(used("(anyhow!(\"x\"))", "anyhow"));
+}
+
+#[test]
+fn every_section_kind_is_read_for_every_target() {
+    let manifest = "[dependencies]\na = \"1\"\n[target.'cfg(windows)'.dependencies]\nb = \"1\"\n\
+                    [dev-dependencies]\nc = \"1\"\n[target.'cfg(unix)'.dev-dependencies]\nd = \"1\"\n\
+                    [build-dependencies]\ne = \"1\"\n[profile.release]\nlto = true\n";
+    assert_eq!(declared(manifest, "dependencies"), ["a", "b"]);
+    assert_eq!(declared(manifest, "dev-dependencies"), ["c", "d"]);
+    assert_eq!(declared(manifest, "build-dependencies"), ["e"]);
 }

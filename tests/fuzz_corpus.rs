@@ -18,22 +18,21 @@ fn replay(target: &str, check: fn(&[u8])) {
     assert!(n >= 5, "the {target} corpus is there ({n} files)");
 }
 
-#[test]
-fn the_csv_reader_corpus_replays_clean() {
-    replay("csv_reader", oathbulk::inventory::fuzzing::read_csv);
+/// A `#[test]` per fuzz target, replaying its corpus through its entry point.
+macro_rules! corpus_tests {
+    ($($test:ident: $target:literal => $check:path),+ $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                replay($target, $check);
+            }
+        )+
+    };
 }
 
-#[test]
-fn the_secret_decoder_corpus_replays_clean() {
-    replay("secret_decoder", oathbulk::inventory::fuzzing::decode_secret);
-}
-
-#[test]
-fn the_journal_reader_corpus_replays_clean() {
-    replay("journal_reader", oathbulk::lifecycle::fuzzing::read_journal);
-}
-
-#[test]
-fn the_credential_parser_corpus_replays_clean() {
-    replay("credential_parser", oathbulk::auth::fuzzing::parse_credential);
+corpus_tests! {
+    the_csv_reader_corpus_replays_clean: "csv_reader" => oathbulk::inventory::fuzzing::read_csv,
+    the_secret_decoder_corpus_replays_clean: "secret_decoder" => oathbulk::inventory::fuzzing::decode_secret,
+    the_journal_reader_corpus_replays_clean: "journal_reader" => oathbulk::lifecycle::fuzzing::read_journal,
+    the_credential_parser_corpus_replays_clean: "credential_parser" => oathbulk::auth::fuzzing::parse_credential,
 }

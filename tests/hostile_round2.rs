@@ -7,7 +7,6 @@ mod common;
 use common::{csv, Api, Run, Tenant};
 use oathbulk::simulate::SimConfig;
 use std::io::Read;
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,27 +19,22 @@ struct Recorder {
 
 impl Recorder {
     fn start(ip: &str) -> Recorder {
-        let listener = TcpListener::bind((ip, 0)).unwrap();
-        let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
         let log = received.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let log = log.clone();
-                std::thread::spawn(move || {
-                    // Until the client stops sending for a second (it waits for an answer
-                    // that never comes) or hangs up.
-                    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-                    let mut buf = [0u8; 4096];
-                    while let Ok(n) = stream.read(&mut buf) {
-                        if n == 0 {
-                            break;
-                        }
-                        log.lock().unwrap().extend_from_slice(&buf[..n]);
+        let port = common::serve(ip, move |_, mut stream| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                // Until the client stops sending for a second (it waits for an answer that
+                // never comes) or hangs up.
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
                     }
-                });
-            }
+                    log.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            });
         });
         // With credentials, as a corporate proxy variable often carries them.
         Recorder { url: format!("http://proxyuser:proxy-password-xyz@{ip}:{port}"), received }
@@ -188,6 +182,26 @@ fn oathbulk(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> Run 
     let r = Run::from(cmd.output().unwrap());
     assert!(!r.stderr.contains("panicked"), "no panic: {}", r.stderr);
     r
+}
+
+/// `text` as the file `name` in `dir`; its path.
+fn write_in(dir: &std::path::Path, name: &str, text: impl AsRef<[u8]>) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// `oathbulk tenant` signing in as app `app-1` of `contoso` with `secret` at `authority`, its
+/// Graph at `authority/graph_path`.
+fn tenant_with_secret(authority: &str, graph_path: &str, secret: &str) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = format!("{authority}/{graph_path}");
+    let args = ["tenant", "--tenant", "contoso", "--client-id", "app-1", "--authority-url", authority];
+    oathbulk(
+        dir.path(),
+        &[&args[..], &["--graph-url", &graph, "--progress", "none"]].concat(),
+        &[("OATHBULK_CLIENT_SECRET", secret)],
+    )
 }
 
 #[test]
@@ -432,25 +446,7 @@ fn a_secret_with_a_quote_or_backslash_is_redacted_on_stdout_too() {
     const ANSWER: &str =
         r#"{"error":"invalid_client","error_description":"AADSTS7000215: bad secret cl1ent\"s3cret\\with~quote"}"#;
     let (port, seen) = serving("401 Unauthorized", ANSWER, ANSWER);
-    let dir = tempfile::tempdir().unwrap();
-    let authority = format!("http://127.0.0.1:{port}");
-    let r = oathbulk(
-        dir.path(),
-        &[
-            "tenant",
-            "--tenant",
-            "contoso",
-            "--client-id",
-            "app-1",
-            "--authority-url",
-            &authority,
-            "--graph-url",
-            &format!("{authority}/beta"),
-            "--progress",
-            "none",
-        ],
-        &[("OATHBULK_CLIENT_SECRET", SECRET)],
-    );
+    let r = tenant_with_secret(&format!("http://127.0.0.1:{port}"), "beta", SECRET);
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(!seen.lock().unwrap().is_empty(), "the endpoint was asked");
     let escaped = serde_json::to_string(SECRET).unwrap();
@@ -854,16 +850,10 @@ fn a_journal_that_is_not_a_regular_file_is_refused_and_never_blocks() {
 /// A server on 127.0.0.1 that answers each request with what `answer(request line, n)`
 /// writes (the whole HTTP answer; `n` counts requests from 0), one connection at a time.
 fn raw_server(answer: impl Fn(&str, usize, &mut std::net::TcpStream) + Send + 'static) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for (n, stream) in listener.incoming().enumerate() {
-            let Ok(mut stream) = stream else { continue };
-            let head = common::read_request(&mut stream);
-            answer(head.lines().next().unwrap_or_default(), n, &mut stream);
-        }
-    });
-    port
+    common::serve("127.0.0.1", move |n, mut stream| {
+        let head = common::read_request(&mut stream);
+        answer(head.lines().next().unwrap_or_default(), n, &mut stream);
+    })
 }
 
 /// Issue 27 item 9: an identity-platform answer is read like a Graph answer, at most 16 MB
@@ -883,24 +873,7 @@ fn identity_platform_answers_are_capped_like_graph_answers() {
         }
         let _ = stream.write_all(b"\"}");
     });
-    let dir = tempfile::tempdir().unwrap();
-    let authority = format!("http://127.0.0.1:{port}");
-    let graph = format!("http://127.0.0.1:{port}/graph/beta");
-    let r = oathbulk(
-        dir.path(),
-        &[
-            "tenant",
-            "--tenant",
-            "contoso",
-            "--client-id",
-            "app-1",
-            "--authority-url",
-            &authority,
-            "--graph-url",
-            &graph,
-        ],
-        &[("OATHBULK_CLIENT_SECRET", "client-secret-value-xyz")],
-    );
+    let r = tenant_with_secret(&format!("http://127.0.0.1:{port}"), "graph/beta", "client-secret-value-xyz");
     assert_ne!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(format!("{}{}", r.stdout, r.stderr).contains("larger than 16 MB"), "{}\n{}", r.stdout, r.stderr);
 }
@@ -948,17 +921,13 @@ fn a_nextlink_chain_is_bounded_in_memory() {
 #[test]
 fn a_script_replace_cannot_blow_up_memory() {
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("blow.rhai");
-    std::fs::write(
-        &script,
-        "fn key(row) { let s = \"\"; s.pad(40000, 'a'); let r = \"\"; r.pad(40000, 'b'); s.replace(\"\", r); s }",
-    )
-    .unwrap();
-    let csv_path = dir.path().join("t.csv");
-    std::fs::write(&csv_path, csv(2, |_| "assigned")).unwrap();
+    let blow =
+        "fn key(row) { let s = \"\"; s.pad(40000, 'a'); let r = \"\"; r.pad(40000, 'b'); s.replace(\"\", r); s }";
+    let script = write_in(dir.path(), "blow.rhai", blow);
+    let csv_path = write_in(dir.path(), "t.csv", csv(2, |_| "assigned"));
     #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its peak memory
     let mut child = Command::new(env!("CARGO_BIN_EXE_oathbulk"))
-        .args(["list", csv_path.to_str().unwrap(), "--script", script.to_str().unwrap()])
+        .args(["list", &csv_path, "--script", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -982,15 +951,8 @@ fn a_script_replace_cannot_blow_up_memory() {
 #[cfg(unix)]
 #[test]
 fn the_error_log_refuses_a_symlink() {
-    let t = Tenant::new(Api::Graph, &csv(2, |_| "assigned"), SimConfig::default());
-    let target = t.path("elsewhere.txt");
-    std::fs::write(&target, "keep\n").unwrap();
-    std::os::unix::fs::symlink(&target, t.path("errors.log")).unwrap();
-    let r = t.run(&["--error-log", "errors.log"]);
-    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    let r = common::run_with_symlink("errors.log", &["--error-log", "errors.log"]);
     assert!(r.stdout.contains("symbolic link"), "{}", r.stdout);
-    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep\n");
-    assert_eq!(activated(&t), 0, "refused before any write");
 }
 
 /// Issue 27 item 10: a server's escape sequences, line breaks and bidi characters reach
@@ -1050,19 +1012,12 @@ fn serving_by_method(
 #[test]
 fn script_print_and_debug_are_escaped() {
     let dir = tempfile::tempdir().unwrap();
-    let csv_path = dir.path().join("t.csv");
-    std::fs::write(
-        &csv_path,
-        format!(
-            "upn,serial number,secret key,Notes\nuser0@contoso.com,SN1,{},\"x\u{1b}[2J\u{1b}]0;pwned\u{7}\nscript: forged \u{202e}txt\"\n",
-            common::seed_for(0)
-        ),
-    )
-    .unwrap();
-    let script = dir.path().join("p.rhai");
-    std::fs::write(&script, "fn key(row) { print(row.extra[\"Notes\"]); debug(row.extra[\"Notes\"]); row.serial }")
-        .unwrap();
-    let r = oathbulk(dir.path(), &["list", csv_path.to_str().unwrap(), "--script", script.to_str().unwrap()], &[]);
+    let notes = "\"x\u{1b}[2J\u{1b}]0;pwned\u{7}\nscript: forged \u{202e}txt\"";
+    let text = format!("upn,serial number,secret key,Notes\nuser0@contoso.com,SN1,{},{notes}\n", common::seed_for(0));
+    let csv_path = write_in(dir.path(), "t.csv", text);
+    let print = "fn key(row) { print(row.extra[\"Notes\"]); debug(row.extra[\"Notes\"]); row.serial }";
+    let script = write_in(dir.path(), "p.rhai", print);
+    let r = oathbulk(dir.path(), &["list", &csv_path, "--script", &script], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("pwned"), "printed: {}", r.stderr);
     assert!(

@@ -6,7 +6,6 @@ mod common;
 
 use common::read_request;
 use std::io::Write;
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -37,39 +36,36 @@ struct Server {
 
 impl Server {
     fn start(ip: &str, handler: impl Fn(&str, u16) -> Answer + Send + 'static) -> Server {
-        let listener = TcpListener::bind((ip, 0)).unwrap();
-        let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let head = read_request(&mut stream);
-                log.lock().unwrap().push(head.clone());
-                match handler(&head, port) {
-                    Answer::Full(text) => {
-                        let _ = stream.write_all(text.as_bytes());
-                    }
-                    Answer::Endless { head } => {
-                        let _ = stream.write_all(head.as_bytes());
-                        let chunk = vec![b'x'; 64 * 1024];
-                        // Until the client hangs up (or far past any sane cap).
-                        for _ in 0..16_384 {
-                            if stream.write_all(&chunk).is_err() {
-                                break;
-                            }
+        let port = common::serve(ip, move |_, mut stream| {
+            let head = read_request(&mut stream);
+            log.lock().unwrap().push(head.clone());
+            // The handler is told the server's own port, for links to itself.
+            let own_port = stream.local_addr().unwrap().port();
+            match handler(&head, own_port) {
+                Answer::Full(text) => {
+                    let _ = stream.write_all(text.as_bytes());
+                }
+                Answer::Endless { head } => {
+                    let _ = stream.write_all(head.as_bytes());
+                    let chunk = vec![b'x'; 64 * 1024];
+                    // Until the client hangs up (or far past any sane cap).
+                    for _ in 0..16_384 {
+                        if stream.write_all(&chunk).is_err() {
+                            break;
                         }
                     }
-                    Answer::Drip { head } => {
-                        let _ = stream.write_all(head.as_bytes());
-                        // A byte every 100 ms: never idle long enough for a read timeout to
-                        // fire, never done. Until the client hangs up (an hour at most).
-                        for _ in 0..36_000 {
-                            if stream.write_all(b" ").and_then(|_| stream.flush()).is_err() {
-                                break;
-                            }
-                            std::thread::sleep(Duration::from_millis(100));
+                }
+                Answer::Drip { head } => {
+                    let _ = stream.write_all(head.as_bytes());
+                    // A byte every 100 ms: never idle long enough for a read timeout to
+                    // fire, never done. Until the client hangs up (an hour at most).
+                    for _ in 0..36_000 {
+                        if stream.write_all(b" ").and_then(|_| stream.flush()).is_err() {
+                            break;
                         }
+                        std::thread::sleep(Duration::from_millis(100));
                     }
                 }
             }

@@ -25,29 +25,44 @@ const ORDER: &[&str] = &[
     "vendor", "script", "pipeline",
     // When requests go, and how they are sent.
     "engine", "http_guard", "auth", "http", "backend",
+    // What a planner holds: the API, the engine, the clock.
+    "context",
     // Where results go; the planners; what a helpdesk and a run report read.
     "sink", "activate", "lifecycle", "status", "report",
-    // The fake tenant, and the command line on top of everything.
-    "simulate", "cli",
+    // The fake tenant; the command line (clap, and its arguments resolved into settings);
+    // what each subcommand does, on top of everything.
+    "simulate", "cli", "commands",
 ];
 
 /// `module` reaches none of `unknown`, by any chain of imports.
 const KNOWS_NOTHING_OF: &[(&str, &[&str], &str)] = &[
     (
         "engine",
-        &["inventory", "pipeline", "script", "http", "backend", "sink", "activate", "lifecycle", "cli"],
+        &[
+            "inventory",
+            "pipeline",
+            "script",
+            "http",
+            "backend",
+            "context",
+            "sink",
+            "activate",
+            "lifecycle",
+            "cli",
+            "commands",
+        ],
         "the engine knows no rows, CSV, APIs or which command planned the step",
     ),
     (
         "http",
-        &["inventory", "pipeline", "backend", "sink", "activate", "lifecycle", "cli"],
+        &["inventory", "pipeline", "backend", "sink", "activate", "lifecycle", "cli", "commands"],
         "http sends: it knows no rows, no API and no planner",
     ),
     ("http_guard", &["inventory", "backend", "http"], "what http refuses is decided without rows or APIs"),
     ("inventory", &["http", "http_guard", "backend", "engine", "auth", "proxy"], "the CSV reader knows no network"),
     (
         "record",
-        &["inventory", "backend", "engine", "sink", "activate", "lifecycle", "cli"],
+        &["inventory", "backend", "engine", "sink", "activate", "lifecycle", "cli", "commands"],
         "the wire format knows nobody who produces records",
     ),
     ("journal", &["activate", "lifecycle", "backend", "engine"], "the journal format knows no meaning of its records"),
@@ -66,15 +81,16 @@ const KNOWS_NOTHING_OF: &[(&str, &[&str], &str)] = &[
     ("auth", &["backend", "inventory", "engine", "activate", "lifecycle", "sink"], "sign-in knows nothing else"),
     (
         "backend",
-        &["script", "pipeline", "output", "sink", "activate", "lifecycle", "cli"],
+        &["script", "pipeline", "output", "sink", "activate", "lifecycle", "cli", "commands"],
         "the APIs know no scripts, output or planners",
     ),
-    ("sink", &["activate", "lifecycle", "cli"], "the sink knows not which command made a record"),
+    ("sink", &["activate", "lifecycle", "cli", "commands"], "the sink knows not which command made a record"),
     (
         "simulate",
         &["http", "http_guard", "backend", "auth", "engine"],
         "the simulator shares no client code, so a client bug cannot hide behind a matching one",
     ),
+    ("cli", &["commands"], "the command line parses and resolves settings; it knows not what the commands do"),
 ];
 
 /// Source lines that are code (comments and doc comments dropped).

@@ -4,12 +4,12 @@
 
 mod common;
 
-use common::{csv, seed_for, Api, Run, Tenant};
+use common::{csv, kill_once_settled, seed_for, Api, Run, Tenant};
 use oathbulk::simulate::{SimConfig, SimState};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 fn command(t: &Tenant, sub: &str, extra: &[&str]) -> Command {
     t.subcommand(sub, extra)
@@ -48,14 +48,6 @@ fn by_serial<'a>(r: &'a Run, kind: &str) -> BTreeMap<String, &'a Value> {
 /// serial → (status, holder): what "the tenant is as before" compares.
 fn snapshot(s: &SimState) -> BTreeMap<String, (String, Option<String>)> {
     s.devices.iter().map(|d| (d.serial_number.clone(), (d.status.clone(), d.assigned_upn.clone()))).collect()
-}
-
-fn wait_for_lines(path: &std::path::Path, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let settled = |s: String| s.lines().filter(|l| !l.contains("\"in_flight\"")).count();
-    while std::fs::read_to_string(path).map(settled).unwrap_or(0) < n && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 #[test]
@@ -153,15 +145,18 @@ fn import_with_assign() {
 
 #[test]
 fn portal_upload_import_then_activate() {
-    let t = Tenant::new(Api::Portal, &csv(40, |i| if i < 5 { "assigned" } else { "missing" }), SimConfig::default());
-    let r = run(&t, "import", &[t.csv.to_str().unwrap(), "--journal", "run.jsonl"], 40);
+    // 20 rows: the activation that proves the uploaded secrets goes at the portal's capped
+    // pace (6.7 writes/s).
+    let n = 20;
+    let t = Tenant::new(Api::Portal, &csv(n, |i| if i < 5 { "assigned" } else { "missing" }), SimConfig::default());
+    let r = run(&t, "import", &[t.csv.to_str().unwrap(), "--journal", "run.jsonl"], n);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let state = t.state();
     assert_eq!(state.counters.uploads, 1, "one upload");
     assert!(state.counters.requests_by_route.get("portal.list_uploads").is_some_and(|n| *n >= 2), "waited");
-    assert_eq!(state.devices.len(), 40);
+    assert_eq!(state.devices.len(), n);
     let imports = by_serial(&r, "import");
-    for i in 0..40 {
+    for i in 0..n {
         let serial = format!("SN{i:05}");
         assert_eq!(imports[&serial]["status"], if i < 5 { "exists" } else { "created" });
         let d = state.device(&serial).unwrap();
@@ -240,15 +235,7 @@ fn undo_of_a_killed_activation_restores_the_tenant() {
     );
     let before = snapshot(&t.state());
     let journal = t.path("run.jsonl");
-    let mut child = t
-        .command(&["--journal", "run.jsonl", "--max-rate", "40", "--parallel", "4"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_lines(&journal, 25);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_once_settled(&mut t.command(&["--journal", "run.jsonl", "--max-rate", "40", "--parallel", "4"]), &journal, 25);
     std::thread::sleep(Duration::from_millis(300));
     let killed = t.state();
     let activated_now = killed.devices.iter().filter(|d| d.seeded_as == "available" && d.status == "activated").count();
@@ -363,14 +350,7 @@ fn undo_resumes_from_its_own_journal() {
     let r = t.run(&["--journal", "run.jsonl"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let undo_journal = t.path("run.jsonl.undo.jsonl");
-    let mut child = command(&t, "undo", &["--journal", "run.jsonl", "--max-rate", "20"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_lines(&undo_journal, 30);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_once_settled(&mut command(&t, "undo", &["--journal", "run.jsonl", "--max-rate", "20"]), &undo_journal, 30);
     std::thread::sleep(Duration::from_millis(300));
     let mid = t.state();
     let undone = mid.counters.deactivations + mid.counters.unassignments;

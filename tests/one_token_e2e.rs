@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{csv, offset_into_step, tenant_code, Api, Run, Tenant};
+use common::{csv, offset_into_step, on_both_backends, tenant_code, Api, Run, Tenant};
 use oathbulk::simulate::SimConfig;
 
 /// `oathbulk activate` without a CSV.
@@ -50,20 +50,18 @@ fn a_rejected_typed_code_is_reported_plainly_and_never_retried() {
     assert_ne!(state.device("SN00002").unwrap().status, "activated");
 }
 
-#[test]
-fn typed_code_for_an_assigned_token_finds_its_holder() {
-    for api in [Api::Graph, Api::Portal] {
-        let offset = offset_into_step(2);
-        let t =
-            Tenant::new(api, &csv(4, |_| "assigned"), SimConfig { clock_offset_secs: offset, ..Default::default() });
-        let run = activate_typed(&t, &["--serial", "SN00001", "--code", &tenant_code(1, offset)]);
-        assert_eq!(run.code, 0, "{api:?}: {}", run.stderr);
-        let state = t.state();
-        assert_eq!(state.device("SN00001").unwrap().status, "activated");
-        assert_eq!(state.counters.activations, 1, "only that token");
-        // The record names the holder by UPN (Graph gives only an object id: resolved).
-        assert_eq!(run.activations()["SN00001"]["upn"], "user0@contoso.com", "{api:?}");
-    }
+on_both_backends!(typed_code_for_an_assigned_token_finds_its_holder);
+
+fn typed_code_for_an_assigned_token_finds_its_holder(api: Api) {
+    let offset = offset_into_step(2);
+    let t = Tenant::new(api, &csv(4, |_| "assigned"), SimConfig { clock_offset_secs: offset, ..Default::default() });
+    let run = activate_typed(&t, &["--serial", "SN00001", "--code", &tenant_code(1, offset)]);
+    assert_eq!(run.code, 0, "{api:?}: {}", run.stderr);
+    let state = t.state();
+    assert_eq!(state.device("SN00001").unwrap().status, "activated");
+    assert_eq!(state.counters.activations, 1, "only that token");
+    // The record names the holder by UPN (Graph gives only an object id: resolved).
+    assert_eq!(run.activations()["SN00001"]["upn"], "user0@contoso.com", "{api:?}");
 }
 
 #[test]

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{csv, seed_for, Api, Run, Tenant};
+use common::{csv, mixed_state, seed_for, Api, Run, Tenant};
 use oathbulk::simulate::{ExpandAssignTo, Readings, SimConfig, SimState};
 use serde_json::Value;
 
@@ -79,13 +79,7 @@ fn assert_clean(state: &SimState, reading: &str) {
 }
 
 fn mixed(i: usize) -> &'static str {
-    match i % 10 {
-        0 => "activated",
-        1 => "conflict",
-        2 => "missing",
-        3..=5 => "assigned",
-        _ => "available",
-    }
+    mixed_state(i, 10)
 }
 
 every_reading!(activate_mixed_rows);
@@ -663,23 +657,16 @@ fn every_reading_has_its_own_test() {
 /// reading of the docs `simulate --reading` (and so `every_reading!`) cannot reach.
 #[test]
 fn every_field_of_the_readings_has_a_name() {
+    // Each field of the pretty Debug form, with what it holds (a nested struct's lines too).
     let fields = |r: &Readings| -> Vec<String> {
-        let text = format!("{r:?}");
-        let inner = &text[text.find('{').unwrap() + 1..text.rfind('}').unwrap()];
-        let (mut out, mut depth, mut field) = (Vec::new(), 0, String::new());
-        for c in inner.chars() {
-            match c {
-                '{' | '(' | '[' => depth += 1,
-                '}' | ')' | ']' => depth -= 1,
-                ',' if depth == 0 => {
-                    out.push(std::mem::take(&mut field).trim().to_string());
-                    continue;
-                }
-                _ => {}
+        let mut out: Vec<String> = Vec::new();
+        for line in format!("{r:#?}").lines().skip(1) {
+            match (line.strip_prefix("    "), out.last_mut()) {
+                (Some(field), _) if !field.starts_with(' ') => out.push(field.to_string()),
+                (_, Some(last)) => last.push_str(line.trim()),
+                (_, None) => {}
             }
-            field.push(c);
         }
-        out.push(field.trim().to_string());
         out
     };
     let default = fields(&Readings::default());

@@ -8,12 +8,12 @@
 
 mod common;
 
-use common::{csv, seed_for, Api, Tenant};
+use common::{csv, seed_for, wait_until, Api, Tenant};
 use oathbulk::simulate::SimConfig;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const ROWS: usize = 600;
 
@@ -43,10 +43,7 @@ fn scenario() -> Scenario {
     let journal = t.path("run.jsonl");
     let args = ["--journal", "run.jsonl", "--max-rate", "400", "--parallel", "8"];
     let mut child = t.command(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while settled_lines(&journal) < 150 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(60, || settled_lines(&journal) >= 150);
     child.kill().unwrap();
     child.wait().unwrap();
     let killed_at = settled_lines(&journal);

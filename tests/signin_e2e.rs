@@ -27,11 +27,15 @@ fn device_code_run(t: &Tenant, command: &str, extra: &[&str]) -> Run {
     run
 }
 
+/// A Graph tenant of `n` available tokens, each its CSV user's to activate.
+fn available_tokens(n: usize, config: SimConfig) -> Tenant {
+    Tenant::new(Api::Graph, &csv(n, |_| "available"), config)
+}
+
 #[test]
 fn pending_then_slow_down_then_success() {
-    let t = Tenant::new(
-        Api::Graph,
-        &csv(6, |_| "available"),
+    let t = available_tokens(
+        6,
         SimConfig {
             device_code_flow: flow(&["authorization_pending", "slow_down", "success"]),
             device_code_interval_secs: 1,
@@ -49,7 +53,7 @@ fn pending_then_slow_down_then_success() {
 
 #[test]
 fn sign_in_message_is_a_progress_record_in_json_mode() {
-    let t = Tenant::new(Api::Graph, &csv(2, |_| "available"), SimConfig::default());
+    let t = available_tokens(2, SimConfig::default());
     let run = device_code_run(&t, "activate", &[t.csv.to_str().unwrap(), "--progress", "json", "--dry-run"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let lines: Vec<Value> = run.stderr.lines().map(|l| serde_json::from_str(l).expect("JSON on stderr")).collect();
@@ -57,28 +61,29 @@ fn sign_in_message_is_a_progress_record_in_json_mode() {
 }
 
 #[test]
-fn declined_and_expired_codes_stop_with_exit_3() {
-    for (step, word) in [("authorization_declined", "declined"), ("expired_token", "expired")] {
-        let t = Tenant::new(
-            Api::Graph,
-            &csv(3, |_| "available"),
-            SimConfig { device_code_flow: flow(&["authorization_pending", step]), ..Default::default() },
-        );
-        let run = device_code_run(&t, "activate", &[t.csv.to_str().unwrap(), "--progress", "none"]);
-        assert_eq!(run.code, 3, "{step}: {}", run.stderr);
-        assert!(run.stderr.contains(word), "{step}: {}", run.stderr);
-        assert_eq!(run.summary()["fatal"]["code"], "auth_rejected");
-        assert_eq!(t.state().counters.writes, 0);
-    }
+fn a_declined_code_stops_with_exit_3() {
+    code_refused_after_pending("authorization_declined", "declined");
+}
+
+#[test]
+fn an_expired_code_stops_with_exit_3() {
+    code_refused_after_pending("expired_token", "expired");
+}
+
+/// The sign-in is pending, then refused with `step`: exit 3, the run says `word`, no write.
+fn code_refused_after_pending(step: &str, word: &str) {
+    let config = SimConfig { device_code_flow: flow(&["authorization_pending", step]), ..Default::default() };
+    let t = available_tokens(3, config);
+    let run = device_code_run(&t, "activate", &[t.csv.to_str().unwrap(), "--progress", "none"]);
+    assert_eq!(run.code, 3, "{step}: {}", run.stderr);
+    assert!(run.stderr.contains(word), "{step}: {}", run.stderr);
+    assert_eq!(run.summary()["fatal"]["code"], "auth_rejected");
+    assert_eq!(t.state().counters.writes, 0);
 }
 
 #[test]
 fn a_token_expiring_mid_run_is_renewed_without_losing_a_row() {
-    let t = Tenant::new(
-        Api::Graph,
-        &csv(12, |_| "available"),
-        SimConfig { issued_token_lifetime_secs: 12, latency_ms: 5, ..Default::default() },
-    );
+    let t = available_tokens(12, SimConfig { issued_token_lifetime_secs: 12, latency_ms: 5, ..Default::default() });
     // Tokens of 12 s renew 10 s early (at 80% of their life, at least 10 s early), every 2 s:
     // 12 writes at 3/s ≈ 4 s cross that point, as the certificate sign-in test does.
     let run = device_code_run(&t, "activate", &[t.csv.to_str().unwrap(), "--progress", "none", "--max-rate", "3"]);
@@ -92,9 +97,8 @@ fn a_token_expiring_mid_run_is_renewed_without_losing_a_row() {
 
 #[test]
 fn doctor_names_a_missing_scope_from_the_sign_in_and_a_disabled_policy() {
-    let t = Tenant::new(
-        Api::Graph,
-        &csv(3, |_| "available"),
+    let t = available_tokens(
+        3,
         SimConfig {
             issued_scopes: Some("Policy.ReadWrite.AuthenticationMethod".into()),
             policy_state: "disabled".into(),
@@ -132,9 +136,8 @@ const ASSERTION_HEADS: [&str; 2] = ["eyJhbGciOiJQUzI1NiIs", "eyJhbGciOiJSUzI1NiI
 
 /// A tenant whose app `CERT_APP` is registered with `cert` (certificate only: no secret).
 fn cert_tenant(rows: usize, cert: &TestCert, config: SimConfig) -> Tenant {
-    Tenant::new(
-        Api::Graph,
-        &csv(rows, |_| "available"),
+    available_tokens(
+        rows,
         SimConfig { client_id: Some(CERT_APP.into()), client_certificates: cert.registered(), ..config },
     )
 }

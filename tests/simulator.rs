@@ -94,6 +94,14 @@ async fn post(c: &Client, url: &str, body: Value) -> (StatusCode, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// The answer of `token_url` to a client-credentials sign-in of app `app` with `secret`.
+async fn client_credentials(c: &Client, token_url: &str, secret: &str) -> reqwest::Response {
+    let form = format!(
+        "grant_type=client_credentials&client_id=app&client_secret={secret}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
+    );
+    c.post(token_url).header("content-type", "application/x-www-form-urlencoded").body(form).send().await.unwrap()
+}
+
 fn devices_url(sim: &Simulator) -> String {
     format!("{}/directory/authenticationMethodDevices/hardwareOathDevices", sim.graph_url())
 }
@@ -395,39 +403,31 @@ async fn rate_limit_answers_429_with_retry_after_for_writes_only() {
     assert_eq!(state.counters.rejected_codes, 4 - throttled);
 }
 
+/// A simulator that drops every request, `after_share` of them after applying it, once alice's
+/// activation of token `i` has met a connection closed without an answer.
+async fn dropped_activation(after_share: f64, text: &str, i: usize) -> Simulator {
+    let sim = start(SimConfig { drop_rate: 1.0, drop_after_share: after_share, ..Default::default() }, text).await;
+    let url = format!("{}/assignAndActivateBySerialNumber", methods_url(&sim, "alice@contoso.com"));
+    let body = json!({"serialNumber": format!("SN{i:04}"), "verificationCode": code(i, now()).code});
+    let sent = client().post(&url).bearer_auth(TOKEN).json(&body).send().await;
+    let err = sent.expect_err("the connection must close without a response");
+    assert!(err.status().is_none() && !err.is_timeout(), "{err:?}");
+    sim
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_requests_are_connection_errors_before_or_after_the_write() {
     let text = csv(2, |_| "alice@contoso.com".into(), |_| "");
     // Dropped before: a connection error, and nothing applied.
-    let sim = start(SimConfig { drop_rate: 1.0, drop_after_share: 0.0, ..Default::default() }, &text).await;
-    let c = client();
-    let url = format!("{}/assignAndActivateBySerialNumber", methods_url(&sim, "alice@contoso.com"));
-    let err = c
-        .post(&url)
-        .bearer_auth(TOKEN)
-        .json(&json!({"serialNumber": "SN0000", "verificationCode": code(0, now()).code}))
-        .send()
-        .await
-        .expect_err("the connection must close without a response");
-    assert!(err.status().is_none() && !err.is_timeout(), "{err:?}");
-    let err = c.get(devices_url(&sim)).bearer_auth(TOKEN).send().await.expect_err("reads drop too");
+    let sim = dropped_activation(0.0, &text, 0).await;
+    let err = client().get(devices_url(&sim)).bearer_auth(TOKEN).send().await.expect_err("reads drop too");
     assert!(err.status().is_none(), "{err:?}");
     let state = sim.shutdown().await;
     assert_eq!(state.device("SN0000").unwrap().status, "available");
     assert_eq!((state.counters.drops_before, state.counters.drops_after, state.counters.faults), (2, 0, 2));
 
     // Dropped after: the client sees an error, yet the write happened.
-    let sim = start(SimConfig { drop_rate: 1.0, drop_after_share: 1.0, ..Default::default() }, &text).await;
-    let c = client();
-    let url = format!("{}/assignAndActivateBySerialNumber", methods_url(&sim, "alice@contoso.com"));
-    let err = c
-        .post(&url)
-        .bearer_auth(TOKEN)
-        .json(&json!({"serialNumber": "SN0001", "verificationCode": code(1, now()).code}))
-        .send()
-        .await
-        .expect_err("no response after the write either");
-    assert!(err.status().is_none() && !err.is_timeout(), "{err:?}");
+    let sim = dropped_activation(1.0, &text, 1).await;
     let state = sim.shutdown().await;
     let dev = state.device("SN0001").unwrap();
     assert_eq!((dev.status.as_str(), dev.activations), ("activated", 1));
@@ -476,25 +476,10 @@ async fn tokens_expire_and_bad_tokens_are_refused() {
 
     // Client credentials: a wrong secret is refused, the right one gets a working token.
     let token_url = format!("{}/contoso.onmicrosoft.com/oauth2/v2.0/token", sim.authority_url());
-    let form = |secret: &str| {
-        format!("grant_type=client_credentials&client_id=app&client_secret={secret}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default")
-    };
-    let r = c
-        .post(&token_url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form("nope"))
-        .send()
-        .await
-        .unwrap();
+    let r = client_credentials(&c, &token_url, "nope").await;
     assert!(r.status() == 400 || r.status() == 401);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
-    let r = c
-        .post(&token_url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form("s3cret"))
-        .send()
-        .await
-        .unwrap();
+    let r = client_credentials(&c, &token_url, "s3cret").await;
     assert_eq!(r.status(), 200);
     let reply: Value = r.json().await.unwrap();
     assert_eq!(reply["token_type"], "Bearer");
@@ -520,13 +505,7 @@ async fn tokens_expire_and_bad_tokens_are_refused() {
     )
     .await;
     let token_url = format!("{}/common/oauth2/v2.0/token", sim.authority_url());
-    let r = c
-        .post(&token_url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form("anything"))
-        .send()
-        .await
-        .unwrap();
+    let r = client_credentials(&c, &token_url, "anything").await;
     let access = r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string();
     let r = c.get(devices_url(&sim)).bearer_auth(&access).send().await.unwrap();
     assert_eq!(r.status(), 401);

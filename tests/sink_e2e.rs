@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{csv, Api, Run, Tenant};
+use common::{csv, on_both_backends, Api, Run, Tenant};
 use oathbulk::simulate::SimConfig;
 use serde_json::Value;
 use std::process::Command;
@@ -112,41 +112,40 @@ fn import_failures_are_logged_with_the_request_that_refused_them() {
     }
 }
 
-#[test]
-fn the_simulator_names_every_answer_with_its_request_ids() {
-    // Error answers too, under each API's own header names.
-    for api in [Api::Graph, Api::Portal] {
-        let t = Tenant::new(api, &csv(1, |_| "assigned"), SimConfig::default());
-        let (url, server, client, other) = match api {
-            Api::Graph => (
-                format!("{}/directory/authenticationMethodDevices/hardwareOathDevices", t.sim().graph_url()),
-                "request-id",
-                "client-request-id",
-                "x-ms-request-id",
-            ),
-            Api::Portal => (
-                format!("{}/api/MultifactorAuthentication/HardwareToken/users?skipToken=&upn=", t.sim().portal_url()),
-                "x-ms-request-id",
-                "x-ms-client-request-id",
-                "request-id",
-            ),
-        };
-        let sent = uuid::Uuid::new_v4().to_string();
-        let resp = t.rt.block_on(async {
-            reqwest::Client::new().get(&url).header(client, &sent).bearer_auth("wrong").send().await.unwrap()
-        });
-        assert_eq!(resp.status(), 401, "{api:?}");
-        let header = |name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap().to_string());
-        let answered = t.state().answers.last().cloned().expect("kept");
-        assert_eq!(
-            (answered.route.starts_with(if api == Api::Graph { "graph." } else { "portal." }), answered.status),
-            (true, 401)
-        );
-        assert_eq!(header(server), Some(answered.request_id.clone()), "{api:?}");
-        assert_eq!(header(client), Some(sent.clone()), "{api:?}: our id echoed");
-        assert_eq!(answered.client_request_id, sent);
-        assert_eq!(header(other), None, "{api:?}: one naming per API");
-    }
+on_both_backends!(the_simulator_names_every_answer_with_its_request_ids);
+
+/// Error answers too, under each API's own header names.
+fn the_simulator_names_every_answer_with_its_request_ids(api: Api) {
+    let t = Tenant::new(api, &csv(1, |_| "assigned"), SimConfig::default());
+    let (url, server, client, other) = match api {
+        Api::Graph => (
+            format!("{}/directory/authenticationMethodDevices/hardwareOathDevices", t.sim().graph_url()),
+            "request-id",
+            "client-request-id",
+            "x-ms-request-id",
+        ),
+        Api::Portal => (
+            format!("{}/api/MultifactorAuthentication/HardwareToken/users?skipToken=&upn=", t.sim().portal_url()),
+            "x-ms-request-id",
+            "x-ms-client-request-id",
+            "request-id",
+        ),
+    };
+    let sent = uuid::Uuid::new_v4().to_string();
+    let resp = t.rt.block_on(async {
+        reqwest::Client::new().get(&url).header(client, &sent).bearer_auth("wrong").send().await.unwrap()
+    });
+    assert_eq!(resp.status(), 401, "{api:?}");
+    let header = |name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+    let answered = t.state().answers.last().cloned().expect("kept");
+    assert_eq!(
+        (answered.route.starts_with(if api == Api::Graph { "graph." } else { "portal." }), answered.status),
+        (true, 401)
+    );
+    assert_eq!(header(server), Some(answered.request_id.clone()), "{api:?}");
+    assert_eq!(header(client), Some(sent.clone()), "{api:?}: our id echoed");
+    assert_eq!(answered.client_request_id, sent);
+    assert_eq!(header(other), None, "{api:?}: one naming per API");
 }
 
 /// Named where the unix test above cannot build, so the skip is counted and says why.

@@ -37,9 +37,10 @@ fn assert_stop(run: &common::Run, reason: StopReason) {
 #[test]
 fn an_unreachable_tenant_is_a_network_stop_with_exit_4() {
     let url = format!("http://127.0.0.1:{}/graph/beta", closed_port());
-    // --max-wait bounds the retries too (twice it in all), so the test does not wait them out.
+    // --max-wait bounds the retries too (twice it in all), so the test does not wait them out;
+    // one second (its least) still leaves room for several backed-off retries.
     let r = run(
-        &["activate", "t.csv", "--graph-url", &url, "--progress", "none", "--max-wait", "2"],
+        &["activate", "t.csv", "--graph-url", &url, "--progress", "none", "--max-wait", "1"],
         &[("OATHBULK_TOKEN", "x.y.z")],
     );
     assert_stop(&r, StopReason::Network);

@@ -15,6 +15,18 @@ use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_oathbulk");
 
+/// A `#[test]` that needs a pseudo-terminal: util-linux `script -qec` (ignored elsewhere).
+macro_rules! terminal_test {
+    (fn $name:ident() $body:block) => {
+        #[test]
+        #[cfg_attr(
+            not(target_os = "linux"),
+            ignore = "needs util-linux `script -qec` for a pseudo-terminal (BSD script on macOS takes other flags; Windows has none)"
+        )]
+        fn $name() $body
+    };
+}
+
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -85,28 +97,25 @@ fn json_lines(stdout: &[u8]) -> Vec<Value> {
     text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l:?}"))).collect()
 }
 
-#[test]
-#[cfg_attr(
-    not(target_os = "linux"),
-    ignore = "needs util-linux `script -qec` for a pseudo-terminal (BSD script on macOS takes other flags; Windows has none)"
-)]
-fn the_readme_command_in_a_terminal_shows_a_table_and_ends_with_the_closing_line() {
-    let (raw, code) = in_terminal(&readme_command(), "");
-    assert_eq!(code, 0, "{raw}");
-    let lines = screen(&raw);
-    assert!(!raw.contains("{\"type\""), "a table, not JSON lines, on a terminal:\n{raw}");
-    let header = lines.iter().position(|l| l.contains("upn") && l.contains("serial") && l.contains("status"));
-    let header = header.unwrap_or_else(|| panic!("a table header:\n{}", lines.join("\n")));
-    let rows = lines[header..].iter().filter(|l| l.contains("activated") && l.contains("@contoso.com")).count();
-    assert_eq!(rows, 20, "a row per token:\n{}", lines.join("\n"));
-    let last = lines.last().unwrap();
-    assert!(
-        last.starts_with("activate: 20 rows, 20 ok, 0 errors [activated=20], ") && last.ends_with("(exit 0)"),
-        "the last line says how the run went:\n{}",
-        lines.join("\n")
-    );
-    assert!(last.contains(" requests, 0 throttled waits in "), "requests and waits: {last}");
-    assert_eq!(lines.iter().filter(|l| l.starts_with("activate: ")).count(), 1, "once, not under the table too");
+terminal_test! {
+    fn the_readme_command_in_a_terminal_shows_a_table_and_ends_with_the_closing_line() {
+        let (raw, code) = in_terminal(&readme_command(), "");
+        assert_eq!(code, 0, "{raw}");
+        let lines = screen(&raw);
+        assert!(!raw.contains("{\"type\""), "a table, not JSON lines, on a terminal:\n{raw}");
+        let header = lines.iter().position(|l| l.contains("upn") && l.contains("serial") && l.contains("status"));
+        let header = header.unwrap_or_else(|| panic!("a table header:\n{}", lines.join("\n")));
+        let rows = lines[header..].iter().filter(|l| l.contains("activated") && l.contains("@contoso.com")).count();
+        assert_eq!(rows, 20, "a row per token:\n{}", lines.join("\n"));
+        let last = lines.last().unwrap();
+        assert!(
+            last.starts_with("activate: 20 rows, 20 ok, 0 errors [activated=20], ") && last.ends_with("(exit 0)"),
+            "the last line says how the run went:\n{}",
+            lines.join("\n")
+        );
+        assert!(last.contains(" requests, 0 throttled waits in "), "requests and waits: {last}");
+        assert_eq!(lines.iter().filter(|l| l.starts_with("activate: ")).count(), 1, "once, not under the table too");
+    }
 }
 
 #[test]
@@ -153,52 +162,43 @@ fn piped_stdout_is_byte_for_byte_what_format_json_prints() {
     assert!(records[..20].iter().all(|r| r["type"] == "otp"));
 }
 
-#[test]
-#[cfg_attr(
-    not(target_os = "linux"),
-    ignore = "needs util-linux `script -qec` for a pseudo-terminal (BSD script on macOS takes other flags; Windows has none)"
-)]
-fn stdout_into_a_file_is_json_and_the_terminal_still_gets_the_closing_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let file: PathBuf = dir.path().join("out.jsonl");
-    let (raw, code) = in_terminal(&readme_command(), &format!(" > {}", quote(file.to_str().unwrap())));
-    assert_eq!(code, 0, "{raw}");
-    let records = json_lines(&std::fs::read(&file).unwrap());
-    assert_eq!(records.iter().filter(|r| r["type"] == "activation").count(), 20);
-    let lines = screen(&raw);
-    let last = lines.last().unwrap_or_else(|| panic!("the terminal shows something: {raw:?}"));
-    assert!(last.starts_with("activate: 20 rows, 20 ok, 0 errors"), "{}", lines.join("\n"));
-    assert!(!raw.contains("{\"type\""), "the records went to the file: {raw}");
+terminal_test! {
+    fn stdout_into_a_file_is_json_and_the_terminal_still_gets_the_closing_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file: PathBuf = dir.path().join("out.jsonl");
+        let (raw, code) = in_terminal(&readme_command(), &format!(" > {}", quote(file.to_str().unwrap())));
+        assert_eq!(code, 0, "{raw}");
+        let records = json_lines(&std::fs::read(&file).unwrap());
+        assert_eq!(records.iter().filter(|r| r["type"] == "activation").count(), 20);
+        let lines = screen(&raw);
+        let last = lines.last().unwrap_or_else(|| panic!("the terminal shows something: {raw:?}"));
+        assert!(last.starts_with("activate: 20 rows, 20 ok, 0 errors"), "{}", lines.join("\n"));
+        assert!(!raw.contains("{\"type\""), "the records went to the file: {raw}");
+    }
 }
 
-#[test]
-#[cfg_attr(
-    not(target_os = "linux"),
-    ignore = "needs util-linux `script -qec` for a pseudo-terminal (BSD script on macOS takes other flags; Windows has none)"
-)]
-fn forced_json_in_a_terminal_still_ends_with_the_closing_line() {
-    let mut args = readme_command();
-    args.extend(["--format", "json"]);
-    let (raw, code) = in_terminal(&args, "");
-    assert_eq!(code, 0, "{raw}");
-    let lines = screen(&raw);
-    // The bar and the records share the terminal: a record may follow a drawing of the bar.
-    assert_eq!(lines.iter().filter(|l| l.contains("{\"type\":\"activation\"")).count(), 20, "{raw}");
-    assert!(lines.last().unwrap().starts_with("activate: 20 rows, 20 ok, 0 errors"), "{}", lines.join("\n"));
+terminal_test! {
+    fn forced_json_in_a_terminal_still_ends_with_the_closing_line() {
+        let mut args = readme_command();
+        args.extend(["--format", "json"]);
+        let (raw, code) = in_terminal(&args, "");
+        assert_eq!(code, 0, "{raw}");
+        let lines = screen(&raw);
+        // The bar and the records share the terminal: a record may follow a drawing of the bar.
+        assert_eq!(lines.iter().filter(|l| l.contains("{\"type\":\"activation\"")).count(), 20, "{raw}");
+        assert!(lines.last().unwrap().starts_with("activate: 20 rows, 20 ok, 0 errors"), "{}", lines.join("\n"));
+    }
 }
 
-#[test]
-#[cfg_attr(
-    not(target_os = "linux"),
-    ignore = "needs util-linux `script -qec` for a pseudo-terminal (BSD script on macOS takes other flags; Windows has none)"
-)]
-fn progress_json_keeps_every_line_a_record_even_in_a_terminal() {
-    let mut args = readme_command();
-    args.extend(["--format", "json", "--progress", "json"]);
-    let (raw, code) = in_terminal(&args, "");
-    assert_eq!(code, 0, "{raw}");
-    for line in screen(&raw) {
-        assert!(serde_json::from_str::<Value>(&line).is_ok(), "a record, not text for a person: {line:?}");
+terminal_test! {
+    fn progress_json_keeps_every_line_a_record_even_in_a_terminal() {
+        let mut args = readme_command();
+        args.extend(["--format", "json", "--progress", "json"]);
+        let (raw, code) = in_terminal(&args, "");
+        assert_eq!(code, 0, "{raw}");
+        for line in screen(&raw) {
+            assert!(serde_json::from_str::<Value>(&line).is_ok(), "a record, not text for a person: {line:?}");
+        }
     }
 }
 
@@ -226,56 +226,50 @@ fn tenant_in_terminal(cmd: &Command) -> (String, i32) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.code().unwrap_or(-1))
 }
 
-#[test]
-#[cfg_attr(
-    not(target_os = "linux"),
-    ignore = "needs util-linux `script -qec` for a pseudo-terminal (BSD script on macOS takes other flags; Windows has none)"
-)]
-fn failed_rows_in_a_terminal_end_with_the_next_step() {
-    let t = Tenant::new(Api::Graph, &csv(12, |i| if i == 3 { "conflict" } else { "available" }), SimConfig::default());
-    let (journal, log) = (t.path("run.jsonl"), t.path("errors.log"));
-    let cmd = t.command(&["--journal", journal.to_str().unwrap(), "--error-log", log.to_str().unwrap()]);
-    let (raw, code) = tenant_in_terminal(&cmd);
-    assert_eq!(code, 1, "{raw}");
-    let lines = screen(&raw);
-    let last = lines.last().unwrap();
-    assert!(last.starts_with("activate: 12 rows, 11 ok, 1 errors [activated=11, conflict=1]"), "{}", lines.join("\n"));
-    let next = format!(
-        "(exit 1). 1 row failed: see {}; re-run with --journal {} --resume to retry them",
-        log.display(),
-        journal.display()
-    );
-    assert!(last.ends_with(&next), "the next step:\n{last}\nwanted the end: {next}");
+terminal_test! {
+    fn failed_rows_in_a_terminal_end_with_the_next_step() {
+        let t = Tenant::new(Api::Graph, &csv(12, |i| if i == 3 { "conflict" } else { "available" }), SimConfig::default());
+        let (journal, log) = (t.path("run.jsonl"), t.path("errors.log"));
+        let cmd = t.command(&["--journal", journal.to_str().unwrap(), "--error-log", log.to_str().unwrap()]);
+        let (raw, code) = tenant_in_terminal(&cmd);
+        assert_eq!(code, 1, "{raw}");
+        let lines = screen(&raw);
+        let last = lines.last().unwrap();
+        assert!(last.starts_with("activate: 12 rows, 11 ok, 1 errors [activated=11, conflict=1]"), "{}", lines.join("\n"));
+        let next = format!(
+            "(exit 1). 1 row failed: see {}; re-run with --journal {} --resume to retry them",
+            log.display(),
+            journal.display()
+        );
+        assert!(last.ends_with(&next), "the next step:\n{last}\nwanted the end: {next}");
+    }
 }
 
-#[test]
-#[cfg_attr(
-    not(target_os = "linux"),
-    ignore = "needs util-linux `script -qec` for a pseudo-terminal (BSD script on macOS takes other flags; Windows has none)"
-)]
-fn the_bar_shows_a_rounded_rate_and_says_when_the_tenant_asked_to_wait() {
-    // Two writes a second, a burst of one: a run at up to 500/s meets 429s with Retry-After.
-    let config = SimConfig { rate_limit: Some(2.0), rate_burst: Some(1.0), ..SimConfig::default() };
-    let t = Tenant::new(Api::Graph, &csv(8, |_| "available"), config);
-    let cmd = t.command(&["--progress", "auto", "--max-rate", "50", "--fixed-rate"]);
-    let (raw, code) = tenant_in_terminal(&cmd);
-    assert_eq!(code, 0, "{raw}");
-    let plain: String = screen(&raw.replace('\r', "\n")).join("\n");
-    assert!(
-        plain.contains("— the tenant asked (Retry-After)") && plain.contains("waiting "),
-        "the bar says why it stands still:\n{plain}"
-    );
-    // Every rate the bar showed has one decimal (`2.0/s`, never `1.9873/s`).
-    let rates: Vec<&str> =
-        plain.split_whitespace().filter(|w| w.ends_with("/s") && w.len() > 2 && w != &"-/s").collect();
-    assert!(!rates.is_empty(), "the bar shows a rate:\n{plain}");
-    for r in rates {
-        let number = r.trim_end_matches("/s");
-        let (_, decimals) = number.split_once('.').unwrap_or_else(|| panic!("{r}: one decimal"));
-        assert_eq!(decimals.len(), 1, "{r}: one decimal");
+terminal_test! {
+    fn the_bar_shows_a_rounded_rate_and_says_when_the_tenant_asked_to_wait() {
+        // Two writes a second, a burst of one: a run at up to 500/s meets 429s with Retry-After.
+        let config = SimConfig { rate_limit: Some(2.0), rate_burst: Some(1.0), ..SimConfig::default() };
+        let t = Tenant::new(Api::Graph, &csv(8, |_| "available"), config);
+        let cmd = t.command(&["--progress", "auto", "--max-rate", "50", "--fixed-rate"]);
+        let (raw, code) = tenant_in_terminal(&cmd);
+        assert_eq!(code, 0, "{raw}");
+        let plain: String = screen(&raw.replace('\r', "\n")).join("\n");
+        assert!(
+            plain.contains("— the tenant asked (Retry-After)") && plain.contains("waiting "),
+            "the bar says why it stands still:\n{plain}"
+        );
+        // Every rate the bar showed has one decimal (`2.0/s`, never `1.9873/s`).
+        let rates: Vec<&str> =
+            plain.split_whitespace().filter(|w| w.ends_with("/s") && w.len() > 2 && w != &"-/s").collect();
+        assert!(!rates.is_empty(), "the bar shows a rate:\n{plain}");
+        for r in rates {
+            let number = r.trim_end_matches("/s");
+            let (_, decimals) = number.split_once('.').unwrap_or_else(|| panic!("{r}: one decimal"));
+            assert_eq!(decimals.len(), 1, "{r}: one decimal");
+        }
+        let last = plain.lines().last().unwrap();
+        assert!(last.starts_with("activate: 8 rows, 8 ok, 0 errors") && !last.contains(" 0 throttled waits"), "{last}");
     }
-    let last = plain.lines().last().unwrap();
-    assert!(last.starts_with("activate: 8 rows, 8 ok, 0 errors") && !last.contains(" 0 throttled waits"), "{last}");
 }
 
 #[test]
@@ -301,22 +295,19 @@ fn the_powershell_module_asks_for_json_of_every_command_that_has_a_format() {
     assert_eq!(checked, 14, "every cmdlet of a command with --format was seen");
 }
 
-#[test]
-#[cfg_attr(
-    not(target_os = "linux"),
-    ignore = "needs util-linux `script -qec` for a pseudo-terminal (BSD script on macOS takes other flags; Windows has none)"
-)]
-fn a_run_stopped_by_the_tenant_ends_with_the_closing_line_not_the_bar() {
-    let config = SimConfig { forbidden: true, ..SimConfig::default() };
-    let t = Tenant::new(Api::Graph, &csv(6, |_| "available"), config);
-    let (raw, code) = tenant_in_terminal(&t.command(&["--progress", "auto"]));
-    assert_eq!(code, 3, "{raw}");
-    let lines = screen(&raw);
-    let last = lines.last().unwrap();
-    assert!(last.starts_with("activate: 6 rows, 0 ok, 6 errors [not_attempted=6]"), "{raw:?}");
-    assert!(
-        last.ends_with("(exit 3, stopped: auth_rejected). 6 rows not done: fix what stopped the run, then re-run the same command to finish"),
-        "{raw:?}"
-    );
-    assert!(!raw.contains("resolve [") || raw.rfind("resolve [") < raw.rfind("activate: 6 rows"), "no bar after it");
+terminal_test! {
+    fn a_run_stopped_by_the_tenant_ends_with_the_closing_line_not_the_bar() {
+        let config = SimConfig { forbidden: true, ..SimConfig::default() };
+        let t = Tenant::new(Api::Graph, &csv(6, |_| "available"), config);
+        let (raw, code) = tenant_in_terminal(&t.command(&["--progress", "auto"]));
+        assert_eq!(code, 3, "{raw}");
+        let lines = screen(&raw);
+        let last = lines.last().unwrap();
+        assert!(last.starts_with("activate: 6 rows, 0 ok, 6 errors [not_attempted=6]"), "{raw:?}");
+        assert!(
+            last.ends_with("(exit 3, stopped: auth_rejected). 6 rows not done: fix what stopped the run, then re-run the same command to finish"),
+            "{raw:?}"
+        );
+        assert!(!raw.contains("resolve [") || raw.rfind("resolve [") < raw.rfind("activate: 6 rows"), "no bar after it");
+    }
 }

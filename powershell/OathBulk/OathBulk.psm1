@@ -12,7 +12,6 @@ if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
 }
 Set-StrictMode -Version 3.0
 
-$script:CommandTable = Import-PowerShellDataFile -LiteralPath (Join-Path $PSScriptRoot 'Private/CommandTable.psd1')
 $script:Simulators = [System.Collections.Generic.List[object]]::new()
 $script:ProgressCounter = 0
 $script:NativeExitCode = $null
@@ -26,11 +25,17 @@ $script:Context = $null
 # keeps them equal), and the binary must report the same one.
 $script:ModuleVersion = (Import-PowerShellDataFile -LiteralPath (Join-Path $PSScriptRoot 'OathBulk.psd1')).ModuleVersion
 
-foreach ($folder in 'Private', 'Public') {
-    foreach ($file in Get-ChildItem -LiteralPath (Join-Path $PSScriptRoot $folder) -Filter '*.ps1' | Sort-Object Name) {
-        . $file.FullName
-    }
+foreach ($file in Get-ChildItem -LiteralPath (Join-Path $PSScriptRoot 'Private') -Filter '*.ps1' | Sort-Object Name) {
+    . $file.FullName
 }
+# The parameters, declared once (Private/CommandTable.psd1), and the cmdlets: each file of Public/
+# with the shared parameters its entry declares, and those made from their entry alone
+# (Private/Cmdlets.ps1).
+$script:CommandTable = Import-OathBulkCommandTable -Path (Join-Path $PSScriptRoot 'Private/CommandTable.psd1')
+foreach ($definition in Get-OathBulkCmdletScript -Folder (Join-Path $PSScriptRoot 'Public') -Table $script:CommandTable) {
+    . $definition
+}
+Remove-Variable file, definition
 
 Initialize-OathBulkNative
 

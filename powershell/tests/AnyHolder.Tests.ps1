@@ -2,19 +2,16 @@
 # (`Assigned To`, here holding "(spare)") is refused unless -AnyHolder passes --any-holder.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
-    $script:Token = ConvertTo-SecureString 'any-holder-test-token-5c1e' -AsPlainText -Force
+    Initialize-OathBulkTest -Token 'any-holder-test-token-5c1e'
 }
 
 Describe '-AnyHolder' {
     BeforeEach {
-        $script:Sim = Start-OathBulkSimulator (New-LifecycleCsv $TestDrive) -AccessToken $Token
+        Start-TestSimulator (New-LifecycleCsv $TestDrive)
         $script:Csv = Join-Path $TestDrive "spare-$([guid]::NewGuid().ToString('n')).csv"
         @('serial number,Assigned To', '4000001,(spare)') | Set-Content -LiteralPath $Csv -Encoding utf8NoBOM
     }
-    AfterEach {
-        if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator; $script:Sim = $null }
-    }
+    AfterEach { Stop-TestSimulator }
 
     It 'is declared by <Cmdlet> for -Path only, and maps to --any-holder' -TestCases @(
         @{ Cmdlet = 'Disable-OathBulkToken' }
@@ -26,7 +23,8 @@ Describe '-AnyHolder' {
         $p | Should -Not -BeNullOrEmpty
         $p.ParameterType | Should -Be ([switch])
         $p.ParameterSets.Keys | Should -Be @('Path')
-        $table = Import-PowerShellDataFile (Join-Path $RepoRoot 'powershell/OathBulk/Private/CommandTable.psd1')
+        # The table as the module reads it (shared parameters' flags merged in).
+        $table = & (Get-Module OathBulk) { $script:CommandTable }
         $table[$Cmdlet].Parameters['AnyHolder'].Flag | Should -Be '--any-holder'
         $table[$Cmdlet].Parameters['AnyHolder'].Kind | Should -Be 'Switch'
         (Get-Help $Cmdlet -Parameter AnyHolder).Description.Text | Should -Match 'whoever holds it'

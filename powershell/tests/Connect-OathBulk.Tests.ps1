@@ -1,6 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
+    Initialize-OathBulkTest -Token 'connect-test-token-92c4'
     $script:Seed = New-SimCsv $TestDrive
     # TEST ONLY: the binary's plaintext stand-in for the OS credential store, so that what
     # Connect-OathBulk keeps is seen by the next process (and never touches a real keychain).
@@ -11,7 +11,6 @@ BeforeAll {
     $env:OATHBULK_PATH = $DebugBinary
     $script:Store = Join-Path $TestDrive 'test-store.json'
     $env:OATHBULK_TEST_ONLY_PLAINTEXT_STORE = $Store
-    $script:Token = ConvertTo-SecureString 'connect-test-token-92c4' -AsPlainText -Force
     function Get-StoreEntry { if (Test-Path $Store) { (Get-Content $Store -Raw | ConvertFrom-Json -AsHashtable).Keys } }
 }
 
@@ -25,9 +24,7 @@ Describe 'Connect-OathBulk / Disconnect-OathBulk' {
         # The simulator accepts the tokens its own token endpoint issues, and $Token, nothing else.
         $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token
     }
-    AfterAll {
-        if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator }
-    }
+    AfterAll { Stop-TestSimulator }
     BeforeEach {
     }
 

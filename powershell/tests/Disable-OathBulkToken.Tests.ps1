@@ -1,23 +1,11 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
-    $script:Token = ConvertTo-SecureString 'deactivate-test-token-08be' -AsPlainText -Force
+    Initialize-OathBulkTest -Token 'deactivate-test-token-08be'
 }
 
 Describe 'Disable-OathBulkToken' {
-    BeforeEach {
-        $script:Seed = New-LifecycleCsv $TestDrive
-        $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token
-    }
-    AfterEach {
-        if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator; $script:Sim = $null }
-    }
-
-    It 'declares ShouldProcess with ConfirmImpact Medium (reversible)' {
-        $meta = [System.Management.Automation.CommandMetadata]::new((Get-Command Disable-OathBulkToken))
-        $meta.SupportsShouldProcess | Should -BeTrue
-        $meta.ConfirmImpact | Should -Be 'Medium'
-    }
+    BeforeEach { Start-TestSimulator (New-LifecycleCsv $TestDrive) }
+    AfterEach { Stop-TestSimulator }
 
     It '-WhatIf (even with -Force) is a dry run: would_do, tenant unchanged' {
         $before = Get-SimState $Sim $Token

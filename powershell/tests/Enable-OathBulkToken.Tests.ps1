@@ -2,42 +2,26 @@
 # (~30 s), so tests that do not need it leave it out with -Where 'row.line != 4'.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
-    $script:PlainToken = 'enable-test-token-9c2e41'
-    $script:Token = ConvertTo-SecureString $PlainToken -AsPlainText -Force
-    function Get-State($sim) {
-        Get-OathBulkTenantToken -GraphUrl $sim.GraphUrl -AccessToken $Token | Sort-Object Serial | ForEach-Object { "$($_.Serial)=$($_.Status)" }
-    }
+    Initialize-OathBulkTest -Token 'enable-test-token-9c2e41'
 }
 
 Describe 'Enable-OathBulkToken' {
-    BeforeEach {
-        $script:Seed = New-SimCsv $TestDrive ("sim-$([guid]::NewGuid().ToString('n')).csv")
-        $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token
-    }
-    AfterEach {
-        if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator; $script:Sim = $null }
-    }
-
-    It 'declares ShouldProcess with ConfirmImpact Medium (as Microsoft''s Enable- cmdlets)' {
-        $meta = [System.Management.Automation.CommandMetadata]::new((Get-Command Enable-OathBulkToken))
-        $meta.SupportsShouldProcess | Should -BeTrue
-        $meta.ConfirmImpact | Should -Be 'Medium'
-    }
+    BeforeEach { Start-TestSimulator (New-SimCsv $TestDrive ("sim-$([guid]::NewGuid().ToString('n')).csv")) }
+    AfterEach { Stop-TestSimulator }
 
     It '-WhatIf runs a dry run: would_activate objects, tenant unchanged' {
-        $before = Get-State $Sim
+        $before = Get-SimState $Sim $Token
         $r = Enable-OathBulkToken $Seed -GraphUrl $Sim.GraphUrl -AccessToken $Token -WhatIf -ErrorAction SilentlyContinue
         ($r | Where-Object Status -eq 'would_activate').Count | Should -Be 4
         $r[0].PSObject.TypeNames[0] | Should -Be 'OathBulk.Activation'
-        Get-State $Sim | Should -Be $before
+        Get-SimState $Sim $Token | Should -Be $before
     }
 
     It '-Force does not override -WhatIf' {
-        $before = Get-State $Sim
+        $before = Get-SimState $Sim $Token
         $r = Enable-OathBulkToken $Seed -GraphUrl $Sim.GraphUrl -AccessToken $Token -WhatIf -Force -ErrorAction SilentlyContinue
         $r.Status | Should -Not -Contain 'activated'
-        Get-State $Sim | Should -Be $before
+        Get-SimState $Sim $Token | Should -Be $before
     }
 
     It 'activates against the simulator; failing rows become error records' {
@@ -52,7 +36,7 @@ Describe 'Enable-OathBulkToken' {
         $wrong.FullyQualifiedErrorId | Should -BeLike "OathBulk.$([OathBulk.Native.RecordConverter]::ToPascalCase($wrong.TargetObject.ErrorCode)),Enable-OathBulkToken"
         $conflict = $failed | Where-Object { $_.TargetObject.Serial -eq '2000005' }
         $conflict.CategoryInfo.Category | Should -Be 'ResourceExists'
-        (Get-State $Sim) | Should -Contain '2000001=activated'
+        (Get-SimState $Sim $Token) | Should -Contain '2000001=activated'
         ($r | Out-String -Width 200) | Should -Match 'Line\s+Upn\s+Serial\s+Status'
     }
 
@@ -63,8 +47,8 @@ Describe 'Enable-OathBulkToken' {
         $summary.Count | Should -Be 1
         $summary[0].Rows | Should -Be 2
         ($r | Where-Object { $_.PSObject.TypeNames[0] -eq 'OathBulk.Activation' }).Line | Sort-Object | Should -Be @(5, 6)
-        Get-State $Sim | Should -Contain '2000001=available'
-        Get-State $Sim | Should -Contain '2000004=activated'
+        Get-SimState $Sim $Token | Should -Contain '2000001=available'
+        Get-SimState $Sim $Token | Should -Contain '2000004=activated'
     }
 
     It 'resumes from a journal' {
@@ -140,13 +124,13 @@ Describe 'Enable-OathBulkToken for one token (-Serial, -Code, -Upn)' {
     }
 
     It '-Serial -Code -Upn -WhatIf: a dry run of one token without a CSV, tenant unchanged' {
-        $before = Get-State $OneSim
+        $before = Get-SimState $OneSim $Token
         $r = Enable-OathBulkToken -Serial 2000004 -Code '123456' -Upn 'dave@fabrikam.com' -GraphUrl $OneSim.GraphUrl -AccessToken $Token -WhatIf -Force
         $r.PSObject.TypeNames[0] | Should -Be 'OathBulk.Activation'
         $r.Status | Should -Be 'would_activate'
         $r.Action | Should -Be 'assign_and_activate'
         $r.Upn | Should -Be 'dave@fabrikam.com'
-        Get-State $OneSim | Should -Be $before
+        Get-SimState $OneSim $Token | Should -Be $before
     }
 
     It 'an unknown serial is an object and a non-terminating not_found error' {
@@ -174,6 +158,6 @@ Describe 'Enable-OathBulkToken for one token (-Serial, -Code, -Upn)' {
         $shown | Should -Not -Match "--code '?$($otp.Code)"
         $r = $r | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
         $r.Status | Should -Be 'activated'
-        Get-State $OneSim | Should -Contain '2000004=activated'
+        Get-SimState $OneSim $Token | Should -Contain '2000004=activated'
     }
 }

@@ -1,19 +1,16 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
+    Initialize-OathBulkTest -Token 'report-test-token-47aa'
     $script:Seed = New-SimCsv $TestDrive 'report.csv'
-    $script:Token = ConvertTo-SecureString 'report-test-token-47aa' -AsPlainText -Force
 }
 
 Describe 'Export-OathBulkReport' {
     BeforeAll {
-        $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token
+        Start-TestSimulator $Seed
         $script:Journal = Join-Path $TestDrive 'run.jsonl'
         $null = Enable-OathBulkToken $Seed -GraphUrl $Sim.GraphUrl -AccessToken $Token -Journal $Journal -Force -ErrorAction SilentlyContinue
     }
-    AfterAll {
-        if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator }
-    }
+    AfterAll { Stop-TestSimulator }
 
     It 'writes one self-contained page with the pace chart and every failed row, and returns the file' {
         $out = Join-Path $TestDrive 'report.html'

@@ -1,17 +1,12 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
+    Initialize-OathBulkTest -Token 'tenant-test-token-5fd1'
     $script:Seed = New-SimCsv $TestDrive
-    $script:Token = ConvertTo-SecureString 'tenant-test-token-5fd1' -AsPlainText -Force
 }
 
 Describe 'Get-OathBulkTenantToken' {
-    BeforeAll {
-        $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token
-    }
-    AfterAll {
-        if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator }
-    }
+    BeforeAll { Start-TestSimulator $Seed }
+    AfterAll { Stop-TestSimulator }
 
     It 'lists the inventory as OathBulk.TenantToken objects' {
         $t = Get-OathBulkTenantToken -GraphUrl $Sim.GraphUrl -AccessToken $Token

@@ -1,17 +1,12 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
+    Initialize-OathBulkTest -Token 'status-test-token-81c3'
     $script:Seed = New-SimCsv $TestDrive 'status.csv'
-    $script:Token = ConvertTo-SecureString 'status-test-token-81c3' -AsPlainText -Force
 }
 
 Describe 'Get-OathBulkTokenStatus' {
-    BeforeAll {
-        $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token
-    }
-    AfterAll {
-        if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator }
-    }
+    BeforeAll { Start-TestSimulator $Seed }
+    AfterAll { Stop-TestSimulator }
 
     It 'answers per serial with the state and the next step, as OathBulk.TokenStatus objects' {
         $s = Get-OathBulkTokenStatus -Serial 2000001, 2000002, 9999999 -GraphUrl $Sim.GraphUrl -AccessToken $Token

@@ -1,8 +1,7 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
+    Initialize-OathBulkTest -Token 'users-test-token-41ab'
     $script:Seed = New-SimCsv $TestDrive
-    $script:Token = ConvertTo-SecureString 'users-test-token-41ab' -AsPlainText -Force
     # Six tokens for one user (spelled two ways: Entra compares UPNs case-insensitively).
     $script:Many = Join-Path $TestDrive 'many.csv'
     $rows = @('upn,serial number,secret key,time interval,manufacturer,model')

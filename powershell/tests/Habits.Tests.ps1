@@ -3,8 +3,7 @@
 # the bundled simulator on 127.0.0.1.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
-    $script:Token = ConvertTo-SecureString 'habits-test-token-71c2' -AsPlainText -Force
+    Initialize-OathBulkTest -Token 'habits-test-token-71c2'
     # Seeds of New-SmallCsv / New-LifecycleCsv / New-SimCsv: none may ever be printed.
     $script:Seeds = @('JBSWY3DPEHPK3PXP', 'notbase32', 'GEZDGNBVGY3TQOJQ', 'MFRGGZDFMZTWQ2LK', 'KRUGKIDROVUWG2ZA', 'ONSWG4TFOQQGC3TE')
 }

@@ -5,7 +5,8 @@ BeforeAll {
     Initialize-OathBulkTest
     . (Join-Path $RepoRoot 'powershell/tools/Update-OathBulkDocs.ps1') -Library
     $script:Source = Join-Path $RepoRoot 'powershell/docs'
-    $script:Table = Import-PowerShellDataFile (Join-Path $RepoRoot 'powershell/OathBulk/Private/CommandTable.psd1')
+    # The table as the module reads it: each cmdlet's parameters with their flags, shared ones included.
+    $script:Table = & (Get-Module OathBulk) { $script:CommandTable }
 
     # The default a help text states: "X (default)", "(…, default)", "default N", "default: V",
     # "default for this: V" (then V). A phrase in words ("the last Connect-OathBulk's") describes

@@ -1,23 +1,11 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
-    $script:Token = ConvertTo-SecureString 'import-test-token-c3d9' -AsPlainText -Force
+    Initialize-OathBulkTest -Token 'import-test-token-c3d9'
 }
 
 Describe 'New-OathBulkTenantToken' {
-    BeforeEach {
-        $script:Seed = New-LifecycleCsv $TestDrive
-        $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token
-    }
-    AfterEach {
-        if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator; $script:Sim = $null }
-    }
-
-    It 'declares ShouldProcess with ConfirmImpact Medium (as Microsoft''s New- cmdlets)' {
-        $meta = [System.Management.Automation.CommandMetadata]::new((Get-Command New-OathBulkTenantToken))
-        $meta.SupportsShouldProcess | Should -BeTrue
-        $meta.ConfirmImpact | Should -Be 'Medium'
-    }
+    BeforeEach { Start-TestSimulator (New-LifecycleCsv $TestDrive) }
+    AfterEach { Stop-TestSimulator }
 
     It '-WhatIf (even with -Force) runs a dry run: would_create objects, tenant unchanged' {
         $before = Get-SimState $Sim $Token

@@ -1,23 +1,11 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
-    $script:Token = ConvertTo-SecureString 'unassign-test-token-51f7' -AsPlainText -Force
+    Initialize-OathBulkTest -Token 'unassign-test-token-51f7'
 }
 
 Describe 'Remove-OathBulkTokenAssignment' {
-    BeforeEach {
-        $script:Seed = New-LifecycleCsv $TestDrive
-        $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token
-    }
-    AfterEach {
-        if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator; $script:Sim = $null }
-    }
-
-    It 'declares ShouldProcess with ConfirmImpact High' {
-        $meta = [System.Management.Automation.CommandMetadata]::new((Get-Command Remove-OathBulkTokenAssignment))
-        $meta.SupportsShouldProcess | Should -BeTrue
-        $meta.ConfirmImpact | Should -Be 'High'
-    }
+    BeforeEach { Start-TestSimulator (New-LifecycleCsv $TestDrive) }
+    AfterEach { Stop-TestSimulator }
 
     It '-WhatIf -Force is still a dry run: would_do, tenant unchanged' {
         $before = Get-SimState $Sim $Token

@@ -3,9 +3,8 @@
 # runs the way the problem was found: a child pwsh where the session matters.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
+    Initialize-OathBulkTest -Token 'sessions-test-token-5b1e'
     $script:Pwsh = Join-Path $PSHOME 'pwsh'
-    $script:Token = ConvertTo-SecureString 'sessions-test-token-5b1e' -AsPlainText -Force
 
     # Runs $Script in a child `pwsh -NonInteractive -Command` with the module imported; returns
     # @{ Exit; Output } (stdout and stderr together).

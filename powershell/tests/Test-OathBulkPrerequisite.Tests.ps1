@@ -1,20 +1,15 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
+    Initialize-OathBulkTest -Token 'doctor-test-token-7e20'
     $script:Seed = New-SimCsv $TestDrive
     # The seed without its conflict row (line 6: a token another user holds).
     $script:Clean = Join-Path $TestDrive 'clean.csv'
     Get-Content $Seed | Select-Object -First 5 | Set-Content $Clean -Encoding utf8NoBOM
-    $script:Token = ConvertTo-SecureString 'doctor-test-token-7e20' -AsPlainText -Force
 }
 
 Describe 'Test-OathBulkPrerequisite' {
-    BeforeAll {
-        $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token
-    }
-    AfterAll {
-        if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator }
-    }
+    BeforeAll { Start-TestSimulator $Seed }
+    AfterAll { Stop-TestSimulator }
 
     It 'writes OathBulk.Check objects; a failed check is an object, not an error' {
         $c = Test-OathBulkPrerequisite $Seed -GraphUrl $Sim.GraphUrl -AccessToken $Token -ErrorVariable e

@@ -9,13 +9,30 @@ function Get-CargoRepository {
     [regex]::Match($cargo, '(?m)^repository\s*=\s*"([^"]+)"').Groups[1].Value
 }
 
-function Initialize-OathBulkTest {
+# Every test file's BeforeAll: dot-source this file, then Initialize-OathBulkTest. With -Token,
+# $Token (a SecureString) and $PlainToken: the bearer token the file's simulators accept.
+function Initialize-OathBulkTest([string]$Token) {
+    if ($Token) {
+        $script:PlainToken = $Token
+        $script:Token = ConvertTo-SecureString $Token -AsPlainText -Force
+    }
     # The tests drive the real release binary (cargo build --release).
     if (-not (Test-Path -LiteralPath $script:ReleaseBinary)) { throw "Build the release binary first: cargo build --release ($script:ReleaseBinary missing)" }
     $env:OATHBULK_PATH = $script:ReleaseBinary
     # A token inherited from the shell would change which credentials the cmdlets use.
     Remove-Item Env:OATHBULK_TOKEN, Env:OATHBULK_CLIENT_SECRET -ErrorAction Ignore
     Import-Module $script:ModuleManifest -Force -ErrorAction Stop
+}
+
+# A simulator seeded from $Seed that accepts $Token, as $Sim (and $Seed): in BeforeEach (a
+# tenant per test) or BeforeAll (one per Describe block), with Stop-TestSimulator after.
+function Start-TestSimulator([Parameter(Mandatory)] [string]$Seed) {
+    $script:Seed = $Seed
+    $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $script:Token
+}
+
+function Stop-TestSimulator {
+    if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator; $script:Sim = $null }
 }
 
 # Known vectors: JBSWY3DPEHPK3PXP... at t=0 gives 702218 (160-bit) and 282760 (80-bit).

@@ -1,27 +1,17 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
-    $script:Token = ConvertTo-SecureString 'undo-test-token-6d02' -AsPlainText -Force
+    Initialize-OathBulkTest -Token 'undo-test-token-6d02'
 }
 
 Describe 'Undo-OathBulkRun' {
     BeforeEach {
-        $script:Seed = New-LifecycleCsv $TestDrive
-        $script:Sim = Start-OathBulkSimulator $Seed -AccessToken $Token
+        Start-TestSimulator (New-LifecycleCsv $TestDrive)
         # A run to revert: import, assign and activate the missing and available tokens.
         $script:Journal = Join-Path $TestDrive "run-$([guid]::NewGuid().ToString('n')).jsonl"
         $null = New-OathBulkTenantToken $Seed -Where 'row.line >= 4 && row.line <= 5' -Activate -Journal $Journal -GraphUrl $Sim.GraphUrl -AccessToken $Token -Force
         $script:After = Get-SimState $Sim $Token
     }
-    AfterEach {
-        if ($script:Sim) { $script:Sim | Stop-OathBulkSimulator; $script:Sim = $null }
-    }
-
-    It 'declares ShouldProcess with ConfirmImpact High' {
-        $meta = [System.Management.Automation.CommandMetadata]::new((Get-Command Undo-OathBulkRun))
-        $meta.SupportsShouldProcess | Should -BeTrue
-        $meta.ConfirmImpact | Should -Be 'High'
-    }
+    AfterEach { Stop-TestSimulator }
 
     It '-WhatIf -Force is still a dry run: would_do steps, tenant unchanged' {
         $After | Should -Contain '4000003=activated'

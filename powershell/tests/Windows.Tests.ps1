@@ -5,8 +5,7 @@
 # key files, Credential Manager) is tests/windows_paths.rs.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Initialize-OathBulkTest
-    $script:Token = ConvertTo-SecureString 'windows-test-token-5e1a' -AsPlainText -Force
+    Initialize-OathBulkTest -Token 'windows-test-token-5e1a'
     $script:Exe = if ($IsWindows) { 'oathbulk.exe' } else { 'oathbulk' }
 }
 

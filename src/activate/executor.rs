@@ -2,9 +2,10 @@
 //! before each request, retries that never double-activate, and pacing shared by all rows.
 
 use super::window::{Question, TenantWindow, Verdict};
-use crate::backend::{ApiError, Backend, Device, DeviceStatus};
+use crate::backend::{ApiError, Backend, Device, DeviceStatus, Refusal};
 use crate::clock::ServerClock;
-use crate::engine::{Attempts, Client, Decision, Resend, Slot, Stats};
+use crate::context::Ctx;
+use crate::engine::{Attempts, Decision, Resend, Slot, Stats};
 use crate::inventory::Row;
 use crate::otp;
 use crate::record::{Action, Activation, ActivationStatus};
@@ -13,12 +14,12 @@ use crate::stop::StopReason;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-/// What all rows of an activation share: the API, the engine, the clock (through
-/// [`Client`]), and what is particular to activating.
-pub struct Shared<B> {
-    pub client: Client<B>,
+/// What all rows of an activation share besides the planner's context (the API, the engine,
+/// the clock: [`Ctx`]): what is particular to activating.
+#[derive(Default)]
+pub struct ActivationState {
     /// Never send a code with less than this left in its step; `None`: adapt to the
-    /// measured round trip (see [`Shared::margin_ms`]).
+    /// measured round trip (see [`Activating::margin_ms`]).
     pub min_validity_ms: Option<i64>,
     /// A code read off the token's display (`--code`), instead of computing one.
     pub typed_code: Option<TypedCode>,
@@ -33,12 +34,8 @@ pub struct Shared<B> {
     pub window: TenantWindow,
 }
 
-impl<B> std::ops::Deref for Shared<B> {
-    type Target = Client<B>;
-    fn deref(&self) -> &Client<B> {
-        &self.client
-    }
-}
+/// An activation's context: the planner's, with [`ActivationState`].
+pub type Activating<B> = Ctx<B, ActivationState>;
 
 /// A code a person typed: sent as is, never retried with a guess.
 #[derive(Debug, Clone)]
@@ -48,16 +45,16 @@ pub struct TypedCode {
     pub typed_at: std::time::SystemTime,
 }
 
-impl<B: Backend> Shared<B> {
+impl<B: Backend> Activating<B> {
     /// How much validity a code must have left when it is sent. Automatic: three round
     /// trips plus the clock's uncertainty, at least [`MIN_MARGIN_MS`], at most 10 s. Every
     /// token's steps share the same boundaries, so this margin is time *all* rows pause each
     /// step: it is kept as small as safety allows.
     pub fn margin_ms(&self) -> i64 {
-        if let Some(fixed) = self.min_validity_ms {
+        if let Some(fixed) = self.state.min_validity_ms {
             return fixed;
         }
-        let rtt_ms = (Stats::get(&self.stats().latency_ewma_us) / 1000) as i64;
+        let rtt_ms = (Stats::get(&self.engine.stats().latency_ewma_us) / 1000) as i64;
         let uncertainty = self.clock.uncertainty_ms().unwrap_or(1000);
         (3 * rtt_ms + uncertainty).clamp(MIN_MARGIN_MS, 10_000)
     }
@@ -65,11 +62,11 @@ impl<B: Backend> Shared<B> {
     /// The device ids `upn` holds: one read per user per run (cached), counted like any other.
     pub async fn owned_by(&self, upn: &str) -> Result<HashSet<String>, ApiError> {
         let key = upn.to_lowercase();
-        if let Some(ids) = self.owners.lock().await.get(&key) {
+        if let Some(ids) = self.state.owners.lock().await.get(&key) {
             return Ok(ids.clone());
         }
         let ids: HashSet<String> = self.backend.device_ids_of_user(upn).await?.into_iter().collect();
-        self.owners.lock().await.insert(key, ids.clone());
+        self.state.owners.lock().await.insert(key, ids.clone());
         Ok(ids)
     }
 
@@ -129,25 +126,14 @@ pub struct RowEnd {
     pub record: Activation,
     pub detail: Option<FailureDetail>,
     /// A refusal the planner explains together with the run's others (see
-    /// [`super::explain`]); `record` says what is known so far.
-    pub explain: Option<Explain>,
+    /// [`super::explain`]: `Unexplained404` or `CodeRefused`); `record` says what is known so far.
+    pub explain: Option<Refusal>,
 }
 
 impl RowEnd {
     fn done(record: Activation, detail: Option<FailureDetail>) -> Self {
         Self { record, detail, explain: None }
     }
-}
-
-/// What is left to explain about a refused write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Explain {
-    /// Refused with a 404 through the row user's own method (`backend::UNEXPLAINED_404`):
-    /// someone else's token, or a method id of its own.
-    NotUsersMethod,
-    /// The code was refused in the middle of its step: a wrong secret key, unless the token
-    /// changed meanwhile (someone activated or removed it).
-    CodeRefused,
 }
 
 /// The record of a row whose token is someone else's (the write through the row's user was
@@ -189,7 +175,7 @@ enum Next {
 /// current step's.
 /// `question`: this row is the one asking the tenant (kept across the row's attempts).
 fn next_code<'a, B: Backend>(
-    shared: &'a Shared<B>,
+    shared: &'a Activating<B>,
     period: u32,
     rejected_step: Option<u64>,
     question: &mut Option<Question<'a>>,
@@ -202,14 +188,14 @@ fn next_code<'a, B: Backend>(
     // This row's own question was refused: for it, the tenant is strict (its next step's
     // code will not pass; if the others learn the tenant takes such codes, `activate_row`
     // ends it as a wrong key).
-    let verdict = if refused_question { Verdict::Strict } else { shared.window.verdict() };
+    let verdict = if refused_question { Verdict::Strict } else { shared.state.window.verdict() };
     // The question goes out one margin before the margin, so that its answer (a round trip,
     // and the wait for a write slot) is in before any row needs it: asked at the margin,
     // every row reaching it waited for the answer, and at a high pace those lost slots let
     // the tenant's bucket overflow (the next pair of 429s then reads its rate low).
     let may_ask = rejected_step.is_none() && verdict == Verdict::Unknown && pos.ms_left < 2 * margin;
     if may_ask && question.is_none() {
-        *question = shared.window.try_ask();
+        *question = shared.state.window.try_ask();
     }
     let next = match rejected_step {
         Some(r) if pos.step <= r => Next::Wait(ms(pos.ms_left + (r - pos.step) as i64 * period_ms + slack)),
@@ -239,10 +225,10 @@ fn ms(ms: i64) -> Duration {
 
 /// Wait for a step: `d`, or less if the tenant's answer about the window comes first (or the
 /// run stops).
-async fn wait_for_step<B: Backend>(shared: &Shared<B>, d: Duration) {
+async fn wait_for_step<B: Backend>(shared: &Activating<B>, d: Duration) {
     tokio::select! {
-        _ = shared.sleep(d) => {}
-        _ = shared.window.until_verdict_within(d) => {}
+        _ = shared.engine.sleep(d) => {}
+        _ = shared.state.window.until_verdict_within(d) => {}
     }
 }
 
@@ -262,7 +248,7 @@ fn wrong_key_message(err: &ApiError, period: u32) -> String {
 /// end of the run — all but the run's first, asked at once so that the first failure is
 /// reported as it happens (a file whose keys are all wrong shows it at once).
 async fn refused_mid_step<B: Backend>(
-    shared: &Shared<B>,
+    shared: &Activating<B>,
     row: &Row,
     action: Action,
     device: Device,
@@ -272,8 +258,8 @@ async fn refused_mid_step<B: Backend>(
 ) -> RowEnd {
     let mut record = with_error(failed.clone(), err);
     record.error_message = Some(wrong_key_message(err, period));
-    let refused = RowEnd { record, detail: detail(err), explain: Some(Explain::CodeRefused) };
-    if shared.explained_one_code.swap(true, std::sync::atomic::Ordering::Relaxed) {
+    let refused = RowEnd { record, detail: detail(err), explain: Some(Refusal::CodeRefused) };
+    if shared.state.explained_one_code.swap(true, std::sync::atomic::Ordering::Relaxed) {
         return refused;
     }
     match reread(shared, &device).await {
@@ -412,8 +398,8 @@ fn after_error(err: &ApiError, f: Facts) -> AfterError {
     match err {
         ApiError::Throttled { .. } => WaitOutThrottle,
         ApiError::Auth { .. } => StopRun,
-        ApiError::Rejected { code, .. } if code == crate::backend::NOT_USERS_METHOD => Conflict,
-        ApiError::Rejected { code, .. } if code == crate::backend::UNEXPLAINED_404 => ExplainLater,
+        ApiError::Rejected { .. } if Refusal::named_in(err) == Some(Refusal::NotUsersMethod) => Conflict,
+        ApiError::Rejected { .. } if Refusal::named_in(err) == Some(Refusal::Unexplained404) => ExplainLater,
         ApiError::Rejected { .. } if f.typed => TypedCodeRefused,
         ApiError::Rejected { .. } if f.refused_before => Failed,
         ApiError::Rejected { .. } if f.rollover => TryNextStep,
@@ -437,10 +423,10 @@ impl Flow {
 }
 
 /// Activate one row's token. Always returns the row's final record.
-pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, action: Action, device: Device) -> RowEnd {
-    let typed_step = shared.typed_code.as_ref().map(|t| shown_step(shared, t, row.time_interval));
+pub async fn activate_row<B: Backend>(shared: &Activating<B>, row: &Row, action: Action, device: Device) -> RowEnd {
+    let typed_step = shared.state.typed_code.as_ref().map(|t| shown_step(shared, t, row.time_interval));
     let mut st = RowAttempts::new(action, device, typed_step);
-    let secret = match (&shared.typed_code, &row.secret) {
+    let secret = match (&shared.state.typed_code, &row.secret) {
         (None, Some(secret)) => secret.bytes().to_vec(),
         (Some(_), _) => Vec::new(),
         (None, None) => {
@@ -454,15 +440,15 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, action: Act
     // unanswered, on any way out, the question passes to another row).
     let mut question: Option<Question> = None;
     loop {
-        if shared.stopped() {
+        if shared.engine.stopped() {
             return st.stopped(row);
         }
         if let Some(refusal) = st.question_refused.clone() {
-            if shared.window.verdict() == Verdict::TakesNext {
+            if shared.state.window.verdict() == Verdict::TakesNext {
                 // Its next step's code was refused, and another row's was since accepted: the
                 // tenant takes such codes, so this row's key is wrong. Waiting for the
                 // boundary to send the same code again would only hear the same refusal.
-                shared.window.reopen();
+                shared.state.window.reopen();
                 let failed = st.record(row, ActivationStatus::Failed);
                 return refused_mid_step(shared, row, st.action, st.device, failed, &refusal, row.time_interval).await;
             }
@@ -478,7 +464,7 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, action: Act
             Action::Activate => shared.backend.activate(&row.upn, &st.device, &code, display_name).await,
             _ => shared.backend.assign_and_activate(&row.upn, &st.device, &code, display_name).await,
         };
-        shared.engine.settle(slot, &result);
+        shared.engine.finish_write(slot, &result);
         if let Some(question) = question.take() {
             if answer_question(question, &mut st, &result) {
                 continue;
@@ -489,7 +475,7 @@ pub async fn activate_row<B: Backend>(shared: &Shared<B>, row: &Row, action: Act
                 if st.question_refused.is_some() {
                     // Its next step's code was refused and its current one passed: the key is
                     // right, the tenant strict.
-                    shared.window.strict();
+                    shared.state.window.strict();
                 }
                 Flow::end(RowEnd::done(st.record(row, ActivationStatus::Activated), None))
             }
@@ -519,14 +505,14 @@ impl Ready<'_> {
 /// not burn one — and again after: the pacer may have made it wait), the code, and journal
 /// the intent line before the request leaves.
 async fn ready<'a, B: Backend>(
-    shared: &'a Shared<B>,
+    shared: &'a Activating<B>,
     row: &Row,
     st: &mut RowAttempts,
     question: &mut Option<Question<'a>>,
     secret: &[u8],
 ) -> Ready<'a> {
     let period = row.time_interval;
-    let typed = shared.typed_code.as_ref();
+    let typed = shared.state.typed_code.as_ref();
     if typed.is_none() {
         if let Next::Wait(wait) = next_code(shared, period, st.rejected_step, question, st.question_refused.is_some()) {
             wait_for_step(shared, wait).await;
@@ -571,7 +557,7 @@ async fn ready<'a, B: Backend>(
     if st.intent_written != Some(st.action) {
         // Durable before the request leaves: a kill after the write lands but before its
         // result is journaled must still leave a trace for `undo`.
-        if let Err(why) = shared.journal.intent(&st.record(row, ActivationStatus::NotAttempted), &shared.engine) {
+        if let Err(why) = shared.state.journal.intent(&st.record(row, ActivationStatus::NotAttempted), &shared.engine) {
             let mut a = record(row, ActivationStatus::NotAttempted, st.action, Some(&st.device));
             a.error_message = Some(why);
             return Ready::end(RowEnd::done(a, None));
@@ -582,7 +568,7 @@ async fn ready<'a, B: Backend>(
 }
 
 /// The step a typed code was shown in (when it was typed), on the tenant's clock.
-fn shown_step<B: Backend>(shared: &Shared<B>, typed: &TypedCode, period: u32) -> u64 {
+fn shown_step<B: Backend>(shared: &Activating<B>, typed: &TypedCode, period: u32) -> u64 {
     let local_ms = typed.typed_at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as i64;
     ((local_ms + shared.clock.offset_ms().unwrap_or(0)).max(0) / (i64::from(period) * 1000)) as u64
 }
@@ -593,9 +579,8 @@ fn shown_step<B: Backend>(shared: &Shared<B>, typed: &TypedCode, period: u32) ->
 fn answer_question(question: Question, st: &mut RowAttempts, result: &Result<(), ApiError>) -> bool {
     match result {
         Ok(()) => question.answered(true),
-        Err(e @ ApiError::Rejected { code, .. })
-            if code != crate::backend::NOT_USERS_METHOD && code != crate::backend::UNEXPLAINED_404 =>
-        {
+        // A refusal the backend named is about the user's method, not the code.
+        Err(e @ ApiError::Rejected { .. }) if Refusal::named_in(e).is_none() => {
             question.answered(false);
             st.question_refused = Some(e.clone());
             return true;
@@ -607,18 +592,18 @@ fn answer_question(question: Question, st: &mut RowAttempts, result: &Result<(),
 }
 
 /// Carry out what a failed write means ([`after_error`]).
-async fn after_refusal<B: Backend>(shared: &Shared<B>, row: &Row, st: &mut RowAttempts, err: ApiError) -> Flow {
+async fn after_refusal<B: Backend>(shared: &Activating<B>, row: &Row, st: &mut RowAttempts, err: ApiError) -> Flow {
     let period = row.time_interval;
     let after = position(&shared.clock, period);
     let sent_step = st.last_step.unwrap_or(after.step);
     let facts = Facts {
-        typed: shared.typed_code.is_some(),
+        typed: shared.state.typed_code.is_some(),
         refused_before: st.rejected_step.is_some(),
         rollover: rollover_possible(&after, sent_step, st.sent_ahead, shared.near_boundary_ms()),
         question_refused: st.question_refused.is_some(),
     };
     match after_error(&err, facts) {
-        AfterError::WaitOutThrottle => match shared.wait_out_throttle(&err, &mut st.policy).await {
+        AfterError::WaitOutThrottle => match shared.engine.wait_out_throttle(&err, &mut st.policy).await {
             // Not applied: resend once its `Retry-After` has passed (the pacer has slowed
             // everyone down). Stopped meanwhile: reported at the top of the loop.
             Resend::Yes | Resend::Stopped => Flow::Again,
@@ -630,7 +615,7 @@ async fn after_refusal<B: Backend>(shared: &Shared<B>, row: &Row, st: &mut RowAt
             }
         },
         AfterError::StopRun => {
-            shared.abort(StopReason::AuthRejected, super::auth_advice(&err, shared.backend.name()));
+            shared.engine.abort(StopReason::AuthRejected, super::auth_advice(&err, shared.backend.name()));
             Flow::end(RowEnd::done(with_error(st.record(row, ActivationStatus::NotAttempted), &err), None))
         }
         AfterError::Conflict => {
@@ -639,7 +624,7 @@ async fn after_refusal<B: Backend>(shared: &Shared<B>, row: &Row, st: &mut RowAt
         }
         AfterError::ExplainLater => {
             let record = with_error(st.record(row, ActivationStatus::Failed), &err);
-            Flow::end(RowEnd { record, detail: detail(&err), explain: Some(Explain::NotUsersMethod) })
+            Flow::end(RowEnd { record, detail: detail(&err), explain: Some(Refusal::Unexplained404) })
         }
         AfterError::TypedCodeRefused => {
             let mut a = with_error(st.record(row, ActivationStatus::Failed), &err);
@@ -652,7 +637,7 @@ async fn after_refusal<B: Backend>(shared: &Shared<B>, row: &Row, st: &mut RowAt
         AfterError::RefusedMidStep { reopen } => {
             st.rejected_step = st.last_step;
             if reopen {
-                shared.window.reopen();
+                shared.state.window.reopen();
             }
             let failed = st.record(row, ActivationStatus::Failed);
             let device = st.device.clone();
@@ -665,9 +650,9 @@ async fn after_refusal<B: Backend>(shared: &Shared<B>, row: &Row, st: &mut RowAt
             let reconciled =
                 reconcile(shared, row, &mut st.action, &mut st.device, ActivationStatus::AlreadyActive).await;
             if matches!(reconciled, Reconciled::Retry) {
-                Stats::bump(&shared.stats().retries);
+                Stats::bump(&shared.engine.stats().retries);
             }
-            st.settle(row, reconciled)
+            st.after_reread(row, reconciled)
         }
         AfterError::Transient { maybe_applied } => transient(shared, row, st, &err, maybe_applied).await,
         AfterError::Failed => Flow::end(st.failed(row, &err)),
@@ -677,29 +662,29 @@ async fn after_refusal<B: Backend>(shared: &Shared<B>, row: &Row, st: &mut RowAt
 /// A 5xx or a dropped connection: back off under the run's policy; if the write may have
 /// landed, ask the tenant before sending anything again — what keeps "activated exactly once".
 async fn transient<B: Backend>(
-    shared: &Shared<B>,
+    shared: &Activating<B>,
     row: &Row,
     st: &mut RowAttempts,
     err: &ApiError,
     maybe_applied: bool,
 ) -> Flow {
     st.unconfirmed |= maybe_applied;
-    let Decision::Transient(wait) = shared.decide(err, &mut st.policy) else {
+    let Decision::Transient(wait) = shared.engine.decide(err, &mut st.policy) else {
         return Flow::end(st.failed(row, err));
     };
-    if !shared.sleep(wait).await || !maybe_applied {
+    if !shared.engine.sleep(wait).await || !maybe_applied {
         return Flow::Again; // stopped: reported at the top of the loop
     }
     let reconciled = reconcile(shared, row, &mut st.action, &mut st.device, ActivationStatus::Activated).await;
     if matches!(reconciled, Reconciled::Retry) {
         st.unconfirmed = false; // it had not landed
     }
-    st.settle(row, reconciled)
+    st.after_reread(row, reconciled)
 }
 
 impl RowAttempts {
     /// Where a re-read leaves the row: send again, or end as the tenant says.
-    fn settle(&self, row: &Row, reconciled: Reconciled) -> Flow {
+    fn after_reread(&self, row: &Row, reconciled: Reconciled) -> Flow {
         match reconciled {
             Reconciled::Retry => Flow::Again,
             Reconciled::Done(status) => Flow::end(RowEnd::done(self.record(row, status), None)),
@@ -718,7 +703,7 @@ enum Reconciled {
 /// active: `Activated` after an ambiguous failure (our write landed), `AlreadyActive` after a
 /// refusal (a refused write changed nothing, so someone else activated it).
 async fn reconcile<B: Backend>(
-    shared: &Shared<B>,
+    shared: &Activating<B>,
     row: &Row,
     action: &mut Action,
     device: &mut Device,
@@ -731,10 +716,10 @@ async fn reconcile<B: Backend>(
 }
 
 /// The token as the tenant shows it now (`None`: gone). A rejected credential stops the run.
-async fn reread<B: Backend>(shared: &Shared<B>, device: &Device) -> Result<Option<Device>, ApiError> {
+async fn reread<B: Backend>(shared: &Activating<B>, device: &Device) -> Result<Option<Device>, ApiError> {
     let current = shared.backend.get(device).await;
     if let Err(e @ ApiError::Auth { .. }) = &current {
-        shared.abort(StopReason::AuthRejected, super::auth_advice(e, shared.backend.name()));
+        shared.engine.abort(StopReason::AuthRejected, super::auth_advice(e, shared.backend.name()));
     }
     current
 }
@@ -837,8 +822,8 @@ mod tests {
         let table: &[(&ApiError, Facts, AfterError)] = &[
             (&throttled, typed, WaitOutThrottle),
             (&auth, rolled, StopRun),
-            (&rejected(crate::backend::NOT_USERS_METHOD), typed, Conflict),
-            (&rejected(crate::backend::UNEXPLAINED_404), again, ExplainLater),
+            (&Refusal::NotUsersMethod.rejected(404, String::new()), typed, Conflict),
+            (&Refusal::Unexplained404.rejected(404, String::new()), again, ExplainLater),
             (&rejected("badCode"), Facts { rollover: true, ..typed }, TypedCodeRefused),
             (&rejected("badCode"), Facts { rollover: true, ..again }, Failed),
             (&rejected("badCode"), rolled, TryNextStep),
@@ -946,20 +931,14 @@ mod tests {
         Arc::new(ServerClock::with_offset(target - local))
     }
 
-    fn shared(mock: Mock) -> Shared<Mock> {
+    fn shared(mock: Mock) -> Activating<Mock> {
         let engine = crate::engine::Engine::new(
             crate::engine::EngineConfig { parallel: 4, pace: crate::engine::PaceMode::Unlimited, ..Default::default() },
             Arc::new(Stats::default()),
         );
-        Shared {
-            client: Client { clock: mock.clock.clone(), backend: Arc::new(mock), engine: Arc::new(engine) },
-            min_validity_ms: Some(5_000),
-            typed_code: None,
-            journal: Default::default(),
-            owners: Default::default(),
-            explained_one_code: Default::default(),
-            window: Default::default(),
-        }
+        let clock = mock.clock.clone();
+        Ctx::new(Arc::new(mock), Arc::new(engine), clock)
+            .with_state(ActivationState { min_validity_ms: Some(5_000), ..Default::default() })
     }
 
     fn mock(clock: Arc<ServerClock>, answers: Vec<Result<(), ApiError>>, after_get: DeviceStatus) -> Mock {
@@ -987,7 +966,7 @@ mod tests {
         let clock = clock_with_ms_left(2_000);
         let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
         let mut s = shared(mock(clock, vec![], DeviceStatus::Assigned));
-        s.window = TenantWindow::new(Verdict::Strict);
+        s.state.window = TenantWindow::new(Verdict::Strict);
         let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
         assert_eq!(a.status, ActivationStatus::Activated);
         let sent = s.backend.sent.lock().unwrap().clone();
@@ -1004,7 +983,7 @@ mod tests {
         let s = shared(mock(clock, vec![], DeviceStatus::Assigned));
         let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
         assert_eq!((a.status, a.attempts), (ActivationStatus::Activated, 1));
-        assert_eq!(s.window.verdict(), Verdict::TakesNext);
+        assert_eq!(s.state.window.verdict(), Verdict::TakesNext);
         let b = activate_row(&s, &row(), Action::Activate, device()).await.record;
         assert_eq!((b.status, b.attempts), (ActivationStatus::Activated, 1));
         let sent = s.backend.sent.lock().unwrap().clone();
@@ -1023,7 +1002,7 @@ mod tests {
         let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
         assert_eq!((a.status, a.attempts), (ActivationStatus::Failed, 2), "asked, then the current code");
         assert!(a.error_message.as_deref().is_some_and(|m| m.contains("secret key")), "{a:?}");
-        assert_eq!(s.window.verdict(), Verdict::Unknown, "a wrong key says nothing about the tenant");
+        assert_eq!(s.state.window.verdict(), Verdict::Unknown, "a wrong key says nothing about the tenant");
     }
 
     /// Two rows activated together, `ms_left` before a step's end, each answer (in order of
@@ -1032,7 +1011,7 @@ mod tests {
         ms_left: i64,
         answers: Vec<Result<(), ApiError>>,
         delay_ms: u64,
-    ) -> (Shared<Mock>, RowEnd, RowEnd, i64) {
+    ) -> (Activating<Mock>, RowEnd, RowEnd, i64) {
         let clock = clock_with_ms_left(ms_left);
         let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
         let mut m = mock(clock, answers, DeviceStatus::Assigned);
@@ -1062,7 +1041,7 @@ mod tests {
         // Margin 5 s: 7 s before the boundary is outside it but inside the asking zone.
         let (s, a, b, boundary) = two_rows_at(7_000, vec![], 150).await;
         assert_eq!((a.record.status, b.record.status), (ActivationStatus::Activated, ActivationStatus::Activated));
-        assert_eq!(s.window.verdict(), Verdict::TakesNext, "asked before any row reached the margin");
+        assert_eq!(s.state.window.verdict(), Verdict::TakesNext, "asked before any row reached the margin");
         let sent = s.backend.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 2, "one question, one write each");
         assert!(sent[1].0 - sent[0].0 < 100, "the second did not wait for the answer: {sent:?}");
@@ -1077,7 +1056,7 @@ mod tests {
         let (s, a, b, boundary) = two_rows_at(2_000, vec![Err(rejected()), Ok(()), Err(rejected())], 100).await;
         let ended = s.backend.clock.now_ms();
         assert_eq!(b.record.status, ActivationStatus::Activated);
-        assert_eq!(s.window.verdict(), Verdict::TakesNext, "the second row asked, and was answered yes");
+        assert_eq!(s.state.window.verdict(), Verdict::TakesNext, "the second row asked, and was answered yes");
         let sent = s.backend.sent.lock().unwrap().clone();
         assert!(sent[1].0 < boundary - 1_000, "the second row asked at once, not at the boundary");
         // Nor does the wrong key itself wait for the boundary to send its code again: the
@@ -1101,7 +1080,7 @@ mod tests {
             let s = shared(mock(clock, vec![Err(rejected())], DeviceStatus::Assigned));
             let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
             assert_eq!((a.status, a.attempts), (ActivationStatus::Activated, 2), "[{ms_left}]");
-            assert_eq!(s.window.verdict(), Verdict::Strict, "[{ms_left}] its current code passed: strict");
+            assert_eq!(s.state.window.verdict(), Verdict::Strict, "[{ms_left}] its current code passed: strict");
             let sent = s.backend.sent.lock().unwrap().clone();
             assert_eq!(sent.len(), 2, "[{ms_left}]");
             assert_eq!(sent[0].1, code_at_ms(boundary), "[{ms_left}] the question: the next step's code");
@@ -1136,7 +1115,7 @@ mod tests {
         let RowEnd { record: b, detail, explain } = activate_row(&s, &row(), Action::Activate, device()).await;
         assert_eq!(s.backend.sent.lock().unwrap().len(), 2, "no second guess");
         assert_eq!(*s.backend.gets.lock().unwrap(), 1, "no read of its own");
-        assert_eq!(explain, Some(Explain::CodeRefused));
+        assert_eq!(explain, Some(Refusal::CodeRefused));
         assert_eq!((b.status, b.attempts), (ActivationStatus::Failed, 1));
         assert!(b.error_message.as_deref().is_some_and(|m| m.contains("secret key")), "{b:?}");
         assert!(detail.is_some());
@@ -1181,8 +1160,8 @@ mod tests {
         let s = shared(mock(clock, vec![Err(denied)], DeviceStatus::Assigned));
         let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
         assert_eq!(a.status, ActivationStatus::NotAttempted);
-        assert!(s.stopped());
-        assert_eq!(s.fatal().unwrap().code, StopReason::AuthRejected);
+        assert!(s.engine.stopped());
+        assert_eq!(s.engine.fatal().unwrap().code, StopReason::AuthRejected);
         let b = activate_row(&s, &row(), Action::Activate, device()).await.record;
         assert_eq!(b.status, ActivationStatus::NotAttempted);
         assert_eq!(s.backend.sent.lock().unwrap().len(), 1, "nothing sent after the stop");

@@ -7,18 +7,13 @@
 //! resolved against the tenant again, which is what makes a re-run after a kill safe
 //! (a write that landed just before the kill shows up as `activated` there).
 
-use crate::record::{Activation, ActivationStatus, Record};
+use crate::record::{Activation, ActivationStatus, Record, IN_FLIGHT};
 use crate::sink::{Intent, RowRecord};
 use anyhow::Result;
 use std::collections::HashMap;
 use std::path::Path;
 
 pub use crate::journal::Journal;
-
-/// `error_code` of an intent line: written just before a write is sent, so that a write
-/// that lands and is then killed before its result is journaled is still known (`undo`
-/// checks the tenant for such tokens). `--resume` ignores intents: the tenant decides.
-pub const IN_FLIGHT: &str = "in_flight";
 
 /// What an earlier run settled: (serial, user) → its record. A serial now given to another
 /// user is another row: the journal's line is not about it.

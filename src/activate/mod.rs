@@ -6,16 +6,17 @@ pub mod journal;
 pub mod plan;
 pub mod window;
 
-use crate::backend::{ApiError, Backend};
+use crate::backend::{ApiError, Backend, Refusal};
 use crate::clock::ServerClock;
-use crate::engine::{Client, Engine};
+use crate::context::Ctx;
+use crate::engine::Engine;
 use crate::inventory::Row;
 use crate::pipeline::RowResult;
 use crate::record::{Action, ActivationStatus, Fatal, Summary, Warning};
 use crate::sink::Sink;
 use crate::stop::StopReason;
 use anyhow::Result;
-use executor::{activate_row, record, Shared};
+use executor::{activate_row, record, Activating, ActivationState};
 use journal::Settled;
 use plan::{plan_row, Plan, TenantIndex};
 use std::collections::{HashMap, HashSet};
@@ -89,7 +90,9 @@ pub fn auth_advice(e: &ApiError, backend: &str) -> String {
     format!("HTTP {status} {code}: {why}. Server said: {message}")
 }
 
-/// Run the whole job. Prints every record (through `sink`) and returns the summary.
+/// Run the whole job. Prints every record (through `sink`) and returns the summary. The
+/// run's phases, each its own function: rows → resolve against the tenant → settle what
+/// needs no write → write the rest (and explain what the tenant refused) → summary.
 pub async fn run<B: Backend>(
     backend: Arc<B>,
     engine: Arc<Engine>,
@@ -99,107 +102,128 @@ pub async fn run<B: Backend>(
     options: RunOptions,
     mut sink: Sink,
 ) -> Result<Outcome> {
-    let diag = sink.diag().clone();
-    let shared = Arc::new(Shared {
-        client: Client { backend: backend.clone(), engine: engine.clone(), clock: clock.clone() },
+    let shared = Arc::new(Ctx::new(backend, engine.clone(), clock.clone()).with_state(ActivationState {
         min_validity_ms: options.min_validity_secs.map(|s| i64::from(s) * 1000),
         typed_code: options.typed_code.clone(),
         journal: sink.journal(),
-        owners: Default::default(),
-        explained_one_code: Default::default(),
-        window: Default::default(),
-    });
+        ..Default::default()
+    }));
     // Ctrl-C: stop sending, let requests in flight finish and settle, then summarise.
     let interrupt = engine.watch_interrupt();
+    let mut work = distinct_rows(rows, &mut sink)?;
+    let mut exit_fatal = None;
+    let mut plans = Vec::new();
+    if !work.is_empty() {
+        sink.diag().start("resolve", None);
+        match resolve(&shared, &work, options.dry_run).await {
+            Ok(resolved) => (plans, work) = (resolved, Vec::new()),
+            Err(fatal) => exit_fatal = Some(fatal),
+        }
+    }
+    exit_fatal = exit_fatal.or_else(|| engine.fatal());
+    warn_about_clock(&clock, &mut sink)?;
+    not_resolved(work, &mut sink)?;
+    let writes = settle_plans(plans, &settled_before, options.dry_run, &mut sink)?;
+    if !writes.is_empty() {
+        sink.diag().start("activate", Some(writes.len() as u64));
+        let (back, explain_fatal) = write_all(&shared, sink, writes, options.features).await?;
+        sink = back;
+        exit_fatal = exit_fatal.or(explain_fatal);
+    }
+    interrupt.abort();
+    let summary = sink.finish(&*shared, options.dry_run, exit_fatal)?;
+    Ok(Outcome { summary })
+}
 
-    // 1. Rows: CSV errors out first; rows an earlier run settled are skipped; a serial seen
-    //    twice is done once (one rule for what "the same serial" means: `inventory::serial_key`).
-    //    A row the journal settled is resolved like the others and skipped only where the
-    //    tenant agrees (the token active and held by the row's user): a journal is a record
-    //    of the past, the inventory says what is true now.
+/// CSV errors out first; a serial seen twice is done once (one rule for what "the same
+/// serial" means: `inventory::serial_key`).
+fn distinct_rows(rows: Vec<RowResult>, sink: &mut Sink) -> Result<Vec<Row>> {
     let mut work: Vec<Row> = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for r in rows {
-        match r {
-            Err(e) => sink.row_error(e)?,
-            Ok(row) => {
-                if let Some(first) = seen.get(&crate::inventory::serial_key(&row.serial)) {
-                    let mut a = record(&row, ActivationStatus::Failed, Action::None, None);
-                    a.error_code = Some("duplicate_serial".into());
-                    a.error_message = Some(format!("serial {} already appears on line {first}; done once", row.serial));
-                    sink.settle(a, None)?;
-                } else {
-                    seen.insert(crate::inventory::serial_key(&row.serial), row.line);
-                    work.push(row);
-                }
+        let row = match r {
+            Err(e) => {
+                sink.row_error(e)?;
+                continue;
             }
-        }
-    }
-
-    // 2. Resolve against the tenant: the inventory, read once (every page). Who holds a
-    //    token is asked only where the answer changes what is sent — an active token held by
-    //    an id the inventory cannot name. An assigned token is activated straight away: the
-    //    tenant refuses to activate a token through a user who does not hold it, so the
-    //    write is the proof, and only a refused write costs a read to explain it.
-    let mut plans: Vec<(Row, Plan)> = Vec::with_capacity(work.len());
-    let mut exit_fatal: Option<Fatal> = None;
-    if !work.is_empty() {
-        diag.start("resolve", None);
-        let wanted: Vec<(String, String)> = work.iter().map(|r| (r.serial.clone(), r.upn.clone())).collect();
-        match backend.find(&wanted).await {
-            Err(e) => exit_fatal = Some(engine.fatal().unwrap_or_else(|| fatal_for(&e, backend.name()))),
-            Ok(devices) => {
-                let index = TenantIndex::new(devices);
-                let owners = plan::owners_to_resolve(&work, &index, options.dry_run);
-                let mut owned: HashMap<String, HashSet<String>> = HashMap::new();
-                let mut lookups = tokio::task::JoinSet::new();
-                for upn in owners {
-                    let shared = shared.clone();
-                    lookups.spawn(async move {
-                        let ids = shared.owned_by(&upn).await;
-                        (upn, ids)
-                    });
-                }
-                while let Some(joined) = lookups.join_next().await {
-                    let (upn, ids) = joined?;
-                    match ids {
-                        Ok(ids) => {
-                            owned.insert(upn, ids);
-                        }
-                        Err(e) => {
-                            exit_fatal.get_or_insert_with(|| fatal_for(&e, backend.name()));
-                        }
-                    }
-                }
-                if exit_fatal.is_none() {
-                    let can_assign = backend.capabilities().assign;
-                    plans = work
-                        .drain(..)
-                        .map(|row| {
-                            let p = plan_row(&row, &index, &owned, can_assign);
-                            (row, p)
-                        })
-                        .collect();
-                }
-            }
-        }
-    }
-    if exit_fatal.is_none() {
-        exit_fatal = engine.fatal();
-    }
-    warn_about_clock(&clock, &mut sink)?;
-
-    // 3. Settle what needs no write; execute the rest.
-    let mut writes = Vec::new();
-    if exit_fatal.is_some() {
-        for row in work.drain(..) {
-            let mut a = record(&row, ActivationStatus::NotAttempted, Action::None, None);
-            a.error_message = Some("the run stopped before this row was resolved".into());
+            Ok(row) => row,
+        };
+        let key = crate::inventory::serial_key(&row.serial);
+        if let Some(first) = seen.get(&key) {
+            let mut a = record(&row, ActivationStatus::Failed, Action::None, None);
+            a.error_code = Some("duplicate_serial".into());
+            a.error_message = Some(format!("serial {} already appears on line {first}; done once", row.serial));
             sink.settle(a, None)?;
+        } else {
+            seen.insert(key, row.line);
+            work.push(row);
         }
     }
+    Ok(work)
+}
+
+/// Resolve the rows against the tenant: the inventory, read once (every page). Who holds a
+/// token is asked only where the answer changes what is sent — an active token held by an
+/// id the inventory cannot name. An assigned token is activated straight away: the tenant
+/// refuses to activate a token through a user who does not hold it, so the write is the
+/// proof, and only a refused write costs a read to explain it.
+async fn resolve<B: Backend>(
+    shared: &Arc<Activating<B>>,
+    work: &[Row],
+    dry_run: bool,
+) -> Result<Vec<(Row, Plan)>, Fatal> {
+    let backend = &shared.backend;
+    let wanted: Vec<(String, String)> = work.iter().map(|r| (r.serial.clone(), r.upn.clone())).collect();
+    let devices = backend
+        .find(&wanted)
+        .await
+        .map_err(|e| shared.engine.fatal().unwrap_or_else(|| fatal_for(&e, backend.name())))?;
+    let index = TenantIndex::new(devices);
+    let mut lookups = tokio::task::JoinSet::new();
+    for upn in plan::owners_to_resolve(work, &index, dry_run) {
+        let shared = shared.clone();
+        lookups.spawn(async move {
+            let ids = shared.owned_by(&upn).await;
+            (upn, ids)
+        });
+    }
+    let mut owned: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut failed = None;
+    while let Some(joined) = lookups.join_next().await {
+        let (upn, ids) = joined.map_err(|e| Fatal { code: StopReason::Internal, message: panic_message(e) })?;
+        match ids {
+            Ok(ids) => {
+                owned.insert(upn, ids);
+            }
+            Err(e) => {
+                failed.get_or_insert_with(|| fatal_for(&e, backend.name()));
+            }
+        }
+    }
+    if let Some(fatal) = failed {
+        return Err(fatal);
+    }
+    let can_assign = backend.capabilities().assign;
+    Ok(work.iter().map(|row| (row.clone(), plan_row(row, &index, &owned, can_assign))).collect())
+}
+
+/// The run stopped before these rows were resolved: each is recorded as not attempted.
+fn not_resolved(work: Vec<Row>, sink: &mut Sink) -> Result<()> {
+    for row in work {
+        let mut a = record(&row, ActivationStatus::NotAttempted, Action::None, None);
+        a.error_message = Some("the run stopped before this row was resolved".into());
+        sink.settle(a, None)?;
+    }
+    Ok(())
+}
+
+/// Settle what needs no write (already active, a conflict, a dry run); return the writes.
+/// A row an earlier run settled is skipped only where the tenant agrees (the token active):
+/// a journal is a record of the past, the inventory says what is true now.
+fn settle_plans(plans: Vec<(Row, Plan)>, before: &Settled, dry_run: bool, sink: &mut Sink) -> Result<Vec<Write>> {
+    let mut writes = Vec::new();
     for (row, p) in plans {
-        let prev = settled_before.get(&row.serial, &row.upn);
+        let prev = before.get(&row.serial, &row.upn);
         match p {
             Plan::Settled { status: ActivationStatus::AlreadyActive, device, .. } if prev.is_some() => {
                 let prev = prev.expect("checked");
@@ -221,49 +245,50 @@ pub async fn run<B: Backend>(
                 }
                 sink.settle(a, None)?;
             }
-            Plan::Write { action, device } if options.dry_run => {
+            Plan::Write { action, device } if dry_run => {
                 sink.settle(record(&row, ActivationStatus::WouldActivate, action, Some(&device)), None)?;
             }
             Plan::Write { action, device } => writes.push((row, action, device)),
         }
     }
+    Ok(writes)
+}
 
-    if !writes.is_empty() {
-        diag.start("activate", Some(writes.len() as u64));
-        // Refusals are explained together, a batch at a time (see `explain_in_batches`).
-        if options.features.batched_explanations {
-            backend.defer_explanations();
-        }
-        if !options.features.next_step_codes {
-            shared.window.strict();
-        }
-        let shared_sink = Arc::new(tokio::sync::Mutex::new(sink));
-        let (refusals, refused) = tokio::sync::mpsc::unbounded_channel();
-        let (tail, tail_reached) = tokio::sync::watch::channel(false);
-        let explainer = tokio::spawn(explain_in_batches(shared.clone(), shared_sink.clone(), refused, tail_reached));
-        let executed = execute(&shared, &shared_sink, writes, &refusals, &tail).await;
-        drop(refusals);
-        let (again, explain_fatal) = explainer.await.map_err(|e| anyhow::anyhow!(panic_message(e)))??;
-        executed?;
-        if exit_fatal.is_none() {
-            exit_fatal = explain_fatal;
-        }
-        if !again.is_empty() {
-            // The users who hold their token after all (its method id differs): written to
-            // that method now. Whatever comes back unexplained a second time stays so.
-            let (refusals, mut refused) = tokio::sync::mpsc::unbounded_channel();
-            execute(&shared, &shared_sink, again, &refusals, &tail).await?;
-            drop(refusals);
-            while let Some((_, end)) = refused.recv().await {
-                shared_sink.lock().await.settle(end.record, end.detail)?;
-            }
-        }
-        sink = Arc::try_unwrap(shared_sink).map_err(|_| anyhow::anyhow!("row tasks still running"))?.into_inner();
+/// Send the writes and settle every row; refusals are explained together, a batch at a
+/// time, while the last rows are in flight (see `explain_in_batches`). Returns the sink
+/// and what stopped an explaining read, if anything did.
+async fn write_all<B: Backend>(
+    shared: &Arc<Activating<B>>,
+    sink: Sink,
+    writes: Vec<Write>,
+    features: Features,
+) -> Result<(Sink, Option<Fatal>)> {
+    if features.batched_explanations {
+        shared.backend.defer_explanations();
     }
-    interrupt.abort();
-
-    let summary = sink.finish(&shared.client, options.dry_run, exit_fatal)?;
-    Ok(Outcome { summary })
+    if !features.next_step_codes {
+        shared.state.window.strict();
+    }
+    let shared_sink = Arc::new(tokio::sync::Mutex::new(sink));
+    let (refusals, refused) = tokio::sync::mpsc::unbounded_channel();
+    let (tail, tail_reached) = tokio::sync::watch::channel(false);
+    let explainer = tokio::spawn(explain_in_batches(shared.clone(), shared_sink.clone(), refused, tail_reached));
+    let executed = execute(shared, &shared_sink, writes, &refusals, &tail).await;
+    drop(refusals);
+    let (again, explain_fatal) = explainer.await.map_err(|e| anyhow::anyhow!(panic_message(e)))??;
+    executed?;
+    if !again.is_empty() {
+        // The users who hold their token after all (its method id differs): written to
+        // that method now. Whatever comes back unexplained a second time stays so.
+        let (refusals, mut refused) = tokio::sync::mpsc::unbounded_channel();
+        execute(shared, &shared_sink, again, &refusals, &tail).await?;
+        drop(refusals);
+        while let Some((_, end)) = refused.recv().await {
+            shared_sink.lock().await.settle(end.record, end.detail)?;
+        }
+    }
+    let sink = Arc::try_unwrap(shared_sink).map_err(|_| anyhow::anyhow!("row tasks still running"))?.into_inner();
+    Ok((sink, explain_fatal))
 }
 
 type SharedSink = Arc<tokio::sync::Mutex<Sink>>;
@@ -275,7 +300,7 @@ type Refused = (Write, executor::RowEnd);
 /// the refusals left unexplained, which go to `refusals` as they come. `tail` is raised once
 /// only the last rows are left, as many as may be in flight (`--parallel`).
 async fn execute<B: Backend>(
-    shared: &Arc<Shared<B>>,
+    shared: &Arc<Activating<B>>,
     sink: &SharedSink,
     writes: Vec<Write>,
     refusals: &tokio::sync::mpsc::UnboundedSender<Refused>,
@@ -353,7 +378,7 @@ async fn execute<B: Backend>(
 /// benchmark). Returns the rows to write again and what stopped an explaining read, if
 /// anything did.
 async fn explain_in_batches<B: Backend>(
-    shared: Arc<Shared<B>>,
+    shared: Arc<Activating<B>>,
     sink: SharedSink,
     mut refused: tokio::sync::mpsc::UnboundedReceiver<Refused>,
     mut tail: tokio::sync::watch::Receiver<bool>,
@@ -398,19 +423,19 @@ async fn explain_in_batches<B: Backend>(
 /// If the run has stopped, or the explaining read fails, the rows keep what their refusal
 /// said (nothing was applied; a re-run tries them again).
 async fn explain<B: Backend>(
-    shared: &Arc<Shared<B>>,
+    shared: &Arc<Activating<B>>,
     sink: &SharedSink,
     refused: Vec<Refused>,
     exit_fatal: &mut Option<Fatal>,
 ) -> Result<Vec<Write>> {
     let (not_users, codes): (Vec<Refused>, Vec<Refused>) =
-        refused.into_iter().partition(|(_, end)| end.explain == Some(executor::Explain::NotUsersMethod));
+        refused.into_iter().partition(|(_, end)| end.explain == Some(Refusal::Unexplained404));
     let mut again = Vec::new();
     let read_failed = |e: &ApiError, exit_fatal: &mut Option<Fatal>| {
         if let ApiError::Auth { .. } = e {
-            shared.abort(StopReason::AuthRejected, auth_advice(e, shared.backend.name()));
+            shared.engine.abort(StopReason::AuthRejected, auth_advice(e, shared.backend.name()));
         }
-        if !shared.stopped() {
+        if !shared.engine.stopped() {
             exit_fatal.get_or_insert_with(|| fatal_for(e, shared.backend.name()));
         }
     };
@@ -483,13 +508,13 @@ async fn explain<B: Backend>(
 /// One of `explain`'s reads: nothing to ask (`nothing`), nothing sent; the run stopped, not
 /// sent either (the rows keep what their refusal said).
 async fn explaining_read<B: Backend, T>(
-    shared: &Shared<B>,
+    shared: &Activating<B>,
     nothing: bool,
     read: impl std::future::Future<Output = Result<Vec<T>, ApiError>>,
 ) -> Result<Vec<T>, ApiError> {
     if nothing {
         Ok(vec![])
-    } else if shared.stopped() {
+    } else if shared.engine.stopped() {
         Err(crate::engine::stopped_error())
     } else {
         read.await
@@ -650,12 +675,7 @@ mod tests {
             }
             // Refused until explained (a method id of its own, once the user is read).
             if d.token.serial == "S2" && self.refuse_s2 && *self.explain_calls.lock().unwrap() == 0 {
-                return Err(ApiError::Rejected {
-                    status: 404,
-                    code: crate::backend::UNEXPLAINED_404.into(),
-                    message: "not one of S2's methods (not yet explained)".into(),
-                    body: String::new(),
-                });
+                return Err(Refusal::Unexplained404.rejected(404, "not one of S2's methods (not yet explained)".into()));
             }
             if d.token.serial == "S2" && !self.refuse_s2 && self.wrong_code_s2.is_none() {
                 panic!("a bug in the backend");
@@ -767,7 +787,7 @@ mod tests {
     }
 
     /// What `explain` is handed for a refused row of `serial`: its write, and how it ended.
-    fn refused(serial: &str, why: executor::Explain) -> Refused {
+    fn refused(serial: &str, why: Refusal) -> Refused {
         let (row, device) = (row(3, serial), device(serial));
         let mut record = executor::record(&row, ActivationStatus::Failed, Action::Activate, Some(&device));
         record.error_code = Some("refused".into());
@@ -776,17 +796,12 @@ mod tests {
     }
 
     /// The run's shared state around `backend`, for driving the explainer alone.
-    fn shared_around(backend: Arc<Buggy>) -> (Arc<Shared<Buggy>>, SharedSink, Buffer) {
+    fn shared_around(backend: Arc<Buggy>) -> (Arc<Activating<Buggy>>, SharedSink, Buffer) {
         let engine = one_at_a_time();
-        let shared = Arc::new(Shared {
-            client: Client { backend, engine, clock: mid_step_clock() },
-            min_validity_ms: Some(0),
-            typed_code: None,
-            journal: Default::default(),
-            owners: Default::default(),
-            explained_one_code: Default::default(),
-            window: Default::default(),
-        });
+        let shared = Arc::new(
+            Ctx::new(backend, engine, mid_step_clock())
+                .with_state(ActivationState { min_validity_ms: Some(0), ..Default::default() }),
+        );
         let (sink, printed) = printing_sink(None);
         (shared, Arc::new(tokio::sync::Mutex::new(sink)), printed)
     }
@@ -797,8 +812,7 @@ mod tests {
             Arc::new(Buggy { read_delay: std::time::Duration::from_millis(50), ..Buggy::refusing(Ok(vec![false])) });
         backend.sent.lock().unwrap().push("S3".into());
         let (shared, sink, printed) = shared_around(backend.clone());
-        let batch =
-            vec![refused("S2", executor::Explain::NotUsersMethod), refused("S3", executor::Explain::CodeRefused)];
+        let batch = vec![refused("S2", Refusal::Unexplained404), refused("S3", Refusal::CodeRefused)];
         let started = tokio::time::Instant::now();
         let again = explain(&shared, &sink, batch, &mut None).await.unwrap();
         assert!(again.is_empty());
@@ -822,10 +836,10 @@ mod tests {
         let explainer = tokio::spawn(explain_in_batches(shared, sink, refused_rx, tail_reached));
         let settled = |serial: &str| lines(&printed).iter().any(|r| r["serial"] == serial);
         // The run's last rows are still in flight (the sender is alive) when each is refused.
-        refusals.send(refused("S2", executor::Explain::NotUsersMethod)).unwrap();
+        refusals.send(refused("S2", Refusal::Unexplained404)).unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         assert!(settled("S2"), "the tail's first refusal, explained at once");
-        refusals.send(refused("S3", executor::Explain::CodeRefused)).unwrap();
+        refusals.send(refused("S3", Refusal::CodeRefused)).unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         assert_eq!(backend.reads.lock().unwrap().1, 1, "a later one is explained as it comes too");
         assert!(settled("S3"));

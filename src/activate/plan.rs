@@ -12,7 +12,7 @@ pub enum Plan {
     /// Nothing to send: the row's result is known now.
     Settled { status: ActivationStatus, device: Option<Device>, code: Option<&'static str>, message: Option<String> },
     /// A write is needed. Where the inventory names the holder only by an id, the write is
-    /// the proof of ownership: a backend refuses it with `backend::NOT_USERS_METHOD` when the
+    /// the proof of ownership: a backend refuses it with `backend::Refusal::NotUsersMethod` when the
     /// row's user does not hold the token (after the one read that explains it).
     Write { action: Action, device: Device },
 }

@@ -1,6 +1,8 @@
 //! Microsoft Graph (beta): the documented API (docs: entra-oath-api.md §3).
 
-use super::{classify, ApiError, Backend, Capabilities, CreateOutcome, Device, DeviceStatus, NewDevice, UserRef};
+use super::{
+    classify, ApiError, Backend, Capabilities, CreateOutcome, Device, DeviceStatus, NewDevice, Refusal, UserRef,
+};
 use crate::http::{ApiClient, Reply};
 use crate::otp::HashFunction;
 use crate::record::TenantToken;
@@ -361,17 +363,13 @@ impl GraphBackend {
             && device.token.assigned_to_id.is_some()
             && self.explained_one_404.swap(true, Ordering::Relaxed);
         if explain_later {
-            return Err(ApiError::Rejected {
-                status: err.status().unwrap_or(404),
-                code: super::UNEXPLAINED_404.into(),
-                message: format!(
-                    "token {} is not one of {upn}'s hardware OATH methods (not yet explained)",
-                    device.token.serial
-                )
-                .into(),
-                body: String::new(),
-            }
-            .with_request_ids(err.request_ids()));
+            let message = format!(
+                "token {} is not one of {upn}'s hardware OATH methods (not yet explained)",
+                device.token.serial
+            );
+            return Err(Refusal::Unexplained404
+                .rejected(err.status().unwrap_or(404), message)
+                .with_request_ids(err.request_ids()));
         }
         // A 404 applied nothing: asking which method holds the token and writing there is
         // not a resend of the same request. A cached list that lacks the token predates it.
@@ -668,12 +666,8 @@ fn method_for(methods: &Methods, device_id: &str) -> Option<String> {
 
 /// The write's token is not among the user's methods (held by someone else, or by nobody).
 fn not_users_method(upn: &str, device: &Device) -> ApiError {
-    ApiError::Rejected {
-        status: 404,
-        code: super::NOT_USERS_METHOD.into(),
-        message: format!("token {} is not one of {upn}'s hardware OATH methods", device.token.serial).into(),
-        body: String::new(),
-    }
+    Refusal::NotUsersMethod
+        .rejected(404, format!("token {} is not one of {upn}'s hardware OATH methods", device.token.serial))
 }
 
 /// The policy's `state`, from the flat resource or the `value`-wrapped shapes of the docs'

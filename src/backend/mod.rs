@@ -87,15 +87,54 @@ pub struct UserRef {
     pub upn: String,
 }
 
-/// `ApiError::Rejected` code of a write addressed to a user's method that the user does not
-/// hold (Graph's 404, explained by one read of the user's methods): a conflict, not a failure.
-pub const NOT_USERS_METHOD: &str = "not_users_method";
+/// Why the tenant refused a write, as the activation planner acts on it: the one list,
+/// matched as this type (never as strings). A backend gives the first two as
+/// `ApiError::Rejected` codes ([`Refusal::code`], the records' `error_code`); the planner
+/// tells the third from the step the code was sent in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The write was addressed to a user's method that the user does not hold (Graph's 404,
+    /// explained by one read of the user's methods): someone else's token, a conflict, not a
+    /// failure.
+    NotUsersMethod,
+    /// An activation written to the user's own method and refused with a 404 that the backend
+    /// has not explained yet, because the planner asked it to wait
+    /// ([`Backend::defer_explanations`]): someone else's token, or a method id of its own. The
+    /// run's are explained together by [`Backend::explain_refusals`] (users resolved 15 a
+    /// request) rather than with a read each.
+    Unexplained404,
+    /// The code was refused in the middle of its step: a wrong secret key, unless the token
+    /// changed meanwhile (someone activated or removed it). The tenant's own error code is kept.
+    CodeRefused,
+}
 
-/// `ApiError::Rejected` code of an activation written to the user's own method and refused
-/// with a 404 that the backend has not explained yet, because the planner asked it to wait
-/// ([`Backend::defer_explanations`]): the refusals of a run are then explained together by
-/// [`Backend::explain_refusals`] (users resolved 15 a request) rather than with a read each.
-pub const UNEXPLAINED_404: &str = "unexplained_404";
+impl Refusal {
+    /// The `ApiError::Rejected` code a backend gives this refusal; `None` for a refused code,
+    /// which keeps the tenant's.
+    pub const fn code(self) -> Option<&'static str> {
+        match self {
+            Refusal::NotUsersMethod => Some("not_users_method"),
+            Refusal::Unexplained404 => Some("unexplained_404"),
+            Refusal::CodeRefused => None,
+        }
+    }
+
+    /// The refusal a backend named in `err`, if it named one.
+    pub fn named_in(err: &ApiError) -> Option<Refusal> {
+        let ApiError::Rejected { code, .. } = err else { return None };
+        [Refusal::NotUsersMethod, Refusal::Unexplained404].into_iter().find(|r| r.code() == Some(code.as_str()))
+    }
+
+    /// The error a backend answers with for this refusal.
+    pub fn rejected(self, status: u16, message: String) -> ApiError {
+        ApiError::Rejected {
+            status,
+            code: self.code().unwrap_or("rejected").into(),
+            message: message.into(),
+            body: String::new(),
+        }
+    }
+}
 
 /// The error of an operation a backend cannot do.
 pub fn not_supported(backend: &str, what: &str) -> ApiError {
@@ -130,13 +169,13 @@ pub trait Backend: Send + Sync + 'static {
     /// when the inventory names holders only by id.
     fn device_ids_of_user(&self, upn: &str) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send;
 
-    /// From now on, answer an activation refused with a 404 with [`UNEXPLAINED_404`] where
+    /// From now on, answer an activation refused with a 404 with [`Refusal::Unexplained404`] where
     /// explaining it would cost a read of its own (the activation planner then explains the
     /// run's refusals together). A backend that never needs a read to explain (the portal
     /// names holders by UPN) ignores this.
     fn defer_explanations(&self) {}
 
-    /// For each activation refused with [`UNEXPLAINED_404`] (`(upn, device)`): does the user
+    /// For each activation refused with [`Refusal::Unexplained404`] (`(upn, device)`): does the user
     /// hold the token after all (`true`: the method id differs from the device id; the write
     /// may go again) or not (`false`: someone else's token, a conflict)? By default one read
     /// of each user's methods.

@@ -15,18 +15,8 @@ pub struct InputArgs {
     /// Vendor CSV (`upn,serial number,secret key,time interval,manufacturer,model`); `-` for stdin.
     #[arg(value_name = "CSV")]
     pub csv: String,
-    /// How the secret key column is encoded. Never guessed.
-    #[arg(long, value_enum, default_value_t = SecretFormat::Base32)]
-    pub secret_format: SecretFormat,
-    /// Hash for rows without a hash column or with an empty cell.
-    #[arg(long = "hash", value_enum, default_value_t = HashArg::Sha1)]
-    pub default_hash: HashArg,
-    /// The column holding the secret keys, when its header is not one the tool knows
-    /// (`TOTP Seed`, `OTP Secret`, …).
-    #[arg(long, value_name = "NAME")]
-    pub secret_column: Option<String>,
     #[command(flatten)]
-    pub vendor: VendorArgs,
+    pub read: ReadArgs,
 }
 
 /// The vendor CSV where a command can also work without one (`activate --code`, `doctor`).
@@ -36,6 +26,14 @@ pub struct OptionalInputArgs {
     /// Vendor CSV (`-` for stdin).
     #[arg(value_name = "CSV")]
     pub csv: Option<String>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How to read the vendor CSV, whether a command needs one or not.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Input")]
+pub struct ReadArgs {
     /// How the secret key column is encoded. Never guessed.
     #[arg(long, value_enum, default_value_t = SecretFormat::Base32)]
     pub secret_format: SecretFormat,
@@ -50,36 +48,42 @@ pub struct OptionalInputArgs {
     pub vendor: VendorArgs,
 }
 
-impl OptionalInputArgs {
-    pub fn read_options(&self, require_secret: bool) -> ReadOptions {
-        read_options(self.secret_format, self.default_hash, &self.secret_column, &self.vendor, require_secret)
+impl ReadArgs {
+    /// The one mapping from the input flags to [`ReadOptions`].
+    pub fn options(&self, require_secret: bool) -> ReadOptions {
+        let vendor = &self.vendor;
+        ReadOptions {
+            secret_format: self.secret_format,
+            default_hash: self.default_hash.into(),
+            require_secret,
+            secret_column: self.secret_column.clone(),
+            redact_seeds: false,
+            upn_column_optional: false,
+            any_holder: false,
+            delimiter: vendor.delimiter,
+            vendor: VendorOptions {
+                format: vendor.input_format,
+                pskc_key_file: vendor.pskc_key_file.clone(),
+                passwords: PasswordFrom {
+                    zip_stdin: vendor.zip_password_stdin,
+                    pskc_stdin: vendor.pskc_password_stdin,
+                },
+                assign_csv: vendor.assign_csv.clone(),
+            },
+        }
     }
 }
 
-/// The one mapping from the input flags to [`ReadOptions`].
-fn read_options(
-    secret_format: SecretFormat,
-    default_hash: HashArg,
-    secret_column: &Option<String>,
-    vendor: &VendorArgs,
-    require_secret: bool,
-) -> ReadOptions {
-    ReadOptions {
-        secret_format,
-        default_hash: default_hash.into(),
-        require_secret,
-        secret_column: secret_column.clone(),
-        redact_seeds: false,
-        upn_column_optional: false,
-        any_holder: false,
-        delimiter: vendor.delimiter,
-        vendor: VendorOptions {
-            format: vendor.input_format,
-            pskc_key_file: vendor.pskc_key_file.clone(),
-            passwords: PasswordFrom { zip_stdin: vendor.zip_password_stdin, pskc_stdin: vendor.pskc_password_stdin },
-            assign_csv: vendor.assign_csv.clone(),
-        },
-    }
+/// The rows of a vendor CSV, through the row scripts, and what goes to stdout: the row
+/// commands that never show seeds (`check`, `users`, `import`).
+#[derive(Debug, Clone, Args)]
+pub struct RowsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub script: ScriptArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Seed files as vendors ship them (README: "Files vendors ship"): another separator, PSKC,
@@ -133,12 +137,6 @@ impl From<HashArg> for HashFunction {
             HashArg::Sha1 => HashFunction::Sha1,
             HashArg::Sha256 => HashFunction::Sha256,
         }
-    }
-}
-
-impl InputArgs {
-    pub fn read_options(&self, require_secret: bool) -> ReadOptions {
-        read_options(self.secret_format, self.default_hash, &self.secret_column, &self.vendor, require_secret)
     }
 }
 

@@ -1,97 +1,26 @@
-//! `oathbulk tenant`: the tenant's hardware token inventory, for audits.
+//! The arguments of `oathbulk tenant` (clap); what it does is `crate::commands::tenant`.
 
-use super::connect::{self, AuthArgs, TenantArgs};
-use crate::backend::{Backend, Device};
-use crate::diag::{Diag, ProgressMode};
-use crate::output::{Format, Output};
-use crate::record::{Record, Summary};
-use anyhow::Result;
+use super::connect::ConnectArgs;
+use super::OutputArgs;
+use crate::diag::ProgressMode;
 use clap::Args;
-use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct TenantCmdArgs {
     #[command(flatten)]
-    pub tenant: TenantArgs,
-    #[command(flatten)]
-    pub auth: AuthArgs,
+    pub connect: ConnectArgs,
     /// Only these serial numbers (repeatable).
     #[arg(long, value_name = "SERIAL", help_heading = "Filter")]
     pub serial: Vec<String>,
     /// Only tokens with this status (available, assigned, activated, failedActivation).
     #[arg(long, value_name = "STATUS", help_heading = "Filter")]
     pub status: Option<String>,
-    /// `auto` (default): a table when stdout is a terminal, JSON lines when it is a pipe or a
-    /// file; `json` or `table` forces either.
-    #[arg(long, value_enum, default_value_t = Format::Auto, help_heading = "Output")]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Progress on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto, help_heading = "Output")]
     pub progress: ProgressMode,
     /// Seed CSV for --simulate.
     #[arg(long, value_name = "CSV", help_heading = "Tenant")]
     pub seed: Option<String>,
-}
-
-async fn fetch<B: Backend>(b: &B, serials: &[String]) -> Result<Vec<Device>, crate::backend::ApiError> {
-    if serials.is_empty() {
-        b.list_all().await
-    } else {
-        let wanted: Vec<(String, String)> = serials.iter().map(|s| (s.clone(), String::new())).collect();
-        b.find(&wanted).await
-    }
-}
-
-pub fn run(args: TenantCmdArgs) -> Result<i32> {
-    let started = Instant::now();
-    let diag = Diag::new(args.progress);
-    let format = args.format;
-    let result = (|| -> Result<i32> {
-        let seed = match &args.seed {
-            Some(path) if args.tenant.simulate => {
-                Some(crate::inventory::Inventory::open(path, Default::default())?.filter_map(Result::ok).collect())
-            }
-            _ => None,
-        };
-        let rt = connect::runtime()?;
-        rt.block_on(async {
-            let conn = connect::connect(&args.tenant, &args.auth, &diag, seed, None).await?;
-            diag.start("tenant", None);
-            let devices = fetch(conn.backend.as_ref(), &args.serial).await;
-            diag.finish();
-            let mut devices = match devices {
-                Ok(d) => d,
-                Err(e) => {
-                    let name = conn.backend.name();
-                    return Ok(super::api_failure_summary("tenant", &e, name, &diag, format, started));
-                }
-            };
-            devices.sort_by(|a, b| a.token.serial.cmp(&b.token.serial));
-            let mut out = Output::stdout(args.format, true);
-            let mut summary = Summary { command: "tenant".into(), ..Default::default() };
-            for d in devices {
-                if args.status.as_ref().is_some_and(|s| !s.eq_ignore_ascii_case(&d.token.status)) {
-                    continue;
-                }
-                summary.rows += 1;
-                summary.ok += 1;
-                *summary.counts.entry(d.token.status.clone()).or_default() += 1;
-                out.emit(&Record::TenantToken(d.token))?;
-            }
-            summary.requests = Some(crate::http::Stats::get(&conn.stats.requests));
-            summary.clock_offset_ms = conn.clock.offset_ms();
-            summary.backend = Some(conn.backend.name().into());
-            summary.elapsed_ms = started.elapsed().as_millis() as u64;
-            out.emit(&Record::Summary(summary))?;
-            out.finish()?;
-            if let Some(sim) = conn.simulator {
-                sim.shutdown().await;
-            }
-            Ok(super::exit::OK)
-        })
-    })();
-    match result {
-        Ok(code) => Ok(code),
-        Err(e) => Ok(super::fatal_summary("tenant", e, &diag, format, started)),
-    }
 }

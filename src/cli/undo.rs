@@ -1,21 +1,10 @@
-//! `oathbulk undo --journal run.jsonl`: revert what a run did (see `lifecycle::undo`).
+//! The arguments of `oathbulk undo --journal run.jsonl` (clap); what it does is `crate::commands::undo`.
 
-use super::change::ChangeRunArgs;
-use super::connect::{self, AuthArgs, TenantArgs};
-use crate::backend::Backend;
-use crate::diag::{Diag, ProgressMode};
-use crate::human::NextStep;
-use crate::inventory::{ReadOptions, SecretFormat};
-use crate::lifecycle::{self, journal, undo};
-use crate::output::{Format, Output};
-use crate::pipeline;
-use crate::script::ScriptOptions;
-use crate::sink::Sink;
-use anyhow::Result;
+use super::connect::ConnectArgs;
+use super::OutputArgs;
+use crate::diag::ProgressMode;
 use clap::Args;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct UndoArgs {
@@ -39,134 +28,8 @@ pub struct UndoArgs {
     /// Progress on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
-    /// `auto` (default): a table when stdout is a terminal, JSON lines when it is a pipe or a
-    /// file; `json` or `table` forces either.
-    #[arg(long, value_enum, default_value_t = Format::Auto)]
-    pub format: Format,
     #[command(flatten)]
-    pub tenant: TenantArgs,
+    pub output: OutputArgs,
     #[command(flatten)]
-    pub auth: AuthArgs,
-}
-
-pub fn run(args: UndoArgs) -> Result<i32> {
-    let started = Instant::now();
-    let diag = Diag::new(args.progress);
-    let format = args.format;
-    match prepare_and_run(args, &diag, started) {
-        Ok(code) => Ok(code),
-        Err(e) => Ok(super::fatal_summary("undo", e, &diag, format, started)),
-    }
-}
-
-fn prepare_and_run(args: UndoArgs, diag: &Diag, started: Instant) -> Result<i32> {
-    if !args.journal.exists() {
-        anyhow::bail!("journal {} does not exist", args.journal.display());
-    }
-    let run_args = ChangeRunArgs {
-        dry_run: args.dry_run,
-        // Newest first, one at a time: an undo step may depend on the one before it.
-        pace: super::PaceArgs { parallel: 1, ..args.pace.clone() },
-        journal: None,
-        resume: false,
-        progress: args.progress,
-        format: args.format,
-    };
-    let options = run_args.options(args.tenant.backend)?;
-    // The run must be over: hold its journal's lock for the whole undo.
-    let run_lock = crate::journal::lock_existing(&args.journal)?;
-    let contents = crate::journal::read(&args.journal)?;
-    if let Some(w) = contents.torn_warning(&args.journal, "what they recorded is not undone") {
-        diag.warn("journal_unreadable_lines", &w);
-    }
-    // Undoing an undo would redo the run, from a file that was never meant to be replayed
-    // (`Get-ChildItem *.jsonl | Undo-OathBulkRun` picks undo journals up too).
-    if contents.header.as_ref().is_some_and(|h| h.command == "undo") {
-        anyhow::bail!(
-            "journal {} is an undo's own journal (it records what an undo reverted); give the run's journal, not this one",
-            args.journal.display()
-        );
-    }
-    let records = contents.records.clone();
-    let seeds = match &args.csv {
-        Some(csv) => read_seeds(csv, diag)?,
-        None => undo::Seeds::new(),
-    };
-    let undo_path = args.undo_journal.clone().unwrap_or_else(|| {
-        let mut p = args.journal.clone().into_os_string();
-        p.push(".undo.jsonl");
-        PathBuf::from(p)
-    });
-    let progress = undo::read_progress(&undo_path)?;
-    let mut own = if args.dry_run { None } else { Some(journal::Journal::open_locked(&undo_path)?) };
-    let rt = connect::runtime()?;
-    let code = rt.block_on(async move {
-        let engine = options.engine.start();
-        let conn = connect::connect(&args.tenant, &args.auth, diag, None, Some(&engine)).await?;
-        let header = conn.journal_header("undo", args.tenant.backend, &args.auth).await;
-        // Undo acts on the tenant the run acted on: a rehearsal's journal, or another
-        // tenant's, names devices this tenant never saw (or another token's ids).
-        if let Some(written) = contents.header.as_ref().filter(|h| h.origin.is_some()) {
-            if let Some(why) = crate::journal::context_mismatch(written, &header) {
-                anyhow::bail!("journal {} is not this tenant's to undo: {why}", args.journal.display());
-            }
-        }
-        if let Some(j) = own.as_mut() {
-            j.begin(&header)?;
-        }
-        // An undo resumes from its own journal (done steps are skipped): the same command again.
-        let rerun = Some("re-run the same undo".into());
-        let stdout = Output::stdout(args.format, true).with_next_step(NextStep { error_log: None, rerun });
-        let out = Sink::new(stdout, diag.clone(), "undo", started).with_journal(own);
-        let code = go(conn.backend.clone(), engine, &conn, &records, &progress, &seeds, &options, out).await?;
-        if let Some(sim) = conn.simulator {
-            sim.shutdown().await;
-        }
-        anyhow::Ok(code)
-    })?;
-    drop(run_lock);
-    Ok(code)
-}
-
-// The run's pieces, passed as they are (as change.rs and import.rs do).
-#[allow(clippy::too_many_arguments)]
-async fn go<B: Backend>(
-    backend: Arc<B>,
-    engine: Arc<crate::engine::Engine>,
-    conn: &connect::Connection,
-    records: &[(u64, crate::record::Record)],
-    progress: &undo::Progress,
-    seeds: &undo::Seeds,
-    options: &lifecycle::Options,
-    mut out: Sink,
-) -> Result<i32> {
-    let shared = lifecycle::shared(backend, engine, conn.clock.clone());
-    let interrupt = lifecycle::on_interrupt(&shared);
-    let fatal = undo::run(&shared, records, progress, seeds, options.dry_run, &mut out).await?;
-    interrupt.abort();
-    let summary = out.finish(&shared, options.dry_run, fatal)?;
-    Ok(summary.exit_code)
-}
-
-/// `--csv`: the seeds, by lower-case serial. A row that cannot be read is one warning (its
-/// line, never its cells); its token's re-activation is then refused (`needs_seed`).
-fn read_seeds(csv: &str, diag: &Diag) -> Result<undo::Seeds> {
-    let read = ReadOptions {
-        secret_format: SecretFormat::Base32,
-        require_secret: true,
-        redact_seeds: true,
-        upn_column_optional: true,
-        any_holder: true,
-        ..Default::default()
-    };
-    let mut seeds = undo::Seeds::new();
-    for r in pipeline::open(csv, read, &ScriptOptions::default())? {
-        match r {
-            Ok(row) => {
-                seeds.insert(row.serial.to_lowercase(), row);
-            }
-            Err(e) => diag.warn("seed_row_unreadable", &format!("--csv line {}: {}", e.line, e.message)),
-        }
-    }
-    Ok(seeds)
+    pub connect: ConnectArgs,
 }

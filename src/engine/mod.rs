@@ -53,7 +53,7 @@ pub struct EngineConfig {
 
 impl EngineConfig {
     /// A run's engine, with counters of its own: made by the command before it connects, so
-    /// the client it builds retries reads through it (`cli/connect.rs`).
+    /// the client it builds retries reads through it (`commands/connect.rs`).
     pub fn start(self) -> Arc<Engine> {
         Arc::new(Engine::new(self, Default::default()))
     }
@@ -214,8 +214,8 @@ impl Engine {
         let _ = rx.wait_for(|s| *s).await;
     }
 
-    /// Tell the pacer how a write sent in `slot` fared (frees the slot).
-    pub fn settle<T>(&self, slot: Slot<'_>, result: &Result<T, ApiError>) {
+    /// The write sent in `slot` has its answer: tell the pacer how it fared, and free the slot.
+    pub fn finish_write<T>(&self, slot: Slot<'_>, result: &Result<T, ApiError>) {
         let now = Instant::now();
         match result {
             // A refused write (wrong code, someone else's token) was still taken from the
@@ -318,7 +318,7 @@ impl Engine {
         loop {
             let Ok(slot) = self.slot().await else { return Err(stopped_error()) };
             let result = call().await;
-            self.settle(slot, &result);
+            self.finish_write(slot, &result);
             match result {
                 Err(e @ ApiError::Throttled { .. }) => match self.wait_out_throttle(&e, &mut attempts).await {
                     Resend::Yes => {}
@@ -351,21 +351,6 @@ pub enum Resend {
     Stopped,
     /// Throttled too often, or asked to wait longer than `--max-wait` (which stops the run).
     GiveUp,
-}
-
-/// What a planner holds: its API, the run's engine and the tenant's clock. Derefs to the
-/// engine, so `client.read(..)`, `client.stopped()` read as what they are.
-pub struct Client<B> {
-    pub backend: Arc<B>,
-    pub engine: Arc<Engine>,
-    pub clock: Arc<crate::clock::ServerClock>,
-}
-
-impl<B> std::ops::Deref for Client<B> {
-    type Target = Engine;
-    fn deref(&self) -> &Engine {
-        &self.engine
-    }
 }
 
 /// The error a request gets when the run stopped before it was sent.

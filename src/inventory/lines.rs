@@ -160,7 +160,7 @@ impl Cells {
         }
     }
     /// The line is split into `bytes[..len]`: keep them as text if they are UTF-8.
-    fn settle(&mut self, mut bytes: Vec<u8>, len: usize) {
+    fn keep_line(&mut self, mut bytes: Vec<u8>, len: usize) {
         bytes.truncate(len);
         match String::from_utf8(bytes) {
             Ok(text) => {
@@ -229,7 +229,7 @@ fn split_unquoted(line: &[u8], delimiter: u8, cells: &mut Cells) {
     }
     cells.starts.push(start);
     cells.ends.push(line.len());
-    cells.settle(bytes, line.len());
+    cells.keep_line(bytes, line.len());
 }
 
 /// csv-core's reading of a line (RFC 4180 quoting).
@@ -258,7 +258,7 @@ fn split_quoted(reader: &mut csv_core::Reader, line: &[u8], cells: &mut Cells) -
                 cells.starts.clear();
                 cells.starts.push(0);
                 cells.starts.extend_from_slice(&cells.ends[..nend_total.saturating_sub(1)]);
-                cells.settle(buf, nout_total);
+                cells.keep_line(buf, nout_total);
                 return Ok(());
             }
             csv_core::ReadRecordResult::OutputFull => {
@@ -273,7 +273,7 @@ fn split_quoted(reader: &mut csv_core::Reader, line: &[u8], cells: &mut Cells) -
             csv_core::ReadRecordResult::InputEmpty | csv_core::ReadRecordResult::End => {
                 cells.ends.clear();
                 cells.starts.clear();
-                cells.settle(buf, 0);
+                cells.keep_line(buf, 0);
                 return Err(UnclosedQuote);
             }
         }

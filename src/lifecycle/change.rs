@@ -71,8 +71,8 @@ fn writes_for(op: ChangeOperation, status: DeviceStatus) -> Option<Vec<Op>> {
         (ChangeOperation::Deactivate, Assigned | Available) => vec![],
         (ChangeOperation::Unassign, Activated | FailedActivation | Assigned) => vec![Op::Unassign],
         (ChangeOperation::Unassign, Available) => vec![],
-        (ChangeOperation::Remove, Activated | FailedActivation | Assigned) => vec![Op::Unassign, Op::Delete],
-        (ChangeOperation::Remove, Available) => vec![Op::Delete],
+        (ChangeOperation::Remove, Activated | FailedActivation | Assigned) => vec![Op::Unassign, Op::Remove],
+        (ChangeOperation::Remove, Available) => vec![Op::Remove],
         // Undo's own steps (lifecycle::undo), never a change command's.
         (ChangeOperation::Assign | ChangeOperation::Activate | ChangeOperation::Import, _) => return None,
     })
@@ -82,7 +82,7 @@ fn op_name(op: Op) -> &'static str {
     match op {
         Op::Deactivate => "deactivate",
         Op::Unassign => "unassign",
-        Op::Delete => "delete",
+        Op::Remove => "remove",
     }
 }
 
@@ -154,14 +154,14 @@ async fn change_one<B: Backend>(
         return Ok(rec);
     }
     let user_path = user.unwrap_or_default();
-    if let Err(why) = out.intent(&rec, shared) {
+    if let Err(why) = out.intent(&rec, &shared.engine) {
         rec.status = ChangeStatus::NotAttempted;
         rec.reason = Some(why);
         return Ok(rec);
     }
     let mut current = device.clone();
     for w in writes {
-        if w != Op::Delete && user_path.is_empty() {
+        if w != Op::Remove && user_path.is_empty() {
             rec.status = ChangeStatus::Failed;
             rec.reason = Some("the tenant does not say who holds the token".into());
             return Ok(rec);
@@ -224,7 +224,7 @@ pub async fn run<B: Backend>(
     };
     out.diag().start(op_label(op), Some(work.len() as u64));
     for t in &work {
-        if shared.stopped() {
+        if shared.engine.stopped() {
             let mut rec = change_record(op, ChangeStatus::NotAttempted, &t.serial);
             rec.line = t.line;
             rec.reason = Some("the run stopped before this token was changed".into());

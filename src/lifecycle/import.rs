@@ -131,10 +131,10 @@ async fn assign_one<B: Backend>(shared: &Ctx<B>, row: &Row, device: &Device) -> 
         let retryable = matches!(err, ApiError::Unavailable { .. } | ApiError::Transport { .. });
         let check = retryable || (attempts.transient > 0 && matches!(err, ApiError::Rejected { .. }));
         let mut again = false;
-        if check && !shared.stopped() {
+        if check && !shared.engine.stopped() {
             if retryable {
-                if let Decision::Transient(wait) = shared.decide(&err, &mut attempts) {
-                    again = shared.sleep(wait).await;
+                if let Decision::Transient(wait) = shared.engine.decide(&err, &mut attempts) {
+                    again = shared.engine.sleep(wait).await;
                 }
             }
             if let Some(current) = shared.backend.get(device).await? {
@@ -325,7 +325,7 @@ impl<B: Backend> ImportRun<'_, B> {
     }
 
     fn stopping(&self) -> bool {
-        self.fatal.is_some() || self.shared.stopped()
+        self.fatal.is_some() || self.shared.engine.stopped()
     }
 
     /// Create the planned tokens, chunk by chunk (one bulk request on Graph, one upload on

@@ -2,15 +2,12 @@
 //! mean to the sink. The file discipline (header, lock, torn lines, no symlinks) is
 //! `crate::journal`'s.
 
-use crate::record::{ChangeRecord, ChangeStatus, ImportRecord, ImportStatus, Record};
+use crate::record::{ChangeRecord, ChangeStatus, ImportRecord, ImportStatus, Record, IN_FLIGHT};
 use crate::sink::{wire_name, Intent, RowRecord};
 use anyhow::Result;
 use std::path::Path;
 
 pub use crate::journal::Journal;
-
-/// `reason` of the `not_attempted` change line journaled right before a write is sent.
-pub const IN_FLIGHT: &str = "in_flight";
 
 /// `error_code` of an existing token the run stopped before assigning (`import --assign`):
 /// not reached, so not a failure for the error log.

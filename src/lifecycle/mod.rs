@@ -15,7 +15,7 @@ pub mod undo;
 
 use crate::backend::{ApiError, Backend, Device, DeviceStatus};
 use crate::clock::ServerClock;
-use crate::engine::{Attempts, Client, Decision, Engine, EngineConfig};
+use crate::engine::{Attempts, Decision, Engine, EngineConfig};
 use crate::stop::StopReason;
 use anyhow::Result;
 use std::future::Future;
@@ -29,12 +29,11 @@ pub struct Options {
     pub engine: EngineConfig,
 }
 
-/// What a lifecycle planner holds: the API, the run's engine, the tenant's clock.
-pub type Ctx<B> = Client<B>;
+pub use crate::context::Ctx;
 
 /// The run's engine and its API.
 pub fn shared<B: Backend>(backend: Arc<B>, engine: Arc<Engine>, clock: Arc<ServerClock>) -> Arc<Ctx<B>> {
-    Arc::new(Client { backend, engine, clock })
+    Arc::new(Ctx::new(backend, engine, clock))
 }
 
 pub(crate) use crate::activate::executor::now_rfc3339;
@@ -49,9 +48,9 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
 {
-    let result = shared.write(call).await;
+    let result = shared.engine.write(call).await;
     if let Err(e @ ApiError::Auth { .. }) = &result {
-        shared.abort(StopReason::AuthRejected, crate::activate::auth_advice(e, shared.backend.name()));
+        shared.engine.abort(StopReason::AuthRejected, crate::activate::auth_advice(e, shared.backend.name()));
     }
     result
 }
@@ -61,7 +60,8 @@ where
 pub enum Op {
     Deactivate,
     Unassign,
-    Delete,
+    /// Delete the token from the tenant's inventory.
+    Remove,
 }
 
 impl Op {
@@ -70,7 +70,7 @@ impl Op {
         match (self, current) {
             (Op::Deactivate, Some(d)) => d.status == DeviceStatus::Assigned,
             (Op::Unassign, Some(d)) => d.status == DeviceStatus::Available,
-            (Op::Delete, None) => true,
+            (Op::Remove, None) => true,
             _ => false,
         }
     }
@@ -89,7 +89,7 @@ impl Op {
                 d.token.assigned_to_id = None;
                 d.owner_upn = None;
             }
-            Op::Delete => return None,
+            Op::Remove => return None,
         }
         Some(d)
     }
@@ -106,7 +106,7 @@ pub async fn apply<B: Backend>(shared: &Ctx<B>, op: Op, user: &str, device: &Dev
             match op {
                 Op::Deactivate => b.deactivate(user, device).await,
                 Op::Unassign => b.unassign(user, device).await,
-                Op::Delete => b.delete(device).await,
+                Op::Remove => b.delete(device).await,
             }
         })
         .await;
@@ -115,8 +115,8 @@ pub async fn apply<B: Backend>(shared: &Ctx<B>, op: Op, user: &str, device: &Dev
             Err(e) => e,
         };
         let retry = match &err {
-            ApiError::Unavailable { .. } | ApiError::Transport { .. } if !shared.stopped() => {
-                shared.decide(&err, &mut attempts)
+            ApiError::Unavailable { .. } | ApiError::Transport { .. } if !shared.engine.stopped() => {
+                shared.engine.decide(&err, &mut attempts)
             }
             _ => Decision::GiveUp,
         };
@@ -133,7 +133,7 @@ pub async fn apply<B: Backend>(shared: &Ctx<B>, op: Op, user: &str, device: &Dev
         };
         let maybe_applied = !matches!(err, ApiError::Transport { maybe_applied: false, .. });
         ambiguous |= maybe_applied;
-        if !shared.sleep(wait).await {
+        if !shared.engine.sleep(wait).await {
             return Err(err);
         }
         if maybe_applied {

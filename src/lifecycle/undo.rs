@@ -19,6 +19,7 @@ use crate::backend::{ApiError, Backend, Device, DeviceStatus};
 use crate::inventory::Row;
 use crate::record::{
     Action, ActivationStatus, ChangeOperation, ChangeRecord, ChangeStatus, Fatal, ImportStatus, Record, TenantToken,
+    IN_FLIGHT,
 };
 use crate::sink::Sink;
 use anyhow::Result;
@@ -116,9 +117,7 @@ pub fn effects(records: &[(u64, Record)]) -> Vec<Effects> {
     for (line, r) in records {
         if let Record::Activation(a) = r {
             let key = a.serial.to_lowercase();
-            if a.status == ActivationStatus::NotAttempted
-                && a.error_code.as_deref() == Some(crate::activate::journal::IN_FLIGHT)
-            {
+            if a.status == ActivationStatus::NotAttempted && a.error_code.as_deref() == Some(IN_FLIGHT) {
                 pending.insert(key, (*line, a.clone()));
                 continue;
             }
@@ -207,7 +206,7 @@ pub fn read_progress(path: &Path) -> Result<Progress> {
     for (_, r) in records {
         if let Record::Change(c) = r {
             let Some(line) = c.line else { continue };
-            let flight = c.status == ChangeStatus::NotAttempted && c.reason.as_deref() == Some(journal::IN_FLIGHT);
+            let flight = c.status == ChangeStatus::NotAttempted && c.reason.as_deref() == Some(IN_FLIGHT);
             last.insert((c.serial.to_lowercase(), c.operation, line), (c.status, flight));
         }
     }
@@ -227,7 +226,7 @@ fn internal(op: ChangeOperation) -> Option<Op> {
     match op {
         ChangeOperation::Deactivate => Some(Op::Deactivate),
         ChangeOperation::Unassign => Some(Op::Unassign),
-        ChangeOperation::Remove => Some(Op::Delete),
+        ChangeOperation::Remove => Some(Op::Remove),
         ChangeOperation::Assign | ChangeOperation::Activate | ChangeOperation::Import => None,
     }
 }
@@ -422,7 +421,7 @@ impl<B: Backend> TokenUndo<'_, B> {
     /// step of the token did not complete, never for a removal (not reversible). When not,
     /// `rec` says why.
     fn may_try(&mut self, op: ChangeOperation, line: u64, rec: &mut ChangeRecord) -> bool {
-        if self.shared.stopped() {
+        if self.shared.engine.stopped() {
             rec.status = ChangeStatus::NotAttempted;
             rec.reason = Some("the run stopped before this step".into());
             return false;
@@ -503,7 +502,7 @@ impl<B: Backend> TokenUndo<'_, B> {
 
     /// Send the step's write, its intent journaled first.
     async fn write(&mut self, op: ChangeOperation, mut rec: ChangeRecord, d: &Device, out: &mut Sink) -> Result<()> {
-        if let Err(why) = out.intent(&rec, self.shared) {
+        if let Err(why) = out.intent(&rec, &self.shared.engine) {
             rec.status = ChangeStatus::NotAttempted;
             rec.reason = Some(why);
             return out.settle(rec, None);

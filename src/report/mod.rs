@@ -13,7 +13,7 @@ mod svg;
 
 pub use html::render;
 
-use crate::record::{Activation, ActivationStatus, Record, RunEventKind, Summary};
+use crate::record::{Activation, ActivationStatus, Record, RunEventKind, Summary, IN_FLIGHT};
 use crate::sink::{wire_name, RowRecord};
 use chrono::{DateTime, FixedOffset};
 use std::collections::BTreeMap;
@@ -102,9 +102,9 @@ fn intent_time(record: &Record) -> Option<Option<Time>> {
     match record {
         Record::Activation(Activation {
             status: ActivationStatus::NotAttempted, error_code: Some(c), time, ..
-        }) if c == crate::activate::journal::IN_FLIGHT => Some(self::time(time)),
+        }) if c == IN_FLIGHT => Some(self::time(time)),
         Record::Change(ChangeRecord { status: ChangeStatus::NotAttempted, reason: Some(r), time, .. })
-            if r == crate::lifecycle::journal::IN_FLIGHT =>
+            if r == IN_FLIGHT =>
         {
             Some(self::time(time))
         }
@@ -235,7 +235,7 @@ mod tests {
             crate::record::ChangeStatus::NotAttempted,
             "S9",
         );
-        intent.reason = Some(crate::lifecycle::journal::IN_FLIGHT.into());
+        intent.reason = Some(IN_FLIGHT.into());
         intent.time = "2026-01-01T09:00:03Z".into();
         lines.push(Record::Change(intent));
         lines.push(Record::RunEvent(RunEvent::resumed("activate")));

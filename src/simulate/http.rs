@@ -567,7 +567,10 @@ fn finish(sim: &Shared, ctx: Option<&Ctx>, mut resp: Response) -> Response {
     if let Ok(v) = HeaderValue::from_str(&ctx.client_request_id) {
         h.insert(client, v);
     }
-    sim.lock().answers.push(Answered {
+    let mut t = sim.lock();
+    let at_ms = t.age().as_millis() as u64;
+    t.answers.push(Answered {
+        at_ms,
         route: ctx.route.to_string(),
         status: resp.status().as_u16(),
         request_id: ctx.request_id.clone(),

@@ -605,6 +605,10 @@ pub struct Answered {
     pub request_id: String,
     /// The client's `client-request-id` (`x-ms-client-request-id`), or one made up when it sent none.
     pub client_request_id: String,
+    /// When it was answered, milliseconds after the simulator started (a run's timeline:
+    /// `benches/activate-bench.sh` with `KEEP=1` keeps the state to read it).
+    #[serde(default)]
+    pub at_ms: u64,
 }
 
 /// One device of the tenant, as the simulator sees it (never its secret).

@@ -382,6 +382,11 @@ impl Tenant {
         self.limits.take(t)
     }
 
+    /// How long the simulator has been serving.
+    pub(crate) fn age(&self) -> std::time::Duration {
+        self.born.elapsed()
+    }
+
     /// The tightest limit's headroom now (for throttle hints).
     pub(crate) fn limits_headroom(&mut self) -> Option<crate::limits::Headroom> {
         let t = self.born.elapsed().as_secs_f64();

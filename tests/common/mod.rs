@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -29,6 +29,30 @@ pub struct Tenant {
     pub csv: PathBuf,
     pub api: Api,
 }
+
+/// A `#[test]` per backend of `scenario(api)`, in a module named after it (`scenario::graph`,
+/// `scenario::portal`), so each backend's failure shows on its own; attributes written before
+/// the name (an `ignore` reason, say) go on both.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($(#[$meta:meta])* $scenario:ident) => {
+        mod $scenario {
+            #[test]
+            $(#[$meta])*
+            fn graph() {
+                super::$scenario($crate::common::Api::Graph)
+            }
+
+            #[test]
+            $(#[$meta])*
+            fn portal() {
+                super::$scenario($crate::common::Api::Portal)
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_backends;
 
 /// Deterministic Base32 seeds (20 bytes) without pulling a RNG into the assertions.
 pub fn now() -> i64 {
@@ -241,6 +265,58 @@ pub fn run_with_token(token: &str, args: &[&str]) -> Run {
     Run::from(cmd.unwrap())
 }
 
+/// An activation of a small tenant's rows, `args` naming `name` in the tenant's folder, which is
+/// a symbolic link to a file of the test's: refused (exit 2) before any write, never followed,
+/// the file left as it was. The run, for its words.
+#[cfg(unix)]
+pub fn run_with_symlink(name: &str, args: &[&str]) -> Run {
+    let t = Tenant::new(Api::Graph, &csv(2, |_| "available"), SimConfig::default());
+    let target = t.path("symlink-target.txt");
+    std::fs::write(&target, "keep\n").unwrap();
+    std::os::unix::fs::symlink(&target, t.path(name)).unwrap();
+    let r = t.run(args);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep\n", "written through the link");
+    assert_eq!(t.state().counters.activations, 0, "refused before any write");
+    r
+}
+
+/// Lines of a journal that are not a write's in-flight intent (the header included).
+pub fn settled_lines(journal: &Path) -> usize {
+    let settled = |s: String| s.lines().filter(|l| !l.contains("\"in_flight\"")).count();
+    std::fs::read_to_string(journal).map(settled).unwrap_or(0)
+}
+
+/// Polls `done` every 10 ms until it holds or `secs` have passed (the caller's assertions
+/// then say what did not happen).
+pub fn wait_until(secs: u64, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while !done() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `cmd` started with its output discarded, then killed with SIGKILL (no cleanup at all) once
+/// `journal` holds `settled` settled lines (or after a minute): a run stopped part way.
+pub fn kill_once_settled(cmd: &mut Command, journal: &Path, settled: usize) {
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    wait_until(60, || settled_lines(journal) >= settled);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// A row's `sim_state` in a mixed tenant, by `i % every`: one already active, one someone
+/// else's, one missing, three assigned to their user, the rest available.
+pub fn mixed_state(i: usize, every: usize) -> &'static str {
+    match i % every {
+        0 => "activated",
+        1 => "conflict",
+        2 => "missing",
+        3..=5 => "assigned",
+        _ => "available",
+    }
+}
+
 pub struct Run {
     pub code: i32,
     pub stdout: String,
@@ -291,6 +367,21 @@ impl Run {
             assert_eq!(self.status_of(&serial), want, "{context} {serial}: {}", acts[&serial]);
         }
     }
+}
+
+/// A listener on `ip`, at a free port (returned), handing its connections to `on_connection`
+/// one at a time, numbered from 0, on a thread of its own: the servers the suites write.
+pub fn serve(ip: &str, on_connection: impl Fn(usize, TcpStream) + Send + 'static) -> u16 {
+    let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            if let Ok(stream) = stream {
+                on_connection(n, stream);
+            }
+        }
+    });
+    port
 }
 
 /// One HTTP request read off `stream` (for the hostile servers the tests write): its head,

@@ -47,7 +47,10 @@ function Invoke-OathBulkNative {
         [switch]$RowFailure,
         # A failure whose message matches this is no error for the caller (-Verbose only):
         # Disconnect-OathBulk where no credential store exists has nothing to forget.
-        [string]$Tolerate
+        [string]$Tolerate,
+        # -Password of a seed file (password ZIP, PBKDF2 PSKC): sent on the binary's stdin
+        # (--zip-password-stdin, --pskc-password-stdin), never argv, environment or disk.
+        [securestring]$SeedPassword
     )
 
     $entry = $script:CommandTable[$Command]
@@ -60,6 +63,20 @@ function Invoke-OathBulkNative {
         $Environment = $Environment.Clone()
         $Environment['OATHBULK_SESSION_KEY'] = $script:SessionKey
         $redactAll += $script:SessionKey
+    }
+    if ($SeedPassword) {
+        # Stdin has one reader: see the certificate case below.
+        if ($StdinText -or $ArgumentList -contains '--client-assertion-stdin') {
+            $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                    [System.InvalidOperationException]::new('-Password is sent on the binary''s standard input, which this run already uses (for the certificate sign-in of Connect-OathBulk -CertificateThumbprint, or a typed -Code): give other credentials for this cmdlet (-AccessToken, -Credential), or run it without -Password.'),
+                    'OathBulk.StdinInUse', 'InvalidOperation', $null))
+        }
+        $plain = [System.Net.NetworkCredential]::new('', $SeedPassword).Password
+        $redactAll += $plain
+        # One line for the ZIP and one for a PSKC file (in it or alone): the binary reads only
+        # the lines the file turns out to need, the ZIP's first, so one password serves both.
+        $ArgumentList = @($ArgumentList) + @('--zip-password-stdin', '--pskc-password-stdin')
+        $StdinText = "$plain`n$plain`n"
     }
     if ($ArgumentList -contains '--client-assertion-stdin') {
         # Certificate sign-in: a new assertion, signed now, on the binary's stdin (never argv,

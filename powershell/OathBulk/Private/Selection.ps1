@@ -284,7 +284,7 @@ function Invoke-OathBulkReadRun {
         $argv = ConvertTo-OathBulkArgument -Command $command -BoundParameters $bound -Positional @($Run.Csv) -Extra $allExtra -SessionState $Cmdlet.SessionState
         Invoke-OathBulkNative -Cmdlet $Cmdlet -Command $command -ArgumentList $argv -SourcePath $(if ($Run.Csv -ne '-') { $Run.Csv }) `
             -Environment $Environment -Redact $Redact -PassThruSummary:([bool]$BoundParameters['PassThruSummary']) -Quiet:$Quiet `
-            -ExpectSerial $selection.Expect -StdinText $Run.Stdin
+            -ExpectSerial $selection.Expect -StdinText $Run.Stdin -SeedPassword $(if ($Run.Csv -ne '-') { $BoundParameters['Password'] })
     } finally {
         foreach ($f in $selection.TempFiles) { [System.IO.File]::Delete($f) }
     }

@@ -9,21 +9,8 @@ function Get-OathBulkTenantToken {
         [Parameter(ValueFromPipeline)]
         [psobject]$InputObject,
         [ValidateSet('available', 'assigned', 'activated', 'failedActivation')]
-        [string]$Status,
-        [ValidateSet('graph', 'portal')] [string]$Backend,
-        [uri]$GraphUrl,
-        [uri]$PortalUrl,
-        [ValidateSet('public', 'usgov')] [string]$PortalCloud,
-        [uri]$AuthorityUrl,
-        [switch]$Simulate,
-        [string]$SeedPath,
-        [securestring]$AccessToken,
-        [pscredential]$Credential,
-        [string]$TenantId,
-        [string]$TokenFile,
-        [switch]$UseDeviceCode,
-        [ValidateNotNullOrEmpty()] [string]$ClientId,
-        [switch]$PassThruSummary
+        [string]$Status
+        # + the shared parameters of its CommandTable.psd1 entry (Declare)
     )
     begin {
         $expecting = $MyInvocation.ExpectingInput

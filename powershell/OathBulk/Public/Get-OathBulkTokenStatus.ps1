@@ -5,21 +5,8 @@ function Get-OathBulkTokenStatus {
     param(
         [Parameter(ValueFromPipelineByPropertyName)] [string[]]$Serial,
         [Parameter(ValueFromPipelineByPropertyName)] [string[]]$Upn,
-        [string]$CsvPath,
-        [ValidateSet('graph', 'portal')] [string]$Backend,
-        [uri]$GraphUrl,
-        [uri]$PortalUrl,
-        [ValidateSet('public', 'usgov')] [string]$PortalCloud,
-        [uri]$AuthorityUrl,
-        [switch]$Simulate,
-        [string]$SeedPath,
-        [securestring]$AccessToken,
-        [pscredential]$Credential,
-        [string]$TenantId,
-        [string]$TokenFile,
-        [switch]$UseDeviceCode,
-        [ValidateNotNullOrEmpty()] [string]$ClientId,
-        [switch]$PassThruSummary
+        [string]$CsvPath
+        # + the shared parameters of its CommandTable.psd1 entry (Declare)
     )
     begin {
         $serials = [System.Collections.Generic.List[string]]::new()

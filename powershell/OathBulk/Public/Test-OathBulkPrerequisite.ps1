@@ -7,28 +7,8 @@ function Test-OathBulkPrerequisite {
         [Parameter(Position = 0, ValueFromPipelineByPropertyName)]
         [Alias('FullName', 'PSPath', 'Csv')]
         [ValidateNotNullOrEmpty()]
-        [string]$Path,
-
-        [ValidateSet('base32', 'hex')] [string]$SecretFormat,
-        [ValidateSet('sha1', 'sha256', 'hmacsha1', 'hmacsha256')] [string]$Hash,
-        [ValidateRange(0.001, 100000)] [double]$MaxRate,
-
-        [ValidateSet('graph', 'portal')] [string]$Backend,
-        [uri]$GraphUrl,
-        [uri]$PortalUrl,
-        [ValidateSet('public', 'usgov')] [string]$PortalCloud,
-        [uri]$AuthorityUrl,
-        [switch]$Simulate,
-
-        [securestring]$AccessToken,
-        [pscredential]$Credential,
-        [string]$TenantId,
-        [string]$TokenFile,
-        [switch]$UseDeviceCode,
-        [ValidateNotNullOrEmpty()] [string]$ClientId,
-
-        [switch]$Quiet,
-        [switch]$PassThruSummary
+        [string]$Path
+        # + the shared parameters of its CommandTable.psd1 entry (Declare)
     )
     begin {
         $binary = Get-OathBulkBinary -Cmdlet $PSCmdlet

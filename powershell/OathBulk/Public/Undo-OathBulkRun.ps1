@@ -15,25 +15,8 @@ function Undo-OathBulkRun {
         [Parameter(ValueFromPipeline)]
         [psobject]$InputObject,
 
-        [string]$UndoJournal,
-        [ValidateRange(0.001, 100000)] [double]$MaxRate,
-
-        [ValidateSet('graph', 'portal')] [string]$Backend,
-        [uri]$GraphUrl,
-        [uri]$PortalUrl,
-        [ValidateSet('public', 'usgov')] [string]$PortalCloud,
-        [uri]$AuthorityUrl,
-        [switch]$Simulate,
-
-        [securestring]$AccessToken,
-        [pscredential]$Credential,
-        [string]$TenantId,
-        [string]$TokenFile,
-        [switch]$UseDeviceCode,
-        [ValidateNotNullOrEmpty()] [string]$ClientId,
-
-        [switch]$Force,
-        [switch]$PassThruSummary
+        [string]$UndoJournal
+        # + the shared parameters of its CommandTable.psd1 entry (Declare)
     )
     begin {
         $expecting = $MyInvocation.ExpectingInput
