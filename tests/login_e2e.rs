@@ -375,3 +375,25 @@ fn without_a_credential_store_a_session_key_keeps_one_renewable_sign_in() {
     assert!(std::fs::read_dir(t.path("cache/oathbulk/sessions")).unwrap().next().is_none());
     assert_ne!(headless(&t, Some(&key), &tenant_args).code, 0);
 }
+
+/// Without a credential store and without a session key, `login` says so before it signs in:
+/// no device code is asked for a sign-in nothing could keep.
+#[cfg(target_os = "linux")]
+#[test]
+fn without_a_store_or_a_session_key_login_refuses_before_any_device_code() {
+    let t = tenant();
+    let authority = t.sim().authority_url();
+    let run = headless(
+        &t,
+        None,
+        &["login", "--tenant", "contoso.example", "--authority-url", &authority, "--progress", "none"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no credential store is available") && run.stderr.contains("OATHBULK_SESSION_KEY"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("To sign in"), "{}", run.stderr);
+    assert_eq!(device_code_prompts(&t), 0);
+}

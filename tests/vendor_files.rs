@@ -396,3 +396,43 @@ fn a_zip_password_is_asked_on_the_terminal_unechoed_or_its_flag_named() {
     assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("no terminal") && err.contains("--zip-password-stdin"), "{err}");
 }
+
+/// A simulated tenant is seeded from any file a command reads, through the same reader: a
+/// PSKC file, a CSV without users (its tokens unassigned), a password ZIP holding one
+/// (`tenant --simulate --seed`, and `simulate --csv`, which writes its state on exit).
+#[test]
+fn a_simulated_tenant_is_seeded_from_pskc_a_file_without_users_or_a_password_zip() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pskc/totp-plain.pskcxml");
+    std::fs::copy(&fixture, dir.path().join("seeds.pskc")).unwrap();
+    std::fs::write(dir.path().join("deep.csv"), deepnet(3)).unwrap();
+    std::fs::write(dir.path().join("deep.pdf"), aes_zip("deep.csv", deepnet(3).as_bytes(), "zip-pw-1")).unwrap();
+    let deep = ["DN0000", "DN0001", "DN0002"];
+    let cases: [(&str, &[&str], &str, &[&str]); 3] = [
+        ("seeds.pskc", &[], "", &["FT0001", "FT0002"]),
+        ("deep.csv", &[], "", &deep),
+        ("deep.pdf", &["--zip-password-stdin"], "zip-pw-1\n", &deep),
+    ];
+    for (file, extra, stdin, serials) in cases {
+        let mut args = vec!["tenant", "--simulate", "--seed", file, "--format", "json", "--progress", "none"];
+        args.extend_from_slice(extra);
+        let r = oathbulk(dir.path(), &args, stdin);
+        assert_eq!(r.code, 0, "{file}: {}{}", r.stdout, r.stderr);
+        let listed: Vec<_> = r.records.iter().filter(|x| x["type"] == "tenant_token").collect();
+        let got: Vec<&str> = listed.iter().map(|x| x["serial"].as_str().unwrap()).collect();
+        assert_eq!(got, serials.to_vec(), "{file}");
+        assert!(listed.iter().all(|x| x["status"] == "available" && x.get("assigned_upn").is_none()), "{file}");
+
+        let state = dir.path().join("state.json");
+        let mut args = vec!["simulate", "--csv", file, "--state-out", state.to_str().unwrap(), "--quiet"];
+        args.extend_from_slice(extra);
+        let r = oathbulk(dir.path(), &args, stdin);
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        let state: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        let seeded: Vec<&str> =
+            state["devices"].as_array().unwrap().iter().map(|d| d["serial_number"].as_str().unwrap()).collect();
+        assert_eq!(seeded, serials.to_vec(), "{file}");
+        assert!(state["users"].as_array().is_none_or(|u| u.is_empty()), "{file}: no user for a file without users");
+        assert!(!r.stdout.contains("GEZDGNBV") && (0..3).all(|i| !r.stdout.contains(&seed_for(i))));
+    }
+}

@@ -21,7 +21,7 @@ pub struct StatusArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// Seed CSV for --simulate.
+    /// Seed file for --simulate (a vendor CSV, a plain PSKC file, a file without users).
     #[arg(long, value_name = "CSV", help_heading = "Tenant")]
     pub seed: Option<String>,
     /// Progress on stderr.

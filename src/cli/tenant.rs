@@ -20,7 +20,11 @@ pub struct TenantCmdArgs {
     /// Progress on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto, help_heading = "Output")]
     pub progress: ProgressMode,
-    /// Seed CSV for --simulate.
-    #[arg(long, value_name = "CSV", help_heading = "Tenant")]
+    /// Seed file for --simulate: any file a command reads (a vendor CSV, a PSKC file, a
+    /// password ZIP; a file without users seeds unassigned tokens).
+    #[arg(long, value_name = "FILE", help_heading = "Tenant")]
     pub seed: Option<String>,
+    /// How --seed is read.
+    #[command(flatten)]
+    pub read: super::args::ReadArgs,
 }

@@ -198,9 +198,7 @@ async fn answer<B: Backend>(
 fn run_inner(args: StatusArgs, diag: &Diag, started: Instant) -> Result<ExitCode> {
     let (asked, row_errors) = questions(&args)?;
     let seed = match &args.seed {
-        Some(path) if args.connect.tenant.simulate => {
-            Some(crate::inventory::Inventory::open(path, Default::default())?.filter_map(Result::ok).collect())
-        }
+        Some(path) if args.connect.tenant.simulate => Some(crate::vendor::seed_rows(path, Default::default(), |_| {})?),
         _ => None,
     };
     let format = args.output.format;
