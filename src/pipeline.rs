@@ -65,6 +65,10 @@ pub type RowResult = Result<Row, RowErrorRecord>;
 
 /// Open the CSV and compile the scripts; fatal problems (missing file, bad header,
 /// script syntax) come back as `Err` before any row is read.
+///
+/// A command that needs each token's user (`read.upn_column_optional` unset) still reads a
+/// file without users (PSKC, Deepnet's CSV) when the script has `fn map(row)`, which may set
+/// `row.upn`: a row that comes out of it with no user is then that row's `missing_upn` error.
 #[allow(clippy::result_large_err)]
 pub fn open(path: &str, read: ReadOptions, script: &ScriptOptions) -> Result<Rows> {
     let filtered = Arc::new(AtomicU64::new(0));
@@ -78,6 +82,9 @@ pub fn open(path: &str, read: ReadOptions, script: &ScriptOptions) -> Result<Row
         Some(file) => Some(read_lines_file(file)?),
         None => None,
     };
+    let script = RowScript::compile(script)?;
+    let users_by_script = !read.upn_column_optional && script.as_ref().is_some_and(RowScript::maps);
+    let read = ReadOptions { upn_column_optional: read.upn_column_optional || users_by_script, ..read };
     let inventory: Box<dyn Iterator<Item = Result<Row, crate::inventory::RowError>>> = match keep {
         Some(keep) => {
             let left_out = count(&filtered);
@@ -95,14 +102,13 @@ pub fn open(path: &str, read: ReadOptions, script: &ScriptOptions) -> Result<Row
         }
         None => crate::vendor::open(path, read)?,
     };
-    let script = RowScript::compile(script)?;
     let left_out = count(&filtered);
     let inner: Box<dyn Iterator<Item = RowResult>> = match script {
         None => Box::new(inventory.map(|r| r.map_err(RowErrorRecord::from))),
         Some(script) if !script.orders() => Box::new(inventory.filter_map(move |r| match r {
             Err(e) => Some(Err(e.into())),
             Ok(row) => match script.apply(row) {
-                Ok(Some((row, _))) => Some(Ok(row)),
+                Ok(Some((row, _))) => Some(named(row, users_by_script)),
                 Ok(None) => {
                     left_out();
                     None
@@ -127,7 +133,10 @@ pub fn open(path: &str, read: ReadOptions, script: &ScriptOptions) -> Result<Row
                 match applied {
                     Err(e) => errors.push(Err(e)),
                     Ok(None) => left_out(),
-                    Ok(Some((row, key))) => keyed.push((key.unwrap_or(SortKey::Unit), row)),
+                    Ok(Some((row, key))) => match named(row, users_by_script) {
+                        Ok(row) => keyed.push((key.unwrap_or(SortKey::Unit), row)),
+                        Err(e) => errors.push(Err(e)),
+                    },
                 }
             }
             keyed.sort_by(|a, b| a.0.cmp(&b.0)); // stable: ties keep file order
@@ -135,4 +144,22 @@ pub fn open(path: &str, read: ReadOptions, script: &ScriptOptions) -> Result<Row
         }
     };
     Ok(Rows { inner, filtered })
+}
+
+/// A row that needed its user from the script's `fn map`, and did not get one, is an error.
+#[allow(clippy::result_large_err)]
+fn named(row: Row, needed: bool) -> RowResult {
+    if !needed || !row.upn.is_empty() {
+        return Ok(row);
+    }
+    Err(RowErrorRecord {
+        line: row.line,
+        code: "missing_upn".into(),
+        message: "the row names no user and the script's fn map(row) set no row.upn: this command needs the \
+                  token's user"
+            .into(),
+        field: Some("upn".into()),
+        upn: None,
+        serial: Some(row.serial).filter(|s| !crate::inventory::looks_like_seed(s)),
+    })
 }

@@ -483,9 +483,14 @@ pub struct TenantToken {
     /// Object id of the user holding it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assigned_to_id: Option<String>,
-    /// UPN or display name of the user holding it.
+    /// The user holding it as the API names them: the display name on Graph, the UPN on the
+    /// portal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assigned_to: Option<String>,
+    /// UPN of the user holding it (`tenant`): from `$expand=assignTo` where the tenant expands
+    /// it, else looked up by `assigned_to_id`; absent when the tenant does not know the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_upn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used: Option<String>,
 }

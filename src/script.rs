@@ -283,6 +283,11 @@ impl RowScript {
         self.key_bytes.load(AtomicOrdering::Relaxed) > MAX_TOTAL_KEY_BYTES
     }
 
+    /// Whether the script file has `fn map(row)`, which may give a row its user.
+    pub fn maps(&self) -> bool {
+        self.file.as_ref().is_some_and(|f| f.map)
+    }
+
     /// Whether rows must be collected and sorted (no streaming).
     pub fn orders(&self) -> bool {
         self.order_by.is_some() || self.file.as_ref().is_some_and(|f| f.key)
@@ -486,7 +491,9 @@ impl RowScript {
         let invalid = |field: &str, code: &'static str, message: String| {
             row_error(&row, code, Some(field), format!("{label}: fn map(row) {message}"))
         };
-        if new.upn.is_empty() {
+        // A row read without a user (PSKC, a file without a upn column) may stay without one:
+        // the command decides whether it needs one. A user the file gave may not be erased.
+        if new.upn.is_empty() && !row.upn.is_empty() {
             return Err(invalid("upn", "missing_upn", "left the upn empty".into()));
         }
         if let Some(c) = crate::text::hidden_char(&new.upn) {
@@ -496,7 +503,7 @@ impl RowScript {
                 format!("set a upn that {}", crate::inventory::hidden_char_message(c)),
             ));
         }
-        if !is_upn(&new.upn) {
+        if !new.upn.is_empty() && !is_upn(&new.upn) {
             return Err(invalid("upn", "invalid_upn", format!("set upn '{}', not a user@domain address", new.upn)));
         }
         if new.serial.trim().is_empty() {
@@ -1044,6 +1051,18 @@ mod tests {
         let s = RowScript::compile(&options).unwrap().unwrap();
         let (_, k) = s.apply(row(2, "a@contoso.com", "S9")).unwrap().unwrap();
         assert_eq!(k, Some(SortKey::Str("S9".into())));
+    }
+
+    #[test]
+    fn a_row_read_without_a_user_gets_one_from_map_or_stays_without() {
+        let (s, _p) = compiled("fn map(row) { if row.serial == \"S1\" { row.upn = \"a@contoso.com\"; } row }");
+        let (given, _) = s.apply(row(2, "", "S1")).unwrap().unwrap();
+        assert_eq!(given.upn, "a@contoso.com");
+        let (left, _) = s.apply(row(3, "", "S2")).unwrap().unwrap();
+        assert_eq!(left.upn, "", "the command, not the script, decides whether a user is needed");
+        let (s, _p) = compiled("fn map(row) { row.upn = \"nobody\"; row }");
+        assert_eq!(s.apply(row(4, "", "S3")).unwrap_err().code, "invalid_upn", "a user set is checked");
+        assert!(s.maps());
     }
 
     #[test]

@@ -125,7 +125,8 @@ fn columns(r: &Record) -> (Vec<&'static str>, Vec<String>) {
             vec![
                 t.serial.clone(),
                 t.status.clone(),
-                opt(&t.assigned_to),
+                // The UPN where it is known: a display name may be anyone's.
+                opt(&t.assigned_upn.clone().or_else(|| t.assigned_to.clone())),
                 opt(&t.manufacturer),
                 opt(&t.model),
                 t.id.clone(),

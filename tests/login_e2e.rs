@@ -283,3 +283,117 @@ fn manpages_cover_every_subcommand() {
     }
     assert!(!Path::new(&dir.path().join("oathbulk-manpages.1")).exists(), "hidden command, no page");
 }
+
+// ── no credential store: a session's sealed file ────────────────────────────────────────
+
+/// `oathbulk ARGS` on a machine with no credential store (the D-Bus session bus named is not
+/// there, as on a headless Linux box), its cache folder in the tenant's folder, and the
+/// session key `key` in the environment when given.
+#[cfg(target_os = "linux")]
+fn headless(t: &Tenant, key: Option<&str>, args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oathbulk"));
+    cmd.current_dir(t.dir.path())
+        .env_remove(STORE_ENV)
+        .env_remove("OATHBULK_TOKEN")
+        .env_remove("OATHBULK_CLIENT_SECRET")
+        .env_remove(oathbulk::auth::session::SESSION_KEY_ENV)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .env("XDG_CACHE_HOME", t.path("cache"))
+        .args(args)
+        .stdin(Stdio::null());
+    if let Some(key) = key {
+        cmd.env(oathbulk::auth::session::SESSION_KEY_ENV, key);
+    }
+    let run = Run::from(cmd.output().unwrap());
+    t.assert_secret_free(&run);
+    run
+}
+
+/// The store entry the session file seals, opened as a later run would (with its key).
+#[cfg(target_os = "linux")]
+fn sealed_entry(t: &Tenant, key: &str) -> Option<String> {
+    use secrecy::ExposeSecret;
+    let session = oathbulk::auth::session::Session::new(key, &t.path("cache")).unwrap();
+    session.load().unwrap().map(|(_, entry)| entry.expose_secret().to_string())
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn without_a_credential_store_a_session_key_keeps_one_renewable_sign_in() {
+    use base64::Engine as _;
+    let t = tenant();
+    let key = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+    let other = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+    let authority = t.sim().authority_url();
+    let graph = t.sim().graph_url();
+    let login_args = ["login", "--tenant", "contoso.example", "--authority-url", &authority, "--progress", "none"];
+    let tenant_args = ["tenant", "--graph-url", &graph, "--progress", "none", "--format", "json"];
+
+    let run = headless(&t, Some(&key), &login_args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("To sign in") && run.stderr.contains("sealed file"), "{}", run.stderr);
+    assert_eq!(device_code_prompts(&t), 1);
+    let first = sealed_entry(&t, &key).expect("login sealed the sign-in");
+    let refresh =
+        |entry: &str| serde_json::from_str::<serde_json::Value>(entry).unwrap()["secret"].as_str().unwrap().to_string();
+    assert!(refresh(&first).starts_with("sim-refresh-"), "the entry holds the refresh token");
+
+    // A second command renews it without a device code, and keeps the rotated refresh token.
+    let run = headless(&t, Some(&key), &tenant_args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("To sign in"), "{}", run.stderr);
+    assert_eq!(run.records.iter().filter(|r| r["type"] == "tenant_token").count(), 6, "{}", run.stdout);
+    assert_eq!(device_code_prompts(&t), 1, "one device code for both commands");
+    let second = sealed_entry(&t, &key).unwrap();
+    assert_ne!(refresh(&first), refresh(&second), "the rotated refresh token is the one kept");
+
+    // Nothing holds a refresh token in the clear: not the file, not any output (no access
+    // token either: the simulator's are JWTs, `eyJ…`).
+    let files: Vec<_> =
+        std::fs::read_dir(t.path("cache/oathbulk/sessions")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let sealed = String::from_utf8_lossy(&std::fs::read(&files[0]).unwrap()).to_string();
+    for secret in [refresh(&first), refresh(&second), "sim-refresh-".into(), "eyJ".into()] {
+        assert!(!sealed.contains(&secret), "{secret} in the session file");
+        assert!(!run.stdout.contains(&secret) && !run.stderr.contains(&secret), "{secret} printed");
+    }
+
+    // Without the key, or with another session's, the file is of no use: no sign-in, no prompt.
+    for key in [None, Some(other.as_str())] {
+        let run = headless(&t, key, &tenant_args);
+        assert_ne!(run.code, 0, "{}", run.stderr);
+        assert_eq!(device_code_prompts(&t), 1);
+    }
+
+    // logout (Disconnect-OathBulk) removes the file; the key then signs in no one.
+    let run = headless(&t, Some(&key), &["logout", "--progress", "none"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(std::fs::read_dir(t.path("cache/oathbulk/sessions")).unwrap().next().is_none());
+    assert_ne!(headless(&t, Some(&key), &tenant_args).code, 0);
+}
+
+/// Without a credential store and without a session key, `login` says so before it signs in:
+/// no device code is asked for a sign-in nothing could keep.
+#[cfg(target_os = "linux")]
+#[test]
+fn without_a_store_or_a_session_key_login_refuses_before_any_device_code() {
+    let t = tenant();
+    let authority = t.sim().authority_url();
+    let run = headless(
+        &t,
+        None,
+        &["login", "--tenant", "contoso.example", "--authority-url", &authority, "--progress", "none"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no credential store is available") && run.stderr.contains("OATHBULK_SESSION_KEY"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("To sign in"), "{}", run.stderr);
+    assert_eq!(device_code_prompts(&t), 0);
+}

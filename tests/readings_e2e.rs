@@ -52,6 +52,7 @@ macro_rules! every_reading {
             bulk_post_only = "bulk-post-only",
             serial_case_sensitive = "serial-case-sensitive",
             wrong_method_400 = "wrong-method-400",
+            filter_ignored = "filter-ignored",
             all = "all",
         );
     };
@@ -604,7 +605,16 @@ fn tenant_lists_the_inventory(reading: &str) {
             .unwrap_or_else(|| panic!("[{reading}] {} not listed", d.serial_number));
         assert_eq!(rec["status"], d.status.as_str(), "[{reading}] {rec}");
         assert_eq!(rec["id"], d.id.as_str(), "[{reading}] {rec}");
+        // The holder by UPN (assigned_upn); assigned_to stays the API's display name.
+        assert_eq!(rec["assigned_upn"].as_str(), d.assigned_upn.as_deref(), "[{reading}] {rec}");
     }
+    // Holders the inventory did not name by UPN (no `$expand`) are looked up 15 ids a
+    // request; where it did, none is.
+    let holders: std::collections::HashSet<_> =
+        state.devices.iter().filter(|d| d.status != "available").filter_map(|d| d.assigned_user_id.clone()).collect();
+    let expanded = config(reading).readings.expand_assign_to == oathbulk::simulate::ExpandAssignTo::Honoured;
+    let lookups = state.counters.requests_by_route.get("graph.list_users").copied().unwrap_or(0) as usize;
+    assert_eq!(lookups, if expanded { 0 } else { holders.len().div_ceil(15) }, "[{reading}] {} holders", holders.len());
 }
 
 /// Each `every_reading!` scenario has one test per reading the simulator knows: its generated
@@ -678,5 +688,38 @@ fn every_field_of_the_readings_has_a_name() {
             continue;
         }
         assert!(named.iter().any(|n| n[i] != *field), "no reading name changes `{name}` ({field})");
+    }
+}
+
+/// `tenant --serial A --serial B` prints those serials and no other, once each, whether the
+/// tenant honours `$filter` or answers the whole list whatever it says; for a few serials
+/// (read one filter each) and for many (read as the whole list).
+#[test]
+fn tenant_serial_prints_only_the_serials_asked_for_whatever_the_filter_does() {
+    for reading in ["default", "filter-ignored"] {
+        let t = Tenant::new(Api::Graph, &csv(40, mixed), config(reading));
+        let few: Vec<String> = vec!["SN00003".into(), "sn00007".into(), "SN00012".into()];
+        let many: Vec<String> = (0..13).map(|i| format!("SN{:05}", i * 3)).collect();
+        for asked in [few, many] {
+            let mut args = vec!["--format".to_string(), "json".into()];
+            for s in &asked {
+                args.extend(["--serial".to_string(), s.clone()]);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let r = t.output(&mut t.bare("tenant", &args));
+            assert_eq!(r.code, 0, "[{reading}] {}", r.stderr);
+            let mut listed: Vec<String> =
+                of_type(&r, "tenant_token").iter().map(|x| x["serial"].as_str().unwrap().to_string()).collect();
+            listed.sort();
+            // Serials the tenant holds (every tenth row is `missing`), in the tenant's case.
+            let mut want: Vec<String> = asked
+                .iter()
+                .map(|s| s.to_uppercase())
+                .filter(|s| mixed(s[2..].parse().unwrap()) != "missing")
+                .collect();
+            want.sort();
+            assert_eq!(listed, want, "[{reading}] asked {asked:?}");
+            assert_eq!(r.summary()["rows"], want.len(), "[{reading}]");
+        }
     }
 }

@@ -311,7 +311,7 @@ fn example_fix_upn_suffix() {
 
 #[test]
 fn examples_document_a_runnable_command_line() {
-    for name in ["filter-domain.rhai", "order-by-serial.rhai", "fix-upn-suffix.rhai"] {
+    for name in ["filter-domain.rhai", "order-by-serial.rhai", "fix-upn-suffix.rhai", "users-by-serial.rhai"] {
         let text = std::fs::read_to_string(example(name)).unwrap();
         let line = format!("--script scripts/{name}");
         assert!(text.lines().take(12).any(|l| l.starts_with("//   oathbulk ") && l.contains(&line)), "{name}");

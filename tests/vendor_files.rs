@@ -305,6 +305,65 @@ fn a_pskc_file_activates_with_users_from_assign_csv() {
     t.assert_secret_free(&r);
 }
 
+/// A script's `fn map` gives the users of a PSKC file (scripts/users-by-serial.rhai): the
+/// tenant holds the tokens unassigned, so each lands on the user the script named or on
+/// no one; a row the script leaves without a user is its own `missing_upn` error.
+#[test]
+fn a_pskc_file_activates_and_imports_with_users_from_a_script() {
+    let tenant_csv = "upn,serial number,secret key,time interval,hash,manufacturer,model,sim_state\n\
+        a@contoso.com,FT0001,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,30,sha1,Feitian,c200,available\n\
+        b@contoso.com,FT0002,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA,60,sha256,Feitian,c200,available\n\
+        helpdesk@contoso.com,XX0001,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,30,sha1,Other,x,available\n";
+    let t = Tenant::new(Api::Graph, tenant_csv, SimConfig::default());
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pskc/totp-plain.pskcxml");
+    std::fs::copy(fixture, t.path("seeds.pskc")).unwrap();
+    let holder = |serial: &str| {
+        let state = t.state();
+        let d = state.devices.iter().find(|d| d.serial_number == serial).unwrap();
+        (d.assigned_upn.clone(), d.status.clone())
+    };
+    // Only FT0002 gets a user: FT0001 is a row error naming its serial, and is left alone.
+    std::fs::write(
+        t.path("one.rhai"),
+        "fn map(row) { if row.serial == \"FT0002\" { row.upn = \"b@contoso.com\"; } row }",
+    )
+    .unwrap();
+    let r = Run::from(
+        t.subcommand("activate", &["seeds.pskc", "--script", "one.rhai", "--format", "json"]).output().unwrap(),
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let errors: Vec<_> = r.records.iter().filter(|x| x["type"] == "row_error").collect();
+    assert_eq!(errors.len(), 1, "{}", r.stdout);
+    assert_eq!((&errors[0]["code"], &errors[0]["serial"]), (&"missing_upn".into(), &"FT0001".into()));
+    assert_eq!(r.status_of("FT0002"), "activated", "{}", r.stdout);
+    assert_eq!(holder("FT0001"), (None, "available".to_string()));
+    assert_eq!(holder("FT0002"), (Some("b@contoso.com".into()), "activated".into()));
+    // The example script names both: FT0001 now goes to a@ (FT0002 is done already).
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/users-by-serial.rhai");
+    let script = script.to_str().unwrap();
+    let r =
+        Run::from(t.subcommand("activate", &["seeds.pskc", "--script", script, "--format", "json"]).output().unwrap());
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(holder("FT0001"), (Some("a@contoso.com".into()), "activated".into()));
+    assert_eq!(holder("FT0002"), (Some("b@contoso.com".into()), "activated".into()));
+    assert!(!r.stdout.contains("GEZDGNBV") && !r.stderr.contains("GEZDGNBV"));
+    t.assert_secret_free(&r);
+    // import --assign of a Deepnet file: the script's range rule names the help desk; a serial
+    // it does not know makes --assign refuse before anything is sent.
+    std::fs::write(t.path("deep.csv"), format!("{DEEPNET}FT1001,{},30,Deepnet,SafeID\n", seed_for(1))).unwrap();
+    let r = Run::from(
+        t.subcommand("import", &["deep.csv", "--assign", "--script", script, "--format", "json"]).output().unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(holder("FT1001"), (Some("helpdesk@contoso.com".into()), "assigned".into()));
+    std::fs::write(t.path("deep.csv"), format!("{DEEPNET}ZZ0001,{},30,Deepnet,SafeID\n", seed_for(2))).unwrap();
+    let r = Run::from(
+        t.subcommand("import", &["deep.csv", "--assign", "--script", script, "--format", "json"]).output().unwrap(),
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(!t.state().devices.iter().any(|d| d.serial_number == "ZZ0001"));
+}
+
 /// The ZIP password asked on a terminal (a pseudo-terminal from util-linux `script`) is not
 /// echoed; without a terminal (`setsid`: no controlling one) the message names the stdin flag.
 #[test]
@@ -336,4 +395,44 @@ fn a_zip_password_is_asked_on_the_terminal_unechoed_or_its_flag_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("no terminal") && err.contains("--zip-password-stdin"), "{err}");
+}
+
+/// A simulated tenant is seeded from any file a command reads, through the same reader: a
+/// PSKC file, a CSV without users (its tokens unassigned), a password ZIP holding one
+/// (`tenant --simulate --seed`, and `simulate --csv`, which writes its state on exit).
+#[test]
+fn a_simulated_tenant_is_seeded_from_pskc_a_file_without_users_or_a_password_zip() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pskc/totp-plain.pskcxml");
+    std::fs::copy(&fixture, dir.path().join("seeds.pskc")).unwrap();
+    std::fs::write(dir.path().join("deep.csv"), deepnet(3)).unwrap();
+    std::fs::write(dir.path().join("deep.pdf"), aes_zip("deep.csv", deepnet(3).as_bytes(), "zip-pw-1")).unwrap();
+    let deep = ["DN0000", "DN0001", "DN0002"];
+    let cases: [(&str, &[&str], &str, &[&str]); 3] = [
+        ("seeds.pskc", &[], "", &["FT0001", "FT0002"]),
+        ("deep.csv", &[], "", &deep),
+        ("deep.pdf", &["--zip-password-stdin"], "zip-pw-1\n", &deep),
+    ];
+    for (file, extra, stdin, serials) in cases {
+        let mut args = vec!["tenant", "--simulate", "--seed", file, "--format", "json", "--progress", "none"];
+        args.extend_from_slice(extra);
+        let r = oathbulk(dir.path(), &args, stdin);
+        assert_eq!(r.code, 0, "{file}: {}{}", r.stdout, r.stderr);
+        let listed: Vec<_> = r.records.iter().filter(|x| x["type"] == "tenant_token").collect();
+        let got: Vec<&str> = listed.iter().map(|x| x["serial"].as_str().unwrap()).collect();
+        assert_eq!(got, serials.to_vec(), "{file}");
+        assert!(listed.iter().all(|x| x["status"] == "available" && x.get("assigned_upn").is_none()), "{file}");
+
+        let state = dir.path().join("state.json");
+        let mut args = vec!["simulate", "--csv", file, "--state-out", state.to_str().unwrap(), "--quiet"];
+        args.extend_from_slice(extra);
+        let r = oathbulk(dir.path(), &args, stdin);
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        let state: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        let seeded: Vec<&str> =
+            state["devices"].as_array().unwrap().iter().map(|d| d["serial_number"].as_str().unwrap()).collect();
+        assert_eq!(seeded, serials.to_vec(), "{file}");
+        assert!(state["users"].as_array().is_none_or(|u| u.is_empty()), "{file}: no user for a file without users");
+        assert!(!r.stdout.contains("GEZDGNBV") && (0..3).all(|i| !r.stdout.contains(&seed_for(i))));
+    }
 }

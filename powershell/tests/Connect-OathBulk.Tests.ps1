@@ -44,6 +44,38 @@ Describe 'Connect-OathBulk / Disconnect-OathBulk' {
             Should -Throw -ErrorId 'OathBulk.UsageError,Get-OathBulkTenantToken'
     }
 
+    It 'where no credential store exists: one device code for the session, later cmdlets renew it, nothing readable on disk; Disconnect removes it' -Skip:(-not $IsLinux) {
+        $cache = Join-Path $TestDrive 'nostore-cache'
+        $sessions = Join-Path $cache 'oathbulk/sessions'
+        $child = @(
+            "`$env:OATHBULK_PATH = '$DebugBinary'"
+            "Import-Module '$ModuleManifest' -ErrorAction Stop"
+            Get-NoStoreLine $cache
+            "`$v = Connect-OathBulk -TenantId contoso.example -UseDeviceCode -AuthorityUrl '$($Sim.AuthorityUrl)' -Verbose -WarningVariable w -WarningAction SilentlyContinue 4>&1 | Out-String"
+            "'PROMPTED=' + ((`$w -join ' ') -match 'To sign in')"
+            '$key = & (Get-Module OathBulk) { $script:SessionKey }'
+            "'KEY_IN_ENV=' + (`$v -match 'OATHBULK_SESSION_KEY=\*\*\*'); 'KEY_SHOWN=' + `$v.Contains(`$key)"
+            "'TOKENS=' + @(Get-OathBulkTenantToken -GraphUrl '$($Sim.GraphUrl)' -WarningAction SilentlyContinue).Count"
+            "'TOKENS=' + @(Get-OathBulkTenantToken -GraphUrl '$($Sim.GraphUrl)' -WarningAction SilentlyContinue).Count"
+            "`$files = @(Get-ChildItem '$sessions' -File); 'FILES=' + `$files.Count"
+            "'PLAIN=' + ((Get-Content -LiteralPath `$files[0].FullName -Raw) -match 'sim-refresh-|eyJ')"
+            'Disconnect-OathBulk'
+            "'AFTER=' + @(Get-ChildItem '$sessions' -File).Count"
+        ) -join '; '
+        $prompts = { [int](Invoke-RestMethod "http://$($Sim.Listen)/_sim/state").counters.requests_by_route.'login.devicecode' }
+        $before = & $prompts
+        $out = & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $child 2>&1 | Out-String
+        (& $prompts) - $before | Should -Be 1 -Because "one device code for Connect and two later cmdlets: $out"
+        $out | Should -Match 'PROMPTED=True'
+        $out | Should -Match 'KEY_IN_ENV=True' -Because 'the key goes to the binary in its environment'
+        $out | Should -Match 'KEY_SHOWN=False' -Because 'never in argv or any output'
+        ([regex]::Matches($out, 'TOKENS=5')).Count | Should -Be 2
+        $out | Should -Match 'FILES=1'
+        $out | Should -Match 'PLAIN=False' -Because 'the refresh token is sealed, and no access token is kept'
+        $out | Should -Match 'AFTER=0' -Because 'Disconnect-OathBulk removes the sealed file'
+        $out | Should -Not -Match 'sim-refresh-'
+    }
+
     It 'keeps an app-only sign-in; the secret never reaches the command line' {
         $cred = [pscredential]::new('test-app', (ConvertTo-SecureString 'app-secret-7731-xyz' -AsPlainText -Force))
         $verbose = Connect-OathBulk -TenantId contoso.example -ClientSecretCredential $cred -AuthorityUrl $Sim.AuthorityUrl -Verbose -WarningAction SilentlyContinue 4>&1

@@ -263,23 +263,25 @@ Describe 'A rehearsal that keeps its tenant, and the session context' {
         $r.Output | Should -Match 'OK=True'
     }
 
-    It 'Connect-OathBulk where no credential store exists: a session-only sign-in, and the endpoint remembered' -Skip:(-not $IsLinux) {
+    It 'Connect-OathBulk where no credential store exists: the sign-in sealed for the session, and the endpoint remembered' -Skip:(-not $IsLinux) {
         $seed = New-SimCsv $TestDrive 'nostore.csv'
+        $cache = Join-Path $TestDrive 'nostore-cache'
         $script = @(
-            'Remove-Item Env:OATHBULK_TEST_ONLY_PLAINTEXT_STORE -ErrorAction Ignore'
-            "`$env:DBUS_SESSION_BUS_ADDRESS = 'unix:path=/nonexistent/bus'"
+            Get-NoStoreLine $cache
             "`$sim = Start-OathBulkSimulator '$seed'"
             "`$cred = [pscredential]::new('test-app', (ConvertTo-SecureString 'nostore-secret-5521' -AsPlainText -Force))"
             'Connect-OathBulk -TenantId contoso.example -ClientSecretCredential $cred -AuthorityUrl $sim.AuthorityUrl -GraphUrl $sim.GraphUrl -WarningVariable w -WarningAction SilentlyContinue'
-            "'CONNECTED=' + `$?; 'WARNED=' + ((`$w -join ' ') -match 'session')"
-            '$c = Get-OathBulkContext; ''CONTEXT='' + $c.AuthType + ''/'' + $c.SessionOnly'
+            "'CONNECTED=' + `$?; 'WARNED=' + ((`$w -join ' ') -match 'not kept')"
+            '$c = Get-OathBulkContext; ''CONTEXT='' + $c.AuthType + ''/'' + [bool]$c.SessionOnly'
             "'TOKENS=' + @(Get-OathBulkTenantToken -WarningAction SilentlyContinue).Count"
+            "'SEALED=' + @(Get-ChildItem '$cache/oathbulk/sessions' -File | Where-Object { -not (Select-String -LiteralPath `$_.FullName -SimpleMatch 'nostore-secret-5521' -Quiet) }).Count"
         ) -join '; '
         $r = Invoke-ChildPwsh $script
         $r.Output | Should -Match 'CONNECTED=True' -Because $r.Output
-        $r.Output | Should -Match 'WARNED=True'
-        $r.Output | Should -Match 'CONTEXT=ClientSecret/True'
-        $r.Output | Should -Match 'TOKENS=5' -Because 'a later cmdlet signs in with the session''s credential, at the remembered endpoint'
+        $r.Output | Should -Match 'WARNED=False' -Because 'the session key keeps the sign-in sealed for this session'
+        $r.Output | Should -Match 'CONTEXT=ClientSecret/False'
+        $r.Output | Should -Match 'TOKENS=5' -Because 'a later cmdlet signs in with the sealed sign-in, at the remembered endpoint'
+        $r.Output | Should -Match 'SEALED=1' -Because 'one session file, the secret not in it in plain text'
         $r.Output | Should -Not -Match 'nostore-secret-5521'
     }
 

@@ -138,3 +138,12 @@ function Invoke-PipedTenantTokens($Sim, [securestring]$Token, [string]$Cmdlet, [
         InventoryReads = (Get-SimRequests $Sim 'graph.list_devices') - $before
     }
 }
+
+# The first lines of a child session on a machine with no credential store (headless Linux):
+# no test store, no D-Bus session bus, and its cache folder (where a session's sealed sign-in
+# goes) under the test's own folder.
+function Get-NoStoreLine([string]$Cache) {
+    'Remove-Item Env:OATHBULK_TEST_ONLY_PLAINTEXT_STORE -ErrorAction Ignore'
+    "`$env:DBUS_SESSION_BUS_ADDRESS = 'unix:path=/nonexistent/bus'"
+    "`$env:XDG_CACHE_HOME = '$Cache'"
+}

@@ -11,6 +11,7 @@
 pub mod certificate;
 pub mod devicecode;
 pub mod jwt;
+pub mod session;
 pub mod store;
 
 use anyhow::{bail, Context, Result};

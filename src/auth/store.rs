@@ -6,10 +6,13 @@
 //! without `--tenant`/`--client-id` find it. Never a plaintext file, except the test-only
 //! store selected by [`TEST_STORE_ENV`].
 //!
-//! Where no store is reachable (a headless Linux box without Secret Service) the run says so
-//! once and signs in per run, as before.
+//! Where no store is reachable (a headless Linux box without Secret Service) a session key in
+//! `$OATHBULK_SESSION_KEY` (the PowerShell module makes one per session) puts the entry in a
+//! sealed session file instead (`session`); without one the run says so once and signs in
+//! per run, and `login` refuses before it signs in ([`Store::check_usable`]).
 
 use super::certificate::Certificate;
+use super::session::{Session, SESSION_KEY_ENV};
 use super::{renew, ClientAuth, ClientCredentials, Current, Renewal, SignInRefused, TokenProvider, TokenSource};
 use crate::diag::Diag;
 use anyhow::{bail, Context, Result};
@@ -128,6 +131,11 @@ enum Backend {
 
 pub struct Store {
     backend: Backend,
+    /// `$OATHBULK_SESSION_KEY`'s session, used where the OS store is unavailable (or why the
+    /// key cannot be used).
+    session: std::result::Result<Option<Session>, String>,
+    /// The session file stood in for the store in this run (for [`Store::describe`]).
+    fell_back: AtomicBool,
 }
 
 static SAID_UNAVAILABLE: AtomicBool = AtomicBool::new(false);
@@ -144,7 +152,7 @@ impl Store {
                     "test_credential_store",
                     &format!("${TEST_STORE_ENV} is set: secrets go to a plaintext test file, not the credential store"),
                 );
-                Self { backend: Backend::TestFile(PathBuf::from(path)) }
+                Self::with(Backend::TestFile(PathBuf::from(path)))
             }
             Some(path) if !path.is_empty() => {
                 diag.warn(
@@ -158,7 +166,48 @@ impl Store {
     }
 
     fn os() -> Self {
-        Self { backend: Backend::Os(Default::default()) }
+        Self::with(Backend::Os(Default::default()))
+    }
+
+    fn with(backend: Backend) -> Self {
+        let session = Session::from_env().map_err(|e| format!("{e:#}"));
+        Self { backend, session, fell_back: AtomicBool::new(false) }
+    }
+
+    /// The session file standing in for a store that is not here: `e` again when it is not
+    /// [`Unavailable`] or no session key was given.
+    fn session_instead(&self, e: anyhow::Error) -> Result<&Session> {
+        if e.downcast_ref::<Unavailable>().is_none() {
+            return Err(e);
+        }
+        match &self.session {
+            Ok(Some(session)) => {
+                self.fell_back.store(true, Ordering::Relaxed);
+                Ok(session)
+            }
+            Ok(None) => Err(e),
+            Err(why) => bail!("{why} (it would keep the sign-in where {e})"),
+        }
+    }
+
+    /// Whether a sign-in can be kept: the store answers, or, with no store here, a session
+    /// key names a session file. `login` asks before it signs in, so no one completes a
+    /// device code for a sign-in that cannot be kept.
+    pub fn check_usable(&self) -> Result<()> {
+        if matches!(self.backend, Backend::TestFile(_)) {
+            return Ok(());
+        }
+        match self.get_one(LAST_LOGIN_ACCOUNT) {
+            Ok(_) => Ok(()),
+            Err(e) => self.session_instead(e).map(|_| ()).map_err(|e| match e.downcast_ref::<Unavailable>() {
+                Some(_) => e.context(format!(
+                    "nothing could keep a sign-in here, so `oathbulk login` does not sign in: set ${SESSION_KEY_ENV} \
+                     (32 random bytes in Base64; Connect-OathBulk does) to keep it sealed for that session, or give \
+                     each command its credentials (--device-code, --token-file, $OATHBULK_TOKEN)"
+                )),
+                None => e,
+            }),
+        }
     }
 
     /// Run `f` on the account's entry (created once per store).
@@ -175,6 +224,12 @@ impl Store {
     }
 
     pub fn describe(&self) -> String {
+        if let (true, Ok(Some(session))) = (self.fell_back.load(Ordering::Relaxed), &self.session) {
+            return format!(
+                "this session's sealed file {} (no credential store here; it opens only with ${SESSION_KEY_ENV})",
+                session.path().display()
+            );
+        }
         match &self.backend {
             Backend::Os(_) => "the system credential store".into(),
             Backend::TestFile(p) => format!("the test-only store {}", p.display()),
@@ -182,7 +237,14 @@ impl Store {
     }
 
     pub fn load(&self, key: &Key) -> Result<Option<Saved>> {
-        let Some(text) = self.get(&key.account())? else { return Ok(None) };
+        let text = match self.get(&key.account()) {
+            Ok(text) => text,
+            Err(e) => match self.session_instead(e)?.load()? {
+                Some((kept_for, entry)) if &kept_for == key => Some(entry.expose_secret().to_string()),
+                _ => None,
+            },
+        };
+        let Some(text) = text else { return Ok(None) };
         let e: Entry = serde_json::from_str(&text).context("the stored sign-in is unreadable; run `oathbulk login`")?;
         Ok(Some(Saved {
             kind: e.kind,
@@ -202,13 +264,27 @@ impl Store {
             saved_at: saved.saved_at,
             certificate: saved.certificate.clone(),
         };
-        self.set(&key.account(), &serde_json::to_string(&e)?)?;
-        self.set(LAST_LOGIN_ACCOUNT, &serde_json::to_string(key)?)
+        let entry = serde_json::to_string(&e)?;
+        match self.set(&key.account(), &entry) {
+            Ok(()) => self.set(LAST_LOGIN_ACCOUNT, &serde_json::to_string(key)?),
+            // The session file is the last login of its session too.
+            Err(e) => self.session_instead(e)?.save(key, &SecretString::from(entry)),
+        }
     }
 
     /// Forget a sign-in (and the last-login pointer when it names it). True when one was kept.
     pub fn delete(&self, key: &Key) -> Result<bool> {
-        let removed = self.remove(&key.account())?;
+        let removed = match self.remove(&key.account()) {
+            Ok(removed) => removed,
+            Err(e) => {
+                let session = self.session_instead(e)?;
+                // Unreadable (altered) or this sign-in's: gone either way; another's stays.
+                return match session.load() {
+                    Ok(Some((kept_for, _))) if &kept_for != key => Ok(false),
+                    _ => session.remove(),
+                };
+            }
+        };
         if self.last_login()?.as_ref() == Some(key) {
             self.remove(LAST_LOGIN_ACCOUNT)?;
         }
@@ -216,9 +292,10 @@ impl Store {
     }
 
     pub fn last_login(&self) -> Result<Option<Key>> {
-        match self.get(LAST_LOGIN_ACCOUNT)? {
-            Some(text) => Ok(serde_json::from_str(&text).ok()),
-            None => Ok(None),
+        match self.get(LAST_LOGIN_ACCOUNT) {
+            Ok(Some(text)) => Ok(serde_json::from_str(&text).ok()),
+            Ok(None) => Ok(None),
+            Err(e) => Ok(self.session_instead(e)?.load()?.map(|(key, _)| key)),
         }
     }
 
@@ -552,7 +629,7 @@ mod tests {
     fn test_file_store_round_trip_and_delete() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.json");
-        round_trip_and_delete(&Store { backend: Backend::TestFile(path.clone()) });
+        round_trip_and_delete(&Store::with(Backend::TestFile(path.clone())));
         assert_eq!(std::fs::read_to_string(path).unwrap(), "{}", "logout leaves nothing behind");
     }
 
@@ -561,7 +638,7 @@ mod tests {
         keyring::set_default_credential_builder(keyring::mock::default_credential_builder());
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.json");
-        for store in [Store::os(), Store { backend: Backend::TestFile(path.clone()) }] {
+        for store in [Store::os(), Store::with(Backend::TestFile(path.clone()))] {
             let long: String = (0..5000).map(|i| if i % 7 == 0 { 'é' } else { 'x' }).collect();
             store.set("acct", &long).unwrap();
             assert_eq!(store.get("acct").unwrap().as_deref(), Some(long.as_str()));

@@ -32,6 +32,9 @@ impl Backend for AnyBackend {
     async fn find(&self, wanted: &[(String, String)]) -> Result<Vec<Device>, ApiError> {
         each!(self, b => b.find(wanted).await)
     }
+    async fn name_holders_by_id(&self, devices: &mut [Device]) -> Result<(), ApiError> {
+        each!(self, b => b.name_holders_by_id(devices).await)
+    }
     async fn device_ids_of_user(&self, upn: &str) -> Result<Vec<String>, ApiError> {
         each!(self, b => b.device_ids_of_user(upn).await)
     }

@@ -394,15 +394,21 @@ impl GraphBackend {
     /// A tenant that refuses the filter leaves the cache as it was: `lookup_user` then asks
     /// one by one.
     async fn resolve_users(&self, upns: &[&str]) -> Result<(), ApiError> {
+        self.resolve("userPrincipalName", upns).await
+    }
+
+    /// [`Self::resolve_users`] by any key the users list filters on (`userPrincipalName`,
+    /// `id`): the cache holds each user under both.
+    async fn resolve(&self, property: &str, keys: &[&str]) -> Result<(), ApiError> {
         let mut todo: Vec<&str> = {
             let cache = self.users.lock().unwrap();
-            upns.iter().copied().filter(|u| !cache.contains_key(&u.to_lowercase())).collect()
+            keys.iter().copied().filter(|u| !cache.contains_key(&u.to_lowercase())).collect()
         };
         todo.sort_unstable_by_key(|u| u.to_lowercase());
         todo.dedup_by_key(|u| u.to_lowercase());
         for chunk in todo.chunks(USERS_PER_FILTER) {
             let quoted: Vec<String> = chunk.iter().map(|u| format!("'{}'", u.replace('\'', "''"))).collect();
-            let filter = format!("userPrincipalName in ({})", quoted.join(","));
+            let filter = format!("{property} in ({})", quoted.join(","));
             let url = format!("{}?$filter={}&$select=id,userPrincipalName", self.url("users"), encode(&filter));
             let found = match self.collect(url).await {
                 Ok(items) => items,
@@ -742,6 +748,7 @@ pub fn device_from_json(v: &Value) -> Device {
                 .and_then(|a| str_field(a, "id"))
                 .or_else(|| holder.and_then(|h| str_field(h, "id"))),
             assigned_to: assigned.and_then(|a| str_field(a, "displayName")),
+            assigned_upn: None,
             last_used: str_field(v, "lastUsedDateTime"),
         },
     }
@@ -758,6 +765,29 @@ impl Backend for GraphBackend {
 
     async fn list_all(&self) -> Result<Vec<Device>, ApiError> {
         self.inventory(None).await
+    }
+
+    /// The holders the inventory named by object id only (no `$expand=assignTo`), resolved
+    /// 15 ids a request (`users?$filter=id in (…)`): a UPN for each that the tenant knows.
+    async fn name_holders_by_id(&self, devices: &mut [Device]) -> Result<(), ApiError> {
+        let unnamed = |d: &Device| {
+            (d.owner_upn.is_none() && d.status != DeviceStatus::Available)
+                .then(|| d.token.assigned_to_id.clone())
+                .flatten()
+        };
+        let ids: Vec<String> = devices.iter().filter_map(unnamed).collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.resolve("id", &ids.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+        let cache = self.users.lock().unwrap();
+        for d in devices.iter_mut() {
+            let Some(id) = unnamed(d) else { continue };
+            if let Some(Some(user)) = cache.get(&id.to_lowercase()) {
+                d.owner_upn = Some(user.upn.clone()).filter(|u| !u.is_empty());
+            }
+        }
+        Ok(())
     }
 
     async fn find(&self, wanted: &[(String, String)]) -> Result<Vec<Device>, ApiError> {

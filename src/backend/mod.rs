@@ -163,6 +163,13 @@ pub trait Backend: Send + Sync + 'static {
     /// cheapest way: per-serial queries for a few rows, the whole inventory for many.
     fn find(&self, wanted: &[(String, String)]) -> impl Future<Output = Result<Vec<Device>, ApiError>> + Send;
 
+    /// Name each held token's user by UPN (`owner_upn`) where the inventory gave only an
+    /// object id (`tenant`). By default nothing: the portal names holders by UPN.
+    fn name_holders_by_id(&self, devices: &mut [Device]) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = devices;
+        async { Ok(()) }
+    }
+
     /// Device ids of the tokens `upn` holds: tells "assigned to this user" from a conflict
     /// when the inventory names holders only by id.
     fn device_ids_of_user(&self, upn: &str) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send;

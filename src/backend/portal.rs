@@ -221,6 +221,7 @@ pub fn device_from_item(v: &Value) -> Device {
             display_name: text(v, "displayName"),
             assigned_to_id: text(v, "objectId"),
             assigned_to: upn,
+            assigned_upn: None,
             last_used: None,
         },
     }

@@ -31,8 +31,9 @@ pub struct ConnectArgs {
 pub struct ReadTenantArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// Seed CSV for --simulate.
-    #[arg(long, value_name = "CSV", help_heading = "Tenant")]
+    /// Seed file for --simulate: any file a command reads (a vendor CSV, a PSKC file, a
+    /// password ZIP; a file without users seeds unassigned tokens).
+    #[arg(long, value_name = "FILE", help_heading = "Tenant")]
     pub seed: Option<String>,
 }
 

@@ -1,7 +1,5 @@
 //! The arguments of `oathbulk simulate` (clap); what it does is `crate::commands::simulate`.
 
-use super::HashArg;
-use crate::inventory::SecretFormat;
 use crate::simulate::{ExpandAssignTo, Readings};
 use anyhow::Result;
 use clap::Args;
@@ -99,16 +97,15 @@ impl TenantStateArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Seed")]
 pub struct SeedArgs {
-    /// Vendor CSV to seed the tenant from. An optional `sim_state` column sets each row's
-    /// initial state: available, assigned, activated, conflict, missing, wrong_secret, failed.
-    #[arg(long, value_name = "CSV")]
+    /// Seed file to seed the tenant from: any file a command reads (a vendor CSV, a PSKC file,
+    /// a password ZIP; a file without users seeds unassigned tokens). An optional `sim_state`
+    /// column sets each row's initial state: available, assigned, activated, conflict,
+    /// missing, wrong_secret, failed.
+    #[arg(long, value_name = "FILE")]
     pub csv: String,
-    /// How the secret key column is encoded.
-    #[arg(long, value_enum, default_value_t = SecretFormat::Base32)]
-    pub secret_format: SecretFormat,
-    /// Hash for rows without a hash column or with an empty cell.
-    #[arg(long = "hash", value_enum, default_value_t = HashArg::Sha1)]
-    pub default_hash: HashArg,
+    /// How the seed file is read (the flags every command reading one takes).
+    #[command(flatten)]
+    pub read: super::args::ReadArgs,
     /// Share of rows without `sim_state` seeded as assigned to their user.
     #[arg(long, value_name = "0..1", default_value_t = 0.0)]
     pub assigned_fraction: f64,

@@ -263,12 +263,11 @@ pub async fn connect(
 }
 
 /// The tenant a `--simulate` rehearsal of a reading command starts with: the rows of its
-/// `--seed` CSV (rows that cannot be read are left out).
-pub fn rehearsal_seed(args: &ReadTenantArgs) -> Result<Option<Vec<Row>>> {
+/// `--seed` file, read as any seed file is (`vendor::seed_rows`: PSKC, a password ZIP, a file
+/// without users; rows that cannot be read are left out).
+pub fn rehearsal_seed(args: &ReadTenantArgs, read: crate::inventory::ReadOptions) -> Result<Option<Vec<Row>>> {
     match &args.seed {
-        Some(path) if args.connect.tenant.simulate => {
-            Ok(Some(crate::inventory::Inventory::open(path, Default::default())?.filter_map(Result::ok).collect()))
-        }
+        Some(path) if args.connect.tenant.simulate => Ok(Some(crate::vendor::seed_rows(path, read, |_| {})?)),
         _ => Ok(None),
     }
 }

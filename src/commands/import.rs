@@ -105,7 +105,7 @@ fn refuse_assigning_nobody(rows: &[RowResult], args: &ImportArgs) -> Result<()> 
     };
     anyhow::bail!(
         "{why} needs the user of each token, and {} row(s) have none (the first on line {first}): give the users \
-         with a upn column or --assign-csv FILE (serial,upn), or import without --assign/--activate to create the \
+         with a upn column, --assign-csv FILE (serial,upn) or a --script whose fn map(row) sets row.upn, or import without --assign/--activate to create the \
          tokens unassigned",
         nobody.len()
     )

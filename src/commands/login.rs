@@ -30,6 +30,12 @@ pub fn run_login(args: LoginArgs) -> Result<ExitCode> {
         ..args.sign_in.auth_args(!app_only)
     };
     let key = connect::store_key(&auth)?;
+    // Where the sign-in will be kept is known before anyone completes a device code for it
+    // (a client assertion is checked, never kept).
+    let store = store::Store::open(&diag);
+    if !args.client_assertion_stdin {
+        store.check_usable()?;
+    }
     let rt = connect::runtime()?;
     rt.block_on(async {
         let http = build_http(std::time::Duration::from_secs(crate::http::DEFAULT_TIMEOUT_SECS))?;
@@ -47,7 +53,6 @@ pub fn run_login(args: LoginArgs) -> Result<ExitCode> {
             ));
             return Ok(ExitCode::Ok);
         }
-        let store = store::Store::open(&diag);
         let kept = store::require_kept(store::keep(&store, &key, &provider, &diag).await, &store)?;
         let what = match kept {
             store::Kind::RefreshToken => format!(

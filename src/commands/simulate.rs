@@ -1,7 +1,6 @@
 //! `oathbulk simulate`: run the fake tenant on loopback until Ctrl-C, SIGTERM or stdin EOF.
 
 use crate::cli::simulate::SimulateArgs;
-use crate::inventory::{Inventory, ReadOptions};
 use crate::record::Record;
 use crate::simulate::{SimConfig, Simulator};
 use crate::stop::ExitCode;
@@ -87,23 +86,15 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode> {
         bail!("--listen {}: the simulator listens on loopback only (127.0.0.0/8 or ::1)", args.listen);
     }
     let config = config(&args)?;
-    let options = ReadOptions {
-        secret_format: args.seed.secret_format,
-        default_hash: args.seed.default_hash.into(),
-        require_secret: true,
-        ..Default::default()
-    };
-    let mut rows = Vec::new();
-    for row in Inventory::open(&args.seed.csv, options)? {
-        match row {
-            Ok(row) => rows.push(row),
-            Err(e) if !args.quiet => crate::diag::stderr_line(&format!(
+    // Any seed file a command reads (PSKC, a password ZIP, a file without users), one reader.
+    let rows = crate::vendor::seed_rows(&args.seed.csv, args.seed.read.options(true), |e| {
+        if !args.quiet {
+            crate::diag::stderr_line(&format!(
                 "oathbulk simulate: line {}: {} ({}): row not seeded",
                 e.line, e.message, e.code
-            )),
-            Err(_) => {}
+            ))
         }
-    }
+    })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

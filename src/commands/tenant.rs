@@ -10,13 +10,31 @@ use crate::stop::ExitCode;
 use anyhow::Result;
 use std::time::Instant;
 
+/// The inventory, or the tokens of these serials, holders named by UPN where the tenant knows
+/// them.
 async fn fetch<B: Backend>(b: &B, serials: &[String]) -> Result<Vec<Device>, crate::backend::ApiError> {
-    if serials.is_empty() {
-        b.list_all().await
+    let mut devices = if serials.is_empty() {
+        b.list_all().await?
     } else {
         let wanted: Vec<(String, String)> = serials.iter().map(|s| (s.clone(), String::new())).collect();
-        b.find(&wanted).await
+        only_serials(b.find(&wanted).await?, serials)
+    };
+    b.name_holders_by_id(&mut devices).await?;
+    for d in &mut devices {
+        d.token.assigned_upn = d.owner_upn.clone();
     }
+    Ok(devices)
+}
+
+/// The devices of these serials (compared without case), each once: a backend may answer with
+/// more — the whole inventory for many serials, or a tenant that ignores `$filter`.
+fn only_serials(devices: Vec<Device>, serials: &[String]) -> Vec<Device> {
+    let wanted: std::collections::HashSet<String> = serials.iter().map(|s| s.trim().to_lowercase()).collect();
+    let mut seen = std::collections::HashSet::new();
+    devices
+        .into_iter()
+        .filter(|d| wanted.contains(&d.token.serial.to_lowercase()) && seen.insert(d.token.id.clone()))
+        .collect()
 }
 
 pub fn run(args: TenantCmdArgs) -> Result<ExitCode> {
@@ -24,7 +42,7 @@ pub fn run(args: TenantCmdArgs) -> Result<ExitCode> {
     let diag = Diag::new(args.output.progress);
     let format = args.output.stdout.format;
     let result = (|| -> Result<ExitCode> {
-        let seed = connect::rehearsal_seed(&args.tenant)?;
+        let seed = connect::rehearsal_seed(&args.tenant, args.read.options(false))?;
         let rt = connect::runtime()?;
         rt.block_on(async {
             let conn = connect::connect(&args.tenant.connect, &diag, seed, None).await?;

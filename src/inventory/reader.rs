@@ -272,8 +272,9 @@ fn refuse_missing_columns(index: &[Option<usize>; 8], names: &[String], options:
     // A file without users (Deepnet's) is fine for `check`, `list` and `import`; the
     // commands that need a user per token say so.
     let users = if no_upn {
-        "; this command needs the user of each token: add a upn column, or pass --assign-csv FILE \
-         (serial,upn); a file without users can be `import`ed unassigned"
+        "; this command needs the user of each token: add a upn column, pass --assign-csv FILE \
+         (serial,upn) or a --script whose fn map(row) sets row.upn; a file without users can be \
+         `import`ed unassigned"
     } else {
         ""
     };

@@ -245,6 +245,8 @@ async fn list_devices(State(sim): Sim, Extension(ctx): Extension<Ctx>, RawQuery(
     };
     let page = requested.min(sim.config.page_size_max);
     let clauses = match &filter {
+        // The `filter-ignored` reading: the whole list, as if no `$filter` was sent.
+        _ if sim.config.readings.filter_ignored => Vec::new(),
         None => Vec::new(),
         Some(f) => {
             parse_filter(f).map_err(|m| graph_error(&ctx, StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", &m))?
@@ -446,37 +448,44 @@ async fn get_user(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(user): P
 
 /// A `hardwareOathAuthenticationMethod`. `device` is a navigation property: under the
 /// distinct-ids reading it is there only when expanded, as on Graph.
-/// `GET /users?$filter=userPrincipalName in ('a','b',…)` (at most 15 values, as on Graph).
+/// `GET /users?$filter=userPrincipalName in ('a','b',…)` or `id in (…)` (at most 15 values,
+/// as on Graph).
 async fn list_users(State(sim): Sim, Extension(ctx): Extension<Ctx>, RawQuery(raw): RawQuery) -> Reply {
     let filter = query_pairs(raw.as_deref()).into_iter().find(|(k, _)| k == "$filter" || k == "filter").map(|(_, v)| v);
-    let upns = filter.as_deref().and_then(parse_upn_in).ok_or_else(|| {
+    let (by_id, keys) = filter.as_deref().and_then(parse_user_filter).ok_or_else(|| {
         graph_error(
             &ctx,
             StatusCode::BAD_REQUEST,
             "Request_UnsupportedQuery",
-            "Supported: userPrincipalName in ('…', …), userPrincipalName eq '…'.",
+            "Supported: userPrincipalName in ('…', …), userPrincipalName eq '…', id in ('…', …), id eq '…'.",
         )
     })?;
-    if upns.len() > 15 {
+    if keys.len() > 15 {
         return Err(bad_request(&ctx, "Too many values in the 'in' operator (at most 15)."));
     }
     let t = sim.lock();
-    let value: Vec<Value> = upns
+    let value: Vec<Value> = keys
         .iter()
-        .filter_map(|u| t.find_user(u))
+        .filter_map(|k| t.find_user(k).filter(|&u| t.users[u].id.eq_ignore_ascii_case(k) == by_id))
         .map(|u| json!({"id": t.users[u].id, "userPrincipalName": t.users[u].upn}))
         .collect();
     Ok(json_response(StatusCode::OK, json!({ "value": value })))
 }
 
 /// `userPrincipalName in ('a','o''b')` or `userPrincipalName eq 'a'` (user-list.md documents
-/// both) → the values.
-fn parse_upn_in(text: &str) -> Option<Vec<String>> {
+/// both), or the same of `id` → (by id, the values).
+fn parse_user_filter(text: &str) -> Option<(bool, Vec<String>)> {
     let s = text.trim();
     let (name, rest) = s.split_once(char::is_whitespace)?;
-    if !name.eq_ignore_ascii_case("userPrincipalName") {
+    let by_id = name.eq_ignore_ascii_case("id");
+    if !by_id && !name.eq_ignore_ascii_case("userPrincipalName") {
         return None;
     }
+    quoted_values(rest).map(|values| (by_id, values))
+}
+
+/// `in ('a', …)` or `eq 'a'` → the values.
+fn quoted_values(rest: &str) -> Option<Vec<String>> {
     let rest = rest.trim_start();
     let op = rest.get(..2)?;
     if op.eq_ignore_ascii_case("eq") {
@@ -889,13 +898,14 @@ mod tests {
         assert!(parse_filter("serialNumber eq 'A1' or status eq 'assigned'").is_err());
         assert!(parse_filter("serialNumber eq 'A1").is_err());
         assert_eq!(
-            parse_upn_in("userPrincipalName in ('a@x', 'o''b@x','$c@x')"),
-            Some(vec!["a@x".to_string(), "o'b@x".into(), "$c@x".into()])
+            parse_user_filter("userPrincipalName in ('a@x', 'o''b@x','$c@x')"),
+            Some((false, vec!["a@x".to_string(), "o'b@x".into(), "$c@x".into()]))
         );
         // user-list.md documents `eq` too; one value, never a list.
-        assert_eq!(parse_upn_in("userPrincipalName eq 'a@x'"), Some(vec!["a@x".to_string()]));
-        assert_eq!(parse_upn_in("userPrincipalName eq 'a@x', 'b@x'"), None);
+        assert_eq!(parse_user_filter("userPrincipalName eq 'a@x'"), Some((false, vec!["a@x".to_string()])));
+        assert_eq!(parse_user_filter("userPrincipalName eq 'a@x', 'b@x'"), None);
+        assert_eq!(parse_user_filter("id in ('u-1','u-2')"), Some((true, vec!["u-1".to_string(), "u-2".into()])));
         assert!(parse_filter("status eq 'ACTIVATED'").is_err(), "enum members are case-sensitive");
-        assert_eq!(parse_upn_in("displayName in ('a')"), None);
+        assert_eq!(parse_user_filter("displayName in ('a')"), None);
     }
 }

@@ -219,6 +219,9 @@ pub struct Readings {
     /// ("Invalid object identifier '…'.", Graph's wording for a malformed or unknown key)
     /// instead of 404: the docs name no status for it.
     pub wrong_method_400: bool,
+    /// The inventory list ignores `$filter` and answers the whole list (a proxy or an API
+    /// version that drops the query): a client must pick its serials out of what it gets.
+    pub filter_ignored: bool,
     /// The steps around the current one whose codes are accepted. The docs say "about one
     /// step either side" and call the window unverified: `window-strict` accepts only the
     /// current step's code, `window-past-only` the one before too but never the next.
@@ -281,6 +284,7 @@ impl Default for Readings {
             bulk_post_only: false,
             serial_case_sensitive: false,
             wrong_method_400: false,
+            filter_ignored: false,
             code_window: CodeWindow::default(),
         }
     }
@@ -288,7 +292,7 @@ impl Default for Readings {
 
 impl Readings {
     /// The named readings, for `oathbulk simulate --reading` and the suites that loop over them.
-    pub const NAMES: [&'static str; 16] = [
+    pub const NAMES: [&'static str; 17] = [
         "default",
         "distinct-method-ids",
         "some-distinct-method-ids",
@@ -304,6 +308,7 @@ impl Readings {
         "bulk-post-only",
         "serial-case-sensitive",
         "wrong-method-400",
+        "filter-ignored",
         "all",
     ];
 
@@ -326,6 +331,7 @@ impl Readings {
             "bulk-post-only" => r.bulk_post_only = true,
             "serial-case-sensitive" => r.serial_case_sensitive = true,
             "wrong-method-400" => r.wrong_method_400 = true,
+            "filter-ignored" => r.filter_ignored = true,
             "all" => {
                 r.wrong_method_400 = true;
                 r.serial_case_sensitive = true;

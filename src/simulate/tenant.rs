@@ -259,7 +259,8 @@ impl Tenant {
         let mut t = Tenant::empty(config);
         let mut others = 0u64;
         for row in rows {
-            let user = t.user_for(&row.upn, false);
+            // A row without a user (a PSKC file, Deepnet's CSV) seeds an unassigned token.
+            let user = (!row.upn.is_empty()).then(|| t.user_for(&row.upn, false));
             let declared = row
                 .extra
                 .iter()
@@ -267,6 +268,7 @@ impl Tenant {
                 .map(|(_, v)| v.trim().to_ascii_lowercase())
                 .filter(|v| !v.is_empty());
             let state: &'static str = match declared.as_deref() {
+                None if user.is_none() => "available",
                 None => {
                     let r = unit_draw(config.seed, &row.serial);
                     if r < config.activated_fraction {
@@ -314,11 +316,14 @@ impl Tenant {
                 }
                 secret = other;
             }
-            let (status, holder) = match state {
-                "assigned" => (Status::Assigned, Some(user)),
-                "activated" | "used" => (Status::Activated, Some(user)),
-                "failed" => (Status::FailedActivation, Some(user)),
-                "conflict" => {
+            if user.is_none() && !matches!(state, "available" | "wrong_secret") {
+                bail!("line {}: sim_state '{state}' needs the row's user, and the row has no upn", row.line);
+            }
+            let (status, holder) = match (state, user) {
+                ("assigned", Some(user)) => (Status::Assigned, Some(user)),
+                ("activated" | "used", Some(user)) => (Status::Activated, Some(user)),
+                ("failed", Some(user)) => (Status::FailedActivation, Some(user)),
+                ("conflict", _) => {
                     others += 1;
                     let domain = row.upn.split_once('@').map_or("contoso.com", |(_, d)| d).to_string();
                     (Status::Assigned, Some(t.user_for(&format!("other-{others}@{domain}"), true)))
@@ -685,6 +690,30 @@ mod tests {
         assert_ne!(unit_draw(7, "SN1"), unit_draw(8, "SN1"));
         let below = (0..1000).filter(|i| unit_draw(1, &format!("SN{i}")) < 0.3).count();
         assert!((200..400).contains(&below), "{below}");
+    }
+
+    #[test]
+    fn a_row_without_a_user_seeds_an_unassigned_token_and_no_user() {
+        let row = |upn: &str, serial: &str, state: Option<&str>| Row {
+            line: 2,
+            upn: upn.into(),
+            serial: serial.into(),
+            secret: None,
+            time_interval: 30,
+            hash: crate::otp::HashFunction::Sha1,
+            manufacturer: "Acme".into(),
+            model: "X".into(),
+            display_name: None,
+            extra: state.map(|s| vec![(std::sync::Arc::from("sim_state"), s.to_string())]).unwrap_or_default(),
+        };
+        // Every draw would assign: a row with no user is available whatever the fractions say.
+        let config = SimConfig { assigned_fraction: 1.0, ..Default::default() };
+        let t = Tenant::seed(&config, vec![row("", "DN1", None), row("a@contoso.com", "S1", None)]).unwrap();
+        assert_eq!(t.users.len(), 1, "no user for an empty upn");
+        assert_eq!((t.devices[0].status, t.devices[0].assigned), (Status::Available, None));
+        assert_eq!(t.devices[1].status, Status::Assigned);
+        let err = Tenant::seed(&config, vec![row("", "DN1", Some("activated"))]).err().unwrap().to_string();
+        assert!(err.contains("no upn"), "{err}");
     }
 
     #[test]

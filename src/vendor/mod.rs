@@ -27,6 +27,20 @@ pub fn open(path: &str, options: ReadOptions) -> Result<Rows> {
     open_reader(input, options).with_context(|| format!("cannot read {path}"))
 }
 
+/// The rows a simulated tenant is seeded from (`simulate --csv`, `--simulate --seed`): any
+/// file a command reads — a CSV, a PSKC file, a password ZIP, a file without users (its tokens
+/// seeded unassigned) — through [`open`]; a row that cannot be used goes to `skipped`.
+pub fn seed_rows(path: &str, options: ReadOptions, mut skipped: impl FnMut(RowError)) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for row in open(path, ReadOptions { upn_column_optional: true, ..options })? {
+        match row {
+            Ok(row) => rows.push(row),
+            Err(e) => skipped(e),
+        }
+    }
+    Ok(rows)
+}
+
 /// [`open`] of any reader.
 pub fn open_reader(input: impl Read + 'static, options: ReadOptions) -> Result<Rows> {
     let users = match &options.vendor.assign_csv {
@@ -72,12 +86,14 @@ fn read_bounded(input: impl Read, max: u64, what: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The rows of a PSKC document. Its users come from `--assign-csv` (never from the file).
+/// The rows of a PSKC document. Its users come from `--assign-csv` or a script's `fn map`
+/// (`crate::pipeline`), never from the file.
 fn pskc_rows(xml: &[u8], options: &ReadOptions) -> Result<Rows> {
     if !options.upn_column_optional {
         bail!(
             "a PSKC file names no users, and this command needs the user of each token: pass --assign-csv FILE \
-             (lines of serial,upn); `import` reads it without users (tokens created unassigned)"
+             (lines of serial,upn) or a --script whose fn map(row) sets row.upn; `import` reads it without users \
+             (tokens created unassigned)"
         );
     }
     let key = match &options.vendor.pskc_key_file {

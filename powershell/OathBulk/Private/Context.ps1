@@ -72,3 +72,21 @@ function Get-OathBulkTenantLabel {
     if ($tenant) { return "tenant $tenant" }
     'the signed-in tenant'
 }
+
+# Connect-OathBulk's session key (Initialize-OathBulkSessionKey); $null until then.
+$script:SessionKey = $null
+
+function Initialize-OathBulkSessionKey {
+    <#
+    .SYNOPSIS
+    This session's key (32 random bytes, Base64), made once: where no credential store exists,
+    `oathbulk login` seals the sign-in under it in a file only this session can open
+    (docs/security.md), so later cmdlets renew it without a new device code. It lives in this
+    module's memory only and reaches the binary through Invoke-OathBulkNative's environment.
+    #>
+    [CmdletBinding()]
+    param()
+    if (-not $script:SessionKey) {
+        $script:SessionKey = [Convert]::ToBase64String([System.Security.Cryptography.RandomNumberGenerator]::GetBytes(32))
+    }
+}

@@ -56,6 +56,14 @@ function Invoke-OathBulkNative {
     $entry = $script:CommandTable[$Command]
     $binary = Get-OathBulkBinary -Cmdlet $Cmdlet
     $redactAll = @($Redact | Where-Object { $_ })
+    # The session key (Connect-OathBulk makes it; see Context.ps1) goes to every child in its
+    # environment, never argv: where no credential store exists, the binary seals this
+    # session's sign-in under it and opens it again for each later cmdlet.
+    if ($script:SessionKey -and -not $Environment.ContainsKey('OATHBULK_SESSION_KEY')) {
+        $Environment = $Environment.Clone()
+        $Environment['OATHBULK_SESSION_KEY'] = $script:SessionKey
+        $redactAll += $script:SessionKey
+    }
     if ($SeedPassword) {
         # Stdin has one reader: see the certificate case below.
         if ($StdinText -or $ArgumentList -contains '--client-assertion-stdin') {

@@ -136,6 +136,7 @@ namespace OathBulk
         public string DisplayName { get; set; }
         public string AssignedToId { get; set; }
         public string AssignedTo { get; set; }
+        public string AssignedUpn { get; set; }
         public DateTime? LastUsed { get; set; }
         public override string ToString() { return Serial; }
     }

@@ -64,6 +64,7 @@ function Connect-OathBulk {
     } catch {
         $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new($_.Exception, 'OathBulk.InvalidCredential', 'InvalidArgument', $null))
     }
+    Initialize-OathBulkSessionKey
     $extra = [System.Collections.Generic.List[string]]::new()
     foreach ($a in $auth.Arguments) { $extra.Add($a) }
     if (-not $ClientSecretCredential) { $extra.Add('--device-code') }
@@ -73,7 +74,9 @@ function Connect-OathBulk {
     # The sign-in just kept is the one later cmdlets should use, not an earlier certificate's.
     $script:CertificateSession = $null
     if ($script:NativeExitCode -ne 0) {
-        # No credential store here (headless Linux): the sign-in is this session's only. Later
+        # Nothing could keep the sign-in: no credential store here (headless Linux), and the
+        # session file sealed under this session's key could not be written either (no cache
+        # folder). The sign-in is this session's only. Later
         # cmdlets given no credentials sign in the same way themselves (the client secret stays
         # in this session's memory, a SecureString; a device code is asked again per run).
         $context.SessionOnly = $true

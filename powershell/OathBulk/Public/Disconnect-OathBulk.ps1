@@ -26,4 +26,6 @@ function Disconnect-OathBulk {
     # No credential store on this machine (headless Linux): nothing was ever kept there, so
     # there is nothing to forget; signing out of this session is done (as Disconnect-MgGraph).
     Invoke-OathBulkNative -Cmdlet $PSCmdlet -Command $MyInvocation.MyCommand.Name -ArgumentList $argv -Tolerate 'no credential store is available'
+    # The sealed session file (no credential store here) went with the logout; its key goes now.
+    $script:SessionKey = $null
 }
