@@ -373,7 +373,7 @@ pub struct Finding {
 }
 
 /// What happened to a row in `activate`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivationStatus {
     /// The tenant accepted the code: the token is active now.
@@ -391,6 +391,7 @@ pub enum ActivationStatus {
     /// Settled by an earlier run (`--resume`); the journal has its record.
     Skipped,
     /// Not attempted because the run stopped (auth failure, interrupt).
+    #[default]
     NotAttempted,
 }
 
@@ -418,15 +419,16 @@ impl ActivationStatus {
 }
 
 /// Which write a row needs.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    #[default]
     None,
     Activate,
     AssignAndActivate,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
 pub struct Activation {
     pub line: u64,
     pub upn: String,
@@ -452,6 +454,14 @@ pub struct Activation {
     pub error_message: Option<String>,
     /// RFC 3339, when the result was settled.
     pub time: String,
+}
+
+#[cfg(test)]
+impl Activation {
+    /// An activation of line 2's token by `a@contoso.com`, sent once: what tests vary.
+    pub fn test_row() -> Self {
+        Activation { line: 2, upn: "a@contoso.com".into(), action: Action::Activate, attempts: 1, ..Default::default() }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]

@@ -333,7 +333,7 @@ impl Sink {
 mod tests {
     use super::*;
     use crate::record::{
-        Action, Activation, ActivationStatus, ChangeOperation, ChangeRecord, ChangeStatus, ImportRecord, ImportStatus,
+        Activation, ActivationStatus, ChangeOperation, ChangeRecord, ChangeStatus, ImportRecord, ImportStatus,
         JournalHeader,
     };
 
@@ -385,21 +385,7 @@ mod tests {
     }
 
     fn activation(serial: &str, status: ActivationStatus) -> Activation {
-        Activation {
-            line: 2,
-            upn: "a@contoso.com".into(),
-            serial: serial.into(),
-            status,
-            action: Action::Activate,
-            attempts: 1,
-            device_id: None,
-            step: None,
-            assigned_to: None,
-            http_status: None,
-            error_code: None,
-            error_message: None,
-            time: "2026-01-01T00:00:00Z".into(),
-        }
+        Activation { serial: serial.into(), status, time: "2026-01-01T00:00:00Z".into(), ..Activation::test_row() }
     }
 
     fn import(serial: &str, status: ImportStatus, error_code: Option<&str>) -> ImportRecord {

@@ -4,8 +4,8 @@
 use super::window::{Question, TenantWindow, Verdict};
 use crate::backend::{ApiError, Backend, Device, DeviceStatus, Refusal};
 use crate::clock::ServerClock;
-use crate::context::Ctx;
-use crate::engine::{Attempts, Decision, Resend, Slot, Stats};
+use crate::context::{Ctx, Doubt};
+use crate::engine::{Attempts, Resend, Slot, Stats};
 use crate::inventory::Row;
 use crate::otp;
 use crate::record::{Action, Activation, ActivationStatus};
@@ -660,7 +660,8 @@ async fn after_refusal<B: Backend>(shared: &Activating<B>, row: &Row, st: &mut R
 }
 
 /// A 5xx or a dropped connection: back off under the run's policy; if the write may have
-/// landed, ask the tenant before sending anything again — what keeps "activated exactly once".
+/// landed, ask the tenant before sending anything again ([`Ctx::wait_out_doubt`], the step
+/// the lifecycle commands' writes share) — what keeps "activated exactly once".
 async fn transient<B: Backend>(
     shared: &Activating<B>,
     row: &Row,
@@ -669,17 +670,23 @@ async fn transient<B: Backend>(
     maybe_applied: bool,
 ) -> Flow {
     st.unconfirmed |= maybe_applied;
-    let Decision::Transient(wait) = shared.engine.decide(err, &mut st.policy) else {
-        return Flow::end(st.failed(row, err));
-    };
-    if !shared.engine.sleep(wait).await || !maybe_applied {
-        return Flow::Again; // stopped: reported at the top of the loop
+    let (action, device) = (&mut st.action, &mut st.device);
+    let doubt = shared
+        .wait_out_doubt(err, &mut st.policy, maybe_applied, || {
+            reconcile(shared, row, action, device, ActivationStatus::Activated)
+        })
+        .await;
+    match doubt {
+        Doubt::GiveUp => Flow::end(st.failed(row, err)),
+        // Stopped: reported at the top of the loop.
+        Doubt::Stopped | Doubt::SendAgain => Flow::Again,
+        Doubt::Reread(reconciled) => {
+            if matches!(reconciled, Reconciled::Retry) {
+                st.unconfirmed = false; // it had not landed
+            }
+            st.after_reread(row, reconciled)
+        }
     }
-    let reconciled = reconcile(shared, row, &mut st.action, &mut st.device, ActivationStatus::Activated).await;
-    if matches!(reconciled, Reconciled::Retry) {
-        st.unconfirmed = false; // it had not landed
-    }
-    st.after_reread(row, reconciled)
 }
 
 impl RowAttempts {

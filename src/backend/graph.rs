@@ -651,6 +651,14 @@ fn user_segment(key: &str) -> String {
     }
 }
 
+/// An activation's body, with the token's display name when the row gives one.
+fn activation_body(mut body: Value, display_name: Option<&str>) -> Value {
+    if let Some(name) = display_name {
+        body["displayName"] = json!(name);
+    }
+    body
+}
+
 /// Does `user` hold `device`, by object id (`assignedTo.id`; never a display name)? `None`
 /// when the inventory names no holder.
 fn held_by(device: &Device, user: &UserRef) -> Option<bool> {
@@ -851,10 +859,7 @@ impl Backend for GraphBackend {
         code: &str,
         display_name: Option<&str>,
     ) -> Result<(), ApiError> {
-        let mut body = json!({ "verificationCode": code });
-        if let Some(name) = display_name {
-            body["displayName"] = json!(name);
-        }
+        let body = activation_body(json!({ "verificationCode": code }), display_name);
         self.method_write(upn, device, Method::POST, "/activate", Some(&body)).await
     }
 
@@ -866,10 +871,8 @@ impl Backend for GraphBackend {
         display_name: Option<&str>,
     ) -> Result<(), ApiError> {
         let url = format!("{}/assignAndActivate", self.user(upn));
-        let mut body = json!({ "device": { "id": device.token.id }, "verificationCode": code });
-        if let Some(name) = display_name {
-            body["displayName"] = json!(name);
-        }
+        let body =
+            activation_body(json!({ "device": { "id": device.token.id }, "verificationCode": code }), display_name);
         self.call(Method::POST, &url, Some(&body)).await.map(|_| ())
     }
 

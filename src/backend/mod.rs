@@ -146,6 +146,11 @@ pub fn not_supported(backend: &str, what: &str) -> ApiError {
     }
 }
 
+/// The answer of a write a backend cannot do, as the trait's methods return it.
+fn unsupported<T: Send>(backend: &str, what: &str) -> std::future::Ready<Result<T, ApiError>> {
+    std::future::ready(Err(not_supported(backend, what)))
+}
+
 /// One directory API.
 pub trait Backend: Send + Sync + 'static {
     fn name(&self) -> &'static str;
@@ -230,36 +235,31 @@ pub trait Backend: Send + Sync + 'static {
         devices: &[NewDevice],
     ) -> impl Future<Output = Result<Vec<CreateOutcome>, ApiError>> + Send {
         let _ = devices;
-        let e = not_supported(self.name(), "creating tokens");
-        async move { Err(e) }
+        unsupported(self.name(), "creating tokens")
     }
 
     /// Assign an available token to `upn` (without activating it).
     fn assign(&self, upn: &str, device: &Device) -> impl Future<Output = Result<(), ApiError>> + Send {
         let _ = (upn, device);
-        let e = not_supported(self.name(), "assigning tokens");
-        async move { Err(e) }
+        unsupported(self.name(), "assigning tokens")
     }
 
     /// Deactivate `upn`'s active token (it stays assigned). `upn` may be a user id.
     fn deactivate(&self, upn: &str, device: &Device) -> impl Future<Output = Result<(), ApiError>> + Send {
         let _ = (upn, device);
-        let e = not_supported(self.name(), "deactivating tokens");
-        async move { Err(e) }
+        unsupported(self.name(), "deactivating tokens")
     }
 
     /// Take the token from `upn` (back to `available`). `upn` may be a user id.
     fn unassign(&self, upn: &str, device: &Device) -> impl Future<Output = Result<(), ApiError>> + Send {
         let _ = (upn, device);
-        let e = not_supported(self.name(), "unassigning tokens");
-        async move { Err(e) }
+        unsupported(self.name(), "unassigning tokens")
     }
 
     /// Delete an unassigned token from the inventory.
     fn delete(&self, device: &Device) -> impl Future<Output = Result<(), ApiError>> + Send {
         let _ = device;
-        let e = not_supported(self.name(), "deleting tokens");
-        async move { Err(e) }
+        unsupported(self.name(), "deleting tokens")
     }
 
     /// A user by id or UPN. `Ok(None)`: no such user (or this API cannot look users up).

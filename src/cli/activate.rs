@@ -2,6 +2,8 @@
 
 use super::connect::ConnectArgs;
 use super::{OptionalInputArgs, OutputArgs, ScriptArgs};
+use crate::activate::executor::TypedCode;
+use crate::activate::RunOptions;
 use crate::diag::ProgressMode;
 use anyhow::Result;
 use clap::Args;
@@ -78,4 +80,17 @@ pub struct RunArgs {
     /// Progress on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+}
+
+impl RunArgs {
+    /// What an activation run is told (for `activate`, and for `import --activate` after it
+    /// imported): `typed_code` is the one-shot `--code`, when there is one.
+    pub fn run_options(&self, typed_code: Option<TypedCode>) -> RunOptions {
+        RunOptions {
+            dry_run: self.dry_run,
+            features: self.pace.activation_features(),
+            min_validity_secs: self.min_validity,
+            typed_code,
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Argument groups shared by several subcommands, each under its own help heading.
 
+use crate::diag::ProgressMode;
 use crate::inventory::source::{InputFormat, PasswordFrom, VendorOptions};
 use crate::inventory::{ReadOptions, SecretFormat};
 use crate::otp::HashFunction;
@@ -179,6 +180,18 @@ pub struct OutputArgs {
     /// when it is a pipe or a file; `json` or `table` forces either.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
+}
+
+/// What goes to stdout, and the progress on stderr: the commands that read a tenant and
+/// write no row of their own (`tenant`, `status`, `doctor`).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputProgressArgs {
+    #[command(flatten)]
+    pub stdout: OutputArgs,
+    /// Progress on stderr.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
 }
 
 /// What goes to stdout, for the commands that can show seeds (`list`, `otp`): only they

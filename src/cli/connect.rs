@@ -25,6 +25,21 @@ pub struct ConnectArgs {
     pub auth: AuthArgs,
 }
 
+/// A tenant to read, for the commands that only read it (`tenant`, `status`): a rehearsal
+/// (`--simulate`) is seeded from a file of its own.
+#[derive(Debug, Clone, Args)]
+pub struct ReadTenantArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Seed file for --simulate: any file a command reads (a vendor CSV, a PSKC file, a
+    /// password ZIP; a file without users seeds unassigned tokens).
+    #[arg(long, value_name = "FILE", help_heading = "Tenant")]
+    pub seed: Option<String>,
+    /// How --seed is read.
+    #[command(flatten)]
+    pub read: super::args::ReadArgs,
+}
+
 /// Which tenant, through which API.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Tenant")]

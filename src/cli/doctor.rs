@@ -1,8 +1,7 @@
 //! The arguments of `oathbulk doctor [CSV]` (clap); what it does is `crate::commands::doctor`.
 
 use super::connect::ConnectArgs;
-use super::{OptionalInputArgs, OutputArgs};
-use crate::diag::ProgressMode;
+use super::{OptionalInputArgs, OutputProgressArgs};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -14,9 +13,7 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "PER_SECOND", default_value_t = crate::engine::pacer::START_RATE, help_heading = "Run")]
     pub max_rate: f64,
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub output: OutputProgressArgs,
     #[command(flatten)]
     pub connect: ConnectArgs,
-    #[arg(long, value_enum, default_value_t = ProgressMode::Auto, help_heading = "Output")]
-    pub progress: ProgressMode,
 }

@@ -21,7 +21,8 @@ pub mod undo;
 pub mod users;
 
 pub use args::{
-    HashArg, InputArgs, OptionalInputArgs, OutputArgs, PaceArgs, ReadArgs, RevealOutputArgs, RowsArgs, ScriptArgs,
+    HashArg, InputArgs, OptionalInputArgs, OutputArgs, OutputProgressArgs, PaceArgs, ReadArgs, RevealOutputArgs,
+    RowsArgs, ScriptArgs,
 };
 
 use clap::{Parser, Subcommand};

@@ -1,8 +1,7 @@
 //! The arguments of `oathbulk status` (clap); what it does is `crate::commands::status`.
 
-use super::connect::ConnectArgs;
-use super::OutputArgs;
-use crate::diag::ProgressMode;
+use super::connect::ReadTenantArgs;
+use super::OutputProgressArgs;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -18,13 +17,7 @@ pub struct StatusArgs {
     #[arg(long, value_name = "FILE", help_heading = "What to look up")]
     pub csv: Option<String>,
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub output: OutputProgressArgs,
     #[command(flatten)]
-    pub connect: ConnectArgs,
-    /// Seed file for --simulate (a vendor CSV, a plain PSKC file, a file without users).
-    #[arg(long, value_name = "CSV", help_heading = "Tenant")]
-    pub seed: Option<String>,
-    /// Progress on stderr.
-    #[arg(long, value_enum, default_value_t = ProgressMode::Auto, help_heading = "Output")]
-    pub progress: ProgressMode,
+    pub tenant: ReadTenantArgs,
 }

@@ -2,7 +2,7 @@
 
 use super::connect::{self, AnyBackend, BackendKind};
 use crate::activate::executor::TypedCode;
-use crate::activate::{self, journal, RunOptions};
+use crate::activate::{self, journal};
 use crate::auth;
 use crate::cli::activate::{ActivateArgs, RunArgs};
 use crate::diag::Diag;
@@ -80,12 +80,8 @@ fn prepare_and_run(mut args: ActivateArgs, diag: &Diag, started: std::time::Inst
         _ => None,
     };
     let planning_rate = args.connect.tenant.backend.planning_rate(args.run.pace.max_rate);
-    let options = RunOptions {
-        dry_run: args.run.dry_run,
-        features: args.run.pace.activation_features(),
-        min_validity_secs: args.run.min_validity,
-        typed_code: args.one.code.clone().map(|code| TypedCode { code, typed_at: std::time::SystemTime::now() }),
-    };
+    let typed = args.one.code.clone().map(|code| TypedCode { code, typed_at: std::time::SystemTime::now() });
+    let options = args.run.run_options(typed);
     let writes_estimate = rows.iter().filter(|r| r.is_ok()).count() as f64;
     let rt = connect::runtime()?;
     rt.block_on(async move {

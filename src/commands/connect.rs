@@ -5,7 +5,7 @@ use crate::auth::certificate::Certificate;
 use crate::auth::{self, ClientAuth, ClientCredentials, TokenProvider, TokenSource};
 use crate::backend::graph::GraphBackend;
 use crate::backend::portal::{self, PortalBackend};
-use crate::cli::connect::{AuthArgs, ConnectArgs, PortalCloud};
+use crate::cli::connect::{AuthArgs, ConnectArgs, PortalCloud, ReadTenantArgs};
 use crate::clock::ServerClock;
 use crate::diag::Diag;
 use crate::engine::Engine;
@@ -260,6 +260,18 @@ pub async fn connect(
         }),
     };
     Ok(Connection { backend: Arc::new(backend), stats, clock, tokens, simulator, origin })
+}
+
+/// The tenant a `--simulate` rehearsal of a reading command starts with: the rows of its
+/// `--seed` file, any file a command reads (`vendor::seed_rows`; rows that cannot be read are
+/// left out).
+pub fn rehearsal_seed(args: &ReadTenantArgs) -> Result<Option<Vec<Row>>> {
+    match &args.seed {
+        Some(path) if args.connect.tenant.simulate => {
+            Ok(Some(crate::vendor::seed_rows(path, args.read.options(false), |_| {})?))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The client a run's backend uses: reads retried by the run's engine, if there is one.

@@ -36,7 +36,7 @@ fn check(name: &str, status: CheckStatus, message: impl Into<String>, fix: Optio
 }
 
 pub fn run(args: DoctorArgs) -> Result<ExitCode> {
-    let (progress, format) = (args.progress, args.output.format);
+    let (progress, format) = (args.output.progress, args.output.stdout.format);
     super::guarded("doctor", args, progress, format, run_inner)
 }
 
@@ -76,7 +76,7 @@ fn run_inner(args: DoctorArgs, diag: &Diag, started: Instant) -> Result<ExitCode
     })?;
     checks.extend(tenant_checks);
 
-    let mut out = Output::stdout(args.output.format, false);
+    let mut out = Output::stdout(args.output.stdout.format, false);
     let mut summary = Summary { command: "doctor".into(), ..Default::default() };
     for c in checks {
         summary.rows += 1;

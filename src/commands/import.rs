@@ -10,7 +10,7 @@
 
 use super::activate::token_warnings;
 use super::connect::{self};
-use crate::activate::{self, RunOptions};
+use crate::activate;
 use crate::backend::Backend;
 use crate::cli::import::ImportArgs;
 use crate::diag::Diag;
@@ -154,12 +154,7 @@ async fn go<B: Backend>(
     // Hand the rows to the activation engine: its records follow, its summary (carrying the
     // import's counts) is the one summary of the run.
     sink.hand_on("import_", imported.rows.len() as u64);
-    let run_options = RunOptions {
-        dry_run: options.dry_run,
-        features: args.run.pace.activation_features(),
-        min_validity_secs: args.run.min_validity,
-        typed_code: None,
-    };
+    let run_options = args.run.run_options(None);
     let rows: Vec<RowResult> = imported.rows.into_iter().map(Ok).collect();
     let outcome =
         activate::run(backend, engine, conn.clock.clone(), rows, settled_activation, run_options, sink).await?;

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 pub fn run(args: StatusArgs) -> Result<ExitCode> {
-    let (progress, format) = (args.progress, args.output.format);
+    let (progress, format) = (args.output.progress, args.output.stdout.format);
     super::guarded("status", args, progress, format, run_inner)
 }
 
@@ -197,14 +197,11 @@ async fn answer<B: Backend>(
 
 fn run_inner(args: StatusArgs, diag: &Diag, started: Instant) -> Result<ExitCode> {
     let (asked, row_errors) = questions(&args)?;
-    let seed = match &args.seed {
-        Some(path) if args.connect.tenant.simulate => Some(crate::vendor::seed_rows(path, Default::default(), |_| {})?),
-        _ => None,
-    };
-    let format = args.output.format;
+    let seed = connect::rehearsal_seed(&args.tenant)?;
+    let format = args.output.stdout.format;
     let rt = connect::runtime()?;
     rt.block_on(async {
-        let conn = connect::connect(&args.connect, diag, seed, None).await?;
+        let conn = connect::connect(&args.tenant.connect, diag, seed, None).await?;
         diag.start("status", Some(asked.len() as u64));
         let answers = answer(conn.backend.as_ref(), &asked).await;
         diag.finish();

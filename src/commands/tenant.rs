@@ -39,18 +39,13 @@ fn only_serials(devices: Vec<Device>, serials: &[String]) -> Vec<Device> {
 
 pub fn run(args: TenantCmdArgs) -> Result<ExitCode> {
     let started = Instant::now();
-    let diag = Diag::new(args.progress);
-    let format = args.output.format;
+    let diag = Diag::new(args.output.progress);
+    let format = args.output.stdout.format;
     let result = (|| -> Result<ExitCode> {
-        let seed = match &args.seed {
-            Some(path) if args.connect.tenant.simulate => {
-                Some(crate::vendor::seed_rows(path, args.read.options(false), |_| {})?)
-            }
-            _ => None,
-        };
+        let seed = connect::rehearsal_seed(&args.tenant)?;
         let rt = connect::runtime()?;
         rt.block_on(async {
-            let conn = connect::connect(&args.connect, &diag, seed, None).await?;
+            let conn = connect::connect(&args.tenant.connect, &diag, seed, None).await?;
             diag.start("tenant", None);
             let devices = fetch(conn.backend.as_ref(), &args.serial).await;
             diag.finish();
@@ -62,7 +57,7 @@ pub fn run(args: TenantCmdArgs) -> Result<ExitCode> {
                 }
             };
             devices.sort_by(|a, b| a.token.serial.cmp(&b.token.serial));
-            let mut out = Output::stdout(args.output.format, true);
+            let mut out = Output::stdout(args.output.stdout.format, true);
             let mut summary = Summary { command: "tenant".into(), ..Default::default() };
             for d in devices {
                 if args.status.as_ref().is_some_and(|s| !s.eq_ignore_ascii_case(&d.token.status)) {

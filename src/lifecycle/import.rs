@@ -7,7 +7,6 @@ use super::journal::NOT_ASSIGNED;
 use super::{held_by, now_rfc3339, send, Ctx};
 use crate::activate::plan::TenantIndex;
 use crate::backend::{ApiError, Backend, CreateOutcome, Device, DeviceStatus, NewDevice};
-use crate::engine::{Attempts, Decision};
 use crate::inventory::Row;
 use crate::pipeline::RowResult;
 use crate::record::{Fatal, ImportRecord, ImportStatus, Record};
@@ -120,34 +119,16 @@ fn new_device(row: &Row, assign_to: bool, options: &ImportOptions) -> Option<New
     })
 }
 
-/// Assign an existing available token, never twice (re-read after an ambiguous failure).
+/// Assign an existing available token, never twice ([`super::write_exactly_once`]): it has
+/// landed when the tenant shows the token held by the row's user.
 async fn assign_one<B: Backend>(shared: &Ctx<B>, row: &Row, device: &Device) -> Result<(), ApiError> {
-    let mut attempts = Attempts::default();
-    loop {
-        let err = match send(shared, || shared.backend.assign(&row.upn, device)).await {
-            Ok(()) => return Ok(()),
-            Err(e) => e,
-        };
-        let retryable = matches!(err, ApiError::Unavailable { .. } | ApiError::Transport { .. });
-        let check = retryable || (attempts.transient > 0 && matches!(err, ApiError::Rejected { .. }));
-        let mut again = false;
-        if check && !shared.engine.stopped() {
-            if retryable {
-                if let Decision::Transient(wait) = shared.engine.decide(&err, &mut attempts) {
-                    again = shared.engine.sleep(wait).await;
-                }
-            }
-            if let Some(current) = shared.backend.get(device).await? {
-                if current.status != DeviceStatus::Available && held_by(shared, &current, &row.upn).await? {
-                    return Ok(());
-                }
-            }
-            if again {
-                continue;
-            }
+    let landed = || async {
+        match shared.backend.get(device).await? {
+            Some(current) if current.status != DeviceStatus::Available => held_by(shared, &current, &row.upn).await,
+            _ => Ok(false),
         }
-        return Err(err);
-    }
+    };
+    super::write_exactly_once(shared, || shared.backend.assign(&row.upn, device), landed).await
 }
 
 /// Run the import. Every row gets one record through `out`: duplicates refused, the tenant

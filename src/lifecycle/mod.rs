@@ -15,7 +15,8 @@ pub mod undo;
 
 use crate::backend::{ApiError, Backend, Device, DeviceStatus};
 use crate::clock::ServerClock;
-use crate::engine::{Attempts, Decision, Engine, EngineConfig};
+use crate::context::Doubt;
+use crate::engine::{Attempts, Engine, EngineConfig};
 use crate::stop::StopReason;
 use anyhow::Result;
 use std::future::Future;
@@ -95,51 +96,67 @@ impl Op {
     }
 }
 
-/// Apply one change, never twice: after a failure that may have landed (5xx, an unanswered
-/// request) the token is re-read, and the write is re-sent only while it still needs it.
+/// Apply one change, never twice ([`write_exactly_once`]): the token is re-read when in
+/// doubt, and the change has landed when the tenant shows what it leaves ([`Op::reached`]).
 pub async fn apply<B: Backend>(shared: &Ctx<B>, op: Op, user: &str, device: &Device) -> Result<(), ApiError> {
+    let b = &shared.backend;
+    let write = || async {
+        match op {
+            Op::Deactivate => b.deactivate(user, device).await,
+            Op::Unassign => b.unassign(user, device).await,
+            Op::Remove => b.delete(device).await,
+        }
+    };
+    write_exactly_once(shared, write, || async { Ok(op.reached(b.get(device).await?.as_ref())) }).await
+}
+
+/// Write, re-read on doubt, never twice. `write` sends one attempt (paced, throttling waited
+/// out: [`send`]); `landed` re-reads the tenant: is the change there? After a failure that may
+/// have landed (a 5xx, an unanswered request) the tenant is asked before anything is sent
+/// again ([`Ctx::wait_out_doubt`], the step activation shares); a refusal after such a failure,
+/// or giving up right after one, asks too — the earlier attempt may be what the tenant shows.
+pub async fn write_exactly_once<B, W, WFut, L, LFut>(
+    shared: &Ctx<B>,
+    mut write: W,
+    mut landed: L,
+) -> Result<(), ApiError>
+where
+    B: Backend,
+    W: FnMut() -> WFut,
+    WFut: Future<Output = Result<(), ApiError>>,
+    L: FnMut() -> LFut,
+    LFut: Future<Output = Result<bool, ApiError>>,
+{
     let mut attempts = Attempts::default();
     let mut ambiguous = false;
     loop {
-        let b = &shared.backend;
-        let result = send(shared, || async {
-            match op {
-                Op::Deactivate => b.deactivate(user, device).await,
-                Op::Unassign => b.unassign(user, device).await,
-                Op::Remove => b.delete(device).await,
-            }
-        })
-        .await;
-        let err = match result {
+        let err = match send(shared, &mut write).await {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
-        let retry = match &err {
-            ApiError::Unavailable { .. } | ApiError::Transport { .. } if !shared.engine.stopped() => {
-                shared.engine.decide(&err, &mut attempts)
-            }
-            _ => Decision::GiveUp,
+        let doubtful =
+            matches!(err, ApiError::Unavailable { .. } | ApiError::Transport { .. }) && !shared.engine.stopped();
+        let maybe_applied = doubtful && !matches!(err, ApiError::Transport { maybe_applied: false, .. });
+        let doubt = if doubtful {
+            shared.wait_out_doubt(&err, &mut attempts, maybe_applied, &mut landed).await
+        } else {
+            Doubt::GiveUp
         };
-        let Decision::Transient(wait) = retry else {
-            // A refusal after an earlier ambiguous attempt may mean that attempt landed.
-            if ambiguous && matches!(err, ApiError::Rejected { .. }) {
-                if let Ok(current) = b.get(device).await {
-                    if op.reached(current.as_ref()) {
-                        return Ok(());
-                    }
+        match doubt {
+            Doubt::SendAgain => {}
+            Doubt::Reread(now) => {
+                ambiguous = true;
+                if now? {
+                    return Ok(());
                 }
             }
-            return Err(err);
-        };
-        let maybe_applied = !matches!(err, ApiError::Transport { maybe_applied: false, .. });
-        ambiguous |= maybe_applied;
-        if !shared.engine.sleep(wait).await {
-            return Err(err);
-        }
-        if maybe_applied {
-            let current = b.get(device).await?;
-            if op.reached(current.as_ref()) {
-                return Ok(());
+            Doubt::Stopped => return Err(err),
+            Doubt::GiveUp => {
+                let refused_after_doubt = ambiguous && matches!(err, ApiError::Rejected { .. });
+                if (refused_after_doubt || maybe_applied) && landed().await.unwrap_or(false) {
+                    return Ok(());
+                }
+                return Err(err);
             }
         }
     }

@@ -192,24 +192,12 @@ impl Story {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Action, JournalHeader, RunEvent};
+    use crate::record::{JournalHeader, RunEvent};
 
     fn activation(serial: &str, status: ActivationStatus, time: &str) -> Record {
-        Record::Activation(Activation {
-            line: 2,
-            upn: "a@contoso.com".into(),
-            serial: serial.into(),
-            status,
-            action: Action::Activate,
-            attempts: 1,
-            device_id: None,
-            step: None,
-            assigned_to: None,
-            http_status: None,
-            error_code: (status == ActivationStatus::Failed).then(|| "bad_code".into()),
-            error_message: None,
-            time: time.into(),
-        })
+        let error_code = (status == ActivationStatus::Failed).then(|| "bad_code".into());
+        let (serial, time) = (serial.into(), time.into());
+        Record::Activation(Activation { serial, status, error_code, time, ..Activation::test_row() })
     }
 
     #[test]

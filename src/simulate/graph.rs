@@ -80,48 +80,35 @@ fn not_a_method(sim: &Shared, ctx: &Ctx, method: &str) -> Response {
 }
 
 fn refusal(sim: &Shared, ctx: &Ctx, r: Refusal, method: &str) -> Response {
-    match r {
-        Refusal::NotUsersMethod => not_a_method(sim, ctx, method),
-        Refusal::AlreadyActivated => graph_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "alreadyActivated",
-            "The hardware OATH token is already activated.",
-        ),
-        Refusal::AssignedToOther => graph_error(
-            ctx,
-            StatusCode::CONFLICT,
-            "deviceAlreadyAssigned",
-            "The hardware OATH token is assigned to another user.",
-        ),
-        Refusal::AlreadyAssigned => graph_error(
-            ctx,
-            StatusCode::CONFLICT,
-            "deviceAlreadyAssigned",
-            "The hardware OATH token is already assigned to this user.",
-        ),
-        Refusal::TooManyMethods => graph_error(
-            ctx,
+    let (status, code, message) = match r {
+        Refusal::NotUsersMethod => return not_a_method(sim, ctx, method),
+        Refusal::AlreadyActivated => {
+            (StatusCode::BAD_REQUEST, "alreadyActivated", "The hardware OATH token is already activated.")
+        }
+        Refusal::AssignedToOther => {
+            (StatusCode::CONFLICT, "deviceAlreadyAssigned", "The hardware OATH token is assigned to another user.")
+        }
+        Refusal::AlreadyAssigned => {
+            (StatusCode::CONFLICT, "deviceAlreadyAssigned", "The hardware OATH token is already assigned to this user.")
+        }
+        Refusal::TooManyMethods => (
             StatusCode::BAD_REQUEST,
             "tooManyHardwareOathMethods",
             "The user already has the maximum number of hardware OATH tokens (5).",
         ),
-        Refusal::BadCode => graph_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "invalidVerificationCode",
-            "The verification code provided is invalid.",
-        ),
-        Refusal::PolicyDisabled => graph_error(
-            ctx,
+        Refusal::BadCode => {
+            (StatusCode::BAD_REQUEST, "invalidVerificationCode", "The verification code provided is invalid.")
+        }
+        Refusal::PolicyDisabled => (
             StatusCode::BAD_REQUEST,
             "hardwareOathPolicyDisabled",
             "The hardware OATH authentication method policy is disabled for this tenant; enable it first.",
         ),
         Refusal::NotActivated => {
-            graph_error(ctx, StatusCode::BAD_REQUEST, "deviceNotActivated", "The hardware OATH token is not activated.")
+            (StatusCode::BAD_REQUEST, "deviceNotActivated", "The hardware OATH token is not activated.")
         }
-    }
+    };
+    graph_error(ctx, status, code, message)
 }
 
 fn write_refusal(sim: &Shared, ctx: &Ctx, r: WriteRefusal, serial: &str) -> Response {
