@@ -26,7 +26,7 @@ pub struct ConnectArgs {
 }
 
 /// A tenant to read, for the commands that only read it (`tenant`, `status`): a rehearsal
-/// (`--simulate`) is seeded from a CSV of its own.
+/// (`--simulate`) is seeded from a file of its own.
 #[derive(Debug, Clone, Args)]
 pub struct ReadTenantArgs {
     #[command(flatten)]
@@ -35,6 +35,9 @@ pub struct ReadTenantArgs {
     /// password ZIP; a file without users seeds unassigned tokens).
     #[arg(long, value_name = "FILE", help_heading = "Tenant")]
     pub seed: Option<String>,
+    /// How --seed is read.
+    #[command(flatten)]
+    pub read: super::args::ReadArgs,
 }
 
 /// Which tenant, through which API.

@@ -16,7 +16,4 @@ pub struct TenantCmdArgs {
     pub status: Option<String>,
     #[command(flatten)]
     pub output: OutputProgressArgs,
-    /// How --seed is read.
-    #[command(flatten)]
-    pub read: super::args::ReadArgs,
 }

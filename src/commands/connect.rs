@@ -263,11 +263,13 @@ pub async fn connect(
 }
 
 /// The tenant a `--simulate` rehearsal of a reading command starts with: the rows of its
-/// `--seed` file, read as any seed file is (`vendor::seed_rows`: PSKC, a password ZIP, a file
-/// without users; rows that cannot be read are left out).
-pub fn rehearsal_seed(args: &ReadTenantArgs, read: crate::inventory::ReadOptions) -> Result<Option<Vec<Row>>> {
+/// `--seed` file, any file a command reads (`vendor::seed_rows`; rows that cannot be read are
+/// left out).
+pub fn rehearsal_seed(args: &ReadTenantArgs) -> Result<Option<Vec<Row>>> {
     match &args.seed {
-        Some(path) if args.connect.tenant.simulate => Ok(Some(crate::vendor::seed_rows(path, read, |_| {})?)),
+        Some(path) if args.connect.tenant.simulate => {
+            Ok(Some(crate::vendor::seed_rows(path, args.read.options(false), |_| {})?))
+        }
         _ => Ok(None),
     }
 }

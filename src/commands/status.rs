@@ -197,7 +197,7 @@ async fn answer<B: Backend>(
 
 fn run_inner(args: StatusArgs, diag: &Diag, started: Instant) -> Result<ExitCode> {
     let (asked, row_errors) = questions(&args)?;
-    let seed = connect::rehearsal_seed(&args.tenant, Default::default())?;
+    let seed = connect::rehearsal_seed(&args.tenant)?;
     let format = args.output.stdout.format;
     let rt = connect::runtime()?;
     rt.block_on(async {

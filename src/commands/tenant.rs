@@ -42,7 +42,7 @@ pub fn run(args: TenantCmdArgs) -> Result<ExitCode> {
     let diag = Diag::new(args.output.progress);
     let format = args.output.stdout.format;
     let result = (|| -> Result<ExitCode> {
-        let seed = connect::rehearsal_seed(&args.tenant, args.read.options(false))?;
+        let seed = connect::rehearsal_seed(&args.tenant)?;
         let rt = connect::runtime()?;
         rt.block_on(async {
             let conn = connect::connect(&args.tenant.connect, &diag, seed, None).await?;
