@@ -20,14 +20,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let filtered = rows.filtered();
     let mut out = Output::stdout(args.rows.output.format, false);
     let mut summary = Summary { command: "check".into(), ..Default::default() };
-    // Serials and UPNs compared by the one rule every command uses (case-insensitive).
-    let mut tally = crate::inventory::rules::Tally::default();
+    let mut file = FileFacts::default();
     let mut findings = Vec::new();
     let mut bad_lines = std::collections::BTreeSet::new();
-    // Rows `import` could not create as they stand (Entra requires both).
-    let mut without_make = Vec::new();
-    // (line, serial) of every row, for the batch's serial pattern.
-    let mut serials = Vec::new();
     for row in rows {
         summary.rows += 1;
         match row {
@@ -37,79 +32,12 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 out.emit(&Record::RowError(e))?;
             }
             Ok(row) => {
-                tally.add(&row.serial, &row.upn, row.line);
-                serials.push((row.line, row.serial.clone()));
-                if row.manufacturer.trim().is_empty() || row.model.trim().is_empty() {
-                    without_make.push(row.line);
-                }
-                if let Some(secret) = &row.secret {
-                    if secret.bits() < RECOMMENDED_MIN_BITS {
-                        findings.push(Finding {
-                            severity: Severity::Warn,
-                            code: "weak_secret".into(),
-                            message: format!(
-                                "seed is {} bits, under the {RECOMMENDED_MIN_BITS} RFC 4226 asks for (common on hardware tokens; Entra accepts it)",
-                                secret.bits()
-                            ),
-                            lines: vec![row.line],
-                            upn: Some(row.upn.clone()),
-                            serial: Some(row.serial.clone()),
-                        });
-                    }
-                }
+                file.add(&row);
+                findings.extend(weak_secret(&row));
             }
         }
     }
-    for (serial, lines) in tally.duplicate_serials() {
-        findings.push(Finding {
-            severity: Severity::Error,
-            code: "duplicate_serial".into(),
-            message: format!("serial {serial} appears on {} lines", lines.len()),
-            lines: lines.to_vec(),
-            upn: None,
-            serial: Some(serial.to_string()),
-        });
-    }
-    for (upn, lines) in tally.crowded_users() {
-        let (upn, lines) = (upn.to_string(), lines.to_vec());
-        findings.push(Finding {
-            severity: Severity::Error,
-            code: "too_many_tokens".into(),
-            message: format!("{upn} has {} tokens; Entra allows at most {MAX_TOKENS_PER_USER} per user", lines.len()),
-            lines,
-            upn: Some(upn),
-            serial: None,
-        });
-    }
-    if let Some((usual, lines)) = excel::short_serials(serials.iter().map(|(l, s)| (*l, s.as_str()))) {
-        findings.push(Finding {
-            severity: Severity::Warn,
-            code: excel::SERIAL_LENGTH.into(),
-            message: format!(
-                "{} serial(s) are shorter than the {usual} digits most of the batch has: leading zeros dropped by \
-                 Excel? Such a serial names no token in the tenant; re-export the column as Text",
-                lines.len()
-            ),
-            lines,
-            upn: None,
-            serial: None,
-        });
-    }
-    if !without_make.is_empty() {
-        findings.push(Finding {
-            severity: Severity::Warn,
-            code: crate::lifecycle::import::MISSING_MAKE.into(),
-            message: format!(
-                "{} row(s) without a manufacturer or a model: Entra requires both to create a token, so `import` \
-                 refuses such rows unless --manufacturer/--model fill them (activating tokens already imported \
-                 needs neither)",
-                without_make.len()
-            ),
-            lines: without_make,
-            upn: None,
-            serial: None,
-        });
-    }
+    findings.extend(file.findings());
     findings.sort_by_key(|f| f.lines.first().copied().unwrap_or(0));
     for f in findings {
         *summary.counts.entry(f.code.clone()).or_default() += 1;
@@ -121,4 +49,81 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     summary.errors = bad_lines.len() as u64;
     summary.ok = summary.rows - summary.errors;
     super::finish_rows(&mut out, summary, filtered.get(), started)
+}
+
+/// A finding about lines of the file, naming no one row's user or serial.
+fn finding(severity: Severity, code: &str, message: String, lines: Vec<u64>) -> Finding {
+    Finding { severity, code: code.into(), message, lines, upn: None, serial: None }
+}
+
+/// A seed shorter than RFC 4226 asks for: a warning (Entra accepts it).
+fn weak_secret(row: &crate::inventory::Row) -> Option<Finding> {
+    let bits = row.secret.as_ref()?.bits();
+    (bits < RECOMMENDED_MIN_BITS).then(|| Finding {
+        upn: Some(row.upn.clone()),
+        serial: Some(row.serial.clone()),
+        ..finding(
+            Severity::Warn,
+            "weak_secret",
+            format!(
+                "seed is {bits} bits, under the {RECOMMENDED_MIN_BITS} RFC 4226 asks for (common on hardware tokens; Entra accepts it)"
+            ),
+            vec![row.line],
+        )
+    })
+}
+
+/// What only the whole file shows, gathered row by row.
+#[derive(Default)]
+struct FileFacts {
+    /// Serials and UPNs compared by the one rule every command uses (case-insensitive).
+    tally: crate::inventory::rules::Tally,
+    /// (line, serial) of every row, for the batch's serial pattern.
+    serials: Vec<(u64, String)>,
+    /// Rows `import` could not create as they stand (Entra requires both).
+    without_make: Vec<u64>,
+}
+
+impl FileFacts {
+    fn add(&mut self, row: &crate::inventory::Row) {
+        self.tally.add(&row.serial, &row.upn, row.line);
+        self.serials.push((row.line, row.serial.clone()));
+        if row.manufacturer.trim().is_empty() || row.model.trim().is_empty() {
+            self.without_make.push(row.line);
+        }
+    }
+
+    /// Duplicate serials, users over Entra's five, serials Excel shortened, rows without a make.
+    fn findings(self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (serial, lines) in self.tally.duplicate_serials() {
+            let message = format!("serial {serial} appears on {} lines", lines.len());
+            let f = finding(Severity::Error, "duplicate_serial", message, lines.to_vec());
+            out.push(Finding { serial: Some(serial.to_string()), ..f });
+        }
+        for (upn, lines) in self.tally.crowded_users() {
+            let message =
+                format!("{upn} has {} tokens; Entra allows at most {MAX_TOKENS_PER_USER} per user", lines.len());
+            let f = finding(Severity::Error, "too_many_tokens", message, lines.to_vec());
+            out.push(Finding { upn: Some(upn.to_string()), ..f });
+        }
+        if let Some((usual, lines)) = excel::short_serials(self.serials.iter().map(|(l, s)| (*l, s.as_str()))) {
+            let message = format!(
+                "{} serial(s) are shorter than the {usual} digits most of the batch has: leading zeros dropped by \
+                 Excel? Such a serial names no token in the tenant; re-export the column as Text",
+                lines.len()
+            );
+            out.push(finding(Severity::Warn, excel::SERIAL_LENGTH, message, lines));
+        }
+        if !self.without_make.is_empty() {
+            let message = format!(
+                "{} row(s) without a manufacturer or a model: Entra requires both to create a token, so `import` \
+                 refuses such rows unless --manufacturer/--model fill them (activating tokens already imported \
+                 needs neither)",
+                self.without_make.len()
+            );
+            out.push(finding(Severity::Warn, crate::lifecycle::import::MISSING_MAKE, message, self.without_make));
+        }
+        out
+    }
 }

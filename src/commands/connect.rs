@@ -62,9 +62,7 @@ pub async fn credentials(
     let mut warn = |m: String| diag.warn("token_file_permissions", &m);
     if auth.device_code {
         // A sign-in kept by `oathbulk login` first; a prompt when there is none or it is refused.
-        let key = store_key(auth)?;
-        let prompt = || device_code_sign_in(&key, backend, http, diag);
-        let signed = auth::store::sign_in(&key, Some(device_code_scope(backend)), http, diag, true, prompt).await?;
+        let signed = kept_sign_in(&store_key(auth)?, backend, http, diag, true).await?;
         return signed.context("device-code sign-in gave no token");
     }
     if auth.token_stdin {
@@ -79,18 +77,7 @@ pub async fn credentials(
     if auth.certificate.is_some() || auth.client_assertion_stdin {
         let credential = match &auth.certificate {
             Some(path) => ClientAuth::Certificate(Arc::new(Certificate::load(path)?)),
-            None => {
-                let mut line = String::new();
-                std::io::stdin()
-                    .read_line(&mut line)
-                    .context("cannot read the client assertion from standard input")?;
-                let assertion = SecretString::from(line.trim().to_string());
-                crate::redact::add_secret(&assertion);
-                if assertion.expose_secret().split('.').count() != 3 {
-                    bail!("--client-assertion-stdin: the first line of standard input is not a signed JWT (header.payload.signature)");
-                }
-                ClientAuth::Assertion(assertion)
-            }
+            None => read_assertion()?,
         };
         return TokenProvider::client_credentials(client_credentials(auth, credential)?, http.clone()).await;
     }
@@ -107,12 +94,8 @@ pub async fn credentials(
                 Ok(secret) => secret,
                 // No secret given: the sign-in `oathbulk login` kept for this app, if any.
                 Err(_) => {
-                    let key = store_key(auth)?;
                     // A kept delegated sign-in for this app that is refused prompts again.
-                    let prompt = || device_code_sign_in(&key, backend, http, diag);
-                    if let Some(p) =
-                        auth::store::sign_in(&key, Some(device_code_scope(backend)), http, diag, false, prompt).await?
-                    {
+                    if let Some(p) = kept_sign_in(&store_key(auth)?, backend, http, diag, false).await? {
                         return Ok(p);
                     }
                     bail!(
@@ -140,9 +123,7 @@ pub async fn credentials(
         auth::store::last_login(diag)?
     };
     if let Some(key) = key {
-        let prompt = || device_code_sign_in(&key, backend, http, diag);
-        if let Some(p) = auth::store::sign_in(&key, Some(device_code_scope(backend)), http, diag, false, prompt).await?
-        {
+        if let Some(p) = kept_sign_in(&key, backend, http, diag, false).await? {
             return Ok(p);
         }
     }
@@ -158,6 +139,34 @@ pub async fn credentials(
 }
 
 /// App-only credentials for --tenant, --client-id and --authority-url, proven by `credential`.
+/// The sign-in `oathbulk login` kept under `key`, renewed; a device-code prompt when it is
+/// refused (or, with `prompt_when_none`, when nothing is kept).
+async fn kept_sign_in(
+    key: &auth::store::Key,
+    backend: BackendKind,
+    http: &reqwest::Client,
+    diag: &Diag,
+    prompt_when_none: bool,
+) -> Result<Option<TokenProvider>> {
+    let prompt = || device_code_sign_in(key, backend, http, diag);
+    auth::store::sign_in(key, Some(device_code_scope(backend)), http, diag, prompt_when_none, prompt).await
+}
+
+/// `--client-assertion-stdin`: a signed JWT on the first line of standard input, registered
+/// with the redactor as soon as it is held.
+fn read_assertion() -> Result<ClientAuth> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("cannot read the client assertion from standard input")?;
+    let assertion = SecretString::from(line.trim().to_string());
+    crate::redact::add_secret(&assertion);
+    if assertion.expose_secret().split('.').count() != 3 {
+        bail!(
+            "--client-assertion-stdin: the first line of standard input is not a signed JWT (header.payload.signature)"
+        );
+    }
+    Ok(ClientAuth::Assertion(assertion))
+}
+
 fn client_credentials(auth: &AuthArgs, credential: ClientAuth) -> Result<ClientCredentials> {
     let authority = validate_base_url(&auth.authority_url, "--authority-url")?;
     Ok(ClientCredentials {

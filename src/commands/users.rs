@@ -94,43 +94,7 @@ fn run_inner(args: UsersArgs, diag: &Diag, started: Instant) -> Result<ExitCode>
             }
         };
         for user in users.values_mut() {
-            let key = user.upn.to_lowercase();
-            for t in &mut user.tokens {
-                match view.devices.get(&t.serial.to_lowercase()) {
-                    None => t.status = Some("not_found".into()),
-                    Some(d) => {
-                        t.status = Some(d.token.status.clone());
-                        let mine = match &d.owner_upn {
-                            Some(owner) => owner.eq_ignore_ascii_case(&user.upn),
-                            None => view.held.get(&key).is_some_and(|ids| ids.contains(&d.token.id)),
-                        };
-                        if d.status != DeviceStatus::Available && !mine {
-                            t.assigned_to = d
-                                .owner_upn
-                                .clone()
-                                .or(d.token.assigned_to.clone())
-                                .or(d.token.assigned_to_id.clone())
-                                .or(Some("another user".into()));
-                        }
-                    }
-                }
-            }
-            // What the user will hold: tokens the tenant already gives them plus the CSV's new ones.
-            let csv_ids: HashSet<&str> = user
-                .tokens
-                .iter()
-                .filter_map(|t| view.devices.get(&t.serial.to_lowercase()).map(|d| d.token.id.as_str()))
-                .collect();
-            let held_elsewhere =
-                view.held.get(&key).map_or(0, |ids| ids.iter().filter(|id| !csv_ids.contains(id.as_str())).count());
-            let total = user.tokens.len() + held_elsewhere;
-            if total > MAX_TOKENS_PER_USER {
-                user.warning = Some(format!(
-                    "{} would hold {total} hardware tokens ({} in the CSV, {held_elsewhere} more in the tenant); Entra allows at most {MAX_TOKENS_PER_USER}",
-                    user.upn,
-                    user.tokens.len()
-                ));
-            }
+            add_tenant_view(user, &view);
         }
     }
     for key in order {
@@ -150,4 +114,46 @@ fn run_inner(args: UsersArgs, diag: &Diag, started: Instant) -> Result<ExitCode>
     }
     summary.requests = requests;
     super::finish_rows(&mut out, summary, filtered.get(), started)
+}
+
+/// Each token's status and holder as the tenant sees them, and a warning when the user would
+/// hold more than Entra's five with the tenant's other tokens counted.
+fn add_tenant_view(user: &mut UserRecord, view: &TenantView) {
+    let key = user.upn.to_lowercase();
+    for t in &mut user.tokens {
+        match view.devices.get(&t.serial.to_lowercase()) {
+            None => t.status = Some("not_found".into()),
+            Some(d) => {
+                t.status = Some(d.token.status.clone());
+                let mine = match &d.owner_upn {
+                    Some(owner) => owner.eq_ignore_ascii_case(&user.upn),
+                    None => view.held.get(&key).is_some_and(|ids| ids.contains(&d.token.id)),
+                };
+                if d.status != DeviceStatus::Available && !mine {
+                    t.assigned_to = d
+                        .owner_upn
+                        .clone()
+                        .or(d.token.assigned_to.clone())
+                        .or(d.token.assigned_to_id.clone())
+                        .or(Some("another user".into()));
+                }
+            }
+        }
+    }
+    // What the user will hold: tokens the tenant already gives them plus the CSV's new ones.
+    let csv_ids: HashSet<&str> = user
+        .tokens
+        .iter()
+        .filter_map(|t| view.devices.get(&t.serial.to_lowercase()).map(|d| d.token.id.as_str()))
+        .collect();
+    let held_elsewhere =
+        view.held.get(&key).map_or(0, |ids| ids.iter().filter(|id| !csv_ids.contains(id.as_str())).count());
+    let total = user.tokens.len() + held_elsewhere;
+    if total > MAX_TOKENS_PER_USER {
+        user.warning = Some(format!(
+            "{} would hold {total} hardware tokens ({} in the CSV, {held_elsewhere} more in the tenant); Entra allows at most {MAX_TOKENS_PER_USER}",
+            user.upn,
+            user.tokens.len()
+        ));
+    }
 }
