@@ -9,8 +9,8 @@
 #   PHASE=26 SHAPES=bucket-100 benches/activate-bench.sh             # each run 26 s into a TOTP step
 #
 # WITHOUT: mechanisms to switch off (`activate --without`, hidden, for measuring only):
-# closures, forecast, open-rate, replay, catch-up, ramp-waits, hints, next-step-codes,
-# batched-explanations — comma-separated. Each must earn its place in the measured table.
+# closures, forecast, open-rate, replay, catch-up, ramp-waits, hints, next-step-codes —
+# comma-separated. Each must earn its place in the measured table (docs/pacing.md).
 #
 # READING: the simulator's reading of the docs (`oathbulk simulate --reading`), e.g.
 # window-strict (codes of the current step only) or expand-refused.

@@ -137,12 +137,11 @@ fn activate_mixed_rows(reading: &str) {
     }
     if reading == "expand-refused" || reading == "expand-ignored" {
         // Holders of active tokens: the rows' users resolved 15 a request and compared
-        // by id; a user's methods are read only to explain a refused write (conflicts).
-        // A refused write to someone else's token is explained at the end, with the
-        // others: the users resolved 15 a request, not a read each. Only the conflicts
-        // refused before any write had succeeded (at most the first --parallel) are read
-        // at once.
-        assert!(by("graph.list_methods") <= 8, "{:?}", state.counters.requests_by_route);
+        // by id; a user's methods are read only to explain a refused write (conflicts),
+        // as it comes: one read for each someone else's token, never more. (Explaining
+        // them together at the run's end saved 1.8% of requests on this reading alone and
+        // no time: measured, and removed — docs/pacing.md.)
+        assert!(by("graph.list_methods") <= conflicts, "{:?}", state.counters.requests_by_route);
         assert!(
             by("graph.list_users") <= conflicts.div_ceil(15) + active.div_ceil(15),
             "{:?}",

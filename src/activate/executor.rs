@@ -126,7 +126,7 @@ pub struct RowEnd {
     pub record: Activation,
     pub detail: Option<FailureDetail>,
     /// A refusal the planner explains together with the run's others (see
-    /// [`super::explain`]: `Unexplained404` or `CodeRefused`); `record` says what is known so far.
+    /// [`super::explain`]: `CodeRefused`); `record` says what is known so far.
     pub explain: Option<Refusal>,
 }
 
@@ -364,8 +364,6 @@ enum AfterError {
     StopRun,
     /// Someone else's token (the backend's one read said so): a conflict, never retried.
     Conflict,
-    /// Refused with a 404 not yet explained: explained with the run's others.
-    ExplainLater,
     /// A typed code refused: never retried with a guess.
     TypedCodeRefused,
     /// Refused where no step change explains it: the code was wrong. `reopen`: this row's
@@ -399,7 +397,6 @@ fn after_error(err: &ApiError, f: Facts) -> AfterError {
         ApiError::Throttled { .. } => WaitOutThrottle,
         ApiError::Auth { .. } => StopRun,
         ApiError::Rejected { .. } if Refusal::named_in(err) == Some(Refusal::NotUsersMethod) => Conflict,
-        ApiError::Rejected { .. } if Refusal::named_in(err) == Some(Refusal::Unexplained404) => ExplainLater,
         ApiError::Rejected { .. } if f.typed => TypedCodeRefused,
         ApiError::Rejected { .. } if f.refused_before => Failed,
         ApiError::Rejected { .. } if f.rollover => TryNextStep,
@@ -622,10 +619,6 @@ async fn after_refusal<B: Backend>(shared: &Activating<B>, row: &Row, st: &mut R
             let a = with_error(st.record(row, ActivationStatus::Failed), &err);
             Flow::end(RowEnd::done(as_conflict(a, &st.device), detail(&err)))
         }
-        AfterError::ExplainLater => {
-            let record = with_error(st.record(row, ActivationStatus::Failed), &err);
-            Flow::end(RowEnd { record, detail: detail(&err), explain: Some(Refusal::Unexplained404) })
-        }
         AfterError::TypedCodeRefused => {
             let mut a = with_error(st.record(row, ActivationStatus::Failed), &err);
             a.error_message = Some(format!(
@@ -830,7 +823,6 @@ mod tests {
             (&throttled, typed, WaitOutThrottle),
             (&auth, rolled, StopRun),
             (&Refusal::NotUsersMethod.rejected(404, String::new()), typed, Conflict),
-            (&Refusal::Unexplained404.rejected(404, String::new()), again, ExplainLater),
             (&rejected("badCode"), Facts { rollover: true, ..typed }, TypedCodeRefused),
             (&rejected("badCode"), Facts { rollover: true, ..again }, Failed),
             (&rejected("badCode"), rolled, TryNextStep),

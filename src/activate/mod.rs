@@ -6,7 +6,7 @@ pub mod journal;
 pub mod plan;
 pub mod window;
 
-use crate::backend::{ApiError, Backend, Refusal};
+use crate::backend::{ApiError, Backend};
 use crate::clock::ServerClock;
 use crate::context::Ctx;
 use crate::engine::Engine;
@@ -42,14 +42,11 @@ pub struct Features {
     /// Codes of the next step sent in a step's last margin, where the tenant takes them
     /// (`window.rs`); off: every row waits out the margin.
     pub next_step_codes: bool,
-    /// Refusals explained together, a batch at a time (`explain_in_batches`); off: each
-    /// refused row's explanation costs a read of its own.
-    pub batched_explanations: bool,
 }
 
 impl Default for Features {
     fn default() -> Self {
-        Self { next_step_codes: true, batched_explanations: true }
+        Self { next_step_codes: true }
     }
 }
 
@@ -254,18 +251,15 @@ fn settle_plans(plans: Vec<(Row, Plan)>, before: &Settled, dry_run: bool, sink: 
     Ok(writes)
 }
 
-/// Send the writes and settle every row; refusals are explained together, a batch at a
-/// time, while the last rows are in flight (see `explain_in_batches`). Returns the sink
-/// and what stopped an explaining read, if anything did.
+/// Send the writes and settle every row; codes refused mid-step are explained together, a
+/// batch at a time, while the last rows are in flight (see `explain_in_batches`). Returns
+/// the sink and what stopped an explaining read, if anything did.
 async fn write_all<B: Backend>(
     shared: &Arc<Activating<B>>,
     sink: Sink,
     writes: Vec<Write>,
     features: Features,
 ) -> Result<(Sink, Option<Fatal>)> {
-    if features.batched_explanations {
-        shared.backend.defer_explanations();
-    }
     if !features.next_step_codes {
         shared.state.window.strict();
     }
@@ -275,18 +269,8 @@ async fn write_all<B: Backend>(
     let explainer = tokio::spawn(explain_in_batches(shared.clone(), shared_sink.clone(), refused, tail_reached));
     let executed = execute(shared, &shared_sink, writes, &refusals, &tail).await;
     drop(refusals);
-    let (again, explain_fatal) = explainer.await.map_err(|e| anyhow::anyhow!(panic_message(e)))??;
+    let explain_fatal = explainer.await.map_err(|e| anyhow::anyhow!(panic_message(e)))??;
     executed?;
-    if !again.is_empty() {
-        // The users who hold their token after all (its method id differs): written to
-        // that method now. Whatever comes back unexplained a second time stays so.
-        let (refusals, mut refused) = tokio::sync::mpsc::unbounded_channel();
-        execute(shared, &shared_sink, again, &refusals, &tail).await?;
-        drop(refusals);
-        while let Some((_, end)) = refused.recv().await {
-            shared_sink.lock().await.settle(end.record, end.detail)?;
-        }
-    }
     let sink = Arc::try_unwrap(shared_sink).map_err(|_| anyhow::anyhow!("row tasks still running"))?.into_inner();
     Ok((sink, explain_fatal))
 }
@@ -297,8 +281,9 @@ type Write = (Row, Action, crate::backend::Device);
 type Refused = (Write, executor::RowEnd);
 
 /// Send these writes (in parallel, through the engine) and settle each row's result, except
-/// the refusals left unexplained, which go to `refusals` as they come. `tail` is raised once
-/// only the last rows are left, as many as may be in flight (`--parallel`).
+/// the codes refused mid-step, which go to `refusals` as they come, to be explained together.
+/// `tail` is raised once only the last rows are left, as many as may be in flight
+/// (`--parallel`).
 async fn execute<B: Backend>(
     shared: &Arc<Activating<B>>,
     sink: &SharedSink,
@@ -375,16 +360,14 @@ async fn execute<B: Backend>(
 /// tail instead of following it, and after that each refusal as it comes (those that come
 /// during a read, together after it). A refusal in the tail costs a read of its own; waiting
 /// for the end cost the whole run the read's round trip (about 1% of a 6-second run, in the
-/// benchmark). Returns the rows to write again and what stopped an explaining read, if
-/// anything did.
+/// benchmark). Returns what stopped an explaining read, if anything did.
 async fn explain_in_batches<B: Backend>(
     shared: Arc<Activating<B>>,
     sink: SharedSink,
     mut refused: tokio::sync::mpsc::UnboundedReceiver<Refused>,
     mut tail: tokio::sync::watch::Receiver<bool>,
-) -> Result<(Vec<Write>, Option<Fatal>)> {
+) -> Result<Option<Fatal>> {
     let mut batch = Vec::new();
-    let mut again = Vec::new();
     let mut fatal = None;
     // The tail can still be reached (its sender is alive).
     let mut tail_ahead = true;
@@ -398,7 +381,7 @@ async fn explain_in_batches<B: Backend>(
             },
             reached = async { tail.wait_for(|reached| *reached).await.is_ok() }, if tail_ahead && !batch.is_empty() => {
                 if reached {
-                    again.extend(explain(&shared, &sink, std::mem::take(&mut batch), &mut fatal).await?);
+                    explain(&shared, &sink, std::mem::take(&mut batch), &mut fatal).await?;
                 } else {
                     tail_ahead = false;
                 }
@@ -406,31 +389,27 @@ async fn explain_in_batches<B: Backend>(
         }
     }
     if !batch.is_empty() {
-        again.extend(explain(&shared, &sink, batch, &mut fatal).await?);
+        explain(&shared, &sink, batch, &mut fatal).await?;
     }
-    Ok((again, fatal))
+    Ok(fatal)
 }
 
-/// Explain a batch of the run's refused writes together (see [`explain_in_batches`]) — one
-/// read for many refusals instead of one each:
-/// - refused through the user's own method (404): the users resolved 15 a request; someone
-///   else's token is settled as a conflict, a token the user holds after all (its method id
-///   differs) comes back to be written again;
-/// - a code refused mid-step: the tokens re-read together (the inventory, or one query per
-///   serial for a few); one found active is `already_active` (someone activated it
-///   meanwhile), one gone is reported as gone, the rest keep their wrong-key failure.
+/// Explain a batch of the run's codes refused mid-step together (see
+/// [`explain_in_batches`]) — one read for many refusals instead of one each: the tokens
+/// re-read together (the inventory, or one query per serial for a few); one found active is
+/// `already_active` (someone activated it meanwhile), one gone is reported as gone, the
+/// rest keep their wrong-key failure. (A 404 through the user's own method is explained by
+/// the backend as it comes: measured, deferring it to a batch bought no wall time and 1.8%
+/// of requests on the one reading where it applies, docs/pacing.md.)
 ///
 /// If the run has stopped, or the explaining read fails, the rows keep what their refusal
 /// said (nothing was applied; a re-run tries them again).
 async fn explain<B: Backend>(
     shared: &Arc<Activating<B>>,
     sink: &SharedSink,
-    refused: Vec<Refused>,
+    codes: Vec<Refused>,
     exit_fatal: &mut Option<Fatal>,
-) -> Result<Vec<Write>> {
-    let (not_users, codes): (Vec<Refused>, Vec<Refused>) =
-        refused.into_iter().partition(|(_, end)| end.explain == Some(Refusal::Unexplained404));
-    let mut again = Vec::new();
+) -> Result<()> {
     let read_failed = |e: &ApiError, exit_fatal: &mut Option<Fatal>| {
         if let ApiError::Auth { .. } = e {
             shared.engine.abort(StopReason::AuthRejected, auth_advice(e, shared.backend.name()));
@@ -440,49 +419,12 @@ async fn explain<B: Backend>(
         }
     };
 
-    // The two kinds are asked at once, not one after the other: the run waits for both.
-    let pairs: Vec<(String, crate::backend::Device)> =
-        not_users.iter().map(|((row, _, device), _)| (row.upn.clone(), device.clone())).collect();
     // `find` picks per-serial queries for a few rows and the whole inventory from 8 up:
     // in a very large tenant with a few dozen refused codes, per-serial reads would be
     // cheaper. Left as the backend's one rule for "these serials, now".
     let wanted: Vec<(String, String)> =
         codes.iter().map(|((row, _, _), _)| (row.serial.clone(), row.upn.clone())).collect();
-    let (verdicts, now) = tokio::join!(
-        explaining_read(shared, pairs.is_empty(), shared.backend.explain_refusals(&pairs)),
-        explaining_read(shared, wanted.is_empty(), shared.backend.find(&wanted)),
-    );
-
-    if !not_users.is_empty() {
-        match verdicts {
-            Ok(holds) if holds.len() == not_users.len() => {
-                for ((write, end), holds) in not_users.into_iter().zip(holds) {
-                    if holds {
-                        again.push(write);
-                    } else {
-                        sink.lock().await.settle(executor::as_conflict(end.record, &write.2), end.detail)?;
-                    }
-                }
-            }
-            other => {
-                let why = match &other {
-                    Err(e) => {
-                        read_failed(e, exit_fatal);
-                        e.to_string()
-                    }
-                    Ok(_) => "the backend's answer did not cover every row".into(),
-                };
-                for (_, mut end) in not_users {
-                    end.record.error_code = Some("refused_unexplained".into());
-                    end.record.error_message = Some(format!(
-                        "the tenant refused the write (HTTP 404: not one of {}'s methods, as far as the write shows); why could not be asked ({why}): run again and the tenant's state decides",
-                        end.record.upn
-                    ));
-                    sink.lock().await.settle(end.record, end.detail)?;
-                }
-            }
-        }
-    }
+    let now = explaining_read(shared, wanted.is_empty(), shared.backend.find(&wanted)).await;
 
     if !codes.is_empty() {
         let index = match now {
@@ -502,7 +444,7 @@ async fn explain<B: Backend>(
             sink.lock().await.settle(end.record, end.detail)?;
         }
     }
-    Ok(again)
+    Ok(())
 }
 
 /// One of `explain`'s reads: nothing to ask (`nothing`), nothing sent; the run stopped, not
@@ -555,22 +497,16 @@ mod tests {
     use std::io::Write;
     use std::sync::Mutex;
 
-    /// A tenant of three assigned tokens. Activating `S2` panics (a bug) or, with
-    /// `refuse_s2`, is refused unexplained; `explained` is what explaining it answers.
+    /// A tenant of three assigned tokens. Activating `S2` panics (a bug), unless the codes
+    /// of S2 and S3 are refused (`wrong_code_s2`).
     struct Buggy {
         sent: Mutex<Vec<String>>,
-        refuse_s2: bool,
         /// The codes of S2 and S3 are refused (a wrong key); then the tenant shows them as this
         /// (None: gone).
         wrong_code_s2: Option<Option<DeviceStatus>>,
         /// Reads after the planning one: (`get`s, `find`s).
         reads: Mutex<(u32, u32)>,
-        explained: Mutex<Option<Result<Vec<bool>, ApiError>>>,
-        explain_calls: Mutex<u32>,
-        /// S3's write waits (a while) for a refusal to be explained: was it, meanwhile?
-        s3_waits_for_explain: bool,
-        explained_while_s3_in_flight: Mutex<Option<bool>>,
-        /// How long an explaining read (`find`, `explain_refusals`) takes.
+        /// How long an explaining read (`find`) takes.
         read_delay: std::time::Duration,
         /// Explaining reads: which, when it started, when it answered.
         read_log: Mutex<Vec<(&'static str, tokio::time::Instant, tokio::time::Instant)>>,
@@ -580,19 +516,11 @@ mod tests {
         fn panicking() -> Self {
             Self {
                 sent: Mutex::new(vec![]),
-                refuse_s2: false,
                 wrong_code_s2: None,
                 reads: Mutex::new((0, 0)),
-                explained: Mutex::new(None),
-                explain_calls: Mutex::new(0),
-                s3_waits_for_explain: false,
-                explained_while_s3_in_flight: Mutex::new(None),
                 read_delay: std::time::Duration::ZERO,
                 read_log: Mutex::new(vec![]),
             }
-        }
-        fn refusing(explained: Result<Vec<bool>, ApiError>) -> Self {
-            Self { refuse_s2: true, explained: Mutex::new(Some(explained)), ..Self::panicking() }
         }
         fn wrong_code(later: Option<DeviceStatus>) -> Self {
             Self { wrong_code_s2: Some(later), ..Self::panicking() }
@@ -657,14 +585,6 @@ mod tests {
         }
         async fn activate(&self, _: &str, d: &Device, _: &str, _: Option<&str>) -> Result<(), ApiError> {
             self.sent.lock().unwrap().push(d.token.serial.clone());
-            if d.token.serial == "S3" && self.s3_waits_for_explain {
-                let explained = || *self.explain_calls.lock().unwrap() > 0;
-                let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-                while !explained() && tokio::time::Instant::now() < deadline {
-                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                }
-                *self.explained_while_s3_in_flight.lock().unwrap() = Some(explained());
-            }
             if (d.token.serial == "S2" || d.token.serial == "S3") && self.wrong_code_s2.is_some() {
                 return Err(ApiError::Rejected {
                     status: 400,
@@ -673,21 +593,10 @@ mod tests {
                     body: String::new(),
                 });
             }
-            // Refused until explained (a method id of its own, once the user is read).
-            if d.token.serial == "S2" && self.refuse_s2 && *self.explain_calls.lock().unwrap() == 0 {
-                return Err(Refusal::Unexplained404.rejected(404, "not one of S2's methods (not yet explained)".into()));
-            }
-            if d.token.serial == "S2" && !self.refuse_s2 && self.wrong_code_s2.is_none() {
+            if d.token.serial == "S2" && self.wrong_code_s2.is_none() {
                 panic!("a bug in the backend");
             }
             Ok(())
-        }
-        async fn explain_refusals(&self, refused: &[(String, Device)]) -> Result<Vec<bool>, ApiError> {
-            *self.explain_calls.lock().unwrap() += 1;
-            self.logged_read("explain_refusals").await;
-            assert_eq!(refused.len(), 1);
-            assert_eq!(refused[0].1.token.serial, "S2");
-            self.explained.lock().unwrap().take().expect("explained once")
         }
         async fn assign_and_activate(&self, u: &str, d: &Device, c: &str, n: Option<&str>) -> Result<(), ApiError> {
             self.activate(u, d, c, n).await
@@ -787,7 +696,7 @@ mod tests {
     }
 
     /// What `explain` is handed for a refused row of `serial`: its write, and how it ended.
-    fn refused(serial: &str, why: Refusal) -> Refused {
+    fn refused(serial: &str, why: crate::backend::Refusal) -> Refused {
         let (row, device) = (row(3, serial), device(serial));
         let mut record = executor::record(&row, ActivationStatus::Failed, Action::Activate, Some(&device));
         record.error_code = Some("refused".into());
@@ -807,28 +716,9 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn the_two_kinds_of_refusal_are_explained_at_once_not_one_after_the_other() {
-        let backend =
-            Arc::new(Buggy { read_delay: std::time::Duration::from_millis(50), ..Buggy::refusing(Ok(vec![false])) });
-        backend.sent.lock().unwrap().push("S3".into());
-        let (shared, sink, printed) = shared_around(backend.clone());
-        let batch = vec![refused("S2", Refusal::Unexplained404), refused("S3", Refusal::CodeRefused)];
-        let started = tokio::time::Instant::now();
-        let again = explain(&shared, &sink, batch, &mut None).await.unwrap();
-        assert!(again.is_empty());
-        let log = backend.read_log.lock().unwrap().clone();
-        assert_eq!(log.len(), 2, "one read of each kind: {log:?}");
-        assert!(log.iter().all(|(_, start, _)| *start == started), "both sent at once: {log:?}");
-        assert_eq!(started.elapsed(), std::time::Duration::from_millis(50), "one read's round trip, not two");
-        let records = lines(&printed);
-        let status = |serial: &str| records.iter().find(|r| r["serial"] == serial).map(|r| r["status"].clone());
-        assert_eq!(status("S2"), Some("conflict".into()), "{records:?}");
-        assert_eq!(status("S3"), Some("failed".into()), "the key was wrong: {records:?}");
-    }
-
-    #[tokio::test(start_paused = true)]
     async fn past_the_tail_each_refusal_is_explained_as_it_comes_not_when_the_run_ends() {
-        let backend = Arc::new(Buggy::refusing(Ok(vec![false])));
+        use crate::backend::Refusal::CodeRefused;
+        let backend = Arc::new(Buggy::wrong_code(Some(DeviceStatus::Assigned)));
         backend.sent.lock().unwrap().push("S3".into());
         let (shared, sink, printed) = shared_around(backend.clone());
         let (refusals, refused_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -836,71 +726,18 @@ mod tests {
         let explainer = tokio::spawn(explain_in_batches(shared, sink, refused_rx, tail_reached));
         let settled = |serial: &str| lines(&printed).iter().any(|r| r["serial"] == serial);
         // The run's last rows are still in flight (the sender is alive) when each is refused.
-        refusals.send(refused("S2", Refusal::Unexplained404)).unwrap();
+        refusals.send(refused("S2", CodeRefused)).unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         assert!(settled("S2"), "the tail's first refusal, explained at once");
-        refusals.send(refused("S3", Refusal::CodeRefused)).unwrap();
+        assert_eq!(backend.reads.lock().unwrap().1, 1);
+        refusals.send(refused("S3", CodeRefused)).unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        assert_eq!(backend.reads.lock().unwrap().1, 1, "a later one is explained as it comes too");
+        assert_eq!(backend.reads.lock().unwrap().1, 2, "a later one is explained as it comes too");
         assert!(settled("S3"));
         drop(refusals);
-        let (again, fatal) = explainer.await.unwrap().unwrap();
-        assert!(again.is_empty() && fatal.is_none());
-        assert_eq!(backend.reads.lock().unwrap().1, 1, "and not read again at the end");
-    }
-
-    #[tokio::test]
-    async fn a_refusal_explained_as_someone_elses_token_is_a_conflict_the_others_go_on() {
-        let backend = Arc::new(Buggy::refusing(Ok(vec![false])));
-        let p = run_three(backend.clone(), None).await;
-        assert_eq!(p.row("S1")["status"], "activated");
-        assert_eq!(p.row("S3")["status"], "activated", "a refusal does not hold the others up");
-        assert_eq!(p.row("S2")["status"], "conflict");
-        assert_eq!(p.row("S2")["error_code"], "assigned_to_other_user");
-        assert_eq!(p.row("S2")["http_status"], 404);
-        assert_eq!(*backend.explain_calls.lock().unwrap(), 1, "explained once, together");
-        assert_eq!(*backend.sent.lock().unwrap(), ["S1", "S2", "S3"], "never written again");
-        assert_eq!(p.summary["exit_code"], 1);
-    }
-
-    #[tokio::test]
-    async fn a_refusal_explained_as_the_users_own_token_is_written_again() {
-        let backend = Arc::new(Buggy::refusing(Ok(vec![true])));
-        let p = run_three(backend.clone(), None).await;
-        for serial in ["S1", "S2", "S3"] {
-            assert_eq!(p.row(serial)["status"], "activated", "{}", p.row(serial));
-        }
-        assert_eq!(*backend.explain_calls.lock().unwrap(), 1);
-        assert_eq!(*backend.sent.lock().unwrap(), ["S1", "S2", "S3", "S2"], "S2 written again, after the others");
-        assert_eq!(p.summary["exit_code"], 0);
-    }
-
-    #[tokio::test]
-    async fn refusals_are_explained_while_the_last_rows_are_in_flight_not_after_them() {
-        // One row in flight at a time: once S2 is refused, S3 is the run's tail. The read that
-        // explains S2 goes out while S3's write is in flight; waiting for the end would cost
-        // the whole run its round trip.
-        let backend = Arc::new(Buggy { s3_waits_for_explain: true, ..Buggy::refusing(Ok(vec![false])) });
-        let p = run_three(backend.clone(), None).await;
-        assert_eq!(*backend.explained_while_s3_in_flight.lock().unwrap(), Some(true));
-        assert_eq!(p.row("S2")["status"], "conflict");
-        assert_eq!(p.row("S3")["status"], "activated");
-        assert_eq!(*backend.explain_calls.lock().unwrap(), 1, "one read explains the refusals so far");
-        assert_eq!(*backend.sent.lock().unwrap(), ["S1", "S2", "S3"]);
-    }
-
-    #[tokio::test]
-    async fn a_refusal_that_cannot_be_explained_is_recorded_as_such_and_the_run_says_why() {
-        let lost = ApiError::Transport { maybe_applied: false, message: "connection refused".into() };
-        let backend = Arc::new(Buggy::refusing(Err(lost)));
-        let p = run_three(backend.clone(), None).await;
-        assert_eq!(p.row("S1")["status"], "activated");
-        assert_eq!(p.row("S3")["status"], "activated");
-        assert_eq!(p.row("S2")["status"], "failed");
-        assert_eq!(p.row("S2")["error_code"], "refused_unexplained");
-        assert!(p.row("S2")["error_message"].as_str().unwrap().contains("run again"), "{}", p.row("S2"));
-        assert_eq!(p.summary["fatal"]["code"], "network");
-        assert_eq!(p.summary["exit_code"], 4);
+        let fatal = explainer.await.unwrap().unwrap();
+        assert!(fatal.is_none());
+        assert_eq!(backend.reads.lock().unwrap().1, 2, "and not read again at the end");
     }
 
     #[tokio::test]

@@ -38,12 +38,6 @@ impl Backend for AnyBackend {
     async fn device_ids_of_user(&self, upn: &str) -> Result<Vec<String>, ApiError> {
         each!(self, b => b.device_ids_of_user(upn).await)
     }
-    fn defer_explanations(&self) {
-        each!(self, b => b.defer_explanations())
-    }
-    async fn explain_refusals(&self, refused: &[(String, Device)]) -> Result<Vec<bool>, ApiError> {
-        each!(self, b => b.explain_refusals(refused).await)
-    }
     async fn get(&self, device: &Device) -> Result<Option<Device>, ApiError> {
         each!(self, b => b.get(device).await)
     }

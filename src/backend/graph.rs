@@ -50,11 +50,6 @@ pub struct GraphBackend {
     /// A write to a method named by its device id has succeeded: in this tenant a 404 on an
     /// assigned token most likely means the token is someone else's.
     ids_equal_seen: AtomicBool,
-    /// The activation planner explains 404s itself, together (see `Backend::defer_explanations`).
-    defer: AtomicBool,
-    /// The run's first such 404 has been explained at once (so the first failure is reported
-    /// as it happens; the later ones wait to be explained together).
-    explained_one_404: AtomicBool,
     /// The inventory refused `$expand` (400): read without it for the rest of the run.
     expand_refused: AtomicBool,
     /// The inventory refused `$top={PAGE}` (400): read at its own page size from now on.
@@ -74,8 +69,6 @@ impl GraphBackend {
             reading: Mutex::new(HashMap::new()),
             ids_differ: AtomicBool::new(false),
             ids_equal_seen: AtomicBool::new(false),
-            defer: AtomicBool::new(false),
-            explained_one_404: AtomicBool::new(false),
             expand_refused: AtomicBool::new(false),
             top_refused: AtomicBool::new(false),
             bulk_by_post: AtomicBool::new(false),
@@ -349,28 +342,6 @@ impl GraphBackend {
             Err(e) if !matches!(known, Some(Some(_))) && wrong_method_id(&e, &first) => e,
             Err(e) => return Err(e),
         };
-        // An activation refused where device ids are method ids, of a token the inventory
-        // says someone holds: almost surely someone else's. The planner explains these
-        // together at the end (users resolved 15 a request) instead of a read each now —
-        // all but the run's first, which is explained at once, so that the first failure is
-        // reported as it happens (`-ErrorAction Stop` stops there; a file that is wrong
-        // throughout shows it at its first row).
-        let explain_later = self.defer.load(Ordering::Relaxed)
-            && suffix == "/activate"
-            && known.is_none()
-            && self.ids_equal_seen.load(Ordering::Relaxed)
-            && !self.ids_differ.load(Ordering::Relaxed)
-            && device.token.assigned_to_id.is_some()
-            && self.explained_one_404.swap(true, Ordering::Relaxed);
-        if explain_later {
-            let message = format!(
-                "token {} is not one of {upn}'s hardware OATH methods (not yet explained)",
-                device.token.serial
-            );
-            return Err(Refusal::Unexplained404
-                .rejected(err.status().unwrap_or(404), message)
-                .with_request_ids(err.request_ids()));
-        }
         // A 404 applied nothing: asking which method holds the token and writing there is
         // not a resend of the same request. A cached list that lacks the token predates it.
         match method_for(&self.methods_of(upn, known.is_some()).await?, device_id) {
@@ -813,34 +784,6 @@ impl Backend for GraphBackend {
 
     async fn device_ids_of_user(&self, upn: &str) -> Result<Vec<String>, ApiError> {
         Ok(self.methods_of(upn, false).await?.into_iter().map(|(device, _)| device).collect())
-    }
-
-    fn defer_explanations(&self) {
-        self.defer.store(true, Ordering::Relaxed);
-    }
-
-    /// The refused rows' users, resolved 15 a request, compared by object id with the token's
-    /// `assignedTo.id`: a different id is someone else's token, with no read of its own. Only
-    /// where the ids match (the method id differs from the device id) or the user could not
-    /// be resolved is the user's list of methods read — which also tells the retry where to
-    /// write.
-    async fn explain_refusals(&self, refused: &[(String, Device)]) -> Result<Vec<bool>, ApiError> {
-        let upns: Vec<&str> = refused.iter().map(|(upn, _)| upn.as_str()).collect();
-        self.resolve_users(&upns).await?;
-        let mut holds = Vec::with_capacity(refused.len());
-        // Users whose methods this explanation has read: once each (the first read is fresh,
-        // since a cached list predates the refusal).
-        let mut read = std::collections::HashSet::new();
-        for (upn, device) in refused {
-            let user = self.users.lock().unwrap().get(&upn.to_lowercase()).cloned().flatten();
-            if user.as_ref().and_then(|user| held_by(device, user)) == Some(false) {
-                holds.push(false);
-                continue;
-            }
-            let fresh = read.insert(upn.to_lowercase());
-            holds.push(method_for(&self.methods_of(upn, fresh).await?, &device.token.id).is_some());
-        }
-        Ok(holds)
     }
 
     async fn get(&self, device: &Device) -> Result<Option<Device>, ApiError> {

@@ -97,12 +97,6 @@ pub enum Refusal {
     /// explained by one read of the user's methods): someone else's token, a conflict, not a
     /// failure.
     NotUsersMethod,
-    /// An activation written to the user's own method and refused with a 404 that the backend
-    /// has not explained yet, because the planner asked it to wait
-    /// ([`Backend::defer_explanations`]): someone else's token, or a method id of its own. The
-    /// run's are explained together by [`Backend::explain_refusals`] (users resolved 15 a
-    /// request) rather than with a read each.
-    Unexplained404,
     /// The code was refused in the middle of its step: a wrong secret key, unless the token
     /// changed meanwhile (someone activated or removed it). The tenant's own error code is kept.
     CodeRefused,
@@ -114,7 +108,6 @@ impl Refusal {
     pub const fn code(self) -> Option<&'static str> {
         match self {
             Refusal::NotUsersMethod => Some("not_users_method"),
-            Refusal::Unexplained404 => Some("unexplained_404"),
             Refusal::CodeRefused => None,
         }
     }
@@ -122,7 +115,7 @@ impl Refusal {
     /// The refusal a backend named in `err`, if it named one.
     pub fn named_in(err: &ApiError) -> Option<Refusal> {
         let ApiError::Rejected { code, .. } = err else { return None };
-        [Refusal::NotUsersMethod, Refusal::Unexplained404].into_iter().find(|r| r.code() == Some(code.as_str()))
+        [Refusal::NotUsersMethod].into_iter().find(|r| r.code() == Some(code.as_str()))
     }
 
     /// The error a backend answers with for this refusal.
@@ -173,30 +166,6 @@ pub trait Backend: Send + Sync + 'static {
     /// Device ids of the tokens `upn` holds: tells "assigned to this user" from a conflict
     /// when the inventory names holders only by id.
     fn device_ids_of_user(&self, upn: &str) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send;
-
-    /// From now on, answer an activation refused with a 404 with [`Refusal::Unexplained404`] where
-    /// explaining it would cost a read of its own (the activation planner then explains the
-    /// run's refusals together). A backend that never needs a read to explain (the portal
-    /// names holders by UPN) ignores this.
-    fn defer_explanations(&self) {}
-
-    /// For each activation refused with [`Refusal::Unexplained404`] (`(upn, device)`): does the user
-    /// hold the token after all (`true`: the method id differs from the device id; the write
-    /// may go again) or not (`false`: someone else's token, a conflict)? By default one read
-    /// of each user's methods.
-    fn explain_refusals(
-        &self,
-        refused: &[(String, Device)],
-    ) -> impl Future<Output = Result<Vec<bool>, ApiError>> + Send {
-        async move {
-            let mut holds = Vec::with_capacity(refused.len());
-            for (upn, device) in refused {
-                let ids = self.device_ids_of_user(upn).await?;
-                holds.push(ids.iter().any(|id| id.eq_ignore_ascii_case(&device.token.id)));
-            }
-            Ok(holds)
-        }
-    }
 
     /// Re-read one token (after an ambiguous failure). `Ok(None)`: gone.
     fn get(&self, device: &Device) -> impl Future<Output = Result<Option<Device>, ApiError>> + Send;

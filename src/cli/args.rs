@@ -248,8 +248,6 @@ pub enum Mechanism {
     Hints,
     /// Codes of the next step sent in a step's last margin (where the tenant takes them).
     NextStepCodes,
-    /// Refusals explained together, a batch at a time, instead of a read each.
-    BatchedExplanations,
 }
 
 impl PaceArgs {
@@ -269,10 +267,7 @@ impl PaceArgs {
 
     /// Activation's own mechanisms `--without` leaves on.
     pub fn activation_features(&self) -> crate::activate::Features {
-        crate::activate::Features {
-            next_step_codes: !self.without.contains(&Mechanism::NextStepCodes),
-            batched_explanations: !self.without.contains(&Mechanism::BatchedExplanations),
-        }
+        crate::activate::Features { next_step_codes: !self.without.contains(&Mechanism::NextStepCodes) }
     }
 }
 
@@ -318,9 +313,8 @@ mod tests {
         assert_eq!(all.activation_features(), crate::activate::Features::default());
         let some = Cli::parse_from(["x", "--without", "catch-up,next-step-codes"]).pace;
         let m = some.mechanisms();
-        assert!(!m.catch_up && m.closures && m.forecast && m.open_rate && m.replay && m.ramp_waits);
-        let f = some.activation_features();
-        assert!(!f.next_step_codes && f.batched_explanations);
+        assert!(!m.catch_up && m.closures && m.forecast && m.open_rate && m.replay && m.ramp_waits && m.hints);
+        assert!(!some.activation_features().next_step_codes);
         let help = <Cli as clap::CommandFactory>::command().render_long_help().to_string();
         assert!(!help.contains("--without"), "a measuring tool, not a setting: {help}");
     }
