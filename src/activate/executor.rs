@@ -2,7 +2,7 @@
 //! before each request, retries that never double-activate, and pacing shared by all rows.
 
 use super::window::{Question, TenantWindow, Verdict};
-use crate::backend::{ApiError, Backend, Device, DeviceStatus, Refusal};
+use crate::backend::{ApiError, Backend, CodeWrite, Device, DeviceStatus, Refusal};
 use crate::clock::ServerClock;
 use crate::context::{Ctx, Doubt};
 use crate::engine::{Attempts, Resend, Slot, Stats};
@@ -456,10 +456,11 @@ pub async fn activate_row<B: Backend>(shared: &Activating<B>, row: &Row, action:
             Ready::End(end) => return *end,
         };
         st.attempts += 1;
-        let display_name = row.display_name.as_deref();
+        let write =
+            CodeWrite { upn: &row.upn, device: &st.device, code: &code, display_name: row.display_name.as_deref() };
         let result = match st.action {
-            Action::Activate => shared.backend.activate(&row.upn, &st.device, &code, display_name).await,
-            _ => shared.backend.assign_and_activate(&row.upn, &st.device, &code, display_name).await,
+            Action::Activate => shared.backend.activate(write).await,
+            _ => shared.backend.assign_and_activate(write).await,
         };
         shared.engine.finish_write(slot, &result);
         if let Some(question) = question.take() {
@@ -883,13 +884,13 @@ mod tests {
             *self.gets.lock().unwrap() += 1;
             Ok(Some(Device { status: self.after_get, ..d.clone() }))
         }
-        async fn activate(&self, _: &str, _: &Device, code: &str, _: Option<&str>) -> Result<(), ApiError> {
-            self.sent.lock().unwrap().push((self.clock.now_ms(), code.to_string()));
+        async fn activate(&self, w: CodeWrite<'_>) -> Result<(), ApiError> {
+            self.sent.lock().unwrap().push((self.clock.now_ms(), w.code.to_string()));
             tokio::time::sleep(self.delay).await;
             self.answers.lock().unwrap().pop_front().unwrap_or(Ok(()))
         }
-        async fn assign_and_activate(&self, u: &str, d: &Device, code: &str, n: Option<&str>) -> Result<(), ApiError> {
-            self.activate(u, d, code, n).await
+        async fn assign_and_activate(&self, w: CodeWrite<'_>) -> Result<(), ApiError> {
+            self.activate(w).await
         }
     }
 

@@ -583,7 +583,8 @@ mod tests {
             self.reads.lock().unwrap().0 += 1;
             Ok(self.tenant_now().into_iter().find(|x| x.token.serial == d.token.serial))
         }
-        async fn activate(&self, _: &str, d: &Device, _: &str, _: Option<&str>) -> Result<(), ApiError> {
+        async fn activate(&self, w: crate::backend::CodeWrite<'_>) -> Result<(), ApiError> {
+            let d = w.device;
             self.sent.lock().unwrap().push(d.token.serial.clone());
             if (d.token.serial == "S2" || d.token.serial == "S3") && self.wrong_code_s2.is_some() {
                 return Err(ApiError::Rejected {
@@ -598,8 +599,8 @@ mod tests {
             }
             Ok(())
         }
-        async fn assign_and_activate(&self, u: &str, d: &Device, c: &str, n: Option<&str>) -> Result<(), ApiError> {
-            self.activate(u, d, c, n).await
+        async fn assign_and_activate(&self, w: crate::backend::CodeWrite<'_>) -> Result<(), ApiError> {
+            self.activate(w).await
         }
     }
 

@@ -2,7 +2,7 @@
 //! to Graph or the portal, so commands and planners are written once, for `AnyBackend`.
 
 use super::{graph::GraphBackend, portal::PortalBackend};
-use super::{ApiError, Backend, Capabilities, CreateOutcome, Device, NewDevice, UserRef};
+use super::{ApiError, Backend, Capabilities, CodeWrite, CreateOutcome, Device, NewDevice, UserRef};
 
 pub enum AnyBackend {
     Graph(GraphBackend),
@@ -41,17 +41,11 @@ impl Backend for AnyBackend {
     async fn get(&self, device: &Device) -> Result<Option<Device>, ApiError> {
         each!(self, b => b.get(device).await)
     }
-    async fn activate(&self, upn: &str, device: &Device, code: &str, name: Option<&str>) -> Result<(), ApiError> {
-        each!(self, b => b.activate(upn, device, code, name).await)
+    async fn activate(&self, w: CodeWrite<'_>) -> Result<(), ApiError> {
+        each!(self, b => b.activate(w).await)
     }
-    async fn assign_and_activate(
-        &self,
-        upn: &str,
-        device: &Device,
-        code: &str,
-        name: Option<&str>,
-    ) -> Result<(), ApiError> {
-        each!(self, b => b.assign_and_activate(upn, device, code, name).await)
+    async fn assign_and_activate(&self, w: CodeWrite<'_>) -> Result<(), ApiError> {
+        each!(self, b => b.assign_and_activate(w).await)
     }
     async fn policy_state(&self) -> Result<Option<String>, ApiError> {
         each!(self, b => b.policy_state().await)

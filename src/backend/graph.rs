@@ -1,7 +1,8 @@
 //! Microsoft Graph (beta): the documented API (docs: entra-oath-api.md §3).
 
 use super::{
-    classify, ApiError, Backend, Capabilities, CreateOutcome, Device, DeviceStatus, NewDevice, Refusal, UserRef,
+    classify, ApiError, Backend, Capabilities, CodeWrite, CreateOutcome, Device, DeviceStatus, NewDevice, Refusal,
+    UserRef,
 };
 use crate::http::{ApiClient, Reply};
 use crate::otp::HashFunction;
@@ -795,27 +796,17 @@ impl Backend for GraphBackend {
         }
     }
 
-    async fn activate(
-        &self,
-        upn: &str,
-        device: &Device,
-        code: &str,
-        display_name: Option<&str>,
-    ) -> Result<(), ApiError> {
-        let body = activation_body(json!({ "verificationCode": code }), display_name);
-        self.method_write(upn, device, Method::POST, "/activate", Some(&body)).await
+    async fn activate(&self, w: CodeWrite<'_>) -> Result<(), ApiError> {
+        let body = activation_body(json!({ "verificationCode": w.code }), w.display_name);
+        self.method_write(w.upn, w.device, Method::POST, "/activate", Some(&body)).await
     }
 
-    async fn assign_and_activate(
-        &self,
-        upn: &str,
-        device: &Device,
-        code: &str,
-        display_name: Option<&str>,
-    ) -> Result<(), ApiError> {
-        let url = format!("{}/assignAndActivate", self.user(upn));
-        let body =
-            activation_body(json!({ "device": { "id": device.token.id }, "verificationCode": code }), display_name);
+    async fn assign_and_activate(&self, w: CodeWrite<'_>) -> Result<(), ApiError> {
+        let url = format!("{}/assignAndActivate", self.user(w.upn));
+        let body = activation_body(
+            json!({ "device": { "id": w.device.token.id }, "verificationCode": w.code }),
+            w.display_name,
+        );
         self.call(Method::POST, &url, Some(&body)).await.map(|_| ())
     }
 

@@ -144,6 +144,16 @@ fn unsupported<T: Send>(backend: &str, what: &str) -> std::future::Ready<Result<
     std::future::ready(Err(not_supported(backend, what)))
 }
 
+/// What an activation writes: a code from `device`'s token for `upn` (and the name the method
+/// is given, if any). One argument for both ways to activate, so each is said once.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeWrite<'a> {
+    pub upn: &'a str,
+    pub device: &'a Device,
+    pub code: &'a str,
+    pub display_name: Option<&'a str>,
+}
+
 /// One directory API.
 pub trait Backend: Send + Sync + 'static {
     fn name(&self) -> &'static str;
@@ -170,23 +180,11 @@ pub trait Backend: Send + Sync + 'static {
     /// Re-read one token (after an ambiguous failure). `Ok(None)`: gone.
     fn get(&self, device: &Device) -> impl Future<Output = Result<Option<Device>, ApiError>> + Send;
 
-    /// Activate a token already assigned to `upn`.
-    fn activate(
-        &self,
-        upn: &str,
-        device: &Device,
-        code: &str,
-        display_name: Option<&str>,
-    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// Activate a token already assigned to `w.upn`.
+    fn activate(&self, w: CodeWrite<'_>) -> impl Future<Output = Result<(), ApiError>> + Send;
 
-    /// Assign an available token to `upn` and activate it, in one request where possible.
-    fn assign_and_activate(
-        &self,
-        upn: &str,
-        device: &Device,
-        code: &str,
-        display_name: Option<&str>,
-    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// Assign an available token to `w.upn` and activate it, in one request where possible.
+    fn assign_and_activate(&self, w: CodeWrite<'_>) -> impl Future<Output = Result<(), ApiError>> + Send;
 
     // Lifecycle (import, deactivate, unassign, remove, undo). Defaults: not supported.
 

@@ -3,7 +3,9 @@
 //! only have a browser session token. Tokens here always belong to a user (the upload
 //! assigns them), so this backend cannot assign.
 
-use super::{classify, ApiError, Backend, Capabilities, CreateOutcome, Device, DeviceStatus, NewDevice, UserRef};
+use super::{
+    classify, ApiError, Backend, Capabilities, CodeWrite, CreateOutcome, Device, DeviceStatus, NewDevice, UserRef,
+};
 use crate::http::{ApiClient, Reply};
 use crate::record::TenantToken;
 use reqwest::Method;
@@ -266,30 +268,18 @@ impl Backend for PortalBackend {
         Ok(self.list(&owner).await?.into_iter().find(|d| d.token.id == device.token.id))
     }
 
-    async fn activate(
-        &self,
-        _upn: &str,
-        device: &Device,
-        code: &str,
-        _display_name: Option<&str>,
-    ) -> Result<(), ApiError> {
+    async fn activate(&self, w: CodeWrite<'_>) -> Result<(), ApiError> {
         let url = format!("{}/{PREFIX}/enable", self.base);
         let body = json!({
             "@enableAction": "Activate",
-            "oathId": device.token.id,
-            "objectId": device.token.assigned_to_id,
-            "verificationCode": code,
+            "oathId": w.device.token.id,
+            "objectId": w.device.token.assigned_to_id,
+            "verificationCode": w.code,
         });
         self.call(Method::POST, &url, Some(&body)).await.map(|_| ())
     }
 
-    async fn assign_and_activate(
-        &self,
-        _upn: &str,
-        _device: &Device,
-        _code: &str,
-        _display_name: Option<&str>,
-    ) -> Result<(), ApiError> {
+    async fn assign_and_activate(&self, _: CodeWrite<'_>) -> Result<(), ApiError> {
         Err(ApiError::Rejected {
             status: 400,
             code: "not_supported".into(),

@@ -15,7 +15,7 @@
 
 use super::change::{change_record, with_error, NOTHING_TO_DO};
 use super::{apply, describe, held_by, journal, send, Ctx, Op};
-use crate::backend::{ApiError, Backend, Device, DeviceStatus};
+use crate::backend::{ApiError, Backend, CodeWrite, Device, DeviceStatus};
 use crate::inventory::Row;
 use crate::record::{
     Action, ActivationStatus, ChangeOperation, ChangeRecord, ChangeStatus, Fatal, ImportStatus, Record, TenantToken,
@@ -272,7 +272,8 @@ async fn revert<B: Backend>(
         (None, ChangeOperation::Assign, _) => send(shared, || b.assign(&e.upn, d)).await,
         (None, ChangeOperation::Activate, Some(row)) => {
             let code = code_now(shared, row).await;
-            send(shared, || b.activate(&e.upn, d, &code, row.display_name.as_deref())).await
+            let write = CodeWrite { upn: &e.upn, device: d, code: &code, display_name: row.display_name.as_deref() };
+            send(shared, || b.activate(write)).await
         }
         _ => unreachable!("checked by undo_one: an import is refused, an activation has its seed"),
     }
