@@ -269,8 +269,8 @@ impl Engine {
 
     /// A read, safe to repeat: waits for the gate and a place in flight, and is tried again
     /// through throttling and transient failures under the policy. Stops with the run. The
-    /// HTTP layer wraps each GET in this (see [`current`]); planners never wrap a backend
-    /// call in it, so retries never nest.
+    /// client built for a run wraps each GET in this (`http::ApiClient::retrying_reads`);
+    /// planners never wrap a backend call in it, so retries never nest.
     pub async fn read<T, F, Fut>(&self, mut call: F) -> Result<T, ApiError>
     where
         F: FnMut() -> Fut,

@@ -625,14 +625,7 @@ async fn assign_and_activate(
     Path(user): Path<String>,
     body: Bytes,
 ) -> Reply {
-    let body = parse_body(&ctx, &body)?;
-    let id = str_field(&ctx, &body, "/device/id", "device.id")?;
-    let code = verification_code(&ctx, &body)?;
-    let mut t = sim.lock();
-    let u = user_or_404(&t, &ctx, &user)?;
-    let d = t.find_device(id).ok_or_else(|| resource_not_found(&ctx, id))?;
-    t.assign_and_activate(u, d, code, ctx.now, display_name(&body)).map_err(|r| refusal(&sim, &ctx, r, id))?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    assign_and_activate_named(&sim, &ctx, &user, &body, ("/device/id", "device.id"), Tenant::find_device)
 }
 
 async fn assign_and_activate_by_serial(
@@ -641,13 +634,26 @@ async fn assign_and_activate_by_serial(
     Path(user): Path<String>,
     body: Bytes,
 ) -> Reply {
-    let body = parse_body(&ctx, &body)?;
-    let serial = str_field(&ctx, &body, "/serialNumber", "serialNumber")?;
-    let code = verification_code(&ctx, &body)?;
+    assign_and_activate_named(&sim, &ctx, &user, &body, ("/serialNumber", "serialNumber"), Tenant::find_serial)
+}
+
+/// `assignAndActivate` with the token named by the body's `field` (its JSON pointer and its
+/// name for errors), looked up with `find`.
+fn assign_and_activate_named(
+    sim: &Shared,
+    ctx: &Ctx,
+    user: &str,
+    body: &Bytes,
+    field: (&str, &str),
+    find: fn(&Tenant, &str) -> Option<usize>,
+) -> Reply {
+    let body = parse_body(ctx, body)?;
+    let key = str_field(ctx, &body, field.0, field.1)?;
+    let code = verification_code(ctx, &body)?;
     let mut t = sim.lock();
-    let u = user_or_404(&t, &ctx, &user)?;
-    let d = t.find_serial(serial).ok_or_else(|| resource_not_found(&ctx, serial))?;
-    t.assign_and_activate(u, d, code, ctx.now, display_name(&body)).map_err(|r| refusal(&sim, &ctx, r, serial))?;
+    let u = user_or_404(&t, ctx, user)?;
+    let d = find(&t, key).ok_or_else(|| resource_not_found(ctx, key))?;
+    t.assign_and_activate(u, d, code, ctx.now, display_name(&body)).map_err(|r| refusal(sim, ctx, r, key))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

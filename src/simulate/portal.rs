@@ -94,12 +94,21 @@ async fn list(State(sim): State<Arc<Shared>>, Extension(_ctx): Extension<Ctx>, R
     Ok(json_response(StatusCode::OK, json!({ "items": items, "skipToken": next.map(encode_skip) })))
 }
 
-async fn enable(State(sim): State<Arc<Shared>>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
-    let bad = |code: &str, message: &str| portal_error(StatusCode::BAD_REQUEST, code, message);
-    let body: Value = serde_json::from_slice(&body)
+/// The portal's 400, with its error code.
+fn bad(code: &str, message: &str) -> Response {
+    portal_error(StatusCode::BAD_REQUEST, code, message)
+}
+
+/// A request body that must be one JSON object (the portal refuses anything else).
+fn json_object(body: &Bytes) -> Result<Value, Response> {
+    serde_json::from_slice(body)
         .ok()
         .filter(Value::is_object)
-        .ok_or_else(|| bad("InvalidRequest", "The request body must be a JSON object."))?;
+        .ok_or_else(|| bad("InvalidRequest", "The request body must be a JSON object."))
+}
+
+async fn enable(State(sim): State<Arc<Shared>>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
+    let body = json_object(&body)?;
     let action = body.get("@enableAction").or_else(|| body.get("enableAction")).and_then(Value::as_str);
     if !action.is_some_and(|a| a.eq_ignore_ascii_case("activate")) {
         return Err(bad("InvalidEnableAction", "Only the 'Activate' action is supported."));
@@ -135,11 +144,7 @@ async fn enable(State(sim): State<Arc<Shared>>, Extension(ctx): Extension<Ctx>, 
 /// `POST …/upload` `{id:null, name:"<guid>.csv", content:"<csv text>", mimeType}`: the file is
 /// checked now and applied when it completes (the second `listUploads` that sees it).
 async fn upload(State(sim): State<Arc<Shared>>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
-    let bad = |code: &str, message: &str| portal_error(StatusCode::BAD_REQUEST, code, message);
-    let body: Value = serde_json::from_slice(&body)
-        .ok()
-        .filter(Value::is_object)
-        .ok_or_else(|| bad("InvalidRequest", "The request body must be a JSON object."))?;
+    let body = json_object(&body)?;
     let name = body.get("name").and_then(Value::as_str).filter(|n| !n.trim().is_empty());
     let name = name.ok_or_else(|| bad("InvalidRequest", "name is required."))?.to_string();
     let content = body.get("content").and_then(Value::as_str).filter(|c| !c.trim().is_empty());
