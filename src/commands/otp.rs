@@ -22,8 +22,8 @@ pub fn now_unix(offset: i64) -> Result<u64> {
 
 /// Rows handed from the reading thread to the computing thread at a time.
 const BATCH: usize = 1024;
-/// Batches in flight: bounds memory (a few MB at most) whatever the file size.
-const IN_FLIGHT: usize = 4;
+/// Batches queued between the threads: bounds memory (a few MB at most) whatever the file size.
+const BATCHES_QUEUED: usize = 4;
 
 /// Two threads, so both cores work: this one reads and parses the CSV (and runs any
 /// script), a second computes codes and writes records. Batches travel in file order
@@ -42,7 +42,7 @@ pub fn run(args: OtpArgs) -> Result<ExitCode> {
     let out = Output::stdout(args.rows.output.format, false);
     let clock_offset = args.clock_offset;
 
-    let (to_worker, batches) = std::sync::mpsc::sync_channel::<Vec<RowResult>>(IN_FLIGHT);
+    let (to_worker, batches) = std::sync::mpsc::sync_channel::<Vec<RowResult>>(BATCHES_QUEUED);
     // Emptied batches come back for reuse: no allocation per batch in the steady state.
     let (recycle, recycled) = std::sync::mpsc::channel::<Vec<RowResult>>();
     let worker = std::thread::Builder::new()

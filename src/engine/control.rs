@@ -23,7 +23,7 @@
 //!   [`SEARCH_PER_SEC`], compounding, until the tenant refuses — a limit that rose when
 //!   another app left is found within the run.
 //!
-//! A 429 at a pace the estimate called safe, long after the last cut ([`SETTLE`]), means
+//! A 429 at a pace the estimate called safe, long after the last cut ([`FELL_AFTER`]), means
 //! the limit fell: the estimate is forgotten. `--max-rate` is a ceiling on all of this and
 //! where the pace starts, with no ramp (a 429 then steps back by [`STEP_BACK`]);
 //! `--fixed-rate` is [`Fixed`].
@@ -67,7 +67,7 @@ pub const PROBE_PER_SEC: f64 = 0.02;
 /// compounds by this share per second: a limit that doubled is found in about 7 s.
 pub const SEARCH_PER_SEC: f64 = 0.1;
 /// A 429 this long after the last cut, at a pace the estimate called safe, means the limit fell.
-pub const SETTLE: Duration = Duration::from_secs(2);
+pub const FELL_AFTER: Duration = Duration::from_secs(2);
 /// A search past a lapsed estimate, refused: if the tenant took more than this factor of the
 /// estimate over the [`RISE_PROOF`] before, the limit rose meanwhile and the old estimate is
 /// history (seen in the benchmark: a shared tenant back at 25/s, found at 23/s, then
@@ -247,8 +247,8 @@ impl RateControl for Adaptive {
     fn throttled(&mut self, sent: Instant, now: Instant) {
         let drew = self.rate_at(sent);
         let fresh = self.last_cut.is_none_or(|c| sent >= c);
-        let settled = self.last_cut.is_some_and(|c| sent > c && sent.duration_since(c) > SETTLE);
-        if fresh && settled && self.estimate.learnt() && drew <= self.estimate.best() * (1.0 - MARGIN / 2.0) {
+        let long_after = self.last_cut.is_some_and(|c| sent > c && sent.duration_since(c) > FELL_AFTER);
+        if fresh && long_after && self.estimate.learnt() && drew <= self.estimate.best() * (1.0 - MARGIN / 2.0) {
             // Refused at a pace the estimate called safe, long after the last cut: the limit
             // fell (another app shares it).
             self.estimate.forget();
