@@ -506,21 +506,11 @@ mod tests {
         wrong_code_s2: Option<Option<DeviceStatus>>,
         /// Reads after the planning one: (`get`s, `find`s).
         reads: Mutex<(u32, u32)>,
-        /// How long an explaining read (`find`) takes.
-        read_delay: std::time::Duration,
-        /// Explaining reads: which, when it started, when it answered.
-        read_log: Mutex<Vec<(&'static str, tokio::time::Instant, tokio::time::Instant)>>,
     }
 
     impl Buggy {
         fn panicking() -> Self {
-            Self {
-                sent: Mutex::new(vec![]),
-                wrong_code_s2: None,
-                reads: Mutex::new((0, 0)),
-                read_delay: std::time::Duration::ZERO,
-                read_log: Mutex::new(vec![]),
-            }
+            Self { sent: Mutex::new(vec![]), wrong_code_s2: None, reads: Mutex::new((0, 0)) }
         }
         fn wrong_code(later: Option<DeviceStatus>) -> Self {
             Self { wrong_code_s2: Some(later), ..Self::panicking() }
@@ -537,12 +527,6 @@ mod tests {
                 }
             }
             all
-        }
-        /// An explaining read, taking `read_delay`, logged.
-        async fn logged_read(&self, which: &'static str) {
-            let started = tokio::time::Instant::now();
-            tokio::time::sleep(self.read_delay).await;
-            self.read_log.lock().unwrap().push((which, started, tokio::time::Instant::now()));
         }
     }
 
@@ -572,7 +556,6 @@ mod tests {
         async fn find(&self, _: &[(String, String)]) -> Result<Vec<Device>, ApiError> {
             if !self.sent.lock().unwrap().is_empty() {
                 self.reads.lock().unwrap().1 += 1;
-                self.logged_read("find").await;
             }
             Ok(self.tenant_now())
         }

@@ -48,9 +48,6 @@ pub struct GraphBackend {
     reading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// A 404 has shown that this tenant's method ids differ from its device ids.
     ids_differ: AtomicBool,
-    /// A write to a method named by its device id has succeeded: in this tenant a 404 on an
-    /// assigned token most likely means the token is someone else's.
-    ids_equal_seen: AtomicBool,
     /// The inventory refused `$expand` (400): read without it for the rest of the run.
     expand_refused: AtomicBool,
     /// The inventory refused `$top={PAGE}` (400): read at its own page size from now on.
@@ -69,7 +66,6 @@ impl GraphBackend {
             methods: Mutex::new(HashMap::new()),
             reading: Mutex::new(HashMap::new()),
             ids_differ: AtomicBool::new(false),
-            ids_equal_seen: AtomicBool::new(false),
             expand_refused: AtomicBool::new(false),
             top_refused: AtomicBool::new(false),
             bulk_by_post: AtomicBool::new(false),
@@ -332,9 +328,6 @@ impl GraphBackend {
         };
         let err = match self.call(method.clone(), &url(&first), body).await {
             Ok(_) => {
-                if first.eq_ignore_ascii_case(device_id) {
-                    self.ids_equal_seen.store(true, Ordering::Relaxed);
-                }
                 if suffix.is_empty() && method == Method::DELETE {
                     self.forget_method(upn, device_id);
                 }

@@ -159,8 +159,7 @@ impl Pacer {
         let mut s = self.lock();
         let before = s.control.rate();
         if s.schedule.refused(sent, now, retry_after) == Refusal::Closed {
-            let open = s.schedule.take_open_rate().filter(|_| s.open_rate);
-            s.control.closed(now, open);
+            s.closed(now);
         } else {
             s.control.throttled(sent, now);
         }
@@ -179,8 +178,7 @@ impl Pacer {
         if let Some(wait) = hint.spent_for() {
             if s.schedule.announced(now, wait) {
                 let before = s.control.rate();
-                let open = s.schedule.take_open_rate().filter(|_| s.open_rate);
-                s.control.closed(now, open);
+                s.closed(now);
                 s.after_change(before);
             }
         }
@@ -193,6 +191,13 @@ impl Pacer {
 }
 
 impl State {
+    /// The tenant shut (a refusal or a hint said so): the controller is told, with what the
+    /// window took while it was open.
+    fn closed(&mut self, now: Instant) {
+        let open = self.schedule.take_open_rate().filter(|_| self.open_rate);
+        self.control.closed(now, open);
+    }
+
     /// Let the controller raise the pace as time passes.
     fn tick(&mut self, now: Instant) {
         let before = self.control.rate();
