@@ -248,6 +248,8 @@ pub enum Mechanism {
     Hints,
     /// Codes of the next step sent in a step's last margin (where the tenant takes them).
     NextStepCodes,
+    /// The cap on writes in flight a concurrency limit's answers show.
+    Inflight,
 }
 
 impl PaceArgs {
@@ -262,6 +264,7 @@ impl PaceArgs {
             catch_up: !off(Mechanism::CatchUp),
             ramp_waits: !off(Mechanism::RampWaits),
             hints: !off(Mechanism::Hints),
+            inflight: !off(Mechanism::Inflight),
         }
     }
 

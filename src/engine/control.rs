@@ -97,6 +97,9 @@ pub trait RateControl: Send {
     fn cuts(&self) -> u64 {
         0
     }
+    /// The refusals so far were another limit's (writes in flight, [`super::inflight`]):
+    /// forget what they taught, and search on from no slower than `from`.
+    fn restart(&mut self, _now: Instant, _from: f64) {}
 }
 
 /// No pacing (reads; tests).
@@ -211,6 +214,15 @@ impl RateControl for Adaptive {
 
     fn cuts(&self) -> u64 {
         self.cuts
+    }
+
+    fn restart(&mut self, now: Instant, from: f64) {
+        self.estimate = RateEstimate::new(self.estimate.replay);
+        self.ramp = None;
+        self.last_cut = Some(now);
+        self.last_growth = now;
+        self.set(self.rate.max(from), now);
+        self.base = self.rate;
     }
 
     fn accepted(&mut self, sent: Instant, now: Instant) {

@@ -17,6 +17,7 @@
 pub mod closure;
 pub mod control;
 pub mod estimate;
+pub mod inflight;
 #[cfg(test)]
 mod model_tenant;
 #[cfg(test)]
@@ -86,7 +87,10 @@ pub struct Engine {
 /// A granted write slot: a place among the requests in flight, at a paced moment.
 pub struct Slot<'a> {
     _permit: SemaphorePermit<'a>,
-    sent: Instant,
+    sent: pacer::Sent,
+    /// Its answer was told to the pacer ([`Engine::finish_write`]); if not, the pacer hears
+    /// it had none when the slot is dropped.
+    told: bool,
     engine: &'a Engine,
 }
 
@@ -95,6 +99,9 @@ impl Drop for Slot<'_> {
     /// freed: on a multi-threaded runtime another worker would otherwise take the place and
     /// send before anyone noticed. The run then ends as for Ctrl-C (exit 70, resumable).
     fn drop(&mut self) {
+        if !self.told {
+            self.engine.pacer.unanswered(self.sent);
+        }
         if std::thread::panicking() {
             self.engine.abort(
                 StopReason::Internal,
@@ -196,17 +203,20 @@ impl Engine {
             p = self.permits.acquire() => p.expect("the semaphore is never closed"),
             _ = self.wait_stopped() => return Err(Stopped),
         };
-        while let Err(at) = self.pacer.try_claim(Instant::now()) {
-            if !self.sleep_until(at).await {
-                return Err(Stopped);
+        let sent = loop {
+            match self.pacer.try_claim(Instant::now()) {
+                Ok(sent) => break sent,
+                Err(at) if !self.sleep_until(at).await => return Err(Stopped),
+                Err(_) => {}
             }
-        }
+        };
+        let slot = Slot { _permit: permit, sent, told: false, engine: self };
         // The run may have stopped while this worker waited for its place (a place freed by
         // the request that stopped it): a stopped run sends nothing more.
         if self.stopped() {
             return Err(Stopped);
         }
-        Ok(Slot { _permit: permit, sent: Instant::now(), engine: self })
+        Ok(slot)
     }
 
     async fn wait_stopped(&self) {
@@ -215,8 +225,9 @@ impl Engine {
     }
 
     /// The write sent in `slot` has its answer: tell the pacer how it fared, and free the slot.
-    pub fn finish_write<T>(&self, slot: Slot<'_>, result: &Result<T, ApiError>) {
+    pub fn finish_write<T>(&self, mut slot: Slot<'_>, result: &Result<T, ApiError>) {
         let now = Instant::now();
+        slot.told = true;
         match result {
             // A refused write (wrong code, someone else's token) was still taken from the
             // tenant's budget: it counts for the pace like an accepted one.
@@ -226,7 +237,7 @@ impl Engine {
                 self.pacer.throttled(slot.sent, now, retry_after);
             }
             // Failures without an answer (or before the limit was looked at) say nothing.
-            Err(_) => {}
+            Err(_) => self.pacer.unanswered(slot.sent),
         }
     }
 
@@ -396,6 +407,20 @@ mod tests {
             drop(held);
             assert_eq!(waiter.await.unwrap(), Err(Stopped), "nothing is sent after a stop");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_write_slot_leaves_the_count_of_writes_in_flight_however_it_ends() {
+        let e = engine(PaceMode::Adaptive { ceiling: None }, RetryPolicy::default());
+        let answered = e.slot().await.expect("a place");
+        let failed = e.slot().await.expect("a place");
+        let dropped = e.slot().await.expect("a place");
+        assert_eq!(e.pacer.in_flight(), 3);
+        e.finish_write::<()>(answered, &Ok(()));
+        let lost = ApiError::Transport { maybe_applied: true, message: "reset".into() };
+        e.finish_write::<()>(failed, &Err(lost));
+        drop(dropped); // the run stopped, or the task ended without an answer
+        assert_eq!(e.pacer.in_flight(), 0, "a write that leaves the count late would hold the cap shut");
     }
 
     #[tokio::test(start_paused = true)]

@@ -43,6 +43,8 @@ pub mod shapes {
     use crate::engine::Pacer;
     use crate::limits::{Limits, Shape, SharedPeriod};
     use crate::throttle_hint::Hint;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
@@ -51,12 +53,30 @@ pub mod shapes {
     pub const WORKERS: usize = 16;
     pub const LATENCY: Duration = Duration::from_millis(50);
 
+    /// The way to the tenant and back: each leg takes up to `jitter` more, drawn from a
+    /// seeded generator (the real simulator's answers come 0–6 ms late, and a concurrency
+    /// limit counts a request only while the service holds it — not while it travels).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub struct Net {
+        pub jitter: Duration,
+        pub seed: u64,
+    }
+
+    impl Net {
+        /// Each leg up to 3 ms late: answers 0–6 ms late, as the benchmark's are.
+        pub fn jittery(seed: u64) -> Self {
+            Self { jitter: Duration::from_millis(3), seed }
+        }
+    }
+
     /// How a run went.
     #[derive(Debug, Clone, Copy)]
     pub struct Outcome {
         pub wall: Duration,
         pub throttled: u64,
         pub writes: usize,
+        /// The cap on writes in flight believed at the end ([`crate::engine::inflight`]).
+        pub cap: Option<u32>,
     }
 
     impl Outcome {
@@ -124,12 +144,13 @@ pub mod shapes {
         }
     }
 
-    pub async fn run(n: usize, shapes: &[Shape], shared: Option<SharedPeriod>, pacer: Pacer) -> Outcome {
-        run_with(n, Limits::new(shapes, shared), pacer).await
+    /// `n` writes against `tenant`, paced by `pacer` (see the module), over a network without jitter.
+    pub async fn run_with(n: usize, tenant: impl Tenant, pacer: Pacer) -> Outcome {
+        run_over(n, tenant, pacer, Net::default()).await
     }
 
-    /// `n` writes against `tenant`, paced by `pacer` (see the module).
-    pub async fn run_with(n: usize, tenant: impl Tenant, pacer: Pacer) -> Outcome {
+    /// `n` writes against `tenant`, paced by `pacer`, over `net`.
+    pub async fn run_over(n: usize, tenant: impl Tenant, pacer: Pacer, net: Net) -> Outcome {
         let pacer = Arc::new(pacer);
         let start = Instant::now();
         let limits = Arc::new(Mutex::new(tenant));
@@ -137,27 +158,35 @@ pub mod shapes {
         let left = Arc::new(AtomicUsize::new(n));
         let trace = std::env::var_os("PACER_TRACE").is_some();
         let mut workers = tokio::task::JoinSet::new();
-        for _ in 0..WORKERS {
+        for worker in 0..WORKERS {
             let (pacer, limits, left, throttled) = (pacer.clone(), limits.clone(), left.clone(), throttled.clone());
+            let mut rng = StdRng::seed_from_u64(net.seed.wrapping_mul(1_000_003).wrapping_add(worker as u64));
+            let max_us = net.jitter.as_micros() as u64;
+            let mut leg = move || Duration::from_micros(if max_us == 0 { 0 } else { rng.random_range(0..=max_us) });
             workers.spawn(async move {
                 while left.fetch_update(SeqCst, SeqCst, |l| l.checked_sub(1)).is_ok() {
                     loop {
-                        while let Err(at) = pacer.try_claim(Instant::now()) {
-                            tokio::time::sleep_until(at).await;
-                        }
-                        let sent = Instant::now();
+                        let sent = loop {
+                            match pacer.try_claim(Instant::now()) {
+                                Ok(sent) => break sent,
+                                Err(at) => tokio::time::sleep_until(at).await,
+                            }
+                        };
+                        travel(leg()).await;
                         let entered = limits.lock().unwrap().enter();
                         tokio::time::sleep(LATENCY).await;
-                        let now = Instant::now();
+                        let served = Instant::now();
                         let answer = match entered {
                             Ok(()) => {
                                 let mut l = limits.lock().unwrap();
                                 l.leave();
-                                let t = now.duration_since(start).as_secs_f64();
+                                let t = served.duration_since(start).as_secs_f64();
                                 l.take(t).map(|()| l.hint(t))
                             }
                             Err(ra) => Err(ra),
                         };
+                        travel(leg()).await;
+                        let now = Instant::now();
                         match answer {
                             Ok(hint) => {
                                 if let Some(hint) = hint {
@@ -174,7 +203,7 @@ pub mod shapes {
                                 if trace {
                                     eprintln!(
                                         "429 sent {:.3} answered {:.3} ra {ra:?} rate {before:?} -> {:?}",
-                                        sent.duration_since(start).as_secs_f64(),
+                                        sent.at.duration_since(start).as_secs_f64(),
                                         now.duration_since(start).as_secs_f64(),
                                         pacer.rate()
                                     );
@@ -186,8 +215,24 @@ pub mod shapes {
                 }
             });
         }
+        if trace {
+            let (pacer, left) = (pacer.clone(), left.clone());
+            tokio::spawn(async move {
+                while left.load(SeqCst) > 0 {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    eprintln!("t {:.2} rate {:?} cap {:?}", start.elapsed().as_secs_f64(), pacer.rate(), pacer.cap());
+                }
+            });
+        }
         while workers.join_next().await.is_some() {}
-        Outcome { wall: start.elapsed(), throttled: throttled.load(SeqCst) as u64, writes: n }
+        Outcome { wall: start.elapsed(), throttled: throttled.load(SeqCst) as u64, writes: n, cap: pacer.cap() }
+    }
+
+    /// One leg of the way (no await at all without jitter: the runs stay as they were).
+    async fn travel(d: Duration) {
+        if !d.is_zero() {
+            tokio::time::sleep(d).await;
+        }
     }
 
     /// The least wall time any client could take for `n` writes (the floors): a

@@ -12,6 +12,11 @@
 //!   long `Retry-After` is a window spent, which shuts the tenant for everyone until it ends
 //!   and is no pace signal.
 //!
+//! Beside them, the writes in flight are counted ([`super::inflight`]): when the answers show
+//! a limit on them (refusals only above some count, never below), no more than that many go
+//! at once, those refusals are no pace signal, and the pace is not raised while the cap
+//! decides.
+//!
 //! docs/pacing.md explains both on one page; `benches/activate-bench.sh` measures them
 //! against the simulator under every limit shape, and the engine's pace table
 //! (`pace_table.rs`) on tokio's paused clock.
@@ -19,6 +24,7 @@
 use super::closure::{Closures, Refusal};
 use super::control::{Adaptive, Fixed, RateControl, Unlimited};
 use super::estimate::RateEstimate;
+use super::inflight::{Concurrency, Verdict};
 use super::schedule::Schedule;
 use crate::throttle_hint::Hint;
 use std::sync::Mutex;
@@ -49,6 +55,8 @@ pub struct Mechanisms {
     pub ramp_waits: bool,
     /// Throttle hints on taken writes are heeded ([`crate::throttle_hint`]).
     pub hints: bool,
+    /// Answers that show a concurrency limit cap the writes in flight ([`super::inflight`]).
+    pub inflight: bool,
 }
 
 impl Mechanisms {
@@ -60,6 +68,7 @@ impl Mechanisms {
         catch_up: true,
         ramp_waits: true,
         hints: true,
+        inflight: true,
     };
 }
 
@@ -80,7 +89,31 @@ struct State {
     /// The rate controller changes its pace on what the tenant says (adaptive).
     open_rate: bool,
     hints: bool,
+    /// Writes in flight, and the cap on them a concurrency limit's answers show.
+    concurrency: Concurrency,
+    /// Adaptive, with the cap on: a fixed pace is the user's word.
+    capping: bool,
 }
+
+/// A write the pacer let go: when, and which (to count the writes in flight around it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    pub at: Instant,
+    /// 0: not counted (a write the unit tests invent).
+    id: u64,
+}
+
+impl From<Instant> for Sent {
+    fn from(at: Instant) -> Self {
+        Self { at, id: 0 }
+    }
+}
+
+/// Under a cap on writes in flight, the pace sits this far above what the cap allows (the
+/// writes in flight times the round trip): the cap decides, and the pace is not raised.
+const CAP_BINDS: f64 = 1.1;
+/// How soon a worker held by the cap on writes in flight looks again.
+const ROOM_POLL: Duration = Duration::from_millis(1);
 
 /// Shared by every worker of a run.
 pub struct Pacer {
@@ -113,7 +146,15 @@ impl Pacer {
         // user's word, and each throttled write waits its own `Retry-After`.
         let closing = adaptive && on.closures;
         let schedule = Schedule::new(Closures::new(on.forecast), on.catch_up, closing);
-        Self { state: Mutex::new(State { schedule, control, open_rate: on.open_rate, hints: on.hints }) }
+        let state = State {
+            schedule,
+            control,
+            open_rate: on.open_rate,
+            hints: on.hints,
+            concurrency: Concurrency::default(),
+            capping: adaptive && on.inflight,
+        };
+        Self { state: Mutex::new(state) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -133,11 +174,33 @@ impl Pacer {
     }
 
     /// Claim the next write slot now, or say when to try again (see [`super::schedule`]).
-    pub fn try_claim(&self, now: Instant) -> Result<(), Instant> {
+    /// Every write claimed is answered ([`Pacer::accepted`], [`Pacer::throttled`]) or
+    /// given up ([`Pacer::unanswered`]).
+    pub fn try_claim(&self, now: Instant) -> Result<Sent, Instant> {
         let mut s = self.lock();
         s.tick(now);
+        if s.capping && !s.concurrency.room() {
+            return Err(now + ROOM_POLL);
+        }
         let rate = s.control.rate();
-        s.schedule.claim(now, rate)
+        s.schedule.claim(now, rate)?;
+        Ok(Sent { at: now, id: s.concurrency.claim(now) })
+    }
+
+    /// A write claimed had no answer (it failed on the way, or was never sent).
+    pub fn unanswered(&self, sent: Sent) {
+        self.lock().concurrency.given_up(sent.id, Instant::now());
+    }
+
+    /// Writes claimed and not yet answered or given up.
+    pub fn in_flight(&self) -> u32 {
+        self.lock().concurrency.in_flight()
+    }
+
+    /// The cap on writes in flight a concurrency limit's answers showed.
+    pub fn cap(&self) -> Option<u32> {
+        let s = self.lock();
+        s.concurrency.cap().filter(|_| s.capping)
     }
 
     /// When the gate opens (reads wait for it too).
@@ -146,8 +209,10 @@ impl Pacer {
     }
 
     /// A write was accepted.
-    pub fn accepted(&self, sent: Instant, now: Instant) {
+    pub fn accepted(&self, sent: impl Into<Sent>, now: Instant) {
+        let Sent { at: sent, id } = sent.into();
         let mut s = self.lock();
+        s.concurrency.accepted(id, now);
         s.schedule.accepted(sent);
         s.control.accepted(sent, now);
         s.tick(now);
@@ -155,13 +220,24 @@ impl Pacer {
 
     /// A write was throttled (429, or 503 with `Retry-After`): the write itself waits its
     /// `Retry-After` (the engine sees to it); a long one shuts the tenant for everyone.
-    pub fn throttled(&self, sent: Instant, now: Instant, retry_after: Option<Duration>) {
+    pub fn throttled(&self, sent: impl Into<Sent>, now: Instant, retry_after: Option<Duration>) {
+        let Sent { at: sent, id } = sent.into();
         let mut s = self.lock();
         let before = s.control.rate();
         if s.schedule.refused(sent, now, retry_after) == Refusal::Closed {
+            s.concurrency.given_up(id, now);
             s.closed(now);
         } else {
-            s.control.throttled(sent, now);
+            match s.concurrency.refused(id, now) {
+                Verdict::Concurrency if s.capping => {}
+                // The refusals the pace learnt from were the cap's: find the pace anew,
+                // from where the cap binds.
+                Verdict::NewCap(cap) if s.capping => {
+                    let allows = f64::from(cap) / s.concurrency.rtt().as_secs_f64();
+                    s.control.restart(now, allows * CAP_BINDS);
+                }
+                _ => s.control.throttled(sent, now),
+            }
         }
         s.after_change(before);
     }
@@ -198,8 +274,12 @@ impl State {
         self.control.closed(now, open);
     }
 
-    /// Let the controller raise the pace as time passes.
+    /// Let the controller raise the pace as time passes (not while the cap on writes in
+    /// flight decides how fast they go).
     fn tick(&mut self, now: Instant) {
+        if self.capping && self.concurrency.cap().is_some() {
+            return;
+        }
         let before = self.control.rate();
         let schedule = &self.schedule;
         self.control.tick(now, &|span, rate| schedule.reaching(now, span, rate));
@@ -239,7 +319,7 @@ mod tests {
         let mut now = from;
         while now < from + span {
             match p.try_claim(now) {
-                Ok(()) => p.accepted(now, now),
+                Ok(_) => p.accepted(now, now),
                 Err(at) => now = at.max(now + Duration::from_millis(1)),
             }
         }
@@ -269,7 +349,7 @@ mod tests {
         let mut sent = Vec::new();
         while now < t0 + RAMP_EVERY + Duration::from_millis(30) {
             match p.try_claim(now) {
-                Ok(()) => sent.push(now),
+                Ok(_) => sent.push(now),
                 Err(at) => now = at,
             }
         }
@@ -295,7 +375,7 @@ mod tests {
     async fn a_cut_drops_the_slot_booked_at_the_old_pace() {
         let p = Pacer::new(PaceMode::Adaptive { ceiling: Some(40.0) });
         let t0 = Instant::now();
-        assert_eq!(p.try_claim(t0), Ok(()));
+        assert!(p.try_claim(t0).is_ok());
         assert_eq!(p.try_claim(t0), Err(t0 + Duration::from_millis(25)), "40/s: the next slot is 25 ms on");
         p.throttled(t0, t0 + Duration::from_millis(10), None);
         let rate = p.rate().unwrap();
@@ -333,7 +413,7 @@ mod tests {
             let (mut now, mut sent) = (t0, 0);
             while now < t0 + Duration::from_secs(2) {
                 match p.try_claim(now) {
-                    Ok(()) => {
+                    Ok(_) => {
                         sent += 1;
                         p.accepted(now, now);
                     }
@@ -470,12 +550,12 @@ mod tests {
     async fn slots_are_spaced_at_the_pace() {
         let p = Pacer::new(PaceMode::Fixed(10.0));
         let mut now = Instant::now();
-        assert_eq!(p.try_claim(now), Ok(()));
+        assert!(p.try_claim(now).is_ok());
         for _ in 0..5 {
             let next = p.try_claim(now).expect_err("one slot per 100 ms");
             assert_eq!(next.duration_since(now), Duration::from_millis(100));
             now = next;
-            assert_eq!(p.try_claim(now), Ok(()));
+            assert!(p.try_claim(now).is_ok());
         }
     }
 
@@ -500,7 +580,7 @@ mod tests {
         p.hold_until(now + Duration::from_secs(2));
         let open = p.try_claim(now).expect_err("held");
         assert!(open >= now + Duration::from_secs(2), "held until Retry-After passed");
-        assert_eq!(p.try_claim(open), Ok(()), "one worker leaves when the gate opens");
+        assert!(p.try_claim(open).is_ok(), "one worker leaves when the gate opens");
         let next = p.try_claim(open).expect_err("the next waits its turn");
         assert_eq!(next.duration_since(open), Duration::from_millis(100), "released one slot at a time");
     }
