@@ -90,7 +90,7 @@ pub(crate) fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// A result record for a row.
+/// A result record for a row: nothing sent yet, no error.
 pub fn record(row: &Row, status: ActivationStatus, action: Action, device: Option<&Device>) -> Activation {
     Activation {
         line: row.line,
@@ -98,21 +98,14 @@ pub fn record(row: &Row, status: ActivationStatus, action: Action, device: Optio
         serial: row.serial.clone(),
         status,
         action,
-        attempts: 0,
-        device_id: device.map(|d| d.token.id.clone()).filter(|s| !s.is_empty()),
-        step: None,
-        assigned_to: None,
-        http_status: None,
-        error_code: None,
-        error_message: None,
+        device_id: device.and_then(Device::known_id),
         time: now_rfc3339(),
+        ..Default::default()
     }
 }
 
 fn with_error(mut a: Activation, e: &ApiError) -> Activation {
-    a.http_status = e.status();
-    a.error_code = Some(e.code());
-    a.error_message = Some(e.message());
+    (a.http_status, a.error_code, a.error_message) = e.record_fields();
     a
 }
 

@@ -45,6 +45,13 @@ pub struct Device {
     pub owner_upn: Option<String>,
 }
 
+impl Device {
+    /// The token's id for a record; `None` when the backend gave none.
+    pub fn known_id(&self) -> Option<String> {
+        Some(self.token.id.clone()).filter(|id| !id.is_empty())
+    }
+}
+
 /// What a backend can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
