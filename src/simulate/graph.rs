@@ -773,24 +773,24 @@ async fn bulk_create(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Byte
     bulk_answer(&sim, &ctx, body)
 }
 
-/// A bulk create, by either verb: one outcome per item, in order.
-fn bulk_answer(sim: &Arc<Shared>, ctx: &Ctx, body: Value) -> Reply {
-    let ctx = ctx.clone();
-    if sim.config.bulk_create_forbidden {
-        return Err(graph_error(
-            &ctx,
+/// The failure the configuration makes of every bulk create, if any (forbidden first).
+fn forced_bulk_failure(config: &super::SimConfig) -> Option<(StatusCode, &'static str, &'static str)> {
+    if config.bulk_create_forbidden {
+        return Some((
             StatusCode::FORBIDDEN,
             "Authorization_RequestDenied",
             "Insufficient privileges to complete the operation.",
         ));
     }
-    if sim.config.bulk_create_fails {
-        return Err(graph_error(
-            &ctx,
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "Write requests (excluding DELETE) must contain the Content-Type header declaration.",
-        ));
+    let content_type = "Write requests (excluding DELETE) must contain the Content-Type header declaration.";
+    config.bulk_create_fails.then_some((StatusCode::BAD_REQUEST, "BadRequest", content_type))
+}
+
+/// A bulk create, by either verb: one outcome per item, in order.
+fn bulk_answer(sim: &Arc<Shared>, ctx: &Ctx, body: Value) -> Reply {
+    let ctx = ctx.clone();
+    if let Some((status, code, message)) = forced_bulk_failure(&sim.config) {
+        return Err(graph_error(&ctx, status, code, message));
     }
     let items = body.get("value").and_then(Value::as_array).ok_or_else(|| {
         bad_request(&ctx, "The request body must be a delta payload: {\"@context\":\"#$delta\",\"value\":[…]}.")
