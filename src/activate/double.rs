@@ -2,7 +2,7 @@
 //! answers to its writes are the test's script; every write and every re-read is kept for the
 //! test to check. One double for one row's attempts (`executor`) and for whole runs (`run`).
 
-use crate::backend::{ApiError, Backend, Capabilities, CodeWrite, Device, DeviceStatus};
+use crate::backend::{ApiError, Backend, BackendKind, CodeWrite, Device, DeviceStatus};
 use crate::clock::ServerClock;
 use crate::inventory::{Row, SecretFormat, SecretKey};
 use crate::otp::HashFunction;
@@ -95,11 +95,9 @@ impl Double {
 }
 
 impl Backend for Double {
-    fn name(&self) -> &'static str {
-        "mock"
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { assign: true }
+    /// Graph's: a test tenant can assign.
+    fn kind(&self) -> BackendKind {
+        BackendKind::Graph
     }
     async fn list_all(&self) -> Result<Vec<Device>, ApiError> {
         Ok(self.tokens_now())

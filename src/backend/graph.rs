@@ -1,7 +1,7 @@
 //! Microsoft Graph (beta): the documented API (docs: entra-oath-api.md §3).
 
 use super::{
-    classify, ApiError, Backend, Capabilities, CodeWrite, CreateOutcome, Device, DeviceStatus, NewDevice, Refusal,
+    classify, ApiError, Backend, BackendKind, CodeWrite, CreateOutcome, Device, DeviceStatus, NewDevice, Refusal,
     UserRef,
 };
 use crate::http::{ApiClient, Reply};
@@ -720,12 +720,8 @@ pub fn device_from_json(v: &Value) -> Device {
 }
 
 impl Backend for GraphBackend {
-    fn name(&self) -> &'static str {
-        "graph"
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { assign: true }
+    fn kind(&self) -> BackendKind {
+        BackendKind::Graph
     }
 
     async fn list_all(&self) -> Result<Vec<Device>, ApiError> {

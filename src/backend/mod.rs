@@ -163,8 +163,17 @@ pub struct CodeWrite<'a> {
 
 /// One directory API.
 pub trait Backend: Send + Sync + 'static {
-    fn name(&self) -> &'static str;
-    fn capabilities(&self) -> Capabilities;
+    /// Which API this is: its name and what it can do are facts of the kind.
+    fn kind(&self) -> BackendKind;
+
+    /// The API's name in records and messages.
+    fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.kind().capabilities()
+    }
 
     /// Every token in the tenant (every page).
     fn list_all(&self) -> impl Future<Output = Result<Vec<Device>, ApiError>> + Send;
@@ -256,6 +265,18 @@ pub enum BackendKind {
 pub const PORTAL_RATE: f64 = 200.0 / 300.0;
 
 impl BackendKind {
+    /// The API's name in records and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Graph => "graph",
+            BackendKind::Portal => "portal",
+        }
+    }
+
+    pub fn capabilities(self) -> Capabilities {
+        Capabilities { assign: self == BackendKind::Graph }
+    }
+
     /// Whether a token's `aud` claim is this API's.
     pub fn accepts_audience(self, aud: &str) -> bool {
         match self {

@@ -4,7 +4,7 @@
 //! assigns them), so this backend cannot assign.
 
 use super::{
-    classify, ApiError, Backend, Capabilities, CodeWrite, CreateOutcome, Device, DeviceStatus, NewDevice, UserRef,
+    classify, ApiError, Backend, BackendKind, CodeWrite, CreateOutcome, Device, DeviceStatus, NewDevice, UserRef,
 };
 use crate::http::{ApiClient, Reply};
 use crate::record::TenantToken;
@@ -230,12 +230,8 @@ pub fn device_from_item(v: &Value) -> Device {
 }
 
 impl Backend for PortalBackend {
-    fn name(&self) -> &'static str {
-        "portal"
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { assign: false }
+    fn kind(&self) -> BackendKind {
+        BackendKind::Portal
     }
 
     async fn list_all(&self) -> Result<Vec<Device>, ApiError> {
