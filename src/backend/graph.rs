@@ -81,12 +81,7 @@ impl GraphBackend {
     }
 
     async fn call(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Reply, ApiError> {
-        let reply = self.api.send(method, url, body).await?;
-        if reply.status.is_success() {
-            Ok(reply)
-        } else {
-            Err(graph_error(&reply))
-        }
+        self.api.send(method, url, body).await?.success_or(graph_error)
     }
 
     /// GET a collection, following `@odata.nextLink` to the end (tools that stop at page

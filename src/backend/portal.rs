@@ -52,12 +52,7 @@ impl PortalBackend {
     }
 
     async fn call(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Reply, ApiError> {
-        let reply = self.api.send(method, url, body).await?;
-        if reply.status.is_success() {
-            Ok(reply)
-        } else {
-            Err(portal_error(&reply))
-        }
+        self.api.send(method, url, body).await?.success_or(portal_error)
     }
 
     /// Every token of one user (`upn`), or of the whole tenant (`upn` empty), following the
