@@ -171,6 +171,7 @@ pub trait Backend: Send + Sync + 'static {
         self.kind().name()
     }
 
+    /// What it can do.
     fn capabilities(&self) -> Capabilities {
         self.kind().capabilities()
     }
@@ -273,6 +274,7 @@ impl BackendKind {
         }
     }
 
+    /// What this API can do: Graph assigns tokens, the portal cannot.
     pub fn capabilities(self) -> Capabilities {
         Capabilities { assign: self == BackendKind::Graph }
     }
