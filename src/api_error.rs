@@ -81,6 +81,10 @@ impl ApiError {
             }
         }
     }
+    /// The `http_status`, `error_code` and `error_message` a result record shows for this error.
+    pub fn record_fields(&self) -> (Option<u16>, Option<String>, Option<String>) {
+        (self.status(), Some(self.code()), Some(self.message()))
+    }
     pub fn message(&self) -> String {
         match self {
             ApiError::Throttled { status, retry_after } => {

@@ -99,6 +99,14 @@ impl Reply {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+    /// This reply when it says success; else the API's error, as `error` reads the reply.
+    pub fn success_or(self, error: impl FnOnce(&Reply) -> ApiError) -> Result<Reply, ApiError> {
+        if self.status.is_success() {
+            Ok(self)
+        } else {
+            Err(error(&self))
+        }
+    }
 }
 
 #[derive(Clone)]

@@ -90,7 +90,7 @@ pub(crate) fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// A result record for a row.
+/// A result record for a row: nothing sent yet, no error.
 pub fn record(row: &Row, status: ActivationStatus, action: Action, device: Option<&Device>) -> Activation {
     Activation {
         line: row.line,
@@ -98,21 +98,14 @@ pub fn record(row: &Row, status: ActivationStatus, action: Action, device: Optio
         serial: row.serial.clone(),
         status,
         action,
-        attempts: 0,
-        device_id: device.map(|d| d.token.id.clone()).filter(|s| !s.is_empty()),
-        step: None,
-        assigned_to: None,
-        http_status: None,
-        error_code: None,
-        error_message: None,
+        device_id: device.and_then(Device::known_id),
         time: now_rfc3339(),
+        ..Default::default()
     }
 }
 
 fn with_error(mut a: Activation, e: &ApiError) -> Activation {
-    a.http_status = e.status();
-    a.error_code = Some(e.code());
-    a.error_message = Some(e.message());
+    (a.http_status, a.error_code, a.error_message) = e.record_fields();
     a
 }
 
@@ -793,11 +786,10 @@ pub fn after_refused_code(
 
 #[cfg(test)]
 mod tests {
+    use super::super::double::{device, row, Double, Sent, SECRET};
     use super::*;
-    use crate::backend::Capabilities;
     use crate::inventory::{SecretFormat, SecretKey};
     use crate::otp::HashFunction;
-    use crate::record::TenantToken;
     use std::collections::VecDeque;
     use std::sync::{Arc, Mutex};
 
@@ -853,77 +845,6 @@ mod tests {
         assert!(rollover_possible(&its_end, 8, true, 1_500));
     }
 
-    /// A scripted backend: answers writes from a queue, records what it was sent.
-    struct Mock {
-        clock: Arc<ServerClock>,
-        answers: Mutex<VecDeque<Result<(), ApiError>>>,
-        sent: Mutex<Vec<(i64, String)>>,
-        after_get: DeviceStatus,
-        gets: Mutex<u32>,
-        /// How long a write takes to answer (real time: the step clock is real).
-        delay: Duration,
-    }
-
-    impl Backend for Mock {
-        fn name(&self) -> &'static str {
-            "mock"
-        }
-        fn capabilities(&self) -> Capabilities {
-            Capabilities { assign: true }
-        }
-        async fn list_all(&self) -> Result<Vec<Device>, ApiError> {
-            Ok(vec![])
-        }
-        async fn find(&self, _: &[(String, String)]) -> Result<Vec<Device>, ApiError> {
-            Ok(vec![])
-        }
-        async fn device_ids_of_user(&self, _: &str) -> Result<Vec<String>, ApiError> {
-            Ok(vec![])
-        }
-        async fn get(&self, d: &Device) -> Result<Option<Device>, ApiError> {
-            *self.gets.lock().unwrap() += 1;
-            Ok(Some(Device { status: self.after_get, ..d.clone() }))
-        }
-        async fn activate(&self, w: CodeWrite<'_>) -> Result<(), ApiError> {
-            self.sent.lock().unwrap().push((self.clock.now_ms(), w.code.to_string()));
-            tokio::time::sleep(self.delay).await;
-            self.answers.lock().unwrap().pop_front().unwrap_or(Ok(()))
-        }
-        async fn assign_and_activate(&self, w: CodeWrite<'_>) -> Result<(), ApiError> {
-            self.activate(w).await
-        }
-    }
-
-    const SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
-
-    fn row() -> Row {
-        Row {
-            line: 2,
-            upn: "a@contoso.com".into(),
-            serial: "S1".into(),
-            secret: Some(SecretKey::decode(SECRET, SecretFormat::Base32).unwrap()),
-            time_interval: 30,
-            hash: HashFunction::Sha1,
-            manufacturer: String::new(),
-            model: String::new(),
-            display_name: None,
-            extra: vec![],
-        }
-    }
-
-    fn device() -> Device {
-        Device {
-            token: TenantToken {
-                id: "dev-1".into(),
-                serial: "S1".into(),
-                status: "assigned".into(),
-                ..Default::default()
-            },
-            status: DeviceStatus::Assigned,
-            owner_upn: Some("a@contoso.com".into()),
-        }
-    }
-
     /// A server clock placed `ms_left` before the end of a 30 s step.
     fn clock_with_ms_left(ms_left: i64) -> Arc<ServerClock> {
         let local = ServerClock::new().now_ms();
@@ -931,7 +852,7 @@ mod tests {
         Arc::new(ServerClock::with_offset(target - local))
     }
 
-    fn shared(mock: Mock) -> Activating<Mock> {
+    fn shared(mock: Double) -> Activating<Double> {
         let engine = crate::engine::Engine::new(
             crate::engine::EngineConfig { parallel: 4, pace: crate::engine::PaceMode::Unlimited, ..Default::default() },
             Arc::new(Stats::default()),
@@ -941,15 +862,12 @@ mod tests {
             .with_state(ActivationState { min_validity_ms: Some(5_000), ..Default::default() })
     }
 
-    fn mock(clock: Arc<ServerClock>, answers: Vec<Result<(), ApiError>>, after_get: DeviceStatus) -> Mock {
-        Mock {
-            clock,
-            answers: Mutex::new(answers.into()),
-            sent: Mutex::new(vec![]),
-            after_get,
-            gets: Mutex::new(0),
-            delay: Duration::ZERO,
-        }
+    /// A tenant of one token, S1, read back as `after_get`; writes are answered from
+    /// `answers`, in order, then `Ok`.
+    fn mock(clock: Arc<ServerClock>, answers: Vec<Result<(), ApiError>>, after_get: DeviceStatus) -> Double {
+        let answers = Mutex::new(VecDeque::from(answers));
+        let tokens = move |_: &[Sent]| vec![Device { status: after_get, ..device("S1") }];
+        Double::new(clock, tokens, move |_| answers.lock().unwrap().pop_front().unwrap_or(Ok(())))
     }
 
     fn code_at_ms(ms: i64) -> String {
@@ -967,12 +885,12 @@ mod tests {
         let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
         let mut s = shared(mock(clock, vec![], DeviceStatus::Assigned));
         s.state.window = TenantWindow::new(Verdict::Strict);
-        let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
+        let a = activate_row(&s, &row(2, "S1"), Action::Activate, device("S1")).await.record;
         assert_eq!(a.status, ActivationStatus::Activated);
         let sent = s.backend.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 1);
-        assert!(sent[0].0 >= boundary, "sent {} ms before the step ended", boundary - sent[0].0);
-        assert_eq!(sent[0].1, code_at_ms(boundary), "the new step's code");
+        assert!(sent[0].at_ms >= boundary, "sent {} ms before the step ended", boundary - sent[0].at_ms);
+        assert_eq!(sent[0].code, code_at_ms(boundary), "the new step's code");
         assert_eq!(a.step, Some((boundary / 30_000) as u64));
     }
 
@@ -981,14 +899,14 @@ mod tests {
         let clock = clock_with_ms_left(2_000);
         let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
         let s = shared(mock(clock, vec![], DeviceStatus::Assigned));
-        let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
+        let a = activate_row(&s, &row(2, "S1"), Action::Activate, device("S1")).await.record;
         assert_eq!((a.status, a.attempts), (ActivationStatus::Activated, 1));
         assert_eq!(s.state.window.verdict(), Verdict::TakesNext);
-        let b = activate_row(&s, &row(), Action::Activate, device()).await.record;
+        let b = activate_row(&s, &row(2, "S1"), Action::Activate, device("S1")).await.record;
         assert_eq!((b.status, b.attempts), (ActivationStatus::Activated, 1));
         let sent = s.backend.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 2);
-        for (at, code) in &sent {
+        for Sent { at_ms: at, code, .. } in &sent {
             assert!(*at < boundary, "no wait for the boundary (sent {} ms after it)", at - boundary);
             assert_eq!(*code, code_at_ms(boundary), "the next step's code");
         }
@@ -999,7 +917,7 @@ mod tests {
     async fn a_question_refused_for_a_wrong_key_is_asked_again() {
         let clock = clock_with_ms_left(2_000);
         let s = shared(mock(clock, vec![Err(rejected()), Err(rejected())], DeviceStatus::Assigned));
-        let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
+        let a = activate_row(&s, &row(2, "S1"), Action::Activate, device("S1")).await.record;
         assert_eq!((a.status, a.attempts), (ActivationStatus::Failed, 2), "asked, then the current code");
         assert!(a.error_message.as_deref().is_some_and(|m| m.contains("secret key")), "{a:?}");
         assert_eq!(s.state.window.verdict(), Verdict::Unknown, "a wrong key says nothing about the tenant");
@@ -1011,16 +929,16 @@ mod tests {
         ms_left: i64,
         answers: Vec<Result<(), ApiError>>,
         delay_ms: u64,
-    ) -> (Activating<Mock>, RowEnd, RowEnd, i64) {
+    ) -> (Activating<Double>, RowEnd, RowEnd, i64) {
         let clock = clock_with_ms_left(ms_left);
         let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
         let mut m = mock(clock, answers, DeviceStatus::Assigned);
         m.delay = Duration::from_millis(delay_ms);
         let s = shared(m);
-        let (r1, r2) = (row(), row());
+        let (r1, r2) = (row(2, "S1"), row(2, "S1"));
         let (a, b) = tokio::join!(
-            activate_row(&s, &r1, Action::Activate, device()),
-            activate_row(&s, &r2, Action::Activate, device())
+            activate_row(&s, &r1, Action::Activate, device("S1")),
+            activate_row(&s, &r2, Action::Activate, device("S1"))
         );
         (s, a, b, boundary)
     }
@@ -1031,9 +949,9 @@ mod tests {
         assert_eq!((a.record.status, b.record.status), (ActivationStatus::Activated, ActivationStatus::Activated));
         let sent = s.backend.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 2, "one question, one write each");
-        assert!(sent[1].0 - sent[0].0 >= 140, "the second waited for the answer: {sent:?}");
-        assert!(sent[1].0 < boundary, "and not for the boundary");
-        assert!(sent.iter().all(|(_, code)| *code == code_at_ms(boundary)));
+        assert!(sent[1].at_ms - sent[0].at_ms >= 140, "the second waited for the answer: {sent:?}");
+        assert!(sent[1].at_ms < boundary, "and not for the boundary");
+        assert!(sent.iter().all(|s| s.code == code_at_ms(boundary)));
     }
 
     #[tokio::test]
@@ -1044,9 +962,9 @@ mod tests {
         assert_eq!(s.state.window.verdict(), Verdict::TakesNext, "asked before any row reached the margin");
         let sent = s.backend.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 2, "one question, one write each");
-        assert!(sent[1].0 - sent[0].0 < 100, "the second did not wait for the answer: {sent:?}");
-        assert_eq!(sent[0].1, code_at_ms(boundary), "the question: the next step's code");
-        assert_eq!(sent[1].1, code_at_ms(boundary - 30_000), "outside the margin: the current code");
+        assert!(sent[1].at_ms - sent[0].at_ms < 100, "the second did not wait for the answer: {sent:?}");
+        assert_eq!(sent[0].code, code_at_ms(boundary), "the question: the next step's code");
+        assert_eq!(sent[1].code, code_at_ms(boundary - 30_000), "outside the margin: the current code");
     }
 
     #[tokio::test]
@@ -1058,7 +976,7 @@ mod tests {
         assert_eq!(b.record.status, ActivationStatus::Activated);
         assert_eq!(s.state.window.verdict(), Verdict::TakesNext, "the second row asked, and was answered yes");
         let sent = s.backend.sent.lock().unwrap().clone();
-        assert!(sent[1].0 < boundary - 1_000, "the second row asked at once, not at the boundary");
+        assert!(sent[1].at_ms < boundary - 1_000, "the second row asked at once, not at the boundary");
         // Nor does the wrong key itself wait for the boundary to send its code again: the
         // tenant takes next-step codes, so its refused one was wrong. (Seen in the benchmark:
         // such a row near the run's end held the whole run half a second.)
@@ -1068,7 +986,7 @@ mod tests {
         assert_eq!(a.record.http_status, Some(400));
         assert!(a.record.error_message.as_deref().is_some_and(|m| m.contains("secret key")), "{:?}", a.record);
         assert_eq!(a.record.step, Some((boundary / 30_000) as u64), "the step of the code it sent");
-        assert_eq!(*s.backend.gets.lock().unwrap(), 1, "the run's first wrong code, re-read at once");
+        assert_eq!(s.backend.reads.lock().unwrap().0, 1, "the run's first wrong code, re-read at once");
     }
 
     #[tokio::test]
@@ -1078,19 +996,22 @@ mod tests {
             let clock = clock_with_ms_left(ms_left);
             let boundary = (clock.now_ms() / 30_000 + 1) * 30_000;
             let s = shared(mock(clock, vec![Err(rejected())], DeviceStatus::Assigned));
-            let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
+            let a = activate_row(&s, &row(2, "S1"), Action::Activate, device("S1")).await.record;
             assert_eq!((a.status, a.attempts), (ActivationStatus::Activated, 2), "[{ms_left}]");
             assert_eq!(s.state.window.verdict(), Verdict::Strict, "[{ms_left}] its current code passed: strict");
             let sent = s.backend.sent.lock().unwrap().clone();
             assert_eq!(sent.len(), 2, "[{ms_left}]");
-            assert_eq!(sent[0].1, code_at_ms(boundary), "[{ms_left}] the question: the next step's code");
-            assert_eq!(*s.backend.gets.lock().unwrap(), 0, "[{ms_left}] a refused question needs no read");
+            assert_eq!(sent[0].code, code_at_ms(boundary), "[{ms_left}] the question: the next step's code");
+            assert_eq!(s.backend.reads.lock().unwrap().0, 0, "[{ms_left}] a refused question needs no read");
             if ms_left < 5_000 {
-                assert!(sent[0].0 < boundary && sent[1].0 >= boundary, "asked before the boundary, sent again after");
-                assert_eq!(sent[1].1, sent[0].1, "the same code, now current");
+                assert!(
+                    sent[0].at_ms < boundary && sent[1].at_ms >= boundary,
+                    "asked before the boundary, sent again after"
+                );
+                assert_eq!(sent[1].code, sent[0].code, "the same code, now current");
             } else {
-                assert!(sent[1].0 < boundary - 5_000, "still outside the margin: no wait for the boundary");
-                assert_eq!(sent[1].1, code_at_ms(boundary - 30_000), "then the current step's code");
+                assert!(sent[1].at_ms < boundary - 5_000, "still outside the margin: no wait for the boundary");
+                assert_eq!(sent[1].code, code_at_ms(boundary - 30_000), "then the current step's code");
                 assert_eq!(a.step, Some((boundary / 30_000) as u64 - 1));
             }
         }
@@ -1103,18 +1024,20 @@ mod tests {
         let clock = clock_with_ms_left(20_000);
         let s = shared(mock(clock, vec![Err(rejected()), Err(rejected())], DeviceStatus::Assigned));
         // The run's first: one read (was it changed meanwhile?), reported at once.
-        let RowEnd { record: a, detail, explain } = activate_row(&s, &row(), Action::Activate, device()).await;
+        let RowEnd { record: a, detail, explain } =
+            activate_row(&s, &row(2, "S1"), Action::Activate, device("S1")).await;
         assert_eq!(s.backend.sent.lock().unwrap().len(), 1, "no second guess");
-        assert_eq!(*s.backend.gets.lock().unwrap(), 1, "the first is explained at once");
+        assert_eq!(s.backend.reads.lock().unwrap().0, 1, "the first is explained at once");
         assert_eq!(explain, None);
         assert_eq!((a.status, a.attempts, a.http_status), (ActivationStatus::Failed, 1, Some(400)));
         assert_eq!(a.error_code.as_deref(), Some("bad"));
         assert!(a.error_message.as_deref().is_some_and(|m| m.contains("secret key")), "{a:?}");
         assert!(detail.is_some());
         // The next: no read of its own, left to be explained with the others.
-        let RowEnd { record: b, detail, explain } = activate_row(&s, &row(), Action::Activate, device()).await;
+        let RowEnd { record: b, detail, explain } =
+            activate_row(&s, &row(2, "S1"), Action::Activate, device("S1")).await;
         assert_eq!(s.backend.sent.lock().unwrap().len(), 2, "no second guess");
-        assert_eq!(*s.backend.gets.lock().unwrap(), 1, "no read of its own");
+        assert_eq!(s.backend.reads.lock().unwrap().0, 1, "no read of its own");
         assert_eq!(explain, Some(Refusal::CodeRefused));
         assert_eq!((b.status, b.attempts), (ActivationStatus::Failed, 1));
         assert!(b.error_message.as_deref().is_some_and(|m| m.contains("secret key")), "{b:?}");
@@ -1130,11 +1053,12 @@ mod tests {
         let mut m = mock(clock, vec![Err(rejected()), Err(rejected())], DeviceStatus::Assigned);
         m.delay = Duration::from_millis(400);
         let s = shared(m);
-        let RowEnd { record: a, detail, explain } = activate_row(&s, &row(), Action::Activate, device()).await;
+        let RowEnd { record: a, detail, explain } =
+            activate_row(&s, &row(2, "S1"), Action::Activate, device("S1")).await;
         let sent = s.backend.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 2, "exactly one retry");
-        assert!(sent[1].0 / 30_000 > sent[0].0 / 30_000, "the retry uses a later step");
-        assert_eq!(sent[1].1, code_at_ms(sent[1].0));
+        assert!(sent[1].at_ms / 30_000 > sent[0].at_ms / 30_000, "the retry uses a later step");
+        assert_eq!(sent[1].code, code_at_ms(sent[1].at_ms));
         assert_eq!((a.status, a.attempts, a.http_status), (ActivationStatus::Failed, 2, Some(400)));
         assert_eq!(a.error_code.as_deref(), Some("bad"));
         assert!(detail.is_some());
@@ -1146,10 +1070,10 @@ mod tests {
         let lost = ApiError::Transport { maybe_applied: true, message: "connection closed".into() };
         let clock = clock_with_ms_left(20_000);
         let s = shared(mock(clock, vec![Err(lost)], DeviceStatus::Activated));
-        let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
+        let a = activate_row(&s, &row(2, "S1"), Action::Activate, device("S1")).await.record;
         assert_eq!(a.status, ActivationStatus::Activated, "the write had landed");
         assert_eq!(s.backend.sent.lock().unwrap().len(), 1, "never sent twice");
-        assert_eq!(*s.backend.gets.lock().unwrap(), 1);
+        assert_eq!(s.backend.reads.lock().unwrap().0, 1);
     }
 
     #[tokio::test]
@@ -1158,11 +1082,11 @@ mod tests {
             ApiError::Auth { status: 401, code: "InvalidAuthenticationToken".into(), message: "expired".into() };
         let clock = clock_with_ms_left(20_000);
         let s = shared(mock(clock, vec![Err(denied)], DeviceStatus::Assigned));
-        let a = activate_row(&s, &row(), Action::Activate, device()).await.record;
+        let a = activate_row(&s, &row(2, "S1"), Action::Activate, device("S1")).await.record;
         assert_eq!(a.status, ActivationStatus::NotAttempted);
         assert!(s.engine.stopped());
         assert_eq!(s.engine.fatal().unwrap().code, StopReason::AuthRejected);
-        let b = activate_row(&s, &row(), Action::Activate, device()).await.record;
+        let b = activate_row(&s, &row(2, "S1"), Action::Activate, device("S1")).await.record;
         assert_eq!(b.status, ActivationStatus::NotAttempted);
         assert_eq!(s.backend.sent.lock().unwrap().len(), 1, "nothing sent after the stop");
     }

@@ -1,6 +1,8 @@
 //! Bulk activation: resume → plan (tenant state × rows) → execute (parallel, paced, retried)
 //! → one final record per row. Knows nothing of which API it talks to.
 
+#[cfg(test)]
+mod double;
 pub mod executor;
 pub mod journal;
 pub mod plan;
@@ -489,102 +491,47 @@ fn warn_about_clock(clock: &ServerClock, sink: &mut Sink) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::double::{device, row, Double, Sent};
     use super::*;
-    use crate::backend::{Capabilities, Device, DeviceStatus};
-    use crate::inventory::{SecretFormat, SecretKey};
-    use crate::otp::HashFunction;
-    use crate::record::TenantToken;
+    use crate::backend::{Device, DeviceStatus};
     use std::io::Write;
     use std::sync::Mutex;
 
-    /// A tenant of three assigned tokens. Activating `S2` panics (a bug), unless the codes
-    /// of S2 and S3 are refused (`wrong_code_s2`).
-    struct Buggy {
-        sent: Mutex<Vec<String>>,
-        /// The codes of S2 and S3 are refused (a wrong key); then the tenant shows them as this
-        /// (None: gone).
-        wrong_code_s2: Option<Option<DeviceStatus>>,
-        /// Reads after the planning one: (`get`s, `find`s).
-        reads: Mutex<(u32, u32)>,
+    /// Three assigned tokens.
+    fn three() -> Vec<Device> {
+        ["S1", "S2", "S3"].map(device).to_vec()
     }
 
-    impl Buggy {
-        fn panicking() -> Self {
-            Self { sent: Mutex::new(vec![]), wrong_code_s2: None, reads: Mutex::new((0, 0)) }
-        }
-        fn wrong_code(later: Option<DeviceStatus>) -> Self {
-            Self { wrong_code_s2: Some(later), ..Self::panicking() }
-        }
-        /// The tokens as the tenant shows them now: once written (and refused), S2 and S3
-        /// as `wrong_code_s2` says.
-        fn tenant_now(&self) -> Vec<Device> {
-            let mut all = ["S1", "S2", "S3"].map(device).to_vec();
-            if let (Some(later), true) = (self.wrong_code_s2, !self.sent.lock().unwrap().is_empty()) {
-                let wrong = |d: &Device| d.token.serial == "S2" || d.token.serial == "S3";
-                all.retain(|d| !wrong(d) || later.is_some());
-                for d in all.iter_mut().filter(|d| wrong(d)) {
+    /// A tenant of three assigned tokens where writing `S2` panics (a bug in the backend).
+    fn panicking() -> Double {
+        let answer = |s: &Sent| if s.serial == "S2" { panic!("a bug in the backend") } else { Ok(()) };
+        Double::new(mid_step_clock(), |_| three(), answer)
+    }
+
+    /// A tenant of three assigned tokens where the codes of S2 and S3 are refused (a wrong
+    /// key); once written, it shows them as `later` (None: gone).
+    fn wrong_code(later: Option<DeviceStatus>) -> Double {
+        let wrong = |serial: &str| serial == "S2" || serial == "S3";
+        let tokens = move |sent: &[Sent]| {
+            let mut all = three();
+            if !sent.is_empty() {
+                all.retain(|d| !wrong(&d.token.serial) || later.is_some());
+                for d in all.iter_mut().filter(|d| wrong(&d.token.serial)) {
                     d.status = later.unwrap();
                 }
             }
             all
-        }
-    }
-
-    fn device(serial: &str) -> Device {
-        Device {
-            token: TenantToken {
-                id: format!("dev-{serial}"),
-                serial: serial.into(),
-                status: "assigned".into(),
-                ..Default::default()
-            },
-            status: DeviceStatus::Assigned,
-            owner_upn: Some(format!("{serial}@contoso.com")),
-        }
-    }
-
-    impl Backend for Buggy {
-        fn name(&self) -> &'static str {
-            "mock"
-        }
-        fn capabilities(&self) -> Capabilities {
-            Capabilities { assign: true }
-        }
-        async fn list_all(&self) -> Result<Vec<Device>, ApiError> {
-            Ok(["S1", "S2", "S3"].map(device).to_vec())
-        }
-        async fn find(&self, _: &[(String, String)]) -> Result<Vec<Device>, ApiError> {
-            if !self.sent.lock().unwrap().is_empty() {
-                self.reads.lock().unwrap().1 += 1;
-            }
-            Ok(self.tenant_now())
-        }
-        async fn device_ids_of_user(&self, _: &str) -> Result<Vec<String>, ApiError> {
-            Ok(vec![])
-        }
-        async fn get(&self, d: &Device) -> Result<Option<Device>, ApiError> {
-            self.reads.lock().unwrap().0 += 1;
-            Ok(self.tenant_now().into_iter().find(|x| x.token.serial == d.token.serial))
-        }
-        async fn activate(&self, w: crate::backend::CodeWrite<'_>) -> Result<(), ApiError> {
-            let d = w.device;
-            self.sent.lock().unwrap().push(d.token.serial.clone());
-            if (d.token.serial == "S2" || d.token.serial == "S3") && self.wrong_code_s2.is_some() {
-                return Err(ApiError::Rejected {
-                    status: 400,
-                    code: "invalidVerificationCode".into(),
-                    message: "the verification code is invalid".into(),
-                    body: String::new(),
-                });
-            }
-            if d.token.serial == "S2" && self.wrong_code_s2.is_none() {
-                panic!("a bug in the backend");
-            }
-            Ok(())
-        }
-        async fn assign_and_activate(&self, w: crate::backend::CodeWrite<'_>) -> Result<(), ApiError> {
-            self.activate(w).await
-        }
+        };
+        let answer = move |s: &Sent| match wrong(&s.serial) {
+            true => Err(ApiError::Rejected {
+                status: 400,
+                code: "invalidVerificationCode".into(),
+                message: "the verification code is invalid".into(),
+                body: String::new(),
+            }),
+            false => Ok(()),
+        };
+        Double::new(mid_step_clock(), tokens, answer)
     }
 
     #[derive(Clone, Default)]
@@ -597,21 +544,6 @@ mod tests {
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
-        }
-    }
-
-    fn row(line: u64, serial: &str) -> Row {
-        Row {
-            line,
-            upn: format!("{serial}@contoso.com"),
-            serial: serial.into(),
-            secret: Some(SecretKey::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", SecretFormat::Base32).unwrap()),
-            time_interval: 30,
-            hash: HashFunction::Sha1,
-            manufacturer: String::new(),
-            model: String::new(),
-            display_name: None,
-            extra: vec![],
         }
     }
 
@@ -664,14 +596,15 @@ mod tests {
     }
 
     /// Run S1, S2, S3 against `backend`, one at a time, journaled to `journal` if given.
-    async fn run_three(backend: Arc<Buggy>, journal: Option<&std::path::Path>) -> Printed {
+    async fn run_three(backend: Arc<Double>, journal: Option<&std::path::Path>) -> Printed {
         let (sink, printed) = printing_sink(journal);
         let options =
             RunOptions { dry_run: false, features: Default::default(), min_validity_secs: Some(0), typed_code: None };
         let rows = vec![Ok(row(2, "S1")), Ok(row(3, "S2")), Ok(row(4, "S3"))];
-        let outcome = run(backend, one_at_a_time(), mid_step_clock(), rows, Settled::default(), options, sink)
-            .await
-            .expect("every row is recorded and the run summarised, whatever happened to a row");
+        let outcome =
+            run(backend.clone(), one_at_a_time(), backend.clock.clone(), rows, Settled::default(), options, sink)
+                .await
+                .expect("every row is recorded and the run summarised, whatever happened to a row");
         let mut records = lines(&printed);
         let summary = records.pop().unwrap();
         assert_eq!(summary["type"], "summary");
@@ -689,10 +622,10 @@ mod tests {
     }
 
     /// The run's shared state around `backend`, for driving the explainer alone.
-    fn shared_around(backend: Arc<Buggy>) -> (Arc<Activating<Buggy>>, SharedSink, Buffer) {
-        let engine = one_at_a_time();
+    fn shared_around(backend: Arc<Double>) -> (Arc<Activating<Double>>, SharedSink, Buffer) {
+        let (engine, clock) = (one_at_a_time(), backend.clock.clone());
         let shared = Arc::new(
-            Ctx::new(backend, engine, mid_step_clock())
+            Ctx::new(backend, engine, clock)
                 .with_state(ActivationState { min_validity_ms: Some(0), ..Default::default() }),
         );
         let (sink, printed) = printing_sink(None);
@@ -702,8 +635,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn past_the_tail_each_refusal_is_explained_as_it_comes_not_when_the_run_ends() {
         use crate::backend::Refusal::CodeRefused;
-        let backend = Arc::new(Buggy::wrong_code(Some(DeviceStatus::Assigned)));
-        backend.sent.lock().unwrap().push("S3".into());
+        let backend = Arc::new(wrong_code(Some(DeviceStatus::Assigned)));
+        backend.sent.lock().unwrap().push(Sent { at_ms: 0, serial: "S3".into(), code: String::new() });
         let (shared, sink, printed) = shared_around(backend.clone());
         let (refusals, refused_rx) = tokio::sync::mpsc::unbounded_channel();
         let (_tail, tail_reached) = tokio::sync::watch::channel(true);
@@ -734,7 +667,7 @@ mod tests {
             // Removed meanwhile.
             (None, "failed", Some("token_disappeared")),
         ] {
-            let backend = Arc::new(Buggy::wrong_code(later));
+            let backend = Arc::new(wrong_code(later));
             let p = run_three(backend.clone(), None).await;
             assert_eq!(p.row("S1")["status"], "activated");
             for serial in ["S2", "S3"] {
@@ -746,7 +679,7 @@ mod tests {
             }
             // S2 (the run's first) read at once; S3 by the one re-read of the others.
             assert_eq!(*backend.reads.lock().unwrap(), (1, 1), "{later:?}: one get for S2, then one find for S3");
-            assert_eq!(*backend.sent.lock().unwrap(), ["S1", "S2", "S3"], "never guessed again");
+            assert_eq!(backend.serials(), ["S1", "S2", "S3"], "never guessed again");
         }
     }
 
@@ -754,14 +687,14 @@ mod tests {
     async fn a_row_task_that_panics_stops_the_run_as_a_bug_and_every_row_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let journal_path = dir.path().join("run.jsonl");
-        let backend = Arc::new(Buggy::panicking());
+        let backend = Arc::new(panicking());
         // S1 goes out, S2 panics, S3 must not be sent.
         let p = run_three(backend.clone(), Some(&journal_path)).await;
         assert_eq!(p.row("S1")["status"], "activated");
         assert_eq!(p.row("S2")["status"], "failed");
         assert_eq!(p.row("S2")["error_code"], "internal_error");
         assert_eq!(p.row("S3")["status"], "not_attempted");
-        assert_eq!(*backend.sent.lock().unwrap(), ["S1", "S2"], "nothing sent after the bug");
+        assert_eq!(backend.serials(), ["S1", "S2"], "nothing sent after the bug");
         assert_eq!(p.summary["fatal"]["code"], "internal");
         assert_eq!(p.summary["exit_code"], 70);
         // The journal holds S2's intent line: `--resume` asks the tenant about it.

@@ -2,7 +2,7 @@
 //! to Graph or the portal, so commands and planners are written once, for `AnyBackend`.
 
 use super::{graph::GraphBackend, portal::PortalBackend};
-use super::{ApiError, Backend, Capabilities, CodeWrite, CreateOutcome, Device, NewDevice, UserRef};
+use super::{ApiError, Backend, BackendKind, CodeWrite, CreateOutcome, Device, NewDevice, UserRef};
 
 pub enum AnyBackend {
     Graph(GraphBackend),
@@ -20,11 +20,8 @@ macro_rules! each {
 }
 
 impl Backend for AnyBackend {
-    fn name(&self) -> &'static str {
-        each!(self, b => b.name())
-    }
-    fn capabilities(&self) -> Capabilities {
-        each!(self, b => b.capabilities())
+    fn kind(&self) -> BackendKind {
+        each!(self, b => b.kind())
     }
     async fn list_all(&self) -> Result<Vec<Device>, ApiError> {
         each!(self, b => b.list_all().await)

@@ -1,7 +1,7 @@
 //! Microsoft Graph (beta): the documented API (docs: entra-oath-api.md §3).
 
 use super::{
-    classify, ApiError, Backend, Capabilities, CodeWrite, CreateOutcome, Device, DeviceStatus, NewDevice, Refusal,
+    classify, ApiError, Backend, BackendKind, CodeWrite, CreateOutcome, Device, DeviceStatus, NewDevice, Refusal,
     UserRef,
 };
 use crate::http::{ApiClient, Reply};
@@ -81,12 +81,7 @@ impl GraphBackend {
     }
 
     async fn call(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Reply, ApiError> {
-        let reply = self.api.send(method, url, body).await?;
-        if reply.status.is_success() {
-            Ok(reply)
-        } else {
-            Err(graph_error(&reply))
-        }
+        self.api.send(method, url, body).await?.success_or(graph_error)
     }
 
     /// GET a collection, following `@odata.nextLink` to the end (tools that stop at page
@@ -720,12 +715,8 @@ pub fn device_from_json(v: &Value) -> Device {
 }
 
 impl Backend for GraphBackend {
-    fn name(&self) -> &'static str {
-        "graph"
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { assign: true }
+    fn kind(&self) -> BackendKind {
+        BackendKind::Graph
     }
 
     async fn list_all(&self) -> Result<Vec<Device>, ApiError> {

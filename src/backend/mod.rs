@@ -45,6 +45,13 @@ pub struct Device {
     pub owner_upn: Option<String>,
 }
 
+impl Device {
+    /// The token's id for a record; `None` when the backend gave none.
+    pub fn known_id(&self) -> Option<String> {
+        Some(self.token.id.clone()).filter(|id| !id.is_empty())
+    }
+}
+
 /// What a backend can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
@@ -156,8 +163,18 @@ pub struct CodeWrite<'a> {
 
 /// One directory API.
 pub trait Backend: Send + Sync + 'static {
-    fn name(&self) -> &'static str;
-    fn capabilities(&self) -> Capabilities;
+    /// Which API this is: its name and what it can do are facts of the kind.
+    fn kind(&self) -> BackendKind;
+
+    /// The API's name in records and messages.
+    fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// What it can do.
+    fn capabilities(&self) -> Capabilities {
+        self.kind().capabilities()
+    }
 
     /// Every token in the tenant (every page).
     fn list_all(&self) -> impl Future<Output = Result<Vec<Device>, ApiError>> + Send;
@@ -249,6 +266,19 @@ pub enum BackendKind {
 pub const PORTAL_RATE: f64 = 200.0 / 300.0;
 
 impl BackendKind {
+    /// The API's name in records and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Graph => "graph",
+            BackendKind::Portal => "portal",
+        }
+    }
+
+    /// What this API can do: Graph assigns tokens, the portal cannot.
+    pub fn capabilities(self) -> Capabilities {
+        Capabilities { assign: self == BackendKind::Graph }
+    }
+
     /// Whether a token's `aud` claim is this API's.
     pub fn accepts_audience(self, aud: &str) -> bool {
         match self {

@@ -4,7 +4,7 @@
 //! assigns them), so this backend cannot assign.
 
 use super::{
-    classify, ApiError, Backend, Capabilities, CodeWrite, CreateOutcome, Device, DeviceStatus, NewDevice, UserRef,
+    classify, ApiError, Backend, BackendKind, CodeWrite, CreateOutcome, Device, DeviceStatus, NewDevice, UserRef,
 };
 use crate::http::{ApiClient, Reply};
 use crate::record::TenantToken;
@@ -52,12 +52,7 @@ impl PortalBackend {
     }
 
     async fn call(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Reply, ApiError> {
-        let reply = self.api.send(method, url, body).await?;
-        if reply.status.is_success() {
-            Ok(reply)
-        } else {
-            Err(portal_error(&reply))
-        }
+        self.api.send(method, url, body).await?.success_or(portal_error)
     }
 
     /// Every token of one user (`upn`), or of the whole tenant (`upn` empty), following the
@@ -230,12 +225,8 @@ pub fn device_from_item(v: &Value) -> Device {
 }
 
 impl Backend for PortalBackend {
-    fn name(&self) -> &'static str {
-        "portal"
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { assign: false }
+    fn kind(&self) -> BackendKind {
+        BackendKind::Portal
     }
 
     async fn list_all(&self) -> Result<Vec<Device>, ApiError> {

@@ -44,9 +44,7 @@ pub fn change_record(op: ChangeOperation, status: ChangeStatus, serial: &str) ->
 
 pub fn with_error(mut r: ChangeRecord, e: &ApiError) -> ChangeRecord {
     r.status = if matches!(e, ApiError::Auth { .. }) { ChangeStatus::NotAttempted } else { ChangeStatus::Failed };
-    r.http_status = e.status();
-    r.error_code = Some(e.code());
-    r.error_message = Some(e.message());
+    (r.http_status, r.error_code, r.error_message) = e.record_fields();
     r
 }
 
@@ -112,7 +110,7 @@ async fn change_one<B: Backend>(
             return Ok(rec);
         }
     };
-    rec.device_id = Some(device.token.id.clone()).filter(|s| !s.is_empty());
+    rec.device_id = device.known_id();
     let Some(writes) = writes_for(op, device.status) else {
         rec.status = ChangeStatus::Failed;
         rec.error_code = Some("unknown_status".into());

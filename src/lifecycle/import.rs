@@ -68,7 +68,7 @@ fn record(row: &Row, status: ImportStatus, device: Option<&Device>) -> ImportRec
         upn: row.upn.clone(),
         serial: row.serial.clone(),
         status,
-        device_id: device.map(|d| d.token.id.clone()).filter(|s| !s.is_empty()),
+        device_id: device.and_then(Device::known_id),
         assigned: false,
         http_status: None,
         error_code: None,
@@ -78,9 +78,7 @@ fn record(row: &Row, status: ImportStatus, device: Option<&Device>) -> ImportRec
 }
 
 fn with_error(mut r: ImportRecord, e: &ApiError) -> ImportRecord {
-    r.http_status = e.status();
-    r.error_code = Some(e.code());
-    r.error_message = Some(e.message());
+    (r.http_status, r.error_code, r.error_message) = e.record_fields();
     r
 }
 

@@ -3,7 +3,7 @@
 use super::http::{
     decode_skip, encode_query_value, encode_skip, graph_error, json_response, query_pairs, rfc3339, Ctx,
 };
-use super::tenant::{NewDevice, Refusal, Status, Tenant, WriteRefusal};
+use super::tenant::{CodeSent, NewDevice, Refusal, Status, Tenant, WriteRefusal};
 use super::{ExpandAssignTo, Shared};
 use crate::inventory::{SecretFormat, SecretKey};
 use crate::otp::HashFunction;
@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde_json::{json, Value};
+use std::future::{ready, Ready};
 use std::sync::Arc;
 
 type Sim = State<Arc<Shared>>;
@@ -29,11 +30,17 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/users", get(list_users))
         .route("/users/{user}", get(get_user))
         .route(METHODS, get(list_methods).post(assign))
-        .route(&format!("{METHODS}/assignAndActivate"), post(assign_and_activate))
-        .route(&format!("{METHODS}/assignAndActivateBySerialNumber"), post(assign_and_activate_by_serial))
-        .route(&format!("{METHODS}/{{method}}"), get(get_method).delete(unassign))
+        .route(
+            &format!("{METHODS}/assignAndActivate"),
+            post(assign_and_activate(("/device/id", "device.id"), Tenant::find_device)),
+        )
+        .route(
+            &format!("{METHODS}/assignAndActivateBySerialNumber"),
+            post(assign_and_activate(("/serialNumber", "serialNumber"), Tenant::find_serial)),
+        )
+        .route(&format!("{METHODS}/{{method}}"), get(get_method).delete(method_write(Tenant::unassign)))
         .route(&format!("{METHODS}/{{method}}/activate"), post(activate))
-        .route(&format!("{METHODS}/{{method}}/deactivate"), post(deactivate))
+        .route(&format!("{METHODS}/{{method}}/deactivate"), post(method_write(Tenant::deactivate)))
         .route(
             "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/hardwareOath",
             get(policy).patch(update_policy),
@@ -584,12 +591,10 @@ fn str_field<'a>(ctx: &Ctx, body: &'a Value, pointer: &str, name: &str) -> Resul
         .ok_or_else(|| bad_request(ctx, &format!("The property '{name}' is required and must be a string.")))
 }
 
-fn verification_code<'a>(ctx: &Ctx, body: &'a Value) -> Result<&'a str, Response> {
-    str_field(ctx, body, "/verificationCode", "verificationCode")
-}
-
-fn display_name(body: &Value) -> Option<&str> {
-    body.get("displayName").and_then(Value::as_str)
+/// The code an activation's body sends (400 without one), and the method's name if it gives one.
+fn code_sent<'a>(ctx: &Ctx, body: &'a Value) -> Result<CodeSent<'a>, Response> {
+    let code = str_field(ctx, body, "/verificationCode", "verificationCode")?;
+    Ok(CodeSent { code, now: ctx.now, display_name: body.get("displayName").and_then(Value::as_str) })
 }
 
 async fn assign(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(user): Path<String>, body: Bytes) -> Reply {
@@ -611,34 +616,25 @@ async fn activate(
     body: Bytes,
 ) -> Reply {
     let body = parse_body(&ctx, &body)?;
-    let code = verification_code(&ctx, &body)?;
+    let sent = code_sent(&ctx, &body)?;
     let mut t = sim.lock();
     let u = user_or_404(&t, &ctx, &user)?;
     let d = device_of_method(&sim, &mut t, &ctx, &method)?;
-    t.activate(u, d, code, ctx.now, display_name(&body)).map_err(|r| refusal(&sim, &ctx, r, &method))?;
+    t.activate(u, d, sent).map_err(|r| refusal(&sim, &ctx, r, &method))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn assign_and_activate(
-    State(sim): Sim,
-    Extension(ctx): Extension<Ctx>,
-    Path(user): Path<String>,
-    body: Bytes,
-) -> Reply {
-    assign_and_activate_named(&sim, &ctx, &user, &body, ("/device/id", "device.id"), Tenant::find_device)
+/// The handler of `assignAndActivate` with the token named by the body's `field` (its JSON
+/// pointer and its name for errors), looked up with `find`: by id and by serial, one handler.
+fn assign_and_activate(
+    field: (&'static str, &'static str),
+    find: fn(&Tenant, &str) -> Option<usize>,
+) -> impl Fn(Sim, Extension<Ctx>, Path<String>, Bytes) -> Ready<Reply> + Clone + Send + Sync + 'static {
+    move |State(sim), Extension(ctx), Path(user), body| {
+        ready(assign_and_activate_named(&sim, &ctx, &user, &body, field, find))
+    }
 }
 
-async fn assign_and_activate_by_serial(
-    State(sim): Sim,
-    Extension(ctx): Extension<Ctx>,
-    Path(user): Path<String>,
-    body: Bytes,
-) -> Reply {
-    assign_and_activate_named(&sim, &ctx, &user, &body, ("/serialNumber", "serialNumber"), Tenant::find_serial)
-}
-
-/// `assignAndActivate` with the token named by the body's `field` (its JSON pointer and its
-/// name for errors), looked up with `find`.
 fn assign_and_activate_named(
     sim: &Shared,
     ctx: &Ctx,
@@ -649,11 +645,11 @@ fn assign_and_activate_named(
 ) -> Reply {
     let body = parse_body(ctx, body)?;
     let key = str_field(ctx, &body, field.0, field.1)?;
-    let code = verification_code(ctx, &body)?;
+    let sent = code_sent(ctx, &body)?;
     let mut t = sim.lock();
     let u = user_or_404(&t, ctx, user)?;
     let d = find(&t, key).ok_or_else(|| resource_not_found(ctx, key))?;
-    t.assign_and_activate(u, d, code, ctx.now, display_name(&body)).map_err(|r| refusal(sim, ctx, r, key))?;
+    t.assign_and_activate(u, d, sent).map_err(|r| refusal(sim, ctx, r, key))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -777,24 +773,24 @@ async fn bulk_create(State(sim): Sim, Extension(ctx): Extension<Ctx>, body: Byte
     bulk_answer(&sim, &ctx, body)
 }
 
-/// A bulk create, by either verb: one outcome per item, in order.
-fn bulk_answer(sim: &Arc<Shared>, ctx: &Ctx, body: Value) -> Reply {
-    let ctx = ctx.clone();
-    if sim.config.bulk_create_forbidden {
-        return Err(graph_error(
-            &ctx,
+/// The failure the configuration makes of every bulk create, if any (forbidden first).
+fn forced_bulk_failure(config: &super::SimConfig) -> Option<(StatusCode, &'static str, &'static str)> {
+    if config.bulk_create_forbidden {
+        return Some((
             StatusCode::FORBIDDEN,
             "Authorization_RequestDenied",
             "Insufficient privileges to complete the operation.",
         ));
     }
-    if sim.config.bulk_create_fails {
-        return Err(graph_error(
-            &ctx,
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "Write requests (excluding DELETE) must contain the Content-Type header declaration.",
-        ));
+    let content_type = "Write requests (excluding DELETE) must contain the Content-Type header declaration.";
+    config.bulk_create_fails.then_some((StatusCode::BAD_REQUEST, "BadRequest", content_type))
+}
+
+/// A bulk create, by either verb: one outcome per item, in order.
+fn bulk_answer(sim: &Arc<Shared>, ctx: &Ctx, body: Value) -> Reply {
+    let ctx = ctx.clone();
+    if let Some((status, code, message)) = forced_bulk_failure(&sim.config) {
+        return Err(graph_error(&ctx, status, code, message));
     }
     let items = body.get("value").and_then(Value::as_array).ok_or_else(|| {
         bad_request(&ctx, "The request body must be a delta payload: {\"@context\":\"#$delta\",\"value\":[…]}.")
@@ -861,27 +857,25 @@ async fn delete_device(State(sim): Sim, Extension(ctx): Extension<Ctx>, Path(id)
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn deactivate(
-    State(sim): Sim,
-    Extension(ctx): Extension<Ctx>,
-    Path((user, method)): Path<(String, String)>,
-) -> Reply {
-    let mut t = sim.lock();
-    let u = user_or_404(&t, &ctx, &user)?;
-    let d = device_of_method(&sim, &mut t, &ctx, &method)?;
-    t.deactivate(u, d).map_err(|r| refusal(&sim, &ctx, r, &method))?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+/// The handler of a write to `/users/{user}/…/{method}` (deactivate, unassign): the user and
+/// the method are looked up as on every such path, then `write` changes the tenant.
+fn method_write(
+    write: fn(&mut Tenant, usize, usize) -> Result<(), Refusal>,
+) -> impl Fn(Sim, Extension<Ctx>, Path<(String, String)>) -> Ready<Reply> + Clone + Send + Sync + 'static {
+    move |State(sim), Extension(ctx), Path((user, method))| ready(write_method(&sim, &ctx, &user, &method, write))
 }
 
-async fn unassign(
-    State(sim): Sim,
-    Extension(ctx): Extension<Ctx>,
-    Path((user, method)): Path<(String, String)>,
+fn write_method(
+    sim: &Shared,
+    ctx: &Ctx,
+    user: &str,
+    method: &str,
+    write: fn(&mut Tenant, usize, usize) -> Result<(), Refusal>,
 ) -> Reply {
     let mut t = sim.lock();
-    let u = user_or_404(&t, &ctx, &user)?;
-    let d = device_of_method(&sim, &mut t, &ctx, &method)?;
-    t.unassign(u, d).map_err(|r| refusal(&sim, &ctx, r, &method))?;
+    let u = user_or_404(&t, ctx, user)?;
+    let d = device_of_method(sim, &mut t, ctx, method)?;
+    write(&mut t, u, d).map_err(|r| refusal(sim, ctx, r, method))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -1,7 +1,7 @@
 //! The legacy portal subset, under `/portal/api/MultifactorAuthentication/HardwareToken`.
 
 use super::http::{decode_skip, encode_skip, json_response, portal_error, query_pairs, Ctx};
-use super::tenant::{NewDevice, Refusal, Status, Tenant, Upload, WriteRefusal};
+use super::tenant::{CodeSent, NewDevice, Refusal, Status, Tenant, Upload, WriteRefusal};
 use super::Shared;
 use crate::inventory::{Inventory, ReadOptions, SecretFormat};
 use axum::body::Bytes;
@@ -125,7 +125,7 @@ async fn enable(State(sim): State<Arc<Shared>>, Extension(ctx): Extension<Ctx>, 
         t.note_conflict();
         return Err(bad("OathTokenUserMismatch", "The hardware token is not assigned to this user."));
     }
-    match t.activate(holder, d, code, ctx.now, None) {
+    match t.activate(holder, d, CodeSent { code, now: ctx.now, display_name: None }) {
         Ok(_) => Ok(json_response(StatusCode::OK, json!({}))),
         Err(Refusal::AlreadyActivated) => {
             Err(bad("OathTokenAlreadyEnabled", "The hardware token is already activated."))

@@ -107,6 +107,15 @@ pub(crate) enum WriteRefusal {
     StillAssigned,
 }
 
+/// What a client sent to activate a token: the code, when it came (simulator clock), and the
+/// name it gives the method, if any. One argument for both ways to activate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CodeSent<'a> {
+    pub code: &'a str,
+    pub now: u64,
+    pub display_name: Option<&'a str>,
+}
+
 /// A device to create (Graph `POST`/bulk `PATCH`, portal upload).
 pub(crate) struct NewDevice {
     pub(crate) serial: String,
@@ -460,14 +469,7 @@ impl Tenant {
     }
 
     /// Activate a device the user already holds.
-    pub(crate) fn activate(
-        &mut self,
-        u: usize,
-        d: usize,
-        code: &str,
-        now: u64,
-        display_name: Option<&str>,
-    ) -> Result<u64, Refusal> {
+    pub(crate) fn activate(&mut self, u: usize, d: usize, sent: CodeSent<'_>) -> Result<u64, Refusal> {
         match self.devices[d].assigned {
             Some(holder) if holder == u => {}
             // Addressed to a user who does not hold it: refused (404) and untouched. Not a
@@ -482,8 +484,8 @@ impl Tenant {
             return Err(self.double(d));
         }
         self.check_policy()?;
-        let step = self.verify(d, code, now)?;
-        self.do_activate(d, step, display_name);
+        let step = self.verify(d, sent.code, sent.now)?;
+        self.do_activate(d, step, sent.display_name);
         Ok(step)
     }
 
@@ -496,14 +498,7 @@ impl Tenant {
     }
 
     /// Assign (if needed) and activate atomically: nothing changes unless the code verifies.
-    pub(crate) fn assign_and_activate(
-        &mut self,
-        u: usize,
-        d: usize,
-        code: &str,
-        now: u64,
-        display_name: Option<&str>,
-    ) -> Result<u64, Refusal> {
+    pub(crate) fn assign_and_activate(&mut self, u: usize, d: usize, sent: CodeSent<'_>) -> Result<u64, Refusal> {
         let dev = &self.devices[d];
         if dev.status == Status::Activated {
             if dev.assigned.is_some_and(|h| h != u) {
@@ -516,11 +511,11 @@ impl Tenant {
             self.check_assignable(u, d)?;
         }
         self.check_policy()?;
-        let step = self.verify(d, code, now)?;
+        let step = self.verify(d, sent.code, sent.now)?;
         if !mine {
-            self.do_assign(u, d, now);
+            self.do_assign(u, d, sent.now);
         }
-        self.do_activate(d, step, display_name);
+        self.do_activate(d, step, sent.display_name);
         Ok(step)
     }
 
