@@ -114,16 +114,9 @@ pub fn check_token(token: &str, source: &TokenSource) -> Result<()> {
 }
 
 /// The identity platform refused to issue a token: exit code 3, like a 401.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct SignInRefused(pub String);
-
-impl std::fmt::Display for SignInRefused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for SignInRefused {}
 
 /// App-only credentials (client credentials grant).
 #[derive(Clone)]

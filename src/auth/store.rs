@@ -111,16 +111,9 @@ struct Entry {
 }
 
 /// No credential store on this machine: sign in per run.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("no credential store is available ({0})")]
 pub struct Unavailable(pub String);
-
-impl std::fmt::Display for Unavailable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "no credential store is available ({})", self.0)
-    }
-}
-
-impl std::error::Error for Unavailable {}
 
 enum Backend {
     /// One `keyring::Entry` per account, reused: keyring's mock store keeps a credential in

@@ -25,16 +25,9 @@ use crate::stop::{ExitCode, StopReason};
 use clap::{CommandFactory, FromArgMatches};
 
 /// A thread of the tool panicked: a bug, classified apart from usage errors.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("internal error (a bug, please report it): {0}")]
 pub struct Internal(pub String);
-
-impl std::fmt::Display for Internal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "internal error (a bug, please report it): {}", self.0)
-    }
-}
-
-impl std::error::Error for Internal {}
 
 /// Parse the command line and run. Returns the exit code (the one list, `crate::stop`);
 /// `main` hands it to the process.

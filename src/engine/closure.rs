@@ -236,10 +236,7 @@ fn round_up_to_seconds(d: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ms(t0: Instant, ms: u64) -> Instant {
-        t0 + Duration::from_millis(ms)
-    }
+    use crate::engine::ms;
 
     #[tokio::test(start_paused = true)]
     async fn a_short_retry_after_is_a_pace_signal_and_a_long_one_closes_the_tenant() {

@@ -352,9 +352,18 @@ impl RateEstimate {
 mod tests {
     use super::*;
     use crate::engine::model_tenant::Bucket;
+    use crate::engine::ms;
 
-    fn at(t0: Instant, ms: u64) -> Instant {
-        t0 + Duration::from_millis(ms)
+    /// An estimate whose tenant refused a write at `t0` (its bucket empty), then took `n`
+    /// writes sent `every` ms apart, each answered at once.
+    fn refused_then_taken(n: u64, every: u64) -> (RateEstimate, Instant) {
+        let mut e = RateEstimate::default();
+        let t0 = Instant::now();
+        e.refused(t0, t0, true);
+        for i in 1..=n {
+            e.accepted(ms(t0, i * every), ms(t0, i * every));
+        }
+        (e, t0)
     }
 
     #[tokio::test(start_paused = true)]
@@ -364,16 +373,16 @@ mod tests {
         e.refused(t0, t0, true);
         // 20 writes accepted in the 2 s after the bucket emptied, then a refusal: ~10/s.
         for i in 1..=20 {
-            e.accepted(at(t0, i * 100 - 50), at(t0, i * 100));
+            e.accepted(ms(t0, i * 100 - 50), ms(t0, i * 100));
         }
         assert!((9.0..=10.0).contains(&e.lo()), "lo {}", e.lo());
-        e.refused(at(t0, 2000), at(t0, 2050), true);
+        e.refused(ms(t0, 2000), ms(t0, 2050), true);
         assert!((10.0..=11.0).contains(&e.hi()), "hi {}", e.hi());
         // The count is off by under one either way (the bucket's fraction at each end):
         // the estimate is the count itself, 20 in 2 s.
         assert!((e.best() - 10.0).abs() < 0.05, "best {}", e.best());
-        assert!(e.narrow(at(t0, 2050)));
-        let mut t = at(t0, 2050);
+        assert!(e.narrow(ms(t0, 2050)));
+        let mut t = ms(t0, 2050);
         for i in 0..BELIEVE_FIRST {
             assert!(e.known(t), "believed for {BELIEVE_FIRST} writes, lapsed after {i}");
             t += Duration::from_millis(100);
@@ -400,37 +409,27 @@ mod tests {
         assert!(e.lo() < 100.0, "lo {}", e.lo());
         // Over a second the allowance is a fraction of a write.
         for i in 1..=100 {
-            e.accepted(at(t0, 20 + i * 10), at(t0, 70 + i * 10));
+            e.accepted(ms(t0, 20 + i * 10), ms(t0, 70 + i * 10));
         }
         assert!((99.0..100.5).contains(&e.lo()), "lo {}", e.lo());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_pair_spanning_a_refill_is_ignored() {
-        let mut e = RateEstimate::default();
-        let t0 = Instant::now();
-        e.refused(t0, t0, true);
-        for i in 1..=20 {
-            e.accepted(at(t0, i * 50), at(t0, i * 50));
-        }
+        let (mut e, t0) = refused_then_taken(20, 50);
         let lo = e.lo();
         assert!(lo > 15.0);
         // A refusal 10 s later with few writes between: the bucket filled meanwhile.
-        e.refused(at(t0, 10_000), at(t0, 10_000), true);
+        e.refused(ms(t0, 10_000), ms(t0, 10_000), true);
         assert!(e.hi().is_infinite(), "hi {} below lo {lo} would be a refill, not a limit", e.hi());
     }
 
     #[tokio::test(start_paused = true)]
     async fn refusals_well_below_the_lower_bound_forget_it() {
-        let mut e = RateEstimate::default();
-        let t0 = Instant::now();
-        e.refused(t0, t0, true);
-        for i in 1..=40 {
-            e.accepted(at(t0, i * 25), at(t0, i * 25));
-        }
+        let (mut e, t0) = refused_then_taken(40, 25);
         assert!(e.lo() > 30.0);
         // The limit fell to ~5/s: dense refusals with few accepted between.
-        let t1 = at(t0, 1100);
+        let t1 = ms(t0, 1100);
         e.refused(t1, t1, true);
         for i in 1..=6 {
             e.accepted(t1 + Duration::from_millis(i * 100), t1 + Duration::from_millis(i * 100));
@@ -443,24 +442,19 @@ mod tests {
     async fn writes_taken_above_the_upper_bound_drop_it_and_best_stays_within_bounds() {
         // Seen in the benchmark: a pair put hi at ~99.9/s, then the writes accepted after an
         // anchor proved ~100.1/s; `best` clamped with lo > hi and the run panicked.
-        let mut e = RateEstimate::default();
-        let t0 = Instant::now();
-        e.refused(t0, t0, true);
-        for i in 1..=10 {
-            e.accepted(at(t0, i * 100), at(t0, i * 100));
-        }
-        e.refused(at(t0, 1050), at(t0, 1050), true);
+        let (mut e, t0) = refused_then_taken(10, 100);
+        e.refused(ms(t0, 1050), ms(t0, 1050), true);
         let hi = e.hi();
         assert!(hi.is_finite() && hi < 11.0, "hi {hi}");
         // The limit rose: many more writes accepted after the last anchor than hi allows.
         for i in 1..=40 {
-            e.accepted(at(t0, 1050 + i * 25), at(t0, 1050 + i * 25));
+            e.accepted(ms(t0, 1050 + i * 25), ms(t0, 1050 + i * 25));
         }
         assert!(e.lo() > hi, "lo {} should exceed the old hi {hi}", e.lo());
         assert!(e.hi().is_infinite(), "a contradicted upper bound is dropped, hi {}", e.hi());
         assert!(e.lo() <= e.hi());
         assert_eq!(e.best(), e.lo());
-        assert!(!e.known(at(t0, 2100)));
+        assert!(!e.known(ms(t0, 2100)));
     }
 
     /// A token-bucket tenant (`cap` writes/s, bucket of 5, empty at first) fed writes at the
@@ -574,8 +568,8 @@ mod tests {
             let mut clock = 0u64;
             for (gap, latency, ok, fresh) in events {
                 clock += gap;
-                let sent = at(t0, clock);
-                let now = at(t0, clock + latency);
+                let sent = ms(t0, clock);
+                let now = ms(t0, clock + latency);
                 if ok { e.accepted(sent, now) } else { e.refused(sent, now, fresh) }
                 proptest::prop_assert!(e.lo() >= 0.0 && e.lo().is_finite(), "lo {}", e.lo());
                 proptest::prop_assert!(e.lo() <= e.hi(), "lo {} > hi {}", e.lo(), e.hi());

@@ -184,10 +184,7 @@ impl Concurrency {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ms(t0: Instant, ms: u64) -> Instant {
-        t0 + Duration::from_millis(ms)
-    }
+    use crate::engine::ms;
 
     /// A tenant holding at most `k` writes for 50 ms each, each way to it and back taking
     /// 0–2 ms: `n` writes claimed `gap` ms apart, each answered in turn. Returns the tracker.

@@ -282,11 +282,7 @@ impl Engine {
     /// through throttling and transient failures under the policy. Stops with the run. The
     /// client built for a run wraps each GET in this (`http::ApiClient::retrying_reads`);
     /// planners never wrap a backend call in it, so retries never nest.
-    pub async fn read<T, F, Fut>(&self, mut call: F) -> Result<T, ApiError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, ApiError>>,
-    {
+    pub async fn read<T>(&self, mut call: impl Attempt<T>) -> Result<T, ApiError> {
         let mut attempts = Attempts::default();
         loop {
             if self.stopped() || !self.sleep_until(self.pacer.gate()).await {
@@ -296,7 +292,7 @@ impl Engine {
                 p = self.read_permits.acquire() => p.expect("the semaphore is never closed"),
                 _ = self.wait_stopped() => return Err(stopped_error()),
             };
-            let result = call().await;
+            let result = call.attempt().await;
             drop(permit);
             let err = match result {
                 Ok(v) => return Ok(v),
@@ -320,15 +316,11 @@ impl Engine {
     /// A write that is safe to send again after throttling only (a throttled request was not
     /// applied): paced, throttling waited out under the policy. Every other failure comes
     /// back for the planner to reconcile against the tenant before anything is re-sent.
-    pub async fn write<T, F, Fut>(&self, mut call: F) -> Result<T, ApiError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, ApiError>>,
-    {
+    pub async fn write<T>(&self, mut call: impl Attempt<T>) -> Result<T, ApiError> {
         let mut attempts = Attempts::default();
         loop {
             let Ok(slot) = self.slot().await else { return Err(stopped_error()) };
-            let result = call().await;
+            let result = call.attempt().await;
             self.finish_write(slot, &result);
             match result {
                 Err(e @ ApiError::Throttled { .. }) => match self.wait_out_throttle(&e, &mut attempts).await {
@@ -353,6 +345,23 @@ impl Engine {
     }
 }
 
+/// One attempt at a request, made again for each retry: any `FnMut` returning its future.
+pub trait Attempt<T> {
+    type Answer: Future<Output = Result<T, ApiError>>;
+    fn attempt(&mut self) -> Self::Answer;
+}
+
+impl<T, F, Fut> Attempt<T> for F
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    type Answer = Fut;
+    fn attempt(&mut self) -> Fut {
+        self()
+    }
+}
+
 /// After a throttled write: send it again, or not (and why not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resend {
@@ -367,6 +376,12 @@ pub enum Resend {
 /// The error a request gets when the run stopped before it was sent.
 pub fn stopped_error() -> ApiError {
     ApiError::Transport { maybe_applied: false, message: "the run stopped before this request was sent".into() }
+}
+
+/// `ms` milliseconds after `t0` (the engine's tests speak in milliseconds from a start).
+#[cfg(test)]
+pub(crate) fn ms(t0: Instant, ms: u64) -> Instant {
+    t0 + Duration::from_millis(ms)
 }
 
 fn describe_wait(d: Duration) -> String {
