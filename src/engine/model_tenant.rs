@@ -77,6 +77,8 @@ pub mod shapes {
         pub writes: usize,
         /// The cap on writes in flight believed at the end ([`crate::engine::inflight`]).
         pub cap: Option<u32>,
+        /// The pace the summary reports.
+        pub pace: Option<f64>,
     }
 
     impl Outcome {
@@ -225,7 +227,7 @@ pub mod shapes {
             });
         }
         while workers.join_next().await.is_some() {}
-        Outcome { wall: start.elapsed(), throttled: throttled.load(SeqCst) as u64, writes: n, cap: pacer.cap() }
+        Outcome { wall: start.elapsed(), throttled: throttled.load(SeqCst) as u64, writes: n, cap: pacer.cap(), pace: pacer.report().rate }
     }
 
     /// One leg of the way (no await at all without jitter: the runs stay as they were).

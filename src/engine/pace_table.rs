@@ -195,6 +195,12 @@ async fn the_in_flight_cap_is_found_on_the_concurrency_limit_only() {
             let (out, _) = measure_over(row, mode, Mechanisms::ALL, Hints::None, net, false).await;
             let want = (row.name == "concurrency 4").then_some(4);
             assert_eq!(out.cap, want, "{} over {net:?}", row.name);
+            if want.is_some() {
+                // The pace reported is what four in flight allow over a round trip of at
+                // least 50 ms, not the pace set above it so that the cap decides.
+                let pace = out.pace.expect("a pace");
+                assert!((70.0..=80.0).contains(&pace), "reported pace {pace} over {net:?}");
+            }
         }
     }
 }

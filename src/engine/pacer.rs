@@ -169,7 +169,11 @@ impl Pacer {
 
     pub fn report(&self) -> PaceReport {
         let s = self.lock();
-        let rate = s.control.rate();
+        let mut rate = s.control.rate();
+        if let Some(cap) = s.concurrency.cap().filter(|_| s.capping) {
+            // The cap decides how fast writes go (the pace sits above it, see CAP_BINDS).
+            rate = rate.min(f64::from(cap) / s.concurrency.rtt().as_secs_f64());
+        }
         PaceReport { rate: rate.is_finite().then_some(rate), cuts: s.control.cuts() }
     }
 
