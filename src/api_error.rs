@@ -1,6 +1,6 @@
 //! A failed API call, classified once for every layer: the HTTP layer makes these from
-//! transport failures, the backends from HTTP answers ([`classify`]), the engine decides on
-//! them. A leaf module (it knows only the HTTP reply type), so no layer imports upwards.
+//! transport failures and answers (`http::classify`), the engine decides on them. A leaf
+//! module (it imports nothing from the crate), so no layer imports upwards.
 
 use std::time::Duration;
 

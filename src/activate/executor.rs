@@ -758,7 +758,8 @@ fn reconciled(
 
 /// The end of a row whose code was refused mid-step (`refused`: its wrong-key failure), once
 /// its token has been re-read (`current`; `None`: gone) — at once for the run's first such
-/// row, together at the end of the run for the others: someone activated it meanwhile → the
+/// row, together once the run's tail is reached for the others, and each as it comes after
+/// that (`activate::explain_in_batches`): someone activated it meanwhile → the
 /// refused write changed nothing, `already_active`; gone, or in a status oathbulk does not
 /// know → that failure; otherwise the wrong-key failure stands.
 pub fn after_refused_code(

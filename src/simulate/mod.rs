@@ -1,8 +1,9 @@
 //! The simulated tenant: a local HTTP server speaking the Graph and portal subsets oathbulk
 //! uses, with fault knobs, for tests, benchmarks and dress rehearsals.
 //!
-//! It shares no HTTP code with the real client (`backend`): only [`crate::otp`] (so codes
-//! agree) and [`crate::inventory`] (seeding from the vendor CSV). URL layout under
+//! It shares no client code (`http`, `backend`, `auth`, `engine`): it uses [`crate::otp`] (so
+//! codes agree), [`crate::inventory`] (seeding from the vendor CSV), [`crate::limits`] (the
+//! limit shapes), `record` (its ready line) and `diag`. URL layout under
 //! `http://127.0.0.1:PORT`:
 //!
 //! - `/graph/beta/...`: the Microsoft Graph subset (docs/entra-oath-api.md §3);
