@@ -29,7 +29,7 @@ pub struct RequestIds {
 }
 
 /// A failure's text, and the request it is about. Made from any string (`"…".into()`); the
-/// HTTP layer and [`classify`] attach the ids of the answer (or of the request that got none).
+/// HTTP layer and `http::classify` attach the ids of the answer (or of the request that got none).
 /// The ids ride here, inside the variants' one shared field, so that every place that builds
 /// or matches an `ApiError` keeps its shape.
 #[derive(Debug, Clone, Default, PartialEq)]

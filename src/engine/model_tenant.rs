@@ -227,7 +227,13 @@ pub mod shapes {
             });
         }
         while workers.join_next().await.is_some() {}
-        Outcome { wall: start.elapsed(), throttled: throttled.load(SeqCst) as u64, writes: n, cap: pacer.cap(), pace: pacer.report().rate }
+        Outcome {
+            wall: start.elapsed(),
+            throttled: throttled.load(SeqCst) as u64,
+            writes: n,
+            cap: pacer.cap(),
+            pace: pacer.report().rate,
+        }
     }
 
     /// One leg of the way (no await at all without jitter: the runs stay as they were).
