@@ -9,7 +9,7 @@
 #   PHASE=26 SHAPES=bucket-100 benches/activate-bench.sh             # each run 26 s into a TOTP step
 #
 # WITHOUT: mechanisms to switch off (`activate --without`, hidden, for measuring only):
-# closures, forecast, open-rate, replay, catch-up, ramp-waits, hints, next-step-codes —
+# closures, forecast, open-rate, replay, catch-up, ramp-waits, hints, inflight, next-step-codes —
 # comma-separated. Each must earn its place in the measured table (docs/pacing.md).
 #
 # READING: the simulator's reading of the docs (`oathbulk simulate --reading`), e.g.
