@@ -188,7 +188,7 @@ impl Pacer {
         }
         let rate = s.control.rate();
         s.schedule.claim(now, rate)?;
-        Ok(Sent { at: now, id: s.concurrency.claim(now) })
+        Ok(Sent { at: now, id: s.concurrency.claim(now, rate) })
     }
 
     /// A write claimed had no answer (it failed on the way, or was never sent).
@@ -233,7 +233,7 @@ impl Pacer {
             s.closed(now);
         } else {
             match s.concurrency.refused(id, now) {
-                Verdict::Concurrency if s.capping => {}
+                Verdict::Concurrency | Verdict::Burst if s.capping => {}
                 // The refusals the pace learnt from were the cap's: find the pace anew,
                 // from where the cap binds.
                 Verdict::NewCap(cap) if s.capping => {
@@ -373,6 +373,24 @@ mod tests {
         let p = Pacer::new(PaceMode::Adaptive { ceiling: None });
         let end = write_freely(&p, t0, RAMP_EVERY + Duration::from_millis(30));
         assert_eq!(p.rate(), Some(START_RATE * RAMP_FACTOR), "accepted at once: raised at {end:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_of_a_burst_the_pace_did_not_mean_is_no_pace_signal() {
+        // Seen in the benchmark: slots made up after a lull sent four writes at once at the
+        // start pace; a limit of four in flight refused one, and read as the ramp's end it cut
+        // the pace to a quarter (the run took 2.4x the floor).
+        let p = Pacer::new(PaceMode::Adaptive { ceiling: None });
+        let t0 = Instant::now();
+        let alone = p.try_claim(t0).expect("the first slot");
+        let later = t0 + Duration::from_millis(200);
+        let burst: Vec<Sent> = std::iter::from_fn(|| p.try_claim(later).ok()).collect();
+        assert_eq!(burst.len(), 1 + CATCH_UP as usize, "the slots missed in the lull, made up at once");
+        assert_eq!(p.in_flight(), 5);
+        p.throttled(burst[3], later + Duration::from_millis(50), Some(Duration::from_secs(1)));
+        assert_eq!(p.rate(), Some(START_RATE), "five in flight at a pace that keeps two: the burst's refusal");
+        p.throttled(alone, later + Duration::from_millis(60), Some(Duration::from_secs(1)));
+        assert_eq!(p.rate(), Some(START_RATE * FIRST_CUT), "refused alone: the pace's");
     }
 
     #[tokio::test(start_paused = true)]
