@@ -97,6 +97,10 @@ pub trait RateControl: Send {
     fn cuts(&self) -> u64 {
         0
     }
+    /// Still ramping (no refusal yet): its first refusal cuts far ([`FIRST_CUT`]).
+    fn ramping(&self) -> bool {
+        false
+    }
     /// The refusals so far were another limit's (writes in flight, [`super::inflight`]):
     /// forget what they taught, and search on from no slower than `from`.
     fn restart(&mut self, _now: Instant, _from: f64) {}
@@ -214,6 +218,10 @@ impl RateControl for Adaptive {
 
     fn cuts(&self) -> u64 {
         self.cuts
+    }
+
+    fn ramping(&self) -> bool {
+        self.ramp.is_some()
     }
 
     fn restart(&mut self, now: Instant, from: f64) {

@@ -22,6 +22,10 @@
 //! limit is no concurrency limit for the rest of the run. (Reads are not counted: a tenant
 //! that counts them too refuses a write with fewer writes in flight than the limit, and is
 //! paced as if it had none — as before this cap existed.)
+//!
+//! Before a limit is shown, a refused write that left with far more in flight than its pace
+//! keeps was refused for a burst the pace did not mean ([`Verdict::Burst`]): it counts as an
+//! overshoot here, and while the pace is still ramping it tells the pace nothing.
 
 use std::collections::VecDeque;
 use std::time::Duration;

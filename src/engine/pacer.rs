@@ -233,7 +233,11 @@ impl Pacer {
             s.closed(now);
         } else {
             match s.concurrency.refused(id, now) {
-                Verdict::Concurrency | Verdict::Burst if s.capping => {}
+                Verdict::Concurrency if s.capping => {}
+                // Read as the ramp's end, a burst's refusal would cut the pace to a quarter;
+                // later, a refusal is a step back at most, and the windows' refusals at a
+                // reopening (the count going at once) are the pace's to hear.
+                Verdict::Burst if s.capping && s.control.ramping() => {}
                 // The refusals the pace learnt from were the cap's: find the pace anew,
                 // from where the cap binds.
                 Verdict::NewCap(cap) if s.capping => {
