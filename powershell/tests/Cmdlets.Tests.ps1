@@ -1,5 +1,5 @@
 # The cmdlets' parameters are declared once, in Private/CommandTable.psd1 (Shared: each shared
-# parameter's declaration and flag; each entry's Declare), and nine cmdlets are made from their
+# parameter's declaration and flag; each entry's Declare), and ten cmdlets are made from their
 # entry at import (Private/Cmdlets.ps1) over one runner (Private/Runners.ps1).
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')

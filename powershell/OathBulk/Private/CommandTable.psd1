@@ -36,7 +36,8 @@
 #               a cmdlet with no file in Public/ is made at import from these: its
 #               [CmdletBinding()] arguments, its [OutputType()] arguments, and what its end
 #               block, Invoke-OathBulkRunner (Private/Runners.ps1), reads: PathlessMode,
-#               SerialAlone, SignIn, SerialFlag, Action, Effect. Its begin/process blocks bind
+#               SerialAlone, SignIn, SerialFlag, Action, Effect; Journals (its input is run
+#               journals, not rows: Undo-OathBulkRun). Its begin/process blocks bind
 #               the pipeline (OathBulk.Native.InputBinder).
 @{
     Shared                           = @{
@@ -235,7 +236,16 @@
         Writes     = $true
         Output     = @('change')
         Fixed      = @('--format', 'json')
-        Declare    = @('MaxRate', 'Tenant', 'SignIn', 'Force', 'PassThruSummary')
+        Binding    = 'SupportsShouldProcess, ConfirmImpact = ''High'''
+        OutputType = '''OathBulk.Change'''
+        # Its input is journals, not rows: one run per journal (Invoke-OathBulkJournalRun).
+        Runner     = @{ Journals = $true }
+        Declare    = @(
+            '[Parameter(Position = 0)] [Alias(''LiteralPath'')] [ValidateNotNullOrEmpty()] [string]$Journal'
+            # The seed CSV (--csv): what re-activating a deactivated token needs.
+            '[ValidateNotNullOrEmpty()] [string]$Path'
+            'InputObject', '[string]$UndoJournal', 'MaxRate', 'Tenant', 'SignIn', 'Force', 'PassThruSummary'
+        )
         Parameters = @{
             Journal     = @{ Flag = '--journal'; Kind = 'Path' }
             Path        = @{ Flag = '--csv'; Kind = 'Path' }

@@ -19,6 +19,8 @@ function Invoke-OathBulkRunner {
                     Tokens (serials of tenant tokens)
       SerialAlone   -Serial without a file is one tenant token (as -Serial -Code always is)
       SerialFlag, Action, Effect: see Invoke-OathBulkWriteRun
+      Journals      its runs are run journals (Undo-OathBulkRun): Get-OathBulkJournalPlan,
+                    Invoke-OathBulkJournalRun
     #>
     [CmdletBinding()]
     param(
@@ -35,7 +37,11 @@ function Invoke-OathBulkRunner {
         $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
                 [System.ArgumentException]::new('-Resume needs -Journal.'), 'OathBulk.ResumeWithoutJournal', 'InvalidArgument', $null))
     }
-    $runs = Get-OathBulkRunPlan -Cmdlet $Cmdlet -BoundParameters $b -Binder $Binder -ExpectingInput:$ExpectingInput -How $how
+    $runs = if ($how['Journals']) {
+        Get-OathBulkJournalPlan -Cmdlet $Cmdlet -Journal $b['Journal'] -Binder $Binder -ExpectingInput:$ExpectingInput
+    } else {
+        Get-OathBulkRunPlan -Cmdlet $Cmdlet -BoundParameters $b -Binder $Binder -ExpectingInput:$ExpectingInput -How $how
+    }
     if (-not $runs.Count) { return }
     $auth = @{ Environment = @{}; Arguments = @(); Redact = @() }
     $extra = [System.Collections.Generic.List[string]]::new()
@@ -53,6 +59,10 @@ function Invoke-OathBulkRunner {
         }
     }
     foreach ($run in $runs) {
+        if ($how['Journals']) {
+            Invoke-OathBulkJournalRun -Cmdlet $Cmdlet -BoundParameters $b -Journal $run -Auth $auth -Extra $extra
+            continue
+        }
         if ($writes) {
             Invoke-OathBulkWriteRun -Cmdlet $Cmdlet -BoundParameters $b -Run $run -Auth $auth -Extra $extra -How $how -ExpectingInput:$ExpectingInput
             continue
@@ -214,4 +224,68 @@ function Get-OathBulkRunAction {
         if ($BoundParameters[$switch]) { return $How.Action[$switch] }
     }
     $How.Action.Default
+}
+
+function Get-OathBulkJournalPlan {
+    <#
+    .SYNOPSIS
+    The runs of Undo-OathBulkRun: its journals (-Journal, then piped journal files in order,
+    named literally: they are files the binary wrote). Piped tokens are refused one by one;
+    nothing given is an error, an empty pipeline a warning — never every journal.
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet,
+        [string]$Journal,
+        [Parameter(Mandatory)] [OathBulk.Native.InputBinder]$Binder,
+        [switch]$ExpectingInput
+    )
+    $name = $Cmdlet.MyInvocation.MyCommand.Name
+    $journals = [System.Collections.Generic.List[string]]::new()
+    if ($Journal) { $journals.Add($Journal) }
+    foreach ($f in $Binder.FileOrder) { $journals.Add($f) }
+    foreach ($f in $Binder.Patterns) { $journals.Add($f) }
+    foreach ($p in $Binder.Pathless) {
+        $Cmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
+                [System.ArgumentException]::new("$name takes journal files, not tokens."), 'OathBulk.UnsupportedInput', 'InvalidType', $p.Serial))
+    }
+    if (-not $journals.Count) {
+        if ($ExpectingInput) {
+            Write-Warning "${name}: no journal came down the pipeline, so nothing was undone."
+            return , $journals
+        }
+        $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                [System.ArgumentException]::new('Give -Journal (the journal of the run to revert) or pipe journal files in.'), 'OathBulk.NoPath', 'InvalidArgument', $null))
+    }
+    $runs = [System.Collections.Generic.List[string]]::new()
+    foreach ($file in (Resolve-OathBulkCsvPath -Path $journals -Cmdlet $Cmdlet -Literal -Kind 'journal')) { $runs.Add($file) }
+    return , $runs
+}
+
+function Invoke-OathBulkJournalRun {
+    <#
+    .SYNOPSIS
+    One run of Undo-OathBulkRun: ShouldProcess for its journal (-WhatIf: a dry run), then the
+    binary.
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet,
+        [Parameter(Mandatory)] [System.Collections.IDictionary]$BoundParameters,
+        [Parameter(Mandatory)] [string]$Journal,
+        [Parameter(Mandatory)] [hashtable]$Auth,
+        # The sign-in's flags and --progress json, for every run.
+        [Parameter(Mandatory)] [AllowEmptyCollection()] [string[]]$Extra
+    )
+    $name = $Cmdlet.MyInvocation.MyCommand.Name
+    $flags = [System.Collections.Generic.List[string]]::new($Extra)
+    $decision = Test-OathBulkShouldProcess -Cmdlet $Cmdlet -Force:([bool]$BoundParameters['Force']) `
+        -Description "Reverting in the tenant what the run journaled in $Journal did." -Question "Revert the run journaled in ${Journal}?"
+    if ($decision -eq 'Skip') { return }
+    if ($decision -eq 'DryRun') { $flags.Add('--dry-run') }
+    $bound = @{} + $BoundParameters
+    $bound['Journal'] = $Journal
+    $argv = ConvertTo-OathBulkArgument -Command $name -BoundParameters $bound -Extra $flags -SessionState $Cmdlet.SessionState
+    Invoke-OathBulkNative -Cmdlet $Cmdlet -Command $name -ArgumentList $argv `
+        -Environment $Auth.Environment -Redact $Auth.Redact -PassThruSummary:([bool]$BoundParameters['PassThruSummary'])
 }
