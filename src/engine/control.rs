@@ -189,12 +189,6 @@ impl Adaptive {
         }
     }
 
-    /// The pace when `sent` left.
-    fn rate_at(&self, sent: Instant) -> f64 {
-        let i = self.history.partition_point(|(t, _)| *t <= sent);
-        self.history.get(i.saturating_sub(1)).map_or(self.rate, |(_, r)| *r)
-    }
-
     fn set(&mut self, rate: f64, now: Instant) {
         let rate = rate.min(self.ceiling).max(MIN_RATE);
         if rate == self.rate {
@@ -208,6 +202,12 @@ impl Adaptive {
         {
             self.history.pop_front();
         }
+    }
+
+    /// The pace when `sent` left.
+    fn rate_at(&self, sent: Instant) -> f64 {
+        let i = self.history.partition_point(|(t, _)| *t <= sent);
+        self.history.get(i.saturating_sub(1)).map_or(self.rate, |(_, r)| *r)
     }
 }
 

@@ -87,9 +87,17 @@ pub struct Concurrency {
     counted_until: Option<Instant>,
     /// The answers contradicted a concurrency limit: none for the rest of the run.
     ruled_out: bool,
+    /// Counting only: no cap, every refusal a pace signal (a fixed pace is the user's word;
+    /// `--without inflight`).
+    off: bool,
 }
 
 impl Concurrency {
+    /// A count of writes in flight that never caps them.
+    pub fn off() -> Self {
+        Self { off: true, ..Self::default() }
+    }
+
     /// Writes in flight now.
     pub fn in_flight(&self) -> u32 {
         self.live.len() as u32
@@ -97,7 +105,7 @@ impl Concurrency {
 
     /// The most writes that may be in flight, when a concurrency limit is shown.
     pub fn cap(&self) -> Option<u32> {
-        if self.ruled_out || self.refusals < MIN_REFUSALS {
+        if self.off || self.ruled_out || self.refusals < MIN_REFUSALS {
             return None;
         }
         self.least_refused
@@ -168,6 +176,9 @@ impl Concurrency {
     pub fn refused(&mut self, id: u64, now: Instant) -> Verdict {
         let Some(w) = self.release(id, now, false) else { return Verdict::Pace };
         self.note_rtt(now.duration_since(w.sent));
+        if self.off {
+            return Verdict::Pace;
+        }
         let before = self.cap();
         if self.counted_until.is_none_or(|t| w.sent > t) {
             self.refusals += 1;

@@ -89,10 +89,9 @@ struct State {
     /// The rate controller changes its pace on what the tenant says (adaptive).
     open_rate: bool,
     hints: bool,
-    /// Writes in flight, and the cap on them a concurrency limit's answers show.
+    /// Writes in flight, and the cap on them a concurrency limit's answers show (adaptive
+    /// only: a fixed pace is the user's word).
     concurrency: Concurrency,
-    /// Adaptive, with the cap on: a fixed pace is the user's word.
-    capping: bool,
 }
 
 /// A write the pacer let go: when, and which (to count the writes in flight around it).
@@ -151,8 +150,7 @@ impl Pacer {
             control,
             open_rate: on.open_rate,
             hints: on.hints,
-            concurrency: Concurrency::default(),
-            capping: adaptive && on.inflight,
+            concurrency: if adaptive && on.inflight { Concurrency::default() } else { Concurrency::off() },
         };
         Self { state: Mutex::new(state) }
     }
@@ -170,7 +168,7 @@ impl Pacer {
     pub fn report(&self) -> PaceReport {
         let s = self.lock();
         let mut rate = s.control.rate();
-        if let Some(cap) = s.concurrency.cap().filter(|_| s.capping) {
+        if let Some(cap) = s.concurrency.cap() {
             // The cap decides how fast writes go (the pace sits above it, see CAP_BINDS).
             rate = rate.min(f64::from(cap) / s.concurrency.rtt().as_secs_f64());
         }
@@ -183,7 +181,7 @@ impl Pacer {
     pub fn try_claim(&self, now: Instant) -> Result<Sent, Instant> {
         let mut s = self.lock();
         s.tick(now);
-        if s.capping && !s.concurrency.room() {
+        if !s.concurrency.room() {
             return Err(now + ROOM_POLL);
         }
         let rate = s.control.rate();
@@ -203,8 +201,7 @@ impl Pacer {
 
     /// The cap on writes in flight a concurrency limit's answers showed.
     pub fn cap(&self) -> Option<u32> {
-        let s = self.lock();
-        s.concurrency.cap().filter(|_| s.capping)
+        self.lock().concurrency.cap()
     }
 
     /// When the gate opens (reads wait for it too).
@@ -233,18 +230,18 @@ impl Pacer {
             s.closed(now);
         } else {
             match s.concurrency.refused(id, now) {
-                Verdict::Concurrency if s.capping => {}
+                Verdict::Concurrency => {}
                 // Read as the ramp's end, a burst's refusal would cut the pace to a quarter;
                 // later, a refusal is a step back at most, and the windows' refusals at a
                 // reopening (the count going at once) are the pace's to hear.
-                Verdict::Burst if s.capping && s.control.ramping() => {}
+                Verdict::Burst if s.control.ramping() => {}
                 // The refusals the pace learnt from were the cap's: find the pace anew,
                 // from where the cap binds.
-                Verdict::NewCap(cap) if s.capping => {
+                Verdict::NewCap(cap) => {
                     let allows = f64::from(cap) / s.concurrency.rtt().as_secs_f64();
                     s.control.restart(now, allows * CAP_BINDS);
                 }
-                _ => s.control.throttled(sent, now),
+                Verdict::Pace | Verdict::Burst => s.control.throttled(sent, now),
             }
         }
         s.after_change(before);
@@ -285,7 +282,7 @@ impl State {
     /// Let the controller raise the pace as time passes (not while the cap on writes in
     /// flight decides how fast they go).
     fn tick(&mut self, now: Instant) {
-        if self.capping && self.concurrency.cap().is_some() {
+        if self.concurrency.cap().is_some() {
             return;
         }
         let before = self.control.rate();
