@@ -34,6 +34,10 @@ use tokio::time::Instant;
 /// Pace refusals needed before a concurrency limit is believed: the ramp's last step
 /// overshoots every limit at once, and one refusal is consistent with anything.
 const MIN_REFUSALS: u32 = 2;
+/// A refused write that left with more writes in flight than the pace keeps (pace × round
+/// trip) by more than this many was refused for a burst, not the pace. Seen in the benchmark:
+/// a catch-up of three slots at the start pace (40/s, two in flight) met a limit of four in
+/// flight; read as the ramp's end, it cut the pace to 10/s and the run took 2.4× the floor.
 const BURST_SLACK: f64 = 2.0;
 /// Round trips remembered to judge how long the way there and back may take.
 const RTTS: usize = 64;
@@ -67,11 +71,7 @@ pub enum Verdict {
     Burst,
 }
 
-/// A refused write that left with more writes in flight than the pace keeps (pace × round
-/// trip) by more than this many was refused for a burst, not the pace. Seen in the benchmark:
-/// a catch-up of three slots at the start pace (40/s, two in flight) met a limit of four in
-/// flight; read as the ramp's end, it cut the pace to 10/s and the run took 2.4× the floor.
-
+/// The writes in flight, what their answers showed of a limit on them, and the cap it gives.
 #[derive(Debug, Default)]
 pub struct Concurrency {
     live: Vec<Live>,

@@ -76,6 +76,13 @@ pub const TABLE: &[Row] = &[
     Row { name: "concurrency 4", tokens: 600, shapes: &["concurrency:4"], shared: None, wall: 1.20, per_token: 1.03 },
 ];
 
+impl Row {
+    /// Does a run (its outcome, and its wall time over the floor) meet this row's targets?
+    fn met(&self, out: &Outcome, ratio: f64) -> bool {
+        ratio <= self.wall && out.per_token() <= self.per_token
+    }
+}
+
 pub async fn measure(row: &Row, mode: PaceMode) -> (Outcome, f64) {
     measure_with(row, mode, Mechanisms::ALL, true).await
 }
@@ -88,11 +95,7 @@ enum Hints {
 }
 
 async fn measure_with(row: &Row, mode: PaceMode, on: Mechanisms, print: bool) -> (Outcome, f64) {
-    measure_hinted(row, mode, on, Hints::None, print).await
-}
-
-async fn measure_hinted(row: &Row, mode: PaceMode, on: Mechanisms, hints: Hints, print: bool) -> (Outcome, f64) {
-    measure_over(row, mode, on, hints, Net::default(), print).await
+    measure_over(row, mode, on, Hints::None, Net::default(), print).await
 }
 
 async fn measure_over(
@@ -131,7 +134,7 @@ async fn check(name: &str) {
     let row = TABLE.iter().find(|r| r.name == name).expect("a row of the table");
     let (out, ratio) = measure(row, PaceMode::Adaptive { ceiling: None }).await;
     assert!(
-        ratio <= row.wall && out.per_token() <= row.per_token,
+        row.met(&out, ratio),
         "{name}: wall/floor {ratio:.3} (target {}), requests per token {:.4} (target {})",
         row.wall,
         out.per_token(),
@@ -169,9 +172,9 @@ async fn every_row_with_throttle_hints() {
     let mode = PaceMode::Adaptive { ceiling: None };
     let mut misses = Vec::new();
     for row in TABLE {
-        let (plain, _) = measure_hinted(row, mode, Mechanisms::ALL, Hints::None, false).await;
-        let (out, ratio) = measure_hinted(row, mode, Mechanisms::ALL, Hints::RateLimit, true).await;
-        if ratio > row.wall || out.per_token() > row.per_token || out.throttled > plain.throttled {
+        let (plain, _) = measure_over(row, mode, Mechanisms::ALL, Hints::None, Net::default(), false).await;
+        let (out, ratio) = measure_over(row, mode, Mechanisms::ALL, Hints::RateLimit, Net::default(), true).await;
+        if !row.met(&out, ratio) || out.throttled > plain.throttled {
             misses.push(format!(
                 "{}: ratio {ratio:.3}, per token {:.4}, 429s {} (without hints {})",
                 row.name,
@@ -242,7 +245,7 @@ async fn ablation() {
         eprint!("{:16}", row.name);
         for (_, on) in &variants {
             let (out, ratio) = measure_with(row, PaceMode::Adaptive { ceiling: None }, *on, false).await;
-            let miss = if ratio > row.wall || out.per_token() > row.per_token { "!" } else { " " };
+            let miss = if row.met(&out, ratio) { " " } else { "!" };
             eprint!(" | {ratio:>6.3} {:>6.4}{miss}", out.per_token());
         }
         eprintln!();
@@ -263,7 +266,7 @@ async fn every_row_over_a_jittery_network() {
         for seed in 1..=8 {
             let net = Net::jittery(seed);
             let (out, ratio) = measure_over(row, mode, Mechanisms::ALL, Hints::None, net, false).await;
-            let miss = ratio > row.wall || out.per_token() > row.per_token;
+            let miss = !row.met(&out, ratio);
             line += &format!(" | {ratio:>5.3} {:>6.4}{}", out.per_token(), if miss { "!" } else { " " });
             if miss {
                 misses.push(format!("{} seed {seed}: ratio {ratio:.3}, per token {:.4}", row.name, out.per_token()));
